@@ -1,0 +1,60 @@
+// Builds the three bundles (extension, CLI, webview) and the plan's JSON Schema.
+// `node esbuild.mjs --watch` rebuilds on change; `--production` minifies.
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const tests = process.argv.includes('--tests');
+
+/** Prints errors in the form VS Code's $esbuild-watch problem matcher reads. */
+const problemMatcher = {
+  name: 'problem-matcher',
+  setup(build) {
+    build.onStart(() => console.log('[watch] build started'));
+    build.onEnd((result) => {
+      for (const { text, location } of result.errors) {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
+      }
+      console.log('[watch] build finished');
+    });
+  },
+};
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', plugins: watch ? [problemMatcher] : [], legalComments: 'none' };
+// execa and friends are ESM and read import.meta.url; in a CommonJS bundle it comes from __filename.
+const nodeCjs = {
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+};
+const builds = [
+  { ...common, ...nodeCjs, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...common, ...nodeCjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` } },
+  { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', loader: { '.css': 'css' } },
+];
+if (tests) {
+  // Integration tests run inside the extension host: bundle them with vscode and mocha external.
+  const entries = fs.readdirSync('test/integration').filter((f) => f.endsWith('.ts')).map((f) => path.join('test/integration', f));
+  builds.push({ ...common, ...nodeCjs, sourcemap: true, minify: false, entryPoints: entries, outdir: 'out/integration', external: ['vscode', 'mocha'] });
+}
+
+async function writeSchema() {
+  const { planJsonSchema } = await import('./dist/schema-export.mjs');
+  fs.writeFileSync('dist/plan.schema.json', JSON.stringify(planJsonSchema(), null, 2) + '\n');
+  fs.rmSync('dist/schema-export.mjs');
+}
+
+fs.mkdirSync('dist', { recursive: true });
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  await esbuild.build({ entryPoints: ['src/core/plan/schema.ts'], outfile: 'dist/schema-export.mjs', bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
+  await writeSchema();
+}

@@ -1,0 +1,418 @@
+import * as path from 'node:path';
+import * as readline from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { formatProblem, loadPlanFile } from '../core/plan/load';
+import { PHASE_TITLES, type Plan } from '../core/plan/schema';
+import { GateError, latestRunId, loadRun, Release, type EngineOptions, type Prompter } from '../core/engine/engine';
+import { LockHeldError } from '../core/journal/journal';
+import type { ReleaseEvent } from '../core/engine/events';
+import type { ReleaseState } from '../core/engine/fold';
+import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
+import { changelogSince, nextVersion, updateChangelogFile } from '../core/report/changelog';
+import { unitsFor } from '../core/engine/units';
+import { PHASES } from '../core/plan/schema';
+import { interpolate } from '../core/engine/interpolate';
+import { planJsonSchema } from '../core/plan/schema';
+
+export const EXIT = { released: 0, failed: 1, usage: 2, rolledBack: 3 } as const;
+
+const HELP = `release-pilot — gated, traceable, reversible releases
+
+Usage: release-pilot <command> [options]
+
+Commands:
+  validate                 check the release plan; prints each problem as file:line:column
+  run                      run a release of the plan (asks before it starts and before production steps)
+  resume [RUN]             continue a paused or interrupted release
+  status [RUN]             show the state of the newest (or the named) release
+  rollback [RUN]           roll back the newest (or the named) release
+  report [RUN]             print the report of a release and write report.md / report.json
+  changelog                print the changelog since the last tag (--write updates CHANGELOG.md)
+  schema                   print the plan's JSON Schema
+
+Options:
+  --plan PATH              the plan (default .release/plan.yaml)
+  --workspace DIR          where steps run (default: the folder that holds .release/)
+  --yes, -y                answer yes: start, run production steps, roll back on failure
+  --dry-run                print every command with its variables resolved; run nothing
+  --var NAME=VALUE         override a plan variable (repeatable)
+  --tick ID                tick a manual checklist item as yourself (repeatable)
+  --waive ID=REASON        waive a checklist item that fails, with a reason (repeatable)
+  --reason TEXT            why you roll back
+  --format md|json         report format (default md)
+  --verbose                show the output of every step
+  --help, -h               this help
+
+Exit codes: 0 released (or valid), 1 failed, 2 invalid plan or usage, 3 rolled back.
+`;
+
+interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
+const stdio: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (e) {
+    io.err(`release-pilot: ${(e as Error).message}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  const { values: o, positionals } = args;
+  const [command, runArg] = positionals;
+  if (o.help || !command) {
+    io.out(HELP);
+    return command || o.help ? 0 : EXIT.usage;
+  }
+  if (command === 'schema') {
+    io.out(JSON.stringify(planJsonSchema(), null, 2));
+    return 0;
+  }
+  const planFile = path.resolve(o.plan ?? '.release/plan.yaml');
+  const workspace = path.resolve(o.workspace ?? defaultWorkspace(planFile));
+  const known = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog'];
+  if (!known.includes(command)) {
+    io.err(`release-pilot: unknown command "${command}"\n\n${HELP}`);
+    return EXIT.usage;
+  }
+
+  if (command === 'status' || command === 'report') {
+    const runId = runArg ?? latestRunId(workspace);
+    if (!runId) {
+      io.err(`release-pilot: no release has run in ${workspace} yet`);
+      return EXIT.failed;
+    }
+    const { state, torn, corrupt } = loadRun(workspace, runId);
+    if (torn) io.err(`warning: the journal's last line is torn (a crash mid-write) and was ignored: ${torn}`);
+    if (corrupt.length) io.err(`warning: journal lines ${corrupt.join(', ')} are damaged and were ignored`);
+    if (command === 'status') io.out(renderStatus(state));
+    else {
+      const written = writeReport(path.join(workspace, '.release', 'runs', runId), state);
+      io.out(o.format === 'json' ? JSON.stringify(buildReport(state), null, 2) : renderMarkdown(buildReport(state)));
+      io.err(`written: ${written.md}\n         ${written.json}`);
+    }
+    return EXIT.released;
+  }
+
+  const loaded = loadPlanFile(planFile);
+  if (!loaded.ok) {
+    for (const p of loaded.problems) io.err(formatProblem({ ...p, file: path.relative(process.cwd(), p.file) || p.file }));
+    io.err(`${loaded.problems.length} problem(s) in the release plan`);
+    return EXIT.usage;
+  }
+  const plan = loaded.plan;
+  if (command === 'validate') {
+    io.out(`${path.relative(process.cwd(), planFile) || planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`);
+    return 0;
+  }
+  const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
+
+  if (command === 'changelog') {
+    const cl = await changelogSince(workspace, plan.release.tagPrefix);
+    const version = plan.release.version === 'auto' ? nextVersion(cl.previousTag, cl.bump, plan.release.tagPrefix) : plan.release.version;
+    const date = new Date().toISOString().slice(0, 10);
+    const { renderChangelogSection } = await import('../core/report/changelog');
+    io.out(renderChangelogSection(version, date, cl.sections));
+    if (o.write) {
+      updateChangelogFile(path.join(workspace, 'CHANGELOG.md'), version, date, cl.sections);
+      io.err(`CHANGELOG.md updated with ${version} (previous tag ${cl.previousTag ?? 'none'}, bump ${cl.bump})`);
+    }
+    return 0;
+  }
+
+  if (o['dry-run']) {
+    if (command !== 'run') {
+      io.err('release-pilot: --dry-run goes with run');
+      return EXIT.usage;
+    }
+    io.out(dryRun(plan, vars));
+    return 0;
+  }
+
+  const ticks = new Set(o.tick ?? []);
+  const waivers = new Map((o.waive ?? []).map((kv) => splitKv(kv, '--waive')));
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers });
+  const engine: EngineOptions = {
+    planFile,
+    plan,
+    planText: loaded.text,
+    workspace,
+    prompter,
+    vars,
+    holder: 'release-pilot CLI',
+    logger: { info: () => {}, warn: (m) => io.err(`warning: ${m}`), error: (m) => io.err(`error: ${m}`) },
+    onEvent: progressPrinter(io, plan, Boolean(o.verbose)),
+    onOutput: o.verbose ? (_k, chunk) => process.stdout.write(chunk.replace(/^/gm, '    │ ')) : undefined,
+  };
+
+  let release: Release;
+  try {
+    if (command === 'run') release = await Release.start(engine);
+    else {
+      const runId = runArg ?? latestRunId(workspace);
+      if (!runId) {
+        io.err(`release-pilot: no release to ${command} in ${workspace}`);
+        return EXIT.failed;
+      }
+      release = await Release.reopen(engine, runId);
+    }
+  } catch (e) {
+    if (e instanceof LockHeldError || e instanceof GateError) {
+      io.err(`release-pilot: ${e.message}`);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+  const onSigint = () => {
+    io.err('\ninterrupt: ending the running step (its process tree gets SIGTERM, then SIGKILL)');
+    release.cancelStep();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    let state: ReleaseState;
+    if (command === 'rollback') {
+      try {
+        state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line');
+      } catch (e) {
+        if (e instanceof GateError) {
+          io.err(`release-pilot: ${e.message}`);
+          return EXIT.failed;
+        }
+        throw e;
+      }
+    } else state = await release.run();
+    io.out('');
+    io.out(renderMarkdown(buildReport(state)));
+    io.out(`journal: ${path.join(release.runDir, 'journal.jsonl')}\nreport:  ${path.join(release.runDir, 'report.md')}`);
+    return exitCode(state);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export function exitCode(s: ReleaseState): number {
+  if (s.status === 'released') return EXIT.released;
+  if (s.status === 'rolled-back') return EXIT.rolledBack;
+  return EXIT.failed;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      plan: { type: 'string' },
+      workspace: { type: 'string' },
+      yes: { type: 'boolean', short: 'y' },
+      'dry-run': { type: 'boolean' },
+      var: { type: 'string', multiple: true },
+      tick: { type: 'string', multiple: true },
+      waive: { type: 'string', multiple: true },
+      reason: { type: 'string' },
+      format: { type: 'string' },
+      verbose: { type: 'boolean' },
+      write: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function splitKv(kv: string, flag: string): [string, string] {
+  const i = kv.indexOf('=');
+  if (i <= 0) throw new Error(`${flag} expects NAME=VALUE, got "${kv}"`);
+  return [kv.slice(0, i), kv.slice(i + 1)];
+}
+
+export function defaultWorkspace(planFile: string): string {
+  const dir = path.dirname(planFile);
+  return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
+}
+
+function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string> }): Prompter {
+  const ask = async (q: string): Promise<string> => {
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      return (await rl.question(q)).trim();
+    } finally {
+      rl.close();
+    }
+  };
+  const user = process.env.USER ?? 'cli';
+  return {
+    async confirm(message) {
+      if (opt.yes) return true;
+      if (!opt.interactive) {
+        io.err(`not confirmed (no terminal to ask; pass --yes): ${message}`);
+        return false;
+      }
+      return /^y(es)?$/i.test(await ask(`${message} [y/N] `));
+    },
+    async onFailure(f) {
+      io.err(`\n✗ ${f.step.name} failed: ${f.message}${f.step.tail ? `\n${f.step.tail.replace(/^/gm, '    │ ')}` : ''}`);
+      if (!opt.interactive) return opt.yes && f.rollbackAvailable ? { action: 'rollback' } : { action: 'pause' };
+      for (;;) {
+        const a = (await ask(`[r]etry, roll [b]ack, [w]aive with a reason, or [p]ause? `)).toLowerCase();
+        if (a === 'r') return { action: 'retry' };
+        if (a === 'b') return { action: 'rollback' };
+        if (a === 'p') return { action: 'pause' };
+        if (a === 'w') {
+          const reason = await ask('reason: ');
+          if (reason) return { action: 'waive', reason };
+        }
+      }
+    },
+    async onChecklistFailed(item, detail) {
+      io.err(`✗ checklist: ${item.title}: ${detail}`);
+      const w = opt.waivers.get(item.id);
+      if (w) return { action: 'waive', reason: w };
+      if (!opt.interactive) return { action: 'abort' };
+      const a = (await ask('[r]etry, [w]aive with a reason, or [a]bort? ')).toLowerCase();
+      if (a === 'r') return { action: 'retry' };
+      if (a === 'w') return { action: 'waive', reason: await ask('reason: ') };
+      return { action: 'abort' };
+    },
+    async tickManual(item) {
+      if (opt.ticks.has(item.id)) return user;
+      if (!opt.interactive) return undefined;
+      return /^y(es)?$/i.test(await ask(`manual check — ${item.title}: done? [y/N] `)) ? user : undefined;
+    },
+    async onBreach(b) {
+      io.err(`! ${b.reason}`);
+      if (!opt.interactive) return 'rollback';
+      const a = (await ask('roll [b]ack, [c]ontinue watching, or [p]ause? ')).toLowerCase();
+      return a === 'c' ? 'continue' : a === 'p' ? 'pause' : 'rollback';
+    },
+    async notify(message) {
+      io.out(`📣 ${message}`);
+    },
+  };
+}
+
+function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
+  let tick: Record<string, string> = {};
+  const fmt = (v: number | null) => (v === null ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
+  let monitorStart = 0;
+  return (e: ReleaseEvent, s: ReleaseState) => {
+    switch (e.type) {
+      case 'acceptance.checked':
+        io.out(`${e.ok ? '✓' : '✗'} acceptance: ${e.ok ? `"${e.expected}"` : `expected "${e.expected}", got "${e.said}"`} (${e.source})`);
+        break;
+      case 'checklist.item.changed':
+        if (e.state !== 'checking') io.out(`${e.state === 'passed' ? '✓' : e.state === 'waived' ? '~' : '✗'} checklist: ${e.title} — ${e.state === 'waived' ? `waived by ${e.by}: ${e.reason}` : (e.detail ?? '')}`);
+        break;
+      case 'phase.started':
+        io.out(`\n▶ ${PHASE_TITLES[e.phase]}`);
+        if (e.phase === 'monitoring') monitorStart = Date.parse(e.at);
+        break;
+      case 'step.started':
+        if (verbose || e.phase === 'rollback') io.out(`  … ${e.name}${verbose ? `\n    $ ${e.command}` : ''}`);
+        break;
+      case 'step.finished': {
+        const st = s.steps[e.step];
+        io.out(`  ${e.ok ? '✓' : '✗'} ${st?.name ?? e.step} (${(e.durationMs / 1000).toFixed(1)} s)${e.ok ? '' : ` — ${e.message}`}`);
+        break;
+      }
+      case 'baseline.captured':
+        io.out(`    baseline ${e.metric}: ${fmt(e.mean)} ± ${fmt(e.stdev)} from ${e.samples.length} sample(s)`);
+        break;
+      case 'metric.sample': {
+        tick[e.metric] = `${e.metric} ${fmt(e.value)}${e.status === 'ok' ? ' ✓' : e.status === 'breach' ? ' ✗' : ` ?(${e.status})`}`;
+        if (Object.keys(tick).length === plan.monitoring.metrics.length) {
+          const secs = Math.round((Date.parse(e.at) - monitorStart) / 1000);
+          io.out(`    ${String(secs).padStart(4)}/${Math.round(plan.monitoring.window / 1000)} s  ${Object.values(tick).join('   ')}`);
+          tick = {};
+        }
+        break;
+      }
+      case 'guard.breached':
+        if (e.confirmed) io.out(`  ! guard breached: ${e.metric} ${e.rule} (value ${fmt(e.value)}, ${e.consecutive} in a row)`);
+        break;
+      case 'rollback.started':
+        io.out(`\n⟲ Rollback (${e.trigger}): ${e.reason}\n  started ${e.latencyMs} ms after the trigger`);
+        break;
+      case 'rollback.finished':
+        io.out(`${e.outcome === 'rolled-back' ? '✓' : '✗✗'} ${e.message}`);
+        break;
+      case 'release.paused':
+        io.out(`\n⏸ paused: ${e.message}\n  continue with: release-pilot resume`);
+        break;
+      case 'release.finished':
+        io.out(`\n■ ${e.outcome}: ${e.message}`);
+        break;
+      case 'warning':
+        io.err(`warning: ${e.message}`);
+        break;
+    }
+  };
+}
+
+export function renderStatus(s: ReleaseState): string {
+  const L = [`${s.name} ${s.version} → ${s.environment}: ${s.status.toUpperCase()}${s.outcomeMessage ? ` (${s.outcomeMessage})` : ''}`, `run ${s.runId}, started ${s.startedAt} by ${s.user}`];
+  if (s.pausedAt) L.push(`paused: ${s.pausedAt.message}`);
+  for (const c of s.checklist) L.push(`  [${c.state}] ${c.title}${c.by ? ` (${c.by}${c.reason ? `: ${c.reason}` : ''})` : ''}`);
+  for (const p of s.phases) {
+    L.push(`  ${p.state.padEnd(11)} ${PHASE_TITLES[p.id]}`);
+    for (const k of p.steps) {
+      const st = s.steps[k];
+      L.push(`      ${st.state.padEnd(11)} ${st.name}${st.message ? ` — ${st.message}` : ''}`);
+    }
+  }
+  if (s.rollback) L.push(`  rollback (${s.rollback.trigger}): ${s.rollback.outcome ?? 'running'} — ${s.rollback.reason}; started ${s.rollback.latencyMs} ms after the trigger`);
+  return L.join('\n');
+}
+
+/** Every command of the plan in the order a release runs it, with variables resolved. */
+export function dryRun(plan: Plan, vars: Record<string, string>): string {
+  const colors = plan.phases.deploy.blueGreen?.colors;
+  const builtins: Record<string, string> = {
+    'release.name': plan.release.name,
+    'release.version': plan.release.version,
+    'release.environment': plan.release.environment,
+    'run.id': '<run-id>',
+    'run.dir': '.release/runs/<run-id>',
+    'deploy.color': colors ? `<idle: ${colors.join('|')}>` : '<n/a>',
+    'deploy.active': colors ? `<active: ${colors.join('|')}>` : '<n/a>',
+  };
+  const scope = { env: new Proxy({}, { get: (_t, k) => `<env:${String(k)}>` }) as NodeJS.ProcessEnv, vars: { ...plan.variables, ...vars }, builtins };
+  builtins['backup.path'] = plan.phases.backup?.path ? interpolate(plan.phases.backup.path, scope) : '.release/runs/<run-id>/backup';
+  const r = (t: string, extra: Record<string, string> = {}) => interpolate(t, { ...scope, builtins: { ...builtins, ...extra } });
+  const L: string[] = [`Dry run of ${plan.release.name} ${plan.release.version} → ${plan.release.environment} (nothing runs)`, ''];
+  L.push('Gates:', `  acceptance: "${plan.acceptance.expect}" from ${plan.acceptance.file ? `file ${r(plan.acceptance.file)}` : plan.acceptance.command ? `command ${r(plan.acceptance.command)}` : `url ${r(plan.acceptance.url!)}`}`);
+  for (const c of plan.checklist) L.push(`  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`);
+  if (plan.phases.deploy.blueGreen) L.push(`  active colour: $ ${r(plan.phases.deploy.blueGreen.active)}`);
+  let n = 1;
+  for (const phase of PHASES) {
+    const units = unitsFor(plan, phase);
+    if (!units.length) continue;
+    L.push('', `${PHASE_TITLES[phase]}:`);
+    for (const u of units) {
+      const extra = 'vars' in u ? (u.vars ?? {}) : {};
+      const what =
+        u.kind === 'run' ? `$ ${r(u.step.run, extra)}${u.step.timeout ? `   (timeout ${u.step.timeout / 1000} s)` : ''}${u.step.production ? '   [asks first]' : ''}`
+        : u.kind === 'health' ? (u.check.http ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)` : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`)
+        : u.kind === 'http' ? `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`
+        : u.kind === 'log' ? `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`
+        : u.kind === 'baseline' ? `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`
+        : u.kind === 'monitor' ? `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`
+        : u.kind === 'webhook' ? 'POST webhook (URL from the environment)'
+        : 'notify the team';
+      L.push(`  ${String(n++).padStart(2)}. ${r(u.name, extra)}: ${what}`);
+    }
+  }
+  L.push('', `Rollback (within ${plan.rollback.deadline / 1000} s):`);
+  plan.rollback.steps.forEach((s, i) => L.push(`  R${i + 1}. ${r(s.name ?? s.run)}: $ ${r(s.run)}`));
+  return L.join('\n');
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`release-pilot: ${e.message}\n`);
+      process.exit(EXIT.failed);
+    },
+  );
+}

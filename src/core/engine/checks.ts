@@ -1,0 +1,111 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { glob } from 'tinyglobby';
+import { execa } from 'execa';
+import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
+import * as g from '../git/git';
+import type { SecretMasker } from '../exec/mask';
+import { plainText } from '../exec/mask';
+
+export interface CheckOutcome {
+  ok: boolean;
+  detail: string;
+}
+
+export async function checkAcceptance(a: Acceptance, cwd: string, masker: SecretMasker, resolve: (s: string) => string): Promise<CheckOutcome & { said: string; source: string }> {
+  let said = '';
+  let source = '';
+  try {
+    if (a.file) {
+      source = `file ${a.file}`;
+      said = fs.readFileSync(path.resolve(cwd, resolve(a.file)), 'utf8');
+    } else if (a.command) {
+      source = `command ${a.command}`;
+      const r = await execa('bash', ['-c', resolve(a.command)], { cwd, reject: false, timeout: 60_000, all: true });
+      said = r.all ?? '';
+      if (r.exitCode !== 0) return { ok: false, said: summarize(masker.mask(said)), source, detail: `the verdict command failed (exit code ${r.exitCode})` };
+    } else if (a.url) {
+      source = `url ${a.url}`;
+      const res = await fetch(resolve(a.url), { signal: AbortSignal.timeout(15_000) });
+      said = await res.text();
+      if (!res.ok) return { ok: false, said: summarize(masker.mask(said)), source, detail: `the verdict URL answered HTTP ${res.status}` };
+    }
+  } catch (e) {
+    return { ok: false, said: '', source, detail: `cannot read the acceptance verdict from ${source}: ${masker.mask((e as Error).message)}` };
+  }
+  const ok = said.toLowerCase().includes(a.expect.toLowerCase());
+  const shown = summarize(masker.mask(said));
+  return { ok, said: shown, source, detail: ok ? `verdict "${a.expect}" found in ${source}` : `the verdict from ${source} does not say "${a.expect}"; it says: ${shown || '(nothing)'}` };
+}
+
+function summarize(text: string): string {
+  const t = plainText(text).trim().replace(/\s+/g, ' ');
+  return t.length > 200 ? `${t.slice(0, 200)}…` : t;
+}
+
+export async function runCheck(item: ChecklistItem, cwd: string, version: string, tagPrefix: string, masker: SecretMasker, resolve: (s: string) => string): Promise<CheckOutcome> {
+  if (item.git) {
+    const gc = item.git;
+    if (!(await g.isRepo(cwd))) return { ok: false, detail: `${cwd} is not a git repository` };
+    const problems: string[] = [];
+    const branch = await g.currentBranch(cwd);
+    if (branch !== gc.branch) problems.push(`on branch ${branch}, expected ${gc.branch}`);
+    if (gc.clean) {
+      const dirty = await g.dirtyFiles(cwd);
+      if (dirty.length) problems.push(`uncommitted changes in ${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ` and ${dirty.length - 5} more` : ''}`);
+    }
+    const tags = await g.tagsAtHead(cwd);
+    if (gc.tagAtHead && tags.length === 0) problems.push('HEAD is not tagged');
+    const wanted = `${tagPrefix}${version.replace(/^v/, '')}`;
+    if (gc.tagMatchesVersion && tags.length > 0 && !tags.includes(wanted)) problems.push(`HEAD is tagged ${tags.join(', ')}, expected ${wanted}`);
+    if (problems.length) return { ok: false, detail: problems.join('; ') };
+    return { ok: true, detail: `on ${branch}, clean, tagged ${tags.join(', ') || '(no tag needed)'}` };
+  }
+  if (item.files) {
+    const missing: string[] = [];
+    const found: string[] = [];
+    for (const pattern of item.files) {
+      const hits = await glob(resolve(pattern), { cwd, dot: true, onlyFiles: true });
+      if (hits.length === 0) missing.push(pattern);
+      else found.push(...hits);
+    }
+    if (missing.length) return { ok: false, detail: `nothing matches ${missing.join(', ')}` };
+    return { ok: true, detail: `${found.length} file(s): ${found.slice(0, 5).join(', ')}${found.length > 5 ? ' …' : ''}` };
+  }
+  if (item.run) {
+    const r = await execa('bash', ['-c', resolve(item.run)], { cwd, reject: false, timeout: 120_000, all: true });
+    const out = summarize(masker.mask(r.all ?? ''));
+    return r.exitCode === 0 ? { ok: true, detail: out || 'exit code 0' } : { ok: false, detail: `exit code ${r.exitCode ?? r.signal}${out ? `: ${out}` : ''}` };
+  }
+  return { ok: false, detail: 'waiting for a person to tick it' };
+}
+
+export interface HttpOutcome extends CheckOutcome {
+  status?: number;
+  latencyMs?: number;
+}
+
+export async function httpCheck(c: HttpCheck, url: string): Promise<HttpOutcome> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(url, { method: c.method, signal: AbortSignal.timeout(c.timeout), redirect: 'manual' });
+    const body = await res.text();
+    const latencyMs = Math.round(performance.now() - t0);
+    const problems: string[] = [];
+    if (res.status !== c.status) problems.push(`HTTP ${res.status}, expected ${c.status}`);
+    if (c.body && !new RegExp(c.body).test(body)) problems.push(`body does not match /${c.body}/`);
+    if (c.maxLatency !== undefined && latencyMs > c.maxLatency) problems.push(`took ${latencyMs} ms, limit ${c.maxLatency} ms`);
+    return { ok: problems.length === 0, status: res.status, latencyMs, detail: problems.length ? problems.join('; ') : `HTTP ${res.status} in ${latencyMs} ms` };
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } };
+    const why = err.name === 'TimeoutError' ? `no answer within ${c.timeout} ms` : (err.cause?.code ?? err.message);
+    return { ok: false, detail: `${url}: ${why}` };
+  }
+}
+
+export function scanLog(output: string, check: LogCheck): CheckOutcome {
+  const hits: string[] = [];
+  const res = check.errorPatterns.map((p) => new RegExp(p));
+  for (const line of plainText(output).split('\n')) if (res.some((r) => r.test(line))) hits.push(line.trim());
+  return hits.length ? { ok: false, detail: `${hits.length} error line(s), first: ${hits[0].slice(0, 200)}` } : { ok: true, detail: `no line matches ${check.errorPatterns.join(', ')}` };
+}

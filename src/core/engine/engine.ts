@@ -1,0 +1,697 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { PHASES, PHASE_TITLES, type ChecklistItem, type PhaseId, type Plan } from '../plan/schema';
+import { SecretMasker } from '../exec/mask';
+import { describeResult, StepRunner, type RunningStep, type StepResult } from '../exec/runner';
+import { Journal, ReleaseLock, readJournal, readLock, isAlive, repairTornTail } from '../journal/journal';
+import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
+import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
+import { foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
+import { interpolate, secretValues, type Scope } from './interpolate';
+import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
+import { unitsFor, type Unit } from './units';
+import { isRepo, userName } from '../git/git';
+import { changelogSince, nextVersion, type Changelog } from '../report/changelog';
+import { postWebhook } from '../report/announce';
+import { writeReport } from '../report/report';
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export interface FailureInfo {
+  step: StepView;
+  unit: Unit;
+  message: string;
+  /** Whether production was already touched: rolling back makes sense. */
+  rollbackAvailable: boolean;
+}
+export type FailureDecision = { action: 'retry' } | { action: 'rollback' } | { action: 'pause' } | { action: 'waive'; reason: string };
+export type ChecklistDecision = { action: 'retry' } | { action: 'abort' } | { action: 'waive'; reason: string };
+
+/** How a front end (CLI, VS Code) answers the questions a release asks. */
+export interface Prompter {
+  /** The go/no-go confirmation naming version and environment, and production steps. */
+  confirm(message: string): Promise<boolean>;
+  onFailure(f: FailureInfo): Promise<FailureDecision>;
+  onChecklistFailed(item: ChecklistItem, detail: string): Promise<ChecklistDecision>;
+  /** A person ticks a manual item; returns the name of who ticked it, or undefined. */
+  tickManual(item: ChecklistItem): Promise<string | undefined>;
+  onBreach(b: Breach): Promise<BreachDecision>;
+  notify(message: string): Promise<void>;
+}
+
+export interface EngineOptions {
+  planFile: string;
+  plan: Plan;
+  planText: string;
+  /** The folder steps run in: the workspace that holds `.release/`. */
+  workspace: string;
+  prompter: Prompter;
+  logger?: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  vars?: Record<string, string>;
+  user?: string;
+  /** Who holds the lock, as shown to a second window or CLI: "CLI", "VS Code window"... */
+  holder?: string;
+  /** Masked output of the running step, for a terminal. */
+  onOutput?(stepKey: string, chunk: string): void;
+  onStepStarted?(stepKey: string, running: RunningStep): void;
+  onEvent?(e: ReleaseEvent, state: ReleaseState): void;
+  color?: boolean;
+  /** Grace period between SIGTERM and SIGKILL when a step is ended. */
+  killGraceMs?: number;
+}
+
+export class GateError extends Error {
+  constructor(
+    readonly gate: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60_000;
+
+export function runsDir(workspace: string): string {
+  return path.join(workspace, '.release', 'runs');
+}
+export function lockFile(workspace: string): string {
+  return path.join(workspace, '.release', 'lock');
+}
+
+export async function currentUser(cwd: string): Promise<string> {
+  return (await userName(cwd)) ?? os.userInfo().username;
+}
+
+/** The newest run of the workspace, or undefined. */
+export function latestRunId(workspace: string): string | undefined {
+  const dir = runsDir(workspace);
+  if (!fs.existsSync(dir)) return undefined;
+  return fs
+    .readdirSync(dir)
+    .filter((d) => fs.existsSync(path.join(dir, d, 'journal.jsonl')))
+    .sort()
+    .at(-1);
+}
+
+/** Reads a run's journal and folds it; `closed` when no live process holds its lock. */
+export function loadRun(workspace: string, runId: string): { state: ReleaseState; events: ReleaseEvent[]; torn?: string; corrupt: number[]; live: boolean } {
+  const file = path.join(runsDir(workspace), runId, 'journal.jsonl');
+  const read = readJournal(file);
+  const lock = readLock(lockFile(workspace));
+  const live = !!lock && lock.runId === runId && isAlive(lock);
+  const state = foldJournal(read.events, { closed: !live });
+  return { state, events: read.events, torn: read.tornLine?.text, corrupt: read.corruptLines, live };
+}
+
+/**
+ * One release run. It owns the lock and the journal while it runs; everything it does is an
+ * event in the journal first.
+ */
+export class Release {
+  readonly runId: string;
+  readonly runDir: string;
+  private journal!: Journal;
+  private lock?: ReleaseLock;
+  private events: ReleaseEvent[] = [];
+  private state!: ReleaseState;
+  private readonly masker: SecretMasker;
+  private readonly runner: StepRunner;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly env: NodeJS.ProcessEnv;
+  private current?: RunningStep;
+  private monitorAbort?: AbortController;
+  private rollbackRequest?: { reason: string; by: string; at: number; trigger: RollbackTrigger };
+  private user = '';
+
+  private constructor(
+    private readonly o: EngineOptions,
+    runId: string,
+  ) {
+    this.runId = runId;
+    this.runDir = path.join(runsDir(o.workspace), runId);
+    this.env = o.env ?? process.env;
+    this.masker = new SecretMasker(secretValues(o.planText, o.plan.secrets, this.env));
+    this.runner = new StepRunner(this.masker, o.killGraceMs);
+    this.log = o.logger ?? silentLogger;
+    this.clock = o.clock ?? realClock;
+  }
+
+  get snapshot(): ReleaseState {
+    return this.state;
+  }
+
+  /** Starts a new release: takes the lock, opens a journal, and runs it. */
+  static async start(o: EngineOptions): Promise<Release> {
+    const prefix = o.plan.release.tagPrefix;
+    let version = o.plan.release.version.replace(/^v/, '');
+    let changelog: Changelog | undefined;
+    if (await isRepo(o.workspace)) {
+      changelog = await changelogSince(o.workspace, prefix, version === 'auto' ? undefined : `${prefix}${version}`);
+      if (version === 'auto') version = nextVersion(changelog.previousTag, changelog.bump, prefix);
+    } else if (version === 'auto') {
+      throw new GateError('version', 'version "auto" needs a git repository with Conventional Commits to compute the next version');
+    }
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const runId = `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`;
+    const r = new Release(o, runId);
+    r.user = o.user ?? (await currentUser(o.workspace));
+    r.takeLock();
+    try {
+      r.openJournal();
+      r.append({
+        type: 'release.started',
+        runId,
+        plan: path.relative(o.workspace, o.planFile) || o.planFile,
+        name: o.plan.release.name,
+        version,
+        environment: o.plan.release.environment,
+        user: r.user,
+        host: os.hostname(),
+        pid: process.pid,
+        planHash: crypto.createHash('sha256').update(o.planText).digest('hex'),
+      });
+      if (changelog) r.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
+    } catch (e) {
+      r.lock?.release();
+      throw e;
+    }
+    return r;
+  }
+
+  /** Opens an existing run again (after a pause, a crash or a reload) and takes its lock. */
+  static async reopen(o: EngineOptions, runId: string): Promise<Release> {
+    const r = new Release(o, runId);
+    const file = path.join(r.runDir, 'journal.jsonl');
+    if (!fs.existsSync(file)) throw new Error(`no release run ${runId} in ${runsDir(o.workspace)}`);
+    r.user = o.user ?? (await currentUser(o.workspace));
+    r.takeLock();
+    try {
+      const torn = repairTornTail(file);
+      const read = readJournal(file);
+      r.events = read.events;
+      r.state = foldJournal(r.events, { closed: true });
+      r.openJournal();
+      if (torn) r.append({ type: 'warning', message: 'the journal ended in a torn line (a crash mid-write); that line was dropped' });
+      const hash = crypto.createHash('sha256').update(o.planText).digest('hex');
+      const started = r.events.find((e) => e.type === 'release.started');
+      if (started && started.type === 'release.started' && started.planHash !== hash) r.append({ type: 'warning', message: 'the plan changed since this release started; the current plan is used' });
+    } catch (e) {
+      r.lock?.release();
+      throw e;
+    }
+    return r;
+  }
+
+  private takeLock(): void {
+    this.lock = ReleaseLock.acquire(lockFile(this.o.workspace), { user: this.user, holder: this.o.holder ?? 'release-pilot', runId: this.runId });
+    if (this.lock.tookOver) this.log.warn(`took over a stale release lock of pid ${this.lock.tookOver.pid} (${this.lock.tookOver.holder}), which is no longer running`);
+  }
+
+  private openJournal(): void {
+    this.journal = new Journal(path.join(this.runDir, 'journal.jsonl'));
+    this.state ??= foldJournal(this.events);
+  }
+
+  private append(e: NewEvent): ReleaseEvent {
+    const full = this.journal.append(this.masker.maskDeep(e));
+    this.events.push(full);
+    this.state = foldJournal(this.events);
+    this.o.onEvent?.(full, this.state);
+    return full;
+  }
+
+  /** Ends the run's hold on the lock and the journal. */
+  close(): void {
+    if (this.state?.runId) {
+      try {
+        writeReport(this.runDir, this.state);
+      } catch (e) {
+        this.log.error(`could not write the report: ${(e as Error).message}`);
+      }
+    }
+    this.journal?.close();
+    this.lock?.release();
+    this.lock = undefined;
+  }
+
+  private scope(extra: Record<string, string> = {}): Scope {
+    const s = this.state;
+    const backupPath = this.o.plan.phases.backup?.path;
+    const builtins: Record<string, string | undefined> = {
+      'release.name': this.o.plan.release.name,
+      'release.version': s.version || this.o.plan.release.version,
+      'release.environment': this.o.plan.release.environment,
+      'run.id': this.runId,
+      'run.dir': this.runDir,
+      'deploy.color': s.colors?.idle,
+      'deploy.active': s.colors?.active,
+      ...extra,
+    };
+    const vars = { ...this.o.plan.variables, ...this.o.vars };
+    builtins['backup.path'] = backupPath ? interpolate(backupPath, { env: this.env, vars, builtins }) : path.join(this.runDir, 'backup');
+    return { env: this.env, vars, builtins };
+  }
+
+  private resolve = (text: string, extra?: Record<string, string>) => interpolate(text, this.scope(extra));
+
+  /** Asks the running release to roll back: the current step is ended and the rollback starts. */
+  requestRollback(reason: string, by: string): void {
+    if (this.rollbackRequest) return;
+    this.rollbackRequest = { reason, by, at: this.clock.now(), trigger: 'user' };
+    this.monitorAbort?.abort();
+    this.current?.cancel();
+  }
+
+  /** Cancels the running step (it then fails and the usual choices are offered). */
+  cancelStep(): void {
+    this.current?.cancel();
+  }
+
+  writeInput(data: string): void {
+    this.current?.write(data);
+  }
+
+  /** Runs the release from wherever its journal says it is, to an outcome or a pause. */
+  async run(): Promise<ReleaseState> {
+    try {
+      if (isFinal(this.state.status)) return this.state;
+      if (this.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
+        this.append({ type: 'release.resumed', by: this.user, pid: process.pid });
+      }
+      if (!(await this.gates())) return this.state;
+      for (const phase of PHASES) {
+        const outcome = await this.runPhase(phase);
+        if (outcome === 'stop') return this.state;
+      }
+      const failedAnnouncements = this.state.announcements.filter((a) => !a.ok).length + Object.values(this.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
+      this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `released; ${failedAnnouncements} announcement(s) failed` : 'released' });
+      return this.state;
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Acceptance verdict, rollback plan, checklist, then the go/no-go confirmation. */
+  private async gates(): Promise<boolean> {
+    const plan = this.o.plan;
+    if (!this.state.acceptance?.ok) {
+      const a = await checkAcceptance(plan.acceptance, this.o.workspace, this.masker, (t) => this.resolve(t));
+      this.append({ type: 'acceptance.checked', ok: a.ok, expected: plan.acceptance.expect, said: a.said, source: a.source });
+      this.append({ type: 'gate.changed', gate: 'acceptance', state: a.ok ? 'open' : 'blocked', message: a.detail });
+      if (!a.ok) return this.abort(`acceptance gate: ${a.detail}`);
+    }
+    if (plan.rollback.steps.length === 0) return this.abort('no rollback plan: a release never starts without one');
+    this.append({ type: 'gate.changed', gate: 'rollback-plan', state: 'open', message: `${plan.rollback.steps.length} rollback step(s), to start within ${Math.round(plan.rollback.deadline / 1000)} s` });
+
+    for (const item of plan.checklist) {
+      const prev = this.state.checklist.find((c) => c.id === item.id);
+      if (prev && (prev.state === 'passed' || prev.state === 'waived')) continue;
+      for (;;) {
+        this.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: 'checking' });
+        let ok: boolean;
+        let detail: string;
+        let by: string | undefined;
+        if (item.manual) {
+          by = await this.o.prompter.tickManual(item);
+          ok = by !== undefined;
+          detail = ok ? `ticked by ${by}` : 'not ticked';
+        } else {
+          ({ ok, detail } = await runCheck(item, this.o.workspace, this.state.version, plan.release.tagPrefix, this.masker, (t) => this.resolve(t)));
+        }
+        this.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: ok ? 'passed' : 'failed', detail, by });
+        if (ok) break;
+        const d = await this.o.prompter.onChecklistFailed(item, detail);
+        if (d.action === 'retry') continue;
+        if (d.action === 'waive') {
+          if (!d.reason.trim()) return this.abort(`checklist item ${item.id} cannot be waived without a reason`);
+          this.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: 'waived', by: this.user, reason: d.reason, detail });
+          break;
+        }
+        return this.abort(`checklist item "${item.title}" failed: ${detail}`);
+      }
+    }
+    this.append({ type: 'gate.changed', gate: 'checklist', state: 'open', message: 'every checklist item passed or was waived' });
+
+    if (!this.state.colors && plan.phases.deploy.strategy === 'blue-green' && plan.phases.deploy.blueGreen) {
+      const bg = plan.phases.deploy.blueGreen;
+      const r = await execa('bash', ['-c', this.resolve(bg.active)], { cwd: this.o.workspace, reject: false, timeout: 30_000 });
+      const active = String(r.stdout).trim();
+      if (r.exitCode !== 0 || !bg.colors.includes(active)) {
+        return this.abort(`cannot tell the active colour: "${bg.active}" ${r.exitCode !== 0 ? `failed (exit code ${r.exitCode})` : `printed "${active.slice(0, 40)}", expected ${bg.colors.join(' or ')}`}`);
+      }
+      this.append({ type: 'deploy.colors', active, idle: bg.colors.find((c) => c !== active)! });
+    }
+
+    if (!this.events.some((e) => e.type === 'decision' && e.reason === 'go')) {
+      const go = await this.o.prompter.confirm(`Release ${plan.release.name} ${this.state.version} to ${plan.release.environment}?`);
+      if (!go) return this.abort('the release was not confirmed');
+      this.append({ type: 'decision', action: 'continue', by: this.user, reason: 'go' });
+    }
+    return true;
+  }
+
+  private abort(message: string): false {
+    this.append({ type: 'release.finished', outcome: 'aborted', message });
+    this.log.warn(message);
+    return false;
+  }
+
+  private async runPhase(phase: PhaseId): Promise<'ok' | 'stop'> {
+    const view = this.state.phases.find((p) => p.id === phase)!;
+    if (view.state === 'passed' || view.state === 'skipped' || view.state === 'waived') return 'ok';
+    const units = unitsFor(this.o.plan, phase);
+    if (units.length === 0) {
+      this.append({ type: 'phase.finished', phase, outcome: 'skipped' });
+      return 'ok';
+    }
+    const blocked = this.phaseGate(phase);
+    if (blocked) {
+      this.append({ type: 'gate.changed', gate: phase, state: 'blocked', message: blocked });
+      this.append({ type: 'release.paused', message: blocked });
+      return 'stop';
+    }
+    this.append({ type: 'phase.started', phase });
+    this.log.info(`${PHASE_TITLES[phase]}`);
+    let anyFailed = false;
+    for (const unit of units) {
+      const prev = this.state.steps[unit.key];
+      if (prev && (prev.state === 'passed' || prev.state === 'waived')) continue;
+      const r = await this.runUnitWithDecisions(unit);
+      if (r === 'stop') return 'stop';
+      if (r === 'failed-continue') anyFailed = true;
+    }
+    this.append({ type: 'phase.finished', phase, outcome: anyFailed ? 'failed' : 'passed' });
+    return 'ok';
+  }
+
+  /** The ordering rules a careful engineer keeps. */
+  private phaseGate(phase: PhaseId): string | undefined {
+    const s = this.state;
+    if (phase === 'migration') {
+      const backupSteps = Object.values(s.steps).filter((x) => x.phase === 'backup');
+      const backupPassed = backupSteps.length > 0 && backupSteps.every((x) => x.state === 'passed');
+      if (!backupPassed) return 'no migration without a backup that passed in this same release (a waived backup is not a backup)';
+    }
+    if (phase === 'announcement') {
+      const mon = s.phases.find((p) => p.id === 'monitoring')!;
+      if (mon.state !== 'passed') return 'no announcement before the monitoring window passed';
+    }
+    return undefined;
+  }
+
+  private productionTouched(): boolean {
+    return this.state.phases.some((p) => ['migration', 'deploy', 'config', 'verification', 'monitoring'].includes(p.id) && p.state !== 'pending' && p.state !== 'skipped');
+  }
+
+  private async runUnitWithDecisions(unit: Unit): Promise<'ok' | 'stop' | 'failed-continue'> {
+    for (;;) {
+      if (this.rollbackRequest) return this.rollbackNow();
+      const res = await this.runUnit(unit);
+      if (res === 'ok') return 'ok';
+      if (res === 'stop') return 'stop';
+      if (this.rollbackRequest) return this.rollbackNow();
+      if (unit.kind !== 'monitor' && 'announce' in unit && unit.announce) return 'failed-continue';
+      const step = this.state.steps[unit.key];
+      if (unit.kind === 'health' && unit.rollbackOnFail) {
+        this.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: 'engine', at: this.clock.now(), trigger: 'step' };
+        return this.rollbackNow();
+      }
+      const d = await this.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: this.productionTouched() });
+      this.append({ type: 'decision', action: d.action, by: this.user, reason: d.action === 'waive' ? d.reason : undefined, step: unit.key });
+      if (d.action === 'retry') continue;
+      if (d.action === 'waive') {
+        if (!d.reason.trim()) {
+          this.append({ type: 'release.paused', step: unit.key, message: `${step.name} failed and a waiver needs a written reason` });
+          return 'stop';
+        }
+        this.append({ type: 'step.waived', step: unit.key, by: this.user, reason: d.reason });
+        return 'ok';
+      }
+      if (d.action === 'rollback') {
+        this.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: this.user, at: this.clock.now(), trigger: 'step' };
+        return this.rollbackNow();
+      }
+      this.append({ type: 'release.paused', step: unit.key, message: `${step.name} failed: ${step.message}` });
+      return 'stop';
+    }
+  }
+
+  private async rollbackNow(): Promise<'stop'> {
+    const r = this.rollbackRequest!;
+    await this.rollback(r.trigger, r.reason, r.by, r.at);
+    return 'stop';
+  }
+
+  private logPath(key: string): string {
+    const attempt = (this.state.steps[key]?.attempts ?? 0) + 1;
+    return path.join(this.runDir, 'logs', `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.${attempt}.log`);
+  }
+
+  /** Runs a command as a journaled step; returns its result. */
+  private async exec(key: string, phase: PhaseId | 'rollback', name: string, command: string, opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ ok: boolean; result: StepResult; log: string }> {
+    const log = this.logPath(key);
+    const cwd = opts.cwd ? path.resolve(this.o.workspace, opts.cwd) : this.o.workspace;
+    const running = (() => {
+      // Journal the start before the process exists: a step the disk did not record never runs.
+      this.append({ type: 'step.started', phase, step: key, name, command, log: path.relative(this.runDir, log) });
+      return this.runner.run({ command, cwd, env: opts.env ?? {}, timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, logFile: log, color: this.o.color }, (chunk) => this.o.onOutput?.(key, chunk));
+    })();
+    this.current = running;
+    this.o.onStepStarted?.(key, running);
+    const result = await running.result;
+    this.current = undefined;
+    const ok = result.exitCode === 0 && !result.timedOut && !result.cancelled;
+    this.append({ type: 'step.finished', step: key, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, tail: result.tail, ok, message: describeResult(result) });
+    return { ok, result, log };
+  }
+
+  /** A check that is not a command (HTTP, baseline, notification), journaled like a step. */
+  private async pseudoStep(key: string, phase: PhaseId, name: string, describe: string, body: (write: (line: string) => void) => Promise<{ ok: boolean; message: string }>): Promise<boolean> {
+    const log = this.logPath(key);
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    this.append({ type: 'step.started', phase, step: key, name, command: describe, log: path.relative(this.runDir, log) });
+    const t0 = this.clock.now();
+    const lines: string[] = [];
+    const write = (line: string) => {
+      const masked = this.masker.mask(line);
+      lines.push(masked);
+      fs.appendFileSync(log, masked + '\n');
+      this.o.onOutput?.(key, masked + '\r\n');
+    };
+    let out: { ok: boolean; message: string };
+    try {
+      out = await body(write);
+    } catch (e) {
+      out = { ok: false, message: this.masker.mask((e as Error).message) };
+      write(out.message);
+    }
+    this.append({ type: 'step.finished', step: key, exitCode: out.ok ? 0 : 1, signal: null, durationMs: this.clock.now() - t0, timedOut: false, cancelled: false, tail: lines.slice(-20).join('\n'), ok: out.ok, message: out.message });
+    return out.ok;
+  }
+
+  private async runUnit(unit: Unit): Promise<'ok' | 'failed' | 'stop'> {
+    const extra = 'vars' in unit ? (unit.vars ?? {}) : {};
+    const name = this.resolve(unit.name, extra);
+    switch (unit.kind) {
+      case 'run': {
+        const s = unit.step;
+        const command = this.resolve(s.run, extra);
+        const env = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, this.resolve(v, extra)]));
+        if (s.production && !(await this.o.prompter.confirm(`Run the production step "${name}" on ${this.o.plan.release.environment}?\n${this.masker.mask(command)}`))) {
+          this.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
+          return 'stop';
+        }
+        const r = await this.exec(unit.key, unit.phase, name, this.masker.mask(command) === command ? command : this.masker.mask(command), { cwd: s.cwd, env, timeoutMs: s.timeout });
+        return r.ok ? 'ok' : 'failed';
+      }
+      case 'health': {
+        const hc = unit.check;
+        const target = hc.http ? this.resolve(hc.http.url, extra) : this.resolve(hc.run!, extra);
+        const ok = await this.pseudoStep(unit.key, unit.phase, name, hc.http ? `GET ${target}` : target, async (write) => {
+          let last = '';
+          for (let attempt = 0; attempt <= hc.retries; attempt++) {
+            if (this.rollbackRequest) return { ok: false, message: 'rollback requested' };
+            if (hc.http) {
+              const r = await httpCheck(hc.http, target);
+              last = r.detail;
+              if (r.ok) {
+                write(`attempt ${attempt + 1}: ${last}`);
+                return { ok: true, message: `healthy after ${attempt + 1} attempt(s): ${last}` };
+              }
+            } else {
+              const r = await execa('bash', ['-c', target], { cwd: this.o.workspace, reject: false, timeout: 30_000, all: true });
+              last = r.exitCode === 0 ? 'exit code 0' : `exit code ${r.exitCode}: ${this.masker.mask(String(r.all ?? '').trim().slice(0, 200))}`;
+              if (r.exitCode === 0) {
+                write(`attempt ${attempt + 1}: healthy`);
+                return { ok: true, message: `healthy after ${attempt + 1} attempt(s)` };
+              }
+            }
+            write(`attempt ${attempt + 1}: ${last}`);
+            if (attempt < hc.retries) await this.clock.sleep(hc.interval);
+          }
+          return { ok: false, message: `unhealthy after ${hc.retries + 1} attempt(s): ${last}` };
+        });
+        return ok ? 'ok' : 'failed';
+      }
+      case 'http': {
+        const url = this.resolve(unit.check.url);
+        const ok = await this.pseudoStep(unit.key, unit.phase, name, `${unit.check.method} ${url} expect ${unit.check.status}`, async (write) => {
+          const r = await httpCheck(unit.check, url);
+          write(r.detail);
+          return { ok: r.ok, message: r.detail };
+        });
+        return ok ? 'ok' : 'failed';
+      }
+      case 'log': {
+        const command = this.resolve(unit.check.run);
+        const r = await this.exec(unit.key, unit.phase, name, command);
+        if (!r.ok) return 'failed';
+        const verdict = scanLog(fs.readFileSync(r.log, 'utf8'), unit.check);
+        if (!verdict.ok) {
+          this.append({ type: 'step.finished', step: unit.key, exitCode: 0, signal: null, durationMs: r.result.durationMs, timedOut: false, cancelled: false, tail: r.result.tail, ok: false, message: verdict.detail });
+          return 'failed';
+        }
+        return 'ok';
+      }
+      case 'baseline': {
+        const monitor = this.monitor();
+        if (!monitor.needsBaseline) return 'ok';
+        const cfg = this.o.plan.monitoring;
+        const how = cfg.baseline.fixed ? 'fixed values from the plan' : `captured for ${Math.round((cfg.baseline.capture ?? 0) / 1000)} s every ${cfg.interval / 1000} s`;
+        const ok = await this.pseudoStep(unit.key, unit.phase, name, `baseline: ${how}`, async (write) => {
+          await monitor.captureBaseline();
+          for (const m of Object.values(this.state.metrics)) if (m.baseline) write(`${m.id}: ${fmt(m.baseline.mean)} ± ${fmt(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
+          return { ok: true, message: 'baseline recorded' };
+        });
+        return ok ? 'ok' : 'failed';
+      }
+      case 'monitor':
+        return this.runMonitoring(unit, name);
+      case 'webhook': {
+        const wh = this.o.plan.announce.webhook!;
+        const url = this.resolve(wh.url);
+        const text = announcementText(this.state);
+        await this.pseudoStep(unit.key, unit.phase, name, 'POST webhook (URL from the environment)', async (write) => {
+          const r = await postWebhook(url, { text }, wh.timeout, wh.retries, this.clock);
+          write(r.detail);
+          this.append({ type: 'announcement.sent', channel: 'webhook', ok: r.ok, message: r.detail });
+          return { ok: r.ok, message: r.detail };
+        });
+        return 'ok';
+      }
+      case 'notify': {
+        const text = announcementText(this.state);
+        await this.pseudoStep(unit.key, unit.phase, name, 'notification', async (write) => {
+          await this.o.prompter.notify(text);
+          write(text);
+          this.append({ type: 'announcement.sent', channel: 'notification', ok: true, message: text });
+          return { ok: true, message: 'notified' };
+        });
+        return 'ok';
+      }
+    }
+  }
+
+  private monitorInstance?: Monitor;
+  private monitor(): Monitor {
+    if (this.monitorInstance) return this.monitorInstance;
+    this.monitorAbort = new AbortController();
+    const m = new Monitor(this.o.plan.monitoring, (t) => this.resolve(t), {
+      append: (e) => this.append(e),
+      clock: this.clock,
+      signal: this.monitorAbort.signal,
+      decide: (b) => this.o.prompter.onBreach(b),
+    });
+    for (const mv of Object.values(this.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean);
+    this.monitorInstance = m;
+    return m;
+  }
+
+  private async runMonitoring(unit: Unit, name: string): Promise<'ok' | 'failed' | 'stop'> {
+    const monitor = this.monitor();
+    const cfg = this.o.plan.monitoring;
+    let outcome: Awaited<ReturnType<Monitor['watch']>> | undefined;
+    await this.pseudoStep(unit.key, unit.phase, name, `${cfg.metrics.length} metric(s) for ${Math.round(cfg.window / 1000)} s every ${cfg.interval / 1000} s`, async (write) => {
+      outcome = await monitor.watch();
+      if (outcome.ok) return { ok: true, message: 'every metric stayed within its guard for the whole window' };
+      if ('aborted' in outcome) return { ok: false, message: 'stopped: rollback requested' };
+      write(outcome.breach.reason);
+      return { ok: false, message: outcome.breach.reason };
+    });
+    if (!outcome || outcome.ok) return 'ok';
+    if ('aborted' in outcome) return this.rollbackRequest ? this.rollbackNow() : 'stop';
+    if (outcome.action === 'pause') {
+      this.append({ type: 'release.paused', step: unit.key, message: outcome.breach.reason });
+      return 'stop';
+    }
+    this.rollbackRequest = { reason: outcome.breach.reason, by: 'monitor', at: outcome.breach.confirmedAt, trigger: 'guard' };
+    return this.rollbackNow();
+  }
+
+  /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
+  async rollback(trigger: RollbackTrigger, reason: string, by: string, requestedAt = this.clock.now()): Promise<ReleaseState> {
+    this.monitorAbort?.abort();
+    const steps = this.o.plan.rollback.steps;
+    let failed: string | undefined;
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i];
+      let command: string;
+      let name: string;
+      try {
+        command = this.resolve(s.run);
+        name = this.resolve(s.name ?? s.run);
+      } catch (e) {
+        failed = `rollback step ${i + 1}: ${(e as Error).message}`;
+        if (i === 0) this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt });
+        break;
+      }
+      if (i === 0) this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt });
+      const env = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, this.resolve(v)]));
+      const r = await this.exec(`rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env, timeoutMs: s.timeout });
+      if (!r.ok) {
+        failed = `${name}: ${describeResult(r.result)}`;
+        break;
+      }
+    }
+    const outcome = failed ? 'rollback-failed' : 'rolled-back';
+    this.append({ type: 'rollback.finished', outcome, message: failed ? `ROLLBACK FAILED at ${failed}` : 'every rollback step passed' });
+    this.append({ type: 'release.finished', outcome, message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}` });
+    return this.state;
+  }
+
+  /** Rolls back a release this process reopened (CLI `rollback`, or a click after a reload). */
+  async rollbackFinished(reason: string): Promise<ReleaseState> {
+    try {
+      const until = rollbackOpenUntil(this.state, this.o.plan.rollback.deadline, this.o.plan.monitoring.window);
+      if (!until) throw new GateError('rollback', this.state.deployStartedAt ? `nothing to roll back: the release is ${this.state.status}` : 'nothing to roll back: the deploy has not started');
+      if (isFinal(this.state.status) && this.state.status !== 'rollback-failed' && Date.now() > Date.parse(until)) {
+        throw new GateError('rollback', `the rollback window closed at ${until}; roll back by hand or release the previous version`);
+      }
+      return await this.rollback('user', reason, this.user);
+    } finally {
+      this.close();
+    }
+  }
+}
+
+function fmt(n: number): string {
+  return Number.isFinite(n) ? (Math.abs(n) >= 100 ? n.toFixed(0) : n.toPrecision(3)) : String(n);
+}
+
+export function announcementText(s: ReleaseState): string {
+  const metrics = Object.values(s.metrics)
+    .map((m) => `${m.id} ${m.verdict?.verdict ?? 'n/a'}`)
+    .join(', ');
+  return `${s.name} ${s.version} released to ${s.environment}${metrics ? ` — monitoring: ${metrics}` : ''}`;
+}

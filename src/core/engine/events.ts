@@ -1,0 +1,45 @@
+import type { PhaseId } from '../plan/schema';
+
+export type ItemState = 'pending' | 'checking' | 'passed' | 'failed' | 'waived';
+export type StepState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' | 'interrupted' | 'skipped';
+export type PhaseState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped';
+export type ReleaseOutcome = 'released' | 'failed' | 'rolled-back' | 'rollback-failed' | 'aborted';
+export type RollbackTrigger = 'user' | 'guard' | 'step';
+export type SampleStatus = 'ok' | 'breach' | 'error' | 'nan' | 'empty' | 'no-traffic';
+
+interface At {
+  /** ISO time the event was written. */
+  at: string;
+}
+
+export type ReleaseEvent = At &
+  (
+    | { type: 'release.started'; runId: string; plan: string; name: string; version: string; environment: string; user: string; host: string; pid: number; planHash: string }
+    | { type: 'acceptance.checked'; ok: boolean; expected: string; said: string; source: string }
+    | { type: 'checklist.item.changed'; id: string; title: string; state: ItemState; by?: string; reason?: string; detail?: string }
+    | { type: 'deploy.colors'; active: string; idle: string }
+    | { type: 'phase.started'; phase: PhaseId }
+    | { type: 'phase.finished'; phase: PhaseId; outcome: 'passed' | 'failed' | 'skipped' | 'waived' }
+    | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }
+    | { type: 'step.finished'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; tail: string; ok: boolean; message: string }
+    | { type: 'step.waived'; step: string; by: string; reason: string }
+    | { type: 'gate.changed'; gate: string; state: 'open' | 'blocked'; message: string }
+    | { type: 'release.paused'; step?: string; message: string }
+    | { type: 'release.resumed'; by: string; pid: number }
+    | { type: 'decision'; action: 'retry' | 'rollback' | 'waive' | 'pause' | 'continue'; by: string; reason?: string; step?: string }
+    | { type: 'baseline.captured'; metric: string; samples: number[]; mean: number; stdev: number; fixed: boolean }
+    | { type: 'metric.sample'; metric: string; value: number | null; status: SampleStatus; message?: string }
+    | { type: 'guard.breached'; metric: string; rule: string; value: number; threshold: number; consecutive: number; confirmed: boolean }
+    | { type: 'monitoring.verdict'; metric: string; verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string }
+    | { type: 'rollback.started'; trigger: RollbackTrigger; reason: string; by: string; requestedAt: string; latencyMs: number }
+    | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string }
+    | { type: 'announcement.sent'; channel: string; ok: boolean; message: string }
+    | { type: 'changelog.generated'; previousTag: string | null; version: string; sections: Record<string, string[]> }
+    | { type: 'release.finished'; outcome: ReleaseOutcome; message: string }
+    | { type: 'note.added'; author: string; text: string }
+    | { type: 'warning'; message: string }
+  );
+
+export type EventOf<T extends ReleaseEvent['type']> = Extract<ReleaseEvent, { type: T }>;
+/** An event as the engine produces it, before the journal stamps the time. */
+export type NewEvent = ReleaseEvent extends infer E ? (E extends ReleaseEvent ? Omit<E, 'at'> : never) : never;

@@ -1,0 +1,273 @@
+import { PHASES, type PhaseId } from '../plan/schema';
+import type { ItemState, PhaseState, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
+
+export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
+
+export interface StepView {
+  key: string;
+  phase: PhaseId | 'rollback';
+  name: string;
+  command: string;
+  state: StepState;
+  log?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  durationMs?: number;
+  message?: string;
+  tail?: string;
+  startedAt?: string;
+  attempts: number;
+  waivedBy?: string;
+  waiveReason?: string;
+}
+
+export interface ChecklistView {
+  id: string;
+  title: string;
+  state: ItemState;
+  by?: string;
+  reason?: string;
+  detail?: string;
+  at?: string;
+}
+
+export interface PhaseView {
+  id: PhaseId;
+  state: PhaseState;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  steps: string[];
+}
+
+export interface MetricView {
+  id: string;
+  baseline?: { mean: number; stdev: number; samples: number[]; fixed: boolean };
+  samples: { at: string; value: number | null; status: SampleStatus; message?: string }[];
+  breaches: number;
+  verdict?: { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string };
+  last?: { value: number | null; status: SampleStatus; message?: string };
+}
+
+export interface RollbackView {
+  trigger: RollbackTrigger;
+  reason: string;
+  by: string;
+  requestedAt: string;
+  startedAt: string;
+  latencyMs: number;
+  finishedAt?: string;
+  outcome?: 'rolled-back' | 'rollback-failed';
+  message?: string;
+}
+
+export interface ReleaseState {
+  runId: string;
+  name: string;
+  version: string;
+  environment: string;
+  plan: string;
+  user: string;
+  startedAt: string;
+  updatedAt: string;
+  status: ReleaseStatus;
+  acceptance?: { ok: boolean; expected: string; said: string; source: string };
+  checklist: ChecklistView[];
+  phases: PhaseView[];
+  steps: Record<string, StepView>;
+  colors?: { active: string; idle: string };
+  gates: Record<string, { state: 'open' | 'blocked'; message: string }>;
+  metrics: Record<string, MetricView>;
+  monitoring?: { startedAt?: string; finishedAt?: string };
+  deployStartedAt?: string;
+  rollback?: RollbackView;
+  pausedAt?: { step?: string; message: string };
+  announcements: { channel: string; ok: boolean; message: string }[];
+  changelog?: { previousTag: string | null; version: string; sections: Record<string, string[]> };
+  notes: { at: string; author: string; text: string }[];
+  warnings: string[];
+  finishedAt?: string;
+  outcome?: ReleaseOutcome;
+  outcomeMessage?: string;
+  events: number;
+}
+
+export interface FoldOptions {
+  /** No live process owns the release: whatever was running was interrupted. */
+  closed?: boolean;
+}
+
+/** The state of a release: a pure fold over its journal. */
+export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions = {}): ReleaseState {
+  const s: ReleaseState = {
+    runId: '',
+    name: '',
+    version: '',
+    environment: '',
+    plan: '',
+    user: '',
+    startedAt: '',
+    updatedAt: '',
+    status: 'running',
+    checklist: [],
+    phases: PHASES.map((id) => ({ id, state: 'pending' as PhaseState, steps: [] })),
+    steps: {},
+    gates: {},
+    metrics: {},
+    announcements: [],
+    notes: [],
+    warnings: [],
+    events: 0,
+  };
+  const phase = (id: PhaseId) => s.phases.find((p) => p.id === id)!;
+  const metric = (id: string) => (s.metrics[id] ??= { id, samples: [], breaches: 0 });
+  for (const e of events) {
+    s.events++;
+    s.updatedAt = e.at;
+    switch (e.type) {
+      case 'release.started':
+        Object.assign(s, { runId: e.runId, name: e.name, version: e.version, environment: e.environment, plan: e.plan, user: e.user, startedAt: e.at });
+        break;
+      case 'release.resumed':
+        if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';
+        s.pausedAt = undefined;
+        break;
+      case 'acceptance.checked':
+        s.acceptance = { ok: e.ok, expected: e.expected, said: e.said, source: e.source };
+        break;
+      case 'checklist.item.changed': {
+        const item = s.checklist.find((i) => i.id === e.id);
+        const next: ChecklistView = { id: e.id, title: e.title, state: e.state, by: e.by, reason: e.reason, detail: e.detail, at: e.at };
+        if (item) Object.assign(item, next);
+        else s.checklist.push(next);
+        break;
+      }
+      case 'deploy.colors':
+        s.colors = { active: e.active, idle: e.idle };
+        break;
+      case 'phase.started': {
+        const p = phase(e.phase);
+        p.state = 'running';
+        p.startedAt ??= e.at;
+        p.finishedAt = undefined;
+        if (e.phase === 'deploy') s.deployStartedAt ??= e.at;
+        if (e.phase === 'monitoring') s.monitoring = { startedAt: e.at };
+        break;
+      }
+      case 'phase.finished': {
+        const p = phase(e.phase);
+        p.state = e.outcome;
+        p.finishedAt = e.at;
+        if (p.startedAt) p.durationMs = Date.parse(e.at) - Date.parse(p.startedAt);
+        if (e.phase === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
+        break;
+      }
+      case 'step.started': {
+        const prev = s.steps[e.step];
+        s.steps[e.step] = {
+          key: e.step,
+          phase: e.phase,
+          name: e.name,
+          command: e.command,
+          state: 'running',
+          log: e.log,
+          startedAt: e.at,
+          attempts: (prev?.attempts ?? 0) + 1,
+        };
+        if (e.phase !== 'rollback') {
+          const p = phase(e.phase);
+          if (!p.steps.includes(e.step)) p.steps.push(e.step);
+        }
+        break;
+      }
+      case 'step.finished': {
+        const st = s.steps[e.step];
+        if (!st) break;
+        Object.assign(st, { state: e.ok ? 'passed' : 'failed', exitCode: e.exitCode, signal: e.signal, durationMs: e.durationMs, message: e.message, tail: e.tail });
+        break;
+      }
+      case 'step.waived': {
+        const st = s.steps[e.step];
+        if (st) Object.assign(st, { state: 'waived', waivedBy: e.by, waiveReason: e.reason });
+        break;
+      }
+      case 'gate.changed':
+        s.gates[e.gate] = { state: e.state, message: e.message };
+        break;
+      case 'release.paused':
+        s.status = 'paused';
+        s.pausedAt = { step: e.step, message: e.message };
+        break;
+      case 'decision':
+        break;
+      case 'baseline.captured':
+        metric(e.metric).baseline = { mean: e.mean, stdev: e.stdev, samples: e.samples, fixed: e.fixed };
+        break;
+      case 'metric.sample': {
+        const m = metric(e.metric);
+        m.samples.push({ at: e.at, value: e.value, status: e.status, message: e.message });
+        m.last = { value: e.value, status: e.status, message: e.message };
+        break;
+      }
+      case 'guard.breached':
+        if (e.confirmed) metric(e.metric).breaches++;
+        break;
+      case 'monitoring.verdict':
+        metric(e.metric).verdict = { verdict: e.verdict, explanation: e.explanation };
+        break;
+      case 'rollback.started':
+        s.status = 'rolling-back';
+        s.rollback = { trigger: e.trigger, reason: e.reason, by: e.by, requestedAt: e.requestedAt, startedAt: e.at, latencyMs: e.latencyMs };
+        break;
+      case 'rollback.finished':
+        if (s.rollback) Object.assign(s.rollback, { finishedAt: e.at, outcome: e.outcome, message: e.message });
+        break;
+      case 'announcement.sent':
+        s.announcements.push({ channel: e.channel, ok: e.ok, message: e.message });
+        break;
+      case 'changelog.generated':
+        s.changelog = { previousTag: e.previousTag, version: e.version, sections: e.sections };
+        break;
+      case 'release.finished':
+        s.status = e.outcome;
+        s.outcome = e.outcome;
+        s.outcomeMessage = e.message;
+        s.finishedAt = e.at;
+        break;
+      case 'note.added':
+        s.notes.push({ at: e.at, author: e.author, text: e.text });
+        break;
+      case 'warning':
+        s.warnings.push(e.message);
+        break;
+    }
+  }
+  if (opts.closed && (s.status === 'running' || s.status === 'rolling-back')) {
+    // Nobody is running this release any more: what was running did not finish, and never passed.
+    for (const st of Object.values(s.steps)) if (st.state === 'running') st.state = 'interrupted';
+    for (const p of s.phases) if (p.state === 'running') p.state = 'interrupted';
+    s.status = s.status === 'rolling-back' ? 'rollback-failed' : 'interrupted';
+    if (s.rollback && !s.rollback.outcome) {
+      s.rollback.outcome = 'rollback-failed';
+      s.rollback.message = 'the rollback was interrupted before it finished';
+    }
+  }
+  return s;
+}
+
+export const FINAL_STATUSES: readonly ReleaseStatus[] = ['released', 'failed', 'rolled-back', 'rollback-failed', 'aborted'];
+export const isFinal = (s: ReleaseStatus) => FINAL_STATUSES.includes(s);
+
+/** Until when a rollback may still be started (ISO), or undefined when there is nothing to roll back. */
+export function rollbackOpenUntil(s: ReleaseState, deadlineMs: number, windowMs: number): string | undefined {
+  if (!s.deployStartedAt || s.rollback?.outcome === 'rolled-back' || s.status === 'rolling-back') return undefined;
+  if (s.status === 'failed' || s.status === 'aborted') return undefined;
+  if (!isFinal(s.status)) {
+    // In progress: open for as long as the release runs, shown as the end of the planned window.
+    const from = Date.parse(s.monitoring?.startedAt ?? s.updatedAt);
+    return new Date(from + windowMs + deadlineMs).toISOString();
+  }
+  if (s.status === 'rollback-failed') return new Date(Date.parse(s.updatedAt) + deadlineMs).toISOString();
+  const closed = s.monitoring?.finishedAt ?? s.finishedAt ?? s.updatedAt;
+  return new Date(Date.parse(closed) + deadlineMs).toISOString();
+}

@@ -1,0 +1,74 @@
+import type { HealthCheck, HttpCheck, LogCheck, PhaseId, Plan, Step } from '../plan/schema';
+
+/** One thing the engine does and journals as a step: a command, a check, or a monitoring task. */
+export type Unit =
+  | { key: string; phase: PhaseId; name: string; kind: 'run'; step: Step; vars?: Record<string, string>; announce?: boolean }
+  | { key: string; phase: PhaseId; name: string; kind: 'health'; check: HealthCheck; vars?: Record<string, string>; rollbackOnFail?: boolean }
+  | { key: string; phase: PhaseId; name: string; kind: 'http'; check: HttpCheck }
+  | { key: string; phase: PhaseId; name: string; kind: 'log'; check: LogCheck }
+  | { key: string; phase: PhaseId; name: string; kind: 'baseline' }
+  | { key: string; phase: PhaseId; name: string; kind: 'monitor' }
+  | { key: string; phase: PhaseId; name: string; kind: 'notify' | 'webhook'; announce: true };
+
+const stepName = (s: Step, fallback: string) => s.name ?? (s.run.length > 60 ? `${s.run.slice(0, 57)}…` : s.run);
+
+/** The units of one phase, in order. An empty list means the plan does not use the phase. */
+export function unitsFor(plan: Plan, phase: PhaseId): Unit[] {
+  const steps = (prefix: string, list: Step[], extra: Partial<Extract<Unit, { kind: 'run' }>> = {}): Unit[] =>
+    list.map((s, i) => ({ key: `${phase}/${prefix}${i}`, phase, name: stepName(s, `${prefix}${i}`), kind: 'run' as const, step: s, ...extra }));
+  const p = plan.phases;
+  switch (phase) {
+    case 'preparation':
+    case 'staging':
+    case 'backup':
+    case 'migration':
+    case 'config':
+      return steps('', p[phase]?.steps ?? []);
+    case 'deploy': {
+      const d = p.deploy;
+      const baseline: Unit = { key: 'deploy/baseline', phase, name: 'Capture the monitoring baseline', kind: 'baseline' };
+      if (d.strategy === 'blue-green' && d.blueGreen) {
+        const bg = d.blueGreen;
+        return [
+          baseline,
+          ...steps('deploy.', bg.deploy),
+          { key: 'deploy/health', phase, name: 'Health check of ${deploy.color}', kind: 'health', check: bg.healthCheck },
+          ...steps('switch.', bg.switch),
+        ];
+      }
+      if (d.strategy === 'rolling' && d.rolling) {
+        const r = d.rolling;
+        const units: Unit[] = [baseline];
+        for (let b = 0; b * r.maxUnavailable < r.targets.length; b++) {
+          const batch = r.targets.slice(b * r.maxUnavailable, (b + 1) * r.maxUnavailable);
+          for (const target of batch) {
+            r.steps.forEach((s, i) => units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s, `step ${i}`)} (${target})`, kind: 'run', step: s, vars: { target } }));
+          }
+          for (const target of batch) units.push({ key: `deploy/batch${b + 1}/${target}/health`, phase, name: `Health check of ${target}`, kind: 'health', check: r.healthCheck, vars: { target }, rollbackOnFail: true });
+        }
+        return units;
+      }
+      return [baseline, ...steps('', d.steps)];
+    }
+    case 'verification': {
+      const v = p.verification;
+      if (!v) return [];
+      return [
+        ...steps('', v.steps),
+        ...v.http.map((c, i): Unit => ({ key: `verification/http.${i}`, phase, name: c.name ?? `${c.method} ${c.url}`, kind: 'http', check: c })),
+        ...v.logs.map((c, i): Unit => ({ key: `verification/logs.${i}`, phase, name: c.name ?? `Log scan: ${c.run}`, kind: 'log', check: c })),
+      ];
+    }
+    case 'monitoring':
+      return [{ key: 'monitoring/window', phase, name: 'Watch the metrics against the baseline', kind: 'monitor' }];
+    case 'announcement': {
+      const units: Unit[] = [];
+      if (p.deploy.strategy === 'blue-green' && p.deploy.blueGreen) units.push(...steps('retire.', p.deploy.blueGreen.retire));
+      units.push(...steps('', p.announcement?.steps ?? [], { announce: true }));
+      if (plan.announce.command) units.push({ key: 'announcement/command', phase, name: 'Announcement command', kind: 'run', step: { run: plan.announce.command }, announce: true });
+      if (plan.announce.webhook) units.push({ key: 'announcement/webhook', phase, name: 'Webhook', kind: 'webhook', announce: true });
+      if (plan.announce.notify) units.push({ key: 'announcement/notify', phase, name: 'Notify the team', kind: 'notify', announce: true });
+      return units;
+    }
+  }
+}

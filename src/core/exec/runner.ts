@@ -1,0 +1,157 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { plainText, SecretMasker } from './mask';
+
+export interface StepSpec {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** Masked output is appended here. */
+  logFile: string;
+  /** Ask tools for colour: the output is shown in a terminal. */
+  color?: boolean;
+}
+
+export interface StepResult {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** Last lines of output, masked and without control sequences, for the journal and the report. */
+  tail: string;
+  /** Set when the process could not be started at all. */
+  spawnError?: string;
+}
+
+export interface RunningStep {
+  readonly pid: number | undefined;
+  readonly result: Promise<StepResult>;
+  /** Sends input to the step's standard input. */
+  write(data: string): void;
+  /** Ends the whole process tree: SIGTERM, then SIGKILL after the grace period. */
+  cancel(): void;
+}
+
+const TAIL_LINES = 20;
+
+export class StepRunner {
+  constructor(
+    private readonly masker: SecretMasker,
+    private readonly graceMs = 3000,
+  ) {}
+
+  run(spec: StepSpec, onOutput: (maskedChunk: string) => void = () => {}): RunningStep {
+    fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    const log = fs.openSync(spec.logFile, 'a');
+    let tail = '';
+    const sink = this.masker.stream((text) => {
+      fs.writeSync(log, text);
+      tail = (tail + text).slice(-8192);
+      onOutput(text);
+    });
+    const started = Date.now();
+    const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
+    // detached: the step leads its own process group, so a timeout or cancel ends its children too.
+    const child = execa('bash', ['-c', spec.command], {
+      cwd: spec.cwd,
+      env: { ...colorEnv, ...spec.env },
+      extendEnv: true,
+      detached: true,
+      reject: false,
+      buffer: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      cleanup: true,
+      encoding: 'utf8',
+    });
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const pid = child.pid;
+    const killTree = () => {
+      if (pid === undefined || killTimer) return;
+      signalGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.graceMs);
+    };
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      killTree();
+    }, spec.timeoutMs);
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (d: string) => sink.write(d));
+    child.stderr?.on('data', (d: string) => sink.write(d));
+    child.stdin?.on('error', () => {});
+
+    const result = (async (): Promise<StepResult> => {
+      const r = await child;
+      clearTimeout(timeout);
+      // Anything of the group still alive after the leader ended (a forked child holding no pipe)
+      // is ended only when the step was cut short; a step may start a daemon on purpose.
+      if ((timedOut || cancelled) && pid !== undefined) {
+        signalGroup(pid, 'SIGTERM');
+        await waitGroupGone(pid, this.graceMs);
+        signalGroup(pid, 'SIGKILL');
+      }
+      if (killTimer) clearTimeout(killTimer);
+      sink.end();
+      fs.closeSync(log);
+      const lines = plainText(tail).split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      const spawnError = r.exitCode === undefined && !r.signal && r.failed ? this.masker.mask(r.shortMessage ?? 'failed to start') : undefined;
+      return {
+        exitCode: r.exitCode ?? null,
+        signal: r.signal ?? null,
+        durationMs: Date.now() - started,
+        timedOut,
+        cancelled,
+        tail: lines.slice(-TAIL_LINES).join('\n'),
+        ...(spawnError ? { spawnError } : {}),
+      };
+    })();
+
+    return {
+      pid,
+      result,
+      write: (data) => {
+        if (child.stdin && !child.stdin.destroyed) child.stdin.write(data);
+      },
+      cancel: () => {
+        cancelled = true;
+        killTree();
+      },
+    };
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+async function waitGroupGone(pid: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function describeResult(r: StepResult): string {
+  if (r.spawnError) return `could not start: ${r.spawnError}`;
+  if (r.cancelled) return 'cancelled';
+  if (r.timedOut) return 'timed out';
+  if (r.signal) return `killed by ${r.signal}`;
+  return `exit code ${r.exitCode}`;
+}

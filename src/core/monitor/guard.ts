@@ -1,0 +1,50 @@
+import type { Guard } from '../plan/schema';
+import { mannWhitney } from './stats';
+
+export interface RuleBreach {
+  rule: string;
+  threshold: number;
+  explanation: string;
+}
+
+const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));
+
+/** The threshold rules (not the statistical one) applied to one sample. */
+export function evaluateGuard(g: Guard, value: number, baseline: number | undefined): { breaches: RuleBreach[]; notes: string[] } {
+  const breaches: RuleBreach[] = [];
+  const notes: string[] = [];
+  if (g.max !== undefined && value > g.max) breaches.push({ rule: `max ${g.max}`, threshold: g.max, explanation: `${fmt(value)} is above the maximum ${fmt(g.max)}` });
+  if (g.min !== undefined && value < g.min) breaches.push({ rule: `min ${g.min}`, threshold: g.min, explanation: `${fmt(value)} is below the minimum ${fmt(g.min)}` });
+  if (g.dropPercent !== undefined || g.risePercent !== undefined) {
+    if (baseline === undefined || Number.isNaN(baseline)) notes.push('no baseline: percentage rules cannot be judged');
+    else {
+      if (g.dropPercent !== undefined) {
+        const limit = baseline * (1 - g.dropPercent / 100);
+        if (baseline <= 0) notes.push('baseline is 0: a drop cannot be judged');
+        else if (value < limit) breaches.push({ rule: `drop ${g.dropPercent}%`, threshold: limit, explanation: `${fmt(value)} is ${fmt(((baseline - value) / baseline) * 100)}% below the baseline ${fmt(baseline)} (limit ${g.dropPercent}%)` });
+      }
+      if (g.risePercent !== undefined) {
+        const limit = baseline * (1 + g.risePercent / 100);
+        if (baseline <= 0) notes.push('baseline is 0: a rise in percent cannot be judged');
+        else if (value > limit) breaches.push({ rule: `rise ${g.risePercent}%`, threshold: limit, explanation: `${fmt(value)} is ${fmt(((value - baseline) / baseline) * 100)}% above the baseline ${fmt(baseline)} (limit ${g.risePercent}%)` });
+      }
+    }
+  }
+  return { breaches, notes };
+}
+
+export const MIN_POINTS_FOR_STATS = 10;
+
+/** The statistical rule: the window's samples against the baseline's, at confidence 0.95. */
+export function statisticalVerdict(g: Guard, baseline: readonly number[], window: readonly number[]): { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string } | undefined {
+  if (!g.mannWhitney) return undefined;
+  if (baseline.length < MIN_POINTS_FOR_STATS || window.length < MIN_POINTS_FOR_STATS) {
+    return { verdict: 'inconclusive', explanation: `Mann-Whitney needs ${MIN_POINTS_FOR_STATS} points on each side; baseline has ${baseline.length}, window ${window.length}` };
+  }
+  const alt = g.mannWhitney === 'increase' ? 'greater' : g.mannWhitney === 'decrease' ? 'less' : 'two-sided';
+  const r = mannWhitney(baseline, window, alt);
+  const word = g.mannWhitney === 'either' ? 'differs from' : g.mannWhitney === 'increase' ? 'is higher than' : 'is lower than';
+  return r.p < 0.05
+    ? { verdict: 'fail', explanation: `the window ${word} the baseline (Mann-Whitney U=${r.u.toFixed(1)}, p=${r.p.toPrecision(2)} < 0.05)` }
+    : { verdict: 'pass', explanation: `no significant ${g.mannWhitney} against the baseline (Mann-Whitney U=${r.u.toFixed(1)}, p=${r.p.toPrecision(2)})` };
+}

@@ -1,0 +1,198 @@
+import type { Monitoring } from '../plan/schema';
+import type { NewEvent } from '../engine/events';
+import { createSource, type MetricSource, type Sample } from './sources';
+import { evaluateGuard, statisticalVerdict } from './guard';
+import { mean, stdev } from './stats';
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const t = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};
+
+export interface Breach {
+  metric: string;
+  reason: string;
+  /** When the breach was confirmed (clock ms): the start of the rollback latency. */
+  confirmedAt: number;
+  kind: 'guard' | 'errors' | 'statistical';
+}
+
+export type BreachDecision = 'rollback' | 'pause' | 'continue';
+
+export interface MonitorDeps {
+  append(e: NewEvent): void;
+  clock: Clock;
+  signal: AbortSignal;
+  /** Called for `onBreach: prompt`. */
+  decide?(b: Breach): Promise<BreachDecision>;
+  onTick?(elapsedMs: number, windowMs: number): void;
+}
+
+export type WatchOutcome = { ok: true } | { ok: false; breach: Breach; action: 'rollback' | 'pause' } | { ok: false; aborted: true };
+
+interface Track {
+  id: string;
+  source: MetricSource;
+  baseline?: number;
+  baselineSamples: number[];
+  window: number[];
+  consecutiveBreaches: number;
+  consecutiveErrors: number;
+}
+
+export class Monitor {
+  private readonly tracks: Track[];
+
+  constructor(
+    private readonly cfg: Monitoring,
+    resolve: (s: string) => string,
+    private readonly deps: MonitorDeps,
+  ) {
+    this.tracks = cfg.metrics.map((m) => ({ id: m.id, source: createSource(m, resolve), baselineSamples: [], window: [], consecutiveBreaches: 0, consecutiveErrors: 0 }));
+  }
+
+  describe(id: string): string {
+    return this.tracks.find((t) => t.id === id)?.source.describe ?? id;
+  }
+
+  /** Baselines already in the journal (a resumed release) are reused, not captured again. */
+  restoreBaseline(id: string, samples: number[], value: number): void {
+    const t = this.tracks.find((x) => x.id === id);
+    if (t) Object.assign(t, { baseline: value, baselineSamples: samples });
+  }
+
+  get needsBaseline(): boolean {
+    return this.tracks.some((t) => t.baseline === undefined);
+  }
+
+  private async sampleAll(): Promise<Sample[]> {
+    return Promise.all(this.tracks.map((t) => t.source.sample().catch((e: Error): Sample => ({ value: null, status: 'error', message: e.message }))));
+  }
+
+  /** Sources that derive rates need one scrape before their first value. */
+  async prime(): Promise<void> {
+    await this.sampleAll();
+  }
+
+  async captureBaseline(): Promise<void> {
+    const { clock, signal, append } = this.deps;
+    const fixed = this.cfg.baseline.fixed;
+    if (fixed) {
+      for (const t of this.tracks.filter((x) => x.baseline === undefined)) {
+        const v = fixed[t.id];
+        if (v === undefined) continue;
+        t.baseline = v;
+        append({ type: 'baseline.captured', metric: t.id, samples: [v], mean: v, stdev: 0, fixed: true });
+      }
+      return;
+    }
+    const duration = this.cfg.baseline.capture ?? 0;
+    await this.prime();
+    const start = clock.now();
+    for (let k = 1; !signal.aborted; k++) {
+      await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
+      if (signal.aborted) return;
+      const samples = await this.sampleAll();
+      samples.forEach((s, i) => {
+        if (s.status === 'ok' && s.value !== null) this.tracks[i].baselineSamples.push(s.value);
+      });
+      if (clock.now() - start >= duration) break;
+    }
+    for (const t of this.tracks) {
+      if (t.baseline !== undefined) continue;
+      t.baseline = t.baselineSamples.length ? mean(t.baselineSamples) : undefined;
+      append({ type: 'baseline.captured', metric: t.id, samples: t.baselineSamples, mean: t.baseline ?? NaN, stdev: stdev(t.baselineSamples), fixed: false });
+      if (t.baseline === undefined) append({ type: 'warning', message: `no usable baseline sample for ${t.id} (${t.source.describe}); percentage guards on it cannot be judged` });
+    }
+  }
+
+  /** Watches every metric for the window; returns at the first confirmed breach that is not waved on. */
+  async watch(): Promise<WatchOutcome> {
+    const { clock, signal, append } = this.deps;
+    const windowMs = this.cfg.window;
+    await this.prime();
+    const start = clock.now();
+    for (let k = 1; ; k++) {
+      await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
+      if (signal.aborted) return { ok: false, aborted: true };
+      const samples = await this.sampleAll();
+      const elapsed = clock.now() - start;
+      this.deps.onTick?.(elapsed, windowMs);
+      for (let i = 0; i < this.tracks.length; i++) {
+        const breach = this.judge(this.tracks[i], samples[i]);
+        if (!breach) continue;
+        const decision: BreachDecision = this.cfg.onBreach === 'rollback' ? 'rollback' : this.cfg.onBreach === 'pause' ? 'pause' : ((await this.deps.decide?.(breach)) ?? 'pause');
+        append({ type: 'decision', action: decision === 'continue' ? 'continue' : decision, by: this.cfg.onBreach === 'prompt' ? 'user' : `plan (onBreach: ${this.cfg.onBreach})`, reason: breach.reason });
+        if (decision === 'continue') {
+          this.tracks[i].consecutiveBreaches = 0;
+          this.tracks[i].consecutiveErrors = 0;
+          continue;
+        }
+        return { ok: false, breach, action: decision };
+      }
+      if (elapsed >= windowMs) break;
+    }
+    // The window passed: the statistical rule, then a verdict per metric.
+    for (const t of this.tracks) {
+      const m = this.cfg.metrics.find((x) => x.id === t.id)!;
+      const stat = statisticalVerdict(m.guard, t.baselineSamples, t.window);
+      if (stat?.verdict === 'fail') {
+        const breach: Breach = { metric: t.id, reason: `${t.id}: ${stat.explanation}`, confirmedAt: clock.now(), kind: 'statistical' };
+        append({ type: 'monitoring.verdict', metric: t.id, verdict: 'fail', explanation: stat.explanation });
+        return { ok: false, breach, action: this.cfg.onBreach === 'pause' ? 'pause' : 'rollback' };
+      }
+      const observed = t.window.length ? `mean ${fmtN(mean(t.window))} over ${t.window.length} samples` : 'no usable sample';
+      const base = t.baseline !== undefined ? `baseline ${fmtN(t.baseline)}` : 'no baseline';
+      const verdict = t.window.length ? 'pass' : 'inconclusive';
+      append({ type: 'monitoring.verdict', metric: t.id, verdict, explanation: `${observed}, ${base}; ${stat ? stat.explanation : 'within its guard'}` });
+    }
+    return { ok: true };
+  }
+
+  private judge(t: Track, s: Sample): Breach | undefined {
+    const { append, clock } = this.deps;
+    const m = this.cfg.metrics.find((x) => x.id === t.id)!;
+    if (s.status !== 'ok' || s.value === null) {
+      t.consecutiveErrors++;
+      append({ type: 'metric.sample', metric: t.id, value: null, status: s.status, message: `${s.message ?? s.status} — inconclusive (${t.consecutiveErrors}/${this.cfg.consecutiveErrorLimit})` });
+      if (t.consecutiveErrors >= this.cfg.consecutiveErrorLimit) {
+        const reason = `${t.id}: ${t.consecutiveErrors} inconclusive samples in a row (last: ${s.message ?? s.status}); the analysis fails`;
+        append({ type: 'monitoring.verdict', metric: t.id, verdict: 'fail', explanation: reason });
+        return { metric: t.id, reason, confirmedAt: clock.now(), kind: 'errors' };
+      }
+      return undefined;
+    }
+    t.consecutiveErrors = 0;
+    t.window.push(s.value);
+    const { breaches } = evaluateGuard(m.guard, s.value, t.baseline);
+    if (breaches.length === 0) {
+      t.consecutiveBreaches = 0;
+      append({ type: 'metric.sample', metric: t.id, value: s.value, status: 'ok', message: s.message });
+      return undefined;
+    }
+    t.consecutiveBreaches++;
+    const b = breaches[0];
+    const confirmed = t.consecutiveBreaches >= this.cfg.failureLimit;
+    append({ type: 'metric.sample', metric: t.id, value: s.value, status: 'breach', message: b.explanation });
+    append({ type: 'guard.breached', metric: t.id, rule: b.rule, value: s.value, threshold: b.threshold, consecutive: t.consecutiveBreaches, confirmed });
+    if (!confirmed) return undefined;
+    return { metric: t.id, reason: `${t.id}: ${b.explanation} for ${t.consecutiveBreaches} sample(s) in a row`, confirmedAt: clock.now(), kind: 'guard' };
+  }
+}
+
+const fmtN = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));

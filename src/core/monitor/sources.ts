@@ -1,0 +1,202 @@
+import { execa } from 'execa';
+import type { Metric } from '../plan/schema';
+import type { SampleStatus } from '../engine/events';
+import { histogramQuantile, matches, parsePromText, type PromSample } from './promtext';
+
+export interface Sample {
+  value: number | null;
+  status: Exclude<SampleStatus, 'breach'>;
+  message?: string;
+}
+
+export interface MetricSource {
+  /** What is asked, for the report: the query, URL or command. */
+  readonly describe: string;
+  sample(): Promise<Sample>;
+}
+
+const ok = (value: number): Sample => (Number.isNaN(value) ? { value: null, status: 'nan', message: 'the source returned NaN' } : { value, status: 'ok' });
+const error = (message: string): Sample => ({ value: null, status: 'error', message });
+
+function failure(e: unknown, timeoutMs: number): Sample {
+  const err = e as Error & { cause?: { code?: string } };
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return error(`no answer within ${timeoutMs} ms`);
+  return error(err.cause?.code ? `${err.cause.code} (${err.message})` : err.message);
+}
+
+export function createSource(m: Metric, resolve: (s: string) => string): MetricSource {
+  if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
+  if (m.scrape) return new ScrapeSource(resolve(m.scrape.url), m.scrape.metric, m.scrape.labels, m.scrape.kind, m.scrape.quantile, m.timeout);
+  if (m.http) return new HttpJsonSource(resolve(m.http.url), m.http.field, m.timeout);
+  return new CommandSource(resolve(m.command!), m.timeout);
+}
+
+/** Prometheus HTTP API instant query. */
+export class PrometheusQuerySource implements MetricSource {
+  readonly describe: string;
+  constructor(
+    private readonly base: string,
+    private readonly query: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.describe = `PromQL ${query} @ ${base}`;
+  }
+
+  async sample(): Promise<Sample> {
+    const url = `${this.base.replace(/\/$/, '')}/api/v1/query?query=${encodeURIComponent(this.query)}`;
+    let body: { status?: string; errorType?: string; error?: string; warnings?: string[]; data?: { resultType: string; result: unknown } };
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      const text = await res.text();
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return error(`Prometheus answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`);
+      }
+      if (body.status !== 'success') return error(`Prometheus ${body.errorType ?? `HTTP ${res.status}`}: ${body.error ?? 'no error message'}`);
+    } catch (e) {
+      return failure(e, this.timeoutMs);
+    }
+    const warn = body.warnings?.length ? ` (warnings: ${body.warnings.join('; ')})` : '';
+    const data = body.data!;
+    if (data.resultType === 'scalar') return withWarn(ok(Number((data.result as [number, string])[1])), warn);
+    if (data.resultType === 'vector') {
+      const result = data.result as { metric: Record<string, string>; value: [number, string] }[];
+      if (result.length === 0) return { value: null, status: 'empty', message: `the query returned no series${warn}` };
+      if (result.length > 1) return error(`the query returned ${result.length} series; aggregate it (for example with sum()) to one`);
+      return withWarn(ok(Number(result[0].value[1])), warn);
+    }
+    return error(`unsupported result type ${data.resultType}: use an instant vector or scalar query`);
+  }
+}
+
+function withWarn(s: Sample, warn: string): Sample {
+  return warn ? { ...s, message: (s.message ?? '') + warn } : s;
+}
+
+/** A Prometheus text-format endpoint scraped directly; counters become rates between scrapes. */
+export class ScrapeSource implements MetricSource {
+  readonly describe: string;
+  private prev?: { t: number; samples: PromSample[] };
+
+  constructor(
+    private readonly url: string,
+    private readonly metric: string,
+    private readonly labels: Record<string, string>,
+    private readonly kind: 'gauge' | 'rate' | 'ratio' | 'quantile',
+    private readonly q: number,
+    private readonly timeoutMs: number,
+  ) {
+    const sel = Object.entries(labels).map(([k, v]) => `${k}=~"${v}"`).join(',');
+    this.describe = `${kind}${kind === 'quantile' ? `(${q})` : ''} of ${metric}${sel ? `{${sel}}` : ''} @ ${url}`;
+  }
+
+  async sample(): Promise<Sample> {
+    let text: string;
+    const t = performance.now();
+    try {
+      const res = await fetch(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      text = await res.text();
+      if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
+    } catch (e) {
+      return failure(e, this.timeoutMs);
+    }
+    const { samples, errors } = parsePromText(text);
+    if (samples.length === 0) return error(errors.length ? `not Prometheus text format: ${errors[0]}` : 'the endpoint exposes no samples');
+    const prev = this.prev;
+    this.prev = { t, samples };
+    const sum = (ss: PromSample[], name: string, sel: Record<string, string>) => ss.filter((s) => s.name === name && matches(s.labels, sel)).reduce((a, s) => a + s.value, 0);
+    const has = (ss: PromSample[], name: string) => ss.some((s) => s.name === name);
+    if (this.kind === 'gauge') {
+      if (!has(samples, this.metric)) return { value: null, status: 'empty', message: `no series named ${this.metric}` };
+      return ok(sum(samples, this.metric, this.labels));
+    }
+    if (!prev) return { value: null, status: 'empty', message: 'first scrape: a rate needs two' };
+    const dt = (t - prev.t) / 1000;
+    if (dt <= 0) return error('two scrapes at the same instant');
+    // A counter that went down was reset (process restart): count from zero, as Prometheus' rate() does.
+    const inc = (name: string, sel: Record<string, string>) => {
+      const now = sum(samples, name, sel);
+      const before = sum(prev.samples, name, sel);
+      return now >= before ? now - before : now;
+    };
+    if (this.kind === 'rate' || this.kind === 'ratio') {
+      if (!has(samples, this.metric)) return { value: null, status: 'empty', message: `no series named ${this.metric}` };
+      const num = inc(this.metric, this.labels);
+      if (this.kind === 'rate') return ok(num / dt);
+      const all = inc(this.metric, {});
+      if (all === 0) return { value: null, status: 'no-traffic', message: `no ${this.metric} between two scrapes ${dt.toFixed(1)} s apart` };
+      return ok(num / all);
+    }
+    const bucketName = `${this.metric}_bucket`;
+    if (!has(samples, bucketName)) return { value: null, status: 'empty', message: `no histogram named ${this.metric}` };
+    const les = [...new Set(samples.filter((s) => s.name === bucketName).map((s) => s.labels.le))];
+    const buckets = les.map((le) => ({ le: le === '+Inf' ? Infinity : Number(le), count: inc(bucketName, { ...this.labels, le: escapeRe(le) }) }));
+    const total = buckets.find((b) => b.le === Infinity)?.count ?? 0;
+    if (total === 0) return { value: null, status: 'no-traffic', message: `no observations of ${this.metric} between two scrapes` };
+    return ok(histogramQuantile(this.q, buckets));
+  }
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A numeric field of a JSON document served over HTTP (`a.b[0].c`). */
+export class HttpJsonSource implements MetricSource {
+  readonly describe: string;
+  constructor(
+    private readonly url: string,
+    private readonly field: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.describe = `${field} of ${url}`;
+  }
+
+  async sample(): Promise<Sample> {
+    let doc: unknown;
+    try {
+      const res = await fetch(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      const text = await res.text();
+      if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        return error(`${this.url} did not return JSON: ${text.slice(0, 80)}`);
+      }
+    } catch (e) {
+      return failure(e, this.timeoutMs);
+    }
+    let cur: unknown = doc;
+    for (const part of this.field.match(/[^.[\]]+/g) ?? []) {
+      if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, part)) return { value: null, status: 'empty', message: `no field ${this.field} in the response` };
+      cur = (cur as Record<string, unknown>)[part];
+    }
+    if (cur === null) return { value: null, status: 'empty', message: `${this.field} is null` };
+    const n = typeof cur === 'number' ? cur : typeof cur === 'string' && cur.trim() !== '' ? Number(cur) : NaN;
+    if (Number.isNaN(n)) return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${this.field} is ${JSON.stringify(cur).slice(0, 40)}, not a number`);
+    return ok(n);
+  }
+}
+
+/** A command that prints a number (the last number of its output counts). */
+export class CommandSource implements MetricSource {
+  readonly describe: string;
+  constructor(
+    private readonly command: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.describe = `command ${command}`;
+  }
+
+  async sample(): Promise<Sample> {
+    const r = await execa('bash', ['-c', this.command], { reject: false, timeout: this.timeoutMs, detached: true, forceKillAfterDelay: 1000 });
+    if (r.timedOut) return error(`no answer within ${this.timeoutMs} ms`);
+    if (r.exitCode !== 0) return error(`exit code ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 120)}`);
+    const out = String(r.stdout).trim();
+    if (out === '') return { value: null, status: 'empty', message: 'the command printed nothing' };
+    const tokens = out.split(/\s+/);
+    const last = tokens[tokens.length - 1];
+    if (/^nan$/i.test(last)) return ok(NaN);
+    const n = Number(last);
+    return Number.isFinite(n) ? ok(n) : error(`the command printed "${last.slice(0, 40)}", not a number`);
+  }
+}

@@ -1,0 +1,311 @@
+import * as fs from 'node:fs';
+import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { Plan } from './schema';
+
+export const MAX_PLAN_BYTES = 1024 * 1024;
+const MAX_ALIAS_COUNT = 100;
+
+export interface PlanProblem {
+  file: string;
+  /** 1-based. */
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  /** Dotted key path, e.g. `phases.deploy.strategy`; empty for the whole file. */
+  path: string;
+  message: string;
+}
+
+export type LoadResult = { ok: true; plan: Plan; file: string; text: string } | { ok: false; problems: PlanProblem[]; file: string };
+
+export function formatProblem(p: PlanProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}${p.path ? ` (at ${p.path})` : ''}`;
+}
+
+export function loadPlanFile(file: string): LoadResult {
+  let bytes: Buffer;
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) return fail(file, `not a file`);
+    if (st.size > MAX_PLAN_BYTES) return fail(file, `the plan is ${st.size} bytes; a plan larger than ${MAX_PLAN_BYTES} bytes is refused`);
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(file, code === 'ENOENT' ? 'no release plan here (create one with "Deploy: Create Release Plan" or copy an example)' : `cannot read the plan: ${(e as Error).message}`);
+  }
+  return parsePlan(bytes, file);
+}
+
+export function parsePlan(input: Buffer | string, file: string): LoadResult {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else {
+    if (input.length > MAX_PLAN_BYTES) return fail(file, `the plan is ${input.length} bytes; a plan larger than ${MAX_PLAN_BYTES} bytes is refused`);
+    const bad = firstInvalidUtf8(input);
+    if (bad >= 0) {
+      const before = input.subarray(0, bad);
+      const line = before.filter((b) => b === 0x0a).length + 1;
+      const column = bad - before.lastIndexOf(0x0a);
+      return { ok: false, file, problems: [{ file, line, column, endLine: line, endColumn: column + 1, path: '', message: `the plan is not valid UTF-8 (byte 0x${input[bad].toString(16).padStart(2, '0')} at offset ${bad})` }] };
+    }
+    text = input.toString('utf8');
+  }
+  if (text.length > MAX_PLAN_BYTES) return fail(file, `the plan is larger than ${MAX_PLAN_BYTES} characters and is refused`);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  const lc = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  } catch (e) {
+    return fail(file, `cannot parse YAML: ${(e as Error).message}`);
+  }
+  const pos = (offset: number) => lc.linePos(Math.min(Math.max(offset, 0), text.length));
+  const at = (start: number, end: number, path: string, message: string): PlanProblem => {
+    const a = pos(start);
+    const b = pos(Math.max(end, start + 1));
+    return { file, line: a.line, column: a.col, endLine: b.line, endColumn: b.col, path, message };
+  };
+
+  if (doc.errors.length > 0) {
+    return { ok: false, file, problems: doc.errors.map((e) => at(e.pos[0], e.pos[1], '', yamlMessage(e.code, e.message))) };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    const msg = (e as Error).message;
+    return fail(file, /alias/i.test(msg) ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}): the plan looks like an alias bomb and is refused` : `cannot read YAML: ${msg}`);
+  }
+  if (data === null || data === undefined) return fail(file, 'the plan is empty: expected a mapping with release, acceptance, checklist, phases, rollback and monitoring');
+
+  const parsed = Plan.safeParse(data);
+  if (parsed.success) {
+    const refProblems = checkReferences(doc, parsed.data, at);
+    if (refProblems.length === 0) return { ok: true, plan: parsed.data, file, text };
+    return { ok: false, file, problems: refProblems };
+  }
+  const problems = parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, at));
+  problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { ok: false, file, problems };
+}
+
+/** `${...}` forms the plan owns; any other `${...}` is left to the shell. */
+export const PLAN_REF_RE = /\$\{(env:[^}]*|var\.[^}]*|release\.[^}]*|run\.[^}]*|backup\.[^}]*|deploy\.[^}]*|target)\}/g;
+const BUILTIN_REFS = new Set(['release.name', 'release.version', 'release.environment', 'release.previousVersion', 'run.id', 'run.dir', 'backup.path', 'deploy.color', 'deploy.active', 'target']);
+
+function checkReferences(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[] {
+  const problems: PlanProblem[] = [];
+  visit(doc, {
+    Scalar(_key, node, ancestry) {
+      if (typeof node.value !== 'string' || !node.range) return;
+      for (const m of node.value.matchAll(PLAN_REF_RE)) {
+        const ref = m[1];
+        let message: string | undefined;
+        if (ref.startsWith('env:')) {
+          if (!/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref)) message = `"\${${ref}}" is not an environment reference: expected \${env:NAME}`;
+        } else if (ref.startsWith('var.')) {
+          const name = ref.slice(4);
+          if (!(name in plan.variables)) {
+            const s = closest(name, Object.keys(plan.variables));
+            message = `unknown variable "\${${ref}}"${s ? `; did you mean "\${var.${s}}"?` : `: declare ${name} under variables`}`;
+          }
+        } else if (!BUILTIN_REFS.has(ref)) {
+          const s = closest(ref, [...BUILTIN_REFS]);
+          message = `unknown reference "\${${ref}}"${s ? `; did you mean "\${${s}}"?` : ''}`;
+        }
+        if (message) problems.push(at(node.range[0], node.range[1], pathOf(ancestry, _key), message));
+      }
+    },
+  });
+  return problems;
+}
+
+function pathOf(ancestry: readonly unknown[], key: unknown): string {
+  const parts: string[] = [];
+  const chain = [...ancestry.slice(1), null];
+  for (let i = 0; i < ancestry.length; i++) {
+    const parent = ancestry[i];
+    const child = chain[i];
+    if (isPair(parent) && isScalar(parent.key)) parts.push(String(parent.key.value));
+    else if (isSeq(parent) && child !== null) parts.push(`[${parent.items.indexOf(child as never)}]`);
+  }
+  if (typeof key === 'number') parts.push(`[${key}]`);
+  return parts.join('.').replace(/\.\[/g, '[');
+}
+
+function fail(file: string, message: string): LoadResult {
+  return { ok: false, file, problems: [{ file, line: 1, column: 1, endLine: 1, endColumn: 1, path: '', message }] };
+}
+
+function yamlMessage(code: string, message: string): string {
+  const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  if (code === 'DUPLICATE_KEY') return `duplicate key: ${first}`;
+  return `YAML: ${first}`;
+}
+
+type At = (start: number, end: number, path: string, message: string) => PlanProblem;
+
+function issueToProblems(issue: z.core.$ZodIssue, doc: Document.Parsed, at: At): PlanProblem[] {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  const dotted = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${p}`)).join('');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const known = knownKeys(path);
+      const suggestion = closest(key, known);
+      const hint = suggestion ? `; did you mean "${suggestion}"?` : known.length ? `; expected one of: ${known.join(', ')}` : '';
+      const found = locate(doc, [...path, key]);
+      const keyPath = dotted ? `${dotted}.${key}` : key;
+      return at(found.keyRange[0], found.keyRange[1], keyPath, `unknown key "${key}"${hint}`);
+    });
+  }
+  const found = locate(doc, path);
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && !found.exact) {
+    message = `missing required key "${String(path[path.length - 1])}" (expected ${issue.expected})`;
+  } else if (issue.code === 'invalid_type') {
+    message = `expected ${issue.expected}, got ${describe(found.value)}`;
+  } else if (issue.code === 'invalid_value') {
+    message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(found.value)}`;
+  }
+  const range = found.exact ? found.valueRange : found.keyRange;
+  return [at(range[0], range[1], dotted, message)];
+}
+
+function describe(node: YamlNode | null | undefined): string {
+  if (!node) return 'nothing';
+  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`;
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  return 'an alias';
+}
+
+interface Located {
+  exact: boolean;
+  value: YamlNode | null;
+  keyRange: [number, number];
+  valueRange: [number, number];
+}
+
+/** Walks the YAML tree along `path`, as deep as it exists. */
+function locate(doc: Document.Parsed, path: (string | number)[]): Located {
+  let node: unknown = doc.contents;
+  let keyRange: [number, number] = rangeOf(node);
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return { exact: false, value: node as YamlNode, keyRange, valueRange: keyRange };
+      keyRange = rangeOf(pair.key);
+      node = pair.value;
+      if (node === null) return { exact: true, value: null, keyRange, valueRange: keyRange };
+    } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
+      node = node.items[seg];
+      keyRange = rangeOf(node);
+    } else {
+      return { exact: false, value: node as YamlNode, keyRange, valueRange: keyRange };
+    }
+  }
+  return { exact: true, value: node as YamlNode, keyRange, valueRange: rangeOf(node, keyRange) };
+}
+
+function rangeOf(node: unknown, fallback: [number, number] = [0, 1]): [number, number] {
+  const r = (node as { range?: [number, number, number] } | null)?.range;
+  return r ? [r[0], r[1]] : fallback;
+}
+
+/** Keys the schema accepts for the object at `path` (all union members' keys). */
+function knownKeys(path: (string | number)[]): string[] {
+  let schemas: unknown[] = [Plan];
+  for (const seg of path) schemas = schemas.flatMap((s) => childSchemas(unwrap(s), seg));
+  return [...new Set(schemas.flatMap((s) => objectKeys(unwrap(s))))];
+}
+
+interface Def {
+  type: string;
+  shape?: Record<string, unknown>;
+  innerType?: unknown;
+  element?: unknown;
+  options?: unknown[];
+  in?: unknown;
+  valueType?: unknown;
+  items?: unknown[];
+  schema?: unknown;
+}
+const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
+
+function unwrap(s: unknown): unknown {
+  for (let i = 0; i < 20; i++) {
+    const d = defOf(s);
+    if ((d.type === 'optional' || d.type === 'default' || d.type === 'nullable' || d.type === 'prefault' || d.type === 'readonly') && d.innerType) s = d.innerType;
+    else if (d.type === 'pipe' && d.in) s = d.in;
+    else break;
+  }
+  return s;
+}
+
+function childSchemas(s: unknown, seg: string | number): unknown[] {
+  const d = defOf(s);
+  if (d.type === 'object' && typeof seg === 'string' && d.shape?.[seg]) return [d.shape[seg]];
+  if (d.type === 'array' && typeof seg === 'number' && d.element) return [d.element];
+  if (d.type === 'record' && d.valueType) return [d.valueType];
+  if (d.type === 'union' && d.options) return d.options.flatMap((o) => childSchemas(unwrap(o), seg));
+  return [];
+}
+
+function objectKeys(s: unknown): string[] {
+  const d = defOf(s);
+  if (d.type === 'object' && d.shape) return Object.keys(d.shape);
+  if (d.type === 'union' && d.options) return d.options.flatMap((o) => objectKeys(unwrap(o)));
+  return [];
+}
+
+export function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDist) [best, bestDist] = [c, d];
+  }
+  return best !== undefined && bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+/** Offset of the first byte that is not part of a well-formed UTF-8 sequence, or -1. */
+export function firstInvalidUtf8(buf: Uint8Array): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i];
+    let n = 0;
+    let min = 0;
+    if (b < 0x80) { i++; continue; }
+    else if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { n = 3; min = 0x10000; }
+    else return i;
+    if (i + n >= buf.length) return i;
+    let cp = b & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const c = buf[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return -1;
+}

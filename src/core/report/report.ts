@@ -1,0 +1,203 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ReleaseState, StepView } from '../engine/fold';
+import { PHASE_TITLES, PHASES } from '../plan/schema';
+import { plainText } from '../exec/mask';
+
+export interface ReleaseReport {
+  releaseLog: { version: string; time: string; content: string[] };
+  changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
+  verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string };
+  incidentResponse: { rollbackTriggered: 'Yes' | 'No'; reason: string; trigger?: string; latencyMs?: number; outcome?: string };
+  outcome: string;
+  outcomeMessage?: string;
+  release: { runId: string; name: string; environment: string; user: string; startedAt: string; finishedAt?: string; status: string };
+  acceptance?: { ok: boolean; expected: string; said: string; source: string };
+  timeline: { phase: string; state: string; durationMs?: number; steps: { name: string; state: string; exitCode?: number | null; durationMs?: number; message?: string; waivedBy?: string; waiveReason?: string }[] }[];
+  checklist: { id: string; title: string; state: string; by?: string; reason?: string; detail?: string }[];
+  monitoring: { metric: string; baseline?: number; observedMean?: number; samples: number; breaches: number; verdict: string; explanation?: string }[];
+  announcements: { channel: string; ok: boolean; message: string }[];
+  warnings: string[];
+}
+
+/** `YYYY-MM-DD HH:MM` in UTC, the spec's time format. */
+export function specTime(iso: string): string {
+  return iso ? iso.slice(0, 16).replace('T', ' ') : '';
+}
+
+function phaseSteps(s: ReleaseState, phase: string): StepView[] {
+  return Object.values(s.steps).filter((x) => x.phase === phase);
+}
+
+function phaseResult(s: ReleaseState, id: (typeof PHASES)[number]): string {
+  const p = s.phases.find((x) => x.id === id)!;
+  const rolledBack = s.rollback?.outcome === 'rolled-back' ? ' (rolled back)' : '';
+  switch (p.state) {
+    case 'passed':
+      return `Success${rolledBack}`;
+    case 'skipped':
+      return 'Not in plan';
+    case 'pending':
+      return 'Not run';
+    case 'waived':
+      return 'Waived';
+    default: {
+      const failed = phaseSteps(s, id).find((x) => x.state === 'failed' || x.state === 'interrupted');
+      return `${cap(p.state)}${failed ? ` (${failed.name}: ${failed.message ?? failed.state})` : ''}`;
+    }
+  }
+}
+
+const cap = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+
+/** The report is a projection of the journal's state: nothing in it is typed in by hand. */
+export function buildReport(s: ReleaseState): ReleaseReport {
+  const cl = s.changelog?.sections ?? {};
+  const added = cl.Added ?? [];
+  const fixed = cl.Fixed ?? [];
+  const other = Object.fromEntries(Object.entries(cl).filter(([k, v]) => k !== 'Added' && k !== 'Fixed' && v.length));
+  const content = [...added, ...fixed, ...Object.values(other).flat()];
+
+  const httpSteps = phaseSteps(s, 'verification').filter((x) => x.key.startsWith('verification/http.'));
+  let coreApi: string;
+  if (httpSteps.length === 0) coreApi = s.phases.find((p) => p.id === 'verification')?.state === 'pending' ? 'Not run' : 'No HTTP check in plan';
+  else {
+    const bad = httpSteps.find((x) => x.state !== 'passed' && x.state !== 'waived');
+    const status = (m?: string) => /HTTP (\d{3})/.exec(m ?? '')?.[1];
+    if (bad) coreApi = `Failed (${bad.name}: ${bad.message ?? bad.state})`;
+    else {
+      const code = status(httpSteps[0].message);
+      coreApi = code === '200' ? '200 OK' : code ? `${code} (as expected)` : 'Passed';
+    }
+  }
+
+  const metrics = Object.values(s.metrics);
+  const monPhase = s.phases.find((p) => p.id === 'monitoring')!;
+  let monitoring: string;
+  const failedMetric = metrics.find((m) => m.verdict?.verdict === 'fail') ?? metrics.find((m) => m.breaches > 0);
+  if (failedMetric) monitoring = `Abnormal (${s.rollback?.trigger === 'guard' ? s.rollback.reason : (failedMetric.verdict?.explanation ?? `${failedMetric.breaches} confirmed breach(es)`)})`;
+  else if (monPhase.state === 'passed') monitoring = metrics.some((m) => m.verdict?.verdict === 'inconclusive') ? 'Normal (some metrics inconclusive)' : 'Normal';
+  else if (monPhase.state === 'pending') monitoring = 'Not run';
+  else monitoring = cap(monPhase.state);
+
+  const rb = s.rollback;
+  return {
+    releaseLog: { version: `v${s.version.replace(/^v/, '')}`, time: specTime(s.startedAt), content: content.length ? content : [s.name] },
+    changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },
+    verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring },
+    incidentResponse: rb
+      ? { rollbackTriggered: 'Yes', reason: rb.reason, trigger: rb.trigger, latencyMs: rb.latencyMs, outcome: rb.outcome ?? 'in progress' }
+      : { rollbackTriggered: 'No', reason: 'N/A' },
+    outcome: s.status,
+    outcomeMessage: s.outcomeMessage,
+    release: { runId: s.runId, name: s.name, environment: s.environment, user: s.user, startedAt: s.startedAt, finishedAt: s.finishedAt, status: s.status },
+    acceptance: s.acceptance,
+    timeline: [
+      ...s.phases.map((p) => ({
+        phase: PHASE_TITLES[p.id],
+        state: p.state,
+        durationMs: p.durationMs,
+        steps: p.steps.map((k) => s.steps[k]).map(stepRow),
+      })),
+      ...(rb ? [{ phase: 'Rollback', state: rb.outcome ?? 'running', durationMs: rb.finishedAt ? Date.parse(rb.finishedAt) - Date.parse(rb.startedAt) : undefined, steps: phaseSteps(s, 'rollback').map(stepRow) }] : []),
+    ],
+    checklist: s.checklist.map((c) => ({ id: c.id, title: c.title, state: c.state, by: c.by, reason: c.reason, detail: c.detail })),
+    monitoring: metrics.map((m) => {
+      const ok = m.samples.filter((x) => x.value !== null).map((x) => x.value as number);
+      return {
+        metric: m.id,
+        baseline: m.baseline?.mean,
+        observedMean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : undefined,
+        samples: m.samples.length,
+        breaches: m.breaches,
+        verdict: m.verdict?.verdict ?? (m.samples.length ? 'incomplete' : 'not run'),
+        explanation: m.verdict?.explanation,
+      };
+    }),
+    announcements: s.announcements,
+    warnings: s.warnings,
+  };
+}
+
+function stepRow(x: StepView) {
+  return { name: x.name, state: x.state, exitCode: x.exitCode, durationMs: x.durationMs, message: x.message, waivedBy: x.waivedBy, waiveReason: x.waiveReason };
+}
+
+/** Text from commits, plans and step output, made safe for Markdown (no raw HTML, no control characters). */
+export function mdSafe(text: string): string {
+  return plainText(text)
+    .replace(/\r?\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_[\]|])/g, '\\$1');
+}
+
+const dur = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const num = (n?: number) => (n === undefined || Number.isNaN(n) ? '—' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));
+const list = (xs: string[]) => (xs.length ? xs.map(mdSafe).join('; ') : 'None');
+
+export function renderMarkdown(r: ReleaseReport): string {
+  const L: string[] = [];
+  L.push(`# Release report: ${mdSafe(r.release.name)} ${r.releaseLog.version} → ${mdSafe(r.release.environment)}`, '');
+  L.push(`Outcome: **${r.outcome}**${r.outcomeMessage ? ` — ${mdSafe(r.outcomeMessage)}` : ''}`, '');
+  L.push('### 1. Release Log');
+  L.push(`- **Version**: ${r.releaseLog.version}`);
+  L.push(`- **Time**: ${r.releaseLog.time}`);
+  L.push(`- **Content**: ${list(r.releaseLog.content)}`, '');
+  L.push('### 2. Changelog');
+  L.push(`- **New**: ${list(r.changelog.new)}`);
+  L.push(`- **Fixed**: ${list(r.changelog.fixed)}`);
+  for (const [k, v] of Object.entries(r.changelog.other)) L.push(`- **${k}**: ${list(v)}`);
+  L.push('');
+  L.push('### 3. Verification');
+  L.push(`- **DB Migration**: ${mdSafe(r.verification.dbMigration)}`);
+  L.push(`- **Service Status**: ${mdSafe(r.verification.serviceStatus)}`);
+  L.push(`- **Core API**: ${mdSafe(r.verification.coreApi)}`);
+  L.push(`- **Monitoring**: ${mdSafe(r.verification.monitoring)}`, '');
+  L.push('### 4. Incident Response');
+  L.push(`- **Rollback Triggered**: ${r.incidentResponse.rollbackTriggered}`);
+  L.push(`- **Reason (if Yes)**: ${r.incidentResponse.rollbackTriggered === 'Yes' ? mdSafe(r.incidentResponse.reason) : 'N/A'}`);
+  if (r.incidentResponse.rollbackTriggered === 'Yes') {
+    L.push(`- **Rollback Outcome**: ${r.incidentResponse.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : r.incidentResponse.outcome}`);
+    L.push(`- **Trigger → Rollback Start**: ${r.incidentResponse.latencyMs} ms (trigger: ${r.incidentResponse.trigger})`);
+  }
+  L.push('', '---', '', '## Appendix', '');
+  L.push(`Run \`${r.release.runId}\`, started ${specTime(r.release.startedAt)} UTC by ${mdSafe(r.release.user)}${r.release.finishedAt ? `, finished ${specTime(r.release.finishedAt)} UTC` : ''}. Times are UTC.`, '');
+  if (r.acceptance) L.push(`Acceptance verdict: ${r.acceptance.ok ? 'accepted' : 'refused'} — expected "${mdSafe(r.acceptance.expected)}" from ${mdSafe(r.acceptance.source)}; it said: "${mdSafe(r.acceptance.said)}"`, '');
+  L.push('### Phase timeline', '', '| Phase | Step | State | Exit | Duration | Detail |', '|---|---|---|---|---|---|');
+  for (const p of r.timeline) {
+    L.push(`| **${p.phase}** | | ${p.state} | | ${dur(p.durationMs)} | |`);
+    for (const st of p.steps) {
+      const detail = st.state === 'waived' ? `waived by ${st.waivedBy}: ${st.waiveReason}` : (st.message ?? '');
+      L.push(`| | ${mdSafe(st.name)} | ${st.state} | ${st.exitCode ?? ''} | ${dur(st.durationMs)} | ${mdSafe(detail)} |`);
+    }
+  }
+  L.push('', '### Checklist', '', '| Item | State | By | Detail |', '|---|---|---|---|');
+  for (const c of r.checklist) L.push(`| ${mdSafe(c.title)} | ${c.state} | ${mdSafe(c.by ?? '')} | ${mdSafe(c.reason ? `${c.reason} (${c.detail ?? ''})` : (c.detail ?? ''))} |`);
+  if (r.monitoring.length) {
+    L.push('', '### Monitoring', '', '| Metric | Baseline | Observed mean | Samples | Confirmed breaches | Verdict |', '|---|---|---|---|---|---|');
+    for (const m of r.monitoring) L.push(`| ${mdSafe(m.metric)} | ${num(m.baseline)} | ${num(m.observedMean)} | ${m.samples} | ${m.breaches} | ${m.verdict}${m.explanation ? `: ${mdSafe(m.explanation)}` : ''} |`);
+  }
+  if (r.announcements.length) {
+    L.push('', '### Announcements', '');
+    for (const a of r.announcements) L.push(`- ${a.channel}: ${a.ok ? 'sent' : '**failed**'} — ${mdSafe(a.message)}`);
+  }
+  if (r.warnings.length) {
+    L.push('', '### Warnings', '');
+    for (const w of r.warnings) L.push(`- ${mdSafe(w)}`);
+  }
+  L.push('');
+  return L.join('\n');
+}
+
+/** Writes `report.md` and `report.json` beside the journal. */
+export function writeReport(runDir: string, s: ReleaseState): { md: string; json: string } {
+  const r = buildReport(s);
+  const md = path.join(runDir, 'report.md');
+  const json = path.join(runDir, 'report.json');
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.writeFileSync(md, renderMarkdown(r));
+  fs.writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
+  return { md, json };
+}

@@ -1,0 +1,58 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+/** A fresh temp folder, removed after the test run. */
+export function tempDir(prefix = 'rp-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+const created: string[] = [];
+process.on('exit', () => {
+  if (process.env.KEEP_TMP) return;
+  for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+});
+
+export function write(dir: string, rel: string, text: string): string {
+  const file = path.join(dir, rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** A real git repository with an identity, on branch main. */
+export function gitRepo(dir: string): (...args: string[]) => string {
+  const run = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' } }).trim();
+  run('init', '-q', '-b', 'main');
+  run('config', 'user.name', 'Test Engineer');
+  run('config', 'user.email', 'test@example.com');
+  run('config', 'commit.gpgsign', 'false');
+  return run;
+}
+
+/** Whether a process with this pid still exists (zombies count as gone). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(cond: () => boolean, ms = 5000, step = 25): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, step));
+  }
+  return cond();
+}
