@@ -38,9 +38,12 @@ const builds = [
   { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', loader: { '.css': 'css' } },
 ];
 if (tests) {
-  // Integration tests run inside the extension host: bundle them with vscode and mocha external.
-  const entries = fs.readdirSync('test/integration').filter((f) => f.endsWith('.ts')).map((f) => path.join('test/integration', f));
-  builds.push({ ...common, ...nodeCjs, sourcemap: true, minify: false, entryPoints: entries, outdir: 'out/integration', external: ['vscode', 'mocha'] });
+  // Tests are bundled like the product, so ESM-only dependencies load the same way in both.
+  const list = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)) : []);
+  const testBuild = { ...common, ...nodeCjs, sourcemap: 'inline', minify: false };
+  builds.push({ ...testBuild, entryPoints: list('test/unit').filter((f) => f.endsWith('.test.ts')), outdir: 'out/unit', external: ['mocha'] });
+  const integration = list('test/integration');
+  if (integration.length) builds.push({ ...testBuild, entryPoints: integration, outdir: 'out/integration', external: ['vscode', 'mocha'] });
 }
 
 async function writeSchema() {

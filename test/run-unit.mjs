@@ -1,14 +1,15 @@
-// Runs the unit layer with mocha's API so the counts can be reported to run-tests.mjs.
+// Runs the unit layer (bundled into out/unit by `node esbuild.mjs --tests`) with mocha's API,
+// so the counts can be reported to run-tests.mjs.
 import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 const require = createRequire(import.meta.url);
-require('tsx/cjs');
+process.setSourceMapsEnabled(true);
 const Mocha = require('mocha');
-const { globSync } = require('tinyglobby');
 
 const mocha = new Mocha({ timeout: 60000, reporter: 'spec', ui: 'bdd' });
-const grep = process.env.TEST_GREP;
-if (grep) mocha.grep(grep);
-for (const f of globSync('test/unit/**/*.test.ts').sort()) mocha.addFile(f);
+if (process.env.TEST_GREP) mocha.grep(process.env.TEST_GREP);
+for (const f of fs.readdirSync('out/unit').filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.resolve('out/unit', f));
 const runner = mocha.run((failures) => {
   const s = runner.stats;
   console.log(`RESULT ${JSON.stringify({ passed: s.passes, failed: s.failures, pending: s.pending })}`);

@@ -38,6 +38,7 @@ Options:
   --var NAME=VALUE         override a plan variable (repeatable)
   --tick ID                tick a manual checklist item as yourself (repeatable)
   --waive ID=REASON        waive a checklist item that fails, with a reason (repeatable)
+  --retry                  with resume: run an interrupted step again
   --reason TEXT            why you roll back
   --format md|json         report format (default md)
   --verbose                show the output of every step
@@ -134,7 +135,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const ticks = new Set(o.tick ?? []);
   const waivers = new Map((o.waive ?? []).map((kv) => splitKv(kv, '--waive')));
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers });
+  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers, retry: Boolean(o.retry) });
   const engine: EngineOptions = {
     planFile,
     plan,
@@ -215,6 +216,7 @@ function parse(argv: string[]) {
       format: { type: 'string' },
       verbose: { type: 'boolean' },
       write: { type: 'boolean' },
+      retry: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -231,7 +233,7 @@ export function defaultWorkspace(planFile: string): string {
   return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
 }
 
-function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string> }): Prompter {
+function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean }): Prompter {
   const ask = async (q: string): Promise<string> => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
     try {
@@ -252,6 +254,7 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
     },
     async onFailure(f) {
       io.err(`\n✗ ${f.step.name} failed: ${f.message}${f.step.tail ? `\n${f.step.tail.replace(/^/gm, '    │ ')}` : ''}`);
+      if (opt.retry && f.step.state === 'interrupted') return { action: 'retry' };
       if (!opt.interactive) return opt.yes && f.rollbackAvailable ? { action: 'rollback' } : { action: 'pause' };
       for (;;) {
         const a = (await ask(`[r]etry, roll [b]ack, [w]aive with a reason, or [p]ause? `)).toLowerCase();

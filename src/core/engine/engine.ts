@@ -203,6 +203,16 @@ export class Release {
       r.state = foldJournal(r.events, { closed: true });
       r.openJournal();
       if (torn) r.append({ type: 'warning', message: 'the journal ended in a torn line (a crash mid-write); that line was dropped' });
+      // What the closed fold calls interrupted becomes a fact in the journal.
+      for (const st of Object.values(r.state.steps)) {
+        if (st.state !== 'interrupted') continue;
+        r.append({ type: 'step.interrupted', step: st.key, message: st.message ?? 'interrupted' });
+        if (st.pid && endOrphanGroup(st.pid)) r.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (process group ${st.pid})` });
+      }
+      if (r.state.rollback && !r.state.rollback.outcome) {
+        r.append({ type: 'rollback.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
+        r.append({ type: 'release.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished; roll back again' });
+      }
       const hash = crypto.createHash('sha256').update(o.planText).digest('hex');
       const started = r.events.find((e) => e.type === 'release.started');
       if (started && started.type === 'release.started' && started.planHash !== hash) r.append({ type: 'warning', message: 'the plan changed since this release started; the current plan is used' });
@@ -415,11 +425,16 @@ export class Release {
   }
 
   private async runUnitWithDecisions(unit: Unit): Promise<'ok' | 'stop' | 'failed-continue'> {
+    // A step that was running when its release died is not run again blindly: a person decides.
+    let interrupted = this.state.steps[unit.key]?.state === 'interrupted';
     for (;;) {
       if (this.rollbackRequest) return this.rollbackNow();
-      const res = await this.runUnit(unit);
-      if (res === 'ok') return 'ok';
-      if (res === 'stop') return 'stop';
+      if (!interrupted) {
+        const res = await this.runUnit(unit);
+        if (res === 'ok') return 'ok';
+        if (res === 'stop') return 'stop';
+      }
+      interrupted = false;
       if (this.rollbackRequest) return this.rollbackNow();
       if (unit.kind !== 'monitor' && 'announce' in unit && unit.announce) return 'failed-continue';
       const step = this.state.steps[unit.key];
@@ -465,9 +480,10 @@ export class Release {
     const running = (() => {
       // Journal the start before the process exists: a step the disk did not record never runs.
       this.append({ type: 'step.started', phase, step: key, name, command, log: path.relative(this.runDir, log) });
-      return this.runner.run({ command, cwd, env: opts.env ?? {}, timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, logFile: log, color: this.o.color }, (chunk) => this.o.onOutput?.(key, chunk));
+      return this.runner.run({ command, cwd, env: { ...this.env, ...opts.env }, timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, logFile: log, color: this.o.color }, (chunk) => this.o.onOutput?.(key, chunk));
     })();
     this.current = running;
+    if (running.pid !== undefined) this.append({ type: 'step.running', step: key, pid: running.pid });
     this.o.onStepStarted?.(key, running);
     const result = await running.result;
     this.current = undefined;
@@ -607,7 +623,7 @@ export class Release {
   private monitor(): Monitor {
     if (this.monitorInstance) return this.monitorInstance;
     this.monitorAbort = new AbortController();
-    const m = new Monitor(this.o.plan.monitoring, (t) => this.resolve(t), {
+    const m = new Monitor(this.o.plan.monitoring, (t) => this.resolve(t), this.o.workspace, {
       append: (e) => this.append(e),
       clock: this.clock,
       signal: this.monitorAbort.signal,
@@ -682,6 +698,24 @@ export class Release {
     } finally {
       this.close();
     }
+  }
+}
+
+/**
+ * Ends a process group an interrupted step left behind; true when there was one. A group id is not
+ * handed out again while any member of the group lives, so a live group with this id is the step's.
+ */
+function endOrphanGroup(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    process.kill(-pgid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
   }
 }
 

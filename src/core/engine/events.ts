@@ -21,6 +21,8 @@ export type ReleaseEvent = At &
     | { type: 'phase.started'; phase: PhaseId }
     | { type: 'phase.finished'; phase: PhaseId; outcome: 'passed' | 'failed' | 'skipped' | 'waived' }
     | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }
+    | { type: 'step.running'; step: string; pid: number }
+    | { type: 'step.interrupted'; step: string; message: string }
     | { type: 'step.finished'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; tail: string; ok: boolean; message: string }
     | { type: 'step.waived'; step: string; by: string; reason: string }
     | { type: 'gate.changed'; gate: string; state: 'open' | 'blocked'; message: string }

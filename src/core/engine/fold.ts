@@ -19,6 +19,8 @@ export interface StepView {
   attempts: number;
   waivedBy?: string;
   waiveReason?: string;
+  /** Process group of the running step, to end it if its owner died. */
+  pid?: number;
 }
 
 export interface ChecklistView {
@@ -180,6 +182,16 @@ export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions =
         }
         break;
       }
+      case 'step.running': {
+        const st = s.steps[e.step];
+        if (st) st.pid = e.pid;
+        break;
+      }
+      case 'step.interrupted': {
+        const st = s.steps[e.step];
+        if (st) Object.assign(st, { state: 'interrupted', message: e.message });
+        break;
+      }
       case 'step.finished': {
         const st = s.steps[e.step];
         if (!st) break;
@@ -244,7 +256,11 @@ export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions =
   }
   if (opts.closed && (s.status === 'running' || s.status === 'rolling-back')) {
     // Nobody is running this release any more: what was running did not finish, and never passed.
-    for (const st of Object.values(s.steps)) if (st.state === 'running') st.state = 'interrupted';
+    for (const st of Object.values(s.steps)) {
+      if (st.state !== 'running') continue;
+      st.state = 'interrupted';
+      st.message = 'interrupted: the process that ran it ended before it finished';
+    }
     for (const p of s.phases) if (p.state === 'running') p.state = 'interrupted';
     s.status = s.status === 'rolling-back' ? 'rollback-failed' : 'interrupted';
     if (s.rollback && !s.rollback.outcome) {

@@ -6,7 +6,8 @@ import { plainText, SecretMasker } from './mask';
 export interface StepSpec {
   command: string;
   cwd: string;
-  env: Record<string, string>;
+  /** The whole environment of the step (nothing is inherited implicitly). */
+  env: NodeJS.ProcessEnv;
   timeoutMs: number;
   /** Masked output is appended here. */
   logFile: string;
@@ -58,7 +59,7 @@ export class StepRunner {
     const child = execa('bash', ['-c', spec.command], {
       cwd: spec.cwd,
       env: { ...colorEnv, ...spec.env },
-      extendEnv: true,
+      extendEnv: false,
       detached: true,
       reject: false,
       buffer: false,

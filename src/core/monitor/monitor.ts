@@ -61,9 +61,10 @@ export class Monitor {
   constructor(
     private readonly cfg: Monitoring,
     resolve: (s: string) => string,
+    cwd: string,
     private readonly deps: MonitorDeps,
   ) {
-    this.tracks = cfg.metrics.map((m) => ({ id: m.id, source: createSource(m, resolve), baselineSamples: [], window: [], consecutiveBreaches: 0, consecutiveErrors: 0 }));
+    this.tracks = cfg.metrics.map((m) => ({ id: m.id, source: createSource(m, resolve, cwd), baselineSamples: [], window: [], consecutiveBreaches: 0, consecutiveErrors: 0 }));
   }
 
   describe(id: string): string {

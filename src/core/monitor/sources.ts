@@ -24,11 +24,11 @@ function failure(e: unknown, timeoutMs: number): Sample {
   return error(err.cause?.code ? `${err.cause.code} (${err.message})` : err.message);
 }
 
-export function createSource(m: Metric, resolve: (s: string) => string): MetricSource {
+export function createSource(m: Metric, resolve: (s: string) => string, cwd: string): MetricSource {
   if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
   if (m.scrape) return new ScrapeSource(resolve(m.scrape.url), m.scrape.metric, m.scrape.labels, m.scrape.kind, m.scrape.quantile, m.timeout);
   if (m.http) return new HttpJsonSource(resolve(m.http.url), m.http.field, m.timeout);
-  return new CommandSource(resolve(m.command!), m.timeout);
+  return new CommandSource(resolve(m.command!), m.timeout, cwd);
 }
 
 /** Prometheus HTTP API instant query. */
@@ -183,12 +183,13 @@ export class CommandSource implements MetricSource {
   constructor(
     private readonly command: string,
     private readonly timeoutMs: number,
+    private readonly cwd: string,
   ) {
     this.describe = `command ${command}`;
   }
 
   async sample(): Promise<Sample> {
-    const r = await execa('bash', ['-c', this.command], { reject: false, timeout: this.timeoutMs, detached: true, forceKillAfterDelay: 1000 });
+    const r = await execa('bash', ['-c', this.command], { cwd: this.cwd, reject: false, timeout: this.timeoutMs, detached: true, forceKillAfterDelay: 1000 });
     if (r.timedOut) return error(`no answer within ${this.timeoutMs} ms`);
     if (r.exitCode !== 0) return error(`exit code ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 120)}`);
     const out = String(r.stdout).trim();

@@ -1,0 +1,214 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Release, loadRun, latestRunId } from '../../src/core/engine/engine';
+import { LockHeldError } from '../../src/core/journal/journal';
+import { foldJournal } from '../../src/core/engine/fold';
+import { gitRepo } from './helpers';
+import { journalLines, scripted, smallPlan, workspace } from './fixtures';
+
+describe('release engine', () => {
+  it('runs a whole release through every phase and journals it in order', async () => {
+    const ws = workspace();
+    const prompter = scripted();
+    const r = await Release.start(ws.options({ prompter }));
+    const s = await r.run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8'), 'version 1.2.3\n');
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'v1\nmigrated\n');
+    assert.ok(fs.existsSync(path.join(ws.dir, 'announced.txt')));
+    const types = journalLines(ws, r.runId).map((e) => e.type);
+    assert.equal(types[0], 'release.started');
+    assert.equal(types.at(-1), 'release.finished');
+    const phases = journalLines(ws, r.runId).filter((e) => e.type === 'phase.started').map((e) => e.phase);
+    assert.deepEqual(phases, ['preparation', 'staging', 'backup', 'migration', 'deploy', 'config', 'verification', 'monitoring', 'announcement']);
+    assert.deepEqual(
+      s.checklist.map((c) => [c.id, c.state, c.by]),
+      [
+        ['migration-script', 'passed', undefined],
+        ['sign-off', 'passed', 'Release Manager'],
+      ],
+    );
+    assert.ok(prompter.asked.includes('confirm: Release tiny 1.2.3 to production?'));
+    assert.equal(prompter.notified.length, 1);
+    assert.equal(s.metrics.health.verdict?.verdict, 'pass');
+    // The fold of the journal on disk is the state the engine reported.
+    const again = loadRun(ws.dir, r.runId).state;
+    assert.deepEqual({ ...again, updatedAt: '' }, { ...s, updatedAt: '' });
+    assert.ok(fs.existsSync(path.join(ws.dir, '.release/runs', r.runId, 'report.md')));
+    assert.ok(!fs.existsSync(path.join(ws.dir, '.release/lock')), 'the lock is released');
+  });
+
+  it('refuses to start when the acceptance verdict does not say go, quoting what it said', async () => {
+    const ws = workspace(smallPlan(), { 'verdict.txt': 'QA verdict: Blocked (3 open P1 bugs)\n' });
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'aborted');
+    assert.match(s.outcomeMessage!, /does not say "Ready for Launch"; it says: QA verdict: Blocked \(3 open P1 bugs\)/);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')), 'nothing ran');
+  });
+
+  it('reads the verdict from a command', async () => {
+    const ws = workspace(smallPlan({ acceptance: "command: 'echo \"verdict: Ready for Launch\"'" }));
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'released');
+    assert.equal(s.acceptance?.source, 'command echo "verdict: Ready for Launch"');
+  });
+
+  it('refuses to start while a checklist item fails, and waiving needs a reason and records who', async () => {
+    const ws = workspace(smallPlan({ checklist: `  - id: migration-script\n    title: Migration script present\n    files: [db/*.sql]` }));
+    const aborted = await (await Release.start(ws.options())).run();
+    assert.equal(aborted.status, 'aborted');
+    assert.match(aborted.outcomeMessage!, /Migration script present" failed: nothing matches db\/\*\.sql/);
+
+    const noReason = await (await Release.start(ws.options({ prompter: scripted({ checklist: [{ action: 'waive', reason: '  ' }] }) }))).run();
+    assert.equal(noReason.status, 'aborted');
+    assert.match(noReason.outcomeMessage!, /cannot be waived without a reason/);
+
+    const waived = await (await Release.start(ws.options({ prompter: scripted({ checklist: [{ action: 'waive', reason: 'no schema change in this release' }] }) }))).run();
+    assert.equal(waived.status, 'released');
+    assert.deepEqual(
+      { state: waived.checklist[0].state, by: waived.checklist[0].by, reason: waived.checklist[0].reason },
+      { state: 'waived', by: 'Test Engineer', reason: 'no schema change in this release' },
+    );
+  });
+
+  it('does not start until a person ticks a manual item', async () => {
+    const ws = workspace();
+    const s = await (await Release.start(ws.options({ prompter: scripted({ tick: undefined }) }))).run();
+    assert.equal(s.status, 'aborted');
+    assert.match(s.outcomeMessage!, /Sign-off" failed: not ticked/);
+  });
+
+  it('does not start when the go/no-go confirmation is declined', async () => {
+    const ws = workspace();
+    const s = await (await Release.start(ws.options({ prompter: scripted({ confirm: false }) }))).run();
+    assert.equal(s.status, 'aborted');
+    assert.equal(s.outcomeMessage, 'the release was not confirmed');
+  });
+
+  it('checks git gates on a real repository: branch, clean tree, tag matching the version', async () => {
+    const plan = smallPlan({ checklist: `  - id: main-tagged\n    title: Merged to main and tagged\n    git: {}` });
+    const ws = workspace(plan);
+    fs.writeFileSync(path.join(ws.dir, '.gitignore'), '.release/runs/\n.release/lock\n*.txt\n');
+    const git = gitRepo(ws.dir);
+    git('add', '-A');
+    git('commit', '-qm', 'feat: first');
+    let s = await (await Release.start(ws.options())).run();
+    assert.match(s.outcomeMessage!, /HEAD is not tagged/);
+    git('tag', 'v1.2.2');
+    s = await (await Release.start(ws.options())).run();
+    assert.match(s.outcomeMessage!, /HEAD is tagged v1\.2\.2, expected v1\.2\.3/);
+    git('tag', 'v1.2.3');
+    fs.writeFileSync(path.join(ws.dir, 'uncommitted.js'), 'x');
+    s = await (await Release.start(ws.options())).run();
+    assert.match(s.outcomeMessage!, /uncommitted changes in uncommitted\.js/);
+    fs.rmSync(path.join(ws.dir, 'uncommitted.js'));
+    git('checkout', '-qb', 'hotfix');
+    s = await (await Release.start(ws.options())).run();
+    assert.match(s.outcomeMessage!, /on branch hotfix, expected main/);
+    git('checkout', '-q', 'main');
+    s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+  });
+
+  it('never migrates without a backup that passed in this release (a waived backup does not count)', async () => {
+    const ws = workspace(smallPlan(), {});
+    fs.rmSync(path.join(ws.dir, 'state.txt'));
+    const prompter = scripted({ failure: [{ action: 'waive', reason: 'backups are overrated' }] });
+    const r = await Release.start(ws.options({ prompter }));
+    const s = await r.run();
+    assert.equal(s.status, 'paused');
+    assert.equal(s.steps['backup/0'].state, 'waived');
+    assert.equal(s.gates.migration.state, 'blocked');
+    assert.match(s.pausedAt!.message, /no migration without a backup that passed in this same release/);
+    assert.ok(!Object.keys(s.steps).some((k) => k.startsWith('migration/')), 'the migration never ran');
+  });
+
+  it('pauses on a failed step, then retries it on resume', async () => {
+    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: test -f go.txt && echo 1.2.3 > deployed.txt` }));
+    const s1 = await (await Release.start(ws.options())).run();
+    assert.equal(s1.status, 'paused');
+    assert.equal(s1.steps['deploy/0'].state, 'failed');
+    assert.equal(s1.steps['deploy/0'].exitCode, 1);
+    fs.writeFileSync(path.join(ws.dir, 'go.txt'), '');
+    const runId = latestRunId(ws.dir)!;
+    const s2 = await (await Release.reopen(ws.options({ prompter: scripted({ failure: [{ action: 'retry' }] }) }), runId)).run();
+    // Resume retries the failed step directly: it is not passed, so it runs again.
+    assert.equal(s2.status, 'released', s2.outcomeMessage);
+    assert.equal(s2.steps['deploy/0'].attempts, 2);
+    assert.equal(s2.steps['preparation/0'].attempts, 1, 'passed steps are not run again');
+  });
+
+  it('retries in place when asked, and waives with a recorded reason', async () => {
+    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: flaky\n        run: if [ -f tried ]; then echo 1.2.3 > deployed.txt; else touch tried; exit 3; fi` }));
+    const s = await (await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'retry' }] }) }))).run();
+    assert.equal(s.status, 'released');
+    assert.equal(s.steps['deploy/0'].attempts, 2);
+    const ws2 = workspace(smallPlan({ deploy: `    steps:\n      - name: always fails\n        run: echo 1.2.3 > deployed.txt; exit 4` }));
+    const s2 = await (await Release.start(ws2.options({ prompter: scripted({ failure: [{ action: 'waive', reason: 'known flaky probe, checked by hand' }] }) }))).run();
+    assert.equal(s2.status, 'released');
+    assert.deepEqual([s2.steps['deploy/0'].state, s2.steps['deploy/0'].waivedBy, s2.steps['deploy/0'].waiveReason], ['waived', 'Test Engineer', 'known flaky probe, checked by hand']);
+  });
+
+  it('rolls back a failed deploy and restores the previous state from the backup', async () => {
+    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: echo broken > state.txt && exit 1` }));
+    const r = await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }) }));
+    const s = await r.run();
+    assert.equal(s.status, 'rolled-back');
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'v1\n', 'the backup was restored');
+    assert.equal(s.rollback?.trigger, 'step');
+    assert.match(s.rollback!.reason, /deploy failed: exit code 1/);
+    assert.ok(s.rollback!.latencyMs >= 0 && s.rollback!.latencyMs < 5000, `latency ${s.rollback!.latencyMs}`);
+    assert.equal(s.steps['rollback/0'].state, 'passed');
+  });
+
+  it('ends in rollback-failed, never in success, when a rollback step fails', async () => {
+    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: exit 1`, rollback: `    - name: restore\n      run: echo cannot reach the database >&2; exit 7\n    - name: never\n      run: touch never.txt` }));
+    const s = await (await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }) }))).run();
+    assert.equal(s.status, 'rollback-failed');
+    assert.equal(s.rollback?.outcome, 'rollback-failed');
+    assert.match(s.outcomeMessage!, /rollback failed at restore: exit code 7/);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'never.txt')), 'the rollback stops at the failing step');
+  });
+
+  it('refuses a second concurrent release of the same plan, naming who holds it', async () => {
+    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: slow deploy\n        run: sleep 1; echo 1.2.3 > deployed.txt` }));
+    const first = await Release.start(ws.options({ holder: 'VS Code window' }));
+    const running = first.run();
+    await assert.rejects(
+      Release.start(ws.options({ holder: 'release-pilot CLI' })),
+      (e: Error) => e instanceof LockHeldError && /already being run by VS Code window \(pid \d+, Test Engineer@/.test(e.message),
+    );
+    assert.equal((await running).status, 'released');
+    // Released: a new run may start.
+    const second = await Release.start(ws.options());
+    second.close();
+  });
+
+  it('never writes a secret to the journal, logs or report', async () => {
+    const secret = 'tok-3f9a1c77e2b04d';
+    const ws = workspace();
+    const r = await Release.start(ws.options({ env: { ...process.env, TINY_TOKEN: secret } }));
+    const s = await r.run();
+    assert.equal(s.status, 'released');
+    const dir = path.join(ws.dir, '.release/runs', r.runId);
+    const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+    assert.ok(files.length >= 5);
+    for (const f of files) assert.ok(!fs.readFileSync(f, 'utf8').includes(secret), `${f} holds the secret`);
+    const configLog = fs.readFileSync(path.join(dir, s.steps['config/0'].log!), 'utf8');
+    assert.equal(configLog, 'token is ***\n', 'the step ran with the secret, and its log shows it masked');
+  });
+
+  it('journals a fold that survives replay, and a rollback after release within the window', async () => {
+    const ws = workspace();
+    const r = await Release.start(ws.options());
+    await r.run();
+    const events = journalLines(ws, r.runId) as never[];
+    assert.deepEqual(foldJournal(events).status, 'released');
+    const again = await Release.reopen(ws.options(), r.runId);
+    const s = await again.rollbackFinished('customer complaints after release');
+    assert.equal(s.status, 'rolled-back');
+    assert.equal(s.rollback?.trigger, 'user');
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'v1\n');
+  });
+});

@@ -1,0 +1,103 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { StepRunner } from '../../src/core/exec/runner';
+import { SecretMasker, plainText } from '../../src/core/exec/mask';
+import { alive, tempDir, waitFor } from './helpers';
+
+const runner = new StepRunner(new SecretMasker(['s3cr3t-value']), 300);
+
+function pidsIn(file: string): number[] {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number) : [];
+}
+
+describe('step runner (real processes)', () => {
+  it('records exit code, duration and output, and writes a log', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'step.log');
+    const chunks: string[] = [];
+    const r = await runner.run({ command: 'echo out; echo err >&2; exit 5', cwd: dir, env: process.env, timeoutMs: 10_000, logFile: log }, (c) => chunks.push(c)).result;
+    assert.equal(r.exitCode, 5);
+    assert.equal(r.timedOut, false);
+    assert.ok(r.durationMs >= 0);
+    assert.match(fs.readFileSync(log, 'utf8'), /out\n/);
+    assert.match(chunks.join(''), /err/);
+  });
+
+  it('ends a step over its timeout together with its children, and no PID survives', async () => {
+    const dir = tempDir();
+    const pids = path.join(dir, 'pids');
+    // A parent with two children and a grandchild, all sleeping.
+    const cmd = `sleep 60 & echo $! >> ${pids}; (sleep 60 & echo $! >> ${pids}; wait) & echo $! >> ${pids}; echo $$ >> ${pids}; wait`;
+    const t0 = Date.now();
+    const r = await runner.run({ command: cmd, cwd: dir, env: process.env, timeoutMs: 500, logFile: path.join(dir, 'l') }).result;
+    assert.equal(r.timedOut, true);
+    assert.ok(Date.now() - t0 < 5000);
+    const all = pidsIn(pids);
+    assert.equal(all.length, 4);
+    assert.ok(await waitFor(() => all.every((p) => !alive(p)), 3000), `survivors: ${all.filter(alive)}`);
+  });
+
+  it('ends a step that ignores SIGTERM with SIGKILL after the grace period', async () => {
+    const dir = tempDir();
+    const pids = path.join(dir, 'pids');
+    const cmd = `trap '' TERM; echo $$ >> ${pids}; bash -c "trap '' TERM; echo \\$\\$ >> ${pids}; sleep 60" & wait`;
+    const r = await runner.run({ command: cmd, cwd: dir, env: process.env, timeoutMs: 400, logFile: path.join(dir, 'l') }).result;
+    assert.equal(r.timedOut, true);
+    assert.equal(r.signal, 'SIGKILL');
+    const all = pidsIn(pids);
+    assert.equal(all.length, 2);
+    assert.ok(await waitFor(() => all.every((p) => !alive(p)), 3000), `survivors: ${all.filter(alive)}`);
+  });
+
+  it('times out a step whose forked child holds its output after the parent exits, ending the child', async () => {
+    const dir = tempDir();
+    const pids = path.join(dir, 'pids');
+    const r = await runner.run({ command: `(sleep 60; echo late) & echo $! > ${pids}; echo parent done`, cwd: dir, env: process.env, timeoutMs: 600, logFile: path.join(dir, 'l') }).result;
+    assert.equal(r.timedOut, true);
+    const [child] = pidsIn(pids);
+    assert.ok(await waitFor(() => !alive(child), 3000), `child ${child} survived`);
+  });
+
+  it('lets a step start a daemon that detaches its output (a service the deploy starts)', async () => {
+    const dir = tempDir();
+    const pids = path.join(dir, 'pids');
+    const r = await runner.run({ command: `nohup sleep 30 > /dev/null 2>&1 & echo $! > ${pids}`, cwd: dir, env: process.env, timeoutMs: 5000, logFile: path.join(dir, 'l') }).result;
+    assert.equal(r.exitCode, 0);
+    const [daemon] = pidsIn(pids);
+    assert.ok(alive(daemon), 'the daemon keeps running after the step passed');
+    process.kill(daemon, 'SIGKILL');
+  });
+
+  it('cancels on request, ending the whole tree', async () => {
+    const dir = tempDir();
+    const running = runner.run({ command: 'sleep 60', cwd: dir, env: process.env, timeoutMs: 60_000, logFile: path.join(dir, 'l') });
+    setTimeout(() => running.cancel(), 200);
+    const r = await running.result;
+    assert.equal(r.cancelled, true);
+    assert.ok(await waitFor(() => !alive(running.pid!), 3000));
+  });
+
+  it('passes input to the process', async () => {
+    const dir = tempDir();
+    const running = runner.run({ command: 'read answer; echo "got $answer"', cwd: dir, env: process.env, timeoutMs: 5000, logFile: path.join(dir, 'l') });
+    running.write('yes\n');
+    const r = await running.result;
+    assert.equal(r.tail, 'got yes');
+  });
+
+  it('masks a secret even when it is split across output chunks', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'l');
+    const seen: string[] = [];
+    const cmd = `printf 's3cr'; sleep 0.2; printf '3t-value and more\\n'; echo s3cr3t-value`;
+    const r = await runner.run({ command: cmd, cwd: dir, env: process.env, timeoutMs: 5000, logFile: log }, (c) => seen.push(c)).result;
+    assert.equal(fs.readFileSync(log, 'utf8'), '*** and more\n***\n');
+    assert.ok(!seen.join('').includes('s3cr3t'));
+    assert.equal(r.tail, '*** and more\n***');
+  });
+
+  it('strips terminal control sequences from text shown outside a terminal', () => {
+    assert.equal(plainText('\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x07'), 'red ok');
+  });
+});
