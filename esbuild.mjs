@@ -52,7 +52,11 @@ async function writeSchema() {
   fs.rmSync('dist/schema-export.mjs');
 }
 
-fs.mkdirSync('dist', { recursive: true });
+fs.mkdirSync('dist/templates', { recursive: true });
+// "Deploy: Create Release Plan" scaffolds from the example plans.
+for (const [name, example] of [['local', 'demo'], ['kubernetes', 'kubernetes'], ['helm', 'helm']]) {
+  fs.copyFileSync(`examples/${example}/.release/plan.yaml`, `dist/templates/${name}.yaml`);
+}
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
   await Promise.all(contexts.map((c) => c.watch()));

@@ -1,1 +1,228 @@
-export {};
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { FromWebview, ToWebview, type MetricSnapshot, type Snapshot } from './protocol';
+
+interface VsCodeApi {
+  postMessage(m: unknown): void;
+  setState(s: unknown): void;
+  getState(): unknown;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+
+function send(m: FromWebview): void {
+  vscode.postMessage(FromWebview.parse(m));
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let snap: Snapshot | undefined;
+const charts = new Map<string, { plot: uPlot; el: HTMLElement }>();
+const MAX_POINTS = 600;
+
+function css(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+/** Text only: nothing from a release (commit messages, step output, titles) is ever parsed as HTML. */
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+const fmt = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3));
+
+function renderHeader(s: Snapshot): void {
+  $('release-title').textContent = s.title;
+  const status = $('status');
+  status.textContent = s.status + (s.outcomeMessage ? ` — ${s.outcomeMessage}` : '');
+  status.className = ['failed', 'rollback-failed', 'aborted'].includes(s.status) ? 'bad' : s.status === 'released' ? 'good' : '';
+  $('rollback').hidden = s.rollbackUntil === null || s.rollbackUntil < Date.now();
+  for (const t of ['monitor', 'report'] as const) $(`tab-${t}`).classList.toggle('active', s.tab === t);
+  $('monitor').hidden = s.tab !== 'monitor';
+  $('report').hidden = s.tab !== 'report';
+  tickCountdown();
+}
+
+function tickCountdown(): void {
+  const s = snap;
+  const c = $('countdown');
+  if (!s?.monitoring.endsAt || s.monitoring.finishedAt) {
+    c.textContent = s?.monitoring.finishedAt ? 'monitoring window closed' : '';
+    return;
+  }
+  const left = Math.max(0, Math.round((s.monitoring.endsAt - Date.now()) / 1000));
+  c.textContent = `monitoring: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
+}
+
+function renderTable(s: Snapshot): void {
+  const body = $('metrics-table').querySelector('tbody')!;
+  body.replaceChildren(
+    ...s.metrics.map((m) => {
+      const tr = el('tr');
+      tr.dataset.metric = m.id;
+      tr.append(el('td', m.title + (m.unit ? ` (${m.unit})` : '')));
+      tr.append(el('td', fmt(m.last?.value), m.last?.status ?? ''));
+      tr.append(el('td', m.baseline ? `${fmt(m.baseline.mean)} ± ${fmt(m.baseline.stdev)}` : '—'));
+      tr.append(el('td', m.guard));
+      const verdict = el('td', m.verdict ? m.verdict.verdict : (m.last?.status ?? 'waiting'), m.verdict?.verdict ?? m.last?.status ?? '');
+      const why = m.verdict?.explanation ?? m.last?.message;
+      if (why) verdict.append(el('div', why, 'explain'));
+      tr.append(verdict);
+      return tr;
+    }),
+  );
+}
+
+function seriesData(m: MetricSnapshot): uPlot.AlignedData {
+  const xs = m.points.map((p) => p[0]);
+  const ys = m.points.map((p) => p[1]);
+  const base = m.baseline;
+  const lo = xs.map(() => (base ? base.mean - 2 * base.stdev : null));
+  const hi = xs.map(() => (base ? base.mean + 2 * base.stdev : null));
+  const th = m.thresholds.map((t) => xs.map(() => t.value));
+  return [xs, ys, lo, hi, ...th] as uPlot.AlignedData;
+}
+
+function markerPlugin(): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u) => {
+          if (!snap) return;
+          const ctx = u.ctx;
+          ctx.save();
+          ctx.font = `${10 * devicePixelRatio}px sans-serif`;
+          for (const mk of snap.markers) {
+            const x = u.valToPos(mk.t, 'x', true);
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+            ctx.strokeStyle = mk.kind === 'rollback' ? css('--vscode-errorForeground', '#f44') : css('--vscode-descriptionForeground', '#888');
+            ctx.setLineDash([4, 4]);
+            ctx.beginPath();
+            ctx.moveTo(x, u.bbox.top);
+            ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.stroke();
+            ctx.fillStyle = ctx.strokeStyle;
+            ctx.fillText(mk.label, x + 3, u.bbox.top + 12 * devicePixelRatio);
+          }
+          const m = snap.metrics.find((x) => x.id === (u as uPlot & { metricId?: string }).metricId);
+          ctx.fillStyle = css('--vscode-errorForeground', '#f44');
+          for (const t of m?.breaches ?? []) {
+            const x = u.valToPos(t, 'x', true);
+            ctx.beginPath();
+            ctx.arc(x, u.bbox.top + u.bbox.height - 4, 3 * devicePixelRatio, 0, 2 * Math.PI);
+            ctx.fill();
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+function renderCharts(s: Snapshot): void {
+  const host = $('charts');
+  const fg = css('--vscode-foreground', '#ccc');
+  const grid = css('--vscode-panel-border', '#444');
+  for (const id of [...charts.keys()]) if (!s.metrics.some((m) => m.id === id)) {
+    charts.get(id)!.plot.destroy();
+    charts.get(id)!.el.remove();
+    charts.delete(id);
+  }
+  for (const m of s.metrics) {
+    const data = seriesData(m);
+    let c = charts.get(m.id);
+    if (!c || c.plot.series.length !== data.length) {
+      c?.plot.destroy();
+      c?.el.remove();
+      const box = el('div', undefined, 'chart');
+      box.dataset.metric = m.id;
+      box.append(el('h3', m.title + (m.unit ? ` (${m.unit})` : '')));
+      host.append(box);
+      const band = css('--vscode-charts-blue', '#3794ff');
+      const opts: uPlot.Options = {
+        width: Math.max(380, box.clientWidth - 12),
+        height: 180,
+        plugins: [markerPlugin()],
+        axes: [{ stroke: fg, grid: { stroke: grid } }, { stroke: fg, grid: { stroke: grid } }],
+        series: [
+          {},
+          { label: m.title, stroke: css('--vscode-charts-green', '#89d185'), width: 2, spanGaps: false },
+          { label: 'baseline −2σ', stroke: band, dash: [2, 4], width: 1 },
+          { label: 'baseline +2σ', stroke: band, dash: [2, 4], width: 1 },
+          ...m.thresholds.map((t) => ({ label: t.label, stroke: css('--vscode-charts-red', '#f14c4c'), dash: [6, 4], width: 1 })),
+        ],
+        bands: [{ series: [3, 2], fill: 'rgba(55,148,255,0.12)' }],
+        legend: { show: true },
+      };
+      const plot = new uPlot(opts, data, box) as uPlot & { metricId?: string };
+      plot.metricId = m.id;
+      c = { plot, el: box };
+      charts.set(m.id, c);
+    } else c.plot.setData(data);
+  }
+}
+
+function renderReport(s: Snapshot): void {
+  const body = $('report-body');
+  if (!s.report) {
+    body.replaceChildren(el('p', 'No release has run yet: the report appears once one starts.'));
+    return;
+  }
+  const parts: HTMLElement[] = [];
+  for (const sec of s.report.sections) {
+    parts.push(el('h2', sec.title));
+    const table = el('table');
+    for (const [k, v] of sec.rows) {
+      const tr = el('tr');
+      tr.append(el('td', k), el('td', v));
+      table.append(tr);
+    }
+    parts.push(table);
+  }
+  body.replaceChildren(...parts);
+}
+
+function apply(m: ToWebview): void {
+  const t0 = performance.now();
+  if (m.type === 'snapshot') {
+    snap = m.snapshot;
+    vscode.setState({ tab: snap.tab });
+    renderHeader(snap);
+    renderTable(snap);
+    renderCharts(snap);
+    renderReport(snap);
+  } else if (snap) {
+    for (const [id, v] of Object.entries(m.values)) {
+      const metric = snap.metrics.find((x) => x.id === id);
+      if (!metric) continue;
+      metric.points.push([m.at, v.value]);
+      if (metric.points.length > MAX_POINTS * 1.5) metric.points.splice(0, metric.points.length - MAX_POINTS);
+      if (v.status === 'breach') metric.breaches.push(m.at);
+      metric.last = v;
+    }
+    renderTable(snap);
+    renderCharts(snap);
+  }
+  send({ type: 'applied', ms: performance.now() - t0 });
+}
+
+window.addEventListener('message', (ev) => {
+  const parsed = ToWebview.safeParse(ev.data);
+  if (parsed.success) apply(parsed.data);
+});
+$('rollback').addEventListener('click', () => send({ type: 'rollback' }));
+$('open-md').addEventListener('click', () => send({ type: 'openMarkdown' }));
+$('copy').addEventListener('click', () => send({ type: 'copyReport' }));
+for (const t of ['monitor', 'report'] as const) {
+  $(`tab-${t}`).addEventListener('click', () => {
+    if (!snap) return;
+    snap.tab = t;
+    send({ type: 'tab', tab: t });
+    renderHeader(snap);
+  });
+}
+setInterval(tickCountdown, 1000);
+send({ type: 'ready' });

@@ -32,6 +32,18 @@ describe('release plan: loading and validation', () => {
     });
   }
 
+  it('applies defaults in milliseconds when a plan leaves durations out', () => {
+    const r = loadPlanFile(EXAMPLES[2]);
+    assert.ok(r.ok);
+    assert.equal(r.plan.rollback.deadline, 300_000, 'the spec: a rollback starts within 5 minutes');
+    assert.equal(r.plan.monitoring.interval, 15_000);
+    assert.equal(r.plan.monitoring.metrics[0].timeout, 5_000);
+    assert.equal(r.plan.phases.verification?.http[0].timeout, 10_000);
+    const k8s = loadPlanFile(EXAMPLES[1]);
+    assert.ok(k8s.ok);
+    assert.equal(k8s.plan.announce.webhook?.timeout, 10_000);
+  });
+
   it('applies defaults and converts durations to milliseconds', () => {
     const r = loadPlanFile(EXAMPLES[0]);
     assert.ok(r.ok);
@@ -82,6 +94,16 @@ describe('release plan: loading and validation', () => {
     const [p] = problemsOf(text);
     assert.equal(p.path, 'release.name');
     assert.match(p.message, /missing required key "name"/);
+  });
+
+  it('names a missing key whose value may take several forms, and a wrong type among them', () => {
+    const missing = problemsOf(demoText.replace(/^ {2}window: 45s\n/m, ''));
+    assert.equal(missing[0].path, 'monitoring.window');
+    assert.equal(missing[0].message, 'missing required key "window" (expected number or string)');
+    const { text, line } = edit(/^ {2}window: 45s$/, '  window: true');
+    const [p] = problemsOf(text);
+    assert.equal(p.line, line);
+    assert.equal(p.message, 'expected number or string, got boolean true');
   });
 
   it('lists the allowed values of an enum', () => {

@@ -66,6 +66,10 @@ export interface EngineOptions {
   onStepStarted?(stepKey: string, running: RunningStep): void;
   onEvent?(e: ReleaseEvent, state: ReleaseState): void;
   color?: boolean;
+  /** Pause after this phase finished (run one phase at a time). */
+  stopAfter?: PhaseId;
+  /** Answers decided before the run for failed or interrupted steps (Retry Step, Waive from the tree). */
+  decided?: Record<string, FailureDecision>;
   /** Grace period between SIGTERM and SIGKILL when a step is ended. */
   killGraceMs?: number;
 }
@@ -301,8 +305,13 @@ export class Release {
       }
       if (!(await this.gates())) return this.state;
       for (const phase of PHASES) {
+        const before = this.state.phases.find((p) => p.id === phase)!.state;
         const outcome = await this.runPhase(phase);
         if (outcome === 'stop') return this.state;
+        if (this.o.stopAfter === phase && before !== 'passed' && before !== 'skipped' && phase !== PHASES[PHASES.length - 1]) {
+          this.append({ type: 'release.paused', message: `paused after ${PHASE_TITLES[phase]}, as asked` });
+          return this.state;
+        }
       }
       const failedAnnouncements = this.state.announcements.filter((a) => !a.ok).length + Object.values(this.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
       this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `released; ${failedAnnouncements} announcement(s) failed` : 'released' });
@@ -426,7 +435,9 @@ export class Release {
 
   private async runUnitWithDecisions(unit: Unit): Promise<'ok' | 'stop' | 'failed-continue'> {
     // A step that was running when its release died is not run again blindly: a person decides.
-    let interrupted = this.state.steps[unit.key]?.state === 'interrupted';
+    let decided = this.o.decided?.[unit.key];
+    const prevState = this.state.steps[unit.key]?.state;
+    let interrupted = prevState === 'interrupted' || (prevState === 'failed' && decided !== undefined);
     for (;;) {
       if (this.rollbackRequest) return this.rollbackNow();
       if (!interrupted) {
@@ -442,7 +453,8 @@ export class Release {
         this.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: 'engine', at: this.clock.now(), trigger: 'step' };
         return this.rollbackNow();
       }
-      const d = await this.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: this.productionTouched() });
+      const d = decided ?? (await this.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: this.productionTouched() }));
+      decided = undefined;
       this.append({ type: 'decision', action: d.action, by: this.user, reason: d.action === 'waive' ? d.reason : undefined, step: unit.key });
       if (d.action === 'retry') continue;
       if (d.action === 'waive') {

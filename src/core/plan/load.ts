@@ -163,8 +163,11 @@ function issueToProblems(issue: z.core.$ZodIssue, doc: Document.Parsed, at: At):
   }
   const found = locate(doc, path);
   let message = issue.message;
-  if (issue.code === 'invalid_type' && !found.exact) {
-    message = `missing required key "${String(path[path.length - 1])}" (expected ${issue.expected})`;
+  if (!found.exact && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
+    message = `missing required key "${String(path[path.length - 1])}" (expected ${expectedOf(issue)})`;
+  } else if (issue.code === 'invalid_union') {
+    const specific = issue.errors.flat().find((i) => i.code !== 'invalid_type');
+    message = specific ? specific.message : `expected ${expectedOf(issue)}, got ${describe(found.value)}`;
   } else if (issue.code === 'invalid_type') {
     message = `expected ${issue.expected}, got ${describe(found.value)}`;
   } else if (issue.code === 'invalid_value') {
@@ -172,6 +175,15 @@ function issueToProblems(issue: z.core.$ZodIssue, doc: Document.Parsed, at: At):
   }
   const range = found.exact ? found.valueRange : found.keyRange;
   return [at(range[0], range[1], dotted, message)];
+}
+
+function expectedOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return issue.expected;
+  if (issue.code === 'invalid_union') {
+    const types = [...new Set(issue.errors.flat().flatMap((i) => (i.code === 'invalid_type' ? [i.expected] : i.code === 'invalid_format' ? ['a string in the right format'] : [])))];
+    return types.length ? types.join(' or ') : 'a value';
+  }
+  return 'a value';
 }
 
 function describe(node: YamlNode | null | undefined): string {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Durations are written as `90s`, `5m`, `1h`, `250ms`, or a number of seconds. */
+/** Durations are written as `90s`, `5m`, `1h`, `250ms`, or a number of seconds; they load as milliseconds (defaults are given in milliseconds: zod applies them after the transform). */
 const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
 export const Duration = z
   .union([z.number().nonnegative(), z.string().regex(DURATION_RE, 'expected a duration such as 30s, 5m or 1h')])
@@ -46,7 +46,7 @@ const HttpCheck = z.strictObject({
   status: z.number().int().min(100).max(599).default(200),
   body: z.string().optional().describe('a regular expression the response body must match'),
   maxLatency: Duration.optional(),
-  timeout: Duration.default(10_000 / 1000),
+  timeout: Duration.default(10_000),
 });
 export type HttpCheck = z.infer<typeof HttpCheck>;
 
@@ -55,7 +55,7 @@ const HealthCheck = z
     http: HttpCheck.optional(),
     run: z.string().optional(),
     retries: z.number().int().min(0).default(10),
-    interval: Duration.default(1),
+    interval: Duration.default(1_000),
   })
   .refine((h) => Boolean(h.http) !== Boolean(h.run), { message: 'a health check needs exactly one of http or run' });
 export type HealthCheck = z.infer<typeof HealthCheck>;
@@ -172,7 +172,7 @@ const Metric = z
     scrape: ScrapeSource.optional(),
     http: HttpJsonSource.optional(),
     command: z.string().optional(),
-    timeout: Duration.default(5),
+    timeout: Duration.default(5_000),
     guard: Guard,
   })
   .refine((m) => [m.prometheus, m.scrape, m.http, m.command].filter((x) => x !== undefined).length === 1, {
@@ -182,7 +182,7 @@ export type Metric = z.infer<typeof Metric>;
 
 const Monitoring = z.strictObject({
   window: Duration,
-  interval: Duration.default(15),
+  interval: Duration.default(15_000),
   baseline: z
     .strictObject({
       capture: Duration.optional(),
@@ -201,7 +201,7 @@ const Announce = z.strictObject({
   webhook: z
     .strictObject({
       url: z.string().regex(ENV_REF_RE, 'expected ${env:NAME}: a webhook URL is a secret and stays out of the plan'),
-      timeout: Duration.default(10),
+      timeout: Duration.default(10_000),
       retries: z.number().int().min(0).default(2),
     })
     .optional(),
@@ -230,7 +230,7 @@ export const Plan = z.strictObject({
     announcement: Phase.optional(),
   }),
   rollback: z.strictObject({
-    deadline: Duration.default(300),
+    deadline: Duration.default(300_000),
     steps: Steps.min(1, 'a rollback plan needs at least one step'),
   }),
   monitoring: Monitoring,

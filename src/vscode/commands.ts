@@ -1,0 +1,30 @@
+/** Every command the extension registers; a unit test checks this table against package.json. */
+export const COMMANDS = {
+  startRelease: 'releasePilot.startRelease',
+  runPhase: 'releasePilot.runPhase',
+  retryStep: 'releasePilot.retryStep',
+  waiveItem: 'releasePilot.waiveItem',
+  rollback: 'releasePilot.rollback',
+  resumeRelease: 'releasePilot.resumeRelease',
+  openReport: 'releasePilot.openReport',
+  showMonitor: 'releasePilot.showMonitor',
+  validatePlan: 'releasePilot.validatePlan',
+  createPlan: 'releasePilot.createPlan',
+  checkItem: 'releasePilot.checkItem',
+  openStepLog: 'releasePilot.openStepLog',
+  cancelStep: 'releasePilot.cancelStep',
+  refresh: 'releasePilot.refresh',
+} as const;
+export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
+
+/** Commands that run commands of the plan: refused in an untrusted workspace. */
+export const RUNS_COMMANDS: readonly CommandId[] = [
+  COMMANDS.startRelease,
+  COMMANDS.runPhase,
+  COMMANDS.retryStep,
+  COMMANDS.rollback,
+  COMMANDS.resumeRelease,
+  COMMANDS.checkItem,
+  COMMANDS.waiveItem,
+  COMMANDS.cancelStep,
+];

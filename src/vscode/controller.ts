@@ -1,0 +1,294 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { currentUser, latestRunId, loadRun, Release, runsDir, type EngineOptions, type FailureDecision, type Prompter } from '../core/engine/engine';
+import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/engine/fold';
+import { parsePlan, type LoadResult } from '../core/plan/load';
+import { runCheck } from '../core/engine/checks';
+import { SecretMasker } from '../core/exec/mask';
+import { interpolate, secretValues } from '../core/engine/interpolate';
+import type { PhaseId } from '../core/plan/schema';
+import type { ReleaseEvent } from '../core/engine/events';
+import { PhaseTerminals } from './terminals';
+import { VscodePrompter } from './prompter';
+
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly actions: ('Show Log' | 'Open Plan')[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface Precheck {
+  state: 'checking' | 'passed' | 'failed' | 'waived';
+  detail: string;
+  by?: string;
+  reason?: string;
+}
+
+/**
+ * The one place the extension holds release state: the plan, the newest run folded from its
+ * journal, and the release this window is running. Views only read it and listen for changes.
+ */
+export class ReleaseController implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly eventEmitter = new vscode.EventEmitter<ReleaseEvent>();
+  readonly onDidAppend = this.eventEmitter.event;
+  readonly terminals: PhaseTerminals;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  plan: LoadResult | undefined;
+  state: ReleaseState | undefined;
+  runId: string | undefined;
+  /** The release this window runs now, if any. */
+  live: Release | undefined;
+  private running: Promise<ReleaseState> | undefined;
+  readonly prechecks = new Map<string, Precheck>();
+  private readonly ticks = new Map<string, string>();
+  private readonly waivers = new Map<string, string>();
+  /** Answers for tests in the real VS Code host, where nobody clicks a modal. */
+  prompterOverride: Partial<Prompter> | undefined;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.terminals = new PhaseTerminals({
+      writeInput: (d) => this.live?.writeInput(d),
+      interrupt: async () => {
+        if (!this.live) return;
+        const pick = await vscode.window.showWarningMessage('Cancel the running step? Its whole process tree is ended; then you choose: retry, roll back, waive or pause.', { modal: true }, 'Cancel Step');
+        if (pick === 'Cancel Step') this.live.cancelStep();
+      },
+    });
+    this.disposables.push(this.terminals, this.changed, this.eventEmitter);
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(this.folder?.uri ?? vscode.Uri.file('/'), '.release/**'));
+    const external = () => {
+      if (!this.live) this.reload();
+    };
+    watcher.onDidChange(external, undefined, this.disposables);
+    watcher.onDidCreate(external, undefined, this.disposables);
+    watcher.onDidDelete(external, undefined, this.disposables);
+    this.disposables.push(watcher);
+  }
+
+  get folder(): vscode.WorkspaceFolder | undefined {
+    return vscode.workspace.workspaceFolders?.[0];
+  }
+
+  get planFile(): string | undefined {
+    const f = this.folder;
+    if (!f) return undefined;
+    const rel = vscode.workspace.getConfiguration('releasePilot', f.uri).get<string>('planPath') || '.release/plan.yaml';
+    return path.resolve(f.uri.fsPath, rel);
+  }
+
+  /** The folder steps run in: the one that holds `.release/`. */
+  get workspaceDir(): string | undefined {
+    const plan = this.planFile;
+    if (!plan) return undefined;
+    const dir = path.dirname(plan);
+    return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
+  }
+
+  get runDir(): string | undefined {
+    return this.workspaceDir && this.runId ? path.join(runsDir(this.workspaceDir), this.runId) : undefined;
+  }
+
+  get isRunning(): boolean {
+    return this.live !== undefined;
+  }
+
+  get hasPlan(): boolean {
+    return !!this.planFile && fs.existsSync(this.planFile);
+  }
+
+  /** Until when the status bar offers a rollback, or undefined. */
+  rollbackUntil(): string | undefined {
+    if (!this.state || !this.plan?.ok) return undefined;
+    if (this.state.status === 'rollback-failed') return new Date(Date.now() + 3_600_000).toISOString();
+    return rollbackOpenUntil(this.state, this.plan.plan.rollback.deadline, this.plan.plan.monitoring.window);
+  }
+
+  /** Reads the plan and the newest run from disk. */
+  reload(): void {
+    const file = this.planFile;
+    this.plan = file && fs.existsSync(file) ? parsePlan(fs.readFileSync(file), file) : undefined;
+    const ws = this.workspaceDir;
+    if (ws && !this.live) {
+      const id = latestRunId(ws);
+      if (id) {
+        try {
+          const run = loadRun(ws, id);
+          this.runId = id;
+          this.state = run.state;
+        } catch (e) {
+          this.log.error(`cannot read run ${id}: ${(e as Error).message}`);
+        }
+      } else {
+        this.runId = undefined;
+        this.state = undefined;
+      }
+    }
+    this.fireChanged();
+  }
+
+  private fireChanged(): void {
+    void vscode.commands.executeCommand('setContext', 'releasePilot.hasPlan', this.hasPlan);
+    void vscode.commands.executeCommand('setContext', 'releasePilot.running', this.isRunning);
+    void vscode.commands.executeCommand('setContext', 'releasePilot.canRollback', !!this.rollbackUntil());
+    this.changed.fire();
+  }
+
+  requirePlan(): { file: string; result: Extract<LoadResult, { ok: true }> } {
+    const file = this.planFile;
+    if (!file) throw new UserError('Open a folder first: a release plan lives in the workspace (.release/plan.yaml).');
+    if (!fs.existsSync(file)) throw new UserError(`No release plan at ${vscode.workspace.asRelativePath(file)}. Create one with "Deploy: Create Release Plan".`);
+    const result = parsePlan(fs.readFileSync(file), file);
+    this.plan = result;
+    if (!result.ok) {
+      const first = result.problems[0];
+      throw new UserError(`The release plan has ${result.problems.length} problem(s); the first, at line ${first.line}: ${first.message}. See the Problems panel.`, ['Open Plan']);
+    }
+    return { file, result };
+  }
+
+  private requireTrust(): void {
+    if (!vscode.workspace.isTrusted) throw new UserError('This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.');
+  }
+
+  private prompter(): Prompter {
+    const base = new VscodePrompter({
+      user: () => currentUser(this.workspaceDir ?? process.cwd()),
+      ticked: (id) => this.ticks.get(id),
+      waived: (id) => this.waivers.get(id),
+      state: () => this.state,
+    });
+    const o = this.prompterOverride ?? {};
+    return {
+      confirm: o.confirm ?? base.confirm.bind(base),
+      onFailure: o.onFailure ?? base.onFailure.bind(base),
+      onChecklistFailed: o.onChecklistFailed ?? base.onChecklistFailed.bind(base),
+      tickManual: o.tickManual ?? base.tickManual.bind(base),
+      onBreach: o.onBreach ?? base.onBreach.bind(base),
+      notify: o.notify ?? base.notify.bind(base),
+    };
+  }
+
+  private engineOptions(extra: Partial<EngineOptions> = {}): EngineOptions {
+    const { file, result } = this.requirePlan();
+    const grace = vscode.workspace.getConfiguration('releasePilot').get<number>('killGracePeriod', 3);
+    return {
+      planFile: file,
+      plan: result.plan,
+      planText: result.text,
+      workspace: this.workspaceDir!,
+      prompter: this.prompter(),
+      holder: `VS Code window (${vscode.env.appName})`,
+      color: true,
+      killGraceMs: Math.max(0, grace) * 1000,
+      logger: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m), error: (m) => this.log.error(m) },
+      onEvent: (e, s) => {
+        this.state = s;
+        this.terminals.onEvent(e, s);
+        this.eventEmitter.fire(e);
+        this.fireChanged();
+      },
+      onOutput: (key, chunk) => this.terminals.output(key, chunk),
+      ...extra,
+    };
+  }
+
+  private async drive(make: () => Promise<Release>, act: (r: Release) => Promise<ReleaseState> = (r) => r.run()): Promise<ReleaseState> {
+    this.requireTrust();
+    if (this.live) throw new UserError(`A release is already running in this window (${this.state?.name} ${this.state?.version}).`, ['Show Log']);
+    const release = await make();
+    this.live = release;
+    this.runId = release.runId;
+    this.state = release.snapshot;
+    this.fireChanged();
+    this.running = act(release);
+    try {
+      const s = await this.running;
+      this.log.info(`release ${s.name} ${s.version}: ${s.status}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}`);
+      return s;
+    } finally {
+      this.live = undefined;
+      this.running = undefined;
+      this.reload();
+    }
+  }
+
+  /** Deploy: Start Release. */
+  async start(): Promise<ReleaseState> {
+    return this.drive(() => Release.start(this.engineOptions()));
+  }
+
+  /** Run Next Phase before any run: a new release that pauses after `phase`. */
+  async startUntil(phase: PhaseId): Promise<ReleaseState> {
+    return this.drive(() => Release.start(this.engineOptions({ stopAfter: phase })));
+  }
+
+  /** Resume, Run Next Phase, Retry Step and Waive Step all continue the newest run. */
+  async resume(extra: { stopAfter?: PhaseId; decided?: Record<string, FailureDecision> } = {}): Promise<ReleaseState> {
+    const id = this.runId;
+    if (!id || !this.state) throw new UserError('There is no release to resume here. Start one with "Deploy: Start Release".');
+    if (isFinal(this.state.status)) throw new UserError(`The release ${this.state.version} is ${this.state.status}; start a new one.`);
+    return this.drive(() => Release.reopen(this.engineOptions(extra), id));
+  }
+
+  async rollback(reason: string): Promise<ReleaseState> {
+    if (this.live) {
+      this.live.requestRollback(reason, await currentUser(this.workspaceDir ?? process.cwd()));
+      return this.running!;
+    }
+    const id = this.runId;
+    if (!id) throw new UserError('There is no release to roll back.');
+    return this.drive(
+      () => Release.reopen(this.engineOptions(), id),
+      (r) => r.rollbackFinished(reason),
+    );
+  }
+
+  cancelStep(): void {
+    this.live?.cancelStep();
+  }
+
+  /** Clicking a checklist item before a release: runs its check now (the release runs it again, journaled). */
+  async checkItem(id: string): Promise<Precheck> {
+    this.requireTrust();
+    const { result } = this.requirePlan();
+    const item = result.plan.checklist.find((c) => c.id === id);
+    if (!item) throw new UserError(`No checklist item "${id}" in the plan.`, ['Open Plan']);
+    const user = await currentUser(this.workspaceDir!);
+    if (item.manual) {
+      const pre: Precheck = { state: 'passed', detail: `ticked by ${user}`, by: user };
+      this.ticks.set(id, user);
+      this.prechecks.set(id, pre);
+      this.fireChanged();
+      return pre;
+    }
+    this.prechecks.set(id, { state: 'checking', detail: 'checking…' });
+    this.fireChanged();
+    const masker = new SecretMasker(secretValues(result.text, result.plan.secrets, process.env));
+    const scope = { env: process.env, vars: result.plan.variables, builtins: { 'release.name': result.plan.release.name, 'release.version': result.plan.release.version, 'release.environment': result.plan.release.environment } };
+    const out = await runCheck(item, this.workspaceDir!, result.plan.release.version, result.plan.release.tagPrefix, masker, (t) => interpolate(t, scope));
+    const pre: Precheck = { state: out.ok ? 'passed' : 'failed', detail: out.detail };
+    this.prechecks.set(id, pre);
+    this.fireChanged();
+    return pre;
+  }
+
+  async waiveChecklistItem(id: string, reason: string): Promise<void> {
+    const user = await currentUser(this.workspaceDir ?? process.cwd());
+    this.waivers.set(id, reason);
+    this.prechecks.set(id, { state: 'waived', detail: this.prechecks.get(id)?.detail ?? '', by: user, reason });
+    this.fireChanged();
+  }
+
+  dispose(): void {
+    // A window closing mid-release leaves the journal to say what was running: the next window
+    // shows it interrupted and offers retry or rollback. Nothing is rolled back behind a person's back.
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,63 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parsePlan } from '../core/plan/load';
+
+/** Problems of the release plan in the Problems panel, at their exact range, as the user types. */
+export class PlanDiagnostics implements vscode.Disposable {
+  readonly collection = vscode.languages.createDiagnosticCollection('release-plan');
+  private readonly disposables: vscode.Disposable[] = [this.collection];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly planFile: () => string | undefined) {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.check(e.document), 250);
+      }),
+      vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        if (this.isPlan(d)) this.checkFile(d.uri);
+      }),
+    );
+    for (const d of vscode.workspace.textDocuments) this.check(d);
+    const file = planFile();
+    if (file) this.checkFile(vscode.Uri.file(file));
+  }
+
+  private isPlan(d: vscode.TextDocument): boolean {
+    const file = this.planFile();
+    return d.uri.scheme === 'file' && (d.uri.fsPath === file || d.uri.fsPath.endsWith(`${path.sep}.release${path.sep}plan.yaml`));
+  }
+
+  check(d: vscode.TextDocument): vscode.Diagnostic[] {
+    if (!this.isPlan(d)) return [];
+    return this.set(d.uri, d.getText());
+  }
+
+  checkFile(uri: vscode.Uri): void {
+    void vscode.workspace.fs.readFile(uri).then(
+      (bytes) => this.set(uri, Buffer.from(bytes)),
+      () => this.collection.delete(uri),
+    );
+  }
+
+  private set(uri: vscode.Uri, text: string | Buffer): vscode.Diagnostic[] {
+    const r = parsePlan(text, uri.fsPath);
+    const diags = r.ok
+      ? []
+      : r.problems.map((p) => {
+          const range = new vscode.Range(p.line - 1, p.column - 1, p.endLine - 1, Math.max(p.endColumn - 1, p.line === p.endLine ? p.column : 0));
+          const d = new vscode.Diagnostic(range, p.path ? `${p.message} (at ${p.path})` : p.message, vscode.DiagnosticSeverity.Error);
+          d.source = 'Release Pilot';
+          return d;
+        });
+    this.collection.set(uri, diags);
+    return diags;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

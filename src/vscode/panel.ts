@@ -1,0 +1,171 @@
+import * as crypto from 'node:crypto';
+import * as vscode from 'vscode';
+import type { ReleaseController } from './controller';
+import { panelSnapshot, reportView } from './snapshot';
+import { FromWebview, type ToWebview } from '../webview/protocol';
+import { COMMANDS } from './commands';
+
+export const PANEL_TYPE = 'releasePilot.panel';
+
+/** The monitor and report panel. It holds no state of its own: it shows the controller's. */
+export class ReleasePanel implements vscode.Disposable {
+  static current: ReleasePanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private tab: 'monitor' | 'report' = 'monitor';
+  private pending: Record<string, { value: number | null; status: string; message?: string }> = {};
+  private flushTimer: NodeJS.Timeout | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  /** Time the webview took to apply its last update, as it measured it. */
+  lastApplyMs: number | undefined;
+  readonly received: string[] = [];
+
+  static show(extensionUri: vscode.Uri, c: ReleaseController, tab: 'monitor' | 'report'): ReleasePanel {
+    if (ReleasePanel.current) {
+      ReleasePanel.current.tab = tab;
+      ReleasePanel.current.panel.reveal(undefined, true);
+      ReleasePanel.current.sendSnapshot();
+      return ReleasePanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Release', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, ReleasePanel.options(extensionUri));
+    return (ReleasePanel.current = new ReleasePanel(panel, extensionUri, c, tab));
+  }
+
+  static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
+  }
+
+  /** Adopts a panel VS Code restored after a reload. */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, c: ReleaseController, state: unknown): ReleasePanel {
+    panel.webview.options = ReleasePanel.options(extensionUri);
+    const tab = (state as { tab?: string } | undefined)?.tab === 'report' ? 'report' : 'monitor';
+    return (ReleasePanel.current = new ReleasePanel(panel, extensionUri, c, tab));
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly c: ReleaseController,
+    tab: 'monitor' | 'report',
+  ) {
+    this.tab = tab;
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'rocket.svg');
+    panel.webview.html = this.html();
+    this.updateTitle();
+    panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.disposables);
+    panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
+    c.onDidAppend(
+      (e) => {
+        if (e.type === 'metric.sample') {
+          this.pending[e.metric] = { value: e.value, status: e.status, message: e.message };
+          this.flushTimer ??= setTimeout(() => this.flush(), 50);
+        } else this.scheduleSnapshot();
+      },
+      undefined,
+      this.disposables,
+    );
+    c.onDidChange(() => this.scheduleSnapshot(), undefined, this.disposables);
+  }
+
+  private updateTitle(): void {
+    const s = this.c.state;
+    this.panel.title = s ? `Release ${s.version}` : 'Release';
+  }
+
+  private scheduleSnapshot(): void {
+    this.snapshotTimer ??= setTimeout(() => {
+      this.snapshotTimer = undefined;
+      this.sendSnapshot();
+    }, 250);
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const values = this.pending;
+    this.pending = {};
+    if (Object.keys(values).length) this.post({ type: 'samples', at: Date.now() / 1000, values });
+  }
+
+  sendSnapshot(): void {
+    this.updateTitle();
+    const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
+    this.post({ type: 'snapshot', snapshot: panelSnapshot(this.c.state, plan, this.tab, this.c.rollbackUntil()) });
+  }
+
+  private post(m: ToWebview): void {
+    // A hidden or not yet ready webview drops messages: it asks for a full snapshot when it is ready.
+    if (!this.ready) return;
+    void this.panel.webview.postMessage(m);
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = FromWebview.safeParse(raw);
+    if (!parsed.success) return;
+    const m = parsed.data;
+    this.received.push(m.type);
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.sendSnapshot();
+        break;
+      case 'rollback':
+        await vscode.commands.executeCommand(COMMANDS.rollback);
+        break;
+      case 'tab':
+        this.tab = m.tab;
+        break;
+      case 'openMarkdown':
+        await vscode.commands.executeCommand(COMMANDS.openReport, 'markdown');
+        break;
+      case 'copyReport':
+        if (this.c.state) {
+          await vscode.env.clipboard.writeText(reportView(this.c.state).markdown);
+          void vscode.window.showInformationMessage('Release report copied as Markdown.');
+        }
+        break;
+      case 'applied':
+        this.lastApplyMs = m.ms;
+        break;
+    }
+  }
+
+  private html(): string {
+    const w = this.panel.webview;
+    const nonce = crypto.randomBytes(18).toString('base64');
+    const script = w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
+    const style = w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.css'));
+    const csp = [`default-src 'none'`, `img-src ${w.cspSource} data:`, `style-src ${w.cspSource}`, `font-src ${w.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>Release</title>
+</head>
+<body>
+<header>
+  <h1 id="release-title">Release</h1>
+  <div id="status"></div>
+  <nav><button id="tab-monitor" class="tab">Monitor</button><button id="tab-report" class="tab">Report</button></nav>
+  <div id="countdown"></div>
+  <button id="rollback" class="danger" hidden>Roll Back</button>
+</header>
+<main>
+  <section id="monitor"><table id="metrics-table"><thead><tr><th>Metric</th><th>Current</th><th>Baseline</th><th>Guard</th><th>Verdict</th></tr></thead><tbody></tbody></table><div id="charts"></div></section>
+  <section id="report" hidden><div class="actions"><button id="open-md">Open as Markdown</button><button id="copy">Copy</button></div><div id="report-body"></div></section>
+</main>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (ReleasePanel.current === this) ReleasePanel.current = undefined;
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.snapshotTimer);
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+  }
+}

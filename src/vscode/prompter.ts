@@ -1,0 +1,79 @@
+import * as vscode from 'vscode';
+import type { ChecklistDecision, FailureDecision, FailureInfo, Prompter } from '../core/engine/engine';
+import type { ChecklistItem } from '../core/plan/schema';
+import type { Breach, BreachDecision } from '../core/monitor/monitor';
+import type { ReleaseState } from '../core/engine/fold';
+
+export interface PrompterContext {
+  user(): Promise<string>;
+  /** Manual items a person ticked in the tree before the release asked. */
+  ticked(id: string): string | undefined;
+  /** Checklist waivers given from the tree before the release asked. */
+  waived(id: string): string | undefined;
+  state(): ReleaseState | undefined;
+}
+
+async function askReason(what: string): Promise<string | undefined> {
+  const reason = await vscode.window.showInputBox({
+    title: `Waive ${what}`,
+    prompt: 'Why is it safe to go on without it? The reason and your name go into the release journal and the report.',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim().length < 5 ? 'Write a reason of a few words' : undefined),
+  });
+  return reason?.trim() || undefined;
+}
+
+/** The questions a release asks, asked the VS Code way: modal where a wrong click costs production. */
+export class VscodePrompter implements Prompter {
+  constructor(private readonly ctx: PrompterContext) {}
+
+  async confirm(message: string): Promise<boolean> {
+    const s = this.ctx.state();
+    const lines: string[] = [];
+    if (s?.acceptance) lines.push(`Acceptance: ${s.acceptance.ok ? '✓' : '✗'} "${s.acceptance.expected}" (${s.acceptance.source})`);
+    for (const c of s?.checklist ?? []) lines.push(`${c.state === 'passed' ? '✓' : c.state === 'waived' ? '~' : '✗'} ${c.title}${c.state === 'waived' ? ` — waived by ${c.by}: ${c.reason}` : ''}`);
+    const go = message.startsWith('Release ') ? 'Release' : 'Run';
+    const pick = await vscode.window.showWarningMessage(message, { modal: true, detail: lines.join('\n') || undefined }, go);
+    return pick === go;
+  }
+
+  async onFailure(f: FailureInfo): Promise<FailureDecision> {
+    const options = ['Retry', ...(f.rollbackAvailable ? ['Roll Back'] : []), 'Waive…', 'Pause'];
+    const pick = await vscode.window.showErrorMessage(`${f.step.name} ${f.step.state === 'interrupted' ? 'was interrupted' : 'failed'}: ${f.message}`, { modal: true, detail: f.step.tail ? `Last output:\n${f.step.tail.split('\n').slice(-8).join('\n')}` : undefined }, ...options);
+    if (pick === 'Retry') return { action: 'retry' };
+    if (pick === 'Roll Back') return { action: 'rollback' };
+    if (pick === 'Waive…') {
+      const reason = await askReason(`"${f.step.name}"`);
+      return reason ? { action: 'waive', reason } : { action: 'pause' };
+    }
+    return { action: 'pause' };
+  }
+
+  async onChecklistFailed(item: ChecklistItem, detail: string): Promise<ChecklistDecision> {
+    const pre = this.ctx.waived(item.id);
+    if (pre) return { action: 'waive', reason: pre };
+    const pick = await vscode.window.showWarningMessage(`Checklist: ${item.title} — ${detail}`, { modal: true }, 'Retry', 'Waive…');
+    if (pick === 'Retry') return { action: 'retry' };
+    if (pick === 'Waive…') {
+      const reason = await askReason(`"${item.title}"`);
+      return reason ? { action: 'waive', reason } : { action: 'abort' };
+    }
+    return { action: 'abort' };
+  }
+
+  async tickManual(item: ChecklistItem): Promise<string | undefined> {
+    const pre = this.ctx.ticked(item.id);
+    if (pre) return pre;
+    const pick = await vscode.window.showWarningMessage(`Manual check: ${item.title}`, { modal: true, detail: 'Confirm that this is done. Your name is recorded in the release journal.' }, 'Done');
+    return pick === 'Done' ? this.ctx.user() : undefined;
+  }
+
+  async onBreach(b: Breach): Promise<BreachDecision> {
+    const pick = await vscode.window.showErrorMessage(`Guard breached: ${b.reason}`, { modal: true }, 'Roll Back', 'Keep Watching', 'Pause');
+    return pick === 'Roll Back' ? 'rollback' : pick === 'Keep Watching' ? 'continue' : 'pause';
+  }
+
+  async notify(message: string): Promise<void> {
+    void vscode.window.showInformationMessage(`📣 ${message}`);
+  }
+}

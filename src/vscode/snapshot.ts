@@ -1,0 +1,82 @@
+import type { ReleaseState } from '../core/engine/fold';
+import type { Plan } from '../core/plan/schema';
+import { buildReport, renderMarkdown } from '../core/report/report';
+import { downsample, type Marker, type MetricSnapshot, type ReportView, type Snapshot } from '../webview/protocol';
+
+export const MAX_POINTS = 600;
+
+/** What the panel shows, derived from the release state: the panel holds nothing else. */
+export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefined, tab: 'monitor' | 'report', rollbackUntil: string | undefined): Snapshot {
+  const metrics: MetricSnapshot[] = (plan?.monitoring.metrics ?? []).map((m) => {
+    const mv = s?.metrics[m.id];
+    const base = mv?.baseline && Number.isFinite(mv.baseline.mean) ? { mean: mv.baseline.mean, stdev: mv.baseline.stdev } : null;
+    const thresholds: { label: string; value: number }[] = [];
+    if (m.guard.max !== undefined) thresholds.push({ label: `max ${m.guard.max}`, value: m.guard.max });
+    if (m.guard.min !== undefined) thresholds.push({ label: `min ${m.guard.min}`, value: m.guard.min });
+    if (base && m.guard.dropPercent !== undefined) thresholds.push({ label: `-${m.guard.dropPercent}%`, value: base.mean * (1 - m.guard.dropPercent / 100) });
+    if (base && m.guard.risePercent !== undefined) thresholds.push({ label: `+${m.guard.risePercent}%`, value: base.mean * (1 + m.guard.risePercent / 100) });
+    const points = (mv?.samples ?? []).map((x): [number, number | null] => [Date.parse(x.at) / 1000, x.value]);
+    const rules = Object.entries(m.guard)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    return {
+      id: m.id,
+      title: m.title ?? m.id,
+      unit: m.unit ?? '',
+      baseline: base,
+      thresholds,
+      guard: rules,
+      points: downsample(points, MAX_POINTS),
+      breaches: (mv?.samples ?? []).filter((x) => x.status === 'breach').map((x) => Date.parse(x.at) / 1000),
+      last: mv?.last ? { value: mv.last.value, status: mv.last.status, message: mv.last.message } : null,
+      verdict: mv?.verdict ?? null,
+    };
+  });
+  const markers: Marker[] = [];
+  if (s) {
+    const deploy = s.phases.find((p) => p.id === 'deploy');
+    if (deploy?.startedAt) markers.push({ t: Date.parse(deploy.startedAt) / 1000, label: 'deploy', kind: 'deploy' });
+    const sw = Object.values(s.steps).find((x) => x.key.startsWith('deploy/switch') && x.startedAt);
+    if (sw?.startedAt) markers.push({ t: Date.parse(sw.startedAt) / 1000, label: 'switch', kind: 'switch' });
+    if (s.monitoring?.startedAt) markers.push({ t: Date.parse(s.monitoring.startedAt) / 1000, label: 'monitoring', kind: 'monitoring' });
+    if (s.rollback) markers.push({ t: Date.parse(s.rollback.startedAt) / 1000, label: 'rollback', kind: 'rollback' });
+  }
+  const started = s?.monitoring?.startedAt ? Date.parse(s.monitoring.startedAt) : null;
+  return {
+    title: s ? `${s.name} ${s.version} → ${s.environment}` : plan ? `${plan.release.name} ${plan.release.version} → ${plan.release.environment} (not started)` : 'No release plan',
+    status: s?.status ?? 'not started',
+    outcomeMessage: s?.outcomeMessage,
+    monitoring: { startedAt: started, endsAt: started !== null && plan ? started + plan.monitoring.window : null, finishedAt: s?.monitoring?.finishedAt ? Date.parse(s.monitoring.finishedAt) : null },
+    rollbackUntil: rollbackUntil ? Date.parse(rollbackUntil) : null,
+    metrics,
+    markers,
+    report: s ? reportView(s) : null,
+    tab,
+  };
+}
+
+export function reportView(s: ReleaseState): ReportView {
+  const r = buildReport(s);
+  return {
+    markdown: renderMarkdown(r),
+    sections: [
+      { title: '1. Release Log', rows: [['Version', r.releaseLog.version], ['Time', r.releaseLog.time], ['Content', r.releaseLog.content.join('; ')]] },
+      { title: '2. Changelog', rows: [['New', r.changelog.new.join('; ') || 'None'], ['Fixed', r.changelog.fixed.join('; ') || 'None'], ...Object.entries(r.changelog.other).map(([k, v]): [string, string] => [k, v.join('; ')])] },
+      { title: '3. Verification', rows: [['DB Migration', r.verification.dbMigration], ['Service Status', r.verification.serviceStatus], ['Core API', r.verification.coreApi], ['Monitoring', r.verification.monitoring]] },
+      {
+        title: '4. Incident Response',
+        rows: [
+          ['Rollback Triggered', r.incidentResponse.rollbackTriggered],
+          ['Reason (if Yes)', r.incidentResponse.reason],
+          ...(r.incidentResponse.rollbackTriggered === 'Yes' ? ([['Rollback Outcome', r.incidentResponse.outcome ?? ''], ['Trigger → Rollback Start', `${r.incidentResponse.latencyMs} ms`]] as [string, string][]) : []),
+        ],
+      },
+      { title: 'Phase timeline', rows: r.timeline.map((p): [string, string] => [p.phase, `${p.state}${p.durationMs !== undefined ? ` · ${(p.durationMs / 1000).toFixed(1)} s` : ''}${p.steps.length ? ` — ${p.steps.map((x) => `${x.name}: ${x.state}${x.state === 'waived' ? ` (by ${x.waivedBy}: ${x.waiveReason})` : ''}`).join('; ')}` : ''}`]) },
+      { title: 'Checklist', rows: r.checklist.map((c): [string, string] => [c.title, `${c.state}${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}${c.detail ? ` — ${c.detail}` : ''}`]) },
+      { title: 'Monitoring', rows: r.monitoring.map((m): [string, string] => [m.metric, `baseline ${fmt(m.baseline)}, observed ${fmt(m.observedMean)}, ${m.samples} samples, ${m.breaches} breach(es): ${m.verdict}${m.explanation ? ` — ${m.explanation}` : ''}`]) },
+    ],
+  };
+}
+
+const fmt = (n?: number) => (n === undefined || Number.isNaN(n) ? '—' : Math.abs(n) >= 100 ? n.toFixed(0) : n.toPrecision(3));

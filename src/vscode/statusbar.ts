@@ -1,0 +1,71 @@
+import * as vscode from 'vscode';
+import type { ReleaseController } from './controller';
+import { COMMANDS } from './commands';
+
+/** The rollback shortcut: shown while there is something to roll back, counting down the window. */
+export class RollbackStatusBar implements vscode.Disposable {
+  readonly item: vscode.StatusBarItem;
+  /** Whether the item is shown (the API has no getter for it). */
+  visible = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly c: ReleaseController) {
+    this.item = vscode.window.createStatusBarItem('releasePilot.rollback', vscode.StatusBarAlignment.Left, 1000);
+    this.item.name = 'Release Pilot: Roll Back';
+    this.item.command = COMMANDS.rollback;
+    this.sub = c.onDidChange(() => this.render());
+    this.timer = setInterval(() => this.render(), 1000);
+    this.render();
+  }
+
+  render(): void {
+    const s = this.c.state;
+    const until = this.c.rollbackUntil();
+    if (!s || !until) {
+      this.hide();
+      return;
+    }
+    const v = s.version.startsWith('v') ? s.version : `v${s.version}`;
+    if (s.status === 'rollback-failed') {
+      this.item.text = `$(error) ROLLBACK FAILED ${v} · retry`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      this.item.tooltip = `The rollback of ${s.name} ${v} failed: ${s.rollback?.message ?? s.outcomeMessage}. Production needs a person now. Click to run the rollback again.`;
+      this.show();
+      return;
+    }
+    if (s.status === 'rolling-back') {
+      this.item.text = `$(sync~spin) Rolling back ${v}…`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      this.item.tooltip = `Rolling back: ${s.rollback?.reason}`;
+      this.show();
+      return;
+    }
+    const left = Math.max(0, Math.round((Date.parse(until) - Date.now()) / 1000));
+    if (left === 0 && !this.c.isRunning) {
+      this.hide();
+      return;
+    }
+    const breaching = Object.values(s.metrics).some((m) => m.last?.status === 'breach');
+    this.item.text = `$(history) Roll back ${v} · ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+    this.item.backgroundColor = breaching ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.tooltip = `${s.name} ${v} on ${s.environment} is ${s.status}. Click to roll back (asks first). The rollback window closes at ${new Date(until).toLocaleTimeString()}.${breaching ? '\nA guard is breaching right now.' : ''}`;
+    this.show();
+  }
+
+  private show(): void {
+    this.visible = true;
+    this.item.show();
+  }
+
+  private hide(): void {
+    this.visible = false;
+    this.item.hide();
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.sub.dispose();
+    this.item.dispose();
+  }
+}

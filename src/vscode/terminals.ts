@@ -1,0 +1,181 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { PHASE_TITLES, type PhaseId } from '../core/plan/schema';
+import type { ReleaseEvent } from '../core/engine/events';
+import type { ReleaseState } from '../core/engine/fold';
+
+const GREEN = '\x1b[32m';
+const RED = '\x1b[31m';
+const YELLOW = '\x1b[33m';
+const DIM = '\x1b[2m';
+const BOLD = '\x1b[1m';
+const RESET = '\x1b[0m';
+
+export interface PtyControl {
+  writeInput(data: string): void;
+  /** Ctrl+C in a phase terminal: asks, then ends the running step's process tree. */
+  interrupt(): Promise<void>;
+}
+
+/** A terminal fed by the engine's runner: what a phase's steps print, with exact exit codes. */
+export class PhasePty implements vscode.Pseudoterminal {
+  private readonly writeEmitter = new vscode.EventEmitter<string>();
+  private readonly closeEmitter = new vscode.EventEmitter<number | void>();
+  readonly onDidWrite = this.writeEmitter.event;
+  readonly onDidClose = this.closeEmitter.event;
+  private opened = false;
+  private buffer: string[] = [];
+  private finished: number | undefined;
+  /** Everything written, for tests and for a terminal reopened later. */
+  text = '';
+
+  constructor(private readonly control: PtyControl) {}
+
+  open(): void {
+    this.opened = true;
+    for (const b of this.buffer) this.writeEmitter.fire(b);
+    this.buffer = [];
+  }
+
+  close(): void {
+    this.opened = false;
+  }
+
+  handleInput(data: string): void {
+    if (this.finished !== undefined) {
+      this.closeEmitter.fire(this.finished);
+      return;
+    }
+    if (data === '\x03') {
+      void this.control.interrupt();
+      return;
+    }
+    // Steps read a pipe, which does not echo: echo here so the person sees what they typed.
+    this.write(data.replace(/\r/g, '\r\n'));
+    this.control.writeInput(data.replace(/\r/g, '\n'));
+  }
+
+  write(text: string): void {
+    const t = text.replace(/\r?\n/g, '\r\n');
+    this.text += t;
+    if (this.opened) this.writeEmitter.fire(t);
+    else this.buffer.push(t);
+  }
+
+  /** The phase ended: its terminal shows the result and closes with that exit code on the next key. */
+  finish(code: number, line: string): void {
+    this.write(`\n${code === 0 ? GREEN : RED}${BOLD}${line}${RESET}\n${DIM}Press any key to close this terminal.${RESET}\n`);
+    this.finished = code;
+  }
+}
+
+export class PhaseTerminals implements vscode.Disposable {
+  private readonly open = new Map<string, { terminal: vscode.Terminal; pty: PhasePty }>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly control: PtyControl) {
+    this.disposables.push(
+      vscode.window.onDidCloseTerminal((t) => {
+        for (const [k, v] of this.open) if (v.terminal === t) this.open.delete(k);
+      }),
+    );
+  }
+
+  get terminals(): ReadonlyMap<string, { terminal: vscode.Terminal; pty: PhasePty }> {
+    return this.open;
+  }
+
+  private get(key: 'rollback' | PhaseId, version: string, show = true): PhasePty {
+    const found = this.open.get(key);
+    if (found) return found.pty;
+    const pty = new PhasePty(this.control);
+    const title = key === 'rollback' ? 'Rollback' : PHASE_TITLES[key];
+    const terminal = vscode.window.createTerminal({ name: `Release ${version}: ${title}`, pty, iconPath: new vscode.ThemeIcon(key === 'rollback' ? 'history' : 'rocket') });
+    this.open.set(key, { terminal, pty });
+    if (show) terminal.show(true);
+    return pty;
+  }
+
+  private phaseOfStep = new Map<string, PhaseId | 'rollback'>();
+
+  onEvent(e: ReleaseEvent, s: ReleaseState): void {
+    switch (e.type) {
+      case 'phase.started':
+        this.get(e.phase, s.version).write(`${BOLD}▶ ${PHASE_TITLES[e.phase]}${RESET} ${DIM}(${s.name} ${s.version} → ${s.environment})${RESET}\n`);
+        break;
+      case 'step.started':
+        this.phaseOfStep.set(e.step, e.phase);
+        this.get(e.phase, s.version).write(`\n${BOLD}● ${e.name}${RESET}\n${DIM}$ ${e.command}${RESET}\n`);
+        break;
+      case 'step.finished': {
+        const phase = this.phaseOfStep.get(e.step);
+        if (!phase) break;
+        const colour = e.ok ? GREEN : RED;
+        this.get(phase, s.version).write(`${colour}${e.ok ? '✓' : '✗'} ${e.message} in ${(e.durationMs / 1000).toFixed(1)} s${RESET}\n`);
+        break;
+      }
+      case 'step.waived': {
+        const phase = this.phaseOfStep.get(e.step);
+        if (phase) this.get(phase, s.version).write(`${YELLOW}~ waived by ${e.by}: ${e.reason}${RESET}\n`);
+        break;
+      }
+      case 'phase.finished': {
+        const t = this.open.get(e.phase);
+        if (t && e.outcome !== 'skipped') t.pty.finish(e.outcome === 'failed' ? 1 : 0, `■ ${PHASE_TITLES[e.phase]} ${e.outcome}`);
+        break;
+      }
+      case 'release.paused': {
+        const phase = e.step ? this.phaseOfStep.get(e.step) : undefined;
+        if (phase) this.get(phase, s.version).write(`${YELLOW}⏸ paused: ${e.message}${RESET}\n`);
+        break;
+      }
+      case 'rollback.started':
+        this.get('rollback', s.version).write(`${BOLD}${RED}⟲ Rollback${RESET} (${e.trigger}): ${e.reason}\n${DIM}started ${e.latencyMs} ms after the trigger${RESET}\n`);
+        break;
+      case 'rollback.finished':
+        this.get('rollback', s.version).finish(e.outcome === 'rolled-back' ? 0 : 1, e.outcome === 'rolled-back' ? '■ rolled back' : `■ ROLLBACK FAILED: ${e.message}`);
+        break;
+      case 'metric.sample':
+        if (e.status !== 'ok') this.get('monitoring', s.version, false).write(`${e.status === 'breach' ? RED : YELLOW}${e.metric}: ${e.message ?? e.status}${RESET}\n`);
+        break;
+      case 'guard.breached':
+        if (e.confirmed) this.get('monitoring', s.version).write(`${RED}${BOLD}! ${e.metric} breached ${e.rule} (${e.consecutive} in a row)${RESET}\n`);
+        break;
+    }
+  }
+
+  output(stepKey: string, chunk: string): void {
+    const phase = this.phaseOfStep.get(stepKey);
+    if (phase) this.open.get(phase)?.pty.write(chunk);
+  }
+
+  /** After a reload: the phases that ran get their terminal back, with the logs their steps wrote. */
+  restore(s: ReleaseState, runDir: string): void {
+    for (const p of s.phases) {
+      if (p.steps.length === 0 || this.open.has(p.id)) continue;
+      const pty = this.get(p.id, s.version, false);
+      pty.write(`${DIM}(restored from the journal of run ${s.runId})${RESET}\n`);
+      for (const key of p.steps) {
+        const st = s.steps[key];
+        this.phaseOfStep.set(key, p.id);
+        pty.write(`\n${BOLD}● ${st.name}${RESET}\n${DIM}$ ${st.command}${RESET}\n`);
+        if (st.log) {
+          try {
+            pty.write(fs.readFileSync(path.join(runDir, st.log), 'utf8'));
+          } catch {
+            pty.write(`${DIM}(no log)${RESET}\n`);
+          }
+        }
+        const colour = st.state === 'passed' ? GREEN : st.state === 'interrupted' || st.state === 'waived' ? YELLOW : RED;
+        pty.write(`${colour}${st.state}${st.message ? `: ${st.message}` : ''}${RESET}\n`);
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    for (const { terminal } of this.open.values()) terminal.dispose();
+    this.open.clear();
+  }
+}

@@ -1,0 +1,216 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { PHASE_TITLES, PHASES, type PhaseId } from '../core/plan/schema';
+import type { ReleaseController } from './controller';
+import type { StepView } from '../core/engine/fold';
+import { unitsFor } from '../core/engine/units';
+import { COMMANDS } from './commands';
+
+type GateState = 'pending' | 'checking' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped' | 'paused';
+
+export type Node =
+  | { kind: 'release' }
+  | { kind: 'group'; id: 'checklist' | 'phases' }
+  | { kind: 'checklist'; id: string }
+  | { kind: 'phase'; id: PhaseId }
+  | { kind: 'step'; key: string; phase: PhaseId | 'rollback' }
+  | { kind: 'rollback' };
+
+const ICONS: Record<GateState, [string, string | undefined]> = {
+  pending: ['circle-large-outline', undefined],
+  checking: ['sync~spin', 'charts.blue'],
+  running: ['sync~spin', 'charts.blue'],
+  passed: ['pass-filled', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  waived: ['pass', 'charts.yellow'],
+  blocked: ['circle-slash', 'charts.orange'],
+  interrupted: ['debug-pause', 'charts.orange'],
+  skipped: ['dash', 'disabledForeground'],
+  paused: ['debug-pause', 'charts.yellow'],
+};
+
+function icon(state: GateState): vscode.ThemeIcon {
+  const [id, colour] = ICONS[state];
+  return new vscode.ThemeIcon(id, colour ? new vscode.ThemeColor(colour) : undefined);
+}
+
+const secs = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+/** Maps the controller's state to tree items; no I/O and no prompts happen here. */
+export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
+  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+
+  constructor(private readonly c: ReleaseController) {
+    c.onDidChange(() => this.emitter.fire(undefined));
+  }
+
+  getChildren(node?: Node): Node[] {
+    const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
+    if (!node) {
+      if (!this.c.plan) return [];
+      const roots: Node[] = [{ kind: 'release' }, { kind: 'group', id: 'checklist' }, { kind: 'group', id: 'phases' }];
+      if (this.c.state?.rollback) roots.push({ kind: 'rollback' });
+      return roots;
+    }
+    if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => ({ kind: 'checklist', id: i.id }));
+    if (node.kind === 'group' && node.id === 'phases') return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => ({ kind: 'phase', id }));
+    if (node.kind === 'phase') {
+      const s = this.c.state;
+      const ran = s?.phases.find((p) => p.id === node.id)?.steps ?? [];
+      return ran.map((key) => ({ kind: 'step', key, phase: node.id }));
+    }
+    if (node.kind === 'rollback') return Object.values(this.c.state?.steps ?? {}).filter((st) => st.phase === 'rollback').map((st) => ({ kind: 'step', key: st.key, phase: 'rollback' }));
+    return [];
+  }
+
+  getParent(node: Node): Node | undefined {
+    if (node.kind === 'checklist') return { kind: 'group', id: 'checklist' };
+    if (node.kind === 'phase') return { kind: 'group', id: 'phases' };
+    if (node.kind === 'step') return node.phase === 'rollback' ? { kind: 'rollback' } : { kind: 'phase', id: node.phase };
+    return undefined;
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    switch (node.kind) {
+      case 'release':
+        return this.releaseItem();
+      case 'group': {
+        const item = new vscode.TreeItem(node.id === 'checklist' ? 'Checklist' : 'Phases', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `group:${node.id}`;
+        item.contextValue = `group:${node.id}`;
+        if (node.id === 'checklist') {
+          const items = this.c.plan?.ok ? this.c.plan.plan.checklist : [];
+          const done = items.filter((i) => ['passed', 'waived'].includes(this.checklistState(i.id).state)).length;
+          item.description = `${done}/${items.length}`;
+        }
+        return item;
+      }
+      case 'checklist':
+        return this.checklistItem(node.id);
+      case 'phase':
+        return this.phaseItem(node.id);
+      case 'step':
+        return this.stepItem(node.key);
+      case 'rollback': {
+        const rb = this.c.state!.rollback!;
+        const state: GateState = rb.outcome === 'rolled-back' ? 'passed' : rb.outcome === 'rollback-failed' ? 'failed' : 'running';
+        const item = new vscode.TreeItem(rb.outcome === 'rollback-failed' ? 'ROLLBACK FAILED' : 'Rollback', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = 'rollback';
+        item.iconPath = state === 'passed' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('testing.iconPassed')) : icon(state);
+        item.description = `${rb.trigger}: ${rb.reason}`;
+        item.tooltip = new vscode.MarkdownString().appendText(`Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}`);
+        item.contextValue = `rollback:${state}`;
+        return item;
+      }
+    }
+  }
+
+  checklistState(id: string): { state: GateState; detail: string; by?: string; reason?: string } {
+    const journaled = this.c.state && !['released', 'rolled-back', 'aborted', 'failed'].includes(this.c.state.status) ? this.c.state.checklist.find((c) => c.id === id) : undefined;
+    if (journaled) return { state: journaled.state as GateState, detail: journaled.detail ?? '', by: journaled.by, reason: journaled.reason };
+    const pre = this.c.prechecks.get(id);
+    if (pre) return { state: pre.state, detail: pre.detail, by: pre.by, reason: pre.reason };
+    return { state: 'pending', detail: '' };
+  }
+
+  private releaseItem(): vscode.TreeItem {
+    const s = this.c.state;
+    const plan = this.c.plan;
+    const item = new vscode.TreeItem('', vscode.TreeItemCollapsibleState.None);
+    item.id = 'release';
+    if (!plan?.ok) {
+      item.label = 'Release plan has problems';
+      item.description = plan ? `${plan.problems.length} problem(s)` : '';
+      item.iconPath = icon('failed');
+      item.command = { command: COMMANDS.validatePlan, title: 'Validate Plan' };
+      item.contextValue = 'release:invalid';
+      return item;
+    }
+    const p = plan.plan.release;
+    if (!s) {
+      item.label = `${p.name} ${p.version}`;
+      item.description = `→ ${p.environment} · not started`;
+      item.iconPath = new vscode.ThemeIcon('rocket');
+      item.command = { command: COMMANDS.startRelease, title: 'Start Release' };
+      item.contextValue = 'release:none';
+      return item;
+    }
+    item.label = `${s.name} ${s.version}`;
+    item.description = `→ ${s.environment} · ${s.status}`;
+    const state: GateState =
+      s.status === 'released' || s.status === 'rolled-back' ? 'passed'
+      : s.status === 'running' || s.status === 'rolling-back' ? 'running'
+      : s.status === 'paused' ? 'paused'
+      : s.status === 'interrupted' ? 'interrupted'
+      : 'failed';
+    item.iconPath = s.status === 'rolled-back' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('charts.yellow')) : icon(state);
+    const md = new vscode.MarkdownString();
+    md.appendMarkdown(`**${escapeMd(s.name)} ${escapeMd(s.version)}** → ${escapeMd(s.environment)}\n\n`);
+    md.appendText(`Status: ${s.status}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}\nRun ${s.runId}, started ${s.startedAt} by ${s.user}${s.pausedAt ? `\nPaused: ${s.pausedAt.message}` : ''}`);
+    item.tooltip = md;
+    item.contextValue = `release:${s.status}${this.c.rollbackUntil() ? ':rollback' : ''}`;
+    item.command = { command: COMMANDS.openReport, title: 'Open Release Report' };
+    return item;
+  }
+
+  private checklistItem(id: string): vscode.TreeItem {
+    const def = this.c.plan?.ok ? this.c.plan.plan.checklist.find((c) => c.id === id) : undefined;
+    const st = this.checklistState(id);
+    const item = new vscode.TreeItem(def?.title ?? id, vscode.TreeItemCollapsibleState.None);
+    item.id = `checklist:${id}`;
+    item.iconPath = icon(st.state);
+    const kind = def?.git ? 'git' : def?.files ? 'files' : def?.run ? 'command' : 'manual';
+    item.description = st.state === 'waived' ? `waived by ${st.by}: ${st.reason}` : st.state === 'passed' && st.by ? `ticked by ${st.by}` : st.detail ? st.detail : kind === 'manual' ? 'click to tick' : 'click to check';
+    item.tooltip = new vscode.MarkdownString().appendText(`${def?.title ?? id} (${kind} check)\nState: ${st.state}${st.detail ? `\n${st.detail}` : ''}`);
+    item.contextValue = `checklist:${st.state}:${kind}`;
+    item.command = { command: COMMANDS.checkItem, title: 'Run Check', arguments: [id] };
+    item.accessibilityInformation = { label: `${def?.title ?? id}: ${st.state}` };
+    return item;
+  }
+
+  private phaseItem(id: PhaseId): vscode.TreeItem {
+    const p = this.c.state?.phases.find((x) => x.id === id);
+    const gate = this.c.state?.gates[id];
+    const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : ((p?.state ?? 'pending') as GateState);
+    const item = new vscode.TreeItem(PHASE_TITLES[id], p && p.steps.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    item.id = `phase:${id}`;
+    item.iconPath = icon(state);
+    item.description = state === 'blocked' ? gate!.message : p?.durationMs !== undefined ? `${state} · ${secs(p.durationMs)}` : state;
+    if (id === 'monitoring' && state === 'running' && this.c.plan?.ok) {
+      const started = Date.parse(this.c.state!.monitoring?.startedAt ?? '');
+      const left = Math.max(0, Math.round((started + this.c.plan.plan.monitoring.window - Date.now()) / 1000));
+      if (Number.isFinite(left)) item.description = `running · ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
+    }
+    item.tooltip = new vscode.MarkdownString().appendText(`${PHASE_TITLES[id]}: ${state}${gate ? `\nGate: ${gate.message}` : ''}`);
+    item.contextValue = `phase:${state}`;
+    return item;
+  }
+
+  private stepItem(key: string): vscode.TreeItem {
+    const st: StepView | undefined = this.c.state?.steps[key];
+    const item = new vscode.TreeItem(st?.name ?? key, vscode.TreeItemCollapsibleState.None);
+    item.id = `step:${key}`;
+    if (!st) return item;
+    item.iconPath = icon(st.state as GateState);
+    const parts: string[] = [];
+    if (st.state === 'waived') parts.push(`waived by ${st.waivedBy}: ${st.waiveReason}`);
+    else {
+      if (st.durationMs !== undefined) parts.push(secs(st.durationMs));
+      if (st.state === 'failed' || st.state === 'interrupted') parts.push(st.message ?? st.state);
+      else if (st.exitCode !== undefined && st.exitCode !== null && st.state !== 'running') parts.push(`exit ${st.exitCode}`);
+      if (st.attempts > 1) parts.push(`attempt ${st.attempts}`);
+    }
+    item.description = parts.join(' · ');
+    const md = new vscode.MarkdownString();
+    md.appendText(`${st.name}: ${st.state}\n$ ${st.command}${st.message ? `\n${st.message}` : ''}${st.tail ? `\n\n${st.tail.split('\n').slice(-6).join('\n')}` : ''}`);
+    item.tooltip = md;
+    item.contextValue = `step:${st.state}${st.log ? ':log' : ''}`;
+    if (st.log && this.c.runDir) item.command = { command: COMMANDS.openStepLog, title: 'Open Log', arguments: [path.join(this.c.runDir, st.log)] };
+    return item;
+  }
+}
+
+function escapeMd(t: string): string {
+  return t.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, '\\$&');
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/** Messages between the extension and the release panel, validated on both sides. */
+
+const Point = z.tuple([z.number(), z.number().nullable()]);
+
+export const MetricSnapshot = z.object({
+  id: z.string(),
+  title: z.string(),
+  unit: z.string(),
+  baseline: z.object({ mean: z.number(), stdev: z.number() }).nullable(),
+  thresholds: z.array(z.object({ label: z.string(), value: z.number() })),
+  guard: z.string(),
+  points: z.array(Point),
+  breaches: z.array(z.number()),
+  last: z.object({ value: z.number().nullable(), status: z.string(), message: z.string().optional() }).nullable(),
+  verdict: z.object({ verdict: z.string(), explanation: z.string() }).nullable(),
+});
+export type MetricSnapshot = z.infer<typeof MetricSnapshot>;
+
+export const Marker = z.object({ t: z.number(), label: z.string(), kind: z.enum(['deploy', 'switch', 'rollback', 'breach', 'monitoring']) });
+export type Marker = z.infer<typeof Marker>;
+
+export const ReportView = z.object({
+  markdown: z.string(),
+  sections: z.array(z.object({ title: z.string(), rows: z.array(z.tuple([z.string(), z.string()])) })),
+});
+export type ReportView = z.infer<typeof ReportView>;
+
+export const Snapshot = z.object({
+  title: z.string(),
+  status: z.string(),
+  outcomeMessage: z.string().optional(),
+  monitoring: z.object({ startedAt: z.number().nullable(), endsAt: z.number().nullable(), finishedAt: z.number().nullable() }),
+  rollbackUntil: z.number().nullable(),
+  metrics: z.array(MetricSnapshot),
+  markers: z.array(Marker),
+  report: ReportView.nullable(),
+  tab: z.enum(['monitor', 'report']),
+});
+export type Snapshot = z.infer<typeof Snapshot>;
+
+export const ToWebview = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('snapshot'), snapshot: Snapshot }),
+  z.object({ type: z.literal('samples'), at: z.number(), values: z.record(z.string(), z.object({ value: z.number().nullable(), status: z.string(), message: z.string().optional() })) }),
+]);
+export type ToWebview = z.infer<typeof ToWebview>;
+
+export const FromWebview = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('rollback') }),
+  z.object({ type: z.literal('openMarkdown') }),
+  z.object({ type: z.literal('copyReport') }),
+  z.object({ type: z.literal('tab'), tab: z.enum(['monitor', 'report']) }),
+  z.object({ type: z.literal('applied'), ms: z.number() }),
+]);
+export type FromWebview = z.infer<typeof FromWebview>;
+
+/** At most `max` points for display, keeping each bucket's extreme so spikes stay visible. */
+export function downsample(points: [number, number | null][], max: number): [number, number | null][] {
+  if (points.length <= max) return points;
+  const size = points.length / max;
+  const out: [number, number | null][] = [];
+  for (let b = 0; b < max; b++) {
+    const bucket = points.slice(Math.floor(b * size), Math.floor((b + 1) * size));
+    let pick = bucket[0];
+    for (const p of bucket) if (p[1] !== null && (pick[1] === null || Math.abs(p[1]) > Math.abs(pick[1]))) pick = p;
+    out.push(pick);
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// Runs the extension's tests inside a real VS Code (the VS Code server shipped in code-server),
+// driven by Debian's Chromium:
+//   --integration  mocha inside the extension host (out/integration), one window per fixture workspace
+//   --e2e          Playwright tests against the workbench (out/e2e), saving screenshots to test-results/
+// --version min|latest picks the VS Code build. Prints `RESULT {"passed":N,"failed":N}` last.
+// Also usable as @vscode/test-electron's `vscodeExecutablePath`: it then accepts
+// --extensionDevelopmentPath=… --extensionTestsPath=… [folder] and exits with the tests' result.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as util from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { ensureHost, VERSIONS } from './install.mjs';
+import { startServer, launchBrowser, workbenchUrl } from './server.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const argv = process.argv.slice(2);
+const flag = (n) => argv.includes(`--${n}`);
+const opt = (n, d) => {
+  const i = argv.indexOf(`--${n}`);
+  return i >= 0 ? argv[i + 1] : (argv.find((a) => a.startsWith(`--${n}=`))?.slice(n.length + 3) ?? d);
+};
+const version = opt('version', process.env.VSCODE_VERSION ?? 'min');
+const verbose = Boolean(process.env.VERBOSE);
+const RESULTS = path.join(ROOT, 'test-results', `vscode-${version}`);
+const TIMEOUT = Number(process.env.TEST_TIMEOUT_MS ?? 300_000);
+fs.mkdirSync(RESULTS, { recursive: true });
+const log = (m) => console.log(`[host ${version}] ${m}`);
+
+/** Copies a fixture workspace to a temp folder and makes it a git repo on main, tagged. */
+export function prepareWorkspace(fixture) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rp-ws-${fixture}-`));
+  fs.cpSync(path.join(ROOT, 'test', 'fixtures', fixture), dir, { recursive: true });
+  const git = (...a) => execFileSync('git', a, { cwd: dir, stdio: 'ignore' });
+  git('init', '-q', '-b', 'main');
+  git('-c', 'user.name=Fixture', '-c', 'user.email=f@example.com', 'add', '-A');
+  git('-c', 'user.name=Fixture', '-c', 'user.email=f@example.com', '-c', 'commit.gpgsign=false', 'commit', '-qm', 'feat: fixture');
+  git('tag', 'v1.2.3');
+  git('config', 'user.name', 'Fixture Engineer');
+  return dir;
+}
+
+/** One window with the extension and its integration tests; resolves with the counts. */
+async function integrationWindow(server, browser, { folder, tests, label, grep }) {
+  const page = await browser.newPage();
+  let finish;
+  const done = new Promise((r) => (finish = r));
+  let counts;
+  await page.exposeFunction('codeAutomationExit', (code) => finish(code));
+  await page.exposeFunction('codeAutomationLog', (type, args) => {
+    const line = util.format(...(Array.isArray(args) ? args : [args]));
+    const m = /^RESULT (\{.*\})$/.exec(line.trim());
+    if (m) {
+      counts = JSON.parse(m[1]);
+      return;
+    }
+    if (!verbose && /open-vsx\.org|ENOTFOUND|vsda|punycode|Failed to fetch|connection token|Creating a socket|Service Worker|builtin extensions cache|ChatSessionStore|refused to show dialog in tests|\[AgentHost\]/.test(line)) return;
+    console.log(line);
+  });
+  if (verbose) page.on('console', (m) => console.log('[page]', m.text().slice(0, 400)));
+  const url = workbenchUrl(server.host, { folder, extensionPath: ROOT, testsPath: tests });
+  const env = grep ? `&grep=${encodeURIComponent(grep)}` : '';
+  log(`${label}: ${folder}`);
+  await page.goto(url + env);
+  const timer = setTimeout(() => finish('timeout'), TIMEOUT);
+  const code = await done;
+  clearTimeout(timer);
+  if (code !== 0) await page.screenshot({ path: path.join(RESULTS, `integration-${label}-failure.png`) }).catch(() => {});
+  await page.close().catch(() => {});
+  if (!counts) counts = { passed: 0, failed: 1 };
+  if (code !== 0 && counts.failed === 0) counts.failed = 1;
+  log(`${label}: ${counts.passed} passed, ${counts.failed} failed (extension host exit ${code})`);
+  return counts;
+}
+
+async function runIntegration(total) {
+  const sessions = [
+    { label: 'trusted', fixture: 'ws-basic', trust: false, tests: path.join(ROOT, 'out', 'integration', 'suite-trusted') },
+    { label: 'untrusted', fixture: 'ws-basic', trust: true, tests: path.join(ROOT, 'out', 'integration', 'suite-untrusted') },
+  ];
+  for (const s of sessions) {
+    const server = await startServer({ version, trust: s.trust, verbose });
+    log(`server up in ${server.startMs} ms on ${server.host}${s.trust ? ' (workspace trust on)' : ''}`);
+    const browser = await launchBrowser(server.tmp, server.xdg);
+    const folder = prepareWorkspace(s.fixture);
+    try {
+      const c = await integrationWindow(server, browser, { folder, tests: s.tests, label: s.label });
+      total.passed += c.passed;
+      total.failed += c.failed;
+    } finally {
+      await browser.close().catch(() => {});
+      await server.stop();
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  }
+}
+
+async function runE2E(total) {
+  const require = createRequire(import.meta.url);
+  const Mocha = require('mocha');
+  const files = fs.existsSync(path.join(ROOT, 'out', 'e2e')) ? fs.readdirSync(path.join(ROOT, 'out', 'e2e')).filter((f) => f.endsWith('.test.js')).sort() : [];
+  // The tests reach the host through this object: they open windows and take screenshots with it.
+  globalThis.__releasePilotHost = {
+    version,
+    root: ROOT,
+    results: RESULTS,
+    prepareWorkspace,
+    startServer: (o = {}) => startServer({ version, verbose, ...o }),
+    launchBrowser,
+    workbenchUrl: (host, o) => workbenchUrl(host, { extensionPath: ROOT, ...o }),
+  };
+  const mocha = new Mocha({ timeout: 180_000, reporter: 'spec', ui: 'bdd', bail: false });
+  if (process.env.TEST_GREP) mocha.grep(process.env.TEST_GREP);
+  for (const f of files) mocha.addFile(path.join(ROOT, 'out', 'e2e', f));
+  await new Promise((resolve) => {
+    const runner = mocha.run(() => {
+      total.passed += runner.stats.passes;
+      total.failed += runner.stats.failures;
+      resolve();
+    });
+  });
+}
+
+async function electronStyle() {
+  // Called as a "VS Code executable" by @vscode/test-electron's runTests().
+  const get = (n) => argv.filter((a) => a.startsWith(`--${n}=`)).map((a) => path.resolve(a.slice(n.length + 3)))[0];
+  const folder = argv.find((a) => !a.startsWith('--'));
+  ensureHost(version);
+  const server = await startServer({ version, verbose });
+  const browser = await launchBrowser(server.tmp, server.xdg);
+  try {
+    const c = await integrationWindow(server, browser, { folder: folder ? path.resolve(folder) : undefined, tests: get('extensionTestsPath'), label: 'test-electron' });
+    return c.failed === 0 ? 0 : 1;
+  } finally {
+    await browser.close().catch(() => {});
+    await server.stop();
+  }
+}
+
+const t0 = Date.now();
+const total = { passed: 0, failed: 0 };
+try {
+  if (argv.some((a) => a.startsWith('--extensionTestsPath='))) process.exit(await electronStyle());
+  if (!VERSIONS[version]) throw new Error(`unknown VS Code version "${version}" (use ${Object.keys(VERSIONS).join(' or ')})`);
+  ensureHost(version);
+  if (flag('integration')) await runIntegration(total);
+  if (flag('e2e')) await runE2E(total);
+} catch (e) {
+  console.error(`[host ${version}] ${e.stack ?? e.message}`);
+  total.failed += 1;
+}
+log(`done in ${Math.round((Date.now() - t0) / 1000)} s`);
+console.log(`RESULT ${JSON.stringify(total)}`);
+process.exit(total.failed ? 1 : 0);

@@ -1,0 +1,170 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { COMMANDS } from '../../src/vscode/commands';
+import type { ReleasePilotApi } from '../../src/extension';
+import type { Node } from '../../src/vscode/tree';
+import { api, folder, until } from './util';
+
+describe('Release Pilot in a real VS Code (trusted workspace)', function () {
+  let rp: ReleasePilotApi;
+  const allow = () => path.join(folder(), 'state', 'allow-deploy');
+
+  before(async () => {
+    rp = await api();
+    fs.mkdirSync(path.join(folder(), 'state'), { recursive: true });
+  });
+
+  afterEach(() => {
+    rp.controller.prompterOverride = undefined;
+  });
+
+  it('activates on a workspace with .release/plan.yaml, quickly', async () => {
+    const ext = vscode.extensions.getExtension('release-pilot.release-pilot')!;
+    assert.ok(ext.isActive);
+    assert.ok(rp.activationMs < 500, `activate took ${rp.activationMs} ms`);
+    console.log(`activate() took ${rp.activationMs.toFixed(1)} ms`);
+  });
+
+  it('registers every command it declares', async () => {
+    const all = new Set(await vscode.commands.getCommands(true));
+    for (const id of Object.values(COMMANDS)) assert.ok(all.has(id), `${id} is registered`);
+  });
+
+  it('shows the release, the checklist and the phases in the tree', () => {
+    const roots = rp.tree.getChildren();
+    assert.deepEqual(roots.map((n) => n.kind), ['release', 'group', 'group']);
+    const release = rp.tree.getTreeItem(roots[0]);
+    assert.equal(release.label, 'fixture-app 1.2.3');
+    assert.match(String(release.description), /production · not started/);
+    const items = rp.tree.getChildren(roots[1]).map((n) => rp.tree.getTreeItem(n));
+    assert.deepEqual(items.map((i) => i.label), ['Merged to main and tagged', 'Migration scripts present', 'App parses', 'Product owner sign-off']);
+    assert.deepEqual(items.map((i) => i.contextValue), ['checklist:pending:git', 'checklist:pending:files', 'checklist:pending:command', 'checklist:pending:manual']);
+    assert.equal(items[0].command?.command, COMMANDS.checkItem);
+    const phases = rp.tree.getChildren(roots[2]).map((n) => rp.tree.getTreeItem(n).label);
+    assert.deepEqual(phases, ['Preparation', 'Staging smoke test', 'Production DB backup', 'DB migration', 'Service deployment', 'Config update', 'Verification', 'Monitoring', 'Announcement']);
+  });
+
+  it('runs a checklist check when its item is clicked, and ticks a manual item with who ticked it', async () => {
+    const r = (await vscode.commands.executeCommand(COMMANDS.checkItem, 'migrations')) as { state: string; detail: string };
+    assert.equal(r.state, 'passed');
+    assert.match(r.detail, /migrations\/001-note\.sql/);
+    await vscode.commands.executeCommand(COMMANDS.checkItem, 'sign-off');
+    const item = rp.tree.getTreeItem({ kind: 'checklist', id: 'sign-off' });
+    assert.equal(item.description, 'ticked by Fixture Engineer');
+    assert.equal(item.contextValue, 'checklist:passed:manual');
+    assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
+  });
+
+  it('puts plan problems in the Problems panel at the exact line, updated as the user types', async () => {
+    const planUri = vscode.Uri.file(path.join(folder(), '.release', 'plan.yaml'));
+    const doc = await vscode.workspace.openTextDocument(planUri);
+    const line = doc.getText().split('\n').findIndex((l) => l === '  window: 2s');
+    assert.ok(line > 0);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(planUri, new vscode.Range(line, 0, line, 12), '  windw: 2s');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const diags = await until(() => {
+      const d = vscode.languages.getDiagnostics(planUri);
+      return d.length ? d : undefined;
+    }, 5000, 'diagnostics');
+    const unknown = diags.find((d) => /unknown key "windw"; did you mean "window"\?/.test(d.message));
+    assert.ok(unknown, diags.map((d) => d.message).join('\n'));
+    assert.equal(unknown.range.start.line, line);
+    assert.equal(unknown.range.start.character, 2);
+    assert.equal(unknown.range.end.character, 7);
+    assert.equal(unknown.source, 'Release Pilot');
+    assert.ok(diags.some((d) => /missing required key "window"/.test(d.message)));
+    const back = new vscode.WorkspaceEdit();
+    back.replace(planUri, new vscode.Range(line, 0, line, 11), '  window: 2s');
+    assert.ok(await vscode.workspace.applyEdit(back));
+    await doc.save();
+    await until(() => vscode.languages.getDiagnostics(planUri).length === 0, 5000, 'diagnostics cleared');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('runs a whole release from the command: terminals per phase, tree states, status bar, panel', async () => {
+    fs.writeFileSync(allow(), '');
+    const asked: string[] = [];
+    rp.controller.prompterOverride = {
+      confirm: async (m) => (asked.push(m), true),
+      notify: async (m) => void asked.push(`notify: ${m}`),
+    };
+    const s = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string; outcomeMessage?: string };
+    assert.equal(s.status, 'released', s.outcomeMessage);
+    assert.equal(asked[0], 'Release fixture-app 1.2.3 to production?');
+    assert.match(asked.at(-1)!, /^notify: fixture-app 1\.2\.3 released to production/);
+
+    const terms = rp.controller.terminals.terminals;
+    assert.deepEqual([...terms.keys()].sort(), ['announcement', 'backup', 'config', 'deploy', 'migration', 'monitoring', 'preparation', 'staging', 'verification'].sort());
+    const prep = terms.get('preparation')!;
+    assert.equal(prep.terminal.name, 'Release 1.2.3: Preparation');
+    assert.ok(vscode.window.terminals.includes(prep.terminal));
+    assert.match(prep.pty.text, /preparing 1\.2\.3/);
+    assert.match(prep.pty.text, /✓ exit code 0/);
+    // A key in a finished phase's terminal closes it with the phase's exit code.
+    const closed = new Promise<vscode.Terminal>((r) => vscode.window.onDidCloseTerminal((t) => t === prep.terminal && r(t)));
+    prep.terminal.sendText('x', false);
+    assert.equal((await closed).exitStatus?.code, 0);
+
+    const phases = rp.tree.getChildren({ kind: 'group', id: 'phases' });
+    for (const p of phases) assert.equal(rp.tree.getTreeItem(p).contextValue, 'phase:passed');
+    const deploySteps = rp.tree.getChildren({ kind: 'phase', id: 'deploy' }).map((n) => rp.tree.getTreeItem(n));
+    assert.deepEqual(deploySteps.map((i) => i.label), ['Capture the monitoring baseline', 'Deploy 1.2.3']);
+    assert.equal(deploySteps[1].contextValue, 'step:passed:log');
+    assert.equal(deploySteps[1].command?.command, COMMANDS.openStepLog);
+
+    // The rollback window stays open after the release: the status bar offers it with a countdown.
+    assert.match(rp.statusBar.item.text, /^\$\(history\) Roll back v1\.2\.3 · \d+:\d\d$/);
+    assert.equal(rp.statusBar.item.command, COMMANDS.rollback);
+    assert.equal(rp.statusBar.visible, true);
+    const left = Date.parse(rp.controller.rollbackUntil()!) - Date.now();
+    assert.ok(left > 290_000 && left <= 300_000, `the rollback window is the plan's 5 minutes after monitoring, ${left} ms left`);
+
+    const panel = await until(() => rp.panel(), 10_000, 'the monitor panel');
+    assert.equal(panel.panel.title, 'Release 1.2.3');
+    await until(() => panel.received.includes('ready'), 15_000, 'the webview ready handshake');
+    assert.ok(fs.existsSync(path.join(rp.controller.runDir!, 'report.md')));
+  });
+
+  it('pauses on a failing step, then Retry Step runs it again', async () => {
+    fs.rmSync(allow(), { force: true });
+    rp.controller.prompterOverride = { confirm: async () => true, onFailure: async () => ({ action: 'pause' }), notify: async () => {} };
+    const paused = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string };
+    assert.equal(paused.status, 'paused');
+    const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
+    assert.equal(step.contextValue, 'step:failed:log');
+    assert.match(String(step.description), /exit code 3/);
+    assert.match(rp.controller.terminals.terminals.get('deploy')!.pty.text, /deploy refused, state\/allow-deploy is missing/);
+    fs.writeFileSync(allow(), '');
+    const node: Node = { kind: 'step', key: 'deploy/0', phase: 'deploy' };
+    const done = (await vscode.commands.executeCommand(COMMANDS.retryStep, node)) as { status: string; steps: Record<string, { attempts: number }> };
+    assert.equal(done.status, 'released');
+    assert.equal(done.steps['deploy/0'].attempts, 2);
+  });
+
+  it('waives a failing step with a reason, shown in the tree with who waived it', async () => {
+    fs.rmSync(allow(), { force: true });
+    rp.controller.prompterOverride = { confirm: async () => true, onFailure: async () => ({ action: 'waive', reason: 'deployed by hand, verified on the host' }), notify: async () => {} };
+    await vscode.commands.executeCommand(COMMANDS.startRelease);
+    const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
+    assert.equal(step.description, 'waived by Fixture Engineer: deployed by hand, verified on the host');
+    assert.equal((step.iconPath as vscode.ThemeIcon).id, 'pass');
+  });
+
+  it('rolls back from the rollback command and shows the outcome everywhere', async () => {
+    fs.writeFileSync(allow(), '');
+    const before = fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8');
+    rp.controller.prompterOverride = { confirm: async () => true, notify: async () => {} };
+    await vscode.commands.executeCommand(COMMANDS.startRelease);
+    assert.notEqual(fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8'), before, 'the migration changed the data');
+    const s = (await vscode.commands.executeCommand(COMMANDS.rollback, 'error budget burnt')) as { status: string; rollback: { reason: string } };
+    assert.equal(s.status, 'rolled-back');
+    assert.equal(s.rollback.reason, 'error budget burnt');
+    assert.equal(fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8'), before, 'the backup was restored');
+    assert.equal(rp.tree.getTreeItem({ kind: 'rollback' }).label, 'Rollback');
+    assert.match(rp.controller.terminals.terminals.get('rollback')!.terminal.name, /Release 1\.2\.3: Rollback/);
+    assert.equal(rp.statusBar.visible, false, 'nothing left to roll back');
+  });
+});
