@@ -42,6 +42,7 @@ if (tests) {
   const list = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)) : []);
   const testBuild = { ...common, ...nodeCjs, sourcemap: 'inline', minify: false };
   builds.push({ ...testBuild, entryPoints: list('test/unit').filter((f) => f.endsWith('.test.ts')), outdir: 'out/unit', external: ['mocha'] });
+  builds.push({ ...testBuild, entryPoints: list('test/e2e').filter((f) => f.endsWith('.test.ts')), outdir: 'out/e2e', external: ['mocha', 'playwright-core'] });
   const integration = list('test/integration');
   if (integration.length) builds.push({ ...testBuild, entryPoints: integration, outdir: 'out/integration', external: ['vscode', 'mocha'] });
 }

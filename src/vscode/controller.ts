@@ -203,6 +203,8 @@ export class ReleaseController implements vscode.Disposable {
     this.requireTrust();
     if (this.live) throw new UserError(`A release is already running in this window (${this.state?.name} ${this.state?.version}).`, ['Show Log']);
     const release = await make();
+    // The release runs the checklist again and journals it: that result replaces the tree's own checks.
+    this.prechecks.clear();
     this.live = release;
     this.runId = release.runId;
     this.state = release.snapshot;
@@ -213,6 +215,9 @@ export class ReleaseController implements vscode.Disposable {
       this.log.info(`release ${s.name} ${s.version}: ${s.status}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}`);
       return s;
     } finally {
+      // Ticks and waivers given in the tree belong to the release that used them.
+      this.ticks.clear();
+      this.waivers.clear();
       this.live = undefined;
       this.running = undefined;
       this.reload();

@@ -74,6 +74,6 @@ export class VscodePrompter implements Prompter {
   }
 
   async notify(message: string): Promise<void> {
-    void vscode.window.showInformationMessage(`📣 ${message}`);
+    void vscode.window.showInformationMessage(message);
   }
 }

@@ -107,9 +107,11 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
   }
 
   checklistState(id: string): { state: GateState; detail: string; by?: string; reason?: string } {
-    const journaled = this.c.state && !['released', 'rolled-back', 'aborted', 'failed'].includes(this.c.state.status) ? this.c.state.checklist.find((c) => c.id === id) : undefined;
-    if (journaled) return { state: journaled.state as GateState, detail: journaled.detail ?? '', by: journaled.by, reason: journaled.reason };
+    // A check the person ran from the tree since is newer than what the last run journaled.
     const pre = this.c.prechecks.get(id);
+    if (pre && !this.c.isRunning) return { state: pre.state, detail: pre.detail, by: pre.by, reason: pre.reason };
+    const journaled = this.c.state?.checklist.find((c) => c.id === id);
+    if (journaled) return { state: journaled.state as GateState, detail: journaled.detail ?? '', by: journaled.by, reason: journaled.reason };
     if (pre) return { state: pre.state, detail: pre.detail, by: pre.by, reason: pre.reason };
     return { state: 'pending', detail: '' };
   }
@@ -173,8 +175,10 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
     const p = this.c.state?.phases.find((x) => x.id === id);
     const gate = this.c.state?.gates[id];
     const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : ((p?.state ?? 'pending') as GateState);
-    const item = new vscode.TreeItem(PHASE_TITLES[id], p && p.steps.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-    item.id = `phase:${id}`;
+    const ran = !!p && p.steps.length > 0;
+    const item = new vscode.TreeItem(PHASE_TITLES[id], ran ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    // VS Code keeps a node's first collapsible state for its id: a phase that starts running gets a new id, so it opens.
+    item.id = `phase:${id}:${ran ? 'ran' : 'idle'}`;
     item.iconPath = icon(state);
     item.description = state === 'blocked' ? gate!.message : p?.durationMs !== undefined ? `${state} · ${secs(p.durationMs)}` : state;
     if (id === 'monitoring' && state === 'running' && this.c.plan?.ok) {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { ensureHost, VERSIONS } from './install.mjs';
 import { startServer, launchBrowser, workbenchUrl } from './server.mjs';
+import { prepareWorkspace } from './workspace.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -27,21 +28,9 @@ const version = opt('version', process.env.VSCODE_VERSION ?? 'min');
 const verbose = Boolean(process.env.VERBOSE);
 const RESULTS = path.join(ROOT, 'test-results', `vscode-${version}`);
 const TIMEOUT = Number(process.env.TEST_TIMEOUT_MS ?? 300_000);
+if (!argv.some((a) => a.startsWith('--extensionTestsPath='))) fs.rmSync(RESULTS, { recursive: true, force: true });
 fs.mkdirSync(RESULTS, { recursive: true });
 const log = (m) => console.log(`[host ${version}] ${m}`);
-
-/** Copies a fixture workspace to a temp folder and makes it a git repo on main, tagged. */
-export function prepareWorkspace(fixture) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rp-ws-${fixture}-`));
-  fs.cpSync(path.join(ROOT, 'test', 'fixtures', fixture), dir, { recursive: true });
-  const git = (...a) => execFileSync('git', a, { cwd: dir, stdio: 'ignore' });
-  git('init', '-q', '-b', 'main');
-  git('-c', 'user.name=Fixture', '-c', 'user.email=f@example.com', 'add', '-A');
-  git('-c', 'user.name=Fixture', '-c', 'user.email=f@example.com', '-c', 'commit.gpgsign=false', 'commit', '-qm', 'feat: fixture');
-  git('tag', 'v1.2.3');
-  git('config', 'user.name', 'Fixture Engineer');
-  return dir;
-}
 
 /** One window with the extension and its integration tests; resolves with the counts. */
 async function integrationWindow(server, browser, { folder, tests, label, grep }) {
@@ -98,8 +87,18 @@ async function runIntegration(total) {
   }
 }
 
+/** The extension packaged as users get it (production build), for the UI tests to install. */
+function packageVsix() {
+  const out = path.join(ROOT, '.test-host', 'release-pilot-under-test.vsix');
+  const vsce = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+  execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--skip-license', '--out', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
+}
+
 async function runE2E(total) {
   const require = createRequire(import.meta.url);
+  const vsix = packageVsix();
+  log(`packaged ${path.relative(ROOT, vsix)} (${Math.round(fs.statSync(vsix).size / 1024)} KiB) for the UI tests`);
   const Mocha = require('mocha');
   const files = fs.existsSync(path.join(ROOT, 'out', 'e2e')) ? fs.readdirSync(path.join(ROOT, 'out', 'e2e')).filter((f) => f.endsWith('.test.js')).sort() : [];
   // The tests reach the host through this object: they open windows and take screenshots with it.
@@ -108,9 +107,9 @@ async function runE2E(total) {
     root: ROOT,
     results: RESULTS,
     prepareWorkspace,
-    startServer: (o = {}) => startServer({ version, verbose, ...o }),
+    startServer: (o = {}) => startServer({ version, verbose, vsix, ...o }),
     launchBrowser,
-    workbenchUrl: (host, o) => workbenchUrl(host, { extensionPath: ROOT, ...o }),
+    workbenchUrl: (host, o) => `http://${host}/?${o.folder ? `folder=${encodeURIComponent(o.folder)}` : 'ew=true'}`,
   };
   const mocha = new Mocha({ timeout: 180_000, reporter: 'spec', ui: 'bdd', bail: false });
   if (process.env.TEST_GREP) mocha.grep(process.env.TEST_GREP);

@@ -1,6 +1,6 @@
 // Starts the VS Code server inside code-server on 127.0.0.1 with throwaway data folders, and a
 // headless Chromium on it. Everything it writes lives under one temp folder, removed at the end.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -36,7 +36,10 @@ export async function freePort() {
 }
 
 /**
- * @param {{ version: 'min'|'latest', trust?: boolean, settings?: Record<string, unknown>, verbose?: boolean }} o
+ * @param {{ version: 'min'|'latest', trust?: boolean, settings?: Record<string, unknown>, verbose?: boolean, vsix?: string }} o
+ * With `vsix`, the packaged extension is installed as a user would, and the server runs without the
+ * smoke-test driver, which would refuse every modal dialog; otherwise the extension loads from the
+ * development payload, which newer builds honour only with that driver on.
  */
 export async function startServer(o) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-host-'));
@@ -46,18 +49,26 @@ export async function startServer(o) {
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...SETTINGS, 'security.workspace.trust.enabled': Boolean(o.trust), ...o.settings }, null, 2));
   const xdg = { XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data'), XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'), TMPDIR: path.join(tmp, 'tmp') };
   fs.mkdirSync(xdg.TMPDIR, { recursive: true });
+  const serverMain = path.join(codeServerDir(o.version), 'lib', 'vscode', 'out', 'server-main.js');
+  const dataArgs = ['--server-data-dir', path.join(tmp, 'server-data'), '--user-data-dir', userData, '--extensions-dir', path.join(tmp, 'extensions')];
+  const env = { ...process.env, ...xdg };
+  if (o.vsix) {
+    const r = spawnSync(nodeFor(o.version), [serverMain, '--accept-server-license-terms', ...dataArgs, '--install-extension', o.vsix], { env, encoding: 'utf8' });
+    if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) throw new Error(`installing ${o.vsix} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
   const args = [
-    path.join(codeServerDir(o.version), 'lib', 'vscode', 'out', 'server-main.js'),
+    serverMain,
     '--host', '127.0.0.1', '--port', String(port),
     '--without-connection-token', '--accept-server-license-terms',
     // Newer builds honour the extension-development payload only with the smoke-test driver on.
-    '--enable-smoke-test-driver', '--disable-telemetry',
+    ...(o.vsix ? [] : ['--enable-smoke-test-driver']),
+    '--disable-telemetry',
     ...(o.trust ? [] : ['--disable-workspace-trust']),
-    '--server-data-dir', path.join(tmp, 'server-data'), '--user-data-dir', userData, '--extensions-dir', path.join(tmp, 'extensions'),
+    ...dataArgs,
   ];
   const t0 = Date.now();
   // Its own process group: the file watcher, extension host and pty host die with it.
-  const server = spawn(nodeFor(o.version), args, { env: { ...process.env, ...xdg, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const server = spawn(nodeFor(o.version), args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   await new Promise((resolve, reject) => {
     const onData = (d) => {

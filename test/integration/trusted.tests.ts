@@ -130,7 +130,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('pauses on a failing step, then Retry Step runs it again', async () => {
     fs.rmSync(allow(), { force: true });
-    rp.controller.prompterOverride = { confirm: async () => true, onFailure: async () => ({ action: 'pause' }), notify: async () => {} };
+    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', onFailure: async () => ({ action: 'pause' }), notify: async () => {} };
     const paused = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string };
     assert.equal(paused.status, 'paused');
     const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
@@ -146,7 +146,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('waives a failing step with a reason, shown in the tree with who waived it', async () => {
     fs.rmSync(allow(), { force: true });
-    rp.controller.prompterOverride = { confirm: async () => true, onFailure: async () => ({ action: 'waive', reason: 'deployed by hand, verified on the host' }), notify: async () => {} };
+    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', onFailure: async () => ({ action: 'waive', reason: 'deployed by hand, verified on the host' }), notify: async () => {} };
     await vscode.commands.executeCommand(COMMANDS.startRelease);
     const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
     assert.equal(step.description, 'waived by Fixture Engineer: deployed by hand, verified on the host');
@@ -156,7 +156,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('rolls back from the rollback command and shows the outcome everywhere', async () => {
     fs.writeFileSync(allow(), '');
     const before = fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8');
-    rp.controller.prompterOverride = { confirm: async () => true, notify: async () => {} };
+    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
     await vscode.commands.executeCommand(COMMANDS.startRelease);
     assert.notEqual(fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8'), before, 'the migration changed the data');
     const s = (await vscode.commands.executeCommand(COMMANDS.rollback, 'error budget burnt')) as { status: string; rollback: { reason: string } };

@@ -314,7 +314,7 @@ export class Release {
         }
       }
       const failedAnnouncements = this.state.announcements.filter((a) => !a.ok).length + Object.values(this.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
-      this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `released; ${failedAnnouncements} announcement(s) failed` : 'released' });
+      this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed' });
       return this.state;
     } finally {
       this.close();

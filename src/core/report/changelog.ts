@@ -58,8 +58,8 @@ export function parseCommit(hash: string, message: string): Entry[] {
     const type = String(c.type).toLowerCase();
     const breaking = Boolean(c.breaking) || Boolean(breakingNote);
     if (HIDDEN.has(type) && !breaking) return [];
-    const scope = c.scope ? `**${c.scope}:** ` : '';
-    const text = `${breaking ? '**BREAKING** ' : ''}${scope}${c.subject}${breakingNote ? ` — ${breakingNote.text.split('\n')[0]}` : ''}`;
+    const scope = c.scope ? `${c.scope}: ` : '';
+    const text = `${breaking ? 'BREAKING: ' : ''}${scope}${c.subject}${breakingNote ? ` — ${breakingNote.text.split('\n')[0]}` : ''}`;
     const section: Section = /security/i.test(String(c.scope ?? '')) ? 'Security' : (SECTION_OF[type] ?? 'Changed');
     return [{ section: breaking && section !== 'Removed' ? (section === 'Added' ? 'Added' : 'Changed') : section, text, hash, type, scope: c.scope ?? undefined, breaking, conventional: true }];
   }

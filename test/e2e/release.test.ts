@@ -1,0 +1,102 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { host, Workbench } from './workbench';
+
+describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function () {
+  let server: Awaited<ReturnType<typeof host.startServer>>;
+  let browser: BrowserContext;
+  let folder: string;
+  let wb: Workbench;
+
+  before(async () => {
+    server = await host.startServer();
+    browser = await host.launchBrowser(server.tmp, server.xdg);
+    folder = host.prepareWorkspace('ws-basic');
+    fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
+    fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
+    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
+  });
+
+  afterEach(async function () {
+    const name = (this.currentTest?.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60);
+    await wb?.shot(`${this.currentTest?.state === 'failed' ? 'FAILED-' : ''}${name}`).catch(() => {});
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('shows the checklist and the phases in the Release Pilot view', async () => {
+    await wb.openReleaseView();
+    await wb.row('Migration scripts present').waitFor();
+    const rows = await wb.rowTexts();
+    assert.ok(rows.some((r) => r.startsWith('fixture-app 1.2.3')), rows.join(' | '));
+    for (const t of ['Checklist', 'Merged to main and tagged', 'Product owner sign-off', 'Phases', 'Preparation', 'Monitoring', 'Announcement']) assert.ok(rows.some((r) => r.includes(t)), `${t} in ${rows.join(' | ')}`);
+  });
+
+  it('runs a checklist check when the item is clicked', async () => {
+    await wb.row('Migration scripts present').click();
+    await wb.row(/Migration scripts present.*1 file\(s\): migrations\/001-note\.sql/).waitFor({ timeout: 15_000 });
+  });
+
+  it('starts a release from the palette, asks for the manual check and the go, and runs every phase', async () => {
+    await wb.command('Deploy: Start Release');
+    await wb.answerDialog('Manual check: Product owner sign-off', 'Done');
+    await wb.answerDialog('Release fixture-app 1.2.3 to production?', 'Release');
+    // The terminal of a phase shows what its steps print.
+    await wb.terminalText(/fixture-app 1\.2\.3 released|preparing 1\.2\.3|smoke ok|LOG_LEVEL|▶/).waitFor({ timeout: 30_000 });
+    await wb.row(/fixture-app 1\.2\.3.*released/).waitFor({ timeout: 60_000 });
+    const rows = await wb.rowTexts();
+    assert.ok(rows.some((r) => /Announcement\s*passed/.test(r)), rows.join(' | '));
+    await wb.shot('tree-after-release');
+  });
+
+  it('shows the release in the webview panel', async () => {
+    await wb.command('Deploy: Show Monitor');
+    const title = wb.webview().locator('#release-title');
+    await title.waitFor({ timeout: 30_000 });
+    assert.equal(await title.innerText(), 'fixture-app 1.2.3 → production');
+    await wb.webview().locator('#metrics-table tbody tr[data-metric="health"]').waitFor();
+    await wb.webview().locator('#tab-report').click();
+    await wb.webview().locator('#report-body h2', { hasText: '4. Incident Response' }).waitFor();
+    const report = await wb.webview().locator('#report-body').innerText();
+    assert.match(report, /Rollback Triggered\s+No/);
+    assert.match(report, /Core API/);
+  });
+
+  it('rolls back from the status-bar item after a confirmation', async () => {
+    const item = wb.statusItem(/Roll back v1\.2\.3 · \d+:\d\d/);
+    await item.waitFor({ timeout: 15_000 });
+    await wb.shot('status-bar-rollback');
+    await item.click();
+    await wb.answerDialog('Roll back fixture-app 1.2.3 on production?', 'Roll Back');
+    await wb.typeInput('checkout errors after the release');
+    await wb.row(/fixture-app 1\.2\.3.*rolled-back/).waitFor({ timeout: 30_000 });
+    await wb.row(/Rollback.*checkout errors after the release/).waitFor();
+    await wb.terminalText(/rolled back/).waitFor({ timeout: 15_000 });
+    assert.equal(await wb.statusItem(/Roll back v1\.2\.3/).count(), 0, 'nothing left to roll back');
+  });
+
+  it('after a reload mid-release, shows the running step interrupted and retries it', async () => {
+    fs.writeFileSync(path.join(folder, 'state', 'slow'), '');
+    await wb.command('Deploy: Start Release');
+    await wb.answerDialog('Manual check: Product owner sign-off', 'Done');
+    await wb.answerDialog('Release fixture-app 1.2.3 to production?', 'Release');
+    await wb.openReleaseView();
+    await wb.row(/Deploy 1\.2\.3/).waitFor({ timeout: 30_000 });
+    await wb.shot('tree-mid-release');
+    await wb.page.reload();
+    await wb.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await wb.openReleaseView();
+    await wb.row(/fixture-app 1\.2\.3.*interrupted/).waitFor({ timeout: 30_000 });
+    await wb.row(/Deploy 1\.2\.3.*interrupted/).waitFor();
+    fs.rmSync(path.join(folder, 'state', 'slow'));
+    await wb.command('Deploy: Retry Step');
+    await wb.row(/fixture-app 1\.2\.3.*released/).waitFor({ timeout: 60_000 });
+    await wb.row(/Deploy 1\.2\.3.*attempt 2/).waitFor();
+  });
+});

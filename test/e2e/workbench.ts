@@ -1,0 +1,111 @@
+// Helpers for driving the real VS Code workbench in Chromium with Playwright.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext, Page, Locator, FrameLocator } from 'playwright-core';
+
+export interface Host {
+  version: string;
+  root: string;
+  results: string;
+  prepareWorkspace(fixture: string): string;
+  startServer(o?: { trust?: boolean }): Promise<{ host: string; tmp: string; xdg: Record<string, string>; stop(): Promise<void> }>;
+  launchBrowser(tmp: string, xdg: Record<string, string>): Promise<BrowserContext>;
+  workbenchUrl(host: string, o: { folder?: string }): string;
+}
+
+export const host = (globalThis as unknown as { __releasePilotHost: Host }).__releasePilotHost;
+
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  static async open(page: Page, url: string): Promise<Workbench> {
+    await page.goto(url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    const wb = new Workbench(page);
+    return wb;
+  }
+
+  async shot(name: string): Promise<string> {
+    const file = path.join(host.results, `${name}.png`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Runs a command from the palette (F1). The palette lists what is enabled when it opens, so it is reopened until the command shows. */
+  async command(title: string, timeout = 30_000): Promise<void> {
+    const p = this.page;
+    const end = Date.now() + timeout;
+    for (;;) {
+      await p.keyboard.press('Escape');
+      await p.locator('.monaco-workbench').click({ position: { x: 700, y: 300 } }).catch(() => {});
+      await p.keyboard.press('F1');
+      const input = p.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      const row = p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+      try {
+        await row.waitFor({ timeout: 3000 });
+        break;
+      } catch (e) {
+        if (Date.now() > end) throw e;
+      }
+    }
+    await p.keyboard.press('Enter');
+    await p.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  }
+
+  /** Opens the Release Pilot view container from the activity bar (a click toggles it, so look before each click). */
+  async openReleaseView(timeout = 60_000): Promise<void> {
+    const rows = this.page.locator('#workbench\\.parts\\.sidebar .monaco-list-row', { hasText: 'Checklist' }).first();
+    const icon = this.page.locator('#workbench\\.parts\\.activitybar .action-item a[aria-label^="Release Pilot"], #workbench\\.parts\\.activitybar .action-item[aria-label^="Release Pilot"]').first();
+    const end = Date.now() + timeout;
+    for (;;) {
+      if (await rows.isVisible()) return;
+      if (Date.now() > end) throw new Error('the Release Pilot view did not open');
+      if (await icon.isVisible()) await icon.click();
+      try {
+        await rows.waitFor({ timeout: 3000 });
+        return;
+      } catch {
+        // not open yet: look again
+      }
+    }
+  }
+
+  row(text: string | RegExp): Locator {
+    return this.page.locator('#workbench\\.parts\\.sidebar .monaco-list-row', { hasText: text }).first();
+  }
+
+  async rowTexts(): Promise<string[]> {
+    return this.page.locator('#workbench\\.parts\\.sidebar .monaco-list-row').allInnerTexts();
+  }
+
+  /** Clicks a button of the modal dialog that shows `text`. */
+  async answerDialog(text: string | RegExp, button: string, timeout = 30_000): Promise<void> {
+    const box = this.page.locator('.monaco-dialog-box', { hasText: text });
+    await box.waitFor({ timeout });
+    await box.getByRole('button', { name: button, exact: true }).click();
+    await box.waitFor({ state: 'hidden' });
+  }
+
+  async typeInput(text: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor();
+    await input.fill(text);
+    await this.page.keyboard.press('Enter');
+  }
+
+  statusItem(text: string | RegExp): Locator {
+    return this.page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: text }).first();
+  }
+
+  terminalText(text: string | RegExp): Locator {
+    return this.page.locator('#workbench\\.parts\\.panel .xterm-rows', { hasText: text }).first();
+  }
+
+  /** The release panel's document (a webview is two nested iframes). */
+  webview(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  }
+}
