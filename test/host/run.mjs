@@ -46,7 +46,7 @@ async function integrationWindow(server, browser, { folder, tests, label, grep }
       counts = JSON.parse(m[1]);
       return;
     }
-    if (!verbose && /open-vsx\.org|ENOTFOUND|vsda|punycode|Failed to fetch|connection token|Creating a socket|Service Worker|builtin extensions cache|ChatSessionStore|refused to show dialog in tests|\[AgentHost\]/.test(line)) return;
+    if (!verbose && /open-vsx\.org|ENOTFOUND|vsda|punycode|Failed to fetch|connection token|Creating a socket|Service Worker|builtin extensions cache|ChatSessionStore|refused to show dialog in tests|\[AgentHost|\[AccountPolicyGate\]|reconnection-grace-time/.test(line)) return;
     console.log(line);
   });
   if (verbose) page.on('console', (m) => console.log('[page]', m.text().slice(0, 400)));

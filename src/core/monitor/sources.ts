@@ -19,9 +19,10 @@ const ok = (value: number): Sample => (Number.isNaN(value) ? { value: null, stat
 const error = (message: string): Sample => ({ value: null, status: 'error', message });
 
 function failure(e: unknown, timeoutMs: number): Sample {
-  const err = e as Error & { cause?: { code?: string } };
+  const err = e as Error & { cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return error(`no answer within ${timeoutMs} ms`);
-  return error(err.cause?.code ? `${err.cause.code} (${err.message})` : err.message);
+  if (err.cause?.code) return error(`${err.cause.code} (${err.message})`);
+  return error(err.cause?.message ? `${err.message}: ${err.cause.message}` : err.message);
 }
 
 export function createSource(m: Metric, resolve: (s: string) => string, cwd: string): MetricSource {

@@ -163,7 +163,7 @@ const Guard = z
   .refine((g) => Object.values(g).some((v) => v !== undefined), { message: 'a guard needs at least one rule: max, min, dropPercent, risePercent or mannWhitney' });
 export type Guard = z.infer<typeof Guard>;
 
-const Metric = z
+export const Metric = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected an id of letters, digits, - _ .'),
     title: z.string().optional(),
@@ -180,7 +180,7 @@ const Metric = z
   });
 export type Metric = z.infer<typeof Metric>;
 
-const Monitoring = z.strictObject({
+export const Monitoring = z.strictObject({
   window: Duration,
   interval: Duration.default(15_000),
   baseline: z

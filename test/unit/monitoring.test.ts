@@ -1,0 +1,222 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Monitor, realClock, type WatchOutcome } from '../../src/core/monitor/monitor';
+import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/plan/schema';
+import { PrometheusQuerySource, ScrapeSource, HttpJsonSource, CommandSource } from '../../src/core/monitor/sources';
+import { Release } from '../../src/core/engine/engine';
+import type { NewEvent } from '../../src/core/engine/events';
+import { TestPrometheus, TestService, freePort } from './traffic';
+import { smallPlan, workspace, scripted, journalLines } from './fixtures';
+
+function monitoring(metrics: unknown[], over: Record<string, unknown> = {}) {
+  return Monitoring.parse({ window: '4s', interval: '500ms', baseline: { fixed: {} }, failureLimit: 2, metrics, ...over });
+}
+
+async function watch(cfg: ReturnType<typeof monitoring>, events: NewEvent[] = [], baseline = true): Promise<WatchOutcome> {
+  const m = new Monitor(cfg, (s) => s, process.cwd(), { append: (e) => events.push(e), clock: realClock, signal: new AbortController().signal });
+  if (baseline) await m.captureBaseline();
+  return m.watch();
+}
+
+describe('monitoring against a real Prometheus', function () {
+  this.timeout(120_000);
+  const svc = new TestService();
+  const prom = new TestPrometheus();
+  // `or vector(0)`: with no 5xx at all the numerator has no series, and the ratio would be empty.
+  const ERR = '(sum(rate(http_requests_total{code=~"5.."}[4s])) or vector(0)) / sum(rate(http_requests_total[4s]))';
+  const RPS = 'sum(rate(http_requests_total[4s]))';
+
+  before(async () => {
+    await svc.start();
+    svc.traffic(40);
+    await prom.start(`127.0.0.1:${svc.port}`);
+    await prom.waitForValue(RPS);
+  });
+  after(async () => {
+    prom.stop();
+    await svc.stop();
+  });
+  beforeEach(() => {
+    svc.errorRate = 0;
+    svc.traffic(40);
+  });
+
+  it('passes a healthy window, with a verdict per metric that names the baseline', async () => {
+    const events: NewEvent[] = [];
+    const cfg = monitoring(
+      [
+        { id: 'errors', prometheus: { url: prom.url, query: ERR }, guard: { max: 0.05 } },
+        { id: 'qps', prometheus: { url: prom.url, query: RPS }, guard: { dropPercent: 50 } },
+      ],
+      { baseline: { capture: '2s' }, window: '3s' },
+    );
+    const out = await watch(cfg, events);
+    assert.deepEqual(out, { ok: true });
+    const base = events.find((e) => e.type === 'baseline.captured' && e.metric === 'qps') as Extract<NewEvent, { type: 'baseline.captured' }>;
+    assert.ok(base.mean > 20 && base.mean < 60, `baseline qps ${base.mean}`);
+    const verdicts = events.filter((e) => e.type === 'monitoring.verdict') as Extract<NewEvent, { type: 'monitoring.verdict' }>[];
+    assert.deepEqual(verdicts.map((v) => [v.metric, v.verdict]), [['errors', 'pass'], ['qps', 'pass']]);
+    const samples = events.filter((e) => e.type === 'metric.sample' && e.metric === 'qps').length;
+    assert.match(verdicts[1].explanation, new RegExp(`over ${samples} samples, baseline`));
+  });
+
+  it('rolls back on an error spike and journals breach, then rollback start, with the latency', async () => {
+    const plan = smallPlan({
+      monitoring: `  window: 20s\n  interval: 500ms\n  failureLimit: 2\n  baseline:\n    capture: 1s\n  metrics:\n    - id: errors\n      prometheus:\n        url: ${prom.url}\n        query: '${ERR}'\n      guard: { max: 0.05 }`,
+    });
+    const ws = workspace(plan);
+    const r = await Release.start(
+      ws.options({
+        onEvent: (e) => {
+          if (e.type === 'phase.started' && e.phase === 'monitoring') svc.errorRate = 0.5;
+        },
+      }),
+    );
+    const s = await r.run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.equal(s.rollback?.trigger, 'guard');
+    assert.match(s.rollback!.reason, /^errors: 0\.\d+ is above the maximum 0\.0500 for 2 sample\(s\) in a row$/);
+    const events = journalLines(ws, r.runId);
+    const confirmed = events.findIndex((e) => e.type === 'guard.breached' && e.confirmed === true);
+    const started = events.findIndex((e) => e.type === 'rollback.started');
+    assert.ok(confirmed > 0 && started > confirmed, 'the breach is confirmed, then the rollback starts');
+    const rb = events[started] as { latencyMs: number; requestedAt: string; at: string };
+    assert.ok(rb.latencyMs >= 0 && rb.latencyMs < 300_000, `breach → rollback ${rb.latencyMs} ms, inside the spec's five minutes`);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'v1\n', 'the rollback restored the backup');
+  });
+
+  it('catches a traffic drop against the captured baseline', async () => {
+    const events: NewEvent[] = [];
+    const cfg = monitoring([{ id: 'qps', prometheus: { url: prom.url, query: RPS }, guard: { dropPercent: 50 } }], { baseline: { capture: '2s' }, window: '20s' });
+    const m = new Monitor(cfg, (s) => s, process.cwd(), { append: (e) => events.push(e), clock: realClock, signal: new AbortController().signal });
+    await m.captureBaseline();
+    svc.traffic(2);
+    const out = await m.watch();
+    assert.equal(out.ok, false);
+    assert.ok(!out.ok && 'breach' in out);
+    assert.match(out.breach.reason, /^qps: [\d.]+ is [\d.]+% below the baseline [\d.]+ \(limit 50%\) for 2 sample\(s\) in a row$/);
+    assert.equal(out.action, 'rollback');
+  });
+
+  it('explains NaN and empty results and never counts them as a pass', async () => {
+    const nan = await new PrometheusQuerySource(prom.url, '0/0', 2000).sample();
+    assert.deepEqual([nan.status, nan.value, nan.message], ['nan', null, 'the source returned NaN']);
+    const empty = await new PrometheusQuerySource(prom.url, 'no_such_metric_anywhere', 2000).sample();
+    assert.deepEqual([empty.status, empty.message], ['empty', 'the query returned no series']);
+    const many = await new PrometheusQuerySource(prom.url, 'http_requests_total', 2000).sample();
+    assert.equal(many.status, 'error');
+    assert.match(many.message!, /returned \d+ series; aggregate it/);
+    const bad = await new PrometheusQuerySource(prom.url, 'sum(', 2000).sample();
+    assert.equal(bad.status, 'error');
+    assert.match(bad.message!, /^Prometheus bad_data: /);
+    const events: NewEvent[] = [];
+    const out = await watch(monitoring([{ id: 'nan', prometheus: { url: prom.url, query: '0/0' }, guard: { max: 1 } }], { window: '10s', consecutiveErrorLimit: 3 }), events);
+    assert.ok(!out.ok && 'breach' in out && out.breach.kind === 'errors');
+    const samples = events.filter((e) => e.type === 'metric.sample') as Extract<NewEvent, { type: 'metric.sample' }>[];
+    assert.deepEqual(samples.map((s) => s.status), ['nan', 'nan', 'nan']);
+    assert.match(samples[2].message!, /the source returned NaN — inconclusive \(3\/3\)/);
+  });
+
+  it('gives inconclusive samples when Prometheus stops mid-window, then fails the analysis after 4', async () => {
+    const p2 = await new TestPrometheus().start(`127.0.0.1:${svc.port}`);
+    await p2.waitForValue(RPS);
+    const events: NewEvent[] = [];
+    const cfg = monitoring([{ id: 'qps', prometheus: { url: p2.url, query: RPS }, guard: { min: 1 } }], { window: '30s' });
+    setTimeout(() => p2.stop(), 1200);
+    const out = await watch(cfg, events);
+    assert.ok(!out.ok && 'breach' in out);
+    assert.equal(out.breach.kind, 'errors');
+    assert.match(out.breach.reason, /^qps: 4 inconclusive samples in a row \(last: ECONNREFUSED.*\); the analysis fails$/);
+    const statuses = (events.filter((e) => e.type === 'metric.sample') as Extract<NewEvent, { type: 'metric.sample' }>[]).map((s) => s.status);
+    assert.ok(statuses.includes('ok'), 'samples were good before it stopped');
+    assert.deepEqual(statuses.slice(-4), ['error', 'error', 'error', 'error']);
+  });
+});
+
+describe('metric sources against the same kind of service', function () {
+  this.timeout(60_000);
+  const svc = new TestService();
+  before(async () => {
+    await svc.start();
+    svc.traffic(50);
+    await new Promise((r) => setTimeout(r, 500));
+  });
+  after(() => svc.stop());
+  afterEach(() => {
+    Object.assign(svc, { errorRate: 0, garbage: false, slowMs: 0, statsValue: 1, latencyMs: 0 });
+    svc.traffic(50);
+  });
+
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('scrapes a text endpoint: rate, error ratio and p99 from the histogram between two scrapes', async () => {
+    svc.errorRate = 0.25;
+    svc.latencyMs = 20;
+    const rate = new ScrapeSource(svc.url('/metrics'), 'http_requests_total', {}, 'rate', 0.99, 2000);
+    const ratio = new ScrapeSource(svc.url('/metrics'), 'http_requests_total', { code: '5..' }, 'ratio', 0.99, 2000);
+    const p99 = new ScrapeSource(svc.url('/metrics'), 'http_request_duration_seconds', {}, 'quantile', 0.99, 2000);
+    const first = await rate.sample();
+    assert.deepEqual([first.status, first.message], ['empty', 'first scrape: a rate needs two']);
+    await Promise.all([ratio.sample(), p99.sample()]);
+    await pause(1500);
+    const [r, e, q] = await Promise.all([rate.sample(), ratio.sample(), p99.sample()]);
+    assert.equal(r.status, 'ok');
+    assert.ok(r.value! > 30 && r.value! < 70, `rate ${r.value}`);
+    assert.ok(Math.abs(e.value! - 0.25) < 0.08, `error ratio ${e.value}`);
+    assert.ok(q.value! > 0.01 && q.value! <= 0.05, `p99 ${q.value} s falls in the 10-50 ms bucket`);
+  });
+
+  it('says "no traffic" for a ratio with no requests between scrapes', async () => {
+    svc.traffic(0);
+    await pause(300);
+    const ratio = new ScrapeSource(svc.url('/metrics'), 'http_requests_total', { code: '5..' }, 'ratio', 0.99, 2000);
+    await ratio.sample();
+    await pause(300);
+    const s = await ratio.sample();
+    assert.equal(s.status, 'no-traffic');
+    assert.match(s.message!, /^no http_requests_total between two scrapes/);
+  });
+
+  it('explains garbage and a slow endpoint as errors', async () => {
+    svc.garbage = true;
+    const g = await new ScrapeSource(svc.url('/metrics'), 'http_requests_total', {}, 'gauge', 0.99, 2000).sample();
+    assert.deepEqual([g.status, g.message], ['error', 'not Prometheus text format: line 1: cannot parse "this is { not prometheus"']);
+    svc.garbage = false;
+    svc.slowMs = 800;
+    const slow = await new ScrapeSource(svc.url('/metrics'), 'http_requests_total', {}, 'gauge', 0.99, 200).sample();
+    assert.deepEqual([slow.status, slow.message], ['error', 'no answer within 200 ms']);
+  });
+
+  it('reads a JSON field over HTTP, and explains a missing, null or non-numeric one', async () => {
+    const src = (f: string) => new HttpJsonSource(svc.url('/stats'), f, 2000);
+    assert.deepEqual(await src('service.healthy').sample(), { value: 1, status: 'ok' });
+    assert.deepEqual(await src('service.missing').sample(), { value: null, status: 'empty', message: 'no field service.missing in the response' });
+    svc.statsValue = null;
+    assert.equal((await src('service.healthy').sample()).status, 'empty');
+    svc.statsValue = 'NaN';
+    assert.equal((await src('service.healthy').sample()).status, 'nan');
+    svc.statsValue = 'green';
+    assert.deepEqual(await src('service.healthy').sample(), { value: null, status: 'error', message: 'service.healthy is "green", not a number' });
+  });
+
+  it('reads a number a command prints, and explains a failing or silent one', async () => {
+    assert.deepEqual(await new CommandSource('echo "latency 0.25"', 2000, process.cwd()).sample(), { value: 0.25, status: 'ok' });
+    assert.equal((await new CommandSource('true', 2000, process.cwd()).sample()).status, 'empty');
+    const failing = await new CommandSource('echo boom >&2; exit 4', 2000, process.cwd()).sample();
+    assert.deepEqual([failing.status, failing.message], ['error', 'exit code 4: boom']);
+    const slow = await new CommandSource('sleep 5', 300, process.cwd()).sample();
+    assert.deepEqual([slow.status, slow.message], ['error', 'no answer within 300 ms']);
+  });
+
+  it('a source that never answers ends the analysis after the error limit, explained', async () => {
+    const events: NewEvent[] = [];
+    const closed = await freePort();
+    const metrics: Metric[] = [MetricSchema.parse({ id: 'down', http: { url: `http://127.0.0.1:${closed}/stats`, field: 'x' }, timeout: '300ms', guard: { max: 1 } })];
+    const out = await watch(Monitoring.parse({ window: '10s', interval: '100ms', baseline: { fixed: { down: 0 } }, metrics }), events);
+    assert.ok(!out.ok && 'breach' in out && out.breach.kind === 'errors');
+    assert.match(out.breach.reason, /^down: 4 inconclusive samples in a row \(last: ECONNREFUSED/);
+  });
+
+  void scripted;
+});
