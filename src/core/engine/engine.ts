@@ -313,7 +313,7 @@ export class Release {
           return this.state;
         }
       }
-      const failedAnnouncements = this.state.announcements.filter((a) => !a.ok).length + Object.values(this.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
+      const failedAnnouncements = Object.values(this.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
       this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed' });
       return this.state;
     } finally {

@@ -206,10 +206,14 @@ export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions =
       case 'gate.changed':
         s.gates[e.gate] = { state: e.state, message: e.message };
         break;
-      case 'release.paused':
+      case 'release.paused': {
         s.status = 'paused';
         s.pausedAt = { step: e.step, message: e.message };
+        // The phase of a failed step stops there: failed until a resume starts it again.
+        const st = e.step ? s.steps[e.step] : undefined;
+        if (st && st.phase !== 'rollback' && (st.state === 'failed' || st.state === 'interrupted')) phase(st.phase).state = st.state === 'failed' ? 'failed' : 'interrupted';
         break;
+      }
       case 'decision':
         break;
       case 'baseline.captured':
