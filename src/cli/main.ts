@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { formatProblem, loadPlanFile } from '../core/plan/load';
 import { PHASE_TITLES, type Plan } from '../core/plan/schema';
 import { GateError, latestRunId, loadRun, Release, type EngineOptions, type Prompter } from '../core/engine/engine';
-import { LockHeldError } from '../core/journal/journal';
+import { JournalWriteError, LockHeldError } from '../core/journal/journal';
 import type { ReleaseEvent } from '../core/engine/events';
 import type { ReleaseState } from '../core/engine/fold';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
@@ -161,7 +161,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       release = await Release.reopen(engine, runId);
     }
   } catch (e) {
-    if (e instanceof LockHeldError || e instanceof GateError) {
+    if (e instanceof LockHeldError || e instanceof GateError || e instanceof JournalWriteError) {
       io.err(`release-pilot: ${e.message}`);
       return EXIT.failed;
     }

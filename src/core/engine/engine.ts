@@ -9,7 +9,7 @@ import { describeResult, StepRunner, type RunningStep, type StepResult } from '.
 import { Journal, ReleaseLock, readJournal, readLock, isAlive, repairTornTail } from '../journal/journal';
 import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
-import { foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
+import { applyEvent, foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
 import { interpolate, secretValues, type Scope } from './interpolate';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
 import { unitsFor, type Unit } from './units';
@@ -70,6 +70,8 @@ export interface EngineOptions {
   stopAfter?: PhaseId;
   /** Answers decided before the run for failed or interrupted steps (Retry Step, Waive from the tree). */
   decided?: Record<string, FailureDecision>;
+  /** The id of a new run (default: time and version). */
+  runId?: string;
   /** Grace period between SIGTERM and SIGKILL when a step is ended. */
   killGraceMs?: number;
 }
@@ -167,7 +169,7 @@ export class Release {
       throw new GateError('version', 'version "auto" needs a git repository with Conventional Commits to compute the next version');
     }
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const runId = `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`;
+    const runId = o.runId ?? `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`;
     const r = new Release(o, runId);
     r.user = o.user ?? (await currentUser(o.workspace));
     r.takeLock();
@@ -204,11 +206,13 @@ export class Release {
       const torn = repairTornTail(file);
       const read = readJournal(file);
       r.events = read.events;
-      r.state = foldJournal(r.events, { closed: true });
+      // What the journal says with nobody running it: the steps that were running are interrupted.
+      const closed = foldJournal(r.events, { closed: true });
+      r.state = foldJournal(r.events);
       r.openJournal();
       if (torn) r.append({ type: 'warning', message: 'the journal ended in a torn line (a crash mid-write); that line was dropped' });
       // What the closed fold calls interrupted becomes a fact in the journal.
-      for (const st of Object.values(r.state.steps)) {
+      for (const st of Object.values(closed.steps)) {
         if (st.state !== 'interrupted') continue;
         r.append({ type: 'step.interrupted', step: st.key, message: st.message ?? 'interrupted' });
         if (st.pid && endOrphanGroup(st.pid)) r.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (process group ${st.pid})` });
@@ -240,7 +244,7 @@ export class Release {
   private append(e: NewEvent): ReleaseEvent {
     const full = this.journal.append(this.masker.maskDeep(e));
     this.events.push(full);
-    this.state = foldJournal(this.events);
+    applyEvent(this.state, full);
     this.o.onEvent?.(full, this.state);
     return full;
   }

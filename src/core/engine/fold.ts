@@ -99,9 +99,9 @@ export interface FoldOptions {
   closed?: boolean;
 }
 
-/** The state of a release: a pure fold over its journal. */
-export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions = {}): ReleaseState {
-  const s: ReleaseState = {
+/** The state before any event. */
+export function initialState(): ReleaseState {
+  return {
     runId: '',
     name: '',
     version: '',
@@ -121,9 +121,24 @@ export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions =
     warnings: [],
     events: 0,
   };
+}
+
+/** The state of a release: a pure fold over its journal. */
+export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions = {}): ReleaseState {
+  const s = initialState();
+  for (const e of events) applyEvent(s, e);
+  if (opts.closed) closeState(s);
+  return s;
+}
+
+/**
+ * One step of the fold, applied in place: the engine keeps its state current with it, one event
+ * at a time, instead of folding the whole journal again for each event.
+ */
+export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
   const phase = (id: PhaseId) => s.phases.find((p) => p.id === id)!;
   const metric = (id: string) => (s.metrics[id] ??= { id, samples: [], breaches: 0 });
-  for (const e of events) {
+  {
     s.events++;
     s.updatedAt = e.at;
     switch (e.type) {
@@ -258,21 +273,23 @@ export function foldJournal(events: readonly ReleaseEvent[], opts: FoldOptions =
         break;
     }
   }
-  if (opts.closed && (s.status === 'running' || s.status === 'rolling-back')) {
-    // Nobody is running this release any more: what was running did not finish, and never passed.
-    for (const st of Object.values(s.steps)) {
-      if (st.state !== 'running') continue;
-      st.state = 'interrupted';
-      st.message = 'interrupted: the process that ran it ended before it finished';
-    }
-    for (const p of s.phases) if (p.state === 'running') p.state = 'interrupted';
-    s.status = s.status === 'rolling-back' ? 'rollback-failed' : 'interrupted';
-    if (s.rollback && !s.rollback.outcome) {
-      s.rollback.outcome = 'rollback-failed';
-      s.rollback.message = 'the rollback was interrupted before it finished';
-    }
-  }
   return s;
+}
+
+/** No live process owns the release: whatever was running was interrupted, and never passed. */
+function closeState(s: ReleaseState): void {
+  if (s.status !== 'running' && s.status !== 'rolling-back') return;
+  for (const st of Object.values(s.steps)) {
+    if (st.state !== 'running') continue;
+    st.state = 'interrupted';
+    st.message = 'interrupted: the process that ran it ended before it finished';
+  }
+  for (const p of s.phases) if (p.state === 'running') p.state = 'interrupted';
+  s.status = s.status === 'rolling-back' ? 'rollback-failed' : 'interrupted';
+  if (s.rollback && !s.rollback.outcome) {
+    s.rollback.outcome = 'rollback-failed';
+    s.rollback.message = 'the rollback was interrupted before it finished';
+  }
 }
 
 export const FINAL_STATUSES: readonly ReleaseStatus[] = ['released', 'failed', 'rolled-back', 'rollback-failed', 'aborted'];

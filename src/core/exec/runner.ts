@@ -23,8 +23,8 @@ export interface StepResult {
   cancelled: boolean;
   /** Last lines of output, masked and without control sequences, for the journal and the report. */
   tail: string;
-  /** Set when the process could not be started at all. */
-  spawnError?: string;
+  /** Set when the process could not be started, or its output could not be kept. */
+  error?: string;
 }
 
 export interface RunningStep {
@@ -48,8 +48,17 @@ export class StepRunner {
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.openSync(spec.logFile, 'a');
     let tail = '';
+    let logError: string | undefined;
     const sink = this.masker.stream((text) => {
-      fs.writeSync(log, text);
+      if (!logError) {
+        try {
+          fs.writeSync(log, text);
+        } catch (e) {
+          // The step's output can no longer be kept: the step is ended, as its record would be incomplete.
+          logError = `cannot write the step log ${spec.logFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+          killTree();
+        }
+      }
       tail = (tail + text).slice(-8192);
       onOutput(text);
     });
@@ -101,9 +110,10 @@ export class StepRunner {
       if (killTimer) clearTimeout(killTimer);
       sink.end();
       fs.closeSync(log);
+      if (logError) cancelled = true;
       const lines = plainText(tail).split('\n');
       if (lines.at(-1) === '') lines.pop();
-      const spawnError = r.exitCode === undefined && !r.signal && r.failed ? this.masker.mask(r.shortMessage ?? 'failed to start') : undefined;
+      const spawnError = r.exitCode === undefined && !r.signal && r.failed ? `could not start: ${this.masker.mask(r.shortMessage ?? 'failed to start')}` : undefined;
       return {
         exitCode: r.exitCode ?? null,
         signal: r.signal ?? null,
@@ -111,7 +121,7 @@ export class StepRunner {
         timedOut,
         cancelled,
         tail: lines.slice(-TAIL_LINES).join('\n'),
-        ...(spawnError ? { spawnError } : {}),
+        ...(spawnError || logError ? { error: spawnError ?? logError } : {}),
       };
     })();
 
@@ -150,7 +160,7 @@ async function waitGroupGone(pid: number, ms: number): Promise<void> {
 }
 
 export function describeResult(r: StepResult): string {
-  if (r.spawnError) return `could not start: ${r.spawnError}`;
+  if (r.error) return r.error;
   if (r.cancelled) return 'cancelled';
   if (r.timedOut) return 'timed out';
   if (r.signal) return `killed by ${r.signal}`;

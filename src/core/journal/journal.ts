@@ -3,6 +3,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NewEvent, ReleaseEvent } from '../engine/events';
 
+/** The disk refused a journal line: the engine stops before acting on a fact it could not record. */
+export class JournalWriteError extends Error {
+  constructor(
+    readonly file: string,
+    readonly cause: NodeJS.ErrnoException,
+  ) {
+    super(`cannot write the release journal ${file}: ${cause.code ?? cause.message}; the release stopped before acting on what it could not record`);
+  }
+}
+
 /**
  * Append-only JSONL store of a release's events. Each append is written and fsync'd before it
  * returns, so the engine never acts on a fact the disk does not hold.
@@ -15,8 +25,12 @@ export class Journal {
     readonly file: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.fd = fs.openSync(file, 'a');
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      this.fd = fs.openSync(file, 'a');
+    } catch (e) {
+      throw new JournalWriteError(file, e as NodeJS.ErrnoException);
+    }
     const dirFd = fs.openSync(path.dirname(file), 'r');
     try {
       fs.fsyncSync(dirFd);
@@ -27,8 +41,14 @@ export class Journal {
 
   append(event: NewEvent): ReleaseEvent {
     const full = { at: this.now().toISOString(), ...event } as ReleaseEvent;
-    fs.writeSync(this.fd, JSON.stringify(full) + '\n');
-    fs.fsyncSync(this.fd);
+    const line = Buffer.from(JSON.stringify(full) + '\n');
+    try {
+      let off = 0;
+      while (off < line.length) off += fs.writeSync(this.fd, line, off);
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      throw new JournalWriteError(this.file, e as NodeJS.ErrnoException);
+    }
     for (const l of this.listeners) l(full);
     return full;
   }
