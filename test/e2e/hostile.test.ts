@@ -51,15 +51,20 @@ describe(`hostile text and secrets in the real workbench (VS Code ${host.version
 
   it('shows them as text in the tree, terminal and webview, and no injected script runs', async () => {
     await wb.row(NAME).waitFor();
-    await wb.terminalText('<b onmouseover=alert(1)>bold</b>').waitFor({ timeout: 15_000 }).catch(async () => {
-      await wb.command('Terminal: Focus Terminal');
+    // The config phase's terminal printed the markup: it is shown as the characters it is.
+    await wb.page.locator('#workbench\\.parts\\.panel .terminal-tabs-entry', { hasText: 'Config update' }).first().click().catch(async () => {
+      await wb.page.locator('#workbench\\.parts\\.panel [aria-label*="Config update"]').first().click();
     });
+    await wb.terminalText('token *** <b onmouseover=alert(1)>bold</b>').waitFor({ timeout: 15_000 });
+    await wb.terminalText('red').waitFor();
+    await wb.shot('hostile-terminal');
     await wb.command('Deploy: Open Release Report');
     const body = wb.webview().locator('#report-body');
     await body.locator('h2', { hasText: '2. Changelog' }).waitFor({ timeout: 30_000 });
     assert.match(await body.innerText(), /<script>window\.__pwned=2<\/script> checkout/);
     assert.equal(await wb.webview().locator('#release-title').innerText(), `${NAME} 1.2.3 → production`);
-    assert.equal(await wb.webview().locator('img, script:not([src])').count(), 0, 'nothing from the release became markup');
+    assert.equal(await wb.webview().locator('img[src="x"], b[onmouseover]').count(), 0, 'nothing from the release became markup');
+    assert.equal(await wb.webview().locator('script', { hasText: '__pwned' }).count(), 0);
     const frames: Frame[] = wb.page.frames();
     for (const f of frames) assert.equal(await f.evaluate(() => (window as unknown as { __pwned?: number }).__pwned).catch(() => undefined), undefined, `script ran in ${f.url()}`);
     const csp = await wb.webview().locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
