@@ -3,6 +3,7 @@
 // Conventional Commits), v1.0.0 running on blue behind the router, and steady traffic.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -63,8 +64,10 @@ export class DemoEnvironment {
     this.git('add', '-A');
     this.git('commit', '-qm', 'feat: orders service with blue-green router');
     this.git('tag', 'v1.0.0');
-    // Production runs v1.0.0: its database has the schema of v1.0.0.
+    // Production runs v1.0.0: its database has the schema of v1.0.0, and blue runs its code.
     execFileSync('bash', ['tools/migrate.sh', 'data/app.db', 'db/migrations'], { cwd: dir, stdio: 'ignore' });
+    fs.writeFileSync(path.join(dir, 'state', 'active'), 'blue\n');
+    execFileSync('bash', ['tools/instance.sh', 'start', 'blue', '1.0.0'], { cwd: dir, stdio: 'ignore' });
     fs.writeFileSync(note, noteSql);
     this.git('add', '-A');
     this.git('commit', '-qm', 'feat(db): orders carry a delivery note');
@@ -77,7 +80,6 @@ export class DemoEnvironment {
     }
     this.git('tag', 'v1.1.0');
     this.git('config', 'user.name', 'Demo Release Engineer');
-    fs.writeFileSync(path.join(dir, 'state', 'active'), 'blue\n');
   }
 
   background(name, args, logFile) {
@@ -91,13 +93,31 @@ export class DemoEnvironment {
   async start() {
     this.ports = { ROUTER_PORT: await freePort(), BLUE_PORT: await freePort(), GREEN_PORT: await freePort() };
     this.prepare();
-    execFileSync('bash', ['tools/instance.sh', 'start', 'blue', '1.0.0'], { cwd: this.dir, stdio: 'ignore' });
     this.background('router', ['service/router.js', '--port', String(this.ports.ROUTER_PORT), '--state', 'state'], 'router.log');
     await waitHttp(`http://127.0.0.1:${this.ports.BLUE_PORT}/health`);
     await waitHttp(`http://127.0.0.1:${this.ports.ROUTER_PORT}/metrics`);
     this.background('traffic', [path.join(HERE, 'tools', 'load.js'), `http://127.0.0.1:${this.ports.ROUTER_PORT}/api/orders`, String(RPS)], 'load.log');
     await new Promise((r) => setTimeout(r, 1500));
     return this;
+  }
+
+  /** Sends `n` requests through the router now and counts the answers by status. */
+  async probe(n = 40) {
+    const codes = {};
+    // A fresh connection per request: what a new client sees, with no stale pooled socket in the way.
+    const get = () =>
+      new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port: this.ports.ROUTER_PORT, path: '/api/orders', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', () => resolve(0));
+      });
+    for (let i = 0; i < n; i++) {
+      const status = await get();
+      codes[status] = (codes[status] ?? 0) + 1;
+    }
+    return codes;
   }
 
   /** Where traffic goes and what schema the database has now. */

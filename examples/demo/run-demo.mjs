@@ -32,9 +32,10 @@ async function main() {
   const code = r.status ?? 1;
   const after = env.summary();
   console.log('');
-  say(`traffic is on ${after.active}; database schema version ${after.schema} (orders columns: ${after.columns.join(', ')})`);
+  const probe = await env.probe();
+  say(`traffic is on ${after.active}; database schema version ${after.schema} (orders columns: ${after.columns.join(', ')}); ${probe[200] ?? 0}/${Object.values(probe).reduce((a, b) => a + b, 0)} requests answer 200 now${probe[200] === 40 ? "" : ` (statuses: ${JSON.stringify(probe)})`}`);
   const expected = bad ? { code: 3, active: 'blue', schema: 1 } : { code: 0, active: 'green', schema: 2 };
-  expectedOutcome = code === expected.code && after.active === expected.active && after.schema === expected.schema;
+  expectedOutcome = code === expected.code && after.active === expected.active && after.schema === expected.schema && probe[200] === 40;
   say(expectedOutcome ? `as expected: ${bad ? 'the faulty release was rolled back: traffic and database are on v1.0.0 again' : 'v1.1.0 is live on green and the database is migrated'}` : `UNEXPECTED: exit ${code}, traffic on ${after.active}, schema ${after.schema}`);
   return expectedOutcome ? code : 1;
 }

@@ -37,7 +37,7 @@ describe('the demo release through the CLI (a real service, database and traffic
       assert.match(r.stdout, /■ released: every phase passed/);
       assert.match(r.stdout, /- \*\*Core API\*\*: 200 OK\n- \*\*Monitoring\*\*: Normal/);
       assert.match(r.stdout, /- \*\*New\*\*: db: orders carry a delivery note/);
-      assert.match(r.stdout, /traffic is on green; database schema version 2 \(orders columns: id, customer, total_cents, note\)/);
+      assert.match(r.stdout, /traffic is on green; database schema version 2 \(orders columns: id, customer, total_cents, note\); 40\/40 requests answer 200 now/);
       const runs = path.join(r.dir, '.release', 'runs');
       const report = fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'report.md'), 'utf8');
       assert.match(report, /- \*\*Rollback Triggered\*\*: No/);
@@ -54,7 +54,8 @@ describe('the demo release through the CLI (a real service, database and traffic
       assert.match(r.stdout, /⟲ Rollback \(guard\): error_rate: [\d.]+ is above the maximum 0\.0200 for 3 sample\(s\) in a row/);
       assert.match(r.stdout, /- \*\*Rollback Triggered\*\*: Yes\n- \*\*Reason \(if Yes\)\*\*: error\\_rate: /);
       assert.match(r.stdout, /- \*\*Trigger → Rollback Start\*\*: \d+ ms \(trigger: guard\)/);
-      assert.match(r.stdout, /traffic is on blue; database schema version 1 \(orders columns: id, customer, total_cents\)/);
+      assert.match(r.stdout, /traffic is on blue; database schema version 1 \(orders columns: id, customer, total_cents\); 40\/40 requests answer 200 now/);
+      assert.match(r.stdout, /baseline error_rate: 0\.00 ± 0\.00 from \d+ sample/, 'production was healthy before the release');
       assert.deepEqual(processesIn(r.dir), []);
     } finally {
       fs.rmSync(r.dir, { recursive: true, force: true });

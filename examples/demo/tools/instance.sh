@@ -22,8 +22,15 @@ case "$cmd" in
   start)
     version=${3:?version missing}
     stop
+    # Each version runs from its own copy of the code, as a deployed artifact does: later commits
+    # in the working tree never change what an instance runs.
+    release="state/releases/$version"
+    if [ ! -d "$release" ]; then
+      mkdir -p "$release"
+      cp -r service/. "$release/"
+    fi
     # setsid + redirected output: the instance outlives this step, as a deployed service does.
-    setsid nohup node service/server.js --color "$color" --port "$port" --version "$version" --db data/app.db > "state/$color.log" 2>&1 < /dev/null &
+    setsid nohup node "$release/server.js" --color "$color" --port "$port" --version "$version" --db data/app.db > "state/$color.log" 2>&1 < /dev/null &
     echo $! > "$pidfile"
     echo "started $color ($version) on port $port, pid $(cat "$pidfile")"
     ;;
