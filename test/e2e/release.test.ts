@@ -68,6 +68,27 @@ describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function
     assert.match(report, /Core API/);
   });
 
+  it('keeps the panel through hide/show and a window reload, and its Roll Back button asks first', async () => {
+    // Hide: another editor takes the tab; show: the panel comes back with its content (a snapshot on ready).
+    await wb.command('Deploy: Show Monitor');
+    await wb.command('File: New Untitled Text File');
+    await wb.command('Deploy: Show Monitor');
+    await wb.webview().locator('#metrics-table tbody tr[data-metric="health"] td', { hasText: 'pass' }).waitFor({ timeout: 30_000 });
+    // Reload: VS Code restores the panel through the serializer, and it shows the release again.
+    await wb.page.reload();
+    await wb.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await wb.webview().locator('#release-title', { hasText: 'fixture-app 1.2.3' }).waitFor({ timeout: 60_000 });
+    await wb.shot('panel-after-reload');
+    await wb.webview().locator('#tab-monitor').click();
+    await wb.webview().locator('#rollback').click();
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Roll back fixture-app 1.2.3 on production?' });
+    await dialog.waitFor({ timeout: 15_000 });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await wb.openReleaseView();
+    await wb.row(/fixture-app 1\.2\.3.*released/).waitFor();
+  });
+
   it('rolls back from the status-bar item after a confirmation', async () => {
     const item = wb.statusItem(/Roll back v1\.2\.3 · \d+:\d\d/);
     await item.waitFor({ timeout: 15_000 });

@@ -84,6 +84,9 @@ describe('monitoring against a real Prometheus', function () {
     const rb = events[started] as { latencyMs: number; requestedAt: string; at: string };
     assert.ok(rb.latencyMs >= 0 && rb.latencyMs < 300_000, `breach → rollback ${rb.latencyMs} ms, inside the spec's five minutes`);
     assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'v1\n', 'the rollback restored the backup');
+    const mon = s.phases.find((p) => p.id === 'monitoring')!;
+    assert.equal(mon.state, 'failed', 'the monitoring phase ended with the rollback');
+    assert.equal(s.monitoring?.finishedAt, s.rollback?.startedAt);
   });
 
   it('catches a traffic drop against the captured baseline', async () => {

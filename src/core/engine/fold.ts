@@ -247,6 +247,14 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         metric(e.metric).verdict = { verdict: e.verdict, explanation: e.explanation };
         break;
       case 'rollback.started':
+        // The rollback ends whatever phase was under way: it did not pass.
+        for (const p of s.phases) {
+          if (p.state !== 'running') continue;
+          p.state = 'failed';
+          p.finishedAt = e.at;
+          if (p.startedAt) p.durationMs = Date.parse(e.at) - Date.parse(p.startedAt);
+          if (p.id === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
+        }
         s.status = 'rolling-back';
         s.rollback = { trigger: e.trigger, reason: e.reason, by: e.by, requestedAt: e.requestedAt, startedAt: e.at, latencyMs: e.latencyMs };
         break;
