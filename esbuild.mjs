@@ -7,6 +7,7 @@ import * as path from 'node:path';
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 const tests = process.argv.includes('--tests');
+const bench = process.argv.includes('--bench');
 
 /** Prints errors in the form VS Code's $esbuild-watch problem matcher reads. */
 const problemMatcher = {
@@ -53,6 +54,7 @@ async function writeSchema() {
   fs.rmSync('dist/schema-export.mjs');
 }
 
+if (bench) builds.push({ ...common, ...nodeCjs, sourcemap: 'inline', minify: false, entryPoints: ['bench/bench.ts'], outdir: 'out/bench', external: ['playwright-core'] });
 fs.mkdirSync('dist/templates', { recursive: true });
 // "Deploy: Create Release Plan" scaffolds from the example plans.
 for (const [name, example] of [['local', 'demo'], ['kubernetes', 'kubernetes'], ['helm', 'helm']]) {

@@ -27,6 +27,13 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     console.log(`activate() took ${rp.activationMs.toFixed(1)} ms`);
   });
 
+  it('runs nothing on opening the workspace: no release, no check, until a person asks', () => {
+    assert.equal(fs.existsSync(path.join(folder(), '.release', 'runs')), false);
+    assert.equal(fs.existsSync(path.join(folder(), 'state', 'deployed')), false);
+    assert.equal(rp.controller.prechecks.size, 0);
+    assert.equal(rp.controller.isRunning, false);
+  });
+
   it('registers every command it declares', async () => {
     const all = new Set(await vscode.commands.getCommands(true));
     for (const id of Object.values(COMMANDS)) assert.ok(all.has(id), `${id} is registered`);

@@ -11,7 +11,7 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const SLOW_DEPLOY = `    steps:\n      - name: deploy\n        run: echo $$ > deploy.pid; if [ -f fast ]; then echo 1.2.3 > deployed.txt; else sleep 30; fi`;
 
 function cli(ws: string, ...args: string[]) {
-  return spawnSync('node', [CLI, ...args, '--plan', path.join(ws, '.release/plan.yaml')], { encoding: 'utf8', env: { ...process.env, USER: 'cli-user' } });
+  return spawnSync('node', [CLI, ...args, '--plan', path.join(ws, '.release/plan.yaml')], { encoding: 'utf8', env: { ...process.env, USER: 'cli-user' }, timeout: 60_000 });
 }
 
 /** Starts a release in the CLI and kill -9s it while the deploy step runs. */
@@ -100,4 +100,39 @@ describe('crash safety', () => {
     lock.release();
     assert.ok(!fs.existsSync(file));
   });
+});
+
+describe('crash safety at every phase boundary', function () {
+  this.timeout(240_000);
+  const PHASES = ['preparation', 'staging', 'backup', 'migration', 'deploy', 'config', 'verification', 'monitoring', 'announcement'];
+
+  for (const phase of PHASES.slice(0, -1)) {
+    it(`kill -9 right after ${phase} finished: nothing lost, nothing claimed, resume releases`, async () => {
+      const ws = workspace();
+      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { stdio: 'ignore' });
+      const runs = path.join(ws.dir, '.release/runs');
+      let journal = '';
+      const marker = `"type":"phase.finished","phase":"${phase}"`;
+      const seen = await waitFor(() => {
+        if (!fs.existsSync(runs)) return false;
+        const [id] = fs.readdirSync(runs);
+        journal = path.join(runs, id ?? '', 'journal.jsonl');
+        return fs.existsSync(journal) && fs.readFileSync(journal, 'utf8').includes(marker);
+      }, 30_000, 5);
+      assert.ok(seen, `${phase} finished`);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const read = readJournal(journal);
+      assert.deepEqual(read.corruptLines, [], 'no line before the last is damaged');
+      const s = foldJournal(read.events, { closed: true });
+      assert.equal(s.phases.find((p) => p.id === phase)!.state, 'passed');
+      for (const st of Object.values(s.steps)) assert.ok(st.state !== 'running', `${st.key} is not left running`);
+      assert.ok(!['released'].includes(s.status), 'a killed release is never reported released');
+      const r = cli(ws.dir, 'resume', '--retry', '--yes', '--tick', 'sign-off');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const done = foldJournal(readJournal(journal).events);
+      assert.equal(done.status, 'released');
+      assert.equal(done.steps['preparation/0'].attempts, 1, 'passed steps are not run again');
+    });
+  }
 });

@@ -212,3 +212,71 @@ describe('release engine', () => {
     assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'v1\n');
   });
 });
+
+describe('deploy strategies and the rollback window', () => {
+  const rolling = (health: string) => `    strategy: rolling
+    rolling:
+      targets: [web-1, web-2, web-3, web-4, web-5]
+      maxUnavailable: 2
+      steps:
+        - name: update
+          run: echo "\${target} \${release.version}" >> rollout.log
+      healthCheck:
+        run: ${health}
+        retries: 1
+        interval: 50ms`;
+
+  it('rolls out in batches of maxUnavailable with a health check after each batch', async () => {
+    const ws = workspace(smallPlan({ deploy: rolling("grep -q \"^${target} \" rollout.log && echo 1.2.3 > deployed.txt") }));
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+    const deploySteps = s.phases.find((p) => p.id === 'deploy')!.steps;
+    assert.deepEqual(deploySteps, [
+      'deploy/baseline',
+      'deploy/batch1/web-1/0', 'deploy/batch1/web-2/0', 'deploy/batch1/web-1/health', 'deploy/batch1/web-2/health',
+      'deploy/batch2/web-3/0', 'deploy/batch2/web-4/0', 'deploy/batch2/web-3/health', 'deploy/batch2/web-4/health',
+      'deploy/batch3/web-5/0', 'deploy/batch3/web-5/health',
+    ]);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'rollout.log'), 'utf8'), 'web-1 1.2.3\nweb-2 1.2.3\nweb-3 1.2.3\nweb-4 1.2.3\nweb-5 1.2.3\n');
+  });
+
+  it('stops a rolling deploy at the first unhealthy batch and rolls back', async () => {
+    const ws = workspace(smallPlan({ deploy: rolling('test "${target}" != web-3') }));
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'rolled-back');
+    assert.equal(s.rollback?.trigger, 'step');
+    assert.match(s.rollback!.reason, /^Health check of web-3 failed: unhealthy after 2 attempt\(s\)/);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'rollout.log'), 'utf8'), 'web-1 1.2.3\nweb-2 1.2.3\nweb-3 1.2.3\nweb-4 1.2.3\n', 'batch 3 never started');
+  });
+
+  it('blue-green: deploys the idle colour, checks it, switches, and retires the old colour only after monitoring', async () => {
+    const bg = `    strategy: blue-green
+    blueGreen:
+      active: cat active.txt
+      deploy:
+        - run: echo "\${release.version}" > \${deploy.color}.txt
+      healthCheck:
+        run: test -f \${deploy.color}.txt
+      switch:
+        - run: echo \${deploy.color} > active.txt && echo 1.2.3 > deployed.txt
+      retire:
+        - run: rm \${deploy.active}.txt`;
+    const ws = workspace(smallPlan({ deploy: bg }), { 'active.txt': 'blue\n', 'blue.txt': '1.2.2\n' });
+    const order: string[] = [];
+    const s = await (await Release.start(ws.options({ onEvent: (e) => e.type === 'step.started' && order.push(e.step) }))).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+    assert.deepEqual(s.colors, { active: 'blue', idle: 'green' });
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'active.txt'), 'utf8'), 'green\n');
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'blue.txt')), 'blue was retired');
+    assert.ok(order.indexOf('announcement/retire.0') > order.indexOf('monitoring/window'), 'the old colour lives through the monitoring window');
+  });
+
+  it('refuses a rollback once the window (monitoring end + deadline) has closed', async () => {
+    const ws = workspace(smallPlan({ extra: '' }).replace('rollback:\n  steps:', 'rollback:\n  deadline: 1s\n  steps:'));
+    const r = await Release.start(ws.options());
+    await r.run();
+    await new Promise((res) => setTimeout(res, 1300));
+    const again = await Release.reopen(ws.options(), r.runId);
+    await assert.rejects(again.rollbackFinished('too late'), /the rollback window closed at .*; roll back by hand or release the previous version/);
+  });
+});

@@ -1,0 +1,48 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ROOT } from './helpers';
+
+function listing(dir: string): Set<string> {
+  if (!fs.existsSync(dir)) return new Set();
+  return new Set(fs.readdirSync(dir, { recursive: true }).map(String));
+}
+
+function hostProcesses(): string[] {
+  const out: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const state = /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (state !== 'Z' && /rp-host-|\.test-host\/code-server/.test(cmd)) out.push(`${pid} ${cmd.slice(0, 120)}`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+describe('the real-VS-Code test host itself', function () {
+  this.timeout(600_000);
+
+  it('fails the run on a broken assertion in the extension host and in the workbench, and leaves nothing behind', () => {
+    const home = os.homedir();
+    const dirs = ['.config', '.local', '.cache'].map((d) => path.join(home, d));
+    const before = dirs.map(listing);
+    const env = { ...process.env };
+    delete env.TEST_GREP;
+    const r = spawnSync(process.execPath, ['test/host/run.mjs', '--version', 'min', '--integration', '--e2e', '--self-check'], { cwd: ROOT, encoding: 'utf8', env });
+    assert.equal(r.status, 1, r.stdout.slice(-2000) + r.stderr.slice(-2000));
+    const result = JSON.parse(/^RESULT (\{.*\})$/m.exec(r.stdout)![1]);
+    assert.deepEqual(result, { passed: 1, failed: 2 }, `one integration test passed; the integration and the UI test that must fail did:\n${r.stdout.slice(-3000)}`);
+    assert.match(r.stdout, /fails on purpose: a broken assertion must fail the run/);
+    assert.ok(fs.existsSync(path.join(ROOT, 'test-results', 'vscode-min', 'FAILED-selfcheck.png')), 'a failing UI test saves a screenshot');
+    assert.deepEqual(hostProcesses(), [], 'no server, extension host or browser survives');
+    dirs.forEach((d, i) => {
+      const added = [...listing(d)].filter((f) => !before[i].has(f));
+      assert.deepEqual(added, [], `nothing new under ${d}`);
+    });
+  });
+});
