@@ -38,7 +38,8 @@ export class Workbench {
     const end = Date.now() + timeout;
     for (;;) {
       await p.keyboard.press('Escape');
-      await p.locator('.monaco-workbench').click({ position: { x: 700, y: 300 } }).catch(() => {});
+      // Focus the workbench itself: a key pressed while a webview has focus goes into its iframe.
+      await p.locator('.part.titlebar').first().click({ position: { x: 300, y: 10 }, timeout: 2000 }).catch(() => p.locator('#workbench\\.parts\\.statusbar').click({ position: { x: 600, y: 5 } }).catch(() => {}));
       await p.keyboard.press('F1');
       const input = p.locator('.quick-input-widget .quick-input-box input');
       await input.waitFor();
