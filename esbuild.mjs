@@ -34,7 +34,9 @@ const nodeCjs = {
   banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 const builds = [
-  { ...common, ...nodeCjs, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The engine is its own bundle, required by the extension on first use (see src/vscode/lazyEngine.ts).
+  { ...common, ...nodeCjs, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './engine.js'] },
+  { ...common, ...nodeCjs, entryPoints: ['src/vscode/engineApi.ts'], outfile: 'dist/engine.js' },
   { ...common, ...nodeCjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` } },
   { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', loader: { '.css': 'css' } },
 ];

@@ -115,11 +115,12 @@ async function rollbackLatency() {
 
 function extensionCost() {
   execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: ROOT });
-  for (const f of ['extension.js', 'cli.js', 'webview.js']) {
+  for (const f of ['extension.js', 'engine.js', 'cli.js', 'webview.js']) {
     const buf = fs.readFileSync(path.join(ROOT, 'dist', f));
     const gz = zlib.gzipSync(buf).length;
     const goal = f === 'extension.js' ? '≤ 300 KB' : '—';
-    rows.push({ figure: `Bundle dist/${f} (production)`, value: `${(buf.length / 1024).toFixed(0)} KB raw, ${(gz / 1024).toFixed(0)} KB gzip`, goal, baseline: '—', met: f === 'extension.js' ? buf.length <= 300 * 1024 : undefined });
+    const what = f === 'extension.js' ? ' (loaded at activation)' : f === 'engine.js' ? ' (loaded on the first command that runs something)' : '';
+    rows.push({ figure: `Bundle dist/${f}${what} (production)`, value: `${(buf.length / 1024).toFixed(0)} KB raw, ${(gz / 1024).toFixed(0)} KB gzip`, goal, baseline: '—', met: f === 'extension.js' ? buf.length <= 300 * 1024 : undefined });
   }
   const out = path.join(ROOT, '.test-host', 'bench.vsix');
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -46,8 +46,10 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
           return await (fn as (...a: unknown[]) => unknown)(...args);
         } catch (e) {
           const err = e as Error;
+          // The engine's own refusals (lock held, gate, journal refused) come from its lazily loaded bundle: known by name.
+          const expected = e instanceof UserError || ['LockHeldError', 'GateError', 'JournalWriteError', 'UnresolvedReferenceError'].includes(err.name);
           const actions = e instanceof UserError ? e.actions : (['Show Log'] as const);
-          if (e instanceof UserError) log.warn(`${id}: ${err.message}`);
+          if (expected) log.warn(`${id}: ${err.message}`);
           else log.error(`${id}: ${err.stack ?? err.message}`);
           void vscode.window.showErrorMessage(`Release Pilot: ${err.message}`, ...actions).then((pick) => {
             if (pick === 'Show Log') log.show(true);

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { currentUser, latestRunId, loadRun, Release, runsDir, type EngineOptions, type FailureDecision, type Prompter } from '../core/engine/engine';
+import type { EngineOptions, FailureDecision, Prompter, Release } from '../core/engine/engine';
+import { latestRunId, loadRun, runsDir } from '../core/engine/runs';
+import { engine } from './lazyEngine';
 import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/engine/fold';
 import { parsePlan, type LoadResult } from '../core/plan/load';
-import { runCheck } from '../core/engine/checks';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
 import type { PhaseId } from '../core/plan/schema';
@@ -159,7 +160,7 @@ export class ReleaseController implements vscode.Disposable {
 
   private prompter(): Prompter {
     const base = new VscodePrompter({
-      user: () => currentUser(this.workspaceDir ?? process.cwd()),
+      user: () => engine().currentUser(this.workspaceDir ?? process.cwd()),
       ticked: (id) => this.ticks.get(id),
       waived: (id) => this.waivers.get(id),
       state: () => this.state,
@@ -226,12 +227,12 @@ export class ReleaseController implements vscode.Disposable {
 
   /** Deploy: Start Release. */
   async start(): Promise<ReleaseState> {
-    return this.drive(() => Release.start(this.engineOptions()));
+    return this.drive(() => engine().Release.start(this.engineOptions()));
   }
 
   /** Run Next Phase before any run: a new release that pauses after `phase`. */
   async startUntil(phase: PhaseId): Promise<ReleaseState> {
-    return this.drive(() => Release.start(this.engineOptions({ stopAfter: phase })));
+    return this.drive(() => engine().Release.start(this.engineOptions({ stopAfter: phase })));
   }
 
   /** Resume, Run Next Phase, Retry Step and Waive Step all continue the newest run. */
@@ -239,18 +240,18 @@ export class ReleaseController implements vscode.Disposable {
     const id = this.runId;
     if (!id || !this.state) throw new UserError('There is no release to resume here. Start one with "Deploy: Start Release".');
     if (isFinal(this.state.status)) throw new UserError(`The release ${this.state.version} is ${this.state.status}; start a new one.`);
-    return this.drive(() => Release.reopen(this.engineOptions(extra), id));
+    return this.drive(() => engine().Release.reopen(this.engineOptions(extra), id));
   }
 
   async rollback(reason: string): Promise<ReleaseState> {
     if (this.live) {
-      this.live.requestRollback(reason, await currentUser(this.workspaceDir ?? process.cwd()));
+      this.live.requestRollback(reason, await engine().currentUser(this.workspaceDir ?? process.cwd()));
       return this.running!;
     }
     const id = this.runId;
     if (!id) throw new UserError('There is no release to roll back.');
     return this.drive(
-      () => Release.reopen(this.engineOptions(), id),
+      () => engine().Release.reopen(this.engineOptions(), id),
       (r) => r.rollbackFinished(reason),
     );
   }
@@ -265,7 +266,7 @@ export class ReleaseController implements vscode.Disposable {
     const { result } = this.requirePlan();
     const item = result.plan.checklist.find((c) => c.id === id);
     if (!item) throw new UserError(`No checklist item "${id}" in the plan.`, ['Open Plan']);
-    const user = await currentUser(this.workspaceDir!);
+    const user = await engine().currentUser(this.workspaceDir!);
     if (item.manual) {
       const pre: Precheck = { state: 'passed', detail: `ticked by ${user}`, by: user };
       this.ticks.set(id, user);
@@ -277,7 +278,7 @@ export class ReleaseController implements vscode.Disposable {
     this.fireChanged();
     const masker = new SecretMasker(secretValues(result.text, result.plan.secrets, process.env));
     const scope = { env: process.env, vars: result.plan.variables, builtins: { 'release.name': result.plan.release.name, 'release.version': result.plan.release.version, 'release.environment': result.plan.release.environment } };
-    const out = await runCheck(item, this.workspaceDir!, result.plan.release.version, result.plan.release.tagPrefix, masker, (t) => interpolate(t, scope));
+    const out = await engine().runCheck(item, this.workspaceDir!, result.plan.release.version, result.plan.release.tagPrefix, masker, (t) => interpolate(t, scope));
     const pre: Precheck = { state: out.ok ? 'passed' : 'failed', detail: out.detail };
     this.prechecks.set(id, pre);
     this.fireChanged();
@@ -285,7 +286,7 @@ export class ReleaseController implements vscode.Disposable {
   }
 
   async waiveChecklistItem(id: string, reason: string): Promise<void> {
-    const user = await currentUser(this.workspaceDir ?? process.cwd());
+    const user = await engine().currentUser(this.workspaceDir ?? process.cwd());
     this.waivers.set(id, reason);
     this.prechecks.set(id, { state: 'waived', detail: this.prechecks.get(id)?.detail ?? '', by: user, reason });
     this.fireChanged();

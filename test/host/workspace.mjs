@@ -10,6 +10,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 export function prepareWorkspace(fixture) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rp-ws-${fixture}-`));
   fs.cpSync(path.join(ROOT, 'test', 'fixtures', fixture), dir, { recursive: true });
+  // Kept as `gitignore` in this repository, so that what it ignores in the workspace is still committed here.
+  if (fs.existsSync(path.join(dir, 'gitignore'))) fs.renameSync(path.join(dir, 'gitignore'), path.join(dir, '.gitignore'));
   const git = (...a) => execFileSync('git', a, { cwd: dir, stdio: 'ignore' });
   const id = ['-c', 'user.name=Fixture', '-c', 'user.email=f@example.com', '-c', 'commit.gpgsign=false'];
   git('init', '-q', '-b', 'main');

@@ -6,7 +6,9 @@ import { execa } from 'execa';
 import { PHASES, PHASE_TITLES, type ChecklistItem, type PhaseId, type Plan } from '../plan/schema';
 import { SecretMasker } from '../exec/mask';
 import { describeResult, StepRunner, type RunningStep, type StepResult } from '../exec/runner';
-import { Journal, ReleaseLock, readJournal, readLock, isAlive, repairTornTail } from '../journal/journal';
+import { Journal, ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
+import { lockFile, runsDir } from './runs';
+export { latestRunId, loadRun, lockFile, runsDir } from './runs';
 import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
 import { applyEvent, foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
@@ -77,6 +79,7 @@ export interface EngineOptions {
 }
 
 export class GateError extends Error {
+  override name = 'GateError';
   constructor(
     readonly gate: string,
     message: string,
@@ -87,36 +90,8 @@ export class GateError extends Error {
 
 export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60_000;
 
-export function runsDir(workspace: string): string {
-  return path.join(workspace, '.release', 'runs');
-}
-export function lockFile(workspace: string): string {
-  return path.join(workspace, '.release', 'lock');
-}
-
 export async function currentUser(cwd: string): Promise<string> {
   return (await userName(cwd)) ?? os.userInfo().username;
-}
-
-/** The newest run of the workspace, or undefined. */
-export function latestRunId(workspace: string): string | undefined {
-  const dir = runsDir(workspace);
-  if (!fs.existsSync(dir)) return undefined;
-  return fs
-    .readdirSync(dir)
-    .filter((d) => fs.existsSync(path.join(dir, d, 'journal.jsonl')))
-    .sort()
-    .at(-1);
-}
-
-/** Reads a run's journal and folds it; `closed` when no live process holds its lock. */
-export function loadRun(workspace: string, runId: string): { state: ReleaseState; events: ReleaseEvent[]; torn?: string; corrupt: number[]; live: boolean } {
-  const file = path.join(runsDir(workspace), runId, 'journal.jsonl');
-  const read = readJournal(file);
-  const lock = readLock(lockFile(workspace));
-  const live = !!lock && lock.runId === runId && isAlive(lock);
-  const state = foldJournal(read.events, { closed: !live });
-  return { state, events: read.events, torn: read.tornLine?.text, corrupt: read.corruptLines, live };
 }
 
 /**

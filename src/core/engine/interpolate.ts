@@ -6,7 +6,9 @@ export interface Scope {
   builtins: Record<string, string | undefined>;
 }
 
-export class UnresolvedReferenceError extends Error {}
+export class UnresolvedReferenceError extends Error {
+  override name = 'UnresolvedReferenceError';
+}
 
 /** Resolves the plan's `${...}` references; `${...}` forms the plan does not own are left to the shell. */
 export function interpolate(text: string, scope: Scope): string {

@@ -5,6 +5,7 @@ import type { NewEvent, ReleaseEvent } from '../engine/events';
 
 /** The disk refused a journal line: the engine stops before acting on a fact it could not record. */
 export class JournalWriteError extends Error {
+  override name = 'JournalWriteError';
   constructor(
     readonly file: string,
     readonly cause: NodeJS.ErrnoException,
@@ -113,6 +114,7 @@ export interface LockInfo {
 }
 
 export class LockHeldError extends Error {
+  override name = 'LockHeldError';
   constructor(readonly info: LockInfo) {
     super(`the release is already being run by ${info.holder} (pid ${info.pid}, ${info.user}@${info.host}, run ${info.runId}, since ${info.since})`);
   }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
+import type { $ZodIssue } from 'zod/v4/core';
 import { Plan } from './schema';
 
 export const MAX_PLAN_BYTES = 1024 * 1024;
@@ -148,7 +148,7 @@ function yamlMessage(code: string, message: string): string {
 
 type At = (start: number, end: number, path: string, message: string) => PlanProblem;
 
-function issueToProblems(issue: z.core.$ZodIssue, doc: Document.Parsed, at: At): PlanProblem[] {
+function issueToProblems(issue: $ZodIssue, doc: Document.Parsed, at: At): PlanProblem[] {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   const dotted = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${p}`)).join('');
   if (issue.code === 'unrecognized_keys') {
@@ -177,7 +177,7 @@ function issueToProblems(issue: z.core.$ZodIssue, doc: Document.Parsed, at: At):
   return [at(range[0], range[1], dotted, message)];
 }
 
-function expectedOf(issue: z.core.$ZodIssue): string {
+function expectedOf(issue: $ZodIssue): string {
   if (issue.code === 'invalid_type') return issue.expected;
   if (issue.code === 'invalid_union') {
     const types = [...new Set(issue.errors.flat().flatMap((i) => (i.code === 'invalid_type' ? [i.expected] : i.code === 'invalid_format' ? ['a string in the right format'] : [])))];
