@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../../src/vscode/commands';
 import type { ReleasePilotApi } from '../../src/extension';
@@ -173,5 +174,68 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.equal(rp.tree.getTreeItem({ kind: 'rollback' }).label, 'Rollback');
     assert.match(rp.controller.terminals.terminals.get('rollback')!.terminal.name, /Release 1\.2\.3: Rollback/);
     assert.equal(rp.statusBar.visible, false, 'nothing left to roll back');
+  });
+
+  it('Run Next Phase runs one phase at a time, and Resume Release finishes', async () => {
+    fs.writeFileSync(allow(), '');
+    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+    const first = (await vscode.commands.executeCommand(COMMANDS.runPhase)) as { status: string; pausedAt?: { message: string }; phases: { id: string; state: string }[] };
+    assert.equal(first.status, 'paused');
+    assert.equal(first.pausedAt?.message, 'paused after Preparation, as asked');
+    assert.deepEqual(first.phases.slice(0, 2).map((p) => p.state), ['passed', 'pending']);
+    const second = (await vscode.commands.executeCommand(COMMANDS.runPhase)) as { pausedAt?: { message: string } };
+    assert.equal(second.pausedAt?.message, 'paused after Staging smoke test, as asked');
+    const done = (await vscode.commands.executeCommand(COMMANDS.resumeRelease)) as { status: string; steps: Record<string, { attempts: number }> };
+    assert.equal(done.status, 'released');
+    assert.equal(done.steps['preparation/0'].attempts, 1);
+  });
+
+  it('cancels the running step from the command, and a CLI started meanwhile is refused with who holds the lock', async () => {
+    fs.writeFileSync(path.join(folder(), 'state', 'slow'), '');
+    let failure = '';
+    rp.controller.prompterOverride = {
+      confirm: async () => true,
+      tickManual: async () => 'Fixture Engineer',
+      notify: async () => {},
+      onFailure: async (f) => ((failure = `${f.step.key}: ${f.message}`), { action: 'pause' }),
+    };
+    const running = vscode.commands.executeCommand(COMMANDS.startRelease) as Thenable<{ status: string }>;
+    await until(() => rp.controller.state?.steps['deploy/0']?.state === 'running', 30_000, 'the slow deploy step');
+    const cli = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'cli.js'), 'run', '--yes', '--plan', path.join(folder(), '.release', 'plan.yaml')], { encoding: 'utf8' });
+    assert.equal(cli.status, 1);
+    assert.match(cli.stderr, /the release is already being run by VS Code window .*\(pid \d+, /);
+    await vscode.commands.executeCommand(COMMANDS.cancelStep);
+    const s = await running;
+    assert.equal(s.status, 'paused');
+    assert.equal(failure, 'deploy/0: cancelled');
+    fs.rmSync(path.join(folder(), 'state', 'slow'));
+  });
+
+  it('shows a failed rollback loudly in the tree and the status bar', async () => {
+    fs.writeFileSync(allow(), '');
+    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+    const s = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string };
+    assert.equal(s.status, 'released');
+    // The backup the rollback restores from is gone: the rollback cannot succeed.
+    fs.rmSync(path.join(rp.controller.runDir!, 'backup'));
+    const rb = (await vscode.commands.executeCommand(COMMANDS.rollback, 'checkout errors')) as { status: string };
+    assert.equal(rb.status, 'rollback-failed');
+    assert.equal(rp.tree.getTreeItem({ kind: 'rollback' }).label, 'ROLLBACK FAILED');
+    assert.match(String(rp.tree.getTreeItem({ kind: 'release' }).description), /rollback-failed/);
+    assert.match(rp.statusBar.item.text, /^\$\(error\) ROLLBACK FAILED v1\.2\.3/);
+    assert.equal((rp.statusBar.item.backgroundColor as vscode.ThemeColor).id, 'statusBarItem.errorBackground');
+    assert.equal(rp.statusBar.visible, true);
+  });
+
+  it('Create Release Plan scaffolds a plan from a template', async () => {
+    const plan = path.join(folder(), '.release', 'plan.yaml');
+    fs.rmSync(plan);
+    rp.controller.reload();
+    const created = await vscode.commands.executeCommand(COMMANDS.createPlan, 'helm');
+    assert.equal(created, plan);
+    assert.match(fs.readFileSync(plan, 'utf8'), /helm upgrade billing chart --install --atomic/);
+    assert.ok(rp.controller.plan?.ok && rp.controller.plan.plan.release.name === 'billing');
+    const items = rp.tree.getChildren({ kind: 'group', id: 'checklist' }).map((n) => rp.tree.getTreeItem(n).label);
+    assert.deepEqual(items, ['Code merged to main and tagged', 'Chart and values present', 'Chart lints', 'Change ticket approved']);
   });
 });
