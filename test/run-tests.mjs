@@ -37,11 +37,9 @@ function count(name, r) {
 }
 
 const t0 = Date.now();
-if (!only || only === 'unit') {
-  const build = await run('node', ['esbuild.mjs', '--tests']);
-  if (build.code !== 0) count('build', build);
-  count('unit', await run('node', ['test/run-unit.mjs']));
-}
+const build = await run('node', ['esbuild.mjs', '--tests']);
+if (build.code !== 0) count('build', build);
+if (!only || only === 'unit') count('unit', await run('node', ['test/run-unit.mjs']));
 if (!only || only === 'vscode') {
   const versions = (process.env.VSCODE_VERSIONS ?? 'min,latest').split(',').filter(Boolean);
   for (const v of versions) {
