@@ -13,6 +13,7 @@ import { unitsFor } from '../core/engine/units';
 import { PHASES } from '../core/plan/schema';
 import { interpolate } from '../core/engine/interpolate';
 import { planJsonSchema } from '../core/plan/schema';
+import { formatNumber } from '../core/format';
 
 export const EXIT = { released: 0, failed: 1, usage: 2, rolledBack: 3 } as const;
 
@@ -296,7 +297,7 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
 
 function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
   let tick: Record<string, string> = {};
-  const fmt = (v: number | null) => (v === null ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
+  const fmt = formatNumber;
   let monitorStart = 0;
   return (e: ReleaseEvent, s: ReleaseState) => {
     switch (e.type) {

@@ -134,11 +134,27 @@ export class ReleaseController implements vscode.Disposable {
     this.fireChanged();
   }
 
+  private readonly contextKeys = new Map<string, boolean>();
+  private changeTimer: NodeJS.Timeout | undefined;
+
+  private setContext(key: string, value: boolean): void {
+    if (this.contextKeys.get(key) === value) return;
+    this.contextKeys.set(key, value);
+    void vscode.commands.executeCommand('setContext', `releasePilot.${key}`, value);
+  }
+
   private fireChanged(): void {
-    void vscode.commands.executeCommand('setContext', 'releasePilot.hasPlan', this.hasPlan);
-    void vscode.commands.executeCommand('setContext', 'releasePilot.running', this.isRunning);
-    void vscode.commands.executeCommand('setContext', 'releasePilot.canRollback', !!this.rollbackUntil());
+    clearTimeout(this.changeTimer);
+    this.changeTimer = undefined;
+    this.setContext('hasPlan', this.hasPlan);
+    this.setContext('running', this.isRunning);
+    this.setContext('canRollback', !!this.rollbackUntil());
     this.changed.fire();
+  }
+
+  /** Metric samples arrive many a second while monitoring: the views redraw at most every 250 ms for them. */
+  private fireChangedSoon(): void {
+    this.changeTimer ??= setTimeout(() => this.fireChanged(), 250);
   }
 
   requirePlan(): { file: string; result: Extract<LoadResult, { ok: true }> } {
@@ -193,7 +209,8 @@ export class ReleaseController implements vscode.Disposable {
         this.state = s;
         this.terminals.onEvent(e, s);
         this.eventEmitter.fire(e);
-        this.fireChanged();
+        if (e.type === 'metric.sample') this.fireChangedSoon();
+        else this.fireChanged();
       },
       onOutput: (key, chunk) => this.terminals.output(key, chunk),
       ...extra,
@@ -293,6 +310,7 @@ export class ReleaseController implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.changeTimer);
     // A window closing mid-release leaves the journal to say what was running: the next window
     // shows it interrupted and offers retry or rollback. Nothing is rolled back behind a person's back.
     for (const d of this.disposables) d.dispose();

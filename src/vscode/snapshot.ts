@@ -2,6 +2,7 @@ import type { ReleaseState } from '../core/engine/fold';
 import type { Plan } from '../core/plan/schema';
 import { buildReport, renderMarkdown } from '../core/report/report';
 import { downsample, type Marker, type MetricSnapshot, type ReportView, type Snapshot } from '../webview/protocol';
+import { formatNumber } from '../core/format';
 
 export const MAX_POINTS = 600;
 
@@ -79,4 +80,4 @@ export function reportView(s: ReleaseState): ReportView {
   };
 }
 
-const fmt = (n?: number) => (n === undefined || Number.isNaN(n) ? '—' : Math.abs(n) >= 100 ? n.toFixed(0) : n.toPrecision(3));
+const fmt = formatNumber;

@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { FromWebview, ToWebview, type MetricSnapshot, type Snapshot } from './protocol';
+import { formatNumber } from '../core/format';
 
 interface VsCodeApi {
   postMessage(m: unknown): void;
@@ -32,7 +33,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
   return e;
 }
 
-const fmt = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3));
+const fmt = formatNumber;
 
 function renderHeader(s: Snapshot): void {
   $('release-title').textContent = s.title;

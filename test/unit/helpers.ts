@@ -11,11 +11,16 @@ export function tempDir(prefix = 'rp-'): string {
   created.push(dir);
   return dir;
 }
-const created: string[] = [];
-process.on('exit', () => {
-  if (process.env.KEEP_TMP) return;
-  for (const d of created) fs.rmSync(d, { recursive: true, force: true });
-});
+// Each bundled test file carries its own copy of this module: they share one list and one exit hook.
+const shared = globalThis as unknown as { __rpTempDirs?: string[] };
+const created: string[] = shared.__rpTempDirs ?? (shared.__rpTempDirs = []);
+if (created.length === 0 && !(globalThis as { __rpExitHook?: boolean }).__rpExitHook) {
+  (globalThis as { __rpExitHook?: boolean }).__rpExitHook = true;
+  process.on('exit', () => {
+    if (process.env.KEEP_TMP) return;
+    for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+  });
+}
 
 export function write(dir: string, rel: string, text: string): string {
   const file = path.join(dir, rel);

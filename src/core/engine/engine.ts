@@ -19,6 +19,7 @@ import { isRepo, userName } from '../git/git';
 import { changelogSince, nextVersion, type Changelog } from '../report/changelog';
 import { postWebhook } from '../report/announce';
 import { writeReport } from '../report/report';
+import { formatNumber } from '../format';
 
 export interface Logger {
   info(msg: string): void;
@@ -519,7 +520,7 @@ export class Release {
           this.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
           return 'stop';
         }
-        const r = await this.exec(unit.key, unit.phase, name, this.masker.mask(command) === command ? command : this.masker.mask(command), { cwd: s.cwd, env, timeoutMs: s.timeout });
+        const r = await this.exec(unit.key, unit.phase, name, this.masker.mask(command), { cwd: s.cwd, env, timeoutMs: s.timeout });
         return r.ok ? 'ok' : 'failed';
       }
       case 'health': {
@@ -578,7 +579,7 @@ export class Release {
         const how = cfg.baseline.fixed ? 'fixed values from the plan' : `captured for ${Math.round((cfg.baseline.capture ?? 0) / 1000)} s every ${cfg.interval / 1000} s`;
         const ok = await this.pseudoStep(unit.key, unit.phase, name, `baseline: ${how}`, async (write) => {
           await monitor.captureBaseline();
-          for (const m of Object.values(this.state.metrics)) if (m.baseline) write(`${m.id}: ${fmt(m.baseline.mean)} ± ${fmt(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
+          for (const m of Object.values(this.state.metrics)) if (m.baseline) write(`${m.id}: ${formatNumber(m.baseline.mean)} ± ${formatNumber(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
           return { ok: true, message: 'baseline recorded' };
         });
         return ok ? 'ok' : 'failed';
@@ -710,9 +711,6 @@ function endOrphanGroup(pgid: number): boolean {
   }
 }
 
-function fmt(n: number): string {
-  return Number.isFinite(n) ? (Math.abs(n) >= 100 ? n.toFixed(0) : n.toPrecision(3)) : String(n);
-}
 
 export function announcementText(s: ReleaseState): string {
   const metrics = Object.values(s.metrics)

@@ -1,5 +1,6 @@
 import type { Guard } from '../plan/schema';
 import { mannWhitney } from './stats';
+import { formatNumber } from '../format';
 
 export interface RuleBreach {
   rule: string;
@@ -7,7 +8,7 @@ export interface RuleBreach {
   explanation: string;
 }
 
-const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));
+const fmt = formatNumber;
 
 /** The threshold rules (not the statistical one) applied to one sample. */
 export function evaluateGuard(g: Guard, value: number, baseline: number | undefined): { breaches: RuleBreach[]; notes: string[] } {

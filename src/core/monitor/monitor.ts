@@ -3,6 +3,7 @@ import type { NewEvent } from '../engine/events';
 import { createSource, type MetricSource, type Sample } from './sources';
 import { evaluateGuard, statisticalVerdict } from './guard';
 import { mean, stdev } from './stats';
+import { formatNumber } from '../format';
 
 export interface Clock {
   now(): number;
@@ -157,8 +158,8 @@ export class Monitor {
         append({ type: 'monitoring.verdict', metric: t.id, verdict: 'fail', explanation: stat.explanation });
         return { ok: false, breach, action: this.cfg.onBreach === 'pause' ? 'pause' : 'rollback' };
       }
-      const observed = t.window.length ? `mean ${fmtN(mean(t.window))} over ${t.window.length} samples` : 'no usable sample';
-      const base = t.baseline !== undefined ? `baseline ${fmtN(t.baseline)}` : 'no baseline';
+      const observed = t.window.length ? `mean ${formatNumber(mean(t.window))} over ${t.window.length} samples` : 'no usable sample';
+      const base = t.baseline !== undefined ? `baseline ${formatNumber(t.baseline)}` : 'no baseline';
       const verdict = t.window.length ? 'pass' : 'inconclusive';
       append({ type: 'monitoring.verdict', metric: t.id, verdict, explanation: `${observed}, ${base}; ${stat ? stat.explanation : 'within its guard'}` });
     }
@@ -196,4 +197,3 @@ export class Monitor {
   }
 }
 
-const fmtN = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { ReleaseState, StepView } from '../engine/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
 import { plainText } from '../exec/mask';
+import { formatNumber } from '../format';
 
 export interface ReleaseReport {
   releaseLog: { version: string; time: string; content: string[] };
@@ -134,7 +135,7 @@ export function mdSafe(text: string): string {
 }
 
 const dur = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
-const num = (n?: number) => (n === undefined || Number.isNaN(n) ? '—' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));
+const num = formatNumber;
 const list = (xs: string[]) => (xs.length ? xs.map(mdSafe).join('; ') : 'None');
 
 export function renderMarkdown(r: ReleaseReport): string {
