@@ -36,7 +36,7 @@ export async function freePort() {
 }
 
 /**
- * @param {{ version: 'min'|'latest', trust?: boolean, settings?: Record<string, unknown>, verbose?: boolean, vsix?: string }} o
+ * @param {{ version: 'min'|'latest', trust?: boolean, settings?: Record<string, unknown>, verbose?: boolean, vsix?: string, smokeDriver?: boolean }} o
  * With `vsix`, the packaged extension is installed as a user would, and the server runs without the
  * smoke-test driver, which would refuse every modal dialog; otherwise the extension loads from the
  * development payload, which newer builds honour only with that driver on.
@@ -61,7 +61,7 @@ export async function startServer(o) {
     '--host', '127.0.0.1', '--port', String(port),
     '--without-connection-token', '--accept-server-license-terms',
     // Newer builds honour the extension-development payload only with the smoke-test driver on.
-    ...(o.vsix ? [] : ['--enable-smoke-test-driver']),
+    ...(o.vsix || o.smokeDriver === false ? [] : ['--enable-smoke-test-driver']),
     '--disable-telemetry',
     ...(o.trust ? [] : ['--disable-workspace-trust']),
     ...dataArgs,
