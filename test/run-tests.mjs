@@ -37,6 +37,9 @@ function count(name, r) {
 }
 
 const t0 = Date.now();
+// Debian packages the tests use (Chromium, Prometheus, sqlite3, build headers), installed when missing.
+const system = await run('node', ['test/host/install.mjs', '--system']);
+if (system.code !== 0) count('system packages', system);
 const build = await run('node', ['esbuild.mjs', '--tests']);
 if (build.code !== 0) count('build', build);
 if (!only || only === 'unit') count('unit', await run('node', ['test/run-unit.mjs']));

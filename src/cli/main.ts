@@ -45,7 +45,7 @@ Options:
   --verbose                show the output of every step
   --help, -h               this help
 
-Exit codes: 0 released (or valid), 1 failed, 2 invalid plan or usage, 3 rolled back.
+Exit codes: validate 0 valid, 1 invalid, 2 usage; run/resume/rollback 0 released, 1 failed, 2 invalid plan or usage, 3 rolled back.
 `;
 
 interface Io {
@@ -102,7 +102,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   if (!loaded.ok) {
     for (const p of loaded.problems) io.err(formatProblem({ ...p, file: path.relative(process.cwd(), p.file) || p.file }));
     io.err(`${loaded.problems.length} problem(s) in the release plan`);
-    return EXIT.usage;
+    // validate: 1 means "the plan is invalid"; every other command refuses an invalid plan as a usage error.
+    return command === 'validate' ? EXIT.failed : EXIT.usage;
   }
   const plan = loaded.plan;
   if (command === 'validate') {

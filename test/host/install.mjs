@@ -30,6 +30,9 @@ export function ensureSystemPackages() {
   const need = [];
   if (!have('chromium')) need.push('chromium');
   if (!have('rg')) need.push('ripgrep');
+  // The monitoring tests scrape through a real Prometheus; the demo's database is SQLite.
+  if (!have('prometheus')) need.push('prometheus');
+  if (!have('sqlite3')) need.push('sqlite3');
   for (const p of ['libkrb5-dev', 'libsecret-1-dev', 'libx11-dev', 'libxkbfile-dev', 'pkg-config']) if (!dpkgHas(p)) need.push(p);
   if (!need.length) return;
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages: ${need.join(' ')} (run as root, or install them: apt-get install ${need.join(' ')})`);
@@ -107,6 +110,9 @@ export function ensureHost(version) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const versions = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(VERSIONS);
-  for (const v of versions) ensureHost(v);
+  if (process.argv.includes('--system')) ensureSystemPackages();
+  else {
+    const versions = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(VERSIONS);
+    for (const v of versions) ensureHost(v);
+  }
 }

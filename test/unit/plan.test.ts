@@ -222,12 +222,13 @@ describe('release-pilot validate (the built CLI)', () => {
     });
   }
 
-  it('exits 2 for an invalid plan, one problem per line', () => {
+  it('exits 1 for an invalid plan, one problem per line; run refuses it with 2', () => {
     const dir = tempDir();
     const { text, line } = edit(/^ {2}environment: production$/, '  enviroment: 12');
     const file = write(dir, '.release/plan.yaml', text.replace('  window: 45s', '  window: [1]'));
     const r = spawnSync('node', [cli, 'validate', '--plan', file], { encoding: 'utf8' });
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 1);
+    assert.equal(spawnSync('node', [cli, 'run', '--plan', file], { encoding: 'utf8' }).status, 2);
     const lines = r.stderr.trim().split('\n');
     assert.match(lines[0], new RegExp(`plan\\.yaml:${line}:3: unknown key "enviroment"; did you mean "environment"\\?`));
     assert.match(lines[1], /plan\.yaml:\d+:11: .*\(at monitoring\.window\)/);
