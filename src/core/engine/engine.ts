@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { PHASES, PHASE_TITLES, type ChecklistItem, type PhaseId, type Plan } from '../plan/schema';
+import { PHASES, PHASE_TITLES, type ChecklistItem, type PhaseId, type Plan, type Step } from '../plan/schema';
 import { SecretMasker } from '../exec/mask';
 import { describeResult, StepRunner, type RunningStep, type StepResult } from '../exec/runner';
 import { Journal, ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
@@ -258,6 +258,11 @@ export class Release {
   }
 
   private resolve = (text: string, extra?: Record<string, string>) => interpolate(text, this.scope(extra));
+
+  /** A step's own environment with the plan's references resolved. */
+  private stepEnv(s: Step, extra?: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, this.resolve(v, extra)]));
+  }
 
   /** Asks the running release to roll back: the current step is ended and the rollback starts. */
   requestRollback(reason: string, by: string): void {
@@ -515,7 +520,7 @@ export class Release {
       case 'run': {
         const s = unit.step;
         const command = this.resolve(s.run, extra);
-        const env = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, this.resolve(v, extra)]));
+        const env = this.stepEnv(s, extra);
         if (s.production && !(await this.o.prompter.confirm(`Run the production step "${name}" on ${this.o.plan.release.environment}?\n${this.masker.mask(command)}`))) {
           this.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
           return 'stop';
@@ -652,6 +657,8 @@ export class Release {
     this.monitorAbort?.abort();
     const steps = this.o.plan.rollback.steps;
     let failed: string | undefined;
+    // Journaled just before the first rollback command starts: the latency ends there.
+    const started = () => this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt });
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i];
       let command: string;
@@ -661,12 +668,11 @@ export class Release {
         name = this.resolve(s.name ?? s.run);
       } catch (e) {
         failed = `rollback step ${i + 1}: ${(e as Error).message}`;
-        if (i === 0) this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt });
+        if (i === 0) started();
         break;
       }
-      if (i === 0) this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt });
-      const env = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, this.resolve(v)]));
-      const r = await this.exec(`rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env, timeoutMs: s.timeout });
+      if (i === 0) started();
+      const r = await this.exec(`rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env: this.stepEnv(s), timeoutMs: s.timeout });
       if (!r.ok) {
         failed = `${name}: ${describeResult(r.result)}`;
         break;
