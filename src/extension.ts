@@ -100,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     if (!s || !controller.rollbackUntil()) throw new UserError('There is nothing to roll back right now.');
     let reason = typeof reasonArg === 'string' ? reasonArg : undefined;
     if (!reason) {
-      const pick = await vscode.window.showWarningMessage(`Roll back ${s.name} ${s.version} on ${s.environment}?`, { modal: true, detail: `The plan's rollback steps run now:\n${(controller.plan?.ok ? controller.plan.plan.rollback.steps : []).map((x, i) => `${i + 1}. ${x.name ?? x.run}`).join('\n')}` }, 'Roll Back');
+      const pick = await vscode.window.showWarningMessage(`Roll back ${s.name} ${s.version} on ${s.environment}?`, { modal: true, detail: `The plan's rollback steps run now:\n${controller.rollbackStepNames().map((name, i) => `${i + 1}. ${name}`).join('\n')}` }, 'Roll Back');
       if (pick !== 'Roll Back') return undefined;
       reason = (await vscode.window.showInputBox({ title: 'Why roll back?', prompt: 'Recorded in the journal and the report (Enter to skip)', ignoreFocusOut: true })) || 'rolled back from VS Code';
     }

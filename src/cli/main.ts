@@ -12,6 +12,8 @@ import { changelogSince, nextVersion, updateChangelogFile } from '../core/report
 import { unitsFor } from '../core/engine/units';
 import { PHASES } from '../core/plan/schema';
 import { interpolate } from '../core/engine/interpolate';
+import { planUses, previewScope } from '../core/plan/scope';
+import { previousVersionOf, previousVersionRefusal, resolveVersion } from '../core/engine/releaseFacts';
 import { planJsonSchema } from '../core/plan/schema';
 import { formatNumber } from '../core/format';
 
@@ -106,7 +108,22 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return command === 'validate' ? EXIT.failed : EXIT.usage;
   }
   const plan = loaded.plan;
+  const planRel = path.relative(workspace, planFile) || planFile;
+  /** What `${release.previousVersion}` would be here; refused (with its line) when the plan uses it and nothing provides it. */
+  const previous = async (version: string) => {
+    if (!planUses(loaded.text, 'release.previousVersion')) return { ok: true as const, value: undefined };
+    const p = await previousVersionOf(workspace, plan, planRel, version);
+    const refused = previousVersionRefusal(path.relative(process.cwd(), planFile) || planFile, loaded.text, plan, p);
+    return refused ? { ok: false as const, message: refused } : { ok: true as const, value: p?.version };
+  };
   if (command === 'validate') {
+    const v = plan.release.version === 'auto' ? await resolveVersion(workspace, plan) : { ok: true as const, version: plan.release.version.replace(/^v/, '') };
+    const p = v.ok ? await previous(v.version) : undefined;
+    if (p && !p.ok) {
+      io.err(p.message);
+      io.err('1 problem(s) in the release plan');
+      return EXIT.failed;
+    }
     io.out(`${path.relative(process.cwd(), planFile) || planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`);
     return 0;
   }
@@ -130,7 +147,17 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err('release-pilot: --dry-run goes with run');
       return EXIT.usage;
     }
-    io.out(dryRun(plan, vars));
+    const v = plan.release.version === 'auto' ? await resolveVersion(workspace, plan) : { ok: true as const, version: plan.release.version.replace(/^v/, '') };
+    if (!v.ok) {
+      io.err(`release-pilot: ${v.message}`);
+      return EXIT.failed;
+    }
+    const p = await previous(v.version);
+    if (!p.ok) {
+      io.err(`release-pilot: ${p.message}`);
+      return EXIT.failed;
+    }
+    io.out(dryRun(plan, vars, { version: v.version, previousVersion: p.value }));
     return 0;
   }
 
@@ -370,21 +397,10 @@ export function renderStatus(s: ReleaseState): string {
 }
 
 /** Every command of the plan in the order a release runs it, with variables resolved. */
-export function dryRun(plan: Plan, vars: Record<string, string>): string {
-  const colors = plan.phases.deploy.blueGreen?.colors;
-  const builtins: Record<string, string> = {
-    'release.name': plan.release.name,
-    'release.version': plan.release.version,
-    'release.environment': plan.release.environment,
-    'run.id': '<run-id>',
-    'run.dir': '.release/runs/<run-id>',
-    'deploy.color': colors ? `<idle: ${colors.join('|')}>` : '<n/a>',
-    'deploy.active': colors ? `<active: ${colors.join('|')}>` : '<n/a>',
-  };
-  const scope = { env: new Proxy({}, { get: (_t, k) => `<env:${String(k)}>` }) as NodeJS.ProcessEnv, vars: { ...plan.variables, ...vars }, builtins };
-  builtins['backup.path'] = plan.phases.backup?.path ? interpolate(plan.phases.backup.path, scope) : '.release/runs/<run-id>/backup';
-  const r = (t: string, extra: Record<string, string> = {}) => interpolate(t, { ...scope, builtins: { ...builtins, ...extra } });
-  const L: string[] = [`Dry run of ${plan.release.name} ${plan.release.version} → ${plan.release.environment} (nothing runs)`, ''];
+export function dryRun(plan: Plan, vars: Record<string, string>, facts: { version?: string; previousVersion?: string } = {}): string {
+  const scope = previewScope(plan, { vars, ...facts });
+  const r = (t: string, extra: Record<string, string> = {}) => interpolate(t, { ...scope, builtins: { ...scope.builtins, ...extra } });
+  const L: string[] = [`Dry run of ${plan.release.name} ${scope.builtins['release.version']} → ${plan.release.environment} (nothing runs; <…> marks what only a run knows)`, ''];
   L.push('Gates:', `  acceptance: "${plan.acceptance.expect}" from ${plan.acceptance.file ? `file ${r(plan.acceptance.file)}` : plan.acceptance.command ? `command ${r(plan.acceptance.command)}` : `url ${r(plan.acceptance.url!)}`}`);
   for (const c of plan.checklist) L.push(`  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`);
   if (plan.phases.deploy.blueGreen) L.push(`  active colour: $ ${r(plan.phases.deploy.blueGreen.active)}`);

@@ -8,7 +8,9 @@ import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/engine/fo
 import { parsePlan, type LoadResult } from '../core/plan/load';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
-import type { PhaseId } from '../core/plan/schema';
+import { buildScope, planUses } from '../core/plan/scope';
+import type { PhaseId, Plan } from '../core/plan/schema';
+import type { Scope } from '../core/plan/scope';
 import type { ReleaseEvent } from '../core/engine/events';
 import { PhaseTerminals } from './terminals';
 import { VscodePrompter } from './prompter';
@@ -294,12 +296,49 @@ export class ReleaseController implements vscode.Disposable {
     this.prechecks.set(id, { state: 'checking', detail: 'checking…' });
     this.fireChanged();
     const masker = new SecretMasker(secretValues(result.text, result.plan.secrets, process.env));
-    const scope = { env: process.env, vars: result.plan.variables, builtins: { 'release.name': result.plan.release.name, 'release.version': result.plan.release.version, 'release.environment': result.plan.release.environment } };
-    const out = await engine().runCheck(item, this.workspaceDir!, result.plan.release.version, result.plan.release.tagPrefix, masker, (t) => interpolate(t, scope));
+    let out: { ok: boolean; detail: string };
+    try {
+      const scope = await this.checkScope(result.plan, result.text);
+      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, result.plan.release.tagPrefix, masker, (t) => interpolate(t, scope));
+    } catch (e) {
+      out = { ok: false, detail: masker.mask((e as Error).message) };
+    }
     const pre: Precheck = { state: out.ok ? 'passed' : 'failed', detail: out.detail };
     this.prechecks.set(id, pre);
     this.fireChanged();
     return pre;
+  }
+
+  /** The values a check sees before any run: the version a release would carry now (`auto` resolved as the engine does), no run, no colours. */
+  private async checkScope(plan: Plan, planText: string): Promise<Scope> {
+    const ws = this.workspaceDir!;
+    const v = await engine().resolveVersion(ws, plan);
+    if (!v.ok) throw new UserError(v.message);
+    let previousVersion: string | undefined;
+    if (planUses(planText, 'release.previousVersion')) {
+      const planRel = path.relative(ws, this.planFile!) || this.planFile!;
+      const p = await engine().previousVersionOf(ws, plan, planRel, v.version);
+      const refused = engine().previousVersionRefusal(planRel, planText, plan, p);
+      if (refused) throw new UserError(refused, ['Open Plan']);
+      previousVersion = p?.version;
+    }
+    return buildScope({ plan, env: process.env, version: v.version, previousVersion });
+  }
+
+  /** The rollback steps as they would run now: names resolved with this run's values, as the tree and terminal show them. */
+  rollbackStepNames(): string[] {
+    const plan = this.plan?.ok ? this.plan.plan : undefined;
+    if (!plan) return [];
+    const s = this.state;
+    const scope = buildScope({ plan, env: process.env, version: s?.version || plan.release.version, previousVersion: s?.previousVersion, runId: s?.runId || undefined, runDir: this.runDir, colors: s?.colors });
+    const masker = new SecretMasker(secretValues(this.plan?.ok ? this.plan.text : '', plan.secrets, process.env));
+    return plan.rollback.steps.map((x) => {
+      try {
+        return masker.mask(interpolate(x.name ?? x.run, scope));
+      } catch (e) {
+        return `(cannot show this step: ${(e as Error).message.replace(/\$\{/g, '{')})`;
+      }
+    });
   }
 
   async waiveChecklistItem(id: string, reason: string): Promise<void> {

@@ -13,10 +13,11 @@ import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
 import { applyEvent, foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
 import { interpolate, secretValues, type Scope } from './interpolate';
+import { buildScope } from '../plan/scope';
+import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
 import { unitsFor, type Unit } from './units';
-import { isRepo, userName } from '../git/git';
-import { changelogSince, nextVersion, type Changelog } from '../report/changelog';
+import { userName } from '../git/git';
 import { postWebhook } from '../report/announce';
 import { writeReport } from '../report/report';
 import { formatNumber } from '../format';
@@ -135,15 +136,13 @@ export class Release {
 
   /** Starts a new release: takes the lock, opens a journal, and runs it. */
   static async start(o: EngineOptions): Promise<Release> {
-    const prefix = o.plan.release.tagPrefix;
-    let version = o.plan.release.version.replace(/^v/, '');
-    let changelog: Changelog | undefined;
-    if (await isRepo(o.workspace)) {
-      changelog = await changelogSince(o.workspace, prefix, version === 'auto' ? undefined : `${prefix}${version}`);
-      if (version === 'auto') version = nextVersion(changelog.previousTag, changelog.bump, prefix);
-    } else if (version === 'auto') {
-      throw new GateError('version', 'version "auto" needs a git repository with Conventional Commits to compute the next version');
-    }
+    const v = await resolveVersion(o.workspace, o.plan);
+    if (!v.ok) throw new GateError('version', v.message);
+    const { version, changelog } = v;
+    const planRel = path.relative(o.workspace, o.planFile) || o.planFile;
+    const previous = await previousVersionOf(o.workspace, o.plan, planRel, version);
+    const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
+    if (refused) throw new GateError('previous-version', refused);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const runId = o.runId ?? `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`;
     const r = new Release(o, runId);
@@ -154,7 +153,7 @@ export class Release {
       r.append({
         type: 'release.started',
         runId,
-        plan: path.relative(o.workspace, o.planFile) || o.planFile,
+        plan: planRel,
         name: o.plan.release.name,
         version,
         environment: o.plan.release.environment,
@@ -162,6 +161,7 @@ export class Release {
         host: os.hostname(),
         pid: process.pid,
         planHash: crypto.createHash('sha256').update(o.planText).digest('hex'),
+        ...(previous ? { previousVersion: previous.version, previousVersionFrom: previous.source } : {}),
       });
       if (changelog) r.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
     } catch (e) {
@@ -241,20 +241,8 @@ export class Release {
 
   private scope(extra: Record<string, string> = {}): Scope {
     const s = this.state;
-    const backupPath = this.o.plan.phases.backup?.path;
-    const builtins: Record<string, string | undefined> = {
-      'release.name': this.o.plan.release.name,
-      'release.version': s.version || this.o.plan.release.version,
-      'release.environment': this.o.plan.release.environment,
-      'run.id': this.runId,
-      'run.dir': this.runDir,
-      'deploy.color': s.colors?.idle,
-      'deploy.active': s.colors?.active,
-      ...extra,
-    };
-    const vars = { ...this.o.plan.variables, ...this.o.vars };
-    builtins['backup.path'] = backupPath ? interpolate(backupPath, { env: this.env, vars, builtins }) : path.join(this.runDir, 'backup');
-    return { env: this.env, vars, builtins };
+    const scope = buildScope({ plan: this.o.plan, env: this.env, vars: this.o.vars, version: s.version || this.o.plan.release.version, previousVersion: s.previousVersion, runId: this.runId, runDir: this.runDir, colors: s.colors });
+    return { ...scope, builtins: { ...scope.builtins, ...extra } };
   }
 
   private resolve = (text: string, extra?: Record<string, string>) => interpolate(text, this.scope(extra));

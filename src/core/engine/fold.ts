@@ -78,6 +78,8 @@ export interface ReleaseState {
   phases: PhaseView[];
   steps: Record<string, StepView>;
   colors?: { active: string; idle: string };
+  /** What `${release.previousVersion}` resolves to in this run, fixed at its start. */
+  previousVersion?: string;
   gates: Record<string, { state: 'open' | 'blocked'; message: string }>;
   metrics: Record<string, MetricView>;
   monitoring?: { startedAt?: string; finishedAt?: string };
@@ -143,7 +145,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
     s.updatedAt = e.at;
     switch (e.type) {
       case 'release.started':
-        Object.assign(s, { runId: e.runId, name: e.name, version: e.version, environment: e.environment, plan: e.plan, user: e.user, startedAt: e.at });
+        Object.assign(s, { runId: e.runId, name: e.name, version: e.version, environment: e.environment, plan: e.plan, user: e.user, startedAt: e.at, previousVersion: e.previousVersion });
         break;
       case 'release.resumed':
         if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';

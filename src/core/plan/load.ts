@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
 import { Plan } from './schema';
+import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
 
 export const MAX_PLAN_BYTES = 1024 * 1024;
 const MAX_ALIAS_COUNT = 100;
@@ -92,35 +93,42 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   return { ok: false, file, problems };
 }
 
-/** `${...}` forms the plan owns; any other `${...}` is left to the shell. */
-export const PLAN_REF_RE = /\$\{(env:[^}]*|var\.[^}]*|release\.[^}]*|run\.[^}]*|backup\.[^}]*|deploy\.[^}]*|target)\}/g;
-const BUILTIN_REFS = new Set(['release.name', 'release.version', 'release.environment', 'release.previousVersion', 'run.id', 'run.dir', 'backup.path', 'deploy.color', 'deploy.active', 'target']);
+export { PLAN_REF_RE } from './scope';
 
 function checkReferences(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[] {
   const problems: PlanProblem[] = [];
   visit(doc, {
     Scalar(_key, node, ancestry) {
       if (typeof node.value !== 'string' || !node.range) return;
-      for (const m of node.value.matchAll(PLAN_REF_RE)) {
-        const ref = m[1];
-        let message: string | undefined;
-        if (ref.startsWith('env:')) {
-          if (!/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref)) message = `"\${${ref}}" is not an environment reference: expected \${env:NAME}`;
-        } else if (ref.startsWith('var.')) {
-          const name = ref.slice(4);
-          if (!(name in plan.variables)) {
-            const s = closest(name, Object.keys(plan.variables));
-            message = `unknown variable "\${${ref}}"${s ? `; did you mean "\${var.${s}}"?` : `: declare ${name} under variables`}`;
-          }
-        } else if (!BUILTIN_REFS.has(ref)) {
-          const s = closest(ref, [...BUILTIN_REFS]);
-          message = `unknown reference "\${${ref}}"${s ? `; did you mean "\${${s}}"?` : ''}`;
-        }
-        if (message) problems.push(at(node.range[0], node.range[1], pathOf(ancestry, _key), message));
+      const keyPath = pathOf(ancestry, _key);
+      const place = placeOf(keyPath);
+      for (const m of scanReferences(node.value)) {
+        const message = m.problem ?? referenceProblem(m.ref!, place, plan);
+        if (message) problems.push(at(node.range[0], node.range[1], keyPath, message));
       }
     },
   });
   return problems;
+}
+
+function referenceProblem(ref: string, place: ReturnType<typeof placeOf>, plan: Plan): string | undefined {
+  if (place === 'literal') return `"\${${ref}}" is not resolved here: this field is used as written (references are resolved in commands, names, URLs, paths and step environments)`;
+  if (ref.startsWith('env:')) {
+    return /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref) ? undefined : `"\${${ref}}" is not an environment reference: expected \${env:NAME}`;
+  }
+  if (ref.startsWith('var.')) {
+    const name = ref.slice(4);
+    if (Object.hasOwn(plan.variables, name)) return undefined;
+    if (!name) return `"\${var.}" names no variable: expected \${var.NAME}`;
+    const s = closest(name, Object.keys(plan.variables));
+    return `unknown variable "\${${ref}}"${s ? `; did you mean "\${var.${s}}"?` : `: declare ${name} under variables`}`;
+  }
+  if (!BUILTIN_NAMES.includes(ref)) {
+    const s = closest(ref, [...BUILTIN_NAMES]);
+    return `unknown reference "\${${ref}}"${s ? `; did you mean "\${${s}}"?` : ''}`;
+  }
+  const why = unavailable(ref, place, plan);
+  return why ? `"\${${ref}}" has no value here: ${why}` : undefined;
 }
 
 function pathOf(ancestry: readonly unknown[], key: unknown): string {

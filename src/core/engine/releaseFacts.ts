@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Plan } from '../plan/schema';
+import { planUses } from '../plan/scope';
+import { git, isRepo } from '../git/git';
+import { changelogSince, nextVersion, type Changelog } from '../report/changelog';
+import { loadRun, runsDir } from './runs';
+
+// The facts the scope's values come from that need the workspace (git, earlier runs): read the same
+// way by the engine at start, the CLI's validate and dry run, and a click in the tree.
+
+export type VersionFact = { ok: true; version: string; changelog?: Changelog } | { ok: false; message: string };
+
+/** The version a release of this plan would carry now: `auto` from the commits since the previous tag. */
+export async function resolveVersion(workspace: string, plan: Plan): Promise<VersionFact> {
+  const prefix = plan.release.tagPrefix;
+  const version = plan.release.version.replace(/^v/, '');
+  if (!(await isRepo(workspace))) {
+    if (version === 'auto') return { ok: false, message: 'version "auto" needs a git repository with Conventional Commits to compute the next version' };
+    return { ok: true, version };
+  }
+  const changelog = await changelogSince(workspace, prefix, version === 'auto' ? undefined : `${prefix}${version}`);
+  return { ok: true, version: version === 'auto' ? nextVersion(changelog.previousTag, changelog.bump, prefix) : version, changelog };
+}
+
+export interface PreviousVersion {
+  version: string;
+  /** Where it came from, for the journal and messages. */
+  source: string;
+}
+
+/** The version before `version`: the last released run of this plan, else the previous version tag. */
+export async function previousVersionOf(workspace: string, plan: Plan, planRel: string, version: string): Promise<PreviousVersion | undefined> {
+  const dir = runsDir(workspace);
+  const runs = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'journal.jsonl'))).sort().reverse() : [];
+  for (const id of runs) {
+    try {
+      const { state } = loadRun(workspace, id);
+      if (state.status === 'released' && state.plan === planRel && state.name === plan.release.name && state.environment === plan.release.environment) {
+        return { version: state.version, source: `released run ${id}` };
+      }
+    } catch {
+      // An unreadable run says nothing about what production runs.
+    }
+  }
+  if (!(await isRepo(workspace))) return undefined;
+  const prefix = plan.release.tagPrefix;
+  const tag = `${prefix}${version}`;
+  const tagged = await git(workspace, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).then(() => true, () => false);
+  try {
+    const prev = await git(workspace, ['describe', '--tags', '--abbrev=0', '--match', `${prefix}*`, tagged ? `${tag}^` : 'HEAD']);
+    const v = prev.slice(prefix.length);
+    if (prev && /^\d+\.\d+\.\d+/.test(v) && v !== version) return { version: v, source: `tag ${prev}` };
+  } catch {
+    // No earlier tag: nothing to go back to.
+  }
+  return undefined;
+}
+
+/** Why a plan that uses `${release.previousVersion}` cannot run here, naming the line; undefined when it can. */
+export function previousVersionRefusal(planRel: string, planText: string, plan: Plan, previous: PreviousVersion | undefined): string | undefined {
+  if (previous) return undefined;
+  const at = planUses(planText, 'release.previousVersion');
+  if (!at) return undefined;
+  return `${planRel}:${at.line}:${at.column}: \${release.previousVersion} has no value: no released run of this plan in .release/runs and no earlier version tag matching "${plan.release.tagPrefix}*"; a plan that uses it cannot start until one exists`;
+}

@@ -1,0 +1,270 @@
+import type { Plan } from './schema';
+
+/**
+ * The one scope of `${...}` references: the names a plan may use, where each has a value, how a
+ * reference is recognised, and the values each front end builds. Validation, the engine, the dry
+ * run, the tree and every dialog read it from here, so what validates is what resolves.
+ */
+
+/** When a built-in name has a value. */
+export type Availability =
+  /** From the loaded plan alone: everywhere a reference is resolved. */
+  | 'always'
+  /** Once a run exists (not in the acceptance verdict, the checklist or the active-colour command, which a person can run from the tree before any run). */
+  | 'run'
+  /** In a blue-green plan, once the colours are known: steps, checks, monitoring and rollback. */
+  | 'colors'
+  /** In the steps and health check of a rolling deploy, for the target being deployed. */
+  | 'target';
+
+export interface BuiltinRef {
+  name: string;
+  description: string;
+  when: Availability;
+}
+
+export const BUILTINS: readonly BuiltinRef[] = [
+  { name: 'release.name', description: 'the release name from the plan', when: 'always' },
+  { name: 'release.version', description: 'the version being released (`auto` resolved from the commits since the previous tag)', when: 'always' },
+  { name: 'release.environment', description: 'the environment released to', when: 'always' },
+  { name: 'release.previousVersion', description: 'the version before this one: the last released run of this plan, else the previous version tag; a plan using it is refused when neither exists', when: 'always' },
+  { name: 'run.id', description: 'the id of this run', when: 'run' },
+  { name: 'run.dir', description: "this run's folder under .release/runs", when: 'run' },
+  { name: 'backup.path', description: "phases.backup.path resolved, or the run's backup folder", when: 'run' },
+  { name: 'deploy.color', description: 'blue-green: the idle colour this release deploys to', when: 'colors' },
+  { name: 'deploy.active', description: 'blue-green: the colour serving traffic when the release started', when: 'colors' },
+  { name: 'target', description: 'rolling: the target being deployed', when: 'target' },
+];
+export const BUILTIN_NAMES: readonly string[] = BUILTINS.map((b) => b.name);
+
+export const WHEN_TEXT: Record<Availability, string> = {
+  always: 'wherever references are resolved',
+  run: 'once a run exists: not in acceptance, checklist or blueGreen.active',
+  colors: 'in a blue-green plan, in steps, checks, monitoring and rollback (not in gates or backup.path)',
+  target: 'only in rolling.steps and rolling.healthCheck',
+};
+
+/** `${...}` forms the plan owns, written canonically; any other `${...}` is left to the shell. */
+export const PLAN_REF_RE = /\$\{(env:[^}]*|var\.[^}]*|release\.[^}]*|run\.[^}]*|backup\.[^}]*|deploy\.[^}]*|target)\}/g;
+
+/** What a `${` starts, once read: a reference of the plan (ref), a malformed one (problem), or the shell's. */
+export interface RefMatch {
+  start: number;
+  end: number;
+  raw: string;
+  ref?: string;
+  problem?: string;
+}
+
+// Lookalikes of the plan's forms: other case, spaces, non-ASCII. The shell cannot use any of these
+// (a dot, a space or a non-ASCII letter in a name is a bad substitution), so claiming them refuses nothing valid.
+const CLAIMED_ANY_CASE = /^\s*(?:var|release|run|backup|deploy)\s*\./i;
+const CLAIMED = /^\s*(?:env\s*:|target\s*$)/;
+/** Where a shell parameter expansion's name ends (`${HOME:-défaut}` is the shell's). */
+const SHELL_OPERATOR = /[:\-+?=#%/^,@[\]!*]/;
+
+function claimed(body: string): boolean {
+  if (CLAIMED_ANY_CASE.test(body) || CLAIMED.test(body)) return true;
+  return /[^\x00-\x7f]/.test(body.split(SHELL_OPERATOR)[0]);
+}
+
+/** Every `${...}` of a text the plan owns or that only looks like it, in order. */
+export function scanReferences(text: string): RefMatch[] {
+  const out: RefMatch[] = [];
+  let from = 0;
+  for (;;) {
+    const i = text.indexOf('${', from);
+    if (i < 0) return out;
+    const close = text.indexOf('}', i + 2);
+    const body = text.slice(i + 2, close < 0 ? text.length : close);
+    const end = close < 0 ? text.length : close + 1;
+    from = i + 2;
+    if (!claimed(body)) continue;
+    const nonAscii = /[^\x20-\x7e]/.exec(body);
+    const raw = text.slice(i, end);
+    const m: RefMatch = { start: i, end, raw };
+    const prev = text[i - 1];
+    if (close < 0) m.problem = `"${short(raw)}" is not closed: expected \${...}`;
+    else if (body.includes('${')) m.problem = `"${short(raw)}" nests a reference in a reference, which is not supported: resolve one name per \${...}`;
+    else if (prev === '$') m.problem = `"$${short(raw)}" is ambiguous (an escape, or $ before a value?): write \${${body.trim()}} for the value`;
+    else if (prev === '\\') m.problem = `"\\${short(raw)}" is ambiguous: a backslash does not escape a plan reference; write \${${body.trim()}} for the value, or leave \${...} out`;
+    else if (nonAscii) m.problem = `"${short(raw)}" contains the character U+${nonAscii[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which no reference uses (a lookalike?)`;
+    else if (!new RegExp(`^${PLAN_REF_RE.source}$`).test(raw)) m.problem = `"${short(raw)}" is not written as a reference: expected \${${canonical(body)}}`;
+    else m.ref = body;
+    out.push(m);
+    from = end;
+  }
+}
+
+const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}…` : s);
+function canonical(body: string): string {
+  const t = body.replace(/\s+/g, '');
+  const lower = t.toLowerCase();
+  const builtin = BUILTIN_NAMES.find((n) => n.toLowerCase() === lower);
+  if (builtin) return builtin;
+  if (/^env:/i.test(t)) return `env:${t.slice(4)}`;
+  if (/^var\./i.test(t)) return `var.${t.slice(4)}`;
+  return t;
+}
+
+export interface Scope {
+  env: NodeJS.ProcessEnv;
+  vars: Record<string, string>;
+  builtins: Record<string, string | undefined>;
+}
+
+export class UnresolvedReferenceError extends Error {
+  override name = 'UnresolvedReferenceError';
+}
+
+/** Resolves the plan's `${...}` references; `${...}` forms the plan does not own are left to the shell. */
+export function interpolate(text: string, scope: Scope): string {
+  const refs = scanReferences(text);
+  if (refs.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const m of refs) {
+    out += text.slice(at, m.start) + valueOf(m, scope);
+    at = m.end;
+  }
+  return out + text.slice(at);
+}
+
+function valueOf(m: RefMatch, scope: Scope): string {
+  if (m.problem) throw new UnresolvedReferenceError(m.problem);
+  const ref = m.ref!;
+  if (ref.startsWith('env:')) {
+    const v = scope.env[ref.slice(4)];
+    if (v === undefined) throw new UnresolvedReferenceError(`environment variable ${ref.slice(4)} is not set (referenced as \${${ref}})`);
+    return v;
+  }
+  if (ref.startsWith('var.')) {
+    const v = Object.hasOwn(scope.vars, ref.slice(4)) ? scope.vars[ref.slice(4)] : undefined;
+    if (v === undefined) throw new UnresolvedReferenceError(`unknown variable \${${ref}}`);
+    return v;
+  }
+  const v = Object.hasOwn(scope.builtins, ref) ? scope.builtins[ref] : undefined;
+  if (v === undefined) throw new UnresolvedReferenceError(`\${${ref}} has no value ${BUILTIN_NAMES.includes(ref) ? 'at this point of the release' : '(unknown reference)'}`);
+  return v;
+}
+
+/** Where in a plan a text sits, as far as references go. */
+export type Place =
+  /** Before a run's colours: acceptance, checklist, the active-colour command. */
+  | 'gate'
+  /** A step, check or metric of the release. */
+  | 'step'
+  /** A rolling deploy's step or health check, run per target. */
+  | 'target'
+  | 'rollback'
+  | 'backup-path'
+  /** Used as written: nothing is resolved here. */
+  | 'literal';
+
+const STEP = String.raw`\.(?:run|name|env\.[^.]+)`;
+const PLACES: [RegExp, Place][] = [
+  [/^acceptance\.(?:file|command|url)$/, 'gate'],
+  [/^checklist\.(?:run|files)$/, 'gate'],
+  [/^phases\.deploy\.blueGreen\.active$/, 'gate'],
+  [/^phases\.backup\.path$/, 'backup-path'],
+  [new RegExp(`^phases\\.deploy\\.rolling\\.(?:steps${STEP}|healthCheck\\.(?:run|http\\.url))$`), 'target'],
+  [new RegExp(`^rollback\\.steps${STEP}$`), 'rollback'],
+  [new RegExp(`^phases\\.(?:preparation|staging|backup|migration|config|announcement|verification|deploy)\\.steps${STEP}$`), 'step'],
+  [new RegExp(`^phases\\.deploy\\.blueGreen\\.(?:deploy|switch|retire)${STEP}$`), 'step'],
+  [/^phases\.deploy\.blueGreen\.healthCheck\.(?:run|http\.url)$/, 'step'],
+  [/^phases\.verification\.(?:http\.(?:url|name)|logs\.(?:run|name))$/, 'step'],
+  [/^monitoring\.metrics\.(?:prometheus\.(?:url|query)|scrape\.url|http\.url|command)$/, 'step'],
+  [/^announce\.(?:command|webhook\.url)$/, 'step'],
+];
+
+/** The place of a dotted key path such as `phases.deploy.blueGreen.deploy[0].run`. */
+export function placeOf(keyPath: string): Place {
+  const p = keyPath.replace(/\[\d+\]/g, '');
+  return PLACES.find(([re]) => re.test(p))?.[1] ?? 'literal';
+}
+
+/** Why a built-in name has no value at a place of this plan, or undefined when it has one. */
+export function unavailable(name: string, place: Place, plan: Plan): string | undefined {
+  const b = BUILTINS.find((x) => x.name === name);
+  if (!b) return 'unknown';
+  if (place === 'literal') return 'this field is used as written';
+  if (place === 'backup-path' && name === 'backup.path') return 'backup.path cannot refer to itself';
+  if (b.when === 'run' && place === 'gate') return `it exists once a run exists; it ${WHEN_TEXT.run.replace('once a run exists: ', 'is ')}`;
+  if (b.when === 'colors') {
+    if (plan.phases.deploy.strategy !== 'blue-green') return 'it has a value only in a blue-green deploy';
+    if (place === 'gate' || place === 'backup-path') return 'the colours are known only after the gates, for steps, checks, monitoring and rollback';
+  }
+  if (b.when === 'target' && place !== 'target') return `it has a value ${WHEN_TEXT.target}`;
+  return undefined;
+}
+
+/** Whether any text of the plan refers to a built-in name (previous version, say). */
+export function planUses(planText: string, name: string): { line: number; column: number } | undefined {
+  const lines = planText.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = scanReferences(lines[i]).find((r) => r.ref === name);
+    if (m) return { line: i + 1, column: m.start + 1 };
+  }
+  return undefined;
+}
+
+/** What a front end knows when it builds the values; whatever it does not know has no value. */
+export interface ScopeFacts {
+  plan: Plan;
+  env: NodeJS.ProcessEnv;
+  /** `--var` overrides. */
+  vars?: Record<string, string>;
+  /** The resolved version (never `auto`). */
+  version: string;
+  previousVersion?: string;
+  runId?: string;
+  runDir?: string;
+  colors?: { active: string; idle: string };
+  target?: string;
+}
+
+/** The values of a live run (engine), a tree click or a dialog: only what is known. */
+export function buildScope(f: ScopeFacts): Scope {
+  const vars = { ...f.plan.variables, ...f.vars };
+  const builtins: Record<string, string | undefined> = {
+    'release.name': f.plan.release.name,
+    'release.version': f.version,
+    'release.environment': f.plan.release.environment,
+    'release.previousVersion': f.previousVersion,
+    'run.id': f.runId,
+    'run.dir': f.runDir,
+    'deploy.color': f.colors?.idle,
+    'deploy.active': f.colors?.active,
+    target: f.target,
+  };
+  if (f.runDir) {
+    const template = f.plan.phases.backup?.path;
+    // A template that cannot resolve yet leaves backup.path without a value rather than failing every other reference.
+    try {
+      builtins['backup.path'] = template ? interpolate(template, { env: f.env, vars, builtins }) : `${f.runDir}/backup`;
+    } catch {
+      builtins['backup.path'] = undefined;
+    }
+  }
+  return { env: f.env, vars, builtins };
+}
+
+/** A scope for one target of a rolling deploy. */
+export function withTarget(scope: Scope, target: string | undefined): Scope {
+  return target === undefined ? scope : { ...scope, builtins: { ...scope.builtins, target } };
+}
+
+/** The values a preview shows (dry run): placeholders in angle brackets for what only a run knows. */
+export function previewScope(plan: Plan, o: { vars?: Record<string, string>; version?: string; previousVersion?: string } = {}): Scope {
+  const colors = plan.phases.deploy.blueGreen?.colors;
+  return buildScope({
+    plan,
+    env: new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? `<env:${k}>` : undefined) }) as NodeJS.ProcessEnv,
+    vars: o.vars,
+    version: o.version ?? plan.release.version,
+    previousVersion: o.previousVersion,
+    runId: '<run-id>',
+    runDir: '.release/runs/<run-id>',
+    colors: plan.phases.deploy.strategy === 'blue-green' && colors ? { idle: `<idle: ${colors.join('|')}>`, active: `<active: ${colors.join('|')}>` } : undefined,
+  });
+}
