@@ -8,7 +8,7 @@ import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/engine/fo
 import { parsePlan, type LoadResult } from '../core/plan/load';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
-import { buildScope, planUses } from '../core/plan/scope';
+import { runScope, stepTitle } from '../core/plan/scope';
 import type { PhaseId, Plan } from '../core/plan/schema';
 import type { Scope } from '../core/plan/scope';
 import type { ReleaseEvent } from '../core/engine/events';
@@ -309,32 +309,20 @@ export class ReleaseController implements vscode.Disposable {
     return pre;
   }
 
-  /** The values a check sees before any run: the version a release would carry now (`auto` resolved as the engine does), no run, no colours. */
   private async checkScope(plan: Plan, planText: string): Promise<Scope> {
     const ws = this.workspaceDir!;
-    const v = await engine().resolveVersion(ws, plan);
-    if (!v.ok) throw new UserError(v.message);
-    let previousVersion: string | undefined;
-    if (planUses(planText, 'release.previousVersion')) {
-      const planRel = path.relative(ws, this.planFile!) || this.planFile!;
-      const p = await engine().previousVersionOf(ws, plan, planRel, v.version);
-      const refused = engine().previousVersionRefusal(planRel, planText, plan, p);
-      if (refused) throw new UserError(refused, ['Open Plan']);
-      previousVersion = p?.version;
-    }
-    return buildScope({ plan, env: process.env, version: v.version, previousVersion });
+    return engine().beforeRunScope(ws, plan, path.relative(ws, this.planFile!) || this.planFile!, planText, process.env);
   }
 
   /** The rollback steps as they would run now: names resolved with this run's values, as the tree and terminal show them. */
   rollbackStepNames(): string[] {
     const plan = this.plan?.ok ? this.plan.plan : undefined;
     if (!plan) return [];
-    const s = this.state;
-    const scope = buildScope({ plan, env: process.env, version: s?.version || plan.release.version, previousVersion: s?.previousVersion, runId: s?.runId || undefined, runDir: this.runDir, colors: s?.colors });
+    const scope = runScope(plan, this.state ?? { version: '', runId: '' }, this.runDir ?? '', process.env);
     const masker = new SecretMasker(secretValues(this.plan?.ok ? this.plan.text : '', plan.secrets, process.env));
     return plan.rollback.steps.map((x) => {
       try {
-        return masker.mask(interpolate(x.name ?? x.run, scope));
+        return masker.mask(stepTitle(x, scope));
       } catch (e) {
         return `(cannot show this step: ${(e as Error).message.replace(/\$\{/g, '{')})`;
       }

@@ -2,4 +2,4 @@
 // runner, git and monitoring. Bundled apart (dist/engine.js) so activation does not pay for it.
 export { Release, currentUser } from '../core/engine/engine';
 export { runCheck } from '../core/engine/checks';
-export { previousVersionOf, previousVersionRefusal, resolveVersion } from '../core/engine/releaseFacts';
+export { beforeRunScope } from '../core/engine/releaseFacts';

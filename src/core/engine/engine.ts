@@ -13,7 +13,7 @@ import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
 import { applyEvent, foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
 import { interpolate, secretValues, type Scope } from './interpolate';
-import { buildScope } from '../plan/scope';
+import { runScope } from '../plan/scope';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
 import { unitsFor, type Unit } from './units';
@@ -240,8 +240,8 @@ export class Release {
   }
 
   private scope(extra: Record<string, string> = {}): Scope {
-    const s = this.state;
-    const scope = buildScope({ plan: this.o.plan, env: this.env, vars: this.o.vars, version: s.version || this.o.plan.release.version, previousVersion: s.previousVersion, runId: this.runId, runDir: this.runDir, colors: s.colors });
+    const s = this.state ?? { version: '', runId: '' };
+    const scope = runScope(this.o.plan, { ...s, runId: this.runId }, this.runDir, this.env, this.o.vars);
     return { ...scope, builtins: { ...scope.builtins, ...extra } };
   }
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Plan } from '../plan/schema';
-import { planUses } from '../plan/scope';
+import { buildScope, planUses, type Scope } from '../plan/scope';
 import { git, isRepo } from '../git/git';
 import { changelogSince, nextVersion, type Changelog } from '../report/changelog';
 import { loadRun, runsDir } from './runs';
@@ -63,4 +63,22 @@ export function previousVersionRefusal(planRel: string, planText: string, plan: 
   const at = planUses(planText, 'release.previousVersion');
   if (!at) return undefined;
   return `${planRel}:${at.line}:${at.column}: \${release.previousVersion} has no value: no released run of this plan in .release/runs and no earlier version tag matching "${plan.release.tagPrefix}*"; a plan that uses it cannot start until one exists`;
+}
+
+export class ScopeUnavailableError extends Error {
+  override name = 'ScopeUnavailableError';
+}
+
+/** The values a checklist check sees before any run (a click in the tree): the version a release would carry now, no run, no colours. */
+export async function beforeRunScope(workspace: string, plan: Plan, planRel: string, planText: string, env: NodeJS.ProcessEnv): Promise<Scope> {
+  const v = await resolveVersion(workspace, plan);
+  if (!v.ok) throw new ScopeUnavailableError(v.message);
+  let previousVersion: string | undefined;
+  if (planUses(planText, 'release.previousVersion')) {
+    const p = await previousVersionOf(workspace, plan, planRel, v.version);
+    const refused = previousVersionRefusal(planRel, planText, plan, p);
+    if (refused) throw new ScopeUnavailableError(refused);
+    previousVersion = p?.version;
+  }
+  return buildScope({ plan, env, version: v.version, previousVersion });
 }

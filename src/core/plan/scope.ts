@@ -10,9 +10,9 @@ import type { Plan } from './schema';
 export type Availability =
   /** From the loaded plan alone: everywhere a reference is resolved. */
   | 'always'
-  /** Once a run exists (not in the acceptance verdict, the checklist or the active-colour command, which a person can run from the tree before any run). */
+  /** Once a run exists: not in the checklist, whose checks a person runs from the tree before any run. */
   | 'run'
-  /** In a blue-green plan, once the colours are known: steps, checks, monitoring and rollback. */
+  /** In a blue-green plan, once the colours are known: steps, checks, monitoring, backup path and rollback. */
   | 'colors'
   /** In the steps and health check of a rolling deploy, for the target being deployed. */
   | 'target';
@@ -39,8 +39,8 @@ export const BUILTIN_NAMES: readonly string[] = BUILTINS.map((b) => b.name);
 
 export const WHEN_TEXT: Record<Availability, string> = {
   always: 'wherever references are resolved',
-  run: 'once a run exists: not in acceptance, checklist or blueGreen.active',
-  colors: 'in a blue-green plan, in steps, checks, monitoring and rollback (not in gates or backup.path)',
+  run: 'once a run exists: not in the checklist (its checks run from the tree before any run)',
+  colors: 'in a blue-green plan, in steps, checks, monitoring, backup path and rollback (not in acceptance, checklist or blueGreen.active)',
   target: 'only in rolling.steps and rolling.healthCheck',
 };
 
@@ -135,7 +135,7 @@ function valueOf(m: RefMatch, scope: Scope): string {
   const ref = m.ref!;
   if (ref.startsWith('env:')) {
     const v = scope.env[ref.slice(4)];
-    if (v === undefined) throw new UnresolvedReferenceError(`environment variable ${ref.slice(4)} is not set (referenced as \${${ref}})`);
+    if (typeof v !== 'string') throw new UnresolvedReferenceError(`environment variable ${ref.slice(4)} is not set (referenced as \${${ref}})`);
     return v;
   }
   if (ref.startsWith('var.')) {
@@ -150,7 +150,9 @@ function valueOf(m: RefMatch, scope: Scope): string {
 
 /** Where in a plan a text sits, as far as references go. */
 export type Place =
-  /** Before a run's colours: acceptance, checklist, the active-colour command. */
+  /** Run from the tree before any run, and by the release before the colours are known. */
+  | 'checklist'
+  /** Before the colours are known: acceptance verdict, the active-colour command. */
   | 'gate'
   /** A step, check or metric of the release. */
   | 'step'
@@ -164,7 +166,7 @@ export type Place =
 const STEP = String.raw`\.(?:run|name|env\.[^.]+)`;
 const PLACES: [RegExp, Place][] = [
   [/^acceptance\.(?:file|command|url)$/, 'gate'],
-  [/^checklist\.(?:run|files)$/, 'gate'],
+  [/^checklist\.(?:run|files)$/, 'checklist'],
   [/^phases\.deploy\.blueGreen\.active$/, 'gate'],
   [/^phases\.backup\.path$/, 'backup-path'],
   [new RegExp(`^phases\\.deploy\\.rolling\\.(?:steps${STEP}|healthCheck\\.(?:run|http\\.url))$`), 'target'],
@@ -189,10 +191,10 @@ export function unavailable(name: string, place: Place, plan: Plan): string | un
   if (!b) return 'unknown';
   if (place === 'literal') return 'this field is used as written';
   if (place === 'backup-path' && name === 'backup.path') return 'backup.path cannot refer to itself';
-  if (b.when === 'run' && place === 'gate') return `it exists once a run exists; it ${WHEN_TEXT.run.replace('once a run exists: ', 'is ')}`;
+  if (b.when === 'run' && place === 'checklist') return 'a checklist item is checked from the tree before any run exists';
   if (b.when === 'colors') {
     if (plan.phases.deploy.strategy !== 'blue-green') return 'it has a value only in a blue-green deploy';
-    if (place === 'gate' || place === 'backup-path') return 'the colours are known only after the gates, for steps, checks, monitoring and rollback';
+    if (place === 'gate' || place === 'checklist') return 'the colours are known only after the acceptance verdict and the checklist, for steps, checks, monitoring, backup path and rollback';
   }
   if (b.when === 'target' && place !== 'target') return `it has a value ${WHEN_TEXT.target}`;
   return undefined;
@@ -249,9 +251,22 @@ export function buildScope(f: ScopeFacts): Scope {
   return { env: f.env, vars, builtins };
 }
 
-/** A scope for one target of a rolling deploy. */
-export function withTarget(scope: Scope, target: string | undefined): Scope {
-  return target === undefined ? scope : { ...scope, builtins: { ...scope.builtins, target } };
+/** What a run knows at a point, as its journal's fold says (ReleaseState fits). */
+export interface RunFacts {
+  version: string;
+  runId: string;
+  previousVersion?: string;
+  colors?: { active: string; idle: string };
+}
+
+/** The values of a run at the point its state describes: the engine's, and any dialog about that run. */
+export function runScope(plan: Plan, run: RunFacts, runDir: string, env: NodeJS.ProcessEnv, vars?: Record<string, string>): Scope {
+  return buildScope({ plan, env, vars, version: run.version || plan.release.version, previousVersion: run.previousVersion, runId: run.runId || undefined, runDir: run.runId ? runDir : undefined, colors: run.colors });
+}
+
+/** What a person reads for a step: its name, or its command. */
+export function stepTitle(step: { name?: string; run: string }, scope: Scope): string {
+  return interpolate(step.name ?? step.run, scope);
 }
 
 /** The values a preview shows (dry run): placeholders in angle brackets for what only a run knows. */
@@ -259,7 +274,7 @@ export function previewScope(plan: Plan, o: { vars?: Record<string, string>; ver
   const colors = plan.phases.deploy.blueGreen?.colors;
   return buildScope({
     plan,
-    env: new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? `<env:${k}>` : undefined) }) as NodeJS.ProcessEnv,
+    env: new Proxy({}, { get: (_t, k) => (typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `<env:${k}>` : undefined) }) as NodeJS.ProcessEnv,
     vars: o.vars,
     version: o.version ?? plan.release.version,
     previousVersion: o.previousVersion,
