@@ -32,7 +32,9 @@ export interface PreviousVersion {
 /** The version before `version`: the last released run of this plan, else the previous version tag. */
 export async function previousVersionOf(workspace: string, plan: Plan, planRel: string, version: string): Promise<PreviousVersion | undefined> {
   const dir = runsDir(workspace);
-  const runs = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'journal.jsonl'))).sort().reverse() : [];
+  // Only regular files: a journal that is a device or a pipe is no release record, and reading it may never end.
+  const isJournal = (d: string) => fs.statSync(path.join(dir, d, 'journal.jsonl'), { throwIfNoEntry: false })?.isFile() === true;
+  const runs = fs.existsSync(dir) ? fs.readdirSync(dir).filter(isJournal).sort().reverse() : [];
   for (const id of runs) {
     try {
       const { state } = loadRun(workspace, id);
