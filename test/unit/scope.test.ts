@@ -347,6 +347,16 @@ describe('one scope: hostile references', () => {
     assert.equal(interpolate(text, full).split('1.2.3-').length, 10_001);
   });
 
+  it('reads 200 000 characters of unclosed or nested ${ in linear time', () => {
+    for (const text of ['${release.version '.repeat(12_000), '${'.repeat(100_000), `\${HOME:-${'${x'.repeat(60_000)}}`]) {
+      const t0 = performance.now();
+      const v = verdict(text);
+      const ms = performance.now() - t0;
+      assert.equal(v.validates, v.engine);
+      assert.ok(ms < 3000, `took ${ms} ms for ${text.slice(0, 20)}…`);
+    }
+  });
+
   it('property: for any text around references, validate accepts iff the engine and the dry run resolve it', () => {
     const piece = fc.oneof(
       fc.constantFrom('${', '}', '$', '\\', ' ', '.', ':', '-', '{', 'é', '\u0435', 'a', 'echo '),

@@ -47,6 +47,8 @@ export const WHEN_TEXT: Record<Availability, string> = {
 /** `${...}` forms the plan owns, written canonically; any other `${...}` is left to the shell. */
 export const PLAN_REF_RE = /\$\{(env:[^}]*|var\.[^}]*|release\.[^}]*|run\.[^}]*|backup\.[^}]*|deploy\.[^}]*|target)\}/g;
 
+const WHOLE_REF_RE = new RegExp(`^${PLAN_REF_RE.source}$`);
+
 /** What a `${` starts, once read: a reference of the plan (ref), a malformed one (problem), or the shell's. */
 export interface RefMatch {
   start: number;
@@ -63,33 +65,40 @@ const CLAIMED = /^\s*(?:env\s*:|target\s*$)/;
 /** Where a shell parameter expansion's name ends (`${HOME:-défaut}` is the shell's). */
 const SHELL_OPERATOR = /[:\-+?=#%/^,@[\]!*]/;
 
-function claimed(body: string): boolean {
-  if (CLAIMED_ANY_CASE.test(body) || CLAIMED.test(body)) return true;
-  return /[^\x00-\x7f]/.test(body.split(SHELL_OPERATOR)[0]);
+function claimed(head: string): boolean {
+  if (CLAIMED_ANY_CASE.test(head) || CLAIMED.test(head)) return true;
+  return /[^\x00-\x7f]/.test(head.split(SHELL_OPERATOR)[0]);
 }
+
+/** Longer than any name: deciding whether a `${` is the plan's reads no further, so a text of many `${` stays linear. */
+const HEAD = 256;
 
 /** Every `${...}` of a text the plan owns or that only looks like it, in order. */
 export function scanReferences(text: string): RefMatch[] {
   const out: RefMatch[] = [];
   let from = 0;
+  // The first `}` after a `${` is the same for every `${` before it: found once.
+  let close = -2;
   for (;;) {
     const i = text.indexOf('${', from);
     if (i < 0) return out;
-    const close = text.indexOf('}', i + 2);
-    const body = text.slice(i + 2, close < 0 ? text.length : close);
-    const end = close < 0 ? text.length : close + 1;
+    if (close !== -1 && close < i + 2) close = text.indexOf('}', i + 2);
+    const stop = close < 0 ? text.length : close;
     from = i + 2;
-    if (!claimed(body)) continue;
+    if (!claimed(text.slice(i + 2, Math.min(stop, i + 2 + HEAD)))) continue;
+    // Claimed: what it spans is skipped, so each character is sliced once.
+    const body = text.slice(i + 2, stop);
+    const end = close < 0 ? text.length : close + 1;
     const nonAscii = /[^\x20-\x7e]/.exec(body);
     const raw = text.slice(i, end);
     const m: RefMatch = { start: i, end, raw };
     const prev = text[i - 1];
     if (close < 0) m.problem = `"${short(raw)}" is not closed: expected \${...}`;
     else if (body.includes('${')) m.problem = `"${short(raw)}" nests a reference in a reference, which is not supported: resolve one name per \${...}`;
-    else if (prev === '$') m.problem = `"$${short(raw)}" is ambiguous (an escape, or $ before a value?): write \${${body.trim()}} for the value`;
-    else if (prev === '\\') m.problem = `"\\${short(raw)}" is ambiguous: a backslash does not escape a plan reference; write \${${body.trim()}} for the value, or leave \${...} out`;
+    else if (prev === '$') m.problem = `"$${short(raw)}" is ambiguous (an escape, or $ before a value?): write \${${short(body.trim())}} for the value`;
+    else if (prev === '\\') m.problem = `"\\${short(raw)}" is ambiguous: a backslash does not escape a plan reference; write \${${short(body.trim())}} for the value, or leave \${...} out`;
     else if (nonAscii) m.problem = `"${short(raw)}" contains the character U+${nonAscii[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which no reference uses (a lookalike?)`;
-    else if (!new RegExp(`^${PLAN_REF_RE.source}$`).test(raw)) m.problem = `"${short(raw)}" is not written as a reference: expected \${${canonical(body)}}`;
+    else if (!WHOLE_REF_RE.test(raw)) m.problem = `"${short(raw)}" is not written as a reference: expected \${${short(canonical(body))}}`;
     else m.ref = body;
     out.push(m);
     from = end;
