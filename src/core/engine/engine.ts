@@ -155,6 +155,7 @@ export class Release {
     try {
       const unresolved = findUnresolvedRun(o.workspace, path.relative(o.workspace, o.planFile) || o.planFile, runId);
       if (unresolved) throw new UnresolvedRunError(unresolved.runId, unresolved.state);
+      r.warnTakeover();
       r.openJournal();
       r.append({
         type: 'release.started',
@@ -183,6 +184,7 @@ export class Release {
     if (!fs.existsSync(file)) throw new Error(`no release run ${runId} in ${runsDir(o.workspace)}`);
     r.user = o.user ?? (await currentUser(o.workspace));
     r.takeLock();
+    r.warnTakeover();
     try {
       const torn = repairTornTail(file);
       const read = readJournal(file);
@@ -214,7 +216,11 @@ export class Release {
 
   private takeLock(): void {
     this.lock = ReleaseLock.acquire(lockFile(this.o.workspace), { user: this.user, holder: this.o.holder ?? 'release-pilot', runId: this.runId });
-    if (this.lock.tookOver) this.log.warn(`took over a stale release lock of pid ${this.lock.tookOver.pid} (${this.lock.tookOver.holder}), which is no longer running`);
+  }
+
+  /** Said only once the lock is really used: a start refused over the dead holder's run took nothing over. */
+  private warnTakeover(): void {
+    if (this.lock?.tookOver) this.log.warn(`took over a stale release lock of pid ${this.lock.tookOver.pid} (${this.lock.tookOver.holder}), which is no longer running`);
   }
 
   private openJournal(): void {
