@@ -315,7 +315,7 @@ export class Release {
       this.append({ type: 'release.finished', outcome: 'aborted', message: `stopped by ${by} before any step ran` });
       return;
     }
-    this.append({ type: 'release.paused', step: interrupted?.key, stoppedBy: by, message: `stopped by ${by}${interrupted ? ` while "${interrupted.name}" ran` : ''}; continue with: release-pilot resume ${this.runId}` });
+    this.append({ type: 'release.paused', step: interrupted?.key, stoppedBy: by, message: `stopped by ${by}${interrupted ? ` while "${interrupted.name}" ran` : ''}` });
   }
 
   /** Ends a run nobody will finish: orphans were ended by reopen; who abandons it and why is journaled. */
