@@ -62,8 +62,10 @@ Without a terminal (CI, a pipe), nothing is asked; each question is answered lik
   failed checklist item    --waive ID=REASON waives it; a manual item needs --tick ID; otherwise abort
   guard breach             roll back
 Signals: SIGINT, SIGTERM and SIGHUP end the running step's process tree (SIGTERM, then SIGKILL
-after 3 s; a second signal kills at once), journal it, pause the release (resumable) and exit
-128 + the signal's number. A rollback under way finishes first; a second signal ends it as failed.
+after 3 s; a second signal kills at once), journal it, pause the release (resumable; aborted
+when no step had run yet) and exit 128 + the signal's number. A rollback under way finishes
+first; a second signal ends it as failed. At a question, Ctrl-C stops the same way; Ctrl-D
+(end of input) answers no / pause / abort.
 
 Exit codes: validate 0 valid, 1 invalid, 2 usage; run/resume/rollback 0 released, 1 failed or
 refused, 2 invalid plan or usage, 3 rolled back, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM;
