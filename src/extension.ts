@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ReleaseController, UserError } from './vscode/controller';
+import { askAbandonReason, ReleaseController, UserError } from './vscode/controller';
 import { ReleaseTreeProvider, type Node } from './vscode/tree';
 import { RollbackStatusBar } from './vscode/statusbar';
 import { PlanDiagnostics } from './vscode/diagnostics';
@@ -24,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Release Pilot', { log: true });
   const controller = new ReleaseController(log);
+  active = controller;
   const tree = new ReleaseTreeProvider(controller);
   const view = vscode.window.createTreeView('releasePilot.release', { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new RollbackStatusBar(controller);
@@ -72,6 +73,13 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     return s;
   });
   register(COMMANDS.resumeRelease, () => controller.resume());
+  register(COMMANDS.abandonRelease, async (reasonArg?: string) => {
+    const s = controller.state;
+    if (!s || ['released', 'rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(s.status)) throw new UserError('There is no paused or interrupted release to abandon.');
+    const reason = typeof reasonArg === 'string' && reasonArg.trim() ? reasonArg.trim() : await askAbandonReason(s.version);
+    if (!reason) return undefined;
+    return controller.abandon(reason);
+  });
   register(COMMANDS.runPhase, async (node?: Node) => {
     const plan = controller.requirePlan().result.plan;
     const s = controller.state;
@@ -189,4 +197,9 @@ function failedStep(c: ReleaseController): string | undefined {
   return Object.values(c.state?.steps ?? {}).find((s) => s.state === 'failed' || s.state === 'interrupted')?.key;
 }
 
-export function deactivate(): void {}
+let active: ReleaseController | undefined;
+
+/** A closing window ends the running step's process group and journals it before the host goes. */
+export function deactivate(): Promise<void> | undefined {
+  return active?.shutdown();
+}

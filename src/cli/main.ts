@@ -3,7 +3,9 @@ import * as readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { formatProblem, loadPlanFile } from '../core/plan/load';
 import { PHASE_TITLES, type Plan } from '../core/plan/schema';
-import { GateError, latestRunId, loadRun, Release, type EngineOptions, type Prompter } from '../core/engine/engine';
+import { currentUser, GateError, latestRunId, loadRun, Release, type EngineOptions, type Prompter } from '../core/engine/engine';
+import { findUnresolvedRun, UnresolvedRunError } from '../core/engine/stop';
+import { SignalStop } from './signals';
 import { JournalWriteError, LockHeldError } from '../core/journal/journal';
 import type { ReleaseEvent } from '../core/engine/events';
 import type { ReleaseState } from '../core/engine/fold';
@@ -25,8 +27,12 @@ Usage: release-pilot <command> [options]
 
 Commands:
   validate                 check the release plan; prints each problem as file:line:column
-  run                      run a release of the plan (asks before it starts and before production steps)
+  run                      run a release of the plan (asks before it starts and before production steps);
+                           refuses while a paused or interrupted run of the plan exists, and names it
   resume [RUN]             continue a paused or interrupted release
+  abandon [RUN] --reason TEXT
+                           end a paused or interrupted release without rolling back: ends the
+                           processes its interrupted step left running and journals who and why
   status [RUN]             show the state of the newest (or the named) release
   rollback [RUN]           roll back the newest (or the named) release
   report [RUN]             print the report of a release and write report.md / report.json
@@ -39,15 +45,33 @@ Options:
   --yes, -y                answer yes: start, run production steps, roll back on failure
   --dry-run                print every command with its variables resolved; run nothing
   --var NAME=VALUE         override a plan variable (repeatable)
-  --tick ID                tick a manual checklist item as yourself (repeatable)
+  --tick ID                tick a manual checklist item as yourself: git user.name, else your login
+                           (repeatable)
   --waive ID=REASON        waive a checklist item that fails, with a reason (repeatable)
-  --retry                  with resume: run an interrupted step again
-  --reason TEXT            why you roll back
+  --retry                  with resume: run the interrupted step again (this confirms that step,
+                           production or not; later production steps still need --yes or a terminal)
+  --reason TEXT            why you roll back or abandon
   --format md|json         report format (default md)
   --verbose                show the output of every step
   --help, -h               this help
 
-Exit codes: validate 0 valid, 1 invalid, 2 usage; run/resume/rollback 0 released, 1 failed, 2 invalid plan or usage, 3 rolled back.
+Without a terminal (CI, a pipe), nothing is asked; each question is answered like this:
+  start, production steps  go only with --yes; otherwise the release pauses (or is aborted at the
+                           go/no-go question) and says "pass --yes"
+  interrupted step         --retry runs it again; otherwise as a failed step
+  failed step              with --yes and production touched (migration onward): roll back;
+                           otherwise pause (exit 1); resume runs a paused failed step again
+  failed checklist item    --waive ID=REASON waives it; a manual item needs --tick ID; otherwise abort
+  guard breach             roll back
+Signals: SIGINT, SIGTERM and SIGHUP end the running step's process tree (SIGTERM, then SIGKILL
+after 3 s; a second signal kills at once), journal it, pause the release (resumable; aborted
+when no step had run yet) and exit 128 + the signal's number. A rollback under way finishes
+first; a second signal ends it as failed. At a question, Ctrl-C stops the same way; Ctrl-D
+(end of input) answers no / pause / abort.
+
+Exit codes: validate 0 valid, 1 invalid, 2 usage; run/resume/rollback 0 released, 1 failed or
+refused, 2 invalid plan or usage, 3 rolled back, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM;
+abandon 0 abandoned, 1 refused.
 `;
 
 interface Io {
@@ -76,7 +100,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   const planFile = path.resolve(o.plan ?? '.release/plan.yaml');
   const workspace = path.resolve(o.workspace ?? defaultWorkspace(planFile));
-  const known = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog'];
+  const known = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon'];
   if (!known.includes(command)) {
     io.err(`release-pilot: unknown command "${command}"\n\n${HELP}`);
     return EXIT.usage;
@@ -161,10 +185,15 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return 0;
   }
 
+  if (command === 'abandon' && !o.reason?.trim()) {
+    io.err('release-pilot: abandon needs --reason TEXT: why nobody finishes or rolls back this release');
+    return EXIT.usage;
+  }
+
   const ticks = new Set(o.tick ?? []);
   const waivers = new Map((o.waive ?? []).map((kv) => splitKv(kv, '--waive')));
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers, retry: Boolean(o.retry) });
+  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers, retry: Boolean(o.retry), workspace });
   const engine: EngineOptions = {
     planFile,
     plan,
@@ -178,31 +207,43 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     onOutput: o.verbose ? (_k, chunk) => process.stdout.write(chunk.replace(/^/gm, '    │ ')) : undefined,
   };
 
+  const signals = new SignalStop((text) => io.err(text));
   let release: Release;
   try {
     if (command === 'run') release = await Release.start(engine);
     else {
-      const runId = runArg ?? latestRunId(workspace);
+      const runId = runArg ?? (command === 'abandon' ? findUnresolvedRun(workspace, path.relative(workspace, planFile) || planFile)?.runId : undefined) ?? latestRunId(workspace);
       if (!runId) {
         io.err(`release-pilot: no release to ${command} in ${workspace}`);
+        signals.dispose();
         return EXIT.failed;
       }
       release = await Release.reopen(engine, runId);
     }
   } catch (e) {
-    if (e instanceof LockHeldError || e instanceof GateError || e instanceof JournalWriteError) {
+    signals.dispose();
+    if (e instanceof LockHeldError || e instanceof GateError || e instanceof JournalWriteError || e instanceof UnresolvedRunError) {
       io.err(`release-pilot: ${e.message}`);
       return EXIT.failed;
     }
     throw e;
   }
-  const onSigint = () => {
-    io.err('\ninterrupt: ending the running step (its process tree gets SIGTERM, then SIGKILL)');
-    release.cancelStep();
-  };
-  process.on('SIGINT', onSigint);
+  signals.attach(release);
   try {
     let state: ReleaseState;
+    if (command === 'abandon') {
+      try {
+        state = release.abandon(o.reason!);
+      } catch (e) {
+        if (e instanceof GateError) {
+          io.err(`release-pilot: ${e.message}`);
+          return EXIT.failed;
+        }
+        throw e;
+      }
+      io.out(`abandoned ${state.name} ${state.version} (run ${state.runId}): ${state.outcomeMessage}`);
+      return 0;
+    }
     if (command === 'rollback') {
       try {
         state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line');
@@ -217,9 +258,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.out('');
     io.out(renderMarkdown(buildReport(state)));
     io.out(`journal: ${path.join(release.runDir, 'journal.jsonl')}\nreport:  ${path.join(release.runDir, 'report.md')}`);
-    return exitCode(state);
+    return signals.exitCode() ?? exitCode(state);
   } finally {
-    process.off('SIGINT', onSigint);
+    signals.dispose();
   }
 }
 
@@ -262,36 +303,54 @@ export function defaultWorkspace(planFile: string): string {
   return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
 }
 
-function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean }): Prompter {
-  const ask = async (q: string): Promise<string> => {
+function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean; workspace: string }): Prompter {
+  /** The answer, or undefined when the input ended (Ctrl-D, a closed terminal): nobody is there to answer. */
+  const ask = async (q: string): Promise<string | undefined> => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    // In a terminal readline takes Ctrl-C itself; it must stop the release like any SIGINT.
+    rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
     try {
-      return (await rl.question(q)).trim();
+      return await new Promise<string | undefined>((resolve, reject) => {
+        rl.once('close', () => resolve(undefined));
+        rl.question(q).then((a) => resolve(a.trim()), reject);
+      });
     } finally {
       rl.close();
     }
   };
-  const user = process.env.USER ?? 'cli';
+  // The person who runs the CLI, as git knows them (the same name the engine journals), else the login.
+  let user: string | undefined;
+  const who = async () => (user ??= await currentUser(opt.workspace));
+  // Steps the person asked to run again with --retry: that is their confirmation for each.
+  const retried = new Set<string>();
   return {
-    async confirm(message) {
+    async confirm(message, about) {
       if (opt.yes) return true;
+      if (about?.step && retried.delete(about.step)) {
+        io.err(`confirmed by --retry: ${message.split('\n')[0]}`);
+        return true;
+      }
       if (!opt.interactive) {
         io.err(`not confirmed (no terminal to ask; pass --yes): ${message}`);
         return false;
       }
-      return /^y(es)?$/i.test(await ask(`${message} [y/N] `));
+      return /^y(es)?$/i.test((await ask(`${message} [y/N] `)) ?? '');
     },
     async onFailure(f) {
       io.err(`\n✗ ${f.step.name} failed: ${f.message}${f.step.tail ? `\n${f.step.tail.replace(/^/gm, '    │ ')}` : ''}`);
-      if (opt.retry && f.step.state === 'interrupted') return { action: 'retry' };
+      if (opt.retry && f.step.state === 'interrupted') {
+        retried.add(f.step.key);
+        return { action: 'retry' };
+      }
       if (!opt.interactive) return opt.yes && f.rollbackAvailable ? { action: 'rollback' } : { action: 'pause' };
       for (;;) {
-        const a = (await ask(`[r]etry, roll [b]ack, [w]aive with a reason, or [p]ause? `)).toLowerCase();
+        const a = (await ask(`[r]etry, roll [b]ack, [w]aive with a reason, or [p]ause? `))?.toLowerCase();
+        if (a === undefined || a === 'p') return { action: 'pause' };
         if (a === 'r') return { action: 'retry' };
         if (a === 'b') return { action: 'rollback' };
-        if (a === 'p') return { action: 'pause' };
         if (a === 'w') {
           const reason = await ask('reason: ');
+          if (reason === undefined) return { action: 'pause' };
           if (reason) return { action: 'waive', reason };
         }
       }
@@ -301,20 +360,20 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
       const w = opt.waivers.get(item.id);
       if (w) return { action: 'waive', reason: w };
       if (!opt.interactive) return { action: 'abort' };
-      const a = (await ask('[r]etry, [w]aive with a reason, or [a]bort? ')).toLowerCase();
+      const a = (await ask('[r]etry, [w]aive with a reason, or [a]bort? '))?.toLowerCase();
       if (a === 'r') return { action: 'retry' };
-      if (a === 'w') return { action: 'waive', reason: await ask('reason: ') };
+      if (a === 'w') return { action: 'waive', reason: (await ask('reason: ')) ?? '' };
       return { action: 'abort' };
     },
     async tickManual(item) {
-      if (opt.ticks.has(item.id)) return user;
+      if (opt.ticks.has(item.id)) return who();
       if (!opt.interactive) return undefined;
-      return /^y(es)?$/i.test(await ask(`manual check — ${item.title}: done? [y/N] `)) ? user : undefined;
+      return /^y(es)?$/i.test((await ask(`manual check — ${item.title}: done? [y/N] `)) ?? '') ? who() : undefined;
     },
     async onBreach(b) {
       io.err(`! ${b.reason}`);
       if (!opt.interactive) return 'rollback';
-      const a = (await ask('roll [b]ack, [c]ontinue watching, or [p]ause? ')).toLowerCase();
+      const a = (await ask('roll [b]ack, [c]ontinue watching, or [p]ause? '))?.toLowerCase();
       return a === 'c' ? 'continue' : a === 'p' ? 'pause' : 'rollback';
     },
     async notify(message) {
@@ -369,7 +428,7 @@ function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`${e.outcome === 'rolled-back' ? '✓' : '✗✗'} ${e.message}`);
         break;
       case 'release.paused':
-        io.out(`\n⏸ paused: ${e.message}\n  continue with: release-pilot resume`);
+        io.out(`\n⏸ paused: ${e.message}\n  continue with: release-pilot resume ${s.runId}   (or: release-pilot abandon ${s.runId} --reason TEXT)`);
         break;
       case 'release.finished':
         io.out(`\n■ ${e.outcome}: ${e.message}`);

@@ -24,6 +24,16 @@ export class UserError extends Error {
   }
 }
 
+export async function askAbandonReason(version: string): Promise<string | undefined> {
+  const reason = await vscode.window.showInputBox({
+    title: `Abandon release ${version}`,
+    prompt: 'Why is this release given up without a rollback? Your name and this reason go into the journal and the report.',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim().length < 5 ? 'Write a reason of a few words' : undefined),
+  });
+  return reason?.trim() || undefined;
+}
+
 export interface Precheck {
   state: 'checking' | 'passed' | 'failed' | 'waived';
   detail: string;
@@ -53,7 +63,7 @@ export class ReleaseController implements vscode.Disposable {
   private readonly ticks = new Map<string, string>();
   private readonly waivers = new Map<string, string>();
   /** Answers for tests in the real VS Code host, where nobody clicks a modal. */
-  prompterOverride: Partial<Prompter> | undefined;
+  prompterOverride: (Partial<Prompter> & { unresolved?(message: string, detail: string): Thenable<string | undefined>; abandonReason?(): Thenable<string | undefined> }) | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.terminals = new PhaseTerminals({
@@ -244,9 +254,62 @@ export class ReleaseController implements vscode.Disposable {
     }
   }
 
-  /** Deploy: Start Release. */
-  async start(): Promise<ReleaseState> {
-    return this.drive(() => engine().Release.start(this.engineOptions()));
+  /** Deploy: Start Release. Refuses while a paused or interrupted run exists, offering to resume or abandon it. */
+  async start(): Promise<ReleaseState | undefined> {
+    try {
+      return await this.drive(() => engine().Release.start(this.engineOptions()));
+    } catch (e) {
+      // The engine bundle is loaded apart: its error is known by name.
+      if ((e as Error).name !== 'UnresolvedRunError') throw e;
+      return this.offerUnresolved(e as Error & { runId: string; state: ReleaseState });
+    }
+  }
+
+  private async offerUnresolved(e: { runId: string; state: ReleaseState }): Promise<ReleaseState | undefined> {
+    const s = e.state;
+    const running = Object.values(s.steps).find((st) => st.state === 'interrupted' || st.state === 'running');
+    const detail = [
+      `Run ${e.runId} is ${s.status}${s.pausedAt ? `: ${s.pausedAt.message}` : ''}.`,
+      running ? `"${running.name}" was running when it stopped; resuming or abandoning ends whatever it left running.` : '',
+      'A new release does not start over an unresolved one. Resume it, or abandon it with a reason (nothing is rolled back).',
+    ].filter(Boolean).join('\n');
+    const pick = await (this.prompterOverride?.unresolved ?? ((m, d) => vscode.window.showWarningMessage(m, { modal: true, detail: d }, 'Resume', 'Abandon…')))(`Release ${s.name} ${s.version} was not finished.`, detail);
+    if (pick === 'Resume') {
+      this.runId = e.runId;
+      this.state = s;
+      return this.resume();
+    }
+    if (pick !== 'Abandon…') return undefined;
+    const reason = await (this.prompterOverride?.abandonReason ?? (() => askAbandonReason(s.version)))();
+    return reason ? this.abandon(reason, e.runId) : undefined;
+  }
+
+  /** Deploy: Abandon Release: ends what the run left running and journals who gave it up, and why. */
+  async abandon(reason: string, runId = this.runId): Promise<ReleaseState> {
+    if (!runId) throw new UserError('There is no release to abandon here.');
+    return this.drive(
+      () => engine().Release.reopen(this.engineOptions(), runId),
+      async (r) => r.abandon(reason),
+    );
+  }
+
+  /**
+   * The window is closing (extension deactivation): the running step's whole process group is
+   * ended and journaled before the host goes. VS Code waits about 5 s for this.
+   */
+  async shutdown(): Promise<void> {
+    const live = this.live;
+    const running = this.running;
+    if (!live || !running) return;
+    const by = 'the closing VS Code window';
+    live.stop(by);
+    // The grace setting may be longer than the host waits: the second stop kills the group at once.
+    const hurry = setTimeout(() => live.stop(by), 2000);
+    try {
+      await Promise.race([running.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 4000))]);
+    } finally {
+      clearTimeout(hurry);
+    }
   }
 
   /** Run Next Phase before any run: a new release that pauses after `phase`. */
@@ -338,8 +401,8 @@ export class ReleaseController implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.changeTimer);
-    // A window closing mid-release leaves the journal to say what was running: the next window
-    // shows it interrupted and offers retry or rollback. Nothing is rolled back behind a person's back.
+    // A window closing mid-release was stopped by shutdown() (deactivate): the step's processes are
+    // ended and the run paused; the next window offers resume. Nothing is rolled back behind a person's back.
     for (const d of this.disposables) d.dispose();
   }
 }

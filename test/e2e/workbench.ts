@@ -64,7 +64,8 @@ export class Workbench {
     for (;;) {
       if (await rows.isVisible()) return;
       if (Date.now() > end) throw new Error('the Release Pilot view did not open');
-      if (await icon.isVisible()) await icon.click();
+      // force: the view's badge (a paused or interrupted release) lies over the icon and takes the pointer.
+      if (await icon.isVisible()) await icon.click({ force: true });
       try {
         await rows.waitFor({ timeout: 3000 });
         return;

@@ -211,6 +211,35 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     fs.rmSync(path.join(folder(), 'state', 'slow'));
   });
 
+  it('Start Release refuses over the paused run and offers Resume; a closing window ends the running step and journals it; Abandon… gives the run up with a reason', async () => {
+    const pausedId = rp.controller.runId!;
+    assert.equal(rp.controller.state?.status, 'paused', 'left paused by the test before');
+    fs.writeFileSync(path.join(folder(), 'state', 'slow'), '');
+    let asked = '';
+    const base = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+    rp.controller.prompterOverride = { ...base, unresolved: async (m: string, d: string) => ((asked = `${m}\n${d}`), 'Resume') };
+    const running = vscode.commands.executeCommand(COMMANDS.startRelease) as Thenable<{ status: string; runId: string; pausedAt?: { message: string } }>;
+    await until(() => rp.controller.state?.steps['deploy/0']?.state === 'running' && rp.controller.state.steps['deploy/0'].pid !== undefined, 30_000, 'the slow deploy step runs again');
+    assert.match(asked, new RegExp(`^Release fixture-app 1\\.2\\.3 was not finished\\.\nRun ${pausedId} is paused`));
+    const pid = rp.controller.state!.steps['deploy/0'].pid!;
+    // What deactivate() does when the window closes.
+    const t0 = Date.now();
+    await rp.controller.shutdown();
+    const s = await running;
+    console.log(`closing the window ended the step's process group in ${Date.now() - t0} ms`);
+    assert.throws(() => process.kill(-pid, 0), 'the step\'s process group is gone');
+    assert.equal(s.runId, pausedId, 'no second run was started');
+    assert.equal(s.status, 'paused');
+    assert.match(s.pausedAt!.message, /^stopped by the closing VS Code window while "Deploy 1\.2\.3" ran/);
+
+    rp.controller.prompterOverride = { ...base, unresolved: async () => 'Abandon…', abandonReason: async () => 'test: the window was closed on purpose' };
+    const gone = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string; runId: string; outcomeMessage: string };
+    assert.equal(gone.runId, pausedId);
+    assert.equal(gone.status, 'aborted');
+    assert.match(gone.outcomeMessage, /^abandoned by .+: test: the window was closed on purpose$/);
+    fs.rmSync(path.join(folder(), 'state', 'slow'));
+  });
+
   it('shows a failed rollback loudly in the tree and the status bar', async () => {
     fs.writeFileSync(allow(), '');
     rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };

@@ -2,23 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT } from './helpers';
-
-/** Processes whose working folder or command line points into `dir`. */
-function processesIn(dir: string): string[] {
-  const found: string[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const state = /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      if (state !== 'Z' && (cwd.startsWith(dir) || cmd.includes(dir))) found.push(`${pid} ${cmd}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
+import { processesIn, ROOT } from './helpers';
 
 function demo(...args: string[]) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', 'demo', 'run-demo.mjs'), '--keep', ...args], { encoding: 'utf8', timeout: 170_000 });

@@ -61,3 +61,19 @@ export async function waitFor(cond: () => boolean, ms = 5000, step = 25): Promis
   }
   return cond();
 }
+
+/** Processes whose working folder or command line points into `dir`. */
+export function processesIn(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const state = /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (state !== 'Z' && (cwd.startsWith(dir) || cmd.includes(dir))) found.push(`${pid} ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}

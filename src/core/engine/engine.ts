@@ -21,6 +21,7 @@ import { userName } from '../git/git';
 import { postWebhook } from '../report/announce';
 import { writeReport } from '../report/report';
 import { formatNumber } from '../format';
+import { findUnresolvedRun, ReleaseStopped, StopLatch, UnresolvedRunError } from './stop';
 
 export interface Logger {
   info(msg: string): void;
@@ -41,8 +42,8 @@ export type ChecklistDecision = { action: 'retry' } | { action: 'abort' } | { ac
 
 /** How a front end (CLI, VS Code) answers the questions a release asks. */
 export interface Prompter {
-  /** The go/no-go confirmation naming version and environment, and production steps. */
-  confirm(message: string): Promise<boolean>;
+  /** The go/no-go confirmation naming version and environment, and production steps (`about.step`: its key). */
+  confirm(message: string, about?: { step?: string }): Promise<boolean>;
   onFailure(f: FailureInfo): Promise<FailureDecision>;
   onChecklistFailed(item: ChecklistItem, detail: string): Promise<ChecklistDecision>;
   /** A person ticks a manual item; returns the name of who ticked it, or undefined. */
@@ -115,6 +116,8 @@ export class Release {
   private current?: RunningStep;
   private monitorAbort?: AbortController;
   private rollbackRequest?: { reason: string; by: string; at: number; trigger: RollbackTrigger };
+  private readonly stopLatch = new StopLatch();
+  private closed = false;
   private user = '';
 
   private constructor(
@@ -149,6 +152,9 @@ export class Release {
     r.user = o.user ?? (await currentUser(o.workspace));
     r.takeLock();
     try {
+      const unresolved = findUnresolvedRun(o.workspace, path.relative(o.workspace, o.planFile) || o.planFile, runId);
+      if (unresolved) throw new UnresolvedRunError(unresolved.runId, unresolved.state);
+      r.warnTakeover();
       r.openJournal();
       r.append({
         type: 'release.started',
@@ -178,6 +184,7 @@ export class Release {
     if (!fs.existsSync(file)) throw new Error(`no release run ${runId} in ${runsDir(o.workspace)}`);
     r.user = o.user ?? (await currentUser(o.workspace));
     r.takeLock();
+    r.warnTakeover();
     try {
       const torn = repairTornTail(file);
       const read = readJournal(file);
@@ -209,7 +216,11 @@ export class Release {
 
   private takeLock(): void {
     this.lock = ReleaseLock.acquire(lockFile(this.o.workspace), { user: this.user, holder: this.o.holder ?? 'release-pilot', runId: this.runId });
-    if (this.lock.tookOver) this.log.warn(`took over a stale release lock of pid ${this.lock.tookOver.pid} (${this.lock.tookOver.holder}), which is no longer running`);
+  }
+
+  /** Said only once the lock is really used: a start refused over the dead holder's run took nothing over. */
+  private warnTakeover(): void {
+    if (this.lock?.tookOver) this.log.warn(`took over a stale release lock of pid ${this.lock.tookOver.pid} (${this.lock.tookOver.holder}), which is no longer running`);
   }
 
   private openJournal(): void {
@@ -227,6 +238,7 @@ export class Release {
 
   /** Ends the run's hold on the lock and the journal. */
   close(): void {
+    this.closed = true;
     if (this.state?.runId) {
       try {
         writeReport(this.runDir, this.state);
@@ -265,6 +277,48 @@ export class Release {
     this.current?.cancel();
   }
 
+  /**
+   * Stops the release (a signal, a closing window): the running step's whole process group is
+   * ended (SIGTERM, then SIGKILL after the grace; at once when asked again), its end and the stop
+   * are journaled, and the run pauses, to be resumed or abandoned. A rollback under way finishes
+   * first, so production is not left half switched back; asked again, its step is killed and the
+   * rollback recorded as failed.
+   */
+  stop(by: string): void {
+    if (this.closed) return;
+    const n = this.stopLatch.request(by);
+    if (this.state?.status === 'rolling-back') {
+      if (n === 1) this.append({ type: 'warning', message: `${by} arrived during the rollback: the rollback finishes first; a second one ends its step at once and leaves the rollback failed` });
+      else this.current?.cancel(true);
+      return;
+    }
+    this.monitorAbort?.abort();
+    this.current?.cancel(n > 1);
+  }
+
+  /** Journals why the release stopped: paused (resumable) once a step ran, otherwise aborted. */
+  private recordStop(by: string): void {
+    const interrupted = Object.values(this.state.steps).find((st) => st.state === 'interrupted');
+    if (!this.events.some((e) => e.type === 'step.started')) {
+      this.append({ type: 'release.finished', outcome: 'aborted', message: `stopped by ${by} before any step ran` });
+      return;
+    }
+    this.append({ type: 'release.paused', step: interrupted?.key, stoppedBy: by, message: `stopped by ${by}${interrupted ? ` while "${interrupted.name}" ran` : ''}` });
+  }
+
+  /** Ends a run nobody will finish: orphans were ended by reopen; who abandons it and why is journaled. */
+  abandon(reason: string): ReleaseState {
+    try {
+      if (isFinal(this.state.status)) throw new GateError('abandon', `nothing to abandon: release ${this.state.version} (run ${this.runId}) is ${this.state.status}`);
+      if (!reason.trim()) throw new GateError('abandon', 'abandoning a release needs a written reason');
+      this.append({ type: 'decision', action: 'abandon', by: this.user, reason });
+      this.append({ type: 'release.finished', outcome: 'aborted', message: `abandoned by ${this.user}: ${reason}` });
+      return this.state;
+    } finally {
+      this.close();
+    }
+  }
+
   writeInput(data: string): void {
     this.current?.write(data);
   }
@@ -272,7 +326,20 @@ export class Release {
   /** Runs the release from wherever its journal says it is, to an outcome or a pause. */
   async run(): Promise<ReleaseState> {
     try {
+      return await this.runToStop();
+    } catch (e) {
+      if (!(e instanceof ReleaseStopped)) throw e;
+      this.recordStop(e.by);
+      return this.state;
+    } finally {
+      this.close();
+    }
+  }
+
+  private async runToStop(): Promise<ReleaseState> {
+    {
       if (isFinal(this.state.status)) return this.state;
+      this.stopLatch.throwIfStopped();
       if (this.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
         this.append({ type: 'release.resumed', by: this.user, pid: process.pid });
       }
@@ -289,8 +356,6 @@ export class Release {
       const failedAnnouncements = Object.values(this.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
       this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed' });
       return this.state;
-    } finally {
-      this.close();
     }
   }
 
@@ -307,6 +372,7 @@ export class Release {
     this.append({ type: 'gate.changed', gate: 'rollback-plan', state: 'open', message: `${plan.rollback.steps.length} rollback step(s), to start within ${Math.round(plan.rollback.deadline / 1000)} s` });
 
     for (const item of plan.checklist) {
+      this.stopLatch.throwIfStopped();
       const prev = this.state.checklist.find((c) => c.id === item.id);
       if (prev && (prev.state === 'passed' || prev.state === 'waived')) continue;
       for (;;) {
@@ -315,7 +381,7 @@ export class Release {
         let detail: string;
         let by: string | undefined;
         if (item.manual) {
-          by = await this.o.prompter.tickManual(item);
+          by = await this.stopLatch.race(this.o.prompter.tickManual(item));
           ok = by !== undefined;
           detail = ok ? `ticked by ${by}` : 'not ticked';
         } else {
@@ -323,7 +389,7 @@ export class Release {
         }
         this.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: ok ? 'passed' : 'failed', detail, by });
         if (ok) break;
-        const d = await this.o.prompter.onChecklistFailed(item, detail);
+        const d = await this.stopLatch.race(this.o.prompter.onChecklistFailed(item, detail));
         if (d.action === 'retry') continue;
         if (d.action === 'waive') {
           if (!d.reason.trim()) return this.abort(`checklist item ${item.id} cannot be waived without a reason`);
@@ -346,7 +412,7 @@ export class Release {
     }
 
     if (!this.events.some((e) => e.type === 'decision' && e.reason === 'go')) {
-      const go = await this.o.prompter.confirm(`Release ${plan.release.name} ${this.state.version} to ${plan.release.environment}?`);
+      const go = await this.stopLatch.race(this.o.prompter.confirm(`Release ${plan.release.name} ${this.state.version} to ${plan.release.environment}?`));
       if (!go) return this.abort('the release was not confirmed');
       this.append({ type: 'decision', action: 'continue', by: this.user, reason: 'go' });
     }
@@ -373,6 +439,7 @@ export class Release {
       this.append({ type: 'release.paused', message: blocked });
       return 'stop';
     }
+    this.stopLatch.throwIfStopped();
     this.append({ type: 'phase.started', phase });
     this.log.info(`${PHASE_TITLES[phase]}`);
     let anyFailed = false;
@@ -413,12 +480,14 @@ export class Release {
     let interrupted = prevState === 'interrupted' || (prevState === 'failed' && decided !== undefined);
     for (;;) {
       if (this.rollbackRequest) return this.rollbackNow();
+      this.stopLatch.throwIfStopped();
       if (!interrupted) {
         const res = await this.runUnit(unit);
         if (res === 'ok') return 'ok';
         if (res === 'stop') return 'stop';
       }
       interrupted = false;
+      this.stopLatch.throwIfStopped();
       if (this.rollbackRequest) return this.rollbackNow();
       if (unit.kind !== 'monitor' && 'announce' in unit && unit.announce) return 'failed-continue';
       const step = this.state.steps[unit.key];
@@ -426,7 +495,7 @@ export class Release {
         this.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: 'engine', at: this.clock.now(), trigger: 'step' };
         return this.rollbackNow();
       }
-      const d = decided ?? (await this.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: this.productionTouched() }));
+      const d = decided ?? (await this.stopLatch.race(this.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: this.productionTouched() })));
       decided = undefined;
       this.append({ type: 'decision', action: d.action, by: this.user, reason: d.action === 'waive' ? d.reason : undefined, step: unit.key });
       if (d.action === 'retry') continue;
@@ -470,8 +539,15 @@ export class Release {
     this.current = running;
     if (running.pid !== undefined) this.append({ type: 'step.running', step: key, pid: running.pid });
     this.o.onStepStarted?.(key, running);
-    const result = await running.result;
+    const ended = await running.result;
     this.current = undefined;
+    const stoppedBy = ended.cancelled ? this.stopLatch.by : undefined;
+    const result = stoppedBy ? { ...ended, error: `stopped by ${stoppedBy}: its process group was ended` } : ended;
+    // Stopped outside a rollback: the step did not fail, it was cut short; resume asks what to do with it.
+    if (stoppedBy && phase !== 'rollback') {
+      this.append({ type: 'step.interrupted', step: key, message: result.error! });
+      throw new ReleaseStopped(stoppedBy);
+    }
     const ok = result.exitCode === 0 && !result.timedOut && !result.cancelled;
     this.append({ type: 'step.finished', step: key, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, tail: result.tail, ok, message: describeResult(result) });
     return { ok, result, log };
@@ -492,8 +568,12 @@ export class Release {
     };
     let out: { ok: boolean; message: string };
     try {
-      out = await body(write);
+      out = await this.stopLatch.race(body(write));
     } catch (e) {
+      if (e instanceof ReleaseStopped) {
+        this.append({ type: 'step.interrupted', step: key, message: e.message });
+        throw e;
+      }
       out = { ok: false, message: this.masker.mask((e as Error).message) };
       write(out.message);
     }
@@ -509,7 +589,7 @@ export class Release {
         const s = unit.step;
         const command = this.resolve(s.run, extra);
         const env = this.stepEnv(s, extra);
-        if (s.production && !(await this.o.prompter.confirm(`Run the production step "${name}" on ${this.o.plan.release.environment}?\n${this.masker.mask(command)}`))) {
+        if (s.production && !(await this.stopLatch.race(this.o.prompter.confirm(`Run the production step "${name}" on ${this.o.plan.release.environment}?\n${this.masker.mask(command)}`, { step: unit.key })))) {
           this.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
           return 'stop';
         }
@@ -522,7 +602,7 @@ export class Release {
         const ok = await this.pseudoStep(unit.key, unit.phase, name, hc.http ? `GET ${target}` : target, async (write) => {
           let last = '';
           for (let attempt = 0; attempt <= hc.retries; attempt++) {
-            if (this.rollbackRequest) return { ok: false, message: 'rollback requested' };
+            if (this.rollbackRequest || this.stopLatch.by) return { ok: false, message: this.stopLatch.by ? `stopped by ${this.stopLatch.by}` : 'rollback requested' };
             if (hc.http) {
               const r = await httpCheck(hc.http, target);
               last = r.detail;
@@ -612,7 +692,7 @@ export class Release {
       append: (e) => this.append(e),
       clock: this.clock,
       signal: this.monitorAbort.signal,
-      decide: (b) => this.o.prompter.onBreach(b),
+      decide: (b) => this.stopLatch.race(this.o.prompter.onBreach(b)),
     });
     for (const mv of Object.values(this.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean);
     this.monitorInstance = m;
@@ -631,7 +711,11 @@ export class Release {
       return { ok: false, message: outcome.breach.reason };
     });
     if (!outcome || outcome.ok) return 'ok';
-    if ('aborted' in outcome) return this.rollbackRequest ? this.rollbackNow() : 'stop';
+    if ('aborted' in outcome) {
+      if (this.rollbackRequest) return this.rollbackNow();
+      this.stopLatch.throwIfStopped();
+      return 'stop';
+    }
     if (outcome.action === 'pause') {
       this.append({ type: 'release.paused', step: unit.key, message: outcome.breach.reason });
       return 'stop';

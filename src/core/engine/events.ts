@@ -26,9 +26,9 @@ export type ReleaseEvent = At &
     | { type: 'step.finished'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; tail: string; ok: boolean; message: string }
     | { type: 'step.waived'; step: string; by: string; reason: string }
     | { type: 'gate.changed'; gate: string; state: 'open' | 'blocked'; message: string }
-    | { type: 'release.paused'; step?: string; message: string }
+    | { type: 'release.paused'; step?: string; message: string; /** A signal or a closing window stopped the release. */ stoppedBy?: string }
     | { type: 'release.resumed'; by: string; pid: number }
-    | { type: 'decision'; action: 'retry' | 'rollback' | 'waive' | 'pause' | 'continue'; by: string; reason?: string; step?: string }
+    | { type: 'decision'; action: 'retry' | 'rollback' | 'waive' | 'pause' | 'continue' | 'abandon'; by: string; reason?: string; step?: string }
     | { type: 'baseline.captured'; metric: string; samples: number[]; mean: number; stdev: number; fixed: boolean }
     | { type: 'metric.sample'; metric: string; value: number | null; status: SampleStatus; message?: string }
     | { type: 'guard.breached'; metric: string; rule: string; value: number; threshold: number; consecutive: number; confirmed: boolean }

@@ -32,8 +32,8 @@ export interface RunningStep {
   readonly result: Promise<StepResult>;
   /** Sends input to the step's standard input. */
   write(data: string): void;
-  /** Ends the whole process tree: SIGTERM, then SIGKILL after the grace period. */
-  cancel(): void;
+  /** Ends the whole process tree: SIGTERM, then SIGKILL after the grace period (`now`: SIGKILL at once). */
+  cancel(now?: boolean): void;
 }
 
 const TAIL_LINES = 20;
@@ -80,6 +80,7 @@ export class StepRunner {
     });
     let timedOut = false;
     let cancelled = false;
+    let killNow = false;
     let killTimer: NodeJS.Timeout | undefined;
     const pid = child.pid;
     const killTree = () => {
@@ -103,8 +104,8 @@ export class StepRunner {
       // Anything of the group still alive after the leader ended (a forked child holding no pipe)
       // is ended only when the step was cut short; a step may start a daemon on purpose.
       if ((timedOut || cancelled) && pid !== undefined) {
-        signalGroup(pid, 'SIGTERM');
-        await waitGroupGone(pid, this.graceMs);
+        if (!killNow) signalGroup(pid, 'SIGTERM');
+        await waitGroupGone(pid, this.graceMs, () => killNow);
         signalGroup(pid, 'SIGKILL');
       }
       if (killTimer) clearTimeout(killTimer);
@@ -131,9 +132,11 @@ export class StepRunner {
       write: (data) => {
         if (child.stdin && !child.stdin.destroyed) child.stdin.write(data);
       },
-      cancel: () => {
+      cancel: (now = false) => {
         cancelled = true;
-        killTree();
+        if (!now) return killTree();
+        killNow = true;
+        if (pid !== undefined) signalGroup(pid, 'SIGKILL');
       },
     };
   }
@@ -147,9 +150,9 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitGroupGone(pid: number, ms: number): Promise<void> {
+async function waitGroupGone(pid: number, ms: number, hurry: () => boolean): Promise<void> {
   const end = Date.now() + ms;
-  while (Date.now() < end) {
+  while (Date.now() < end && !hurry()) {
     try {
       process.kill(-pid, 0);
     } catch {

@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readJournal } from '../journal/journal';
+import { foldJournal, isFinal, type ReleaseState } from './fold';
+import { runsDir } from './runs';
+
+/** Thrown through the engine when the release was asked to stop (a signal, a closing window). */
+export class ReleaseStopped extends Error {
+  override name = 'ReleaseStopped';
+  constructor(readonly by: string) {
+    super(`stopped by ${by}`);
+  }
+}
+
+/**
+ * The one stop request of a release. Every wait that is not a step (a prompt, a health check, the
+ * monitoring window) races against it, so a stop never hangs on a question nobody will answer.
+ */
+export class StopLatch {
+  by: string | undefined;
+  /** How many times a stop was asked: from the second on, the step's group is killed at once. */
+  count = 0;
+  private fire!: (e: ReleaseStopped) => void;
+  private readonly stopped = new Promise<never>((_resolve, reject) => {
+    this.fire = reject;
+  });
+
+  constructor() {
+    // Nobody may be racing when the stop comes: that is not an unhandled rejection.
+    this.stopped.catch(() => {});
+  }
+
+  request(by: string): number {
+    this.by ??= by;
+    this.count++;
+    if (this.count === 1) this.fire(new ReleaseStopped(this.by));
+    return this.count;
+  }
+
+  race<T>(p: Promise<T>): Promise<T> {
+    return this.by ? Promise.reject(new ReleaseStopped(this.by)) : Promise.race([p, this.stopped]);
+  }
+
+  throwIfStopped(): void {
+    if (this.by) throw new ReleaseStopped(this.by);
+  }
+}
+
+/** Signal numbers for the exit status a shell expects of a process a signal stopped (128 + n). */
+export const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGPIPE: 13, SIGTERM: 15 };
+
+/** A run of this plan that has not reached an outcome: a new release must not start over it. */
+export class UnresolvedRunError extends Error {
+  override name = 'UnresolvedRunError';
+  constructor(
+    readonly runId: string,
+    readonly state: ReleaseState,
+  ) {
+    super(unresolvedMessage(runId, state));
+  }
+}
+
+function unresolvedMessage(runId: string, s: ReleaseState): string {
+  const running = Object.values(s.steps).filter((st) => st.state === 'interrupted' || st.state === 'running');
+  const failed = Object.values(s.steps).filter((st) => st.state === 'failed');
+  const what = running.length
+    ? `; "${running.map((st) => st.name).join('", "')}" was running when it stopped${running.some((st) => st.pid) ? ' (its processes may still run; resume, rollback or abandon ends them)' : ''}`
+    : failed.length
+      ? `; "${failed.at(-1)!.name}" failed`
+      : '';
+  const why = s.pausedAt ? ` (${s.pausedAt.message})` : '';
+  return [
+    `release ${s.name} ${s.version} (run ${runId}) is ${s.status}${why}${what}.`,
+    'A new release does not start over an unresolved one. Go on with one of:',
+    `  release-pilot resume ${runId}            continue it (--retry runs the interrupted step again)`,
+    `  release-pilot rollback ${runId} --reason TEXT   roll it back`,
+    `  release-pilot abandon ${runId} --reason TEXT    end it without rolling back (you handle production)`,
+  ].join('\n');
+}
+
+/**
+ * The newest run of this plan that no live process owns and that has no outcome (paused or
+ * interrupted), or undefined. `ownRun` is skipped: it is the run being started.
+ */
+export function findUnresolvedRun(workspace: string, planRel: string, ownRun?: string): { runId: string; state: ReleaseState } | undefined {
+  const dir = runsDir(workspace);
+  if (!fs.existsSync(dir)) return undefined;
+  const ids = fs.readdirSync(dir).filter((d) => d !== ownRun && fs.existsSync(path.join(dir, d, 'journal.jsonl'))).sort().reverse();
+  for (const runId of ids) {
+    // Called with the plan's lock held: no other process runs any of these, so each is folded closed.
+    const state = foldJournal(readJournal(path.join(dir, runId, 'journal.jsonl')).events, { closed: true });
+    if (!state.runId || state.plan !== planRel) continue;
+    if (!isFinal(state.status)) return { runId, state };
+  }
+  return undefined;
+}
