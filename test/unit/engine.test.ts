@@ -43,7 +43,7 @@ describe('release engine', () => {
     const ws = workspace(smallPlan(), { 'verdict.txt': 'QA verdict: Blocked (3 open P1 bugs)\n' });
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'aborted');
-    assert.match(s.outcomeMessage!, /does not say "Ready for Launch"; it says: QA verdict: Blocked \(3 open P1 bugs\)/);
+    assert.match(s.outcomeMessage!, /the verdict from file verdict\.txt is not a go: the verdict gives another qa verdict, line 1: "QA verdict: Blocked \(3 open P1 bugs\)"/);
     assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')), 'nothing ran');
   });
 

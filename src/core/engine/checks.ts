@@ -6,6 +6,7 @@ import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/sch
 import * as g from '../git/git';
 import type { SecretMasker } from '../exec/mask';
 import { plainText } from '../exec/mask';
+import { decideVerdict } from './verdict';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -33,9 +34,11 @@ export async function checkAcceptance(a: Acceptance, cwd: string, masker: Secret
   } catch (e) {
     return { ok: false, said: '', source, detail: `cannot read the acceptance verdict from ${source}: ${masker.mask((e as Error).message)}` };
   }
-  const ok = said.toLowerCase().includes(a.expect.toLowerCase());
-  const shown = summarize(masker.mask(said));
-  return { ok, said: shown, source, detail: ok ? `verdict "${a.expect}" found in ${source}` : `the verdict from ${source} does not say "${a.expect}"; it says: ${shown || '(nothing)'}` };
+  const d = decideVerdict(said, a.expect);
+  // What is recorded as said is the line that decided: the reader sees the very words that refused or accepted.
+  const shown = d.line ? summarize(masker.mask(d.line.text)) : summarize(masker.mask(said));
+  const reason = masker.mask(d.reason);
+  return { ok: d.ok, said: shown, source, detail: d.ok ? `verdict "${a.expect}" from ${source}: ${reason}` : `the verdict from ${source} is not a go: ${reason}` };
 }
 
 function summarize(text: string): string {
