@@ -1,6 +1,13 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { decideVerdict } from '../../src/core/engine/verdict';
+import { ROOT } from './helpers';
+import { smallPlan, workspace } from './fixtures';
+
+const CLI = path.join(ROOT, 'dist', 'cli.js');
 
 const GO = 'Ready for Launch';
 const MB = 'QA notes: all 1200 tests passed on staging.\n'.repeat(Math.ceil((1024 * 1024) / 44));
@@ -97,10 +104,11 @@ describe('acceptance verdict semantics', () => {
     assert.match(ok.reason, /line 2: "Verdict: Ready for Launch"/);
   });
 
-  it('decides a 1 MB verdict in well under a second', () => {
+  // Measured 0.25-2.0 s per 1 MB on 2 shared cores at load 9 (linear in lines): 5 s flags a quadratic turn, not a busy machine.
+  it('decides a 1 MB verdict within 5 s', () => {
     const t0 = performance.now();
-    decideVerdict(`${MB}Ready for Launch`, GO);
-    assert.ok(performance.now() - t0 < 1000);
+    assert.equal(decideVerdict(`${MB}Ready for Launch`, GO).ok, true);
+    assert.ok(performance.now() - t0 < 5000);
   });
 
   it('uses the plan\'s phrase, not a fixed one', () => {
@@ -166,5 +174,31 @@ describe('acceptance verdict semantics', () => {
         { numRuns: 300 },
       );
     });
+  });
+});
+
+describe('acceptance verdict through the CLI (dist/cli.js)', function () {
+  this.timeout(60_000);
+  const run = (verdict: string) => {
+    const ws = workspace(smallPlan(), { 'verdict.txt': verdict });
+    const r = spawnSync('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { encoding: 'utf8', timeout: 50_000 });
+    return { ...r, dir: ws.dir };
+  };
+
+  for (const verdict of ['QA verdict: NOT Ready for Launch — 3 blockers open', 'Ready for Launch? No.', 'Not yet Ready for Launch', 'Status: Not Ready for Launch']) {
+    it(`refuses "${verdict}", quoting it, and runs nothing`, () => {
+      const r = run(`${verdict}\n`);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.ok(r.stdout.includes(`got "${verdict}"`), `the refusal quotes the verdict:\n${r.stdout}`);
+      assert.match(r.stdout, /Outcome: \*\*aborted\*\*/);
+      assert.ok(!fs.existsSync(path.join(r.dir, 'prepared.txt')), 'no step ran');
+    });
+  }
+
+  it('releases with "Ready for Launch" alone', () => {
+    const r = run('Ready for Launch\n');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /✓ acceptance: "Ready for Launch"/);
+    assert.ok(fs.existsSync(path.join(r.dir, 'announced.txt')));
   });
 });

@@ -54,10 +54,12 @@ const CONFUSABLE: Record<string, string> = {
   а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h', ӏ: 'l',
   α: 'a', β: 'b', ε: 'e', η: 'n', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', ı: 'i', ɑ: 'a', ɡ: 'g', ℓ: 'l',
 };
-const skeleton = (s: string) => s.replace(/[^\x00-\x7f]/g, (c) => CONFUSABLE[c] ?? c);
+const skeleton = (s: string) => (/^[\x00-\x7f]*$/.test(s) ? s : s.replace(/[^\x00-\x7f]/g, (c) => CONFUSABLE[c] ?? c));
 
 /** NFKC, no invisible format characters (zero-width, bidi controls, soft hyphen), one space between words, lower case. */
 function normalise(s: string): string {
+  // Printable ASCII needs no Unicode work; most of a long report is.
+  if (/^[\x20-\x7e]*$/.test(s)) return s.replace(/ {2,}/g, ' ').trim().toLowerCase();
   return s
     .normalize('NFKC')
     .replace(/[\p{Cf}\p{Cc}]/gu, (c) => (c === '\t' ? ' ' : ''))
@@ -178,8 +180,8 @@ export function decideVerdict(text: string, expected: string): VerdictDecision {
   const want = normalise(expected).replace(/[.!]$/, '');
   if (!want) return { ok: false, reason: 'the plan expects an empty verdict phrase' };
   if (text.length > MAX_VERDICT_CHARS) return { ok: false, reason: `the verdict is ${text.length} characters long, more than the ${MAX_VERDICT_CHARS} read` };
-  if (!normalise(text)) return { ok: false, reason: 'the verdict is empty' };
   const lines = splitLines(jsonAsLines(text) ?? text);
+  if (!lines.some((l) => l.full)) return { ok: false, reason: 'the verdict is empty' };
   const wantSkeleton = skeleton(want);
   const wantLoose = wantSkeleton.replace(/[^a-z0-9\p{L}]+/gu, '');
   let go: Line | undefined;
@@ -198,7 +200,8 @@ export function decideVerdict(text: string, expected: string): VerdictDecision {
       continue;
     }
     // Letters, digits only, look-alikes folded: catches "Ready-for-Launch?", "NotReady for Launch", "Rеady" (Cyrillic е).
-    const loose = skeleton(l.full).replace(/[^a-z0-9\p{L}]+/gu, '');
+    const sk = skeleton(l.full);
+    const loose = /^[\x00-\x7f]*$/.test(sk) ? sk.replace(/[^a-z0-9]+/g, '') : sk.replace(/[^a-z0-9\p{L}]+/gu, '');
     if (loose.includes(wantLoose)) {
       const why = core !== skeleton(core) && skeleton(core) === wantSkeleton ? 'spells the phrase with look-alike letters' : 'says more than the phrase (a negation, question or qualifier)';
       return { ok: false, reason: `the verdict ${why}, ${quote(l)}`, line: view(l) };
