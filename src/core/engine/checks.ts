@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { glob } from 'tinyglobby';
 import { execa } from 'execa';
 import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
-import * as g from '../git/git';
+import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
 import { plainText } from '../exec/mask';
 import { decideVerdict } from './verdict';
@@ -47,23 +47,7 @@ function summarize(text: string): string {
 }
 
 export async function runCheck(item: ChecklistItem, cwd: string, version: string, tagPrefix: string, masker: SecretMasker, resolve: (s: string) => string): Promise<CheckOutcome> {
-  if (item.git) {
-    const gc = item.git;
-    if (!(await g.isRepo(cwd))) return { ok: false, detail: `${cwd} is not a git repository` };
-    const problems: string[] = [];
-    const branch = await g.currentBranch(cwd);
-    if (branch !== gc.branch) problems.push(`on branch ${branch}, expected ${gc.branch}`);
-    if (gc.clean) {
-      const dirty = await g.dirtyFiles(cwd);
-      if (dirty.length) problems.push(`uncommitted changes in ${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ` and ${dirty.length - 5} more` : ''}`);
-    }
-    const tags = await g.tagsAtHead(cwd);
-    if (gc.tagAtHead && tags.length === 0) problems.push('HEAD is not tagged');
-    const wanted = `${tagPrefix}${version.replace(/^v/, '')}`;
-    if (gc.tagMatchesVersion && tags.length > 0 && !tags.includes(wanted)) problems.push(`HEAD is tagged ${tags.join(', ')}, expected ${wanted}`);
-    if (problems.length) return { ok: false, detail: problems.join('; ') };
-    return { ok: true, detail: `on ${branch}, clean, tagged ${tags.join(', ') || '(no tag needed)'}` };
-  }
+  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}` });
   if (item.files) {
     const missing: string[] = [];
     const found: string[] = [];
