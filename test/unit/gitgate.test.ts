@@ -1,14 +1,14 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { checkGitGate } from '../../src/core/git/gate';
 import { ensureToolIgnored, TOOL_PATHS } from '../../src/core/git/ignore';
 import { Release } from '../../src/core/engine/engine';
 import { loadRun } from '../../src/core/engine/runs';
 import { foldJournal } from '../../src/core/engine/fold';
 import { renderMarkdown, buildReport } from '../../src/core/report/report';
-import { gitRepo, tempDir, write } from './helpers';
+import { ROOT, gitRepo, tempDir, write } from './helpers';
 import { smallPlan, workspace, journalLines } from './fixtures';
 
 const GATE = { branch: 'main', clean: true, tagAtHead: true, tagMatchesVersion: true, wantedTag: 'v1.1.0' };
@@ -282,5 +282,24 @@ describe('release commit: recorded at start, shown in the report, re-checked on 
     const done = await (await Release.reopen(ws.options(), first.runId)).run();
     assert.equal(done.status, 'released', done.outcomeMessage);
     assert.equal(done.gates.git.state, 'open');
+  });
+});
+
+describe('git gate through the CLI (dist/cli.js)', function () {
+  this.timeout(60_000);
+  it('says once that HEAD is not tagged, naming the tag, and runs nothing', () => {
+    const ws = workspace(smallPlan({ checklist: `  - id: main-tagged\n    title: Merged to main and tagged\n    git: {}` }));
+    const git = gitRepo(ws.dir);
+    git('add', '-A');
+    git('commit', '-qm', 'feat: first');
+    // Not gitignored on purpose: the run's own lock and journal must not make the tree dirty.
+    const r = spawnSync('node', [path.join(ROOT, 'dist', 'cli.js'), 'run', '--yes', '--plan', ws.planFile], { encoding: 'utf8', timeout: 50_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const progress = `${r.stdout.split('# Release report')[0]}\n${r.stderr}`;
+    assert.deepEqual(progress.split('\n').filter((l) => l.includes('HEAD is not tagged')), [
+      '✗ checklist: Merged to main and tagged — HEAD is not tagged v1.2.3',
+      '■ aborted: checklist item "Merged to main and tagged" failed: HEAD is not tagged v1.2.3',
+    ]);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')));
   });
 });

@@ -385,7 +385,8 @@ export class Release {
 
   private abort(message: string): false {
     this.append({ type: 'release.finished', outcome: 'aborted', message });
-    this.log.warn(message);
+    // An outcome, journalled and shown as one; not also a warning (the CLI printed it twice).
+    this.log.info(message);
     return false;
   }
 
