@@ -83,8 +83,11 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
       case 'release':
         return this.releaseItem();
       case 'group': {
-        const item = new vscode.TreeItem(node.id === 'gates' ? 'Gates' : node.id === 'checklist' ? 'Checklist' : 'Phases', vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `group:${node.id}`;
+        // Gates that are open or not yet checked fold into one summary row; a blocked gate opens the group (a new id, so VS Code applies it).
+        const blocked = node.id === 'gates' && GATES.some((g) => this.gateState(g).state === 'blocked');
+        const folded = node.id === 'gates' && !blocked;
+        const item = new vscode.TreeItem(node.id === 'gates' ? 'Gates' : node.id === 'checklist' ? 'Checklist' : 'Phases', folded ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+        item.id = blocked ? 'group:gates:blocked' : `group:${node.id}`;
         item.contextValue = `group:${node.id}`;
         if (node.id === 'checklist') {
           const items = this.c.plan?.ok ? this.c.plan.plan.checklist : [];

@@ -46,6 +46,8 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const release = rp.tree.getTreeItem(roots[0]);
     assert.equal(release.label, 'fixture-app 1.2.3');
     assert.match(String(release.description), /production · not started/);
+    const gatesGroup = rp.tree.getTreeItem(roots[1]);
+    assert.deepEqual([gatesGroup.id, gatesGroup.label, gatesGroup.description, gatesGroup.collapsibleState], ['group:gates', 'Gates', '0/2 open', vscode.TreeItemCollapsibleState.Collapsed]);
     const gates = rp.tree.getChildren(roots[1]).map((n) => rp.tree.getTreeItem(n));
     assert.deepEqual(gates.map((i) => [i.id, i.label, i.contextValue, i.description]), [
       ['gate:acceptance', 'Acceptance verdict', 'gate:acceptance:pending', 'expects "Ready for Launch"'],
@@ -249,8 +251,11 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
       assert.equal(gate.id, 'gate:acceptance');
       assert.equal(gate.contextValue, 'gate:acceptance:blocked');
       assert.equal((gate.iconPath as vscode.ThemeIcon).id, 'circle-slash');
+      const group = rp.tree.getTreeItem({ kind: 'group', id: 'gates' });
+      assert.deepEqual([group.id, group.collapsibleState], ['group:gates:blocked', vscode.TreeItemCollapsibleState.Expanded]);
       assert.match(String(gate.description), /line 1: "QA verdict: NOT Ready for Launch — 3 blockers open"/);
-      assert.match((gate.tooltip as vscode.MarkdownString).value, /It said: "QA verdict: NOT Ready for Launch — 3 blockers open"/);
+      // appendText escapes spaces as &nbsp; in the Markdown source.
+      assert.match((gate.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' '), /It said: "QA verdict: NOT Ready for Launch — 3 blockers open"/);
     } finally {
       fs.writeFileSync(verdict, kept);
     }
