@@ -10,6 +10,7 @@ import { COMMANDS, RUNS_COMMANDS, type CommandId } from './vscode/commands';
 import { PHASES, type PhaseId } from './core/plan/schema';
 import { unitsFor } from './core/engine/units';
 import { writeReport } from './core/report/report';
+import { ensureToolIgnored } from './core/git/ignore';
 
 export interface ReleasePilotApi {
   controller: ReleaseController;
@@ -165,6 +166,8 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     }
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.copyFileSync(path.join(context.extensionPath, 'dist', 'templates', `${pick}.yaml`), target);
+    // The lock and the runs are the tool's, not the user's: keep them out of commits and of the clean-tree gate's way.
+    ensureToolIgnored(controller.workspaceDir ?? folder.uri.fsPath);
     controller.reload();
     await vscode.window.showTextDocument(vscode.Uri.file(target));
     return target;

@@ -355,8 +355,8 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
         }
       }
     },
-    async onChecklistFailed(item, detail) {
-      io.err(`✗ checklist: ${item.title}: ${detail}`);
+    // The failed item and its detail were just printed from the journal's event; saying it again here doubled every line.
+    async onChecklistFailed(item) {
       const w = opt.waivers.get(item.id);
       if (w) return { action: 'waive', reason: w };
       if (!opt.interactive) return { action: 'abort' };

@@ -6,11 +6,16 @@ import type { StepView } from '../core/engine/fold';
 import { unitsFor } from '../core/engine/units';
 import { COMMANDS } from './commands';
 
+/** The gates a release passes before its checklist: a verdict that says go, and a rollback plan. */
+export type GateId = 'acceptance' | 'rollback-plan';
+const GATES: GateId[] = ['acceptance', 'rollback-plan'];
+
 type GateState = 'pending' | 'checking' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped' | 'paused';
 
 export type Node =
   | { kind: 'release' }
-  | { kind: 'group'; id: 'checklist' | 'phases' }
+  | { kind: 'group'; id: 'gates' | 'checklist' | 'phases' }
+  | { kind: 'gate'; id: GateId }
   | { kind: 'checklist'; id: string }
   | { kind: 'phase'; id: PhaseId }
   | { kind: 'step'; key: string; phase: PhaseId | 'rollback' }
@@ -49,10 +54,11 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
     if (!node) {
       if (!this.c.plan) return [];
-      const roots: Node[] = [{ kind: 'release' }, { kind: 'group', id: 'checklist' }, { kind: 'group', id: 'phases' }];
+      const roots: Node[] = [{ kind: 'release' }, { kind: 'group', id: 'gates' }, { kind: 'group', id: 'checklist' }, { kind: 'group', id: 'phases' }];
       if (this.c.state?.rollback) roots.push({ kind: 'rollback' });
       return roots;
     }
+    if (node.kind === 'group' && node.id === 'gates') return GATES.map((id) => ({ kind: 'gate', id }));
     if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => ({ kind: 'checklist', id: i.id }));
     if (node.kind === 'group' && node.id === 'phases') return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => ({ kind: 'phase', id }));
     if (node.kind === 'phase') {
@@ -65,6 +71,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
   }
 
   getParent(node: Node): Node | undefined {
+    if (node.kind === 'gate') return { kind: 'group', id: 'gates' };
     if (node.kind === 'checklist') return { kind: 'group', id: 'checklist' };
     if (node.kind === 'phase') return { kind: 'group', id: 'phases' };
     if (node.kind === 'step') return node.phase === 'rollback' ? { kind: 'rollback' } : { kind: 'phase', id: node.phase };
@@ -76,16 +83,22 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
       case 'release':
         return this.releaseItem();
       case 'group': {
-        const item = new vscode.TreeItem(node.id === 'checklist' ? 'Checklist' : 'Phases', vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `group:${node.id}`;
+        // Gates that are open or not yet checked fold into one summary row; a blocked gate opens the group (a new id, so VS Code applies it).
+        const blocked = node.id === 'gates' && GATES.some((g) => this.gateState(g).state === 'blocked');
+        const folded = node.id === 'gates' && !blocked;
+        const item = new vscode.TreeItem(node.id === 'gates' ? 'Gates' : node.id === 'checklist' ? 'Checklist' : 'Phases', folded ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+        item.id = blocked ? 'group:gates:blocked' : `group:${node.id}`;
         item.contextValue = `group:${node.id}`;
         if (node.id === 'checklist') {
           const items = this.c.plan?.ok ? this.c.plan.plan.checklist : [];
           const done = items.filter((i) => ['passed', 'waived'].includes(this.checklistState(i.id).state)).length;
           item.description = `${done}/${items.length}`;
         }
+        if (node.id === 'gates') item.description = `${GATES.filter((g) => this.gateState(g).state === 'open').length}/${GATES.length} open`;
         return item;
       }
+      case 'gate':
+        return this.gateItem(node.id);
       case 'checklist':
         return this.checklistItem(node.id);
       case 'phase':
@@ -104,6 +117,37 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
         return item;
       }
     }
+  }
+
+  /** A gate as the last run journalled it; before any run, what the plan alone tells. */
+  gateState(id: GateId): { state: 'open' | 'blocked' | 'pending'; detail: string } {
+    const journaled = this.c.state?.gates[id];
+    if (journaled) return { state: journaled.state, detail: journaled.message };
+    const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
+    if (id === 'rollback-plan' && plan && plan.rollback.steps.length === 0) return { state: 'blocked', detail: 'no rollback plan: a release never starts without one' };
+    return { state: 'pending', detail: 'checked when the release starts' };
+  }
+
+  private gateItem(id: GateId): vscode.TreeItem {
+    const st = this.gateState(id);
+    const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
+    const title = id === 'acceptance' ? 'Acceptance verdict' : 'Rollback plan';
+    const item = new vscode.TreeItem(title, vscode.TreeItemCollapsibleState.None);
+    item.id = `gate:${id}`;
+    item.iconPath = icon(st.state === 'open' ? 'passed' : st.state);
+    const lines = [`${title}: ${st.state}`, st.detail];
+    if (id === 'acceptance' && plan) {
+      const a = plan.acceptance;
+      lines.push(`Expects a line that says "${a.expect}" from ${a.file ? `file ${a.file}` : a.command ? `command ${a.command}` : `url ${a.url}`}`);
+      const said = this.c.state?.acceptance;
+      if (said) lines.push(`It said: "${said.said}"`);
+    }
+    if (id === 'rollback-plan' && plan) lines.push(...plan.rollback.steps.map((s, i) => `${i + 1}. ${s.name}`));
+    item.description = st.state === 'pending' ? (id === 'acceptance' && plan ? `expects "${plan.acceptance.expect}"` : plan ? `${plan.rollback.steps.length} step(s)` : 'pending') : st.detail;
+    item.tooltip = new vscode.MarkdownString().appendText(lines.filter(Boolean).join('\n'));
+    item.contextValue = `gate:${id}:${st.state}`;
+    item.accessibilityInformation = { label: `${title}: ${st.state}${st.state === 'pending' ? '' : `, ${st.detail}`}` };
+    return item;
   }
 
   checklistState(id: string): { state: GateState; detail: string; by?: string; reason?: string } {

@@ -42,15 +42,22 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('shows the release, the checklist and the phases in the tree', () => {
     const roots = rp.tree.getChildren();
-    assert.deepEqual(roots.map((n) => n.kind), ['release', 'group', 'group']);
+    assert.deepEqual(roots.map((n) => n.kind), ['release', 'group', 'group', 'group']);
     const release = rp.tree.getTreeItem(roots[0]);
     assert.equal(release.label, 'fixture-app 1.2.3');
     assert.match(String(release.description), /production · not started/);
-    const items = rp.tree.getChildren(roots[1]).map((n) => rp.tree.getTreeItem(n));
+    const gatesGroup = rp.tree.getTreeItem(roots[1]);
+    assert.deepEqual([gatesGroup.id, gatesGroup.label, gatesGroup.description, gatesGroup.collapsibleState], ['group:gates', 'Gates', '0/2 open', vscode.TreeItemCollapsibleState.Collapsed]);
+    const gates = rp.tree.getChildren(roots[1]).map((n) => rp.tree.getTreeItem(n));
+    assert.deepEqual(gates.map((i) => [i.id, i.label, i.contextValue, i.description]), [
+      ['gate:acceptance', 'Acceptance verdict', 'gate:acceptance:pending', 'expects "Ready for Launch"'],
+      ['gate:rollback-plan', 'Rollback plan', 'gate:rollback-plan:pending', '1 step(s)'],
+    ]);
+    const items = rp.tree.getChildren(roots[2]).map((n) => rp.tree.getTreeItem(n));
     assert.deepEqual(items.map((i) => i.label), ['Merged to main and tagged', 'Migration scripts present', 'App parses', 'Product owner sign-off']);
     assert.deepEqual(items.map((i) => i.contextValue), ['checklist:pending:git', 'checklist:pending:files', 'checklist:pending:command', 'checklist:pending:manual']);
     assert.equal(items[0].command?.command, COMMANDS.checkItem);
-    const phases = rp.tree.getChildren(roots[2]).map((n) => rp.tree.getTreeItem(n).label);
+    const phases = rp.tree.getChildren(roots[3]).map((n) => rp.tree.getTreeItem(n).label);
     assert.deepEqual(phases, ['Preparation', 'Staging smoke test', 'Production DB backup', 'DB migration', 'Service deployment', 'Config update', 'Verification', 'Monitoring', 'Announcement']);
   });
 
@@ -129,6 +136,11 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.equal(rp.statusBar.visible, true);
     const left = Date.parse(rp.controller.rollbackUntil()!) - Date.now();
     assert.ok(left > 290_000 && left <= 300_000, `the rollback window is the plan's 5 minutes after monitoring, ${left} ms left`);
+
+    const acceptance = rp.tree.getTreeItem({ kind: 'gate', id: 'acceptance' });
+    assert.equal(acceptance.contextValue, 'gate:acceptance:open');
+    assert.match(String(acceptance.description), /line 1: "QA verdict: Ready for Launch" says "Ready for Launch"/);
+    assert.equal(rp.tree.getTreeItem({ kind: 'gate', id: 'rollback-plan' }).contextValue, 'gate:rollback-plan:open');
 
     const panel = await until(() => rp.panel(), 10_000, 'the monitor panel');
     assert.equal(panel.panel.title, 'Release 1.2.3');
@@ -256,6 +268,28 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.equal(rp.statusBar.visible, true);
   });
 
+  it('blocks on a verdict that says no, and the acceptance gate node quotes it', async () => {
+    const verdict = path.join(folder(), 'qa', 'verdict.txt');
+    const kept = fs.readFileSync(verdict, 'utf8');
+    fs.writeFileSync(verdict, 'QA verdict: NOT Ready for Launch — 3 blockers open\n');
+    try {
+      rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+      const s = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string };
+      assert.equal(s.status, 'aborted');
+      const gate = rp.tree.getTreeItem({ kind: 'gate', id: 'acceptance' });
+      assert.equal(gate.id, 'gate:acceptance');
+      assert.equal(gate.contextValue, 'gate:acceptance:blocked');
+      assert.equal((gate.iconPath as vscode.ThemeIcon).id, 'circle-slash');
+      const group = rp.tree.getTreeItem({ kind: 'group', id: 'gates' });
+      assert.deepEqual([group.id, group.collapsibleState], ['group:gates:blocked', vscode.TreeItemCollapsibleState.Expanded]);
+      assert.match(String(gate.description), /line 1: "QA verdict: NOT Ready for Launch — 3 blockers open"/);
+      // appendText escapes spaces as &nbsp; in the Markdown source.
+      assert.match((gate.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' '), /It said: "QA verdict: NOT Ready for Launch — 3 blockers open"/);
+    } finally {
+      fs.writeFileSync(verdict, kept);
+    }
+  });
+
   it('Create Release Plan scaffolds a plan from a template', async () => {
     const plan = path.join(folder(), '.release', 'plan.yaml');
     fs.rmSync(plan);
@@ -266,5 +300,11 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.ok(rp.controller.plan?.ok && rp.controller.plan.plan.release.name === 'billing');
     const items = rp.tree.getChildren({ kind: 'group', id: 'checklist' }).map((n) => rp.tree.getTreeItem(n).label);
     assert.deepEqual(items, ['Code merged to main and tagged', 'Chart and values present', 'Chart lints', 'Change ticket approved']);
+    // The tool's own files are kept out of git, once, however often a plan is created.
+    const ignore = () => fs.readFileSync(path.join(folder(), '.gitignore'), 'utf8').split('\n');
+    assert.deepEqual(['.release/lock', '.release/runs/'].map((l) => ignore().filter((x) => x.trim() === l).length), [1, 1]);
+    fs.rmSync(plan);
+    await vscode.commands.executeCommand(COMMANDS.createPlan, 'helm');
+    assert.deepEqual(['.release/lock', '.release/runs/'].map((l) => ignore().filter((x) => x.trim() === l).length), [1, 1]);
   });
 });

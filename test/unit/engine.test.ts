@@ -43,7 +43,7 @@ describe('release engine', () => {
     const ws = workspace(smallPlan(), { 'verdict.txt': 'QA verdict: Blocked (3 open P1 bugs)\n' });
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'aborted');
-    assert.match(s.outcomeMessage!, /does not say "Ready for Launch"; it says: QA verdict: Blocked \(3 open P1 bugs\)/);
+    assert.match(s.outcomeMessage!, /the verdict from file verdict\.txt is not a go: the verdict gives another qa verdict, line 1: "QA verdict: Blocked \(3 open P1 bugs\)"/);
     assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')), 'nothing ran');
   });
 
@@ -86,7 +86,7 @@ describe('release engine', () => {
     assert.equal(s.outcomeMessage, 'the release was not confirmed');
   });
 
-  it('checks git gates on a real repository: branch, clean tree, tag matching the version', async () => {
+  it('checks git gates on a real repository: merged into main, clean tree, tag matching the version', async () => {
     const plan = smallPlan({ checklist: `  - id: main-tagged\n    title: Merged to main and tagged\n    git: {}` });
     const ws = workspace(plan);
     fs.writeFileSync(path.join(ws.dir, '.gitignore'), '.release/runs/\n.release/lock\n*.txt\n');
@@ -94,7 +94,7 @@ describe('release engine', () => {
     git('add', '-A');
     git('commit', '-qm', 'feat: first');
     let s = await (await Release.start(ws.options())).run();
-    assert.match(s.outcomeMessage!, /HEAD is not tagged/);
+    assert.match(s.outcomeMessage!, /HEAD is not tagged v1\.2\.3/);
     git('tag', 'v1.2.2');
     s = await (await Release.start(ws.options())).run();
     assert.match(s.outcomeMessage!, /HEAD is tagged v1\.2\.2, expected v1\.2\.3/);
@@ -104,9 +104,12 @@ describe('release engine', () => {
     assert.match(s.outcomeMessage!, /uncommitted changes in uncommitted\.js/);
     fs.rmSync(path.join(ws.dir, 'uncommitted.js'));
     git('checkout', '-qb', 'hotfix');
+    git('commit', '-q', '--allow-empty', '-m', 'fix: not merged');
+    git('tag', '-f', 'v1.2.3');
     s = await (await Release.start(ws.options())).run();
-    assert.match(s.outcomeMessage!, /on branch hotfix, expected main/);
+    assert.match(s.outcomeMessage!, /HEAD [0-9a-f]{12} is not in main/);
     git('checkout', '-q', 'main');
+    git('tag', '-f', 'v1.2.3');
     s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
   });

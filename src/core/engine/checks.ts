@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import { glob } from 'tinyglobby';
 import { execa } from 'execa';
 import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
-import * as g from '../git/git';
+import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
 import { plainText } from '../exec/mask';
+import { decideVerdict } from './verdict';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -33,9 +34,11 @@ export async function checkAcceptance(a: Acceptance, cwd: string, masker: Secret
   } catch (e) {
     return { ok: false, said: '', source, detail: `cannot read the acceptance verdict from ${source}: ${masker.mask((e as Error).message)}` };
   }
-  const ok = said.toLowerCase().includes(a.expect.toLowerCase());
-  const shown = summarize(masker.mask(said));
-  return { ok, said: shown, source, detail: ok ? `verdict "${a.expect}" found in ${source}` : `the verdict from ${source} does not say "${a.expect}"; it says: ${shown || '(nothing)'}` };
+  const d = decideVerdict(said, a.expect);
+  // What is recorded as said is the line that decided: the reader sees the very words that refused or accepted.
+  const shown = d.line ? summarize(masker.mask(d.line.text)) : summarize(masker.mask(said));
+  const reason = masker.mask(d.reason);
+  return { ok: d.ok, said: shown, source, detail: d.ok ? `verdict "${a.expect}" from ${source}: ${reason}` : `the verdict from ${source} is not a go: ${reason}` };
 }
 
 function summarize(text: string): string {
@@ -44,23 +47,7 @@ function summarize(text: string): string {
 }
 
 export async function runCheck(item: ChecklistItem, cwd: string, version: string, tagPrefix: string, masker: SecretMasker, resolve: (s: string) => string): Promise<CheckOutcome> {
-  if (item.git) {
-    const gc = item.git;
-    if (!(await g.isRepo(cwd))) return { ok: false, detail: `${cwd} is not a git repository` };
-    const problems: string[] = [];
-    const branch = await g.currentBranch(cwd);
-    if (branch !== gc.branch) problems.push(`on branch ${branch}, expected ${gc.branch}`);
-    if (gc.clean) {
-      const dirty = await g.dirtyFiles(cwd);
-      if (dirty.length) problems.push(`uncommitted changes in ${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ` and ${dirty.length - 5} more` : ''}`);
-    }
-    const tags = await g.tagsAtHead(cwd);
-    if (gc.tagAtHead && tags.length === 0) problems.push('HEAD is not tagged');
-    const wanted = `${tagPrefix}${version.replace(/^v/, '')}`;
-    if (gc.tagMatchesVersion && tags.length > 0 && !tags.includes(wanted)) problems.push(`HEAD is tagged ${tags.join(', ')}, expected ${wanted}`);
-    if (problems.length) return { ok: false, detail: problems.join('; ') };
-    return { ok: true, detail: `on ${branch}, clean, tagged ${tags.join(', ') || '(no tag needed)'}` };
-  }
+  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}` });
   if (item.files) {
     const missing: string[] = [];
     const found: string[] = [];

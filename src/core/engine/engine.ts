@@ -18,6 +18,7 @@ import { previousVersionOf, previousVersionRefusal, resolveVersion } from './rel
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
 import { unitsFor, type Unit } from './units';
 import { userName } from '../git/git';
+import { headCommit, releaseCommitMoved } from '../git/gate';
 import { postWebhook } from '../report/announce';
 import { writeReport } from '../report/report';
 import { formatNumber } from '../format';
@@ -150,6 +151,7 @@ export class Release {
     const runId = o.runId ?? `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`;
     const r = new Release(o, runId);
     r.user = o.user ?? (await currentUser(o.workspace));
+    const commit = await headCommit(o.workspace);
     r.takeLock();
     try {
       const unresolved = findUnresolvedRun(o.workspace, path.relative(o.workspace, o.planFile) || o.planFile, runId);
@@ -168,6 +170,7 @@ export class Release {
         pid: process.pid,
         planHash: crypto.createHash('sha256').update(o.planText).digest('hex'),
         ...(previous ? { previousVersion: previous.version, previousVersionFrom: previous.source } : {}),
+        ...(commit ? { commit } : {}),
       });
       if (changelog) r.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
     } catch (e) {
@@ -343,6 +346,7 @@ export class Release {
       if (this.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
         this.append({ type: 'release.resumed', by: this.user, pid: process.pid });
       }
+      if (!(await this.releaseCommitUnchanged())) return this.state;
       if (!(await this.gates())) return this.state;
       for (const phase of PHASES) {
         const before = this.state.phases.find((p) => p.id === phase)!.state;
@@ -357,6 +361,20 @@ export class Release {
       this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed' });
       return this.state;
     }
+  }
+
+  /** A release goes on only from the commit it started from: a moved HEAD or tag pauses it, naming both SHAs. */
+  private async releaseCommitUnchanged(): Promise<boolean> {
+    const started = this.events.find((e) => e.type === 'release.started');
+    if (!started || started.type !== 'release.started' || !started.commit) return true;
+    const moved = await releaseCommitMoved(this.o.workspace, started.commit, `${this.o.plan.release.tagPrefix}${this.state.version}`);
+    if (!moved) {
+      if (this.state.gates.git?.state === 'blocked') this.append({ type: 'gate.changed', gate: 'git', state: 'open', message: `HEAD and the release tag are back at ${started.commit}` });
+      return true;
+    }
+    this.append({ type: 'gate.changed', gate: 'git', state: 'blocked', message: moved });
+    this.append({ type: 'release.paused', message: `git gate: ${moved}; put it back to resume, or start a new release` });
+    return false;
   }
 
   /** Acceptance verdict, rollback plan, checklist, then the go/no-go confirmation. */
@@ -421,7 +439,8 @@ export class Release {
 
   private abort(message: string): false {
     this.append({ type: 'release.finished', outcome: 'aborted', message });
-    this.log.warn(message);
+    // An outcome, journalled and shown as one; not also a warning (the CLI printed it twice).
+    this.log.info(message);
     return false;
   }
 

@@ -14,7 +14,7 @@ interface At {
 
 export type ReleaseEvent = At &
   (
-    | { type: 'release.started'; runId: string; plan: string; name: string; version: string; environment: string; user: string; host: string; pid: number; planHash: string; previousVersion?: string; previousVersionFrom?: string }
+    | { type: 'release.started'; runId: string; plan: string; name: string; version: string; environment: string; user: string; host: string; pid: number; planHash: string; previousVersion?: string; previousVersionFrom?: string; commit?: string }
     | { type: 'acceptance.checked'; ok: boolean; expected: string; said: string; source: string }
     | { type: 'checklist.item.changed'; id: string; title: string; state: ItemState; by?: string; reason?: string; detail?: string }
     | { type: 'deploy.colors'; active: string; idle: string }

@@ -70,6 +70,8 @@ export interface ReleaseState {
   environment: string;
   plan: string;
   user: string;
+  /** Full SHA of the commit the release started from (HEAD at start), when the workspace is a git repository. */
+  commit?: string;
   startedAt: string;
   updatedAt: string;
   status: ReleaseStatus;
@@ -145,7 +147,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
     s.updatedAt = e.at;
     switch (e.type) {
       case 'release.started':
-        Object.assign(s, { runId: e.runId, name: e.name, version: e.version, environment: e.environment, plan: e.plan, user: e.user, startedAt: e.at, previousVersion: e.previousVersion });
+        Object.assign(s, { runId: e.runId, name: e.name, version: e.version, environment: e.environment, plan: e.plan, user: e.user, startedAt: e.at, previousVersion: e.previousVersion, ...(e.commit ? { commit: e.commit } : {}) });
         break;
       case 'release.resumed':
         if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';

@@ -19,11 +19,6 @@ export async function isRepo(cwd: string): Promise<boolean> {
 export const currentBranch = (cwd: string) => git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']);
 export const headSha = (cwd: string) => git(cwd, ['rev-parse', 'HEAD']);
 
-export async function dirtyFiles(cwd: string): Promise<string[]> {
-  const out = await git(cwd, ['status', '--porcelain', '--untracked-files=normal']);
-  return out.split('\n').filter(Boolean).map((l) => l.slice(3));
-}
-
 export async function tagsAtHead(cwd: string): Promise<string[]> {
   const out = await git(cwd, ['tag', '--points-at', 'HEAD']);
   return out.split('\n').filter(Boolean);

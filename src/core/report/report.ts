@@ -6,7 +6,7 @@ import { plainText } from '../exec/mask';
 import { formatNumber } from '../format';
 
 export interface ReleaseReport {
-  releaseLog: { version: string; time: string; content: string[] };
+  releaseLog: { version: string; time: string; content: string[]; commit?: string };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
   verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string };
   incidentResponse: { rollbackTriggered: 'Yes' | 'No'; reason: string; trigger?: string; latencyMs?: number; outcome?: string };
@@ -83,7 +83,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
 
   const rb = s.rollback;
   return {
-    releaseLog: { version: `v${s.version.replace(/^v/, '')}`, time: specTime(s.startedAt), content: content.length ? content : [s.name] },
+    releaseLog: { version: `v${s.version.replace(/^v/, '')}`, time: specTime(s.startedAt), content: content.length ? content : [s.name], ...(s.commit ? { commit: s.commit } : {}) },
     changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },
     verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring },
     incidentResponse: rb
@@ -145,6 +145,7 @@ export function renderMarkdown(r: ReleaseReport): string {
   L.push('### 1. Release Log');
   L.push(`- **Version**: ${r.releaseLog.version}`);
   L.push(`- **Time**: ${r.releaseLog.time}`);
+  if (r.releaseLog.commit) L.push(`- **Commit**: ${r.releaseLog.commit}`);
   L.push(`- **Content**: ${list(r.releaseLog.content)}`, '');
   L.push('### 2. Changelog');
   L.push(`- **New**: ${list(r.changelog.new)}`);

@@ -1,0 +1,128 @@
+import { execa } from 'execa';
+import { git, isRepo } from './git';
+
+// Pathspec twins of TOOL_PATHS (plus the lock's temporary file), relative to the workspace.
+const TOOL_PATHSPECS = [':(exclude).release/lock', ':(exclude).release/lock.*.tmp', ':(exclude).release/runs'];
+
+/** Uncommitted or untracked files (paths from the repository root), the tool's own files aside. */
+export async function userChanges(cwd: string): Promise<string[]> {
+  // -z: names come raw (no C quoting of spaces, quotes or non-ASCII); pathspecs: the whole repository, minus what the tool writes.
+  const out = await git(cwd, ['status', '--porcelain', '-z', '--untracked-files=normal', '--', ':(top)', ...TOOL_PATHSPECS]);
+  const fields = out.split('\0');
+  const files: string[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (f.length < 4) continue;
+    files.push(f.slice(3));
+    // A rename or copy carries its source in the next field.
+    if (f[0] === 'R' || f[0] === 'C') i++;
+  }
+  return files;
+}
+
+export interface MainRef {
+  /** Full ref, e.g. refs/remotes/origin/main. */
+  ref: string;
+  /** As shown to people, e.g. origin/main. */
+  name: string;
+  remote: boolean;
+}
+
+async function refExists(cwd: string, ref: string): Promise<boolean> {
+  const r = await execa('git', ['show-ref', '--verify', '--quiet', ref], { cwd, reject: false, env: { LC_ALL: 'C' } });
+  return r.exitCode === 0;
+}
+
+/**
+ * The branch a release must be merged into: the remote's copy as of the last fetch when there is
+ * one (the branch's upstream remote, else origin, else any remote that has it), else the local one.
+ * Full ref names throughout, so a tag or a local branch called "origin/main" cannot stand in.
+ */
+export async function mainRef(cwd: string, branch: string): Promise<MainRef | null> {
+  const remotes = (await git(cwd, ['remote'])).split('\n').filter(Boolean);
+  let upstream: string | undefined;
+  try {
+    upstream = await git(cwd, ['config', '--get', `branch.${branch}.remote`]);
+  } catch {
+    upstream = undefined;
+  }
+  const order = [...new Set([upstream, 'origin', ...remotes].filter((r): r is string => !!r && remotes.includes(r)))];
+  for (const r of order) {
+    const ref = `refs/remotes/${r}/${branch}`;
+    if (await refExists(cwd, ref)) return { ref, name: `${r}/${branch}`, remote: true };
+  }
+  const local = `refs/heads/${branch}`;
+  if (await refExists(cwd, local)) return { ref: local, name: branch, remote: false };
+  return null;
+}
+
+/** Whether `commit` is `ref` or one of its ancestors. */
+export async function contains(cwd: string, ref: string, commit: string): Promise<boolean> {
+  const r = await execa('git', ['merge-base', '--is-ancestor', commit, ref], { cwd, reject: false, env: { LC_ALL: 'C' } });
+  if (r.exitCode === 0) return true;
+  if (r.exitCode === 1) return false;
+  throw new Error(`git merge-base --is-ancestor ${commit} ${ref}: ${r.stderr || `exit code ${r.exitCode}`}`);
+}
+
+/** The commit a ref points to (a tag peeled to its commit), or null when there is no such ref. */
+export async function commitOf(cwd: string, ref: string): Promise<string | null> {
+  const r = await execa('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd, reject: false, env: { LC_ALL: 'C' } });
+  return r.exitCode === 0 ? String(r.stdout).trim() : null;
+}
+
+export interface GitGateOptions {
+  branch: string;
+  clean: boolean;
+  tagAtHead: boolean;
+  tagMatchesVersion: boolean;
+  /** The tag this release's version calls for, e.g. v1.1.0. */
+  wantedTag: string;
+}
+
+/** The git checklist gate: merged into the main branch, clean (tool files aside), tagged as the version says. */
+export async function checkGitGate(cwd: string, o: GitGateOptions): Promise<{ ok: boolean; detail: string }> {
+  if (!(await isRepo(cwd))) return { ok: false, detail: `${cwd} is not a git repository` };
+  const head = await commitOf(cwd, 'HEAD');
+  if (!head) return { ok: false, detail: 'the repository has no commit yet' };
+  const short = head.slice(0, 12);
+  const problems: string[] = [];
+  const facts: string[] = [];
+
+  const main = await mainRef(cwd, o.branch);
+  if (!main) problems.push(`there is no branch ${o.branch}, local or remote, to be merged into`);
+  else if (!(await contains(cwd, main.ref, head))) problems.push(`HEAD ${short} is not in ${main.name}${main.remote ? ' (as of the last fetch; not pushed or not merged?)' : ''}`);
+  else facts.push(`HEAD ${short} is in ${main.name}`);
+
+  if (o.clean) {
+    const dirty = await userChanges(cwd);
+    if (dirty.length) problems.push(`uncommitted changes in ${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ` and ${dirty.length - 5} more` : ''}`);
+    else facts.push('clean');
+  }
+
+  const tags = (await git(cwd, ['tag', '--points-at', 'HEAD'])).split('\n').filter(Boolean);
+  const wantedAt = await commitOf(cwd, `refs/tags/${o.wantedTag}`);
+  const elsewhere = wantedAt && wantedAt !== head ? ` (${o.wantedTag} points to ${wantedAt.slice(0, 12)})` : '';
+  if (o.tagMatchesVersion && (o.tagAtHead || tags.length > 0) && !tags.includes(o.wantedTag)) {
+    problems.push(tags.length ? `HEAD is tagged ${tags.join(', ')}, expected ${o.wantedTag}${elsewhere}` : `HEAD is not tagged ${o.wantedTag}${elsewhere}`);
+  } else if (o.tagAtHead && tags.length === 0) problems.push('HEAD has no tag');
+  else facts.push(tags.length ? `tagged ${tags.join(', ')}` : '(no tag needed)');
+
+  return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: facts.join(', ') };
+}
+
+/** The full SHA of HEAD, or undefined outside a repository or before the first commit. */
+export async function headCommit(cwd: string): Promise<string | undefined> {
+  return (await isRepo(cwd)) ? ((await commitOf(cwd, 'HEAD')) ?? undefined) : undefined;
+}
+
+/**
+ * Why the release can no longer go on from `recorded` (the commit it started from), or null: HEAD
+ * moved, or the release tag now points elsewhere. Both SHAs are named in full, for the audit.
+ */
+export async function releaseCommitMoved(cwd: string, recorded: string, tag: string): Promise<string | null> {
+  const head = await headCommit(cwd);
+  if (head !== recorded) return `this release started from commit ${recorded}, but HEAD is now ${head ?? '(no git commit)'}`;
+  const tagged = await commitOf(cwd, `refs/tags/${tag}`);
+  if (tagged && tagged !== recorded) return `this release started from commit ${recorded}, but its tag ${tag} now points to ${tagged}`;
+  return null;
+}
