@@ -16,7 +16,7 @@ import { interpolate, secretValues, type Scope } from './interpolate';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
 import { unitsFor, type Unit } from './units';
 import { isRepo, userName } from '../git/git';
-import { changelogSince, nextVersion, type Changelog } from '../report/changelog';
+import { changelogSince, type Changelog } from '../report/changelog';
 import { postWebhook } from '../report/announce';
 import { writeReport } from '../report/report';
 import { formatNumber } from '../format';
@@ -139,8 +139,8 @@ export class Release {
     let version = o.plan.release.version.replace(/^v/, '');
     let changelog: Changelog | undefined;
     if (await isRepo(o.workspace)) {
-      changelog = await changelogSince(o.workspace, prefix, version === 'auto' ? undefined : `${prefix}${version}`);
-      if (version === 'auto') version = nextVersion(changelog.previousTag, changelog.bump, prefix);
+      changelog = await changelogSince(o.workspace, prefix, o.plan.changelog);
+      if (version === 'auto') version = changelog.version;
     } else if (version === 'auto') {
       throw new GateError('version', 'version "auto" needs a git repository with Conventional Commits to compute the next version');
     }
