@@ -26,7 +26,9 @@ export async function releaseTags(cwd: string, prefix: string, mergedInto?: stri
     const [ref, object, peeled, taggerDate, commitDate, peeledCommitDate] = line.split('\0');
     const name = ref.slice('refs/tags/'.length);
     if (!name.startsWith(prefix)) continue;
-    const version = semver.valid(name.slice(prefix.length));
+    const rest = name.slice(prefix.length);
+    // semver.valid accepts a leading `v`; with prefix '' a tag `v1.0.0` is not `1.0.0`.
+    const version = /^\d/.test(rest) ? semver.valid(rest) : null;
     if (!version) continue;
     tags.push({ name, version, prerelease: semver.prerelease(version) !== null, commit: peeled || object, date: utcDay(taggerDate || peeledCommitDate || commitDate) });
   }

@@ -143,6 +143,8 @@ export async function generateChangelog(cwd: string, o: ChangelogOptions = {}): 
   const SEP = '\x1e';
   const out = await git(cwd, ['log', ...range, '--no-merges', '--reverse', `--format=%H%x1f%B${SEP}`, '--', ...(o.path ? [o.path] : [])]);
   const live: Item[] = [];
+  // Reverts that cancelled a commit, kept so that a revert of the revert can undo the cancelling.
+  const cancelling: Item[] = [];
   let revertPairs = 0;
   let anyConventional = false;
   for (const rec of out.split(SEP)) {
@@ -157,6 +159,15 @@ export async function generateChangelog(cwd: string, o: ChangelogOptions = {}): 
         live.splice(live.indexOf(target), 1);
         if (target.cancelled) live.push(target.cancelled);
         else revertPairs++;
+        cancelling.push({ hash, header: p.header, entries: [], conventional: true, cancelled: target });
+        continue;
+      }
+      // Reverting a revert that cancelled a commit brings the commit back.
+      const undone = revertTarget(cancelling, p.revert);
+      if (undone?.cancelled) {
+        cancelling.splice(cancelling.indexOf(undone), 1);
+        live.push(undone.cancelled);
+        revertPairs--;
         continue;
       }
       const text = `Reverted: ${p.revert.header}${p.revert.suffix ? ` ${p.revert.suffix}` : ''}`;

@@ -67,7 +67,8 @@ function breakingNotes(body: string): string[] {
   return notes
     .map((n) => n.replace(/\n{3,}/g, '\n\n').trim())
     .filter((n) => {
-      const key = n.replace(/\s+/g, ' ').toLowerCase();
+      // Whitespace-insensitive for notes of ordinary size; a huge note is compared as is (collapsing costs seconds).
+      const key = n.length > 10_000 ? n : n.replace(/\s+/g, ' ').toLowerCase();
       if (!n || seen.has(key)) return false;
       seen.add(key);
       return true;
