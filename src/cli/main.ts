@@ -10,7 +10,7 @@ import { JournalWriteError, LockHeldError } from '../core/journal/journal';
 import type { ReleaseEvent } from '../core/engine/events';
 import type { ReleaseState } from '../core/engine/fold';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
-import { changelogSince, nextVersion, updateChangelogFile } from '../core/report/changelog';
+import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { unitsFor } from '../core/engine/units';
 import { PHASES } from '../core/plan/schema';
 import { interpolate } from '../core/engine/interpolate';
@@ -36,7 +36,7 @@ Commands:
   status [RUN]             show the state of the newest (or the named) release
   rollback [RUN]           roll back the newest (or the named) release
   report [RUN]             print the report of a release and write report.md / report.json
-  changelog                print the changelog since the last tag (--write updates CHANGELOG.md)
+  changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
 
 Options:
@@ -81,6 +81,8 @@ interface Io {
 const stdio: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  // The changelog has its own options and needs no full release plan.
+  if (isChangelogCommand(argv)) return changelogCommand(argv, io);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
@@ -152,19 +154,6 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return 0;
   }
   const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
-
-  if (command === 'changelog') {
-    const cl = await changelogSince(workspace, plan.release.tagPrefix);
-    const version = plan.release.version === 'auto' ? nextVersion(cl.previousTag, cl.bump, plan.release.tagPrefix) : plan.release.version;
-    const date = new Date().toISOString().slice(0, 10);
-    const { renderChangelogSection } = await import('../core/report/changelog');
-    io.out(renderChangelogSection(version, date, cl.sections));
-    if (o.write) {
-      updateChangelogFile(path.join(workspace, 'CHANGELOG.md'), version, date, cl.sections);
-      io.err(`CHANGELOG.md updated with ${version} (previous tag ${cl.previousTag ?? 'none'}, bump ${cl.bump})`);
-    }
-    return 0;
-  }
 
   if (o['dry-run']) {
     if (command !== 'run') {

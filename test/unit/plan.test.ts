@@ -203,7 +203,7 @@ describe('release plan: loading and validation', () => {
 
   it('exports a JSON Schema that names every top-level section', () => {
     const schema = planJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    assert.deepEqual(Object.keys(schema.properties).sort(), ['acceptance', 'announce', 'checklist', 'monitoring', 'phases', 'release', 'rollback', 'secrets', 'variables']);
+    assert.deepEqual(Object.keys(schema.properties).sort(), ['acceptance', 'announce', 'changelog', 'checklist', 'monitoring', 'phases', 'release', 'rollback', 'secrets', 'variables']);
     assert.ok(schema.required.includes('rollback'));
   });
 });

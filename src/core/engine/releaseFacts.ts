@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Plan } from '../plan/schema';
 import { buildScope, planUses, type Scope } from '../plan/scope';
 import { git, isRepo } from '../git/git';
-import { changelogSince, nextVersion, type Changelog } from '../report/changelog';
+import { changelogSince, type Changelog } from '../report/changelog';
 import { loadRun, runsDir } from './runs';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
@@ -19,8 +19,8 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
     if (version === 'auto') return { ok: false, message: 'version "auto" needs a git repository with Conventional Commits to compute the next version' };
     return { ok: true, version };
   }
-  const changelog = await changelogSince(workspace, prefix, version === 'auto' ? undefined : `${prefix}${version}`);
-  return { ok: true, version: version === 'auto' ? nextVersion(changelog.previousTag, changelog.bump, prefix) : version, changelog };
+  const changelog = await changelogSince(workspace, prefix, plan.changelog);
+  return { ok: true, version: version === 'auto' ? changelog.version : version, changelog };
 }
 
 export interface PreviousVersion {

@@ -24,15 +24,6 @@ export async function tagsAtHead(cwd: string): Promise<string[]> {
   return out.split('\n').filter(Boolean);
 }
 
-/** The newest tag reachable from HEAD (before HEAD itself when `excludeHead`), or null. */
-export async function previousTag(cwd: string, excludeHead = false): Promise<string | null> {
-  try {
-    return await git(cwd, ['describe', '--tags', '--abbrev=0', excludeHead ? 'HEAD^' : 'HEAD']);
-  } catch {
-    return null;
-  }
-}
-
 export async function userName(cwd: string): Promise<string | undefined> {
   try {
     return (await git(cwd, ['config', 'user.name'])) || undefined;

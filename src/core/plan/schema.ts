@@ -219,6 +219,22 @@ const Announce = z.strictObject({
   command: z.optional(z.string()),
 });
 
+/** Keep a Changelog sections a commit type can go to, or `hidden` to leave it out. */
+export const CHANGELOG_TARGETS = ['Added', 'Changed', 'Deprecated', 'Removed', 'Fixed', 'Security', 'hidden'] as const;
+export const ChangelogSettings = z.strictObject({
+  /** Only commits that touch this folder (a package of a monorepo), relative to the workspace. */
+  path: z.optional(str()),
+  /** Compare with the last pre-release tag too; by default a release compares with the last stable one. */
+  includePrereleases: z._default(z.boolean(), false),
+  /** Propose a pre-release, `<next>-<id>.<n>` (e.g. `rc` → 1.2.0-rc.1). */
+  prerelease: z.optional(z.string().check(z.regex(/^[A-Za-z][0-9A-Za-z-]*$/, 'expected a pre-release id such as rc, beta or alpha'))),
+  /** Commit type → section, over the defaults (feat Added, fix Fixed, perf Changed, docs/chore/style/refactor/test/build/ci hidden). */
+  types: z._default(z.record(z.string().check(z.regex(/^\w+$/, 'expected a commit type such as feat')), z.enum(CHANGELOG_TARGETS)), {}),
+  /** Commits without a Conventional Commits header: `auto` lists them only when the range has no conventional commit. */
+  nonConventional: z._default(z.enum(['auto', 'list', 'omit']), 'auto'),
+});
+export type ChangelogSettings = z.infer<typeof ChangelogSettings>;
+
 export const Plan = z.strictObject({
   release: z.strictObject({
     name: str(),
@@ -226,6 +242,7 @@ export const Plan = z.strictObject({
     environment: z._default(str(), 'production'),
     tagPrefix: z._default(z.string(), 'v'),
   }),
+  changelog: z.optional(ChangelogSettings),
   acceptance: Acceptance,
   variables: z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
   secrets: z._default(z.array(z.string().check(z.regex(NAME_RE, 'expected an environment variable name'))), []),

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import semver from 'semver';
-import { CommitParser } from 'conventional-commits-parser';
-import { git, previousTag } from '../git/git';
+import { git } from '../git/git';
+import { commitOf, nextPrerelease, tagContext, type TagContext } from '../git/release-tags';
+import { parseMessage, type ParsedMessage } from './conventional';
 
 export const SECTIONS = ['Added', 'Changed', 'Deprecated', 'Removed', 'Fixed', 'Security'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -14,64 +15,100 @@ export interface Entry {
   scope?: string;
   breaking: boolean;
   conventional: boolean;
+  /** BREAKING CHANGE notes, complete. */
+  notes: string[];
 }
 
 export type Bump = 'major' | 'minor' | 'patch';
 
-export interface Changelog {
-  previousTag: string | null;
-  entries: Entry[];
-  bump: Bump;
-  sections: Record<Section, string[]>;
+export type SectionOrHidden = Section | 'hidden';
+
+export interface ChangelogOptions {
+  tagPrefix?: string;
+  /** Start of the range (exclusive); default: the previous release tag. */
+  from?: string;
+  /** End of the range (inclusive); default HEAD. */
+  to?: string;
+  /** Only commits that touch this path. */
+  path?: string;
+  includePrereleases?: boolean;
+  /** Propose `<next>-<id>.<n>` instead of a stable version. */
+  prerelease?: string;
+  /** Commit type → section, over DEFAULT_TYPES. */
+  types?: Record<string, SectionOrHidden>;
+  nonConventional?: 'auto' | 'list' | 'omit';
 }
 
-const parser = new CommitParser({
-  headerPattern: /^(\w+)(?:\(([^)]*)\))?(!)?: (.+)$/,
-  headerCorrespondence: ['type', 'scope', 'breaking', 'subject'],
-  noteKeywords: ['BREAKING CHANGE', 'BREAKING-CHANGE'],
-  revertPattern: /^(?:Revert|revert:)\s"?([\s\S]+?)"?\s*This reverts commit (\w+)\.?/i,
-  revertCorrespondence: ['header', 'hash'],
-});
+export interface Omitted {
+  /** Commits of hidden types, by type. */
+  hidden: Record<string, number>;
+  nonConventional: number;
+  /** Commit + revert pairs that cancelled out. */
+  revertPairs: number;
+}
 
-/** Types that describe work on the project itself and stay out of a user-facing changelog. */
-const HIDDEN = new Set(['chore', 'docs', 'style', 'test', 'ci', 'build']);
+export interface Changelog {
+  /** Where the range starts: the previous release tag, or `from`. */
+  previousTag: string | null;
+  to: string;
+  /** The release tag on `to`, when `to` is already released. */
+  releaseTag: string | null;
+  /** The release tag's date (tagger date, or the commit date of a lightweight tag); null when `to` is untagged. */
+  date: string | null;
+  entries: Entry[];
+  bump: Bump;
+  /** The release tag's version at `to`, or the proposal from the previous release and the bump. */
+  version: string;
+  sections: Record<Section, string[]>;
+  omitted: Omitted;
+}
 
-const SECTION_OF: Record<string, Section> = {
+/**
+ * What users of `conventional-changelog -p angular` expect: features, fixes and performance
+ * work are listed, housekeeping types are not, unknown types are not (a breaking change always is).
+ */
+export const DEFAULT_TYPES: Record<string, SectionOrHidden> = {
   feat: 'Added',
   fix: 'Fixed',
   perf: 'Changed',
-  refactor: 'Changed',
-  revert: 'Changed',
   deprecate: 'Deprecated',
   remove: 'Removed',
   security: 'Security',
+  docs: 'hidden',
+  chore: 'hidden',
+  style: 'hidden',
+  refactor: 'hidden',
+  test: 'hidden',
+  build: 'hidden',
+  ci: 'hidden',
 };
 
 /** Entries of one commit message: a squash-merge body with conventional bullet lines gives one entry per line. */
-export function parseCommit(hash: string, message: string): Entry[] {
-  const c = parser.parse(message);
-  const breakingNote = c.notes.find((n) => /BREAKING/.test(n.title));
-  if (c.revert) {
-    return [{ section: 'Changed', text: `Reverted: ${c.revert.header ?? message.split('\n')[0]}`, hash, type: 'revert', breaking: false, conventional: true }];
-  }
-  if (c.type && c.subject) {
-    const type = String(c.type).toLowerCase();
-    const breaking = Boolean(c.breaking) || Boolean(breakingNote);
-    if (HIDDEN.has(type) && !breaking) return [];
-    const scope = c.scope ? `${c.scope}: ` : '';
-    const text = `${breaking ? 'BREAKING: ' : ''}${scope}${c.subject}${breakingNote ? ` — ${breakingNote.text.split('\n')[0]}` : ''}`;
-    const section: Section = /security/i.test(String(c.scope ?? '')) ? 'Security' : (SECTION_OF[type] ?? 'Changed');
-    return [{ section: breaking && section !== 'Removed' ? (section === 'Added' ? 'Added' : 'Changed') : section, text, hash, type, scope: c.scope ?? undefined, breaking, conventional: true }];
-  }
+export function parseCommit(hash: string, message: string, types: Record<string, SectionOrHidden> = {}): Entry[] {
+  const p = parseMessage(message);
+  if (p.type && p.subject) return conventionalEntry(hash, p, types);
   // Squash merges: "Title (#12)" with "* feat: ..." lines in the body.
-  const bullets = (c.body ?? '')
+  const bullets = p.body
     .split('\n')
     .map((l) => l.replace(/^\s*[*-]\s+/, '').trim())
     .filter((l) => /^\w+(\([^)]*\))?!?: /.test(l));
-  if (bullets.length) return bullets.flatMap((b) => parseCommit(hash, b));
-  const header = message.split('\n')[0].trim();
-  if (/^Merge (pull request|branch|remote-tracking branch)\b/.test(header)) return [];
-  return [{ section: 'Changed', text: header, hash, breaking: false, conventional: false }];
+  if (bullets.length) return bullets.flatMap((b) => parseCommit(hash, b, types));
+  if (/^Merge (pull request|branch|remote-tracking branch)\b/.test(p.header)) return [];
+  return [{ section: 'Changed', text: p.header, hash, breaking: false, conventional: false, notes: [] }];
+}
+
+function conventionalEntry(hash: string, p: ParsedMessage, types: Record<string, SectionOrHidden>): Entry[] {
+  const type = p.type!;
+  const target = types[type] ?? DEFAULT_TYPES[type] ?? 'hidden';
+  if (target === 'hidden' && !p.breaking) return [];
+  // A breaking change keeps its type's section (a breaking fix stays under Fixed).
+  let section: Section = target === 'hidden' ? 'Changed' : target;
+  if (/security/i.test(p.scope ?? '') && section !== 'Removed') section = 'Security';
+  const scope = p.scope ? `${p.scope}: ` : '';
+  // One note follows the subject; several become a nested list, each note whole.
+  const notes = p.notes.length === 1 ? ` — ${p.notes[0]}` : p.notes.map((n) => `\n- ${n.replace(/\n(?=.)/g, '\n  ')}`).join('');
+  const text = `${p.breaking ? 'BREAKING: ' : ''}${scope}${p.subject}${notes}`;
+  return [{ section, text, hash, type, scope: p.scope, breaking: p.breaking, conventional: true, notes: p.notes }];
 }
 
 export function bumpOf(entries: Entry[]): Bump {
@@ -80,29 +117,120 @@ export function bumpOf(entries: Entry[]): Bump {
   return 'patch';
 }
 
-/** Commits since the previous release tag (the tag at HEAD itself does not count as previous). */
-export async function changelogSince(cwd: string, tagPrefix = 'v', headTag?: string): Promise<Changelog> {
-  const atHead = (await git(cwd, ['tag', '--points-at', 'HEAD']).catch(() => '')).split('\n').filter(Boolean);
-  const excludeHead = headTag ? atHead.includes(headTag) : atHead.some((t) => t.startsWith(tagPrefix));
-  const prev = await previousTag(cwd, excludeHead);
-  const range = prev ? `${prev}..HEAD` : 'HEAD';
+/** The changelog of the commits since the previous release tag of `tagPrefix` (tags on HEAD itself are the release being made). */
+export async function changelogSince(cwd: string, tagPrefix = 'v', settings: Omit<ChangelogOptions, 'tagPrefix'> = {}): Promise<Changelog> {
+  return generateChangelog(cwd, { ...settings, tagPrefix });
+}
+
+interface Item {
+  hash: string;
+  header: string;
+  entries: Entry[];
+  /** Set on a conventional commit of a hidden type. */
+  hiddenType?: string;
+  conventional: boolean;
+  /** The item this revert cancelled, so that reverting the revert brings it back. */
+  cancelled?: Item;
+}
+
+export async function generateChangelog(cwd: string, o: ChangelogOptions = {}): Promise<Changelog> {
+  const prefix = o.tagPrefix ?? 'v';
+  const to = o.to ?? 'HEAD';
+  const ctx = await tagContext(cwd, prefix, to, Boolean(o.includePrereleases));
+  const start = o.from ?? ctx.previous?.name ?? null;
+  if (o.from) await commitOf(cwd, o.from);
+  const range = start ? [`${start}..${to}`] : [to];
   const SEP = '\x1e';
-  const out = await git(cwd, ['log', range, '--no-merges', `--format=%H%x1f%B${SEP}`]);
-  const entries: Entry[] = [];
+  const out = await git(cwd, ['log', ...range, '--no-merges', '--reverse', `--format=%H%x1f%B${SEP}`, '--', ...(o.path ? [o.path] : [])]);
+  const live: Item[] = [];
+  // Reverts that cancelled a commit, kept so that a revert of the revert can undo the cancelling.
+  const cancelling: Item[] = [];
+  let revertPairs = 0;
+  let anyConventional = false;
   for (const rec of out.split(SEP)) {
     const trimmed = rec.replace(/^\n+/, '');
     if (!trimmed.trim()) continue;
     const [hash, body] = trimmed.split('\x1f');
-    entries.push(...parseCommit(hash.slice(0, 7), body.trim()));
+    const p = parseMessage(body);
+    anyConventional ||= Boolean(p.type && p.subject) || Boolean(p.revert);
+    if (p.revert) {
+      const target = revertTarget(live, p.revert);
+      if (target) {
+        live.splice(live.indexOf(target), 1);
+        if (target.cancelled) live.push(target.cancelled);
+        else revertPairs++;
+        cancelling.push({ hash, header: p.header, entries: [], conventional: true, cancelled: target });
+        continue;
+      }
+      // Reverting a revert that cancelled a commit brings the commit back.
+      const undone = revertTarget(cancelling, p.revert);
+      if (undone?.cancelled) {
+        cancelling.splice(cancelling.indexOf(undone), 1);
+        live.push(undone.cancelled);
+        revertPairs--;
+        continue;
+      }
+      const text = `Reverted: ${p.revert.header}${p.revert.suffix ? ` ${p.revert.suffix}` : ''}`;
+      const entry: Entry = { section: 'Changed', text, hash: hash.slice(0, 7), type: 'revert', breaking: false, conventional: true, notes: [] };
+      live.push({ hash, header: p.header, entries: [entry], conventional: true });
+      continue;
+    }
+    const entries = parseCommit(hash.slice(0, 7), body, o.types);
+    const conventional = Boolean(p.type && p.subject) || entries.some((e) => e.conventional);
+    live.push({ hash, header: p.header, entries, conventional, hiddenType: conventional && !entries.length ? p.type : undefined });
   }
+  const mode = o.nonConventional ?? 'auto';
+  const listOthers = mode === 'list' || (mode === 'auto' && !anyConventional);
+  const omitted: Omitted = { hidden: {}, nonConventional: 0, revertPairs };
+  const entries: Entry[] = [];
+  // Newest first, as a changelog reads.
+  for (const item of live.reverse()) {
+    if (item.hiddenType) omitted.hidden[item.hiddenType] = (omitted.hidden[item.hiddenType] ?? 0) + 1;
+    if (!item.conventional && item.entries.length && !listOthers) {
+      omitted.nonConventional++;
+      continue;
+    }
+    entries.push(...item.entries);
+  }
+  const bump = bumpOf(entries);
   const sections = Object.fromEntries(SECTIONS.map((s) => [s, entries.filter((e) => e.section === s).map((e) => e.text)])) as Record<Section, string[]>;
-  return { previousTag: prev, entries, bump: bumpOf(entries), sections };
+  return { previousTag: start, to, releaseTag: ctx.atTo?.name ?? null, date: ctx.atTo?.date ?? null, entries, bump, version: await proposeVersion(cwd, prefix, o, ctx, bump), sections, omitted };
+}
+
+/** The live commit a revert undoes: by hash when the message names it, else by header (rebases and squash merges change hashes). */
+function revertTarget(live: Item[], r: NonNullable<ParsedMessage['revert']>): Item | undefined {
+  if (r.hash) {
+    const byHash = live.find((i) => i.hash.startsWith(r.hash!));
+    if (byHash) return byHash;
+  }
+  for (let k = live.length - 1; k >= 0; k--) if (live[k].header === r.header) return live[k];
+  return undefined;
+}
+
+async function proposeVersion(cwd: string, prefix: string, o: ChangelogOptions, ctx: TagContext, bump: Bump): Promise<string> {
+  if (ctx.atTo) return ctx.atTo.version;
+  const base = nextVersion(ctx.previous?.name ?? null, bump, prefix);
+  return o.prerelease ? nextPrerelease(cwd, prefix, base, o.prerelease) : base;
 }
 
 export function nextVersion(previousTag: string | null, bump: Bump, tagPrefix = 'v'): string {
-  const prev = previousTag ? semver.coerce(previousTag.startsWith(tagPrefix) ? previousTag.slice(tagPrefix.length) : previousTag)?.version : undefined;
+  const bare = previousTag?.startsWith(tagPrefix) ? previousTag.slice(tagPrefix.length) : previousTag;
+  // A pre-release keeps its tag: after 2.0.0-beta.3 a patch is 2.0.0, not 2.0.1.
+  const prev = bare ? (semver.valid(bare) ?? semver.coerce(bare)?.version) : undefined;
   if (!prev) return bump === 'major' ? '1.0.0' : '0.1.0';
   return semver.inc(prev, bump)!;
+}
+
+/** One line for what the changelog leaves out, or '' when it leaves out nothing. */
+export function omittedSummary(o: Omitted): string {
+  const hidden = Object.entries(o.hidden).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const n = hidden.reduce((s, [, c]) => s + c, 0);
+  const parts = [
+    n ? `${n} commit(s) of hidden types (${hidden.map(([t, c]) => `${t} ${c}`).join(', ')})` : '',
+    o.nonConventional ? `${o.nonConventional} non-conventional commit(s)` : '',
+    o.revertPairs ? `${o.revertPairs} commit(s) reverted in the same range, with their reverts` : '',
+  ].filter(Boolean);
+  return parts.length ? `Not listed: ${parts.join('; ')}.` : '';
 }
 
 /** The Keep a Changelog section for one version. */
@@ -111,7 +239,7 @@ export function renderChangelogSection(version: string, date: string, sections: 
   for (const s of SECTIONS) {
     const items = sections[s] ?? [];
     if (!items.length) continue;
-    lines.push(`### ${s}`, '', ...items.map((i) => `- ${i}`), '');
+    lines.push(`### ${s}`, '', ...items.map((i) => `- ${i.replace(/\n(?=.)/g, '\n  ')}`), '');
   }
   if (lines.length === 2) lines.push('No user-facing changes.', '');
   return lines.join('\n');

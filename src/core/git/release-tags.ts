@@ -1,0 +1,74 @@
+import semver from 'semver';
+import { git } from './git';
+
+export interface ReleaseTag {
+  name: string;
+  /** The version after the prefix, strictly semver (`v1.2.0-rc.1` → `1.2.0-rc.1`). */
+  version: string;
+  prerelease: boolean;
+  commit: string;
+  /** YYYY-MM-DD in UTC (as the run date): the tagger's date of an annotated tag, the commit's date of a lightweight one. */
+  date: string;
+}
+
+/**
+ * Release tags of one package: names that start with `prefix` and continue with a semantic version.
+ * Filtering happens here rather than in a `git tag --list` glob, so a prefix with `*`, `?` or `[`
+ * means itself. With `mergedInto`, only tags reachable from that commit.
+ */
+export async function releaseTags(cwd: string, prefix: string, mergedInto?: string): Promise<ReleaseTag[]> {
+  const format = ['%(refname)', '%(objectname)', '%(*objectname)', '%(taggerdate:iso-strict)', '%(committerdate:iso-strict)', '%(*committerdate:iso-strict)'].join('%00');
+  const args = ['for-each-ref', `--format=${format}`, ...(mergedInto ? [`--merged=${mergedInto}`] : []), 'refs/tags/'];
+  const out = await git(cwd, args);
+  const tags: ReleaseTag[] = [];
+  for (const line of out.split('\n')) {
+    if (!line) continue;
+    const [ref, object, peeled, taggerDate, commitDate, peeledCommitDate] = line.split('\0');
+    const name = ref.slice('refs/tags/'.length);
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    // semver.valid accepts a leading `v`; with prefix '' a tag `v1.0.0` is not `1.0.0`.
+    const version = /^\d/.test(rest) ? semver.valid(rest) : null;
+    if (!version) continue;
+    tags.push({ name, version, prerelease: semver.prerelease(version) !== null, commit: peeled || object, date: utcDay(taggerDate || peeledCommitDate || commitDate) });
+  }
+  return tags.sort((a, b) => semver.rcompare(a.version, b.version));
+}
+
+const utcDay = (iso: string) => new Date(iso).toISOString().slice(0, 10);
+
+export async function commitOf(cwd: string, ref: string): Promise<string> {
+  return git(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => {
+    throw new Error(`"${ref}" is not a commit, tag or branch in ${cwd}`);
+  });
+}
+
+export interface TagContext {
+  /** The release tag on the `to` commit itself (the release being described), if any. */
+  atTo?: ReleaseTag;
+  /** The newest earlier release (stable only unless pre-releases are included). */
+  previous?: ReleaseTag;
+}
+
+export async function tagContext(cwd: string, prefix: string, to: string, includePrereleases: boolean): Promise<TagContext> {
+  const toCommit = await commitOf(cwd, to);
+  const tags = await releaseTags(cwd, prefix, toCommit);
+  // Several release tags can share a commit (a re-tag): the one named wins, else the first release made there.
+  const atTo = tags.filter((t) => t.commit === toCommit).reverse();
+  const named = atTo.find((t) => t.name === to || `refs/tags/${t.name}` === to);
+  return {
+    atTo: named ?? atTo.find((t) => !t.prerelease) ?? atTo[0],
+    previous: tags.find((t) => t.commit !== toCommit && (includePrereleases || !t.prerelease)),
+  };
+}
+
+/** `1.2.0` + `rc` → `1.2.0-rc.N`, N one more than the highest `1.2.0-rc.*` tag already made (on any branch). */
+export async function nextPrerelease(cwd: string, prefix: string, base: string, id: string): Promise<string> {
+  let n = 0;
+  for (const t of await releaseTags(cwd, prefix)) {
+    const v = semver.parse(t.version)!;
+    const [tid, num] = v.prerelease;
+    if (`${v.major}.${v.minor}.${v.patch}` === base && tid === id && typeof num === 'number') n = Math.max(n, num);
+  }
+  return `${base}-${id}.${n + 1}`;
+}
