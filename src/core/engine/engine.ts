@@ -626,7 +626,7 @@ export class Release {
       signal: this.monitorAbort.signal,
       decide: (b) => this.o.prompter.onBreach(b),
     });
-    for (const mv of Object.values(this.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean);
+    for (const mv of Object.values(this.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean, mv.baseline.fixed);
     this.monitorInstance = m;
     return m;
   }
