@@ -106,6 +106,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return command === 'validate' ? EXIT.failed : EXIT.usage;
   }
   const plan = loaded.plan;
+  if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem({ ...w, file: path.relative(process.cwd(), w.file) || w.file }));
   if (command === 'validate') {
     io.out(`${path.relative(process.cwd(), planFile) || planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`);
     return 0;

@@ -40,14 +40,13 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
   before(async () => {
     server = http.createServer((req, res) => {
       // A counter that never moves: no traffic between two scrapes.
-      if (req.url === '/metrics') return res.end('http_requests_total{code="200"} 5\nhttp_requests_total{code="500"} 0\n');
-      if (req.url === '/overflow') return res.end('{"v": 1e999}');
       const v = queues.get(req.url!.slice(1))?.shift();
-      if (v === 'err' || v === undefined) {
+      if (req.url === '/metrics') res.end('http_requests_total{code="200"} 5\nhttp_requests_total{code="500"} 0\n');
+      else if (req.url === '/overflow') res.end('{"v": 1e999}');
+      else if (v === 'err' || v === undefined) {
         res.statusCode = 500;
-        return res.end('no');
-      }
-      res.end(JSON.stringify({ v: v === '' ? null : v }));
+        res.end('no');
+      } else res.end(JSON.stringify({ v: v === '' ? null : v }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

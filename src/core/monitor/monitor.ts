@@ -133,6 +133,7 @@ export class Monitor {
   async watch(): Promise<WatchOutcome> {
     const { clock, signal, append } = this.deps;
     const windowMs = this.cfg.window;
+    append({ type: 'monitoring.window', windowMs, intervalMs: this.cfg.interval, metrics: this.tracks.map((t) => t.id) });
     await this.prime();
     const start = clock.now();
     for (let k = 1; ; k++) {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
 import { Plan } from './schema';
+import { planWarnings } from './warnings';
 
 export const MAX_PLAN_BYTES = 1024 * 1024;
 const MAX_ALIAS_COUNT = 100;
@@ -16,12 +17,14 @@ export interface PlanProblem {
   /** Dotted key path, e.g. `phases.deploy.strategy`; empty for the whole file. */
   path: string;
   message: string;
+  /** Absent: an error, the plan is refused. A warning: the plan runs, the user is told. */
+  severity?: 'warning';
 }
 
-export type LoadResult = { ok: true; plan: Plan; file: string; text: string } | { ok: false; problems: PlanProblem[]; file: string };
+export type LoadResult = { ok: true; plan: Plan; file: string; text: string; warnings: PlanProblem[] } | { ok: false; problems: PlanProblem[]; file: string };
 
 export function formatProblem(p: PlanProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.message}${p.path ? ` (at ${p.path})` : ''}`;
+  return `${p.file}:${p.line}:${p.column}: ${p.severity ? `${p.severity}: ` : ''}${p.message}${p.path ? ` (at ${p.path})` : ''}`;
 }
 
 export function loadPlanFile(file: string): LoadResult {
@@ -84,7 +87,7 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   const parsed = Plan.safeParse(data);
   if (parsed.success) {
     const refProblems = checkReferences(doc, parsed.data, at);
-    if (refProblems.length === 0) return { ok: true, plan: parsed.data, file, text };
+    if (refProblems.length === 0) return { ok: true, plan: parsed.data, file, text, warnings: warningsAt(doc, parsed.data, at) };
     return { ok: false, file, problems: refProblems };
   }
   const problems = parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, at));
@@ -121,6 +124,13 @@ function checkReferences(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[
     },
   });
   return problems;
+}
+
+function warningsAt(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[] {
+  return planWarnings(plan).map((w) => {
+    const found = locate(doc, w.path);
+    return { ...at(found.valueRange[0], found.valueRange[1], w.path.join('.'), w.message), severity: 'warning' as const };
+  });
 }
 
 function pathOf(ancestry: readonly unknown[], key: unknown): string {
