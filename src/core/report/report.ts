@@ -8,7 +8,8 @@ import { formatNumber } from '../format';
 export interface ReleaseReport {
   releaseLog: { version: string; time: string; content: string[] };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
-  verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string };
+  /** failedChecks: the Verification steps other than the core API check that failed (absent when none did). */
+  verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string; failedChecks?: string };
   incidentResponse: { rollbackTriggered: 'Yes' | 'No'; reason: string; trigger?: string; latencyMs?: number; outcome?: string };
   outcome: string;
   outcomeMessage?: string;
@@ -60,6 +61,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
   const content = [...added, ...fixed, ...Object.values(other).flat()];
 
   const coreApi = coreApiLine(s);
+  const failedChecks = failedChecksLine(s);
   const metrics = Object.values(s.metrics);
   const monitoring = monitoringLine(s);
 
@@ -67,7 +69,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
   return {
     releaseLog: { version: `v${s.version.replace(/^v/, '')}`, time: specTime(s.startedAt), content: content.length ? content : [s.name] },
     changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },
-    verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring },
+    verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring, ...(failedChecks ? { failedChecks } : {}) },
     incidentResponse: rb
       ? { rollbackTriggered: 'Yes', reason: rb.reason, trigger: rb.trigger, latencyMs: rb.latencyMs, outcome: rb.outcome ?? 'in progress' }
       : { rollbackTriggered: 'No', reason: 'N/A' },
@@ -120,6 +122,12 @@ function coreApiLine(s: ReleaseState): string {
     return `Not run (release stopped before ${where})`;
   }
   return httpResult(step);
+}
+
+/** What failed in Verification besides the core API check: a log scan, a script, another HTTP check. */
+function failedChecksLine(s: ReleaseState): string | undefined {
+  const bad = phaseSteps(s, 'verification').filter((x) => (x.state === 'failed' || x.state === 'interrupted') && x.key !== s.coreApi?.step);
+  return bad.length ? bad.map((x) => `${x.name}: ${x.message ?? x.state}`).join('; ') : undefined;
 }
 
 const mdName = (n?: string) => (n ? `"${n}"` : 'the check');
@@ -191,6 +199,7 @@ export function renderMarkdown(r: ReleaseReport): string {
   L.push(`- **DB Migration**: ${mdSafe(r.verification.dbMigration)}`);
   L.push(`- **Service Status**: ${mdSafe(r.verification.serviceStatus)}`);
   L.push(`- **Core API**: ${mdSafe(r.verification.coreApi)}`);
+  if (r.verification.failedChecks) L.push(`- **Failed Checks**: ${mdSafe(r.verification.failedChecks)}`);
   L.push(`- **Monitoring**: ${mdSafe(r.verification.monitoring)}`, '');
   L.push('### 4. Incident Response');
   L.push(`- **Rollback Triggered**: ${r.incidentResponse.rollbackTriggered}`);
