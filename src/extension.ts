@@ -144,7 +144,8 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     if (!file || !fs.existsSync(file)) throw new UserError('No release plan in this workspace. Create one with "Deploy: Create Release Plan".');
     controller.reload();
     const doc = await vscode.workspace.openTextDocument(file);
-    const problems = diagnostics.check(doc);
+    // Warnings stay in the Problems panel; only errors make the plan invalid.
+    const problems = diagnostics.check(doc).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
     if (problems.length === 0) void vscode.window.showInformationMessage(`Release plan ${vscode.workspace.asRelativePath(file)} is valid.`);
     else {
       void vscode.window.showErrorMessage(`Release plan: ${problems.length} problem(s); the first at line ${problems[0].range.start.line + 1}: ${problems[0].message}`, 'Open Plan').then((p) => {

@@ -142,6 +142,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     const refused = previousVersionRefusal(path.relative(process.cwd(), planFile) || planFile, loaded.text, plan, p);
     return refused ? { ok: false as const, message: refused } : { ok: true as const, value: p?.version };
   };
+  if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem({ ...w, file: path.relative(process.cwd(), w.file) || w.file }));
   if (command === 'validate') {
     const v = plan.release.version === 'auto' ? await resolveVersion(workspace, plan) : { ok: true as const, version: plan.release.version.replace(/^v/, '') };
     const p = v.ok ? await previous(v.version) : undefined;

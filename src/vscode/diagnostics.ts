@@ -44,14 +44,12 @@ export class PlanDiagnostics implements vscode.Disposable {
 
   private set(uri: vscode.Uri, text: string | Buffer): vscode.Diagnostic[] {
     const r = parsePlan(text, uri.fsPath);
-    const diags = r.ok
-      ? []
-      : r.problems.map((p) => {
-          const range = new vscode.Range(p.line - 1, p.column - 1, p.endLine - 1, Math.max(p.endColumn - 1, p.line === p.endLine ? p.column : 0));
-          const d = new vscode.Diagnostic(range, p.path ? `${p.message} (at ${p.path})` : p.message, vscode.DiagnosticSeverity.Error);
-          d.source = 'Release Pilot';
-          return d;
-        });
+    const diags = (r.ok ? r.warnings : r.problems).map((p) => {
+      const range = new vscode.Range(p.line - 1, p.column - 1, p.endLine - 1, Math.max(p.endColumn - 1, p.line === p.endLine ? p.column : 0));
+      const d = new vscode.Diagnostic(range, p.path ? `${p.message} (at ${p.path})` : p.message, p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error);
+      d.source = 'Release Pilot';
+      return d;
+    });
     this.collection.set(uri, diags);
     return diags;
   }

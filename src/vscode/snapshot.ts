@@ -64,7 +64,7 @@ export function reportView(s: ReleaseState): ReportView {
     sections: [
       { title: '1. Release Log', rows: [['Version', r.releaseLog.version], ['Time', r.releaseLog.time], ['Content', r.releaseLog.content.join('; ')]] },
       { title: '2. Changelog', rows: [['New', r.changelog.new.join('; ') || 'None'], ['Fixed', r.changelog.fixed.join('; ') || 'None'], ...Object.entries(r.changelog.other).map(([k, v]): [string, string] => [k, v.join('; ')])] },
-      { title: '3. Verification', rows: [['DB Migration', r.verification.dbMigration], ['Service Status', r.verification.serviceStatus], ['Core API', r.verification.coreApi], ['Monitoring', r.verification.monitoring]] },
+      { title: '3. Verification', rows: [['DB Migration', r.verification.dbMigration], ['Service Status', r.verification.serviceStatus], ['Core API', r.verification.coreApi], ...(r.verification.failedChecks ? [['Failed Checks', r.verification.failedChecks] as [string, string]] : []), ['Monitoring', r.verification.monitoring]] },
       {
         title: '4. Incident Response',
         rows: [

@@ -126,9 +126,12 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const phases = rp.tree.getChildren({ kind: 'group', id: 'phases' });
     for (const p of phases) assert.equal(rp.tree.getTreeItem(p).contextValue, 'phase:passed');
     const deploySteps = rp.tree.getChildren({ kind: 'phase', id: 'deploy' }).map((n) => rp.tree.getTreeItem(n));
-    assert.deepEqual(deploySteps.map((i) => i.label), ['Capture the monitoring baseline', 'Deploy 1.2.3']);
-    assert.equal(deploySteps[1].contextValue, 'step:passed:log');
-    assert.equal(deploySteps[1].command?.command, COMMANDS.openStepLog);
+    assert.deepEqual(deploySteps.map((i) => i.label), ['Deploy 1.2.3']);
+    assert.equal(deploySteps[0].contextValue, 'step:passed:log');
+    assert.equal(deploySteps[0].command?.command, COMMANDS.openStepLog);
+    // The baseline is production before the release touched it: first in the backup phase.
+    const backupSteps = rp.tree.getChildren({ kind: 'phase', id: 'backup' }).map((n) => rp.tree.getTreeItem(n));
+    assert.deepEqual(backupSteps.map((i) => i.label), ['Capture the monitoring baseline', 'Back up the data']);
 
     // The rollback window stays open after the release: the status bar offers it with a countdown.
     assert.match(rp.statusBar.item.text, /^\$\(history\) Roll back v1\.2\.3 · \d+:\d\d$/);

@@ -235,7 +235,6 @@ describe('deploy strategies and the rollback window', () => {
     assert.equal(s.status, 'released', s.outcomeMessage);
     const deploySteps = s.phases.find((p) => p.id === 'deploy')!.steps;
     assert.deepEqual(deploySteps, [
-      'deploy/baseline',
       'deploy/batch1/web-1/0', 'deploy/batch1/web-2/0', 'deploy/batch1/web-1/health', 'deploy/batch1/web-2/health',
       'deploy/batch2/web-3/0', 'deploy/batch2/web-4/0', 'deploy/batch2/web-3/health', 'deploy/batch2/web-4/health',
       'deploy/batch3/web-5/0', 'deploy/batch3/web-5/health',

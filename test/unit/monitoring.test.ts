@@ -58,7 +58,7 @@ describe('monitoring against a real Prometheus', function () {
     const verdicts = events.filter((e) => e.type === 'monitoring.verdict') as Extract<NewEvent, { type: 'monitoring.verdict' }>[];
     assert.deepEqual(verdicts.map((v) => [v.metric, v.verdict]), [['errors', 'pass'], ['qps', 'pass']]);
     const samples = events.filter((e) => e.type === 'metric.sample' && e.metric === 'qps').length;
-    assert.match(verdicts[1].explanation, new RegExp(`over ${samples} samples, baseline`));
+    assert.match(verdicts[1].explanation, new RegExp(`over ${samples} of ${samples} samples, baseline`));
   });
 
   it('rolls back on an error spike and journals breach, then rollback start, with the latency', async () => {

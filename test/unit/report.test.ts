@@ -18,13 +18,13 @@ describe('the release report', () => {
     const r = buildReport(s);
     assert.deepEqual(r.releaseLog.version, 'v1.2.3');
     assert.equal(r.releaseLog.time, s.startedAt.slice(0, 16).replace('T', ' '));
-    assert.deepEqual(r.verification, { dbMigration: 'Success', serviceStatus: 'Success', coreApi: 'No HTTP check in plan', monitoring: 'Normal' });
+    assert.deepEqual(r.verification, { dbMigration: 'Success', serviceStatus: 'Success', coreApi: 'No HTTP check in plan', monitoring: 'Normal (1 s window, 1 metric)' });
     assert.deepEqual(r.incidentResponse, { rollbackTriggered: 'No', reason: 'N/A' });
     assert.deepEqual(r.timeline.map((p) => [p.phase, p.state]), s.phases.map((p) => [{ preparation: 'Preparation', staging: 'Staging smoke test', backup: 'Production DB backup', migration: 'DB migration', deploy: 'Service deployment', config: 'Config update', verification: 'Verification', monitoring: 'Monitoring', announcement: 'Announcement' }[p.id], p.state]));
     assert.deepEqual(r.checklist.map((c) => [c.id, c.state, c.by]), s.checklist.map((c) => [c.id, c.state, c.by]));
     const md = renderMarkdown(r);
     // The spec's four sections with its field names, in order.
-    const order = ['### 1. Release Log', '- **Version**: v1.2.3', '- **Time**: ', '- **Content**: ', '### 2. Changelog', '- **New**: ', '- **Fixed**: ', '### 3. Verification', '- **DB Migration**: Success', '- **Service Status**: Success', '- **Core API**: ', '- **Monitoring**: Normal', '### 4. Incident Response', '- **Rollback Triggered**: No', '- **Reason (if Yes)**: N/A'];
+    const order = ['### 1. Release Log', '- **Version**: v1.2.3', '- **Time**: ', '- **Content**: ', '### 2. Changelog', '- **New**: ', '- **Fixed**: ', '### 3. Verification', '- **DB Migration**: Success', '- **Service Status**: Success', '- **Core API**: ', '- **Monitoring**: Normal (1 s window, 1 metric)', '### 4. Incident Response', '- **Rollback Triggered**: No', '- **Reason (if Yes)**: N/A'];
     let at = -1;
     for (const line of order) {
       const i = md.indexOf(line, at + 1);

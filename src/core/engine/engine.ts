@@ -16,7 +16,8 @@ import { interpolate, secretValues, type Scope } from './interpolate';
 import { runScope } from '../plan/scope';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
-import { unitsFor, type Unit } from './units';
+import { isBaselineStep, unitsFor, type Unit } from './units';
+import { coreApiCheck } from './coreApi';
 import { userName } from '../git/git';
 import { headCommit, releaseCommitMoved } from '../git/gate';
 import { postWebhook } from '../report/announce';
@@ -173,6 +174,7 @@ export class Release {
         ...(commit ? { commit } : {}),
       });
       if (changelog) r.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
+      r.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
     } catch (e) {
       r.lock?.release();
       throw e;
@@ -477,7 +479,7 @@ export class Release {
   private phaseGate(phase: PhaseId): string | undefined {
     const s = this.state;
     if (phase === 'migration') {
-      const backupSteps = Object.values(s.steps).filter((x) => x.phase === 'backup');
+      const backupSteps = Object.values(s.steps).filter((x) => x.phase === 'backup' && !isBaselineStep(x.key));
       const backupPassed = backupSteps.length > 0 && backupSteps.every((x) => x.state === 'passed');
       if (!backupPassed) return 'no migration without a backup that passed in this same release (a waived backup is not a backup)';
     }
@@ -547,7 +549,7 @@ export class Release {
   }
 
   /** Runs a command as a journaled step; returns its result. */
-  private async exec(key: string, phase: PhaseId | 'rollback', name: string, command: string, opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ ok: boolean; result: StepResult; log: string }> {
+  private async exec(key: string, phase: PhaseId | 'rollback', name: string, command: string, opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; judge?: (log: string) => { ok: boolean; detail: string } } = {}): Promise<{ ok: boolean; result: StepResult; log: string }> {
     const log = this.logPath(key);
     const cwd = opts.cwd ? path.resolve(this.o.workspace, opts.cwd) : this.o.workspace;
     const running = (() => {
@@ -567,8 +569,11 @@ export class Release {
       this.append({ type: 'step.interrupted', step: key, message: result.error! });
       throw new ReleaseStopped(stoppedBy);
     }
-    const ok = result.exitCode === 0 && !result.timedOut && !result.cancelled;
-    this.append({ type: 'step.finished', step: key, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, tail: result.tail, ok, message: describeResult(result) });
+    const ran = result.exitCode === 0 && !result.timedOut && !result.cancelled;
+    // A judged step (a log scan) is judged before its one result is journaled.
+    const judged = ran && opts.judge ? opts.judge(log) : undefined;
+    const ok = ran && (judged?.ok ?? true);
+    this.append({ type: 'step.finished', step: key, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, tail: result.tail, ok, message: judged?.detail ?? describeResult(result) });
     return { ok, result, log };
   }
 
@@ -655,18 +660,13 @@ export class Release {
       }
       case 'log': {
         const command = this.resolve(unit.check.run);
-        const r = await this.exec(unit.key, unit.phase, name, command);
-        if (!r.ok) return 'failed';
-        const verdict = scanLog(fs.readFileSync(r.log, 'utf8'), unit.check);
-        if (!verdict.ok) {
-          this.append({ type: 'step.finished', step: unit.key, exitCode: 0, signal: null, durationMs: r.result.durationMs, timedOut: false, cancelled: false, tail: r.result.tail, ok: false, message: verdict.detail });
-          return 'failed';
-        }
-        return 'ok';
+        const r = await this.exec(unit.key, unit.phase, name, command, { judge: (log) => scanOutput(log, unit.check) });
+        return r.ok ? 'ok' : 'failed';
       }
       case 'baseline': {
         const monitor = this.monitor();
-        if (!monitor.needsBaseline) return 'ok';
+        // The journal holds the baseline already (a resume after a crash): it is never captured twice.
+        if (!monitor.needsBaseline) return (await this.pseudoStep(unit.key, unit.phase, name, 'baseline: from the journal', async () => ({ ok: true, message: 'baseline already in the journal; not captured again' }))) ? 'ok' : 'failed';
         const cfg = this.o.plan.monitoring;
         const how = cfg.baseline.fixed ? 'fixed values from the plan' : `captured for ${Math.round((cfg.baseline.capture ?? 0) / 1000)} s every ${cfg.interval / 1000} s`;
         const ok = await this.pseudoStep(unit.key, unit.phase, name, `baseline: ${how}`, async (write) => {
@@ -713,7 +713,7 @@ export class Release {
       signal: this.monitorAbort.signal,
       decide: (b) => this.stopLatch.race(this.o.prompter.onBreach(b)),
     });
-    for (const mv of Object.values(this.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean);
+    for (const mv of Object.values(this.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean, mv.baseline.fixed);
     this.monitorInstance = m;
     return m;
   }
@@ -808,6 +808,15 @@ function endOrphanGroup(pgid: number): boolean {
   }
 }
 
+
+/** A log scan of a step's output file; an unreadable file fails the scan, it never passes it. */
+function scanOutput(log: string, check: Parameters<typeof scanLog>[1]): { ok: boolean; detail: string } {
+  try {
+    return scanLog(fs.readFileSync(log, 'utf8'), check);
+  } catch (e) {
+    return { ok: false, detail: `cannot read the output to scan it: ${(e as Error).message}` };
+  }
+}
 
 export function announcementText(s: ReleaseState): string {
   const metrics = Object.values(s.metrics)

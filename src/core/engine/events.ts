@@ -33,6 +33,8 @@ export type ReleaseEvent = At &
     | { type: 'metric.sample'; metric: string; value: number | null; status: SampleStatus; message?: string }
     | { type: 'guard.breached'; metric: string; rule: string; value: number; threshold: number; consecutive: number; confirmed: boolean }
     | { type: 'monitoring.verdict'; metric: string; verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string }
+    | { type: 'monitoring.window'; windowMs: number; intervalMs: number; metrics: string[] }
+    | { type: 'verification.planned'; coreApi: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' } }
     | { type: 'rollback.started'; trigger: RollbackTrigger; reason: string; by: string; requestedAt: string; latencyMs: number }
     | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string }
     | { type: 'announcement.sent'; channel: string; ok: boolean; message: string }

@@ -38,7 +38,10 @@ export interface PhaseView {
   state: PhaseState;
   startedAt?: string;
   finishedAt?: string;
+  /** Time spent running: from start to finish without the time the release stood paused. */
   durationMs?: number;
+  /** Time the release stood paused while this phase was under way. */
+  pausedMs?: number;
   steps: string[];
 }
 
@@ -84,10 +87,12 @@ export interface ReleaseState {
   previousVersion?: string;
   gates: Record<string, { state: 'open' | 'blocked'; message: string }>;
   metrics: Record<string, MetricView>;
-  monitoring?: { startedAt?: string; finishedAt?: string };
+  monitoring?: { startedAt?: string; finishedAt?: string; windowMs?: number; metrics?: number };
+  /** The check the report's Core API line speaks for, as the plan said when the release started. */
+  coreApi?: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' };
   deployStartedAt?: string;
   rollback?: RollbackView;
-  pausedAt?: { step?: string; message: string };
+  pausedAt?: { step?: string; message: string; since?: string };
   announcements: { channel: string; ok: boolean; message: string }[];
   changelog?: { previousTag: string | null; version: string; sections: Record<string, string[]> };
   notes: { at: string; author: string; text: string }[];
@@ -149,10 +154,15 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       case 'release.started':
         Object.assign(s, { runId: e.runId, name: e.name, version: e.version, environment: e.environment, plan: e.plan, user: e.user, startedAt: e.at, previousVersion: e.previousVersion, ...(e.commit ? { commit: e.commit } : {}) });
         break;
-      case 'release.resumed':
+      case 'release.resumed': {
         if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';
+        // The phases a pause stopped mid-way do not count the pause as their time.
+        const since = s.pausedAt?.since;
+        const gap = since ? Date.parse(e.at) - Date.parse(since) : 0;
+        if (gap > 0) for (const p of s.phases) if (p.startedAt && !p.finishedAt) p.pausedMs = (p.pausedMs ?? 0) + gap;
         s.pausedAt = undefined;
         break;
+      }
       case 'acceptance.checked':
         s.acceptance = { ok: e.ok, expected: e.expected, said: e.said, source: e.source };
         break;
@@ -179,7 +189,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         const p = phase(e.phase);
         p.state = e.outcome;
         p.finishedAt = e.at;
-        if (p.startedAt) p.durationMs = Date.parse(e.at) - Date.parse(p.startedAt);
+        if (p.startedAt) p.durationMs = activeMs(p, e.at);
         if (e.phase === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
         break;
       }
@@ -227,7 +237,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       case 'release.paused': {
         s.status = 'paused';
-        s.pausedAt = { step: e.step, message: e.message };
+        s.pausedAt = { step: e.step, message: e.message, since: s.pausedAt?.since ?? e.at };
         // The phase of a failed step stops there: failed until a resume starts it again.
         const st = e.step ? s.steps[e.step] : undefined;
         if (st && st.phase !== 'rollback' && (st.state === 'failed' || st.state === 'interrupted')) phase(st.phase).state = st.state === 'failed' ? 'failed' : 'interrupted';
@@ -250,13 +260,19 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       case 'monitoring.verdict':
         metric(e.metric).verdict = { verdict: e.verdict, explanation: e.explanation };
         break;
+      case 'monitoring.window':
+        s.monitoring = { ...s.monitoring, windowMs: e.windowMs, metrics: e.metrics.length };
+        break;
+      case 'verification.planned':
+        s.coreApi = e.coreApi;
+        break;
       case 'rollback.started':
         // The rollback ends whatever phase was under way: it did not pass.
         for (const p of s.phases) {
           if (p.state !== 'running') continue;
           p.state = 'failed';
           p.finishedAt = e.at;
-          if (p.startedAt) p.durationMs = Date.parse(e.at) - Date.parse(p.startedAt);
+          if (p.startedAt) p.durationMs = activeMs(p, e.at);
           if (p.id === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
         }
         s.status = 'rolling-back';
@@ -287,6 +303,8 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
   }
   return s;
 }
+
+const activeMs = (p: PhaseView, end: string) => Date.parse(end) - Date.parse(p.startedAt!) - (p.pausedMs ?? 0);
 
 /** No live process owns the release: whatever was running was interrupted, and never passed. */
 function closeState(s: ReleaseState): void {

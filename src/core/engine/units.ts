@@ -12,8 +12,28 @@ export type Unit =
 
 const stepName = (s: Step, fallback: string) => s.name ?? (s.run.length > 60 ? `${s.run.slice(0, 57)}…` : s.run);
 
+/**
+ * The phase whose first unit captures the monitoring baseline: the first one that touches
+ * production (the backup reads it, the migration writes it), so the baseline is production
+ * before this release changed anything.
+ */
+export function baselinePhase(plan: Plan): PhaseId {
+  const p = plan.phases;
+  if (p.backup?.steps.length) return 'backup';
+  if (p.migration?.steps.length) return 'migration';
+  return 'deploy';
+}
+
+export const isBaselineStep = (key: string) => key.endsWith('/baseline');
+
 /** The units of one phase, in order. An empty list means the plan does not use the phase. */
 export function unitsFor(plan: Plan, phase: PhaseId): Unit[] {
+  const units = phaseUnits(plan, phase);
+  if (units.length === 0 || phase !== baselinePhase(plan)) return units;
+  return [{ key: `${phase}/baseline`, phase, name: 'Capture the monitoring baseline', kind: 'baseline' }, ...units];
+}
+
+function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
   const steps = (prefix: string, list: Step[], extra: Partial<Extract<Unit, { kind: 'run' }>> = {}): Unit[] =>
     list.map((s, i) => ({ key: `${phase}/${prefix}${i}`, phase, name: stepName(s, `${prefix}${i}`), kind: 'run' as const, step: s, ...extra }));
   const p = plan.phases;
@@ -26,11 +46,9 @@ export function unitsFor(plan: Plan, phase: PhaseId): Unit[] {
       return steps('', p[phase]?.steps ?? []);
     case 'deploy': {
       const d = p.deploy;
-      const baseline: Unit = { key: 'deploy/baseline', phase, name: 'Capture the monitoring baseline', kind: 'baseline' };
       if (d.strategy === 'blue-green' && d.blueGreen) {
         const bg = d.blueGreen;
         return [
-          baseline,
           ...steps('deploy.', bg.deploy),
           { key: 'deploy/health', phase, name: 'Health check of ${deploy.color}', kind: 'health', check: bg.healthCheck },
           ...steps('switch.', bg.switch),
@@ -38,7 +56,7 @@ export function unitsFor(plan: Plan, phase: PhaseId): Unit[] {
       }
       if (d.strategy === 'rolling' && d.rolling) {
         const r = d.rolling;
-        const units: Unit[] = [baseline];
+        const units: Unit[] = [];
         for (let b = 0; b * r.maxUnavailable < r.targets.length; b++) {
           const batch = r.targets.slice(b * r.maxUnavailable, (b + 1) * r.maxUnavailable);
           for (const target of batch) {
@@ -48,7 +66,7 @@ export function unitsFor(plan: Plan, phase: PhaseId): Unit[] {
         }
         return units;
       }
-      return [baseline, ...steps('', d.steps)];
+      return steps('', d.steps);
     }
     case 'verification': {
       const v = p.verification;

@@ -34,13 +34,17 @@ export function evaluateGuard(g: Guard, value: number, baseline: number | undefi
   return { breaches, notes };
 }
 
+/** Below this the test has too little power to call anything (Kayenta asks for 50 where it can). */
 export const MIN_POINTS_FOR_STATS = 10;
 
 /** The statistical rule: the window's samples against the baseline's, at confidence 0.95. */
-export function statisticalVerdict(g: Guard, baseline: readonly number[], window: readonly number[]): { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string } | undefined {
+export function statisticalVerdict(g: Guard, baselineIn: readonly number[], windowIn: readonly number[]): { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string } | undefined {
   if (!g.mannWhitney) return undefined;
+  // NaN would break the ranking and Infinity is no measurement: only finite points count.
+  const baseline = baselineIn.filter(Number.isFinite);
+  const window = windowIn.filter(Number.isFinite);
   if (baseline.length < MIN_POINTS_FOR_STATS || window.length < MIN_POINTS_FOR_STATS) {
-    return { verdict: 'inconclusive', explanation: `Mann-Whitney needs ${MIN_POINTS_FOR_STATS} points on each side; baseline has ${baseline.length}, window ${window.length}` };
+    return { verdict: 'inconclusive', explanation: `Mann-Whitney needs at least ${MIN_POINTS_FOR_STATS} points on each side; the baseline has ${baseline.length}, the window ${window.length}` };
   }
   const alt = g.mannWhitney === 'increase' ? 'greater' : g.mannWhitney === 'decrease' ? 'less' : 'two-sided';
   const r = mannWhitney(baseline, window, alt);

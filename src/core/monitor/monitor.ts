@@ -1,9 +1,9 @@
 import type { Monitoring } from '../plan/schema';
 import type { NewEvent } from '../engine/events';
 import { createSource, type MetricSource, type Sample } from './sources';
-import { evaluateGuard, statisticalVerdict } from './guard';
+import { evaluateGuard } from './guard';
 import { mean, stdev } from './stats';
-import { formatNumber } from '../format';
+import { decideVerdict } from './verdict';
 
 export interface Clock {
   now(): number;
@@ -51,7 +51,12 @@ interface Track {
   source: MetricSource;
   baseline?: number;
   baselineSamples: number[];
+  /** A value from the plan rather than captured samples: no distribution to compare against. */
+  fixedBaseline: boolean;
   window: number[];
+  /** Samples taken in the window, usable or not. */
+  taken: number;
+  lastProblem?: string;
   consecutiveBreaches: number;
   consecutiveErrors: number;
 }
@@ -65,7 +70,7 @@ export class Monitor {
     cwd: string,
     private readonly deps: MonitorDeps,
   ) {
-    this.tracks = cfg.metrics.map((m) => ({ id: m.id, source: createSource(m, resolve, cwd), baselineSamples: [], window: [], consecutiveBreaches: 0, consecutiveErrors: 0 }));
+    this.tracks = cfg.metrics.map((m) => ({ id: m.id, source: createSource(m, resolve, cwd), baselineSamples: [], fixedBaseline: false, window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0 }));
   }
 
   describe(id: string): string {
@@ -73,9 +78,9 @@ export class Monitor {
   }
 
   /** Baselines already in the journal (a resumed release) are reused, not captured again. */
-  restoreBaseline(id: string, samples: number[], value: number): void {
+  restoreBaseline(id: string, samples: number[], value: number, fixed = false): void {
     const t = this.tracks.find((x) => x.id === id);
-    if (t) Object.assign(t, { baseline: value, baselineSamples: samples });
+    if (t) Object.assign(t, { baseline: value, baselineSamples: samples, fixedBaseline: fixed });
   }
 
   get needsBaseline(): boolean {
@@ -99,6 +104,7 @@ export class Monitor {
         const v = fixed[t.id];
         if (v === undefined) continue;
         t.baseline = v;
+        t.fixedBaseline = true;
         append({ type: 'baseline.captured', metric: t.id, samples: [v], mean: v, stdev: 0, fixed: true });
       }
       return;
@@ -111,7 +117,7 @@ export class Monitor {
       if (signal.aborted) return;
       const samples = await this.sampleAll();
       samples.forEach((s, i) => {
-        if (s.status === 'ok' && s.value !== null) this.tracks[i].baselineSamples.push(s.value);
+        if (s.status === 'ok' && s.value !== null && Number.isFinite(s.value)) this.tracks[i].baselineSamples.push(s.value);
       });
       if (clock.now() - start >= duration) break;
     }
@@ -127,6 +133,7 @@ export class Monitor {
   async watch(): Promise<WatchOutcome> {
     const { clock, signal, append } = this.deps;
     const windowMs = this.cfg.window;
+    append({ type: 'monitoring.window', windowMs, intervalMs: this.cfg.interval, metrics: this.tracks.map((t) => t.id) });
     await this.prime();
     const start = clock.now();
     for (let k = 1; ; k++) {
@@ -149,19 +156,15 @@ export class Monitor {
       }
       if (elapsed >= windowMs) break;
     }
-    // The window passed: the statistical rule, then a verdict per metric.
+    // The window passed: a verdict per metric (see verdict.ts for how it is decided).
     for (const t of this.tracks) {
       const m = this.cfg.metrics.find((x) => x.id === t.id)!;
-      const stat = statisticalVerdict(m.guard, t.baselineSamples, t.window);
-      if (stat?.verdict === 'fail') {
-        const breach: Breach = { metric: t.id, reason: `${t.id}: ${stat.explanation}`, confirmedAt: clock.now(), kind: 'statistical' };
-        append({ type: 'monitoring.verdict', metric: t.id, verdict: 'fail', explanation: stat.explanation });
+      const v = decideVerdict({ guard: m.guard, baseline: { samples: t.baselineSamples, value: t.baseline, fixed: t.fixedBaseline }, window: t.window, taken: t.taken, lastProblem: t.lastProblem });
+      append({ type: 'monitoring.verdict', metric: t.id, verdict: v.verdict, explanation: v.explanation });
+      if (v.verdict === 'fail') {
+        const breach: Breach = { metric: t.id, reason: `${t.id}: ${v.explanation}`, confirmedAt: clock.now(), kind: 'statistical' };
         return { ok: false, breach, action: this.cfg.onBreach === 'pause' ? 'pause' : 'rollback' };
       }
-      const observed = t.window.length ? `mean ${formatNumber(mean(t.window))} over ${t.window.length} samples` : 'no usable sample';
-      const base = t.baseline !== undefined ? `baseline ${formatNumber(t.baseline)}` : 'no baseline';
-      const verdict = t.window.length ? 'pass' : 'inconclusive';
-      append({ type: 'monitoring.verdict', metric: t.id, verdict, explanation: `${observed}, ${base}; ${stat ? stat.explanation : 'within its guard'}` });
     }
     return { ok: true };
   }
@@ -169,7 +172,11 @@ export class Monitor {
   private judge(t: Track, s: Sample): Breach | undefined {
     const { append, clock } = this.deps;
     const m = this.cfg.metrics.find((x) => x.id === t.id)!;
+    t.taken++;
+    // Infinity (JSON's 1e999, a division by zero) is no measurement, like NaN.
+    if (s.status === 'ok' && s.value !== null && !Number.isFinite(s.value)) s = { value: null, status: 'nan', message: `the source returned ${s.value}` };
     if (s.status !== 'ok' || s.value === null) {
+      t.lastProblem = s.message ?? s.status;
       t.consecutiveErrors++;
       append({ type: 'metric.sample', metric: t.id, value: null, status: s.status, message: `${s.message ?? s.status} — inconclusive (${t.consecutiveErrors}/${this.cfg.consecutiveErrorLimit})` });
       if (t.consecutiveErrors >= this.cfg.consecutiveErrorLimit) {

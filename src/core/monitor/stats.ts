@@ -1,5 +1,8 @@
+/** A running mean: a plain sum of values near Number.MAX_VALUE overflows to Infinity. */
 export function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+  let m = 0;
+  for (let i = 0; i < xs.length; i++) m += (xs[i] - m) / (i + 1);
+  return xs.length ? m : NaN;
 }
 
 export function stdev(xs: readonly number[]): number {

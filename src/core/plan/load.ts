@@ -3,6 +3,7 @@ import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocu
 import type { $ZodIssue } from 'zod/v4/core';
 import { Plan } from './schema';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
+import { planWarnings } from './warnings';
 
 export const MAX_PLAN_BYTES = 1024 * 1024;
 const MAX_ALIAS_COUNT = 100;
@@ -17,12 +18,14 @@ export interface PlanProblem {
   /** Dotted key path, e.g. `phases.deploy.strategy`; empty for the whole file. */
   path: string;
   message: string;
+  /** Absent: an error, the plan is refused. A warning: the plan runs, the user is told. */
+  severity?: 'warning';
 }
 
-export type LoadResult = { ok: true; plan: Plan; file: string; text: string } | { ok: false; problems: PlanProblem[]; file: string };
+export type LoadResult = { ok: true; plan: Plan; file: string; text: string; warnings: PlanProblem[] } | { ok: false; problems: PlanProblem[]; file: string };
 
 export function formatProblem(p: PlanProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.message}${p.path ? ` (at ${p.path})` : ''}`;
+  return `${p.file}:${p.line}:${p.column}: ${p.severity ? `${p.severity}: ` : ''}${p.message}${p.path ? ` (at ${p.path})` : ''}`;
 }
 
 export function loadPlanFile(file: string): LoadResult {
@@ -85,7 +88,7 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   const parsed = Plan.safeParse(data);
   if (parsed.success) {
     const refProblems = checkReferences(doc, parsed.data, at);
-    if (refProblems.length === 0) return { ok: true, plan: parsed.data, file, text };
+    if (refProblems.length === 0) return { ok: true, plan: parsed.data, file, text, warnings: warningsAt(doc, parsed.data, at) };
     return { ok: false, file, problems: refProblems };
   }
   const problems = parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, at));
@@ -129,6 +132,13 @@ function referenceProblem(ref: string, place: ReturnType<typeof placeOf>, plan: 
   }
   const why = unavailable(ref, place, plan);
   return why ? `"\${${ref}}" has no value here: ${why}` : undefined;
+}
+
+function warningsAt(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[] {
+  return planWarnings(plan).map((w) => {
+    const found = locate(doc, w.path);
+    return { ...at(found.valueRange[0], found.valueRange[1], w.path.join('.'), w.message), severity: 'warning' as const };
+  });
 }
 
 function pathOf(ancestry: readonly unknown[], key: unknown): string {

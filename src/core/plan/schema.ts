@@ -117,11 +117,21 @@ const DeployPhase = z
   );
 export type DeployPhase = z.infer<typeof DeployPhase>;
 
-const VerificationPhase = z.strictObject({
-  steps: z._default(Steps, []),
-  http: z._default(z.array(HttpCheck), []),
-  logs: z._default(z.array(LogCheck), []),
-});
+/** `core: true` names the check the report's "Core API" line speaks for. */
+const VerificationHttpCheck = z.extend(HttpCheck, { core: z.optional(z.boolean()) });
+
+const VerificationPhase = z
+  .strictObject({
+    steps: z._default(Steps, []),
+    http: z._default(z.array(VerificationHttpCheck), []),
+    logs: z._default(z.array(LogCheck), []),
+  })
+  .check(
+    z.superRefine((v, ctx) => {
+      const marked = v.http.flatMap((c, i) => (c.core ? [i] : []));
+      for (const i of marked.slice(1)) ctx.addIssue({ code: 'custom', path: ['http', i, 'core'], input: true, message: `only one HTTP check is the core API; http[${marked[0]}] already is` });
+    }),
+  );
 
 const GitCheck = z.strictObject({
   branch: z._default(z.string(), 'main'),
@@ -204,6 +214,8 @@ export const Monitoring = z.strictObject({
   consecutiveErrorLimit: z._default(int(1), 4),
   onBreach: z._default(z.enum(['rollback', 'prompt', 'pause']), 'rollback'),
   metrics: z.array(Metric).check(z.minLength(1)),
+  /** Why a production window is shorter than the spec's 15 minutes (a demo, a tiny service); silences the warning. */
+  shortWindowReason: z.optional(str()),
 });
 export type Monitoring = z.infer<typeof Monitoring>;
 
@@ -240,6 +252,8 @@ export const Plan = z.strictObject({
     name: str(),
     version: z.union([z.literal('auto'), z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'expected a semantic version such as 1.4.0, or auto'))]),
     environment: z._default(str(), 'production'),
+    /** Whether the environment is production; unset, a name with a "prod" word (production, prod-eu) is. */
+    production: z.optional(z.boolean()),
     tagPrefix: z._default(z.string(), 'v'),
   }),
   changelog: z.optional(ChangelogSettings),

@@ -8,7 +8,8 @@ import { formatNumber } from '../format';
 export interface ReleaseReport {
   releaseLog: { version: string; time: string; content: string[]; commit?: string };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
-  verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string };
+  /** failedChecks: the Verification steps other than the core API check that failed (absent when none did). */
+  verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string; failedChecks?: string };
   incidentResponse: { rollbackTriggered: 'Yes' | 'No'; reason: string; trigger?: string; latencyMs?: number; outcome?: string };
   outcome: string;
   outcomeMessage?: string;
@@ -59,33 +60,16 @@ export function buildReport(s: ReleaseState): ReleaseReport {
   const other = Object.fromEntries(Object.entries(cl).filter(([k, v]) => k !== 'Added' && k !== 'Fixed' && v.length));
   const content = [...added, ...fixed, ...Object.values(other).flat()];
 
-  const httpSteps = phaseSteps(s, 'verification').filter((x) => x.key.startsWith('verification/http.'));
-  let coreApi: string;
-  if (httpSteps.length === 0) coreApi = s.phases.find((p) => p.id === 'verification')?.state === 'pending' ? 'Not run' : 'No HTTP check in plan';
-  else {
-    const bad = httpSteps.find((x) => x.state !== 'passed' && x.state !== 'waived');
-    const status = (m?: string) => /HTTP (\d{3})/.exec(m ?? '')?.[1];
-    if (bad) coreApi = `Failed (${bad.name}: ${bad.message ?? bad.state})`;
-    else {
-      const code = status(httpSteps[0].message);
-      coreApi = code === '200' ? '200 OK' : code ? `${code} (as expected)` : 'Passed';
-    }
-  }
-
+  const coreApi = coreApiLine(s);
+  const failedChecks = failedChecksLine(s);
   const metrics = Object.values(s.metrics);
-  const monPhase = s.phases.find((p) => p.id === 'monitoring')!;
-  let monitoring: string;
-  const failedMetric = metrics.find((m) => m.verdict?.verdict === 'fail') ?? metrics.find((m) => m.breaches > 0);
-  if (failedMetric) monitoring = `Abnormal (${s.rollback?.trigger === 'guard' ? s.rollback.reason : (failedMetric.verdict?.explanation ?? `${failedMetric.breaches} confirmed breach(es)`)})`;
-  else if (monPhase.state === 'passed') monitoring = metrics.some((m) => m.verdict?.verdict === 'inconclusive') ? 'Normal (some metrics inconclusive)' : 'Normal';
-  else if (monPhase.state === 'pending') monitoring = 'Not run';
-  else monitoring = cap(monPhase.state);
+  const monitoring = monitoringLine(s);
 
   const rb = s.rollback;
   return {
     releaseLog: { version: `v${s.version.replace(/^v/, '')}`, time: specTime(s.startedAt), content: content.length ? content : [s.name], ...(s.commit ? { commit: s.commit } : {}) },
     changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },
-    verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring },
+    verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring, ...(failedChecks ? { failedChecks } : {}) },
     incidentResponse: rb
       ? { rollbackTriggered: 'Yes', reason: rb.reason, trigger: rb.trigger, latencyMs: rb.latencyMs, outcome: rb.outcome ?? 'in progress' }
       : { rollbackTriggered: 'No', reason: 'N/A' },
@@ -119,6 +103,66 @@ export function buildReport(s: ReleaseState): ReleaseReport {
     warnings: s.warnings,
   };
 }
+
+/** The Core API line speaks for the check the plan marks as the core API, never for whichever ran. */
+function coreApiLine(s: ReleaseState): string {
+  const httpSteps = phaseSteps(s, 'verification').filter((x) => x.key.startsWith('verification/http.'));
+  const verification = s.phases.find((p) => p.id === 'verification')!;
+  const choice = s.coreApi;
+  if (!choice) {
+    // A journal from before the choice was recorded: the first HTTP check that ran.
+    if (httpSteps.length === 0) return verification.state === 'pending' ? 'Not run' : 'No HTTP check in plan';
+    return httpResult(httpSteps[0]);
+  }
+  if (choice.basis === 'none') return 'No HTTP check in plan';
+  if (choice.basis === 'not-marked') return 'Not marked (no verification HTTP check has core: true or says "api" in its name or URL)';
+  const step = s.steps[choice.step!];
+  if (!step) {
+    const where = verification.state === 'pending' ? 'Verification' : mdName(choice.name);
+    return `Not run (release stopped before ${where})`;
+  }
+  return httpResult(step);
+}
+
+/** What failed in Verification besides the core API check: a log scan, a script, another HTTP check. */
+function failedChecksLine(s: ReleaseState): string | undefined {
+  const bad = phaseSteps(s, 'verification').filter((x) => (x.state === 'failed' || x.state === 'interrupted') && x.key !== s.coreApi?.step);
+  return bad.length ? bad.map((x) => `${x.name}: ${x.message ?? x.state}`).join('; ') : undefined;
+}
+
+const mdName = (n?: string) => (n ? `"${n}"` : 'the check');
+
+function httpResult(st: StepView): string {
+  if (st.state === 'running') return `Running (${st.name})`;
+  if (st.state === 'waived') return `Waived (${st.name}: ${st.waiveReason ?? ''})`;
+  if (st.state !== 'passed') return `Failed (${st.name}: ${st.message ?? st.state})`;
+  const code = /HTTP (\d{3})/.exec(st.message ?? '')?.[1];
+  return code === '200' ? '200 OK' : code ? `${code} (as expected)` : 'Passed';
+}
+
+/**
+ * Normal only when every metric passed; Inconclusive (never Normal) when any metric could not be
+ * judged and none failed; Abnormal when one failed. The window used is always stated.
+ */
+function monitoringLine(s: ReleaseState): string {
+  const metrics = Object.values(s.metrics);
+  const monPhase = s.phases.find((p) => p.id === 'monitoring')!;
+  const win = s.monitoring?.windowMs;
+  const count = s.monitoring?.metrics ?? metrics.length;
+  const scope = `${win !== undefined ? `${windowText(win)} window, ` : ''}${count} metric${count === 1 ? '' : 's'}`;
+  const failedMetric = metrics.find((m) => m.verdict?.verdict === 'fail') ?? metrics.find((m) => m.breaches > 0);
+  if (failedMetric) return `Abnormal (${s.rollback?.trigger === 'guard' ? s.rollback.reason : (failedMetric.verdict?.explanation ?? `${failedMetric.breaches} confirmed breach(es)`)})`;
+  if (monPhase.state === 'pending') return 'Not run';
+  if (monPhase.state !== 'passed') return cap(monPhase.state);
+  const unsure = metrics.filter((m) => m.verdict?.verdict !== 'pass');
+  if (unsure.length) {
+    const why = unsure.map((m) => `${m.id}: ${m.verdict ? m.verdict.explanation.replace(/^.*?inconclusive: /, '') : 'no verdict'}`).join('; ');
+    return `Inconclusive (${why}; ${scope})`;
+  }
+  return `Normal (${scope})`;
+}
+
+const windowText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 60_000).toFixed(1)} min`);
 
 function stepRow(x: StepView) {
   return { name: x.name, state: x.state, exitCode: x.exitCode, durationMs: x.durationMs, message: x.message, waivedBy: x.waivedBy, waiveReason: x.waiveReason };
@@ -156,6 +200,7 @@ export function renderMarkdown(r: ReleaseReport): string {
   L.push(`- **DB Migration**: ${mdSafe(r.verification.dbMigration)}`);
   L.push(`- **Service Status**: ${mdSafe(r.verification.serviceStatus)}`);
   L.push(`- **Core API**: ${mdSafe(r.verification.coreApi)}`);
+  if (r.verification.failedChecks) L.push(`- **Failed Checks**: ${mdSafe(r.verification.failedChecks)}`);
   L.push(`- **Monitoring**: ${mdSafe(r.verification.monitoring)}`, '');
   L.push('### 4. Incident Response');
   L.push(`- **Rollback Triggered**: ${r.incidentResponse.rollbackTriggered}`);
