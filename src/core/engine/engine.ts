@@ -12,7 +12,9 @@ export { latestRunId, loadRun, lockFile, runsDir } from './runs';
 import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
 import { applyEvent, foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
-import { interpolate, secretValues, type Scope } from './interpolate';
+import { interpolate, type Scope } from './interpolate';
+import { secretSources, unmaskableSecrets } from './secrets';
+import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
 import { unitsFor, type Unit } from './units';
 import { isRepo, userName } from '../git/git';
@@ -123,9 +125,14 @@ export class Release {
     this.runId = runId;
     this.runDir = path.join(runsDir(o.workspace), runId);
     this.env = o.env ?? process.env;
-    this.masker = new SecretMasker(secretValues(o.planText, o.plan.secrets, this.env));
+    const secrets = secretSources(o.planText, o.plan.secrets, this.env);
+    const unmaskable = unmaskableSecrets(secrets);
+    if (unmaskable) throw new GateError('secrets', unmaskable);
+    this.masker = new SecretMasker(secrets.map((x) => x.value));
+    // Front ends only ever see masked text, whatever the engine hands them.
+    this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
     this.runner = new StepRunner(this.masker, o.killGraceMs);
-    this.log = o.logger ?? silentLogger;
+    this.log = maskedLogger(o.logger ?? silentLogger, this.masker);
     this.clock = o.clock ?? realClock;
   }
 

@@ -1,4 +1,5 @@
 import { PLAN_REF_RE } from '../plan/load';
+import { secretSources } from './secrets';
 
 export interface Scope {
   env: NodeJS.ProcessEnv;
@@ -31,7 +32,5 @@ export function interpolate(text: string, scope: Scope): string {
 
 /** Values the plan pulls from the environment, plus declared secret variables: all masked in every output. */
 export function secretValues(planText: string, declared: string[], env: NodeJS.ProcessEnv): string[] {
-  const names = new Set(declared);
-  for (const m of planText.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)) names.add(m[1]);
-  return [...names].map((n) => env[n]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+  return secretSources(planText, declared, env).map((s) => s.value);
 }
