@@ -11,7 +11,8 @@ import { buildReport, renderMarkdown, writeReport } from '../core/report/report'
 import { changelogSince, nextVersion, updateChangelogFile } from '../core/report/changelog';
 import { unitsFor } from '../core/engine/units';
 import { PHASES } from '../core/plan/schema';
-import { interpolate } from '../core/engine/interpolate';
+import { interpolate, secretValues } from '../core/engine/interpolate';
+import { SecretMasker } from '../core/exec/mask';
 import { planJsonSchema } from '../core/plan/schema';
 import { formatNumber } from '../core/format';
 
@@ -51,6 +52,8 @@ Exit codes: validate 0 valid, 1 invalid, 2 usage; run/resume/rollback 0 released
 interface Io {
   out(s: string): void;
   err(s: string): void;
+  /** Raw text with no newline added: a step's output as it comes. */
+  write?(s: string): void;
 }
 const stdio: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
 
@@ -106,6 +109,22 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return command === 'validate' ? EXIT.failed : EXIT.usage;
   }
   const plan = loaded.plan;
+  // Everything printed from here on passes the masker: step names, checks' details, error messages.
+  const masker = new SecretMasker(secretValues(loaded.text, plan.secrets, process.env));
+  io = maskedIo(io, masker);
+  try {
+    return await runCommand(command, runArg, o, plan, loaded.text, planFile, workspace, io);
+  } catch (e) {
+    io.err(`release-pilot: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+}
+
+function maskedIo(io: Io, masker: SecretMasker): Io {
+  return { out: (s) => io.out(masker.mask(s)), err: (s) => io.err(masker.mask(s)), write: (s) => (io.write ?? ((t: string) => process.stdout.write(t)))(s) };
+}
+
+async function runCommand(command: string, runArg: string | undefined, o: ReturnType<typeof parse>['values'], plan: Plan, planText: string, planFile: string, workspace: string, io: Io): Promise<number> {
   if (command === 'validate') {
     io.out(`${path.relative(process.cwd(), planFile) || planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`);
     return 0;
@@ -141,14 +160,15 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const engine: EngineOptions = {
     planFile,
     plan,
-    planText: loaded.text,
+    planText,
     workspace,
     prompter,
     vars,
     holder: 'release-pilot CLI',
     logger: { info: () => {}, warn: (m) => io.err(`warning: ${m}`), error: (m) => io.err(`error: ${m}`) },
     onEvent: progressPrinter(io, plan, Boolean(o.verbose)),
-    onOutput: o.verbose ? (_k, chunk) => process.stdout.write(chunk.replace(/^/gm, '    │ ')) : undefined,
+    // Chunks come masked from the runner's stream masker, which holds a secret cut between chunks.
+    onOutput: o.verbose ? (_k, chunk) => io.write!(chunk.replace(/^/gm, '    │ ')) : undefined,
   };
 
   let release: Release;
@@ -255,7 +275,7 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
       return /^y(es)?$/i.test(await ask(`${message} [y/N] `));
     },
     async onFailure(f) {
-      io.err(`\n✗ ${f.step.name} failed: ${f.message}${f.step.tail ? `\n${f.step.tail.replace(/^/gm, '    │ ')}` : ''}`);
+      io.err(`\n✗ ${f.step.name} failed: ${f.message}`);
       if (opt.retry && f.step.state === 'interrupted') return { action: 'retry' };
       if (!opt.interactive) return opt.yes && f.rollbackAvailable ? { action: 'rollback' } : { action: 'pause' };
       for (;;) {
@@ -318,6 +338,8 @@ function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
       case 'step.finished': {
         const st = s.steps[e.step];
         io.out(`  ${e.ok ? '✓' : '✗'} ${st?.name ?? e.step} (${(e.durationMs / 1000).toFixed(1)} s)${e.ok ? '' : ` — ${e.message}`}`);
+        // Where it failed, the end of what it printed (a rollback step's above all); --verbose showed it already.
+        if (!e.ok && !verbose && e.tail) io.out(`${e.tail.replace(/^/gm, '    │ ')}\n    (last lines; the whole output is in ${st?.log ? `the run's ${st.log}` : 'the step log'})`);
         break;
       }
       case 'baseline.captured':

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fc from 'fast-check';
 import { SecretMasker } from '../../src/core/exec/mask';
 import { StepRunner } from '../../src/core/exec/runner';
-import { loadRun } from '../../src/core/engine/engine';
+import { loadRun, Release } from '../../src/core/engine/engine';
 import { panelSnapshot } from '../../src/vscode/snapshot';
 import { parsePlan } from '../../src/core/plan/load';
 import { ROOT, tempDir } from './helpers';
@@ -282,5 +282,84 @@ describe('secret masking across a real release (fast-check, CLI and engine)', fu
       }),
       { numRuns: 6 },
     );
+  });
+});
+
+describe('secrets that cannot be masked safely are refused before a release starts', function () {
+  this.timeout(120_000);
+
+  for (const [label, value] of [
+    ['3 characters', 'q7z'],
+    ['one character', 'Q'],
+    ['only spaces', '    '],
+    ['only blanks', '\t\n  \r\n'],
+    ['2 characters between blanks', '  q7  '],
+    ['a NUL inside', 'q7z4\0k9w2'],
+    ['a lone surrogate', 'q7z4\ud800k9w2'],
+  ] as const) {
+    it(`refuses a secret with ${label}, naming the variable and not the value`, async () => {
+      const ws = workspace();
+      await assert.rejects(
+        Release.start(ws.options({ env: { ...process.env, TINY_TOKEN: value } })),
+        (e: Error) => {
+          assert.equal(e.name, 'GateError');
+          assert.match(e.message, /TINY_TOKEN: /);
+          assert.match(e.message, /the release does not start/);
+          if (value.trim()) assert.ok(!e.message.includes(value.trim()), e.message);
+          return true;
+        },
+      );
+      assert.ok(!fs.existsSync(path.join(ws.dir, '.release/runs')), 'no run was created');
+      assert.ok(!fs.existsSync(path.join(ws.dir, '.release/lock')), 'no lock is left');
+    });
+  }
+
+  it('starts with a 4-character secret, and with an empty one (nothing to hide)', async () => {
+    for (const value of ['abcd', '']) {
+      const ws = workspace();
+      const s = await (await Release.start(ws.options({ env: { ...process.env, TINY_TOKEN: value } }))).run();
+      assert.equal(s.status, 'released', value);
+    }
+  });
+
+  it('the CLI refuses too, with exit 1 and the reason, for a plan that reads the value as ${env:...}', async () => {
+    const ws = workspace(smallPlan({ deploy: '    steps:\n      - name: deploy\n        run: echo "${env:SHORT_ONE}" > deployed.txt' }));
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { env: { ...process.env, SHORT_ONE: 'eu1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('close', (code) => resolve({ code, err }));
+    });
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /SHORT_ONE: it is 3 characters long/);
+    assert.match(r.err, /--var NAME=VALUE/);
+    assert.ok(!r.err.includes('eu1'));
+    assert.ok(!fs.existsSync(path.join(ws.dir, '.release/runs')));
+  });
+});
+
+describe('a failed step shows where it failed', function () {
+  this.timeout(120_000);
+
+  it('the CLI prints the last 20 lines of a failed step and of a failed rollback step, masked', async () => {
+    const ws = workspace(
+      smallPlan({
+        deploy: '    steps:\n      - name: deploy\n        run: for i in $(seq 1 25); do echo "deploy line $i"; done; exit 4',
+        rollback: '    - name: restore\n      run: echo "restore could not reach the database with $TINY_TOKEN"; exit 2',
+      }),
+    );
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { env: { ...process.env, TINY_TOKEN: 'tok-9f8e7d6c' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /✗ deploy \([\d.]+ s\) — exit code 4\n(    │ deploy line \d+\n){20}/);
+    assert.match(r.out, /    │ deploy line 25\n/);
+    assert.ok(!/deploy line 5\n/.test(r.out), 'only the last 20 lines');
+    assert.match(r.out, /✗ restore \([\d.]+ s\) — exit code 2\n    │ restore could not reach the database with \*\*\*\n/);
+    assert.ok(!r.out.includes('tok-9f8e7d6c'));
   });
 });
