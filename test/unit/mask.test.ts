@@ -133,6 +133,14 @@ describe('secret masking (fast-check)', function () {
     );
   });
 
+  it('masks a repetitive secret in repetitive output wholly (each covered stretch becomes one mask)', () => {
+    const m = new SecretMasker(['abab']);
+    assert.equal(m.mask('xababababy'), 'x***y');
+    assert.equal(m.mask('xabababy'), 'x***y');
+    assert.equal(m.mask('abaabab'), 'aba***');
+    assert.equal(new SecretMasker(['a'.repeat(10_000)]).mask(`b${'a'.repeat(200_000)}b`), 'b***b');
+  });
+
   it('masks a secret a real process prints in pieces, even a multi-byte character cut between two writes', async () => {
     await fc.assert(
       fc.asyncProperty(secretArb(40, false), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), async (secret, at) => {

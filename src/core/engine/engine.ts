@@ -125,10 +125,7 @@ export class Release {
     this.runId = runId;
     this.runDir = path.join(runsDir(o.workspace), runId);
     this.env = o.env ?? process.env;
-    const secrets = secretSources(o.planText, o.plan.secrets, this.env);
-    const unmaskable = unmaskableSecrets(secrets);
-    if (unmaskable) throw new GateError('secrets', unmaskable);
-    this.masker = new SecretMasker(secrets.map((x) => x.value));
+    this.masker = new SecretMasker(secretSources(o.planText, o.plan.secrets, this.env).map((x) => x.value));
     // Front ends only ever see masked text, whatever the engine hands them.
     this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
     this.runner = new StepRunner(this.masker, o.killGraceMs);
@@ -142,6 +139,9 @@ export class Release {
 
   /** Starts a new release: takes the lock, opens a journal, and runs it. */
   static async start(o: EngineOptions): Promise<Release> {
+    // Only a new release is refused: a rollback of a running one must always be able to start.
+    const unmaskable = unmaskableSecrets(secretSources(o.planText, o.plan.secrets, o.env ?? process.env));
+    if (unmaskable) throw new GateError('secrets', unmaskable);
     const prefix = o.plan.release.tagPrefix;
     let version = o.plan.release.version.replace(/^v/, '');
     let changelog: Changelog | undefined;

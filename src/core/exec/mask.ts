@@ -98,15 +98,20 @@ export class SecretMasker {
       const p = f.text;
       // Cheap exit: a text without the first character holds neither the secret nor its beginning.
       if (text.indexOf(p[0]) < 0) continue;
+      // After an occurrence, the next overlapping one can only be a period further; checking the
+      // period's worth of new characters keeps a repetitive secret in repetitive output linear.
+      const period = p.length - f.borders[p.length - 1];
+      const periodTail = p.slice(p.length - period);
+      for (let i = text.indexOf(p); i >= 0; ) {
+        found.push([i, i + p.length]);
+        i = period < p.length && text.startsWith(periodTail, i + p.length) ? i + period : text.indexOf(p, i + 1);
+      }
+      // The longest beginning of the secret the text ends with: only the last |secret|-1 characters can hold it.
       let k = 0;
-      for (let i = 0; i < text.length; i++) {
+      for (let i = Math.max(0, text.length - p.length + 1); i < text.length; i++) {
         const c = text.charCodeAt(i);
         while (k > 0 && c !== p.charCodeAt(k)) k = f.borders[k - 1];
         if (c === p.charCodeAt(k)) k++;
-        if (k === p.length) {
-          found.push([i + 1 - p.length, i + 1]);
-          k = f.borders[k - 1];
-        }
       }
       if (k > 0) pending = Math.min(pending, text.length - k);
     }
