@@ -13,7 +13,8 @@ import { buildReport, renderMarkdown, writeReport } from '../core/report/report'
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { unitsFor } from '../core/engine/units';
 import { PHASES } from '../core/plan/schema';
-import { interpolate } from '../core/engine/interpolate';
+import { interpolate, secretValues } from '../core/engine/interpolate';
+import { SecretMasker } from '../core/exec/mask';
 import { planUses, previewScope } from '../core/plan/scope';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from '../core/engine/releaseFacts';
 import { planJsonSchema } from '../core/plan/schema';
@@ -77,6 +78,8 @@ abandon 0 abandoned, 1 refused.
 interface Io {
   out(s: string): void;
   err(s: string): void;
+  /** Raw text with no newline added: a step's output as it comes. */
+  write?(s: string): void;
 }
 const stdio: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
 
@@ -134,15 +137,31 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return command === 'validate' ? EXIT.failed : EXIT.usage;
   }
   const plan = loaded.plan;
+  // Everything printed from here on passes the masker: step names, checks' details, error messages.
+  const masker = new SecretMasker(secretValues(loaded.text, plan.secrets, process.env));
+  io = maskedIo(io, masker);
+  if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem({ ...w, file: path.relative(process.cwd(), w.file) || w.file }));
+  try {
+    return await runCommand(command, runArg, o, plan, loaded.text, planFile, workspace, io);
+  } catch (e) {
+    io.err(`release-pilot: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+}
+
+function maskedIo(io: Io, masker: SecretMasker): Io {
+  return { out: (s) => io.out(masker.mask(s)), err: (s) => io.err(masker.mask(s)), write: (s) => (io.write ?? ((t: string) => process.stdout.write(t)))(s) };
+}
+
+async function runCommand(command: string, runArg: string | undefined, o: ReturnType<typeof parse>['values'], plan: Plan, planText: string, planFile: string, workspace: string, io: Io): Promise<number> {
   const planRel = path.relative(workspace, planFile) || planFile;
   /** What `${release.previousVersion}` would be here; refused (with its line) when the plan uses it and nothing provides it. */
   const previous = async (version: string) => {
-    if (!planUses(loaded.text, 'release.previousVersion')) return { ok: true as const, value: undefined };
+    if (!planUses(planText, 'release.previousVersion')) return { ok: true as const, value: undefined };
     const p = await previousVersionOf(workspace, plan, planRel, version);
-    const refused = previousVersionRefusal(path.relative(process.cwd(), planFile) || planFile, loaded.text, plan, p);
+    const refused = previousVersionRefusal(path.relative(process.cwd(), planFile) || planFile, planText, plan, p);
     return refused ? { ok: false as const, message: refused } : { ok: true as const, value: p?.version };
   };
-  if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem({ ...w, file: path.relative(process.cwd(), w.file) || w.file }));
   if (command === 'validate') {
     const v = plan.release.version === 'auto' ? await resolveVersion(workspace, plan) : { ok: true as const, version: plan.release.version.replace(/^v/, '') };
     const p = v.ok ? await previous(v.version) : undefined;
@@ -187,14 +206,15 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const engine: EngineOptions = {
     planFile,
     plan,
-    planText: loaded.text,
+    planText,
     workspace,
     prompter,
     vars,
     holder: 'release-pilot CLI',
     logger: { info: () => {}, warn: (m) => io.err(`warning: ${m}`), error: (m) => io.err(`error: ${m}`) },
     onEvent: progressPrinter(io, plan, Boolean(o.verbose)),
-    onOutput: o.verbose ? (_k, chunk) => process.stdout.write(chunk.replace(/^/gm, '    │ ')) : undefined,
+    // Chunks come masked from the runner's stream masker, which holds a secret cut between chunks.
+    onOutput: o.verbose ? (_k, chunk) => io.write!(chunk.replace(/^/gm, '    │ ')) : undefined,
   };
 
   const signals = new SignalStop((text) => io.err(text));
@@ -327,7 +347,7 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
       return /^y(es)?$/i.test((await ask(`${message} [y/N] `)) ?? '');
     },
     async onFailure(f) {
-      io.err(`\n✗ ${f.step.name} failed: ${f.message}${f.step.tail ? `\n${f.step.tail.replace(/^/gm, '    │ ')}` : ''}`);
+      io.err(`\n✗ ${f.step.name} failed: ${f.message}`);
       if (opt.retry && f.step.state === 'interrupted') {
         retried.add(f.step.key);
         return { action: 'retry' };
@@ -394,6 +414,8 @@ function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
       case 'step.finished': {
         const st = s.steps[e.step];
         io.out(`  ${e.ok ? '✓' : '✗'} ${st?.name ?? e.step} (${(e.durationMs / 1000).toFixed(1)} s)${e.ok ? '' : ` — ${e.message}`}`);
+        // Where it failed, the end of what it printed (a rollback step's above all); --verbose showed it already.
+        if (!e.ok && !verbose && e.tail) io.out(`${e.tail.replace(/^/gm, '    │ ')}\n    (last lines; the whole output is in ${st?.log ? `the run's ${st.log}` : 'the step log'})`);
         break;
       }
       case 'baseline.captured':

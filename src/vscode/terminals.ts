@@ -112,7 +112,10 @@ export class PhaseTerminals implements vscode.Disposable {
         const phase = this.phaseOfStep.get(e.step);
         if (!phase) break;
         const colour = e.ok ? GREEN : RED;
-        this.get(phase, s.version).write(`${colour}${e.ok ? '✓' : '✗'} ${e.message} in ${(e.durationMs / 1000).toFixed(1)} s${RESET}\n`);
+        const pty = this.get(phase, s.version);
+        // A terminal opened after the step printed (closed by the person, or a pseudo-step) shows where it failed.
+        if (!e.ok && e.tail && this.shownIn.get(e.step) !== pty) pty.write(`${DIM}last lines of its output:${RESET}\n${e.tail}\n`);
+        pty.write(`${colour}${e.ok ? '✓' : '✗'} ${e.message} in ${(e.durationMs / 1000).toFixed(1)} s${RESET}\n`);
         break;
       }
       case 'step.waived': {
@@ -145,9 +148,14 @@ export class PhaseTerminals implements vscode.Disposable {
     }
   }
 
+  private shownIn = new Map<string, PhasePty>();
+
   output(stepKey: string, chunk: string): void {
     const phase = this.phaseOfStep.get(stepKey);
-    if (phase) this.open.get(phase)?.pty.write(chunk);
+    const pty = phase ? this.open.get(phase)?.pty : undefined;
+    if (!pty) return;
+    pty.write(chunk);
+    this.shownIn.set(stepKey, pty);
   }
 
   /** After a reload: the phases that ran get their terminal back, with the logs their steps wrote. */

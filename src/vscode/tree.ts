@@ -251,7 +251,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
     }
     item.description = parts.join(' · ');
     const md = new vscode.MarkdownString();
-    md.appendText(`${st.name}: ${st.state}\n$ ${st.command}${st.message ? `\n${st.message}` : ''}${st.tail ? `\n\n${st.tail.split('\n').slice(-6).join('\n')}` : ''}`);
+    md.appendText(`${st.name}: ${st.state}\n$ ${st.command}${st.message ? `\n${st.message}` : ''}${st.tail ? `\n\n${st.tail}` : ''}`);
     item.tooltip = md;
     item.contextValue = `step:${st.state}${st.log ? ':log' : ''}`;
     if (st.log && this.c.runDir) item.command = { command: COMMANDS.openStepLog, title: 'Open Log', arguments: [path.join(this.c.runDir, st.log)] };

@@ -27,6 +27,8 @@ async function crashMidDeploy(): Promise<{ dir: string; runId: string; stepPid: 
     return fs.existsSync(journal) && fs.readFileSync(journal, 'utf8').includes('"type":"step.running","step":"deploy/0"');
   }, 20_000);
   assert.ok(ok, 'the deploy step started');
+  // The step's shell sets up its pipes before the step's first command runs: wait until it has.
+  assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, 'deploy.pid')), 20_000), 'the deploy step wrote its pid');
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const stepPid = Number(fs.readFileSync(path.join(ws.dir, 'deploy.pid'), 'utf8'));

@@ -97,6 +97,29 @@ describe('step runner (real processes)', () => {
     assert.equal(r.tail, '*** and more\n***');
   });
 
+  it('gives a step real pipes: writing to /dev/stdout and /dev/stderr works and is logged', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'l');
+    const cmd = `echo to-stdout > /dev/stdout; echo to-stderr > /dev/stderr; echo teed | tee /dev/stderr; printf '%s %s\\n' "$0" "$(readlink /proc/$$/fd/1 | cut -d: -f1)"; exit 7`;
+    const r = await runner.run({ command: cmd, cwd: dir, env: process.env, timeoutMs: 10_000, logFile: log }).result;
+    const text = fs.readFileSync(log, 'utf8');
+    assert.equal(r.exitCode, 7, text);
+    for (const line of ['to-stdout', 'to-stderr', 'teed']) assert.match(text, new RegExp(`^${line}$`, 'm'));
+    assert.equal(text.match(/^teed$/gm)?.length, 2, 'tee wrote to stdout and to /dev/stderr');
+    assert.match(text, /^bash pipe$/m, 'the step sees a pipe, and its $0 is bash as before');
+  });
+
+  it('keeps the step shell as the process the runner waits for: its pid, its signal, its startup file once', async () => {
+    const dir = tempDir();
+    const rc = path.join(dir, 'rc.sh');
+    fs.writeFileSync(rc, 'echo sourced >> "$RC_LOG"\n');
+    const running = runner.run({ command: 'echo $$; kill -TERM $$', cwd: dir, env: { ...process.env, BASH_ENV: rc, RC_LOG: path.join(dir, 'rc.log') }, timeoutMs: 10_000, logFile: path.join(dir, 'l') });
+    const r = await running.result;
+    assert.equal(r.signal, 'SIGTERM');
+    assert.equal(r.tail, String(running.pid), 'the pid the runner knows is the step shell');
+    assert.equal(fs.readFileSync(path.join(dir, 'rc.log'), 'utf8'), 'sourced\n', 'BASH_ENV is read by the step shell only');
+  });
+
   it('strips terminal control sequences from text shown outside a terminal', () => {
     assert.equal(plainText('\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x07'), 'red ok');
   });

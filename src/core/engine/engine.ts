@@ -12,9 +12,11 @@ export { latestRunId, loadRun, lockFile, runsDir } from './runs';
 import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
 import { applyEvent, foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
-import { interpolate, secretValues, type Scope } from './interpolate';
+import { interpolate, type Scope } from './interpolate';
 import { runScope } from '../plan/scope';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
+import { secretSources, unmaskableSecrets } from './secrets';
+import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
 import { isBaselineStep, unitsFor, type Unit } from './units';
 import { coreApiCheck } from './coreApi';
@@ -129,9 +131,11 @@ export class Release {
     this.runId = runId;
     this.runDir = path.join(runsDir(o.workspace), runId);
     this.env = o.env ?? process.env;
-    this.masker = new SecretMasker(secretValues(o.planText, o.plan.secrets, this.env));
+    this.masker = new SecretMasker(secretSources(o.planText, o.plan.secrets, this.env).map((x) => x.value));
+    // Front ends only ever see masked text, whatever the engine hands them.
+    this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
     this.runner = new StepRunner(this.masker, o.killGraceMs);
-    this.log = o.logger ?? silentLogger;
+    this.log = maskedLogger(o.logger ?? silentLogger, this.masker);
     this.clock = o.clock ?? realClock;
   }
 
@@ -141,6 +145,9 @@ export class Release {
 
   /** Starts a new release: takes the lock, opens a journal, and runs it. */
   static async start(o: EngineOptions): Promise<Release> {
+    // Only a new release is refused: a rollback of a running one must always be able to start.
+    const unmaskable = unmaskableSecrets(secretSources(o.planText, o.plan.secrets, o.env ?? process.env));
+    if (unmaskable) throw new GateError('secrets', unmaskable);
     const v = await resolveVersion(o.workspace, o.plan);
     if (!v.ok) throw new GateError('version', v.message);
     const { version, changelog } = v;

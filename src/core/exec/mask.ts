@@ -1,57 +1,199 @@
-/** Replaces every known secret value with `***` in text headed for a log, journal, report or terminal. */
+/**
+ * Shortest secret a release accepts, blanks not counted. A shorter value turns up in ordinary
+ * output all the time, so masking it would mangle every log, and the pattern of masks would itself
+ * point at the value (`exit code ***` tells the reader the secret is a number).
+ */
+export const MIN_SECRET_LENGTH = 4;
+
+const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why a value cannot be masked safely, or undefined when it can (an empty value has nothing to hide). */
+export function unmaskableReason(value: string): string | undefined {
+  if (value === '') return undefined;
+  if (value.trim() === '') return 'it is only blanks (spaces, tabs or newlines), which cannot be masked without masking every blank of every output';
+  const shown = value.trim().length;
+  if (shown < MIN_SECRET_LENGTH) return `it is ${shown} character${shown === 1 ? '' : 's'} long without blanks; a secret needs at least ${MIN_SECRET_LENGTH}, as a shorter one turns up in ordinary output and every mask would point at it`;
+  if (value.includes('\0') || LONE_SURROGATE_RE.test(value)) return 'it holds a NUL or a lone UTF-16 surrogate, which a process receives as other bytes than the ones masked';
+  return undefined;
+}
+
+/** The ways a step may print a secret besides as is: trimmed, JSON-escaped (JavaScript and ASCII-only), URL-encoded. */
+function encodings(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const out = [value, value.trim(), json, json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)];
+  try {
+    const url = encodeURIComponent(value);
+    out.push(url, url.replace(/%20/g, '+'));
+  } catch {
+    // A lone surrogate has no URL encoding; such a value is refused before a release starts.
+  }
+  return out;
+}
+
+/** The knuth-morris-pratt failure table of a pattern: the longest proper border of each prefix. */
+function borders(p: string): Int32Array {
+  const b = new Int32Array(p.length);
+  for (let i = 1, k = 0; i < p.length; i++) {
+    while (k > 0 && p.charCodeAt(i) !== p.charCodeAt(k)) k = b[k - 1];
+    if (p.charCodeAt(i) === p.charCodeAt(k)) k++;
+    b[i] = k;
+  }
+  return b;
+}
+
+interface Form {
+  text: string;
+  borders: Int32Array;
+}
+
+/**
+ * Replaces every known secret with a mask in text headed for a log, journal, report, terminal or
+ * dialog. Every occurrence of every secret, overlapping ones included, is covered; each stretch of
+ * covered text becomes one mask. The mask is made of a character that no secret contains, so masked
+ * text can never spell a secret together with what surrounds it.
+ */
 export class SecretMasker {
-  private readonly secrets: string[];
+  private readonly forms: Form[];
+  readonly token: string;
 
   constructor(values: Iterable<string>) {
-    // Longest first, so a secret that contains another is masked whole. Very short values would
-    // mask ordinary text everywhere; they are still masked but only when at least 3 characters long.
-    this.secrets = [...new Set([...values].filter((v) => v.length >= 3))].sort((a, b) => b.length - a.length);
+    const texts = new Set<string>();
+    for (const v of values) if (v) for (const f of encodings(v)) if (f) texts.add(f);
+    this.forms = [...texts].map((text) => ({ text, borders: borders(text) }));
+    this.token = maskCharFor([...texts]).repeat(3);
   }
 
   get longest(): number {
-    return this.secrets[0]?.length ?? 0;
+    return Math.max(0, ...this.forms.map((f) => f.text.length));
   }
 
   mask(text: string): string {
-    let out = text;
-    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('***');
-    return out;
+    if (this.forms.length === 0 || text === '') return text;
+    return this.render(text, this.scan(text, 0).ranges, false).text;
   }
 
-  /** Masks a value that may be an object, for journal events. */
+  /** Masks every string in a value (object keys too) before it is serialised: never its JSON, where escaping changes the secret's bytes. */
   maskDeep<T>(value: T): T {
-    if (this.secrets.length === 0) return value;
-    return JSON.parse(this.mask(JSON.stringify(value))) as T;
+    if (this.forms.length === 0) return value;
+    return this.walk(value) as T;
+  }
+
+  private walk(v: unknown): unknown {
+    if (typeof v === 'string') return this.mask(v);
+    if (Array.isArray(v)) return v.map((x) => this.walk(x));
+    if (v && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.mask(k), this.walk(x)]));
+    }
+    return v;
   }
 
   /**
-   * A stream masker: a secret split across two chunks is still masked, because the tail that could
-   * begin a secret is held back until the next chunk or the end.
+   * Covered ranges of `text` (merged, in order) and where the earliest possible start of a secret
+   * the text ends in the middle of lies. `coveredHead` leading characters count as covered already.
+   */
+  private scan(text: string, coveredHead: number): { ranges: [number, number][]; pending: number } {
+    const found: [number, number][] = coveredHead > 0 ? [[0, coveredHead]] : [];
+    let pending = text.length;
+    for (const f of this.forms) {
+      const p = f.text;
+      // Cheap exit: a text without the first character holds neither the secret nor its beginning.
+      if (text.indexOf(p[0]) < 0) continue;
+      // After an occurrence, the next overlapping one can only be a period further; checking the
+      // period's worth of new characters keeps a repetitive secret in repetitive output linear.
+      const period = p.length - f.borders[p.length - 1];
+      const periodTail = p.slice(p.length - period);
+      for (let i = text.indexOf(p); i >= 0; ) {
+        found.push([i, i + p.length]);
+        i = period < p.length && text.startsWith(periodTail, i + p.length) ? i + period : text.indexOf(p, i + 1);
+      }
+      // The longest beginning of the secret the text ends with: only the last |secret|-1 characters can hold it.
+      let k = 0;
+      for (let i = Math.max(0, text.length - p.length + 1); i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        while (k > 0 && c !== p.charCodeAt(k)) k = f.borders[k - 1];
+        if (c === p.charCodeAt(k)) k++;
+      }
+      if (k > 0) pending = Math.min(pending, text.length - k);
+    }
+    found.sort((a, b) => a[0] - b[0]);
+    const ranges: [number, number][] = [];
+    for (const r of found) {
+      const last = ranges.at(-1);
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else ranges.push([r[0], r[1]]);
+    }
+    return { ranges, pending };
+  }
+
+  /** The masked form of `text[0, end)`; `continued`: the text before it ended in a mask that this one may extend. */
+  private render(text: string, ranges: [number, number][], continued: boolean, end = text.length): { text: string; endsMasked: boolean } {
+    let out = '';
+    let at = 0;
+    let endsMasked = continued;
+    for (const [s, e] of ranges) {
+      if (s >= end) break;
+      if (s > at) {
+        out += text.slice(at, s);
+        endsMasked = false;
+      }
+      if (!(endsMasked && s === at)) out += this.token;
+      endsMasked = true;
+      at = Math.min(e, end);
+    }
+    if (at < end) {
+      out += text.slice(at, end);
+      endsMasked = false;
+    }
+    return { text: out, endsMasked };
+  }
+
+  /**
+   * A stream masker: what it emits is exactly what `mask` makes of the whole stream, however the
+   * stream is cut. Only a tail that could be the beginning of a secret is held back, so a line that
+   * cannot hold one is shown at once.
    */
   stream(emit: (text: string) => void): { write(chunk: string): void; end(): void } {
     let held = '';
-    const keep = Math.max(0, this.longest - 1);
+    let coveredHead = 0;
+    let endsMasked = false;
+    const flush = (final: boolean) => {
+      if (held === '') return;
+      const { ranges, pending } = this.scan(held, coveredHead);
+      const cut = final ? held.length : pending;
+      if (cut === 0) return;
+      const straddling = ranges.find(([s, e]) => s < cut && e > cut);
+      // A secret that covers the cut is masked now; the part of it past the cut stays covered.
+      coveredHead = straddling ? straddling[1] - cut : 0;
+      const r = this.render(held, ranges, endsMasked, cut);
+      endsMasked = r.endsMasked;
+      held = held.slice(cut);
+      if (r.text) emit(r.text);
+    };
     return {
       write: (chunk: string) => {
-        held += chunk;
-        const nl = held.lastIndexOf('\n');
-        // Flush up to the last newline, or all but a secret's length when the line is long.
-        let cut = nl >= 0 ? nl + 1 : Math.max(0, held.length - keep);
-        if (cut === 0) return;
-        // Do not cut in the middle of a secret that straddles the cut point.
-        for (const s of this.secrets) {
-          const start = held.lastIndexOf(s, cut - 1);
-          if (start >= 0 && start < cut && start + s.length > cut) cut = start + s.length;
+        if (this.forms.length === 0) {
+          if (chunk) emit(chunk);
+          return;
         }
-        const masked = this.mask(held.slice(0, cut));
-        held = held.slice(cut);
-        if (masked) emit(masked);
+        held += chunk;
+        flush(false);
       },
       end: () => {
-        if (held) emit(this.mask(held));
+        flush(true);
         held = '';
+        coveredHead = 0;
       },
     };
+  }
+}
+
+/** `*`, or the first of a few other characters that no secret contains. */
+function maskCharFor(texts: string[]): string {
+  const candidates = ['*', '#', '•', '×', '░'];
+  for (const c of candidates) if (!texts.some((t) => t.includes(c))) return c;
+  for (let cp = 0xe000; ; cp++) {
+    const c = String.fromCodePoint(cp);
+    if (!texts.some((t) => t.includes(c))) return c;
   }
 }
 

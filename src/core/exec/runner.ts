@@ -38,6 +38,26 @@ export interface RunningStep {
 
 const TAIL_LINES = 20;
 
+/**
+ * Node gives a child Unix sockets for stdout and stderr, and `/dev/stdout` or `/dev/stderr` cannot be
+ * opened on a socket ("No such device or address"): `tee /dev/stderr` fails. So the step's shell
+ * first puts a real pipe in front of each, drained by a `cat` into Node's socket, then replaces
+ * itself with the step's own shell: the step keeps its process id (exit code, signal and process
+ * group as before) and the two `cat`s belong to its group, so a timeout or cancel ends them too.
+ * `BASH_ENV` is handed on only to the step's shell, so a startup file runs once.
+ */
+const REAL_PIPES = `exec > >(exec "$2") 2> >(exec "$2" >&2)
+if [ -n "\${RELEASE_PILOT_BASH_ENV+x}" ]; then export BASH_ENV="$RELEASE_PILOT_BASH_ENV"; unset RELEASE_PILOT_BASH_ENV; fi
+exec "$BASH" -c "$1" bash`;
+// An absolute path, so a step's own PATH cannot take its output away.
+const CAT = ['/bin/cat', '/usr/bin/cat'].find((p) => fs.existsSync(p)) ?? 'cat';
+
+function stepEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.BASH_ENV === undefined) return env;
+  const { BASH_ENV, ...rest } = env;
+  return { ...rest, RELEASE_PILOT_BASH_ENV: BASH_ENV };
+}
+
 export class StepRunner {
   constructor(
     private readonly masker: SecretMasker,
@@ -65,9 +85,9 @@ export class StepRunner {
     const started = Date.now();
     const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
     // detached: the step leads its own process group, so a timeout or cancel ends its children too.
-    const child = execa('bash', ['-c', spec.command], {
+    const child = execa('bash', ['-c', REAL_PIPES, 'bash', spec.command, CAT], {
       cwd: spec.cwd,
-      env: { ...colorEnv, ...spec.env },
+      env: stepEnv({ ...colorEnv, ...spec.env }),
       extendEnv: false,
       detached: true,
       reject: false,
