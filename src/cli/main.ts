@@ -26,7 +26,7 @@ Commands:
   run                      run a release of the plan (asks before it starts and before production steps)
   resume [RUN]             continue a paused or interrupted release
   status [RUN]             show the state of the newest (or the named) release
-  rollback [RUN]           roll back the newest (or the named) release
+  rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes)
   report [RUN]             print the report of a release and write report.md / report.json
   changelog                print the changelog since the last tag (--write updates CHANGELOG.md)
   schema                   print the plan's JSON Schema
@@ -41,6 +41,9 @@ Options:
   --waive ID=REASON        waive a checklist item that fails, with a reason (repeatable)
   --retry                  with resume: run an interrupted step again
   --reason TEXT            why you roll back
+  --late                   with rollback --yes: confirm a rollback after its window closed
+                           (without a terminal, --yes alone does not start a late rollback)
+  --force                  with rollback: roll back a run a newer run superseded (needs --reason)
   --format md|json         report format (default md)
   --verbose                show the output of every step
   --help, -h               this help
@@ -137,7 +140,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const ticks = new Set(o.tick ?? []);
   const waivers = new Map((o.waive ?? []).map((kv) => splitKv(kv, '--waive')));
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers, retry: Boolean(o.retry) });
+  if (command === 'rollback' && o.force && !o.reason?.trim()) {
+    io.err('release-pilot: --force needs --reason TEXT: why roll back a run a newer run superseded');
+    return EXIT.usage;
+  }
+  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers, retry: Boolean(o.retry), late: Boolean(o.late) });
   const engine: EngineOptions = {
     planFile,
     plan,
@@ -178,10 +185,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     let state: ReleaseState;
     if (command === 'rollback') {
       try {
-        state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line');
+        state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line', { force: Boolean(o.force) });
       } catch (e) {
         if (e instanceof GateError) {
           io.err(`release-pilot: ${e.message}`);
+          if (e.gate === 'rollback-superseded') io.err(`to roll it back anyway: release-pilot rollback ${release.runId} --force --reason TEXT`);
           return EXIT.failed;
         }
         throw e;
@@ -219,6 +227,8 @@ function parse(argv: string[]) {
       verbose: { type: 'boolean' },
       write: { type: 'boolean' },
       retry: { type: 'boolean' },
+      late: { type: 'boolean' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -235,7 +245,7 @@ export function defaultWorkspace(planFile: string): string {
   return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
 }
 
-function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean }): Prompter {
+function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean; late: boolean }): Prompter {
   const ask = async (q: string): Promise<string> => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
     try {
@@ -292,6 +302,19 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
     },
     async notify(message) {
       io.out(`📣 ${message}`);
+    },
+    async confirmRollback(q) {
+      // A late rollback is confirmed as late: --yes given for an ordinary rollback never starts one.
+      if (q.lateByMs !== undefined) {
+        if (opt.yes && opt.late) return true;
+        if (!opt.interactive) {
+          io.err(`not confirmed (no terminal to ask; a late rollback needs --yes --late): ${q.message}`);
+          return false;
+        }
+        io.err(q.message);
+        return /^late$/i.test(await ask('The rollback window has closed. Type "late" to roll back anyway: '));
+      }
+      return this.confirm(q.message);
     },
   };
 }

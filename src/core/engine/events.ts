@@ -33,8 +33,9 @@ export type ReleaseEvent = At &
     | { type: 'metric.sample'; metric: string; value: number | null; status: SampleStatus; message?: string }
     | { type: 'guard.breached'; metric: string; rule: string; value: number; threshold: number; consecutive: number; confirmed: boolean }
     | { type: 'monitoring.verdict'; metric: string; verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string }
-    | { type: 'rollback.started'; trigger: RollbackTrigger; reason: string; by: string; requestedAt: string; latencyMs: number }
-    | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string }
+    | { type: 'rollback.started'; trigger: RollbackTrigger; reason: string; by: string; requestedAt: string; latencyMs: number; lateByMs?: number; forcedOver?: string }
+    | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string; durationMs?: number; budgetMs?: number }
+    | { type: 'retire.inherited'; from: string; active: string; idle: string }
     | { type: 'announcement.sent'; channel: string; ok: boolean; message: string }
     | { type: 'changelog.generated'; previousTag: string | null; version: string; sections: Record<string, string[]> }
     | { type: 'release.finished'; outcome: ReleaseOutcome; message: string }
