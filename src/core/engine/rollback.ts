@@ -24,7 +24,8 @@ export type RollbackAdmission = { ok: false; refusal: string; supersededBy?: Sup
 
 /** "12 min", "40 s", "2 h 5 min": how late, in words a person reads at a glance. */
 export function spanText(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
   const m = Math.round(s / 60);
   return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
