@@ -138,14 +138,14 @@ describe('the demo: a rollback started after the release finished (real service,
       await new Promise((r) => setTimeout(r, 1500));
       await traffic.stop();
       assert.equal(rolled.code, 3, rolled.out.slice(-3000));
-      const runs = path.join(env.dir, '.release', 'runs');
-      const journal = fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      const ensured = journal.find((e) => e.type === 'step.finished' && e.step === 'rollback/0');
-      assert.match(ensured?.tail ?? '', /^blue is up \(1\.0\.0\)$/m, 'the old colour was still running: the rollback was a switch, not a restart');
       const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
       const non200 = total - (traffic.codes[200] ?? 0);
       assert.ok(total >= 100, `enough requests counted: ${JSON.stringify(traffic.codes)}`);
       assert.equal(non200, 0, `every request answered 200: ${JSON.stringify(traffic.codes)}`);
+      const runs = path.join(env.dir, '.release', 'runs');
+      const journal = fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const ensured = journal.find((e) => e.type === 'step.finished' && e.step === 'rollback/0');
+      assert.match(ensured?.tail ?? '', /^blue is up \(1\.0\.0\)$/m, 'the old colour was still running: the rollback was a switch, not a restart');
       const after = env.summary();
       assert.equal(after.active, 'blue');
       assert.equal(after.schema, 1, 'the database was restored');
