@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from './helpers';
+import { countTraffic } from './traffic';
 
 /** Processes whose working folder or command line points into `dir`. */
 function processesIn(dir: string): string[] {
@@ -84,35 +84,6 @@ function cliAsync(cwd: string, args: string[]): Promise<{ code: number | null; o
     child.stderr.on('data', (c) => (out += c));
     child.on('close', (code) => resolve({ code, out }));
   });
-}
-
-/** Requests through the router from a few clients, each on a fresh connection, counted by status until stopped. */
-function countTraffic(port: number, clients = 4): { codes: Record<string, number>; stop(): Promise<void> } {
-  const codes: Record<string, number> = {};
-  let running = true;
-  const get = () =>
-    new Promise<number>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/api/orders', agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.setTimeout(5000, () => req.destroy());
-      req.on('error', () => resolve(0));
-    });
-  const loops = Array.from({ length: clients }, async () => {
-    while (running) {
-      const code = await get();
-      codes[code] = (codes[code] ?? 0) + 1;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  });
-  return {
-    codes,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 describe('the demo: a rollback started after the release finished (real service, router, traffic)', function () {
