@@ -35,7 +35,7 @@ Commands:
                            end a paused or interrupted release without rolling back: ends the
                            processes its interrupted step left running and journals who and why
   status [RUN]             show the state of the newest (or the named) release
-  rollback [RUN]           roll back the newest (or the named) release
+  rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes)
   report [RUN]             print the report of a release and write report.md / report.json
   changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
@@ -52,6 +52,9 @@ Options:
   --retry                  with resume: run the interrupted step again (this confirms that step,
                            production or not; later production steps still need --yes or a terminal)
   --reason TEXT            why you roll back or abandon
+  --late                   with rollback --yes: confirm a rollback after its window closed
+                           (without a terminal, --yes alone does not start a late rollback)
+  --force                  with rollback: roll back a run a newer run superseded (needs --reason)
   --format md|json         report format (default md)
   --verbose                show the output of every step
   --help, -h               this help
@@ -202,7 +205,11 @@ async function runCommand(command: string, runArg: string | undefined, o: Return
   const ticks = new Set(o.tick ?? []);
   const waivers = new Map((o.waive ?? []).map((kv) => splitKv(kv, '--waive')));
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers, retry: Boolean(o.retry), workspace });
+  if (command === 'rollback' && o.force && !o.reason?.trim()) {
+    io.err('release-pilot: --force needs --reason TEXT: why roll back a run a newer run superseded');
+    return EXIT.usage;
+  }
+  const prompter = cliPrompter(io, { yes: Boolean(o.yes), interactive, ticks, waivers, retry: Boolean(o.retry), workspace, late: Boolean(o.late) });
   const engine: EngineOptions = {
     planFile,
     plan,
@@ -256,10 +263,11 @@ async function runCommand(command: string, runArg: string | undefined, o: Return
     }
     if (command === 'rollback') {
       try {
-        state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line');
+        state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line', { force: Boolean(o.force) });
       } catch (e) {
         if (e instanceof GateError) {
           io.err(`release-pilot: ${e.message}`);
+          if (e.gate === 'rollback-superseded') io.err(`to roll it back anyway: release-pilot rollback ${release.runId} --force --reason TEXT`);
           return EXIT.failed;
         }
         throw e;
@@ -297,6 +305,8 @@ function parse(argv: string[]) {
       verbose: { type: 'boolean' },
       write: { type: 'boolean' },
       retry: { type: 'boolean' },
+      late: { type: 'boolean' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -313,7 +323,7 @@ export function defaultWorkspace(planFile: string): string {
   return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
 }
 
-function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean; workspace: string }): Prompter {
+function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean; workspace: string; late: boolean }): Prompter {
   /** The answer, or undefined when the input ended (Ctrl-D, a closed terminal): nobody is there to answer. */
   const ask = async (q: string): Promise<string | undefined> => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
@@ -388,6 +398,19 @@ function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: S
     },
     async notify(message) {
       io.out(`📣 ${message}`);
+    },
+    async confirmRollback(q) {
+      // A late rollback is confirmed as late: --yes given for an ordinary rollback never starts one.
+      if (q.lateByMs !== undefined) {
+        if (opt.yes && opt.late) return true;
+        if (!opt.interactive) {
+          io.err(`not confirmed (no terminal to ask; a late rollback needs --yes --late): ${q.message}`);
+          return false;
+        }
+        io.err(q.message);
+        return /^late$/i.test((await ask('The rollback window has closed. Type "late" to roll back anyway: ')) ?? '');
+      }
+      return this.confirm(q.message);
     },
   };
 }

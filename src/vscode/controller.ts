@@ -201,6 +201,7 @@ export class ReleaseController implements vscode.Disposable {
       tickManual: o.tickManual ?? base.tickManual.bind(base),
       onBreach: o.onBreach ?? base.onBreach.bind(base),
       notify: o.notify ?? base.notify.bind(base),
+      confirmRollback: o.confirmRollback ?? base.confirmRollback.bind(base),
     };
   }
 

@@ -3,6 +3,7 @@ import type { ChecklistDecision, FailureDecision, FailureInfo, Prompter } from '
 import type { ChecklistItem } from '../core/plan/schema';
 import type { Breach, BreachDecision } from '../core/monitor/monitor';
 import type { ReleaseState } from '../core/engine/fold';
+import type { RollbackQuestion } from '../core/engine/rollback';
 
 export interface PrompterContext {
   user(): Promise<string>;
@@ -75,5 +76,16 @@ export class VscodePrompter implements Prompter {
 
   async notify(message: string): Promise<void> {
     void vscode.window.showInformationMessage(message);
+  }
+
+  /**
+   * The Roll Back command already asked before it reached the engine; only what that dialog could
+   * not know is asked here: a late rollback (the window closed) or one forced over a newer run.
+   */
+  async confirmRollback(q: RollbackQuestion): Promise<boolean> {
+    if (q.lateByMs === undefined && q.forcedOver === undefined) return true;
+    const go = q.lateByMs !== undefined ? 'Roll Back Late' : 'Roll Back Anyway';
+    const pick = await vscode.window.showWarningMessage(q.message.split('\n')[0], { modal: true, detail: q.message.split('\n').slice(1).join('\n') }, go);
+    return pick === go;
   }
 }

@@ -1,6 +1,6 @@
 import type { ReleaseState } from '../core/engine/fold';
 import type { Plan } from '../core/plan/schema';
-import { buildReport, renderMarkdown } from '../core/report/report';
+import { buildReport, renderMarkdown, rollbackDurationText } from '../core/report/report';
 import { downsample, type Marker, type MetricSnapshot, type ReportView, type Snapshot } from '../webview/protocol';
 import { formatNumber } from '../core/format';
 
@@ -70,7 +70,7 @@ export function reportView(s: ReleaseState): ReportView {
         rows: [
           ['Rollback Triggered', r.incidentResponse.rollbackTriggered],
           ['Reason (if Yes)', r.incidentResponse.reason],
-          ...(r.incidentResponse.rollbackTriggered === 'Yes' ? ([['Rollback Outcome', r.incidentResponse.outcome ?? ''], ['Trigger → Rollback Start', `${r.incidentResponse.latencyMs} ms`]] as [string, string][]) : []),
+          ...(r.incidentResponse.rollbackTriggered === 'Yes' ? ([['Rollback Outcome', r.incidentResponse.outcome ?? ''], ['Trigger → Rollback Start', `${r.incidentResponse.latencyMs} ms`], ['Rollback Duration', rollbackDurationText(r.incidentResponse)], ...(r.incidentResponse.attempts ?? []).map((a, i): [string, string] => [`Attempt ${i + 1}`, `${a.trigger} by ${a.by}: ${a.reason} — ${a.outcome}, ${rollbackDurationText(a)}`])] as [string, string][]) : []),
         ],
       },
       { title: 'Phase timeline', rows: r.timeline.map((p): [string, string] => [p.phase, `${p.state}${p.durationMs !== undefined ? ` · ${(p.durationMs / 1000).toFixed(1)} s` : ''}${p.steps.length ? ` — ${p.steps.map((x) => `${x.name}: ${x.state}${x.state === 'waived' ? ` (by ${x.waivedBy}: ${x.waiveReason})` : ''}`).join('; ')}` : ''}`]) },

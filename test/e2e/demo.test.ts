@@ -1,11 +1,15 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { host, Workbench } from './workbench';
+import { countTraffic } from '../unit/traffic';
 
 interface DemoEnv {
   dir: string;
+  ports: { ROUTER_PORT: number };
+  git(...args: string[]): void;
   start(): Promise<DemoEnv>;
   stop(): Promise<void>;
   remove(): void;
@@ -71,5 +75,63 @@ describe(`the demo, driven from VS Code ${host.version}: a faulty release caught
   it('leaves no process of the demo running once stopped', async () => {
     await env.stop();
     assert.deepEqual(env.alivePids(), []);
+  });
+});
+
+describe(`the demo, driven from VS Code ${host.version}: a rollback from the status bar after the release finished`, function () {
+  let server: Awaited<ReturnType<typeof host.startServer>>;
+  let browser: BrowserContext;
+  let env: DemoEnv;
+  let wb: Workbench;
+
+  before(async () => {
+    const { DemoEnvironment } = await import(pathToFileURL(path.join(host.root, 'examples', 'demo', 'environment.mjs')).href);
+    env = await new DemoEnvironment({ routerPortInPlan: true }).start();
+    // The demo's 45 s monitoring window, shortened for the test (committed and tagged: the git gate holds).
+    const plan = path.join(env.dir, '.release', 'plan.yaml');
+    fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace('window: 45s', 'window: 12s').replace('capture: 8s', 'capture: 4s'));
+    env.git('commit', '-qam', 'chore: a shorter monitoring window for the test');
+    env.git('tag', '-f', 'v1.1.0');
+    server = await host.startServer();
+    browser = await host.launchBrowser(server.tmp, server.xdg);
+    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder: env.dir }));
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await wb?.shot(`FAILED-demo-late-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    await env?.stop();
+    env?.remove();
+  });
+
+  it('releases v1.1.0, then a rollback from the status bar leaves every request answering 200 (each one counted)', async () => {
+    await wb.openReleaseView();
+    await wb.command('Deploy: Start Release');
+    await wb.answerDialog('Manual check: On-call engineer informed', 'Done');
+    await wb.answerDialog('Release orders-service 1.1.0 to production?', 'Release');
+    await wb.row(/orders-service 1\.1\.0.*released/).waitFor({ timeout: 150_000 });
+    assert.equal(env.summary().active, 'green');
+    const traffic = countTraffic(env.ports.ROUTER_PORT);
+    try {
+      const item = wb.statusItem(/Roll back v1\.1\.0 · \d+:\d\d/);
+      await item.waitFor({ timeout: 15_000 });
+      await item.click();
+      await wb.answerDialog('Roll back orders-service 1.1.0 on production?', 'Roll Back');
+      await wb.typeInput('customers report wrong totals');
+      await wb.row(/orders-service 1\.1\.0.*rolled-back/).waitFor({ timeout: 60_000 });
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      await traffic.stop();
+    }
+    const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
+    assert.ok(total >= 50, `enough requests counted: ${JSON.stringify(traffic.codes)}`);
+    assert.equal(total - (traffic.codes[200] ?? 0), 0, `every request answered 200: ${JSON.stringify(traffic.codes)}`);
+    assert.equal(env.summary().active, 'blue');
+    assert.equal(env.summary().schema, 1);
+    await wb.shot('demo-rolled-back-after-release');
   });
 });

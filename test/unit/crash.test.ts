@@ -70,7 +70,7 @@ describe('crash safety', () => {
   it('after kill -9 mid-step: rollback restores the previous state', async () => {
     const { dir, runId } = await crashMidDeploy();
     fs.writeFileSync(path.join(dir, 'state.txt'), 'half-migrated garbage\n');
-    const r = cli(dir, 'rollback', '--reason', 'deploy host crashed');
+    const r = cli(dir, 'rollback', '--yes', '--reason', 'deploy host crashed');
     assert.equal(r.status, 3, r.stdout + r.stderr);
     assert.equal(fs.readFileSync(path.join(dir, 'state.txt'), 'utf8'), 'v1\n');
     const s = foldJournal(readJournal(path.join(dir, '.release/runs', runId, 'journal.jsonl')).events);

@@ -1,8 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { processesIn, ROOT } from './helpers';
+import { countTraffic } from './traffic';
 
 function demo(...args: string[]) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', 'demo', 'run-demo.mjs'), '--keep', ...args], { encoding: 'utf8', timeout: 170_000 });
@@ -43,6 +45,71 @@ describe('the demo release through the CLI (a real service, database and traffic
       assert.deepEqual(processesIn(r.dir), []);
     } finally {
       fs.rmSync(r.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+interface DemoEnv {
+  dir: string;
+  ports: { ROUTER_PORT: number; BLUE_PORT: number; GREEN_PORT: number };
+  start(): Promise<DemoEnv>;
+  stop(): Promise<void>;
+  remove(): void;
+  git(...args: string[]): void;
+  summary(): { active: string; schema: number; columns: string[] };
+}
+
+/** Runs the CLI without blocking the event loop (the traffic counter runs meanwhile). */
+function cliAsync(cwd: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+describe('the demo: a rollback started after the release finished (real service, router, traffic)', function () {
+  this.timeout(240_000);
+
+  it('leaves every request answering 200, during the rollback and after it (each request counted)', async () => {
+    const { DemoEnvironment } = (await import(pathToFileURL(path.join(ROOT, 'examples', 'demo', 'environment.mjs')).href)) as { DemoEnvironment: new (o?: object) => DemoEnv };
+    const env = await new DemoEnvironment().start();
+    try {
+      // The demo's 45 s monitoring window, shortened for the test; the release is otherwise the demo's.
+      const planFile = path.join(env.dir, '.release', 'plan.yaml');
+      fs.writeFileSync(planFile, fs.readFileSync(planFile, 'utf8').replace('window: 45s', 'window: 12s').replace('capture: 8s', 'capture: 4s'));
+      env.git('commit', '-qam', 'chore: a shorter monitoring window for the test');
+      env.git('tag', '-f', 'v1.1.0');
+      const vars = ['--var', `ROUTER_PORT=${env.ports.ROUTER_PORT}`, '--plan', planFile];
+      const released = await cliAsync(env.dir, ['run', '--yes', '--tick', 'on-call', ...vars]);
+      assert.equal(released.code, 0, released.out.slice(-3000));
+      assert.equal(env.summary().active, 'green');
+
+      const traffic = countTraffic(env.ports.ROUTER_PORT);
+      await new Promise((r) => setTimeout(r, 1000));
+      const rolled = await cliAsync(env.dir, ['rollback', '--yes', '--reason', 'customers report wrong totals', ...vars]);
+      await new Promise((r) => setTimeout(r, 1500));
+      await traffic.stop();
+      assert.equal(rolled.code, 3, rolled.out.slice(-3000));
+      const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
+      const non200 = total - (traffic.codes[200] ?? 0);
+      assert.ok(total >= 100, `enough requests counted: ${JSON.stringify(traffic.codes)}`);
+      assert.equal(non200, 0, `every request answered 200: ${JSON.stringify(traffic.codes)}`);
+      const runs = path.join(env.dir, '.release', 'runs');
+      const journal = fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const ensured = journal.find((e) => e.type === 'step.finished' && e.step === 'rollback/0');
+      assert.match(ensured?.tail ?? '', /^blue is up \(1\.0\.0\)$/m, 'the old colour was still running: the rollback was a switch, not a restart');
+      const after = env.summary();
+      assert.equal(after.active, 'blue');
+      assert.equal(after.schema, 1, 'the database was restored');
+      assert.match(rolled.out, /- \*\*Rollback Duration\*\*: \d+(\.\d)? m?s \(budget 5 min\)/);
+    } finally {
+      await env.stop();
+      const dir = env.dir;
+      env.remove();
+      assert.deepEqual(processesIn(dir), []);
     }
   });
 });

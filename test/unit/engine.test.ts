@@ -251,7 +251,7 @@ describe('deploy strategies and the rollback window', () => {
     assert.equal(fs.readFileSync(path.join(ws.dir, 'rollout.log'), 'utf8'), 'web-1 1.2.3\nweb-2 1.2.3\nweb-3 1.2.3\nweb-4 1.2.3\n', 'batch 3 never started');
   });
 
-  it('blue-green: deploys the idle colour, checks it, switches, and retires the old colour only after monitoring', async () => {
+  it('blue-green: deploys the idle colour, checks it, switches, keeps the old colour up, and the next release retires it before it deploys', async () => {
     const bg = `    strategy: blue-green
     blueGreen:
       active: cat active.txt
@@ -262,23 +262,37 @@ describe('deploy strategies and the rollback window', () => {
       switch:
         - run: echo \${deploy.color} > active.txt && echo 1.2.3 > deployed.txt
       retire:
-        - run: rm \${deploy.active}.txt`;
+        - run: echo "\${release.version}" >> retired-\${deploy.active}.txt && rm \${deploy.active}.txt`;
     const ws = workspace(smallPlan({ deploy: bg }), { 'active.txt': 'blue\n', 'blue.txt': '1.2.2\n' });
     const order: string[] = [];
-    const s = await (await Release.start(ws.options({ onEvent: (e) => e.type === 'step.started' && order.push(e.step) }))).run();
+    const s = await (await Release.start(ws.options({ runId: 'run-1', onEvent: (e) => e.type === 'step.started' && order.push(e.step) }))).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
     assert.deepEqual(s.colors, { active: 'blue', idle: 'green' });
     assert.equal(fs.readFileSync(path.join(ws.dir, 'active.txt'), 'utf8'), 'green\n');
-    assert.ok(!fs.existsSync(path.join(ws.dir, 'blue.txt')), 'blue was retired');
-    assert.ok(order.indexOf('announcement/retire.0') > order.indexOf('monitoring/window'), 'the old colour lives through the monitoring window');
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'blue.txt'), 'utf8'), '1.2.2\n', 'the old colour stays up after the release, for a rollback');
+    assert.ok(!order.some((k) => k.includes('retire')), 'nothing was retired by the release itself');
+
+    const order2: string[] = [];
+    const s2 = await (await Release.start(ws.options({ runId: 'run-2', onEvent: (e) => e.type === 'step.started' && order2.push(e.step) }))).run();
+    assert.equal(s2.status, 'released', s2.outcomeMessage);
+    assert.deepEqual(s2.retireInherited, { from: 'run-1', active: 'blue', idle: 'green' });
+    assert.ok(order2.indexOf('deploy/retire.0') >= 0 && order2.indexOf('deploy/retire.0') < order2.indexOf('deploy/deploy.0'), `retired before the deploy: ${order2.join(', ')}`);
+    assert.match(s2.steps['deploy/retire.0'].name, /\(kept for the rollback of run-1\)$/);
+    assert.match(s2.steps['deploy/retire.0'].command, /retired-blue\.txt && rm blue\.txt/, 'the scope of the run that kept it: its old colour');
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'green.txt'), 'utf8'), '1.2.3\n', 'the second release keeps its own old colour (green) up');
   });
 
-  it('refuses a rollback once the window (monitoring end + deadline) has closed', async () => {
+  it('after the window closed it asks, naming how late, and never refuses', async () => {
     const ws = workspace(smallPlan({ extra: '' }).replace('rollback:\n  steps:', 'rollback:\n  deadline: 1s\n  steps:'));
     const r = await Release.start(ws.options());
     await r.run();
     await new Promise((res) => setTimeout(res, 1300));
-    const again = await Release.reopen(ws.options(), r.runId);
-    await assert.rejects(again.rollbackFinished('too late'), /the rollback window closed at .*; roll back by hand or release the previous version/);
+    const no = scripted({ confirm: false });
+    await assert.rejects((await Release.reopen(ws.options({ prompter: no }), r.runId)).rollbackFinished('too late?'), /the rollback was not confirmed; nothing was started \(a late rollback needs an explicit confirmation that it is late\)/);
+    assert.match(no.asked.join('\n'), /The rollback window closed \d+(\.\d)? s ago \(at /);
+    assert.ok(!journalLines(ws, r.runId).some((e) => e.type === 'rollback.started'), 'nothing started');
+    const s = await (await Release.reopen(ws.options(), r.runId)).rollbackFinished('late, and confirmed as late');
+    assert.equal(s.status, 'rolled-back');
+    assert.ok(s.rollback!.lateByMs! >= 300, `late by ${s.rollback!.lateByMs} ms`);
   });
 });

@@ -137,3 +137,32 @@ export class TestPrometheus {
     this.proc?.kill('SIGKILL');
   }
 }
+
+/** Requests through the router from a few clients, each on a fresh connection, counted by status until stopped. */
+export function countTraffic(port: number, clients = 4): { codes: Record<string, number>; stop(): Promise<void> } {
+  const codes: Record<string, number> = {};
+  let running = true;
+  const get = () =>
+    new Promise<number>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/api/orders', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.setTimeout(5000, () => req.destroy());
+      req.on('error', () => resolve(0));
+    });
+  const loops = Array.from({ length: clients }, async () => {
+    while (running) {
+      const code = await get();
+      codes[code] = (codes[code] ?? 0) + 1;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  });
+  return {
+    codes,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

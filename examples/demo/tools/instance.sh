@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the blue and green instances of the orders service behind the router.
-#   instance.sh start COLOR VERSION | stop COLOR | health COLOR | switch COLOR
+#   instance.sh start COLOR VERSION | stop COLOR | health COLOR | ensure COLOR | switch COLOR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source state/ports.env
@@ -32,11 +32,24 @@ case "$cmd" in
     # setsid + redirected output: the instance outlives this step, as a deployed service does.
     setsid nohup node "$release/server.js" --color "$color" --port "$port" --version "$version" --db data/app.db > "state/$color.log" 2>&1 < /dev/null &
     echo $! > "$pidfile"
+    echo "$version" > "state/$color.version"
     echo "started $color ($version) on port $port, pid $(cat "$pidfile")"
     ;;
   stop)
     stop
     echo "stopped $color"
+    ;;
+  ensure)
+    # A rollback switches to this colour: it must answer before traffic goes there.
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && "$0" health "$color" > /dev/null 2>&1; then
+      echo "$color is up ($(cat "state/$color.version" 2>/dev/null || echo unknown version))"
+      exit 0
+    fi
+    version=$(cat "state/$color.version" 2>/dev/null) || { echo "$color is down and its last version is unknown" >&2; exit 1; }
+    "$0" start "$color" "$version"
+    for _ in $(seq 100); do "$0" health "$color" > /dev/null 2>&1 && { echo "$color is up again on $version"; exit 0; }; sleep 0.1; done
+    echo "$color did not become healthy on $version" >&2
+    exit 1
     ;;
   health)
     node -e "fetch('http://127.0.0.1:$port/health').then(async r => { const b = await r.json(); console.log(JSON.stringify(b)); process.exit(r.ok && b.status === 'ok' ? 0 : 1); }, e => { console.error(e.cause?.code ?? e.message); process.exit(1); })"

@@ -7,19 +7,20 @@ import { PHASES, PHASE_TITLES, type ChecklistItem, type PhaseId, type Plan, type
 import { SecretMasker } from '../exec/mask';
 import { describeResult, StepRunner, type RunningStep, type StepResult } from '../exec/runner';
 import { Journal, ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
-import { lockFile, runsDir } from './runs';
+import { loadRun, lockFile, runsDir } from './runs';
 export { latestRunId, loadRun, lockFile, runsDir } from './runs';
 import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
-import { applyEvent, foldJournal, isFinal, rollbackOpenUntil, type ReleaseState, type StepView } from './fold';
+import { applyEvent, foldJournal, isFinal, type ReleaseState, type StepView } from './fold';
 import { interpolate, type Scope } from './interpolate';
 import { runScope } from '../plan/scope';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
 import { secretSources, unmaskableSecrets } from './secrets';
 import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
 import { checkAcceptance, httpCheck, runCheck, scanLog } from './checks';
-import { isBaselineStep, unitsFor, type Unit } from './units';
+import { isBaselineStep, retireUnits, unitsFor, type Unit } from './units';
 import { coreApiCheck } from './coreApi';
+import { rollbackAdmission, rollbackAnnouncementText, rollbackStepTimeout, supersedingRuns, type RollbackQuestion } from './rollback';
 import { userName } from '../git/git';
 import { headCommit, releaseCommitMoved } from '../git/gate';
 import { postWebhook } from '../report/announce';
@@ -54,6 +55,11 @@ export interface Prompter {
   tickManual(item: ChecklistItem): Promise<string | undefined>;
   onBreach(b: Breach): Promise<BreachDecision>;
   notify(message: string): Promise<void>;
+  /**
+   * Before a rollback of a reopened release starts. A late or forced rollback has to be confirmed
+   * as such; without this method, `confirm` is asked with the question's message.
+   */
+  confirmRollback?(q: RollbackQuestion): Promise<boolean>;
 }
 
 export interface EngineOptions {
@@ -165,6 +171,7 @@ export class Release {
       const unresolved = findUnresolvedRun(o.workspace, path.relative(o.workspace, o.planFile) || o.planFile, runId);
       if (unresolved) throw new UnresolvedRunError(unresolved.runId, unresolved.state);
       r.warnTakeover();
+      const kept = oldColourKept(o);
       r.openJournal();
       r.append({
         type: 'release.started',
@@ -182,6 +189,7 @@ export class Release {
       });
       if (changelog) r.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
       r.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
+      if (kept) r.append({ type: 'retire.inherited', ...kept });
     } catch (e) {
       r.lock?.release();
       throw e;
@@ -456,7 +464,7 @@ export class Release {
   private async runPhase(phase: PhaseId): Promise<'ok' | 'stop'> {
     const view = this.state.phases.find((p) => p.id === phase)!;
     if (view.state === 'passed' || view.state === 'skipped' || view.state === 'waived') return 'ok';
-    const units = unitsFor(this.o.plan, phase);
+    const units = [...(phase === 'deploy' && this.state.retireInherited ? retireUnits(this.o.plan, this.state.retireInherited) : []), ...unitsFor(this.o.plan, phase)];
     if (units.length === 0) {
       this.append({ type: 'phase.finished', phase, outcome: 'skipped' });
       return 'ok';
@@ -585,7 +593,7 @@ export class Release {
   }
 
   /** A check that is not a command (HTTP, baseline, notification), journaled like a step. */
-  private async pseudoStep(key: string, phase: PhaseId, name: string, describe: string, body: (write: (line: string) => void) => Promise<{ ok: boolean; message: string }>): Promise<boolean> {
+  private async pseudoStep(key: string, phase: PhaseId | 'rollback', name: string, describe: string, body: (write: (line: string) => void) => Promise<{ ok: boolean; message: string }>): Promise<boolean> {
     const log = this.logPath(key);
     fs.mkdirSync(path.dirname(log), { recursive: true });
     this.append({ type: 'step.started', phase, step: key, name, command: describe, log: path.relative(this.runDir, log) });
@@ -751,12 +759,12 @@ export class Release {
   }
 
   /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
-  async rollback(trigger: RollbackTrigger, reason: string, by: string, requestedAt = this.clock.now()): Promise<ReleaseState> {
+  async rollback(trigger: RollbackTrigger, reason: string, by: string, requestedAt = this.clock.now(), q: Pick<RollbackQuestion, 'lateByMs' | 'forcedOver'> = {}): Promise<ReleaseState> {
     this.monitorAbort?.abort();
-    const steps = this.o.plan.rollback.steps;
+    const { steps, budget } = this.o.plan.rollback;
     let failed: string | undefined;
     // Journaled just before the first rollback command starts: the latency ends there.
-    const started = () => this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt });
+    const started = () => this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt, lateByMs: q.lateByMs, forcedOver: q.forcedOver });
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i];
       let command: string;
@@ -770,31 +778,96 @@ export class Release {
         break;
       }
       if (i === 0) started();
-      const r = await this.exec(`rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env: this.stepEnv(s), timeoutMs: s.timeout });
+      const timeoutMs = rollbackStepTimeout(s.timeout, budget, this.clock.now() - requestedAt);
+      const r = await this.exec(`rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env: this.stepEnv(s), timeoutMs });
       if (!r.ok) {
         failed = `${name}: ${describeResult(r.result)}`;
         break;
       }
     }
     const outcome = failed ? 'rollback-failed' : 'rolled-back';
-    this.append({ type: 'rollback.finished', outcome, message: failed ? `ROLLBACK FAILED at ${failed}` : 'every rollback step passed' });
+    const durationMs = this.clock.now() - requestedAt;
+    const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
+    this.append({ type: 'rollback.finished', outcome, message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`, durationMs, budgetMs: budget });
+    // Announced after the outcome is a fact in the journal: a failed announcement cannot hide it.
+    await this.announceRollback();
     this.append({ type: 'release.finished', outcome, message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}` });
     return this.state;
   }
 
-  /** Rolls back a release this process reopened (CLI `rollback`, or a click after a reload). */
-  async rollbackFinished(reason: string): Promise<ReleaseState> {
-    try {
-      const until = rollbackOpenUntil(this.state, this.o.plan.rollback.deadline, this.o.plan.monitoring.window);
-      if (!until) throw new GateError('rollback', this.state.deployStartedAt ? `nothing to roll back: the release is ${this.state.status}` : 'nothing to roll back: the deploy has not started');
-      if (isFinal(this.state.status) && this.state.status !== 'rollback-failed' && Date.now() > Date.parse(until)) {
-        throw new GateError('rollback', `the rollback window closed at ${until}; roll back by hand or release the previous version`);
+  /** The plan's announcement channels, told of the rollback, its reason and its outcome. */
+  private async announceRollback(): Promise<void> {
+    const a = this.o.plan.announce;
+    const text = rollbackAnnouncementText(this.state);
+    const n = this.state.rollbacks.length;
+    const key = (ch: string) => `rollback/announce.${ch}${n > 1 ? `.${n}` : ''}`;
+    if (a.command) {
+      try {
+        const s = { run: a.command };
+        const r = await this.exec(key('command'), 'rollback', 'Announce the rollback (command)', this.masker.mask(this.resolve(s.run)), { env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: this.state.rollback?.outcome ?? '' }, timeoutMs: 60_000 });
+        this.append({ type: 'announcement.sent', channel: 'command', ok: r.ok, message: r.ok ? text : `announcement command failed: ${describeResult(r.result)}` });
+      } catch (e) {
+        this.append({ type: 'announcement.sent', channel: 'command', ok: false, message: `announcement command failed: ${this.masker.mask((e as Error).message)}` });
       }
-      return await this.rollback('user', reason, this.user);
+    }
+    if (a.webhook) {
+      const wh = a.webhook;
+      await this.pseudoStep(key('webhook'), 'rollback', 'Announce the rollback (webhook)', 'POST webhook (URL from the environment)', async (write) => {
+        const r = await postWebhook(this.resolve(wh.url), { text }, wh.timeout, wh.retries, this.clock);
+        write(r.detail);
+        this.append({ type: 'announcement.sent', channel: 'webhook', ok: r.ok, message: r.ok ? text : r.detail });
+        return { ok: r.ok, message: r.detail };
+      });
+    }
+    if (a.notify) {
+      await this.pseudoStep(key('notify'), 'rollback', 'Announce the rollback (notification)', 'notification', async (write) => {
+        await this.o.prompter.notify(text);
+        write(text);
+        this.append({ type: 'announcement.sent', channel: 'notification', ok: true, message: text });
+        return { ok: true, message: 'notified' };
+      });
+    }
+  }
+
+  /**
+   * Rolls back a release this process reopened (CLI `rollback`, or a click after a reload). Refuses
+   * a run a newer one superseded unless forced; after the window it asks, naming how late, and never refuses.
+   */
+  async rollbackFinished(reason: string, opts: { force?: boolean } = {}): Promise<ReleaseState> {
+    try {
+      const admission = rollbackAdmission(this.state, this.o.plan, this.clock.now(), supersedingRuns(this.o.workspace, this.state), Boolean(opts.force));
+      if (!admission.ok) throw new GateError(admission.supersededBy ? 'rollback-superseded' : 'rollback', admission.refusal);
+      const q = admission.question;
+      const requestedAt = this.clock.now();
+      const yes = this.o.prompter.confirmRollback ? await this.o.prompter.confirmRollback(q) : await this.o.prompter.confirm(q.message);
+      if (!yes) throw new GateError('rollback-unconfirmed', `the rollback was not confirmed; nothing was started${q.lateByMs !== undefined ? ' (a late rollback needs an explicit confirmation that it is late)' : ''}`);
+      if (q.forcedOver) this.append({ type: 'decision', action: 'rollback', by: this.user, reason: `forced over the newer run ${q.forcedOver}: ${reason}` });
+      return await this.rollback('user', reason, this.user, requestedAt, q);
     } finally {
       this.close();
     }
   }
+}
+
+/**
+ * The old colour a released earlier run kept up for its rollback, which the new run retires before
+ * it deploys. Runs that never reached their deploy (aborted at a gate) are passed over.
+ */
+function oldColourKept(o: EngineOptions): { from: string; active: string; idle: string } | undefined {
+  if (!o.plan.phases.deploy.blueGreen?.retire.length) return undefined;
+  const dir = runsDir(o.workspace);
+  if (!fs.existsSync(dir)) return undefined;
+  for (const id of fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'journal.jsonl'))).sort().reverse()) {
+    let s: ReleaseState;
+    try {
+      s = loadRun(o.workspace, id).state;
+    } catch {
+      continue;
+    }
+    if (!s.deployStartedAt) continue;
+    return s.status === 'released' && s.colors ? { from: id, active: s.colors.active, idle: s.colors.idle } : undefined;
+  }
+  return undefined;
 }
 
 /**

@@ -35,8 +35,9 @@ export type ReleaseEvent = At &
     | { type: 'monitoring.verdict'; metric: string; verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string }
     | { type: 'monitoring.window'; windowMs: number; intervalMs: number; metrics: string[] }
     | { type: 'verification.planned'; coreApi: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' } }
-    | { type: 'rollback.started'; trigger: RollbackTrigger; reason: string; by: string; requestedAt: string; latencyMs: number }
-    | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string }
+    | { type: 'rollback.started'; trigger: RollbackTrigger; reason: string; by: string; requestedAt: string; latencyMs: number; lateByMs?: number; forcedOver?: string }
+    | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string; durationMs?: number; budgetMs?: number }
+    | { type: 'retire.inherited'; from: string; active: string; idle: string }
     | { type: 'announcement.sent'; channel: string; ok: boolean; message: string }
     | { type: 'changelog.generated'; previousTag: string | null; version: string; sections: Record<string, string[]> }
     | { type: 'release.finished'; outcome: ReleaseOutcome; message: string }

@@ -64,6 +64,13 @@ export interface RollbackView {
   finishedAt?: string;
   outcome?: 'rolled-back' | 'rollback-failed';
   message?: string;
+  /** From the trigger to the end of the last rollback step. */
+  durationMs?: number;
+  budgetMs?: number;
+  /** How long after the rollback window closed it was started, when it was late. */
+  lateByMs?: number;
+  /** The newer run this rollback was forced over. */
+  forcedOver?: string;
 }
 
 export interface ReleaseState {
@@ -91,7 +98,11 @@ export interface ReleaseState {
   /** The check the report's Core API line speaks for, as the plan said when the release started. */
   coreApi?: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' };
   deployStartedAt?: string;
+  /** The newest rollback attempt; `rollbacks` holds every attempt, oldest first. */
   rollback?: RollbackView;
+  rollbacks: RollbackView[];
+  /** The old colour of an earlier release, kept up for its rollback, which this release retires before it deploys. */
+  retireInherited?: { from: string; active: string; idle: string };
   pausedAt?: { step?: string; message: string; since?: string };
   announcements: { channel: string; ok: boolean; message: string }[];
   changelog?: { previousTag: string | null; version: string; sections: Record<string, string[]> };
@@ -126,6 +137,7 @@ export function initialState(): ReleaseState {
     gates: {},
     metrics: {},
     announcements: [],
+    rollbacks: [],
     notes: [],
     warnings: [],
     events: 0,
@@ -276,10 +288,14 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           if (p.id === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
         }
         s.status = 'rolling-back';
-        s.rollback = { trigger: e.trigger, reason: e.reason, by: e.by, requestedAt: e.requestedAt, startedAt: e.at, latencyMs: e.latencyMs };
+        s.rollback = { trigger: e.trigger, reason: e.reason, by: e.by, requestedAt: e.requestedAt, startedAt: e.at, latencyMs: e.latencyMs, lateByMs: e.lateByMs, forcedOver: e.forcedOver };
+        s.rollbacks.push(s.rollback);
         break;
       case 'rollback.finished':
-        if (s.rollback) Object.assign(s.rollback, { finishedAt: e.at, outcome: e.outcome, message: e.message });
+        if (s.rollback) Object.assign(s.rollback, { finishedAt: e.at, outcome: e.outcome, message: e.message, durationMs: e.durationMs, budgetMs: e.budgetMs });
+        break;
+      case 'retire.inherited':
+        s.retireInherited = { from: e.from, active: e.active, idle: e.idle };
         break;
       case 'announcement.sent':
         s.announcements.push({ channel: e.channel, ok: e.ok, message: e.message });

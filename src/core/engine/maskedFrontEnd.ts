@@ -8,12 +8,13 @@ import type { Logger, Prompter } from './engine';
 export function maskedPrompter(p: Prompter, masker: SecretMasker): Prompter {
   const m = <T>(v: T): T => masker.maskDeep(v);
   return {
-    confirm: (message) => p.confirm(masker.mask(message)),
+    confirm: (message, about) => p.confirm(masker.mask(message), about),
     onFailure: (f) => p.onFailure(m(f)),
     onChecklistFailed: (item, detail) => p.onChecklistFailed(m(item), masker.mask(detail)),
     tickManual: (item) => p.tickManual(m(item)),
     onBreach: (b) => p.onBreach(m(b)),
     notify: (message) => p.notify(masker.mask(message)),
+    ...(p.confirmRollback ? { confirmRollback: (q) => p.confirmRollback!(m(q)) } : {}),
   };
 }
 

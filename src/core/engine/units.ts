@@ -81,7 +81,6 @@ function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
       return [{ key: 'monitoring/window', phase, name: 'Watch the metrics against the baseline', kind: 'monitor' }];
     case 'announcement': {
       const units: Unit[] = [];
-      if (p.deploy.strategy === 'blue-green' && p.deploy.blueGreen) units.push(...steps('retire.', p.deploy.blueGreen.retire));
       units.push(...steps('', p.announcement?.steps ?? [], { announce: true }));
       if (plan.announce.command) units.push({ key: 'announcement/command', phase, name: 'Announcement command', kind: 'run', step: { run: plan.announce.command }, announce: true });
       if (plan.announce.webhook) units.push({ key: 'announcement/webhook', phase, name: 'Webhook', kind: 'webhook', announce: true });
@@ -89,4 +88,19 @@ function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
       return units;
     }
   }
+}
+
+/**
+ * The retire steps of an earlier release's old colour, run at the start of the next release's
+ * deploy: until then the old colour stays up, so that a rollback is a switch to a running instance.
+ */
+export function retireUnits(plan: Plan, kept: { from: string; active: string; idle: string }): Unit[] {
+  return (plan.phases.deploy.blueGreen?.retire ?? []).map((s, i) => ({
+    key: `deploy/retire.${i}`,
+    phase: 'deploy' as const,
+    name: `${stepName(s, `retire ${i}`)} (kept for the rollback of ${kept.from})`,
+    kind: 'run' as const,
+    step: s,
+    vars: { 'deploy.active': kept.active, 'deploy.color': kept.idle },
+  }));
 }

@@ -90,8 +90,10 @@ const BlueGreen = z.strictObject({
   deploy: Steps.check(z.minLength(1)),
   healthCheck: HealthCheck,
   switch: Steps.check(z.minLength(1)),
-  /** Runs after the monitoring window passed: retire the old colour. */
-  retire: z._default(Steps, []),
+  retire: z._default(Steps, []).register(z.globalRegistry, {
+    description:
+      'Retires the old colour (${deploy.active}). It stays up after the release so that a rollback is a switch to a running instance (as Argo Rollouts keeps the old ReplicaSet for scaleDownDelaySeconds): these steps run when the next release of this workspace starts its deploy, before it deploys to that colour.',
+  }),
 });
 
 const Rolling = z.strictObject({
@@ -271,10 +273,25 @@ export const Plan = z.strictObject({
     verification: z.optional(VerificationPhase),
     announcement: z.optional(Phase),
   }),
-  rollback: z.strictObject({
-    deadline: z._default(Duration, 300_000),
-    steps: Steps.check(z.minLength(1, 'a rollback plan needs at least one step')),
-  }),
+  rollback: z
+    .strictObject({
+      deadline: z._default(Duration, 300_000).register(z.globalRegistry, {
+        description:
+          'The rollback window: how long after the monitoring window ends (or the release finishes) a rollback is offered as an ordinary, confirmed action. After it, a rollback is still possible but late: it asks for an explicit confirmation naming how late it is (CLI: --yes --late). Default 5m.',
+      }),
+      budget: z._default(Duration, 300_000).register(z.globalRegistry, {
+        description:
+          "How long a rollback may take, from its trigger to the end of its last step (the spec's 5 minutes by default). A rollback step without its own timeout gets what is left of the budget; a rollback over budget is flagged in the report's Incident Response.",
+      }),
+      steps: Steps.check(z.minLength(1, 'a rollback plan needs at least one step')),
+    })
+    .check(
+      z.superRefine((r, ctx) => {
+        r.steps.forEach((s, i) => {
+          if (s.timeout !== undefined && s.timeout > r.budget) ctx.addIssue({ code: 'custom', path: ['steps', i, 'timeout'], input: s.timeout, message: `a rollback step's timeout (${s.timeout / 1000} s) cannot exceed the rollback budget (${r.budget / 1000} s)` });
+        });
+      }),
+    ),
   monitoring: Monitoring,
   announce: z._default(Announce, { notify: true }),
 });

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ReleaseState, StepView } from '../engine/fold';
+import type { ReleaseState, RollbackView, StepView } from '../engine/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
 import { plainText } from '../exec/mask';
 import { formatNumber } from '../format';
@@ -10,7 +10,19 @@ export interface ReleaseReport {
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
   /** failedChecks: the Verification steps other than the core API check that failed (absent when none did). */
   verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string; failedChecks?: string };
-  incidentResponse: { rollbackTriggered: 'Yes' | 'No'; reason: string; trigger?: string; latencyMs?: number; outcome?: string };
+  incidentResponse: {
+    rollbackTriggered: 'Yes' | 'No';
+    reason: string;
+    trigger?: string;
+    latencyMs?: number;
+    outcome?: string;
+    /** The newest attempt's duration, from its trigger to the end of its last step, against the plan's budget. */
+    durationMs?: number;
+    budgetMs?: number;
+    overBudget?: boolean;
+    /** Every rollback attempt, oldest first (none when no rollback was triggered). */
+    attempts?: RollbackAttempt[];
+  };
   outcome: string;
   outcomeMessage?: string;
   release: { runId: string; name: string; environment: string; user: string; startedAt: string; finishedAt?: string; status: string };
@@ -20,6 +32,21 @@ export interface ReleaseReport {
   monitoring: { metric: string; baseline?: number; observedMean?: number; samples: number; breaches: number; verdict: string; explanation?: string }[];
   announcements: { channel: string; ok: boolean; message: string }[];
   warnings: string[];
+}
+
+export interface RollbackAttempt {
+  startedAt: string;
+  trigger: string;
+  reason: string;
+  by: string;
+  outcome: string;
+  message?: string;
+  latencyMs: number;
+  durationMs?: number;
+  budgetMs?: number;
+  overBudget?: boolean;
+  lateByMs?: number;
+  forcedOver?: string;
 }
 
 /** `YYYY-MM-DD HH:MM` in UTC, the spec's time format. */
@@ -71,7 +98,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
     changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },
     verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring, ...(failedChecks ? { failedChecks } : {}) },
     incidentResponse: rb
-      ? { rollbackTriggered: 'Yes', reason: rb.reason, trigger: rb.trigger, latencyMs: rb.latencyMs, outcome: rb.outcome ?? 'in progress' }
+      ? { rollbackTriggered: 'Yes', reason: rb.reason, trigger: rb.trigger, latencyMs: rb.latencyMs, outcome: rb.outcome ?? 'in progress', durationMs: rb.durationMs, budgetMs: rb.budgetMs, overBudget: overBudget(rb), attempts: s.rollbacks.map(attemptRow) }
       : { rollbackTriggered: 'No', reason: 'N/A' },
     outcome: s.status,
     outcomeMessage: s.outcomeMessage,
@@ -164,6 +191,19 @@ function monitoringLine(s: ReleaseState): string {
 
 const windowText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 60_000).toFixed(1)} min`);
 
+const overBudget = (rb: RollbackView) => (rb.durationMs !== undefined && rb.budgetMs !== undefined ? rb.durationMs > rb.budgetMs : undefined);
+
+function attemptRow(rb: RollbackView): RollbackAttempt {
+  return { startedAt: rb.startedAt, trigger: rb.trigger, reason: rb.reason, by: rb.by, outcome: rb.outcome ?? 'in progress', message: rb.message, latencyMs: rb.latencyMs, durationMs: rb.durationMs, budgetMs: rb.budgetMs, overBudget: overBudget(rb), lateByMs: rb.lateByMs, forcedOver: rb.forcedOver };
+}
+
+/** "1.2 s (budget 5 min)", with "over budget" when it took longer. */
+export function rollbackDurationText(a: { durationMs?: number; budgetMs?: number }): string {
+  if (a.durationMs === undefined) return 'not measured';
+  const budget = a.budgetMs === undefined ? '' : ` (budget ${a.budgetMs % 60_000 === 0 ? `${a.budgetMs / 60_000} min` : dur(a.budgetMs)})`;
+  return `${dur(a.durationMs)}${budget}${a.budgetMs !== undefined && a.durationMs > a.budgetMs ? ' — over budget' : ''}`;
+}
+
 function stepRow(x: StepView) {
   return { name: x.name, state: x.state, exitCode: x.exitCode, durationMs: x.durationMs, message: x.message, waivedBy: x.waivedBy, waiveReason: x.waiveReason };
 }
@@ -208,6 +248,13 @@ export function renderMarkdown(r: ReleaseReport): string {
   if (r.incidentResponse.rollbackTriggered === 'Yes') {
     L.push(`- **Rollback Outcome**: ${r.incidentResponse.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : r.incidentResponse.outcome}`);
     L.push(`- **Trigger → Rollback Start**: ${r.incidentResponse.latencyMs} ms (trigger: ${r.incidentResponse.trigger})`);
+    L.push(`- **Rollback Duration**: ${r.incidentResponse.overBudget ? `**${rollbackDurationText(r.incidentResponse)}**` : rollbackDurationText(r.incidentResponse)}`);
+    const attempts = r.incidentResponse.attempts ?? [];
+    L.push(`- **Rollback Attempts**: ${attempts.length}`);
+    attempts.forEach((a, i) => {
+      const extra = [a.lateByMs !== undefined ? `late by ${dur(a.lateByMs)}` : '', a.forcedOver ? `forced over run ${a.forcedOver}` : ''].filter(Boolean).join(', ');
+      L.push(`  ${i + 1}. ${specTime(a.startedAt)} UTC — trigger: ${a.trigger}; by: ${mdSafe(a.by)}; reason: ${mdSafe(a.reason)}; outcome: ${a.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : a.outcome}${a.message ? ` (${mdSafe(a.message)})` : ''}; duration: ${rollbackDurationText(a)}${extra ? `; ${extra}` : ''}`);
+    });
   }
   L.push('', '---', '', '## Appendix', '');
   L.push(`Run \`${r.release.runId}\`, started ${specTime(r.release.startedAt)} UTC by ${mdSafe(r.release.user)}${r.release.finishedAt ? `, finished ${specTime(r.release.finishedAt)} UTC` : ''}. Times are UTC.`, '');
