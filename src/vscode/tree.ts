@@ -12,7 +12,7 @@ export type Node =
   | { kind: 'release' }
   | { kind: 'group'; id: 'checklist' | 'phases' }
   | { kind: 'checklist'; id: string }
-  | { kind: 'phase'; id: PhaseId }
+  | { kind: 'phase'; id: PhaseId; ran?: boolean }
   | { kind: 'step'; key: string; phase: PhaseId | 'rollback' }
   | { kind: 'rollback' };
 
@@ -37,12 +37,59 @@ function icon(state: GateState): vscode.ThemeIcon {
 const secs = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** Maps the controller's state to tree items; no I/O and no prompts happen here. */
-export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
-  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
+  /** One object per node key: VS Code knows tree elements by identity, so a refresh names the very object it showed. */
+  private readonly nodes = new Map<string, Node>();
+  /** What each shown node looked like and which children each parent had, to refresh only what changed. */
+  private shown = new Map<string, string>();
+  private readonly subscription: vscode.Disposable;
 
   constructor(private readonly c: ReleaseController) {
-    c.onDidChange(() => this.emitter.fire(undefined));
+    // A refreshed row gets a new command handle: a click landing on it meanwhile is lost, so rows that
+    // did not change are never refreshed (a metric sample changes the monitoring row at most).
+    this.subscription = c.onDidChange(() => this.refreshChanged());
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+
+  private node<N extends Node>(n: N): N {
+    const key = nodeKey(n);
+    const known = this.nodes.get(key);
+    if (known) return known as N;
+    this.nodes.set(key, n);
+    return n;
+  }
+
+  private refreshChanged(): void {
+    const next = new Map<string, string>();
+    const changed: Node[] = [];
+    let structure = false;
+    const visit = (parent: Node | undefined) => {
+      const kids = this.getChildren(parent);
+      const listKey = `children:${parent ? nodeKey(parent) : 'root'}`;
+      const list = kids.map(nodeKey).join('\n');
+      next.set(listKey, list);
+      if (this.shown.get(listKey) !== list) {
+        if (!parent) structure = true;
+        else changed.push(parent);
+      }
+      for (const k of kids) {
+        const sig = itemSignature(this.getTreeItem(k));
+        next.set(nodeKey(k), sig);
+        const before = this.shown.get(nodeKey(k));
+        if (before !== undefined && before !== sig) changed.push(k);
+        visit(k);
+      }
+    };
+    visit(undefined);
+    this.shown = next;
+    if (structure) this.emitter.fire(undefined);
+    else if (changed.length) this.emitter.fire([...new Set(changed)]);
   }
 
   getChildren(node?: Node): Node[] {
@@ -51,23 +98,23 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
       if (!this.c.plan) return [];
       const roots: Node[] = [{ kind: 'release' }, { kind: 'group', id: 'checklist' }, { kind: 'group', id: 'phases' }];
       if (this.c.state?.rollback) roots.push({ kind: 'rollback' });
-      return roots;
+      return roots.map((n) => this.node(n));
     }
-    if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => ({ kind: 'checklist', id: i.id }));
-    if (node.kind === 'group' && node.id === 'phases') return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => ({ kind: 'phase', id }));
+    if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => this.node({ kind: 'checklist', id: i.id }));
+    if (node.kind === 'group' && node.id === 'phases') return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => this.node({ kind: 'phase', id, ran: this.phaseRan(id) }));
     if (node.kind === 'phase') {
       const s = this.c.state;
       const ran = s?.phases.find((p) => p.id === node.id)?.steps ?? [];
-      return ran.map((key) => ({ kind: 'step', key, phase: node.id }));
+      return ran.map((key) => this.node({ kind: 'step', key, phase: node.id }));
     }
-    if (node.kind === 'rollback') return Object.values(this.c.state?.steps ?? {}).filter((st) => st.phase === 'rollback').map((st) => ({ kind: 'step', key: st.key, phase: 'rollback' }));
+    if (node.kind === 'rollback') return Object.values(this.c.state?.steps ?? {}).filter((st) => st.phase === 'rollback').map((st) => this.node({ kind: 'step', key: st.key, phase: 'rollback' }));
     return [];
   }
 
   getParent(node: Node): Node | undefined {
-    if (node.kind === 'checklist') return { kind: 'group', id: 'checklist' };
-    if (node.kind === 'phase') return { kind: 'group', id: 'phases' };
-    if (node.kind === 'step') return node.phase === 'rollback' ? { kind: 'rollback' } : { kind: 'phase', id: node.phase };
+    if (node.kind === 'checklist') return this.node({ kind: 'group', id: 'checklist' });
+    if (node.kind === 'phase') return this.node({ kind: 'group', id: 'phases' });
+    if (node.kind === 'step') return node.phase === 'rollback' ? this.node({ kind: 'rollback' }) : this.node({ kind: 'phase', id: node.phase, ran: true });
     return undefined;
   }
 
@@ -171,6 +218,10 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
     return item;
   }
 
+  private phaseRan(id: PhaseId): boolean {
+    return (this.c.state?.phases.find((x) => x.id === id)?.steps.length ?? 0) > 0;
+  }
+
   private phaseItem(id: PhaseId): vscode.TreeItem {
     const p = this.c.state?.phases.find((x) => x.id === id);
     const gate = this.c.state?.gates[id];
@@ -213,6 +264,29 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
     if (st.log && this.c.runDir) item.command = { command: COMMANDS.openStepLog, title: 'Open Log', arguments: [path.join(this.c.runDir, st.log)] };
     return item;
   }
+}
+
+function nodeKey(n: Node): string {
+  switch (n.kind) {
+    case 'release':
+    case 'rollback':
+      return n.kind;
+    case 'group':
+    case 'checklist':
+      return `${n.kind}:${n.id}`;
+    case 'phase':
+      // A phase that starts running becomes another node (see phaseItem's id).
+      return `phase:${n.id}:${n.ran ? 'ran' : 'idle'}`;
+    case 'step':
+      return `step:${n.key}`;
+  }
+}
+
+/** Everything of a tree item a person sees or clicks. */
+function itemSignature(i: vscode.TreeItem): string {
+  const iconId = i.iconPath instanceof vscode.ThemeIcon ? `${i.iconPath.id}/${i.iconPath.color?.id ?? ''}` : String(i.iconPath ?? '');
+  const tooltip = i.tooltip instanceof vscode.MarkdownString ? i.tooltip.value : (i.tooltip ?? '');
+  return JSON.stringify([i.id, i.label, i.description, iconId, tooltip, i.contextValue, i.collapsibleState, i.command?.command, i.command?.arguments]);
 }
 
 function escapeMd(t: string): string {
