@@ -41,6 +41,8 @@ export class PhasePty implements vscode.Pseudoterminal {
     this.opened = true;
     for (const b of this.buffer) this.writeEmitter.fire(b);
     this.buffer = [];
+    // A phase that ended before its terminal was first shown: the name change was not heard then.
+    if (this.finished !== undefined) this.fireName();
   }
 
   close(): void {
@@ -72,8 +74,12 @@ export class PhasePty implements vscode.Pseudoterminal {
   finish(code: number, line: string): void {
     this.write(`\n${code === 0 ? GREEN : RED}${BOLD}${line}${RESET}\n${DIM}Press any key to close this terminal.${RESET}\n`);
     this.finished = code;
-    // The tab says how the phase ended, so nine finished phases can be told apart without opening them.
-    if (this.name) this.nameEmitter.fire(`${code === 0 ? '✓' : '✗'} ${this.name}`);
+    if (this.opened) this.fireName();
+  }
+
+  /** The tab says how the phase ended, so nine finished phases can be told apart without opening them. */
+  private fireName(): void {
+    if (this.name && this.finished !== undefined) this.nameEmitter.fire(`${this.finished === 0 ? '✓' : '✗'} ${this.name}`);
   }
 }
 

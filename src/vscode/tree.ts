@@ -42,17 +42,23 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   readonly onDidChangeTreeData = this.emitter.event;
   /** One object per node key: VS Code knows tree elements by identity, so a refresh names the very object it showed. */
   private readonly nodes = new Map<string, Node>();
-  /** What each shown node looked like and which children each parent had, to refresh only what changed. */
-  private shown = new Map<string, string>();
+  /** What VS Code last fetched: each row's look and each parent's children. */
+  private readonly fetched = new Map<string, string>();
   private readonly subscription: vscode.Disposable;
+  private recheck?: NodeJS.Timeout;
+  private rechecks = 0;
 
   constructor(private readonly c: ReleaseController) {
     // A refreshed row gets a new command handle: a click landing on it meanwhile is lost, so rows that
     // did not change are never refreshed (a metric sample changes the monitoring row at most).
-    this.subscription = c.onDidChange(() => this.refreshChanged());
+    this.subscription = c.onDidChange(() => {
+      this.rechecks = 0;
+      this.refreshChanged();
+    });
   }
 
   dispose(): void {
+    clearTimeout(this.recheck);
     this.subscription.dispose();
     this.emitter.dispose();
   }
@@ -65,34 +71,47 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     return n;
   }
 
+  /**
+   * Fires for the rows (and child lists) that differ from what VS Code last fetched. A refresh VS Code
+   * dropped (it names a row it had not fetched yet, or one whose parent was being refetched) leaves
+   * the row stale: it is seen at the recheck, which fires again until VS Code has fetched every change.
+   */
   private refreshChanged(): void {
-    const next = new Map<string, string>();
-    const changed: Node[] = [];
-    let structure = false;
+    clearTimeout(this.recheck);
+    const stale: Node[] = [];
+    let rootStale = false;
     const visit = (parent: Node | undefined) => {
-      const kids = this.getChildren(parent);
-      const listKey = `children:${parent ? nodeKey(parent) : 'root'}`;
-      const list = kids.map(nodeKey).join('\n');
-      next.set(listKey, list);
-      if (this.shown.get(listKey) !== list) {
-        if (!parent) structure = true;
-        else changed.push(parent);
+      const kids = this.children(parent);
+      const before = this.fetched.get(childrenKey(parent));
+      if (before !== undefined && before !== kids.map(nodeKey).join('\n')) {
+        if (parent) stale.push(parent);
+        else rootStale = true;
       }
       for (const k of kids) {
-        const sig = itemSignature(this.getTreeItem(k));
-        next.set(nodeKey(k), sig);
-        const before = this.shown.get(nodeKey(k));
-        if (before !== undefined && before !== sig) changed.push(k);
+        const shown = this.fetched.get(nodeKey(k));
+        if (shown !== undefined && shown !== itemSignature(this.build(k))) stale.push(k);
         visit(k);
       }
     };
     visit(undefined);
-    this.shown = next;
-    if (structure) this.emitter.fire(undefined);
-    else if (changed.length) this.emitter.fire([...new Set(changed)]);
+    if (rootStale) this.emitter.fire(undefined);
+    else if (stale.length) this.emitter.fire([...new Set(stale)]);
+    if ((rootStale || stale.length) && this.rechecks++ < 10) this.recheck = setTimeout(() => this.refreshChanged(), 1000);
   }
 
   getChildren(node?: Node): Node[] {
+    const kids = this.children(node);
+    this.fetched.set(childrenKey(node), kids.map(nodeKey).join('\n'));
+    return kids;
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    const item = this.build(node);
+    this.fetched.set(nodeKey(node), itemSignature(item));
+    return item;
+  }
+
+  private children(node?: Node): Node[] {
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
     if (!node) {
       if (!this.c.plan) return [];
@@ -118,7 +137,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     return undefined;
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
+  private build(node: Node): vscode.TreeItem {
     switch (node.kind) {
       case 'release':
         return this.releaseItem();
@@ -136,7 +155,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
       case 'checklist':
         return this.checklistItem(node.id);
       case 'phase':
-        return this.phaseItem(node.id);
+        return this.phaseItem(node.id, node.ran ?? this.phaseRan(node.id));
       case 'step':
         return this.stepItem(node.key);
       case 'rollback': {
@@ -222,11 +241,11 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     return (this.c.state?.phases.find((x) => x.id === id)?.steps.length ?? 0) > 0;
   }
 
-  private phaseItem(id: PhaseId): vscode.TreeItem {
+  private phaseItem(id: PhaseId, ran: boolean): vscode.TreeItem {
     const p = this.c.state?.phases.find((x) => x.id === id);
     const gate = this.c.state?.gates[id];
     const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : ((p?.state ?? 'pending') as GateState);
-    const ran = !!p && p.steps.length > 0;
+    // The node decides: an element's id never changes, or VS Code's handle for it would.
     const item = new vscode.TreeItem(PHASE_TITLES[id], ran ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     // VS Code keeps a node's first collapsible state for its id: a phase that starts running gets a new id, so it opens.
     item.id = `phase:${id}:${ran ? 'ran' : 'idle'}`;
@@ -265,6 +284,8 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     return item;
   }
 }
+
+const childrenKey = (parent: Node | undefined) => `children:${parent ? nodeKey(parent) : 'root'}`;
 
 function nodeKey(n: Node): string {
   switch (n.kind) {
