@@ -30,10 +30,12 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   const view = vscode.window.createTreeView('releasePilot.release', { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new RollbackStatusBar(controller);
   const diagnostics = new PlanDiagnostics(() => controller.planFile);
-  context.subscriptions.push(log, controller, view, statusBar, diagnostics);
+  context.subscriptions.push(log, controller, tree, view, statusBar, diagnostics);
   controller.onDidChange(() => {
     const s = controller.state;
     view.description = s ? `${s.version} · ${s.status}` : undefined;
+    // The release row is cut at the default sidebar width: the state is also said in words above the tree.
+    view.message = s ? releaseSentence(s) : undefined;
     view.badge = s && (s.status === 'paused' || s.status === 'interrupted' || s.status === 'rollback-failed') ? { value: 1, tooltip: `Release ${s.version} is ${s.status}` } : undefined;
   });
 
@@ -206,4 +208,20 @@ let active: ReleaseController | undefined;
 /** A closing window ends the running step's process group and journals it before the host goes. */
 export function deactivate(): Promise<void> | undefined {
   return active?.shutdown();
+}
+
+const STATUS_WORDS: Record<string, string> = {
+  running: 'is running',
+  paused: 'is paused',
+  'rolling-back': 'is rolling back',
+  interrupted: 'was interrupted',
+  released: 'was released',
+  failed: 'failed',
+  'rolled-back': 'was rolled back',
+  'rollback-failed': 'ROLLBACK FAILED',
+  aborted: 'was stopped before production',
+};
+
+function releaseSentence(s: { name: string; version: string; environment: string; status: string }): string {
+  return `${s.name} ${s.version} → ${s.environment} ${STATUS_WORDS[s.status] ?? s.status}.`;
 }

@@ -33,9 +33,10 @@ async function waitHttp(url, ms = 10_000) {
 }
 
 export class DemoEnvironment {
-  /** @param {{ bad?: boolean, routerPortInPlan?: boolean }} o */
+  /** @param {{ bad?: boolean, routerPortInPlan?: boolean, monitoringWindow?: string }} o */
   constructor(o = {}) {
     this.bad = Boolean(o.bad);
+    this.monitoringWindow = o.monitoringWindow;
     this.routerPortInPlan = Boolean(o.routerPortInPlan);
     this.children = [];
     this.dir = undefined;
@@ -56,6 +57,10 @@ export class DemoEnvironment {
       // In VS Code the plan is run as written: this run's router port goes into the plan itself.
       const plan = path.join(dir, '.release', 'plan.yaml');
       fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace(/ROUTER_PORT: "\d+"/, `ROUTER_PORT: "${this.ports.ROUTER_PORT}"`));
+    }
+    if (this.monitoringWindow) {
+      const plan = path.join(dir, '.release', 'plan.yaml');
+      fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace(/^  window: \S+$/m, `  window: ${this.monitoringWindow}`));
     }
     const note = path.join(dir, 'db', 'migrations', '002_order_note.sql');
     const noteSql = fs.readFileSync(note, 'utf8');

@@ -22,20 +22,27 @@ export interface PtyControl {
 export class PhasePty implements vscode.Pseudoterminal {
   private readonly writeEmitter = new vscode.EventEmitter<string>();
   private readonly closeEmitter = new vscode.EventEmitter<number | void>();
+  private readonly nameEmitter = new vscode.EventEmitter<string>();
   readonly onDidWrite = this.writeEmitter.event;
   readonly onDidClose = this.closeEmitter.event;
+  readonly onDidChangeName = this.nameEmitter.event;
   private opened = false;
   private buffer: string[] = [];
   private finished: number | undefined;
   /** Everything written, for tests and for a terminal reopened later. */
   text = '';
 
-  constructor(private readonly control: PtyControl) {}
+  constructor(
+    private readonly control: PtyControl,
+    private readonly name = '',
+  ) {}
 
   open(): void {
     this.opened = true;
     for (const b of this.buffer) this.writeEmitter.fire(b);
     this.buffer = [];
+    // A phase that ended before its terminal was first shown: the name change was not heard then.
+    if (this.finished !== undefined) this.fireName();
   }
 
   close(): void {
@@ -67,6 +74,12 @@ export class PhasePty implements vscode.Pseudoterminal {
   finish(code: number, line: string): void {
     this.write(`\n${code === 0 ? GREEN : RED}${BOLD}${line}${RESET}\n${DIM}Press any key to close this terminal.${RESET}\n`);
     this.finished = code;
+    if (this.opened) this.fireName();
+  }
+
+  /** The tab says how the phase ended, so nine finished phases can be told apart without opening them. */
+  private fireName(): void {
+    if (this.name && this.finished !== undefined) this.nameEmitter.fire(`${this.finished === 0 ? '✓' : '✗'} ${this.name}`);
   }
 }
 
@@ -89,9 +102,16 @@ export class PhaseTerminals implements vscode.Disposable {
   private get(key: 'rollback' | PhaseId, version: string, show = true): PhasePty {
     const found = this.open.get(key);
     if (found) return found.pty;
-    const pty = new PhasePty(this.control);
     const title = key === 'rollback' ? 'Rollback' : PHASE_TITLES[key];
-    const terminal = vscode.window.createTerminal({ name: `Release ${version}: ${title}`, pty, iconPath: new vscode.ThemeIcon(key === 'rollback' ? 'history' : 'rocket') });
+    // The phase first: a narrow tab list cuts names at the end, and the phase is what differs.
+    const name = `${title} · ${version}`;
+    const pty = new PhasePty(this.control, name);
+    const terminal = vscode.window.createTerminal({
+      name,
+      pty,
+      iconPath: new vscode.ThemeIcon(key === 'rollback' ? 'history' : 'rocket'),
+      color: new vscode.ThemeColor(key === 'rollback' ? 'terminal.ansiRed' : 'terminal.ansiBlue'),
+    });
     this.open.set(key, { terminal, pty });
     if (show) terminal.show(true);
     return pty;

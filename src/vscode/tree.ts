@@ -14,10 +14,10 @@ type GateState = 'pending' | 'checking' | 'running' | 'passed' | 'failed' | 'wai
 
 export type Node =
   | { kind: 'release' }
-  | { kind: 'group'; id: 'gates' | 'checklist' | 'phases' }
+  | { kind: 'group'; id: 'gates' | 'checklist' | 'phases'; blocked?: boolean }
   | { kind: 'gate'; id: GateId }
   | { kind: 'checklist'; id: string }
-  | { kind: 'phase'; id: PhaseId }
+  | { kind: 'phase'; id: PhaseId; ran?: boolean }
   | { kind: 'step'; key: string; phase: PhaseId | 'rollback' }
   | { kind: 'rollback' };
 
@@ -42,49 +42,120 @@ function icon(state: GateState): vscode.ThemeIcon {
 const secs = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** Maps the controller's state to tree items; no I/O and no prompts happen here. */
-export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
-  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
+  /** One object per node key: VS Code knows tree elements by identity, so a refresh names the very object it showed. */
+  private readonly nodes = new Map<string, Node>();
+  /** What VS Code last fetched: each row's look and each parent's children. */
+  private readonly fetched = new Map<string, string>();
+  private readonly subscription: vscode.Disposable;
+  private recheck?: NodeJS.Timeout;
+  private rechecks = 0;
 
   constructor(private readonly c: ReleaseController) {
-    c.onDidChange(() => this.emitter.fire(undefined));
+    // A refreshed row gets a new command handle: a click landing on it meanwhile is lost, so rows that
+    // did not change are never refreshed (a metric sample changes the monitoring row at most).
+    this.subscription = c.onDidChange(() => {
+      this.rechecks = 0;
+      this.refreshChanged();
+    });
+  }
+
+  dispose(): void {
+    clearTimeout(this.recheck);
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+
+  private node<N extends Node>(n: N): N {
+    const key = nodeKey(n);
+    const known = this.nodes.get(key);
+    if (known) return known as N;
+    this.nodes.set(key, n);
+    return n;
+  }
+
+  /**
+   * Fires for the rows (and child lists) that differ from what VS Code last fetched. A refresh VS Code
+   * dropped (it names a row it had not fetched yet, or one whose parent was being refetched) leaves
+   * the row stale: it is seen at the recheck, which fires again until VS Code has fetched every change.
+   */
+  private refreshChanged(): void {
+    clearTimeout(this.recheck);
+    const stale: Node[] = [];
+    let rootStale = false;
+    const visit = (parent: Node | undefined) => {
+      const kids = this.children(parent);
+      const before = this.fetched.get(childrenKey(parent));
+      if (before !== undefined && before !== kids.map(nodeKey).join('\n')) {
+        if (parent) stale.push(parent);
+        else rootStale = true;
+      }
+      for (const k of kids) {
+        const shown = this.fetched.get(nodeKey(k));
+        if (shown !== undefined && shown !== itemSignature(this.build(k))) stale.push(k);
+        visit(k);
+      }
+    };
+    visit(undefined);
+    if (rootStale) this.emitter.fire(undefined);
+    else if (stale.length) this.emitter.fire([...new Set(stale)]);
+    if ((rootStale || stale.length) && this.rechecks++ < 10) this.recheck = setTimeout(() => this.refreshChanged(), 1000);
   }
 
   getChildren(node?: Node): Node[] {
+    const kids = this.children(node);
+    this.fetched.set(childrenKey(node), kids.map(nodeKey).join('\n'));
+    return kids;
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    const item = this.build(node);
+    this.fetched.set(nodeKey(node), itemSignature(item));
+    return item;
+  }
+
+  private anyGateBlocked(): boolean {
+    return GATES.some((g) => this.gateState(g).state === 'blocked');
+  }
+
+  private children(node?: Node): Node[] {
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
     if (!node) {
       if (!this.c.plan) return [];
-      const roots: Node[] = [{ kind: 'release' }, { kind: 'group', id: 'gates' }, { kind: 'group', id: 'checklist' }, { kind: 'group', id: 'phases' }];
+      const roots: Node[] = [{ kind: 'release' }, { kind: 'group', id: 'gates', blocked: this.anyGateBlocked() }, { kind: 'group', id: 'checklist' }, { kind: 'group', id: 'phases' }];
       if (this.c.state?.rollback) roots.push({ kind: 'rollback' });
-      return roots;
+      return roots.map((n) => this.node(n));
     }
-    if (node.kind === 'group' && node.id === 'gates') return GATES.map((id) => ({ kind: 'gate', id }));
-    if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => ({ kind: 'checklist', id: i.id }));
-    if (node.kind === 'group' && node.id === 'phases') return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => ({ kind: 'phase', id }));
+    if (node.kind === 'group' && node.id === 'gates') return GATES.map((id) => this.node({ kind: 'gate', id }));
+    if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => this.node({ kind: 'checklist', id: i.id }));
+    if (node.kind === 'group' && node.id === 'phases') return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => this.node({ kind: 'phase', id, ran: this.phaseRan(id) }));
     if (node.kind === 'phase') {
       const s = this.c.state;
       const ran = s?.phases.find((p) => p.id === node.id)?.steps ?? [];
-      return ran.map((key) => ({ kind: 'step', key, phase: node.id }));
+      return ran.map((key) => this.node({ kind: 'step', key, phase: node.id }));
     }
-    if (node.kind === 'rollback') return Object.values(this.c.state?.steps ?? {}).filter((st) => st.phase === 'rollback').map((st) => ({ kind: 'step', key: st.key, phase: 'rollback' }));
+    if (node.kind === 'rollback') return Object.values(this.c.state?.steps ?? {}).filter((st) => st.phase === 'rollback').map((st) => this.node({ kind: 'step', key: st.key, phase: 'rollback' }));
     return [];
   }
 
   getParent(node: Node): Node | undefined {
-    if (node.kind === 'gate') return { kind: 'group', id: 'gates' };
-    if (node.kind === 'checklist') return { kind: 'group', id: 'checklist' };
-    if (node.kind === 'phase') return { kind: 'group', id: 'phases' };
-    if (node.kind === 'step') return node.phase === 'rollback' ? { kind: 'rollback' } : { kind: 'phase', id: node.phase };
+    if (node.kind === 'gate') return this.node({ kind: 'group', id: 'gates', blocked: this.anyGateBlocked() });
+    if (node.kind === 'checklist') return this.node({ kind: 'group', id: 'checklist' });
+    if (node.kind === 'phase') return this.node({ kind: 'group', id: 'phases' });
+    if (node.kind === 'step') return node.phase === 'rollback' ? this.node({ kind: 'rollback' }) : this.node({ kind: 'phase', id: node.phase, ran: true });
     return undefined;
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
+  private build(node: Node): vscode.TreeItem {
     switch (node.kind) {
       case 'release':
         return this.releaseItem();
       case 'group': {
         // Gates that are open or not yet checked fold into one summary row; a blocked gate opens the group (a new id, so VS Code applies it).
-        const blocked = node.id === 'gates' && GATES.some((g) => this.gateState(g).state === 'blocked');
+        // The node decides (see nodeKey): an element's id never changes, or VS Code's handle for it would.
+        const blocked = node.id === 'gates' && (node.blocked ?? this.anyGateBlocked());
         const folded = node.id === 'gates' && !blocked;
         const item = new vscode.TreeItem(node.id === 'gates' ? 'Gates' : node.id === 'checklist' ? 'Checklist' : 'Phases', folded ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
         item.id = blocked ? 'group:gates:blocked' : `group:${node.id}`;
@@ -102,7 +173,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
       case 'checklist':
         return this.checklistItem(node.id);
       case 'phase':
-        return this.phaseItem(node.id);
+        return this.phaseItem(node.id, node.ran ?? this.phaseRan(node.id));
       case 'step':
         return this.stepItem(node.key);
       case 'rollback': {
@@ -215,11 +286,15 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
     return item;
   }
 
-  private phaseItem(id: PhaseId): vscode.TreeItem {
+  private phaseRan(id: PhaseId): boolean {
+    return (this.c.state?.phases.find((x) => x.id === id)?.steps.length ?? 0) > 0;
+  }
+
+  private phaseItem(id: PhaseId, ran: boolean): vscode.TreeItem {
     const p = this.c.state?.phases.find((x) => x.id === id);
     const gate = this.c.state?.gates[id];
     const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : ((p?.state ?? 'pending') as GateState);
-    const ran = !!p && p.steps.length > 0;
+    // The node decides: an element's id never changes, or VS Code's handle for it would.
     const item = new vscode.TreeItem(PHASE_TITLES[id], ran ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     // VS Code keeps a node's first collapsible state for its id: a phase that starts running gets a new id, so it opens.
     item.id = `phase:${id}:${ran ? 'ran' : 'idle'}`;
@@ -257,6 +332,34 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node> {
     if (st.log && this.c.runDir) item.command = { command: COMMANDS.openStepLog, title: 'Open Log', arguments: [path.join(this.c.runDir, st.log)] };
     return item;
   }
+}
+
+const childrenKey = (parent: Node | undefined) => `children:${parent ? nodeKey(parent) : 'root'}`;
+
+function nodeKey(n: Node): string {
+  switch (n.kind) {
+    case 'release':
+    case 'rollback':
+      return n.kind;
+    case 'group':
+      // The gates group opens when a gate is blocked: then it is another node (see its item id).
+      return n.id === 'gates' && n.blocked ? 'group:gates:blocked' : `group:${n.id}`;
+    case 'gate':
+    case 'checklist':
+      return `${n.kind}:${n.id}`;
+    case 'phase':
+      // A phase that starts running becomes another node (see phaseItem's id).
+      return `phase:${n.id}:${n.ran ? 'ran' : 'idle'}`;
+    case 'step':
+      return `step:${n.key}`;
+  }
+}
+
+/** Everything of a tree item a person sees or clicks. */
+function itemSignature(i: vscode.TreeItem): string {
+  const iconId = i.iconPath instanceof vscode.ThemeIcon ? `${i.iconPath.id}/${i.iconPath.color?.id ?? ''}` : String(i.iconPath ?? '');
+  const tooltip = i.tooltip instanceof vscode.MarkdownString ? i.tooltip.value : (i.tooltip ?? '');
+  return JSON.stringify([i.id, i.label, i.description, iconId, tooltip, i.contextValue, i.collapsibleState, i.command?.command, i.command?.arguments]);
 }
 
 function escapeMd(t: string): string {

@@ -77,6 +77,10 @@ function renderTable(s: Snapshot): void {
   );
 }
 
+/** Whole seconds and up: a monitoring window is read in wall-clock time, never as `:11.500`. */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+const clock = (secs: number) => new Date(secs * 1000).toTimeString().slice(0, 8);
+
 function seriesData(m: MetricSnapshot): uPlot.AlignedData {
   const xs = m.points.map((p) => p[0]);
   const ys = m.points.map((p) => p[1]);
@@ -147,9 +151,10 @@ function renderCharts(s: Snapshot): void {
         width: Math.max(380, box.clientWidth - 12),
         height: 180,
         plugins: [markerPlugin()],
-        axes: [{ stroke: fg, grid: { stroke: grid } }, { stroke: fg, grid: { stroke: grid } }],
+        scales: { x: { time: true } },
+        axes: [{ stroke: fg, grid: { stroke: grid }, incrs: TIME_STEPS, values: (_u, splits) => splits.map(clock) }, { stroke: fg, grid: { stroke: grid } }],
         series: [
-          {},
+          { value: (_u, v) => (v == null ? '' : clock(v)) },
           { label: m.title, stroke: css('--vscode-charts-green', '#89d185'), width: 2, spanGaps: false },
           { label: 'baseline −2σ', stroke: band, dash: [2, 4], width: 1 },
           { label: 'baseline +2σ', stroke: band, dash: [2, 4], width: 1 },

@@ -114,7 +114,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const terms = rp.controller.terminals.terminals;
     assert.deepEqual([...terms.keys()].sort(), ['announcement', 'backup', 'config', 'deploy', 'migration', 'monitoring', 'preparation', 'staging', 'verification'].sort());
     const prep = terms.get('preparation')!;
-    assert.equal(prep.terminal.name, 'Release 1.2.3: Preparation');
+    assert.match(prep.terminal.name, /^(✓ )?Preparation · 1\.2\.3$/);
     assert.ok(vscode.window.terminals.includes(prep.terminal));
     assert.match(prep.pty.text, /preparing 1\.2\.3/);
     assert.match(prep.pty.text, /✓ exit code 0/);
@@ -187,7 +187,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.equal(s.rollback.reason, 'error budget burnt');
     assert.equal(fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8'), before, 'the backup was restored');
     assert.equal(rp.tree.getTreeItem({ kind: 'rollback' }).label, 'Rollback');
-    assert.match(rp.controller.terminals.terminals.get('rollback')!.terminal.name, /Release 1\.2\.3: Rollback/);
+    assert.match(rp.controller.terminals.terminals.get('rollback')!.terminal.name, /^(✓ |✗ )?Rollback · 1\.2\.3$/);
     assert.equal(rp.statusBar.visible, false, 'nothing left to roll back');
   });
 
