@@ -789,8 +789,14 @@ export class Release {
     const durationMs = this.clock.now() - requestedAt;
     const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
     this.append({ type: 'rollback.finished', outcome, message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`, durationMs, budgetMs: budget });
-    // Announced after the outcome is a fact in the journal: a failed announcement cannot hide it.
-    await this.announceRollback();
+    // Announced after the outcome is a fact in the journal: a failed announcement cannot hide it,
+    // and a stop during the announcement cannot leave a finished rollback looking paused.
+    try {
+      await this.announceRollback();
+    } catch (e) {
+      if (!(e instanceof ReleaseStopped)) throw e;
+      this.append({ type: 'warning', message: `the rollback announcement was cut short: ${e.message}` });
+    }
     this.append({ type: 'release.finished', outcome, message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}` });
     return this.state;
   }

@@ -41,12 +41,14 @@ const TAIL_LINES = 20;
 /**
  * Node gives a child Unix sockets for stdout and stderr, and `/dev/stdout` or `/dev/stderr` cannot be
  * opened on a socket ("No such device or address"): `tee /dev/stderr` fails. So the step's shell
- * first puts a real pipe in front of each, drained by a `cat` into Node's socket, then replaces
- * itself with the step's own shell: the step keeps its process id (exit code, signal and process
- * group as before) and the two `cat`s belong to its group, so a timeout or cancel ends them too.
+ * first puts one real pipe behind both, drained by a `cat` into Node's socket, then replaces itself
+ * with the step's own shell: the step keeps its process id (exit code, signal and process group as
+ * before) and the `cat` belongs to its group, so a timeout or cancel ends it too. One pipe for both
+ * streams keeps their order: the log and the terminal show them as one stream anyway, and two relays
+ * could deliver a stderr line before the stdout line written ahead of it.
  * `BASH_ENV` is handed on only to the step's shell, so a startup file runs once.
  */
-const REAL_PIPES = `exec > >(exec "$2") 2> >(exec "$2" >&2)
+const REAL_PIPES = `exec > >(exec "$2") 2>&1
 if [ -n "\${RELEASE_PILOT_BASH_ENV+x}" ]; then export BASH_ENV="$RELEASE_PILOT_BASH_ENV"; unset RELEASE_PILOT_BASH_ENV; fi
 exec "$BASH" -c "$1" bash`;
 // An absolute path, so a step's own PATH cannot take its output away.
