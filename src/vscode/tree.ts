@@ -320,7 +320,9 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     if (st.state === 'waived') parts.push(`waived by ${st.waivedBy}: ${st.waiveReason}`);
     else {
       if (st.durationMs !== undefined) parts.push(secs(st.durationMs));
-      if (st.state === 'failed' || st.state === 'interrupted') parts.push(st.message ?? st.state);
+      // An interrupted step says so in words (why is in the tooltip): its message is long and the row is cut.
+      if (st.state === 'interrupted') parts.push('interrupted');
+      else if (st.state === 'failed') parts.push(st.message ?? st.state);
       else if (st.exitCode !== undefined && st.exitCode !== null && st.state !== 'running') parts.push(`exit ${st.exitCode}`);
       if (st.attempts > 1) parts.push(`attempt ${st.attempts}`);
     }

@@ -14,6 +14,25 @@ const MB = 'QA notes: all 1200 tests passed on staging.\n'.repeat(Math.ceil((102
 
 /** [verdict text, accepted?]: written from the side of someone trying to slip a "no" through. */
 const CORPUS: [string, boolean][] = [
+  // found by a tester with the README alone: a go, then a no in another dress on another line
+  ['Ready for Launch\nReady: no', false],
+  ['Ready for Launch\nLaunch: NO', false],
+  ['Ready for Launch\napproved: false', false],
+  ['Ready for Launch\n**Update:** not ready anymore', false],
+  ['Ready for Launch\n<b>NO</b>', false],
+  ['Ready for Launch\n`no`', false],
+  ['Ready for Launch\n[no](x)', false],
+  ['Ready for Launch\n| no |', false],
+  ['Ready for Launch\n: no', false],
+  ['Ready for Launch\nDO NOT SHIP', false],
+  ['Ready for Launch\nDo not release', false],
+  ['Ready for Launch\nRevoked', false],
+  ['Ready for Launch\nCancelled', false],
+  ['Ready for Launch\nWithdrawn', false],
+  ['Ready for Launch\nABORT', false],
+  ['Ready for Launch\nNot really', false],
+  ['Ready for Launch\nkeine Freigabe', false],
+  ['Ready for Launch\nNotes: all 120 tests passed', true],
   // go, as people write it
   ['Ready for Launch', true],
   ['ready for launch\n', true],

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { glob } from 'tinyglobby';
-import { execa } from 'execa';
+import { runShort } from '../exec/short';
 import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
 import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
@@ -13,7 +13,7 @@ export interface CheckOutcome {
   detail: string;
 }
 
-export async function checkAcceptance(a: Acceptance, cwd: string, masker: SecretMasker, resolve: (s: string) => string): Promise<CheckOutcome & { said: string; source: string }> {
+export async function checkAcceptance(a: Acceptance, cwd: string, masker: SecretMasker, resolve: (s: string) => string, signal?: AbortSignal): Promise<CheckOutcome & { said: string; source: string }> {
   let said = '';
   let source = '';
   try {
@@ -22,8 +22,8 @@ export async function checkAcceptance(a: Acceptance, cwd: string, masker: Secret
       said = fs.readFileSync(path.resolve(cwd, resolve(a.file)), 'utf8');
     } else if (a.command) {
       source = `command ${a.command}`;
-      const r = await execa('bash', ['-c', resolve(a.command)], { cwd, reject: false, timeout: 60_000, all: true });
-      said = r.all ?? '';
+      const r = await runShort(resolve(a.command), { cwd, timeoutMs: 60_000, signal });
+      said = r.all;
       if (r.exitCode !== 0) return { ok: false, said: summarize(masker.mask(said)), source, detail: `the verdict command failed (exit code ${r.exitCode})` };
     } else if (a.url) {
       source = `url ${a.url}`;
@@ -34,6 +34,8 @@ export async function checkAcceptance(a: Acceptance, cwd: string, masker: Secret
   } catch (e) {
     return { ok: false, said: '', source, detail: `cannot read the acceptance verdict from ${source}: ${masker.mask((e as Error).message)}` };
   }
+  // Masked before it is read: deciding normalises spaces, and a normalised secret no longer matches.
+  said = masker.mask(said);
   const d = decideVerdict(said, a.expect);
   // What is recorded as said is the line that decided: the reader sees the very words that refused or accepted.
   const shown = d.line ? summarize(masker.mask(d.line.text)) : summarize(masker.mask(said));
@@ -46,7 +48,7 @@ function summarize(text: string): string {
   return t.length > 200 ? `${t.slice(0, 200)}…` : t;
 }
 
-export async function runCheck(item: ChecklistItem, cwd: string, version: string, tagPrefix: string, masker: SecretMasker, resolve: (s: string) => string): Promise<CheckOutcome> {
+export async function runCheck(item: ChecklistItem, cwd: string, version: string, tagPrefix: string, masker: SecretMasker, resolve: (s: string) => string, signal?: AbortSignal): Promise<CheckOutcome> {
   if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}` });
   if (item.files) {
     const missing: string[] = [];
@@ -60,9 +62,9 @@ export async function runCheck(item: ChecklistItem, cwd: string, version: string
     return { ok: true, detail: `${found.length} file(s): ${found.slice(0, 5).join(', ')}${found.length > 5 ? ' …' : ''}` };
   }
   if (item.run) {
-    const r = await execa('bash', ['-c', resolve(item.run)], { cwd, reject: false, timeout: 120_000, all: true });
-    const out = summarize(masker.mask(r.all ?? ''));
-    return r.exitCode === 0 ? { ok: true, detail: out || 'exit code 0' } : { ok: false, detail: `exit code ${r.exitCode ?? r.signal}${out ? `: ${out}` : ''}` };
+    const r = await runShort(resolve(item.run), { cwd, timeoutMs: 120_000, signal });
+    const out = summarize(masker.mask(r.all));
+    return r.exitCode === 0 ? { ok: true, detail: out || 'exit code 0' } : { ok: false, detail: `${r.timedOut ? 'timed out after 120 s' : `exit code ${r.exitCode ?? 'none (killed)'}`}${out ? `: ${out}` : ''}` };
   }
   return { ok: false, detail: 'waiting for a person to tick it' };
 }

@@ -2,8 +2,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execa } from 'execa';
 import { PHASES, PHASE_TITLES, type ChecklistItem, type PhaseId, type Plan, type Step } from '../plan/schema';
+import { runShort } from '../exec/short';
 import { SecretMasker } from '../exec/mask';
 import { describeResult, StepRunner, type RunningStep, type StepResult } from '../exec/runner';
 import { Journal, ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
@@ -129,6 +129,8 @@ export class Release {
   private readonly stopLatch = new StopLatch();
   private closed = false;
   private user = '';
+  /** Opened again after a pause, a crash or a reload: only then can its commit have moved since it started. */
+  private reopened = false;
 
   private constructor(
     private readonly o: EngineOptions,
@@ -200,6 +202,7 @@ export class Release {
   /** Opens an existing run again (after a pause, a crash or a reload) and takes its lock. */
   static async reopen(o: EngineOptions, runId: string): Promise<Release> {
     const r = new Release(o, runId);
+    r.reopened = true;
     const file = path.join(r.runDir, 'journal.jsonl');
     if (!fs.existsSync(file)) throw new Error(`no release run ${runId} in ${runsDir(o.workspace)}`);
     r.user = o.user ?? (await currentUser(o.workspace));
@@ -382,6 +385,8 @@ export class Release {
 
   /** A release goes on only from the commit it started from: a moved HEAD or tag pauses it, naming both SHAs. */
   private async releaseCommitUnchanged(): Promise<boolean> {
+    // A new run starts at HEAD by definition; whether HEAD is the tagged release commit is the checklist's git gate.
+    if (!this.reopened) return true;
     const started = this.events.find((e) => e.type === 'release.started');
     if (!started || started.type !== 'release.started' || !started.commit) return true;
     const moved = await releaseCommitMoved(this.o.workspace, started.commit, `${this.o.plan.release.tagPrefix}${this.state.version}`);
@@ -398,7 +403,8 @@ export class Release {
   private async gates(): Promise<boolean> {
     const plan = this.o.plan;
     if (!this.state.acceptance?.ok) {
-      const a = await checkAcceptance(plan.acceptance, this.o.workspace, this.masker, (t) => this.resolve(t));
+      const a = await checkAcceptance(plan.acceptance, this.o.workspace, this.masker, (t) => this.resolve(t), this.stopLatch.signal);
+      this.stopLatch.throwIfStopped();
       this.append({ type: 'acceptance.checked', ok: a.ok, expected: plan.acceptance.expect, said: a.said, source: a.source });
       this.append({ type: 'gate.changed', gate: 'acceptance', state: a.ok ? 'open' : 'blocked', message: a.detail });
       if (!a.ok) return this.abort(`acceptance gate: ${a.detail}`);
@@ -420,7 +426,8 @@ export class Release {
           ok = by !== undefined;
           detail = ok ? `ticked by ${by}` : 'not ticked';
         } else {
-          ({ ok, detail } = await runCheck(item, this.o.workspace, this.state.version, plan.release.tagPrefix, this.masker, (t) => this.resolve(t)));
+          ({ ok, detail } = await runCheck(item, this.o.workspace, this.state.version, plan.release.tagPrefix, this.masker, (t) => this.resolve(t), this.stopLatch.signal));
+          this.stopLatch.throwIfStopped();
         }
         this.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: ok ? 'passed' : 'failed', detail, by });
         if (ok) break;
@@ -438,8 +445,9 @@ export class Release {
 
     if (!this.state.colors && plan.phases.deploy.strategy === 'blue-green' && plan.phases.deploy.blueGreen) {
       const bg = plan.phases.deploy.blueGreen;
-      const r = await execa('bash', ['-c', this.resolve(bg.active)], { cwd: this.o.workspace, reject: false, timeout: 30_000 });
-      const active = String(r.stdout).trim();
+      const r = await runShort(this.resolve(bg.active), { cwd: this.o.workspace, timeoutMs: 30_000, signal: this.stopLatch.signal });
+      this.stopLatch.throwIfStopped();
+      const active = r.stdout.trim();
       if (r.exitCode !== 0 || !bg.colors.includes(active)) {
         return this.abort(`cannot tell the active colour: "${bg.active}" ${r.exitCode !== 0 ? `failed (exit code ${r.exitCode})` : `printed "${active.slice(0, 40)}", expected ${bg.colors.join(' or ')}`}`);
       }
@@ -632,7 +640,8 @@ export class Release {
           this.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
           return 'stop';
         }
-        const r = await this.exec(unit.key, unit.phase, name, this.masker.mask(command), { cwd: s.cwd, env, timeoutMs: s.timeout });
+        // The step runs the command as resolved; the journal and every front end see it masked (append masks).
+        const r = await this.exec(unit.key, unit.phase, name, command, { cwd: s.cwd, env, timeoutMs: s.timeout });
         return r.ok ? 'ok' : 'failed';
       }
       case 'health': {
@@ -650,7 +659,7 @@ export class Release {
                 return { ok: true, message: `healthy after ${attempt + 1} attempt(s): ${last}` };
               }
             } else {
-              const r = await execa('bash', ['-c', target], { cwd: this.o.workspace, reject: false, timeout: 30_000, all: true });
+              const r = await runShort(target, { cwd: this.o.workspace, timeoutMs: 30_000, signal: this.stopLatch.signal });
               last = r.exitCode === 0 ? 'exit code 0' : `exit code ${r.exitCode}: ${this.masker.mask(String(r.all ?? '').trim().slice(0, 200))}`;
               if (r.exitCode === 0) {
                 write(`attempt ${attempt + 1}: healthy`);
@@ -810,7 +819,7 @@ export class Release {
     if (a.command) {
       try {
         const s = { run: a.command };
-        const r = await this.exec(key('command'), 'rollback', 'Announce the rollback (command)', this.masker.mask(this.resolve(s.run)), { env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: this.state.rollback?.outcome ?? '' }, timeoutMs: 60_000 });
+        const r = await this.exec(key('command'), 'rollback', 'Announce the rollback (command)', this.resolve(s.run), { env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: this.state.rollback?.outcome ?? '' }, timeoutMs: 60_000 });
         this.append({ type: 'announcement.sent', channel: 'command', ok: r.ok, message: r.ok ? text : `announcement command failed: ${describeResult(r.result)}` });
       } catch (e) {
         this.append({ type: 'announcement.sent', channel: 'command', ok: false, message: `announcement command failed: ${this.masker.mask((e as Error).message)}` });

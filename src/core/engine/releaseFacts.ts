@@ -33,7 +33,14 @@ export interface PreviousVersion {
 export async function previousVersionOf(workspace: string, plan: Plan, planRel: string, version: string): Promise<PreviousVersion | undefined> {
   const dir = runsDir(workspace);
   // Only regular files: a journal that is a device or a pipe is no release record, and reading it may never end.
-  const isJournal = (d: string) => fs.statSync(path.join(dir, d, 'journal.jsonl'), { throwIfNoEntry: false })?.isFile() === true;
+  // A stray file in the runs folder (`.DS_Store`) is not a run: its "journal" cannot even be looked up (ENOTDIR).
+  const isJournal = (d: string) => {
+    try {
+      return fs.statSync(path.join(dir, d, 'journal.jsonl'), { throwIfNoEntry: false })?.isFile() === true;
+    } catch {
+      return false;
+    }
+  };
   const runs = fs.existsSync(dir) ? fs.readdirSync(dir).filter(isJournal).sort().reverse() : [];
   for (const id of runs) {
     try {

@@ -21,6 +21,9 @@ export class StopLatch {
   /** How many times a stop was asked: from the second on, the step's group is killed at once. */
   count = 0;
   private fire!: (e: ReleaseStopped) => void;
+  private readonly controller = new AbortController();
+  /** Aborted on the first stop: a check's command (in its own group) is ended with it. */
+  readonly signal = this.controller.signal;
   private readonly stopped = new Promise<never>((_resolve, reject) => {
     this.fire = reject;
   });
@@ -33,7 +36,10 @@ export class StopLatch {
   request(by: string): number {
     this.by ??= by;
     this.count++;
-    if (this.count === 1) this.fire(new ReleaseStopped(this.by));
+    if (this.count === 1) {
+      this.fire(new ReleaseStopped(this.by));
+      this.controller.abort();
+    }
     return this.count;
   }
 

@@ -42,6 +42,8 @@ const NO_WORDS = new Set([
   'nein', 'nicht', 'noch nicht', 'non', 'pas encore', 'nee', 'niet', 'nej', 'ei', 'ne', 'nie', 'não', 'nao', 'não ainda', 'todavía no', 'aún no', 'hayır', 'hayir',
   'нет', 'не', 'ні', 'ещё нет', 'еще нет', 'όχι', 'οχι', 'לא', 'لا', 'नहीं', '否', '不', '不是', '没有', '未', '还没有', 'いいえ', 'いや', 'だめ', 'まだ', '아니요', '아니오', '아니',
   'không', 'tidak', 'belum', 'hindi',
+  'do not ship', 'dont ship', "don't ship", 'do not release', 'dont release', "don't release", 'do not launch', "don't launch", 'not really', 'no way',
+  'revoked', 'cancelled', 'canceled', 'withdrawn', 'abort', 'aborted', 'halt', 'halted', 'veto', 'vetoed', 'keine freigabe', 'nicht freigegeben',
 ]);
 /** Marks that mean no or stop on their own. */
 const NO_MARKS = /[❌✖✗✘🚫⛔🛑👎🔴⏳❎🙅]/u;
@@ -176,6 +178,27 @@ const shorten = (s: string) => {
 const quote = (l: Line) => `line ${l.n}: "${shorten(l.raw)}"`;
 
 /** Whether the text accepts the release, by the rule in `VERDICT_RULE`. */
+/**
+ * A no in any dress: HTML tags, inline code, a link, a table cell, a leading colon, and any
+ * `label: value` whose value is a no ("Launch: NO", "approved: false", "Update: not ready anymore").
+ */
+function saysNo(core: string): boolean {
+  const plain = core
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/`+/g, ' ')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\|/g, ' ')
+    .replace(/^\s*:\s*/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const clean = (t: string) => skeleton(t).replace(/[\s.!?,;…]+$/u, '').replace(/^[\s,;…]+/u, '');
+  if (NO_WORDS.has(clean(plain))) return true;
+  const m = LABEL_RE.exec(plain);
+  if (!m) return false;
+  const value = clean(m[2]);
+  return NO_WORDS.has(value) || [...NO_WORDS].some((w) => w.includes(' ') && value.startsWith(`${w} `));
+}
+
 export function decideVerdict(text: string, expected: string): VerdictDecision {
   const want = normalise(expected).replace(/[.!]$/, '');
   if (!want) return { ok: false, reason: 'the plan expects an empty verdict phrase' };
@@ -207,7 +230,7 @@ export function decideVerdict(text: string, expected: string): VerdictDecision {
       return { ok: false, reason: `the verdict ${why}, ${quote(l)}`, line: view(l) };
     }
     const bare = skeleton(core).replace(/[\s.!?,;…]+$/u, '').replace(/^[\s,;…]+/u, '');
-    if (NO_WORDS.has(bare) || NO_WORDS.has(core.replace(/[\s.!?,;…]+$/u, '')) || NO_MARKS.test(l.full)) {
+    if (NO_WORDS.has(bare) || NO_WORDS.has(core.replace(/[\s.!?,;…]+$/u, '')) || NO_MARKS.test(l.full) || saysNo(core)) {
       return { ok: false, reason: `the verdict says no, ${quote(l)}`, line: view(l) };
     }
     if (l.open && !l.quoted) return { ok: false, reason: `the verdict leaves an item open, ${quote(l)}`, line: view(l) };
