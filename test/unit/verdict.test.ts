@@ -14,6 +14,12 @@ const MB = 'QA notes: all 1200 tests passed on staging.\n'.repeat(Math.ceil((102
 
 /** [verdict text, accepted?]: written from the side of someone trying to slip a "no" through. */
 const CORPUS: [string, boolean][] = [
+  ['````\n```\nReady for Launch\n````', false],
+  ['```\n```js\nReady for Launch\n```', false],
+  ['<pre>\nReady for Launch\n</pre>', false],
+  ['> note:\nReady for Launch', false],
+  ['> note:\n\nReady for Launch', true],
+  ['```\nlog\n```\nReady for Launch', true],
   // found by a tester with the README alone: a go, then a no in another dress on another line
   ['Ready for Launch\nReady: no', false],
   ['Ready for Launch\nLaunch: NO', false],

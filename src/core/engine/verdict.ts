@@ -118,17 +118,21 @@ function undecorate(s: string): { core: string; label?: string; crossed: boolean
 
 function splitLines(text: string): Line[] {
   const out: Line[] = [];
-  let fence: string | null = null;
+  // A fence closes only on the same character, at least as long, with nothing after it (CommonMark).
+  let fence: { char: string; len: number } | null = null;
   let inComment = false;
+  let inPre = false;
+  let inQuote = false;
   const raws = text.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/);
   for (let i = 0; i < raws.length; i++) {
     const raw = raws[i];
-    let quoted = fence !== null || inComment;
+    let quoted = fence !== null || inComment || inPre;
     const lead = /^[ \t]*/.exec(raw)![0];
-    const fenceMark = /^[ \t]{0,3}(`{3,}|~{3,})/.exec(raw);
+    const fenceMark = /^[ \t]{0,3}(`{3,}|~{3,})(.*)$/.exec(raw);
     if (fenceMark) {
-      if (fence === null) fence = fenceMark[1][0];
-      else if (fenceMark[1][0] === fence) fence = null;
+      const [mark, rest] = [fenceMark[1], fenceMark[2]];
+      if (fence === null) fence = { char: mark[0], len: mark.length };
+      else if (mark[0] === fence.char && mark.length >= fence.len && !rest.trim()) fence = null;
       quoted = true;
     }
     // An HTML comment hides what it holds from the rendered page: never a go, always counted as a mention.
@@ -137,11 +141,18 @@ function splitLines(text: string): Line[] {
     if (raw.includes('<!--') || raw.includes('-->')) quoted = true;
     if (opens >= 0 && opens > closes) inComment = true;
     else if (closes >= 0 && closes > opens) inComment = false;
+    // Preformatted HTML is a code block too.
+    if (/<pre[\s>]/i.test(raw) || /<\/pre>/i.test(raw)) quoted = true;
+    if (/<pre[\s>]/i.test(raw) && !/<\/pre>/i.test(raw.slice(raw.search(/<pre[\s>]/i)))) inPre = true;
+    else if (/<\/pre>/i.test(raw)) inPre = false;
     let body = normalise(raw);
     if (/^>/.test(body)) {
       quoted = true;
+      inQuote = true;
       body = body.replace(/^(?:>\s?)+/, '');
-    }
+    } else if (!body) inQuote = false;
+    // A line right under a quote, with no blank line between, continues the quote (Markdown's lazy continuation).
+    else if (inQuote) quoted = true;
     if (lead.replace(/\t/g, '    ').length >= 4 && !LABEL_RE.test(body.replace(/^[-*+]\s+/, ''))) quoted = true;
     const d = undecorate(body);
     out.push({ n: i + 1, raw, quoted, core: d.core, label: d.label, full: body, crossed: d.crossed, open: d.open });
