@@ -102,8 +102,9 @@ export class Workbench {
     return this.page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: text }).first();
   }
 
+  /** The shown terminal's text: each terminal keeps its rows in the page, hidden unless it is the active one. */
   terminalText(text: string | RegExp): Locator {
-    return this.page.locator('#workbench\\.parts\\.panel .xterm-rows', { hasText: text }).first();
+    return this.page.locator('#workbench\\.parts\\.panel .xterm-rows:visible', { hasText: text }).first();
   }
 
   /** The release panel's document (a webview is two nested iframes). */
