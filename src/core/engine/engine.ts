@@ -7,7 +7,7 @@ import { runShort } from '../exec/short';
 import { SecretMasker } from '../exec/mask';
 import { describeResult, StepRunner, type RunningStep, type StepResult } from '../exec/runner';
 import { Journal, ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
-import { loadRun, lockFile, runsDir } from './runs';
+import { loadRun, lockFile, runIds, runsDir } from './runs';
 export { latestRunId, loadRun, lockFile, runsDir } from './runs';
 import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
@@ -870,9 +870,7 @@ export class Release {
  */
 function oldColourKept(o: EngineOptions): { from: string; active: string; idle: string } | undefined {
   if (!o.plan.phases.deploy.blueGreen?.retire.length) return undefined;
-  const dir = runsDir(o.workspace);
-  if (!fs.existsSync(dir)) return undefined;
-  for (const id of fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'journal.jsonl'))).sort().reverse()) {
+  for (const id of runIds(o.workspace)) {
     let s: ReleaseState;
     try {
       s = loadRun(o.workspace, id).state;

@@ -1,10 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Plan } from '../plan/schema';
 import { buildScope, planUses, type Scope } from '../plan/scope';
 import { git, isRepo } from '../git/git';
 import { changelogSince, type Changelog } from '../report/changelog';
-import { loadRun, runsDir } from './runs';
+import { loadRun, runIds } from './runs';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
 // way by the engine at start, the CLI's validate and dry run, and a click in the tree.
@@ -31,17 +29,7 @@ export interface PreviousVersion {
 
 /** The version before `version`: the last released run of this plan, else the previous version tag. */
 export async function previousVersionOf(workspace: string, plan: Plan, planRel: string, version: string): Promise<PreviousVersion | undefined> {
-  const dir = runsDir(workspace);
-  // Only regular files: a journal that is a device or a pipe is no release record, and reading it may never end.
-  // A stray file in the runs folder (`.DS_Store`) is not a run: its "journal" cannot even be looked up (ENOTDIR).
-  const isJournal = (d: string) => {
-    try {
-      return fs.statSync(path.join(dir, d, 'journal.jsonl'), { throwIfNoEntry: false })?.isFile() === true;
-    } catch {
-      return false;
-    }
-  };
-  const runs = fs.existsSync(dir) ? fs.readdirSync(dir).filter(isJournal).sort().reverse() : [];
+  const runs = runIds(workspace);
   for (const id of runs) {
     try {
       const { state } = loadRun(workspace, id);

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import type { Plan } from '../plan/schema';
 import { isFinal, rollbackOpenUntil, type ReleaseState } from './fold';
-import { loadRun, runsDir } from './runs';
+import { loadRun, runIds } from './runs';
 
 /** A later run of the same workspace that touched production: rolling an earlier run back would undo it. */
 export interface SupersedingRun {
@@ -36,11 +35,9 @@ export function spanText(ms: number): string {
  * production does not supersede anything.
  */
 export function supersedingRuns(workspace: string, s: ReleaseState): SupersedingRun[] {
-  const dir = runsDir(workspace);
-  if (!fs.existsSync(dir)) return [];
   const out: SupersedingRun[] = [];
-  for (const id of fs.readdirSync(dir)) {
-    if (id === s.runId || !fs.existsSync(`${dir}/${id}/journal.jsonl`)) continue;
+  for (const id of runIds(workspace)) {
+    if (id === s.runId) continue;
     let other: ReleaseState;
     try {
       other = loadRun(workspace, id).state;

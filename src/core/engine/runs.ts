@@ -13,6 +13,24 @@ export function lockFile(workspace: string): string {
   return path.join(workspace, '.release', 'lock');
 }
 
+/**
+ * The ids of the workspace's runs, newest first: folders whose journal is a regular file. A stray file
+ * in the runs folder (`.DS_Store`) is no run, and a journal that is a device or a pipe is no record
+ * (reading it may never end).
+ */
+export function runIds(workspace: string): string[] {
+  const dir = runsDir(workspace);
+  if (!fs.existsSync(dir)) return [];
+  const isJournal = (d: string) => {
+    try {
+      return fs.statSync(path.join(dir, d, 'journal.jsonl'), { throwIfNoEntry: false })?.isFile() === true;
+    } catch {
+      return false;
+    }
+  };
+  return fs.readdirSync(dir).filter(isJournal).sort().reverse();
+}
+
 /** The newest run of the workspace, or undefined. */
 export function latestRunId(workspace: string): string | undefined {
   const dir = runsDir(workspace);

@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJournal } from '../journal/journal';
 import { foldJournal, isFinal, type ReleaseState } from './fold';
-import { runsDir } from './runs';
+import { runIds, runsDir } from './runs';
 
 /** Thrown through the engine when the release was asked to stop (a signal, a closing window). */
 export class ReleaseStopped extends Error {
@@ -90,8 +89,7 @@ function unresolvedMessage(runId: string, s: ReleaseState): string {
  */
 export function findUnresolvedRun(workspace: string, planRel: string, ownRun?: string): { runId: string; state: ReleaseState } | undefined {
   const dir = runsDir(workspace);
-  if (!fs.existsSync(dir)) return undefined;
-  const ids = fs.readdirSync(dir).filter((d) => d !== ownRun && fs.existsSync(path.join(dir, d, 'journal.jsonl'))).sort().reverse();
+  const ids = runIds(workspace).filter((d) => d !== ownRun);
   for (const runId of ids) {
     // Called with the plan's lock held: no other process runs any of these, so each is folded closed.
     const state = foldJournal(readJournal(path.join(dir, runId, 'journal.jsonl')).events, { closed: true });
