@@ -6,14 +6,23 @@ import { parsePlan } from '../core/plan/load';
 export class PlanDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('release-plan');
   private readonly disposables: vscode.Disposable[] = [this.collection];
-  private timer: NodeJS.Timeout | undefined;
+  // One debounce per plan document: a log or another file changing meanwhile must not postpone or swallow it.
+  private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly planFile: () => string | undefined) {
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.check(e.document), 250);
+        if (!this.isPlan(e.document)) return;
+        const key = e.document.uri.toString();
+        clearTimeout(this.timers.get(key));
+        this.timers.set(
+          key,
+          setTimeout(() => {
+            this.timers.delete(key);
+            this.check(e.document);
+          }, 250),
+        );
       }),
       vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
       vscode.workspace.onDidCloseTextDocument((d) => {
@@ -55,7 +64,7 @@ export class PlanDiagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    for (const t of this.timers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -77,13 +77,17 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const doc = await vscode.workspace.openTextDocument(planUri);
     const line = doc.getText().split('\n').findIndex((l) => l === '  window: 2s');
     assert.ok(line > 0);
+    // A log streaming meanwhile (another document changing every 20 ms) does not hold the plan's check back.
+    const log = vscode.window.createOutputChannel('Busy log');
+    log.show(true);
+    const busy = setInterval(() => log.append('.'), 20);
     const edit = new vscode.WorkspaceEdit();
     edit.replace(planUri, new vscode.Range(line, 0, line, 12), '  windw: 2s');
     assert.ok(await vscode.workspace.applyEdit(edit));
     const diags = await until(() => {
       const d = vscode.languages.getDiagnostics(planUri);
       return d.length ? d : undefined;
-    }, 5000, 'diagnostics');
+    }, 5000, 'diagnostics').finally(() => (clearInterval(busy), log.dispose()));
     const unknown = diags.find((d) => /unknown key "windw"; did you mean "window"\?/.test(d.message));
     assert.ok(unknown, diags.map((d) => d.message).join('\n'));
     assert.equal(unknown.range.start.line, line);

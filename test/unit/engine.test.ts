@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Release, loadRun, latestRunId } from '../../src/core/engine/engine';
 import { LockHeldError } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/engine/fold';
+import { runIds } from '../../src/core/engine/runs';
 import { gitRepo } from './helpers';
 import { journalLines, scripted, smallPlan, workspace } from './fixtures';
 
@@ -294,5 +295,30 @@ describe('deploy strategies and the rollback window', () => {
     const s = await (await Release.reopen(ws.options(), r.runId)).rollbackFinished('late, and confirmed as late');
     assert.equal(s.status, 'rolled-back');
     assert.ok(s.rollback!.lateByMs! >= 300, `late by ${s.rollback!.lateByMs} ms`);
+  });
+});
+
+describe('run ids', () => {
+  it('a release started in the same second as an earlier one gets its own run, and the earlier journal is untouched', async () => {
+    const ws = workspace();
+    // A released run, copied to this second's id and the next five (the start may cross a second boundary).
+    const seed = await Release.start(ws.options({ runId: '20000101-000000-1.2.3' }));
+    assert.equal((await seed.run()).status, 'released');
+    const runs = path.join(ws.dir, '.release/runs');
+    const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const now = Date.now();
+    const earlier = [0, 1, 2, 3, 4, 5].map((s) => `${stamp(new Date(now + s * 1000))}-1.2.3`);
+    const before = new Map<string, string>();
+    for (const id of earlier) {
+      fs.cpSync(path.join(runs, '20000101-000000-1.2.3'), path.join(runs, id), { recursive: true });
+      before.set(id, fs.readFileSync(path.join(runs, id, 'journal.jsonl'), 'utf8'));
+    }
+    const r = await Release.start(ws.options());
+    assert.ok(!earlier.includes(r.runId), r.runId);
+    assert.match(r.runId, /^\d{8}-\d{6}-1\.2\.3-2$/);
+    assert.equal((await r.run()).status, 'released');
+    const ids = runIds(ws.dir);
+    assert.ok(ids.indexOf(r.runId) < ids.indexOf(r.runId.slice(0, -2)), `listed before the run it follows: ${ids.join(' ')}`);
+    for (const [id, text] of before) assert.equal(fs.readFileSync(path.join(runs, id, 'journal.jsonl'), 'utf8'), text, `${id} unchanged`);
   });
 });

@@ -7,7 +7,7 @@ import { runShort } from '../exec/short';
 import { SecretMasker } from '../exec/mask';
 import { describeResult, StepRunner, type RunningStep, type StepResult } from '../exec/runner';
 import { Journal, ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
-import { loadRun, lockFile, runIds, runsDir } from './runs';
+import { freshRunId, loadRun, lockFile, runIds, runsDir } from './runs';
 export { latestRunId, loadRun, lockFile, runsDir } from './runs';
 import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
@@ -164,7 +164,7 @@ export class Release {
     const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
     if (refused) throw new GateError('previous-version', refused);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const runId = o.runId ?? `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`;
+    const runId = o.runId ?? freshRunId(o.workspace, `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`);
     const r = new Release(o, runId);
     r.user = o.user ?? (await currentUser(o.workspace));
     const commit = await headCommit(o.workspace);

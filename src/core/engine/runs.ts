@@ -13,6 +13,9 @@ export function lockFile(workspace: string): string {
   return path.join(workspace, '.release', 'lock');
 }
 
+// Run ids start with a timestamp; numeric order keeps `…-1.2.10` after `…-1.2.9` and `…-10` after `…-9`.
+const byName = new Intl.Collator('en', { numeric: true }).compare;
+
 /**
  * The ids of the workspace's runs, newest first: folders whose journal is a regular file. A stray file
  * in the runs folder (`.DS_Store`) is no run, and a journal that is a device or a pipe is no record
@@ -28,18 +31,23 @@ export function runIds(workspace: string): string[] {
       return false;
     }
   };
-  return fs.readdirSync(dir).filter(isJournal).sort().reverse();
+  return fs.readdirSync(dir).filter(isJournal).sort(byName).reverse();
+}
+
+/**
+ * `base` (a second's timestamp and the version), or `base-2`, `base-3`… when a run of that name exists:
+ * a release started in the same second as the one before it must not reopen that one's journal.
+ */
+export function freshRunId(workspace: string, base: string): string {
+  const dir = runsDir(workspace);
+  let id = base;
+  for (let n = 2; fs.existsSync(path.join(dir, id)); n++) id = `${base}-${n}`;
+  return id;
 }
 
 /** The newest run of the workspace, or undefined. */
 export function latestRunId(workspace: string): string | undefined {
-  const dir = runsDir(workspace);
-  if (!fs.existsSync(dir)) return undefined;
-  return fs
-    .readdirSync(dir)
-    .filter((d) => fs.existsSync(path.join(dir, d, 'journal.jsonl')))
-    .sort()
-    .at(-1);
+  return runIds(workspace)[0];
 }
 
 /** Reads a run's journal and folds it; `closed` when no live process holds its lock. */
