@@ -76,7 +76,7 @@ async function runnerOverhead() {
   rows.push({ figure: 'A 1 s step through the engine vs bare bash', value: `${ms(median(engine))} vs ${ms(median(bare))} (ratio ${ratio.toFixed(3)})`, goal: 'ratio ≤ 1.05', baseline: '`bash -c "sleep 1"` (spawnSync)', met: ratio <= 1.05 });
 
   const steps = Array.from({ length: 50 }, (_, i) => `      - name: s${i}\n        run: "true"`).join('\n');
-  const plan = smallPlan({ checklist: '  []', acceptance: 'file: verdict.txt' }).replace(/  preparation:\n    steps:\n      - name: prepare\n        run: echo preparing > prepared.txt/, `  preparation:\n    steps:\n${steps}`);
+  const plan = smallPlan({ checklist: '  []', acceptance: 'file: verdict.txt' }).replace(/ {2}preparation:\n {4}steps:\n {6}- name: prepare\n {8}run: echo preparing > prepared.txt/, `  preparation:\n    steps:\n${steps}`);
   const eng: number[] = [];
   const loop: number[] = [];
   for (let i = 0; i < N; i++) {
@@ -269,15 +269,16 @@ async function changelogCost() {
     theirs.push(performance.now() - t);
   }
   const ratio = median(ours) / median(theirs);
+  if (!cl) throw new Error('the changelog was not generated');
   // Entries both tools list: features and fixes.
   const theirFeat = (out.split('### Features')[1] ?? '').split('###')[0].split('\n').filter((l) => l.startsWith('* ')).length;
   const theirFix = (out.split('### Bug Fixes')[1] ?? '').split('###')[0].split('\n').filter((l) => l.startsWith('* ')).length;
-  const ourFeat = cl!.sections.Added.length;
-  const ourFix = cl!.sections.Fixed.length;
-  const hidden = Object.values(cl!.omitted.hidden).reduce((a, b) => a + b, 0);
+  const ourFeat = cl.sections.Added.length;
+  const ourFix = cl.sections.Fixed.length;
+  const hidden = Object.values(cl.omitted.hidden).reduce((a, b) => a + b, 0);
   rows.push({
     figure: `Changelog of ${N.toLocaleString('en')} generated Conventional Commits`,
-    value: `${ms(median(ours))} vs ${ms(median(theirs))} (ratio ${ratio.toFixed(2)}); features ${ourFeat} vs ${theirFeat}, fixes ${ourFix} vs ${theirFix}; perf ${cl!.sections.Changed.length} listed as Changed (reference: ${headingCount(out, 'Performance Improvements')}); ${hidden} hidden-type and ${cl!.omitted.nonConventional} non-conventional commits counted, not listed`,
+    value: `${ms(median(ours))} vs ${ms(median(theirs))} (ratio ${ratio.toFixed(2)}); features ${ourFeat} vs ${theirFeat}, fixes ${ourFix} vs ${theirFix}; perf ${cl.sections.Changed.length} listed as Changed (reference: ${headingCount(out, 'Performance Improvements')}); ${hidden} hidden-type and ${cl.omitted.nonConventional} non-conventional commits counted, not listed`,
     goal: 'same feat/fix entries, faster than the reference',
     baseline: '`conventional-changelog -p angular` (npm conventional-changelog-cli 5)',
     met: ourFeat === theirFeat && ourFix === theirFix && ratio < 1,

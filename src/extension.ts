@@ -7,7 +7,7 @@ import { RollbackStatusBar } from './vscode/statusbar';
 import { PlanDiagnostics } from './vscode/diagnostics';
 import { ReleasePanel, PANEL_TYPE } from './vscode/panel';
 import { COMMANDS, RUNS_COMMANDS, type CommandId } from './vscode/commands';
-import { PHASES, type PhaseId } from './core/plan/schema';
+import { PHASES } from './core/plan/schema';
 import { unitsFor } from './core/engine/units';
 import { writeReport } from './core/report/report';
 import { ensureToolIgnored } from './core/git/ignore';
@@ -89,7 +89,7 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     const open = s && !['released', 'rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(s.status);
     const next = node?.kind === 'phase' ? node.id : PHASES.find((p) => unitsFor(plan, p).length > 0 && (!open || !['passed', 'skipped', 'waived'].includes(s.phases.find((x) => x.id === p)!.state)));
     if (!next) throw new UserError('Every phase of this release has run.');
-    return open ? controller.resume({ stopAfter: next as PhaseId }) : controller.startUntil(next as PhaseId);
+    return open ? controller.resume({ stopAfter: next }) : controller.startUntil(next);
   });
   register(COMMANDS.retryStep, (node?: Node) => {
     const key = node?.kind === 'step' ? node.key : failedStep(controller);

@@ -60,7 +60,7 @@ export class DemoEnvironment {
     }
     if (this.monitoringWindow) {
       const plan = path.join(dir, '.release', 'plan.yaml');
-      fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace(/^  window: \S+$/m, `  window: ${this.monitoringWindow}`));
+      fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace(/^ {2}window: \S+$/m, `  window: ${this.monitoringWindow}`));
     }
     const note = path.join(dir, 'db', 'migrations', '002_order_note.sql');
     const noteSql = fs.readFileSync(note, 'utf8');

@@ -5,6 +5,7 @@ let loaded: typeof EngineApi | undefined;
 /** The engine bundle, loaded once on first use (it sits beside extension.js in dist/). */
 export function engine(): typeof EngineApi {
   // A plain require of a sibling file: esbuild leaves it as is (it is marked external).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at run time, not bundled
   loaded ??= require('./engine.js') as typeof EngineApi;
   return loaded;
 }

@@ -141,7 +141,7 @@ export class ReleasePanel implements vscode.Disposable {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
+<link rel="stylesheet" href="${style.toString()}">
 <title>Release</title>
 </head>
 <body>
@@ -156,7 +156,7 @@ export class ReleasePanel implements vscode.Disposable {
   <section id="monitor"><table id="metrics-table"><thead><tr><th>Metric</th><th>Current</th><th>Baseline</th><th>Guard</th><th>Verdict</th></tr></thead><tbody></tbody></table><div id="charts"></div></section>
   <section id="report" hidden><div class="actions"><button id="open-md">Open as Markdown</button><button id="copy">Copy</button></div><div id="report-body"></div></section>
 </main>
-<script nonce="${nonce}" src="${script}"></script>
+<script nonce="${nonce}" src="${script.toString()}"></script>
 </body>
 </html>`;
   }

@@ -226,7 +226,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     const pre = this.c.prechecks.get(id);
     if (pre && !this.c.isRunning) return { state: pre.state, detail: pre.detail, by: pre.by, reason: pre.reason };
     const journaled = this.c.state?.checklist.find((c) => c.id === id);
-    if (journaled) return { state: journaled.state as GateState, detail: journaled.detail ?? '', by: journaled.by, reason: journaled.reason };
+    if (journaled) return { state: journaled.state, detail: journaled.detail ?? '', by: journaled.by, reason: journaled.reason };
     if (pre) return { state: pre.state, detail: pre.detail, by: pre.by, reason: pre.reason };
     return { state: 'pending', detail: '' };
   }
@@ -293,7 +293,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   private phaseItem(id: PhaseId, ran: boolean): vscode.TreeItem {
     const p = this.c.state?.phases.find((x) => x.id === id);
     const gate = this.c.state?.gates[id];
-    const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : ((p?.state ?? 'pending') as GateState);
+    const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : ((p?.state ?? 'pending'));
     // The node decides: an element's id never changes, or VS Code's handle for it would.
     const item = new vscode.TreeItem(PHASE_TITLES[id], ran ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     // VS Code keeps a node's first collapsible state for its id: a phase that starts running gets a new id, so it opens.
@@ -315,7 +315,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     const item = new vscode.TreeItem(st?.name ?? key, vscode.TreeItemCollapsibleState.None);
     item.id = `step:${key}`;
     if (!st) return item;
-    item.iconPath = icon(st.state as GateState);
+    item.iconPath = icon(st.state);
     const parts: string[] = [];
     if (st.state === 'waived') parts.push(`waived by ${st.waivedBy}: ${st.waiveReason}`);
     else {
@@ -359,7 +359,7 @@ function nodeKey(n: Node): string {
 
 /** Everything of a tree item a person sees or clicks. */
 function itemSignature(i: vscode.TreeItem): string {
-  const iconId = i.iconPath instanceof vscode.ThemeIcon ? `${i.iconPath.id}/${i.iconPath.color?.id ?? ''}` : String(i.iconPath ?? '');
+  const iconId = i.iconPath instanceof vscode.ThemeIcon ? `${i.iconPath.id}/${i.iconPath.color?.id ?? ''}` : JSON.stringify(i.iconPath ?? '');
   const tooltip = i.tooltip instanceof vscode.MarkdownString ? i.tooltip.value : (i.tooltip ?? '');
   return JSON.stringify([i.id, i.label, i.description, iconId, tooltip, i.contextValue, i.collapsibleState, i.command?.command, i.command?.arguments]);
 }

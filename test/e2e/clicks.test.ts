@@ -26,7 +26,7 @@ describe(`the Release view in VS Code ${host.version}: no click is lost during a
     const { DemoEnvironment } = await import(pathToFileURL(path.join(host.root, 'examples', 'demo', 'environment.mjs')).href);
     // A window long enough for every click to land while the monitor samples.
     env = await new DemoEnvironment({ bad: false, routerPortInPlan: true, monitoringWindow: '600s' }).start();
-    assert.match(fs.readFileSync(path.join(env.dir, '.release', 'plan.yaml'), 'utf8'), /^  window: 600s$/m);
+    assert.match(fs.readFileSync(path.join(env.dir, '.release', 'plan.yaml'), 'utf8'), /^ {2}window: 600s$/m);
     server = await host.startServer();
     browser = await host.launchBrowser(server.tmp, server.xdg);
     wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder: env.dir }));

@@ -7,7 +7,6 @@
 // Also usable as @vscode/test-electron's `vscodeExecutablePath`: it then accepts
 // --extensionDevelopmentPath=… --extensionTestsPath=… [folder] and exits with the tests' result.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import { execFileSync } from 'node:child_process';

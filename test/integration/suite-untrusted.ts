@@ -2,6 +2,7 @@ import { runSuite } from './mochaSuite';
 
 export function run(): Promise<void> {
   return runSuite(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the tests register once mocha's globals exist
     require('./untrusted.tests');
   });
 }

@@ -62,7 +62,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   });
 
   it('runs a checklist check when its item is clicked, and ticks a manual item with who ticked it', async () => {
-    const r = (await vscode.commands.executeCommand(COMMANDS.checkItem, 'migrations')) as { state: string; detail: string };
+    const r = await vscode.commands.executeCommand<{ state: string; detail: string }>(COMMANDS.checkItem, 'migrations');
     assert.equal(r.state, 'passed');
     assert.match(r.detail, /migrations\/001-note\.sql/);
     await vscode.commands.executeCommand(COMMANDS.checkItem, 'sign-off');
@@ -110,7 +110,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
       confirm: async (m) => (asked.push(m), true),
       notify: async (m) => void asked.push(`notify: ${m}`),
     };
-    const s = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string; outcomeMessage?: string };
+    const s = await vscode.commands.executeCommand<{ status: string; outcomeMessage?: string }>(COMMANDS.startRelease);
     assert.equal(s.status, 'released', s.outcomeMessage);
     assert.equal(asked[0], 'Release fixture-app 1.2.3 to production?');
     assert.match(asked.at(-1)!, /^notify: fixture-app 1\.2\.3 released to production/);
@@ -158,7 +158,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('pauses on a failing step, then Retry Step runs it again', async () => {
     fs.rmSync(allow(), { force: true });
     rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', onFailure: async () => ({ action: 'pause' }), notify: async () => {} };
-    const paused = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string };
+    const paused = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     assert.equal(paused.status, 'paused');
     const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
     assert.equal(step.contextValue, 'step:failed:log');
@@ -166,7 +166,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.match(rp.controller.terminals.terminals.get('deploy')!.pty.text, /deploy refused, state\/allow-deploy is missing/);
     fs.writeFileSync(allow(), '');
     const node: Node = { kind: 'step', key: 'deploy/0', phase: 'deploy' };
-    const done = (await vscode.commands.executeCommand(COMMANDS.retryStep, node)) as { status: string; steps: Record<string, { attempts: number }> };
+    const done = await vscode.commands.executeCommand<{ status: string; steps: Record<string, { attempts: number }> }>(COMMANDS.retryStep, node);
     assert.equal(done.status, 'released');
     assert.equal(done.steps['deploy/0'].attempts, 2);
   });
@@ -186,7 +186,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
     await vscode.commands.executeCommand(COMMANDS.startRelease);
     assert.notEqual(fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8'), before, 'the migration changed the data');
-    const s = (await vscode.commands.executeCommand(COMMANDS.rollback, 'error budget burnt')) as { status: string; rollback: { reason: string } };
+    const s = await vscode.commands.executeCommand<{ status: string; rollback: { reason: string } }>(COMMANDS.rollback, 'error budget burnt');
     assert.equal(s.status, 'rolled-back');
     assert.equal(s.rollback.reason, 'error budget burnt');
     assert.equal(fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8'), before, 'the backup was restored');
@@ -198,13 +198,13 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('Run Next Phase runs one phase at a time, and Resume Release finishes', async () => {
     fs.writeFileSync(allow(), '');
     rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
-    const first = (await vscode.commands.executeCommand(COMMANDS.runPhase)) as { status: string; pausedAt?: { message: string }; phases: { id: string; state: string }[] };
+    const first = await vscode.commands.executeCommand<{ status: string; pausedAt?: { message: string }; phases: { id: string; state: string }[] }>(COMMANDS.runPhase);
     assert.equal(first.status, 'paused');
     assert.equal(first.pausedAt?.message, 'paused after Preparation, as asked');
     assert.deepEqual(first.phases.slice(0, 2).map((p) => p.state), ['passed', 'pending']);
-    const second = (await vscode.commands.executeCommand(COMMANDS.runPhase)) as { pausedAt?: { message: string } };
+    const second = await vscode.commands.executeCommand<{ pausedAt?: { message: string } }>(COMMANDS.runPhase);
     assert.equal(second.pausedAt?.message, 'paused after Staging smoke test, as asked');
-    const done = (await vscode.commands.executeCommand(COMMANDS.resumeRelease)) as { status: string; steps: Record<string, { attempts: number }> };
+    const done = await vscode.commands.executeCommand<{ status: string; steps: Record<string, { attempts: number }> }>(COMMANDS.resumeRelease);
     assert.equal(done.status, 'released');
     assert.equal(done.steps['preparation/0'].attempts, 1);
   });
@@ -218,7 +218,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
       notify: async () => {},
       onFailure: async (f) => ((failure = `${f.step.key}: ${f.message}`), { action: 'pause' }),
     };
-    const running = vscode.commands.executeCommand(COMMANDS.startRelease) as Thenable<{ status: string }>;
+    const running = vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     await until(() => rp.controller.state?.steps['deploy/0']?.state === 'running', 30_000, 'the slow deploy step');
     const cli = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'cli.js'), 'run', '--yes', '--plan', path.join(folder(), '.release', 'plan.yaml')], { encoding: 'utf8' });
     assert.equal(cli.status, 1);
@@ -237,10 +237,10 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     let asked = '';
     const base = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
     rp.controller.prompterOverride = { ...base, unresolved: async (m: string, d: string) => ((asked = `${m}\n${d}`), 'Resume') };
-    const running = vscode.commands.executeCommand(COMMANDS.startRelease) as Thenable<{ status: string; runId: string; pausedAt?: { message: string } }>;
+    const running = vscode.commands.executeCommand<{ status: string; runId: string; pausedAt?: { message: string } }>(COMMANDS.startRelease);
     await until(() => rp.controller.state?.steps['deploy/0']?.state === 'running' && rp.controller.state.steps['deploy/0'].pid !== undefined, 30_000, 'the slow deploy step runs again');
     assert.match(asked, new RegExp(`^Release fixture-app 1\\.2\\.3 was not finished\\.\nRun ${pausedId} is paused`));
-    const pid = rp.controller.state!.steps['deploy/0'].pid!;
+    const pid = rp.controller.state.steps['deploy/0'].pid!;
     // What deactivate() does when the window closes.
     const t0 = Date.now();
     await rp.controller.shutdown();
@@ -252,7 +252,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.match(s.pausedAt!.message, /^stopped by the closing VS Code window while "Deploy 1\.2\.3" ran/);
 
     rp.controller.prompterOverride = { ...base, unresolved: async () => 'Abandon…', abandonReason: async () => 'test: the window was closed on purpose' };
-    const gone = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string; runId: string; outcomeMessage: string };
+    const gone = await vscode.commands.executeCommand<{ status: string; runId: string; outcomeMessage: string }>(COMMANDS.startRelease);
     assert.equal(gone.runId, pausedId);
     assert.equal(gone.status, 'aborted');
     assert.match(gone.outcomeMessage, /^abandoned by .+: test: the window was closed on purpose$/);
@@ -262,11 +262,11 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('shows a failed rollback loudly in the tree and the status bar', async () => {
     fs.writeFileSync(allow(), '');
     rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
-    const s = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string };
+    const s = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     assert.equal(s.status, 'released');
     // The backup the rollback restores from is gone: the rollback cannot succeed.
     fs.rmSync(path.join(rp.controller.runDir!, 'backup'));
-    const rb = (await vscode.commands.executeCommand(COMMANDS.rollback, 'checkout errors')) as { status: string };
+    const rb = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.rollback, 'checkout errors');
     assert.equal(rb.status, 'rollback-failed');
     assert.equal(rp.tree.getTreeItem({ kind: 'rollback' }).label, 'ROLLBACK FAILED');
     assert.match(String(rp.tree.getTreeItem({ kind: 'release' }).description), /rollback-failed/);
@@ -281,7 +281,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     fs.writeFileSync(verdict, 'QA verdict: NOT Ready for Launch — 3 blockers open\n');
     try {
       rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
-      const s = (await vscode.commands.executeCommand(COMMANDS.startRelease)) as { status: string };
+      const s = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
       assert.equal(s.status, 'aborted');
       const gate = rp.tree.getTreeItem({ kind: 'gate', id: 'acceptance' });
       assert.equal(gate.id, 'gate:acceptance');

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { readJournal, ReleaseLock, repairTornTail } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/engine/fold';
@@ -94,8 +95,8 @@ describe('crash safety', () => {
   it('takes over a stale lock of a dead process, with who held it', () => {
     const dir = tempDir();
     const file = path.join(dir, 'lock');
-    const dead = spawnSync('true').pid!;
-    fs.writeFileSync(file, JSON.stringify({ pid: dead, host: require('node:os').hostname(), user: 'ghost', holder: 'CLI', runId: 'r0', since: '2026-01-01T00:00:00Z' }));
+    const dead = spawnSync('true').pid;
+    fs.writeFileSync(file, JSON.stringify({ pid: dead, host: os.hostname(), user: 'ghost', holder: 'CLI', runId: 'r0', since: '2026-01-01T00:00:00Z' }));
     const lock = ReleaseLock.acquire(file, { user: 'me', holder: 'test', runId: 'r1' });
     assert.equal(lock.tookOver?.pid, dead);
     assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).pid, process.pid);

@@ -161,8 +161,8 @@ describe('release engine', () => {
     assert.equal(s.status, 'rolled-back');
     assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'v1\n', 'the backup was restored');
     assert.equal(s.rollback?.trigger, 'step');
-    assert.match(s.rollback!.reason, /deploy failed: exit code 1/);
-    assert.ok(s.rollback!.latencyMs >= 0 && s.rollback!.latencyMs < 5000, `latency ${s.rollback!.latencyMs}`);
+    assert.match(s.rollback.reason, /deploy failed: exit code 1/);
+    assert.ok(s.rollback.latencyMs >= 0 && s.rollback.latencyMs < 5000, `latency ${s.rollback.latencyMs}`);
     assert.equal(s.steps['rollback/0'].state, 'passed');
   });
 
@@ -248,7 +248,7 @@ describe('deploy strategies and the rollback window', () => {
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'rolled-back');
     assert.equal(s.rollback?.trigger, 'step');
-    assert.match(s.rollback!.reason, /^Health check of web-3 failed: unhealthy after 2 attempt\(s\)/);
+    assert.match(s.rollback.reason, /^Health check of web-3 failed: unhealthy after 2 attempt\(s\)/);
     assert.equal(fs.readFileSync(path.join(ws.dir, 'rollout.log'), 'utf8'), 'web-1 1.2.3\nweb-2 1.2.3\nweb-3 1.2.3\nweb-4 1.2.3\n', 'batch 3 never started');
   });
 

@@ -364,10 +364,10 @@ describe('a failed step shows where it failed', function () {
       child.on('close', (code) => resolve({ code, out }));
     });
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /✗ deploy \([\d.]+ s\) — exit code 4\n(    │ deploy line \d+\n){20}/);
-    assert.match(r.out, /    │ deploy line 25\n/);
+    assert.match(r.out, /✗ deploy \([\d.]+ s\) — exit code 4\n( {4}│ deploy line \d+\n){20}/);
+    assert.match(r.out, / {4}│ deploy line 25\n/);
     assert.ok(!/deploy line 5\n/.test(r.out), 'only the last 20 lines');
-    assert.match(r.out, /✗ restore \([\d.]+ s\) — exit code 2\n    │ restore could not reach the database with \*\*\*\n/);
+    assert.match(r.out, /✗ restore \([\d.]+ s\) — exit code 2\n {4}│ restore could not reach the database with \*\*\*\n/);
     assert.ok(!r.out.includes('tok-9f8e7d6c'));
   });
 });

@@ -55,7 +55,7 @@ describe('monitoring against a real Prometheus', function () {
     assert.deepEqual(out, { ok: true });
     const base = events.find((e) => e.type === 'baseline.captured' && e.metric === 'qps') as Extract<NewEvent, { type: 'baseline.captured' }>;
     assert.ok(base.mean > 20 && base.mean < 60, `baseline qps ${base.mean}`);
-    const verdicts = events.filter((e) => e.type === 'monitoring.verdict') as Extract<NewEvent, { type: 'monitoring.verdict' }>[];
+    const verdicts = events.filter((e): e is Extract<NewEvent, { type: 'monitoring.verdict' }> => e.type === 'monitoring.verdict');
     assert.deepEqual(verdicts.map((v) => [v.metric, v.verdict]), [['errors', 'pass'], ['qps', 'pass']]);
     const samples = events.filter((e) => e.type === 'metric.sample' && e.metric === 'qps').length;
     assert.match(verdicts[1].explanation, new RegExp(`over ${samples} of ${samples} samples, baseline`));
@@ -76,7 +76,7 @@ describe('monitoring against a real Prometheus', function () {
     const s = await r.run();
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
     assert.equal(s.rollback?.trigger, 'guard');
-    assert.match(s.rollback!.reason, /^errors: 0\.\d+ is above the maximum 0\.0500 for 2 sample\(s\) in a row$/);
+    assert.match(s.rollback.reason, /^errors: 0\.\d+ is above the maximum 0\.0500 for 2 sample\(s\) in a row$/);
     const events = journalLines(ws, r.runId);
     const confirmed = events.findIndex((e) => e.type === 'guard.breached' && e.confirmed === true);
     const started = events.findIndex((e) => e.type === 'rollback.started');
@@ -116,7 +116,7 @@ describe('monitoring against a real Prometheus', function () {
     const events: NewEvent[] = [];
     const out = await watch(monitoring([{ id: 'nan', prometheus: { url: prom.url, query: '0/0' }, guard: { max: 1 } }], { window: '10s', consecutiveErrorLimit: 3 }), events);
     assert.ok(!out.ok && 'breach' in out && out.breach.kind === 'errors');
-    const samples = events.filter((e) => e.type === 'metric.sample') as Extract<NewEvent, { type: 'metric.sample' }>[];
+    const samples = events.filter((e): e is Extract<NewEvent, { type: 'metric.sample' }> => e.type === 'metric.sample');
     assert.deepEqual(samples.map((s) => s.status), ['nan', 'nan', 'nan']);
     assert.match(samples[2].message!, /the source returned NaN — inconclusive \(3\/3\)/);
   });
@@ -131,7 +131,7 @@ describe('monitoring against a real Prometheus', function () {
     assert.ok(!out.ok && 'breach' in out);
     assert.equal(out.breach.kind, 'errors');
     assert.match(out.breach.reason, /^qps: 4 inconclusive samples in a row \(last: ECONNREFUSED.*\); the analysis fails$/);
-    const statuses = (events.filter((e) => e.type === 'metric.sample') as Extract<NewEvent, { type: 'metric.sample' }>[]).map((s) => s.status);
+    const statuses = events.filter((e): e is Extract<NewEvent, { type: 'metric.sample' }> => e.type === 'metric.sample').map((s) => s.status);
     assert.ok(statuses.includes('ok'), 'samples were good before it stopped');
     assert.deepEqual(statuses.slice(-4), ['error', 'error', 'error', 'error']);
   });

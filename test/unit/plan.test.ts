@@ -253,7 +253,7 @@ describe('release-pilot validate (the built CLI)', () => {
     const demo = spawnSync('node', [cli, 'run', '--dry-run', '--plan', EXAMPLES[0], '--var', 'ROUTER_PORT=9999'], { encoding: 'utf8' }).stdout;
     const order = ['Preparation:', 'Staging smoke test:', 'Production DB backup:', 'DB migration:', 'Service deployment:', 'Config update:', 'Verification:', 'Monitoring:', 'Announcement:'];
     const at = order.map((h) => demo.indexOf(h));
-    assert.ok(at.every((i, k) => i > 0 && (k === 0 || i > at[k - 1])), `phases in order: ${at}`);
+    assert.ok(at.every((i, k) => i > 0 && (k === 0 || i > at[k - 1])), `phases in order: ${at.join(',')}`);
     assert.match(demo, /GET http:\/\/127\.0\.0\.1:9999\/api\/orders → expect 200 within 500 ms/);
     assert.ok(!fs.existsSync(path.join(ROOT, 'examples/demo/.release/runs')), 'a dry run writes no run');
   });

@@ -35,7 +35,7 @@ describe('step runner (real processes)', () => {
     assert.ok(Date.now() - t0 < 5000);
     const all = pidsIn(pids);
     assert.equal(all.length, 4);
-    assert.ok(await waitFor(() => all.every((p) => !alive(p)), 3000), `survivors: ${all.filter(alive)}`);
+    assert.ok(await waitFor(() => all.every((p) => !alive(p)), 3000), `survivors: ${all.filter(alive).join(' ')}`);
   });
 
   it('ends a step that ignores SIGTERM with SIGKILL after the grace period', async () => {
@@ -47,7 +47,7 @@ describe('step runner (real processes)', () => {
     assert.equal(r.signal, 'SIGKILL');
     const all = pidsIn(pids);
     assert.equal(all.length, 2);
-    assert.ok(await waitFor(() => all.every((p) => !alive(p)), 3000), `survivors: ${all.filter(alive)}`);
+    assert.ok(await waitFor(() => all.every((p) => !alive(p)), 3000), `survivors: ${all.filter(alive).join(' ')}`);
   });
 
   it('times out a step whose forked child holds its output after the parent exits, ending the child', async () => {

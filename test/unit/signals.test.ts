@@ -30,8 +30,8 @@ interface Live {
 function startCli(ws: Workspace, ...args: string[]): Live {
   const child = spawn('node', [CLI, ...args, '--plan', ws.planFile], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   return { child, out: () => out, exited };
 }

@@ -132,7 +132,7 @@ export function initialState(): ReleaseState {
     updatedAt: '',
     status: 'running',
     checklist: [],
-    phases: PHASES.map((id) => ({ id, state: 'pending' as PhaseState, steps: [] })),
+    phases: PHASES.map((id) => ({ id, state: 'pending', steps: [] })),
     steps: {},
     gates: {},
     metrics: {},

@@ -10,7 +10,7 @@ export type Unit =
   | { key: string; phase: PhaseId; name: string; kind: 'monitor' }
   | { key: string; phase: PhaseId; name: string; kind: 'notify' | 'webhook'; announce: true };
 
-const stepName = (s: Step, fallback: string) => s.name ?? (s.run.length > 60 ? `${s.run.slice(0, 57)}…` : s.run);
+const stepName = (s: Step) => s.name ?? (s.run.length > 60 ? `${s.run.slice(0, 57)}…` : s.run);
 
 /**
  * The phase whose first unit captures the monitoring baseline: the first one that touches
@@ -35,7 +35,7 @@ export function unitsFor(plan: Plan, phase: PhaseId): Unit[] {
 
 function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
   const steps = (prefix: string, list: Step[], extra: Partial<Extract<Unit, { kind: 'run' }>> = {}): Unit[] =>
-    list.map((s, i) => ({ key: `${phase}/${prefix}${i}`, phase, name: stepName(s, `${prefix}${i}`), kind: 'run' as const, step: s, ...extra }));
+    list.map((s, i) => ({ key: `${phase}/${prefix}${i}`, phase, name: stepName(s), kind: 'run' as const, step: s, ...extra }));
   const p = plan.phases;
   switch (phase) {
     case 'preparation':
@@ -60,7 +60,7 @@ function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
         for (let b = 0; b * r.maxUnavailable < r.targets.length; b++) {
           const batch = r.targets.slice(b * r.maxUnavailable, (b + 1) * r.maxUnavailable);
           for (const target of batch) {
-            r.steps.forEach((s, i) => units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s, `step ${i}`)} (${target})`, kind: 'run', step: s, vars: { target } }));
+            r.steps.forEach((s, i) => units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s)} (${target})`, kind: 'run', step: s, vars: { target } }));
           }
           for (const target of batch) units.push({ key: `deploy/batch${b + 1}/${target}/health`, phase, name: `Health check of ${target}`, kind: 'health', check: r.healthCheck, vars: { target }, rollbackOnFail: true });
         }
@@ -98,7 +98,7 @@ export function retireUnits(plan: Plan, kept: { from: string; active: string; id
   return (plan.phases.deploy.blueGreen?.retire ?? []).map((s, i) => ({
     key: `deploy/retire.${i}`,
     phase: 'deploy' as const,
-    name: `${stepName(s, `retire ${i}`)} (kept for the rollback of ${kept.from})`,
+    name: `${stepName(s)} (kept for the rollback of ${kept.from})`,
     kind: 'run' as const,
     step: s,
     vars: { 'deploy.active': kept.active, 'deploy.color': kept.idle },

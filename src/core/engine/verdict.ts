@@ -56,7 +56,7 @@ const CONFUSABLE: Record<string, string> = {
   а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h', ӏ: 'l',
   α: 'a', β: 'b', ε: 'e', η: 'n', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', ı: 'i', ɑ: 'a', ɡ: 'g', ℓ: 'l',
 };
-const skeleton = (s: string) => (/^[\x00-\x7f]*$/.test(s) ? s : s.replace(/[^\x00-\x7f]/g, (c) => CONFUSABLE[c] ?? c));
+const skeleton = (s: string) => (/^\p{ASCII}*$/u.test(s) ? s : s.replace(/\P{ASCII}/gu, (c) => CONFUSABLE[c] ?? c));
 
 /** NFKC, no invisible format characters (zero-width, bidi controls, soft hyphen), one space between words, lower case. */
 function normalise(s: string): string {
@@ -235,7 +235,7 @@ export function decideVerdict(text: string, expected: string): VerdictDecision {
     }
     // Letters, digits only, look-alikes folded: catches "Ready-for-Launch?", "NotReady for Launch", "Rеady" (Cyrillic е).
     const sk = skeleton(l.full);
-    const loose = /^[\x00-\x7f]*$/.test(sk) ? sk.replace(/[^a-z0-9]+/g, '') : sk.replace(/[^a-z0-9\p{L}]+/gu, '');
+    const loose = /^\p{ASCII}*$/u.test(sk) ? sk.replace(/[^a-z0-9]+/g, '') : sk.replace(/[^a-z0-9\p{L}]+/gu, '');
     if (loose.includes(wantLoose)) {
       const why = core !== skeleton(core) && skeleton(core) === wantSkeleton ? 'spells the phrase with look-alike letters' : 'says more than the phrase (a negation, question or qualifier)';
       return { ok: false, reason: `the verdict ${why}, ${quote(l)}`, line: view(l) };

@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+
 /**
  * Shortest secret a release accepts, blanks not counted. A shorter value turns up in ordinary
  * output all the time, so masking it would mangle every log, and the pattern of masks would itself
@@ -197,8 +199,7 @@ function maskCharFor(texts: string[]): string {
   }
 }
 
-const ANSI_RE = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
-/** Terminal control sequences and other control characters removed, for text shown outside a terminal. */
+/** Terminal control sequences and other control characters (tab and line ends aside) removed, for text shown outside a terminal. */
 export function plainText(text: string): string {
-  return text.replace(ANSI_RE, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
+  return stripVTControlCharacters(text).replace(/[^\P{Cc}\t\n\r]/gu, '');
 }

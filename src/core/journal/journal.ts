@@ -41,7 +41,7 @@ export class Journal {
   }
 
   append(event: NewEvent): ReleaseEvent {
-    const full = { at: this.now().toISOString(), ...event } as ReleaseEvent;
+    const full = { at: this.now().toISOString(), ...event };
     const line = Buffer.from(JSON.stringify(full) + '\n');
     try {
       let off = 0;

@@ -36,7 +36,7 @@ export interface Breach {
 export type BreachDecision = 'rollback' | 'pause' | 'continue';
 
 export interface MonitorDeps {
-  append(e: NewEvent): void;
+  append: (e: NewEvent) => void;
   clock: Clock;
   signal: AbortSignal;
   /** Called for `onBreach: prompt`. */

@@ -50,7 +50,7 @@ export class PrometheusQuerySource implements MetricSource {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
       const text = await res.text();
       try {
-        body = JSON.parse(text);
+        body = JSON.parse(text) as typeof body;
       } catch {
         return error(`Prometheus answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`);
       }

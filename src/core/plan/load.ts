@@ -148,7 +148,7 @@ function pathOf(ancestry: readonly unknown[], key: unknown): string {
     const parent = ancestry[i];
     const child = chain[i];
     if (isPair(parent) && isScalar(parent.key)) parts.push(String(parent.key.value));
-    else if (isSeq(parent) && child !== null) parts.push(`[${parent.items.indexOf(child as never)}]`);
+    else if (isSeq(parent) && child !== null) parts.push(`[${parent.items.indexOf(child)}]`);
   }
   if (typeof key === 'number') parts.push(`[${key}]`);
   return parts.join('.').replace(/\.\[/g, '[');
@@ -226,7 +226,7 @@ function locate(doc: Document.Parsed, path: (string | number)[]): Located {
   for (const seg of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) return { exact: false, value: node as YamlNode, keyRange, valueRange: keyRange };
+      if (!pair) return { exact: false, value: node, keyRange, valueRange: keyRange };
       keyRange = rangeOf(pair.key);
       node = pair.value;
       if (node === null) return { exact: true, value: null, keyRange, valueRange: keyRange };
@@ -320,8 +320,8 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
   let i = 0;
   while (i < buf.length) {
     const b = buf[i];
-    let n = 0;
-    let min = 0;
+    let n: number;
+    let min: number;
     if (b < 0x80) { i++; continue; }
     else if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; }
     else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; }

@@ -67,7 +67,7 @@ const SHELL_OPERATOR = /[:\-+?=#%/^,@[\]!*]/;
 
 function claimed(head: string): boolean {
   if (CLAIMED_ANY_CASE.test(head) || CLAIMED.test(head)) return true;
-  return /[^\x00-\x7f]/.test(head.split(SHELL_OPERATOR)[0]);
+  return /\P{ASCII}/u.test(head.split(SHELL_OPERATOR)[0]);
 }
 
 /** Longer than any name: deciding whether a `${` is the plan's reads no further, so a text of many `${` stays linear. */
@@ -283,7 +283,7 @@ export function previewScope(plan: Plan, o: { vars?: Record<string, string>; ver
   const colors = plan.phases.deploy.blueGreen?.colors;
   return buildScope({
     plan,
-    env: new Proxy({}, { get: (_t, k) => (typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `<env:${k}>` : undefined) }) as NodeJS.ProcessEnv,
+    env: new Proxy({}, { get: (_t, k) => (typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `<env:${k}>` : undefined) }),
     vars: o.vars,
     version: o.version ?? plan.release.version,
     previousVersion: o.previousVersion,

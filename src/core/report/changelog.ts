@@ -249,7 +249,7 @@ export function renderChangelogSection(version: string, date: string, sections: 
 export function insertChangelogSection(existing: string | undefined, section: string): string {
   if (!existing) return `# Changelog\n\nAll notable changes to this project are documented in this file, in the [Keep a Changelog](https://keepachangelog.com/en/1.1.0/) format.\n\n${section}`;
   const lines = existing.split('\n');
-  let at = lines.findIndex((l) => /^## \[(?!Unreleased\])/i.test(l));
+  const at = lines.findIndex((l) => /^## \[(?!Unreleased\])/i.test(l));
   if (at < 0) return existing.endsWith('\n') ? `${existing}\n${section}` : `${existing}\n\n${section}`;
   const offset = lines.slice(0, at).reduce((n, l) => n + l.length + 1, 0);
   return existing.slice(0, offset) + section + '\n' + existing.slice(offset);
