@@ -38,11 +38,25 @@ const builds = [
   { ...common, ...nodeCjs, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './engine.js'] },
   { ...common, ...nodeCjs, entryPoints: ['src/vscode/engineApi.ts'], outfile: 'dist/engine.js' },
   { ...common, ...nodeCjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` } },
-  { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', loader: { '.css': 'css' } },
+  {
+    ...common,
+    entryPoints: ['src/webview/main.ts'],
+    outfile: 'dist/webview.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    loader: { '.css': 'css' },
+  },
 ];
 if (tests) {
   // Tests are bundled like the product, so ESM-only dependencies load the same way in both.
-  const list = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)) : []);
+  const list = (dir) =>
+    fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith('.ts'))
+          .map((f) => path.join(dir, f))
+      : [];
   const testBuild = { ...common, ...nodeCjs, sourcemap: 'inline', minify: false };
   builds.push({ ...testBuild, entryPoints: list('test/unit').filter((f) => f.endsWith('.test.ts')), outdir: 'out/unit', external: ['mocha'] });
   builds.push({ ...testBuild, entryPoints: list('test/e2e').filter((f) => f.endsWith('.test.ts')), outdir: 'out/e2e', external: ['mocha', 'playwright-core'] });
@@ -56,10 +70,23 @@ async function writeSchema() {
   fs.rmSync('dist/schema-export.mjs');
 }
 
-if (bench) builds.push({ ...common, ...nodeCjs, sourcemap: 'inline', minify: false, entryPoints: ['bench/bench.ts'], outdir: 'out/bench', external: ['playwright-core'] });
+if (bench)
+  builds.push({
+    ...common,
+    ...nodeCjs,
+    sourcemap: 'inline',
+    minify: false,
+    entryPoints: ['bench/bench.ts'],
+    outdir: 'out/bench',
+    external: ['playwright-core'],
+  });
 fs.mkdirSync('dist/templates', { recursive: true });
 // "Deploy: Create Release Plan" scaffolds from the example plans.
-for (const [name, example] of [['local', 'demo'], ['kubernetes', 'kubernetes'], ['helm', 'helm']]) {
+for (const [name, example] of [
+  ['local', 'demo'],
+  ['kubernetes', 'kubernetes'],
+  ['helm', 'helm'],
+]) {
   fs.copyFileSync(`examples/${example}/.release/plan.yaml`, `dist/templates/${name}.yaml`);
 }
 if (watch) {
@@ -67,6 +94,13 @@ if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
-  await esbuild.build({ entryPoints: ['src/core/plan/schema.ts'], outfile: 'dist/schema-export.mjs', bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
+  await esbuild.build({
+    entryPoints: ['src/core/plan/schema.ts'],
+    outfile: 'dist/schema-export.mjs',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+  });
   await writeSchema();
 }

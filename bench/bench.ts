@@ -46,7 +46,16 @@ function workspace(planText: string): { dir: string; planFile: string; plan: Ret
 async function runRelease(planText: string, extra: Record<string, unknown> = {}) {
   const ws = workspace(planText);
   if (!ws.plan.ok) throw new Error(ws.plan.problems.map((p) => p.message).join('\n'));
-  const r = await Release.start({ planFile: ws.planFile, plan: ws.plan.plan, planText, workspace: ws.dir, prompter: scripted(), user: 'bench', holder: 'bench', ...extra });
+  const r = await Release.start({
+    planFile: ws.planFile,
+    plan: ws.plan.plan,
+    planText,
+    workspace: ws.dir,
+    prompter: scripted(),
+    user: 'bench',
+    holder: 'bench',
+    ...extra,
+  });
   const s = await r.run();
   return { s, ws, runId: r.runId };
 }
@@ -68,15 +77,35 @@ async function runnerOverhead() {
     t = performance.now();
     j.append({ type: 'step.started', phase: 'deploy', step: 's', name: 's', command: 'sleep 1', log: 'l' });
     const r = await runner.run({ command: 'sleep 1', cwd: dir, env: process.env, timeoutMs: 10_000, logFile: path.join(dir, `l${i}`) }).result;
-    j.append({ type: 'step.finished', step: 's', exitCode: r.exitCode, signal: null, durationMs: r.durationMs, timedOut: false, cancelled: false, tail: r.tail, ok: true, message: 'ok' });
+    j.append({
+      type: 'step.finished',
+      step: 's',
+      exitCode: r.exitCode,
+      signal: null,
+      durationMs: r.durationMs,
+      timedOut: false,
+      cancelled: false,
+      tail: r.tail,
+      ok: true,
+      message: 'ok',
+    });
     engine.push(performance.now() - t);
     j.close();
   }
   const ratio = median(engine) / median(bare);
-  rows.push({ figure: 'A 1 s step through the engine vs bare bash', value: `${ms(median(engine))} vs ${ms(median(bare))} (ratio ${ratio.toFixed(3)})`, goal: 'ratio ≤ 1.05', baseline: '`bash -c "sleep 1"` (spawnSync)', met: ratio <= 1.05 });
+  rows.push({
+    figure: 'A 1 s step through the engine vs bare bash',
+    value: `${ms(median(engine))} vs ${ms(median(bare))} (ratio ${ratio.toFixed(3)})`,
+    goal: 'ratio ≤ 1.05',
+    baseline: '`bash -c "sleep 1"` (spawnSync)',
+    met: ratio <= 1.05,
+  });
 
   const steps = Array.from({ length: 50 }, (_, i) => `      - name: s${i}\n        run: "true"`).join('\n');
-  const plan = smallPlan({ checklist: '  []', acceptance: 'file: verdict.txt' }).replace(/ {2}preparation:\n {4}steps:\n {6}- name: prepare\n {8}run: echo preparing > prepared.txt/, `  preparation:\n    steps:\n${steps}`);
+  const plan = smallPlan({ checklist: '  []', acceptance: 'file: verdict.txt' }).replace(
+    / {2}preparation:\n {4}steps:\n {6}- name: prepare\n {8}run: echo preparing > prepared.txt/,
+    `  preparation:\n    steps:\n${steps}`,
+  );
   const eng: number[] = [];
   const loop: number[] = [];
   for (let i = 0; i < N; i++) {
@@ -88,7 +117,13 @@ async function runnerOverhead() {
     loop.push(performance.now() - t);
   }
   const r50 = median(eng) / median(loop);
-  rows.push({ figure: '50 trivial steps (`true`) through the engine, with journal fsyncs', value: `${ms(median(eng))} vs ${ms(median(loop))} (ratio ${r50.toFixed(2)}; ${ms((median(eng) - median(loop)) / 50)} overhead per step)`, goal: 'ratio ≤ 2', baseline: '50 × `bash -c true` (spawnSync)', met: r50 <= 2 });
+  rows.push({
+    figure: '50 trivial steps (`true`) through the engine, with journal fsyncs',
+    value: `${ms(median(eng))} vs ${ms(median(loop))} (ratio ${r50.toFixed(2)}; ${ms((median(eng) - median(loop)) / 50)} overhead per step)`,
+    goal: 'ratio ≤ 2',
+    baseline: '50 × `bash -c true` (spawnSync)',
+    met: r50 <= 2,
+  });
 }
 
 async function rollbackLatency() {
@@ -102,7 +137,9 @@ async function rollbackLatency() {
   try {
     for (let i = 0; i < N; i++) {
       svc.errorRate = 0;
-      const plan = smallPlan({ monitoring: `  window: 30s\n  interval: 1s\n  failureLimit: 1\n  baseline:\n    fixed: { errors: 0 }\n  metrics:\n    - id: errors\n      prometheus:\n        url: ${prom.url}\n        query: '${ERR}'\n      guard: { max: 0.05 }` });
+      const plan = smallPlan({
+        monitoring: `  window: 30s\n  interval: 1s\n  failureLimit: 1\n  baseline:\n    fixed: { errors: 0 }\n  metrics:\n    - id: errors\n      prometheus:\n        url: ${prom.url}\n        query: '${ERR}'\n      guard: { max: 0.05 }`,
+      });
       const { s } = await runRelease(plan, { onEvent: (e: ReleaseEvent) => e.type === 'phase.started' && e.phase === 'monitoring' && (svc.errorRate = 0.5) });
       if (s.rollback) lat.push(s.rollback.latencyMs);
     }
@@ -111,7 +148,13 @@ async function rollbackLatency() {
     await svc.stop();
   }
   const p95 = pct(lat, 95);
-  rows.push({ figure: `Guard breach confirmed → first rollback command, 1 s sampling, real Prometheus (${lat.length} runs)`, value: `p50 ${ms(median(lat))}, p95 ${ms(p95)}`, goal: '≤ one interval + 100 ms (1100 ms)', baseline: 'the sampling interval (1000 ms)', met: p95 <= 1100 });
+  rows.push({
+    figure: `Guard breach confirmed → first rollback command, 1 s sampling, real Prometheus (${lat.length} runs)`,
+    value: `p50 ${ms(median(lat))}, p95 ${ms(p95)}`,
+    goal: '≤ one interval + 100 ms (1100 ms)',
+    baseline: 'the sampling interval (1000 ms)',
+    met: p95 <= 1100,
+  });
 }
 
 function extensionCost() {
@@ -121,16 +164,38 @@ function extensionCost() {
     const gz = zlib.gzipSync(buf).length;
     const goal = f === 'extension.js' ? '≤ 300 KB' : '—';
     const what = f === 'extension.js' ? ' (loaded at activation)' : f === 'engine.js' ? ' (loaded on the first command that runs something)' : '';
-    rows.push({ figure: `Bundle dist/${f}${what} (production)`, value: `${(buf.length / 1024).toFixed(0)} KB raw, ${(gz / 1024).toFixed(0)} KB gzip`, goal, baseline: '—', met: f === 'extension.js' ? buf.length <= 300 * 1024 : undefined });
+    rows.push({
+      figure: `Bundle dist/${f}${what} (production)`,
+      value: `${(buf.length / 1024).toFixed(0)} KB raw, ${(gz / 1024).toFixed(0)} KB gzip`,
+      goal,
+      baseline: '—',
+      met: f === 'extension.js' ? buf.length <= 300 * 1024 : undefined,
+    });
   }
   const out = path.join(ROOT, '.test-host', 'bench.vsix');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', out], { cwd: ROOT, stdio: 'ignore' });
-  rows.push({ figure: 'Packaged .vsix', value: `${(fs.statSync(out).size / 1024).toFixed(0)} KB`, goal: '< 2 MB', baseline: '—', met: fs.statSync(out).size < 2 * 1024 * 1024 });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', out],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
+  rows.push({
+    figure: 'Packaged .vsix',
+    value: `${(fs.statSync(out).size / 1024).toFixed(0)} KB`,
+    goal: '< 2 MB',
+    baseline: '—',
+    met: fs.statSync(out).size < 2 * 1024 * 1024,
+  });
   // Activation, measured inside the real VS Code host by the integration suite.
   const r = spawnSync(process.execPath, ['test/host/run.mjs', '--version', 'min', '--integration'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
   const m = /activate\(\) took ([\d.]+) ms/.exec(r.stdout);
-  rows.push({ figure: 'activate() in the real VS Code host (1.100)', value: m ? `${m[1]} ms` : `not measured (host exit ${r.status})`, goal: '≤ 30 ms', baseline: '—', met: m ? Number(m[1]) <= 30 : false });
+  rows.push({
+    figure: 'activate() in the real VS Code host (1.100)',
+    value: m ? `${m[1]} ms` : `not measured (host exit ${r.status})`,
+    goal: '≤ 30 ms',
+    baseline: '—',
+    met: m ? Number(m[1]) <= 30 : false,
+  });
 }
 
 async function monitoringScale() {
@@ -174,7 +239,13 @@ async function monitoringScale() {
   journal.close();
   server.close();
   if (!out.ok) throw new Error('the scale run breached');
-  rows.push({ figure: `Monitoring 20 metrics at 1 Hz for ${minutes} min (${samples} samples, simulated clock)`, value: `engine heap +${(heap / 1024 / 1024).toFixed(1)} MB; ${((cpu.user + cpu.system) / 1000 / samples).toFixed(3)} ms CPU per sample (incl. HTTP, fsync, fold); ${(wall / 1000).toFixed(1)} s wall`, goal: '≤ 50 MB growth', baseline: '—', met: heap <= 50 * 1024 * 1024 });
+  rows.push({
+    figure: `Monitoring 20 metrics at 1 Hz for ${minutes} min (${samples} samples, simulated clock)`,
+    value: `engine heap +${(heap / 1024 / 1024).toFixed(1)} MB; ${((cpu.user + cpu.system) / 1000 / samples).toFixed(3)} ms CPU per sample (incl. HTTP, fsync, fold); ${(wall / 1000).toFixed(1)} s wall`,
+    goal: '≤ 50 MB growth',
+    baseline: '—',
+    met: heap <= 50 * 1024 * 1024,
+  });
 }
 
 async function webviewApply() {
@@ -182,7 +253,13 @@ async function webviewApply() {
   const { chromium } = await import('playwright-core');
   execFileSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT });
   const dir = tmp();
-  const browser = await chromium.launchPersistentContext(path.join(dir, 'chromium'), { executablePath: '/usr/bin/chromium', headless: true, env: { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'x'), XDG_CACHE_HOME: path.join(dir, 'y') }, viewport: { width: 1400, height: 900 }, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launchPersistentContext(path.join(dir, 'chromium'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'x'), XDG_CACHE_HOME: path.join(dir, 'y') },
+    viewport: { width: 1400, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
   try {
     const page = await browser.newPage();
     const html = `<!DOCTYPE html><html><head><style>${fs.readFileSync(path.join(ROOT, 'dist', 'webview.css'), 'utf8')}</style></head><body>
@@ -193,10 +270,27 @@ async function webviewApply() {
     await page.addScriptTag({ path: path.join(ROOT, 'dist', 'webview.js') });
     const t0 = Date.now() / 1000 - 1800;
     const metrics = Array.from({ length: 20 }, (_, i) => ({
-      id: `m${i}`, title: `metric ${i}`, unit: 'req/s', baseline: { mean: 1, stdev: 0.1 }, thresholds: [{ label: 'max 10', value: 10 }], guard: 'max 10',
-      points: Array.from({ length: 600 }, (_, k) => [t0 + k * 3, 1 + Math.sin(k / 10) * 0.1]), breaches: [], last: { value: 1, status: 'ok' }, verdict: null,
+      id: `m${i}`,
+      title: `metric ${i}`,
+      unit: 'req/s',
+      baseline: { mean: 1, stdev: 0.1 },
+      thresholds: [{ label: 'max 10', value: 10 }],
+      guard: 'max 10',
+      points: Array.from({ length: 600 }, (_, k) => [t0 + k * 3, 1 + Math.sin(k / 10) * 0.1]),
+      breaches: [],
+      last: { value: 1, status: 'ok' },
+      verdict: null,
     }));
-    const snapshot = { title: 'bench', status: 'running', monitoring: { startedAt: t0 * 1000, endsAt: (t0 + 1800) * 1000, finishedAt: null }, rollbackUntil: null, metrics, markers: [], report: null, tab: 'monitor' };
+    const snapshot = {
+      title: 'bench',
+      status: 'running',
+      monitoring: { startedAt: t0 * 1000, endsAt: (t0 + 1800) * 1000, finishedAt: null },
+      rollbackUntil: null,
+      metrics,
+      markers: [],
+      report: null,
+      tab: 'monitor',
+    };
     await page.evaluate((s) => window.postMessage({ type: 'snapshot', snapshot: s }, '*'), snapshot);
     const N = 30;
     for (let k = 0; k < N; k++) {
@@ -207,7 +301,13 @@ async function webviewApply() {
     await page.waitForFunction((n) => (window as unknown as { __applied: number[] }).__applied.length >= n + 1, N);
     const applied: number[] = await page.evaluate(() => (window as unknown as { __applied: number[] }).__applied);
     const updates = applied.slice(1);
-    rows.push({ figure: 'Panel: apply one 1 Hz update of 20 metrics × 600 points (Chromium, real bundle)', value: `median ${ms(median(updates))}, p95 ${ms(pct(updates, 95))}; full snapshot ${ms(applied[0])}`, goal: '< 16 ms (one frame)', baseline: '—', met: pct(updates, 95) < 16 });
+    rows.push({
+      figure: 'Panel: apply one 1 Hz update of 20 metrics × 600 points (Chromium, real bundle)',
+      value: `median ${ms(median(updates))}, p95 ${ms(pct(updates, 95))}; full snapshot ${ms(applied[0])}`,
+      goal: '< 16 ms (one frame)',
+      baseline: '—',
+      met: pct(updates, 95) < 16,
+    });
   } finally {
     await browser.close();
   }
@@ -222,9 +322,29 @@ async function journalCost() {
   for (let i = 0; i < N; i++) j.append({ type: 'metric.sample', metric: `m${i % 20}`, value: i, status: 'ok' });
   const appendMs = performance.now() - t;
   j.close();
-  rows.push({ figure: 'Journal append with fsync', value: `${Math.round(N / (appendMs / 1000))} events/s (${ms(appendMs / N)} each)`, goal: '—', baseline: '—' });
-  const events: ReleaseEvent[] = [{ at: new Date().toISOString(), type: 'release.started', runId: 'r', plan: 'p', name: 'n', version: '1.0.0', environment: 'e', user: 'u', host: 'h', pid: 1, planHash: 'x' }];
-  for (let i = 1; i < 100_000; i++) events.push({ at: new Date(1_800_000_000_000 + i * 50).toISOString(), type: 'metric.sample', metric: `m${i % 20}`, value: i, status: 'ok' });
+  rows.push({
+    figure: 'Journal append with fsync',
+    value: `${Math.round(N / (appendMs / 1000))} events/s (${ms(appendMs / N)} each)`,
+    goal: '—',
+    baseline: '—',
+  });
+  const events: ReleaseEvent[] = [
+    {
+      at: new Date().toISOString(),
+      type: 'release.started',
+      runId: 'r',
+      plan: 'p',
+      name: 'n',
+      version: '1.0.0',
+      environment: 'e',
+      user: 'u',
+      host: 'h',
+      pid: 1,
+      planHash: 'x',
+    },
+  ];
+  for (let i = 1; i < 100_000; i++)
+    events.push({ at: new Date(1_800_000_000_000 + i * 50).toISOString(), type: 'metric.sample', metric: `m${i % 20}`, value: i, status: 'ok' });
   const times: number[] = [];
   global.gc?.();
   const h0 = process.memoryUsage().heapUsed;
@@ -235,7 +355,12 @@ async function journalCost() {
     times.push(performance.now() - t0);
   }
   const heap = process.memoryUsage().heapUsed - h0;
-  rows.push({ figure: 'Fold of a 100,000-event journal', value: `${ms(median(times))}, state ${(heap / 1024 / 1024).toFixed(0)} MB heap`, goal: '—', baseline: '—' });
+  rows.push({
+    figure: 'Fold of a 100,000-event journal',
+    value: `${ms(median(times))}, state ${(heap / 1024 / 1024).toFixed(0)} MB heap`,
+    goal: '—',
+    baseline: '—',
+  });
   void keep;
 }
 
@@ -244,7 +369,16 @@ async function changelogCost() {
   const N = QUICK ? 1000 : 10_000;
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
   // A fast-import stream: N commits, a quarter feat, a quarter fix, the rest chore/docs/perf/plain.
-  const kinds = ['feat(api): add endpoint', 'fix(ui): repair widget', 'chore: tidy', 'perf: faster query', 'docs: explain', 'update something by hand', 'feat(core): new option', 'fix: crash on empty input'];
+  const kinds = [
+    'feat(api): add endpoint',
+    'fix(ui): repair widget',
+    'chore: tidy',
+    'perf: faster query',
+    'docs: explain',
+    'update something by hand',
+    'feat(core): new option',
+    'fix: crash on empty input',
+  ];
   let stream = '';
   const when = 1_700_000_000;
   for (let i = 0; i < N; i++) {
@@ -265,14 +399,24 @@ async function changelogCost() {
   let out = '';
   for (let k = 0; k < 3; k++) {
     const t = performance.now();
-    out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'conventional-changelog'), ['-p', 'angular'], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'conventional-changelog'), ['-p', 'angular'], {
+      cwd: dir,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     theirs.push(performance.now() - t);
   }
   const ratio = median(ours) / median(theirs);
   if (!cl) throw new Error('the changelog was not generated');
   // Entries both tools list: features and fixes.
-  const theirFeat = (out.split('### Features')[1] ?? '').split('###')[0].split('\n').filter((l) => l.startsWith('* ')).length;
-  const theirFix = (out.split('### Bug Fixes')[1] ?? '').split('###')[0].split('\n').filter((l) => l.startsWith('* ')).length;
+  const theirFeat = (out.split('### Features')[1] ?? '')
+    .split('###')[0]
+    .split('\n')
+    .filter((l) => l.startsWith('* ')).length;
+  const theirFix = (out.split('### Bug Fixes')[1] ?? '')
+    .split('###')[0]
+    .split('\n')
+    .filter((l) => l.startsWith('* ')).length;
   const ourFeat = cl.sections.Added.length;
   const ourFix = cl.sections.Fixed.length;
   const hidden = Object.values(cl.omitted.hidden).reduce((a, b) => a + b, 0);
@@ -318,7 +462,11 @@ async function realHistoryChangelog() {
   let out = '';
   for (let k = 0; k < 5; k++) {
     const t = performance.now();
-    out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'conventional-changelog'), ['-p', 'angular', '-r', '0', '--skip-unstable'], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'conventional-changelog'), ['-p', 'angular', '-r', '0', '--skip-unstable'], {
+      cwd: dir,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     theirs.push(performance.now() - t);
   }
   const ratio = median(ours) / median(theirs);

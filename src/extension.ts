@@ -36,7 +36,10 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     view.description = s ? `${s.version} · ${s.status}` : undefined;
     // The release row is cut at the default sidebar width: the state is also said in words above the tree.
     view.message = s ? releaseSentence(s) : undefined;
-    view.badge = s && (s.status === 'paused' || s.status === 'interrupted' || s.status === 'rollback-failed') ? { value: 1, tooltip: `Release ${s.version} is ${s.status}` } : undefined;
+    view.badge =
+      s && (s.status === 'paused' || s.status === 'interrupted' || s.status === 'rollback-failed')
+        ? { value: 1, tooltip: `Release ${s.version} is ${s.status}` }
+        : undefined;
   });
 
   /** Every command goes through here: trust, then typed errors turned into messages with actions. */
@@ -45,7 +48,9 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
         try {
           if (RUNS_COMMANDS.includes(id) && !vscode.workspace.isTrusted) {
-            throw new UserError('This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.');
+            throw new UserError(
+              'This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.',
+            );
           }
           return await (fn as (...a: unknown[]) => unknown)(...args);
         } catch (e) {
@@ -65,7 +70,8 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     );
 
   const openMonitor = () => {
-    if (vscode.workspace.getConfiguration('releasePilot').get<boolean>('openMonitorOnDeploy', true)) ReleasePanel.show(context.extensionUri, controller, 'monitor');
+    if (vscode.workspace.getConfiguration('releasePilot').get<boolean>('openMonitorOnDeploy', true))
+      ReleasePanel.show(context.extensionUri, controller, 'monitor');
   };
   controller.onDidAppend((e) => {
     if (e.type === 'phase.started' && e.phase === 'deploy') openMonitor();
@@ -78,7 +84,8 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   register(COMMANDS.resumeRelease, () => controller.resume());
   register(COMMANDS.abandonRelease, async (reasonArg?: string) => {
     const s = controller.state;
-    if (!s || ['released', 'rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(s.status)) throw new UserError('There is no paused or interrupted release to abandon.');
+    if (!s || ['released', 'rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(s.status))
+      throw new UserError('There is no paused or interrupted release to abandon.');
     const reason = typeof reasonArg === 'string' && reasonArg.trim() ? reasonArg.trim() : await askAbandonReason(s.version);
     if (!reason) return undefined;
     return controller.abandon(reason);
@@ -87,7 +94,10 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     const plan = controller.requirePlan().result.plan;
     const s = controller.state;
     const open = s && !['released', 'rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(s.status);
-    const next = node?.kind === 'phase' ? node.id : PHASES.find((p) => unitsFor(plan, p).length > 0 && (!open || !['passed', 'skipped', 'waived'].includes(s.phases.find((x) => x.id === p)!.state)));
+    const next =
+      node?.kind === 'phase'
+        ? node.id
+        : PHASES.find((p) => unitsFor(plan, p).length > 0 && (!open || !['passed', 'skipped', 'waived'].includes(s.phases.find((x) => x.id === p)!.state)));
     if (!next) throw new UserError('Every phase of this release has run.');
     return open ? controller.resume({ stopAfter: next }) : controller.startUntil(next);
   });
@@ -101,7 +111,12 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     const key = target?.kind === 'step' ? target.key : target?.kind === 'checklist' ? undefined : failedStep(controller);
     const what = target?.kind === 'checklist' ? `checklist item "${target.id}"` : key ? `step "${controller.state?.steps[key]?.name ?? key}"` : undefined;
     if (!what) throw new UserError('Select a failed checklist item or step to waive.');
-    const reason = await vscode.window.showInputBox({ title: `Waive ${what}`, prompt: 'Why is it safe to go on without it? Your name and this reason go into the journal and the report.', ignoreFocusOut: true, validateInput: (v) => (v.trim().length < 5 ? 'Write a reason of a few words' : undefined) });
+    const reason = await vscode.window.showInputBox({
+      title: `Waive ${what}`,
+      prompt: 'Why is it safe to go on without it? Your name and this reason go into the journal and the report.',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim().length < 5 ? 'Write a reason of a few words' : undefined),
+    });
     if (!reason) return undefined;
     if (target?.kind === 'checklist') return controller.waiveChecklistItem(target.id, reason.trim());
     return controller.resume({ decided: { [key!]: { action: 'waive', reason: reason.trim() } } });
@@ -111,9 +126,24 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     if (!s || !controller.rollbackUntil()) throw new UserError('There is nothing to roll back right now.');
     let reason = typeof reasonArg === 'string' ? reasonArg : undefined;
     if (!reason) {
-      const pick = await vscode.window.showWarningMessage(`Roll back ${s.name} ${s.version} on ${s.environment}?`, { modal: true, detail: `The plan's rollback steps run now:\n${controller.rollbackStepNames().map((name, i) => `${i + 1}. ${name}`).join('\n')}` }, 'Roll Back');
+      const pick = await vscode.window.showWarningMessage(
+        `Roll back ${s.name} ${s.version} on ${s.environment}?`,
+        {
+          modal: true,
+          detail: `The plan's rollback steps run now:\n${controller
+            .rollbackStepNames()
+            .map((name, i) => `${i + 1}. ${name}`)
+            .join('\n')}`,
+        },
+        'Roll Back',
+      );
       if (pick !== 'Roll Back') return undefined;
-      reason = (await vscode.window.showInputBox({ title: 'Why roll back?', prompt: 'Recorded in the journal and the report (Enter to skip)', ignoreFocusOut: true })) || 'rolled back from VS Code';
+      reason =
+        (await vscode.window.showInputBox({
+          title: 'Why roll back?',
+          prompt: 'Recorded in the journal and the report (Enter to skip)',
+          ignoreFocusOut: true,
+        })) || 'rolled back from VS Code';
     }
     return controller.rollback(reason);
   });
@@ -124,7 +154,12 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     return controller.checkItem(id);
   });
   register(COMMANDS.openStepLog, async (file?: string | Node) => {
-    const f = typeof file === 'string' ? file : file?.kind === 'step' && controller.runDir && controller.state?.steps[file.key]?.log ? path.join(controller.runDir, controller.state.steps[file.key].log!) : undefined;
+    const f =
+      typeof file === 'string'
+        ? file
+        : file?.kind === 'step' && controller.runDir && controller.state?.steps[file.key]?.log
+          ? path.join(controller.runDir, controller.state.steps[file.key].log!)
+          : undefined;
     if (!f || !fs.existsSync(f)) throw new UserError('This step has no log yet.');
     await vscode.window.showTextDocument(vscode.Uri.file(f), { preview: true, preserveFocus: false });
   });
@@ -150,17 +185,33 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     const problems = diagnostics.check(doc).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
     if (problems.length === 0) void vscode.window.showInformationMessage(`Release plan ${vscode.workspace.asRelativePath(file)} is valid.`);
     else {
-      void vscode.window.showErrorMessage(`Release plan: ${problems.length} problem(s); the first at line ${problems[0].range.start.line + 1}: ${problems[0].message}`, 'Open Plan').then((p) => {
-        if (p) void vscode.window.showTextDocument(doc, { selection: problems[0].range });
-      });
+      void vscode.window
+        .showErrorMessage(
+          `Release plan: ${problems.length} problem(s); the first at line ${problems[0].range.start.line + 1}: ${problems[0].message}`,
+          'Open Plan',
+        )
+        .then((p) => {
+          if (p) void vscode.window.showTextDocument(doc, { selection: problems[0].range });
+        });
     }
     return problems.length;
   });
   register(COMMANDS.createPlan, async (templateArg?: string) => {
     const folder = controller.folder;
     if (!folder) throw new UserError('Open a folder first: the release plan lives in it.');
-    const templates = { local: 'A local service: blue-green behind a router, SQLite backup, metrics scraped', kubernetes: 'Kubernetes: kubectl set image, rollout status, rollout undo', helm: 'Helm: upgrade --atomic, rollback' } as const;
-    const pick = templateArg ?? (await vscode.window.showQuickPick(Object.entries(templates).map(([label, detail]) => ({ label, detail })), { title: 'Create Release Plan', placeHolder: 'Start from a template' }))?.label;
+    const templates = {
+      local: 'A local service: blue-green behind a router, SQLite backup, metrics scraped',
+      kubernetes: 'Kubernetes: kubectl set image, rollout status, rollout undo',
+      helm: 'Helm: upgrade --atomic, rollback',
+    } as const;
+    const pick =
+      templateArg ??
+      (
+        await vscode.window.showQuickPick(
+          Object.entries(templates).map(([label, detail]) => ({ label, detail })),
+          { title: 'Create Release Plan', placeHolder: 'Start from a template' },
+        )
+      )?.label;
     if (!pick || !(pick in templates)) return undefined;
     const target = controller.planFile ?? path.join(folder.uri.fsPath, '.release', 'plan.yaml');
     if (fs.existsSync(target)) {

@@ -9,7 +9,11 @@ const Mocha = require('mocha');
 
 const mocha = new Mocha({ timeout: 60000, reporter: 'spec', ui: 'bdd' });
 if (process.env.TEST_GREP) mocha.grep(process.env.TEST_GREP);
-for (const f of fs.readdirSync('out/unit').filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.resolve('out/unit', f));
+for (const f of fs
+  .readdirSync('out/unit')
+  .filter((f) => f.endsWith('.test.js'))
+  .sort())
+  mocha.addFile(path.resolve('out/unit', f));
 const runner = mocha.run((failures) => {
   const s = runner.stats;
   console.log(`RESULT ${JSON.stringify({ passed: s.passes, failed: s.failures, pending: s.pending })}`);

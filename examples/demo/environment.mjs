@@ -44,15 +44,33 @@ export class DemoEnvironment {
   }
 
   git(...args) {
-    execFileSync('git', args, { cwd: this.dir, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'Demo Dev', GIT_AUTHOR_EMAIL: 'dev@example.com', GIT_COMMITTER_NAME: 'Demo Dev', GIT_COMMITTER_EMAIL: 'dev@example.com' } });
+    execFileSync('git', args, {
+      cwd: this.dir,
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'Demo Dev',
+        GIT_AUTHOR_EMAIL: 'dev@example.com',
+        GIT_COMMITTER_NAME: 'Demo Dev',
+        GIT_COMMITTER_EMAIL: 'dev@example.com',
+      },
+    });
   }
 
   prepare() {
     const dir = (this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'release-pilot-demo-')));
-    fs.cpSync(HERE, dir, { recursive: true, filter: (src) => !/[\\/](state|data|\.release[\\/]runs)$/.test(src) && !/(run-demo|environment)\.mjs$/.test(src) && !src.endsWith('.release/lock') });
+    fs.cpSync(HERE, dir, {
+      recursive: true,
+      filter: (src) => !/[\\/](state|data|\.release[\\/]runs)$/.test(src) && !/(run-demo|environment)\.mjs$/.test(src) && !src.endsWith('.release/lock'),
+    });
     fs.mkdirSync(path.join(dir, 'state'));
     fs.mkdirSync(path.join(dir, 'data'));
-    fs.writeFileSync(path.join(dir, 'state', 'ports.env'), Object.entries(this.ports).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(dir, 'state', 'ports.env'),
+      Object.entries(this.ports)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+    );
     if (this.routerPortInPlan) {
       // In VS Code the plan is run as written: this run's router port goes into the plan itself.
       const plan = path.join(dir, '.release', 'plan.yaml');
@@ -130,7 +148,10 @@ export class DemoEnvironment {
     const db = path.join(this.dir, 'data', 'app.db');
     const active = fs.readFileSync(path.join(this.dir, 'state', 'active'), 'utf8').trim();
     const schema = Number(execFileSync('sqlite3', [db, 'SELECT MAX(version) FROM schema_migrations;'], { encoding: 'utf8' }).trim());
-    const columns = execFileSync('sqlite3', [db, 'PRAGMA table_info(orders);'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split('|')[1]);
+    const columns = execFileSync('sqlite3', [db, 'PRAGMA table_info(orders);'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.split('|')[1]);
     return { active, schema, columns };
   }
 

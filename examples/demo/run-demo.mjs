@@ -23,7 +23,9 @@ async function main() {
   await env.start();
   const { ports, dir } = env;
   say(`workspace ${dir}`);
-  say(`production: orders-service v1.0.0 on blue (:${ports.BLUE_PORT}) behind the router (:${ports.ROUTER_PORT}), ${RPS} requests/s; releasing ${bad ? 'a FAULTY ' : ''}v1.1.0`);
+  say(
+    `production: orders-service v1.0.0 on blue (:${ports.BLUE_PORT}) behind the router (:${ports.ROUTER_PORT}), ${RPS} requests/s; releasing ${bad ? 'a FAULTY ' : ''}v1.1.0`,
+  );
   if (vscodeMode) return openInVscode();
 
   const args = [CLI, 'run', '--plan', path.join(dir, '.release', 'plan.yaml'), '--yes', '--tick', 'on-call', '--var', `ROUTER_PORT=${ports.ROUTER_PORT}`];
@@ -33,10 +35,16 @@ async function main() {
   const after = env.summary();
   console.log('');
   const probe = await env.probe();
-  say(`traffic is on ${after.active}; database schema version ${after.schema} (orders columns: ${after.columns.join(', ')}); ${probe[200] ?? 0}/${Object.values(probe).reduce((a, b) => a + b, 0)} requests answer 200 now${probe[200] === 40 ? "" : ` (statuses: ${JSON.stringify(probe)})`}`);
+  say(
+    `traffic is on ${after.active}; database schema version ${after.schema} (orders columns: ${after.columns.join(', ')}); ${probe[200] ?? 0}/${Object.values(probe).reduce((a, b) => a + b, 0)} requests answer 200 now${probe[200] === 40 ? '' : ` (statuses: ${JSON.stringify(probe)})`}`,
+  );
   const expected = bad ? { code: 3, active: 'blue', schema: 1 } : { code: 0, active: 'green', schema: 2 };
   expectedOutcome = code === expected.code && after.active === expected.active && after.schema === expected.schema && probe[200] === 40;
-  say(expectedOutcome ? `as expected: ${bad ? 'the faulty release was rolled back: traffic and database are on v1.0.0 again' : 'v1.1.0 is live on green and the database is migrated'}` : `UNEXPECTED: exit ${code}, traffic on ${after.active}, schema ${after.schema}`);
+  say(
+    expectedOutcome
+      ? `as expected: ${bad ? 'the faulty release was rolled back: traffic and database are on v1.0.0 again' : 'v1.1.0 is live on green and the database is migrated'}`
+      : `UNEXPECTED: exit ${code}, traffic on ${after.active}, schema ${after.schema}`,
+  );
   return expectedOutcome ? code : 1;
 }
 

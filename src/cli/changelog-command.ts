@@ -104,9 +104,28 @@ export async function changelogCommand(argv: string[], io: Io): Promise<number> 
   const date = cl.date ?? new Date().toISOString().slice(0, 10);
   const summary = omittedSummary(cl.omitted);
   if (o.json) {
-    io.out(JSON.stringify({ previousTag: cl.previousTag, to: cl.to, releaseTag: cl.releaseTag, path: pkg ?? null, bump: cl.bump, version, date, sections: cl.sections, entries: cl.entries, omitted: cl.omitted }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          previousTag: cl.previousTag,
+          to: cl.to,
+          releaseTag: cl.releaseTag,
+          path: pkg ?? null,
+          bump: cl.bump,
+          version,
+          date,
+          sections: cl.sections,
+          entries: cl.entries,
+          omitted: cl.omitted,
+        },
+        null,
+        2,
+      ),
+    );
   } else io.out(renderChangelogSection(version, date, cl.sections));
-  io.err(`previous tag: ${cl.previousTag ?? 'none'}${cl.releaseTag ? `; ${cl.to} is ${cl.releaseTag}` : ''}\nbump: ${cl.bump} → ${version}${summary ? `\n${summary}` : ''}`);
+  io.err(
+    `previous tag: ${cl.previousTag ?? 'none'}${cl.releaseTag ? `; ${cl.to} is ${cl.releaseTag}` : ''}\nbump: ${cl.bump} → ${version}${summary ? `\n${summary}` : ''}`,
+  );
   if (o.write) {
     const file = path.join(workspace, pkg ?? '', 'CHANGELOG.md');
     updateChangelogFile(file, version, date, cl.sections);

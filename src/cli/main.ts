@@ -143,7 +143,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   // Everything printed from here on passes the masker: step names, checks' details, error messages.
   const masker = new SecretMasker(secretValues(loaded.text, plan.secrets, process.env));
   io = maskedIo(io, masker);
-  if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem({ ...w, file: path.relative(process.cwd(), w.file) || w.file }));
+  if (command === 'validate' || command === 'run')
+    for (const w of loaded.warnings) io.err(formatProblem({ ...w, file: path.relative(process.cwd(), w.file) || w.file }));
   try {
     return await runCommand(command, runArg, o, plan, loaded.text, planFile, workspace, io);
   } catch (e) {
@@ -156,7 +157,16 @@ function maskedIo(io: Io, masker: SecretMasker): Io {
   return { out: (s) => io.out(masker.mask(s)), err: (s) => io.err(masker.mask(s)), write: (s) => (io.write ?? ((t: string) => process.stdout.write(t)))(s) };
 }
 
-async function runCommand(command: string, runArg: string | undefined, o: ReturnType<typeof parse>['values'], plan: Plan, planText: string, planFile: string, workspace: string, io: Io): Promise<number> {
+async function runCommand(
+  command: string,
+  runArg: string | undefined,
+  o: ReturnType<typeof parse>['values'],
+  plan: Plan,
+  planText: string,
+  planFile: string,
+  workspace: string,
+  io: Io,
+): Promise<number> {
   const planRel = path.relative(workspace, planFile) || planFile;
   /** What `${release.previousVersion}` would be here; refused (with its line) when the plan uses it and nothing provides it. */
   const previous = async (version: string) => {
@@ -173,7 +183,9 @@ async function runCommand(command: string, runArg: string | undefined, o: Return
       io.err('1 problem(s) in the release plan');
       return EXIT.failed;
     }
-    io.out(`${path.relative(process.cwd(), planFile) || planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`);
+    io.out(
+      `${path.relative(process.cwd(), planFile) || planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`,
+    );
     return 0;
   }
   const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
@@ -229,7 +241,10 @@ async function runCommand(command: string, runArg: string | undefined, o: Return
   try {
     if (command === 'run') release = await Release.start(engine);
     else {
-      const runId = runArg ?? (command === 'abandon' ? findUnresolvedRun(workspace, path.relative(workspace, planFile) || planFile)?.runId : undefined) ?? latestRunId(workspace);
+      const runId =
+        runArg ??
+        (command === 'abandon' ? findUnresolvedRun(workspace, path.relative(workspace, planFile) || planFile)?.runId : undefined) ??
+        latestRunId(workspace);
       if (!runId) {
         io.err(`release-pilot: no release to ${command} in ${workspace}`);
         signals.dispose();
@@ -323,7 +338,10 @@ export function defaultWorkspace(planFile: string): string {
   return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
 }
 
-function cliPrompter(io: Io, opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean; workspace: string; late: boolean }): Prompter {
+function cliPrompter(
+  io: Io,
+  opt: { yes: boolean; interactive: boolean; ticks: Set<string>; waivers: Map<string, string>; retry: boolean; workspace: string; late: boolean },
+): Prompter {
   /** The answer, or undefined when the input ended (Ctrl-D, a closed terminal): nobody is there to answer. */
   const ask = async (q: string): Promise<string | undefined> => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
@@ -425,7 +443,10 @@ function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`${e.ok ? '✓' : '✗'} acceptance: ${e.ok ? `"${e.expected}"` : `expected "${e.expected}", got "${e.said}"`} (${e.source})`);
         break;
       case 'checklist.item.changed':
-        if (e.state !== 'checking') io.out(`${e.state === 'passed' ? '✓' : e.state === 'waived' ? '~' : '✗'} checklist: ${e.title} — ${e.state === 'waived' ? `waived by ${e.by}: ${e.reason}` : (e.detail ?? '')}`);
+        if (e.state !== 'checking')
+          io.out(
+            `${e.state === 'passed' ? '✓' : e.state === 'waived' ? '~' : '✗'} checklist: ${e.title} — ${e.state === 'waived' ? `waived by ${e.by}: ${e.reason}` : (e.detail ?? '')}`,
+          );
         break;
       case 'phase.started':
         io.out(`\n▶ ${PHASE_TITLES[e.phase]}`);
@@ -438,7 +459,8 @@ function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         const st = s.steps[e.step];
         io.out(`  ${e.ok ? '✓' : '✗'} ${st?.name ?? e.step} (${(e.durationMs / 1000).toFixed(1)} s)${e.ok ? '' : ` — ${e.message}`}`);
         // Where it failed, the end of what it printed (a rollback step's above all); --verbose showed it already.
-        if (!e.ok && !verbose && e.tail) io.out(`${e.tail.replace(/^/gm, '    │ ')}\n    (last lines; the whole output is in ${st?.log ? `the run's ${st.log}` : 'the step log'})`);
+        if (!e.ok && !verbose && e.tail)
+          io.out(`${e.tail.replace(/^/gm, '    │ ')}\n    (last lines; the whole output is in ${st?.log ? `the run's ${st.log}` : 'the step log'})`);
         break;
       }
       case 'baseline.captured':
@@ -476,7 +498,10 @@ function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
 }
 
 export function renderStatus(s: ReleaseState): string {
-  const L = [`${s.name} ${s.version} → ${s.environment}: ${s.status.toUpperCase()}${s.outcomeMessage ? ` (${s.outcomeMessage})` : ''}`, `run ${s.runId}, started ${s.startedAt} by ${s.user}`];
+  const L = [
+    `${s.name} ${s.version} → ${s.environment}: ${s.status.toUpperCase()}${s.outcomeMessage ? ` (${s.outcomeMessage})` : ''}`,
+    `run ${s.runId}, started ${s.startedAt} by ${s.user}`,
+  ];
   if (s.pausedAt) L.push(`paused: ${s.pausedAt.message}`);
   for (const c of s.checklist) L.push(`  [${c.state}] ${c.title}${c.by ? ` (${c.by}${c.reason ? `: ${c.reason}` : ''})` : ''}`);
   for (const p of s.phases) {
@@ -486,7 +511,10 @@ export function renderStatus(s: ReleaseState): string {
       L.push(`      ${st.state.padEnd(11)} ${st.name}${st.message ? ` — ${st.message}` : ''}`);
     }
   }
-  if (s.rollback) L.push(`  rollback (${s.rollback.trigger}): ${s.rollback.outcome ?? 'running'} — ${s.rollback.reason}; started ${s.rollback.latencyMs} ms after the trigger`);
+  if (s.rollback)
+    L.push(
+      `  rollback (${s.rollback.trigger}): ${s.rollback.outcome ?? 'running'} — ${s.rollback.reason}; started ${s.rollback.latencyMs} ms after the trigger`,
+    );
   return L.join('\n');
 }
 
@@ -494,9 +522,18 @@ export function renderStatus(s: ReleaseState): string {
 export function dryRun(plan: Plan, vars: Record<string, string>, facts: { version?: string; previousVersion?: string } = {}): string {
   const scope = previewScope(plan, { vars, ...facts });
   const r = (t: string, extra: Record<string, string> = {}) => interpolate(t, { ...scope, builtins: { ...scope.builtins, ...extra } });
-  const L: string[] = [`Dry run of ${plan.release.name} ${scope.builtins['release.version']} → ${plan.release.environment} (nothing runs; <…> marks what only a run knows)`, ''];
-  L.push('Gates:', `  acceptance: "${plan.acceptance.expect}" from ${plan.acceptance.file ? `file ${r(plan.acceptance.file)}` : plan.acceptance.command ? `command ${r(plan.acceptance.command)}` : `url ${r(plan.acceptance.url!)}`}`);
-  for (const c of plan.checklist) L.push(`  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`);
+  const L: string[] = [
+    `Dry run of ${plan.release.name} ${scope.builtins['release.version']} → ${plan.release.environment} (nothing runs; <…> marks what only a run knows)`,
+    '',
+  ];
+  L.push(
+    'Gates:',
+    `  acceptance: "${plan.acceptance.expect}" from ${plan.acceptance.file ? `file ${r(plan.acceptance.file)}` : plan.acceptance.command ? `command ${r(plan.acceptance.command)}` : `url ${r(plan.acceptance.url!)}`}`,
+  );
+  for (const c of plan.checklist)
+    L.push(
+      `  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`,
+    );
   if (plan.phases.deploy.blueGreen) L.push(`  active colour: $ ${r(plan.phases.deploy.blueGreen.active)}`);
   let n = 1;
   for (const phase of PHASES) {
@@ -506,14 +543,23 @@ export function dryRun(plan: Plan, vars: Record<string, string>, facts: { versio
     for (const u of units) {
       const extra = 'vars' in u ? (u.vars ?? {}) : {};
       const what =
-        u.kind === 'run' ? `$ ${r(u.step.run, extra)}${u.step.timeout ? `   (timeout ${u.step.timeout / 1000} s)` : ''}${u.step.production ? '   [asks first]' : ''}`
-        : u.kind === 'health' ? (u.check.http ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)` : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`)
-        : u.kind === 'http' ? `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`
-        : u.kind === 'log' ? `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`
-        : u.kind === 'baseline' ? `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`
-        : u.kind === 'monitor' ? `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`
-        : u.kind === 'webhook' ? 'POST webhook (URL from the environment)'
-        : 'notify the team';
+        u.kind === 'run'
+          ? `$ ${r(u.step.run, extra)}${u.step.timeout ? `   (timeout ${u.step.timeout / 1000} s)` : ''}${u.step.production ? '   [asks first]' : ''}`
+          : u.kind === 'health'
+            ? u.check.http
+              ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)`
+              : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`
+            : u.kind === 'http'
+              ? `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`
+              : u.kind === 'log'
+                ? `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`
+                : u.kind === 'baseline'
+                  ? `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`
+                  : u.kind === 'monitor'
+                    ? `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`
+                    : u.kind === 'webhook'
+                      ? 'POST webhook (URL from the environment)'
+                      : 'notify the team';
       L.push(`  ${String(n++).padStart(2)}. ${r(u.name, extra)}: ${what}`);
     }
   }

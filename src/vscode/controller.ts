@@ -63,14 +63,20 @@ export class ReleaseController implements vscode.Disposable {
   private readonly ticks = new Map<string, string>();
   private readonly waivers = new Map<string, string>();
   /** Answers for tests in the real VS Code host, where nobody clicks a modal. */
-  prompterOverride: (Partial<Prompter> & { unresolved?(message: string, detail: string): Thenable<string | undefined>; abandonReason?(): Thenable<string | undefined> }) | undefined;
+  prompterOverride:
+    | (Partial<Prompter> & { unresolved?(message: string, detail: string): Thenable<string | undefined>; abandonReason?(): Thenable<string | undefined> })
+    | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.terminals = new PhaseTerminals({
       writeInput: (d) => this.live?.writeInput(d),
       interrupt: async () => {
         if (!this.live) return;
-        const pick = await vscode.window.showWarningMessage('Cancel the running step? Its whole process tree is ended; then you choose: retry, roll back, waive or pause.', { modal: true }, 'Cancel Step');
+        const pick = await vscode.window.showWarningMessage(
+          'Cancel the running step? Its whole process tree is ended; then you choose: retry, roll back, waive or pause.',
+          { modal: true },
+          'Cancel Step',
+        );
         if (pick === 'Cancel Step') this.live.cancelStep();
       },
     });
@@ -172,18 +178,25 @@ export class ReleaseController implements vscode.Disposable {
   requirePlan(): { file: string; result: Extract<LoadResult, { ok: true }> } {
     const file = this.planFile;
     if (!file) throw new UserError('Open a folder first: a release plan lives in the workspace (.release/plan.yaml).');
-    if (!fs.existsSync(file)) throw new UserError(`No release plan at ${vscode.workspace.asRelativePath(file)}. Create one with "Deploy: Create Release Plan".`);
+    if (!fs.existsSync(file))
+      throw new UserError(`No release plan at ${vscode.workspace.asRelativePath(file)}. Create one with "Deploy: Create Release Plan".`);
     const result = parsePlan(fs.readFileSync(file), file);
     this.plan = result;
     if (!result.ok) {
       const first = result.problems[0];
-      throw new UserError(`The release plan has ${result.problems.length} problem(s); the first, at line ${first.line}: ${first.message}. See the Problems panel.`, ['Open Plan']);
+      throw new UserError(
+        `The release plan has ${result.problems.length} problem(s); the first, at line ${first.line}: ${first.message}. See the Problems panel.`,
+        ['Open Plan'],
+      );
     }
     return { file, result };
   }
 
   private requireTrust(): void {
-    if (!vscode.workspace.isTrusted) throw new UserError('This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.');
+    if (!vscode.workspace.isTrusted)
+      throw new UserError(
+        'This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.',
+      );
   }
 
   private prompter(): Prompter {
@@ -273,8 +286,13 @@ export class ReleaseController implements vscode.Disposable {
       `Run ${e.runId} is ${s.status}${s.pausedAt ? `: ${s.pausedAt.message}` : ''}.`,
       running ? `"${running.name}" was running when it stopped; resuming or abandoning ends whatever it left running.` : '',
       'A new release does not start over an unresolved one. Resume it, or abandon it with a reason (nothing is rolled back).',
-    ].filter(Boolean).join('\n');
-    const pick = await (this.prompterOverride?.unresolved ?? ((m, d) => vscode.window.showWarningMessage(m, { modal: true, detail: d }, 'Resume', 'Abandon…')))(`Release ${s.name} ${s.version} was not finished.`, detail);
+    ]
+      .filter(Boolean)
+      .join('\n');
+    const pick = await (this.prompterOverride?.unresolved ?? ((m, d) => vscode.window.showWarningMessage(m, { modal: true, detail: d }, 'Resume', 'Abandon…')))(
+      `Release ${s.name} ${s.version} was not finished.`,
+      detail,
+    );
     if (pick === 'Resume') {
       this.runId = e.runId;
       this.state = s;
@@ -307,7 +325,13 @@ export class ReleaseController implements vscode.Disposable {
     // The grace setting may be longer than the host waits: the second stop kills the group at once.
     const hurry = setTimeout(() => live.stop(by), 2000);
     try {
-      await Promise.race([running.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 4000))]);
+      await Promise.race([
+        running.then(
+          () => undefined,
+          () => undefined,
+        ),
+        new Promise((r) => setTimeout(r, 4000)),
+      ]);
     } finally {
       clearTimeout(hurry);
     }
@@ -363,7 +387,9 @@ export class ReleaseController implements vscode.Disposable {
     let out: { ok: boolean; detail: string };
     try {
       const scope = await this.checkScope(result.plan, result.text);
-      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, result.plan.release.tagPrefix, masker, (t) => interpolate(t, scope));
+      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, result.plan.release.tagPrefix, masker, (t) =>
+        interpolate(t, scope),
+      );
     } catch (e) {
       out = { ok: false, detail: masker.mask((e as Error).message) };
     }

@@ -55,7 +55,11 @@ export class PlanDiagnostics implements vscode.Disposable {
     const r = parsePlan(text, uri.fsPath);
     const diags = (r.ok ? r.warnings : r.problems).map((p) => {
       const range = new vscode.Range(p.line - 1, p.column - 1, p.endLine - 1, Math.max(p.endColumn - 1, p.line === p.endLine ? p.column : 0));
-      const d = new vscode.Diagnostic(range, p.path ? `${p.message} (at ${p.path})` : p.message, p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error);
+      const d = new vscode.Diagnostic(
+        range,
+        p.path ? `${p.message} (at ${p.path})` : p.message,
+        p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error,
+      );
       d.source = 'Release Pilot';
       return d;
     });

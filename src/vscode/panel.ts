@@ -27,7 +27,12 @@ export class ReleasePanel implements vscode.Disposable {
       ReleasePanel.current.sendSnapshot();
       return ReleasePanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Release', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, ReleasePanel.options(extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_TYPE,
+      'Release',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      ReleasePanel.options(extensionUri),
+    );
     return (ReleasePanel.current = new ReleasePanel(panel, extensionUri, c, tab));
   }
 
@@ -134,7 +139,13 @@ export class ReleasePanel implements vscode.Disposable {
     const nonce = crypto.randomBytes(18).toString('base64');
     const script = w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
     const style = w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.css'));
-    const csp = [`default-src 'none'`, `img-src ${w.cspSource} data:`, `style-src ${w.cspSource}`, `font-src ${w.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    const csp = [
+      `default-src 'none'`,
+      `img-src ${w.cspSource} data:`,
+      `style-src ${w.cspSource}`,
+      `font-src ${w.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
     return `<!DOCTYPE html>
 <html lang="en">
 <head>

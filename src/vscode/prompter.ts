@@ -32,7 +32,10 @@ export class VscodePrompter implements Prompter {
     const s = this.ctx.state();
     const lines: string[] = [];
     if (s?.acceptance) lines.push(`Acceptance: ${s.acceptance.ok ? '✓' : '✗'} "${s.acceptance.expected}" (${s.acceptance.source})`);
-    for (const c of s?.checklist ?? []) lines.push(`${c.state === 'passed' ? '✓' : c.state === 'waived' ? '~' : '✗'} ${c.title}${c.state === 'waived' ? ` — waived by ${c.by}: ${c.reason}` : ''}`);
+    for (const c of s?.checklist ?? [])
+      lines.push(
+        `${c.state === 'passed' ? '✓' : c.state === 'waived' ? '~' : '✗'} ${c.title}${c.state === 'waived' ? ` — waived by ${c.by}: ${c.reason}` : ''}`,
+      );
     const go = message.startsWith('Release ') ? 'Release' : 'Run';
     const pick = await vscode.window.showWarningMessage(message, { modal: true, detail: lines.join('\n') || undefined }, go);
     return pick === go;
@@ -40,7 +43,11 @@ export class VscodePrompter implements Prompter {
 
   async onFailure(f: FailureInfo): Promise<FailureDecision> {
     const options = ['Retry', ...(f.rollbackAvailable ? ['Roll Back'] : []), 'Waive…', 'Pause'];
-    const pick = await vscode.window.showErrorMessage(`${f.step.name} ${f.step.state === 'interrupted' ? 'was interrupted' : 'failed'}: ${f.message}`, { modal: true, detail: f.step.tail ? `Last output:\n${f.step.tail.split('\n').slice(-8).join('\n')}` : undefined }, ...options);
+    const pick = await vscode.window.showErrorMessage(
+      `${f.step.name} ${f.step.state === 'interrupted' ? 'was interrupted' : 'failed'}: ${f.message}`,
+      { modal: true, detail: f.step.tail ? `Last output:\n${f.step.tail.split('\n').slice(-8).join('\n')}` : undefined },
+      ...options,
+    );
     if (pick === 'Retry') return { action: 'retry' };
     if (pick === 'Roll Back') return { action: 'rollback' };
     if (pick === 'Waive…') {
@@ -65,7 +72,11 @@ export class VscodePrompter implements Prompter {
   async tickManual(item: ChecklistItem): Promise<string | undefined> {
     const pre = this.ctx.ticked(item.id);
     if (pre) return pre;
-    const pick = await vscode.window.showWarningMessage(`Manual check: ${item.title}`, { modal: true, detail: 'Confirm that this is done. Your name is recorded in the release journal.' }, 'Done');
+    const pick = await vscode.window.showWarningMessage(
+      `Manual check: ${item.title}`,
+      { modal: true, detail: 'Confirm that this is done. Your name is recorded in the release journal.' },
+      'Done',
+    );
     return pick === 'Done' ? this.ctx.user() : undefined;
   }
 

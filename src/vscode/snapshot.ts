@@ -45,10 +45,18 @@ export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefine
   }
   const started = s?.monitoring?.startedAt ? Date.parse(s.monitoring.startedAt) : null;
   return {
-    title: s ? `${s.name} ${s.version} → ${s.environment}` : plan ? `${plan.release.name} ${plan.release.version} → ${plan.release.environment} (not started)` : 'No release plan',
+    title: s
+      ? `${s.name} ${s.version} → ${s.environment}`
+      : plan
+        ? `${plan.release.name} ${plan.release.version} → ${plan.release.environment} (not started)`
+        : 'No release plan',
     status: s?.status ?? 'not started',
     outcomeMessage: s?.outcomeMessage,
-    monitoring: { startedAt: started, endsAt: started !== null && plan ? started + plan.monitoring.window : null, finishedAt: s?.monitoring?.finishedAt ? Date.parse(s.monitoring.finishedAt) : null },
+    monitoring: {
+      startedAt: started,
+      endsAt: started !== null && plan ? started + plan.monitoring.window : null,
+      finishedAt: s?.monitoring?.finishedAt ? Date.parse(s.monitoring.finishedAt) : null,
+    },
     rollbackUntil: rollbackUntil ? Date.parse(rollbackUntil) : null,
     metrics,
     markers,
@@ -62,20 +70,71 @@ export function reportView(s: ReleaseState): ReportView {
   return {
     markdown: renderMarkdown(r),
     sections: [
-      { title: '1. Release Log', rows: [['Version', r.releaseLog.version], ['Time', r.releaseLog.time], ['Content', r.releaseLog.content.join('; ')]] },
-      { title: '2. Changelog', rows: [['New', r.changelog.new.join('; ') || 'None'], ['Fixed', r.changelog.fixed.join('; ') || 'None'], ...Object.entries(r.changelog.other).map(([k, v]): [string, string] => [k, v.join('; ')])] },
-      { title: '3. Verification', rows: [['DB Migration', r.verification.dbMigration], ['Service Status', r.verification.serviceStatus], ['Core API', r.verification.coreApi], ...(r.verification.failedChecks ? [['Failed Checks', r.verification.failedChecks] as [string, string]] : []), ['Monitoring', r.verification.monitoring]] },
+      {
+        title: '1. Release Log',
+        rows: [
+          ['Version', r.releaseLog.version],
+          ['Time', r.releaseLog.time],
+          ['Content', r.releaseLog.content.join('; ')],
+        ],
+      },
+      {
+        title: '2. Changelog',
+        rows: [
+          ['New', r.changelog.new.join('; ') || 'None'],
+          ['Fixed', r.changelog.fixed.join('; ') || 'None'],
+          ...Object.entries(r.changelog.other).map(([k, v]): [string, string] => [k, v.join('; ')]),
+        ],
+      },
+      {
+        title: '3. Verification',
+        rows: [
+          ['DB Migration', r.verification.dbMigration],
+          ['Service Status', r.verification.serviceStatus],
+          ['Core API', r.verification.coreApi],
+          ...(r.verification.failedChecks ? [['Failed Checks', r.verification.failedChecks] as [string, string]] : []),
+          ['Monitoring', r.verification.monitoring],
+        ],
+      },
       {
         title: '4. Incident Response',
         rows: [
           ['Rollback Triggered', r.incidentResponse.rollbackTriggered],
           ['Reason (if Yes)', r.incidentResponse.reason],
-          ...(r.incidentResponse.rollbackTriggered === 'Yes' ? ([['Rollback Outcome', r.incidentResponse.outcome ?? ''], ['Trigger → Rollback Start', `${r.incidentResponse.latencyMs} ms`], ['Rollback Duration', rollbackDurationText(r.incidentResponse)], ...(r.incidentResponse.attempts ?? []).map((a, i): [string, string] => [`Attempt ${i + 1}`, `${a.trigger} by ${a.by}: ${a.reason} — ${a.outcome}, ${rollbackDurationText(a)}`])] as [string, string][]) : []),
+          ...(r.incidentResponse.rollbackTriggered === 'Yes'
+            ? ([
+                ['Rollback Outcome', r.incidentResponse.outcome ?? ''],
+                ['Trigger → Rollback Start', `${r.incidentResponse.latencyMs} ms`],
+                ['Rollback Duration', rollbackDurationText(r.incidentResponse)],
+                ...(r.incidentResponse.attempts ?? []).map((a, i): [string, string] => [
+                  `Attempt ${i + 1}`,
+                  `${a.trigger} by ${a.by}: ${a.reason} — ${a.outcome}, ${rollbackDurationText(a)}`,
+                ]),
+              ] as [string, string][])
+            : []),
         ],
       },
-      { title: 'Phase timeline', rows: r.timeline.map((p): [string, string] => [p.phase, `${p.state}${p.durationMs !== undefined ? ` · ${(p.durationMs / 1000).toFixed(1)} s` : ''}${p.steps.length ? ` — ${p.steps.map((x) => `${x.name}: ${x.state}${x.state === 'waived' ? ` (by ${x.waivedBy}: ${x.waiveReason})` : ''}`).join('; ')}` : ''}`]) },
-      { title: 'Checklist', rows: r.checklist.map((c): [string, string] => [c.title, `${c.state}${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}${c.detail ? ` — ${c.detail}` : ''}`]) },
-      { title: 'Monitoring', rows: r.monitoring.map((m): [string, string] => [m.metric, `baseline ${fmt(m.baseline)}, observed ${fmt(m.observedMean)}, ${m.samples} samples, ${m.breaches} breach(es): ${m.verdict}${m.explanation ? ` — ${m.explanation}` : ''}`]) },
+      {
+        title: 'Phase timeline',
+        rows: r.timeline.map((p): [string, string] => [
+          p.phase,
+          `${p.state}${p.durationMs !== undefined ? ` · ${(p.durationMs / 1000).toFixed(1)} s` : ''}${p.steps.length ? ` — ${p.steps.map((x) => `${x.name}: ${x.state}${x.state === 'waived' ? ` (by ${x.waivedBy}: ${x.waiveReason})` : ''}`).join('; ')}` : ''}`,
+        ]),
+      },
+      {
+        title: 'Checklist',
+        rows: r.checklist.map((c): [string, string] => [
+          c.title,
+          `${c.state}${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}${c.detail ? ` — ${c.detail}` : ''}`,
+        ]),
+      },
+      {
+        title: 'Monitoring',
+        rows: r.monitoring.map((m): [string, string] => [
+          m.metric,
+          `baseline ${fmt(m.baseline)}, observed ${fmt(m.observedMean)}, ${m.samples} samples, ${m.breaches} breach(es): ${m.verdict}${m.explanation ? ` — ${m.explanation}` : ''}`,
+        ]),
+      },
     ],
   };
 }

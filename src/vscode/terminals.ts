@@ -154,13 +154,19 @@ export class PhaseTerminals implements vscode.Disposable {
         break;
       }
       case 'rollback.started':
-        this.get('rollback', s.version).write(`${BOLD}${RED}⟲ Rollback${RESET} (${e.trigger}): ${e.reason}\n${DIM}started ${e.latencyMs} ms after the trigger${RESET}\n`);
+        this.get('rollback', s.version).write(
+          `${BOLD}${RED}⟲ Rollback${RESET} (${e.trigger}): ${e.reason}\n${DIM}started ${e.latencyMs} ms after the trigger${RESET}\n`,
+        );
         break;
       case 'rollback.finished':
-        this.get('rollback', s.version).finish(e.outcome === 'rolled-back' ? 0 : 1, e.outcome === 'rolled-back' ? '■ rolled back' : `■ ROLLBACK FAILED: ${e.message}`);
+        this.get('rollback', s.version).finish(
+          e.outcome === 'rolled-back' ? 0 : 1,
+          e.outcome === 'rolled-back' ? '■ rolled back' : `■ ROLLBACK FAILED: ${e.message}`,
+        );
         break;
       case 'metric.sample':
-        if (e.status !== 'ok') this.get('monitoring', s.version, false).write(`${e.status === 'breach' ? RED : YELLOW}${e.metric}: ${e.message ?? e.status}${RESET}\n`);
+        if (e.status !== 'ok')
+          this.get('monitoring', s.version, false).write(`${e.status === 'breach' ? RED : YELLOW}${e.metric}: ${e.message ?? e.status}${RESET}\n`);
         break;
       case 'guard.breached':
         if (e.confirmed) this.get('monitoring', s.version).write(`${RED}${BOLD}! ${e.metric} breached ${e.rule} (${e.consecutive} in a row)${RESET}\n`);

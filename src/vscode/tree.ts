@@ -124,19 +124,28 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
     if (!node) {
       if (!this.c.plan) return [];
-      const roots: Node[] = [{ kind: 'release' }, { kind: 'group', id: 'gates', blocked: this.anyGateBlocked() }, { kind: 'group', id: 'checklist' }, { kind: 'group', id: 'phases' }];
+      const roots: Node[] = [
+        { kind: 'release' },
+        { kind: 'group', id: 'gates', blocked: this.anyGateBlocked() },
+        { kind: 'group', id: 'checklist' },
+        { kind: 'group', id: 'phases' },
+      ];
       if (this.c.state?.rollback) roots.push({ kind: 'rollback' });
       return roots.map((n) => this.node(n));
     }
     if (node.kind === 'group' && node.id === 'gates') return GATES.map((id) => this.node({ kind: 'gate', id }));
     if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => this.node({ kind: 'checklist', id: i.id }));
-    if (node.kind === 'group' && node.id === 'phases') return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => this.node({ kind: 'phase', id, ran: this.phaseRan(id) }));
+    if (node.kind === 'group' && node.id === 'phases')
+      return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => this.node({ kind: 'phase', id, ran: this.phaseRan(id) }));
     if (node.kind === 'phase') {
       const s = this.c.state;
       const ran = s?.phases.find((p) => p.id === node.id)?.steps ?? [];
       return ran.map((key) => this.node({ kind: 'step', key, phase: node.id }));
     }
-    if (node.kind === 'rollback') return Object.values(this.c.state?.steps ?? {}).filter((st) => st.phase === 'rollback').map((st) => this.node({ kind: 'step', key: st.key, phase: 'rollback' }));
+    if (node.kind === 'rollback')
+      return Object.values(this.c.state?.steps ?? {})
+        .filter((st) => st.phase === 'rollback')
+        .map((st) => this.node({ kind: 'step', key: st.key, phase: 'rollback' }));
     return [];
   }
 
@@ -157,7 +166,10 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         // The node decides (see nodeKey): an element's id never changes, or VS Code's handle for it would.
         const blocked = node.id === 'gates' && (node.blocked ?? this.anyGateBlocked());
         const folded = node.id === 'gates' && !blocked;
-        const item = new vscode.TreeItem(node.id === 'gates' ? 'Gates' : node.id === 'checklist' ? 'Checklist' : 'Phases', folded ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(
+          node.id === 'gates' ? 'Gates' : node.id === 'checklist' ? 'Checklist' : 'Phases',
+          folded ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded,
+        );
         item.id = blocked ? 'group:gates:blocked' : `group:${node.id}`;
         item.contextValue = `group:${node.id}`;
         if (node.id === 'checklist') {
@@ -183,7 +195,9 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         item.id = 'rollback';
         item.iconPath = state === 'passed' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('testing.iconPassed')) : icon(state);
         item.description = `${rb.trigger}: ${rb.reason}`;
-        item.tooltip = new vscode.MarkdownString().appendText(`Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}`);
+        item.tooltip = new vscode.MarkdownString().appendText(
+          `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}`,
+        );
         item.contextValue = `rollback:${state}`;
         return item;
       }
@@ -195,7 +209,8 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     const journaled = this.c.state?.gates[id];
     if (journaled) return { state: journaled.state, detail: journaled.message };
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
-    if (id === 'rollback-plan' && plan && plan.rollback.steps.length === 0) return { state: 'blocked', detail: 'no rollback plan: a release never starts without one' };
+    if (id === 'rollback-plan' && plan && plan.rollback.steps.length === 0)
+      return { state: 'blocked', detail: 'no rollback plan: a release never starts without one' };
     return { state: 'pending', detail: 'checked when the release starts' };
   }
 
@@ -214,7 +229,14 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
       if (said) lines.push(`It said: "${said.said}"`);
     }
     if (id === 'rollback-plan' && plan) lines.push(...plan.rollback.steps.map((s, i) => `${i + 1}. ${s.name}`));
-    item.description = st.state === 'pending' ? (id === 'acceptance' && plan ? `expects "${plan.acceptance.expect}"` : plan ? `${plan.rollback.steps.length} step(s)` : 'pending') : st.detail;
+    item.description =
+      st.state === 'pending'
+        ? id === 'acceptance' && plan
+          ? `expects "${plan.acceptance.expect}"`
+          : plan
+            ? `${plan.rollback.steps.length} step(s)`
+            : 'pending'
+        : st.detail;
     item.tooltip = new vscode.MarkdownString().appendText(lines.filter(Boolean).join('\n'));
     item.contextValue = `gate:${id}:${st.state}`;
     item.accessibilityInformation = { label: `${title}: ${st.state}${st.state === 'pending' ? '' : `, ${st.detail}`}` };
@@ -256,15 +278,21 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     item.label = `${s.name} ${s.version}`;
     item.description = `→ ${s.environment} · ${s.status}`;
     const state: GateState =
-      s.status === 'released' || s.status === 'rolled-back' ? 'passed'
-      : s.status === 'running' || s.status === 'rolling-back' ? 'running'
-      : s.status === 'paused' ? 'paused'
-      : s.status === 'interrupted' ? 'interrupted'
-      : 'failed';
+      s.status === 'released' || s.status === 'rolled-back'
+        ? 'passed'
+        : s.status === 'running' || s.status === 'rolling-back'
+          ? 'running'
+          : s.status === 'paused'
+            ? 'paused'
+            : s.status === 'interrupted'
+              ? 'interrupted'
+              : 'failed';
     item.iconPath = s.status === 'rolled-back' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('charts.yellow')) : icon(state);
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${escapeMd(s.name)} ${escapeMd(s.version)}** → ${escapeMd(s.environment)}\n\n`);
-    md.appendText(`Status: ${s.status}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}\nRun ${s.runId}, started ${s.startedAt} by ${s.user}${s.pausedAt ? `\nPaused: ${s.pausedAt.message}` : ''}`);
+    md.appendText(
+      `Status: ${s.status}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}\nRun ${s.runId}, started ${s.startedAt} by ${s.user}${s.pausedAt ? `\nPaused: ${s.pausedAt.message}` : ''}`,
+    );
     item.tooltip = md;
     item.contextValue = `release:${s.status}${this.c.rollbackUntil() ? ':rollback' : ''}`;
     item.command = { command: COMMANDS.openReport, title: 'Open Release Report' };
@@ -278,7 +306,16 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     item.id = `checklist:${id}`;
     item.iconPath = icon(st.state);
     const kind = def?.git ? 'git' : def?.files ? 'files' : def?.run ? 'command' : 'manual';
-    item.description = st.state === 'waived' ? `waived by ${st.by}: ${st.reason}` : st.state === 'passed' && st.by ? `ticked by ${st.by}` : st.detail ? st.detail : kind === 'manual' ? 'click to tick' : 'click to check';
+    item.description =
+      st.state === 'waived'
+        ? `waived by ${st.by}: ${st.reason}`
+        : st.state === 'passed' && st.by
+          ? `ticked by ${st.by}`
+          : st.detail
+            ? st.detail
+            : kind === 'manual'
+              ? 'click to tick'
+              : 'click to check';
     item.tooltip = new vscode.MarkdownString().appendText(`${def?.title ?? id} (${kind} check)\nState: ${st.state}${st.detail ? `\n${st.detail}` : ''}`);
     item.contextValue = `checklist:${st.state}:${kind}`;
     item.command = { command: COMMANDS.checkItem, title: 'Run Check', arguments: [id] };
@@ -293,7 +330,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   private phaseItem(id: PhaseId, ran: boolean): vscode.TreeItem {
     const p = this.c.state?.phases.find((x) => x.id === id);
     const gate = this.c.state?.gates[id];
-    const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : ((p?.state ?? 'pending'));
+    const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : (p?.state ?? 'pending');
     // The node decides: an element's id never changes, or VS Code's handle for it would.
     const item = new vscode.TreeItem(PHASE_TITLES[id], ran ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     // VS Code keeps a node's first collapsible state for its id: a phase that starts running gets a new id, so it opens.

@@ -131,11 +131,12 @@ function renderCharts(s: Snapshot): void {
   const host = $('charts');
   const fg = css('--vscode-foreground', '#ccc');
   const grid = css('--vscode-panel-border', '#444');
-  for (const id of [...charts.keys()]) if (!s.metrics.some((m) => m.id === id)) {
-    charts.get(id)!.plot.destroy();
-    charts.get(id)!.el.remove();
-    charts.delete(id);
-  }
+  for (const id of [...charts.keys()])
+    if (!s.metrics.some((m) => m.id === id)) {
+      charts.get(id)!.plot.destroy();
+      charts.get(id)!.el.remove();
+      charts.delete(id);
+    }
   for (const m of s.metrics) {
     const data = seriesData(m);
     let c = charts.get(m.id);
@@ -152,7 +153,10 @@ function renderCharts(s: Snapshot): void {
         height: 180,
         plugins: [markerPlugin()],
         scales: { x: { time: true } },
-        axes: [{ stroke: fg, grid: { stroke: grid }, incrs: TIME_STEPS, values: (_u, splits) => splits.map(clock) }, { stroke: fg, grid: { stroke: grid } }],
+        axes: [
+          { stroke: fg, grid: { stroke: grid }, incrs: TIME_STEPS, values: (_u, splits) => splits.map(clock) },
+          { stroke: fg, grid: { stroke: grid } },
+        ],
         series: [
           { value: (_u, v) => (v == null ? '' : clock(v)) },
           { label: m.title, stroke: css('--vscode-charts-green', '#89d185'), width: 2, spanGaps: false },

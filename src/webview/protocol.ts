@@ -42,7 +42,11 @@ export type Snapshot = z.infer<typeof Snapshot>;
 
 export const ToWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('snapshot'), snapshot: Snapshot }),
-  z.object({ type: z.literal('samples'), at: z.number(), values: z.record(z.string(), z.object({ value: z.nullable(z.number()), status: z.string(), message: z.optional(z.string()) })) }),
+  z.object({
+    type: z.literal('samples'),
+    at: z.number(),
+    values: z.record(z.string(), z.object({ value: z.nullable(z.number()), status: z.string(), message: z.optional(z.string()) })),
+  }),
 ]);
 export type ToWebview = z.infer<typeof ToWebview>;
 

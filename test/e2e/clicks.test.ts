@@ -33,7 +33,8 @@ describe(`the Release view in VS Code ${host.version}: no click is lost during a
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await wb?.shot(`FAILED-clicks-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+    if (this.currentTest?.state === 'failed')
+      await wb?.shot(`FAILED-clicks-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
   });
 
   after(async () => {

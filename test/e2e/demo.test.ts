@@ -32,7 +32,8 @@ describe(`the demo, driven from VS Code ${host.version}: a faulty release caught
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await wb?.shot(`FAILED-demo-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+    if (this.currentTest?.state === 'failed')
+      await wb?.shot(`FAILED-demo-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
   });
 
   after(async () => {
@@ -50,7 +51,10 @@ describe(`the demo, driven from VS Code ${host.version}: a faulty release caught
     // The monitor panel opens when the deploy starts; the baseline is captured first.
     await wb.webview().locator('#metrics-table tbody tr[data-metric="traffic"]').waitFor({ timeout: 60_000 });
     await wb.row(/Monitoring\s*running/).waitFor({ timeout: 60_000 });
-    await wb.terminalText(/▶ Monitoring|Monitoring/).waitFor({ timeout: 30_000 }).catch(() => {});
+    await wb
+      .terminalText(/▶ Monitoring|Monitoring/)
+      .waitFor({ timeout: 30_000 })
+      .catch(() => {});
     await wb.shot('demo-tree-mid-release');
     await wb.webview().locator('#metrics-table td.breach, #metrics-table td.fail').first().waitFor({ timeout: 60_000 });
     await wb.shot('demo-monitor-breach');
@@ -98,7 +102,8 @@ describe(`the demo, driven from VS Code ${host.version}: a rollback from the sta
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await wb?.shot(`FAILED-demo-late-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+    if (this.currentTest?.state === 'failed')
+      await wb?.shot(`FAILED-demo-late-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
   });
 
   after(async () => {

@@ -19,7 +19,10 @@ describe(`hostile text and secrets in the real workbench (VS Code ${host.version
     folder = host.prepareWorkspace('ws-basic');
     const plan = path.join(folder, '.release', 'plan.yaml');
     let text = fs.readFileSync(plan, 'utf8').replace('name: fixture-app', `name: '${NAME}'`);
-    text = text.replace(`run: echo "LOG_LEVEL=info" > state/config.env`, `run: echo "token $RP_TOKEN <b onmouseover=alert(1)>bold</b>"; printf '\\033[31mred\\033[0m\\n'`);
+    text = text.replace(
+      `run: echo "LOG_LEVEL=info" > state/config.env`,
+      `run: echo "token $RP_TOKEN <b onmouseover=alert(1)>bold</b>"; printf '\\033[31mred\\033[0m\\n'`,
+    );
     text = text.replace('checklist:', 'secrets: [RP_TOKEN]\nchecklist:');
     fs.writeFileSync(plan, text);
     const git = (...a: string[]) => execFileSync('git', a, { cwd: folder, stdio: 'ignore' });
@@ -52,9 +55,13 @@ describe(`hostile text and secrets in the real workbench (VS Code ${host.version
   it('shows them as text in the tree, terminal and webview, and no injected script runs', async () => {
     await wb.row(NAME).waitFor();
     // The config phase's terminal printed the markup: it is shown as the characters it is.
-    await wb.page.locator('#workbench\\.parts\\.panel .terminal-tabs-entry', { hasText: 'Config update' }).first().click().catch(async () => {
-      await wb.page.locator('#workbench\\.parts\\.panel [aria-label*="Config update"]').first().click();
-    });
+    await wb.page
+      .locator('#workbench\\.parts\\.panel .terminal-tabs-entry', { hasText: 'Config update' })
+      .first()
+      .click()
+      .catch(async () => {
+        await wb.page.locator('#workbench\\.parts\\.panel [aria-label*="Config update"]').first().click();
+      });
     await wb.terminalText('token *** <b onmouseover=alert(1)>bold</b>').waitFor({ timeout: 15_000 });
     await wb.terminalText('red').waitFor();
     await wb.shot('hostile-terminal');
@@ -66,7 +73,8 @@ describe(`hostile text and secrets in the real workbench (VS Code ${host.version
     assert.equal(await wb.webview().locator('img[src="x"], b[onmouseover]').count(), 0, 'nothing from the release became markup');
     assert.equal(await wb.webview().locator('script', { hasText: '__pwned' }).count(), 0);
     const frames: Frame[] = wb.page.frames();
-    for (const f of frames) assert.equal(await f.evaluate(() => (window as unknown as { __pwned?: number }).__pwned).catch(() => undefined), undefined, `script ran in ${f.url()}`);
+    for (const f of frames)
+      assert.equal(await f.evaluate(() => (window as unknown as { __pwned?: number }).__pwned).catch(() => undefined), undefined, `script ran in ${f.url()}`);
     const csp = await wb.webview().locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
     assert.match(csp!, /^default-src 'none'; .*script-src 'nonce-[A-Za-z0-9+/=]{20,}'$/);
   });
@@ -80,6 +88,9 @@ describe(`hostile text and secrets in the real workbench (VS Code ${host.version
     }
     const logs = fs.readdirSync(path.join(folder, '.release', 'runs'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
     for (const d of logs) assert.ok(!fs.readFileSync(path.join(d.parentPath, d.name), 'utf8').includes(SECRET), `${d.name} holds the secret`);
-    assert.ok(logs.some((d) => fs.readFileSync(path.join(d.parentPath, d.name), 'utf8').includes('token ***')), 'the step printed the token, masked');
+    assert.ok(
+      logs.some((d) => fs.readFileSync(path.join(d.parentPath, d.name), 'utf8').includes('token ***')),
+      'the step printed the token, masked',
+    );
   });
 });

@@ -20,7 +20,10 @@ describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function
   });
 
   afterEach(async function () {
-    const name = (this.currentTest?.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60);
+    const name = (this.currentTest?.title ?? 'test')
+      .replace(/[^a-z0-9]+/gi, '-')
+      .toLowerCase()
+      .slice(0, 60);
     await wb?.shot(`${this.currentTest?.state === 'failed' ? 'FAILED-' : ''}${name}`).catch(() => {});
   });
 
@@ -34,8 +37,15 @@ describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function
     await wb.openReleaseView();
     await wb.row('Migration scripts present').waitFor();
     const rows = await wb.rowTexts();
-    assert.ok(rows.some((r) => r.startsWith('fixture-app 1.2.3')), rows.join(' | '));
-    for (const t of ['Checklist', 'Merged to main and tagged', 'Product owner sign-off', 'Phases', 'Preparation', 'Monitoring', 'Announcement']) assert.ok(rows.some((r) => r.includes(t)), `${t} in ${rows.join(' | ')}`);
+    assert.ok(
+      rows.some((r) => r.startsWith('fixture-app 1.2.3')),
+      rows.join(' | '),
+    );
+    for (const t of ['Checklist', 'Merged to main and tagged', 'Product owner sign-off', 'Phases', 'Preparation', 'Monitoring', 'Announcement'])
+      assert.ok(
+        rows.some((r) => r.includes(t)),
+        `${t} in ${rows.join(' | ')}`,
+      );
   });
 
   it('runs a checklist check when the item is clicked', async () => {
@@ -51,7 +61,10 @@ describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function
     await wb.terminalText(/fixture-app 1\.2\.3 released|preparing 1\.2\.3|smoke ok|LOG_LEVEL|▶/).waitFor({ timeout: 30_000 });
     await wb.row(/fixture-app 1\.2\.3.*released/).waitFor({ timeout: 60_000 });
     const rows = await wb.rowTexts();
-    assert.ok(rows.some((r) => /Announcement\s*passed/.test(r)), rows.join(' | '));
+    assert.ok(
+      rows.some((r) => /Announcement\s*passed/.test(r)),
+      rows.join(' | '),
+    );
     await wb.shot('tree-after-release');
   });
 

@@ -48,14 +48,18 @@ describe(`the rollback confirmation shows the names the run resolved (VS Code ${
     fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
     fs.writeFileSync(path.join(folder, 'state', 'active'), 'blue\n');
     // The git gate wants a clean tree tagged with the version.
-    const git = (...a: string[]) => execFileSync('git', ['-c', 'user.email=f@example.com', '-c', 'commit.gpgsign=false', ...a], { cwd: folder, stdio: 'ignore' });
+    const git = (...a: string[]) =>
+      execFileSync('git', ['-c', 'user.email=f@example.com', '-c', 'commit.gpgsign=false', ...a], { cwd: folder, stdio: 'ignore' });
     git('commit', '-qam', 'feat: blue-green');
     git('tag', '-f', 'v1.2.3');
     wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
   });
 
   afterEach(async function () {
-    const name = (this.currentTest?.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60);
+    const name = (this.currentTest?.title ?? 'test')
+      .replace(/[^a-z0-9]+/gi, '-')
+      .toLowerCase()
+      .slice(0, 60);
     await wb?.shot(`${this.currentTest?.state === 'failed' ? 'FAILED-' : ''}scope-${name}`).catch(() => {});
   });
 

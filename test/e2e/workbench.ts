@@ -39,7 +39,16 @@ export class Workbench {
     for (;;) {
       await p.keyboard.press('Escape');
       // Focus the workbench itself: a key pressed while a webview has focus goes into its iframe.
-      await p.locator('.part.titlebar').first().click({ position: { x: 300, y: 10 }, timeout: 2000 }).catch(() => p.locator('#workbench\\.parts\\.statusbar').click({ position: { x: 600, y: 5 } }).catch(() => {}));
+      await p
+        .locator('.part.titlebar')
+        .first()
+        .click({ position: { x: 300, y: 10 }, timeout: 2000 })
+        .catch(() =>
+          p
+            .locator('#workbench\\.parts\\.statusbar')
+            .click({ position: { x: 600, y: 5 } })
+            .catch(() => {}),
+        );
       await p.keyboard.press('F1');
       const input = p.locator('.quick-input-widget .quick-input-box input');
       await input.waitFor();
@@ -59,7 +68,11 @@ export class Workbench {
   /** Opens the Release Pilot view container from the activity bar (a click toggles it, so look before each click). */
   async openReleaseView(timeout = 60_000): Promise<void> {
     const rows = this.page.locator('#workbench\\.parts\\.sidebar .monaco-list-row', { hasText: 'Checklist' }).first();
-    const icon = this.page.locator('#workbench\\.parts\\.activitybar .action-item a[aria-label^="Release Pilot"], #workbench\\.parts\\.activitybar .action-item[aria-label^="Release Pilot"]').first();
+    const icon = this.page
+      .locator(
+        '#workbench\\.parts\\.activitybar .action-item a[aria-label^="Release Pilot"], #workbench\\.parts\\.activitybar .action-item[aria-label^="Release Pilot"]',
+      )
+      .first();
     const end = Date.now() + timeout;
     for (;;) {
       if (await rows.isVisible()) return;

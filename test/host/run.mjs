@@ -45,7 +45,13 @@ async function integrationWindow(server, browser, { folder, tests, label, grep }
       counts = JSON.parse(m[1]);
       return;
     }
-    if (!verbose && /open-vsx\.org|ENOTFOUND|vsda|punycode|Failed to fetch|connection token|Creating a socket|Service Worker|builtin extensions cache|ChatSessionStore|refused to show dialog in tests|\[AgentHost|\[AccountPolicyGate\]|reconnection-grace-time/.test(line)) return;
+    if (
+      !verbose &&
+      /open-vsx\.org|ENOTFOUND|vsda|punycode|Failed to fetch|connection token|Creating a socket|Service Worker|builtin extensions cache|ChatSessionStore|refused to show dialog in tests|\[AgentHost|\[AccountPolicyGate\]|reconnection-grace-time/.test(
+        line,
+      )
+    )
+      return;
     console.log(line);
   });
   if (verbose) page.on('console', (m) => console.log('[page]', m.text().slice(0, 400)));
@@ -65,10 +71,12 @@ async function integrationWindow(server, browser, { folder, tests, label, grep }
 }
 
 async function runIntegration(total) {
-  const sessions = flag('self-check') ? [{ label: 'self-check', fixture: 'ws-basic', trust: false, tests: path.join(ROOT, 'out', 'integration', 'suite-selfcheck') }] : [
-    { label: 'trusted', fixture: 'ws-basic', trust: false, tests: path.join(ROOT, 'out', 'integration', 'suite-trusted') },
-    { label: 'untrusted', fixture: 'ws-basic', trust: true, tests: path.join(ROOT, 'out', 'integration', 'suite-untrusted') },
-  ];
+  const sessions = flag('self-check')
+    ? [{ label: 'self-check', fixture: 'ws-basic', trust: false, tests: path.join(ROOT, 'out', 'integration', 'suite-selfcheck') }]
+    : [
+        { label: 'trusted', fixture: 'ws-basic', trust: false, tests: path.join(ROOT, 'out', 'integration', 'suite-trusted') },
+        { label: 'untrusted', fixture: 'ws-basic', trust: true, tests: path.join(ROOT, 'out', 'integration', 'suite-untrusted') },
+      ];
   for (const s of sessions) {
     const server = await startServer({ version, trust: s.trust, verbose });
     log(`server up in ${server.startMs} ms on ${server.host}${s.trust ? ' (workspace trust on)' : ''}`);
@@ -90,7 +98,10 @@ async function runIntegration(total) {
 function packageVsix() {
   const out = path.join(ROOT, '.test-host', 'release-pilot-under-test.vsix');
   const vsce = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
-  execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return out;
 }
 
@@ -99,7 +110,12 @@ async function runE2E(total) {
   const vsix = flag('self-check') ? undefined : packageVsix();
   if (vsix) log(`packaged ${path.relative(ROOT, vsix)} (${Math.round(fs.statSync(vsix).size / 1024)} KiB) for the UI tests`);
   const Mocha = require('mocha');
-  const files = fs.existsSync(path.join(ROOT, 'out', 'e2e')) ? fs.readdirSync(path.join(ROOT, 'out', 'e2e')).filter((f) => f.endsWith('.test.js')).sort() : [];
+  const files = fs.existsSync(path.join(ROOT, 'out', 'e2e'))
+    ? fs
+        .readdirSync(path.join(ROOT, 'out', 'e2e'))
+        .filter((f) => f.endsWith('.test.js'))
+        .sort()
+    : [];
   // The tests reach the host through this object: they open windows and take screenshots with it.
   globalThis.__releasePilotHost = {
     version,
@@ -132,7 +148,11 @@ async function electronStyle() {
   const server = await startServer({ version, verbose });
   const browser = await launchBrowser(server.tmp, server.xdg);
   try {
-    const c = await integrationWindow(server, browser, { folder: folder ? path.resolve(folder) : undefined, tests: get('extensionTestsPath'), label: 'test-electron' });
+    const c = await integrationWindow(server, browser, {
+      folder: folder ? path.resolve(folder) : undefined,
+      tests: get('extensionTestsPath'),
+      label: 'test-electron',
+    });
     return c.failed === 0 ? 0 : 1;
   } finally {
     await browser.close().catch(() => {});

@@ -46,20 +46,36 @@ export async function startServer(o) {
   const port = await freePort();
   const userData = path.join(tmp, 'user-data');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...SETTINGS, 'security.workspace.trust.enabled': Boolean(o.trust), ...o.settings }, null, 2));
-  const xdg = { XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data'), XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'), TMPDIR: path.join(tmp, 'tmp') };
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify({ ...SETTINGS, 'security.workspace.trust.enabled': Boolean(o.trust), ...o.settings }, null, 2),
+  );
+  const xdg = {
+    XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'),
+    XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
+    XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'),
+    TMPDIR: path.join(tmp, 'tmp'),
+  };
   fs.mkdirSync(xdg.TMPDIR, { recursive: true });
   const serverMain = path.join(codeServerDir(o.version), 'lib', 'vscode', 'out', 'server-main.js');
   const dataArgs = ['--server-data-dir', path.join(tmp, 'server-data'), '--user-data-dir', userData, '--extensions-dir', path.join(tmp, 'extensions')];
   const env = { ...process.env, ...xdg };
   if (o.vsix) {
-    const r = spawnSync(nodeFor(o.version), [serverMain, '--accept-server-license-terms', ...dataArgs, '--install-extension', o.vsix], { env, encoding: 'utf8' });
-    if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) throw new Error(`installing ${o.vsix} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    const r = spawnSync(nodeFor(o.version), [serverMain, '--accept-server-license-terms', ...dataArgs, '--install-extension', o.vsix], {
+      env,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr))
+      throw new Error(`installing ${o.vsix} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
   const args = [
     serverMain,
-    '--host', '127.0.0.1', '--port', String(port),
-    '--without-connection-token', '--accept-server-license-terms',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--without-connection-token',
+    '--accept-server-license-terms',
     // Newer builds honour the extension-development payload only with the smoke-test driver on.
     ...(o.vsix || o.smokeDriver === false ? [] : ['--enable-smoke-test-driver']),
     '--disable-telemetry',
@@ -118,14 +134,26 @@ export async function launchBrowser(tmp, xdg) {
     headless: true,
     env: { ...process.env, ...xdg },
     viewport: { width: 1440, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
 /** The workbench URL that opens `folder` with the extension under development (and its tests). */
 export function workbenchUrl(host, { folder, extensionPath, testsPath }) {
   const remote = (p) => `vscode-remote://${host}${p}`;
-  const payload = [['extensionDevelopmentPath', remote(extensionPath)], ['skipWelcome', 'true']];
+  const payload = [
+    ['extensionDevelopmentPath', remote(extensionPath)],
+    ['skipWelcome', 'true'],
+  ];
   if (testsPath) payload.push(['extensionTestsPath', remote(testsPath)]);
   const where = folder ? `folder=${encodeURIComponent(folder)}` : 'ew=true';
   return `http://${host}/?${where}&payload=${encodeURIComponent(JSON.stringify(payload))}`;

@@ -42,23 +42,48 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('shows the release, the checklist and the phases in the tree', () => {
     const roots = rp.tree.getChildren();
-    assert.deepEqual(roots.map((n) => n.kind), ['release', 'group', 'group', 'group']);
+    assert.deepEqual(
+      roots.map((n) => n.kind),
+      ['release', 'group', 'group', 'group'],
+    );
     const release = rp.tree.getTreeItem(roots[0]);
     assert.equal(release.label, 'fixture-app 1.2.3');
     assert.match(String(release.description), /production · not started/);
     const gatesGroup = rp.tree.getTreeItem(roots[1]);
-    assert.deepEqual([gatesGroup.id, gatesGroup.label, gatesGroup.description, gatesGroup.collapsibleState], ['group:gates', 'Gates', '0/2 open', vscode.TreeItemCollapsibleState.Collapsed]);
+    assert.deepEqual(
+      [gatesGroup.id, gatesGroup.label, gatesGroup.description, gatesGroup.collapsibleState],
+      ['group:gates', 'Gates', '0/2 open', vscode.TreeItemCollapsibleState.Collapsed],
+    );
     const gates = rp.tree.getChildren(roots[1]).map((n) => rp.tree.getTreeItem(n));
-    assert.deepEqual(gates.map((i) => [i.id, i.label, i.contextValue, i.description]), [
-      ['gate:acceptance', 'Acceptance verdict', 'gate:acceptance:pending', 'expects "Ready for Launch"'],
-      ['gate:rollback-plan', 'Rollback plan', 'gate:rollback-plan:pending', '1 step(s)'],
-    ]);
+    assert.deepEqual(
+      gates.map((i) => [i.id, i.label, i.contextValue, i.description]),
+      [
+        ['gate:acceptance', 'Acceptance verdict', 'gate:acceptance:pending', 'expects "Ready for Launch"'],
+        ['gate:rollback-plan', 'Rollback plan', 'gate:rollback-plan:pending', '1 step(s)'],
+      ],
+    );
     const items = rp.tree.getChildren(roots[2]).map((n) => rp.tree.getTreeItem(n));
-    assert.deepEqual(items.map((i) => i.label), ['Merged to main and tagged', 'Migration scripts present', 'App parses', 'Product owner sign-off']);
-    assert.deepEqual(items.map((i) => i.contextValue), ['checklist:pending:git', 'checklist:pending:files', 'checklist:pending:command', 'checklist:pending:manual']);
+    assert.deepEqual(
+      items.map((i) => i.label),
+      ['Merged to main and tagged', 'Migration scripts present', 'App parses', 'Product owner sign-off'],
+    );
+    assert.deepEqual(
+      items.map((i) => i.contextValue),
+      ['checklist:pending:git', 'checklist:pending:files', 'checklist:pending:command', 'checklist:pending:manual'],
+    );
     assert.equal(items[0].command?.command, COMMANDS.checkItem);
     const phases = rp.tree.getChildren(roots[3]).map((n) => rp.tree.getTreeItem(n).label);
-    assert.deepEqual(phases, ['Preparation', 'Staging smoke test', 'Production DB backup', 'DB migration', 'Service deployment', 'Config update', 'Verification', 'Monitoring', 'Announcement']);
+    assert.deepEqual(phases, [
+      'Preparation',
+      'Staging smoke test',
+      'Production DB backup',
+      'DB migration',
+      'Service deployment',
+      'Config update',
+      'Verification',
+      'Monitoring',
+      'Announcement',
+    ]);
   });
 
   it('runs a checklist check when its item is clicked, and ticks a manual item with who ticked it', async () => {
@@ -75,7 +100,10 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('puts plan problems in the Problems panel at the exact line, updated as the user types', async () => {
     const planUri = vscode.Uri.file(path.join(folder(), '.release', 'plan.yaml'));
     const doc = await vscode.workspace.openTextDocument(planUri);
-    const line = doc.getText().split('\n').findIndex((l) => l === '  window: 2s');
+    const line = doc
+      .getText()
+      .split('\n')
+      .findIndex((l) => l === '  window: 2s');
     assert.ok(line > 0);
     // A log streaming meanwhile (another document changing every 20 ms) does not hold the plan's check back.
     const log = vscode.window.createOutputChannel('Busy log');
@@ -84,10 +112,14 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(planUri, new vscode.Range(line, 0, line, 12), '  windw: 2s');
     assert.ok(await vscode.workspace.applyEdit(edit));
-    const diags = await until(() => {
-      const d = vscode.languages.getDiagnostics(planUri);
-      return d.length ? d : undefined;
-    }, 5000, 'diagnostics').finally(() => (clearInterval(busy), log.dispose()));
+    const diags = await until(
+      () => {
+        const d = vscode.languages.getDiagnostics(planUri);
+        return d.length ? d : undefined;
+      },
+      5000,
+      'diagnostics',
+    ).finally(() => (clearInterval(busy), log.dispose()));
     const unknown = diags.find((d) => /unknown key "windw"; did you mean "window"\?/.test(d.message));
     assert.ok(unknown, diags.map((d) => d.message).join('\n'));
     assert.equal(unknown.range.start.line, line);
@@ -116,7 +148,10 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.match(asked.at(-1)!, /^notify: fixture-app 1\.2\.3 released to production/);
 
     const terms = rp.controller.terminals.terminals;
-    assert.deepEqual([...terms.keys()].sort(), ['announcement', 'backup', 'config', 'deploy', 'migration', 'monitoring', 'preparation', 'staging', 'verification'].sort());
+    assert.deepEqual(
+      [...terms.keys()].sort(),
+      ['announcement', 'backup', 'config', 'deploy', 'migration', 'monitoring', 'preparation', 'staging', 'verification'].sort(),
+    );
     const prep = terms.get('preparation')!;
     assert.match(prep.terminal.name, /^(✓ )?Preparation · 1\.2\.3$/);
     assert.ok(vscode.window.terminals.includes(prep.terminal));
@@ -130,12 +165,18 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const phases = rp.tree.getChildren({ kind: 'group', id: 'phases' });
     for (const p of phases) assert.equal(rp.tree.getTreeItem(p).contextValue, 'phase:passed');
     const deploySteps = rp.tree.getChildren({ kind: 'phase', id: 'deploy' }).map((n) => rp.tree.getTreeItem(n));
-    assert.deepEqual(deploySteps.map((i) => i.label), ['Deploy 1.2.3']);
+    assert.deepEqual(
+      deploySteps.map((i) => i.label),
+      ['Deploy 1.2.3'],
+    );
     assert.equal(deploySteps[0].contextValue, 'step:passed:log');
     assert.equal(deploySteps[0].command?.command, COMMANDS.openStepLog);
     // The baseline is production before the release touched it: first in the backup phase.
     const backupSteps = rp.tree.getChildren({ kind: 'phase', id: 'backup' }).map((n) => rp.tree.getTreeItem(n));
-    assert.deepEqual(backupSteps.map((i) => i.label), ['Capture the monitoring baseline', 'Back up the data']);
+    assert.deepEqual(
+      backupSteps.map((i) => i.label),
+      ['Capture the monitoring baseline', 'Back up the data'],
+    );
 
     // The rollback window stays open after the release: the status bar offers it with a countdown.
     assert.match(rp.statusBar.item.text, /^\$\(history\) Roll back v1\.2\.3 · \d+:\d\d$/);
@@ -157,7 +198,12 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('pauses on a failing step, then Retry Step runs it again', async () => {
     fs.rmSync(allow(), { force: true });
-    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', onFailure: async () => ({ action: 'pause' }), notify: async () => {} };
+    rp.controller.prompterOverride = {
+      confirm: async () => true,
+      tickManual: async () => 'Fixture Engineer',
+      onFailure: async () => ({ action: 'pause' }),
+      notify: async () => {},
+    };
     const paused = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     assert.equal(paused.status, 'paused');
     const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
@@ -173,7 +219,12 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('waives a failing step with a reason, shown in the tree with who waived it', async () => {
     fs.rmSync(allow(), { force: true });
-    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', onFailure: async () => ({ action: 'waive', reason: 'deployed by hand, verified on the host' }), notify: async () => {} };
+    rp.controller.prompterOverride = {
+      confirm: async () => true,
+      tickManual: async () => 'Fixture Engineer',
+      onFailure: async () => ({ action: 'waive', reason: 'deployed by hand, verified on the host' }),
+      notify: async () => {},
+    };
     await vscode.commands.executeCommand(COMMANDS.startRelease);
     const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
     assert.equal(step.description, 'waived by Fixture Engineer: deployed by hand, verified on the host');
@@ -198,10 +249,15 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('Run Next Phase runs one phase at a time, and Resume Release finishes', async () => {
     fs.writeFileSync(allow(), '');
     rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
-    const first = await vscode.commands.executeCommand<{ status: string; pausedAt?: { message: string }; phases: { id: string; state: string }[] }>(COMMANDS.runPhase);
+    const first = await vscode.commands.executeCommand<{ status: string; pausedAt?: { message: string }; phases: { id: string; state: string }[] }>(
+      COMMANDS.runPhase,
+    );
     assert.equal(first.status, 'paused');
     assert.equal(first.pausedAt?.message, 'paused after Preparation, as asked');
-    assert.deepEqual(first.phases.slice(0, 2).map((p) => p.state), ['passed', 'pending']);
+    assert.deepEqual(
+      first.phases.slice(0, 2).map((p) => p.state),
+      ['passed', 'pending'],
+    );
     const second = await vscode.commands.executeCommand<{ pausedAt?: { message: string } }>(COMMANDS.runPhase);
     assert.equal(second.pausedAt?.message, 'paused after Staging smoke test, as asked');
     const done = await vscode.commands.executeCommand<{ status: string; steps: Record<string, { attempts: number }> }>(COMMANDS.resumeRelease);
@@ -220,7 +276,11 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     };
     const running = vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     await until(() => rp.controller.state?.steps['deploy/0']?.state === 'running', 30_000, 'the slow deploy step');
-    const cli = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'cli.js'), 'run', '--yes', '--plan', path.join(folder(), '.release', 'plan.yaml')], { encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [path.join(__dirname, '..', '..', 'dist', 'cli.js'), 'run', '--yes', '--plan', path.join(folder(), '.release', 'plan.yaml')],
+      { encoding: 'utf8' },
+    );
     assert.equal(cli.status, 1);
     assert.match(cli.stderr, /the release is already being run by VS Code window .*\(pid \d+, /);
     await vscode.commands.executeCommand(COMMANDS.cancelStep);
@@ -238,7 +298,11 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const base = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
     rp.controller.prompterOverride = { ...base, unresolved: async (m: string, d: string) => ((asked = `${m}\n${d}`), 'Resume') };
     const running = vscode.commands.executeCommand<{ status: string; runId: string; pausedAt?: { message: string } }>(COMMANDS.startRelease);
-    await until(() => rp.controller.state?.steps['deploy/0']?.state === 'running' && rp.controller.state.steps['deploy/0'].pid !== undefined, 30_000, 'the slow deploy step runs again');
+    await until(
+      () => rp.controller.state?.steps['deploy/0']?.state === 'running' && rp.controller.state.steps['deploy/0'].pid !== undefined,
+      30_000,
+      'the slow deploy step runs again',
+    );
     assert.match(asked, new RegExp(`^Release fixture-app 1\\.2\\.3 was not finished\\.\nRun ${pausedId} is paused`));
     const pid = rp.controller.state.steps['deploy/0'].pid!;
     // What deactivate() does when the window closes.
@@ -246,7 +310,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     await rp.controller.shutdown();
     const s = await running;
     console.log(`closing the window ended the step's process group in ${Date.now() - t0} ms`);
-    assert.throws(() => process.kill(-pid, 0), 'the step\'s process group is gone');
+    assert.throws(() => process.kill(-pid, 0), "the step's process group is gone");
     assert.equal(s.runId, pausedId, 'no second run was started');
     assert.equal(s.status, 'paused');
     assert.match(s.pausedAt!.message, /^stopped by the closing VS Code window while "Deploy 1\.2\.3" ran/);
@@ -309,9 +373,15 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.deepEqual(items, ['Code merged to main and tagged', 'Chart and values present', 'Chart lints', 'Change ticket approved']);
     // The tool's own files are kept out of git, once, however often a plan is created.
     const ignore = () => fs.readFileSync(path.join(folder(), '.gitignore'), 'utf8').split('\n');
-    assert.deepEqual(['.release/lock', '.release/runs/'].map((l) => ignore().filter((x) => x.trim() === l).length), [1, 1]);
+    assert.deepEqual(
+      ['.release/lock', '.release/runs/'].map((l) => ignore().filter((x) => x.trim() === l).length),
+      [1, 1],
+    );
     fs.rmSync(plan);
     await vscode.commands.executeCommand(COMMANDS.createPlan, 'helm');
-    assert.deepEqual(['.release/lock', '.release/runs/'].map((l) => ignore().filter((x) => x.trim() === l).length), [1, 1]);
+    assert.deepEqual(
+      ['.release/lock', '.release/runs/'].map((l) => ignore().filter((x) => x.trim() === l).length),
+      [1, 1],
+    );
   });
 });

@@ -41,7 +41,11 @@ describe('attacks from the README alone', function () {
   this.timeout(120_000);
 
   it('a step runs with the value of ${env:NAME}, not its mask: the journal shows the mask, the shell gets the value', () => {
-    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: '[ "\${env:TINY_TOKEN}" = "$TINY_TOKEN" ] && echo SAME > same.txt && echo 1.2.3 > deployed.txt'` }));
+    const ws = workspace(
+      smallPlan({
+        deploy: `    steps:\n      - name: deploy\n        run: '[ "\${env:TINY_TOKEN}" = "$TINY_TOKEN" ] && echo SAME > same.txt && echo 1.2.3 > deployed.txt'`,
+      }),
+    );
     const r = cli(ws, { TINY_TOKEN: 'hunter2hunter2' }, 'run', '--yes', '--tick', 'sign-off');
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.equal(fs.readFileSync(path.join(ws.dir, 'same.txt'), 'utf8'), 'SAME\n');

@@ -44,10 +44,16 @@ describe('the changelog on a real history (yargs, fast-import fixture)', () => {
   });
 
   it('lists a revert whose commit is outside the range with its header only: no body, no stray quote, no CR', async () => {
-    const reverted = git('log', '--format=%H %s', 'v15.4.0').split('\n').find((l) => l.endsWith(' chore(deps): update dependency eslint to v7 (#1656)'))!.slice(0, 40);
+    const reverted = git('log', '--format=%H %s', 'v15.4.0')
+      .split('\n')
+      .find((l) => l.endsWith(' chore(deps): update dependency eslint to v7 (#1656)'))!
+      .slice(0, 40);
     const cl = await generateChangelog(dir, { from: reverted, to: 'v15.4.0' });
     const reverts = cl.entries.filter((e) => e.type === 'revert');
-    assert.deepEqual(reverts.map((e) => [e.section, e.text]), [['Changed', 'Reverted: chore(deps): update dependency eslint to v7 (#1656) (#1673)']]);
+    assert.deepEqual(
+      reverts.map((e) => [e.section, e.text]),
+      [['Changed', 'Reverted: chore(deps): update dependency eslint to v7 (#1656) (#1673)']],
+    );
     assert.ok(cl.entries.every((e) => !/[\r"]$|\r/.test(e.text)));
   });
 
@@ -55,25 +61,37 @@ describe('the changelog on a real history (yargs, fast-import fixture)', () => {
     const cl = await generateChangelog(dir, { to: 'v17.0.0' });
     assert.equal(cl.previousTag, 'v16.2.0');
     const asyncBuilder = cl.entries.find((e) => e.text.includes('adds support for async builder (#1888)'));
-    assert.deepEqual(asyncBuilder?.notes, ['providing an async builder will now cause yargs to return async result', '.positional() now allowed at root level of yargs.']);
+    assert.deepEqual(asyncBuilder?.notes, [
+      'providing an async builder will now cause yargs to return async result',
+      '.positional() now allowed at root level of yargs.',
+    ]);
     assert.equal(asyncBuilder?.section, 'Added');
     assert.equal(cl.bump, 'major');
     assert.equal(cl.entries.filter((e) => e.text.includes('(#1888)')).length, 1);
     const esm = (await generateChangelog(dir, { to: 'v16.0.0' })).entries.find((e) => e.text.includes('(#1708)'));
-    assert.deepEqual(esm?.notes, ['find-up replaced with escalade; export map added (limits importable files in Node >= 12); yarser-parser@19.x.x (new decamelize/camelcase implementation).']);
+    assert.deepEqual(esm?.notes, [
+      'find-up replaced with escalade; export map added (limits importable files in Node >= 12); yarser-parser@19.x.x (new decamelize/camelcase implementation).',
+    ]);
   });
 
   it('reads a misplaced `feat!(scope):` with a BREAKING CHANGE footer as breaking, and a multi-paragraph note whole', async () => {
     const { dir: d, git: g } = importHistory();
     write(d, 'lib/x.js', '1');
     g('add', '-A');
-    g('commit', '-qm', 'feat!(parser): options are frozen\n\nBREAKING CHANGE: options are frozen after parse.\n\nCopy them before you change them:\n\n    const o = { ...argv }\n\nReviewed-by: Someone');
+    g(
+      'commit',
+      '-qm',
+      'feat!(parser): options are frozen\n\nBREAKING CHANGE: options are frozen after parse.\n\nCopy them before you change them:\n\n    const o = { ...argv }\n\nReviewed-by: Someone',
+    );
     const cl = await generateChangelog(d, { from: 'v17.1.0' });
     assert.equal(cl.bump, 'major');
-    assert.deepEqual(cl.entries.map((e) => [e.section, e.breaking, e.notes]), [['Added', true, ['options are frozen after parse.\n\nCopy them before you change them:\n\n    const o = { ...argv }']]]);
+    assert.deepEqual(
+      cl.entries.map((e) => [e.section, e.breaking, e.notes]),
+      [['Added', true, ['options are frozen after parse.\n\nCopy them before you change them:\n\n    const o = { ...argv }']]],
+    );
   });
 
-  it('finds the previous tag with the tag prefix only, never another package\'s tag', async () => {
+  it("finds the previous tag with the tag prefix only, never another package's tag", async () => {
     // yargs-v16.2.1 is a backport release on its own branch: with prefix v, the previous release is v16.2.0.
     const { dir: d, git: g } = importHistory();
     g('checkout', '-q', 'yargs-v16.2.1');
@@ -120,7 +138,9 @@ describe('the changelog on a real history (yargs, fast-import fixture)', () => {
     assert.equal(cl.omitted.hidden.doc, 1);
     // Only breaking changes of hidden types reach Changed (`chore!:`, `refactor!:`).
     assert.deepEqual(cl.sections.Changed, ['BREAKING: drop Node 6 support (#1461)', 'BREAKING: remove package.json-based parserConfiguration (#1460)']);
-    assert.ok(cl.sections.Fixed.includes('BREAKING: update to yargs-parser with fix for array default values (#1463) — yargs-parser@16.0.0 drops support for Node 6'));
+    assert.ok(
+      cl.sections.Fixed.includes('BREAKING: update to yargs-parser with fix for array default values (#1463) — yargs-parser@16.0.0 drops support for Node 6'),
+    );
     const configured = await generateChangelog(dir, { to: 'v15.0.0', types: { doc: 'Changed', fix: 'hidden' }, nonConventional: 'list' });
     assert.ok(configured.sections.Changed.includes('webpack: webpack example (#1436)'));
     assert.ok(configured.sections.Changed.includes('force build'));

@@ -10,9 +10,17 @@ describe('commit messages meant to fool the changelog', () => {
   const notes: [string, string[], boolean][] = [
     ['feat: a\r\n\r\nBREAKING CHANGE: one\r\nBREAKING CHANGE: two\r\n', ['one', 'two'], true],
     ['feat: a\n\nBREAKING-CHANGE: dashed token', ['dashed token'], true],
-    ['feat: a\n\nBREAKING CHANGE: first paragraph\nstill first\n\nsecond paragraph\n\nSigned-off-by: X <x@example.com>', ['first paragraph\nstill first\n\nsecond paragraph'], true],
+    [
+      'feat: a\n\nBREAKING CHANGE: first paragraph\nstill first\n\nsecond paragraph\n\nSigned-off-by: X <x@example.com>',
+      ['first paragraph\nstill first\n\nsecond paragraph'],
+      true,
+    ],
     ['feat: a\n\nBREAKING CHANGE: same\nBREAKING CHANGE:  same ', ['same'], true],
-    ['feat: a\n\nBREAKING CHANGE: config moved\n\n```yaml\nrelease:\n  tagPrefix: v\n```\n\nRefs: #12', ['config moved\n\n```yaml\nrelease:\n  tagPrefix: v\n```'], true],
+    [
+      'feat: a\n\nBREAKING CHANGE: config moved\n\n```yaml\nrelease:\n  tagPrefix: v\n```\n\nRefs: #12',
+      ['config moved\n\n```yaml\nrelease:\n  tagPrefix: v\n```'],
+      true,
+    ],
     ['feat: a\n\nbreaking change: lower case is prose, not a footer', [], false],
     ['feat: a\n\nFixes #3\nBREAKING CHANGE: after another footer\nCloses #4', ['after another footer'], true],
     ['FEAT(API)!: upper case', [], true],
@@ -34,7 +42,12 @@ describe('commit messages meant to fool the changelog', () => {
   it('reads revert headers of git, GitHub and the angular convention, header only', () => {
     const cases: [string, string, string | undefined, string][] = [
       ['Revert "feat: x"\r\n\r\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\r\n', 'feat: x', '0123456789abcdef0123456789abcdef01234567', ''],
-      ['Revert "fix(deps): update dependency yargs to v17" (#2534)\n\nReverts #1912, fixes #2533\r', 'fix(deps): update dependency yargs to v17', undefined, '(#2534)'],
+      [
+        'Revert "fix(deps): update dependency yargs to v17" (#2534)\n\nReverts #1912, fixes #2533\r',
+        'fix(deps): update dependency yargs to v17',
+        undefined,
+        '(#2534)',
+      ],
       ['revert: "fix: y" (#12)\n\nThis reverts commit abcdef1.', 'fix: y', 'abcdef1', '(#12)'],
       ['revert: feat(maxBuffer): expose this option', 'feat(maxBuffer): expose this option', undefined, ''],
       ['Revert "Revert "feat: x""', 'Revert "feat: x"', undefined, ''],
@@ -44,10 +57,19 @@ describe('commit messages meant to fool the changelog', () => {
   });
 
   it('keeps a breaking fix under Fixed and a breaking housekeeping commit under Changed', () => {
-    assert.deepEqual(parseCommit('a', 'fix!: x').map((e) => e.section), ['Fixed']);
-    assert.deepEqual(parseCommit('a', 'chore!: drop Node 6').map((e) => e.section), ['Changed']);
+    assert.deepEqual(
+      parseCommit('a', 'fix!: x').map((e) => e.section),
+      ['Fixed'],
+    );
+    assert.deepEqual(
+      parseCommit('a', 'chore!: drop Node 6').map((e) => e.section),
+      ['Changed'],
+    );
     assert.deepEqual(parseCommit('a', 'deps: bump'), [], 'unknown types are hidden');
-    assert.deepEqual(parseCommit('a', 'deps: bump', { deps: 'Fixed' }).map((e) => e.section), ['Fixed']);
+    assert.deepEqual(
+      parseCommit('a', 'deps: bump', { deps: 'Fixed' }).map((e) => e.section),
+      ['Fixed'],
+    );
   });
 
   it('renders notes of several paragraphs inside their list item', () => {
@@ -101,7 +123,10 @@ describe('revert pairs and tag prefixes in a real repository', () => {
     commit('Revert "Revert "feat: export""');
     commit('Revert "fix: released long ago" (#99)\r\n\r\nThis reverts commit 0000000000000000000000000000000000000000.\r\n');
     const cl = await generateChangelog(dir);
-    assert.deepEqual(cl.entries.map((e) => e.text), ['Reverted: fix: released long ago (#99)', 'export']);
+    assert.deepEqual(
+      cl.entries.map((e) => e.text),
+      ['Reverted: fix: released long ago (#99)', 'export'],
+    );
     assert.equal(cl.bump, 'minor', 'the reverted breaking change does not make it major');
     assert.equal(cl.omitted.revertPairs, 2);
   });
@@ -109,10 +134,20 @@ describe('revert pairs and tag prefixes in a real repository', () => {
   it('takes the tag prefix literally (regex characters included) and only semantic versions after it', async () => {
     const { dir, git, commit } = repo();
     commit('feat: a');
-    for (const t of ['pkg.1+v1.0.0', 'pkgX1+v9.0.0', 'pkg.11+v8.0.0', 'vendor-1.0', 'v1.2', 'v1.1.0', 'v1.0.0-rc.1', 'other@2.0.0', 'vv3.0.0', '4.0.0']) git('tag', t);
-    assert.deepEqual((await releaseTags(dir, 'pkg.1+v')).map((t) => t.name), ['pkg.1+v1.0.0']);
-    assert.deepEqual((await releaseTags(dir, 'v')).map((t) => t.name), ['v1.1.0', 'v1.0.0-rc.1']);
-    assert.deepEqual((await releaseTags(dir, '')).map((t) => t.name), ['4.0.0']);
+    for (const t of ['pkg.1+v1.0.0', 'pkgX1+v9.0.0', 'pkg.11+v8.0.0', 'vendor-1.0', 'v1.2', 'v1.1.0', 'v1.0.0-rc.1', 'other@2.0.0', 'vv3.0.0', '4.0.0'])
+      git('tag', t);
+    assert.deepEqual(
+      (await releaseTags(dir, 'pkg.1+v')).map((t) => t.name),
+      ['pkg.1+v1.0.0'],
+    );
+    assert.deepEqual(
+      (await releaseTags(dir, 'v')).map((t) => t.name),
+      ['v1.1.0', 'v1.0.0-rc.1'],
+    );
+    assert.deepEqual(
+      (await releaseTags(dir, '')).map((t) => t.name),
+      ['4.0.0'],
+    );
     commit('fix: b');
     const cl = await generateChangelog(dir, { tagPrefix: 'pkg.1+v' });
     assert.equal(cl.previousTag, 'pkg.1+v1.0.0');

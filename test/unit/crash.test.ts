@@ -12,7 +12,11 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const SLOW_DEPLOY = `    steps:\n      - name: deploy\n        run: echo $$ > deploy.pid; if [ -f fast ]; then echo 1.2.3 > deployed.txt; else sleep 30; fi`;
 
 function cli(ws: string, ...args: string[]) {
-  return spawnSync('node', [CLI, ...args, '--plan', path.join(ws, '.release/plan.yaml')], { encoding: 'utf8', env: { ...process.env, USER: 'cli-user' }, timeout: 60_000 });
+  return spawnSync('node', [CLI, ...args, '--plan', path.join(ws, '.release/plan.yaml')], {
+    encoding: 'utf8',
+    env: { ...process.env, USER: 'cli-user' },
+    timeout: 60_000,
+  });
 }
 
 /** Starts a release in the CLI and kill -9s it while the deploy step runs. */
@@ -116,12 +120,16 @@ describe('crash safety at every phase boundary', function () {
       const runs = path.join(ws.dir, '.release/runs');
       let journal = '';
       const marker = `"type":"phase.finished","phase":"${phase}"`;
-      const seen = await waitFor(() => {
-        if (!fs.existsSync(runs)) return false;
-        const [id] = fs.readdirSync(runs);
-        journal = path.join(runs, id ?? '', 'journal.jsonl');
-        return fs.existsSync(journal) && fs.readFileSync(journal, 'utf8').includes(marker);
-      }, 30_000, 5);
+      const seen = await waitFor(
+        () => {
+          if (!fs.existsSync(runs)) return false;
+          const [id] = fs.readdirSync(runs);
+          journal = path.join(runs, id ?? '', 'journal.jsonl');
+          return fs.existsSync(journal) && fs.readFileSync(journal, 'utf8').includes(marker);
+        },
+        30_000,
+        5,
+      );
       assert.ok(seen, `${phase} finished`);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));

@@ -23,7 +23,10 @@ describe('the demo release through the CLI (a real service, database and traffic
       assert.match(r.stdout, /■ released: every phase passed/);
       assert.match(r.stdout, /- \*\*Core API\*\*: 200 OK\n- \*\*Monitoring\*\*: Normal/);
       assert.match(r.stdout, /- \*\*New\*\*: db: orders carry a delivery note/);
-      assert.match(r.stdout, /traffic is on green; database schema version 2 \(orders columns: id, customer, total_cents, note\); 40\/40 requests answer 200 now/);
+      assert.match(
+        r.stdout,
+        /traffic is on green; database schema version 2 \(orders columns: id, customer, total_cents, note\); 40\/40 requests answer 200 now/,
+      );
       const runs = path.join(r.dir, '.release', 'runs');
       const report = fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'report.md'), 'utf8');
       assert.match(report, /- \*\*Rollback Triggered\*\*: No/);
@@ -74,7 +77,9 @@ describe('the demo: a rollback started after the release finished (real service,
   this.timeout(240_000);
 
   it('leaves every request answering 200, during the rollback and after it (each request counted)', async () => {
-    const { DemoEnvironment } = (await import(pathToFileURL(path.join(ROOT, 'examples', 'demo', 'environment.mjs')).href)) as { DemoEnvironment: new (o?: object) => DemoEnv };
+    const { DemoEnvironment } = (await import(pathToFileURL(path.join(ROOT, 'examples', 'demo', 'environment.mjs')).href)) as {
+      DemoEnvironment: new (o?: object) => DemoEnv;
+    };
     const env = await new DemoEnvironment().start();
     try {
       // The demo's 45 s monitoring window, shortened for the test; the release is otherwise the demo's.
@@ -98,7 +103,11 @@ describe('the demo: a rollback started after the release finished (real service,
       assert.ok(total >= 100, `enough requests counted: ${JSON.stringify(traffic.codes)}`);
       assert.equal(non200, 0, `every request answered 200: ${JSON.stringify(traffic.codes)}`);
       const runs = path.join(env.dir, '.release', 'runs');
-      const journal = fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const journal = fs
+        .readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'journal.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const ensured = journal.find((e) => e.type === 'step.finished' && e.step === 'rollback/0');
       assert.match(ensured?.tail ?? '', /^blue is up \(1\.0\.0\)$/m, 'the old colour was still running: the rollback was a switch, not a restart');
       const after = env.summary();

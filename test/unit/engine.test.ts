@@ -21,7 +21,9 @@ describe('release engine', () => {
     const types = journalLines(ws, r.runId).map((e) => e.type);
     assert.equal(types[0], 'release.started');
     assert.equal(types.at(-1), 'release.finished');
-    const phases = journalLines(ws, r.runId).filter((e) => e.type === 'phase.started').map((e) => e.phase);
+    const phases = journalLines(ws, r.runId)
+      .filter((e) => e.type === 'phase.started')
+      .map((e) => e.phase);
     assert.deepEqual(phases, ['preparation', 'staging', 'backup', 'migration', 'deploy', 'config', 'verification', 'monitoring', 'announcement']);
     assert.deepEqual(
       s.checklist.map((c) => [c.id, c.state, c.by]),
@@ -44,12 +46,15 @@ describe('release engine', () => {
     const ws = workspace(smallPlan(), { 'verdict.txt': 'QA verdict: Blocked (3 open P1 bugs)\n' });
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'aborted');
-    assert.match(s.outcomeMessage!, /the verdict from file verdict\.txt is not a go: the verdict gives another qa verdict, line 1: "QA verdict: Blocked \(3 open P1 bugs\)"/);
+    assert.match(
+      s.outcomeMessage!,
+      /the verdict from file verdict\.txt is not a go: the verdict gives another qa verdict, line 1: "QA verdict: Blocked \(3 open P1 bugs\)"/,
+    );
     assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')), 'nothing ran');
   });
 
   it('reads the verdict from a command', async () => {
-    const ws = workspace(smallPlan({ acceptance: "command: 'echo \"verdict: Ready for Launch\"'" }));
+    const ws = workspace(smallPlan({ acceptance: 'command: \'echo "verdict: Ready for Launch"\'' }));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released');
     assert.equal(s.acceptance?.source, 'command echo "verdict: Ready for Launch"');
@@ -65,7 +70,9 @@ describe('release engine', () => {
     assert.equal(noReason.status, 'aborted');
     assert.match(noReason.outcomeMessage!, /cannot be waived without a reason/);
 
-    const waived = await (await Release.start(ws.options({ prompter: scripted({ checklist: [{ action: 'waive', reason: 'no schema change in this release' }] }) }))).run();
+    const waived = await (
+      await Release.start(ws.options({ prompter: scripted({ checklist: [{ action: 'waive', reason: 'no schema change in this release' }] }) }))
+    ).run();
     assert.equal(waived.status, 'released');
     assert.deepEqual(
       { state: waived.checklist[0].state, by: waived.checklist[0].by, reason: waived.checklist[0].reason },
@@ -144,14 +151,21 @@ describe('release engine', () => {
   });
 
   it('retries in place when asked, and waives with a recorded reason', async () => {
-    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: flaky\n        run: if [ -f tried ]; then echo 1.2.3 > deployed.txt; else touch tried; exit 3; fi` }));
+    const ws = workspace(
+      smallPlan({ deploy: `    steps:\n      - name: flaky\n        run: if [ -f tried ]; then echo 1.2.3 > deployed.txt; else touch tried; exit 3; fi` }),
+    );
     const s = await (await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'retry' }] }) }))).run();
     assert.equal(s.status, 'released');
     assert.equal(s.steps['deploy/0'].attempts, 2);
     const ws2 = workspace(smallPlan({ deploy: `    steps:\n      - name: always fails\n        run: echo 1.2.3 > deployed.txt; exit 4` }));
-    const s2 = await (await Release.start(ws2.options({ prompter: scripted({ failure: [{ action: 'waive', reason: 'known flaky probe, checked by hand' }] }) }))).run();
+    const s2 = await (
+      await Release.start(ws2.options({ prompter: scripted({ failure: [{ action: 'waive', reason: 'known flaky probe, checked by hand' }] }) }))
+    ).run();
     assert.equal(s2.status, 'released');
-    assert.deepEqual([s2.steps['deploy/0'].state, s2.steps['deploy/0'].waivedBy, s2.steps['deploy/0'].waiveReason], ['waived', 'Test Engineer', 'known flaky probe, checked by hand']);
+    assert.deepEqual(
+      [s2.steps['deploy/0'].state, s2.steps['deploy/0'].waivedBy, s2.steps['deploy/0'].waiveReason],
+      ['waived', 'Test Engineer', 'known flaky probe, checked by hand'],
+    );
   });
 
   it('rolls back a failed deploy and restores the previous state from the backup', async () => {
@@ -167,7 +181,12 @@ describe('release engine', () => {
   });
 
   it('ends in rollback-failed, never in success, when a rollback step fails', async () => {
-    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: exit 1`, rollback: `    - name: restore\n      run: echo cannot reach the database >&2; exit 7\n    - name: never\n      run: touch never.txt` }));
+    const ws = workspace(
+      smallPlan({
+        deploy: `    steps:\n      - name: deploy\n        run: exit 1`,
+        rollback: `    - name: restore\n      run: echo cannot reach the database >&2; exit 7\n    - name: never\n      run: touch never.txt`,
+      }),
+    );
     const s = await (await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }) }))).run();
     assert.equal(s.status, 'rollback-failed');
     assert.equal(s.rollback?.outcome, 'rollback-failed');
@@ -196,7 +215,10 @@ describe('release engine', () => {
     const s = await r.run();
     assert.equal(s.status, 'released');
     const dir = path.join(ws.dir, '.release/runs', r.runId);
-    const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+    const files = fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => path.join(d.parentPath, d.name));
     assert.ok(files.length >= 5);
     for (const f of files) assert.ok(!fs.readFileSync(f, 'utf8').includes(secret), `${f} holds the secret`);
     const configLog = fs.readFileSync(path.join(dir, s.steps['config/0'].log!), 'utf8');
@@ -231,14 +253,21 @@ describe('deploy strategies and the rollback window', () => {
         interval: 50ms`;
 
   it('rolls out in batches of maxUnavailable with a health check after each batch', async () => {
-    const ws = workspace(smallPlan({ deploy: rolling("grep -q \"^${target} \" rollout.log && echo 1.2.3 > deployed.txt") }));
+    const ws = workspace(smallPlan({ deploy: rolling('grep -q "^${target} " rollout.log && echo 1.2.3 > deployed.txt') }));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
     const deploySteps = s.phases.find((p) => p.id === 'deploy')!.steps;
     assert.deepEqual(deploySteps, [
-      'deploy/batch1/web-1/0', 'deploy/batch1/web-2/0', 'deploy/batch1/web-1/health', 'deploy/batch1/web-2/health',
-      'deploy/batch2/web-3/0', 'deploy/batch2/web-4/0', 'deploy/batch2/web-3/health', 'deploy/batch2/web-4/health',
-      'deploy/batch3/web-5/0', 'deploy/batch3/web-5/health',
+      'deploy/batch1/web-1/0',
+      'deploy/batch1/web-2/0',
+      'deploy/batch1/web-1/health',
+      'deploy/batch1/web-2/health',
+      'deploy/batch2/web-3/0',
+      'deploy/batch2/web-4/0',
+      'deploy/batch2/web-3/health',
+      'deploy/batch2/web-4/health',
+      'deploy/batch3/web-5/0',
+      'deploy/batch3/web-5/health',
     ]);
     assert.equal(fs.readFileSync(path.join(ws.dir, 'rollout.log'), 'utf8'), 'web-1 1.2.3\nweb-2 1.2.3\nweb-3 1.2.3\nweb-4 1.2.3\nweb-5 1.2.3\n');
   });
@@ -277,7 +306,10 @@ describe('deploy strategies and the rollback window', () => {
     const s2 = await (await Release.start(ws.options({ runId: 'run-2', onEvent: (e) => e.type === 'step.started' && order2.push(e.step) }))).run();
     assert.equal(s2.status, 'released', s2.outcomeMessage);
     assert.deepEqual(s2.retireInherited, { from: 'run-1', active: 'blue', idle: 'green' });
-    assert.ok(order2.indexOf('deploy/retire.0') >= 0 && order2.indexOf('deploy/retire.0') < order2.indexOf('deploy/deploy.0'), `retired before the deploy: ${order2.join(', ')}`);
+    assert.ok(
+      order2.indexOf('deploy/retire.0') >= 0 && order2.indexOf('deploy/retire.0') < order2.indexOf('deploy/deploy.0'),
+      `retired before the deploy: ${order2.join(', ')}`,
+    );
     assert.match(s2.steps['deploy/retire.0'].name, /\(kept for the rollback of run-1\)$/);
     assert.match(s2.steps['deploy/retire.0'].command, /retired-blue\.txt && rm blue\.txt/, 'the scope of the run that kept it: its old colour');
     assert.equal(fs.readFileSync(path.join(ws.dir, 'green.txt'), 'utf8'), '1.2.3\n', 'the second release keeps its own old colour (green) up');
@@ -289,7 +321,10 @@ describe('deploy strategies and the rollback window', () => {
     await r.run();
     await new Promise((res) => setTimeout(res, 1300));
     const no = scripted({ confirm: false });
-    await assert.rejects((await Release.reopen(ws.options({ prompter: no }), r.runId)).rollbackFinished('too late?'), /the rollback was not confirmed; nothing was started \(a late rollback needs an explicit confirmation that it is late\)/);
+    await assert.rejects(
+      (await Release.reopen(ws.options({ prompter: no }), r.runId)).rollbackFinished('too late?'),
+      /the rollback was not confirmed; nothing was started \(a late rollback needs an explicit confirmation that it is late\)/,
+    );
     assert.match(no.asked.join('\n'), /The rollback window closed \d+(\.\d)? s ago \(at /);
     assert.ok(!journalLines(ws, r.runId).some((e) => e.type === 'rollback.started'), 'nothing started');
     const s = await (await Release.reopen(ws.options(), r.runId)).rollbackFinished('late, and confirmed as late');

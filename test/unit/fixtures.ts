@@ -6,7 +6,9 @@ import type { BreachDecision } from '../../src/core/monitor/monitor';
 import { tempDir, write } from './helpers';
 
 /** A small plan whose steps touch real files in the workspace; every phase is used. */
-export function smallPlan(over: { extra?: string; deploy?: string; rollback?: string; monitoring?: string; acceptance?: string; checklist?: string } = {}): string {
+export function smallPlan(
+  over: { extra?: string; deploy?: string; rollback?: string; monitoring?: string; acceptance?: string; checklist?: string } = {},
+): string {
   return `release:
   name: tiny
   version: 1.2.3
@@ -15,12 +17,15 @@ acceptance:
   ${over.acceptance ?? 'file: verdict.txt'}
 secrets: [TINY_TOKEN]
 checklist:
-${over.checklist ?? `  - id: migration-script
+${
+  over.checklist ??
+  `  - id: migration-script
     title: Migration script present
     files: [migrations/*.sql]
   - id: sign-off
     title: Sign-off
-    manual: true`}
+    manual: true`
+}
 phases:
   preparation:
     steps:
@@ -39,9 +44,12 @@ phases:
       - name: migrate
         run: echo migrated >> state.txt
   deploy:
-${over.deploy ?? `    steps:
+${
+  over.deploy ??
+  `    steps:
       - name: deploy
-        run: echo "version \${release.version}" > deployed.txt`}
+        run: echo "version \${release.version}" > deployed.txt`
+}
   config:
     steps:
       - name: config
@@ -56,17 +64,23 @@ ${over.deploy ?? `    steps:
         run: echo announced > announced.txt
 rollback:
   steps:
-${over.rollback ?? `    - name: restore
-      run: cp '\${backup.path}' state.txt && rm -f deployed.txt`}
+${
+  over.rollback ??
+  `    - name: restore
+      run: cp '\${backup.path}' state.txt && rm -f deployed.txt`
+}
 monitoring:
-${over.monitoring ?? `  window: 1s
+${
+  over.monitoring ??
+  `  window: 1s
   interval: 200ms
   baseline:
     fixed: { health: 1 }
   metrics:
     - id: health
       command: cat health.txt
-      guard: { min: 1 }`}
+      guard: { min: 1 }`
+}
 ${over.extra ?? ''}`;
 }
 
@@ -79,19 +93,36 @@ export interface Workspace {
 export function workspace(planText = smallPlan(), files: Record<string, string> = {}): Workspace {
   const dir = tempDir('rp-ws-');
   const planFile = write(dir, '.release/plan.yaml', planText);
-  const defaults: Record<string, string> = { 'verdict.txt': 'QA verdict: Ready for Launch\n', 'migrations/001.sql': 'select 1;\n', 'state.txt': 'v1\n', 'health.txt': '1\n' };
+  const defaults: Record<string, string> = {
+    'verdict.txt': 'QA verdict: Ready for Launch\n',
+    'migrations/001.sql': 'select 1;\n',
+    'state.txt': 'v1\n',
+    'health.txt': '1\n',
+  };
   for (const [k, v] of Object.entries({ ...defaults, ...files })) write(dir, k, v);
   const loaded = parsePlan(fs.readFileSync(planFile), planFile);
   if (!loaded.ok) throw new Error(loaded.problems.map((p) => `${p.line}:${p.column} ${p.message} (${p.path})`).join('\n'));
   return {
     dir,
     planFile,
-    options: (p = {}) => ({ planFile, plan: loaded.plan, planText, workspace: dir, prompter: scripted(), user: 'Test Engineer', holder: 'test', killGraceMs: 500, ...p }),
+    options: (p = {}) => ({
+      planFile,
+      plan: loaded.plan,
+      planText,
+      workspace: dir,
+      prompter: scripted(),
+      user: 'Test Engineer',
+      holder: 'test',
+      killGraceMs: 500,
+      ...p,
+    }),
   };
 }
 
 /** A prompter that answers from a script and records what it was asked. */
-export function scripted(a: { confirm?: boolean; failure?: FailureDecision[]; checklist?: ChecklistDecision[]; tick?: string | undefined; breach?: BreachDecision } = {}): Prompter & { asked: string[]; notified: string[] } {
+export function scripted(
+  a: { confirm?: boolean; failure?: FailureDecision[]; checklist?: ChecklistDecision[]; tick?: string | undefined; breach?: BreachDecision } = {},
+): Prompter & { asked: string[]; notified: string[] } {
   const failures = [...(a.failure ?? [])];
   const checks = [...(a.checklist ?? [])];
   const asked: string[] = [];

@@ -57,7 +57,8 @@ describe('plan loader fuzzing (fast-check)', function () {
           else if (m.kind === 'indent') lines[i] = `  ${lines[i]}`;
           else if (m.kind === 'dedent') lines[i] = lines[i].replace(/^ {1,2}/, '');
           else if (m.kind === 'insert') lines.splice(i, 0, m.text);
-          else if (m.kind === 'replace-char') lines[i] = lines[i].slice(0, m.at % (lines[i].length + 1)) + m.text + lines[i].slice((m.at % (lines[i].length + 1)) + 1);
+          else if (m.kind === 'replace-char')
+            lines[i] = lines[i].slice(0, m.at % (lines[i].length + 1)) + m.text + lines[i].slice((m.at % (lines[i].length + 1)) + 1);
           else if (m.kind === 'swap-lines') [lines[i], lines[(i + 1) % lines.length]] = [lines[(i + 1) % lines.length], lines[i]];
           else lines = lines.slice(0, i + 1);
           if (lines.length === 0) lines = [''];
@@ -78,7 +79,9 @@ describe('plan loader fuzzing (fast-check)', function () {
   });
 
   it('hostile inputs: alias bombs, very deep nesting, a 10 MB file, __proto__ and constructor keys', () => {
-    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(',')}]`)].join('\n');
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(',')}]`)].join(
+      '\n',
+    );
     assert.match((parse(bomb) as { problems: { message: string }[] }).problems[0].message, /alias bomb/);
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     assert.equal(parse(deep).ok, false);
@@ -91,6 +94,9 @@ describe('plan loader fuzzing (fast-check)', function () {
     assert.equal(r.ok, false);
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
     const protoTop = `__proto__: { admin: true }\n${EXAMPLES[0]}`;
-    assert.deepEqual((parse(protoTop) as { problems: { path: string }[] }).problems.map((p) => p.path), ['__proto__']);
+    assert.deepEqual(
+      (parse(protoTop) as { problems: { path: string }[] }).problems.map((p) => p.path),
+      ['__proto__'],
+    );
   });
 });

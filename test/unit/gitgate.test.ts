@@ -145,7 +145,7 @@ describe('git gate: merged into main, clean, tagged (real repositories)', () => 
     assert.equal(r.detail.split('v1.1.0').length - 1, 2, 'the expected tag is named once, plus where it points');
   });
 
-  describe('clean tree: the tool\'s own files are not changes', () => {
+  describe("clean tree: the tool's own files are not changes", () => {
     it('ignores .release/lock, its temporary twin and .release/runs/ even when not gitignored', async () => {
       const { dir } = clonedRepo();
       write(dir, '.release/lock', '{"pid":1}');
@@ -237,7 +237,7 @@ describe('release commit: recorded at start, shown in the report, re-checked on 
     return { ws, git, sha: git('rev-parse', 'HEAD') };
   }
 
-  it('records the full SHA in release.started and in the report\'s Release Log', async () => {
+  it("records the full SHA in release.started and in the report's Release Log", async () => {
     const { ws, sha } = taggedWorkspace();
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
@@ -251,7 +251,21 @@ describe('release commit: recorded at start, shown in the report, re-checked on 
   });
 
   it('a journal without the field (an older run) still folds and reports, with no Commit line', () => {
-    const s = foldJournal([{ at: '2026-01-01T00:00:00.000Z', type: 'release.started', runId: 'r1', plan: '.release/plan.yaml', name: 'old', version: '1.0.0', environment: 'production', user: 'u', host: 'h', pid: 1, planHash: 'x' }]);
+    const s = foldJournal([
+      {
+        at: '2026-01-01T00:00:00.000Z',
+        type: 'release.started',
+        runId: 'r1',
+        plan: '.release/plan.yaml',
+        name: 'old',
+        version: '1.0.0',
+        environment: 'production',
+        user: 'u',
+        host: 'h',
+        pid: 1,
+        planHash: 'x',
+      },
+    ]);
     assert.equal(s.runId, 'r1');
     assert.equal(s.commit, undefined);
     assert.ok(!renderMarkdown(buildReport(s)).includes('**Commit**'));
@@ -267,7 +281,10 @@ describe('release commit: recorded at start, shown in the report, re-checked on 
     git('checkout', '-q', sha);
     const refused = await (await Release.reopen(ws.options(), first.runId)).run();
     assert.equal(refused.status, 'paused');
-    assert.equal(refused.pausedAt!.message, `git gate: this release started from commit ${sha}, but its tag v1.2.3 now points to ${later}; put it back to resume, or start a new release`);
+    assert.equal(
+      refused.pausedAt!.message,
+      `git gate: this release started from commit ${sha}, but its tag v1.2.3 now points to ${later}; put it back to resume, or start a new release`,
+    );
     assert.equal(refused.gates.git.state, 'blocked');
     assert.ok(!fs.existsSync(path.join(ws.dir, 'deployed.txt')), 'nothing after preparation ran');
 
@@ -296,10 +313,13 @@ describe('git gate through the CLI (dist/cli.js)', function () {
     const r = spawnSync('node', [path.join(ROOT, 'dist', 'cli.js'), 'run', '--yes', '--plan', ws.planFile], { encoding: 'utf8', timeout: 50_000 });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     const progress = `${r.stdout.split('# Release report')[0]}\n${r.stderr}`;
-    assert.deepEqual(progress.split('\n').filter((l) => l.includes('HEAD is not tagged')), [
-      '✗ checklist: Merged to main and tagged — HEAD is not tagged v1.2.3',
-      '■ aborted: checklist item "Merged to main and tagged" failed: HEAD is not tagged v1.2.3',
-    ]);
+    assert.deepEqual(
+      progress.split('\n').filter((l) => l.includes('HEAD is not tagged')),
+      [
+        '✗ checklist: Merged to main and tagged — HEAD is not tagged v1.2.3',
+        '■ aborted: checklist item "Merged to main and tagged" failed: HEAD is not tagged v1.2.3',
+      ],
+    );
     assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')));
   });
 });

@@ -33,10 +33,18 @@ describe('the real-VS-Code test host itself', function () {
     const before = dirs.map(listing);
     const env = { ...process.env };
     delete env.TEST_GREP;
-    const r = spawnSync(process.execPath, ['test/host/run.mjs', '--version', 'min', '--integration', '--e2e', '--self-check'], { cwd: ROOT, encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, ['test/host/run.mjs', '--version', 'min', '--integration', '--e2e', '--self-check'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env,
+    });
     assert.equal(r.status, 1, r.stdout.slice(-2000) + r.stderr.slice(-2000));
     const result = JSON.parse(/^RESULT (\{.*\})$/m.exec(r.stdout)![1]);
-    assert.deepEqual(result, { passed: 1, failed: 2 }, `one integration test passed; the integration and the UI test that must fail did:\n${r.stdout.slice(-3000)}`);
+    assert.deepEqual(
+      result,
+      { passed: 1, failed: 2 },
+      `one integration test passed; the integration and the UI test that must fail did:\n${r.stdout.slice(-3000)}`,
+    );
     assert.match(r.stdout, /fails on purpose: a broken assertion must fail the run/);
     assert.ok(fs.existsSync(path.join(ROOT, 'test-results', 'vscode-min', 'FAILED-selfcheck.png')), 'a failing UI test saves a screenshot');
     assert.deepEqual(hostProcesses(), [], 'no server, extension host or browser survives');

@@ -31,7 +31,12 @@ export function write(dir: string, rel: string, text: string): string {
 
 /** A real git repository with an identity, on branch main. */
 export function gitRepo(dir: string): (...args: string[]) => string {
-  const run = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' } }).trim();
+  const run = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' },
+    }).trim();
   run('init', '-q', '-b', 'main');
   run('config', 'user.name', 'Test Engineer');
   run('config', 'user.email', 'test@example.com');

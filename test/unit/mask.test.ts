@@ -16,7 +16,50 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 
 // The attacker's alphabet: what JSON, Markdown, HTML, shells, regular expressions, URLs and
 // terminals treat specially, plus multi-byte characters and a zero-width-joined emoji.
-const HOSTILE = ['"', '\\', '\t', '\n', '\r', '$', '{', '}', '*', '.', '^', '+', '?', '(', ')', '[', ']', '|', '%', "'", '`', '&', '<', '>', ' ', '#', '/', '=', ':', ',', '\x1b', 'é', '€', 'ß', '中', '😀', '👩‍💻', 'a', 'Z', '0', '_', '-'];
+const HOSTILE = [
+  '"',
+  '\\',
+  '\t',
+  '\n',
+  '\r',
+  '$',
+  '{',
+  '}',
+  '*',
+  '.',
+  '^',
+  '+',
+  '?',
+  '(',
+  ')',
+  '[',
+  ']',
+  '|',
+  '%',
+  "'",
+  '`',
+  '&',
+  '<',
+  '>',
+  ' ',
+  '#',
+  '/',
+  '=',
+  ':',
+  ',',
+  '\x1b',
+  'é',
+  '€',
+  'ß',
+  '中',
+  '😀',
+  '👩‍💻',
+  'a',
+  'Z',
+  '0',
+  '_',
+  '-',
+];
 const hostile = (max: number) => fc.array(fc.constantFrom(...HOSTILE), { minLength: 4, maxLength: max }).map((a) => a.join(''));
 
 /** What an environment can carry and the product accepts to mask: at least 4 characters besides blanks. */
@@ -40,7 +83,10 @@ function forms(secret: string): string[] {
 function assertNoSecret(where: string, text: string, secret: string): void {
   for (const f of forms(secret)) {
     const i = text.indexOf(f);
-    if (i >= 0) assert.fail(`${where} holds the secret ${JSON.stringify(secret.slice(0, 80))} (as ${JSON.stringify(f.slice(0, 80))}) at ${i}: …${JSON.stringify(text.slice(Math.max(0, i - 40), i + f.length + 40))}…`);
+    if (i >= 0)
+      assert.fail(
+        `${where} holds the secret ${JSON.stringify(secret.slice(0, 80))} (as ${JSON.stringify(f.slice(0, 80))}) at ${i}: …${JSON.stringify(text.slice(Math.max(0, i - 40), i + f.length + 40))}…`,
+      );
   }
 }
 
@@ -70,7 +116,9 @@ describe('secret masking (fast-check)', function () {
   it('masks every secret in any text, however it is quoted, and leaves no JSON-escaped or URL-encoded copy', () => {
     fc.assert(
       fc.property(
-        fc.array(secretArb(24), { minLength: 1, maxLength: 3 }).chain((secrets) => fc.tuple(fc.constant(secrets), textWith(secrets), fc.shuffledSubarray(secrets.flatMap(forms)))),
+        fc
+          .array(secretArb(24), { minLength: 1, maxLength: 3 })
+          .chain((secrets) => fc.tuple(fc.constant(secrets), textWith(secrets), fc.shuffledSubarray(secrets.flatMap(forms)))),
         ([secrets, text, encoded]) => {
           const masker = new SecretMasker(secrets);
           const full = text + encoded.join(' ');
@@ -91,7 +139,9 @@ describe('secret masking (fast-check)', function () {
   it('masks a secret in a stream however the stream is cut, exactly as the whole text would be', () => {
     fc.assert(
       fc.property(
-        fc.array(secretArb(16, false), { minLength: 1, maxLength: 3 }).chain((secrets) => fc.tuple(fc.constant(secrets), textWith(secrets), fc.array(fc.nat(), { maxLength: 30 }))),
+        fc
+          .array(secretArb(16, false), { minLength: 1, maxLength: 3 })
+          .chain((secrets) => fc.tuple(fc.constant(secrets), textWith(secrets), fc.array(fc.nat(), { maxLength: 30 }))),
         ([secrets, text, at]) => {
           const masker = new SecretMasker(secrets);
           let out = '';
@@ -108,27 +158,35 @@ describe('secret masking (fast-check)', function () {
 
   it('masks overlapping secrets wholly, whichever is given first', () => {
     fc.assert(
-      fc.property(hostile(16), fc.nat(), fc.nat(), fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (base, i, j, pre, post, at) => {
-        // Two secrets that share a middle part of `base`: one is a prefix, the other a suffix.
-        const a = base.slice(0, Math.max(4, base.length - (i % base.length)));
-        const b = base.slice(Math.min(base.length - 4, j % base.length));
-        fc.pre(maskable(a) && maskable(b));
-        for (const secrets of [
-          [a, b],
-          [b, a],
-        ]) {
-          const masker = new SecretMasker(secrets);
-          const text = `${pre}${base}${post}${a}${b}`;
-          let out = '';
-          const sink = masker.stream((t) => (out += t));
-          for (const chunk of cut(text, at)) sink.write(chunk);
-          sink.end();
-          for (const s of secrets) {
-            assertNoSecret('mask()', masker.mask(text), s);
-            assertNoSecret('the stream', out, s);
+      fc.property(
+        hostile(16),
+        fc.nat(),
+        fc.nat(),
+        fc.string({ maxLength: 6 }),
+        fc.string({ maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (base, i, j, pre, post, at) => {
+          // Two secrets that share a middle part of `base`: one is a prefix, the other a suffix.
+          const a = base.slice(0, Math.max(4, base.length - (i % base.length)));
+          const b = base.slice(Math.min(base.length - 4, j % base.length));
+          fc.pre(maskable(a) && maskable(b));
+          for (const secrets of [
+            [a, b],
+            [b, a],
+          ]) {
+            const masker = new SecretMasker(secrets);
+            const text = `${pre}${base}${post}${a}${b}`;
+            let out = '';
+            const sink = masker.stream((t) => (out += t));
+            for (const chunk of cut(text, at)) sink.write(chunk);
+            sink.end();
+            for (const s of secrets) {
+              assertNoSecret('mask()', masker.mask(text), s);
+              assertNoSecret('the stream', out, s);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -158,7 +216,10 @@ describe('secret masking (fast-check)', function () {
         const masker = new SecretMasker([secret]);
         const log = path.join(dir, 'step.log');
         let seen = '';
-        const r = await new StepRunner(masker, 300).run({ command: cmds.join('; sleep 0.03; '), cwd: dir, env: process.env, timeoutMs: 20_000, logFile: log }, (c) => (seen += c)).result;
+        const r = await new StepRunner(masker, 300).run(
+          { command: cmds.join('; sleep 0.03; '), cwd: dir, env: process.env, timeoutMs: 20_000, logFile: log },
+          (c) => (seen += c),
+        ).result;
         assert.equal(r.exitCode, 0);
         assert.equal(fs.readFileSync(log, 'utf8'), masker.mask(bytes.toString('utf8')));
         assert.equal(seen, masker.mask(bytes.toString('utf8')));
@@ -214,17 +275,21 @@ function leakyPlan(port: number, cuts: number[]): string {
     rollback: `    - name: restore with \${env:RP_SECRET}
       run: printf 'restoring with %s\\n' "$RP_SECRET"; exit 1`,
   }).replace(
-      '  verification:\n    steps:\n      - name: verify\n        run: grep -q 1.2.3 deployed.txt',
-      `  verification:\n    http:\n      - name: API\n        url: http://127.0.0.1:${port}/probe?token=\${env:RP_SECRET}\n        timeout: 2s`,
-    );
+    '  verification:\n    steps:\n      - name: verify\n        run: grep -q 1.2.3 deployed.txt',
+    `  verification:\n    http:\n      - name: API\n        url: http://127.0.0.1:${port}/probe?token=\${env:RP_SECRET}\n        timeout: 2s`,
+  );
 }
 
 function runCli(ws: string, secret: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('node', [CLI, 'run', '--yes', '--verbose', '--tick', 'sign-off', '--waive', 'leaky=known flaky check', '--plan', path.join(ws, '.release/plan.yaml')], {
-      env: { ...process.env, USER: 'cli-user', RP_SECRET: secret },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'node',
+      [CLI, 'run', '--yes', '--verbose', '--tick', 'sign-off', '--waive', 'leaky=known flaky check', '--plan', path.join(ws, '.release/plan.yaml')],
+      {
+        env: { ...process.env, USER: 'cli-user', RP_SECRET: secret },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -307,16 +372,13 @@ describe('secrets that cannot be masked safely are refused before a release star
   ] as const) {
     it(`refuses a secret with ${label}, naming the variable and not the value`, async () => {
       const ws = workspace();
-      await assert.rejects(
-        Release.start(ws.options({ env: { ...process.env, TINY_TOKEN: value } })),
-        (e: Error) => {
-          assert.equal(e.name, 'GateError');
-          assert.match(e.message, /TINY_TOKEN: /);
-          assert.match(e.message, /the release does not start/);
-          if (value.trim()) assert.ok(!e.message.includes(value.trim()), e.message);
-          return true;
-        },
-      );
+      await assert.rejects(Release.start(ws.options({ env: { ...process.env, TINY_TOKEN: value } })), (e: Error) => {
+        assert.equal(e.name, 'GateError');
+        assert.match(e.message, /TINY_TOKEN: /);
+        assert.match(e.message, /the release does not start/);
+        if (value.trim()) assert.ok(!e.message.includes(value.trim()), e.message);
+        return true;
+      });
       assert.ok(!fs.existsSync(path.join(ws.dir, '.release/runs')), 'no run was created');
       assert.ok(!fs.existsSync(path.join(ws.dir, '.release/lock')), 'no lock is left');
     });
@@ -333,7 +395,10 @@ describe('secrets that cannot be masked safely are refused before a release star
   it('the CLI refuses too, with exit 1 and the reason, for a plan that reads the value as ${env:...}', async () => {
     const ws = workspace(smallPlan({ deploy: '    steps:\n      - name: deploy\n        run: echo "${env:SHORT_ONE}" > deployed.txt' }));
     const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { env: { ...process.env, SHORT_ONE: 'eu1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], {
+        env: { ...process.env, SHORT_ONE: 'eu1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
       child.on('close', (code) => resolve({ code, err }));
@@ -357,7 +422,10 @@ describe('a failed step shows where it failed', function () {
       }),
     );
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { env: { ...process.env, TINY_TOKEN: 'tok-9f8e7d6c' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], {
+        env: { ...process.env, TINY_TOKEN: 'tok-9f8e7d6c' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -56,7 +56,13 @@ describe('monitoring against a real Prometheus', function () {
     const base = events.find((e) => e.type === 'baseline.captured' && e.metric === 'qps') as Extract<NewEvent, { type: 'baseline.captured' }>;
     assert.ok(base.mean > 20 && base.mean < 60, `baseline qps ${base.mean}`);
     const verdicts = events.filter((e): e is Extract<NewEvent, { type: 'monitoring.verdict' }> => e.type === 'monitoring.verdict');
-    assert.deepEqual(verdicts.map((v) => [v.metric, v.verdict]), [['errors', 'pass'], ['qps', 'pass']]);
+    assert.deepEqual(
+      verdicts.map((v) => [v.metric, v.verdict]),
+      [
+        ['errors', 'pass'],
+        ['qps', 'pass'],
+      ],
+    );
     const samples = events.filter((e) => e.type === 'metric.sample' && e.metric === 'qps').length;
     assert.match(verdicts[1].explanation, new RegExp(`over ${samples} of ${samples} samples, baseline`));
   });
@@ -91,7 +97,10 @@ describe('monitoring against a real Prometheus', function () {
 
   it('catches a traffic drop against the captured baseline', async () => {
     const events: NewEvent[] = [];
-    const cfg = monitoring([{ id: 'qps', prometheus: { url: prom.url, query: RPS }, guard: { dropPercent: 50 } }], { baseline: { capture: '2s' }, window: '20s' });
+    const cfg = monitoring([{ id: 'qps', prometheus: { url: prom.url, query: RPS }, guard: { dropPercent: 50 } }], {
+      baseline: { capture: '2s' },
+      window: '20s',
+    });
     const m = new Monitor(cfg, (s) => s, process.cwd(), { append: (e) => events.push(e), clock: realClock, signal: new AbortController().signal });
     await m.captureBaseline();
     svc.traffic(2);
@@ -114,10 +123,16 @@ describe('monitoring against a real Prometheus', function () {
     assert.equal(bad.status, 'error');
     assert.match(bad.message!, /^Prometheus bad_data: /);
     const events: NewEvent[] = [];
-    const out = await watch(monitoring([{ id: 'nan', prometheus: { url: prom.url, query: '0/0' }, guard: { max: 1 } }], { window: '10s', consecutiveErrorLimit: 3 }), events);
+    const out = await watch(
+      monitoring([{ id: 'nan', prometheus: { url: prom.url, query: '0/0' }, guard: { max: 1 } }], { window: '10s', consecutiveErrorLimit: 3 }),
+      events,
+    );
     assert.ok(!out.ok && 'breach' in out && out.breach.kind === 'errors');
     const samples = events.filter((e): e is Extract<NewEvent, { type: 'metric.sample' }> => e.type === 'metric.sample');
-    assert.deepEqual(samples.map((s) => s.status), ['nan', 'nan', 'nan']);
+    assert.deepEqual(
+      samples.map((s) => s.status),
+      ['nan', 'nan', 'nan'],
+    );
     assert.match(samples[2].message!, /the source returned NaN — inconclusive \(3\/3\)/);
   });
 
@@ -215,7 +230,9 @@ describe('metric sources against the same kind of service', function () {
   it('a source that never answers ends the analysis after the error limit, explained', async () => {
     const events: NewEvent[] = [];
     const closed = await freePort();
-    const metrics: Metric[] = [MetricSchema.parse({ id: 'down', http: { url: `http://127.0.0.1:${closed}/stats`, field: 'x' }, timeout: '300ms', guard: { max: 1 } })];
+    const metrics: Metric[] = [
+      MetricSchema.parse({ id: 'down', http: { url: `http://127.0.0.1:${closed}/stats`, field: 'x' }, timeout: '300ms', guard: { max: 1 } }),
+    ];
     const out = await watch(Monitoring.parse({ window: '10s', interval: '100ms', baseline: { fixed: { down: 0 } }, metrics }), events);
     assert.ok(!out.ok && 'breach' in out && out.breach.kind === 'errors');
     assert.match(out.breach.reason, /^down: 4 inconclusive samples in a row \(last: ECONNREFUSED/);

@@ -136,7 +136,10 @@ describe('release plan: loading and validation', () => {
   });
 
   it('refuses an inline secret in a step environment', () => {
-    const text = demoText.replace("        run: tools/migrate.sh data/app.db db/migrations", '        run: tools/migrate.sh data/app.db db/migrations\n        env:\n          DB_PASSWORD: hunter2');
+    const text = demoText.replace(
+      '        run: tools/migrate.sh data/app.db db/migrations',
+      '        run: tools/migrate.sh data/app.db db/migrations\n        env:\n          DB_PASSWORD: hunter2',
+    );
     const [p] = problemsOf(text);
     assert.equal(p.path, 'phases.migration.steps[0].env.DB_PASSWORD');
     assert.match(p.message, /looks like a secret: write it as \$\{env:NAME\}/);
@@ -157,7 +160,13 @@ describe('release plan: loading and validation', () => {
   });
 
   it('refuses a YAML alias bomb without expanding it', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]'].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x","x"]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+    ].join('\n');
     const [p] = problemsOf(bomb);
     assert.match(p.message, /alias bomb/);
   });
@@ -203,7 +212,18 @@ describe('release plan: loading and validation', () => {
 
   it('exports a JSON Schema that names every top-level section', () => {
     const schema = planJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    assert.deepEqual(Object.keys(schema.properties).sort(), ['acceptance', 'announce', 'changelog', 'checklist', 'monitoring', 'phases', 'release', 'rollback', 'secrets', 'variables']);
+    assert.deepEqual(Object.keys(schema.properties).sort(), [
+      'acceptance',
+      'announce',
+      'changelog',
+      'checklist',
+      'monitoring',
+      'phases',
+      'release',
+      'rollback',
+      'secrets',
+      'variables',
+    ]);
     assert.ok(schema.required.includes('rollback'));
   });
 });
@@ -251,9 +271,22 @@ describe('release-pilot validate (the built CLI)', () => {
       assert.doesNotMatch(r.stdout, /\$\{(release|var|run|backup)\./, 'every plan reference is resolved');
     }
     const demo = spawnSync('node', [cli, 'run', '--dry-run', '--plan', EXAMPLES[0], '--var', 'ROUTER_PORT=9999'], { encoding: 'utf8' }).stdout;
-    const order = ['Preparation:', 'Staging smoke test:', 'Production DB backup:', 'DB migration:', 'Service deployment:', 'Config update:', 'Verification:', 'Monitoring:', 'Announcement:'];
+    const order = [
+      'Preparation:',
+      'Staging smoke test:',
+      'Production DB backup:',
+      'DB migration:',
+      'Service deployment:',
+      'Config update:',
+      'Verification:',
+      'Monitoring:',
+      'Announcement:',
+    ];
     const at = order.map((h) => demo.indexOf(h));
-    assert.ok(at.every((i, k) => i > 0 && (k === 0 || i > at[k - 1])), `phases in order: ${at.join(',')}`);
+    assert.ok(
+      at.every((i, k) => i > 0 && (k === 0 || i > at[k - 1])),
+      `phases in order: ${at.join(',')}`,
+    );
     assert.match(demo, /GET http:\/\/127\.0\.0\.1:9999\/api\/orders → expect 200 within 500 ms/);
     assert.ok(!fs.existsSync(path.join(ROOT, 'examples/demo/.release/runs')), 'a dry run writes no run');
   });

@@ -17,7 +17,11 @@ describe('reliability: the disk refusing writes', () => {
     fs.mkdirSync(path.join(ws.dir, '.release'), { recursive: true });
     // The kernel refuses directories under /proc, root or not.
     fs.symlinkSync('/proc/release-pilot-nowhere', path.join(ws.dir, '.release', 'runs'));
-    await assert.rejects(Release.start(ws.options()), (e: Error) => e instanceof JournalWriteError && /cannot write the release journal .*\/journal\.jsonl: ENOENT; the release stopped before acting/.test(e.message));
+    await assert.rejects(
+      Release.start(ws.options()),
+      (e: Error) =>
+        e instanceof JournalWriteError && /cannot write the release journal .*\/journal\.jsonl: ENOENT; the release stopped before acting/.test(e.message),
+    );
     assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')), 'nothing ran');
     assert.ok(!fs.existsSync(path.join(ws.dir, '.release', 'lock')), 'the lock was given back');
   });
@@ -32,7 +36,11 @@ describe('reliability: the disk refusing writes', () => {
   });
 
   it('when the disk fills mid-release: ends the step whose output can no longer be kept, stops there with the reason, runs nothing after', async () => {
-    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: fill the disk\n        run: head -c 2000000 /dev/zero > .release/runs/filler; echo "disk is full now"; sleep 30\n      - name: never\n        run: touch never-ran.txt` }));
+    const ws = workspace(
+      smallPlan({
+        deploy: `    steps:\n      - name: fill the disk\n        run: head -c 2000000 /dev/zero > .release/runs/filler; echo "disk is full now"; sleep 30\n      - name: never\n        run: touch never-ran.txt`,
+      }),
+    );
     const runs = path.join(ws.dir, '.release', 'runs');
     fs.mkdirSync(runs, { recursive: true });
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', runs]);
@@ -62,7 +70,12 @@ describe('reliability: the disk refusing writes', () => {
 
 describe('reliability: a failing rollback is loud everywhere', () => {
   it('journal, state, report and CLI exit code all say rollback-failed', () => {
-    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: exit 1`, rollback: `    - name: switch back\n      run: echo "load balancer API timed out" >&2; exit 28` }));
+    const ws = workspace(
+      smallPlan({
+        deploy: `    steps:\n      - name: deploy\n        run: exit 1`,
+        rollback: `    - name: switch back\n      run: echo "load balancer API timed out" >&2; exit 28`,
+      }),
+    );
     const r = spawnSync('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { encoding: 'utf8' });
     assert.equal(r.status, 1, 'rollback-failed is a failure, never "rolled back" (3) or "released" (0)');
     assert.match(r.stdout, /✗✗ ROLLBACK FAILED at switch back: exit code 28/);
@@ -77,7 +90,12 @@ describe('reliability: a failing rollback is loud everywhere', () => {
   });
 
   it('a second rollback is offered after rollback-failed, and can succeed', async () => {
-    const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: exit 1`, rollback: `    - name: restore\n      run: test -f lb-back.txt && cp '\${backup.path}' state.txt` }));
+    const ws = workspace(
+      smallPlan({
+        deploy: `    steps:\n      - name: deploy\n        run: exit 1`,
+        rollback: `    - name: restore\n      run: test -f lb-back.txt && cp '\${backup.path}' state.txt`,
+      }),
+    );
     const r = await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }) }));
     assert.equal((await r.run()).status, 'rollback-failed');
     fs.writeFileSync(path.join(ws.dir, 'lb-back.txt'), '');

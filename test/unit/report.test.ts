@@ -18,13 +18,53 @@ describe('the release report', () => {
     const r = buildReport(s);
     assert.deepEqual(r.releaseLog.version, 'v1.2.3');
     assert.equal(r.releaseLog.time, s.startedAt.slice(0, 16).replace('T', ' '));
-    assert.deepEqual(r.verification, { dbMigration: 'Success', serviceStatus: 'Success', coreApi: 'No HTTP check in plan', monitoring: 'Normal (1 s window, 1 metric)' });
+    assert.deepEqual(r.verification, {
+      dbMigration: 'Success',
+      serviceStatus: 'Success',
+      coreApi: 'No HTTP check in plan',
+      monitoring: 'Normal (1 s window, 1 metric)',
+    });
     assert.deepEqual(r.incidentResponse, { rollbackTriggered: 'No', reason: 'N/A' });
-    assert.deepEqual(r.timeline.map((p) => [p.phase, p.state]), s.phases.map((p) => [{ preparation: 'Preparation', staging: 'Staging smoke test', backup: 'Production DB backup', migration: 'DB migration', deploy: 'Service deployment', config: 'Config update', verification: 'Verification', monitoring: 'Monitoring', announcement: 'Announcement' }[p.id], p.state]));
-    assert.deepEqual(r.checklist.map((c) => [c.id, c.state, c.by]), s.checklist.map((c) => [c.id, c.state, c.by]));
+    assert.deepEqual(
+      r.timeline.map((p) => [p.phase, p.state]),
+      s.phases.map((p) => [
+        {
+          preparation: 'Preparation',
+          staging: 'Staging smoke test',
+          backup: 'Production DB backup',
+          migration: 'DB migration',
+          deploy: 'Service deployment',
+          config: 'Config update',
+          verification: 'Verification',
+          monitoring: 'Monitoring',
+          announcement: 'Announcement',
+        }[p.id],
+        p.state,
+      ]),
+    );
+    assert.deepEqual(
+      r.checklist.map((c) => [c.id, c.state, c.by]),
+      s.checklist.map((c) => [c.id, c.state, c.by]),
+    );
     const md = renderMarkdown(r);
     // The spec's four sections with its field names, in order.
-    const order = ['### 1. Release Log', '- **Version**: v1.2.3', '- **Time**: ', '- **Content**: ', '### 2. Changelog', '- **New**: ', '- **Fixed**: ', '### 3. Verification', '- **DB Migration**: Success', '- **Service Status**: Success', '- **Core API**: ', '- **Monitoring**: Normal (1 s window, 1 metric)', '### 4. Incident Response', '- **Rollback Triggered**: No', '- **Reason (if Yes)**: N/A'];
+    const order = [
+      '### 1. Release Log',
+      '- **Version**: v1.2.3',
+      '- **Time**: ',
+      '- **Content**: ',
+      '### 2. Changelog',
+      '- **New**: ',
+      '- **Fixed**: ',
+      '### 3. Verification',
+      '- **DB Migration**: Success',
+      '- **Service Status**: Success',
+      '- **Core API**: ',
+      '- **Monitoring**: Normal (1 s window, 1 metric)',
+      '### 4. Incident Response',
+      '- **Rollback Triggered**: No',
+      '- **Reason (if Yes)**: N/A',
+    ];
     let at = -1;
     for (const line of order) {
       const i = md.indexOf(line, at + 1);
@@ -52,7 +92,10 @@ describe('the release report', () => {
     assert.equal(r.incidentResponse.outcome, 'rolled-back');
     assert.equal(r.verification.dbMigration, 'Success (rolled back)');
     const md = renderMarkdown(r);
-    assert.match(md, /- \*\*Rollback Triggered\*\*: Yes\n- \*\*Reason \(if Yes\)\*\*: deploy failed: exit code 9\n- \*\*Rollback Outcome\*\*: rolled-back\n- \*\*Trigger → Rollback Start\*\*: \d+ ms \(trigger: step\)/);
+    assert.match(
+      md,
+      /- \*\*Rollback Triggered\*\*: Yes\n- \*\*Reason \(if Yes\)\*\*: deploy failed: exit code 9\n- \*\*Rollback Outcome\*\*: rolled-back\n- \*\*Trigger → Rollback Start\*\*: \d+ ms \(trigger: step\)/,
+    );
     assert.ok(r.timeline.some((p) => p.phase === 'Rollback' && p.state === 'rolled-back'));
   });
 
@@ -96,11 +139,22 @@ describe('the changelog from git', () => {
     const { dir } = repoWithHistory();
     const cl = await changelogSince(dir);
     assert.equal(cl.previousTag, 'v1.4.0');
-    assert.deepEqual(cl.sections.Added.sort(), ['BREAKING: billing: invoices are issued in UTC — invoice timestamps are now UTC', 'api: add order notes', 'checkout: remember the last address', 'search: search orders by customer'].sort());
+    assert.deepEqual(
+      cl.sections.Added.sort(),
+      [
+        'BREAKING: billing: invoices are issued in UTC — invoice timestamps are now UTC',
+        'api: add order notes',
+        'checkout: remember the last address',
+        'search: search orders by customer',
+      ].sort(),
+    );
     assert.deepEqual(cl.sections.Fixed.sort(), ['checkout: keep the cart on reload', 'ui: align the totals column'].sort());
     // The security fix and its revert cancel out; the hand-written commit is counted, not listed, as the range has conventional ones.
     assert.deepEqual(cl.sections.Security, []);
-    assert.deepEqual(parseCommit('abc1234', 'fix(security): escape customer names in emails').map((e) => [e.section, e.text]), [['Security', 'security: escape customer names in emails']]);
+    assert.deepEqual(
+      parseCommit('abc1234', 'fix(security): escape customer names in emails').map((e) => [e.section, e.text]),
+      [['Security', 'security: escape customer names in emails']],
+    );
     assert.deepEqual(cl.sections.Changed, ['cache the price list']);
     assert.deepEqual(cl.omitted, { hidden: { docs: 1 }, nonConventional: 1, revertPairs: 1 });
     assert.ok(!cl.entries.some((e) => /explain the release plan|Merge branch/.test(e.text)), 'docs and merge commits stay out');
@@ -112,7 +166,10 @@ describe('the changelog from git', () => {
     assert.equal(nextVersion('v1.4.0', 'minor'), '1.5.0');
     assert.equal(nextVersion('v1.4.0', 'patch'), '1.4.1');
     assert.equal(nextVersion(null, 'minor'), '0.1.0');
-    assert.deepEqual(parseCommit('abc1234', 'fix: x').map((e) => e.section), ['Fixed']);
+    assert.deepEqual(
+      parseCommit('abc1234', 'fix: x').map((e) => e.section),
+      ['Fixed'],
+    );
     assert.deepEqual(parseCommit('abc1234', 'chore: bump deps'), []);
   });
 

@@ -14,7 +14,8 @@ import { ROOT, tempDir, write } from './helpers';
 import { journalLines, scripted, smallPlan, workspace, type Workspace } from './fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-const cli = (ws: Workspace, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args, '--plan', ws.planFile], { encoding: 'utf8', cwd: ws.dir, stdio: ['pipe', 'pipe', 'pipe'] });
+const cli = (ws: Workspace, ...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args, '--plan', ws.planFile], { encoding: 'utf8', cwd: ws.dir, stdio: ['pipe', 'pipe', 'pipe'] });
 const failingDeploy = `    steps:\n      - name: deploy\n        run: echo "image pull failed" >&2; exit 9`;
 const events = (ws: Workspace, runId: string) => journalLines(ws, runId) as { type: string; [k: string]: unknown }[];
 
@@ -24,10 +25,29 @@ function journalOf(dir: string, runId: string, at0: number, kinds: ('started' | 
   const line = (e: Record<string, unknown>) => JSON.stringify({ at: new Date((t += 1000)).toISOString(), ...e });
   const L: string[] = [];
   for (const k of kinds) {
-    if (k === 'started') L.push(line({ type: 'release.started', runId, plan: '.release/plan.yaml', name: 'tiny', version: runId, environment: 'production', user: 'u', host: 'h', pid: 1, planHash: 'x' }));
+    if (k === 'started')
+      L.push(
+        line({
+          type: 'release.started',
+          runId,
+          plan: '.release/plan.yaml',
+          name: 'tiny',
+          version: runId,
+          environment: 'production',
+          user: 'u',
+          host: 'h',
+          pid: 1,
+          planHash: 'x',
+        }),
+      );
     if (k === 'deploy') L.push(line({ type: 'phase.started', phase: 'deploy' }));
     if (k === 'released' || k === 'aborted') L.push(line({ type: 'release.finished', outcome: k, message: k }));
-    if (k === 'rolled-back') L.push(line({ type: 'rollback.started', trigger: 'user', reason: 'r', by: 'u', requestedAt: new Date(t).toISOString(), latencyMs: 1 }), line({ type: 'rollback.finished', outcome: 'rolled-back', message: 'ok' }), line({ type: 'release.finished', outcome: 'rolled-back', message: 'r' }));
+    if (k === 'rolled-back')
+      L.push(
+        line({ type: 'rollback.started', trigger: 'user', reason: 'r', by: 'u', requestedAt: new Date(t).toISOString(), latencyMs: 1 }),
+        line({ type: 'rollback.finished', outcome: 'rolled-back', message: 'ok' }),
+        line({ type: 'release.finished', outcome: 'rolled-back', message: 'r' }),
+      );
   }
   write(dir, `.release/runs/${runId}/journal.jsonl`, L.join('\n') + '\n' + tail);
 }
@@ -43,21 +63,78 @@ describe('rollback: who may start one, and when (the attacker’s list first)', 
   const T0 = Date.parse('2026-11-27T10:00:00Z');
 
   // Each case: the other runs in the workspace, what the target run is, the clock, --force; what must happen.
-  const cases: { name: string; others: (dir: string) => void; target?: Parameters<typeof journalOf>[3]; now?: number; force?: boolean; expect: RegExp | 'ok' | 'late' | 'forced' }[] = [
-    { name: 'a newer run that was aborted at a gate never reached production: not superseding', others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'aborted']), expect: 'ok' },
+  const cases: {
+    name: string;
+    others: (dir: string) => void;
+    target?: Parameters<typeof journalOf>[3];
+    now?: number;
+    force?: boolean;
+    expect: RegExp | 'ok' | 'late' | 'forced';
+  }[] = [
+    {
+      name: 'a newer run that was aborted at a gate never reached production: not superseding',
+      others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'aborted']),
+      expect: 'ok',
+    },
     { name: 'a newer run that crashed before its deploy: not superseding', others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started']), expect: 'ok' },
-    { name: 'a newer run paused mid-deploy supersedes', others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy']), expect: /superseded by the newer run r2 \(r2, interrupted\)/ },
-    { name: 'a newer run that rolled back supersedes (the incident of the issue)', others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'rolled-back']), expect: /superseded by the newer run r2 \(r2, rolled-back\)/ },
-    { name: 'a newer released run supersedes', others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'released']), expect: /superseded by the newer run r2/ },
-    { name: 'newer by time even when its id sorts first', others: (d) => journalOf(d, 'a-first-by-name', T0 + 60_000, ['started', 'deploy', 'released']), expect: /superseded by the newer run a-first-by-name/ },
-    { name: 'of two newer runs the newest is named', others: (d) => (journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'released']), journalOf(d, 'r3', T0 + 120_000, ['started', 'deploy', 'released'])), expect: /superseded by the newer run r3/ },
+    {
+      name: 'a newer run paused mid-deploy supersedes',
+      others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy']),
+      expect: /superseded by the newer run r2 \(r2, interrupted\)/,
+    },
+    {
+      name: 'a newer run that rolled back supersedes (the incident of the issue)',
+      others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'rolled-back']),
+      expect: /superseded by the newer run r2 \(r2, rolled-back\)/,
+    },
+    {
+      name: 'a newer released run supersedes',
+      others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'released']),
+      expect: /superseded by the newer run r2/,
+    },
+    {
+      name: 'newer by time even when its id sorts first',
+      others: (d) => journalOf(d, 'a-first-by-name', T0 + 60_000, ['started', 'deploy', 'released']),
+      expect: /superseded by the newer run a-first-by-name/,
+    },
+    {
+      name: 'of two newer runs the newest is named',
+      others: (d) => (journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'released']), journalOf(d, 'r3', T0 + 120_000, ['started', 'deploy', 'released'])),
+      expect: /superseded by the newer run r3/,
+    },
     { name: 'an older run does not supersede', others: (d) => journalOf(d, 'r0', T0 - 3_600_000, ['started', 'deploy', 'released']), expect: 'ok' },
-    { name: 'a newer run with a torn last line still supersedes', others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy'], '{"at":"2026-11-27T10:01:05.000Z","type":"step.sta'), expect: /superseded by the newer run r2/ },
-    { name: 'an empty run folder and a garbage journal are passed over', others: (d) => (fs.mkdirSync(path.join(d, '.release/runs/empty'), { recursive: true }), write(d, '.release/runs/junk/journal.jsonl', '\u0000\u0001 not json\n{"at":1}\n')), expect: 'ok' },
-    { name: '--force over a newer run is admitted, and the question says FORCED', others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'released']), force: true, expect: 'forced' },
+    {
+      name: 'a newer run with a torn last line still supersedes',
+      others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy'], '{"at":"2026-11-27T10:01:05.000Z","type":"step.sta'),
+      expect: /superseded by the newer run r2/,
+    },
+    {
+      name: 'an empty run folder and a garbage journal are passed over',
+      others: (d) => (
+        fs.mkdirSync(path.join(d, '.release/runs/empty'), { recursive: true }),
+        write(d, '.release/runs/junk/journal.jsonl', '\u0000\u0001 not json\n{"at":1}\n')
+      ),
+      expect: 'ok',
+    },
+    {
+      name: '--force over a newer run is admitted, and the question says FORCED',
+      others: (d) => journalOf(d, 'r2', T0 + 60_000, ['started', 'deploy', 'released']),
+      force: true,
+      expect: 'forced',
+    },
     { name: 'window closed: admitted, never refused; the question names how late', others: () => {}, now: T0 + 3_600_000, expect: 'late' },
-    { name: 'a run whose deploy never started has nothing to roll back', others: () => {}, target: ['started', 'aborted'], expect: /nothing to roll back: the deploy has not started/ },
-    { name: 'a run already rolled back has nothing to roll back', others: () => {}, target: ['started', 'deploy', 'rolled-back'], expect: /nothing to roll back: the release is rolled-back/ },
+    {
+      name: 'a run whose deploy never started has nothing to roll back',
+      others: () => {},
+      target: ['started', 'aborted'],
+      expect: /nothing to roll back: the deploy has not started/,
+    },
+    {
+      name: 'a run already rolled back has nothing to roll back',
+      others: () => {},
+      target: ['started', 'deploy', 'rolled-back'],
+      expect: /nothing to roll back: the release is rolled-back/,
+    },
   ];
 
   for (const c of cases) {
@@ -93,7 +170,7 @@ describe('rollback from the CLI: refuses what would harm, asks what is late, sta
     assert.equal(refused.status, 1, refused.stdout + refused.stderr);
     assert.match(refused.stderr, /run r1 was superseded by the newer run r2 \(1\.2\.3, released\)/);
     assert.match(refused.stderr, /release-pilot rollback r1 --force --reason TEXT/);
-    assert.ok(!events(ws, 'r1').some((e) => e.type === 'rollback.started' || e.type === 'step.started' && e.phase === 'rollback'), 'nothing started');
+    assert.ok(!events(ws, 'r1').some((e) => e.type === 'rollback.started' || (e.type === 'step.started' && e.phase === 'rollback')), 'nothing started');
     assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'data written after r2\n', 'no backup was restored');
 
     const noReason = cli(ws, 'rollback', 'r1', '--yes', '--force');
@@ -142,10 +219,17 @@ describe('rollback from the CLI: refuses what would harm, asks what is late, sta
 
 describe('rollback: budget, announcement and every attempt in the report', function () {
   this.timeout(60_000);
-  const withRollback = (steps: string, extra = '', budget = '') => smallPlan({ deploy: failingDeploy, rollback: steps, extra }).replace('rollback:\n  steps:', `rollback:\n${budget}  steps:`);
+  const withRollback = (steps: string, extra = '', budget = '') =>
+    smallPlan({ deploy: failingDeploy, rollback: steps, extra }).replace('rollback:\n  steps:', `rollback:\n${budget}  steps:`);
 
   it('measures the duration from trigger to the last rollback step and flags a rollback over budget', async () => {
-    const ws = workspace(withRollback(`    - name: drain\n      run: sleep 0.7\n      timeout: 1s\n    - name: restore\n      run: sleep 0.7 && cp '\${backup.path}' state.txt\n      timeout: 1s`, '', '  budget: 1s\n'));
+    const ws = workspace(
+      withRollback(
+        `    - name: drain\n      run: sleep 0.7\n      timeout: 1s\n    - name: restore\n      run: sleep 0.7 && cp '\${backup.path}' state.txt\n      timeout: 1s`,
+        '',
+        '  budget: 1s\n',
+      ),
+    );
     const s = await (await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }) }))).run();
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
     assert.ok(s.rollback!.durationMs! >= 1400 && s.rollback!.durationMs! < 5000, `duration ${s.rollback!.durationMs}`);
@@ -186,7 +270,12 @@ describe('rollback: budget, announcement and every attempt in the report', funct
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-      const ws = workspace(withRollback(`    - name: restore\n      run: cp '\${backup.path}' state.txt`, 'announce:\n  notify: true\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n  command: echo "$RELEASE_PILOT_OUTCOME $RELEASE_PILOT_ANNOUNCEMENT" > announced-rollback.txt\n'));
+      const ws = workspace(
+        withRollback(
+          `    - name: restore\n      run: cp '\${backup.path}' state.txt`,
+          'announce:\n  notify: true\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n  command: echo "$RELEASE_PILOT_OUTCOME $RELEASE_PILOT_ANNOUNCEMENT" > announced-rollback.txt\n',
+        ),
+      );
       const p = scripted({ failure: [{ action: 'rollback' }] });
       const s = await (await Release.start(ws.options({ prompter: p, env: { ...process.env, ROLLBACK_HOOK_URL: url } }))).run();
       assert.equal(s.status, 'rolled-back');
@@ -195,7 +284,14 @@ describe('rollback: budget, announcement and every attempt in the report', funct
       assert.match(text, /^tiny 1\.2\.3 on production: ROLLED BACK in \d+\.\d s\. Reason \(step, by Test Engineer\): deploy failed: exit code 9$/);
       assert.deepEqual(p.notified, [text]);
       assert.equal(fs.readFileSync(path.join(ws.dir, 'announced-rollback.txt'), 'utf8'), `rolled-back ${text}\n`);
-      assert.deepEqual(s.announcements.map((a) => [a.channel, a.ok]), [['command', true], ['webhook', true], ['notification', true]]);
+      assert.deepEqual(
+        s.announcements.map((a) => [a.channel, a.ok]),
+        [
+          ['command', true],
+          ['webhook', true],
+          ['notification', true],
+        ],
+      );
     } finally {
       server.close();
     }
@@ -206,12 +302,25 @@ describe('rollback: budget, announcement and every attempt in the report', funct
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-      const ws = workspace(withRollback(`    - name: restore\n      run: cp '\${backup.path}' state.txt`, 'announce:\n  notify: false\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n    retries: 0\n  command: exit 4\n'));
-      const s = await (await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }), env: { ...process.env, ROLLBACK_HOOK_URL: url } }))).run();
+      const ws = workspace(
+        withRollback(
+          `    - name: restore\n      run: cp '\${backup.path}' state.txt`,
+          'announce:\n  notify: false\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n    retries: 0\n  command: exit 4\n',
+        ),
+      );
+      const s = await (
+        await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }), env: { ...process.env, ROLLBACK_HOOK_URL: url } }))
+      ).run();
       assert.equal(s.status, 'rolled-back');
       assert.equal(s.rollback?.outcome, 'rolled-back');
       assert.match(s.outcomeMessage!, /^rolled back: deploy failed/);
-      assert.deepEqual(s.announcements.map((a) => [a.channel, a.ok]), [['command', false], ['webhook', false]]);
+      assert.deepEqual(
+        s.announcements.map((a) => [a.channel, a.ok]),
+        [
+          ['command', false],
+          ['webhook', false],
+        ],
+      );
       const md = renderMarkdown(buildReport(s));
       assert.match(md, /Outcome: \*\*rolled-back\*\*/);
       assert.match(md, /- webhook: \*\*failed\*\* — announcement failed: webhook answered HTTP 500/);
@@ -233,13 +342,24 @@ describe('rollback: budget, announcement and every attempt in the report', funct
     const r = await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }) }));
     assert.equal((await r.run()).status, 'rollback-failed');
     fs.writeFileSync(path.join(ws.dir, 'lb-back.txt'), '');
-    const s = await (await Release.reopen(ws.options({ user: 'Second Responder' }), r.runId)).rollbackFinished('second attempt after the load balancer came back');
+    const s = await (
+      await Release.reopen(ws.options({ user: 'Second Responder' }), r.runId)
+    ).rollbackFinished('second attempt after the load balancer came back');
     assert.equal(s.status, 'rolled-back');
     assert.equal(s.rollbacks.length, 2);
     const rep = buildReport(s);
-    assert.deepEqual(rep.incidentResponse.attempts!.map((a) => [a.trigger, a.by, a.outcome]), [['step', 'Test Engineer', 'rollback-failed'], ['user', 'Second Responder', 'rolled-back']]);
+    assert.deepEqual(
+      rep.incidentResponse.attempts!.map((a) => [a.trigger, a.by, a.outcome]),
+      [
+        ['step', 'Test Engineer', 'rollback-failed'],
+        ['user', 'Second Responder', 'rolled-back'],
+      ],
+    );
     const md = renderMarkdown(rep);
-    assert.match(md, /- \*\*Rollback Attempts\*\*: 2\n {2}1\. [\d-]+ [\d:]+ UTC — trigger: step; by: Test Engineer; reason: deploy failed: exit code 9; outcome: \*\*ROLLBACK FAILED\*\* \(ROLLBACK FAILED at restore: exit code 1\); duration: \d+(\.\d)? m?s \(budget 5 min\)\n {2}2\. [\d-]+ [\d:]+ UTC — trigger: user; by: Second Responder; reason: second attempt after the load balancer came back; outcome: rolled-back/);
+    assert.match(
+      md,
+      /- \*\*Rollback Attempts\*\*: 2\n {2}1\. [\d-]+ [\d:]+ UTC — trigger: step; by: Test Engineer; reason: deploy failed: exit code 9; outcome: \*\*ROLLBACK FAILED\*\* \(ROLLBACK FAILED at restore: exit code 1\); duration: \d+(\.\d)? m?s \(budget 5 min\)\n {2}2\. [\d-]+ [\d:]+ UTC — trigger: user; by: Second Responder; reason: second attempt after the load balancer came back; outcome: rolled-back/,
+    );
     // The journal replays to the same list.
     assert.equal(foldJournal(readJournal(path.join(ws.dir, '.release/runs', r.runId, 'journal.jsonl')).events).rollbacks.length, 2);
   });
@@ -248,10 +368,16 @@ describe('rollback: budget, announcement and every attempt in the report', funct
 describe('rollback plan validation', () => {
   it('refuses a rollback step whose timeout exceeds the rollback budget, at its line', () => {
     const dir = tempDir('rp-budget-');
-    const text = smallPlan({ rollback: `    - name: restore\n      run: "true"\n      timeout: 10m` }).replace('rollback:\n  steps:', 'rollback:\n  budget: 5m\n  steps:');
+    const text = smallPlan({ rollback: `    - name: restore\n      run: "true"\n      timeout: 10m` }).replace(
+      'rollback:\n  steps:',
+      'rollback:\n  budget: 5m\n  steps:',
+    );
     const r = parsePlan(Buffer.from(text), path.join(dir, 'plan.yaml'));
     assert.equal(r.ok, false);
     if (r.ok) return;
-    assert.match(r.problems.map((p) => `${p.line}: ${p.message}`).join('\n'), /\d+: a rollback step's timeout \(600 s\) cannot exceed the rollback budget \(300 s\)/);
+    assert.match(
+      r.problems.map((p) => `${p.line}: ${p.message}`).join('\n'),
+      /\d+: a rollback step's timeout \(600 s\) cannot exceed the rollback budget \(300 s\)/,
+    );
   });
 });

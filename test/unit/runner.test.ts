@@ -16,7 +16,9 @@ describe('step runner (real processes)', () => {
     const dir = tempDir();
     const log = path.join(dir, 'step.log');
     const chunks: string[] = [];
-    const r = await runner.run({ command: 'echo out; echo err >&2; exit 5', cwd: dir, env: process.env, timeoutMs: 10_000, logFile: log }, (c) => chunks.push(c)).result;
+    const r = await runner.run({ command: 'echo out; echo err >&2; exit 5', cwd: dir, env: process.env, timeoutMs: 10_000, logFile: log }, (c) =>
+      chunks.push(c),
+    ).result;
     assert.equal(r.exitCode, 5);
     assert.equal(r.timedOut, false);
     assert.ok(r.durationMs >= 0);
@@ -53,7 +55,13 @@ describe('step runner (real processes)', () => {
   it('times out a step whose forked child holds its output after the parent exits, ending the child', async () => {
     const dir = tempDir();
     const pids = path.join(dir, 'pids');
-    const r = await runner.run({ command: `(sleep 60; echo late) & echo $! > ${pids}; echo parent done`, cwd: dir, env: process.env, timeoutMs: 600, logFile: path.join(dir, 'l') }).result;
+    const r = await runner.run({
+      command: `(sleep 60; echo late) & echo $! > ${pids}; echo parent done`,
+      cwd: dir,
+      env: process.env,
+      timeoutMs: 600,
+      logFile: path.join(dir, 'l'),
+    }).result;
     assert.equal(r.timedOut, true);
     const [child] = pidsIn(pids);
     assert.ok(await waitFor(() => !alive(child), 3000), `child ${child} survived`);
@@ -62,7 +70,13 @@ describe('step runner (real processes)', () => {
   it('lets a step start a daemon that detaches its output (a service the deploy starts)', async () => {
     const dir = tempDir();
     const pids = path.join(dir, 'pids');
-    const r = await runner.run({ command: `nohup sleep 30 > /dev/null 2>&1 & echo $! > ${pids}`, cwd: dir, env: process.env, timeoutMs: 5000, logFile: path.join(dir, 'l') }).result;
+    const r = await runner.run({
+      command: `nohup sleep 30 > /dev/null 2>&1 & echo $! > ${pids}`,
+      cwd: dir,
+      env: process.env,
+      timeoutMs: 5000,
+      logFile: path.join(dir, 'l'),
+    }).result;
     assert.equal(r.exitCode, 0);
     const [daemon] = pidsIn(pids);
     assert.ok(alive(daemon), 'the daemon keeps running after the step passed');
@@ -113,7 +127,13 @@ describe('step runner (real processes)', () => {
     const dir = tempDir();
     const rc = path.join(dir, 'rc.sh');
     fs.writeFileSync(rc, 'echo sourced >> "$RC_LOG"\n');
-    const running = runner.run({ command: 'echo $$; kill -TERM $$', cwd: dir, env: { ...process.env, BASH_ENV: rc, RC_LOG: path.join(dir, 'rc.log') }, timeoutMs: 10_000, logFile: path.join(dir, 'l') });
+    const running = runner.run({
+      command: 'echo $$; kill -TERM $$',
+      cwd: dir,
+      env: { ...process.env, BASH_ENV: rc, RC_LOG: path.join(dir, 'rc.log') },
+      timeoutMs: 10_000,
+      logFile: path.join(dir, 'l'),
+    });
     const r = await running.result;
     assert.equal(r.signal, 'SIGTERM');
     assert.equal(r.tail, String(running.pid), 'the pid the runner knows is the step shell');

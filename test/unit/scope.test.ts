@@ -27,7 +27,15 @@ function basePlan(strategy: Strategy): Obj {
     strategy === 'steps'
       ? { strategy, steps: [{ name: 'deploy', run: 'true' }] }
       : strategy === 'blue-green'
-        ? { strategy, blueGreen: { active: 'cat active.txt', deploy: [{ name: 'start', run: 'true' }], healthCheck: { run: 'true', retries: 0 }, switch: [{ name: 'switch', run: 'true' }] } }
+        ? {
+            strategy,
+            blueGreen: {
+              active: 'cat active.txt',
+              deploy: [{ name: 'start', run: 'true' }],
+              healthCheck: { run: 'true', retries: 0 },
+              switch: [{ name: 'switch', run: 'true' }],
+            },
+          }
         : { strategy, rolling: { targets: ['web-1'], steps: [{ name: 'roll', run: 'true' }], healthCheck: { run: 'true', retries: 0 } } };
   return {
     release: { name: 'tiny', version: '1.2.3', environment: 'production' },
@@ -65,15 +73,32 @@ const url = (text: string) => `http://127.0.0.1:${port}/ok?${text}`;
 const PLACES: PlaceCase[] = [
   { id: 'acceptance command', in: STRATEGIES, point: 'gate', set: (p, t) => (p.acceptance = { command: `echo Ready for Launch # ${t}` }) },
   { id: 'checklist run', in: STRATEGIES, point: 'gate', tree: true, set: (p, t) => (p.checklist = [{ id: 'c', title: 'C', run: `: "${t}"` }]) },
-  { id: 'checklist files', in: STRATEGIES, point: 'gate', tree: true, set: (p, t) => (p.checklist = [{ id: 'c', title: 'C', files: [`verdict.txt`, `${t}*`] }]) },
+  {
+    id: 'checklist files',
+    in: STRATEGIES,
+    point: 'gate',
+    tree: true,
+    set: (p, t) => (p.checklist = [{ id: 'c', title: 'C', files: [`verdict.txt`, `${t}*`] }]),
+  },
   { id: 'blue-green active command', in: ['blue-green'], point: 'gate', set: (p, t) => (p.phases.deploy.blueGreen.active = `cat active.txt # ${t}`) },
   { id: 'step run', in: STRATEGIES, point: 'step', set: (p, t) => (p.phases.preparation.steps[0].run = `: "${t}"`) },
   { id: 'step name', in: STRATEGIES, point: 'step', set: (p, t) => (p.phases.preparation.steps[0].name = `prepare ${t}`) },
   { id: 'step env', in: STRATEGIES, point: 'step', set: (p, t) => (p.phases.preparation.steps[0].env = { X: t }) },
   { id: 'blue-green step run', in: ['blue-green'], point: 'step', set: (p, t) => (p.phases.deploy.blueGreen.deploy[0].run = `: "${t}"`) },
-  { id: 'blue-green health url', in: ['blue-green'], point: 'step', set: (p, t) => (p.phases.deploy.blueGreen.healthCheck = { http: { url: url(t) }, retries: 0 }) },
+  {
+    id: 'blue-green health url',
+    in: ['blue-green'],
+    point: 'step',
+    set: (p, t) => (p.phases.deploy.blueGreen.healthCheck = { http: { url: url(t) }, retries: 0 }),
+  },
   { id: 'rolling step run', in: ['rolling'], point: 'step', target: true, set: (p, t) => (p.phases.deploy.rolling.steps[0].run = `: "${t}"`) },
-  { id: 'rolling health url', in: ['rolling'], point: 'step', target: true, set: (p, t) => (p.phases.deploy.rolling.healthCheck = { http: { url: url(t) }, retries: 0 }) },
+  {
+    id: 'rolling health url',
+    in: ['rolling'],
+    point: 'step',
+    target: true,
+    set: (p, t) => (p.phases.deploy.rolling.healthCheck = { http: { url: url(t) }, retries: 0 }),
+  },
   { id: 'verification http url', in: STRATEGIES, point: 'step', set: (p, t) => (p.phases.verification.http = [{ url: url(t) }]) },
   { id: 'verification log run', in: STRATEGIES, point: 'step', set: (p, t) => (p.phases.verification.logs = [{ name: 'logs', run: `echo fine # ${t}` }]) },
   { id: 'backup path', in: STRATEGIES, point: 'step', used: '${backup.path}', set: (p, t) => (p.phases.backup.path = `b-${t}`) },
@@ -135,7 +160,12 @@ async function realRun(ws: string, strategy: Strategy): Promise<RunPoints> {
   assert.equal(s.status, 'released', s.outcomeMessage);
   const { events } = loadRun(ws, r.runId);
   const upTo = (pred: (e: ReleaseEvent) => boolean) => foldJournal(events.slice(0, events.findIndex(pred) + 1));
-  return { gate: upTo((e) => e.type === 'acceptance.checked'), step: upTo((e) => e.type === 'phase.started' && e.phase === 'deploy'), final: s, runDir: r.runDir };
+  return {
+    gate: upTo((e) => e.type === 'acceptance.checked'),
+    step: upTo((e) => e.type === 'phase.started' && e.phase === 'deploy'),
+    final: s,
+    runDir: r.runDir,
+  };
 }
 
 function files(ws: string): void {
@@ -225,10 +255,14 @@ describe('one scope: every built-in name validates if and only if every place th
                 () => false,
               );
             }
-            if (place.dialog) consumers.dialog = resolves(() => plan.rollback.steps.map((x) => stepTitle(x, runScope(plan, run.final, run.runDir, env))).join('\n'));
+            if (place.dialog)
+              consumers.dialog = resolves(() => plan.rollback.steps.map((x) => stepTitle(x, runScope(plan, run.final, run.runDir, env))).join('\n'));
             const all = Object.values(consumers).every(Boolean);
             if (v.ok) accepted++;
-            if (v.ok !== all) disagreements.push(`${ref} in ${place.id} (${strategy}, ${history ? 'history' : 'no history'}): validate ${v.ok ? 'accepts' : `refuses (${v.said.split('\n')[0]})`}, but ${JSON.stringify(consumers)}`);
+            if (v.ok !== all)
+              disagreements.push(
+                `${ref} in ${place.id} (${strategy}, ${history ? 'history' : 'no history'}): validate ${v.ok ? 'accepts' : `refuses (${v.said.split('\n')[0]})`}, but ${JSON.stringify(consumers)}`,
+              );
           }
         }
       }
@@ -239,11 +273,13 @@ describe('one scope: every built-in name validates if and only if every place th
 
   it('a real release uses a validated reference and rolls back with it, at every place (sampled)', async () => {
     const valid: { name: string; place: PlaceCase; strategy: Strategy }[] = [];
-    for (const b of BUILTINS) for (const place of PLACES) for (const strategy of place.in) {
-      if (place.point === 'literal' || place.id === 'checklist files') continue;
-      const { text } = planWith(strategy, place, `\${${b.name}}`);
-      if ((await validates(withHistory, text)).ok) valid.push({ name: b.name, place, strategy });
-    }
+    for (const b of BUILTINS)
+      for (const place of PLACES)
+        for (const strategy of place.in) {
+          if (place.point === 'literal' || place.id === 'checklist files') continue;
+          const { text } = planWith(strategy, place, `\${${b.name}}`);
+          if ((await validates(withHistory, text)).ok) valid.push({ name: b.name, place, strategy });
+        }
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...valid), async ({ name, place, strategy }) => {
         const ws = tempDir('rp-scope-e2e-');
@@ -266,7 +302,11 @@ describe('one scope: every built-in name validates if and only if every place th
         // What the tree, the terminal and the report show of each step, the rollback's included.
         const shown = loadRun(ws, r.runId).events.flatMap((e) => (e.type === 'step.started' ? [e.name, e.command] : []));
         assert.ok(shown.length > 5);
-        assert.deepEqual(shown.filter((t) => scanReferences(t).length > 0), [], 'every step name and command in the journal is resolved');
+        assert.deepEqual(
+          shown.filter((t) => scanReferences(t).length > 0),
+          [],
+          'every step name and command in the journal is resolved',
+        );
       }),
       { numRuns: 6, seed: 13 },
     );
@@ -274,7 +314,21 @@ describe('one scope: every built-in name validates if and only if every place th
 });
 
 describe('one scope: hostile references', () => {
-  const full: Scope = { env: { HOME: '/home/x' }, vars: { X: 'x' }, builtins: { 'release.name': 'tiny', 'release.version': '1.2.3', 'release.environment': 'production', 'release.previousVersion': '1.0.0', 'run.id': 'r', 'run.dir': '/r', 'backup.path': '/r/backup', 'deploy.color': 'green', 'deploy.active': 'blue' } };
+  const full: Scope = {
+    env: { HOME: '/home/x' },
+    vars: { X: 'x' },
+    builtins: {
+      'release.name': 'tiny',
+      'release.version': '1.2.3',
+      'release.environment': 'production',
+      'release.previousVersion': '1.0.0',
+      'run.id': 'r',
+      'run.dir': '/r',
+      'backup.path': '/r/backup',
+      'deploy.color': 'green',
+      'deploy.active': 'blue',
+    },
+  };
   const base = basePlan('blue-green');
   base.variables = { X: 'x' };
   const stepPlan = (t: string) => {
@@ -329,7 +383,11 @@ describe('one scope: hostile references', () => {
       assert.equal(v.validates, ok, `validate: ${v.problems.join('; ')}`);
       assert.equal(v.engine, ok, 'the engine resolves it exactly when validation accepts it');
       assert.equal(v.preview, ok, 'the dry run resolves it exactly when validation accepts it');
-      if (!ok) assert.ok(v.problems.every((m) => m.length > 20), 'a refusal says what was expected');
+      if (!ok)
+        assert.ok(
+          v.problems.every((m) => m.length > 20),
+          'a refusal says what was expected',
+        );
     });
   }
 
@@ -360,7 +418,18 @@ describe('one scope: hostile references', () => {
   it('property: for any text around references, validate accepts iff the engine and the dry run resolve it', () => {
     const piece = fc.oneof(
       fc.constantFrom('${', '}', '$', '\\', ' ', '.', ':', '-', '{', 'é', '\u0435', 'a', 'echo '),
-      fc.constantFrom(...BUILTINS.map((b) => `\${${b.name}}`), '${var.X}', '${var.Y}', '${env:HOME}', '${HOME}', '${release.', 'release.version', 'deploy.', 'env:', 'var.'),
+      fc.constantFrom(
+        ...BUILTINS.map((b) => `\${${b.name}}`),
+        '${var.X}',
+        '${var.Y}',
+        '${env:HOME}',
+        '${HOME}',
+        '${release.',
+        'release.version',
+        'deploy.',
+        'env:',
+        'var.',
+      ),
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {

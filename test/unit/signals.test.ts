@@ -11,7 +11,8 @@ import { scripted, smallPlan, workspace, type Workspace } from './fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 // A step that starts a child and a grandchild's worth of processes: the shell, two sleeps.
-const TREE_DEPLOY = (trap = '') => `    steps:\n      - name: deploy\n        production: true\n        run: ${trap}echo $$ > deploy.pid; if [ -f fast ]; then echo 1.2.3 > deployed.txt; else sleep 300 & sleep 300; wait; fi`;
+const TREE_DEPLOY = (trap = '') =>
+  `    steps:\n      - name: deploy\n        production: true\n        run: ${trap}echo $$ > deploy.pid; if [ -f fast ]; then echo 1.2.3 > deployed.txt; else sleep 300 & sleep 300; wait; fi`;
 
 // A git identity of its own, so the person's name is known and differs from $USER.
 const gitConfig = write(tempDir('rp-gitcfg-'), 'gitconfig', '[user]\n\tname = Ada Operator\n\temail = ada@example.com\n');
@@ -151,7 +152,10 @@ describe('signals: every way a release is stopped leaves no orphan', function ()
     const ev = events(journal);
     assert.match(JSON.stringify(ev), /ended the processes left running by the interrupted step \\"deploy\\"/);
     const decision = ev.find((e) => e.type === 'decision' && e.action === 'abandon');
-    assert.deepEqual(decision && { by: (decision as { by: string }).by, reason: (decision as { reason?: string }).reason }, { by: 'Ada Operator', reason: 'deploy host rebuilt by hand' });
+    assert.deepEqual(decision && { by: (decision as { by: string }).by, reason: (decision as { reason?: string }).reason }, {
+      by: 'Ada Operator',
+      reason: 'deploy host rebuilt by hand',
+    });
     const s = foldJournal(ev);
     assert.equal(s.status, 'aborted');
     assert.equal(s.outcomeMessage, 'abandoned by Ada Operator: deploy host rebuilt by hand');
@@ -179,7 +183,9 @@ describe('signals: every way a release is stopped leaves no orphan', function ()
   });
 
   it('a signal before any step ran: the run is aborted (nothing to resume) and does not block the next run', async () => {
-    const ws = workspace(smallPlan({ checklist: `  - id: slow\n    title: Slow check\n    run: sleep 2\n  - id: sign-off\n    title: Sign-off\n    manual: true` }));
+    const ws = workspace(
+      smallPlan({ checklist: `  - id: slow\n    title: Slow check\n    run: sleep 2\n  - id: sign-off\n    title: Sign-off\n    manual: true` }),
+    );
     const live = startCli(ws, 'run', '--yes', '--tick', 'sign-off');
     await waitForJournal(ws, '"id":"slow","title":"Slow check","state":"checking"');
     const { code } = await stopAndMeasure(ws, live, ['SIGTERM']);
@@ -194,7 +200,12 @@ describe('signals: every way a release is stopped leaves no orphan', function ()
 
   it('a signal during the rollback: the rollback finishes first; a second signal ends it, loudly rollback-failed', async () => {
     for (const signals of [['SIGTERM'], ['SIGTERM', 'SIGTERM']] as NodeJS.Signals[][]) {
-      const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: exit 1`, rollback: `    - name: switch back\n      run: sleep 2; echo back > switched-back.txt` }));
+      const ws = workspace(
+        smallPlan({
+          deploy: `    steps:\n      - name: deploy\n        run: exit 1`,
+          rollback: `    - name: switch back\n      run: sleep 2; echo back > switched-back.txt`,
+        }),
+      );
       const live = startCli(ws, 'run', '--yes', '--tick', 'sign-off');
       await waitForJournal(ws, '"type":"step.running","step":"rollback/0"');
       const { code } = await stopAndMeasure(ws, live, signals);
@@ -267,7 +278,7 @@ describe('signals: a stop while the release waits for a person', () => {
     assert.ok(!fs.existsSync(path.join(ws.dir, '.release/lock')));
   });
 
-  it('at a failed step\'s question: paused, resumable, the step kept as failed', async () => {
+  it("at a failed step's question: paused, resumable, the step kept as failed", async () => {
     const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: exit 1` }));
     let asked!: () => void;
     const reached = new Promise<void>((r) => (asked = r));

@@ -28,10 +28,19 @@ describe('monitoring maths', () => {
   });
 
   it('judges guards against fixed limits and the baseline, and says when it cannot', () => {
-    assert.deepEqual(evaluateGuard({ max: 0.01 }, 0.02, undefined).breaches.map((b) => b.explanation), ['0.0200 is above the maximum 0.0100']);
-    assert.deepEqual(evaluateGuard({ dropPercent: 30 }, 60, 100).breaches.map((b) => b.rule), ['drop 30%']);
+    assert.deepEqual(
+      evaluateGuard({ max: 0.01 }, 0.02, undefined).breaches.map((b) => b.explanation),
+      ['0.0200 is above the maximum 0.0100'],
+    );
+    assert.deepEqual(
+      evaluateGuard({ dropPercent: 30 }, 60, 100).breaches.map((b) => b.rule),
+      ['drop 30%'],
+    );
     assert.equal(evaluateGuard({ dropPercent: 30 }, 80, 100).breaches.length, 0);
-    assert.deepEqual(evaluateGuard({ risePercent: 50 }, 151, 100).breaches.map((b) => b.threshold), [150]);
+    assert.deepEqual(
+      evaluateGuard({ risePercent: 50 }, 151, 100).breaches.map((b) => b.threshold),
+      [150],
+    );
     assert.deepEqual(evaluateGuard({ risePercent: 50 }, 5, 0).notes, ['baseline is 0: a rise in percent cannot be judged']);
     assert.deepEqual(evaluateGuard({ dropPercent: 50 }, 5, undefined).notes, ['no baseline: percentage rules cannot be judged']);
   });
@@ -39,20 +48,48 @@ describe('monitoring maths', () => {
   it('runs the statistical guard only with enough points, and fails a real shift', () => {
     const base = Array.from({ length: 30 }, (_, i) => 0.01 + (i % 5) * 0.001);
     assert.equal(statisticalVerdict({ mannWhitney: 'increase' }, base, [0.02, 0.03])?.verdict, 'inconclusive');
-    assert.equal(statisticalVerdict({ mannWhitney: 'increase' }, base, base.map((x) => x + 0.02))?.verdict, 'fail');
-    assert.equal(statisticalVerdict({ mannWhitney: 'increase' }, base, base.map((x) => x - 0.0001))?.verdict, 'pass');
+    assert.equal(
+      statisticalVerdict(
+        { mannWhitney: 'increase' },
+        base,
+        base.map((x) => x + 0.02),
+      )?.verdict,
+      'fail',
+    );
+    assert.equal(
+      statisticalVerdict(
+        { mannWhitney: 'increase' },
+        base,
+        base.map((x) => x - 0.0001),
+      )?.verdict,
+      'pass',
+    );
     assert.equal(statisticalVerdict({ max: 1 }, base, base), undefined);
   });
 
   it('parses the Prometheus text format and computes histogram quantiles as Prometheus does', () => {
     const { samples, errors } = parsePromText('# HELP x\nhttp_requests_total{code="200",path="/a\\"b"} 10 1700000000\nup 1\nbad line here\nnan_metric NaN\n');
-    assert.deepEqual(samples.map((s) => [s.name, s.labels, s.value]).slice(0, 2), [['http_requests_total', { code: '200', path: '/a"b' }, 10], ['up', {}, 1]]);
+    assert.deepEqual(samples.map((s) => [s.name, s.labels, s.value]).slice(0, 2), [
+      ['http_requests_total', { code: '200', path: '/a"b' }, 10],
+      ['up', {}, 1],
+    ]);
     assert.ok(Number.isNaN(samples[2].value));
     assert.deepEqual(errors, ['line 4: cannot parse "bad line here"']);
     // 100 observations: 50 ≤ 0.1, 90 ≤ 0.5, 100 ≤ 1 → p99 interpolates inside (0.5, 1].
-    const q = histogramQuantile(0.99, [{ le: 0.1, count: 50 }, { le: 0.5, count: 90 }, { le: 1, count: 100 }, { le: Infinity, count: 100 }]);
+    const q = histogramQuantile(0.99, [
+      { le: 0.1, count: 50 },
+      { le: 0.5, count: 90 },
+      { le: 1, count: 100 },
+      { le: Infinity, count: 100 },
+    ]);
     assert.ok(Math.abs(q - 0.95) < 1e-9, `p99 ${q}`);
-    assert.equal(histogramQuantile(0.5, [{ le: 0.1, count: 50 }, { le: Infinity, count: 100 }]), 0.1);
+    assert.equal(
+      histogramQuantile(0.5, [
+        { le: 0.1, count: 50 },
+        { le: Infinity, count: 100 },
+      ]),
+      0.1,
+    );
     assert.ok(Number.isNaN(histogramQuantile(0.5, [{ le: Infinity, count: 0 }])));
   });
 });

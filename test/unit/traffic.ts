@@ -70,7 +70,13 @@ export class TestService {
     if (this.load) clearInterval(this.load);
     this.load = undefined;
     if (rps <= 0) return;
-    this.load = setInterval(() => void fetch(`http://127.0.0.1:${this.port}/api`).then((r) => r.arrayBuffer()).catch(() => {}), 1000 / rps);
+    this.load = setInterval(
+      () =>
+        void fetch(`http://127.0.0.1:${this.port}/api`)
+          .then((r) => r.arrayBuffer())
+          .catch(() => {}),
+      1000 / rps,
+    );
   }
 
   url(p: string): string {
@@ -101,9 +107,23 @@ export class TestPrometheus {
   async start(target: string): Promise<this> {
     const dir = tempDir('rp-prom-');
     this.port = await freePort();
-    fs.writeFileSync(path.join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: service\n    static_configs:\n      - targets: ['${target}']\n`);
-    this.proc = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn'], { stdio: 'ignore' });
-    const failed = new Promise<never>((_, reject) => this.proc!.once('error', (e) => reject(new Error(`prometheus could not start (${e.message}); install it: apt-get install prometheus`))));
+    fs.writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: service\n    static_configs:\n      - targets: ['${target}']\n`,
+    );
+    this.proc = spawn(
+      'prometheus',
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${this.port}`,
+        '--log.level=warn',
+      ],
+      { stdio: 'ignore' },
+    );
+    const failed = new Promise<never>((_, reject) =>
+      this.proc!.once('error', (e) => reject(new Error(`prometheus could not start (${e.message}); install it: apt-get install prometheus`))),
+    );
     const ready = (async () => {
       for (let i = 0; i < 200; i++) {
         try {
@@ -125,7 +145,9 @@ export class TestPrometheus {
   async waitForValue(query: string, ms = 20_000): Promise<number> {
     const end = Date.now() + ms;
     while (Date.now() < end) {
-      const r = (await (await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+      const r = (await (await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as {
+        data?: { result?: { value: [number, string] }[] };
+      };
       const v = r.data?.result?.[0]?.value?.[1];
       if (v !== undefined && !Number.isNaN(Number(v))) return Number(v);
       await new Promise((res) => setTimeout(res, 250));

@@ -113,7 +113,10 @@ describe('acceptance verdict semantics', () => {
     const wrong: string[] = [];
     for (const [text, want] of CORPUS) {
       const d = decideVerdict(text, GO);
-      if (d.ok !== want) wrong.push(`${JSON.stringify(text.length > 80 ? `${text.slice(0, 40)}…${text.slice(-40)}` : text)}: expected ${want ? 'go' : 'refusal'}, got ${d.ok ? 'go' : 'refusal'} (${d.reason})`);
+      if (d.ok !== want)
+        wrong.push(
+          `${JSON.stringify(text.length > 80 ? `${text.slice(0, 40)}…${text.slice(-40)}` : text)}: expected ${want ? 'go' : 'refusal'}, got ${d.ok ? 'go' : 'refusal'} (${d.reason})`,
+        );
     }
     assert.ok(CORPUS.length >= 30);
     assert.deepEqual(wrong, []);
@@ -136,45 +139,84 @@ describe('acceptance verdict semantics', () => {
     assert.ok(performance.now() - t0 < 5000);
   });
 
-  it('uses the plan\'s phrase, not a fixed one', () => {
+  it("uses the plan's phrase, not a fixed one", () => {
     assert.equal(decideVerdict('Go for production', 'Go for production').ok, true);
     assert.equal(decideVerdict('Ready for Launch', 'Go for production').ok, false);
     assert.equal(decideVerdict('No go for production', 'Go for production').ok, false);
   });
 
   describe('properties (fast-check)', () => {
-    const NEGATIONS = ['not', 'NOT', 'no', 'never', "isn't", 'not yet', 'almost', 'nein', 'non', 'нет', '否', 'いいえ', '❌', 'blocked', 'pending', "we're not", 'not quite'];
+    const NEGATIONS = [
+      'not',
+      'NOT',
+      'no',
+      'never',
+      "isn't",
+      'not yet',
+      'almost',
+      'nein',
+      'non',
+      'нет',
+      '否',
+      'いいえ',
+      '❌',
+      'blocked',
+      'pending',
+      "we're not",
+      'not quite',
+    ];
     const decoration = fc.constantFrom('', '# ', '## ', '- ', '* ', '1. ', '**', '> ', 'Verdict: ', 'Status: ', 'QA verdict: ', '- [x] ');
-    const noise = fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !/ready|launch|[\r\n]/i.test(s)), { maxLength: 6 });
+    const noise = fc.array(
+      fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !/ready|launch|[\r\n]/i.test(s)),
+      { maxLength: 6 },
+    );
 
     it('the phrase after any negation, in any decoration, among other lines (a go line included), never passes', () => {
       fc.assert(
-        fc.property(decoration, fc.constantFrom(...NEGATIONS), fc.constantFrom(' ', '  ', '\u00a0', '\u200b ', ' — ', ': '), noise, fc.boolean(), fc.nat(), (dec, neg, sep, others, withGo, at) => {
-          const lines = [...others];
-          if (withGo) lines.push(GO);
-          lines.splice(at % (lines.length + 1), 0, `${dec}${neg}${sep}${GO}`);
-          return decideVerdict(lines.join('\n'), GO).ok === false;
-        }),
+        fc.property(
+          decoration,
+          fc.constantFrom(...NEGATIONS),
+          fc.constantFrom(' ', '  ', '\u00a0', '\u200b ', ' — ', ': '),
+          noise,
+          fc.boolean(),
+          fc.nat(),
+          (dec, neg, sep, others, withGo, at) => {
+            const lines = [...others];
+            if (withGo) lines.push(GO);
+            lines.splice(at % (lines.length + 1), 0, `${dec}${neg}${sep}${GO}`);
+            return decideVerdict(lines.join('\n'), GO).ok === false;
+          },
+        ),
         { numRuns: 500 },
       );
     });
 
     it('the phrase followed by a question, qualifier or negation never passes', () => {
       fc.assert(
-        fc.property(decoration, fc.constantFrom('?', '? No.', ' — not yet', ' (pending)', ' ❌', ': no', ', except payments', ' soon', ' 🤞?'), noise, (dec, tail, others) => {
-          return decideVerdict([...others, `${dec}${GO}${tail}`].join('\n'), GO).ok === false;
-        }),
+        fc.property(
+          decoration,
+          fc.constantFrom('?', '? No.', ' — not yet', ' (pending)', ' ❌', ': no', ', except payments', ' soon', ' 🤞?'),
+          noise,
+          (dec, tail, others) => {
+            return decideVerdict([...others, `${dec}${GO}${tail}`].join('\n'), GO).ok === false;
+          },
+        ),
         { numRuns: 300 },
       );
     });
 
     it('a bare "no" line anywhere refuses a text that otherwise says go', () => {
       fc.assert(
-        fc.property(fc.constantFrom('No', 'no.', 'NO!', 'Nope', 'Not yet', 'Blocked', 'Pending', 'Nein', 'Non', 'нет', '否', 'いいえ', '❌', '🛑', '- [ ] done'), noise, fc.nat(), (no, others, at) => {
-          const lines = [...others, `Verdict: ${GO}`];
-          lines.splice(at % (lines.length + 1), 0, no);
-          return decideVerdict(lines.join('\n'), GO).ok === false;
-        }),
+        fc.property(
+          fc.constantFrom('No', 'no.', 'NO!', 'Nope', 'Not yet', 'Blocked', 'Pending', 'Nein', 'Non', 'нет', '否', 'いいえ', '❌', '🛑', '- [ ] done'),
+          noise,
+          fc.nat(),
+          (no, others, at) => {
+            const lines = [...others, `Verdict: ${GO}`];
+            lines.splice(at % (lines.length + 1), 0, no);
+            return decideVerdict(lines.join('\n'), GO).ok === false;
+          },
+        ),
         { numRuns: 300 },
       );
     });
@@ -191,11 +233,16 @@ describe('acceptance verdict semantics', () => {
 
     it('the phrase alone, in any accepted decoration and any case, among neutral lines, passes', () => {
       fc.assert(
-        fc.property(decoration.filter((d) => d !== '> '), fc.boolean(), noise.map((xs) => xs.filter((x) => decideVerdict(`${x}\n${GO}`, GO).ok)), (dec, upper, others) => {
-          const phrase = upper ? GO.toUpperCase() : GO;
-          const close = dec === '**' ? '**' : '';
-          return decideVerdict([...others, `${dec}${phrase}${close}`].join('\n'), GO).ok === true;
-        }),
+        fc.property(
+          decoration.filter((d) => d !== '> '),
+          fc.boolean(),
+          noise.map((xs) => xs.filter((x) => decideVerdict(`${x}\n${GO}`, GO).ok)),
+          (dec, upper, others) => {
+            const phrase = upper ? GO.toUpperCase() : GO;
+            const close = dec === '**' ? '**' : '';
+            return decideVerdict([...others, `${dec}${phrase}${close}`].join('\n'), GO).ok === true;
+          },
+        ),
         { numRuns: 300 },
       );
     });
@@ -210,7 +257,12 @@ describe('acceptance verdict through the CLI (dist/cli.js)', function () {
     return { ...r, dir: ws.dir };
   };
 
-  for (const verdict of ['QA verdict: NOT Ready for Launch — 3 blockers open', 'Ready for Launch? No.', 'Not yet Ready for Launch', 'Status: Not Ready for Launch']) {
+  for (const verdict of [
+    'QA verdict: NOT Ready for Launch — 3 blockers open',
+    'Ready for Launch? No.',
+    'Not yet Ready for Launch',
+    'Status: Not Ready for Launch',
+  ]) {
     it(`refuses "${verdict}", quoting it, and runs nothing`, () => {
       const r = run(`${verdict}\n`);
       assert.equal(r.status, 1, r.stdout + r.stderr);

@@ -38,7 +38,11 @@ describe('verification that fails says what failed, once per attempt', function 
   this.timeout(60_000);
 
   it('a log scan that finds an error line: one failed result per attempt, with the first matching line', async () => {
-    const ws = workspace(planWithVerification(`    logs:\n      - name: Scan the log\n        run: printf 'started\\nERROR db down\\nERROR again\\n'\n        errorPatterns: [ERROR]`));
+    const ws = workspace(
+      planWithVerification(
+        `    logs:\n      - name: Scan the log\n        run: printf 'started\\nERROR db down\\nERROR again\\n'\n        errorPatterns: [ERROR]`,
+      ),
+    );
     const r = await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'retry' }, { action: 'pause' }] }) }));
     const s = await r.run();
     assert.equal(s.status, 'paused');
@@ -62,7 +66,10 @@ describe('verification that fails says what failed, once per attempt', function 
     const s = await r.run();
     assert.equal(s.status, 'released', s.outcomeMessage);
     const finished = finishedOf(journalLines(ws, r.runId), 'verification/logs.0');
-    assert.deepEqual(finished.map((f) => [f.ok, f.message]), [[true, 'no line matches ERROR']]);
+    assert.deepEqual(
+      finished.map((f) => [f.ok, f.message]),
+      [[true, 'no line matches ERROR']],
+    );
   });
 
   for (const c of [
@@ -106,17 +113,28 @@ describe('the Core API line speaks for the core API check', function () {
   after(() => srv.close());
 
   it('the check marked core: true, not whichever ran first', async () => {
-    const ws = workspace(planWithVerification(`    http:\n      - name: nginx status\n        url: ${srv.url}/nginx_status\n      - name: Orders\n        core: true\n        url: ${srv.url}/api/orders\n        status: 201`));
+    const ws = workspace(
+      planWithVerification(
+        `    http:\n      - name: nginx status\n        url: ${srv.url}/nginx_status\n      - name: Orders\n        core: true\n        url: ${srv.url}/api/orders\n        status: 201`,
+      ),
+    );
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
     assert.equal(buildReport(s).verification.coreApi, '201 (as expected)');
   });
 
   it('unmarked: the first check whose name or URL says api; none: "Not marked", honestly', async () => {
-    const named = workspace(planWithVerification(`    http:\n      - name: nginx status\n        url: ${srv.url}/nginx_status\n      - name: Orders\n        url: ${srv.url}/api/orders\n        status: 201`));
+    const named = workspace(
+      planWithVerification(
+        `    http:\n      - name: nginx status\n        url: ${srv.url}/nginx_status\n      - name: Orders\n        url: ${srv.url}/api/orders\n        status: 201`,
+      ),
+    );
     assert.equal(buildReport(await (await Release.start(named.options())).run()).verification.coreApi, '201 (as expected)');
     const none = workspace(planWithVerification(`    http:\n      - name: Status page\n        url: ${srv.url}/status`));
-    assert.match(buildReport(await (await Release.start(none.options())).run()).verification.coreApi, /^Not marked \(no verification HTTP check has core: true/);
+    assert.match(
+      buildReport(await (await Release.start(none.options())).run()).verification.coreApi,
+      /^Not marked \(no verification HTTP check has core: true/,
+    );
   });
 
   it('a core check that exists but did not run is "Not run", never "No HTTP check in plan"', async () => {
@@ -134,11 +152,16 @@ describe('the Core API line speaks for the core API check', function () {
   });
 
   it('refuses two checks marked core, at the second', () => {
-    const text = planWithVerification(`    http:\n      - name: A\n        core: true\n        url: http://127.0.0.1:1/a\n      - name: B\n        core: true\n        url: http://127.0.0.1:1/b`);
+    const text = planWithVerification(
+      `    http:\n      - name: A\n        core: true\n        url: http://127.0.0.1:1/a\n      - name: B\n        core: true\n        url: http://127.0.0.1:1/b`,
+    );
     const r = parsePlan(text, 'plan.yaml');
     assert.ok(!r.ok);
     const line = text.split('\n').findIndex((l, i, all) => l.trim() === 'core: true' && all.slice(0, i).some((x) => x.trim() === 'core: true')) + 1;
-    assert.deepEqual(r.problems.map((p) => [p.line, p.path, p.message]), [[line, 'phases.verification.http[1].core', 'only one HTTP check is the core API; http[0] already is']]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.line, p.path, p.message]),
+      [[line, 'phases.verification.http[1].core', 'only one HTTP check is the core API; http[0] already is']],
+    );
   });
 });
 
@@ -174,7 +197,10 @@ describe('the monitoring baseline is production before the release touched it', 
   });
 
   it('after kill -9 during the backup, resume does not capture it again', async () => {
-    const slowBackup = smallPlan({ monitoring: captured }).replace(/ {6}- name: backup\n {8}run: .*\n/, `      - name: backup\n        run: if [ -f fast ]; then cp state.txt backup.copy; else sleep 30; fi\n`);
+    const slowBackup = smallPlan({ monitoring: captured }).replace(
+      / {6}- name: backup\n {8}run: .*\n/,
+      `      - name: backup\n        run: if [ -f fast ]; then cp state.txt backup.copy; else sleep 30; fi\n`,
+    );
     const ws = workspace(slowBackup);
     const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { stdio: 'ignore' });
     const runs = path.join(ws.dir, '.release/runs');
@@ -193,7 +219,11 @@ describe('the monitoring baseline is production before the release touched it', 
     fs.writeFileSync(path.join(ws.dir, 'fast'), '');
     const resumed = spawnSync('node', [CLI, 'resume', '--retry', '--yes', '--plan', ws.planFile], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(resumed.status, 0, resumed.stdout + resumed.stderr);
-    const lines = fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.filter((e) => e.type === 'baseline.captured').length, 1, 'captured once, for the whole release');
     assert.equal(startedOf(lines, 'backup/baseline').length, 1, 'the baseline step ran once');
     assert.equal(lines.at(-1).outcome, 'released');
@@ -204,12 +234,19 @@ describe('monitoring that cannot judge says Inconclusive, never Normal', functio
   this.timeout(60_000);
 
   it('a statistical rule against a fixed baseline: released (the guards held), Monitoring "Inconclusive (...)", with the window', async () => {
-    const ws = workspace(smallPlan({ monitoring: `  window: 1s\n  interval: 200ms\n  baseline:\n    fixed: { health: 1 }\n  metrics:\n    - id: health\n      command: cat health.txt\n      guard: { min: 1, mannWhitney: decrease }` }));
+    const ws = workspace(
+      smallPlan({
+        monitoring: `  window: 1s\n  interval: 200ms\n  baseline:\n    fixed: { health: 1 }\n  metrics:\n    - id: health\n      command: cat health.txt\n      guard: { min: 1, mannWhitney: decrease }`,
+      }),
+    );
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', 'the guards held: the release stands');
     assert.equal(s.metrics.health.verdict?.verdict, 'inconclusive');
     const line = buildReport(s).verification.monitoring;
-    assert.equal(line, 'Inconclusive (health: Mann-Whitney needs a captured baseline of at least 10 points; the baseline is a fixed value from the plan; 1 s window, 1 metric)');
+    assert.equal(
+      line,
+      'Inconclusive (health: Mann-Whitney needs a captured baseline of at least 10 points; the baseline is a fixed value from the plan; 1 s window, 1 metric)',
+    );
     assert.doesNotMatch(line, /Normal/);
   });
 
@@ -247,7 +284,10 @@ describe('paused time is not phase time', function () {
 });
 
 describe('a production plan with a short monitoring window warns', () => {
-  const plan = (env: string, window: string, extra = '') => smallPlan({ monitoring: `  window: ${window}\n  interval: 1s\n  baseline:\n    fixed: { health: 1 }\n  metrics:\n    - id: health\n      command: cat health.txt\n      guard: { min: 1 }${extra}` }).replace('environment: production', env);
+  const plan = (env: string, window: string, extra = '') =>
+    smallPlan({
+      monitoring: `  window: ${window}\n  interval: 1s\n  baseline:\n    fixed: { health: 1 }\n  metrics:\n    - id: health\n      command: cat health.txt\n      guard: { min: 1 }${extra}`,
+    }).replace('environment: production', env);
   const cases: [string, string, string, boolean][] = [
     ['production, 45 s', 'environment: production', '45s', true],
     ['PRODUCTION, 14 min 59 s', 'environment: PRODUCTION', '899s', true],
@@ -273,7 +313,10 @@ describe('a production plan with a short monitoring window warns', () => {
       const w = r.warnings[0];
       const line = text.split('\n').findIndex((l) => l.startsWith('  window: ')) + 1;
       assert.deepEqual([w.severity, w.line, w.column, w.path], ['warning', line, 11, 'monitoring.window']);
-      assert.match(formatProblem(w), /^plan\.yaml:\d+:11: warning: a monitoring window of .+ is shorter than the spec's minimum of 15 minutes \(15–30 min\); lengthen it, or record why under monitoring\.shortWindowReason \(at monitoring\.window\)$/);
+      assert.match(
+        formatProblem(w),
+        /^plan\.yaml:\d+:11: warning: a monitoring window of .+ is shorter than the spec's minimum of 15 minutes \(15–30 min\); lengthen it, or record why under monitoring\.shortWindowReason \(at monitoring\.window\)$/,
+      );
     });
   }
 

@@ -40,7 +40,11 @@ function metrics() {
   for (const [code, n] of byCode) lines.push(`http_requests_total{code="${code}"} ${n}`);
   lines.push('# HELP http_request_duration_seconds Request latency at the router.', '# TYPE http_request_duration_seconds histogram');
   BUCKETS.forEach((le, i) => lines.push(`http_request_duration_seconds_bucket{le="${le}"} ${buckets[i]}`));
-  lines.push(`http_request_duration_seconds_bucket{le="+Inf"} ${count}`, `http_request_duration_seconds_sum ${sum}`, `http_request_duration_seconds_count ${count}`);
+  lines.push(
+    `http_request_duration_seconds_bucket{le="+Inf"} ${count}`,
+    `http_request_duration_seconds_sum ${sum}`,
+    `http_request_duration_seconds_count ${count}`,
+  );
   return lines.join('\n') + '\n';
 }
 

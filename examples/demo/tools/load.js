@@ -7,7 +7,13 @@ let sent = 0;
 let failed = 0;
 setInterval(() => {
   sent++;
-  fetch(url).then((r) => r.arrayBuffer().then(() => { if (!r.ok) failed++; }), () => failed++);
+  fetch(url).then(
+    (r) =>
+      r.arrayBuffer().then(() => {
+        if (!r.ok) failed++;
+      }),
+    () => failed++,
+  );
 }, 1000 / rps);
 setInterval(() => console.log(`${new Date().toISOString()} sent ${sent}, failed ${failed}`), 5000);
 process.on('SIGTERM', () => process.exit(0));

@@ -14,11 +14,19 @@ const db = path.join(staging, 'app.db');
 execFileSync('sqlite3', [path.join(root, 'data', 'app.db'), `.backup '${db}'`]);
 execFileSync('bash', [path.join(root, 'tools', 'migrate.sh'), db, path.join(root, 'db', 'migrations')], { stdio: 'inherit' });
 
-const free = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+const free = () =>
+  new Promise((r) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => r(p));
+    });
+  });
 
 (async () => {
   const port = await free();
-  const svc = spawn('node', [path.join(root, 'service', 'server.js'), '--color', 'staging', '--port', String(port), '--version', version, '--db', db], { stdio: 'inherit' });
+  const svc = spawn('node', [path.join(root, 'service', 'server.js'), '--color', 'staging', '--port', String(port), '--version', version, '--db', db], {
+    stdio: 'inherit',
+  });
   let ok = false;
   try {
     for (let i = 0; i < 50; i++) {

@@ -13,7 +13,13 @@ export interface CheckOutcome {
   detail: string;
 }
 
-export async function checkAcceptance(a: Acceptance, cwd: string, masker: SecretMasker, resolve: (s: string) => string, signal?: AbortSignal): Promise<CheckOutcome & { said: string; source: string }> {
+export async function checkAcceptance(
+  a: Acceptance,
+  cwd: string,
+  masker: SecretMasker,
+  resolve: (s: string) => string,
+  signal?: AbortSignal,
+): Promise<CheckOutcome & { said: string; source: string }> {
   let said = '';
   let source = '';
   try {
@@ -40,7 +46,12 @@ export async function checkAcceptance(a: Acceptance, cwd: string, masker: Secret
   // What is recorded as said is the line that decided: the reader sees the very words that refused or accepted.
   const shown = d.line ? summarize(masker.mask(d.line.text)) : summarize(masker.mask(said));
   const reason = masker.mask(d.reason);
-  return { ok: d.ok, said: shown, source, detail: d.ok ? `verdict "${a.expect}" from ${source}: ${reason}` : `the verdict from ${source} is not a go: ${reason}` };
+  return {
+    ok: d.ok,
+    said: shown,
+    source,
+    detail: d.ok ? `verdict "${a.expect}" from ${source}: ${reason}` : `the verdict from ${source} is not a go: ${reason}`,
+  };
 }
 
 function summarize(text: string): string {
@@ -48,7 +59,15 @@ function summarize(text: string): string {
   return t.length > 200 ? `${t.slice(0, 200)}…` : t;
 }
 
-export async function runCheck(item: ChecklistItem, cwd: string, version: string, tagPrefix: string, masker: SecretMasker, resolve: (s: string) => string, signal?: AbortSignal): Promise<CheckOutcome> {
+export async function runCheck(
+  item: ChecklistItem,
+  cwd: string,
+  version: string,
+  tagPrefix: string,
+  masker: SecretMasker,
+  resolve: (s: string) => string,
+  signal?: AbortSignal,
+): Promise<CheckOutcome> {
   if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}` });
   if (item.files) {
     const missing: string[] = [];
@@ -64,7 +83,9 @@ export async function runCheck(item: ChecklistItem, cwd: string, version: string
   if (item.run) {
     const r = await runShort(resolve(item.run), { cwd, timeoutMs: 120_000, signal });
     const out = summarize(masker.mask(r.all));
-    return r.exitCode === 0 ? { ok: true, detail: out || 'exit code 0' } : { ok: false, detail: `${r.timedOut ? 'timed out after 120 s' : `exit code ${r.exitCode ?? 'none (killed)'}`}${out ? `: ${out}` : ''}` };
+    return r.exitCode === 0
+      ? { ok: true, detail: out || 'exit code 0' }
+      : { ok: false, detail: `${r.timedOut ? 'timed out after 120 s' : `exit code ${r.exitCode ?? 'none (killed)'}`}${out ? `: ${out}` : ''}` };
   }
   return { ok: false, detail: 'waiting for a person to tick it' };
 }
@@ -84,7 +105,12 @@ export async function httpCheck(c: HttpCheck, url: string): Promise<HttpOutcome>
     if (res.status !== c.status) problems.push(`HTTP ${res.status}, expected ${c.status}`);
     if (c.body && !new RegExp(c.body).test(body)) problems.push(`body does not match /${c.body}/`);
     if (c.maxLatency !== undefined && latencyMs > c.maxLatency) problems.push(`took ${latencyMs} ms, limit ${c.maxLatency} ms`);
-    return { ok: problems.length === 0, status: res.status, latencyMs, detail: problems.length ? problems.join('; ') : `HTTP ${res.status} in ${latencyMs} ms` };
+    return {
+      ok: problems.length === 0,
+      status: res.status,
+      latencyMs,
+      detail: problems.length ? problems.join('; ') : `HTTP ${res.status} in ${latencyMs} ms`,
+    };
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
     const why = err.name === 'TimeoutError' ? `no answer within ${c.timeout} ms` : (err.cause?.code ?? err.message);
@@ -96,5 +122,7 @@ export function scanLog(output: string, check: LogCheck): CheckOutcome {
   const hits: string[] = [];
   const res = check.errorPatterns.map((p) => new RegExp(p));
   for (const line of plainText(output).split('\n')) if (res.some((r) => r.test(line))) hits.push(line.trim());
-  return hits.length ? { ok: false, detail: `${hits.length} error line(s), first: ${hits[0].slice(0, 200)}` } : { ok: true, detail: `no line matches ${check.errorPatterns.join(', ')}` };
+  return hits.length
+    ? { ok: false, detail: `${hits.length} error line(s), first: ${hits[0].slice(0, 200)}` }
+    : { ok: true, detail: `no line matches ${check.errorPatterns.join(', ')}` };
 }

@@ -14,7 +14,11 @@ const API_WORD = /(^|[^a-z])api([^a-z]|$)/i;
 export function coreApiCheck(plan: Plan): CoreApiChoice {
   const checks = plan.phases.verification?.http ?? [];
   if (checks.length === 0) return { basis: 'none' };
-  const pick = (i: number, basis: CoreApiChoice['basis']): CoreApiChoice => ({ step: `verification/http.${i}`, name: checks[i].name ?? `${checks[i].method} ${checks[i].url}`, basis });
+  const pick = (i: number, basis: CoreApiChoice['basis']): CoreApiChoice => ({
+    step: `verification/http.${i}`,
+    name: checks[i].name ?? `${checks[i].method} ${checks[i].url}`,
+    basis,
+  });
   const marked = checks.findIndex((c) => c.core);
   if (marked >= 0) return pick(marked, 'marked');
   // A check the plan marked as not the core API is never picked by its name.

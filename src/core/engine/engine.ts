@@ -221,7 +221,8 @@ export class Release {
       for (const st of Object.values(closed.steps)) {
         if (st.state !== 'interrupted') continue;
         r.append({ type: 'step.interrupted', step: st.key, message: st.message ?? 'interrupted' });
-        if (st.pid && endOrphanGroup(st.pid)) r.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (process group ${st.pid})` });
+        if (st.pid && endOrphanGroup(st.pid))
+          r.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (process group ${st.pid})` });
       }
       if (r.state.rollback && !r.state.rollback.outcome) {
         r.append({ type: 'rollback.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
@@ -229,7 +230,8 @@ export class Release {
       }
       const hash = crypto.createHash('sha256').update(o.planText).digest('hex');
       const started = r.events.find((e) => e.type === 'release.started');
-      if (started && started.type === 'release.started' && started.planHash !== hash) r.append({ type: 'warning', message: 'the plan changed since this release started; the current plan is used' });
+      if (started && started.type === 'release.started' && started.planHash !== hash)
+        r.append({ type: 'warning', message: 'the plan changed since this release started; the current plan is used' });
     } catch (e) {
       r.lock?.release();
       throw e;
@@ -243,7 +245,8 @@ export class Release {
 
   /** Said only once the lock is really used: a start refused over the dead holder's run took nothing over. */
   private warnTakeover(): void {
-    if (this.lock?.tookOver) this.log.warn(`took over a stale release lock of pid ${this.lock.tookOver.pid} (${this.lock.tookOver.holder}), which is no longer running`);
+    if (this.lock?.tookOver)
+      this.log.warn(`took over a stale release lock of pid ${this.lock.tookOver.pid} (${this.lock.tookOver.holder}), which is no longer running`);
   }
 
   private openJournal(): void {
@@ -311,7 +314,11 @@ export class Release {
     if (this.closed) return;
     const n = this.stopLatch.request(by);
     if (this.state?.status === 'rolling-back') {
-      if (n === 1) this.append({ type: 'warning', message: `${by} arrived during the rollback: the rollback finishes first; a second one ends its step at once and leaves the rollback failed` });
+      if (n === 1)
+        this.append({
+          type: 'warning',
+          message: `${by} arrived during the rollback: the rollback finishes first; a second one ends its step at once and leaves the rollback failed`,
+        });
       else this.current?.cancel(true);
       return;
     }
@@ -326,13 +333,19 @@ export class Release {
       this.append({ type: 'release.finished', outcome: 'aborted', message: `stopped by ${by} before any step ran` });
       return;
     }
-    this.append({ type: 'release.paused', step: interrupted?.key, stoppedBy: by, message: `stopped by ${by}${interrupted ? ` while "${interrupted.name}" ran` : ''}` });
+    this.append({
+      type: 'release.paused',
+      step: interrupted?.key,
+      stoppedBy: by,
+      message: `stopped by ${by}${interrupted ? ` while "${interrupted.name}" ran` : ''}`,
+    });
   }
 
   /** Ends a run nobody will finish: orphans were ended by reopen; who abandons it and why is journaled. */
   abandon(reason: string): ReleaseState {
     try {
-      if (isFinal(this.state.status)) throw new GateError('abandon', `nothing to abandon: release ${this.state.version} (run ${this.runId}) is ${this.state.status}`);
+      if (isFinal(this.state.status))
+        throw new GateError('abandon', `nothing to abandon: release ${this.state.version} (run ${this.runId}) is ${this.state.status}`);
       if (!reason.trim()) throw new GateError('abandon', 'abandoning a release needs a written reason');
       this.append({ type: 'decision', action: 'abandon', by: this.user, reason });
       this.append({ type: 'release.finished', outcome: 'aborted', message: `abandoned by ${this.user}: ${reason}` });
@@ -378,7 +391,11 @@ export class Release {
         }
       }
       const failedAnnouncements = Object.values(this.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
-      this.append({ type: 'release.finished', outcome: 'released', message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed' });
+      this.append({
+        type: 'release.finished',
+        outcome: 'released',
+        message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed',
+      });
       return this.state;
     }
   }
@@ -391,7 +408,8 @@ export class Release {
     if (!started || started.type !== 'release.started' || !started.commit) return true;
     const moved = await releaseCommitMoved(this.o.workspace, started.commit, `${this.o.plan.release.tagPrefix}${this.state.version}`);
     if (!moved) {
-      if (this.state.gates.git?.state === 'blocked') this.append({ type: 'gate.changed', gate: 'git', state: 'open', message: `HEAD and the release tag are back at ${started.commit}` });
+      if (this.state.gates.git?.state === 'blocked')
+        this.append({ type: 'gate.changed', gate: 'git', state: 'open', message: `HEAD and the release tag are back at ${started.commit}` });
       return true;
     }
     this.append({ type: 'gate.changed', gate: 'git', state: 'blocked', message: moved });
@@ -410,7 +428,12 @@ export class Release {
       if (!a.ok) return this.abort(`acceptance gate: ${a.detail}`);
     }
     if (plan.rollback.steps.length === 0) return this.abort('no rollback plan: a release never starts without one');
-    this.append({ type: 'gate.changed', gate: 'rollback-plan', state: 'open', message: `${plan.rollback.steps.length} rollback step(s), to start within ${Math.round(plan.rollback.deadline / 1000)} s` });
+    this.append({
+      type: 'gate.changed',
+      gate: 'rollback-plan',
+      state: 'open',
+      message: `${plan.rollback.steps.length} rollback step(s), to start within ${Math.round(plan.rollback.deadline / 1000)} s`,
+    });
 
     for (const item of plan.checklist) {
       this.stopLatch.throwIfStopped();
@@ -426,7 +449,15 @@ export class Release {
           ok = by !== undefined;
           detail = ok ? `ticked by ${by}` : 'not ticked';
         } else {
-          ({ ok, detail } = await runCheck(item, this.o.workspace, this.state.version, plan.release.tagPrefix, this.masker, (t) => this.resolve(t), this.stopLatch.signal));
+          ({ ok, detail } = await runCheck(
+            item,
+            this.o.workspace,
+            this.state.version,
+            plan.release.tagPrefix,
+            this.masker,
+            (t) => this.resolve(t),
+            this.stopLatch.signal,
+          ));
           this.stopLatch.throwIfStopped();
         }
         this.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: ok ? 'passed' : 'failed', detail, by });
@@ -449,7 +480,9 @@ export class Release {
       this.stopLatch.throwIfStopped();
       const active = r.stdout.trim();
       if (r.exitCode !== 0 || !bg.colors.includes(active)) {
-        return this.abort(`cannot tell the active colour: "${bg.active}" ${r.exitCode !== 0 ? `failed (exit code ${r.exitCode})` : `printed "${active.slice(0, 40)}", expected ${bg.colors.join(' or ')}`}`);
+        return this.abort(
+          `cannot tell the active colour: "${bg.active}" ${r.exitCode !== 0 ? `failed (exit code ${r.exitCode})` : `printed "${active.slice(0, 40)}", expected ${bg.colors.join(' or ')}`}`,
+        );
       }
       this.append({ type: 'deploy.colors', active, idle: bg.colors.find((c) => c !== active)! });
     }
@@ -472,7 +505,10 @@ export class Release {
   private async runPhase(phase: PhaseId): Promise<'ok' | 'stop'> {
     const view = this.state.phases.find((p) => p.id === phase)!;
     if (view.state === 'passed' || view.state === 'skipped' || view.state === 'waived') return 'ok';
-    const units = [...(phase === 'deploy' && this.state.retireInherited ? retireUnits(this.o.plan, this.state.retireInherited) : []), ...unitsFor(this.o.plan, phase)];
+    const units = [
+      ...(phase === 'deploy' && this.state.retireInherited ? retireUnits(this.o.plan, this.state.retireInherited) : []),
+      ...unitsFor(this.o.plan, phase),
+    ];
     if (units.length === 0) {
       this.append({ type: 'phase.finished', phase, outcome: 'skipped' });
       return 'ok';
@@ -514,7 +550,9 @@ export class Release {
   }
 
   private productionTouched(): boolean {
-    return this.state.phases.some((p) => ['migration', 'deploy', 'config', 'verification', 'monitoring'].includes(p.id) && p.state !== 'pending' && p.state !== 'skipped');
+    return this.state.phases.some(
+      (p) => ['migration', 'deploy', 'config', 'verification', 'monitoring'].includes(p.id) && p.state !== 'pending' && p.state !== 'skipped',
+    );
   }
 
   private async runUnitWithDecisions(unit: Unit): Promise<'ok' | 'stop' | 'failed-continue'> {
@@ -539,7 +577,9 @@ export class Release {
         this.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: 'engine', at: this.clock.now(), trigger: 'step' };
         return this.rollbackNow();
       }
-      const d = decided ?? (await this.stopLatch.race(this.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: this.productionTouched() })));
+      const d =
+        decided ??
+        (await this.stopLatch.race(this.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: this.productionTouched() })));
       decided = undefined;
       this.append({ type: 'decision', action: d.action, by: this.user, reason: d.action === 'waive' ? d.reason : undefined, step: unit.key });
       if (d.action === 'retry') continue;
@@ -572,13 +612,22 @@ export class Release {
   }
 
   /** Runs a command as a journaled step; returns its result. */
-  private async exec(key: string, phase: PhaseId | 'rollback', name: string, command: string, opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; judge?: (log: string) => { ok: boolean; detail: string } } = {}): Promise<{ ok: boolean; result: StepResult; log: string }> {
+  private async exec(
+    key: string,
+    phase: PhaseId | 'rollback',
+    name: string,
+    command: string,
+    opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; judge?: (log: string) => { ok: boolean; detail: string } } = {},
+  ): Promise<{ ok: boolean; result: StepResult; log: string }> {
     const log = this.logPath(key);
     const cwd = opts.cwd ? path.resolve(this.o.workspace, opts.cwd) : this.o.workspace;
     const running = (() => {
       // Journal the start before the process exists: a step the disk did not record never runs.
       this.append({ type: 'step.started', phase, step: key, name, command, log: path.relative(this.runDir, log) });
-      return this.runner.run({ command, cwd, env: { ...this.env, ...opts.env }, timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, logFile: log, color: this.o.color }, (chunk) => this.o.onOutput?.(key, chunk));
+      return this.runner.run(
+        { command, cwd, env: { ...this.env, ...opts.env }, timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, logFile: log, color: this.o.color },
+        (chunk) => this.o.onOutput?.(key, chunk),
+      );
     })();
     this.current = running;
     if (running.pid !== undefined) this.append({ type: 'step.running', step: key, pid: running.pid });
@@ -596,12 +645,29 @@ export class Release {
     // A judged step (a log scan) is judged before its one result is journaled.
     const judged = ran && opts.judge ? opts.judge(log) : undefined;
     const ok = ran && (judged?.ok ?? true);
-    this.append({ type: 'step.finished', step: key, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, tail: result.tail, ok, message: judged?.detail ?? describeResult(result) });
+    this.append({
+      type: 'step.finished',
+      step: key,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      durationMs: result.durationMs,
+      timedOut: result.timedOut,
+      cancelled: result.cancelled,
+      tail: result.tail,
+      ok,
+      message: judged?.detail ?? describeResult(result),
+    });
     return { ok, result, log };
   }
 
   /** A check that is not a command (HTTP, baseline, notification), journaled like a step. */
-  private async pseudoStep(key: string, phase: PhaseId | 'rollback', name: string, describe: string, body: (write: (line: string) => void) => Promise<{ ok: boolean; message: string }>): Promise<boolean> {
+  private async pseudoStep(
+    key: string,
+    phase: PhaseId | 'rollback',
+    name: string,
+    describe: string,
+    body: (write: (line: string) => void) => Promise<{ ok: boolean; message: string }>,
+  ): Promise<boolean> {
     const log = this.logPath(key);
     fs.mkdirSync(path.dirname(log), { recursive: true });
     this.append({ type: 'step.started', phase, step: key, name, command: describe, log: path.relative(this.runDir, log) });
@@ -624,7 +690,18 @@ export class Release {
       out = { ok: false, message: this.masker.mask((e as Error).message) };
       write(out.message);
     }
-    this.append({ type: 'step.finished', step: key, exitCode: out.ok ? 0 : 1, signal: null, durationMs: this.clock.now() - t0, timedOut: false, cancelled: false, tail: lines.slice(-20).join('\n'), ok: out.ok, message: out.message });
+    this.append({
+      type: 'step.finished',
+      step: key,
+      exitCode: out.ok ? 0 : 1,
+      signal: null,
+      durationMs: this.clock.now() - t0,
+      timedOut: false,
+      cancelled: false,
+      tail: lines.slice(-20).join('\n'),
+      ok: out.ok,
+      message: out.message,
+    });
     return out.ok;
   }
 
@@ -636,7 +713,14 @@ export class Release {
         const s = unit.step;
         const command = this.resolve(s.run, extra);
         const env = this.stepEnv(s, extra);
-        if (s.production && !(await this.stopLatch.race(this.o.prompter.confirm(`Run the production step "${name}" on ${this.o.plan.release.environment}?\n${this.masker.mask(command)}`, { step: unit.key })))) {
+        if (
+          s.production &&
+          !(await this.stopLatch.race(
+            this.o.prompter.confirm(`Run the production step "${name}" on ${this.o.plan.release.environment}?\n${this.masker.mask(command)}`, {
+              step: unit.key,
+            }),
+          ))
+        ) {
           this.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
           return 'stop';
         }
@@ -650,7 +734,8 @@ export class Release {
         const ok = await this.pseudoStep(unit.key, unit.phase, name, hc.http ? `GET ${target}` : target, async (write) => {
           let last = '';
           for (let attempt = 0; attempt <= hc.retries; attempt++) {
-            if (this.rollbackRequest || this.stopLatch.by) return { ok: false, message: this.stopLatch.by ? `stopped by ${this.stopLatch.by}` : 'rollback requested' };
+            if (this.rollbackRequest || this.stopLatch.by)
+              return { ok: false, message: this.stopLatch.by ? `stopped by ${this.stopLatch.by}` : 'rollback requested' };
             if (hc.http) {
               const r = await httpCheck(hc.http, target);
               last = r.detail;
@@ -660,7 +745,14 @@ export class Release {
               }
             } else {
               const r = await runShort(target, { cwd: this.o.workspace, timeoutMs: 30_000, signal: this.stopLatch.signal });
-              last = r.exitCode === 0 ? 'exit code 0' : `exit code ${r.exitCode}: ${this.masker.mask(String(r.all ?? '').trim().slice(0, 200))}`;
+              last =
+                r.exitCode === 0
+                  ? 'exit code 0'
+                  : `exit code ${r.exitCode}: ${this.masker.mask(
+                      String(r.all ?? '')
+                        .trim()
+                        .slice(0, 200),
+                    )}`;
               if (r.exitCode === 0) {
                 write(`attempt ${attempt + 1}: healthy`);
                 return { ok: true, message: `healthy after ${attempt + 1} attempt(s)` };
@@ -690,12 +782,21 @@ export class Release {
       case 'baseline': {
         const monitor = this.monitor();
         // The journal holds the baseline already (a resume after a crash): it is never captured twice.
-        if (!monitor.needsBaseline) return (await this.pseudoStep(unit.key, unit.phase, name, 'baseline: from the journal', async () => ({ ok: true, message: 'baseline already in the journal; not captured again' }))) ? 'ok' : 'failed';
+        if (!monitor.needsBaseline)
+          return (await this.pseudoStep(unit.key, unit.phase, name, 'baseline: from the journal', async () => ({
+            ok: true,
+            message: 'baseline already in the journal; not captured again',
+          })))
+            ? 'ok'
+            : 'failed';
         const cfg = this.o.plan.monitoring;
-        const how = cfg.baseline.fixed ? 'fixed values from the plan' : `captured for ${Math.round((cfg.baseline.capture ?? 0) / 1000)} s every ${cfg.interval / 1000} s`;
+        const how = cfg.baseline.fixed
+          ? 'fixed values from the plan'
+          : `captured for ${Math.round((cfg.baseline.capture ?? 0) / 1000)} s every ${cfg.interval / 1000} s`;
         const ok = await this.pseudoStep(unit.key, unit.phase, name, `baseline: ${how}`, async (write) => {
           await monitor.captureBaseline();
-          for (const m of Object.values(this.state.metrics)) if (m.baseline) write(`${m.id}: ${formatNumber(m.baseline.mean)} ± ${formatNumber(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
+          for (const m of Object.values(this.state.metrics))
+            if (m.baseline) write(`${m.id}: ${formatNumber(m.baseline.mean)} ± ${formatNumber(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
           return { ok: true, message: 'baseline recorded' };
         });
         return ok ? 'ok' : 'failed';
@@ -746,13 +847,19 @@ export class Release {
     const monitor = this.monitor();
     const cfg = this.o.plan.monitoring;
     let outcome: Awaited<ReturnType<Monitor['watch']>> | undefined;
-    await this.pseudoStep(unit.key, unit.phase, name, `${cfg.metrics.length} metric(s) for ${Math.round(cfg.window / 1000)} s every ${cfg.interval / 1000} s`, async (write) => {
-      outcome = await monitor.watch();
-      if (outcome.ok) return { ok: true, message: 'every metric stayed within its guard for the whole window' };
-      if ('aborted' in outcome) return { ok: false, message: 'stopped: rollback requested' };
-      write(outcome.breach.reason);
-      return { ok: false, message: outcome.breach.reason };
-    });
+    await this.pseudoStep(
+      unit.key,
+      unit.phase,
+      name,
+      `${cfg.metrics.length} metric(s) for ${Math.round(cfg.window / 1000)} s every ${cfg.interval / 1000} s`,
+      async (write) => {
+        outcome = await monitor.watch();
+        if (outcome.ok) return { ok: true, message: 'every metric stayed within its guard for the whole window' };
+        if ('aborted' in outcome) return { ok: false, message: 'stopped: rollback requested' };
+        write(outcome.breach.reason);
+        return { ok: false, message: outcome.breach.reason };
+      },
+    );
     if (!outcome || outcome.ok) return 'ok';
     if ('aborted' in outcome) {
       if (this.rollbackRequest) return this.rollbackNow();
@@ -768,12 +875,28 @@ export class Release {
   }
 
   /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
-  async rollback(trigger: RollbackTrigger, reason: string, by: string, requestedAt = this.clock.now(), q: Pick<RollbackQuestion, 'lateByMs' | 'forcedOver'> = {}): Promise<ReleaseState> {
+  async rollback(
+    trigger: RollbackTrigger,
+    reason: string,
+    by: string,
+    requestedAt = this.clock.now(),
+    q: Pick<RollbackQuestion, 'lateByMs' | 'forcedOver'> = {},
+  ): Promise<ReleaseState> {
     this.monitorAbort?.abort();
     const { steps, budget } = this.o.plan.rollback;
     let failed: string | undefined;
     // Journaled just before the first rollback command starts: the latency ends there.
-    const started = () => this.append({ type: 'rollback.started', trigger, reason, by, requestedAt: new Date(requestedAt).toISOString(), latencyMs: this.clock.now() - requestedAt, lateByMs: q.lateByMs, forcedOver: q.forcedOver });
+    const started = () =>
+      this.append({
+        type: 'rollback.started',
+        trigger,
+        reason,
+        by,
+        requestedAt: new Date(requestedAt).toISOString(),
+        latencyMs: this.clock.now() - requestedAt,
+        lateByMs: q.lateByMs,
+        forcedOver: q.forcedOver,
+      });
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i];
       let command: string;
@@ -797,7 +920,13 @@ export class Release {
     const outcome = failed ? 'rollback-failed' : 'rolled-back';
     const durationMs = this.clock.now() - requestedAt;
     const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
-    this.append({ type: 'rollback.finished', outcome, message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`, durationMs, budgetMs: budget });
+    this.append({
+      type: 'rollback.finished',
+      outcome,
+      message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`,
+      durationMs,
+      budgetMs: budget,
+    });
     // Announced after the outcome is a fact in the journal: a failed announcement cannot hide it,
     // and a stop during the announcement cannot leave a finished rollback looking paused.
     try {
@@ -806,7 +935,11 @@ export class Release {
       if (!(e instanceof ReleaseStopped)) throw e;
       this.append({ type: 'warning', message: `the rollback announcement was cut short: ${e.message}` });
     }
-    this.append({ type: 'release.finished', outcome, message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}` });
+    this.append({
+      type: 'release.finished',
+      outcome,
+      message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}`,
+    });
     return this.state;
   }
 
@@ -819,10 +952,23 @@ export class Release {
     if (a.command) {
       try {
         const s = { run: a.command };
-        const r = await this.exec(key('command'), 'rollback', 'Announce the rollback (command)', this.resolve(s.run), { env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: this.state.rollback?.outcome ?? '' }, timeoutMs: 60_000 });
-        this.append({ type: 'announcement.sent', channel: 'command', ok: r.ok, message: r.ok ? text : `announcement command failed: ${describeResult(r.result)}` });
+        const r = await this.exec(key('command'), 'rollback', 'Announce the rollback (command)', this.resolve(s.run), {
+          env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: this.state.rollback?.outcome ?? '' },
+          timeoutMs: 60_000,
+        });
+        this.append({
+          type: 'announcement.sent',
+          channel: 'command',
+          ok: r.ok,
+          message: r.ok ? text : `announcement command failed: ${describeResult(r.result)}`,
+        });
       } catch (e) {
-        this.append({ type: 'announcement.sent', channel: 'command', ok: false, message: `announcement command failed: ${this.masker.mask((e as Error).message)}` });
+        this.append({
+          type: 'announcement.sent',
+          channel: 'command',
+          ok: false,
+          message: `announcement command failed: ${this.masker.mask((e as Error).message)}`,
+        });
       }
     }
     if (a.webhook) {
@@ -855,7 +1001,11 @@ export class Release {
       const q = admission.question;
       const requestedAt = this.clock.now();
       const yes = this.o.prompter.confirmRollback ? await this.o.prompter.confirmRollback(q) : await this.o.prompter.confirm(q.message);
-      if (!yes) throw new GateError('rollback-unconfirmed', `the rollback was not confirmed; nothing was started${q.lateByMs !== undefined ? ' (a late rollback needs an explicit confirmation that it is late)' : ''}`);
+      if (!yes)
+        throw new GateError(
+          'rollback-unconfirmed',
+          `the rollback was not confirmed; nothing was started${q.lateByMs !== undefined ? ' (a late rollback needs an explicit confirmation that it is late)' : ''}`,
+        );
       if (q.forcedOver) this.append({ type: 'decision', action: 'rollback', by: this.user, reason: `forced over the newer run ${q.forcedOver}: ${reason}` });
       return await this.rollback('user', reason, this.user, requestedAt, q);
     } finally {
@@ -900,7 +1050,6 @@ function endOrphanGroup(pgid: number): boolean {
     return false;
   }
 }
-
 
 /** A log scan of a step's output file; an unreadable file fails the scan, it never passes it. */
 function scanOutput(log: string, check: Parameters<typeof scanLog>[1]): { ok: boolean; detail: string } {

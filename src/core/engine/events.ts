@@ -14,7 +14,21 @@ interface At {
 
 export type ReleaseEvent = At &
   (
-    | { type: 'release.started'; runId: string; plan: string; name: string; version: string; environment: string; user: string; host: string; pid: number; planHash: string; previousVersion?: string; previousVersionFrom?: string; commit?: string }
+    | {
+        type: 'release.started';
+        runId: string;
+        plan: string;
+        name: string;
+        version: string;
+        environment: string;
+        user: string;
+        host: string;
+        pid: number;
+        planHash: string;
+        previousVersion?: string;
+        previousVersionFrom?: string;
+        commit?: string;
+      }
     | { type: 'acceptance.checked'; ok: boolean; expected: string; said: string; source: string }
     | { type: 'checklist.item.changed'; id: string; title: string; state: ItemState; by?: string; reason?: string; detail?: string }
     | { type: 'deploy.colors'; active: string; idle: string }
@@ -23,7 +37,18 @@ export type ReleaseEvent = At &
     | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }
     | { type: 'step.running'; step: string; pid: number }
     | { type: 'step.interrupted'; step: string; message: string }
-    | { type: 'step.finished'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; tail: string; ok: boolean; message: string }
+    | {
+        type: 'step.finished';
+        step: string;
+        exitCode: number | null;
+        signal: string | null;
+        durationMs: number;
+        timedOut: boolean;
+        cancelled: boolean;
+        tail: string;
+        ok: boolean;
+        message: string;
+      }
     | { type: 'step.waived'; step: string; by: string; reason: string }
     | { type: 'gate.changed'; gate: string; state: 'open' | 'blocked'; message: string }
     | { type: 'release.paused'; step?: string; message: string; /** A signal or a closing window stopped the release. */ stoppedBy?: string }
@@ -35,7 +60,16 @@ export type ReleaseEvent = At &
     | { type: 'monitoring.verdict'; metric: string; verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string }
     | { type: 'monitoring.window'; windowMs: number; intervalMs: number; metrics: string[] }
     | { type: 'verification.planned'; coreApi: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' } }
-    | { type: 'rollback.started'; trigger: RollbackTrigger; reason: string; by: string; requestedAt: string; latencyMs: number; lateByMs?: number; forcedOver?: string }
+    | {
+        type: 'rollback.started';
+        trigger: RollbackTrigger;
+        reason: string;
+        by: string;
+        requestedAt: string;
+        latencyMs: number;
+        lateByMs?: number;
+        forcedOver?: string;
+      }
     | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string; durationMs?: number; budgetMs?: number }
     | { type: 'retire.inherited'; from: string; active: string; idle: string }
     | { type: 'announcement.sent'; channel: string; ok: boolean; message: string }

@@ -164,7 +164,17 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
     s.updatedAt = e.at;
     switch (e.type) {
       case 'release.started':
-        Object.assign(s, { runId: e.runId, name: e.name, version: e.version, environment: e.environment, plan: e.plan, user: e.user, startedAt: e.at, previousVersion: e.previousVersion, ...(e.commit ? { commit: e.commit } : {}) });
+        Object.assign(s, {
+          runId: e.runId,
+          name: e.name,
+          version: e.version,
+          environment: e.environment,
+          plan: e.plan,
+          user: e.user,
+          startedAt: e.at,
+          previousVersion: e.previousVersion,
+          ...(e.commit ? { commit: e.commit } : {}),
+        });
         break;
       case 'release.resumed': {
         if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';
@@ -236,7 +246,14 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       case 'step.finished': {
         const st = s.steps[e.step];
         if (!st) break;
-        Object.assign(st, { state: e.ok ? 'passed' : 'failed', exitCode: e.exitCode, signal: e.signal, durationMs: e.durationMs, message: e.message, tail: e.tail });
+        Object.assign(st, {
+          state: e.ok ? 'passed' : 'failed',
+          exitCode: e.exitCode,
+          signal: e.signal,
+          durationMs: e.durationMs,
+          message: e.message,
+          tail: e.tail,
+        });
         break;
       }
       case 'step.waived': {
@@ -252,7 +269,8 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.pausedAt = { step: e.step, message: e.message, since: s.pausedAt?.since ?? e.at };
         // The phase of a failed step stops there: failed until a resume starts it again.
         const st = e.step ? s.steps[e.step] : undefined;
-        if (st && st.phase !== 'rollback' && (st.state === 'failed' || st.state === 'interrupted')) phase(st.phase).state = st.state === 'failed' ? 'failed' : 'interrupted';
+        if (st && st.phase !== 'rollback' && (st.state === 'failed' || st.state === 'interrupted'))
+          phase(st.phase).state = st.state === 'failed' ? 'failed' : 'interrupted';
         break;
       }
       case 'decision':
@@ -288,7 +306,16 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           if (p.id === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
         }
         s.status = 'rolling-back';
-        s.rollback = { trigger: e.trigger, reason: e.reason, by: e.by, requestedAt: e.requestedAt, startedAt: e.at, latencyMs: e.latencyMs, lateByMs: e.lateByMs, forcedOver: e.forcedOver };
+        s.rollback = {
+          trigger: e.trigger,
+          reason: e.reason,
+          by: e.by,
+          requestedAt: e.requestedAt,
+          startedAt: e.at,
+          latencyMs: e.latencyMs,
+          lateByMs: e.lateByMs,
+          forcedOver: e.forcedOver,
+        };
         s.rollbacks.push(s.rollback);
         break;
       case 'rollback.finished':

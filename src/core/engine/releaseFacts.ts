@@ -43,7 +43,10 @@ export async function previousVersionOf(workspace: string, plan: Plan, planRel: 
   if (!(await isRepo(workspace))) return undefined;
   const prefix = plan.release.tagPrefix;
   const tag = `${prefix}${version}`;
-  const tagged = await git(workspace, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).then(() => true, () => false);
+  const tagged = await git(workspace, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
   try {
     const prev = await git(workspace, ['describe', '--tags', '--abbrev=0', '--match', `${prefix}*`, tagged ? `${tag}^` : 'HEAD']);
     const v = prev.slice(prefix.length);

@@ -56,7 +56,8 @@ export function supersedingRuns(workspace: string, s: ReleaseState): Superseding
  */
 export function rollbackAdmission(s: ReleaseState, plan: Plan, now: number, newer: SupersedingRun[], force: boolean): RollbackAdmission {
   const until = rollbackOpenUntil(s, plan.rollback.deadline, plan.monitoring.window);
-  if (!until) return { ok: false, refusal: s.deployStartedAt ? `nothing to roll back: the release is ${s.status}` : 'nothing to roll back: the deploy has not started' };
+  if (!until)
+    return { ok: false, refusal: s.deployStartedAt ? `nothing to roll back: the release is ${s.status}` : 'nothing to roll back: the deploy has not started' };
   const what = `${s.name} ${s.version} on ${s.environment} (run ${s.runId})`;
   const newest = newer[0];
   if (newest && !force) {
@@ -82,8 +83,12 @@ export function rollbackAnnouncementText(s: ReleaseState): string {
   const rb = s.rollback;
   const head = `${s.name} ${s.version} on ${s.environment}`;
   if (!rb) return `${head}: no rollback`;
-  const took = rb.durationMs !== undefined ? ` in ${spanText(rb.durationMs)}${rb.budgetMs !== undefined && rb.durationMs > rb.budgetMs ? ` (OVER the ${spanText(rb.budgetMs)} budget)` : ''}` : '';
-  const outcome = rb.outcome === 'rolled-back' ? `ROLLED BACK${took}` : `ROLLBACK FAILED${took}: ${rb.message ?? 'see the journal'}; production needs a person now`;
+  const took =
+    rb.durationMs !== undefined
+      ? ` in ${spanText(rb.durationMs)}${rb.budgetMs !== undefined && rb.durationMs > rb.budgetMs ? ` (OVER the ${spanText(rb.budgetMs)} budget)` : ''}`
+      : '';
+  const outcome =
+    rb.outcome === 'rolled-back' ? `ROLLED BACK${took}` : `ROLLBACK FAILED${took}: ${rb.message ?? 'see the journal'}; production needs a person now`;
   return `${head}: ${outcome}. Reason (${rb.trigger}, by ${rb.by}): ${rb.reason}`;
 }
 

@@ -59,4 +59,3 @@ export function loadRun(workspace: string, runId: string): { state: ReleaseState
   const state = foldJournal(read.events, { closed: !live });
   return { state, events: read.events, torn: read.tornLine?.text, corrupt: read.corruptLines, live };
 }
-

@@ -60,9 +60,20 @@ function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
         for (let b = 0; b * r.maxUnavailable < r.targets.length; b++) {
           const batch = r.targets.slice(b * r.maxUnavailable, (b + 1) * r.maxUnavailable);
           for (const target of batch) {
-            r.steps.forEach((s, i) => units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s)} (${target})`, kind: 'run', step: s, vars: { target } }));
+            r.steps.forEach((s, i) =>
+              units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s)} (${target})`, kind: 'run', step: s, vars: { target } }),
+            );
           }
-          for (const target of batch) units.push({ key: `deploy/batch${b + 1}/${target}/health`, phase, name: `Health check of ${target}`, kind: 'health', check: r.healthCheck, vars: { target }, rollbackOnFail: true });
+          for (const target of batch)
+            units.push({
+              key: `deploy/batch${b + 1}/${target}/health`,
+              phase,
+              name: `Health check of ${target}`,
+              kind: 'health',
+              check: r.healthCheck,
+              vars: { target },
+              rollbackOnFail: true,
+            });
         }
         return units;
       }
@@ -82,7 +93,8 @@ function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
     case 'announcement': {
       const units: Unit[] = [];
       units.push(...steps('', p.announcement?.steps ?? [], { announce: true }));
-      if (plan.announce.command) units.push({ key: 'announcement/command', phase, name: 'Announcement command', kind: 'run', step: { run: plan.announce.command }, announce: true });
+      if (plan.announce.command)
+        units.push({ key: 'announcement/command', phase, name: 'Announcement command', kind: 'run', step: { run: plan.announce.command }, announce: true });
       if (plan.announce.webhook) units.push({ key: 'announcement/webhook', phase, name: 'Webhook', kind: 'webhook', announce: true });
       if (plan.announce.notify) units.push({ key: 'announcement/notify', phase, name: 'Notify the team', kind: 'notify', announce: true });
       return units;

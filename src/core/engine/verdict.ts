@@ -24,26 +24,163 @@ export const VERDICT_RULE =
 export const MAX_VERDICT_CHARS = 16 * 1024 * 1024;
 
 const LABELS = new Set([
-  'verdict', 'qa verdict', 'qa', 'qa status', 'qa result', 'qa decision', 'status', 'release status', 'state', 'decision', 'result', 'outcome',
-  'acceptance', 'acceptance verdict', 'acceptance status', 'approval', 'sign-off', 'signoff', 'sign off', 'go/no-go', 'go-no-go', 'go / no-go',
-  'answer', 'conclusion', 'final verdict', 'release verdict', 'launch status', 'readiness', 'launch readiness',
+  'verdict',
+  'qa verdict',
+  'qa',
+  'qa status',
+  'qa result',
+  'qa decision',
+  'status',
+  'release status',
+  'state',
+  'decision',
+  'result',
+  'outcome',
+  'acceptance',
+  'acceptance verdict',
+  'acceptance status',
+  'approval',
+  'sign-off',
+  'signoff',
+  'sign off',
+  'go/no-go',
+  'go-no-go',
+  'go / no-go',
+  'answer',
+  'conclusion',
+  'final verdict',
+  'release verdict',
+  'launch status',
+  'readiness',
+  'launch readiness',
 ]);
 
 /** Labels that name the verdict itself: another value under one of them is a conflicting verdict. */
 const VERDICT_LABELS = new Set([
-  'verdict', 'qa verdict', 'final verdict', 'release verdict', 'acceptance verdict', 'decision', 'qa decision', 'go/no-go', 'go-no-go', 'go / no-go',
-  'sign-off', 'signoff', 'sign off', 'approval', 'readiness', 'launch readiness', 'acceptance', 'qa',
+  'verdict',
+  'qa verdict',
+  'final verdict',
+  'release verdict',
+  'acceptance verdict',
+  'decision',
+  'qa decision',
+  'go/no-go',
+  'go-no-go',
+  'go / no-go',
+  'sign-off',
+  'signoff',
+  'sign off',
+  'approval',
+  'readiness',
+  'launch readiness',
+  'acceptance',
+  'qa',
 ]);
 
 /** Whole answers that mean no (or not yet), in the languages a team is likely to write them. */
 const NO_WORDS = new Set([
-  'no', 'nope', 'nah', 'not', 'not yet', 'never', 'no go', 'no-go', 'nogo', 'not ready', 'not approved', 'blocked', 'blocker', 'blockers', 'pending', 'on hold', 'hold',
-  'rejected', 'reject', 'denied', 'refused', 'fail', 'failed', 'failing', 'wip', 'tbd', 'todo', 'n/a', 'false', 'stop', 'wait', 'not ok', 'nok', 'ko', 'red',
-  'nein', 'nicht', 'noch nicht', 'non', 'pas encore', 'nee', 'niet', 'nej', 'ei', 'ne', 'nie', 'não', 'nao', 'não ainda', 'todavía no', 'aún no', 'hayır', 'hayir',
-  'нет', 'не', 'ні', 'ещё нет', 'еще нет', 'όχι', 'οχι', 'לא', 'لا', 'नहीं', '否', '不', '不是', '没有', '未', '还没有', 'いいえ', 'いや', 'だめ', 'まだ', '아니요', '아니오', '아니',
-  'không', 'tidak', 'belum', 'hindi',
-  'do not ship', 'dont ship', "don't ship", 'do not release', 'dont release', "don't release", 'do not launch', "don't launch", 'not really', 'no way',
-  'revoked', 'cancelled', 'canceled', 'withdrawn', 'abort', 'aborted', 'halt', 'halted', 'veto', 'vetoed', 'keine freigabe', 'nicht freigegeben',
+  'no',
+  'nope',
+  'nah',
+  'not',
+  'not yet',
+  'never',
+  'no go',
+  'no-go',
+  'nogo',
+  'not ready',
+  'not approved',
+  'blocked',
+  'blocker',
+  'blockers',
+  'pending',
+  'on hold',
+  'hold',
+  'rejected',
+  'reject',
+  'denied',
+  'refused',
+  'fail',
+  'failed',
+  'failing',
+  'wip',
+  'tbd',
+  'todo',
+  'n/a',
+  'false',
+  'stop',
+  'wait',
+  'not ok',
+  'nok',
+  'ko',
+  'red',
+  'nein',
+  'nicht',
+  'noch nicht',
+  'non',
+  'pas encore',
+  'nee',
+  'niet',
+  'nej',
+  'ei',
+  'ne',
+  'nie',
+  'não',
+  'nao',
+  'não ainda',
+  'todavía no',
+  'aún no',
+  'hayır',
+  'hayir',
+  'нет',
+  'не',
+  'ні',
+  'ещё нет',
+  'еще нет',
+  'όχι',
+  'οχι',
+  'לא',
+  'لا',
+  'नहीं',
+  '否',
+  '不',
+  '不是',
+  '没有',
+  '未',
+  '还没有',
+  'いいえ',
+  'いや',
+  'だめ',
+  'まだ',
+  '아니요',
+  '아니오',
+  '아니',
+  'không',
+  'tidak',
+  'belum',
+  'hindi',
+  'do not ship',
+  'dont ship',
+  "don't ship",
+  'do not release',
+  'dont release',
+  "don't release",
+  'do not launch',
+  "don't launch",
+  'not really',
+  'no way',
+  'revoked',
+  'cancelled',
+  'canceled',
+  'withdrawn',
+  'abort',
+  'aborted',
+  'halt',
+  'halted',
+  'veto',
+  'vetoed',
+  'keine freigabe',
+  'nicht freigegeben',
 ]);
 /** Marks that mean no or stop on their own. */
 const NO_MARKS = /[❌✖✗✘🚫⛔🛑👎🔴⏳❎🙅]/u;
@@ -53,8 +190,43 @@ const GO_MARKS = /^(?:[✅✔☑🟢🚀👍]\s*)+/u;
 // Letters from other scripts that look like Latin ones: folded only to detect a disguised mention
 // of the phrase or of a "no", never to accept a go.
 const CONFUSABLE: Record<string, string> = {
-  а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h', ӏ: 'l',
-  α: 'a', β: 'b', ε: 'e', η: 'n', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', ı: 'i', ɑ: 'a', ɡ: 'g', ℓ: 'l',
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ј: 'j',
+  ѕ: 's',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  һ: 'h',
+  ӏ: 'l',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ı: 'i',
+  ɑ: 'a',
+  ɡ: 'g',
+  ℓ: 'l',
 };
 const skeleton = (s: string) => (/^\p{ASCII}*$/u.test(s) ? s : s.replace(/\P{ASCII}/gu, (c) => CONFUSABLE[c] ?? c));
 
@@ -92,7 +264,7 @@ function undecorate(s: string): { core: string; label?: string; crossed: boolean
   let t = s;
   let crossed = false;
   let open = false;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     const before = t;
     t = t.replace(/^#{1,6}\s+/, '').replace(/^(?:[-*+•·]|\d{1,3}[.)])\s+/u, '');
     const box = /^\[( |x|✓|✔)\]\s*/iu.exec(t);
@@ -100,7 +272,10 @@ function undecorate(s: string): { core: string; label?: string; crossed: boolean
       if (box[1] === ' ') crossed = open = true;
       t = t.slice(box[0].length);
     }
-    t = t.replace(GO_MARKS, '').replace(/\s+#+$/, '').trim();
+    t = t
+      .replace(GO_MARKS, '')
+      .replace(/\s+#+$/, '')
+      .trim();
     changed = t !== before;
   }
   if (/~~/.test(t) || /<\/?(?:del|s|strike)>/i.test(t)) crossed = true;
@@ -202,7 +377,10 @@ function saysNo(core: string): boolean {
     .replace(/^\s*:\s*/, '')
     .replace(/\s+/g, ' ')
     .trim();
-  const clean = (t: string) => skeleton(t).replace(/[\s.!?,;…]+$/u, '').replace(/^[\s,;…]+/u, '');
+  const clean = (t: string) =>
+    skeleton(t)
+      .replace(/[\s.!?,;…]+$/u, '')
+      .replace(/^[\s,;…]+/u, '');
   if (NO_WORDS.has(clean(plain))) return true;
   const m = LABEL_RE.exec(plain);
   if (!m) return false;
@@ -237,10 +415,15 @@ export function decideVerdict(text: string, expected: string): VerdictDecision {
     const sk = skeleton(l.full);
     const loose = /^\p{ASCII}*$/u.test(sk) ? sk.replace(/[^a-z0-9]+/g, '') : sk.replace(/[^a-z0-9\p{L}]+/gu, '');
     if (loose.includes(wantLoose)) {
-      const why = core !== skeleton(core) && skeleton(core) === wantSkeleton ? 'spells the phrase with look-alike letters' : 'says more than the phrase (a negation, question or qualifier)';
+      const why =
+        core !== skeleton(core) && skeleton(core) === wantSkeleton
+          ? 'spells the phrase with look-alike letters'
+          : 'says more than the phrase (a negation, question or qualifier)';
       return { ok: false, reason: `the verdict ${why}, ${quote(l)}`, line: view(l) };
     }
-    const bare = skeleton(core).replace(/[\s.!?,;…]+$/u, '').replace(/^[\s,;…]+/u, '');
+    const bare = skeleton(core)
+      .replace(/[\s.!?,;…]+$/u, '')
+      .replace(/^[\s,;…]+/u, '');
     if (NO_WORDS.has(bare) || NO_WORDS.has(core.replace(/[\s.!?,;…]+$/u, '')) || NO_MARKS.test(l.full) || saysNo(core)) {
       return { ok: false, reason: `the verdict says no, ${quote(l)}`, line: view(l) };
     }
@@ -248,7 +431,8 @@ export function decideVerdict(text: string, expected: string): VerdictDecision {
     if (l.label && VERDICT_LABELS.has(l.label) && !l.quoted) return { ok: false, reason: `the verdict gives another ${l.label}, ${quote(l)}`, line: view(l) };
   }
   if (go) return { ok: true, reason: `${quote(go)} says "${expected}"`, line: view(go) };
-  if (quotedGo) return { ok: false, reason: `"${expected}" appears only quoted (code block, block quote or HTML comment), ${quote(quotedGo)}`, line: view(quotedGo) };
+  if (quotedGo)
+    return { ok: false, reason: `"${expected}" appears only quoted (code block, block quote or HTML comment), ${quote(quotedGo)}`, line: view(quotedGo) };
   const first = lines.find((l) => l.full);
   return { ok: false, reason: `no line says "${expected}"; it starts with ${first ? quote(first) : '(nothing)'}`, line: first && view(first) };
 }

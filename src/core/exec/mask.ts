@@ -14,8 +14,10 @@ export function unmaskableReason(value: string): string | undefined {
   if (value === '') return undefined;
   if (value.trim() === '') return 'it is only blanks (spaces, tabs or newlines), which cannot be masked without masking every blank of every output';
   const shown = value.trim().length;
-  if (shown < MIN_SECRET_LENGTH) return `it is ${shown} character${shown === 1 ? '' : 's'} long without blanks; a secret needs at least ${MIN_SECRET_LENGTH}, as a shorter one turns up in ordinary output and every mask would point at it`;
-  if (value.includes('\0') || LONE_SURROGATE_RE.test(value)) return 'it holds a NUL or a lone UTF-16 surrogate, which a process receives as other bytes than the ones masked';
+  if (shown < MIN_SECRET_LENGTH)
+    return `it is ${shown} character${shown === 1 ? '' : 's'} long without blanks; a secret needs at least ${MIN_SECRET_LENGTH}, as a shorter one turns up in ordinary output and every mask would point at it`;
+  if (value.includes('\0') || LONE_SURROGATE_RE.test(value))
+    return 'it holds a NUL or a lone UTF-16 surrogate, which a process receives as other bytes than the ones masked';
   return undefined;
 }
 
@@ -104,7 +106,7 @@ export class SecretMasker {
       // period's worth of new characters keeps a repetitive secret in repetitive output linear.
       const period = p.length - f.borders[p.length - 1];
       const periodTail = p.slice(p.length - period);
-      for (let i = text.indexOf(p); i >= 0; ) {
+      for (let i = text.indexOf(p); i >= 0;) {
         found.push([i, i + p.length]);
         i = period < p.length && text.startsWith(periodTail, i + p.length) ? i + period : text.indexOf(p, i + 1);
       }

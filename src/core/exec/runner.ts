@@ -136,7 +136,8 @@ export class StepRunner {
       if (logError) cancelled = true;
       const lines = plainText(tail).split('\n');
       if (lines.at(-1) === '') lines.pop();
-      const spawnError = r.exitCode === undefined && !r.signal && r.failed ? `could not start: ${this.masker.mask(r.shortMessage ?? 'failed to start')}` : undefined;
+      const spawnError =
+        r.exitCode === undefined && !r.signal && r.failed ? `could not start: ${this.masker.mask(r.shortMessage ?? 'failed to start')}` : undefined;
       return {
         exitCode: r.exitCode ?? null,
         signal: r.signal ?? null,

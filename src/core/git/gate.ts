@@ -90,7 +90,8 @@ export async function checkGitGate(cwd: string, o: GitGateOptions): Promise<{ ok
 
   const main = await mainRef(cwd, o.branch);
   if (!main) problems.push(`there is no branch ${o.branch}, local or remote, to be merged into`);
-  else if (!(await contains(cwd, main.ref, head))) problems.push(`HEAD ${short} is not in ${main.name}${main.remote ? ' (as of the last fetch; not pushed or not merged?)' : ''}`);
+  else if (!(await contains(cwd, main.ref, head)))
+    problems.push(`HEAD ${short} is not in ${main.name}${main.remote ? ' (as of the last fetch; not pushed or not merged?)' : ''}`);
   else facts.push(`HEAD ${short} is in ${main.name}`);
 
   if (o.clean) {

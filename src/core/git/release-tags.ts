@@ -17,7 +17,14 @@ export interface ReleaseTag {
  * means itself. With `mergedInto`, only tags reachable from that commit.
  */
 export async function releaseTags(cwd: string, prefix: string, mergedInto?: string): Promise<ReleaseTag[]> {
-  const format = ['%(refname)', '%(objectname)', '%(*objectname)', '%(taggerdate:iso-strict)', '%(committerdate:iso-strict)', '%(*committerdate:iso-strict)'].join('%00');
+  const format = [
+    '%(refname)',
+    '%(objectname)',
+    '%(*objectname)',
+    '%(taggerdate:iso-strict)',
+    '%(committerdate:iso-strict)',
+    '%(*committerdate:iso-strict)',
+  ].join('%00');
   const args = ['for-each-ref', `--format=${format}`, ...(mergedInto ? [`--merged=${mergedInto}`] : []), 'refs/tags/'];
   const out = await git(cwd, args);
   const tags: ReleaseTag[] = [];
@@ -30,7 +37,13 @@ export async function releaseTags(cwd: string, prefix: string, mergedInto?: stri
     // semver.valid accepts a leading `v`; with prefix '' a tag `v1.0.0` is not `1.0.0`.
     const version = /^\d/.test(rest) ? semver.valid(rest) : null;
     if (!version) continue;
-    tags.push({ name, version, prerelease: semver.prerelease(version) !== null, commit: peeled || object, date: utcDay(taggerDate || peeledCommitDate || commitDate) });
+    tags.push({
+      name,
+      version,
+      prerelease: semver.prerelease(version) !== null,
+      commit: peeled || object,
+      date: utcDay(taggerDate || peeledCommitDate || commitDate),
+    });
   }
   return tags.sort((a, b) => semver.rcompare(a.version, b.version));
 }

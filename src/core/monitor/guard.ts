@@ -14,20 +14,32 @@ const fmt = formatNumber;
 export function evaluateGuard(g: Guard, value: number, baseline: number | undefined): { breaches: RuleBreach[]; notes: string[] } {
   const breaches: RuleBreach[] = [];
   const notes: string[] = [];
-  if (g.max !== undefined && value > g.max) breaches.push({ rule: `max ${g.max}`, threshold: g.max, explanation: `${fmt(value)} is above the maximum ${fmt(g.max)}` });
-  if (g.min !== undefined && value < g.min) breaches.push({ rule: `min ${g.min}`, threshold: g.min, explanation: `${fmt(value)} is below the minimum ${fmt(g.min)}` });
+  if (g.max !== undefined && value > g.max)
+    breaches.push({ rule: `max ${g.max}`, threshold: g.max, explanation: `${fmt(value)} is above the maximum ${fmt(g.max)}` });
+  if (g.min !== undefined && value < g.min)
+    breaches.push({ rule: `min ${g.min}`, threshold: g.min, explanation: `${fmt(value)} is below the minimum ${fmt(g.min)}` });
   if (g.dropPercent !== undefined || g.risePercent !== undefined) {
     if (baseline === undefined || Number.isNaN(baseline)) notes.push('no baseline: percentage rules cannot be judged');
     else {
       if (g.dropPercent !== undefined) {
         const limit = baseline * (1 - g.dropPercent / 100);
         if (baseline <= 0) notes.push('baseline is 0: a drop cannot be judged');
-        else if (value < limit) breaches.push({ rule: `drop ${g.dropPercent}%`, threshold: limit, explanation: `${fmt(value)} is ${fmt(((baseline - value) / baseline) * 100)}% below the baseline ${fmt(baseline)} (limit ${g.dropPercent}%)` });
+        else if (value < limit)
+          breaches.push({
+            rule: `drop ${g.dropPercent}%`,
+            threshold: limit,
+            explanation: `${fmt(value)} is ${fmt(((baseline - value) / baseline) * 100)}% below the baseline ${fmt(baseline)} (limit ${g.dropPercent}%)`,
+          });
       }
       if (g.risePercent !== undefined) {
         const limit = baseline * (1 + g.risePercent / 100);
         if (baseline <= 0) notes.push('baseline is 0: a rise in percent cannot be judged');
-        else if (value > limit) breaches.push({ rule: `rise ${g.risePercent}%`, threshold: limit, explanation: `${fmt(value)} is ${fmt(((value - baseline) / baseline) * 100)}% above the baseline ${fmt(baseline)} (limit ${g.risePercent}%)` });
+        else if (value > limit)
+          breaches.push({
+            rule: `rise ${g.risePercent}%`,
+            threshold: limit,
+            explanation: `${fmt(value)} is ${fmt(((value - baseline) / baseline) * 100)}% above the baseline ${fmt(baseline)} (limit ${g.risePercent}%)`,
+          });
       }
     }
   }
@@ -38,13 +50,20 @@ export function evaluateGuard(g: Guard, value: number, baseline: number | undefi
 export const MIN_POINTS_FOR_STATS = 10;
 
 /** The statistical rule: the window's samples against the baseline's, at confidence 0.95. */
-export function statisticalVerdict(g: Guard, baselineIn: readonly number[], windowIn: readonly number[]): { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string } | undefined {
+export function statisticalVerdict(
+  g: Guard,
+  baselineIn: readonly number[],
+  windowIn: readonly number[],
+): { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string } | undefined {
   if (!g.mannWhitney) return undefined;
   // NaN would break the ranking and Infinity is no measurement: only finite points count.
   const baseline = baselineIn.filter(Number.isFinite);
   const window = windowIn.filter(Number.isFinite);
   if (baseline.length < MIN_POINTS_FOR_STATS || window.length < MIN_POINTS_FOR_STATS) {
-    return { verdict: 'inconclusive', explanation: `Mann-Whitney needs at least ${MIN_POINTS_FOR_STATS} points on each side; the baseline has ${baseline.length}, the window ${window.length}` };
+    return {
+      verdict: 'inconclusive',
+      explanation: `Mann-Whitney needs at least ${MIN_POINTS_FOR_STATS} points on each side; the baseline has ${baseline.length}, the window ${window.length}`,
+    };
   }
   const alt = g.mannWhitney === 'increase' ? 'greater' : g.mannWhitney === 'decrease' ? 'less' : 'two-sided';
   const r = mannWhitney(baseline, window, alt);

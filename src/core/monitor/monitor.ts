@@ -70,7 +70,16 @@ export class Monitor {
     cwd: string,
     private readonly deps: MonitorDeps,
   ) {
-    this.tracks = cfg.metrics.map((m) => ({ id: m.id, source: createSource(m, resolve, cwd), baselineSamples: [], fixedBaseline: false, window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0 }));
+    this.tracks = cfg.metrics.map((m) => ({
+      id: m.id,
+      source: createSource(m, resolve, cwd),
+      baselineSamples: [],
+      fixedBaseline: false,
+      window: [],
+      taken: 0,
+      consecutiveBreaches: 0,
+      consecutiveErrors: 0,
+    }));
   }
 
   describe(id: string): string {
@@ -125,7 +134,8 @@ export class Monitor {
       if (t.baseline !== undefined) continue;
       t.baseline = t.baselineSamples.length ? mean(t.baselineSamples) : undefined;
       append({ type: 'baseline.captured', metric: t.id, samples: t.baselineSamples, mean: t.baseline ?? NaN, stdev: stdev(t.baselineSamples), fixed: false });
-      if (t.baseline === undefined) append({ type: 'warning', message: `no usable baseline sample for ${t.id} (${t.source.describe}); percentage guards on it cannot be judged` });
+      if (t.baseline === undefined)
+        append({ type: 'warning', message: `no usable baseline sample for ${t.id} (${t.source.describe}); percentage guards on it cannot be judged` });
     }
   }
 
@@ -145,8 +155,14 @@ export class Monitor {
       for (let i = 0; i < this.tracks.length; i++) {
         const breach = this.judge(this.tracks[i], samples[i]);
         if (!breach) continue;
-        const decision: BreachDecision = this.cfg.onBreach === 'rollback' ? 'rollback' : this.cfg.onBreach === 'pause' ? 'pause' : ((await this.deps.decide?.(breach)) ?? 'pause');
-        append({ type: 'decision', action: decision === 'continue' ? 'continue' : decision, by: this.cfg.onBreach === 'prompt' ? 'user' : `plan (onBreach: ${this.cfg.onBreach})`, reason: breach.reason });
+        const decision: BreachDecision =
+          this.cfg.onBreach === 'rollback' ? 'rollback' : this.cfg.onBreach === 'pause' ? 'pause' : ((await this.deps.decide?.(breach)) ?? 'pause');
+        append({
+          type: 'decision',
+          action: decision === 'continue' ? 'continue' : decision,
+          by: this.cfg.onBreach === 'prompt' ? 'user' : `plan (onBreach: ${this.cfg.onBreach})`,
+          reason: breach.reason,
+        });
         if (decision === 'continue') {
           this.tracks[i].consecutiveBreaches = 0;
           this.tracks[i].consecutiveErrors = 0;
@@ -159,7 +175,13 @@ export class Monitor {
     // The window passed: a verdict per metric (see verdict.ts for how it is decided).
     for (const t of this.tracks) {
       const m = this.cfg.metrics.find((x) => x.id === t.id)!;
-      const v = decideVerdict({ guard: m.guard, baseline: { samples: t.baselineSamples, value: t.baseline, fixed: t.fixedBaseline }, window: t.window, taken: t.taken, lastProblem: t.lastProblem });
+      const v = decideVerdict({
+        guard: m.guard,
+        baseline: { samples: t.baselineSamples, value: t.baseline, fixed: t.fixedBaseline },
+        window: t.window,
+        taken: t.taken,
+        lastProblem: t.lastProblem,
+      });
       append({ type: 'monitoring.verdict', metric: t.id, verdict: v.verdict, explanation: v.explanation });
       if (v.verdict === 'fail') {
         const breach: Breach = { metric: t.id, reason: `${t.id}: ${v.explanation}`, confirmedAt: clock.now(), kind: 'statistical' };
@@ -178,7 +200,13 @@ export class Monitor {
     if (s.status !== 'ok' || s.value === null) {
       t.lastProblem = s.message ?? s.status;
       t.consecutiveErrors++;
-      append({ type: 'metric.sample', metric: t.id, value: null, status: s.status, message: `${s.message ?? s.status} — inconclusive (${t.consecutiveErrors}/${this.cfg.consecutiveErrorLimit})` });
+      append({
+        type: 'metric.sample',
+        metric: t.id,
+        value: null,
+        status: s.status,
+        message: `${s.message ?? s.status} — inconclusive (${t.consecutiveErrors}/${this.cfg.consecutiveErrorLimit})`,
+      });
       if (t.consecutiveErrors >= this.cfg.consecutiveErrorLimit) {
         const reason = `${t.id}: ${t.consecutiveErrors} inconclusive samples in a row (last: ${s.message ?? s.status}); the analysis fails`;
         append({ type: 'monitoring.verdict', metric: t.id, verdict: 'fail', explanation: reason });
@@ -203,4 +231,3 @@ export class Monitor {
     return { metric: t.id, reason: `${t.id}: ${b.explanation} for ${t.consecutiveBreaches} sample(s) in a row`, confirmedAt: clock.now(), kind: 'guard' };
   }
 }
-

@@ -88,7 +88,9 @@ export class ScrapeSource implements MetricSource {
     private readonly q: number,
     private readonly timeoutMs: number,
   ) {
-    const sel = Object.entries(labels).map(([k, v]) => `${k}=~"${v}"`).join(',');
+    const sel = Object.entries(labels)
+      .map(([k, v]) => `${k}=~"${v}"`)
+      .join(',');
     this.describe = `${kind}${kind === 'quantile' ? `(${q})` : ''} of ${metric}${sel ? `{${sel}}` : ''} @ ${url}`;
   }
 
@@ -106,7 +108,8 @@ export class ScrapeSource implements MetricSource {
     if (samples.length === 0) return error(errors.length ? `not Prometheus text format: ${errors[0]}` : 'the endpoint exposes no samples');
     const prev = this.prev;
     this.prev = { t, samples };
-    const sum = (ss: PromSample[], name: string, sel: Record<string, string>) => ss.filter((s) => s.name === name && matches(s.labels, sel)).reduce((a, s) => a + s.value, 0);
+    const sum = (ss: PromSample[], name: string, sel: Record<string, string>) =>
+      ss.filter((s) => s.name === name && matches(s.labels, sel)).reduce((a, s) => a + s.value, 0);
     const has = (ss: PromSample[], name: string) => ss.some((s) => s.name === name);
     if (this.kind === 'gauge') {
       if (!has(samples, this.metric)) return { value: null, status: 'empty', message: `no series named ${this.metric}` };
@@ -168,12 +171,14 @@ export class HttpJsonSource implements MetricSource {
     }
     let cur: unknown = doc;
     for (const part of this.field.match(/[^.[\]]+/g) ?? []) {
-      if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, part)) return { value: null, status: 'empty', message: `no field ${this.field} in the response` };
+      if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, part))
+        return { value: null, status: 'empty', message: `no field ${this.field} in the response` };
       cur = (cur as Record<string, unknown>)[part];
     }
     if (cur === null) return { value: null, status: 'empty', message: `${this.field} is null` };
     const n = typeof cur === 'number' ? cur : typeof cur === 'string' && cur.trim() !== '' ? Number(cur) : NaN;
-    if (Number.isNaN(n)) return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${this.field} is ${JSON.stringify(cur).slice(0, 40)}, not a number`);
+    if (Number.isNaN(n))
+      return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${this.field} is ${JSON.stringify(cur).slice(0, 40)}, not a number`);
     return ok(n);
   }
 }

@@ -28,7 +28,7 @@ export function mannWhitney(control: readonly number[], experiment: readonly num
   const all = [...experiment.map((v) => ({ v, g: 1 })), ...control.map((v) => ({ v, g: 2 }))].sort((a, b) => a.v - b.v);
   const ranks = new Array<number>(all.length);
   let tieTerm = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j + 1 < all.length && all[j + 1].v === all[i].v) j++;
     const r = (i + j + 2) / 2;

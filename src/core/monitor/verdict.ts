@@ -36,11 +36,17 @@ export interface VerdictInput {
 export function decideVerdict(i: VerdictInput): { verdict: Verdict; explanation: string } {
   const g = i.guard;
   const usable = i.window.length;
-  const observed = usable ? `mean ${formatNumber(mean(i.window))} over ${usable} of ${i.taken} samples` : `no usable sample among ${i.taken} taken${i.lastProblem ? ` (last: ${i.lastProblem})` : ''}`;
-  const base = i.baseline.value !== undefined && Number.isFinite(i.baseline.value) ? `baseline ${formatNumber(i.baseline.value)}${i.baseline.fixed ? ' (fixed)' : ''}` : 'no baseline';
+  const observed = usable
+    ? `mean ${formatNumber(mean(i.window))} over ${usable} of ${i.taken} samples`
+    : `no usable sample among ${i.taken} taken${i.lastProblem ? ` (last: ${i.lastProblem})` : ''}`;
+  const base =
+    i.baseline.value !== undefined && Number.isFinite(i.baseline.value)
+      ? `baseline ${formatNumber(i.baseline.value)}${i.baseline.fixed ? ' (fixed)' : ''}`
+      : 'no baseline';
   const unjudged: string[] = [];
   if (usable === 0) unjudged.push('no measurement to judge');
-  else if (usable * 2 < i.taken) unjudged.push(`only ${usable} of ${i.taken} samples were usable; at least half are needed${i.lastProblem ? ` (last problem: ${i.lastProblem})` : ''}`);
+  else if (usable * 2 < i.taken)
+    unjudged.push(`only ${usable} of ${i.taken} samples were usable; at least half are needed${i.lastProblem ? ` (last problem: ${i.lastProblem})` : ''}`);
   for (const rule of ['dropPercent', 'risePercent'] as const) {
     if (g[rule] === undefined) continue;
     const b = i.baseline.value;
@@ -50,7 +56,10 @@ export function decideVerdict(i: VerdictInput): { verdict: Verdict; explanation:
   let statText = '';
   if (g.mannWhitney) {
     const stat = i.baseline.fixed
-      ? { verdict: 'inconclusive' as const, explanation: `Mann-Whitney needs a captured baseline of at least ${MIN_POINTS_FOR_STATS} points; the baseline is a fixed value from the plan` }
+      ? {
+          verdict: 'inconclusive' as const,
+          explanation: `Mann-Whitney needs a captured baseline of at least ${MIN_POINTS_FOR_STATS} points; the baseline is a fixed value from the plan`,
+        }
       : statisticalVerdict(g, i.baseline.samples, i.window)!;
     if (stat.verdict === 'fail') return { verdict: 'fail', explanation: `${observed}, ${base}; ${stat.explanation}` };
     if (stat.verdict === 'inconclusive') unjudged.push(stat.explanation);

@@ -18,7 +18,10 @@ export type ChangelogPlanResult = { ok: true; plan: ChangelogPlan; found: boolea
 
 /** Reads the plan's `release:` and `changelog:` keys; a missing plan is fine unless it was named (`required`). */
 export function loadChangelogPlan(file: string, required: boolean): ChangelogPlanResult {
-  const problem = (message: string, line = 1, column = 1): ChangelogPlanResult => ({ ok: false, problems: [{ file, line, column, endLine: line, endColumn: column + 1, path: '', message }] });
+  const problem = (message: string, line = 1, column = 1): ChangelogPlanResult => ({
+    ok: false,
+    problems: [{ file, line, column, endLine: line, endColumn: column + 1, path: '', message }],
+  });
   let text: string;
   try {
     if (fs.statSync(file).size > MAX_PLAN_BYTES) return problem(`the plan is larger than ${MAX_PLAN_BYTES} bytes and is refused`);

@@ -37,7 +37,12 @@ export function loadPlanFile(file: string): LoadResult {
     bytes = fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return fail(file, code === 'ENOENT' ? 'no release plan here (create one with "Deploy: Create Release Plan" or copy an example)' : `cannot read the plan: ${(e as Error).message}`);
+    return fail(
+      file,
+      code === 'ENOENT'
+        ? 'no release plan here (create one with "Deploy: Create Release Plan" or copy an example)'
+        : `cannot read the plan: ${(e as Error).message}`,
+    );
   }
   return parsePlan(bytes, file);
 }
@@ -52,7 +57,21 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
       const before = input.subarray(0, bad);
       const line = before.filter((b) => b === 0x0a).length + 1;
       const column = bad - before.lastIndexOf(0x0a);
-      return { ok: false, file, problems: [{ file, line, column, endLine: line, endColumn: column + 1, path: '', message: `the plan is not valid UTF-8 (byte 0x${input[bad].toString(16).padStart(2, '0')} at offset ${bad})` }] };
+      return {
+        ok: false,
+        file,
+        problems: [
+          {
+            file,
+            line,
+            column,
+            endLine: line,
+            endColumn: column + 1,
+            path: '',
+            message: `the plan is not valid UTF-8 (byte 0x${input[bad].toString(16).padStart(2, '0')} at offset ${bad})`,
+          },
+        ],
+      };
     }
     text = input.toString('utf8');
   }
@@ -81,9 +100,15 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
     const msg = (e as Error).message;
-    return fail(file, /alias/i.test(msg) ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}): the plan looks like an alias bomb and is refused` : `cannot read YAML: ${msg}`);
+    return fail(
+      file,
+      /alias/i.test(msg)
+        ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}): the plan looks like an alias bomb and is refused`
+        : `cannot read YAML: ${msg}`,
+    );
   }
-  if (data === null || data === undefined) return fail(file, 'the plan is empty: expected a mapping with release, acceptance, checklist, phases, rollback and monitoring');
+  if (data === null || data === undefined)
+    return fail(file, 'the plan is empty: expected a mapping with release, acceptance, checklist, phases, rollback and monitoring');
 
   const parsed = Plan.safeParse(data);
   if (parsed.success) {
@@ -115,7 +140,8 @@ function checkReferences(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[
 }
 
 function referenceProblem(ref: string, place: ReturnType<typeof placeOf>, plan: Plan): string | undefined {
-  if (place === 'literal') return `"\${${ref}}" is not resolved here: this field is used as written (references are resolved in commands, names, URLs, paths and step environments)`;
+  if (place === 'literal')
+    return `"\${${ref}}" is not resolved here: this field is used as written (references are resolved in commands, names, URLs, paths and step environments)`;
   if (ref.startsWith('env:')) {
     return /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref) ? undefined : `"\${${ref}}" is not an environment reference: expected \${env:NAME}`;
   }
@@ -198,7 +224,11 @@ function issueToProblems(issue: $ZodIssue, doc: Document.Parsed, at: At): PlanPr
 function expectedOf(issue: $ZodIssue): string {
   if (issue.code === 'invalid_type') return issue.expected;
   if (issue.code === 'invalid_union') {
-    const types = [...new Set(issue.errors.flat().flatMap((i) => (i.code === 'invalid_type' ? [i.expected] : i.code === 'invalid_format' ? ['a string in the right format'] : [])))];
+    const types = [
+      ...new Set(
+        issue.errors.flat().flatMap((i) => (i.code === 'invalid_type' ? [i.expected] : i.code === 'invalid_format' ? ['a string in the right format'] : [])),
+      ),
+    ];
     return types.length ? types.join(' or ') : 'a value';
   }
   return 'a value';
@@ -268,7 +298,8 @@ const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
 function unwrap(s: unknown): unknown {
   for (let i = 0; i < 20; i++) {
     const d = defOf(s);
-    if ((d.type === 'optional' || d.type === 'default' || d.type === 'nullable' || d.type === 'prefault' || d.type === 'readonly') && d.innerType) s = d.innerType;
+    if ((d.type === 'optional' || d.type === 'default' || d.type === 'nullable' || d.type === 'prefault' || d.type === 'readonly') && d.innerType)
+      s = d.innerType;
     else if (d.type === 'pipe' && d.in) s = d.in;
     else break;
   }
@@ -322,11 +353,19 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
     const b = buf[i];
     let n: number;
     let min: number;
-    if (b < 0x80) { i++; continue; }
-    else if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; }
-    else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; }
-    else if (b >= 0xf0 && b <= 0xf4) { n = 3; min = 0x10000; }
-    else return i;
+    if (b < 0x80) {
+      i++;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      n = 1;
+      min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      min = 0x10000;
+    } else return i;
     if (i + n >= buf.length) return i;
     let cp = b & (0x3f >> n);
     for (let k = 1; k <= n; k++) {

@@ -33,7 +33,12 @@ const Env = z.record(z.string().check(z.regex(NAME_RE, 'expected an environment 
   z.superRefine((env, ctx) => {
     for (const [k, v] of Object.entries(env)) {
       if (SECRET_NAME_RE.test(k) && !ENV_REF_RE.test(v.trim())) {
-        ctx.addIssue({ code: 'custom', path: [k], input: v, message: `"${k}" looks like a secret: write it as \${env:NAME} and keep the value out of the plan` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          input: v,
+          message: `"${k}" looks like a secret: write it as \${env:NAME} and keep the value out of the plan`,
+        });
       }
     }
   }),
@@ -112,9 +117,12 @@ const DeployPhase = z
   })
   .check(
     z.superRefine((d, ctx) => {
-      if (d.strategy === 'blue-green' && !d.blueGreen) ctx.addIssue({ code: 'custom', path: ['blueGreen'], input: d, message: 'strategy blue-green needs a blueGreen section' });
-      if (d.strategy === 'rolling' && !d.rolling) ctx.addIssue({ code: 'custom', path: ['rolling'], input: d, message: 'strategy rolling needs a rolling section' });
-      if (d.strategy === 'steps' && d.steps.length === 0) ctx.addIssue({ code: 'custom', path: ['steps'], input: d, message: 'the deploy phase needs steps, or a blue-green or rolling strategy' });
+      if (d.strategy === 'blue-green' && !d.blueGreen)
+        ctx.addIssue({ code: 'custom', path: ['blueGreen'], input: d, message: 'strategy blue-green needs a blueGreen section' });
+      if (d.strategy === 'rolling' && !d.rolling)
+        ctx.addIssue({ code: 'custom', path: ['rolling'], input: d, message: 'strategy rolling needs a rolling section' });
+      if (d.strategy === 'steps' && d.steps.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['steps'], input: d, message: 'the deploy phase needs steps, or a blue-green or rolling strategy' });
     }),
   );
 export type DeployPhase = z.infer<typeof DeployPhase>;
@@ -131,7 +139,8 @@ const VerificationPhase = z
   .check(
     z.superRefine((v, ctx) => {
       const marked = v.http.flatMap((c, i) => (c.core ? [i] : []));
-      for (const i of marked.slice(1)) ctx.addIssue({ code: 'custom', path: ['http', i, 'core'], input: true, message: `only one HTTP check is the core API; http[${marked[0]}] already is` });
+      for (const i of marked.slice(1))
+        ctx.addIssue({ code: 'custom', path: ['http', i, 'core'], input: true, message: `only one HTTP check is the core API; http[${marked[0]}] already is` });
     }),
   );
 
@@ -151,7 +160,11 @@ const ChecklistItem = z
     run: z.optional(str()),
     manual: z.optional(z.boolean()),
   })
-  .check(z.refine((i) => [i.git, i.files, i.run, i.manual].filter((x) => x !== undefined).length === 1, { message: 'a checklist item needs exactly one check: git, files, run or manual' }));
+  .check(
+    z.refine((i) => [i.git, i.files, i.run, i.manual].filter((x) => x !== undefined).length === 1, {
+      message: 'a checklist item needs exactly one check: git, files, run or manual',
+    }),
+  );
 export type ChecklistItem = z.infer<typeof ChecklistItem>;
 
 const Acceptance = z
@@ -161,7 +174,9 @@ const Acceptance = z
     url: z.optional(z.string()),
     expect: z._default(str(), 'Ready for Launch'),
   })
-  .check(z.refine((a) => [a.file, a.command, a.url].filter(Boolean).length === 1, { message: 'acceptance needs exactly one verdict source: file, command or url' }));
+  .check(
+    z.refine((a) => [a.file, a.command, a.url].filter(Boolean).length === 1, { message: 'acceptance needs exactly one verdict source: file, command or url' }),
+  );
 export type Acceptance = z.infer<typeof Acceptance>;
 
 const PrometheusSource = z.strictObject({ url: str(), query: str() });
@@ -184,7 +199,11 @@ const Guard = z
     risePercent: z.optional(z.number().check(z.positive())),
     mannWhitney: z.optional(z.enum(['increase', 'decrease', 'either'])),
   })
-  .check(z.refine((g) => Object.values(g).some((v) => v !== undefined), { message: 'a guard needs at least one rule: max, min, dropPercent, risePercent or mannWhitney' }));
+  .check(
+    z.refine((g) => Object.values(g).some((v) => v !== undefined), {
+      message: 'a guard needs at least one rule: max, min, dropPercent, risePercent or mannWhitney',
+    }),
+  );
 export type Guard = z.infer<typeof Guard>;
 
 export const Metric = z
@@ -199,7 +218,11 @@ export const Metric = z
     timeout: z._default(Duration, 5_000),
     guard: Guard,
   })
-  .check(z.refine((m) => [m.prometheus, m.scrape, m.http, m.command].filter((x) => x !== undefined).length === 1, { message: 'a metric needs exactly one source: prometheus, scrape, http or command' }));
+  .check(
+    z.refine((m) => [m.prometheus, m.scrape, m.http, m.command].filter((x) => x !== undefined).length === 1, {
+      message: 'a metric needs exactly one source: prometheus, scrape, http or command',
+    }),
+  );
 export type Metric = z.infer<typeof Metric>;
 
 export const Monitoring = z.strictObject({
@@ -252,7 +275,10 @@ export type ChangelogSettings = z.infer<typeof ChangelogSettings>;
 export const Plan = z.strictObject({
   release: z.strictObject({
     name: str(),
-    version: z.union([z.literal('auto'), z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'expected a semantic version such as 1.4.0, or auto'))]),
+    version: z.union([
+      z.literal('auto'),
+      z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'expected a semantic version such as 1.4.0, or auto')),
+    ]),
     environment: z._default(str(), 'production'),
     /** Whether the environment is production; unset, a name with a "prod" word (production, prod-eu) is. */
     production: z.optional(z.boolean()),
@@ -288,7 +314,13 @@ export const Plan = z.strictObject({
     .check(
       z.superRefine((r, ctx) => {
         r.steps.forEach((s, i) => {
-          if (s.timeout !== undefined && s.timeout > r.budget) ctx.addIssue({ code: 'custom', path: ['steps', i, 'timeout'], input: s.timeout, message: `a rollback step's timeout (${s.timeout / 1000} s) cannot exceed the rollback budget (${r.budget / 1000} s)` });
+          if (s.timeout !== undefined && s.timeout > r.budget)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['steps', i, 'timeout'],
+              input: s.timeout,
+              message: `a rollback step's timeout (${s.timeout / 1000} s) cannot exceed the rollback budget (${r.budget / 1000} s)`,
+            });
         });
       }),
     ),

@@ -27,7 +27,12 @@ export const BUILTINS: readonly BuiltinRef[] = [
   { name: 'release.name', description: 'the release name from the plan', when: 'always' },
   { name: 'release.version', description: 'the version being released (`auto` resolved from the commits since the previous tag)', when: 'always' },
   { name: 'release.environment', description: 'the environment released to', when: 'always' },
-  { name: 'release.previousVersion', description: 'the version before this one: the last released run of this plan, else the previous version tag; a plan using it is refused when neither exists', when: 'always' },
+  {
+    name: 'release.previousVersion',
+    description:
+      'the version before this one: the last released run of this plan, else the previous version tag; a plan using it is refused when neither exists',
+    when: 'always',
+  },
   { name: 'run.id', description: 'the id of this run', when: 'run' },
   { name: 'run.dir', description: "this run's folder under .release/runs", when: 'run' },
   { name: 'backup.path', description: "phases.backup.path resolved, or the run's backup folder", when: 'run' },
@@ -96,8 +101,10 @@ export function scanReferences(text: string): RefMatch[] {
     if (close < 0) m.problem = `"${short(raw)}" is not closed: expected \${...}`;
     else if (body.includes('${')) m.problem = `"${short(raw)}" nests a reference in a reference, which is not supported: resolve one name per \${...}`;
     else if (prev === '$') m.problem = `"$${short(raw)}" is ambiguous (an escape, or $ before a value?): write \${${short(body.trim())}} for the value`;
-    else if (prev === '\\') m.problem = `"\\${short(raw)}" is ambiguous: a backslash does not escape a plan reference; write \${${short(body.trim())}} for the value, or leave \${...} out`;
-    else if (nonAscii) m.problem = `"${short(raw)}" contains the character U+${nonAscii[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which no reference uses (a lookalike?)`;
+    else if (prev === '\\')
+      m.problem = `"\\${short(raw)}" is ambiguous: a backslash does not escape a plan reference; write \${${short(body.trim())}} for the value, or leave \${...} out`;
+    else if (nonAscii)
+      m.problem = `"${short(raw)}" contains the character U+${nonAscii[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which no reference uses (a lookalike?)`;
     else if (!WHOLE_REF_RE.test(raw)) m.problem = `"${short(raw)}" is not written as a reference: expected \${${short(canonical(body))}}`;
     else m.ref = body;
     out.push(m);
@@ -153,7 +160,8 @@ function valueOf(m: RefMatch, scope: Scope): string {
     return v;
   }
   const v = Object.hasOwn(scope.builtins, ref) ? scope.builtins[ref] : undefined;
-  if (v === undefined) throw new UnresolvedReferenceError(`\${${ref}} has no value ${BUILTIN_NAMES.includes(ref) ? 'at this point of the release' : '(unknown reference)'}`);
+  if (v === undefined)
+    throw new UnresolvedReferenceError(`\${${ref}} has no value ${BUILTIN_NAMES.includes(ref) ? 'at this point of the release' : '(unknown reference)'}`);
   return v;
 }
 
@@ -203,7 +211,8 @@ export function unavailable(name: string, place: Place, plan: Plan): string | un
   if (b.when === 'run' && place === 'checklist') return 'a checklist item is checked from the tree before any run exists';
   if (b.when === 'colors') {
     if (plan.phases.deploy.strategy !== 'blue-green') return 'it has a value only in a blue-green deploy';
-    if (place === 'gate' || place === 'checklist') return 'the colours are known only after the acceptance verdict and the checklist, for steps, checks, monitoring, backup path and rollback';
+    if (place === 'gate' || place === 'checklist')
+      return 'the colours are known only after the acceptance verdict and the checklist, for steps, checks, monitoring, backup path and rollback';
   }
   if (b.when === 'target' && place !== 'target') return `it has a value ${WHEN_TEXT.target}`;
   return undefined;
@@ -270,7 +279,16 @@ export interface RunFacts {
 
 /** The values of a run at the point its state describes: the engine's, and any dialog about that run. */
 export function runScope(plan: Plan, run: RunFacts, runDir: string, env: NodeJS.ProcessEnv, vars?: Record<string, string>): Scope {
-  return buildScope({ plan, env, vars, version: run.version || plan.release.version, previousVersion: run.previousVersion, runId: run.runId || undefined, runDir: run.runId ? runDir : undefined, colors: run.colors });
+  return buildScope({
+    plan,
+    env,
+    vars,
+    version: run.version || plan.release.version,
+    previousVersion: run.previousVersion,
+    runId: run.runId || undefined,
+    runDir: run.runId ? runDir : undefined,
+    colors: run.colors,
+  });
 }
 
 /** What a person reads for a step: its name, or its command. */
@@ -289,6 +307,7 @@ export function previewScope(plan: Plan, o: { vars?: Record<string, string>; ver
     previousVersion: o.previousVersion,
     runId: '<run-id>',
     runDir: '.release/runs/<run-id>',
-    colors: plan.phases.deploy.strategy === 'blue-green' && colors ? { idle: `<idle: ${colors.join('|')}>`, active: `<active: ${colors.join('|')}>` } : undefined,
+    colors:
+      plan.phases.deploy.strategy === 'blue-green' && colors ? { idle: `<idle: ${colors.join('|')}>`, active: `<active: ${colors.join('|')}>` } : undefined,
   });
 }

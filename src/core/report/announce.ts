@@ -1,11 +1,22 @@
 import type { Clock } from '../monitor/monitor';
 
 /** POSTs a Slack-compatible `{ text }` body; retried on network errors and 5xx. */
-export async function postWebhook(url: string, body: { text: string }, timeoutMs: number, retries: number, clock: Clock): Promise<{ ok: boolean; detail: string }> {
+export async function postWebhook(
+  url: string,
+  body: { text: string },
+  timeoutMs: number,
+  retries: number,
+  clock: Clock,
+): Promise<{ ok: boolean; detail: string }> {
   let detail = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await res.text().catch(() => '');
       if (res.ok) return { ok: true, detail: `webhook answered HTTP ${res.status} (attempt ${attempt + 1})` };
       detail = `webhook answered HTTP ${res.status}`;

@@ -194,7 +194,17 @@ export async function generateChangelog(cwd: string, o: ChangelogOptions = {}): 
   }
   const bump = bumpOf(entries);
   const sections = Object.fromEntries(SECTIONS.map((s) => [s, entries.filter((e) => e.section === s).map((e) => e.text)])) as Record<Section, string[]>;
-  return { previousTag: start, to, releaseTag: ctx.atTo?.name ?? null, date: ctx.atTo?.date ?? null, entries, bump, version: await proposeVersion(cwd, prefix, o, ctx, bump), sections, omitted };
+  return {
+    previousTag: start,
+    to,
+    releaseTag: ctx.atTo?.name ?? null,
+    date: ctx.atTo?.date ?? null,
+    entries,
+    bump,
+    version: await proposeVersion(cwd, prefix, o, ctx, bump),
+    sections,
+    omitted,
+  };
 }
 
 /** The live commit a revert undoes: by hash when the message names it, else by header (rebases and squash merges change hashes). */
@@ -247,7 +257,8 @@ export function renderChangelogSection(version: string, date: string, sections: 
 
 /** Puts the new section on top of the versions, keeping every other byte of the file as it was. */
 export function insertChangelogSection(existing: string | undefined, section: string): string {
-  if (!existing) return `# Changelog\n\nAll notable changes to this project are documented in this file, in the [Keep a Changelog](https://keepachangelog.com/en/1.1.0/) format.\n\n${section}`;
+  if (!existing)
+    return `# Changelog\n\nAll notable changes to this project are documented in this file, in the [Keep a Changelog](https://keepachangelog.com/en/1.1.0/) format.\n\n${section}`;
   const lines = existing.split('\n');
   const at = lines.findIndex((l) => /^## \[(?!Unreleased\])/i.test(l));
   if (at < 0) return existing.endsWith('\n') ? `${existing}\n${section}` : `${existing}\n\n${section}`;

@@ -27,7 +27,12 @@ export interface ReleaseReport {
   outcomeMessage?: string;
   release: { runId: string; name: string; environment: string; user: string; startedAt: string; finishedAt?: string; status: string };
   acceptance?: { ok: boolean; expected: string; said: string; source: string };
-  timeline: { phase: string; state: string; durationMs?: number; steps: { name: string; state: string; exitCode?: number | null; durationMs?: number; message?: string; waivedBy?: string; waiveReason?: string }[] }[];
+  timeline: {
+    phase: string;
+    state: string;
+    durationMs?: number;
+    steps: { name: string; state: string; exitCode?: number | null; durationMs?: number; message?: string; waivedBy?: string; waiveReason?: string }[];
+  }[];
   checklist: { id: string; title: string; state: string; by?: string; reason?: string; detail?: string }[];
   monitoring: { metric: string; baseline?: number; observedMean?: number; samples: number; breaches: number; verdict: string; explanation?: string }[];
   announcements: { channel: string; ok: boolean; message: string }[];
@@ -94,11 +99,32 @@ export function buildReport(s: ReleaseState): ReleaseReport {
 
   const rb = s.rollback;
   return {
-    releaseLog: { version: `v${s.version.replace(/^v/, '')}`, time: specTime(s.startedAt), content: content.length ? content : [s.name], ...(s.commit ? { commit: s.commit } : {}) },
+    releaseLog: {
+      version: `v${s.version.replace(/^v/, '')}`,
+      time: specTime(s.startedAt),
+      content: content.length ? content : [s.name],
+      ...(s.commit ? { commit: s.commit } : {}),
+    },
     changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },
-    verification: { dbMigration: phaseResult(s, 'migration'), serviceStatus: phaseResult(s, 'deploy'), coreApi, monitoring, ...(failedChecks ? { failedChecks } : {}) },
+    verification: {
+      dbMigration: phaseResult(s, 'migration'),
+      serviceStatus: phaseResult(s, 'deploy'),
+      coreApi,
+      monitoring,
+      ...(failedChecks ? { failedChecks } : {}),
+    },
     incidentResponse: rb
-      ? { rollbackTriggered: 'Yes', reason: rb.reason, trigger: rb.trigger, latencyMs: rb.latencyMs, outcome: rb.outcome ?? 'in progress', durationMs: rb.durationMs, budgetMs: rb.budgetMs, overBudget: overBudget(rb), attempts: s.rollbacks.map(attemptRow) }
+      ? {
+          rollbackTriggered: 'Yes',
+          reason: rb.reason,
+          trigger: rb.trigger,
+          latencyMs: rb.latencyMs,
+          outcome: rb.outcome ?? 'in progress',
+          durationMs: rb.durationMs,
+          budgetMs: rb.budgetMs,
+          overBudget: overBudget(rb),
+          attempts: s.rollbacks.map(attemptRow),
+        }
       : { rollbackTriggered: 'No', reason: 'N/A' },
     outcome: s.status,
     outcomeMessage: s.outcomeMessage,
@@ -111,7 +137,16 @@ export function buildReport(s: ReleaseState): ReleaseReport {
         durationMs: p.durationMs,
         steps: p.steps.map((k) => s.steps[k]).map(stepRow),
       })),
-      ...(rb ? [{ phase: 'Rollback', state: rb.outcome ?? 'running', durationMs: rb.finishedAt ? Date.parse(rb.finishedAt) - Date.parse(rb.startedAt) : undefined, steps: phaseSteps(s, 'rollback').map(stepRow) }] : []),
+      ...(rb
+        ? [
+            {
+              phase: 'Rollback',
+              state: rb.outcome ?? 'running',
+              durationMs: rb.finishedAt ? Date.parse(rb.finishedAt) - Date.parse(rb.startedAt) : undefined,
+              steps: phaseSteps(s, 'rollback').map(stepRow),
+            },
+          ]
+        : []),
     ],
     checklist: s.checklist.map((c) => ({ id: c.id, title: c.title, state: c.state, by: c.by, reason: c.reason, detail: c.detail })),
     monitoring: metrics.map((m) => {
@@ -178,7 +213,8 @@ function monitoringLine(s: ReleaseState): string {
   const count = s.monitoring?.metrics ?? metrics.length;
   const scope = `${win !== undefined ? `${windowText(win)} window, ` : ''}${count} metric${count === 1 ? '' : 's'}`;
   const failedMetric = metrics.find((m) => m.verdict?.verdict === 'fail') ?? metrics.find((m) => m.breaches > 0);
-  if (failedMetric) return `Abnormal (${s.rollback?.trigger === 'guard' ? s.rollback.reason : (failedMetric.verdict?.explanation ?? `${failedMetric.breaches} confirmed breach(es)`)})`;
+  if (failedMetric)
+    return `Abnormal (${s.rollback?.trigger === 'guard' ? s.rollback.reason : (failedMetric.verdict?.explanation ?? `${failedMetric.breaches} confirmed breach(es)`)})`;
   if (monPhase.state === 'pending') return 'Not run';
   if (monPhase.state !== 'passed') return cap(monPhase.state);
   const unsure = metrics.filter((m) => m.verdict?.verdict !== 'pass');
@@ -194,7 +230,20 @@ const windowText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` 
 const overBudget = (rb: RollbackView) => (rb.durationMs !== undefined && rb.budgetMs !== undefined ? rb.durationMs > rb.budgetMs : undefined);
 
 function attemptRow(rb: RollbackView): RollbackAttempt {
-  return { startedAt: rb.startedAt, trigger: rb.trigger, reason: rb.reason, by: rb.by, outcome: rb.outcome ?? 'in progress', message: rb.message, latencyMs: rb.latencyMs, durationMs: rb.durationMs, budgetMs: rb.budgetMs, overBudget: overBudget(rb), lateByMs: rb.lateByMs, forcedOver: rb.forcedOver };
+  return {
+    startedAt: rb.startedAt,
+    trigger: rb.trigger,
+    reason: rb.reason,
+    by: rb.by,
+    outcome: rb.outcome ?? 'in progress',
+    message: rb.message,
+    latencyMs: rb.latencyMs,
+    durationMs: rb.durationMs,
+    budgetMs: rb.budgetMs,
+    overBudget: overBudget(rb),
+    lateByMs: rb.lateByMs,
+    forcedOver: rb.forcedOver,
+  };
 }
 
 /** "1.2 s (budget 5 min)", with "over budget" when it took longer. */
@@ -218,7 +267,14 @@ export function mdSafe(text: string): string {
     .replace(/([\\`*_[\]|])/g, '\\$1');
 }
 
-const dur = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const dur = (ms?: number) =>
+  ms === undefined
+    ? ''
+    : ms < 1000
+      ? `${ms} ms`
+      : ms < 120_000
+        ? `${(ms / 1000).toFixed(1)} s`
+        : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 const num = formatNumber;
 const list = (xs: string[]) => (xs.length ? xs.map(mdSafe).join('; ') : 'None');
 
@@ -248,17 +304,30 @@ export function renderMarkdown(r: ReleaseReport): string {
   if (r.incidentResponse.rollbackTriggered === 'Yes') {
     L.push(`- **Rollback Outcome**: ${r.incidentResponse.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : r.incidentResponse.outcome}`);
     L.push(`- **Trigger → Rollback Start**: ${r.incidentResponse.latencyMs} ms (trigger: ${r.incidentResponse.trigger})`);
-    L.push(`- **Rollback Duration**: ${r.incidentResponse.overBudget ? `**${rollbackDurationText(r.incidentResponse)}**` : rollbackDurationText(r.incidentResponse)}`);
+    L.push(
+      `- **Rollback Duration**: ${r.incidentResponse.overBudget ? `**${rollbackDurationText(r.incidentResponse)}**` : rollbackDurationText(r.incidentResponse)}`,
+    );
     const attempts = r.incidentResponse.attempts ?? [];
     L.push(`- **Rollback Attempts**: ${attempts.length}`);
     attempts.forEach((a, i) => {
-      const extra = [a.lateByMs !== undefined ? `late by ${dur(a.lateByMs)}` : '', a.forcedOver ? `forced over run ${a.forcedOver}` : ''].filter(Boolean).join(', ');
-      L.push(`  ${i + 1}. ${specTime(a.startedAt)} UTC — trigger: ${a.trigger}; by: ${mdSafe(a.by)}; reason: ${mdSafe(a.reason)}; outcome: ${a.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : a.outcome}${a.message ? ` (${mdSafe(a.message)})` : ''}; duration: ${rollbackDurationText(a)}${extra ? `; ${extra}` : ''}`);
+      const extra = [a.lateByMs !== undefined ? `late by ${dur(a.lateByMs)}` : '', a.forcedOver ? `forced over run ${a.forcedOver}` : '']
+        .filter(Boolean)
+        .join(', ');
+      L.push(
+        `  ${i + 1}. ${specTime(a.startedAt)} UTC — trigger: ${a.trigger}; by: ${mdSafe(a.by)}; reason: ${mdSafe(a.reason)}; outcome: ${a.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : a.outcome}${a.message ? ` (${mdSafe(a.message)})` : ''}; duration: ${rollbackDurationText(a)}${extra ? `; ${extra}` : ''}`,
+      );
     });
   }
   L.push('', '---', '', '## Appendix', '');
-  L.push(`Run \`${r.release.runId}\`, started ${specTime(r.release.startedAt)} UTC by ${mdSafe(r.release.user)}${r.release.finishedAt ? `, finished ${specTime(r.release.finishedAt)} UTC` : ''}. Times are UTC.`, '');
-  if (r.acceptance) L.push(`Acceptance verdict: ${r.acceptance.ok ? 'accepted' : 'refused'} — expected "${mdSafe(r.acceptance.expected)}" from ${mdSafe(r.acceptance.source)}; it said: "${mdSafe(r.acceptance.said)}"`, '');
+  L.push(
+    `Run \`${r.release.runId}\`, started ${specTime(r.release.startedAt)} UTC by ${mdSafe(r.release.user)}${r.release.finishedAt ? `, finished ${specTime(r.release.finishedAt)} UTC` : ''}. Times are UTC.`,
+    '',
+  );
+  if (r.acceptance)
+    L.push(
+      `Acceptance verdict: ${r.acceptance.ok ? 'accepted' : 'refused'} — expected "${mdSafe(r.acceptance.expected)}" from ${mdSafe(r.acceptance.source)}; it said: "${mdSafe(r.acceptance.said)}"`,
+      '',
+    );
   L.push('### Phase timeline', '', '| Phase | Step | State | Exit | Duration | Detail |', '|---|---|---|---|---|---|');
   for (const p of r.timeline) {
     L.push(`| **${p.phase}** | | ${p.state} | | ${dur(p.durationMs)} | |`);
@@ -268,10 +337,14 @@ export function renderMarkdown(r: ReleaseReport): string {
     }
   }
   L.push('', '### Checklist', '', '| Item | State | By | Detail |', '|---|---|---|---|');
-  for (const c of r.checklist) L.push(`| ${mdSafe(c.title)} | ${c.state} | ${mdSafe(c.by ?? '')} | ${mdSafe(c.reason ? `${c.reason} (${c.detail ?? ''})` : (c.detail ?? ''))} |`);
+  for (const c of r.checklist)
+    L.push(`| ${mdSafe(c.title)} | ${c.state} | ${mdSafe(c.by ?? '')} | ${mdSafe(c.reason ? `${c.reason} (${c.detail ?? ''})` : (c.detail ?? ''))} |`);
   if (r.monitoring.length) {
     L.push('', '### Monitoring', '', '| Metric | Baseline | Observed mean | Samples | Confirmed breaches | Verdict |', '|---|---|---|---|---|---|');
-    for (const m of r.monitoring) L.push(`| ${mdSafe(m.metric)} | ${num(m.baseline)} | ${num(m.observedMean)} | ${m.samples} | ${m.breaches} | ${m.verdict}${m.explanation ? `: ${mdSafe(m.explanation)}` : ''} |`);
+    for (const m of r.monitoring)
+      L.push(
+        `| ${mdSafe(m.metric)} | ${num(m.baseline)} | ${num(m.observedMean)} | ${m.samples} | ${m.breaches} | ${m.verdict}${m.explanation ? `: ${mdSafe(m.explanation)}` : ''} |`,
+      );
   }
   if (r.announcements.length) {
     L.push('', '### Announcements', '');
