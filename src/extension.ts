@@ -5,6 +5,9 @@ import { askAbandonReason, ReleaseController, UserError } from './vscode/control
 import { ReleaseTreeProvider, type Node } from './vscode/tree';
 import { RollbackStatusBar } from './vscode/statusbar';
 import { PlanDiagnostics } from './vscode/diagnostics';
+import { PlanHelp, planSchemaFile } from './vscode/planHelp';
+import { HistoryProvider, openRunJournal, openRunReport } from './vscode/history';
+import type { HistoryRow } from './core/engine/history';
 import { ReleasePanel, PANEL_TYPE } from './vscode/panel';
 import { COMMANDS, RUNS_COMMANDS, type CommandId } from './vscode/commands';
 import { PHASES } from './core/plan/schema';
@@ -17,6 +20,7 @@ export interface ReleasePilotApi {
   tree: ReleaseTreeProvider;
   statusBar: RollbackStatusBar;
   diagnostics: PlanDiagnostics;
+  history: HistoryProvider;
   panel(): ReleasePanel | undefined;
   activationMs: number;
 }
@@ -30,7 +34,16 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   const view = vscode.window.createTreeView('releasePilot.release', { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new RollbackStatusBar(controller);
   const diagnostics = new PlanDiagnostics(() => controller.planFile);
-  context.subscriptions.push(log, controller, tree, view, statusBar, diagnostics);
+  const help = new PlanHelp(planSchemaFile(context.extensionPath), (d) => diagnostics.isPlan(d));
+  const history = new HistoryProvider(() => controller.workspaceDir);
+  const historyView = vscode.window.createTreeView('releasePilot.history', { treeDataProvider: history });
+  context.subscriptions.push(log, controller, tree, view, statusBar, diagnostics, help, history, historyView);
+  let shown = '';
+  controller.onDidChange(() => {
+    const key = `${controller.state?.runId}:${controller.state?.status}`;
+    if (key !== shown) history.refreshSoon();
+    shown = key;
+  });
   controller.onDidChange(() => {
     const s = controller.state;
     view.description = s ? `${s.version} · ${s.status}` : undefined;
@@ -227,6 +240,9 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     return target;
   });
   register(COMMANDS.refresh, () => controller.reload());
+  register(COMMANDS.openRunReport, (r: HistoryRow) => openRunReport(r));
+  register(COMMANDS.openRunJournal, (r: HistoryRow) => openRunJournal(r));
+  register(COMMANDS.refreshHistory, () => history.refresh());
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, {
@@ -247,7 +263,7 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   }
   const activationMs = performance.now() - t0;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);
-  return { controller, tree, statusBar, diagnostics, panel: () => ReleasePanel.current, activationMs };
+  return { controller, tree, statusBar, diagnostics, history, panel: () => ReleasePanel.current, activationMs };
 }
 
 function failedStep(c: ReleaseController): string | undefined {

@@ -15,6 +15,9 @@ export const COMMANDS = {
   openStepLog: 'releasePilot.openStepLog',
   cancelStep: 'releasePilot.cancelStep',
   refresh: 'releasePilot.refresh',
+  openRunReport: 'releasePilot.openRunReport',
+  openRunJournal: 'releasePilot.openRunJournal',
+  refreshHistory: 'releasePilot.refreshHistory',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 

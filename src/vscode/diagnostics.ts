@@ -34,7 +34,7 @@ export class PlanDiagnostics implements vscode.Disposable {
     if (file) this.checkFile(vscode.Uri.file(file));
   }
 
-  private isPlan(d: vscode.TextDocument): boolean {
+  isPlan(d: vscode.TextDocument): boolean {
     const file = this.planFile();
     return d.uri.scheme === 'file' && (d.uri.fsPath === file || d.uri.fsPath.endsWith(`${path.sep}.release${path.sep}plan.yaml`));
   }

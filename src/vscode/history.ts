@@ -1,0 +1,104 @@
+import * as vscode from 'vscode';
+import { releaseHistory, shortTime, type HistoryRow } from '../core/engine/history';
+import { runsDir } from '../core/engine/runs';
+
+const ICONS: Record<string, [string, string?]> = {
+  released: ['pass', 'testing.iconPassed'],
+  'rolled-back': ['history', 'charts.yellow'],
+  'rollback-failed': ['error', 'testing.iconFailed'],
+  aborted: ['circle-slash', 'disabledForeground'],
+  abandoned: ['trash', 'disabledForeground'],
+  running: ['sync~spin', 'charts.blue'],
+  paused: ['debug-pause', 'charts.yellow'],
+  interrupted: ['warning', 'charts.orange'],
+};
+
+function seconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** The "Releases" view: every run of this workspace, newest first; a click opens its report. */
+export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<HistoryRow | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private timer: NodeJS.Timeout | undefined;
+  rows: HistoryRow[] = [];
+
+  constructor(private readonly workspaceDir: () => string | undefined) {
+    const dir = workspaceDir();
+    if (dir) {
+      // A run started from the CLI, or in another window, appears here too.
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir(dir)), '*/{journal.jsonl,report.md}'));
+      this.disposables.push(
+        watcher,
+        watcher.onDidCreate(() => this.refreshSoon()),
+        watcher.onDidChange(() => this.refreshSoon()),
+        watcher.onDidDelete(() => this.refreshSoon()),
+      );
+    }
+  }
+
+  /** Reads the runs again within a second, at most once a second (a running release writes its journal often). */
+  refreshSoon(): void {
+    this.timer ??= setTimeout(() => this.refresh(), 1000);
+  }
+
+  refresh(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.changed.fire(undefined);
+  }
+
+  getChildren(element?: HistoryRow): HistoryRow[] {
+    if (element) return [];
+    const dir = this.workspaceDir();
+    this.rows = dir ? releaseHistory(dir) : [];
+    return this.rows;
+  }
+
+  getTreeItem(r: HistoryRow): vscode.TreeItem {
+    const item = new vscode.TreeItem(r.version, vscode.TreeItemCollapsibleState.None);
+    item.id = r.runId;
+    const status = r.live && r.status !== 'running' ? `${r.status} (live)` : r.status;
+    item.description = [status, r.environment, shortTime(r.startedAt), r.durationMs !== undefined ? seconds(r.durationMs) : undefined, r.user]
+      .filter(Boolean)
+      .join(' · ');
+    const [icon, color] = ICONS[r.status] ?? ['circle-outline'];
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    const tip = new vscode.MarkdownString();
+    tip.appendText(`${r.name} ${r.version} → ${r.environment}: ${r.status}\n`);
+    tip.appendText(`Run ${r.runId}, started ${shortTime(r.startedAt)} by ${r.user}${r.durationMs !== undefined ? `, took ${seconds(r.durationMs)}` : ''}\n`);
+    if (r.commit) tip.appendText(`Commit ${r.commit.slice(0, 12)}\n`);
+    if (r.previousVersion) tip.appendText(`Previous version ${r.previousVersion}\n`);
+    if (r.rollback) tip.appendText(`Rolled back (${r.rollback.trigger}): ${r.rollback.reason}${r.rollback.outcome ? ` — ${r.rollback.outcome}` : ''}\n`);
+    if (r.outcomeMessage) tip.appendText(r.outcomeMessage);
+    item.tooltip = tip;
+    item.contextValue = `run:${r.status}`;
+    item.command = { command: 'releasePilot.openRunReport', title: 'Open Report', arguments: [r] };
+    return item;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** Opens a run's report as rendered Markdown (the report as a person reads it), or as text when no preview exists. */
+export async function openRunReport(r: HistoryRow): Promise<void> {
+  const uri = vscode.Uri.file(r.report);
+  try {
+    await vscode.workspace.fs.stat(uri);
+  } catch {
+    throw new Error(`run ${r.runId} has no report yet (${r.report})`);
+  }
+  const all = await vscode.commands.getCommands(true);
+  if (all.includes('markdown.showPreview')) await vscode.commands.executeCommand('markdown.showPreview', uri);
+  else await vscode.window.showTextDocument(uri, { preview: true });
+}
+
+export async function openRunJournal(r: HistoryRow): Promise<void> {
+  await vscode.window.showTextDocument(vscode.Uri.file(r.journal), { preview: true });
+}
