@@ -7,6 +7,7 @@ import { RollbackStatusBar } from './vscode/statusbar';
 import { PlanDiagnostics } from './vscode/diagnostics';
 import { PlanHelp, planSchemaFile } from './vscode/planHelp';
 import { HistoryProvider, openRunJournal, openRunReport } from './vscode/history';
+import { PreviewDocuments } from './vscode/preview';
 import type { HistoryRow } from './core/engine/history';
 import { ReleasePanel, PANEL_TYPE } from './vscode/panel';
 import { COMMANDS, RUNS_COMMANDS, type CommandId } from './vscode/commands';
@@ -37,7 +38,8 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   const help = new PlanHelp(planSchemaFile(context.extensionPath), (d) => diagnostics.isPlan(d));
   const history = new HistoryProvider(() => controller.workspaceDir);
   const historyView = vscode.window.createTreeView('releasePilot.history', { treeDataProvider: history });
-  context.subscriptions.push(log, controller, tree, view, statusBar, diagnostics, help, history, historyView);
+  const previews = new PreviewDocuments();
+  context.subscriptions.push(log, controller, tree, view, statusBar, diagnostics, help, history, historyView, previews);
   let shown = '';
   controller.onDidChange(() => {
     const key = `${controller.state?.runId}:${controller.state?.status}`;
@@ -188,6 +190,18 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   });
   register(COMMANDS.showMonitor, () => {
     ReleasePanel.show(context.extensionUri, controller, 'monitor');
+  });
+  register(COMMANDS.previewRelease, async () => {
+    controller.reload();
+    const loaded = controller.plan;
+    if (!loaded || !controller.planFile || !controller.workspaceDir)
+      throw new UserError('No release plan in this workspace. Create one with "Deploy: Create Release Plan".');
+    if (!loaded.ok)
+      throw new UserError(
+        `The release plan has ${loaded.problems.length} problem(s); the first at line ${loaded.problems[0].line}: ${loaded.problems[0].message}`,
+        ['Open Plan'],
+      );
+    return previews.show(controller.workspaceDir, controller.planFile, loaded.text, loaded.plan);
   });
   register(COMMANDS.validatePlan, async () => {
     const file = controller.planFile;

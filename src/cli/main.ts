@@ -11,11 +11,11 @@ import type { ReleaseEvent } from '../core/engine/events';
 import type { ReleaseState } from '../core/engine/fold';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
-import { unitsFor } from '../core/engine/units';
-import { PHASES } from '../core/plan/schema';
-import { interpolate, secretValues } from '../core/engine/interpolate';
+import { dryRun, previewGates, renderGates } from '../core/engine/preview';
+import { releaseHistory, renderHistory } from '../core/engine/history';
+import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
-import { planUses, previewScope } from '../core/plan/scope';
+import { planUses } from '../core/plan/scope';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from '../core/engine/releaseFacts';
 import { planJsonSchema } from '../core/plan/schema';
 import { formatNumber } from '../core/format';
@@ -37,6 +37,7 @@ Commands:
   status [RUN]             show the state of the newest (or the named) release
   rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes)
   report [RUN]             print the report of a release and write report.md / report.json
+  history                  list every release of the workspace, newest first (--json; --limit N)
   changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
 
@@ -56,6 +57,8 @@ Options:
                            (without a terminal, --yes alone does not start a late rollback)
   --force                  with rollback: roll back a run a newer run superseded (needs --reason)
   --format md|json         report format (default md)
+  --json                   with history (and changelog): print JSON
+  --limit N                with history: the newest N releases only
   --verbose                show the output of every step
   --help, -h               this help
 
@@ -108,10 +111,25 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   const planFile = path.resolve(o.plan ?? '.release/plan.yaml');
   const workspace = path.resolve(o.workspace ?? defaultWorkspace(planFile));
-  const known = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon'];
+  const known = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon', 'history'];
   if (!known.includes(command)) {
     io.err(`release-pilot: unknown command "${command}"\n\n${HELP}`);
     return EXIT.usage;
+  }
+
+  if (command === 'history') {
+    const limit = o.limit === undefined ? undefined : Number(o.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+      io.err(`release-pilot: --limit expects a whole number above 0, got "${o.limit}"`);
+      return EXIT.usage;
+    }
+    const rows = releaseHistory(workspace, { limit });
+    io.out(
+      o.json
+        ? JSON.stringify(rows, null, 2)
+        : renderHistory(rows, (ms) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)),
+    );
+    return 0;
   }
 
   if (command === 'status' || command === 'report') {
@@ -206,6 +224,7 @@ async function runCommand(
       return EXIT.failed;
     }
     io.out(dryRun(plan, vars, { version: v.version, previousVersion: p.value }));
+    io.out(`\n${renderGates(await previewGates(plan, workspace, { version: v.version, previousVersion: p.value, vars }))}`);
     return 0;
   }
 
@@ -322,6 +341,8 @@ function parse(argv: string[]) {
       retry: { type: 'boolean' },
       late: { type: 'boolean' },
       force: { type: 'boolean' },
+      json: { type: 'boolean' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -515,56 +536,6 @@ export function renderStatus(s: ReleaseState): string {
     L.push(
       `  rollback (${s.rollback.trigger}): ${s.rollback.outcome ?? 'running'} — ${s.rollback.reason}; started ${s.rollback.latencyMs} ms after the trigger`,
     );
-  return L.join('\n');
-}
-
-/** Every command of the plan in the order a release runs it, with variables resolved. */
-export function dryRun(plan: Plan, vars: Record<string, string>, facts: { version?: string; previousVersion?: string } = {}): string {
-  const scope = previewScope(plan, { vars, ...facts });
-  const r = (t: string, extra: Record<string, string> = {}) => interpolate(t, { ...scope, builtins: { ...scope.builtins, ...extra } });
-  const L: string[] = [
-    `Dry run of ${plan.release.name} ${scope.builtins['release.version']} → ${plan.release.environment} (nothing runs; <…> marks what only a run knows)`,
-    '',
-  ];
-  L.push(
-    'Gates:',
-    `  acceptance: "${plan.acceptance.expect}" from ${plan.acceptance.file ? `file ${r(plan.acceptance.file)}` : plan.acceptance.command ? `command ${r(plan.acceptance.command)}` : `url ${r(plan.acceptance.url!)}`}`,
-  );
-  for (const c of plan.checklist)
-    L.push(
-      `  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`,
-    );
-  if (plan.phases.deploy.blueGreen) L.push(`  active colour: $ ${r(plan.phases.deploy.blueGreen.active)}`);
-  let n = 1;
-  for (const phase of PHASES) {
-    const units = unitsFor(plan, phase);
-    if (!units.length) continue;
-    L.push('', `${PHASE_TITLES[phase]}:`);
-    for (const u of units) {
-      const extra = 'vars' in u ? (u.vars ?? {}) : {};
-      const what =
-        u.kind === 'run'
-          ? `$ ${r(u.step.run, extra)}${u.step.timeout ? `   (timeout ${u.step.timeout / 1000} s)` : ''}${u.step.production ? '   [asks first]' : ''}`
-          : u.kind === 'health'
-            ? u.check.http
-              ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)`
-              : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`
-            : u.kind === 'http'
-              ? `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`
-              : u.kind === 'log'
-                ? `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`
-                : u.kind === 'baseline'
-                  ? `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`
-                  : u.kind === 'monitor'
-                    ? `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`
-                    : u.kind === 'webhook'
-                      ? 'POST webhook (URL from the environment)'
-                      : 'notify the team';
-      L.push(`  ${String(n++).padStart(2)}. ${r(u.name, extra)}: ${what}`);
-    }
-  }
-  L.push('', `Rollback (within ${plan.rollback.deadline / 1000} s):`);
-  plan.rollback.steps.forEach((s, i) => L.push(`  R${i + 1}. ${r(s.name ?? s.run)}: $ ${r(s.run)}`));
   return L.join('\n');
 }
 

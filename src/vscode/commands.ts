@@ -10,6 +10,7 @@ export const COMMANDS = {
   openReport: 'releasePilot.openReport',
   showMonitor: 'releasePilot.showMonitor',
   validatePlan: 'releasePilot.validatePlan',
+  previewRelease: 'releasePilot.previewRelease',
   createPlan: 'releasePilot.createPlan',
   checkItem: 'releasePilot.checkItem',
   openStepLog: 'releasePilot.openStepLog',

@@ -3,3 +3,4 @@
 export { Release, currentUser } from '../core/engine/engine';
 export { runCheck } from '../core/engine/checks';
 export { beforeRunScope } from '../core/engine/releaseFacts';
+export { previewRelease } from '../core/engine/preview';

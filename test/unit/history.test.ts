@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Release } from '../../src/core/engine/engine';
 import { releaseHistory, renderHistory } from '../../src/core/engine/history';
+import { main } from '../../src/cli/main';
 import { workspace } from './fixtures';
 
 describe('release history (every run of the workspace, newest first)', () => {
@@ -51,6 +52,31 @@ describe('release history (every run of the workspace, newest first)', () => {
     assert.match(table[0], /^RUN\s+VERSION\s+ENVIRONMENT\s+OUTCOME\s+STARTED\s+DURATION\s+BY$/);
     assert.match(table[1], /^20260101-120000-1\.2\.3\s+1\.2\.3\s+production\s+rolled-back\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d+\.\d s\s+Test Engineer$/);
     assert.equal(table.length, 4);
+
+    // The same history from the CLI: a table, JSON, and the newest N.
+    const cli = async (...argv: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await main([...argv, '--plan', ws.planFile], { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n') });
+      return { code, out, err };
+    };
+    const t = await cli('history');
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out, /^RUN\s+VERSION/);
+    assert.equal(t.out.trim().split('\n').length, 4);
+    const j = await cli('history', '--json', '--limit', '2');
+    assert.deepEqual(
+      (JSON.parse(j.out) as { runId: string; status: string }[]).map((r) => [r.runId, r.status]),
+      [
+        ['20260101-120000-1.2.3', 'rolled-back'],
+        ['20260101-110000-1.2.3', 'aborted'],
+      ],
+    );
+    for (const bad of ['0', '=-1', 'x', '1.5']) {
+      const r = await cli('history', ...(bad.startsWith('=') ? [`--limit${bad}`] : ['--limit', bad]));
+      assert.equal(r.code, 2, bad);
+      assert.match(r.err, /--limit expects a whole number above 0/);
+    }
   });
 
   it('an empty workspace has no history, and says so', () => {

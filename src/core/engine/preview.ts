@@ -1,0 +1,131 @@
+// What a release would do, in order, without running it: the CLI's --dry-run and the editor's Preview Release.
+import type { Plan } from '../plan/schema';
+import { PHASES, PHASE_TITLES } from '../plan/schema';
+import { interpolate, planUses, previewScope } from '../plan/scope';
+import { SecretMasker } from '../exec/mask';
+import { checkAcceptance, runCheck } from './checks';
+import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
+import { unitsFor } from './units';
+
+/** Every command of the plan in the order a release runs it, with variables resolved. */
+export function dryRun(plan: Plan, vars: Record<string, string>, facts: { version?: string; previousVersion?: string } = {}): string {
+  const scope = previewScope(plan, { vars, ...facts });
+  const r = (t: string, extra: Record<string, string> = {}) => interpolate(t, { ...scope, builtins: { ...scope.builtins, ...extra } });
+  const L: string[] = [
+    `Dry run of ${plan.release.name} ${scope.builtins['release.version']} → ${plan.release.environment} (nothing runs; <…> marks what only a run knows)`,
+    '',
+  ];
+  L.push(
+    'Gates:',
+    `  acceptance: "${plan.acceptance.expect}" from ${plan.acceptance.file ? `file ${r(plan.acceptance.file)}` : plan.acceptance.command ? `command ${r(plan.acceptance.command)}` : `url ${r(plan.acceptance.url!)}`}`,
+  );
+  for (const c of plan.checklist)
+    L.push(
+      `  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`,
+    );
+  if (plan.phases.deploy.blueGreen) L.push(`  active colour: $ ${r(plan.phases.deploy.blueGreen.active)}`);
+  let n = 1;
+  for (const phase of PHASES) {
+    const units = unitsFor(plan, phase);
+    if (!units.length) continue;
+    L.push('', `${PHASE_TITLES[phase]}:`);
+    for (const u of units) {
+      const extra = 'vars' in u ? (u.vars ?? {}) : {};
+      const what =
+        u.kind === 'run'
+          ? `$ ${r(u.step.run, extra)}${u.step.timeout ? `   (timeout ${u.step.timeout / 1000} s)` : ''}${u.step.production ? '   [asks first]' : ''}`
+          : u.kind === 'health'
+            ? u.check.http
+              ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)`
+              : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`
+            : u.kind === 'http'
+              ? `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`
+              : u.kind === 'log'
+                ? `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`
+                : u.kind === 'baseline'
+                  ? `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`
+                  : u.kind === 'monitor'
+                    ? `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`
+                    : u.kind === 'webhook'
+                      ? 'POST webhook (URL from the environment)'
+                      : 'notify the team';
+      L.push(`  ${String(n++).padStart(2)}. ${r(u.name, extra)}: ${what}`);
+    }
+  }
+  L.push('', `Rollback (within ${plan.rollback.deadline / 1000} s):`);
+  plan.rollback.steps.forEach((s, i) => L.push(`  R${i + 1}. ${r(s.name ?? s.run)}: $ ${r(s.run)}`));
+  return L.join('\n');
+}
+
+export interface GateState {
+  gate: string;
+  state: 'open' | 'blocked' | 'not evaluated';
+  detail: string;
+}
+
+/**
+ * The gates as they stand now, evaluated without running anything of the plan: the verdict from a file,
+ * checklist files and git checks are read; a verdict from a command or URL, a checklist command and a
+ * manual tick are named, not run.
+ */
+export async function previewGates(
+  plan: Plan,
+  workspace: string,
+  facts: { version: string; previousVersion?: string; vars?: Record<string, string> },
+): Promise<GateState[]> {
+  const scope = previewScope(plan, { vars: facts.vars, version: facts.version, previousVersion: facts.previousVersion });
+  const resolve = (t: string) => interpolate(t, scope);
+  const masker = new SecretMasker([]);
+  const out: GateState[] = [];
+  const a = plan.acceptance;
+  if (a.file) {
+    const r = await checkAcceptance(a, workspace, masker, resolve);
+    out.push({ gate: 'acceptance', state: r.ok ? 'open' : 'blocked', detail: r.detail });
+  } else {
+    out.push({
+      gate: 'acceptance',
+      state: 'not evaluated',
+      detail: `the verdict comes from ${a.command ? 'a command' : 'a URL'}, which a preview does not ${a.command ? 'run' : 'request'}`,
+    });
+  }
+  for (const c of plan.checklist) {
+    if (c.manual) out.push({ gate: `checklist ${c.id}`, state: 'not evaluated', detail: 'a person ticks it when the release starts' });
+    else if (c.run) out.push({ gate: `checklist ${c.id}`, state: 'not evaluated', detail: `a command, which a preview does not run: $ ${resolve(c.run)}` });
+    else {
+      const r = await runCheck(c, workspace, facts.version, plan.release.tagPrefix, masker, resolve);
+      out.push({ gate: `checklist ${c.id}`, state: r.ok ? 'open' : 'blocked', detail: r.detail });
+    }
+  }
+  return out;
+}
+
+/** The gates section of a preview. */
+export function renderGates(gates: readonly GateState[]): string {
+  const mark = { open: '✓', blocked: '✗', 'not evaluated': '·' } as const;
+  return ['Gates now (evaluated, nothing run):', ...gates.map((g) => `  ${mark[g.state]} ${g.gate}: ${g.state} — ${g.detail}`)].join('\n');
+}
+
+/**
+ * The whole preview of a release of this plan now: every command resolved, in order, then the gates.
+ * `evaluateGates: false` (an untrusted workspace) names the gates without reading git or files.
+ */
+export async function previewRelease(
+  workspace: string,
+  plan: Plan,
+  planRel: string,
+  planText: string,
+  o: { vars?: Record<string, string>; evaluateGates?: boolean } = {},
+): Promise<string> {
+  const v = await resolveVersion(workspace, plan);
+  if (!v.ok) throw new Error(v.message);
+  let previousVersion: string | undefined;
+  if (planUses(planText, 'release.previousVersion')) {
+    const p = await previousVersionOf(workspace, plan, planRel, v.version);
+    const refused = previousVersionRefusal(planRel, planText, plan, p);
+    if (refused) throw new Error(refused);
+    previousVersion = p?.version;
+  }
+  const text = dryRun(plan, o.vars ?? {}, { version: v.version, previousVersion });
+  if (o.evaluateGates === false) return `${text}\n\nGates: not evaluated (the workspace is not trusted).`;
+  return `${text}\n\n${renderGates(await previewGates(plan, workspace, { version: v.version, previousVersion, vars: o.vars }))}`;
+}
