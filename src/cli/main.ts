@@ -7,8 +7,8 @@ import { currentUser, GateError, latestRunId, loadRun, Release, type EngineOptio
 import { findUnresolvedRun, UnresolvedRunError } from '../core/engine/stop';
 import { SignalStop } from './signals';
 import { JournalWriteError, LockHeldError } from '../core/journal/journal';
-import type { ReleaseEvent } from '../core/engine/events';
-import type { ReleaseState } from '../core/engine/fold';
+import type { ReleaseEvent } from '../core/base/events';
+import type { ReleaseState } from '../core/base/fold';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { unitsFor } from '../core/engine/units';

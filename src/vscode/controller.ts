@@ -4,14 +4,14 @@ import * as vscode from 'vscode';
 import type { EngineOptions, FailureDecision, Prompter, Release } from '../core/engine/engine';
 import { latestRunId, loadRun, runsDir } from '../core/engine/runs';
 import { engine } from './lazyEngine';
-import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/engine/fold';
+import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/base/fold';
 import { parsePlan, type LoadResult } from '../core/plan/load';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
 import { runScope, stepTitle } from '../core/plan/scope';
 import type { PhaseId, Plan } from '../core/plan/schema';
 import type { Scope } from '../core/plan/scope';
-import type { ReleaseEvent } from '../core/engine/events';
+import type { ReleaseEvent } from '../core/base/events';
 import { PhaseTerminals } from './terminals';
 import { VscodePrompter } from './prompter';
 

@@ -9,9 +9,10 @@ import { describeResult, StepRunner, type RunningStep, type StepResult } from '.
 import { Journal, ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
 import { freshRunId, loadRun, lockFile, runIds, runsDir } from './runs';
 export { latestRunId, loadRun, lockFile, runsDir } from './runs';
-import { Monitor, realClock, type Breach, type BreachDecision, type Clock } from '../monitor/monitor';
-import type { NewEvent, ReleaseEvent, RollbackTrigger } from './events';
-import { applyEvent, foldJournal, isFinal, type ReleaseState, type StepView } from './fold';
+import { Monitor, type Breach, type BreachDecision } from '../monitor/monitor';
+import { realClock, type Clock } from '../base/clock';
+import type { NewEvent, ReleaseEvent, RollbackTrigger } from '../base/events';
+import { applyEvent, foldJournal, isFinal, type ReleaseState, type StepView } from '../base/fold';
 import { interpolate, type Scope } from './interpolate';
 import { runScope } from '../plan/scope';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { readJournal } from '../journal/journal';
-import { foldJournal, isFinal, type ReleaseState } from './fold';
+import { foldJournal, isFinal, type ReleaseState } from '../base/fold';
 import { runIds, runsDir } from './runs';
 
 /** Thrown through the engine when the release was asked to stop (a signal, a closing window). */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { NewEvent, ReleaseEvent } from '../engine/events';
+import type { NewEvent, ReleaseEvent } from '../base/events';
 
 /** The disk refused a journal line: the engine stops before acting on a fact it could not record. */
 export class JournalWriteError extends Error {

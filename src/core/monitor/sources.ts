@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import type { Metric } from '../plan/schema';
-import type { SampleStatus } from '../engine/events';
+import type { SampleStatus } from '../base/events';
 import { histogramQuantile, matches, parsePromText, type PromSample } from './promtext';
 
 export interface Sample {

@@ -1,4 +1,4 @@
-import type { Clock } from '../monitor/monitor';
+import type { Clock } from '../base/clock';
 
 /** POSTs a Slack-compatible `{ text }` body; retried on network errors and 5xx. */
 export async function postWebhook(

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ReleaseState, RollbackView, StepView } from '../engine/fold';
+import type { ReleaseState, RollbackView, StepView } from '../base/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
 import { plainText } from '../exec/mask';
 import { formatNumber } from '../format';
