@@ -67,8 +67,7 @@ async function runUnitWithDecisions(c: RunContext, unit: Unit): Promise<'ok' | '
       return rollbackNow(c);
     }
     const d =
-      decided ??
-      (await c.stopLatch.race(c.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: productionTouched(c) })));
+      decided ?? (await c.stopLatch.race(c.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: productionTouched(c) })));
     decided = undefined;
     const next = await applyDecision(c, unit, step, d);
     if (next !== 'retry') return next;

@@ -48,7 +48,13 @@ export async function notifyStep(c: RunContext, at: { key: string; phase: StepPh
 /** A failed announcement is journaled and shown; it does not fail the release. */
 export async function runWebhookUnit(c: RunContext, unit: Unit, name: string): Promise<'ok'> {
   const url = c.resolve(c.o.plan.announce.webhook!.url);
-  await webhookStep(c, { key: unit.key, phase: unit.phase, name }, announcementText(c.state), () => url, (r) => r.detail);
+  await webhookStep(
+    c,
+    { key: unit.key, phase: unit.phase, name },
+    announcementText(c.state),
+    () => url,
+    (r) => r.detail,
+  );
   return 'ok';
 }
 

@@ -9,12 +9,7 @@ type Outcome = 'ok' | 'failed' | 'stop';
 type Attempt = { ok: boolean; detail: string };
 
 /** A health check, retried at its interval; a stop or a rollback request ends the waiting. */
-export async function runHealthUnit(
-  c: RunContext,
-  unit: Extract<Unit, { kind: 'health' }>,
-  name: string,
-  extra: Record<string, string>,
-): Promise<Outcome> {
+export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: 'health' }>, name: string, extra: Record<string, string>): Promise<Outcome> {
   const hc = unit.check;
   const target = hc.http ? c.resolve(hc.http.url, extra) : c.resolve(hc.run!, extra);
   const ok = await pseudoStep(c, unit.key, unit.phase, name, hc.http ? `GET ${target}` : target, async (write) => {
@@ -39,7 +34,14 @@ async function healthAttempt(c: RunContext, hc: HealthCheck, target: string): Pr
   if (hc.http) return httpCheck(hc.http, target);
   const r = await runShort(target, { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal });
   if (r.exitCode === 0) return { ok: true, detail: 'exit code 0' };
-  return { ok: false, detail: `exit code ${r.exitCode}: ${c.masker.mask(String(r.all ?? '').trim().slice(0, 200))}` };
+  return {
+    ok: false,
+    detail: `exit code ${r.exitCode}: ${c.masker.mask(
+      String(r.all ?? '')
+        .trim()
+        .slice(0, 200),
+    )}`,
+  };
 }
 
 export async function runHttpUnit(c: RunContext, unit: Extract<Unit, { kind: 'http' }>, name: string): Promise<Outcome> {
