@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { EngineOptions, FailureDecision, Prompter, Release } from '../core/engine/engine';
 import { latestRunId, loadRun, runsDir } from '../core/engine/runs';
 import { engine } from './lazyEngine';
+import { ErrorCodes, errorCode } from '../core/base/errors';
 import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/base/fold';
 import { parsePlan, type LoadResult } from '../core/plan/load';
 import { SecretMasker } from '../core/exec/mask';
@@ -273,8 +274,8 @@ export class ReleaseController implements vscode.Disposable {
     try {
       return await this.drive(() => engine().Release.start(this.engineOptions()));
     } catch (e) {
-      // The engine bundle is loaded apart: its error is known by name.
-      if ((e as Error).name !== 'UnresolvedRunError') throw e;
+      // The engine bundle is loaded apart: its error is known by its code.
+      if (errorCode(e) !== ErrorCodes.UnresolvedRun) throw e;
       return this.offerUnresolved(e as Error & { runId: string; state: ReleaseState });
     }
   }

@@ -6,7 +6,7 @@ import { describeFetchFailure, fetchText } from '../base/fetchText';
 import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
 import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
-import { plainText } from '../exec/mask';
+import { plainText } from '../base/text';
 import { decideVerdict } from './verdict';
 
 export interface CheckOutcome {

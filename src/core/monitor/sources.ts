@@ -179,7 +179,7 @@ export class HttpJsonSource implements MetricSource {
   }
 }
 
-/** A command that prints a number (the last number of its output counts). */
+/** A command that prints a number: the last word of its output, which must be a number (or NaN). */
 export class CommandSource implements MetricSource {
   readonly describe: string;
   constructor(
