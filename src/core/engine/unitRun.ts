@@ -24,5 +24,5 @@ const HANDLERS: { [K in Unit['kind']]: Handler<K> } = {
 export async function runUnit(c: RunContext, unit: Unit): Promise<UnitOutcome> {
   const extra = 'vars' in unit ? (unit.vars ?? {}) : {};
   const name = c.resolve(unit.name, extra);
-  return (HANDLERS[unit.kind] as Handler<Unit['kind']>)(c, unit as never, name, extra);
+  return (HANDLERS[unit.kind] as Handler<Unit['kind']>)(c, unit, name, extra);
 }

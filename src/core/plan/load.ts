@@ -295,7 +295,7 @@ interface Def {
   schema?: unknown;
 }
 // `def` is the public view of a schema's definition (zod/mini's `ZodMiniType.def`), stable across upgrades unlike `_zod`.
-const defOf = (s: unknown): Def => (s as ZodMiniType).def as unknown as Def;
+const defOf = (s: unknown): Def => (s as ZodMiniType).def;
 
 function unwrap(s: unknown): unknown {
   for (let i = 0; i < 20; i++) {
