@@ -12,12 +12,13 @@ import { parsePlan } from '../src/core/plan/load';
 import { Journal } from '../src/core/journal/journal';
 import { StepRunner } from '../src/core/exec/runner';
 import { SecretMasker } from '../src/core/exec/mask';
-import { applyEvent, foldJournal, initialState } from '../src/core/engine/fold';
-import { Monitor, type Clock } from '../src/core/monitor/monitor';
+import { applyEvent, foldJournal, initialState } from '../src/core/base/fold';
+import { Monitor } from '../src/core/monitor/monitor';
+import type { Clock } from '../src/core/base/clock';
 import { Monitoring } from '../src/core/plan/schema';
 import { changelogSince, generateChangelog, type Entry } from '../src/core/report/changelog';
 import { releaseTags } from '../src/core/git/release-tags';
-import type { ReleaseEvent } from '../src/core/engine/events';
+import type { ReleaseEvent } from '../src/core/base/events';
 import { TestPrometheus, TestService } from '../test/unit/traffic';
 import { scripted, smallPlan } from '../test/unit/fixtures';
 

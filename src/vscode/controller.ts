@@ -4,14 +4,15 @@ import * as vscode from 'vscode';
 import type { EngineOptions, FailureDecision, Prompter, Release } from '../core/engine/engine';
 import { latestRunId, loadRun, runsDir } from '../core/engine/runs';
 import { engine } from './lazyEngine';
-import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/engine/fold';
+import { ErrorCodes, errorCode } from '../core/base/errors';
+import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/base/fold';
 import { parsePlan, type LoadResult } from '../core/plan/load';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
 import { runScope, stepTitle } from '../core/plan/scope';
 import type { PhaseId, Plan } from '../core/plan/schema';
 import type { Scope } from '../core/plan/scope';
-import type { ReleaseEvent } from '../core/engine/events';
+import type { ReleaseEvent } from '../core/base/events';
 import { PhaseTerminals } from './terminals';
 import { VscodePrompter } from './prompter';
 
@@ -273,8 +274,8 @@ export class ReleaseController implements vscode.Disposable {
     try {
       return await this.drive(() => engine().Release.start(this.engineOptions()));
     } catch (e) {
-      // The engine bundle is loaded apart: its error is known by name.
-      if ((e as Error).name !== 'UnresolvedRunError') throw e;
+      // The engine bundle is loaded apart: its error is known by its code.
+      if (errorCode(e) !== ErrorCodes.UnresolvedRun) throw e;
       return this.offerUnresolved(e as Error & { runId: string; state: ReleaseState });
     }
   }

@@ -1,4 +1,4 @@
-import type { ReleaseState } from '../core/engine/fold';
+import type { ReleaseState } from '../core/base/fold';
 import type { Plan } from '../core/plan/schema';
 import { buildReport, renderMarkdown, rollbackDurationText } from '../core/report/report';
 import { downsample, type Marker, type MetricSnapshot, type ReportView, type Snapshot } from '../webview/protocol';

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PHASE_TITLES, type PhaseId } from '../core/plan/schema';
-import type { ReleaseEvent } from '../core/engine/events';
-import type { ReleaseState } from '../core/engine/fold';
+import type { ReleaseEvent } from '../core/base/events';
+import type { ReleaseState } from '../core/base/fold';
 
 const GREEN = '\x1b[32m';
 const RED = '\x1b[31m';

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PHASE_TITLES, PHASES, type PhaseId } from '../core/plan/schema';
 import type { ReleaseController } from './controller';
-import type { StepView } from '../core/engine/fold';
+import type { StepView } from '../core/base/fold';
 import { unitsFor } from '../core/engine/units';
 import { COMMANDS } from './commands';
 

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { foldJournal } from '../../src/core/engine/fold';
+import { foldJournal } from '../../src/core/base/fold';
 import { readJournal } from '../../src/core/journal/journal';
 import { gitRepo, processesIn, ROOT, tempDir, waitFor, write } from './helpers';
 import { smallPlan, workspace, type Workspace } from './fixtures';

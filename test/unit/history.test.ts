@@ -34,7 +34,7 @@ describe('release history (every run of the workspace, newest first)', () => {
       ],
     );
     assert.equal(rows[0].rollback?.trigger, 'guard');
-    assert.match(rows[0].rollback!.reason, /health/);
+    assert.match(rows[0].rollback.reason, /health/);
     assert.match(rows[1].outcomeMessage!, /not a go/);
     for (const r of rows) {
       assert.ok(r.durationMs !== undefined && r.durationMs >= 0 && r.durationMs < 120_000, `${r.runId}: ${r.durationMs}`);

@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Monitor, realClock, type WatchOutcome } from '../../src/core/monitor/monitor';
+import { Monitor, type WatchOutcome } from '../../src/core/monitor/monitor';
+import { realClock } from '../../src/core/base/clock';
 import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/plan/schema';
 import { PrometheusQuerySource, ScrapeSource, HttpJsonSource, CommandSource } from '../../src/core/monitor/sources';
 import { Release } from '../../src/core/engine/engine';
-import type { NewEvent } from '../../src/core/engine/events';
+import type { NewEvent } from '../../src/core/base/events';
 import { TestPrometheus, TestService, freePort } from './traffic';
 import { smallPlan, workspace, scripted, journalLines } from './fixtures';
 

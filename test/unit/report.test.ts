@@ -7,7 +7,7 @@ import { Release } from '../../src/core/engine/engine';
 import { buildReport, renderMarkdown, mdSafe } from '../../src/core/report/report';
 import { changelogSince, insertChangelogSection, nextVersion, parseCommit, renderChangelogSection, updateChangelogFile } from '../../src/core/report/changelog';
 import { postWebhook } from '../../src/core/report/announce';
-import { realClock } from '../../src/core/monitor/monitor';
+import { realClock } from '../../src/core/base/clock';
 import { gitRepo, tempDir, write } from './helpers';
 import { scripted, smallPlan, workspace } from './fixtures';
 

@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StepRunner } from '../../src/core/exec/runner';
-import { SecretMasker, plainText } from '../../src/core/exec/mask';
+import { SecretMasker } from '../../src/core/exec/mask';
+import { plainText } from '../../src/core/base/text';
 import { alive, tempDir, waitFor } from './helpers';
 
 const runner = new StepRunner(new SecretMasker(['s3cr3t-value']), 300);

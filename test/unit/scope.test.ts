@@ -11,8 +11,8 @@ import { main } from '../../src/cli/main';
 import { dryRun } from '../../src/core/engine/preview';
 import { beforeRunScope, previousVersionOf } from '../../src/core/engine/releaseFacts';
 import { Release, loadRun } from '../../src/core/engine/engine';
-import { foldJournal, type ReleaseState } from '../../src/core/engine/fold';
-import type { ReleaseEvent } from '../../src/core/engine/events';
+import { foldJournal, type ReleaseState } from '../../src/core/base/fold';
+import type { ReleaseEvent } from '../../src/core/base/events';
 import { gitRepo, tempDir, write } from './helpers';
 import { scripted } from './fixtures';
 

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readJournal } from '../../src/core/journal/journal';
-import { foldJournal } from '../../src/core/engine/fold';
+import { foldJournal } from '../../src/core/base/fold';
 import { Release } from '../../src/core/engine/engine';
-import type { ReleaseEvent } from '../../src/core/engine/events';
+import type { ReleaseEvent } from '../../src/core/base/events';
 import { alive, processesIn, ROOT, tempDir, waitFor, write } from './helpers';
 import { scripted, smallPlan, workspace, type Workspace } from './fixtures';
 

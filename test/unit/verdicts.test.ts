@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Monitor, type Clock } from '../../src/core/monitor/monitor';
+import { Monitor } from '../../src/core/monitor/monitor';
+import type { Clock } from '../../src/core/base/clock';
 import { Monitoring } from '../../src/core/plan/schema';
-import type { NewEvent } from '../../src/core/engine/events';
+import type { NewEvent } from '../../src/core/base/events';
 
 /** Time that passes only when the monitor sleeps: a 30-sample window takes milliseconds. */
 function steppingClock(): Clock {

@@ -2,10 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { glob } from 'tinyglobby';
 import { runShort } from '../exec/short';
+import { describeFetchFailure, fetchText } from '../base/fetchText';
 import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
 import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
-import { plainText } from '../exec/mask';
+import { plainText } from '../base/text';
 import { decideVerdict } from './verdict';
 
 export interface CheckOutcome {
@@ -33,8 +34,8 @@ export async function checkAcceptance(
       if (r.exitCode !== 0) return { ok: false, said: summarize(masker.mask(said)), source, detail: `the verdict command failed (exit code ${r.exitCode})` };
     } else if (a.url) {
       source = `url ${a.url}`;
-      const res = await fetch(resolve(a.url), { signal: AbortSignal.timeout(15_000) });
-      said = await res.text();
+      const res = await fetchText(resolve(a.url), 15_000);
+      said = res.text;
       if (!res.ok) return { ok: false, said: summarize(masker.mask(said)), source, detail: `the verdict URL answered HTTP ${res.status}` };
     }
   } catch (e) {
@@ -98,8 +99,8 @@ export interface HttpOutcome extends CheckOutcome {
 export async function httpCheck(c: HttpCheck, url: string): Promise<HttpOutcome> {
   const t0 = performance.now();
   try {
-    const res = await fetch(url, { method: c.method, signal: AbortSignal.timeout(c.timeout), redirect: 'manual' });
-    const body = await res.text();
+    const res = await fetchText(url, c.timeout, { method: c.method, redirect: 'manual' });
+    const body = res.text;
     const latencyMs = Math.round(performance.now() - t0);
     const problems: string[] = [];
     if (res.status !== c.status) problems.push(`HTTP ${res.status}, expected ${c.status}`);
@@ -112,9 +113,8 @@ export async function httpCheck(c: HttpCheck, url: string): Promise<HttpOutcome>
       detail: problems.length ? problems.join('; ') : `HTTP ${res.status} in ${latencyMs} ms`,
     };
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
-    const why = err.name === 'TimeoutError' ? `no answer within ${c.timeout} ms` : (err.cause?.code ?? err.message);
-    return { ok: false, detail: `${url}: ${why}` };
+    const f = describeFetchFailure(e, c.timeout);
+    return { ok: false, detail: `${url}: ${f.timedOut ? f.detail : f.reason}` };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { SecretMasker } from '../exec/mask';
-import type { Logger, Prompter } from './engine';
+import type { Logger, Prompter } from './ports';
 
 /**
  * A front end's prompter that only ever sees masked text: a dialog, a terminal question or a

@@ -5,12 +5,14 @@ import { interpolate, planUses, previewScope } from '../plan/scope';
 import { SecretMasker } from '../exec/mask';
 import { checkAcceptance, runCheck } from './checks';
 import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
-import { unitsFor } from './units';
+import { unitsFor, type Unit } from './units';
+
+type Resolve = (t: string, extra?: Record<string, string>) => string;
 
 /** Every command of the plan in the order a release runs it, with variables resolved. */
 export function dryRun(plan: Plan, vars: Record<string, string>, facts: { version?: string; previousVersion?: string } = {}): string {
   const scope = previewScope(plan, { vars, ...facts });
-  const r = (t: string, extra: Record<string, string> = {}) => interpolate(t, { ...scope, builtins: { ...scope.builtins, ...extra } });
+  const r: Resolve = (t, extra = {}) => interpolate(t, { ...scope, builtins: { ...scope.builtins, ...extra } });
   const L: string[] = [
     `Dry run of ${plan.release.name} ${scope.builtins['release.version']} → ${plan.release.environment} (nothing runs; <…> marks what only a run knows)`,
     '',
@@ -31,30 +33,36 @@ export function dryRun(plan: Plan, vars: Record<string, string>, facts: { versio
     L.push('', `${PHASE_TITLES[phase]}:`);
     for (const u of units) {
       const extra = 'vars' in u ? (u.vars ?? {}) : {};
-      const what =
-        u.kind === 'run'
-          ? `$ ${r(u.step.run, extra)}${u.step.timeout ? `   (timeout ${u.step.timeout / 1000} s)` : ''}${u.step.production ? '   [asks first]' : ''}`
-          : u.kind === 'health'
-            ? u.check.http
-              ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)`
-              : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`
-            : u.kind === 'http'
-              ? `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`
-              : u.kind === 'log'
-                ? `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`
-                : u.kind === 'baseline'
-                  ? `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`
-                  : u.kind === 'monitor'
-                    ? `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`
-                    : u.kind === 'webhook'
-                      ? 'POST webhook (URL from the environment)'
-                      : 'notify the team';
-      L.push(`  ${String(n++).padStart(2)}. ${r(u.name, extra)}: ${what}`);
+      L.push(`  ${String(n++).padStart(2)}. ${r(u.name, extra)}: ${unitCommand(plan, u, r, extra)}`);
     }
   }
   L.push('', `Rollback (within ${plan.rollback.deadline / 1000} s):`);
   plan.rollback.steps.forEach((s, i) => L.push(`  R${i + 1}. ${r(s.name ?? s.run)}: $ ${r(s.run)}`));
   return L.join('\n');
+}
+
+/** What one unit would do, as the dry run shows it. */
+function unitCommand(plan: Plan, u: Unit, r: Resolve, extra: Record<string, string>): string {
+  switch (u.kind) {
+    case 'run':
+      return `$ ${r(u.step.run, extra)}${u.step.timeout ? `   (timeout ${u.step.timeout / 1000} s)` : ''}${u.step.production ? '   [asks first]' : ''}`;
+    case 'health':
+      return u.check.http
+        ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)`
+        : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`;
+    case 'http':
+      return `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`;
+    case 'log':
+      return `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`;
+    case 'baseline':
+      return `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`;
+    case 'monitor':
+      return `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`;
+    case 'webhook':
+      return 'POST webhook (URL from the environment)';
+    case 'notify':
+      return 'notify the team';
+  }
 }
 
 export interface GateState {

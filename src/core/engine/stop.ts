@@ -1,11 +1,13 @@
 import * as path from 'node:path';
 import { readJournal } from '../journal/journal';
-import { foldJournal, isFinal, type ReleaseState } from './fold';
+import { foldJournal, isFinal, type ReleaseState } from '../base/fold';
 import { runIds, runsDir } from './runs';
+import { ErrorCodes } from '../base/errors';
 
 /** Thrown through the engine when the release was asked to stop (a signal, a closing window). */
 export class ReleaseStopped extends Error {
   override name = 'ReleaseStopped';
+  readonly code = ErrorCodes.Stopped;
   constructor(readonly by: string) {
     super(`stopped by ${by}`);
   }
@@ -57,6 +59,7 @@ export const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SI
 /** A run of this plan that has not reached an outcome: a new release must not start over it. */
 export class UnresolvedRunError extends Error {
   override name = 'UnresolvedRunError';
+  readonly code = ErrorCodes.UnresolvedRun;
   constructor(
     readonly runId: string,
     readonly state: ReleaseState,

@@ -1,5 +1,3 @@
-import { stripVTControlCharacters } from 'node:util';
-
 /**
  * Shortest secret a release accepts, blanks not counted. A shorter value turns up in ordinary
  * output all the time, so masking it would mangle every log, and the pattern of masks would itself
@@ -199,9 +197,4 @@ function maskCharFor(texts: string[]): string {
     const c = String.fromCodePoint(cp);
     if (!texts.some((t) => t.includes(c))) return c;
   }
-}
-
-/** Terminal control sequences and other control characters (tab and line ends aside) removed, for text shown outside a terminal. */
-export function plainText(text: string): string {
-  return stripVTControlCharacters(text).replace(/[^\P{Cc}\t\n\r]/gu, '');
 }

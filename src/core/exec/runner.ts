@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { plainText, SecretMasker } from './mask';
+import { SecretMasker } from './mask';
+import { plainText } from '../base/text';
+import type { StepEnd } from '../base/events';
 
 export interface StepSpec {
   command: string;
@@ -15,14 +17,7 @@ export interface StepSpec {
   color?: boolean;
 }
 
-export interface StepResult {
-  exitCode: number | null;
-  signal: string | null;
-  durationMs: number;
-  timedOut: boolean;
-  cancelled: boolean;
-  /** Last lines of output, masked and without control sequences, for the journal and the report. */
-  tail: string;
+export interface StepResult extends StepEnd {
   /** Set when the process could not be started, or its output could not be kept. */
   error?: string;
 }

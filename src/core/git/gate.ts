@@ -1,5 +1,4 @@
-import { execa } from 'execa';
-import { git, isRepo } from './git';
+import { git, gitResult, isRepo } from './git';
 
 // Pathspec twins of TOOL_PATHS (plus the lock's temporary file), relative to the workspace.
 const TOOL_PATHSPECS = [':(exclude).release/lock', ':(exclude).release/lock.*.tmp', ':(exclude).release/runs'];
@@ -29,7 +28,7 @@ export interface MainRef {
 }
 
 async function refExists(cwd: string, ref: string): Promise<boolean> {
-  const r = await execa('git', ['show-ref', '--verify', '--quiet', ref], { cwd, reject: false, env: { LC_ALL: 'C' } });
+  const r = await gitResult(cwd, ['show-ref', '--verify', '--quiet', ref]);
   return r.exitCode === 0;
 }
 
@@ -58,7 +57,7 @@ export async function mainRef(cwd: string, branch: string): Promise<MainRef | nu
 
 /** Whether `commit` is `ref` or one of its ancestors. */
 export async function contains(cwd: string, ref: string, commit: string): Promise<boolean> {
-  const r = await execa('git', ['merge-base', '--is-ancestor', commit, ref], { cwd, reject: false, env: { LC_ALL: 'C' } });
+  const r = await gitResult(cwd, ['merge-base', '--is-ancestor', commit, ref]);
   if (r.exitCode === 0) return true;
   if (r.exitCode === 1) return false;
   throw new Error(`git merge-base --is-ancestor ${commit} ${ref}: ${r.stderr || `exit code ${r.exitCode}`}`);
@@ -66,7 +65,7 @@ export async function contains(cwd: string, ref: string, commit: string): Promis
 
 /** The commit a ref points to (a tag peeled to its commit), or null when there is no such ref. */
 export async function commitOf(cwd: string, ref: string): Promise<string | null> {
-  const r = await execa('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd, reject: false, env: { LC_ALL: 'C' } });
+  const r = await gitResult(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   return r.exitCode === 0 ? String(r.stdout).trim() : null;
 }
 

@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { NewEvent, ReleaseEvent } from '../engine/events';
+import type { NewEvent, ReleaseEvent } from '../base/events';
+import { ErrorCodes } from '../base/errors';
 
 /** The disk refused a journal line: the engine stops before acting on a fact it could not record. */
 export class JournalWriteError extends Error {
   override name = 'JournalWriteError';
+  readonly code = ErrorCodes.JournalWrite;
   constructor(
     readonly file: string,
     readonly cause: NodeJS.ErrnoException,
@@ -115,6 +117,7 @@ export interface LockInfo {
 
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
+  readonly code = ErrorCodes.LockHeld;
   constructor(readonly info: LockInfo) {
     super(`the release is already being run by ${info.holder} (pid ${info.pid}, ${info.user}@${info.host}, run ${info.runId}, since ${info.since})`);
   }

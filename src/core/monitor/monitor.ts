@@ -1,29 +1,10 @@
 import type { Monitoring } from '../plan/schema';
-import type { NewEvent } from '../engine/events';
+import type { NewEvent } from '../base/events';
 import { createSource, type MetricSource, type Sample } from './sources';
 import { evaluateGuard } from './guard';
 import { mean, stdev } from './stats';
 import { decideVerdict } from './verdict';
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const t = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
-};
+import type { Clock } from '../base/clock';
 
 export interface Breach {
   metric: string;

@@ -8,6 +8,14 @@ export interface PromSample {
 const LINE_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?\s*$/;
 const LABEL_RE = /([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?/g;
 
+/**
+ * A label value's escapes (`\\`, `\"`, `\n`) decoded in one left-to-right pass: decoding them one
+ * kind after another read the `\\n` of `C:\\new` as a newline. Any other escape is kept as written.
+ */
+function unescapeLabel(v: string): string {
+  return v.replace(/\\([\\"n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+}
+
 export function parsePromText(text: string): { samples: PromSample[]; errors: string[] } {
   const samples: PromSample[] = [];
   const errors: string[] = [];
@@ -21,7 +29,7 @@ export function parsePromText(text: string): { samples: PromSample[]; errors: st
       continue;
     }
     const labels: Record<string, string> = {};
-    if (m[2]) for (const l of m[2].matchAll(LABEL_RE)) labels[l[1]] = l[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    if (m[2]) for (const l of m[2].matchAll(LABEL_RE)) labels[l[1]] = unescapeLabel(l[2]);
     const raw = m[3];
     const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
     if (Number.isNaN(value) && raw !== 'NaN') {

@@ -1,6 +1,7 @@
-import { execa } from 'execa';
 import type { Metric } from '../plan/schema';
-import type { SampleStatus } from '../engine/events';
+import type { SampleStatus } from '../base/events';
+import { runShort } from '../exec/short';
+import { describeFetchFailure, fetchText } from '../base/fetchText';
 import { histogramQuantile, matches, parsePromText, type PromSample } from './promtext';
 
 export interface Sample {
@@ -18,12 +19,7 @@ export interface MetricSource {
 const ok = (value: number): Sample => (Number.isNaN(value) ? { value: null, status: 'nan', message: 'the source returned NaN' } : { value, status: 'ok' });
 const error = (message: string): Sample => ({ value: null, status: 'error', message });
 
-function failure(e: unknown, timeoutMs: number): Sample {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return error(`no answer within ${timeoutMs} ms`);
-  if (err.cause?.code) return error(`${err.cause.code} (${err.message})`);
-  return error(err.cause?.message ? `${err.message}: ${err.cause.message}` : err.message);
-}
+const failure = (e: unknown, timeoutMs: number): Sample => error(describeFetchFailure(e, timeoutMs).detail);
 
 export function createSource(m: Metric, resolve: (s: string) => string, cwd: string): MetricSource {
   if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
@@ -47,8 +43,8 @@ export class PrometheusQuerySource implements MetricSource {
     const url = `${this.base.replace(/\/$/, '')}/api/v1/query?query=${encodeURIComponent(this.query)}`;
     let body: { status?: string; errorType?: string; error?: string; warnings?: string[]; data?: { resultType: string; result: unknown } };
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
-      const text = await res.text();
+      const res = await fetchText(url, this.timeoutMs);
+      const text = res.text;
       try {
         body = JSON.parse(text) as typeof body;
       } catch {
@@ -98,8 +94,8 @@ export class ScrapeSource implements MetricSource {
     let text: string;
     const t = performance.now();
     try {
-      const res = await fetch(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
-      text = await res.text();
+      const res = await fetchText(this.url, this.timeoutMs);
+      text = res.text;
       if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
     } catch (e) {
       return failure(e, this.timeoutMs);
@@ -158,8 +154,8 @@ export class HttpJsonSource implements MetricSource {
   async sample(): Promise<Sample> {
     let doc: unknown;
     try {
-      const res = await fetch(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
-      const text = await res.text();
+      const res = await fetchText(this.url, this.timeoutMs);
+      const text = res.text;
       if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
       try {
         doc = JSON.parse(text);
@@ -183,7 +179,7 @@ export class HttpJsonSource implements MetricSource {
   }
 }
 
-/** A command that prints a number (the last number of its output counts). */
+/** A command that prints a number: the last word of its output, which must be a number (or NaN). */
 export class CommandSource implements MetricSource {
   readonly describe: string;
   constructor(
@@ -195,7 +191,7 @@ export class CommandSource implements MetricSource {
   }
 
   async sample(): Promise<Sample> {
-    const r = await execa('bash', ['-c', this.command], { cwd: this.cwd, reject: false, timeout: this.timeoutMs, detached: true, forceKillAfterDelay: 1000 });
+    const r = await runShort(this.command, { cwd: this.cwd, timeoutMs: this.timeoutMs });
     if (r.timedOut) return error(`no answer within ${this.timeoutMs} ms`);
     if (r.exitCode !== 0) return error(`exit code ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 120)}`);
     const out = String(r.stdout).trim();

@@ -14,7 +14,7 @@ export function stdev(xs: readonly number[]): number {
 export interface MannWhitneyResult {
   u: number;
   z: number;
-  /** One-sided p-value for "experiment is greater than control" (or less, per `alternative`). */
+  /** The p-value of the `alternative` asked: experiment greater than control, less, or either (two-sided). */
   p: number;
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
+import type { ZodMiniType } from 'zod/mini';
 import { Plan } from './schema';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
 import { planWarnings } from './warnings';
@@ -293,7 +294,8 @@ interface Def {
   items?: unknown[];
   schema?: unknown;
 }
-const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
+// `def` is the public view of a schema's definition (zod/mini's `ZodMiniType.def`), stable across upgrades unlike `_zod`.
+const defOf = (s: unknown): Def => (s as ZodMiniType).def;
 
 function unwrap(s: unknown): unknown {
   for (let i = 0; i < 20; i++) {

@@ -1,4 +1,5 @@
 import type { Plan } from './schema';
+import { ErrorCodes } from '../base/errors';
 
 /**
  * The one scope of `${...}` references: the names a plan may use, where each has a value, how a
@@ -131,6 +132,7 @@ export interface Scope {
 
 export class UnresolvedReferenceError extends Error {
   override name = 'UnresolvedReferenceError';
+  readonly code = ErrorCodes.UnresolvedReference;
 }
 
 /** Resolves the plan's `${...}` references; `${...}` forms the plan does not own are left to the shell. */

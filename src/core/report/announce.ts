@@ -1,4 +1,5 @@
-import type { Clock } from '../monitor/monitor';
+import type { Clock } from '../base/clock';
+import { describeFetchFailure, fetchText } from '../base/fetchText';
 
 /** POSTs a Slack-compatible `{ text }` body; retried on network errors and 5xx. */
 export async function postWebhook(
@@ -11,19 +12,18 @@ export async function postWebhook(
   let detail = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
     try {
-      const res = await fetch(url, {
+      const res = await fetchText(url, timeoutMs, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        statusOnly: true,
       });
-      await res.text().catch(() => '');
       if (res.ok) return { ok: true, detail: `webhook answered HTTP ${res.status} (attempt ${attempt + 1})` };
       detail = `webhook answered HTTP ${res.status}`;
       if (res.status < 500 && res.status !== 429) break;
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      detail = err.name === 'TimeoutError' ? `webhook did not answer within ${timeoutMs} ms` : `webhook unreachable: ${err.cause?.code ?? err.message}`;
+      const f = describeFetchFailure(e, timeoutMs);
+      detail = f.timedOut ? `webhook did not answer within ${timeoutMs} ms` : `webhook unreachable: ${f.reason}`;
     }
     if (attempt < retries) await clock.sleep(500 * 2 ** attempt);
   }

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ReleaseState, RollbackView, StepView } from '../engine/fold';
+import type { ReleaseState, RollbackView, StepView } from '../base/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
-import { plainText } from '../exec/mask';
+import { plainText } from '../base/text';
 import { formatNumber } from '../format';
 
 export interface ReleaseReport {

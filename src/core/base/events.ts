@@ -7,6 +7,17 @@ export type ReleaseOutcome = 'released' | 'failed' | 'rolled-back' | 'rollback-f
 export type RollbackTrigger = 'user' | 'guard' | 'step';
 export type SampleStatus = 'ok' | 'breach' | 'error' | 'nan' | 'empty' | 'no-traffic';
 
+/** How a step's process ended: what the runner reports and the journal's `step.finished` keeps. */
+export interface StepEnd {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** Last lines of output, masked and without control sequences, for the journal and the report. */
+  tail: string;
+}
+
 interface At {
   /** ISO time the event was written. */
   at: string;
@@ -37,18 +48,7 @@ export type ReleaseEvent = At &
     | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }
     | { type: 'step.running'; step: string; pid: number }
     | { type: 'step.interrupted'; step: string; message: string }
-    | {
-        type: 'step.finished';
-        step: string;
-        exitCode: number | null;
-        signal: string | null;
-        durationMs: number;
-        timedOut: boolean;
-        cancelled: boolean;
-        tail: string;
-        ok: boolean;
-        message: string;
-      }
+    | ({ type: 'step.finished'; step: string; ok: boolean; message: string } & StepEnd)
     | { type: 'step.waived'; step: string; by: string; reason: string }
     | { type: 'gate.changed'; gate: string; state: 'open' | 'blocked'; message: string }
     | { type: 'release.paused'; step?: string; message: string; /** A signal or a closing window stopped the release. */ stoppedBy?: string }

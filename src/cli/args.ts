@@ -1,0 +1,103 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const EXIT = { released: 0, failed: 1, usage: 2, rolledBack: 3 } as const;
+
+export const HELP = `release-pilot — gated, traceable, reversible releases
+
+Usage: release-pilot <command> [options]
+
+Commands:
+  validate                 check the release plan; prints each problem as file:line:column
+  run                      run a release of the plan (asks before it starts and before production steps);
+                           refuses while a paused or interrupted run of the plan exists, and names it
+  resume [RUN]             continue a paused or interrupted release
+  abandon [RUN] --reason TEXT
+                           end a paused or interrupted release without rolling back: ends the
+                           processes its interrupted step left running and journals who and why
+  status [RUN]             show the state of the newest (or the named) release
+  rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes)
+  report [RUN]             print the report of a release and write report.md / report.json
+  history                  list every release of the workspace, newest first (--json; --limit N)
+  changelog                print the changelog of a range and the proposed bump (changelog --help)
+  schema                   print the plan's JSON Schema
+
+Options:
+  --plan PATH              the plan (default .release/plan.yaml)
+  --workspace DIR          where steps run (default: the folder that holds .release/)
+  --yes, -y                answer yes: start, run production steps, roll back on failure
+  --dry-run                print every command with its variables resolved; run nothing
+  --var NAME=VALUE         override a plan variable (repeatable)
+  --tick ID                tick a manual checklist item as yourself: git user.name, else your login
+                           (repeatable)
+  --waive ID=REASON        waive a checklist item that fails, with a reason (repeatable)
+  --retry                  with resume: run the interrupted step again (this confirms that step,
+                           production or not; later production steps still need --yes or a terminal)
+  --reason TEXT            why you roll back or abandon
+  --late                   with rollback --yes: confirm a rollback after its window closed
+                           (without a terminal, --yes alone does not start a late rollback)
+  --force                  with rollback: roll back a run a newer run superseded (needs --reason)
+  --format md|json         report format (default md)
+  --json                   with history: print JSON
+  --limit N                with history: the newest N releases only
+  --verbose                show the output of every step
+  --help, -h               this help
+
+Without a terminal (CI, a pipe), nothing is asked; each question is answered like this:
+  start, production steps  go only with --yes; otherwise the release pauses (or is aborted at the
+                           go/no-go question) and says "pass --yes"
+  interrupted step         --retry runs it again; otherwise as a failed step
+  failed step              with --yes and production touched (migration onward): roll back;
+                           otherwise pause (exit 1); resume runs a paused failed step again
+  failed checklist item    --waive ID=REASON waives it; a manual item needs --tick ID; otherwise abort
+  guard breach             roll back
+Signals: SIGINT, SIGTERM and SIGHUP end the running step's process tree (SIGTERM, then SIGKILL
+after 3 s; a second signal kills at once), journal it, pause the release (resumable; aborted
+when no step had run yet) and exit 128 + the signal's number. A rollback under way finishes
+first; a second signal ends it as failed. At a question, Ctrl-C stops the same way; Ctrl-D
+(end of input) answers no / pause / abort.
+
+Exit codes: validate 0 valid, 1 invalid, 2 usage; run/resume/rollback 0 released, 1 failed or
+refused, 2 invalid plan or usage, 3 rolled back, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM;
+abandon 0 abandoned, 1 refused.
+`;
+
+export type CliArgs = ReturnType<typeof parse>;
+export type CliOptions = CliArgs['values'];
+
+export function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      plan: { type: 'string' },
+      workspace: { type: 'string' },
+      yes: { type: 'boolean', short: 'y' },
+      'dry-run': { type: 'boolean' },
+      var: { type: 'string', multiple: true },
+      tick: { type: 'string', multiple: true },
+      waive: { type: 'string', multiple: true },
+      reason: { type: 'string' },
+      format: { type: 'string' },
+      verbose: { type: 'boolean' },
+      write: { type: 'boolean' },
+      retry: { type: 'boolean' },
+      late: { type: 'boolean' },
+      force: { type: 'boolean' },
+      json: { type: 'boolean' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+export function splitKv(kv: string, flag: string): [string, string] {
+  const i = kv.indexOf('=');
+  if (i <= 0) throw new Error(`${flag} expects NAME=VALUE, got "${kv}"`);
+  return [kv.slice(0, i), kv.slice(i + 1)];
+}
+
+export function defaultWorkspace(planFile: string): string {
+  const dir = path.dirname(planFile);
+  return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
+}

@@ -1,0 +1,195 @@
+import * as path from 'node:path';
+import type { Plan } from '../core/plan/schema';
+import { latestRunId, loadRun, Release, type EngineOptions } from '../core/engine/engine';
+import { GateError } from '../core/engine/gateError';
+import { findUnresolvedRun } from '../core/engine/stop';
+import type { ReleaseState } from '../core/base/fold';
+import { ErrorCodes, errorCode } from '../core/base/errors';
+import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
+import { planUses } from '../core/plan/scope';
+import { previousVersionOf, previousVersionRefusal, resolveVersion } from '../core/engine/releaseFacts';
+import { EXIT, type CliOptions } from './args';
+import { exitCode, type Io } from './io';
+import { CliPrompter } from './prompter';
+import { progressPrinter } from './progress';
+import { renderStatus } from './render';
+import { dryRun, previewGates, renderGates } from '../core/engine/preview';
+import { releaseHistory, renderHistory } from '../core/engine/history';
+import { formatDuration } from '../core/format';
+import { SignalStop } from './signals';
+
+/** A plan loaded for a command, and where it runs. */
+export interface PlanContext {
+  plan: Plan;
+  planText: string;
+  planFile: string;
+  workspace: string;
+}
+
+/** `status` and `report`: read a run's journal, run nothing. */
+export function readRunCommand(command: 'status' | 'report', runArg: string | undefined, o: CliOptions, workspace: string, io: Io): number {
+  const runId = runArg ?? latestRunId(workspace);
+  if (!runId) {
+    io.err(`release-pilot: no release has run in ${workspace} yet`);
+    return EXIT.failed;
+  }
+  const { state, torn, corrupt } = loadRun(workspace, runId);
+  if (torn) io.err(`warning: the journal's last line is torn (a crash mid-write) and was ignored: ${torn}`);
+  if (corrupt.length) io.err(`warning: journal lines ${corrupt.join(', ')} are damaged and were ignored`);
+  if (command === 'status') io.out(renderStatus(state));
+  else {
+    const written = writeReport(path.join(workspace, '.release', 'runs', runId), state);
+    io.out(o.format === 'json' ? JSON.stringify(buildReport(state), null, 2) : renderMarkdown(buildReport(state)));
+    io.err(`written: ${written.md}\n         ${written.json}`);
+  }
+  return EXIT.released;
+}
+
+type Previous = { ok: true; value: string | undefined } | { ok: false; message: string };
+
+/** What `${release.previousVersion}` would be here; refused (with its line) when the plan uses it and nothing provides it. */
+async function previousFor(p: PlanContext, version: string): Promise<Previous> {
+  if (!planUses(p.planText, 'release.previousVersion')) return { ok: true, value: undefined };
+  const planRel = path.relative(p.workspace, p.planFile) || p.planFile;
+  const prev = await previousVersionOf(p.workspace, p.plan, planRel, version);
+  const refused = previousVersionRefusal(path.relative(process.cwd(), p.planFile) || p.planFile, p.planText, p.plan, prev);
+  return refused ? { ok: false, message: refused } : { ok: true, value: prev?.version };
+}
+
+const planVersion = async (p: PlanContext) =>
+  p.plan.release.version === 'auto' ? await resolveVersion(p.workspace, p.plan) : { ok: true as const, version: p.plan.release.version.replace(/^v/, '') };
+
+export async function validateCommand(p: PlanContext, io: Io): Promise<number> {
+  const { plan } = p;
+  const v = await planVersion(p);
+  const prev = v.ok ? await previousFor(p, v.version) : undefined;
+  if (prev && !prev.ok) {
+    io.err(prev.message);
+    io.err('1 problem(s) in the release plan');
+    return EXIT.failed;
+  }
+  io.out(
+    `${path.relative(process.cwd(), p.planFile) || p.planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`,
+  );
+  return 0;
+}
+
+export async function dryRunCommand(p: PlanContext, vars: Record<string, string>, io: Io): Promise<number> {
+  const v = await planVersion(p);
+  if (!v.ok) {
+    io.err(`release-pilot: ${v.message}`);
+    return EXIT.failed;
+  }
+  const prev = await previousFor(p, v.version);
+  if (!prev.ok) {
+    io.err(`release-pilot: ${prev.message}`);
+    return EXIT.failed;
+  }
+  io.out(dryRun(p.plan, vars, { version: v.version, previousVersion: prev.value }));
+  io.out(`\n${renderGates(await previewGates(p.plan, p.workspace, { version: v.version, previousVersion: prev.value, vars }))}`);
+  return 0;
+}
+
+/** `history`: every release of the workspace, newest first, as a table or JSON. */
+export function historyCommand(o: CliOptions, workspace: string, io: Io): number {
+  const limit = o.limit === undefined ? undefined : Number(o.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    io.err(`release-pilot: --limit expects a whole number above 0, got "${o.limit}"`);
+    return EXIT.usage;
+  }
+  const rows = releaseHistory(workspace, { limit });
+  io.out(o.json ? JSON.stringify(rows, null, 2) : renderHistory(rows, formatDuration));
+  return 0;
+}
+
+/** The engine's options for a command that runs or reopens a release. */
+function engineOptions(p: PlanContext, o: CliOptions, flags: ReleaseFlags, io: Io): EngineOptions {
+  const prompter = new CliPrompter(io, {
+    yes: Boolean(o.yes),
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    ticks: new Set(o.tick ?? []),
+    waivers: flags.waivers,
+    retry: Boolean(o.retry),
+    workspace: p.workspace,
+    late: Boolean(o.late),
+  });
+  return {
+    ...p,
+    prompter,
+    vars: flags.vars,
+    holder: 'release-pilot CLI',
+    logger: { info: () => {}, warn: (m) => io.err(`warning: ${m}`), error: (m) => io.err(`error: ${m}`) },
+    onEvent: progressPrinter(io, p.plan, Boolean(o.verbose)),
+    // Chunks come masked from the runner's stream masker, which holds a secret cut between chunks.
+    onOutput: o.verbose ? (_k, chunk) => io.write!(chunk.replace(/^/gm, '    │ ')) : undefined,
+  };
+}
+
+/** `--var NAME=VALUE` and `--waive ID=REASON`, parsed (a malformed one throws, naming the flag). */
+export interface ReleaseFlags {
+  vars: Record<string, string>;
+  waivers: Map<string, string>;
+}
+
+/** The refusals a front end shows as a message: the release did not start or reopen. */
+const REFUSALS: readonly string[] = [ErrorCodes.LockHeld, ErrorCodes.Gate, ErrorCodes.JournalWrite, ErrorCodes.UnresolvedRun];
+
+/** `run`, `resume`, `rollback`, `abandon`: a release started or reopened under the plan's lock. */
+export async function releaseCommand(command: string, runArg: string | undefined, o: CliOptions, flags: ReleaseFlags, p: PlanContext, io: Io): Promise<number> {
+  const engine = engineOptions(p, o, flags, io);
+  const signals = new SignalStop((text) => io.err(text));
+  let release: Release | undefined;
+  try {
+    release = await openRelease(command, runArg, engine, p, io);
+  } catch (e) {
+    signals.dispose();
+    if (!REFUSALS.includes(errorCode(e) ?? '')) throw e;
+    io.err(`release-pilot: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+  if (!release) {
+    signals.dispose();
+    return EXIT.failed;
+  }
+  signals.attach(release);
+  try {
+    return await driveRelease(command, release, o, io, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function openRelease(command: string, runArg: string | undefined, engine: EngineOptions, p: PlanContext, io: Io): Promise<Release | undefined> {
+  if (command === 'run') return Release.start(engine);
+  const runId =
+    runArg ??
+    (command === 'abandon' ? findUnresolvedRun(p.workspace, path.relative(p.workspace, p.planFile) || p.planFile)?.runId : undefined) ??
+    latestRunId(p.workspace);
+  if (!runId) {
+    io.err(`release-pilot: no release to ${command} in ${p.workspace}`);
+    return undefined;
+  }
+  return Release.reopen(engine, runId);
+}
+
+async function driveRelease(command: string, release: Release, o: CliOptions, io: Io, signals: SignalStop): Promise<number> {
+  let state: ReleaseState;
+  try {
+    if (command === 'abandon') {
+      state = release.abandon(o.reason!);
+      io.out(`abandoned ${state.name} ${state.version} (run ${state.runId}): ${state.outcomeMessage}`);
+      return 0;
+    }
+    if (command === 'rollback') state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line', { force: Boolean(o.force) });
+    else state = await release.run();
+  } catch (e) {
+    if (command === 'run' || command === 'resume' || !(e instanceof GateError)) throw e;
+    io.err(`release-pilot: ${e.message}`);
+    if (e.gate === 'rollback-superseded') io.err(`to roll it back anyway: release-pilot rollback ${release.runId} --force --reason TEXT`);
+    return EXIT.failed;
+  }
+  io.out('');
+  io.out(renderMarkdown(buildReport(state)));
+  io.out(`journal: ${path.join(release.runDir, 'journal.jsonl')}\nreport:  ${path.join(release.runDir, 'report.md')}`);
+  return signals.exitCode() ?? exitCode(state);
+}

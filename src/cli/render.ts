@@ -1,0 +1,23 @@
+import { PHASE_TITLES } from '../core/plan/schema';
+import type { ReleaseState } from '../core/base/fold';
+
+export function renderStatus(s: ReleaseState): string {
+  const L = [
+    `${s.name} ${s.version} → ${s.environment}: ${s.status.toUpperCase()}${s.outcomeMessage ? ` (${s.outcomeMessage})` : ''}`,
+    `run ${s.runId}, started ${s.startedAt} by ${s.user}`,
+  ];
+  if (s.pausedAt) L.push(`paused: ${s.pausedAt.message}`);
+  for (const c of s.checklist) L.push(`  [${c.state}] ${c.title}${c.by ? ` (${c.by}${c.reason ? `: ${c.reason}` : ''})` : ''}`);
+  for (const p of s.phases) {
+    L.push(`  ${p.state.padEnd(11)} ${PHASE_TITLES[p.id]}`);
+    for (const k of p.steps) {
+      const st = s.steps[k];
+      L.push(`      ${st.state.padEnd(11)} ${st.name}${st.message ? ` — ${st.message}` : ''}`);
+    }
+  }
+  if (s.rollback)
+    L.push(
+      `  rollback (${s.rollback.trigger}): ${s.rollback.outcome ?? 'running'} — ${s.rollback.reason}; started ${s.rollback.latencyMs} ms after the trigger`,
+    );
+  return L.join('\n');
+}

@@ -1,0 +1,97 @@
+import * as path from 'node:path';
+import type { Step } from '../plan/schema';
+import { runScope } from '../plan/scope';
+import { SecretMasker } from '../exec/mask';
+import { StepRunner, type RunningStep } from '../exec/runner';
+import { Journal } from '../journal/journal';
+import type { Monitor } from '../monitor/monitor';
+import { realClock, type Clock } from '../base/clock';
+import type { NewEvent, ReleaseEvent, RollbackTrigger } from '../base/events';
+import { applyEvent, foldJournal, type ReleaseState } from '../base/fold';
+import { interpolate, type Scope } from './interpolate';
+import { secretSources } from './secrets';
+import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
+import { StopLatch } from './stop';
+import { runsDir } from './runs';
+import { silentLogger, type EngineOptions, type Logger } from './ports';
+
+export interface RollbackRequest {
+  reason: string;
+  by: string;
+  at: number;
+  trigger: RollbackTrigger;
+}
+
+/**
+ * What one run holds while it runs: its journal, its folded state, the masker and the stop latch.
+ * The engine's parts (gates, unit handlers, monitoring, rollback) act on a release through it.
+ */
+export class RunContext {
+  readonly o: EngineOptions;
+  readonly runDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly masker: SecretMasker;
+  readonly runner: StepRunner;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly stopLatch = new StopLatch();
+  journal?: Journal;
+  events: ReleaseEvent[] = [];
+  state!: ReleaseState;
+  /** The step whose process runs now. */
+  current?: RunningStep;
+  monitorAbort?: AbortController;
+  monitor?: Monitor;
+  rollbackRequest?: RollbackRequest;
+  user = '';
+  /** Opened again after a pause, a crash or a reload: only then can its commit have moved since it started. */
+  reopened = false;
+
+  constructor(
+    o: EngineOptions,
+    readonly runId: string,
+  ) {
+    this.runDir = path.join(runsDir(o.workspace), runId);
+    this.env = o.env ?? process.env;
+    this.masker = new SecretMasker(secretSources(o.planText, o.plan.secrets, this.env).map((x) => x.value));
+    // Front ends only ever see masked text, whatever the engine hands them.
+    this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
+    this.runner = new StepRunner(this.masker, o.killGraceMs);
+    this.log = maskedLogger(o.logger ?? silentLogger, this.masker);
+    this.clock = o.clock ?? realClock;
+  }
+
+  openJournal(): void {
+    this.journal = new Journal(path.join(this.runDir, 'journal.jsonl'));
+    this.state ??= foldJournal(this.events);
+  }
+
+  append(e: NewEvent): ReleaseEvent {
+    const full = this.journal!.append(this.masker.maskDeep(e));
+    this.events.push(full);
+    applyEvent(this.state, full);
+    this.o.onEvent?.(full, this.state);
+    return full;
+  }
+
+  private scope(extra: Record<string, string> = {}): Scope {
+    const s = this.state ?? { version: '', runId: '' };
+    const scope = runScope(this.o.plan, { ...s, runId: this.runId }, this.runDir, this.env, this.o.vars);
+    return { ...scope, builtins: { ...scope.builtins, ...extra } };
+  }
+
+  resolve = (text: string, extra?: Record<string, string>) => interpolate(text, this.scope(extra));
+
+  /** A step's own environment with the plan's references resolved. */
+  stepEnv(s: Pick<Step, 'env'>, extra?: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, this.resolve(v, extra)]));
+  }
+
+  /** Ends the release at a gate: an outcome, journalled and shown as one. */
+  abort(message: string): false {
+    this.append({ type: 'release.finished', outcome: 'aborted', message });
+    // Not also a warning (the CLI printed it twice).
+    this.log.info(message);
+    return false;
+  }
+}

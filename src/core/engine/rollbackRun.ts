@@ -1,0 +1,124 @@
+import type { RollbackTrigger } from '../base/events';
+import type { ReleaseState } from '../base/fold';
+import { describeResult } from '../exec/runner';
+import type { RunContext } from './context';
+import { rollbackAnnouncementText, rollbackStepTimeout, type RollbackQuestion } from './rollback';
+import { execStep } from './stepExec';
+import { ReleaseStopped } from './stop';
+import { notifyStep, webhookStep } from './unitAnnounce';
+
+/** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
+export async function runRollback(
+  c: RunContext,
+  trigger: RollbackTrigger,
+  reason: string,
+  by: string,
+  requestedAt = c.clock.now(),
+  q: Pick<RollbackQuestion, 'lateByMs' | 'forcedOver'> = {},
+): Promise<ReleaseState> {
+  c.monitorAbort?.abort();
+  const budget = c.o.plan.rollback.budget;
+  // Journaled just before the first rollback command starts: the latency ends there.
+  const started = () =>
+    c.append({
+      type: 'rollback.started',
+      trigger,
+      reason,
+      by,
+      requestedAt: new Date(requestedAt).toISOString(),
+      latencyMs: c.clock.now() - requestedAt,
+      lateByMs: q.lateByMs,
+      forcedOver: q.forcedOver,
+    });
+  const failed = await runRollbackSteps(c, requestedAt, started);
+  const outcome = failed ? 'rollback-failed' : 'rolled-back';
+  const durationMs = c.clock.now() - requestedAt;
+  const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
+  c.append({
+    type: 'rollback.finished',
+    outcome,
+    message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`,
+    durationMs,
+    budgetMs: budget,
+  });
+  // Announced after the outcome is a fact in the journal: a failed announcement cannot hide it,
+  // and a stop during the announcement cannot leave a finished rollback looking paused.
+  try {
+    await announceRollback(c);
+  } catch (e) {
+    if (!(e instanceof ReleaseStopped)) throw e;
+    c.append({ type: 'warning', message: `the rollback announcement was cut short: ${e.message}` });
+  }
+  c.append({
+    type: 'release.finished',
+    outcome,
+    message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}`,
+  });
+  return c.state;
+}
+
+/** The rollback steps in order, each with what is left of the budget; returns where it failed, if it did. */
+async function runRollbackSteps(c: RunContext, requestedAt: number, started: () => void): Promise<string | undefined> {
+  const { steps, budget } = c.o.plan.rollback;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    let command: string;
+    let name: string;
+    try {
+      command = c.resolve(s.run);
+      name = c.resolve(s.name ?? s.run);
+    } catch (e) {
+      if (i === 0) started();
+      return `rollback step ${i + 1}: ${(e as Error).message}`;
+    }
+    if (i === 0) started();
+    const timeoutMs = rollbackStepTimeout(s.timeout, budget, c.clock.now() - requestedAt);
+    const r = await execStep(c, `rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env: c.stepEnv(s), timeoutMs });
+    if (!r.ok) return `${name}: ${describeResult(r.result)}`;
+  }
+  return undefined;
+}
+
+/** The plan's announcement channels, told of the rollback, its reason and its outcome. */
+async function announceRollback(c: RunContext): Promise<void> {
+  const a = c.o.plan.announce;
+  const text = rollbackAnnouncementText(c.state);
+  const n = c.state.rollbacks.length;
+  const key = (ch: string) => `rollback/announce.${ch}${n > 1 ? `.${n}` : ''}`;
+  if (a.command) await announceByCommand(c, key('command'), a.command, text);
+  if (a.webhook) {
+    const url = a.webhook.url;
+    await webhookStep(
+      c,
+      { key: key('webhook'), phase: 'rollback', name: 'Announce the rollback (webhook)' },
+      text,
+      () => c.resolve(url),
+      (r) => (r.ok ? text : r.detail),
+    );
+  }
+  if (a.notify) await notifyStep(c, { key: key('notify'), phase: 'rollback', name: 'Announce the rollback (notification)' }, text);
+}
+
+async function announceByCommand(c: RunContext, key: string, command: string, text: string): Promise<void> {
+  let ok: boolean;
+  let message: string;
+  try {
+    const r = await execStep(c, key, 'rollback', 'Announce the rollback (command)', c.resolve(command), {
+      env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: c.state.rollback?.outcome ?? '' },
+      timeoutMs: 60_000,
+    });
+    ok = r.ok;
+    message = r.ok ? text : `announcement command failed: ${describeResult(r.result)}`;
+  } catch (e) {
+    ok = false;
+    message = `announcement command failed: ${c.masker.mask((e as Error).message)}`;
+  }
+  c.append({ type: 'announcement.sent', channel: 'command', ok, message });
+}
+
+/** Rolls back as requested (by a person, a guard or a failed step); the release stops there. */
+export async function rollbackNow(c: RunContext): Promise<'stop'> {
+  const r = c.rollbackRequest!;
+  await runRollback(c, r.trigger, r.reason, r.by, r.at);
+  return 'stop';
+}

@@ -1,0 +1,91 @@
+import * as crypto from 'node:crypto';
+import * as os from 'node:os';
+import type { ReleaseState } from '../base/fold';
+import { foldJournal } from '../base/fold';
+import type { RunContext } from './context';
+import type { EngineOptions } from './ports';
+import { loadRun, runIds } from './runs';
+
+export const planHash = (planText: string) => crypto.createHash('sha256').update(planText).digest('hex');
+
+/** The facts a new run's journal starts with. */
+export function startedEvent(
+  o: EngineOptions,
+  c: RunContext,
+  facts: { planRel: string; version: string; previous?: { version: string; source: string }; commit?: string },
+) {
+  return {
+    type: 'release.started' as const,
+    runId: c.runId,
+    plan: facts.planRel,
+    name: o.plan.release.name,
+    version: facts.version,
+    environment: o.plan.release.environment,
+    user: c.user,
+    host: os.hostname(),
+    pid: process.pid,
+    planHash: planHash(o.planText),
+    ...(facts.previous ? { previousVersion: facts.previous.version, previousVersionFrom: facts.previous.source } : {}),
+    ...(facts.commit ? { commit: facts.commit } : {}),
+  };
+}
+
+/**
+ * What a reopened journal says with nobody running it, made facts: interrupted steps (and the
+ * processes they left), an unfinished rollback, a plan changed since the start.
+ */
+export function recordReopenFacts(c: RunContext, planText: string, torn: boolean): void {
+  // What the journal says with nobody running it: the steps that were running are interrupted.
+  const closed = foldJournal(c.events, { closed: true });
+  if (torn) c.append({ type: 'warning', message: 'the journal ended in a torn line (a crash mid-write); that line was dropped' });
+  for (const st of Object.values(closed.steps)) {
+    if (st.state !== 'interrupted') continue;
+    c.append({ type: 'step.interrupted', step: st.key, message: st.message ?? 'interrupted' });
+    if (st.pid && endOrphanGroup(st.pid))
+      c.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (process group ${st.pid})` });
+  }
+  if (c.state.rollback && !c.state.rollback.outcome) {
+    c.append({ type: 'rollback.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
+    c.append({ type: 'release.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished; roll back again' });
+  }
+  const started = c.events.find((e) => e.type === 'release.started');
+  if (started && started.type === 'release.started' && started.planHash !== planHash(planText))
+    c.append({ type: 'warning', message: 'the plan changed since this release started; the current plan is used' });
+}
+
+/**
+ * The old colour a released earlier run kept up for its rollback, which the new run retires before
+ * it deploys. Runs that never reached their deploy (aborted at a gate) are passed over.
+ */
+export function oldColourKept(o: EngineOptions): { from: string; active: string; idle: string } | undefined {
+  if (!o.plan.phases.deploy.blueGreen?.retire.length) return undefined;
+  for (const id of runIds(o.workspace)) {
+    let s: ReleaseState;
+    try {
+      s = loadRun(o.workspace, id).state;
+    } catch {
+      continue;
+    }
+    if (!s.deployStartedAt) continue;
+    return s.status === 'released' && s.colors ? { from: id, active: s.colors.active, idle: s.colors.idle } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Ends a process group an interrupted step left behind; true when there was one. A group id is not
+ * handed out again while any member of the group lives, so a live group with this id is the step's.
+ */
+function endOrphanGroup(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    process.kill(-pgid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}

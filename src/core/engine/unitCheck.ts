@@ -1,0 +1,55 @@
+import type { HealthCheck } from '../plan/schema';
+import { runShort } from '../exec/short';
+import type { RunContext } from './context';
+import { httpCheck } from './checks';
+import { pseudoStep } from './stepExec';
+import type { Unit } from './units';
+
+type Outcome = 'ok' | 'failed' | 'stop';
+type Attempt = { ok: boolean; detail: string };
+
+/** A health check, retried at its interval; a stop or a rollback request ends the waiting. */
+export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: 'health' }>, name: string, extra: Record<string, string>): Promise<Outcome> {
+  const hc = unit.check;
+  const target = hc.http ? c.resolve(hc.http.url, extra) : c.resolve(hc.run!, extra);
+  const ok = await pseudoStep(c, unit.key, unit.phase, name, hc.http ? `GET ${target}` : target, async (write) => {
+    let last = '';
+    for (let attempt = 0; attempt <= hc.retries; attempt++) {
+      if (c.rollbackRequest || c.stopLatch.by) return { ok: false, message: c.stopLatch.by ? `stopped by ${c.stopLatch.by}` : 'rollback requested' };
+      const r = await healthAttempt(c, hc, target);
+      last = r.detail;
+      if (r.ok) {
+        write(`attempt ${attempt + 1}: ${hc.http ? last : 'healthy'}`);
+        return { ok: true, message: `healthy after ${attempt + 1} attempt(s)${hc.http ? `: ${last}` : ''}` };
+      }
+      write(`attempt ${attempt + 1}: ${last}`);
+      if (attempt < hc.retries) await c.clock.sleep(hc.interval);
+    }
+    return { ok: false, message: `unhealthy after ${hc.retries + 1} attempt(s): ${last}` };
+  });
+  return ok ? 'ok' : 'failed';
+}
+
+async function healthAttempt(c: RunContext, hc: HealthCheck, target: string): Promise<Attempt> {
+  if (hc.http) return httpCheck(hc.http, target);
+  const r = await runShort(target, { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal });
+  if (r.exitCode === 0) return { ok: true, detail: 'exit code 0' };
+  return {
+    ok: false,
+    detail: `exit code ${r.exitCode}: ${c.masker.mask(
+      String(r.all ?? '')
+        .trim()
+        .slice(0, 200),
+    )}`,
+  };
+}
+
+export async function runHttpUnit(c: RunContext, unit: Extract<Unit, { kind: 'http' }>, name: string): Promise<Outcome> {
+  const url = c.resolve(unit.check.url);
+  const ok = await pseudoStep(c, unit.key, unit.phase, name, `${unit.check.method} ${url} expect ${unit.check.status}`, async (write) => {
+    const r = await httpCheck(unit.check, url);
+    write(r.detail);
+    return { ok: r.ok, message: r.detail };
+  });
+  return ok ? 'ok' : 'failed';
+}

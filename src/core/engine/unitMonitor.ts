@@ -1,0 +1,79 @@
+import { Monitor } from '../monitor/monitor';
+import { formatNumber } from '../format';
+import type { RunContext } from './context';
+import { rollbackNow } from './rollbackRun';
+import { pseudoStep } from './stepExec';
+import type { Unit } from './units';
+
+type Outcome = 'ok' | 'failed' | 'stop';
+
+/** The run's one monitor, holding the baselines the journal already has (a resume never captures twice). */
+function monitorOf(c: RunContext): Monitor {
+  if (c.monitor) return c.monitor;
+  c.monitorAbort = new AbortController();
+  const m = new Monitor(c.o.plan.monitoring, (t) => c.resolve(t), c.o.workspace, {
+    append: (e) => c.append(e),
+    clock: c.clock,
+    signal: c.monitorAbort.signal,
+    decide: (b) => c.stopLatch.race(c.o.prompter.onBreach(b)),
+  });
+  for (const mv of Object.values(c.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean, mv.baseline.fixed);
+  c.monitor = m;
+  return m;
+}
+
+export async function runBaselineUnit(c: RunContext, unit: Unit, name: string): Promise<Outcome> {
+  const monitor = monitorOf(c);
+  // The journal holds the baseline already (a resume after a crash): it is never captured twice.
+  if (!monitor.needsBaseline)
+    return (await pseudoStep(c, unit.key, unit.phase, name, 'baseline: from the journal', async () => ({
+      ok: true,
+      message: 'baseline already in the journal; not captured again',
+    })))
+      ? 'ok'
+      : 'failed';
+  const cfg = c.o.plan.monitoring;
+  const how = cfg.baseline.fixed
+    ? 'fixed values from the plan'
+    : `captured for ${Math.round((cfg.baseline.capture ?? 0) / 1000)} s every ${cfg.interval / 1000} s`;
+  const ok = await pseudoStep(c, unit.key, unit.phase, name, `baseline: ${how}`, async (write) => {
+    await monitor.captureBaseline();
+    for (const m of Object.values(c.state.metrics))
+      if (m.baseline) write(`${m.id}: ${formatNumber(m.baseline.mean)} ± ${formatNumber(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
+    return { ok: true, message: 'baseline recorded' };
+  });
+  return ok ? 'ok' : 'failed';
+}
+
+/** The monitoring window: a confirmed breach rolls back (or pauses, by plan setting), a stop stops. */
+export async function runMonitorUnit(c: RunContext, unit: Unit, name: string): Promise<Outcome> {
+  const monitor = monitorOf(c);
+  const cfg = c.o.plan.monitoring;
+  let outcome: Awaited<ReturnType<Monitor['watch']>> | undefined;
+  await pseudoStep(
+    c,
+    unit.key,
+    unit.phase,
+    name,
+    `${cfg.metrics.length} metric(s) for ${Math.round(cfg.window / 1000)} s every ${cfg.interval / 1000} s`,
+    async (write) => {
+      outcome = await monitor.watch();
+      if (outcome.ok) return { ok: true, message: 'every metric stayed within its guard for the whole window' };
+      if ('aborted' in outcome) return { ok: false, message: 'stopped: rollback requested' };
+      write(outcome.breach.reason);
+      return { ok: false, message: outcome.breach.reason };
+    },
+  );
+  if (!outcome || outcome.ok) return 'ok';
+  if ('aborted' in outcome) {
+    if (c.rollbackRequest) return rollbackNow(c);
+    c.stopLatch.throwIfStopped();
+    return 'stop';
+  }
+  if (outcome.action === 'pause') {
+    c.append({ type: 'release.paused', step: unit.key, message: outcome.breach.reason });
+    return 'stop';
+  }
+  c.rollbackRequest = { reason: outcome.breach.reason, by: 'monitor', at: outcome.breach.confirmedAt, trigger: 'guard' };
+  return rollbackNow(c);
+}

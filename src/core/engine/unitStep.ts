@@ -1,0 +1,44 @@
+import * as fs from 'node:fs';
+import type { RunContext } from './context';
+import { scanLog } from './checks';
+import { execStep } from './stepExec';
+import type { Unit } from './units';
+
+type Outcome = 'ok' | 'failed' | 'stop';
+
+/** A plan step: a production one is confirmed first, naming the environment and the command. */
+export async function runStepUnit(c: RunContext, unit: Extract<Unit, { kind: 'run' }>, name: string, extra: Record<string, string>): Promise<Outcome> {
+  const s = unit.step;
+  const command = c.resolve(s.run, extra);
+  const env = c.stepEnv(s, extra);
+  if (
+    s.production &&
+    !(await c.stopLatch.race(
+      c.o.prompter.confirm(`Run the production step "${name}" on ${c.o.plan.release.environment}?\n${c.masker.mask(command)}`, {
+        step: unit.key,
+      }),
+    ))
+  ) {
+    c.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
+    return 'stop';
+  }
+  // The step runs the command as resolved; the journal and every front end see it masked (append masks).
+  const r = await execStep(c, unit.key, unit.phase, name, command, { cwd: s.cwd, env, timeoutMs: s.timeout });
+  return r.ok ? 'ok' : 'failed';
+}
+
+/** A command whose output is scanned for what must (not) appear in it. */
+export async function runLogUnit(c: RunContext, unit: Extract<Unit, { kind: 'log' }>, name: string): Promise<Outcome> {
+  const command = c.resolve(unit.check.run);
+  const r = await execStep(c, unit.key, unit.phase, name, command, { judge: (log) => scanOutput(log, unit.check) });
+  return r.ok ? 'ok' : 'failed';
+}
+
+/** A log scan of a step's output file; an unreadable file fails the scan, it never passes it. */
+function scanOutput(log: string, check: Parameters<typeof scanLog>[1]): { ok: boolean; detail: string } {
+  try {
+    return scanLog(fs.readFileSync(log, 'utf8'), check);
+  } catch (e) {
+    return { ok: false, detail: `cannot read the output to scan it: ${(e as Error).message}` };
+  }
+}
