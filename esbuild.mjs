@@ -164,7 +164,7 @@ async function hostBundles() {
   const results = { 'extension.js': ext, 'core.js': core, 'engine.js': engine };
   const modules = checkDisjoint(results);
   if (report) {
-    for (const [name, r] of Object.entries(results)) {
+    for (const r of Object.values(results)) {
       const [file, out] = Object.entries(r.metafile.outputs).find(([f]) => f.endsWith('.js'));
       console.log(`${file}: ${(out.bytes / 1024).toFixed(0)} KB, ${inputsOf(r).size} modules`);
     }
