@@ -1,5 +1,8 @@
-// Builds the three bundles (extension, CLI, webview) and the plan's JSON Schema.
-// `node esbuild.mjs --watch` rebuilds on change; `--production` minifies.
+// Builds the bundles and the plan's JSON Schema:
+//   dist/extension.js, dist/core.js, dist/engine.js  the extension, in the extension host (see hostBundles)
+//   dist/cli.js                                      the command line, its own process
+//   dist/webview.js                                  the panel, in the browser
+// `node esbuild.mjs --watch` rebuilds on change; `--production` minifies; `--report` prints each bundle's size.
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +11,7 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 const tests = process.argv.includes('--tests');
 const bench = process.argv.includes('--bench');
+const report = process.argv.includes('--report');
 
 /** Prints errors in the form VS Code's $esbuild-watch problem matcher reads. */
 const problemMatcher = {
@@ -34,9 +38,6 @@ const nodeCjs = {
   banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 const builds = [
-  // The engine is its own bundle, required by the extension on first use (see src/vscode/lazyEngine.ts).
-  { ...common, ...nodeCjs, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './engine.js'] },
-  { ...common, ...nodeCjs, entryPoints: ['src/vscode/engineApi.ts'], outfile: 'dist/engine.js' },
   { ...common, ...nodeCjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` } },
   {
     ...common,
@@ -48,6 +49,130 @@ const builds = [
     loader: { '.css': 'css' },
   },
 ];
+
+// The extension host loads three bundles, and each module lives in exactly one of them, so a class
+// (an error the engine throws, say) is the same class wherever it is caught:
+//   extension.js  src/extension.ts and src/vscode: the adapters
+//   core.js       what they import beyond that, loaded with them: plan, fold, journal, report, the panel's messages
+//   engine.js     what runs releases, required on the first command that runs something
+//                 (src/vscode/lazyEngine.ts), minus what core.js already holds
+// An import that crosses from one bundle into core.js becomes a lookup in core.js's table of modules.
+const SHARED = 'rp-core-module';
+const isAdapter = (key) => key === 'src/extension.ts' || key.startsWith('src/vscode/');
+/** A module's name in the table: its path from the project, or from node_modules for a package. */
+const keyOf = (file) => {
+  const rel = path.relative(process.cwd(), file).split(path.sep).join('/');
+  const i = rel.lastIndexOf('node_modules/');
+  return i >= 0 ? rel.slice(i) : rel;
+};
+
+/** Sends the imports `crosses(key, importerKey)` picks to core.js; records them in `wanted` (key → file). */
+function fromCore(crosses, wanted, exposed) {
+  return {
+    name: 'from-core',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/core\.js$/, namespace: SHARED }, () => ({ path: './core.js', external: true }));
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData === SHARED || args.kind === 'entry-point' || args.namespace !== 'file') return undefined;
+        const r = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: SHARED });
+        if (r.errors.length || r.external || r.namespace !== 'file') return undefined;
+        const key = keyOf(r.path);
+        const importer = keyOf(args.importer);
+        if (!crosses(key, importer)) return undefined;
+        if (exposed && !exposed.has(key))
+          return { errors: [{ text: `${importer} imports ${key} from core.js, which does not hold it yet: restart the build` }] };
+        wanted.set(key, r.path);
+        return { path: key, namespace: SHARED };
+      });
+      build.onLoad({ filter: /.*/, namespace: SHARED }, (args) => ({
+        contents: `module.exports = require('./core.js').modules[${JSON.stringify(args.path)}];`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/** core.js's entry: every module another bundle imports, ES modules as namespaces marked as such, CommonJS ones as they are. */
+function coreEntry(modules, formats) {
+  const lines = ['const esm = (ns) => Object.defineProperty(Object.create(null, Object.getOwnPropertyDescriptors(ns)), "__esModule", { value: true });'];
+  const table = [];
+  [...modules].forEach(([key, file], i) => {
+    if (formats.get(key) === 'cjs') table.push(`${JSON.stringify(key)}: require(${JSON.stringify(file)})`);
+    else {
+      lines.push(`import * as m${i} from ${JSON.stringify(file)};`);
+      table.push(`${JSON.stringify(key)}: esm(m${i})`);
+    }
+  });
+  return `${lines.join('\n')}\nexport const modules = {\n${table.join(',\n')}\n};\n`;
+}
+
+const inputsOf = (result) =>
+  new Map(
+    Object.entries(result.metafile.inputs)
+      .filter(([k]) => !k.startsWith(`${SHARED}:`) && k !== '<stdin>')
+      .map(([k, v]) => [keyOf(path.resolve(k)), v.format]),
+  );
+
+/** Fails the build if a module is in two bundles of the extension host. */
+function checkDisjoint(results) {
+  const owner = new Map();
+  for (const [name, result] of Object.entries(results)) {
+    for (const key of inputsOf(result).keys()) {
+      if (owner.has(key)) throw new Error(`${key} is bundled into both dist/${owner.get(key)} and dist/${name}: each module must live in one bundle`);
+      owner.set(key, name);
+    }
+  }
+  return owner.size;
+}
+
+/** The three extension-host bundles' options; core.js holds `modules` (key → file). */
+function hostOptions(modules, formats, exposed, wanted) {
+  const host = { ...common, ...nodeCjs, metafile: true };
+  return {
+    'extension.js': {
+      ...host,
+      entryPoints: ['src/extension.ts'],
+      outfile: 'dist/extension.js',
+      external: ['vscode', './engine.js'],
+      plugins: [...host.plugins, fromCore((key, importer) => isAdapter(importer) && !isAdapter(key), wanted, exposed)],
+    },
+    'core.js': {
+      ...host,
+      stdin: { contents: coreEntry(modules, formats), resolveDir: process.cwd(), sourcefile: 'core-modules.js', loader: 'js' },
+      outfile: 'dist/core.js',
+    },
+    'engine.js': {
+      ...host,
+      entryPoints: ['src/vscode/engineApi.ts'],
+      outfile: 'dist/engine.js',
+      plugins: [...host.plugins, fromCore((key) => formats.has(key), wanted, exposed)],
+    },
+  };
+}
+
+/** Builds the three, checks no module is in two, and returns their options for watch mode. */
+async function hostBundles() {
+  const wanted = new Map();
+  // First what the adapters import from beyond themselves, then all that this pulls into core.js:
+  // the engine imports what it shares with them from there.
+  const probe = hostOptions(new Map(), new Map(), null, wanted);
+  const ext = await esbuild.build(probe['extension.js']);
+  const held = inputsOf(await esbuild.build({ ...hostOptions(wanted, new Map(), null, wanted)['core.js'], write: false }));
+  const engine = await esbuild.build(hostOptions(wanted, held, null, wanted)['engine.js']);
+  const options = hostOptions(wanted, held, new Set(wanted.keys()), new Map());
+  const core = await esbuild.build(options['core.js']);
+  const results = { 'extension.js': ext, 'core.js': core, 'engine.js': engine };
+  const modules = checkDisjoint(results);
+  if (report) {
+    for (const r of Object.values(results)) {
+      const [file, out] = Object.entries(r.metafile.outputs).find(([f]) => f.endsWith('.js'));
+      console.log(`${file}: ${(out.bytes / 1024).toFixed(0)} KB, ${inputsOf(r).size} modules`);
+    }
+    console.log(`${modules} modules in the extension host, each in one bundle; core.js lends ${wanted.size} of them to the other two`);
+  }
+  return options;
+}
+
 if (tests) {
   // Tests are bundled like the product, so ESM-only dependencies load the same way in both.
   const list = (dir) =>
@@ -90,10 +215,11 @@ for (const [name, example] of [
   fs.copyFileSync(`examples/${example}/.release/plan.yaml`, `dist/templates/${name}.yaml`);
 }
 if (watch) {
-  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  const host = Object.values(await hostBundles());
+  const contexts = await Promise.all([...builds, ...host].map((b) => esbuild.context(b)));
   await Promise.all(contexts.map((c) => c.watch()));
 } else {
-  await Promise.all(builds.map((b) => esbuild.build(b)));
+  await Promise.all([hostBundles(), ...builds.map((b) => esbuild.build(b))]);
   await esbuild.build({
     entryPoints: ['src/core/plan/schema.ts'],
     outfile: 'dist/schema-export.mjs',

@@ -159,20 +159,32 @@ async function rollbackLatency() {
 }
 
 function extensionCost() {
-  execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: ROOT });
-  for (const f of ['extension.js', 'engine.js', 'cli.js', 'webview.js']) {
+  // --tests: the integration suite that measures activation below is built with the production bundles.
+  execFileSync(process.execPath, ['esbuild.mjs', '--production', '--tests'], { cwd: ROOT });
+  const loadedAtActivation = ['extension.js', 'core.js'];
+  const what: Record<string, string> = {
+    'extension.js': ' (loaded at activation)',
+    'core.js': ' (loaded at activation, by extension.js)',
+    'engine.js': ' (loaded on the first command that runs something)',
+  };
+  for (const f of ['extension.js', 'core.js', 'engine.js', 'cli.js', 'webview.js']) {
     const buf = fs.readFileSync(path.join(ROOT, 'dist', f));
     const gz = zlib.gzipSync(buf).length;
-    const goal = f === 'extension.js' ? '≤ 300 KB' : '—';
-    const what = f === 'extension.js' ? ' (loaded at activation)' : f === 'engine.js' ? ' (loaded on the first command that runs something)' : '';
     rows.push({
-      figure: `Bundle dist/${f}${what} (production)`,
+      figure: `Bundle dist/${f}${what[f] ?? ''} (production)`,
       value: `${(buf.length / 1024).toFixed(0)} KB raw, ${(gz / 1024).toFixed(0)} KB gzip`,
-      goal,
+      goal: '—',
       baseline: '—',
-      met: f === 'extension.js' ? buf.length <= 300 * 1024 : undefined,
     });
   }
+  const atActivation = loadedAtActivation.reduce((n, f) => n + fs.statSync(path.join(ROOT, 'dist', f)).size, 0);
+  rows.push({
+    figure: `Bundles loaded at activation (${loadedAtActivation.join(' + ')}, production)`,
+    value: `${(atActivation / 1024).toFixed(0)} KB`,
+    goal: '≤ 300 KB',
+    baseline: '—',
+    met: atActivation <= 300 * 1024,
+  });
   const out = path.join(ROOT, '.test-host', 'bench.vsix');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   execFileSync(
@@ -190,6 +202,7 @@ function extensionCost() {
   // Activation, measured inside the real VS Code host by the integration suite.
   const r = spawnSync(process.execPath, ['test/host/run.mjs', '--version', 'min', '--integration'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
   const m = /activate\(\) took ([\d.]+) ms/.exec(r.stdout);
+  if (!m) log(`the VS Code host did not report activation:\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
   rows.push({
     figure: 'activate() in the real VS Code host (1.100)',
     value: m ? `${m[1]} ms` : `not measured (host exit ${r.status})`,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { EngineOptions, FailureDecision, Prompter, Release } from '../core/engine/engine';
+import type { EngineOptions, FailureDecision, Release } from '../core/engine/engine';
 import { latestRunId, loadRun, runsDir } from '../core/engine/runs';
 import { engine } from './lazyEngine';
 import { ErrorCodes, errorCode } from '../core/base/errors';
@@ -14,7 +14,8 @@ import type { PhaseId, Plan } from '../core/plan/schema';
 import type { Scope } from '../core/plan/scope';
 import type { ReleaseEvent } from '../core/base/events';
 import { PhaseTerminals } from './terminals';
-import { VscodePrompter } from './prompter';
+import { VscodePrompter, type Answerers, type ReleasePrompts } from './prompter';
+import { Disposable } from './dispose';
 
 export class UserError extends Error {
   constructor(
@@ -25,15 +26,9 @@ export class UserError extends Error {
   }
 }
 
-export async function askAbandonReason(version: string): Promise<string | undefined> {
-  const reason = await vscode.window.showInputBox({
-    title: `Abandon release ${version}`,
-    prompt: 'Why is this release given up without a rollback? Your name and this reason go into the journal and the report.',
-    ignoreFocusOut: true,
-    validateInput: (v) => (v.trim().length < 5 ? 'Write a reason of a few words' : undefined),
-  });
-  return reason?.trim() || undefined;
-}
+/** Why nothing runs in an untrusted workspace, said the same wherever it is refused. */
+export const UNTRUSTED_MESSAGE =
+  'This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.';
 
 export interface Precheck {
   state: 'checking' | 'passed' | 'failed' | 'waived';
@@ -46,13 +41,12 @@ export interface Precheck {
  * The one place the extension holds release state: the plan, the newest run folded from its
  * journal, and the release this window is running. Views only read it and listen for changes.
  */
-export class ReleaseController implements vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class ReleaseController extends Disposable {
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
-  private readonly eventEmitter = new vscode.EventEmitter<ReleaseEvent>();
+  private readonly eventEmitter = this.register(new vscode.EventEmitter<ReleaseEvent>());
   readonly onDidAppend = this.eventEmitter.event;
   readonly terminals: PhaseTerminals;
-  private readonly disposables: vscode.Disposable[] = [];
 
   plan: LoadResult | undefined;
   state: ReleaseState | undefined;
@@ -63,33 +57,36 @@ export class ReleaseController implements vscode.Disposable {
   readonly prechecks = new Map<string, Precheck>();
   private readonly ticks = new Map<string, string>();
   private readonly waivers = new Map<string, string>();
-  /** Answers for tests in the real VS Code host, where nobody clicks a modal. */
-  prompterOverride:
-    | (Partial<Prompter> & { unresolved?(message: string, detail: string): Thenable<string | undefined>; abandonReason?(): Thenable<string | undefined> })
-    | undefined;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
-    this.terminals = new PhaseTerminals({
-      writeInput: (d) => this.live?.writeInput(d),
-      interrupt: async () => {
-        if (!this.live) return;
-        const pick = await vscode.window.showWarningMessage(
-          'Cancel the running step? Its whole process tree is ended; then you choose: retry, roll back, waive or pause.',
-          { modal: true },
-          'Cancel Step',
-        );
-        if (pick === 'Cancel Step') this.live.cancelStep();
-      },
-    });
-    this.disposables.push(this.terminals, this.changed, this.eventEmitter);
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(this.folder?.uri ?? vscode.Uri.file('/'), '.release/**'));
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly answerers: Answerers,
+  ) {
+    super();
+    this.terminals = this.register(
+      new PhaseTerminals({
+        writeInput: (d) => this.live?.writeInput(d),
+        interrupt: async () => {
+          if (!this.live) return;
+          const pick = await vscode.window.showWarningMessage(
+            'Cancel the running step? Its whole process tree is ended; then you choose: retry, roll back, waive or pause.',
+            { modal: true },
+            'Cancel Step',
+          );
+          if (pick === 'Cancel Step') this.live.cancelStep();
+        },
+      }),
+    );
+    const watcher = this.register(
+      vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(this.folder?.uri ?? vscode.Uri.file('/'), '.release/**')),
+    );
     const external = () => {
       if (!this.live) this.reload();
     };
-    watcher.onDidChange(external, undefined, this.disposables);
-    watcher.onDidCreate(external, undefined, this.disposables);
-    watcher.onDidDelete(external, undefined, this.disposables);
-    this.disposables.push(watcher);
+    this.register(watcher.onDidChange(external));
+    this.register(watcher.onDidCreate(external));
+    this.register(watcher.onDidDelete(external));
+    this.register({ dispose: () => clearTimeout(this.changeTimer) });
   }
 
   get folder(): vscode.WorkspaceFolder | undefined {
@@ -194,29 +191,18 @@ export class ReleaseController implements vscode.Disposable {
   }
 
   private requireTrust(): void {
-    if (!vscode.workspace.isTrusted)
-      throw new UserError(
-        'This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.',
-      );
+    if (!vscode.workspace.isTrusted) throw new UserError(UNTRUSTED_MESSAGE);
   }
 
-  private prompter(): Prompter {
-    const base = new VscodePrompter({
+  /** The questions of the release about to run, answered by a person unless an API answerer took them. */
+  private prompts(): ReleasePrompts {
+    const person = new VscodePrompter({
       user: () => engine().currentUser(this.workspaceDir ?? process.cwd()),
       ticked: (id) => this.ticks.get(id),
       waived: (id) => this.waivers.get(id),
       state: () => this.state,
     });
-    const o = this.prompterOverride ?? {};
-    return {
-      confirm: o.confirm ?? base.confirm.bind(base),
-      onFailure: o.onFailure ?? base.onFailure.bind(base),
-      onChecklistFailed: o.onChecklistFailed ?? base.onChecklistFailed.bind(base),
-      tickManual: o.tickManual ?? base.tickManual.bind(base),
-      onBreach: o.onBreach ?? base.onBreach.bind(base),
-      notify: o.notify ?? base.notify.bind(base),
-      confirmRollback: o.confirmRollback ?? base.confirmRollback.bind(base),
-    };
+    return this.answerers.over(person);
   }
 
   private engineOptions(extra: Partial<EngineOptions> = {}): EngineOptions {
@@ -227,7 +213,7 @@ export class ReleaseController implements vscode.Disposable {
       plan: result.plan,
       planText: result.text,
       workspace: this.workspaceDir!,
-      prompter: this.prompter(),
+      prompter: this.prompts(),
       holder: `VS Code window (${vscode.env.appName})`,
       color: true,
       killGraceMs: Math.max(0, grace) * 1000,
@@ -290,17 +276,15 @@ export class ReleaseController implements vscode.Disposable {
     ]
       .filter(Boolean)
       .join('\n');
-    const pick = await (this.prompterOverride?.unresolved ?? ((m, d) => vscode.window.showWarningMessage(m, { modal: true, detail: d }, 'Resume', 'Abandon…')))(
-      `Release ${s.name} ${s.version} was not finished.`,
-      detail,
-    );
+    const prompts = this.prompts();
+    const pick = await prompts.unresolved(`Release ${s.name} ${s.version} was not finished.`, detail);
     if (pick === 'Resume') {
       this.runId = e.runId;
       this.state = s;
       return this.resume();
     }
     if (pick !== 'Abandon…') return undefined;
-    const reason = await (this.prompterOverride?.abandonReason ?? (() => askAbandonReason(s.version)))();
+    const reason = await prompts.abandonReason(s.version);
     return reason ? this.abandon(reason, e.runId) : undefined;
   }
 
@@ -427,10 +411,6 @@ export class ReleaseController implements vscode.Disposable {
     this.fireChanged();
   }
 
-  dispose(): void {
-    clearTimeout(this.changeTimer);
-    // A window closing mid-release was stopped by shutdown() (deactivate): the step's processes are
-    // ended and the run paused; the next window offers resume. Nothing is rolled back behind a person's back.
-    for (const d of this.disposables) d.dispose();
-  }
+  // Disposing (the base class) releases the views' listeners only: a window closing mid-release was stopped by
+  // shutdown() (deactivate), its step's processes ended and the run paused; nothing is rolled back behind a person's back.
 }

@@ -1,17 +1,23 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parsePlan } from '../core/plan/load';
+import { Disposable } from './dispose';
 
 /** Problems of the release plan in the Problems panel, at their exact range, as the user types. */
-export class PlanDiagnostics implements vscode.Disposable {
-  readonly collection = vscode.languages.createDiagnosticCollection('release-plan');
-  private readonly disposables: vscode.Disposable[] = [this.collection];
+export class PlanDiagnostics extends Disposable {
+  readonly collection = this.register(vscode.languages.createDiagnosticCollection('release-plan'));
   // One debounce per plan document: a log or another file changing meanwhile must not postpone or swallow it.
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly planFile: () => string | undefined) {
-    this.disposables.push(
-      vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
+    super();
+    this.register({
+      dispose: () => {
+        for (const t of this.timers.values()) clearTimeout(t);
+      },
+    });
+    this.register(vscode.workspace.onDidOpenTextDocument((d) => this.check(d)));
+    this.register(
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (!this.isPlan(e.document)) return;
         const key = e.document.uri.toString();
@@ -24,7 +30,9 @@ export class PlanDiagnostics implements vscode.Disposable {
           }, 250),
         );
       }),
-      vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
+    );
+    this.register(vscode.workspace.onDidSaveTextDocument((d) => this.check(d)));
+    this.register(
       vscode.workspace.onDidCloseTextDocument((d) => {
         if (this.isPlan(d)) this.checkFile(d.uri);
       }),
@@ -65,10 +73,5 @@ export class PlanDiagnostics implements vscode.Disposable {
     });
     this.collection.set(uri, diags);
     return diags;
-  }
-
-  dispose(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    for (const d of this.disposables) d.dispose();
   }
 }

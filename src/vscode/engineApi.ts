@@ -1,6 +1,8 @@
 // What the extension loads on the first command that runs something: the engine, its process
-// runner, git and monitoring. Bundled apart (dist/engine.js) so activation does not pay for it.
-export { Release, currentUser } from '../core/engine/engine';
+// runner, git and monitoring. Bundled apart (dist/engine.js) so activation does not pay for it;
+// what it shares with the views (plan, fold, journal) comes from dist/core.js (see esbuild.mjs).
+export { Release, currentUser, GateError } from '../core/engine/engine';
+export { UnresolvedRunError } from '../core/engine/stop';
 export { runCheck } from '../core/engine/checks';
 export { beforeRunScope } from '../core/engine/releaseFacts';
 export { previewRelease } from '../core/engine/preview';

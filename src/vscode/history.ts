@@ -86,6 +86,21 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
   }
 }
 
+/** The Releases view, refreshed when the release shown in the Release view changes run or state. */
+export function createHistoryView(
+  controller: { onDidChange: vscode.Event<unknown>; state?: { runId: string; status: string } },
+  history: HistoryProvider,
+): vscode.Disposable {
+  const view = vscode.window.createTreeView('releasePilot.history', { treeDataProvider: history });
+  let shown = '';
+  const listener = controller.onDidChange(() => {
+    const key = `${controller.state?.runId}:${controller.state?.status}`;
+    if (key !== shown) history.refreshSoon();
+    shown = key;
+  });
+  return vscode.Disposable.from(view, listener);
+}
+
 /** Opens a run's report as rendered Markdown (the report as a person reads it), or as text when no preview exists. */
 export async function openRunReport(r: HistoryRow): Promise<void> {
   const uri = vscode.Uri.file(r.report);

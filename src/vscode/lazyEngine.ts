@@ -9,3 +9,8 @@ export function engine(): typeof EngineApi {
   loaded ??= require('./engine.js') as typeof EngineApi;
   return loaded;
 }
+
+/** The engine if a command loaded it already; errors it threw can only come from it then. */
+export function engineIfLoaded(): typeof EngineApi | undefined {
+  return loaded;
+}

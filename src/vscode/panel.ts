@@ -4,13 +4,16 @@ import type { ReleaseController } from './controller';
 import { panelSnapshot, reportView } from './snapshot';
 import { FromWebview, type ToWebview } from '../webview/protocol';
 import { COMMANDS } from './commands';
+import { Disposable } from './dispose';
 
 export const PANEL_TYPE = 'releasePilot.panel';
 
-/** The monitor and report panel. It holds no state of its own: it shows the controller's. */
-export class ReleasePanel implements vscode.Disposable {
+/**
+ * The monitor and report panel. It shows the controller's release state; of its own it keeps only
+ * what a view needs: the tab shown, whether the webview is ready, and samples waiting to be sent.
+ */
+export class ReleasePanel extends Disposable {
   static current: ReleasePanel | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private tab: 'monitor' | 'report' = 'monitor';
   private pending: Record<string, { value: number | null; status: string; message?: string }> = {};
@@ -18,7 +21,14 @@ export class ReleasePanel implements vscode.Disposable {
   private snapshotTimer: NodeJS.Timeout | undefined;
   /** Time the webview took to apply its last update, as it measured it. */
   lastApplyMs: number | undefined;
-  readonly received: string[] = [];
+
+  /** Opens the monitor when a release's deploy phase starts, unless the setting says not to. */
+  static openOnDeploy(extensionUri: vscode.Uri, c: ReleaseController): vscode.Disposable {
+    return c.onDidAppend((e) => {
+      if (e.type !== 'phase.started' || e.phase !== 'deploy') return;
+      if (vscode.workspace.getConfiguration('releasePilot').get<boolean>('openMonitorOnDeploy', true)) ReleasePanel.show(extensionUri, c, 'monitor');
+    });
+  }
 
   static show(extensionUri: vscode.Uri, c: ReleaseController, tab: 'monitor' | 'report'): ReleasePanel {
     if (ReleasePanel.current) {
@@ -53,23 +63,34 @@ export class ReleasePanel implements vscode.Disposable {
     private readonly c: ReleaseController,
     tab: 'monitor' | 'report',
   ) {
+    super();
+    this.register(panel);
+    this.register({
+      dispose: () => {
+        clearTimeout(this.flushTimer);
+        clearTimeout(this.snapshotTimer);
+      },
+    });
     this.tab = tab;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'rocket.svg');
     panel.webview.html = this.html();
     this.updateTitle();
-    panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.disposables);
-    panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
-    c.onDidAppend(
-      (e) => {
+    this.register(panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)));
+    this.register(panel.onDidDispose(() => this.dispose()));
+    this.register(
+      c.onDidAppend((e) => {
         if (e.type === 'metric.sample') {
           this.pending[e.metric] = { value: e.value, status: e.status, message: e.message };
           this.flushTimer ??= setTimeout(() => this.flush(), 50);
         } else this.scheduleSnapshot();
-      },
-      undefined,
-      this.disposables,
+      }),
     );
-    c.onDidChange(() => this.scheduleSnapshot(), undefined, this.disposables);
+    this.register(c.onDidChange(() => this.scheduleSnapshot()));
+  }
+
+  /** The webview answered the ready handshake: messages posted now are received. */
+  get isReady(): boolean {
+    return this.ready;
   }
 
   private updateTitle(): void {
@@ -107,7 +128,6 @@ export class ReleasePanel implements vscode.Disposable {
     const parsed = FromWebview.safeParse(raw);
     if (!parsed.success) return;
     const m = parsed.data;
-    this.received.push(m.type);
     switch (m.type) {
       case 'ready':
         this.ready = true;
@@ -172,11 +192,8 @@ export class ReleasePanel implements vscode.Disposable {
 </html>`;
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (ReleasePanel.current === this) ReleasePanel.current = undefined;
-    clearTimeout(this.flushTimer);
-    clearTimeout(this.snapshotTimer);
-    for (const d of this.disposables) d.dispose();
-    this.panel.dispose();
+    super.dispose();
   }
 }

@@ -14,7 +14,8 @@ export interface PrompterContext {
   state(): ReleaseState | undefined;
 }
 
-async function askReason(what: string): Promise<string | undefined> {
+/** The one waive question, from a failure dialog or from the tree: a reason of a few words, or undefined. */
+export async function askWaiveReason(what: string): Promise<string | undefined> {
   const reason = await vscode.window.showInputBox({
     title: `Waive ${what}`,
     prompt: 'Why is it safe to go on without it? The reason and your name go into the release journal and the report.',
@@ -24,8 +25,58 @@ async function askReason(what: string): Promise<string | undefined> {
   return reason?.trim() || undefined;
 }
 
+export async function askAbandonReason(version: string): Promise<string | undefined> {
+  const reason = await vscode.window.showInputBox({
+    title: `Abandon release ${version}`,
+    prompt: 'Why is this release given up without a rollback? Your name and this reason go into the journal and the report.',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim().length < 5 ? 'Write a reason of a few words' : undefined),
+  });
+  return reason?.trim() || undefined;
+}
+
+/** Every question the extension asks about a release: the engine's, and the two Start Release asks over an unfinished run. */
+export interface ReleasePrompts extends Prompter {
+  confirmRollback(q: RollbackQuestion): Promise<boolean>;
+  /** A paused or interrupted run blocks a new one: "Resume", "Abandon…" or nothing. */
+  unresolved(message: string, detail: string): Thenable<string | undefined>;
+  abandonReason(version: string): Thenable<string | undefined>;
+}
+
+/**
+ * Who answers: a person through VS Code's dialogs, unless an answerer registered through the
+ * extension's API (automation, another extension) answers some of the questions. The newest wins.
+ */
+export class Answerers {
+  private readonly registered: Partial<ReleasePrompts>[] = [];
+
+  register(answers: Partial<ReleasePrompts>): vscode.Disposable {
+    this.registered.push(answers);
+    return new vscode.Disposable(() => {
+      const i = this.registered.lastIndexOf(answers);
+      if (i >= 0) this.registered.splice(i, 1);
+    });
+  }
+
+  /** The questions as asked now: each by the newest answerer that answers it, else by `person`. */
+  over(person: ReleasePrompts): ReleasePrompts {
+    const o = this.registered.at(-1) ?? {};
+    return {
+      confirm: o.confirm ?? person.confirm.bind(person),
+      onFailure: o.onFailure ?? person.onFailure.bind(person),
+      onChecklistFailed: o.onChecklistFailed ?? person.onChecklistFailed.bind(person),
+      tickManual: o.tickManual ?? person.tickManual.bind(person),
+      onBreach: o.onBreach ?? person.onBreach.bind(person),
+      notify: o.notify ?? person.notify.bind(person),
+      confirmRollback: o.confirmRollback ?? person.confirmRollback.bind(person),
+      unresolved: o.unresolved ?? person.unresolved.bind(person),
+      abandonReason: o.abandonReason ?? person.abandonReason.bind(person),
+    };
+  }
+}
+
 /** The questions a release asks, asked the VS Code way: modal where a wrong click costs production. */
-export class VscodePrompter implements Prompter {
+export class VscodePrompter implements ReleasePrompts {
   constructor(private readonly ctx: PrompterContext) {}
 
   async confirm(message: string): Promise<boolean> {
@@ -51,7 +102,7 @@ export class VscodePrompter implements Prompter {
     if (pick === 'Retry') return { action: 'retry' };
     if (pick === 'Roll Back') return { action: 'rollback' };
     if (pick === 'Waive…') {
-      const reason = await askReason(`"${f.step.name}"`);
+      const reason = await askWaiveReason(`"${f.step.name}"`);
       return reason ? { action: 'waive', reason } : { action: 'pause' };
     }
     return { action: 'pause' };
@@ -63,7 +114,7 @@ export class VscodePrompter implements Prompter {
     const pick = await vscode.window.showWarningMessage(`Checklist: ${item.title} — ${detail}`, { modal: true }, 'Retry', 'Waive…');
     if (pick === 'Retry') return { action: 'retry' };
     if (pick === 'Waive…') {
-      const reason = await askReason(`"${item.title}"`);
+      const reason = await askWaiveReason(`"${item.title}"`);
       return reason ? { action: 'waive', reason } : { action: 'abort' };
     }
     return { action: 'abort' };
@@ -98,5 +149,13 @@ export class VscodePrompter implements Prompter {
     const go = q.lateByMs !== undefined ? 'Roll Back Late' : 'Roll Back Anyway';
     const pick = await vscode.window.showWarningMessage(q.message.split('\n')[0], { modal: true, detail: q.message.split('\n').slice(1).join('\n') }, go);
     return pick === go;
+  }
+
+  async unresolved(message: string, detail: string): Promise<string | undefined> {
+    return vscode.window.showWarningMessage(message, { modal: true, detail }, 'Resume', 'Abandon…');
+  }
+
+  abandonReason(version: string): Promise<string | undefined> {
+    return askAbandonReason(version);
   }
 }

@@ -1,10 +1,9 @@
 import type { ReleaseState } from '../core/base/fold';
 import type { Plan } from '../core/plan/schema';
 import { buildReport, renderMarkdown, rollbackDurationText } from '../core/report/report';
-import { downsample, type Marker, type MetricSnapshot, type ReportView, type Snapshot } from '../webview/protocol';
+import type { Marker, MetricSnapshot, ReportView, Snapshot } from '../webview/protocol';
 import { formatNumber } from '../core/format';
-
-export const MAX_POINTS = 600;
+import { downsample, MAX_POINTS } from '../core/monitor/series';
 
 /** What the panel shows, derived from the release state: the panel holds nothing else. */
 export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefined, tab: 'monitor' | 'report', rollbackUntil: string | undefined): Snapshot {
@@ -96,24 +95,7 @@ export function reportView(s: ReleaseState): ReportView {
           ['Monitoring', r.verification.monitoring],
         ],
       },
-      {
-        title: '4. Incident Response',
-        rows: [
-          ['Rollback Triggered', r.incidentResponse.rollbackTriggered],
-          ['Reason (if Yes)', r.incidentResponse.reason],
-          ...(r.incidentResponse.rollbackTriggered === 'Yes'
-            ? ([
-                ['Rollback Outcome', r.incidentResponse.outcome ?? ''],
-                ['Trigger → Rollback Start', `${r.incidentResponse.latencyMs} ms`],
-                ['Rollback Duration', rollbackDurationText(r.incidentResponse)],
-                ...(r.incidentResponse.attempts ?? []).map((a, i): [string, string] => [
-                  `Attempt ${i + 1}`,
-                  `${a.trigger} by ${a.by}: ${a.reason} — ${a.outcome}, ${rollbackDurationText(a)}`,
-                ]),
-              ] as [string, string][])
-            : []),
-        ],
-      },
+      incidentSection(r.incidentResponse),
       {
         title: 'Phase timeline',
         rows: r.timeline.map((p): [string, string] => [
@@ -135,6 +117,27 @@ export function reportView(s: ReleaseState): ReportView {
           `baseline ${fmt(m.baseline)}, observed ${fmt(m.observedMean)}, ${m.samples} samples, ${m.breaches} breach(es): ${m.verdict}${m.explanation ? ` — ${m.explanation}` : ''}`,
         ]),
       },
+    ],
+  };
+}
+
+function incidentSection(ir: ReturnType<typeof buildReport>['incidentResponse']): ReportView['sections'][number] {
+  return {
+    title: '4. Incident Response',
+    rows: [
+      ['Rollback Triggered', ir.rollbackTriggered],
+      ['Reason (if Yes)', ir.reason],
+      ...(ir.rollbackTriggered === 'Yes'
+        ? ([
+            ['Rollback Outcome', ir.outcome ?? ''],
+            ['Trigger → Rollback Start', `${ir.latencyMs} ms`],
+            ['Rollback Duration', rollbackDurationText(ir)],
+            ...(ir.attempts ?? []).map((a, i): [string, string] => [
+              `Attempt ${i + 1}`,
+              `${a.trigger} by ${a.by}: ${a.reason} — ${a.outcome}, ${rollbackDurationText(a)}`,
+            ]),
+          ] as [string, string][])
+        : []),
     ],
   };
 }

@@ -1,21 +1,22 @@
 import * as vscode from 'vscode';
 import type { ReleaseController } from './controller';
 import { COMMANDS } from './commands';
+import { Disposable } from './dispose';
 
 /** The rollback shortcut: shown while there is something to roll back, counting down the window. */
-export class RollbackStatusBar implements vscode.Disposable {
+export class RollbackStatusBar extends Disposable {
   readonly item: vscode.StatusBarItem;
   /** Whether the item is shown (the API has no getter for it). */
   visible = false;
-  private readonly timer: NodeJS.Timeout;
-  private readonly sub: vscode.Disposable;
 
   constructor(private readonly c: ReleaseController) {
-    this.item = vscode.window.createStatusBarItem('releasePilot.rollback', vscode.StatusBarAlignment.Left, 1000);
+    super();
+    this.item = this.register(vscode.window.createStatusBarItem('releasePilot.rollback', vscode.StatusBarAlignment.Left, 1000));
     this.item.name = 'Release Pilot: Roll Back';
     this.item.command = COMMANDS.rollback;
-    this.sub = c.onDidChange(() => this.render());
-    this.timer = setInterval(() => this.render(), 1000);
+    this.register(c.onDidChange(() => this.render()));
+    const timer = setInterval(() => this.render(), 1000);
+    this.register({ dispose: () => clearInterval(timer) });
     this.render();
   }
 
@@ -61,11 +62,5 @@ export class RollbackStatusBar implements vscode.Disposable {
   private hide(): void {
     this.visible = false;
     this.item.hide();
-  }
-
-  dispose(): void {
-    clearInterval(this.timer);
-    this.sub.dispose();
-    this.item.dispose();
   }
 }

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { PHASE_TITLES, type PhaseId } from '../core/plan/schema';
 import type { ReleaseEvent } from '../core/base/events';
 import type { ReleaseState } from '../core/base/fold';
+import { Disposable } from './dispose';
 
 const GREEN = '\x1b[32m';
 const RED = '\x1b[31m';
@@ -18,29 +19,67 @@ export interface PtyControl {
   interrupt(): Promise<void>;
 }
 
+/** The last output of a terminal, cut at a line start once it outgrows its bound. */
+export class Scrollback {
+  private text = '';
+  /** Characters cut from the front so far: positions stay absolute across cuts. */
+  private dropped = 0;
+
+  constructor(private readonly limit: number) {}
+
+  get end(): number {
+    return this.dropped + this.text.length;
+  }
+
+  append(t: string): void {
+    this.text += t;
+    if (this.text.length <= this.limit) return;
+    let cut = this.text.length - this.limit;
+    const line = this.text.indexOf('\n', cut);
+    if (line >= 0 && line < this.text.length - 1) cut = line + 1;
+    this.text = this.text.slice(cut);
+    this.dropped += cut;
+  }
+
+  /** What was appended from absolute position `pos` on (what is still kept of it). */
+  since(pos: number): string {
+    return this.text.slice(Math.max(0, pos - this.dropped));
+  }
+}
+
 /** A terminal fed by the engine's runner: what a phase's steps print, with exact exit codes. */
-export class PhasePty implements vscode.Pseudoterminal {
-  private readonly writeEmitter = new vscode.EventEmitter<string>();
-  private readonly closeEmitter = new vscode.EventEmitter<number | void>();
-  private readonly nameEmitter = new vscode.EventEmitter<string>();
+export class PhasePty extends Disposable implements vscode.Pseudoterminal {
+  /** About as much as VS Code's default scrollback of 1000 lines holds. */
+  static readonly SCROLLBACK_CHARS = 256 * 1024;
+  private readonly writeEmitter = this.register(new vscode.EventEmitter<string>());
+  private readonly closeEmitter = this.register(new vscode.EventEmitter<number | void>());
+  private readonly nameEmitter = this.register(new vscode.EventEmitter<string>());
   readonly onDidWrite = this.writeEmitter.event;
   readonly onDidClose = this.closeEmitter.event;
   readonly onDidChangeName = this.nameEmitter.event;
   private opened = false;
-  private buffer: string[] = [];
+  private readonly history = new Scrollback(PhasePty.SCROLLBACK_CHARS);
+  /** How much of the history the terminal was given: output written while it was not open waits for open(). */
+  private shown = 0;
   private finished: number | undefined;
-  /** Everything written, for tests and for a terminal reopened later. */
-  text = '';
 
   constructor(
     private readonly control: PtyControl,
     private readonly name = '',
-  ) {}
+  ) {
+    super();
+  }
+
+  /** The terminal's recent output (bounded), as a terminal opened now would show it. */
+  get scrollback(): string {
+    return this.history.since(0);
+  }
 
   open(): void {
     this.opened = true;
-    for (const b of this.buffer) this.writeEmitter.fire(b);
-    this.buffer = [];
+    const unseen = this.history.since(this.shown);
+    this.shown = this.history.end;
+    if (unseen) this.writeEmitter.fire(unseen);
     // A phase that ended before its terminal was first shown: the name change was not heard then.
     if (this.finished !== undefined) this.fireName();
   }
@@ -65,9 +104,10 @@ export class PhasePty implements vscode.Pseudoterminal {
 
   write(text: string): void {
     const t = text.replace(/\r?\n/g, '\r\n');
-    this.text += t;
-    if (this.opened) this.writeEmitter.fire(t);
-    else this.buffer.push(t);
+    this.history.append(t);
+    if (!this.opened) return;
+    this.shown = this.history.end;
+    this.writeEmitter.fire(t);
   }
 
   /** The phase ended: its terminal shows the result and closes with that exit code on the next key. */
@@ -83,16 +123,29 @@ export class PhasePty implements vscode.Pseudoterminal {
   }
 }
 
-export class PhaseTerminals implements vscode.Disposable {
+export class PhaseTerminals extends Disposable {
   private readonly open = new Map<string, { terminal: vscode.Terminal; pty: PhasePty }>();
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly control: PtyControl) {
-    this.disposables.push(
+    super();
+    this.register(
       vscode.window.onDidCloseTerminal((t) => {
-        for (const [k, v] of this.open) if (v.terminal === t) this.open.delete(k);
+        for (const [k, v] of this.open)
+          if (v.terminal === t) {
+            this.open.delete(k);
+            v.pty.dispose();
+          }
       }),
     );
+    this.register({
+      dispose: () => {
+        for (const { terminal, pty } of this.open.values()) {
+          terminal.dispose();
+          pty.dispose();
+        }
+        this.open.clear();
+      },
+    });
   }
 
   get terminals(): ReadonlyMap<string, { terminal: vscode.Terminal; pty: PhasePty }> {
@@ -205,11 +258,5 @@ export class PhaseTerminals implements vscode.Disposable {
         pty.write(`${colour}${st.state}${st.message ? `: ${st.message}` : ''}${RESET}\n`);
       }
     }
-  }
-
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
-    for (const { terminal } of this.open.values()) terminal.dispose();
-    this.open.clear();
   }
 }

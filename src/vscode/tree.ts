@@ -5,6 +5,7 @@ import type { ReleaseController } from './controller';
 import type { StepView } from '../core/base/fold';
 import { unitsFor } from '../core/engine/units';
 import { COMMANDS } from './commands';
+import { Disposable } from './dispose';
 
 /** The gates a release passes before its checklist: a verdict that says go, and a rollback plan. */
 export type GateId = 'acceptance' | 'rollback-plan';
@@ -20,6 +21,8 @@ export type Node =
   | { kind: 'phase'; id: PhaseId; ran?: boolean }
   | { kind: 'step'; key: string; phase: PhaseId | 'rollback' }
   | { kind: 'rollback' };
+
+export const NODE_KINDS: readonly Node['kind'][] = ['release', 'group', 'gate', 'checklist', 'phase', 'step', 'rollback'];
 
 const ICONS: Record<GateState, [string, string | undefined]> = {
   pending: ['circle-large-outline', undefined],
@@ -42,30 +45,27 @@ function icon(state: GateState): vscode.ThemeIcon {
 const secs = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** Maps the controller's state to tree items; no I/O and no prompts happen here. */
-export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<Node | Node[] | undefined>();
+export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataProvider<Node> {
+  private readonly emitter = this.register(new vscode.EventEmitter<Node | Node[] | undefined>());
   readonly onDidChangeTreeData = this.emitter.event;
   /** One object per node key: VS Code knows tree elements by identity, so a refresh names the very object it showed. */
   private readonly nodes = new Map<string, Node>();
   /** What VS Code last fetched: each row's look and each parent's children. */
   private readonly fetched = new Map<string, string>();
-  private readonly subscription: vscode.Disposable;
   private recheck?: NodeJS.Timeout;
   private rechecks = 0;
 
   constructor(private readonly c: ReleaseController) {
+    super();
     // A refreshed row gets a new command handle: a click landing on it meanwhile is lost, so rows that
     // did not change are never refreshed (a metric sample changes the monitoring row at most).
-    this.subscription = c.onDidChange(() => {
-      this.rechecks = 0;
-      this.refreshChanged();
-    });
-  }
-
-  dispose(): void {
-    clearTimeout(this.recheck);
-    this.subscription.dispose();
-    this.emitter.dispose();
+    this.register(
+      c.onDidChange(() => {
+        this.rechecks = 0;
+        this.refreshChanged();
+      }),
+    );
+    this.register({ dispose: () => clearTimeout(this.recheck) });
   }
 
   private node<N extends Node>(n: N): N {
@@ -101,7 +101,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     visit(undefined);
     if (rootStale) this.emitter.fire(undefined);
     else if (stale.length) this.emitter.fire([...new Set(stale)]);
-    if ((rootStale || stale.length) && this.rechecks++ < 10) this.recheck = setTimeout(() => this.refreshChanged(), 1000);
+    if ((rootStale || stale.length) && this.rechecks++ < 10 && !this.isDisposed) this.recheck = setTimeout(() => this.refreshChanged(), 1000);
   }
 
   getChildren(node?: Node): Node[] {
@@ -289,7 +289,7 @@ export class ReleaseTreeProvider implements vscode.TreeDataProvider<Node>, vscod
               : 'failed';
     item.iconPath = s.status === 'rolled-back' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('charts.yellow')) : icon(state);
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${escapeMd(s.name)} ${escapeMd(s.version)}** → ${escapeMd(s.environment)}\n\n`);
+    md.appendMarkdown('**').appendText(`${s.name} ${s.version}`).appendMarkdown('** → ').appendText(s.environment).appendMarkdown('\n\n');
     md.appendText(
       `Status: ${s.status}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}\nRun ${s.runId}, started ${s.startedAt} by ${s.user}${s.pausedAt ? `\nPaused: ${s.pausedAt.message}` : ''}`,
     );
@@ -399,8 +399,4 @@ function itemSignature(i: vscode.TreeItem): string {
   const iconId = i.iconPath instanceof vscode.ThemeIcon ? `${i.iconPath.id}/${i.iconPath.color?.id ?? ''}` : JSON.stringify(i.iconPath ?? '');
   const tooltip = i.tooltip instanceof vscode.MarkdownString ? i.tooltip.value : (i.tooltip ?? '');
   return JSON.stringify([i.id, i.label, i.description, iconId, tooltip, i.contextValue, i.collapsibleState, i.command?.command, i.command?.arguments]);
-}
-
-function escapeMd(t: string): string {
-  return t.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, '\\$&');
 }

@@ -3,6 +3,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { FromWebview, ToWebview, type MetricSnapshot, type Snapshot } from './protocol';
 import { formatNumber } from '../core/format';
+import { MAX_POINTS } from '../core/monitor/series';
 
 interface VsCodeApi {
   postMessage(m: unknown): void;
@@ -19,7 +20,6 @@ function send(m: FromWebview): void {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let snap: Snapshot | undefined;
 const charts = new Map<string, { plot: uPlot; el: HTMLElement }>();
-const MAX_POINTS = 600;
 
 function css(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;

@@ -59,17 +59,3 @@ export const FromWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('applied'), ms: z.number() }),
 ]);
 export type FromWebview = z.infer<typeof FromWebview>;
-
-/** At most `max` points for display, keeping each bucket's extreme so spikes stay visible. */
-export function downsample(points: [number, number | null][], max: number): [number, number | null][] {
-  if (points.length <= max) return points;
-  const size = points.length / max;
-  const out: [number, number | null][] = [];
-  for (let b = 0; b < max; b++) {
-    const bucket = points.slice(Math.floor(b * size), Math.floor((b + 1) * size));
-    let pick = bucket[0];
-    for (const p of bucket) if (p[1] !== null && (pick[1] === null || Math.abs(p[1]) > Math.abs(pick[1]))) pick = p;
-    out.push(pick);
-  }
-  return out;
-}

@@ -6,10 +6,17 @@ import * as vscode from 'vscode';
 import { COMMANDS } from '../../src/vscode/commands';
 import type { ReleasePilotApi } from '../../src/extension';
 import type { Node } from '../../src/vscode/tree';
+import type { ReleasePrompts } from '../../src/vscode/prompter';
 import { api, folder, until } from './util';
 
 describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   let rp: ReleasePilotApi;
+  let answering: vscode.Disposable | undefined;
+  /** Nobody clicks a modal in the test host: the questions are answered through the extension's API. */
+  const answer = (answers: Partial<ReleasePrompts>) => {
+    answering?.dispose();
+    answering = rp.registerPrompter(answers);
+  };
   const allow = () => path.join(folder(), 'state', 'allow-deploy');
 
   before(async () => {
@@ -18,7 +25,8 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   });
 
   afterEach(() => {
-    rp.controller.prompterOverride = undefined;
+    answering?.dispose();
+    answering = undefined;
   });
 
   it('activates on a workspace with .release/plan.yaml, quickly', async () => {
@@ -138,10 +146,10 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('runs a whole release from the command: terminals per phase, tree states, status bar, panel', async () => {
     fs.writeFileSync(allow(), '');
     const asked: string[] = [];
-    rp.controller.prompterOverride = {
+    answer({
       confirm: async (m) => (asked.push(m), true),
       notify: async (m) => void asked.push(`notify: ${m}`),
-    };
+    });
     const s = await vscode.commands.executeCommand<{ status: string; outcomeMessage?: string }>(COMMANDS.startRelease);
     assert.equal(s.status, 'released', s.outcomeMessage);
     assert.equal(asked[0], 'Release fixture-app 1.2.3 to production?');
@@ -155,8 +163,8 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const prep = terms.get('preparation')!;
     assert.match(prep.terminal.name, /^(✓ )?Preparation · 1\.2\.3$/);
     assert.ok(vscode.window.terminals.includes(prep.terminal));
-    assert.match(prep.pty.text, /preparing 1\.2\.3/);
-    assert.match(prep.pty.text, /✓ exit code 0/);
+    assert.match(prep.pty.scrollback, /preparing 1\.2\.3/);
+    assert.match(prep.pty.scrollback, /✓ exit code 0/);
     // A key in a finished phase's terminal closes it with the phase's exit code.
     const closed = new Promise<vscode.Terminal>((r) => vscode.window.onDidCloseTerminal((t) => t === prep.terminal && r(t)));
     prep.terminal.sendText('x', false);
@@ -192,24 +200,24 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
     const panel = await until(() => rp.panel(), 10_000, 'the monitor panel');
     assert.equal(panel.panel.title, 'Release 1.2.3');
-    await until(() => panel.received.includes('ready'), 15_000, 'the webview ready handshake');
+    await until(() => panel.isReady, 15_000, 'the webview ready handshake');
     assert.ok(fs.existsSync(path.join(rp.controller.runDir!, 'report.md')));
   });
 
   it('pauses on a failing step, then Retry Step runs it again', async () => {
     fs.rmSync(allow(), { force: true });
-    rp.controller.prompterOverride = {
+    answer({
       confirm: async () => true,
       tickManual: async () => 'Fixture Engineer',
       onFailure: async () => ({ action: 'pause' }),
       notify: async () => {},
-    };
+    });
     const paused = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     assert.equal(paused.status, 'paused');
     const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
     assert.equal(step.contextValue, 'step:failed:log');
     assert.match(String(step.description), /exit code 3/);
-    assert.match(rp.controller.terminals.terminals.get('deploy')!.pty.text, /deploy refused, state\/allow-deploy is missing/);
+    assert.match(rp.controller.terminals.terminals.get('deploy')!.pty.scrollback, /deploy refused, state\/allow-deploy is missing/);
     fs.writeFileSync(allow(), '');
     const node: Node = { kind: 'step', key: 'deploy/0', phase: 'deploy' };
     const done = await vscode.commands.executeCommand<{ status: string; steps: Record<string, { attempts: number }> }>(COMMANDS.retryStep, node);
@@ -219,12 +227,12 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('waives a failing step with a reason, shown in the tree with who waived it', async () => {
     fs.rmSync(allow(), { force: true });
-    rp.controller.prompterOverride = {
+    answer({
       confirm: async () => true,
       tickManual: async () => 'Fixture Engineer',
       onFailure: async () => ({ action: 'waive', reason: 'deployed by hand, verified on the host' }),
       notify: async () => {},
-    };
+    });
     await vscode.commands.executeCommand(COMMANDS.startRelease);
     const step = rp.tree.getTreeItem({ kind: 'step', key: 'deploy/0', phase: 'deploy' });
     assert.equal(step.description, 'waived by Fixture Engineer: deployed by hand, verified on the host');
@@ -234,7 +242,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('rolls back from the rollback command and shows the outcome everywhere', async () => {
     fs.writeFileSync(allow(), '');
     const before = fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8');
-    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+    answer({ confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} });
     await vscode.commands.executeCommand(COMMANDS.startRelease);
     assert.notEqual(fs.readFileSync(path.join(folder(), 'data.txt'), 'utf8'), before, 'the migration changed the data');
     const s = await vscode.commands.executeCommand<{ status: string; rollback: { reason: string } }>(COMMANDS.rollback, 'error budget burnt');
@@ -248,7 +256,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('Run Next Phase runs one phase at a time, and Resume Release finishes', async () => {
     fs.writeFileSync(allow(), '');
-    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+    answer({ confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} });
     const first = await vscode.commands.executeCommand<{ status: string; pausedAt?: { message: string }; phases: { id: string; state: string }[] }>(
       COMMANDS.runPhase,
     );
@@ -268,12 +276,12 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
   it('cancels the running step from the command, and a CLI started meanwhile is refused with who holds the lock', async () => {
     fs.writeFileSync(path.join(folder(), 'state', 'slow'), '');
     let failure = '';
-    rp.controller.prompterOverride = {
+    answer({
       confirm: async () => true,
       tickManual: async () => 'Fixture Engineer',
       notify: async () => {},
       onFailure: async (f) => ((failure = `${f.step.key}: ${f.message}`), { action: 'pause' }),
-    };
+    });
     const running = vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     await until(() => rp.controller.state?.steps['deploy/0']?.state === 'running', 30_000, 'the slow deploy step');
     const cli = spawnSync(
@@ -296,7 +304,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     fs.writeFileSync(path.join(folder(), 'state', 'slow'), '');
     let asked = '';
     const base = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
-    rp.controller.prompterOverride = { ...base, unresolved: async (m: string, d: string) => ((asked = `${m}\n${d}`), 'Resume') };
+    answer({ ...base, unresolved: async (m: string, d: string) => ((asked = `${m}\n${d}`), 'Resume') });
     const running = vscode.commands.executeCommand<{ status: string; runId: string; pausedAt?: { message: string } }>(COMMANDS.startRelease);
     await until(
       () => rp.controller.state?.steps['deploy/0']?.state === 'running' && rp.controller.state.steps['deploy/0'].pid !== undefined,
@@ -315,7 +323,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     assert.equal(s.status, 'paused');
     assert.match(s.pausedAt!.message, /^stopped by the closing VS Code window while "Deploy 1\.2\.3" ran/);
 
-    rp.controller.prompterOverride = { ...base, unresolved: async () => 'Abandon…', abandonReason: async () => 'test: the window was closed on purpose' };
+    answer({ ...base, unresolved: async () => 'Abandon…', abandonReason: async () => 'test: the window was closed on purpose' });
     const gone = await vscode.commands.executeCommand<{ status: string; runId: string; outcomeMessage: string }>(COMMANDS.startRelease);
     assert.equal(gone.runId, pausedId);
     assert.equal(gone.status, 'aborted');
@@ -325,7 +333,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
 
   it('shows a failed rollback loudly in the tree and the status bar', async () => {
     fs.writeFileSync(allow(), '');
-    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+    answer({ confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} });
     const s = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
     assert.equal(s.status, 'released');
     // The backup the rollback restores from is gone: the rollback cannot succeed.
@@ -344,7 +352,7 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const kept = fs.readFileSync(verdict, 'utf8');
     fs.writeFileSync(verdict, 'QA verdict: NOT Ready for Launch — 3 blockers open\n');
     try {
-      rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} };
+      answer({ confirm: async () => true, tickManual: async () => 'Fixture Engineer', notify: async () => {} });
       const s = await vscode.commands.executeCommand<{ status: string }>(COMMANDS.startRelease);
       assert.equal(s.status, 'aborted');
       const gate = rp.tree.getTreeItem({ kind: 'gate', id: 'acceptance' });

@@ -20,7 +20,7 @@ describe('Release Pilot in an untrusted workspace', () => {
     const rp = await api();
     fs.mkdirSync(path.join(folder(), 'state'), { recursive: true });
     fs.writeFileSync(path.join(folder(), 'state', 'allow-deploy'), '');
-    rp.controller.prompterOverride = { confirm: async () => true, tickManual: async () => 'x', notify: async () => {} };
+    const answering = rp.registerPrompter({ confirm: async () => true, tickManual: async () => 'x', notify: async () => {} });
     for (const id of [COMMANDS.startRelease, COMMANDS.resumeRelease, COMMANDS.runPhase, COMMANDS.rollback]) {
       assert.equal(await vscode.commands.executeCommand(id), undefined, id);
     }
@@ -28,5 +28,6 @@ describe('Release Pilot in an untrusted workspace', () => {
     assert.equal(fs.existsSync(path.join(folder(), '.release', 'runs')), false, 'no release run was written');
     assert.equal(fs.existsSync(path.join(folder(), 'state', 'deployed')), false);
     assert.equal(rp.controller.prechecks.size, 0, 'no check ran');
+    answering.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import { git, gitResult, isRepo } from './git';
+import { git, gitResult, isRepo, tagsAtHead } from './git';
 
 // Pathspec twins of TOOL_PATHS (plus the lock's temporary file), relative to the workspace.
 const TOOL_PATHSPECS = [':(exclude).release/lock', ':(exclude).release/lock.*.tmp', ':(exclude).release/runs'];
@@ -99,7 +99,7 @@ export async function checkGitGate(cwd: string, o: GitGateOptions): Promise<{ ok
     else facts.push('clean');
   }
 
-  const tags = (await git(cwd, ['tag', '--points-at', 'HEAD'])).split('\n').filter(Boolean);
+  const tags = await tagsAtHead(cwd);
   const wantedAt = await commitOf(cwd, `refs/tags/${o.wantedTag}`);
   const elsewhere = wantedAt && wantedAt !== head ? ` (${o.wantedTag} points to ${wantedAt.slice(0, 12)})` : '';
   if (o.tagMatchesVersion && (o.tagAtHead || tags.length > 0) && !tags.includes(o.wantedTag)) {

@@ -1,0 +1,264 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { PHASES } from '../core/plan/schema';
+import { unitsFor } from '../core/engine/units';
+import { writeReport } from '../core/report/report';
+import { ensureToolIgnored } from '../core/git/ignore';
+import { JournalWriteError, LockHeldError } from '../core/journal/journal';
+import { UnresolvedReferenceError } from '../core/plan/scope';
+import { COMMANDS, RUNS_COMMANDS, type CommandId } from './commands';
+import { UNTRUSTED_MESSAGE, UserError, type ReleaseController } from './controller';
+import type { PlanDiagnostics } from './diagnostics';
+import { Disposable } from './dispose';
+import { engineIfLoaded } from './lazyEngine';
+import { ReleasePanel } from './panel';
+import { askAbandonReason, askWaiveReason } from './prompter';
+import { NODE_KINDS, type Node } from './tree';
+import type { HistoryRow } from '../core/engine/history';
+import { openRunJournal, openRunReport, type HistoryProvider } from './history';
+import type { PreviewDocuments } from './preview';
+
+/** A command's argument, decoded once: a tree row, a string (a reason, a checklist id, a template, a file) or a URI. */
+export interface CommandArgs {
+  node?: Node;
+  text?: string;
+  uri?: vscode.Uri;
+  /** A row of the Releases view. */
+  run?: HistoryRow;
+}
+
+export function decodeArgs(args: readonly unknown[]): CommandArgs {
+  const [a] = args;
+  if (typeof a === 'string') return { text: a };
+  if (a instanceof vscode.Uri) return { uri: a };
+  if (typeof a === 'object' && a !== null && NODE_KINDS.includes((a as { kind?: never }).kind as never)) return { node: a as Node };
+  if (typeof a === 'object' && a !== null && typeof (a as HistoryRow).runId === 'string' && typeof (a as HistoryRow).journal === 'string')
+    return { run: a as HistoryRow };
+  return {};
+}
+
+type Handler = (args: CommandArgs) => unknown;
+
+const FINISHED = ['released', 'rolled-back', 'rollback-failed', 'aborted', 'failed'];
+
+const TEMPLATES = {
+  local: 'A local service: blue-green behind a router, SQLite backup, metrics scraped',
+  kubernetes: 'Kubernetes: kubectl set image, rollout status, rollout undo',
+  helm: 'Helm: upgrade --atomic, rollback',
+} as const;
+
+/** The engine's own refusals (lock held, gate, journal refused, unknown reference): said as a warning, not a crash. */
+function isExpected(e: unknown): boolean {
+  if (e instanceof UserError || e instanceof LockHeldError || e instanceof JournalWriteError || e instanceof UnresolvedReferenceError) return true;
+  const engine = engineIfLoaded();
+  return engine !== undefined && e instanceof engine.GateError;
+}
+
+/**
+ * Every command of the extension: one table of ids to methods, each registered through one wrapper
+ * that refuses plan-running commands in an untrusted workspace, decodes the argument and turns
+ * errors into a message with actions.
+ */
+export class CommandCenter extends Disposable {
+  constructor(
+    private readonly c: ReleaseController,
+    private readonly diagnostics: PlanDiagnostics,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly history: HistoryProvider,
+    private readonly previews: PreviewDocuments,
+  ) {
+    super();
+    const table: Record<CommandId, Handler> = {
+      [COMMANDS.startRelease]: () => this.c.start(),
+      [COMMANDS.resumeRelease]: () => this.c.resume(),
+      [COMMANDS.abandonRelease]: (a) => this.abandon(a),
+      [COMMANDS.runPhase]: (a) => this.runPhase(a),
+      [COMMANDS.retryStep]: (a) => this.retryStep(a),
+      [COMMANDS.waiveItem]: (a) => this.waive(a),
+      [COMMANDS.rollback]: (a) => this.rollback(a),
+      [COMMANDS.cancelStep]: () => this.c.cancelStep(),
+      [COMMANDS.checkItem]: (a) => this.checkItem(a),
+      [COMMANDS.openStepLog]: (a) => this.openStepLog(a),
+      [COMMANDS.openReport]: (a) => this.openReport(a),
+      [COMMANDS.showMonitor]: () => void ReleasePanel.show(this.extensionUri, this.c, 'monitor'),
+      [COMMANDS.validatePlan]: () => this.validatePlan(),
+      [COMMANDS.createPlan]: (a) => this.createPlan(a),
+      [COMMANDS.refresh]: () => this.c.reload(),
+      [COMMANDS.previewRelease]: () => this.previewRelease(),
+      [COMMANDS.openRunReport]: ({ run }) => openRunReport(this.needRun(run)),
+      [COMMANDS.openRunJournal]: ({ run }) => openRunJournal(this.needRun(run)),
+      [COMMANDS.refreshHistory]: () => this.history.refresh(),
+    };
+    for (const [id, handler] of Object.entries(table) as [CommandId, Handler][]) {
+      this.register(vscode.commands.registerCommand(id, (...args: unknown[]) => this.run(id, handler, args)));
+    }
+  }
+
+  /** The one wrapper: trust, argument decoding, then typed errors turned into messages with actions. */
+  private async run(id: CommandId, handler: Handler, args: unknown[]): Promise<unknown> {
+    try {
+      if (RUNS_COMMANDS.includes(id) && !vscode.workspace.isTrusted) throw new UserError(UNTRUSTED_MESSAGE);
+      return await handler(decodeArgs(args));
+    } catch (e) {
+      this.report(id, e as Error);
+      return undefined;
+    }
+  }
+
+  private report(id: CommandId, err: Error): void {
+    if (isExpected(err)) this.log.warn(`${id}: ${err.message}`);
+    else this.log.error(`${id}: ${err.stack ?? err.message}`);
+    const actions = err instanceof UserError ? err.actions : (['Show Log'] as const);
+    void vscode.window.showErrorMessage(`Release Pilot: ${err.message}`, ...actions).then((pick) => {
+      if (pick === 'Show Log') this.log.show(true);
+      if (pick === 'Open Plan' && this.c.planFile) void vscode.window.showTextDocument(vscode.Uri.file(this.c.planFile));
+    });
+  }
+
+  private needRun(run: HistoryRow | undefined): HistoryRow {
+    if (!run) throw new UserError('Pick a release in the Releases view.');
+    return run;
+  }
+
+  private async previewRelease() {
+    this.c.reload();
+    const loaded = this.c.plan;
+    if (!loaded || !this.c.planFile || !this.c.workspaceDir)
+      throw new UserError('No release plan in this workspace. Create one with "Deploy: Create Release Plan".');
+    if (!loaded.ok)
+      throw new UserError(
+        `The release plan has ${loaded.problems.length} problem(s); the first at line ${loaded.problems[0].line}: ${loaded.problems[0].message}`,
+        ['Open Plan'],
+      );
+    return this.previews.show(this.c.workspaceDir, this.c.planFile, loaded.text, loaded.plan);
+  }
+
+  private failedStep(): string | undefined {
+    return Object.values(this.c.state?.steps ?? {}).find((s) => s.state === 'failed' || s.state === 'interrupted')?.key;
+  }
+
+  private async abandon({ text }: CommandArgs) {
+    const s = this.c.state;
+    if (!s || FINISHED.includes(s.status)) throw new UserError('There is no paused or interrupted release to abandon.');
+    const reason = text?.trim() ? text.trim() : await askAbandonReason(s.version);
+    if (!reason) return undefined;
+    return this.c.abandon(reason);
+  }
+
+  private runPhase({ node }: CommandArgs) {
+    const plan = this.c.requirePlan().result.plan;
+    const s = this.c.state;
+    const open = s && !FINISHED.includes(s.status);
+    const next =
+      node?.kind === 'phase'
+        ? node.id
+        : PHASES.find((p) => unitsFor(plan, p).length > 0 && (!open || !['passed', 'skipped', 'waived'].includes(s.phases.find((x) => x.id === p)!.state)));
+    if (!next) throw new UserError('Every phase of this release has run.');
+    return open ? this.c.resume({ stopAfter: next }) : this.c.startUntil(next);
+  }
+
+  private retryStep({ node }: CommandArgs) {
+    const key = node?.kind === 'step' ? node.key : this.failedStep();
+    if (!key) throw new UserError('No failed or interrupted step to retry.');
+    return this.c.resume({ decided: { [key]: { action: 'retry' } } });
+  }
+
+  /** A checklist item (its id, or its row) or a step (its row; else the failed one). */
+  private async waive({ node, text }: CommandArgs) {
+    const checklistId = text ?? (node?.kind === 'checklist' ? node.id : undefined);
+    const key = checklistId === undefined ? (node?.kind === 'step' ? node.key : this.failedStep()) : undefined;
+    const what = checklistId !== undefined ? `checklist item "${checklistId}"` : key ? `step "${this.c.state?.steps[key]?.name ?? key}"` : undefined;
+    if (!what) throw new UserError('Select a failed checklist item or step to waive.');
+    const reason = await askWaiveReason(what);
+    if (!reason) return undefined;
+    if (checklistId !== undefined) return this.c.waiveChecklistItem(checklistId, reason);
+    return this.c.resume({ decided: { [key!]: { action: 'waive', reason } } });
+  }
+
+  private async rollback({ text }: CommandArgs) {
+    const s = this.c.state;
+    if (!s || !this.c.rollbackUntil()) throw new UserError('There is nothing to roll back right now.');
+    let reason = text;
+    if (!reason) {
+      const steps = this.c.rollbackStepNames().map((name, i) => `${i + 1}. ${name}`);
+      const pick = await vscode.window.showWarningMessage(
+        `Roll back ${s.name} ${s.version} on ${s.environment}?`,
+        { modal: true, detail: `The plan's rollback steps run now:\n${steps.join('\n')}` },
+        'Roll Back',
+      );
+      if (pick !== 'Roll Back') return undefined;
+      reason =
+        (await vscode.window.showInputBox({
+          title: 'Why roll back?',
+          prompt: 'Recorded in the journal and the report (Enter to skip)',
+          ignoreFocusOut: true,
+        })) || 'rolled back from VS Code';
+    }
+    return this.c.rollback(reason);
+  }
+
+  private checkItem({ node, text }: CommandArgs) {
+    const id = text ?? (node?.kind === 'checklist' ? node.id : undefined);
+    if (!id) throw new UserError('Select a checklist item to check.');
+    return this.c.checkItem(id);
+  }
+
+  private async openStepLog({ node, text, uri }: CommandArgs) {
+    const step = node?.kind === 'step' ? this.c.state?.steps[node.key] : undefined;
+    const file = text ?? uri?.fsPath ?? (step?.log && this.c.runDir ? path.join(this.c.runDir, step.log) : undefined);
+    if (!file || !fs.existsSync(file)) throw new UserError('This step has no log yet.');
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true, preserveFocus: false });
+  }
+
+  private async openReport({ text }: CommandArgs) {
+    if (!this.c.state || !this.c.runDir) throw new UserError('No release has run in this workspace yet.');
+    if (text === 'markdown') {
+      const { md } = writeReport(this.c.runDir, this.c.state);
+      await vscode.window.showTextDocument(vscode.Uri.file(md), { preview: false, viewColumn: vscode.ViewColumn.Active });
+      return md;
+    }
+    ReleasePanel.show(this.extensionUri, this.c, 'report');
+    return undefined;
+  }
+
+  private async validatePlan() {
+    const file = this.c.planFile;
+    if (!file || !fs.existsSync(file)) throw new UserError('No release plan in this workspace. Create one with "Deploy: Create Release Plan".');
+    this.c.reload();
+    const doc = await vscode.workspace.openTextDocument(file);
+    // Warnings stay in the Problems panel; only errors make the plan invalid.
+    const problems = this.diagnostics.check(doc).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
+    if (problems.length === 0) void vscode.window.showInformationMessage(`Release plan ${vscode.workspace.asRelativePath(file)} is valid.`);
+    else {
+      const first = problems[0];
+      void vscode.window
+        .showErrorMessage(`Release plan: ${problems.length} problem(s); the first at line ${first.range.start.line + 1}: ${first.message}`, 'Open Plan')
+        .then((p) => {
+          if (p) void vscode.window.showTextDocument(doc, { selection: first.range });
+        });
+    }
+    return problems.length;
+  }
+
+  private async createPlan({ text }: CommandArgs) {
+    const folder = this.c.folder;
+    if (!folder) throw new UserError('Open a folder first: the release plan lives in it.');
+    const items = Object.entries(TEMPLATES).map(([label, detail]) => ({ label, detail }));
+    const pick = text ?? (await vscode.window.showQuickPick(items, { title: 'Create Release Plan', placeHolder: 'Start from a template' }))?.label;
+    if (!pick || !(pick in TEMPLATES)) return undefined;
+    const target = this.c.planFile ?? path.join(folder.uri.fsPath, '.release', 'plan.yaml');
+    if (fs.existsSync(target)) {
+      const over = await vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(target)} exists. Replace it?`, { modal: true }, 'Replace');
+      if (over !== 'Replace') return undefined;
+    }
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(vscode.Uri.joinPath(this.extensionUri, 'dist', 'templates', `${pick}.yaml`).fsPath, target);
+    // The lock and the runs are the tool's, not the user's: keep them out of commits and of the clean-tree gate's way.
+    ensureToolIgnored(this.c.workspaceDir ?? folder.uri.fsPath);
+    this.c.reload();
+    await vscode.window.showTextDocument(vscode.Uri.file(target));
+    return target;
+  }
+}
