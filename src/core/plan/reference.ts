@@ -108,9 +108,10 @@ function typeText(s: JsonSchema): string {
     case 'integer':
     case 'number': {
       const bounds = [
-        s.minimum !== undefined ? `≥ ${s.minimum}` : '',
+        // z.int() bounds every integer to the safe range: not worth a word.
+        s.minimum !== undefined && s.minimum > Number.MIN_SAFE_INTEGER ? `≥ ${s.minimum}` : '',
         s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : '',
-        s.maximum !== undefined ? `≤ ${s.maximum}` : '',
+        s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER ? `≤ ${s.maximum}` : '',
         s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : '',
       ].filter(Boolean);
       return `${s.type}${bounds.length ? ` ${bounds.join(', ')}` : ''}`;

@@ -106,7 +106,10 @@ const Steps = z.array(Step);
 const noSteps = () => writtenDefault(z._default(Steps, []), []);
 
 const HttpCheck = z.strictObject({
-  name: doc(z.optional(z.string()), "The check's name in the tree and the report. Default: the method and the URL."),
+  name: doc(
+    z.optional(z.string()),
+    "The check's name in the tree and the report (a health check is named after its colour or target). Default: the method and the URL.",
+  ),
   url: doc(str(), 'The URL requested. Plan references are resolved.'),
   method: doc(z._default(z.enum(['GET', 'HEAD', 'POST']), 'GET'), 'The HTTP method of the request; no request body is sent.'),
   status: doc(z._default(int(100, 599), 200), 'The HTTP status the response must have, exactly. Redirects are not followed: a 301 is compared as 301.'),
@@ -413,10 +416,7 @@ export const Monitoring = z.strictObject({
     z.array(Metric).check(z.minLength(1)),
     'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http` or `command`) and a guard.',
   ),
-  shortWindowReason: doc(
-    z.optional(str()),
-    "Why a production window is shorter than the spec's 15 minutes (a demo, a tiny service); it silences the warning and is recorded.",
-  ),
+  shortWindowReason: doc(z.optional(str()), "Why a production window is shorter than the spec's 15 minutes (a demo, a tiny service); it silences the warning."),
 });
 export type Monitoring = z.infer<typeof Monitoring>;
 
