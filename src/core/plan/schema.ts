@@ -108,7 +108,7 @@ const noSteps = () => writtenDefault(z._default(Steps, []), []);
 const HttpCheck = z.strictObject({
   name: doc(
     z.optional(z.string()),
-    "The check's name in the tree and the report (a health check is named after its colour or target). Default: the method and the URL.",
+    "The check's name in the tree and the report; a health check does not use it (it is named after its colour or target). Default: the method and the URL.",
   ),
   url: doc(str(), 'The URL requested. Plan references are resolved.'),
   method: doc(z._default(z.enum(['GET', 'HEAD', 'POST']), 'GET'), 'The HTTP method of the request; no request body is sent.'),
