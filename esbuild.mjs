@@ -12,6 +12,8 @@ const watch = process.argv.includes('--watch');
 const tests = process.argv.includes('--tests');
 const bench = process.argv.includes('--bench');
 const report = process.argv.includes('--report');
+// `npm run docs:plan`: docs/plan-reference.md from the schema (a unit test fails when they differ).
+const planReference = process.argv.includes('--plan-reference');
 
 /** Prints errors in the form VS Code's $esbuild-watch problem matcher reads. */
 const problemMatcher = {
@@ -229,4 +231,10 @@ if (watch) {
     logLevel: 'warning',
   });
   await writeSchema();
+  if (planReference) {
+    await esbuild.build({ entryPoints: ['src/core/plan/reference.ts'], outfile: 'dist/reference-export.mjs', bundle: true, platform: 'node', format: 'esm' });
+    const { planReference: render } = await import('./dist/reference-export.mjs');
+    fs.writeFileSync('docs/plan-reference.md', render(JSON.parse(fs.readFileSync('dist/plan.schema.json', 'utf8'))));
+    fs.rmSync('dist/reference-export.mjs');
+  }
 }
