@@ -64,8 +64,13 @@ export interface TagContext {
 }
 
 export async function tagContext(cwd: string, prefix: string, to: string, includePrereleases: boolean): Promise<TagContext> {
-  const toCommit = await commitOf(cwd, to);
-  const tags = await releaseTags(cwd, prefix, toCommit);
+  // Both at once: the tag listing takes `to` as it is, and a bad `to` is reported by commitOf.
+  const listing = releaseTags(cwd, prefix, to);
+  const toCommit = await commitOf(cwd, to).catch(async (e: unknown) => {
+    await listing.catch(() => undefined);
+    throw e;
+  });
+  const tags = await listing;
   // Several release tags can share a commit (a re-tag): the one named wins, else the first release made there.
   const atTo = tags.filter((t) => t.commit === toCommit).reverse();
   const named = atTo.find((t) => t.name === to || `refs/tags/${t.name}` === to);
