@@ -8,7 +8,9 @@ import { ROOT, gitRepo, tempDir } from './helpers';
 // yargs v14.2.0..v17.1.0 (MIT), see the fixture's header: 222 commits on main, a backport branch, 35 tags.
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'history', 'yargs.fi');
 
-describe('the changelog of a whole history, tags and graph read once', () => {
+describe('the changelog of a whole history, tags and graph read once', function () {
+  // Each case compares some 40 ranges both ways: minutes on a loaded machine.
+  this.timeout(300_000);
   let dir: string;
   let git: (...a: string[]) => string;
   before(() => {
