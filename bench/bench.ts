@@ -16,7 +16,7 @@ import { applyEvent, foldJournal, initialState } from '../src/core/base/fold';
 import { Monitor } from '../src/core/monitor/monitor';
 import type { Clock } from '../src/core/base/clock';
 import { Monitoring } from '../src/core/plan/schema';
-import { changelogSince, generateChangelog, type Entry } from '../src/core/report/changelog';
+import { changelogSince, generateChangelogs, type Entry } from '../src/core/report/changelog';
 import { releaseTags } from '../src/core/git/release-tags';
 import type { ReleaseEvent } from '../src/core/base/events';
 import { TestPrometheus, TestService } from '../test/unit/traffic';
@@ -445,13 +445,18 @@ async function changelogCost() {
 
 /** Bullets under one `### Heading` of conventional-changelog's output, over every release in it. */
 function headingCount(md: string, heading: string): number {
-  let n = 0;
+  return headingBullets(md, heading).length;
+}
+
+/** The text of those bullets, without the bullet and the bold scope (`* **async:** text` → `text`). */
+function headingBullets(md: string, heading: string): string[] {
+  const bullets: string[] = [];
   let inside = false;
   for (const line of md.split('\n')) {
     if (/^#{1,3} /.test(line)) inside = line === `### ${heading}`;
-    else if (inside && line.startsWith('* ')) n++;
+    else if (inside && line.startsWith('* ')) bullets.push(line.slice(2).replace(/^\*\*[^*]+:\*\* /, ''));
   }
-  return n;
+  return bullets;
 }
 
 /**
@@ -468,8 +473,12 @@ async function realHistoryChangelog() {
   let entries: Entry[] = [];
   for (let k = 0; k < 5; k++) {
     const t = performance.now();
-    entries = [];
-    for (const r of releases) entries.push(...(await generateChangelog(dir, { to: r.name })).entries);
+    entries = (
+      await generateChangelogs(
+        dir,
+        releases.map((r) => r.name),
+      )
+    ).flatMap((cl) => cl.entries);
     ours.push(performance.now() - t);
   }
   const theirs: number[] = [];
@@ -491,14 +500,19 @@ async function realHistoryChangelog() {
     fix: [count((e) => e.type === 'fix'), headingCount(out, 'Bug Fixes')],
     breaking: [count((e) => e.breaking), headingCount(out, 'BREAKING CHANGES')],
     notes: [entries.reduce((n, e) => n + e.notes.length, 0), headingCount(out, 'BREAKING CHANGES')],
+    // The reference splits a note that holds a list into one bullet per item; ours keeps the note whole.
+    notesCovered: [
+      headingBullets(out, 'BREAKING CHANGES').filter((b) => entries.some((e) => e.notes.some((n) => n.includes(b)) || e.text.includes(b))).length,
+      headingCount(out, 'BREAKING CHANGES'),
+    ],
     reverts: [count((e) => e.type === 'revert'), headingCount(out, 'Reverts')],
   };
   rows.push({
     figure: `Changelog of a real history (yargs v14.2.0..v17.1.0: 222 commits, ${releases.length} stable releases)`,
-    value: `${ms(median(ours))} vs ${ms(median(theirs))} (ratio ${ratio.toFixed(2)}); sections ${releases.length} vs ${theirSections}; features ${c.feat[0]} vs ${c.feat[1]}, fixes ${c.fix[0]} vs ${c.fix[1]}, breaking entries ${c.breaking[0]} (notes ${c.notes[0]}) vs breaking notes ${c.breaking[1]}, reverts listed ${c.reverts[0]} vs ${c.reverts[1]}`,
+    value: `${ms(median(ours))} vs ${ms(median(theirs))} (ratio ${ratio.toFixed(2)}); sections ${releases.length} vs ${theirSections}; features ${c.feat[0]} vs ${c.feat[1]}, fixes ${c.fix[0]} vs ${c.fix[1]}, breaking entries ${c.breaking[0]} (notes ${c.notes[0]}, holding ${c.notesCovered[0]} of the reference's ${c.notesCovered[1]} breaking bullets word for word) vs breaking bullets ${c.breaking[1]}, reverts listed ${c.reverts[0]} vs ${c.reverts[1]}`,
     goal: 'every feature, fix and breaking note of the reference; faster than the reference',
     baseline: '`conventional-changelog -p angular -r 0 --skip-unstable` (npm conventional-changelog-cli 5)',
-    met: c.feat[0] >= c.feat[1] && c.fix[0] >= c.fix[1] && c.notes[0] >= c.notes[1] && ratio < 1,
+    met: c.feat[0] >= c.feat[1] && c.fix[0] >= c.fix[1] && c.notesCovered[0] === c.notesCovered[1] && ratio < 1,
   });
 }
 

@@ -1,8 +1,8 @@
 import type { ReleaseState } from '../core/base/fold';
 import type { Plan } from '../core/plan/schema';
-import { buildReport, renderMarkdown, rollbackDurationText } from '../core/report/report';
+import { buildReport, renderMarkdown } from '../core/report/report';
+import { plain, reportSections } from '../core/report/report-sections';
 import type { Marker, MetricSnapshot, ReportView, Snapshot } from '../webview/protocol';
-import { formatNumber } from '../core/format';
 import { downsample, MAX_POINTS } from '../core/monitor/series';
 
 /** What the panel shows, derived from the release state: the panel holds nothing else. */
@@ -68,78 +68,12 @@ export function reportView(s: ReleaseState): ReportView {
   const r = buildReport(s);
   return {
     markdown: renderMarkdown(r),
-    sections: [
-      {
-        title: '1. Release Log',
-        rows: [
-          ['Version', r.releaseLog.version],
-          ['Time', r.releaseLog.time],
-          ['Content', r.releaseLog.content.join('; ')],
-        ],
-      },
-      {
-        title: '2. Changelog',
-        rows: [
-          ['New', r.changelog.new.join('; ') || 'None'],
-          ['Fixed', r.changelog.fixed.join('; ') || 'None'],
-          ...Object.entries(r.changelog.other).map(([k, v]): [string, string] => [k, v.join('; ')]),
-        ],
-      },
-      {
-        title: '3. Verification',
-        rows: [
-          ['DB Migration', r.verification.dbMigration],
-          ['Service Status', r.verification.serviceStatus],
-          ['Core API', r.verification.coreApi],
-          ...(r.verification.failedChecks ? [['Failed Checks', r.verification.failedChecks] as [string, string]] : []),
-          ['Monitoring', r.verification.monitoring],
-        ],
-      },
-      incidentSection(r.incidentResponse),
-      {
-        title: 'Phase timeline',
-        rows: r.timeline.map((p): [string, string] => [
-          p.phase,
-          `${p.state}${p.durationMs !== undefined ? ` · ${(p.durationMs / 1000).toFixed(1)} s` : ''}${p.steps.length ? ` — ${p.steps.map((x) => `${x.name}: ${x.state}${x.state === 'waived' ? ` (by ${x.waivedBy}: ${x.waiveReason})` : ''}`).join('; ')}` : ''}`,
-        ]),
-      },
-      {
-        title: 'Checklist',
-        rows: r.checklist.map((c): [string, string] => [
-          c.title,
-          `${c.state}${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}${c.detail ? ` — ${c.detail}` : ''}`,
-        ]),
-      },
-      {
-        title: 'Monitoring',
-        rows: r.monitoring.map((m): [string, string] => [
-          m.metric,
-          `baseline ${fmt(m.baseline)}, observed ${fmt(m.observedMean)}, ${m.samples} samples, ${m.breaches} breach(es): ${m.verdict}${m.explanation ? ` — ${m.explanation}` : ''}`,
-        ]),
-      },
-    ],
+    sections: reportSections(r).map((sec) => ({
+      title: sec.title,
+      rows: sec.fields.flatMap((f): [string, string][] => [
+        [f.label, plain(f.value)],
+        ...(f.items ?? []).map((item, i): [string, string] => [`${i + 1}.`, plain(item)]),
+      ]),
+    })),
   };
 }
-
-function incidentSection(ir: ReturnType<typeof buildReport>['incidentResponse']): ReportView['sections'][number] {
-  return {
-    title: '4. Incident Response',
-    rows: [
-      ['Rollback Triggered', ir.rollbackTriggered],
-      ['Reason (if Yes)', ir.reason],
-      ...(ir.rollbackTriggered === 'Yes'
-        ? ([
-            ['Rollback Outcome', ir.outcome ?? ''],
-            ['Trigger → Rollback Start', `${ir.latencyMs} ms`],
-            ['Rollback Duration', rollbackDurationText(ir)],
-            ...(ir.attempts ?? []).map((a, i): [string, string] => [
-              `Attempt ${i + 1}`,
-              `${a.trigger} by ${a.by}: ${a.reason} — ${a.outcome}, ${rollbackDurationText(a)}`,
-            ]),
-          ] as [string, string][])
-        : []),
-    ],
-  };
-}
-
-const fmt = formatNumber;

@@ -90,7 +90,8 @@ describe('the release report', () => {
     assert.equal(r.incidentResponse.reason, 'deploy failed: exit code 9');
     assert.equal(r.incidentResponse.latencyMs, s.rollback!.latencyMs);
     assert.equal(r.incidentResponse.outcome, 'rolled-back');
-    assert.equal(r.verification.dbMigration, 'Success (rolled back)');
+    assert.equal(r.verification.dbMigration, 'Success, then rolled back to the version before v1.2.3');
+    assert.equal(r.verification.serviceStatus, 'Failed (deploy: exit code 9); rolled back to the version before v1.2.3');
     const md = renderMarkdown(r);
     assert.match(
       md,

@@ -50,6 +50,8 @@ export interface MetricView {
   baseline?: { mean: number; stdev: number; samples: number[]; fixed: boolean };
   samples: { at: string; value: number | null; status: SampleStatus; message?: string }[];
   breaches: number;
+  /** The last confirmed guard breach: the rule, the value that broke it and the limit it broke. */
+  breach?: { rule: string; value: number; threshold: number; consecutive: number; at: string };
   verdict?: { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string };
   last?: { value: number | null; status: SampleStatus; message?: string };
 }
@@ -285,7 +287,11 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       }
       case 'guard.breached':
-        if (e.confirmed) metric(e.metric).breaches++;
+        if (e.confirmed) {
+          const m = metric(e.metric);
+          m.breaches++;
+          m.breach = { rule: e.rule, value: e.value, threshold: e.threshold, consecutive: e.consecutive, at: e.at };
+        }
         break;
       case 'monitoring.verdict':
         metric(e.metric).verdict = { verdict: e.verdict, explanation: e.explanation };

@@ -63,9 +63,64 @@ export interface TagContext {
   previous?: ReleaseTag;
 }
 
-export async function tagContext(cwd: string, prefix: string, to: string, includePrereleases: boolean): Promise<TagContext> {
-  const toCommit = await commitOf(cwd, to);
-  const tags = await releaseTags(cwd, prefix, toCommit);
+/**
+ * What several ranges need to know about tags, read once: every release tag, the commit of each
+ * `to`, and the commit graph behind them (three git calls, however many ranges).
+ */
+export interface TagIndex {
+  tags: ReleaseTag[];
+  commits: Map<string, string>;
+  parents: Map<string, string[]>;
+}
+
+export async function tagIndex(cwd: string, prefix: string, tos: readonly string[]): Promise<TagIndex> {
+  // Names git could read as an option or a range are left to tagContext, one by one.
+  const plain = [...new Set(tos)].filter((t) => !t.startsWith('-') && !t.includes('..'));
+  const [tags, hashes] = await Promise.all([
+    releaseTags(cwd, prefix),
+    plain.length ? git(cwd, ['rev-parse', ...plain.map((t) => `${t}^{commit}`)]).catch(() => '') : '',
+  ]);
+  const resolved = hashes.split('\n');
+  const ok = resolved.length === plain.length && resolved.every((h) => /^[0-9a-f]{40,64}$/.test(h));
+  const commits = new Map(ok ? plain.map((t, i) => [t, resolved[i]]) : []);
+  const parents = new Map<string, string[]>();
+  const graph = commits.size ? await git(cwd, ['rev-list', '--parents', ...new Set(commits.values())]) : '';
+  for (const line of graph.split('\n')) {
+    const [c, ...ps] = line.split(' ');
+    if (c) parents.set(c, ps);
+  }
+  return { tags, commits, parents };
+}
+
+function ancestors(index: TagIndex, commit: string): Set<string> {
+  const seen = new Set<string>([commit]);
+  const todo = [commit];
+  while (todo.length)
+    for (const p of index.parents.get(todo.pop()!) ?? []) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      todo.push(p);
+    }
+  return seen;
+}
+
+export async function tagContext(cwd: string, prefix: string, to: string, includePrereleases: boolean, index?: TagIndex): Promise<TagContext> {
+  let toCommit: string;
+  let tags: ReleaseTag[];
+  if (index?.commits.has(to)) {
+    toCommit = index.commits.get(to)!;
+    // As `for-each-ref --merged`: the tags whose commit is `to` or one of its ancestors.
+    const reachable = ancestors(index, toCommit);
+    tags = index.tags.filter((t) => reachable.has(t.commit));
+  } else {
+    // Both at once: the tag listing takes `to` as it is, and a bad `to` is reported by commitOf.
+    const listing = releaseTags(cwd, prefix, to);
+    toCommit = await commitOf(cwd, to).catch(async (e: unknown) => {
+      await listing.catch(() => undefined);
+      throw e;
+    });
+    tags = await listing;
+  }
   // Several release tags can share a commit (a re-tag): the one named wins, else the first release made there.
   const atTo = tags.filter((t) => t.commit === toCommit).reverse();
   const named = atTo.find((t) => t.name === to || `refs/tags/${t.name}` === to);

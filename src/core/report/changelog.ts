@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import semver from 'semver';
 import { git } from '../git/git';
-import { commitOf, nextPrerelease, tagContext, type TagContext } from '../git/release-tags';
+import { commitOf, nextPrerelease, tagContext, tagIndex, type TagContext, type TagIndex } from '../git/release-tags';
 import { parseMessage, type ParsedMessage } from './conventional';
 
 export const SECTIONS = ['Added', 'Changed', 'Deprecated', 'Removed', 'Fixed', 'Security'] as const;
@@ -133,10 +133,21 @@ interface Item {
   cancelled?: Item;
 }
 
-export async function generateChangelog(cwd: string, o: ChangelogOptions = {}): Promise<Changelog> {
+/**
+ * The changelog of each `to` (a whole history: one per release tag), the same as `generateChangelog`
+ * for each, with the tags and the commit graph read once instead of once per range.
+ */
+export async function generateChangelogs(cwd: string, tos: readonly string[], o: Omit<ChangelogOptions, 'to'> = {}): Promise<Changelog[]> {
+  const index = await tagIndex(cwd, o.tagPrefix ?? 'v', tos);
+  const out: Changelog[] = [];
+  for (const to of tos) out.push(await generateChangelog(cwd, { ...o, to }, index));
+  return out;
+}
+
+export async function generateChangelog(cwd: string, o: ChangelogOptions = {}, index?: TagIndex): Promise<Changelog> {
   const prefix = o.tagPrefix ?? 'v';
   const to = o.to ?? 'HEAD';
-  const ctx = await tagContext(cwd, prefix, to, Boolean(o.includePrereleases));
+  const ctx = await tagContext(cwd, prefix, to, Boolean(o.includePrereleases), index);
   const start = o.from ?? ctx.previous?.name ?? null;
   if (o.from) await commitOf(cwd, o.from);
   const range = start ? [`${start}..${to}`] : [to];

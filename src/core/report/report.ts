@@ -1,9 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ReleaseState, RollbackView, StepView } from '../base/fold';
+import type { MetricView, ReleaseState, RollbackView, StepView } from '../base/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
 import { plainText } from '../base/text';
 import { formatNumber } from '../format';
+import { dur, specSections, specTime, type ReportField, type Span } from './report-sections';
+import { breachText, failedMetric, guardText, previousVersionText, rollbackCause, rollbackClause } from './incident-wording';
+
+export { rollbackDurationText, specTime } from './report-sections';
 
 export interface ReleaseReport {
   releaseLog: { version: string; time: string; content: string[]; commit?: string };
@@ -54,21 +58,20 @@ export interface RollbackAttempt {
   forcedOver?: string;
 }
 
-/** `YYYY-MM-DD HH:MM` in UTC, the spec's time format. */
-export function specTime(iso: string): string {
-  return iso ? iso.slice(0, 16).replace('T', ' ') : '';
-}
-
 function phaseSteps(s: ReleaseState, phase: string): StepView[] {
   return Object.values(s.steps).filter((x) => x.phase === phase);
 }
 
 function phaseResult(s: ReleaseState, id: (typeof PHASES)[number]): string {
   const p = s.phases.find((x) => x.id === id)!;
-  const rolledBack = s.rollback?.outcome === 'rolled-back' ? ' (rolled back)' : '';
+  const rolledBack = rollbackClause(s);
   switch (p.state) {
     case 'passed':
-      return `Success${rolledBack}`;
+      if (!rolledBack) return 'Success';
+      // The deployed service is what the rollback replaced: say with what, and why.
+      if (id === 'deploy' && s.rollback?.outcome === 'rolled-back')
+        return `Rolled back to ${previousVersionText(s)}: v${s.version.replace(/^v/, '')} was deployed, then ${rollbackCause(s)}`;
+      return `Success, then ${rolledBack}`;
     case 'skipped':
       return 'Not in plan';
     case 'pending':
@@ -77,7 +80,7 @@ function phaseResult(s: ReleaseState, id: (typeof PHASES)[number]): string {
       return 'Waived';
     default: {
       const failed = phaseSteps(s, id).find((x) => x.state === 'failed' || x.state === 'interrupted');
-      return `${cap(p.state)}${failed ? ` (${failed.name}: ${failed.message ?? failed.state})` : ''}`;
+      return `${cap(p.state)}${failed ? ` (${failed.name}: ${failed.message ?? failed.state})` : ''}${rolledBack ? `; ${rolledBack}` : ''}`;
     }
   }
 }
@@ -157,8 +160,8 @@ export function buildReport(s: ReleaseState): ReleaseReport {
         observedMean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : undefined,
         samples: m.samples.length,
         breaches: m.breaches,
-        verdict: m.verdict?.verdict ?? (m.samples.length ? 'incomplete' : 'not run'),
-        explanation: m.verdict?.explanation,
+        verdict: m.verdict?.verdict ?? (m.breach ? 'breached' : m.samples.length ? 'incomplete' : 'not run'),
+        explanation: m.verdict?.explanation ?? (m.breach ? breachExplanation(s, m.breach) : undefined),
       };
     }),
     announcements: s.announcements,
@@ -212,9 +215,12 @@ function monitoringLine(s: ReleaseState): string {
   const win = s.monitoring?.windowMs;
   const count = s.monitoring?.metrics ?? metrics.length;
   const scope = `${win !== undefined ? `${windowText(win)} window, ` : ''}${count} metric${count === 1 ? '' : 's'}`;
-  const failedMetric = metrics.find((m) => m.verdict?.verdict === 'fail') ?? metrics.find((m) => m.breaches > 0);
-  if (failedMetric)
-    return `Abnormal (${s.rollback?.trigger === 'guard' ? s.rollback.reason : (failedMetric.verdict?.explanation ?? `${failedMetric.breaches} confirmed breach(es)`)})`;
+  const failed = failedMetric(s);
+  if (failed) {
+    const what =
+      s.rollback?.trigger === 'guard' ? rollbackCause(s) : failed.breach ? breachText({ ...failed, breach: failed.breach }) : failed.verdict!.explanation;
+    return `Abnormal: ${what}${s.rollback?.trigger === 'guard' ? `; ${rollbackClause(s)}` : ''}`;
+  }
   if (monPhase.state === 'pending') return 'Not run';
   if (monPhase.state !== 'passed') return cap(monPhase.state);
   const unsure = metrics.filter((m) => m.verdict?.verdict !== 'pass');
@@ -223,6 +229,12 @@ function monitoringLine(s: ReleaseState): string {
     return `Inconclusive (${why}; ${scope})`;
   }
   return `Normal (${scope})`;
+}
+
+function breachExplanation(s: ReleaseState, b: NonNullable<MetricView['breach']>): string {
+  const n = b.consecutive;
+  const then = s.rollback?.trigger === 'guard' ? `; ${rollbackClause(s)}` : '';
+  return `${formatNumber(b.value)} against its guard ${guardText(b)}, ${n} sample${n === 1 ? '' : 's'} in a row, at ${b.at.slice(11, 19)} UTC${then}`;
 }
 
 const windowText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 60_000).toFixed(1)} min`);
@@ -246,13 +258,6 @@ function attemptRow(rb: RollbackView): RollbackAttempt {
   };
 }
 
-/** "1.2 s (budget 5 min)", with "over budget" when it took longer. */
-export function rollbackDurationText(a: { durationMs?: number; budgetMs?: number }): string {
-  if (a.durationMs === undefined) return 'not measured';
-  const budget = a.budgetMs === undefined ? '' : ` (budget ${a.budgetMs % 60_000 === 0 ? `${a.budgetMs / 60_000} min` : dur(a.budgetMs)})`;
-  return `${dur(a.durationMs)}${budget}${a.budgetMs !== undefined && a.durationMs > a.budgetMs ? ' — over budget' : ''}`;
-}
-
 function stepRow(x: StepView) {
   return { name: x.name, state: x.state, exitCode: x.exitCode, durationMs: x.durationMs, message: x.message, waivedBy: x.waivedBy, waiveReason: x.waiveReason };
 }
@@ -267,57 +272,22 @@ export function mdSafe(text: string): string {
     .replace(/([\\`*_[\]|])/g, '\\$1');
 }
 
-const dur = (ms?: number) =>
-  ms === undefined
-    ? ''
-    : ms < 1000
-      ? `${ms} ms`
-      : ms < 120_000
-        ? `${(ms / 1000).toFixed(1)} s`
-        : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 const num = formatNumber;
-const list = (xs: string[]) => (xs.length ? xs.map(mdSafe).join('; ') : 'None');
+
+/** One field of the spec's sections: `- **Label**: value`, strong runs in bold, items as a numbered list under it. */
+function mdField(f: ReportField): string[] {
+  const md = (spans: Span[]) => spans.map((x) => (x.strong ? `**${mdSafe(x.text)}**` : mdSafe(x.text))).join('');
+  return [`- **${f.label}**: ${md(f.value)}`, ...(f.items ?? []).map((item, i) => `  ${i + 1}. ${md(item)}`)];
+}
 
 export function renderMarkdown(r: ReleaseReport): string {
   const L: string[] = [];
   L.push(`# Release report: ${mdSafe(r.release.name)} ${r.releaseLog.version} → ${mdSafe(r.release.environment)}`, '');
   L.push(`Outcome: **${r.outcome}**${r.outcomeMessage ? ` — ${mdSafe(r.outcomeMessage)}` : ''}`, '');
-  L.push('### 1. Release Log');
-  L.push(`- **Version**: ${r.releaseLog.version}`);
-  L.push(`- **Time**: ${r.releaseLog.time}`);
-  if (r.releaseLog.commit) L.push(`- **Commit**: ${r.releaseLog.commit}`);
-  L.push(`- **Content**: ${list(r.releaseLog.content)}`, '');
-  L.push('### 2. Changelog');
-  L.push(`- **New**: ${list(r.changelog.new)}`);
-  L.push(`- **Fixed**: ${list(r.changelog.fixed)}`);
-  for (const [k, v] of Object.entries(r.changelog.other)) L.push(`- **${k}**: ${list(v)}`);
-  L.push('');
-  L.push('### 3. Verification');
-  L.push(`- **DB Migration**: ${mdSafe(r.verification.dbMigration)}`);
-  L.push(`- **Service Status**: ${mdSafe(r.verification.serviceStatus)}`);
-  L.push(`- **Core API**: ${mdSafe(r.verification.coreApi)}`);
-  if (r.verification.failedChecks) L.push(`- **Failed Checks**: ${mdSafe(r.verification.failedChecks)}`);
-  L.push(`- **Monitoring**: ${mdSafe(r.verification.monitoring)}`, '');
-  L.push('### 4. Incident Response');
-  L.push(`- **Rollback Triggered**: ${r.incidentResponse.rollbackTriggered}`);
-  L.push(`- **Reason (if Yes)**: ${r.incidentResponse.rollbackTriggered === 'Yes' ? mdSafe(r.incidentResponse.reason) : 'N/A'}`);
-  if (r.incidentResponse.rollbackTriggered === 'Yes') {
-    L.push(`- **Rollback Outcome**: ${r.incidentResponse.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : r.incidentResponse.outcome}`);
-    L.push(`- **Trigger → Rollback Start**: ${r.incidentResponse.latencyMs} ms (trigger: ${r.incidentResponse.trigger})`);
-    L.push(
-      `- **Rollback Duration**: ${r.incidentResponse.overBudget ? `**${rollbackDurationText(r.incidentResponse)}**` : rollbackDurationText(r.incidentResponse)}`,
-    );
-    const attempts = r.incidentResponse.attempts ?? [];
-    L.push(`- **Rollback Attempts**: ${attempts.length}`);
-    attempts.forEach((a, i) => {
-      const extra = [a.lateByMs !== undefined ? `late by ${dur(a.lateByMs)}` : '', a.forcedOver ? `forced over run ${a.forcedOver}` : '']
-        .filter(Boolean)
-        .join(', ');
-      L.push(
-        `  ${i + 1}. ${specTime(a.startedAt)} UTC — trigger: ${a.trigger}; by: ${mdSafe(a.by)}; reason: ${mdSafe(a.reason)}; outcome: ${a.outcome === 'rollback-failed' ? '**ROLLBACK FAILED**' : a.outcome}${a.message ? ` (${mdSafe(a.message)})` : ''}; duration: ${rollbackDurationText(a)}${extra ? `; ${extra}` : ''}`,
-      );
-    });
-  }
+  specSections(r).forEach((sec, i) => {
+    if (i) L.push('');
+    L.push(`### ${sec.title}`, ...sec.fields.flatMap(mdField));
+  });
   L.push('', '---', '', '## Appendix', '');
   L.push(
     `Run \`${r.release.runId}\`, started ${specTime(r.release.startedAt)} UTC by ${mdSafe(r.release.user)}${r.release.finishedAt ? `, finished ${specTime(r.release.finishedAt)} UTC` : ''}. Times are UTC.`,
