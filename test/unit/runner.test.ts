@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StepRunner } from '../../src/core/exec/runner';
 import { SecretMasker, plainText } from '../../src/core/exec/mask';
-import { alive, tempDir, waitFor } from './helpers';
+import { tempDir } from '../support/helpers';
+import { alive } from '../support/processes';
+import { waitFor } from '../support/waitFor';
 
 const runner = new StepRunner(new SecretMasker(['s3cr3t-value']), 300);
 
