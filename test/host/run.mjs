@@ -109,10 +109,12 @@ function packageVsix() {
 
 async function runE2E(total) {
   const require = createRequire(import.meta.url);
-  const vsix = flag('self-check') ? undefined : (opt('vsix') ? path.resolve(opt('vsix')) : packageVsix());
+  const vsix = flag('self-check') ? undefined : opt('vsix') ? path.resolve(opt('vsix')) : packageVsix();
   if (vsix) log(`packaged ${path.relative(ROOT, vsix)} (${Math.round(fs.statSync(vsix).size / 1024)} KiB) for the UI tests`);
   const Mocha = require('mocha');
-  const only = opt('e2e-files')?.split(',').map((f) => `${f}.test.js`);
+  const only = opt('e2e-files')
+    ?.split(',')
+    .map((f) => `${f}.test.js`);
   const files = fs.existsSync(path.join(ROOT, 'out', 'e2e'))
     ? fs
         .readdirSync(path.join(ROOT, 'out', 'e2e'))
