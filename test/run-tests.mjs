@@ -78,6 +78,10 @@ const vsix = path.join(ROOT, '.test-host', 'release-pilot-under-test.vsix');
 
 // Debian packages the tests use (Chromium, Prometheus, sqlite3, build headers), installed when missing.
 let ok = must('system packages', await run('system packages', 'node', ['test/host/install.mjs', '--system']));
+// code-server for each VS Code version (on a fresh machine a few minutes of npm and native builds,
+// both at once; .ci/run starts them during lint) installs while the extension is packaged and built,
+// and is done before any test starts: a compile beside a test with a time limit would make it flaky.
+const installs = ok && wants('vscode') ? Promise.all(versions.map((v) => run(`install ${v}`, 'node', ['test/host/install.mjs', v], { prefix: true }))) : [];
 // The UI tests install the extension as users get it: packaged once here for both versions. Packaging
 // rebuilds dist/ for production, so the test build comes after it and every layer runs the same dist/.
 if (ok && wants('vscode')) {
@@ -86,6 +90,7 @@ if (ok && wants('vscode')) {
   ok = must('package', await run('package', 'node', [vsce, 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix]));
 }
 if (ok) ok = must('build', await run('build', 'node', ['esbuild.mjs', '--tests']));
+const hostsReady = (await installs).every((r, i) => must(`install ${versions[i]}`, r));
 
 // The Node layers and the VS Code layers run at the same time: the Node layers mostly wait on the
 // processes, services and timers they start, and the VS Code layers on a browser, so on two cores the
@@ -109,9 +114,7 @@ async function nodeLane() {
 }
 
 async function vscodeLane() {
-  // Both code-server versions install at once (a fresh machine only; each is a minute or two of npm).
-  const installs = await Promise.all(versions.map((v) => run(`install ${v}`, 'node', ['test/host/install.mjs', v], { prefix })));
-  if (!installs.every((r, i) => must(`install ${versions[i]}`, r))) return;
+  if (!hostsReady) return;
   if (both) count('system (host self-check)', await run('harness', 'node', ['test/run-mocha.mjs', 'system', HARNESS], { prefix, lock: true }));
   // The newest VS Code runs every UI test. The oldest supported one runs the integration suite and the
   // UI tests of each surface (palette, tree rows, checklist click, dialogs, terminal text, webview panel
