@@ -185,7 +185,11 @@ if (tests) {
           .map((f) => path.join(dir, f))
       : [];
   const testBuild = { ...common, ...nodeCjs, sourcemap: 'inline', minify: false };
-  builds.push({ ...testBuild, entryPoints: list('test/unit').filter((f) => f.endsWith('.test.ts')), outdir: 'out/unit', external: ['mocha'] });
+  // A test moved or removed must not keep running from an old bundle.
+  for (const layer of ['unit', 'system', 'e2e', 'integration']) fs.rmSync(path.join('out', layer), { recursive: true, force: true });
+  for (const layer of ['unit', 'system']) {
+    builds.push({ ...testBuild, entryPoints: list(`test/${layer}`).filter((f) => f.endsWith('.test.ts')), outdir: `out/${layer}`, external: ['mocha'] });
+  }
   builds.push({ ...testBuild, entryPoints: list('test/e2e').filter((f) => f.endsWith('.test.ts')), outdir: 'out/e2e', external: ['mocha', 'playwright-core'] });
   const integration = list('test/integration');
   if (integration.length) builds.push({ ...testBuild, entryPoints: integration, outdir: 'out/integration', external: ['vscode', 'mocha'] });

@@ -19,8 +19,8 @@ import { Monitoring } from '../src/core/plan/schema';
 import { changelogSince, generateChangelogs, type Entry } from '../src/core/report/changelog';
 import { releaseTags } from '../src/core/git/release-tags';
 import type { ReleaseEvent } from '../src/core/base/events';
-import { TestPrometheus, TestService } from '../test/unit/traffic';
-import { scripted, smallPlan } from '../test/unit/fixtures';
+import { TestPrometheus, TestService } from '../test/support/traffic';
+import { scripted, smallPlan } from '../test/support/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');

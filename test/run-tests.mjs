@@ -1,26 +1,56 @@
 #!/usr/bin/env node
 // Runs every test layer and prints one closing line: "N passed, N failed".
-//   unit         mocha in plain Node against src/ (real processes, temp dirs, git, Prometheus)
+//   unit         mocha in plain Node against src/: pure and fast (test/unit)
+//   system       mocha in plain Node: real releases, processes, git, Prometheus, the demo (test/system)
 //   integration  mocha inside a real VS Code extension host (code-server), per VS Code version
 //   e2e          Playwright driving the real workbench in Chromium, per VS Code version
-// --only=unit|vscode   run one group; VSCODE_VERSIONS=min,latest picks the hosts (default both).
+// --only=unit|system|vscode   run one group; VSCODE_VERSIONS=min,latest picks the hosts (default both);
+// --full-e2e                  every UI test on every version (by default the longest run on latest only, see below);
+// VSCODE_TEST_LOCK=FILE       each VS Code run holds `flock FILE` (for machines where several checkouts test at once).
+// Every layer's whole output is also kept in test-results/logs/<layer>.log.
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const fullE2E = process.argv.includes('--full-e2e');
+const wants = (group) => !only || only === group;
+const LOGS = path.join(ROOT, 'test-results', 'logs');
+fs.rmSync(LOGS, { recursive: true, force: true });
+fs.mkdirSync(LOGS, { recursive: true });
 const totals = { passed: 0, failed: 0, layers: [] };
+const t0 = Date.now();
+const seconds = (ms) => `${Math.round(ms / 1000)} s`;
 
-function run(cmd, args, env = {}) {
+/** Runs one command; with two lanes at once, each output line is prefixed with its layer. */
+function run(name, cmd, args, { prefix = false, lock = false } = {}) {
+  if (lock && process.env.VSCODE_TEST_LOCK) [cmd, args] = ['flock', [process.env.VSCODE_TEST_LOCK, cmd, ...args]];
+  const started = Date.now();
+  console.log(`[${name}] starts at ${seconds(started - t0)}: ${cmd} ${args.join(' ')}`);
+  const log = fs.createWriteStream(path.join(LOGS, `${name.replace(/\W+/g, '-')}.log`));
   return new Promise((resolve) => {
     let out = '';
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.on('data', (d) => {
+    let partial = '';
+    const child = spawn(cmd, args, { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const take = (d) => {
       out += d;
-      process.stdout.write(d);
+      log.write(d);
+      if (!prefix) return process.stdout.write(d);
+      const lines = (partial + d).split('\n');
+      partial = lines.pop();
+      for (const l of lines) process.stdout.write(`[${name}] ${l}\n`);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('close', (code, signal) => {
+      if (partial) process.stdout.write(`[${name}] ${partial}\n`);
+      log.end();
+      const ms = Date.now() - started;
+      console.log(`[${name}] done in ${seconds(ms)}`);
+      resolve({ code: code ?? 1, signal, out, ms });
     });
-    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, out }));
   });
 }
 
@@ -33,22 +63,74 @@ function count(name, r) {
   if (!m || (r.code !== 0 && failed === 0)) failed += 1;
   totals.passed += passed;
   totals.failed += failed;
-  totals.layers.push(`${name}: ${passed} passed, ${failed} failed${r.code !== 0 ? ` (exit ${r.code})` : ''}`);
+  totals.layers.push(`${name}: ${passed} passed, ${failed} failed${r.code !== 0 ? ` (exit ${r.code})` : ''} in ${seconds(r.ms)}`);
 }
 
-const t0 = Date.now();
+/** A step that prints no RESULT line: it counts only when it fails. */
+function must(name, r) {
+  totals.layers.push(`${name}: ${r.code === 0 ? 'ok' : `FAILED (exit ${r.code})`} in ${seconds(r.ms)}`);
+  if (r.code !== 0) totals.failed += 1;
+  return r.code === 0;
+}
+
+const versions = (process.env.VSCODE_VERSIONS ?? 'min,latest').split(',').filter(Boolean);
+const vsix = path.join(ROOT, '.test-host', 'release-pilot-under-test.vsix');
+
 // Debian packages the tests use (Chromium, Prometheus, sqlite3, build headers), installed when missing.
-const system = await run('node', ['test/host/install.mjs', '--system']);
-if (system.code !== 0) count('system packages', system);
-const build = await run('node', ['esbuild.mjs', '--tests']);
-if (build.code !== 0) count('build', build);
-if (!only || only === 'unit') count('unit', await run('node', ['test/run-unit.mjs']));
-if (!only || only === 'vscode') {
-  const versions = (process.env.VSCODE_VERSIONS ?? 'min,latest').split(',').filter(Boolean);
-  for (const v of versions) {
-    count(`vscode ${v}`, await run('node', ['test/host/run.mjs', '--version', v, '--integration', '--e2e']));
+let ok = must('system packages', await run('system packages', 'node', ['test/host/install.mjs', '--system']));
+// code-server for each VS Code version (on a fresh machine a few minutes of npm and native builds,
+// both at once; .ci/run starts them during lint) installs while the extension is packaged and built,
+// and is done before any test starts: a compile beside a test with a time limit would make it flaky.
+const installs = ok && wants('vscode') ? Promise.all(versions.map((v) => run(`install ${v}`, 'node', ['test/host/install.mjs', v], { prefix: true }))) : [];
+// The UI tests install the extension as users get it: packaged once here for both versions. Packaging
+// rebuilds dist/ for production, so the test build comes after it and every layer runs the same dist/.
+if (ok && wants('vscode')) {
+  fs.mkdirSync(path.dirname(vsix), { recursive: true });
+  const vsce = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+  ok = must('package', await run('package', 'node', [vsce, 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix]));
+}
+if (ok) ok = must('build', await run('build', 'node', ['esbuild.mjs', '--tests']));
+const hostsReady = (await installs).every((r, i) => must(`install ${versions[i]}`, r));
+
+// The Node layers and the VS Code layers run at the same time: the Node layers mostly wait on the
+// processes, services and timers they start, and the VS Code layers on a browser, so on two cores the
+// run takes about as long as the VS Code lane alone. The one test that cannot share the machine, the
+// host's self-check (it asserts that no test-host process survives and nothing new appears under
+// ~/.config, ~/.local, ~/.cache), runs in the VS Code lane, between VS Code runs.
+const both = !only;
+const prefix = both;
+const HARNESS = 'harness';
+
+async function nodeLane() {
+  if (wants('unit')) count('unit', await run('unit', 'node', ['test/run-mocha.mjs', 'unit'], { prefix }));
+  if (wants('system')) {
+    const files = fs
+      .readdirSync(path.join(ROOT, 'out', 'system'))
+      .filter((f) => f.endsWith('.test.js'))
+      .map((f) => f.slice(0, -'.test.js'.length))
+      .filter((f) => !both || f !== HARNESS);
+    count('system', await run('system', 'node', ['test/run-mocha.mjs', 'system', ...files], { prefix }));
   }
 }
-console.log(`\n${totals.layers.join('\n')}\ntotal time ${Math.round((Date.now() - t0) / 1000)} s`);
+
+async function vscodeLane() {
+  if (!hostsReady) return;
+  if (both) count('system (host self-check)', await run('harness', 'node', ['test/run-mocha.mjs', 'system', HARNESS], { prefix, lock: true }));
+  // The newest VS Code runs every UI test. The oldest supported one runs the integration suite and the
+  // UI tests of each surface (palette, tree rows, checklist click, dialogs, terminal text, webview panel
+  // and its reload, status-bar rollback, rollback dialog: release and scope). The long scenarios (the
+  // 100-click monitoring test, the demo driven from VS Code, hostile text) drive those same surfaces
+  // through the same extension API, so a second run of them on 1.100 costs ~4 min and finds what the
+  // short ones find; --full-e2e runs them on every version.
+  // The shorter run goes first, so that the long scenarios mostly run once the Node lane is done.
+  for (const v of versions) {
+    const short = !fullE2E && v !== 'latest' ? ['--e2e-files', 'release,scope'] : [];
+    const args = ['test/host/run.mjs', '--version', v, '--integration', '--e2e', '--vsix', vsix, ...short];
+    count(`vscode ${v}`, await run(`vscode ${v}`, 'node', args, { prefix, lock: true }));
+  }
+}
+
+if (ok) await Promise.all([wants('unit') || wants('system') ? nodeLane() : undefined, wants('vscode') ? vscodeLane() : undefined]);
+console.log(`\n${totals.layers.join('\n')}\ntotal time ${seconds(Date.now() - t0)}`);
 console.log(`${totals.passed} passed, ${totals.failed} failed`);
 process.exit(totals.failed === 0 ? 0 : 1);

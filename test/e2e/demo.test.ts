@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { host, Workbench } from './workbench';
-import { countTraffic } from '../unit/traffic';
+import { countTraffic } from '../support/traffic';
 
 interface DemoEnv {
   dir: string;

@@ -85,10 +85,13 @@ function ensureCodeServer(version) {
   fs.mkdirSync(rgCache, { recursive: true });
   const rgTar = path.join(rgCache, 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz');
   if (!fs.existsSync(rgTar)) {
-    const stage = path.join(tmp, 'rg-stage');
+    // Both versions may install at once (run-tests.mjs does): each stages its own copy, and a rename puts it in place whole.
+    const stage = path.join(tmp, `rg-stage-${process.pid}`);
     fs.mkdirSync(stage, { recursive: true });
     fs.copyFileSync(execFileSync('bash', ['-c', 'command -v rg'], { encoding: 'utf8' }).trim(), path.join(stage, 'rg'));
-    sh('tar', ['czf', rgTar, '-C', stage, 'rg']);
+    sh('tar', ['czf', `${rgTar}.${process.pid}`, '-C', stage, 'rg']);
+    fs.renameSync(`${rgTar}.${process.pid}`, rgTar);
+    fs.rmSync(stage, { recursive: true, force: true });
   }
   const node = nodeFor(version);
   const env = {

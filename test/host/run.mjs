@@ -4,6 +4,8 @@
 //   --integration  mocha inside the extension host (out/integration), one window per fixture workspace
 //   --e2e          Playwright tests against the workbench (out/e2e), saving screenshots to test-results/
 // --version min|latest picks the VS Code build. Prints `RESULT {"passed":N,"failed":N}` last.
+//   --e2e-files a,b  only those UI test files (out/e2e/a.test.js, …); default every one
+//   --vsix PATH      install that package in the UI tests instead of packaging the extension again
 // Also usable as @vscode/test-electron's `vscodeExecutablePath`: it then accepts
 // --extensionDevelopmentPath=… --extensionTestsPath=… [folder] and exits with the tests' result.
 import * as fs from 'node:fs';
@@ -107,15 +109,20 @@ function packageVsix() {
 
 async function runE2E(total) {
   const require = createRequire(import.meta.url);
-  const vsix = flag('self-check') ? undefined : packageVsix();
+  const vsix = flag('self-check') ? undefined : opt('vsix') ? path.resolve(opt('vsix')) : packageVsix();
   if (vsix) log(`packaged ${path.relative(ROOT, vsix)} (${Math.round(fs.statSync(vsix).size / 1024)} KiB) for the UI tests`);
   const Mocha = require('mocha');
+  const only = opt('e2e-files')
+    ?.split(',')
+    .map((f) => `${f}.test.js`);
   const files = fs.existsSync(path.join(ROOT, 'out', 'e2e'))
     ? fs
         .readdirSync(path.join(ROOT, 'out', 'e2e'))
-        .filter((f) => f.endsWith('.test.js'))
+        .filter((f) => f.endsWith('.test.js') && (!only || only.includes(f)))
         .sort()
     : [];
+  const unknown = (only ?? []).filter((f) => !files.includes(f));
+  if (unknown.length) throw new Error(`--e2e-files: no ${unknown.join(', ')} in out/e2e`);
   // The tests reach the host through this object: they open windows and take screenshots with it.
   globalThis.__releasePilotHost = {
     version,

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { ReleasePilotApi } from '../../src/extension';
+import { waitFor } from '../support/waitFor';
 
 export const EXTENSION_ID = 'release-pilot.release-pilot';
 
@@ -15,12 +16,9 @@ export function folder(): string {
   return f.uri.fsPath;
 }
 
+/** Resolves with the first truthy value of `f`; fails naming `what` after `ms`. */
 export async function until<T>(f: () => T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const v = await waitFor(f, ms, 50);
+  if (!v) throw new Error(`timed out waiting for ${what}`);
+  return v;
 }

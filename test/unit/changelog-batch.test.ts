@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { generateChangelog, generateChangelogs, type ChangelogOptions } from '../../src/core/report/changelog';
-import { ROOT, gitRepo, tempDir } from './helpers';
+import { ROOT, gitRepo, tempDir } from '../support/helpers';
 
 // yargs v14.2.0..v17.1.0 (MIT), see the fixture's header: 222 commits on main, a backport branch, 35 tags.
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'history', 'yargs.fi');

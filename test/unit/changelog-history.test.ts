@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { changelogSince, generateChangelog, type Changelog } from '../../src/core/report/changelog';
 import { main } from '../../src/cli/main';
-import { ROOT, gitRepo, tempDir, write } from './helpers';
+import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 
 // yargs v14.2.0..v17.1.0 (MIT), see the fixture's header: 222 commits on main, a backport branch, 35 tags.
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'history', 'yargs.fi');

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { parseMessage } from '../../src/core/report/conventional';
 import { generateChangelog, parseCommit, renderChangelogSection } from '../../src/core/report/changelog';
 import { releaseTags } from '../../src/core/git/release-tags';
-import { gitRepo, tempDir, write } from './helpers';
+import { gitRepo, tempDir, write } from '../support/helpers';
 
 describe('commit messages meant to fool the changelog', () => {
   // [message, expected notes, expected breaking]

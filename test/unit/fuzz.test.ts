@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { parsePlan, type LoadResult } from '../../src/core/plan/load';
-import { ROOT } from './helpers';
+import { ROOT } from '../support/helpers';
 
 const EXAMPLES = ['demo', 'kubernetes', 'helm'].map((e) => fs.readFileSync(path.join(ROOT, 'examples', e, '.release', 'plan.yaml'), 'utf8'));
 

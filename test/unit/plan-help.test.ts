@@ -15,7 +15,7 @@ import {
   type JsonSchema,
 } from '../../src/core/plan/help';
 import { planJsonSchema } from '../../src/core/plan/schema';
-import { ROOT } from './helpers';
+import { ROOT } from '../support/helpers';
 
 const schema = planJsonSchema() as JsonSchema;
 const plan = fs.readFileSync(path.join(ROOT, 'test/fixtures/ws-basic/.release/plan.yaml'), 'utf8');

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { durationMs, durationText, planJsonSchema } from '../../src/core/plan/schema';
 import { allKeys, firstSentence, planReference, undocumentedKeys, type JsonSchema } from '../../src/core/plan/reference';
 import { BUILTINS } from '../../src/core/plan/scope';
-import { ROOT } from './helpers';
+import { ROOT } from '../support/helpers';
 
 const schema = () => planJsonSchema() as JsonSchema;
 /** The schema of a key, by its path's parts (`[]` steps into a list's items). */

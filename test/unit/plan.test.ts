@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { formatProblem, loadPlanFile, parsePlan, firstInvalidUtf8, MAX_PLAN_BYTES } from '../../src/core/plan/load';
 import { durationMs, planJsonSchema } from '../../src/core/plan/schema';
-import { ROOT, tempDir, write } from './helpers';
+import { ROOT, tempDir, write } from '../support/helpers';
 
 const EXAMPLES = ['demo', 'kubernetes', 'helm'].map((e) => path.join(ROOT, 'examples', e, '.release', 'plan.yaml'));
 const demoText = fs.readFileSync(EXAMPLES[0], 'utf8');

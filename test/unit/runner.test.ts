@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { StepRunner } from '../../src/core/exec/runner';
 import { SecretMasker } from '../../src/core/exec/mask';
 import { plainText } from '../../src/core/base/text';
-import { alive, tempDir, waitFor } from './helpers';
+import { tempDir } from '../support/helpers';
+import { alive } from '../support/processes';
+import { waitFor } from '../support/waitFor';
 
 const runner = new StepRunner(new SecretMasker(['s3cr3t-value']), 300);
 

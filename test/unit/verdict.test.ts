@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { decideVerdict } from '../../src/core/engine/verdict';
-import { ROOT } from './helpers';
-import { smallPlan, workspace } from './fixtures';
+import { ROOT } from '../support/helpers';
+import { smallPlan, workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 

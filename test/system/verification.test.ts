@@ -7,9 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { Release } from '../../src/core/engine/engine';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { parsePlan, formatProblem } from '../../src/core/plan/load';
-import { ROOT, waitFor } from './helpers';
-import { journalLines, scripted, smallPlan, workspace } from './fixtures';
-import { freePort } from './traffic';
+import { ROOT } from '../support/helpers';
+import { waitFor } from '../support/waitFor';
+import { journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
+import { freePort } from '../support/traffic';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 

@@ -8,8 +8,8 @@ import { Release } from '../../src/core/engine/engine';
 import { loadRun } from '../../src/core/engine/runs';
 import { foldJournal } from '../../src/core/base/fold';
 import { renderMarkdown, buildReport } from '../../src/core/report/report';
-import { ROOT, gitRepo, tempDir, write } from './helpers';
-import { smallPlan, workspace, journalLines } from './fixtures';
+import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
+import { smallPlan, workspace, journalLines } from '../support/fixtures';
 
 const GATE = { branch: 'main', clean: true, tagAtHead: true, tagMatchesVersion: true, wantedTag: 'v1.1.0' };
 type Git = (...args: string[]) => string;

@@ -5,8 +5,8 @@ import { Release, loadRun, latestRunId } from '../../src/core/engine/engine';
 import { LockHeldError } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/base/fold';
 import { runIds } from '../../src/core/engine/runs';
-import { gitRepo } from './helpers';
-import { journalLines, scripted, smallPlan, workspace } from './fixtures';
+import { gitRepo } from '../support/helpers';
+import { journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
 
 describe('release engine', () => {
   it('runs a whole release through every phase and journals it in order', async () => {

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { Release } from '../../src/core/engine/engine';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { reportView } from '../../src/vscode/snapshot';
-import { gitRepo, write } from './helpers';
-import { smallPlan, workspace } from './fixtures';
+import { gitRepo, write } from '../support/helpers';
+import { smallPlan, workspace } from '../support/fixtures';
 
 /**
  * A real release of v1.2.3 over a tagged v1.2.2, whose health metric drops below its guard as soon

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Release } from '../../src/core/engine/engine';
 import { releaseHistory, renderHistory } from '../../src/core/engine/history';
 import { main } from '../../src/cli/main';
-import { workspace } from './fixtures';
+import { workspace } from '../support/fixtures';
 
 describe('release history (every run of the workspace, newest first)', () => {
   it('lists released, refused and rolled-back runs with outcome, who, when and how long; stray folders and empty journals are skipped', async () => {

@@ -10,8 +10,8 @@ import { readJournal } from '../../src/core/journal/journal';
 import { rollbackAdmission, supersedingRuns } from '../../src/core/engine/rollback';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { parsePlan } from '../../src/core/plan/load';
-import { ROOT, tempDir, write } from './helpers';
-import { journalLines, scripted, smallPlan, workspace, type Workspace } from './fixtures';
+import { ROOT, tempDir, write } from '../support/helpers';
+import { journalLines, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const cli = (ws: Workspace, ...args: string[]) =>

@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { processesIn, ROOT } from './helpers';
-import { countTraffic } from './traffic';
+import { ROOT } from '../support/helpers';
+import { processesIn } from '../support/processes';
+import { countTraffic } from '../support/traffic';
 
 function demo(...args: string[]) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', 'demo', 'run-demo.mjs'), '--keep', ...args], { encoding: 'utf8', timeout: 170_000 });

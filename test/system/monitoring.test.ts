@@ -7,8 +7,8 @@ import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/
 import { PrometheusQuerySource, ScrapeSource, HttpJsonSource, CommandSource } from '../../src/core/monitor/sources';
 import { Release } from '../../src/core/engine/engine';
 import type { NewEvent } from '../../src/core/base/events';
-import { TestPrometheus, TestService, freePort } from './traffic';
-import { smallPlan, workspace, scripted, journalLines } from './fixtures';
+import { TestPrometheus, TestService, freePort } from '../support/traffic';
+import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';
 
 function monitoring(metrics: unknown[], over: Record<string, unknown> = {}) {
   return Monitoring.parse({ window: '4s', interval: '500ms', baseline: { fixed: {} }, failureLimit: 2, metrics, ...over });

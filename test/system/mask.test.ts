@@ -9,8 +9,8 @@ import { StepRunner } from '../../src/core/exec/runner';
 import { loadRun, Release } from '../../src/core/engine/engine';
 import { panelSnapshot } from '../../src/vscode/snapshot';
 import { parsePlan } from '../../src/core/plan/load';
-import { ROOT, tempDir } from './helpers';
-import { smallPlan, workspace } from './fixtures';
+import { ROOT, tempDir } from '../support/helpers';
+import { smallPlan, workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 

@@ -8,8 +8,8 @@ import { buildReport, renderMarkdown, mdSafe } from '../../src/core/report/repor
 import { changelogSince, insertChangelogSection, nextVersion, parseCommit, renderChangelogSection, updateChangelogFile } from '../../src/core/report/changelog';
 import { postWebhook } from '../../src/core/report/announce';
 import { realClock } from '../../src/core/base/clock';
-import { gitRepo, tempDir, write } from './helpers';
-import { scripted, smallPlan, workspace } from './fixtures';
+import { gitRepo, tempDir, write } from '../support/helpers';
+import { scripted, smallPlan, workspace } from '../support/fixtures';
 
 describe('the release report', () => {
   it('follows the spec for a successful release, field by field from the journal', async () => {

@@ -5,8 +5,10 @@ import * as os from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { readJournal, ReleaseLock, repairTornTail } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/base/fold';
-import { ROOT, alive, tempDir, waitFor } from './helpers';
-import { smallPlan, workspace } from './fixtures';
+import { ROOT, tempDir } from '../support/helpers';
+import { alive } from '../support/processes';
+import { waitFor } from '../support/waitFor';
+import { smallPlan, workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const SLOW_DEPLOY = `    steps:\n      - name: deploy\n        run: echo $$ > deploy.pid; if [ -f fast ]; then echo 1.2.3 > deployed.txt; else sleep 30; fi`;

@@ -6,8 +6,8 @@ import { Release } from '../../src/core/engine/engine';
 import { Journal, JournalWriteError, readJournal } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/base/fold';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
-import { ROOT, tempDir } from './helpers';
-import { scripted, smallPlan, workspace } from './fixtures';
+import { ROOT, tempDir } from '../support/helpers';
+import { scripted, smallPlan, workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 

@@ -5,8 +5,10 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { foldJournal } from '../../src/core/base/fold';
 import { readJournal } from '../../src/core/journal/journal';
-import { gitRepo, processesIn, ROOT, tempDir, waitFor, write } from './helpers';
-import { smallPlan, workspace, type Workspace } from './fixtures';
+import { gitRepo, ROOT, tempDir, write } from '../support/helpers';
+import { processesIn } from '../support/processes';
+import { waitFor } from '../support/waitFor';
+import { smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const gitConfig = write(tempDir('rp-gitcfg-'), 'gitconfig', '[user]\n\tname = Ada Operator\n\temail = ada@example.com\n');

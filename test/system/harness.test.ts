@@ -3,25 +3,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT } from './helpers';
+import { ROOT } from '../support/helpers';
+import { processesWhere } from '../support/processes';
 
 function listing(dir: string): Set<string> {
   if (!fs.existsSync(dir)) return new Set();
   return new Set(fs.readdirSync(dir, { recursive: true }).map(String));
 }
 
+/** The test host's servers, extension hosts and browsers still running. */
 function hostProcesses(): string[] {
-  const out: string[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const state = /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      if (state !== 'Z' && /rp-host-|\.test-host\/code-server/.test(cmd)) out.push(`${pid} ${cmd.slice(0, 120)}`);
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return processesWhere((p) => /rp-host-|\.test-host\/code-server/.test(p.cmd)).map((p) => p.slice(0, 120));
 }
 
 describe('the real-VS-Code test host itself', function () {

@@ -6,8 +6,10 @@ import { readJournal } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/base/fold';
 import { Release } from '../../src/core/engine/engine';
 import type { ReleaseEvent } from '../../src/core/base/events';
-import { alive, processesIn, ROOT, tempDir, waitFor, write } from './helpers';
-import { scripted, smallPlan, workspace, type Workspace } from './fixtures';
+import { ROOT, tempDir, write } from '../support/helpers';
+import { alive, processesIn } from '../support/processes';
+import { waitFor } from '../support/waitFor';
+import { scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 // A step that starts a child and a grandchild's worth of processes: the shell, two sleeps.

@@ -13,8 +13,8 @@ import { beforeRunScope, previousVersionOf } from '../../src/core/engine/release
 import { Release, loadRun } from '../../src/core/engine/engine';
 import { foldJournal, type ReleaseState } from '../../src/core/base/fold';
 import type { ReleaseEvent } from '../../src/core/base/events';
-import { gitRepo, tempDir, write } from './helpers';
-import { scripted } from './fixtures';
+import { gitRepo, tempDir, write } from '../support/helpers';
+import { scripted } from '../support/fixtures';
 
 type Strategy = 'steps' | 'blue-green' | 'rolling';
 const STRATEGIES: Strategy[] = ['steps', 'blue-green', 'rolling'];

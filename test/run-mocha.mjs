@@ -1,0 +1,47 @@
+// Runs one Node test layer, bundled into out/<layer> by `node esbuild.mjs --tests`, with mocha's API,
+// so the counts can be reported to run-tests.mjs:
+//   node test/run-mocha.mjs unit|system [--grep PATTERN] [FILE...]
+// A FILE is a test source (test/system/signals.test.ts), its bundle (out/system/signals.test.js) or
+// its bare name (signals); without one, every file of the layer runs. TEST_GREP=PATTERN works as --grep.
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+const require = createRequire(import.meta.url);
+process.setSourceMapsEnabled(true);
+const Mocha = require('mocha');
+
+const args = process.argv.slice(2);
+const layer = args.shift();
+if (!['unit', 'system'].includes(layer)) {
+  console.error('usage: node test/run-mocha.mjs unit|system [--grep PATTERN] [FILE...]');
+  process.exit(2);
+}
+let grep = process.env.TEST_GREP;
+const wanted = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--grep' || args[i] === '-g') grep = args[++i];
+  else if (args[i].startsWith('--grep=')) grep = args[i].slice(7);
+  else wanted.push(path.basename(args[i]).replace(/(\.test)?\.(ts|js)$/, ''));
+}
+
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'out', layer);
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.test.js'))
+  .sort();
+const missing = wanted.filter((w) => !files.includes(`${w}.test.js`));
+if (missing.length) {
+  console.error(`no ${missing.map((w) => `${w}.test.js`).join(', ')} in out/${layer} (${files.join(', ')})`);
+  process.exit(2);
+}
+const mocha = new Mocha({ timeout: 60000, reporter: 'spec', ui: 'bdd' });
+if (grep) mocha.grep(grep);
+for (const f of files) if (!wanted.length || wanted.includes(f.slice(0, -'.test.js'.length))) mocha.addFile(path.resolve(dir, f));
+const runner = mocha.run((failures) => {
+  const s = runner.stats;
+  console.log(`RESULT ${JSON.stringify({ passed: s.passes, failed: s.failures, pending: s.pending })}`);
+  process.exitCode = failures ? 1 : 0;
+  // Tests own real processes; make sure none keeps this one alive.
+  setTimeout(() => process.exit(process.exitCode), 200).unref();
+});
