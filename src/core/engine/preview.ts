@@ -1,10 +1,10 @@
 // What a release would do, in order, without running it: the CLI's --dry-run and the editor's Preview Release.
 import type { Plan } from '../plan/schema';
 import { PHASES, PHASE_TITLES } from '../plan/schema';
-import { interpolate, planUses, previewScope } from '../plan/scope';
+import { interpolate, previewScope } from '../plan/scope';
 import { SecretMasker } from '../exec/mask';
 import { checkAcceptance, runCheck } from './checks';
-import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
+import { versionFacts } from './releaseFacts';
 import { unitsFor, type Unit } from './units';
 
 type Resolve = (t: string, extra?: Record<string, string>) => string;
@@ -124,16 +124,8 @@ export async function previewRelease(
   planText: string,
   o: { vars?: Record<string, string>; evaluateGates?: boolean } = {},
 ): Promise<string> {
-  const v = await resolveVersion(workspace, plan);
-  if (!v.ok) throw new Error(v.message);
-  let previousVersion: string | undefined;
-  if (planUses(planText, 'release.previousVersion')) {
-    const p = await previousVersionOf(workspace, plan, planRel, v.version);
-    const refused = previousVersionRefusal(planRel, planText, plan, p);
-    if (refused) throw new Error(refused);
-    previousVersion = p?.version;
-  }
-  const text = dryRun(plan, o.vars ?? {}, { version: v.version, previousVersion });
+  const { version, previousVersion } = await versionFacts(workspace, plan, planRel, planText);
+  const text = dryRun(plan, o.vars ?? {}, { version, previousVersion });
   if (o.evaluateGates === false) return `${text}\n\nGates: not evaluated (the workspace is not trusted).`;
-  return `${text}\n\n${renderGates(await previewGates(plan, workspace, { version: v.version, previousVersion, vars: o.vars }))}`;
+  return `${text}\n\n${renderGates(await previewGates(plan, workspace, { version, previousVersion, vars: o.vars }))}`;
 }

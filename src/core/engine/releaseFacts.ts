@@ -69,16 +69,18 @@ export class ScopeUnavailableError extends Error {
   override name = 'ScopeUnavailableError';
 }
 
-/** The values a checklist check sees before any run (a click in the tree): the version a release would carry now, no run, no colours. */
-export async function beforeRunScope(workspace: string, plan: Plan, planRel: string, planText: string, env: NodeJS.ProcessEnv): Promise<Scope> {
+/** The version a release of this plan would carry now, and its previous version when the plan uses it. */
+export async function versionFacts(workspace: string, plan: Plan, planRel: string, planText: string): Promise<{ version: string; previousVersion?: string }> {
   const v = await resolveVersion(workspace, plan);
   if (!v.ok) throw new ScopeUnavailableError(v.message);
-  let previousVersion: string | undefined;
-  if (planUses(planText, 'release.previousVersion')) {
-    const p = await previousVersionOf(workspace, plan, planRel, v.version);
-    const refused = previousVersionRefusal(planRel, planText, plan, p);
-    if (refused) throw new ScopeUnavailableError(refused);
-    previousVersion = p?.version;
-  }
-  return buildScope({ plan, env, version: v.version, previousVersion });
+  if (!planUses(planText, 'release.previousVersion')) return { version: v.version };
+  const p = await previousVersionOf(workspace, plan, planRel, v.version);
+  const refused = previousVersionRefusal(planRel, planText, plan, p);
+  if (refused) throw new ScopeUnavailableError(refused);
+  return { version: v.version, previousVersion: p?.version };
+}
+
+/** The values a checklist check sees before any run (a click in the tree): the version a release would carry now, no run, no colours. */
+export async function beforeRunScope(workspace: string, plan: Plan, planRel: string, planText: string, env: NodeJS.ProcessEnv): Promise<Scope> {
+  return buildScope({ plan, env, ...(await versionFacts(workspace, plan, planRel, planText)) });
 }

@@ -1,0 +1,128 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { host, Workbench } from './workbench';
+
+/** The plan's editor help, the dry-run preview, the Releases view and the walkthrough, as a person sees them. */
+describe(`the plan editor, the preview, the Releases view and the walkthrough (VS Code ${host.version})`, function () {
+  let server: Awaited<ReturnType<typeof host.startServer>>;
+  let browser: BrowserContext;
+  let folder: string;
+  let wb: Workbench;
+
+  before(async () => {
+    folder = host.prepareWorkspace('ws-basic');
+    fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
+    fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
+    // One real release from the CLI, before the window opens: the Releases view lists runs from anywhere.
+    const cli = spawnSync('node', [path.join(host.root, 'dist', 'cli.js'), 'run', '--yes', '--tick', 'sign-off', '--plan', path.join(folder, '.release', 'plan.yaml')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+    server = await host.startServer();
+    browser = await host.launchBrowser(server.tmp, server.xdg);
+    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      const name = (this.currentTest.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 50);
+      await wb?.shot(`FAILED-editor-${name}`).catch(() => {});
+    }
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  const editorText = () => wb.page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
+
+  /** Opens the plan and puts the cursor on a new line after the line that reads `after`. */
+  async function newLineAfter(after: string): Promise<void> {
+    const lines = fs.readFileSync(path.join(folder, '.release', 'plan.yaml'), 'utf8').split('\n');
+    const n = lines.indexOf(after) + 1;
+    assert.ok(n > 0, after);
+    await wb.page.keyboard.press('Escape');
+    await wb.page.keyboard.press('Control+G');
+    await wb.page.keyboard.type(String(n));
+    await wb.page.keyboard.press('Enter');
+    await wb.page.keyboard.press('End');
+    await wb.page.keyboard.press('Enter');
+    // A fresh line starts at column 1 whatever the editor's auto-indent did.
+    await wb.page.keyboard.press('Shift+Home');
+    await wb.page.keyboard.press('Shift+Home');
+    await wb.page.keyboard.press('Backspace');
+  }
+
+  it('completes the keys that fit at the cursor, in the suggest list a person sees', async () => {
+    await wb.command('Go to File');
+    await wb.typeInput('.release/plan.yaml');
+    await wb.page.locator('.editor-instance .monaco-editor').first().waitFor();
+    await newLineAfter('  interval: 250ms');
+    await wb.page.keyboard.type('  fai', { delay: 30 });
+    await wb.page.keyboard.press('Control+Space');
+    const suggest = wb.page.locator('.editor-widget.suggest-widget .monaco-list-row');
+    await suggest.first().waitFor({ timeout: 15_000 });
+    const shown = await suggest.allInnerTexts();
+    assert.ok(
+      shown.some((t) => t.includes('failureLimit')),
+      shown.join(' | '),
+    );
+    await wb.shot('plan-completion');
+    await wb.page.keyboard.press('Escape');
+  });
+
+  it('underlines a misspelt key and its quick fix puts the right one', async () => {
+    await wb.page.keyboard.press('Shift+Home');
+    await wb.page.keyboard.type('  failureLimt: 2', { delay: 20 });
+    await wb.page.keyboard.press('Escape');
+    await wb.page.locator('.editor-instance .squiggly-error').first().waitFor({ timeout: 15_000 });
+    await wb.page.keyboard.press('Home');
+    await wb.page.keyboard.press('ArrowRight');
+    await wb.page.keyboard.press('ArrowRight');
+    await wb.page.keyboard.press('ArrowRight');
+    await wb.page.keyboard.press('Control+.');
+    const fix = wb.page.locator('.action-widget .monaco-list-row, .context-view .action-label', { hasText: 'Change to "failureLimit"' }).first();
+    await fix.waitFor({ timeout: 15_000 });
+    await wb.shot('plan-problem');
+    await fix.click();
+    await wb.page.waitForFunction(() => !document.querySelector('.editor-instance .squiggly-error'), undefined, { timeout: 15_000 });
+    assert.match(await editorText(), /failureLimit: 2/);
+    await wb.command('File: Revert File');
+  });
+
+  it('Preview Release opens a read-only document: every command resolved, then the gates as they stand', async () => {
+    await wb.command('Deploy: Preview Release (dry run)');
+    await wb.page.locator('.tab', { hasText: 'Preview of fixture-app' }).first().waitFor({ timeout: 30_000 });
+    await wb.page.locator('.editor-instance .view-lines', { hasText: 'Dry run of fixture-app' }).first().waitFor({ timeout: 15_000 });
+    const text = await editorText();
+    assert.match(text, /Dry run of fixture-app 1\.2\.3 → production/);
+    assert.match(text, /Gates now \(evaluated, nothing run\)/);
+    await wb.shot('preview');
+  });
+
+  it('the Releases view lists the release the CLI ran, and a click opens its report', async () => {
+    await wb.openReleaseView();
+    const row = wb.row(/1\.2\.3\s*released · production/);
+    await row.waitFor({ timeout: 30_000 });
+    await wb.shot('releases-view');
+    await row.click();
+    await wb.page.locator('.tab', { hasText: 'report.md' }).first().waitFor({ timeout: 30_000 });
+  });
+
+  it('the walkthrough goes from a plan to a rollback, each step with its command', async () => {
+    await wb.command('Welcome: Open Walkthrough...');
+    await wb.typeInput('Release safely with Release Pilot');
+    const page = wb.page.locator('.gettingStartedContainer');
+    await page.locator('text=Create a release plan').first().waitFor({ timeout: 30_000 });
+    const text = await page.innerText();
+    for (const step of ['Create a release plan', 'Check the plan', 'Preview the release', 'Start the release', 'Watch the monitor', 'Roll back in one click', 'Look back'])
+      assert.ok(text.includes(step), `${step} in ${text.slice(0, 400)}`);
+    await wb.shot('walkthrough');
+  });
+});
