@@ -17,10 +17,14 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
     fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
     // One real release from the CLI, before the window opens: the Releases view lists runs from anywhere.
-    const cli = spawnSync('node', [path.join(host.root, 'dist', 'cli.js'), 'run', '--yes', '--tick', 'sign-off', '--plan', path.join(folder, '.release', 'plan.yaml')], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const cli = spawnSync(
+      'node',
+      [path.join(host.root, 'dist', 'cli.js'), 'run', '--yes', '--tick', 'sign-off', '--plan', path.join(folder, '.release', 'plan.yaml')],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     assert.equal(cli.status, 0, cli.stdout + cli.stderr);
     server = await host.startServer();
     browser = await host.launchBrowser(server.tmp, server.xdg);
@@ -121,7 +125,15 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     const page = wb.page.locator('.gettingStartedContainer');
     await page.locator('text=Create a release plan').first().waitFor({ timeout: 30_000 });
     const text = await page.innerText();
-    for (const step of ['Create a release plan', 'Check the plan', 'Preview the release', 'Start the release', 'Watch the monitor', 'Roll back in one click', 'Look back'])
+    for (const step of [
+      'Create a release plan',
+      'Check the plan',
+      'Preview the release',
+      'Start the release',
+      'Watch the monitor',
+      'Roll back in one click',
+      'Look back',
+    ])
       assert.ok(text.includes(step), `${step} in ${text.slice(0, 400)}`);
     await wb.shot('walkthrough');
   });
