@@ -112,7 +112,11 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
 
   it('the Releases view lists the release the CLI ran, and a click opens its report', async () => {
     await wb.openReleaseView();
+    // The Releases section starts collapsed below the Release view: its header opens it.
     const row = wb.row(/1\.2\.3\s*released · production/);
+    const header = wb.page.locator('#workbench\\.parts\\.sidebar .pane-header', { hasText: 'Releases' }).first();
+    await header.waitFor({ timeout: 30_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     await row.waitFor({ timeout: 30_000 });
     await wb.shot('releases-view');
     await row.click();

@@ -1,0 +1,305 @@
+// The plan schema's building blocks: durations, environments, steps, checks, phases, the checklist and
+// the acceptance verdict. `schema.ts` assembles the plan from them.
+// zod/mini: the same schemas and issues as zod's classic API, tree-shakable (26 KB where the classic
+// namespace brings 440 KB into every bundle).
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
+
+z.config(en());
+
+export const str = () => z.string().check(z.minLength(1));
+export const int = (min: number, max?: number) => z.int().check(...(max === undefined ? [z.gte(min)] : [z.gte(min), z.lte(max)]));
+
+/**
+ * Documents a key of the plan in the JSON Schema (dist/plan.schema.json): editor hovers show the
+ * first sentence, docs/plan-reference.md the whole text. Metadata only: validation is unchanged.
+ */
+export function doc<T extends z.ZodMiniType>(schema: T, description: string): T {
+  z.globalRegistry.add(schema, { description });
+  return schema;
+}
+
+/** Durations are written as `90s`, `5m`, `1h`, `250ms`, or a number of seconds; they load as milliseconds (defaults are given in milliseconds: zod applies them after the transform). */
+export const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
+export const Duration = z.pipe(
+  z.union([z.number().check(z.gte(0)), z.string().check(z.regex(DURATION_RE, 'expected a duration such as 30s, 5m or 1h'))]),
+  z.transform((v: number | string) => durationMs(v)),
+);
+
+/**
+ * Defaults as a plan writes them, for keys whose value transforms (a duration, or a list or object
+ * that holds one): zod leaves such a default out of an input JSON Schema.
+ */
+export const WRITTEN_DEFAULTS = new Map<unknown, unknown>();
+export function writtenDefault<T>(schema: T, written: unknown): T {
+  WRITTEN_DEFAULTS.set(schema, written);
+  return schema;
+}
+export function durationDefault(ms: number, description: string) {
+  return writtenDefault(doc(z._default(Duration, ms), description), durationText(ms));
+}
+
+/** Milliseconds as a plan writes them: `250ms`, `10s`, `5m`, `1h`. */
+export function durationText(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+export function durationMs(v: number | string): number {
+  if (typeof v === 'number') return Math.round(v * 1000);
+  const m = DURATION_RE.exec(v.trim());
+  if (!m) throw new Error(`not a duration: ${v}`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(n * unit);
+}
+
+export const ENV_REF_RE = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
+export const SECRET_NAME_RE = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)/i;
+export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export const Env = z.record(z.string().check(z.regex(NAME_RE, 'expected an environment variable name')), z.string()).check(
+  z.superRefine((env, ctx) => {
+    for (const [k, v] of Object.entries(env)) {
+      if (SECRET_NAME_RE.test(k) && !ENV_REF_RE.test(v.trim())) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          input: v,
+          message: `"${k}" looks like a secret: write it as \${env:NAME} and keep the value out of the plan`,
+        });
+      }
+    }
+  }),
+);
+
+export const Step = z.strictObject({
+  name: doc(
+    z.optional(str()),
+    "The step's name in the tree, the journal and the report. Default: the command itself, shortened to 60 characters. Plan references are resolved.",
+  ),
+  run: doc(
+    str(),
+    "The command, run by bash in the workspace folder (or `cwd`) with Release Pilot's environment plus `env`; exit code 0 passes. Plan references (`${env:NAME}`, `${var.NAME}`, `${release.version}`…) are resolved before bash sees the text; any other `${…}` is left to the shell. Output goes to the step's log under `.release/runs/<run-id>/logs` and to the terminal.",
+  ),
+  cwd: doc(z.optional(z.string()), 'The folder the step runs in, relative to the workspace. Default: the workspace folder. Used as written (no references).'),
+  env: doc(
+    z.optional(Env),
+    "Environment variables for this step, added over Release Pilot's own environment. Values may use plan references: `${env:NAME}`, `${var.NAME}`, the built-in names. A name that looks like a secret (password, secret, token, api key, private key, credential) must take its value from `${env:NAME}`, so the value stays out of the plan.",
+  ),
+  timeout: doc(
+    z.optional(Duration),
+    'How long the step may run before it is ended and fails. Its process group gets SIGTERM, then SIGKILL 3 s later. Default: 15m; in `rollback.steps`, what is left of `rollback.budget`.',
+  ),
+  production: doc(
+    z.optional(z.boolean()),
+    'Ask for a confirmation naming the environment before this step runs. The CLI runs it only with `--yes` or when a person at the terminal says yes; a step not confirmed pauses the release.',
+  ),
+});
+export type Step = z.infer<typeof Step>;
+
+export const Steps = z.array(Step);
+export const noSteps = () => writtenDefault(z._default(Steps, []), []);
+
+export const HttpCheck = z.strictObject({
+  name: doc(
+    z.optional(z.string()),
+    "The check's name in the tree and the report; a health check does not use it (it is named after its colour or target). Default: the method and the URL.",
+  ),
+  url: doc(str(), 'The URL requested. Plan references are resolved.'),
+  method: doc(z._default(z.enum(['GET', 'HEAD', 'POST']), 'GET'), 'The HTTP method of the request; no request body is sent.'),
+  status: doc(z._default(int(100, 599), 200), 'The HTTP status the response must have, exactly. Redirects are not followed: a 301 is compared as 301.'),
+  body: doc(
+    z.optional(z.string()),
+    'A regular expression the response body must match. JavaScript syntax, case-sensitive, matched anywhere in the body (anchor it with `^…$` for the whole body).',
+  ),
+  maxLatency: doc(z.optional(Duration), 'The longest the response may take, body included; a slower answer fails the check. Default: no limit.'),
+  timeout: durationDefault(10_000, 'How long to wait for the response; no answer in time fails the attempt.'),
+});
+export type HttpCheck = z.infer<typeof HttpCheck>;
+
+/** One schema per use, so each carries its own description. */
+export const healthCheck = (description: string) =>
+  doc(
+    z
+      .strictObject({
+        http: doc(z.optional(HttpCheck), 'An HTTP request that must get the expected answer.'),
+        run: doc(
+          z.optional(z.string()),
+          'A command that passes when it exits 0: bash in the workspace folder, at most 30 s per attempt. Plan references are resolved.',
+        ),
+        retries: doc(z._default(int(0), 10), 'How many more attempts are made after a failed one; the check fails when the last attempt fails.'),
+        interval: durationDefault(1_000, 'The pause between two attempts.'),
+      })
+      .check(z.refine((h) => Boolean(h.http) !== Boolean(h.run), { message: 'a health check needs exactly one of http or run' })),
+    description,
+  );
+export type HealthCheck = z.infer<ReturnType<typeof healthCheck>>;
+
+export const LogCheck = z.strictObject({
+  name: doc(z.optional(z.string()), "The check's name in the tree and the report. Default: `Log scan: ` and the command."),
+  run: doc(
+    str(),
+    "A command that prints the logs to scan, such as `kubectl logs deploy/app --since=10m`. It runs like a step (bash in the workspace folder, Release Pilot's environment, 15m timeout); it fails when the command fails, and its output is scanned when it passes.",
+  ),
+  errorPatterns: doc(
+    z._default(z.array(z.string()).check(z.minLength(1)), ['ERROR', 'FATAL', 'panic']),
+    'Regular expressions that mark an error line; any output line that matches one fails the check. JavaScript syntax, case-sensitive, matched anywhere in the line (colour codes are removed first).',
+  ),
+});
+export type LogCheck = z.infer<typeof LogCheck>;
+
+export const Phase = z.strictObject({
+  steps: doc(
+    noSteps(),
+    "The phase's steps, run one after the other. When a step fails, the release asks what to do: retry, roll back (once production was touched), pause, or waive it with a reason. A phase without steps is skipped.",
+  ),
+});
+
+export const BlueGreen = z.strictObject({
+  colors: doc(
+    z._default(z.tuple([z.string(), z.string()]), ['blue', 'green']),
+    'The names of the two colours. The one `active` prints is live (`${deploy.active}`); the release deploys to the other one (`${deploy.color}`).',
+  ),
+  active: doc(
+    str(),
+    'A command that prints the colour serving traffic now. It runs once before the go/no-go question (bash in the workspace folder, 30 s); its trimmed output must be one of `colors`, otherwise the release is aborted. The colour references have no value here.',
+  ),
+  deploy: doc(Steps.check(z.minLength(1)), 'Steps that deploy the new version to the idle colour, `${deploy.color}`, while the live one keeps serving.'),
+  healthCheck: healthCheck('Checks the idle colour after `deploy` and before `switch`. When it fails, the release asks: retry, roll back, pause or waive.'),
+  switch: doc(Steps.check(z.minLength(1)), 'Steps that move the traffic to `${deploy.color}`; they run once its health check passed.'),
+  retire: doc(
+    noSteps(),
+    "Steps that retire the old colour; they run at the start of the next release's deploy, not in this release. The old colour stays up after the release so that a rollback is a switch to a running instance (as Argo Rollouts keeps the old ReplicaSet for scaleDownDelaySeconds). The next release of this workspace runs these steps before it deploys to that colour, when the last release that reached its deploy was released; in them `${deploy.active}` is the old colour to retire and `${deploy.color}` the one that went live.",
+  ),
+});
+
+export const Rolling = z.strictObject({
+  targets: doc(
+    z.array(str()).check(z.minLength(1)),
+    'The hosts or instances to deploy to, in order. Each one in turn is `${target}` in `steps` and `healthCheck`.',
+  ),
+  maxUnavailable: doc(
+    z._default(int(1), 1),
+    "How many targets are updated per batch. A batch runs every target's steps, then every target's health check, before the next batch starts.",
+  ),
+  steps: doc(Steps.check(z.minLength(1)), 'Steps run for each target, one target after the other, with `${target}` set to it.'),
+  healthCheck: healthCheck("Checks each target of a batch after the batch's steps. A failure rolls the release back at once, without asking."),
+});
+
+export const DeployPhase = z
+  .strictObject({
+    strategy: doc(
+      z._default(z.enum(['blue-green', 'rolling', 'steps']), 'steps'),
+      'How the new version reaches production. `steps`: the deploy phase runs its own `steps`. `blue-green`: deploy to the idle colour, check its health, switch the traffic to it (needs `blueGreen`). `rolling`: update `rolling.targets` batch by batch, each checked (needs `rolling`).',
+    ),
+    blueGreen: doc(
+      z.optional(BlueGreen),
+      'The blue-green deploy: two colours, one live; the new version goes to the idle one, which takes the traffic once healthy. Needed by `strategy: blue-green`.',
+    ),
+    rolling: doc(z.optional(Rolling), 'The rolling deploy: targets updated in batches, each health-checked. Needed by `strategy: rolling`.'),
+    steps: doc(noSteps(), 'The deploy steps of `strategy: steps`, run one after the other; at least one is needed with that strategy.'),
+  })
+  .check(
+    z.superRefine((d, ctx) => {
+      if (d.strategy === 'blue-green' && !d.blueGreen)
+        ctx.addIssue({ code: 'custom', path: ['blueGreen'], input: d, message: 'strategy blue-green needs a blueGreen section' });
+      if (d.strategy === 'rolling' && !d.rolling)
+        ctx.addIssue({ code: 'custom', path: ['rolling'], input: d, message: 'strategy rolling needs a rolling section' });
+      if (d.strategy === 'steps' && d.steps.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['steps'], input: d, message: 'the deploy phase needs steps, or a blue-green or rolling strategy' });
+    }),
+  );
+export type DeployPhase = z.infer<typeof DeployPhase>;
+
+export const VerificationHttpCheck = z.extend(HttpCheck, {
+  core: doc(
+    z.optional(z.boolean()),
+    'Marks the check that the report\'s "Core API" line speaks for; one check at most. Unmarked, the first check whose name or URL has the word "api" is taken; `core: false` keeps a check out of that choice.',
+  ),
+});
+
+export const VerificationPhase = z
+  .strictObject({
+    steps: doc(noSteps(), 'Steps run first in the verification phase, one after the other (smoke tests, for example).'),
+    http: doc(
+      writtenDefault(z._default(z.array(VerificationHttpCheck), []), []),
+      'HTTP checks run once each after the verification steps; there are no retries here. A failed check asks: retry, roll back, pause or waive.',
+    ),
+    logs: doc(z._default(z.array(LogCheck), []), 'Log scans run after the HTTP checks: a command prints logs, and lines matching `errorPatterns` fail it.'),
+  })
+  .check(
+    z.superRefine((v, ctx) => {
+      const marked = v.http.flatMap((c, i) => (c.core ? [i] : []));
+      for (const i of marked.slice(1))
+        ctx.addIssue({ code: 'custom', path: ['http', i, 'core'], input: true, message: `only one HTTP check is the core API; http[${marked[0]}] already is` });
+    }),
+  );
+
+export const GitCheck = z.strictObject({
+  branch: doc(z._default(z.string(), 'main'), 'The branch HEAD must be part of (merged into), local or remote-tracking as of the last fetch.'),
+  clean: doc(
+    z._default(z.boolean(), true),
+    "Refuse uncommitted changes and untracked files in the repository. Release Pilot's own files (`.release/runs`, the lock) do not count.",
+  ),
+  tagAtHead: doc(z._default(z.boolean(), true), 'HEAD must carry a tag.'),
+  tagMatchesVersion: doc(
+    z._default(z.boolean(), true),
+    'A tag at HEAD must be the release tag, `tagPrefix` followed by the version (`v1.4.0`). With `tagAtHead: false`, an untagged HEAD passes.',
+  ),
+});
+
+export const ChecklistItem = z
+  .strictObject({
+    id: doc(
+      z.string().check(z.regex(ID_RE, 'expected an id of letters, digits, - _ .')),
+      "The item's id: letters, digits, `-`, `_`, `.`. The CLI names it in `--tick ID` and `--waive ID=REASON`.",
+    ),
+    title: doc(str(), 'What the item checks, as the tree, the question and the report show it.'),
+    git: doc(
+      z.optional(GitCheck),
+      'A git check of the workspace repository: HEAD merged into `branch`, no uncommitted change, HEAD tagged with the release tag.',
+    ),
+    files: doc(
+      z.optional(z.array(str()).check(z.minLength(1))),
+      'Glob patterns, relative to the workspace, that must each match at least one file (dotfiles included). Plan references are resolved, except the run and colour ones.',
+    ),
+    run: doc(
+      z.optional(str()),
+      'A command that passes when it exits 0: bash in the workspace folder, 120 s at most. Plan references are resolved, except the run and colour ones (the tree runs it before any run).',
+    ),
+    manual: doc(z.optional(z.boolean()), 'A person ticks the item: in the tree, at the terminal, or with `--tick ID` in the CLI. The tick records who.'),
+  })
+  .check(
+    z.refine((i) => [i.git, i.files, i.run, i.manual].filter((x) => x !== undefined).length === 1, {
+      message: 'a checklist item needs exactly one check: git, files, run or manual',
+    }),
+  );
+export type ChecklistItem = z.infer<typeof ChecklistItem>;
+
+export const Acceptance = z
+  .strictObject({
+    file: doc(z.optional(z.string()), 'A file that holds the verdict, relative to the workspace. Plan references are resolved, except the colour ones.'),
+    command: doc(
+      z.optional(z.string()),
+      'A command whose output (stdout and stderr) holds the verdict: bash in the workspace folder, 60 s at most; a non-zero exit refuses. Plan references are resolved, except the colour ones.',
+    ),
+    url: doc(
+      z.optional(z.string()),
+      'A URL whose response body holds the verdict, read with GET within 15 s; an HTTP error status refuses. Plan references are resolved, except the colour ones.',
+    ),
+    expect: doc(
+      z._default(str(), 'Ready for Launch'),
+      'The phrase that means go. A go is a line whose whole text is the phrase (case, spacing, Markdown heading, bullet, `[x]`, bold and one label such as `Verdict:` aside, optionally ending in `.` or `!`). Any other line that mentions it, a line that only says no (no, not yet, blocked, ❌…) or a labelled verdict with another value refuses, even when another line says go.',
+    ),
+  })
+  .check(
+    z.refine((a) => [a.file, a.command, a.url].filter(Boolean).length === 1, { message: 'acceptance needs exactly one verdict source: file, command or url' }),
+  );
+export type Acceptance = z.infer<typeof Acceptance>;
