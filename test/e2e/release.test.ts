@@ -60,6 +60,8 @@ describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function
     // The terminal of a phase shows what its steps print.
     await wb.terminalText(/fixture-app 1\.2\.3 released|preparing 1\.2\.3|smoke ok|LOG_LEVEL|▶/).waitFor({ timeout: 30_000 });
     await wb.row(/fixture-app 1\.2\.3.*released/).waitFor({ timeout: 60_000 });
+    // The rows are redrawn one render pass after another: the last phase's row, then the whole list.
+    await wb.row(/Announcement\s*passed/).waitFor({ timeout: 15_000 });
     const rows = await wb.rowTexts();
     assert.ok(
       rows.some((r) => /Announcement\s*passed/.test(r)),

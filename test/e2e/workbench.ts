@@ -36,7 +36,6 @@ export class Workbench {
   async command(title: string, timeout = 30_000): Promise<void> {
     const p = this.page;
     const end = Date.now() + timeout;
-    let row: Locator;
     for (;;) {
       await p.keyboard.press('Escape');
       // Focus the workbench itself: a key pressed while a webview has focus goes into its iframe.
@@ -54,10 +53,7 @@ export class Workbench {
       const input = p.locator('.quick-input-widget .quick-input-box input');
       await input.waitFor();
       await input.fill(`>${title}`);
-      // The row whose label is the title (not one that merely contains it, nor whichever row is first:
-      // "File: Compare New Untitled Text Files" can rank above "File: New Untitled Text File").
-      const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w(])`);
-      row = p.locator('.quick-input-widget .monaco-list-row', { hasText: exact }).first();
+      const row = p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
       try {
         await row.waitFor({ timeout: 3000 });
         break;
@@ -65,7 +61,7 @@ export class Workbench {
         if (Date.now() > end) throw e;
       }
     }
-    await row.click();
+    await p.keyboard.press('Enter');
     await p.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 
