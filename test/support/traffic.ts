@@ -56,6 +56,11 @@ export class TestService {
     for (const b of this.buckets) if (s <= b.le) b.n++;
   }
 
+  /** What the service has served so far, to compare a scrape's figures with: requests by code and the histogram. */
+  served(): { at: number; count: number; byCode: Map<string, number>; buckets: { le: number; n: number }[] } {
+    return { at: performance.now(), count: this.count, byCode: new Map(this.byCode), buckets: this.buckets.map((b) => ({ ...b })) };
+  }
+
   metrics(): string {
     const l = ['# TYPE http_requests_total counter'];
     for (const [c, n] of this.byCode) l.push(`http_requests_total{code="${c}"} ${n}`);

@@ -178,12 +178,26 @@ describe('metric sources against the same kind of service', function () {
     const first = await rate.sample();
     assert.deepEqual([first.status, first.message], ['empty', 'first scrape: a rate needs two']);
     await Promise.all([ratio.sample(), p99.sample()]);
+    const before = svc.served();
     await pause(1500);
     const [r, e, q] = await Promise.all([rate.sample(), ratio.sample(), p99.sample()]);
+    const after = svc.served();
+    // Compared with what the service really served between the scrapes: a loaded machine sends fewer
+    // requests and answers slower than asked, and the figures must follow what happened.
+    const served = after.count - before.count;
+    assert.ok(served >= 8, `the load loop sent ${served} requests in 1.5 s`);
+    const expectedRate = served / ((after.at - before.at) / 1000);
     assert.equal(r.status, 'ok');
-    assert.ok(r.value! > 30 && r.value! < 70, `rate ${r.value}`);
-    assert.ok(Math.abs(e.value! - 0.25) < 0.08, `error ratio ${e.value}`);
-    assert.ok(q.value! > 0.01 && q.value! <= 0.05, `p99 ${q.value} s falls in the 10-50 ms bucket`);
+    assert.ok(Math.abs(r.value! - expectedRate) / expectedRate < 0.35, `rate ${r.value}, served ${expectedRate.toFixed(1)}/s`);
+    const errors = (after.byCode.get('500') ?? 0) - (before.byCode.get('500') ?? 0);
+    assert.ok(Math.abs(e.value! - errors / served) < 0.08, `error ratio ${e.value}, served ${errors}/${served}`);
+    assert.ok(Math.abs(e.value! - 0.25) < 0.1, `error ratio ${e.value}: every 4th request fails`);
+    // The bucket the 99th percentile of the requests served between the scrapes falls in.
+    const delta = after.buckets.map((b, i) => ({ le: b.le, n: b.n - before.buckets[i].n }));
+    const k = delta.findIndex((b) => b.n >= 0.99 * served);
+    const [lo, hi] = k === -1 ? [delta[delta.length - 1].le, Infinity] : [k > 0 ? delta[k - 1].le : 0, delta[k].le];
+    assert.ok(q.value! > lo && q.value! <= hi, `p99 ${q.value} s falls in the ${lo * 1000}-${hi * 1000} ms bucket the served requests put it in`);
+    assert.ok(q.value! > 0.01, `p99 ${q.value} s: every request takes at least the 20 ms the service waits`);
   });
 
   it('says "no traffic" for a ratio with no requests between scrapes', async () => {
