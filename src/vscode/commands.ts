@@ -33,4 +33,6 @@ export const RUNS_COMMANDS: readonly CommandId[] = [
   COMMANDS.checkItem,
   COMMANDS.waiveItem,
   COMMANDS.cancelStep,
+  // The preview runs git (the version from tags, the git gate), which a repository's config can make run programs.
+  COMMANDS.previewRelease,
 ];
