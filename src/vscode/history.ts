@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { releaseHistory, shortTime, type HistoryRow } from '../core/engine/history';
 import { runsDir } from '../core/engine/runs';
+import { formatDuration } from '../core/format';
 
 const ICONS: Record<string, [string, string?]> = {
   released: ['pass', 'testing.iconPassed'],
@@ -12,11 +13,6 @@ const ICONS: Record<string, [string, string?]> = {
   paused: ['debug-pause', 'charts.yellow'],
   interrupted: ['warning', 'charts.orange'],
 };
-
-function seconds(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-}
 
 /** The "Releases" view: every run of this workspace, newest first; a click opens its report. */
 export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vscode.Disposable {
@@ -62,14 +58,16 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
     const item = new vscode.TreeItem(r.version, vscode.TreeItemCollapsibleState.None);
     item.id = r.runId;
     const status = r.live && r.status !== 'running' ? `${r.status} (live)` : r.status;
-    item.description = [status, r.environment, shortTime(r.startedAt), r.durationMs !== undefined ? seconds(r.durationMs) : undefined, r.user]
+    item.description = [status, r.environment, shortTime(r.startedAt), r.durationMs !== undefined ? formatDuration(r.durationMs) : undefined, r.user]
       .filter(Boolean)
       .join(' · ');
     const [icon, color] = ICONS[r.status] ?? ['circle-outline'];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     const tip = new vscode.MarkdownString();
     tip.appendText(`${r.name} ${r.version} → ${r.environment}: ${r.status}\n`);
-    tip.appendText(`Run ${r.runId}, started ${shortTime(r.startedAt)} by ${r.user}${r.durationMs !== undefined ? `, took ${seconds(r.durationMs)}` : ''}\n`);
+    tip.appendText(
+      `Run ${r.runId}, started ${shortTime(r.startedAt)} by ${r.user}${r.durationMs !== undefined ? `, took ${formatDuration(r.durationMs)}` : ''}\n`,
+    );
     if (r.commit) tip.appendText(`Commit ${r.commit.slice(0, 12)}\n`);
     if (r.previousVersion) tip.appendText(`Previous version ${r.previousVersion}\n`);
     if (r.rollback) tip.appendText(`Rolled back (${r.rollback.trigger}): ${r.rollback.reason}${r.rollback.outcome ? ` — ${r.rollback.outcome}` : ''}\n`);
