@@ -92,6 +92,11 @@ describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function
     // Reload: VS Code restores the panel through the serializer, and it shows the release again.
     await wb.page.reload();
     await wb.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    // The web workbench saves its layout on a schedule, so the tab that was in front before the
+    // reload may come back behind another: a person clicks it, and the serializer fills it.
+    const tab = wb.page.locator('.tabs-container .tab', { hasText: 'Release 1.2.3' }).first();
+    await tab.waitFor({ timeout: 60_000 });
+    if (!(await tab.evaluate((t) => t.classList.contains('active')))) await tab.click();
     await wb.webview().locator('#release-title', { hasText: 'fixture-app 1.2.3' }).waitFor({ timeout: 60_000 });
     await wb.shot('panel-after-reload');
     await wb.webview().locator('#tab-monitor').click();

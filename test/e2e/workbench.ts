@@ -19,6 +19,13 @@ export class Workbench {
   constructor(readonly page: Page) {}
 
   static async open(page: Page, url: string): Promise<Workbench> {
+    // The page a failed test's screenshot is taken of (test/host/run.mjs).
+    (globalThis as { __releasePilotPage?: Page }).__releasePilotPage = page;
+    const lines: string[] = ((globalThis as { __releasePilotConsole?: string[] }).__releasePilotConsole = []);
+    page.on('console', (m) => {
+      lines.push(`${new Date().toISOString()} ${m.type()} ${m.text()}`);
+      if (lines.length > 300) lines.splice(0, lines.length - 300);
+    });
     await page.goto(url);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     const wb = new Workbench(page);
@@ -61,7 +68,9 @@ export class Workbench {
         if (Date.now() > end) throw e;
       }
     }
-    await p.keyboard.press('Enter');
+    // Click the row that reads the title: Enter would run the focused row, which may be another
+    // command the palette ranks first (a recently used "File: Compare New Untitled Text Files").
+    await p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().click();
     await p.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 

@@ -134,6 +134,20 @@ async function runE2E(total) {
     workbenchUrl: (host, o) => `http://${host}/?${o.folder ? `folder=${encodeURIComponent(o.folder)}` : 'ew=true'}`,
   };
   const mocha = new Mocha({ timeout: 180_000, reporter: 'spec', ui: 'bdd', bail: false });
+  // A failed UI test leaves a picture of the workbench as it was, named after the test.
+  mocha.rootHooks({
+    async afterEach() {
+      const page = globalThis.__releasePilotPage;
+      if (this.currentTest?.state !== 'failed' || !page || page.isClosed()) return;
+      const name = this.currentTest
+        .fullTitle()
+        .replace(/[^\w.-]+/g, '-')
+        .slice(0, 120);
+      await page.screenshot({ path: path.join(RESULTS, 'failures', `${version}-${name}.png`) }).catch(() => {});
+      // With what the workbench's console said last.
+      fs.writeFileSync(path.join(RESULTS, 'failures', `${version}-${name}.console.txt`), (globalThis.__releasePilotConsole ?? []).join('\n'));
+    },
+  });
   if (process.env.TEST_GREP) mocha.grep(process.env.TEST_GREP);
   // The self-check runs only the UI test that must fail; a normal run leaves it out.
   for (const f of files) if (flag('self-check') === (f === 'selfcheck.test.js')) mocha.addFile(path.join(ROOT, 'out', 'e2e', f));

@@ -32,6 +32,42 @@ describe('release plan: loading and validation', () => {
     });
   }
 
+  // semver decides, not a hand-written pattern: each of these reads as a version to a regex or a hurried eye.
+  const NOT_VERSIONS = [
+    '1.02.3',
+    '01.2.3',
+    '1.2',
+    '1.2.3.4',
+    '1.2.3-',
+    '1.2.3-..',
+    '1.2.3-01',
+    '1.2.3+',
+    'v',
+    '１.２.３',
+    '1.2.3\u200b',
+    'latest',
+    '-1.2.3',
+    'V1.2.3x',
+    ' 1.2.3',
+    '1.2.3 ',
+    '=1.2.3',
+  ];
+  for (const v of NOT_VERSIONS) {
+    it(`refuses the version ${JSON.stringify(v)} at its line`, () => {
+      const { text, line } = edit(/^(\s*version:).*$/, `$1 ${JSON.stringify(v)}`);
+      const [p] = problemsOf(text);
+      assert.equal(p.line, line);
+      assert.match(p.message, /expected a semantic version such as 1\.4\.0, or auto/);
+    });
+  }
+  for (const v of ['1.2.3', 'v1.2.3', '1.2.3-rc.1', '1.2.3-rc.1+build.5', '10.20.30', 'auto']) {
+    it(`accepts the version ${v}`, () => {
+      const { text } = edit(/^(\s*version:).*$/, `$1 ${JSON.stringify(v)}`);
+      const r = parsePlan(text, 'plan.yaml');
+      assert.ok(r.ok, r.ok ? '' : r.problems.map(formatProblem).join('\n'));
+    });
+  }
+
   it('applies defaults in milliseconds when a plan leaves durations out', () => {
     const r = loadPlanFile(EXAMPLES[2]);
     assert.ok(r.ok);

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { distance } from 'fastest-levenshtein';
 import type { $ZodIssue } from 'zod/v4/core';
 import type { ZodMiniType } from 'zod/mini';
 import { Plan } from './schema';
@@ -328,24 +329,10 @@ export function closest(word: string, candidates: string[]): string | undefined 
   let best: string | undefined;
   let bestDist = Infinity;
   for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    const d = distance(word.toLowerCase(), c.toLowerCase());
     if (d < bestDist) [best, bestDist] = [c, d];
   }
   return best !== undefined && bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
 }
 
 /** Offset of the first byte that is not part of a well-formed UTF-8 sequence, or -1. */

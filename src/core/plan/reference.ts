@@ -21,6 +21,7 @@ export interface JsonSchema {
   enum?: unknown[];
   const?: unknown;
   pattern?: string;
+  format?: string;
   minLength?: number;
   minItems?: number;
   minimum?: number;
@@ -104,6 +105,7 @@ function typeText(s: JsonSchema): string {
     case 'array':
       return `list of ${s.items ? (s.items.properties ? 'objects' : typeText(s.items)) : 'values'}${s.minItems ? ` (at least ${s.minItems})` : ''}`;
     case 'string':
+      if (s.format === 'semver') return 'semantic version (`1.4.0`, `v2.0.0-rc.1`)';
       return `${s.minLength ? 'non-empty ' : ''}string${s.pattern ? ` matching ${code(s.pattern)}` : ''}`;
     case 'integer':
     case 'number': {

@@ -1,3 +1,4 @@
+import semver from 'semver';
 import * as z from 'zod/mini';
 import {
   Acceptance,
@@ -198,7 +199,12 @@ export const Plan = z.strictObject({
       version: doc(
         z.union([
           z.literal('auto'),
-          z.string().check(z.regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'expected a semantic version such as 1.4.0, or auto')),
+          // semver decides (no leading zeros, a well-formed pre-release), on the text as written (it would trim
+          // spaces the report and tags then carry); JSON Schema gets a format.
+          z
+            .string()
+            .check(z.refine((v) => v.trim() === v && semver.valid(v) !== null, 'expected a semantic version such as 1.4.0, or auto'))
+            .register(z.globalRegistry, { format: 'semver' }),
         ]),
         'The version released: a semantic version such as `1.4.0` (a leading `v` is dropped), or `auto`. `auto` proposes the next version from the Conventional Commits since the previous release tag (see `changelog`) and needs a git repository. Available as `${release.version}`.',
       ),
