@@ -27,6 +27,8 @@ Options:
   --workspace DIR          where steps run (default: the folder that holds .release/)
   --yes, -y                answer yes: start, run production steps, roll back on failure
   --dry-run                print every command with its variables resolved; run nothing
+  --redeploy VERSION       with run: release again a version this plan released before (the plan
+                           must say release.redeploy: true); every gate applies
   --var NAME=VALUE         override a plan variable (repeatable)
   --tick ID                tick a manual checklist item as yourself: git user.name, else your login
                            (repeatable)
@@ -74,6 +76,7 @@ export function parse(argv: string[]) {
       workspace: { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
       'dry-run': { type: 'boolean' },
+      redeploy: { type: 'string' },
       var: { type: 'string', multiple: true },
       tick: { type: 'string', multiple: true },
       waive: { type: 'string', multiple: true },

@@ -41,6 +41,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`release-pilot: unknown command "${command}"\n\n${HELP}`);
     return EXIT.usage;
   }
+  if (o.redeploy !== undefined && (command !== 'run' || o['dry-run'])) {
+    io.err(`release-pilot: --redeploy goes with run${o['dry-run'] ? ', without --dry-run (a dry run shows the plan as written)' : ''}`);
+    return EXIT.usage;
+  }
   if (command === 'history') return historyCommand(o, workspace, io);
   if (command === 'status' || command === 'report') return readRunCommand(command, runArg, o, workspace, io);
   return planCommand(command, runArg, o, planFile, workspace, io);

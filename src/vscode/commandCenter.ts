@@ -90,6 +90,7 @@ export class CommandCenter extends Disposable {
       [COMMANDS.openRunReport]: ({ run }) => openRunReport(this.needRun(run)),
       [COMMANDS.openRunJournal]: ({ run }) => openRunJournal(this.needRun(run)),
       [COMMANDS.refreshHistory]: () => this.history.refresh(),
+      [COMMANDS.redeployRun]: ({ run }) => this.redeploy(this.needRun(run)),
     };
     for (const [id, handler] of Object.entries(table) as [CommandId, Handler][]) {
       this.register(vscode.commands.registerCommand(id, (...args: unknown[]) => this.run(id, handler, args)));
@@ -120,6 +121,13 @@ export class CommandCenter extends Disposable {
   private needRun(run: HistoryRow | undefined): HistoryRow {
     if (!run) throw new UserError('Pick a release in the Releases view.');
     return run;
+  }
+
+  /** Only a run that ended released is known good; the engine then checks the plan allows a redeploy. */
+  private redeploy(run: HistoryRow) {
+    if (run.status !== 'released')
+      throw new UserError(`Only a released version can be redeployed: ${run.name} ${run.version} ended ${run.status} in run ${run.runId}.`);
+    return this.c.start({ redeploy: run.version });
   }
 
   private async previewRelease() {

@@ -19,6 +19,7 @@ export const COMMANDS = {
   openRunReport: 'releasePilot.openRunReport',
   openRunJournal: 'releasePilot.openRunJournal',
   refreshHistory: 'releasePilot.refreshHistory',
+  redeployRun: 'releasePilot.redeployRun',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -35,4 +36,5 @@ export const RUNS_COMMANDS: readonly CommandId[] = [
   COMMANDS.cancelStep,
   // The preview runs git (the version from tags, the git gate), which a repository's config can make run programs.
   COMMANDS.previewRelease,
+  COMMANDS.redeployRun,
 ];

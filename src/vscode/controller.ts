@@ -255,10 +255,10 @@ export class ReleaseController extends Disposable {
     }
   }
 
-  /** Deploy: Start Release. Refuses while a paused or interrupted run exists, offering to resume or abandon it. */
-  async start(): Promise<ReleaseState | undefined> {
+  /** Deploy: Start Release (or Redeploy This Version from the Releases view). Refuses while a paused or interrupted run exists, offering to resume or abandon it. */
+  async start(o: { redeploy?: string } = {}): Promise<ReleaseState | undefined> {
     try {
-      return await this.drive(() => engine().Release.start(this.engineOptions()));
+      return await this.drive(() => engine().Release.start(this.engineOptions(o.redeploy !== undefined ? { redeploy: o.redeploy } : {})));
     } catch (e) {
       // The engine bundle is loaded apart: its error is known by its code.
       if (errorCode(e) !== ErrorCodes.UnresolvedRun) throw e;

@@ -39,6 +39,8 @@ export type ReleaseEvent = At &
         previousVersion?: string;
         previousVersionFrom?: string;
         commit?: string;
+        /** A redeploy: the released run of this version it deploys again, and the commit of that version's tag at start. */
+        redeployOf?: { runId: string; tagCommit?: string };
       }
     | { type: 'acceptance.checked'; ok: boolean; expected: string; said: string; source: string }
     | { type: 'checklist.item.changed'; id: string; title: string; state: ItemState; by?: string; reason?: string; detail?: string }

@@ -94,6 +94,8 @@ export interface ReleaseState {
   colors?: { active: string; idle: string };
   /** What `${release.previousVersion}` resolves to in this run, fixed at its start. */
   previousVersion?: string;
+  /** This run deploys again a version released before, in the run named. */
+  redeployOf?: { runId: string; tagCommit?: string };
   gates: Record<string, { state: 'open' | 'blocked'; message: string }>;
   metrics: Record<string, MetricView>;
   monitoring?: { startedAt?: string; finishedAt?: string; windowMs?: number; metrics?: number };
@@ -176,6 +178,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           startedAt: e.at,
           previousVersion: e.previousVersion,
           ...(e.commit ? { commit: e.commit } : {}),
+          ...(e.redeployOf ? { redeployOf: e.redeployOf } : {}),
         });
         break;
       case 'release.resumed': {

@@ -68,8 +68,9 @@ export async function runCheck(
   masker: SecretMasker,
   resolve: (s: string) => string,
   signal?: AbortSignal,
+  redeploy = false,
 ): Promise<CheckOutcome> {
-  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}` });
+  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy });
   if (item.files) {
     const missing: string[] = [];
     const found: string[] = [];

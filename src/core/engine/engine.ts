@@ -9,7 +9,7 @@ import { userName } from '../git/git';
 import { headCommit } from '../git/gate';
 import { writeReport } from '../report/report';
 import { freshRunId, lockFile, runsDir } from './runs';
-import { previousVersionOf, previousVersionRefusal, resolveVersion } from './releaseFacts';
+import { previousVersionOf, previousVersionRefusal, resolveRedeploy, resolveVersion } from './releaseFacts';
 import { secretSources, unmaskableSecrets } from './secrets';
 import { coreApiCheck } from './coreApi';
 import { rollbackAdmission, supersedingRuns, type RollbackQuestion } from './rollback';
@@ -62,10 +62,12 @@ export class Release {
     // Only a new release is refused: a rollback of a running one must always be able to start.
     const unmaskable = unmaskableSecrets(secretSources(o.planText, o.plan.secrets, o.env ?? process.env));
     if (unmaskable) throw new GateError('secrets', unmaskable);
-    const v = await resolveVersion(o.workspace, o.plan);
-    if (!v.ok) throw new GateError('version', v.message);
-    const { version, changelog } = v;
     const planRel = path.relative(o.workspace, o.planFile) || o.planFile;
+    const v = o.redeploy !== undefined ? await resolveRedeploy(o.workspace, o.plan, planRel, o.redeploy) : await resolveVersion(o.workspace, o.plan);
+    if (!v.ok) throw new GateError(o.redeploy !== undefined ? 'redeploy' : 'version', v.message);
+    const { version } = v;
+    const changelog = 'changelog' in v ? v.changelog : undefined;
+    const redeployOf = 'of' in v ? v.of : undefined;
     const previous = await previousVersionOf(o.workspace, o.plan, planRel, version);
     const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
     if (refused) throw new GateError('previous-version', refused);
@@ -82,7 +84,7 @@ export class Release {
       r.warnTakeover();
       const kept = oldColourKept(o);
       c.openJournal();
-      c.append(startedEvent(o, c, { planRel, version, previous, commit }));
+      c.append(startedEvent(o, c, { planRel, version, previous, commit, redeployOf }));
       if (changelog) c.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
       c.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
       if (kept) c.append({ type: 'retire.inherited', ...kept });

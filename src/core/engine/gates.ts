@@ -12,7 +12,7 @@ export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
   if (!c.reopened) return true;
   const started = c.events.find((e) => e.type === 'release.started');
   if (!started || started.type !== 'release.started' || !started.commit) return true;
-  const moved = await releaseCommitMoved(c.o.workspace, started.commit, `${c.o.plan.release.tagPrefix}${c.state.version}`);
+  const moved = await releaseCommitMoved(c.o.workspace, started.commit, `${c.o.plan.release.tagPrefix}${c.state.version}`, started.redeployOf?.tagCommit);
   if (!moved) {
     if (c.state.gates.git?.state === 'blocked')
       c.append({ type: 'gate.changed', gate: 'git', state: 'open', message: `HEAD and the release tag are back at ${started.commit}` });
@@ -84,7 +84,16 @@ async function checkItem(c: RunContext, item: ChecklistItem): Promise<{ ok: bool
     const by = await c.stopLatch.race(c.o.prompter.tickManual(item));
     return { ok: by !== undefined, detail: by !== undefined ? `ticked by ${by}` : 'not ticked', by };
   }
-  const r = await runCheck(item, c.o.workspace, c.state.version, c.o.plan.release.tagPrefix, c.masker, (t) => c.resolve(t), c.stopLatch.signal);
+  const r = await runCheck(
+    item,
+    c.o.workspace,
+    c.state.version,
+    c.o.plan.release.tagPrefix,
+    c.masker,
+    (t) => c.resolve(t),
+    c.stopLatch.signal,
+    Boolean(c.state.redeployOf),
+  );
   c.stopLatch.throwIfStopped();
   return { ok: r.ok, detail: r.detail };
 }
@@ -109,7 +118,9 @@ async function activeColour(c: RunContext): Promise<boolean> {
 async function goDecision(c: RunContext): Promise<boolean> {
   if (c.events.some((e) => e.type === 'decision' && e.reason === 'go')) return true;
   const plan = c.o.plan;
-  const go = await c.stopLatch.race(c.o.prompter.confirm(`Release ${plan.release.name} ${c.state.version} to ${plan.release.environment}?`));
+  const again = c.state.redeployOf ? `Redeploy ${plan.release.name} ${c.state.version}, released before in run ${c.state.redeployOf.runId},` : '';
+  const question = again ? `${again} to ${plan.release.environment}?` : `Release ${plan.release.name} ${c.state.version} to ${plan.release.environment}?`;
+  const go = await c.stopLatch.race(c.o.prompter.confirm(question));
   if (!go) return c.abort('the release was not confirmed');
   c.append({ type: 'decision', action: 'continue', by: c.user, reason: 'go' });
   return true;

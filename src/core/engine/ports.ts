@@ -65,6 +65,8 @@ export interface EngineOptions {
   stopAfter?: PhaseId;
   /** Answers decided before the run for failed or interrupted steps (Retry Step, Waive from the tree). */
   decided?: Record<string, FailureDecision>;
+  /** Deploy again this version, released before by this plan (`release.redeploy` must allow it). */
+  redeploy?: string;
   /** The id of a new run (default: time and version). */
   runId?: string;
   /** Grace period between SIGTERM and SIGKILL when a step is ended. */

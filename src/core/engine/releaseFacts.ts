@@ -21,6 +21,38 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
   return { ok: true, version: version === 'auto' ? changelog.version : version, changelog };
 }
 
+export type RedeployFact = { ok: true; version: string; of: { runId: string; tagCommit?: string } } | { ok: false; message: string };
+
+/**
+ * A redeploy of `wanted`: allowed by the plan (its steps deploy by version), and only of a version
+ * this plan released before, to the same environment, in a run that ended released.
+ */
+export async function resolveRedeploy(workspace: string, plan: Plan, planRel: string, wanted: string): Promise<RedeployFact> {
+  const version = wanted.trim().replace(/^v/, '');
+  if (!plan.release.redeploy)
+    return {
+      ok: false,
+      message: `${planRel} does not allow a redeploy: set release.redeploy: true when its steps deploy \${release.version} by version (an image tag, a package), not from the working tree`,
+    };
+  const where = `${plan.release.name} ${version} to ${plan.release.environment}`;
+  for (const id of runIds(workspace)) {
+    let state;
+    try {
+      state = loadRun(workspace, id).state;
+    } catch {
+      continue;
+    }
+    if (state.status !== 'released' || state.plan !== planRel || state.name !== plan.release.name || state.environment !== plan.release.environment) continue;
+    if (state.version !== version) continue;
+    const tag = `${plan.release.tagPrefix}${version}`;
+    const tagCommit = (await isRepo(workspace))
+      ? await git(workspace, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).catch(() => undefined)
+      : undefined;
+    return { ok: true, version, of: { runId: id, ...(tagCommit ? { tagCommit } : {}) } };
+  }
+  return { ok: false, message: `no released run of ${where} in .release/runs: only a version this plan released (and did not roll back) can be redeployed` };
+}
+
 export interface PreviousVersion {
   version: string;
   /** Where it came from, for the journal and messages. */

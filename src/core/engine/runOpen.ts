@@ -12,7 +12,13 @@ export const planHash = (planText: string) => crypto.createHash('sha256').update
 export function startedEvent(
   o: EngineOptions,
   c: RunContext,
-  facts: { planRel: string; version: string; previous?: { version: string; source: string }; commit?: string },
+  facts: {
+    planRel: string;
+    version: string;
+    previous?: { version: string; source: string };
+    commit?: string;
+    redeployOf?: { runId: string; tagCommit?: string };
+  },
 ) {
   return {
     type: 'release.started' as const,
@@ -27,6 +33,7 @@ export function startedEvent(
     planHash: planHash(o.planText),
     ...(facts.previous ? { previousVersion: facts.previous.version, previousVersionFrom: facts.previous.source } : {}),
     ...(facts.commit ? { commit: facts.commit } : {}),
+    ...(facts.redeployOf ? { redeployOf: facts.redeployOf } : {}),
   };
 }
 

@@ -76,6 +76,11 @@ export interface GitGateOptions {
   tagMatchesVersion: boolean;
   /** The tag this release's version calls for, e.g. v1.1.0. */
   wantedTag: string;
+  /**
+   * A redeploy of a version released before: its tag must exist and be in the main branch, wherever
+   * HEAD is (the plan deploys by version, not from the working tree).
+   */
+  redeploy?: boolean;
 }
 
 /** The git checklist gate: merged into the main branch, clean (tool files aside), tagged as the version says. */
@@ -99,6 +104,13 @@ export async function checkGitGate(cwd: string, o: GitGateOptions): Promise<{ ok
     else facts.push('clean');
   }
 
+  if (o.redeploy) {
+    const tagged = await redeployTagProblem(cwd, o.wantedTag, main);
+    if (typeof tagged === 'string') problems.push(tagged);
+    else facts.push(tagged.fact);
+    return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: facts.join(', ') };
+  }
+
   const tags = await tagsAtHead(cwd);
   const wantedAt = await commitOf(cwd, `refs/tags/${o.wantedTag}`);
   const elsewhere = wantedAt && wantedAt !== head ? ` (${o.wantedTag} points to ${wantedAt.slice(0, 12)})` : '';
@@ -110,6 +122,14 @@ export async function checkGitGate(cwd: string, o: GitGateOptions): Promise<{ ok
   return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: facts.join(', ') };
 }
 
+/** A redeploy's tag: it exists and its commit is in the main branch; a problem in words, or the fact. */
+async function redeployTagProblem(cwd: string, tag: string, main: Awaited<ReturnType<typeof mainRef>>): Promise<string | { fact: string }> {
+  const at = await commitOf(cwd, `refs/tags/${tag}`);
+  if (!at) return `there is no tag ${tag} to redeploy`;
+  if (main && !(await contains(cwd, main.ref, at))) return `${tag} (${at.slice(0, 12)}) is not in ${main.name}`;
+  return { fact: `redeploy: ${tag} (${at.slice(0, 12)})${main ? ` is in ${main.name}` : ''}` };
+}
+
 /** The full SHA of HEAD, or undefined outside a repository or before the first commit. */
 export async function headCommit(cwd: string): Promise<string | undefined> {
   return (await isRepo(cwd)) ? ((await commitOf(cwd, 'HEAD')) ?? undefined) : undefined;
@@ -119,10 +139,16 @@ export async function headCommit(cwd: string): Promise<string | undefined> {
  * Why the release can no longer go on from `recorded` (the commit it started from), or null: HEAD
  * moved, or the release tag now points elsewhere. Both SHAs are named in full, for the audit.
  */
-export async function releaseCommitMoved(cwd: string, recorded: string, tag: string): Promise<string | null> {
+export async function releaseCommitMoved(cwd: string, recorded: string, tag: string, recordedTagCommit?: string): Promise<string | null> {
   const head = await headCommit(cwd);
   if (head !== recorded) return `this release started from commit ${recorded}, but HEAD is now ${head ?? '(no git commit)'}`;
   const tagged = await commitOf(cwd, `refs/tags/${tag}`);
+  // A redeploy's tag is an older commit than HEAD: it must still be the one it was at the start.
+  if (recordedTagCommit) {
+    if (tagged !== recordedTagCommit)
+      return `this redeploy started with its tag ${tag} at ${recordedTagCommit}, but ${tag} now points to ${tagged ?? '(no tag)'}`;
+    return null;
+  }
   if (tagged && tagged !== recorded) return `this release started from commit ${recorded}, but its tag ${tag} now points to ${tagged}`;
   return null;
 }

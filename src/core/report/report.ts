@@ -88,6 +88,11 @@ function phaseResult(s: ReleaseState, id: (typeof PHASES)[number]): string {
 const cap = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 
 /** The report is a projection of the journal's state: nothing in it is typed in by hand. */
+/** A redeploy brings back a version's code; its changes were listed in the run that first released it. */
+function redeployLine(s: ReleaseState, runId: string): string {
+  return `Redeploy of v${s.version.replace(/^v/, '')}, released before in run ${runId} (its changes are in that run's report)`;
+}
+
 export function buildReport(s: ReleaseState): ReleaseReport {
   const cl = s.changelog?.sections ?? {};
   const added = cl.Added ?? [];
@@ -105,7 +110,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
     releaseLog: {
       version: `v${s.version.replace(/^v/, '')}`,
       time: specTime(s.startedAt),
-      content: content.length ? content : [s.name],
+      content: s.redeployOf ? [redeployLine(s, s.redeployOf.runId)] : content.length ? content : [s.name],
       ...(s.commit ? { commit: s.commit } : {}),
     },
     changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },

@@ -1,0 +1,185 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Release } from '../../src/core/engine/engine';
+import { GateError } from '../../src/core/engine/gateError';
+import { parsePlan } from '../../src/core/plan/load';
+import { runIds } from '../../src/core/engine/runs';
+import { renderMarkdown, buildReport } from '../../src/core/report/report';
+import { ROOT, gitRepo, write } from '../support/helpers';
+import { smallPlan, workspace, journalLines, scripted, type Workspace } from '../support/fixtures';
+
+const GIT_CHECK = `  - id: main-tagged
+    title: Merged to main and tagged
+    git: {}`;
+
+/** The small plan at `version`, deploying by version, with the git check; verification reads what was deployed. */
+function planAt(version: string, o: { redeploy?: boolean; environment?: string; name?: string } = {}): string {
+  return smallPlan({ checklist: GIT_CHECK })
+    .replace('version: 1.2.3', `version: ${version}${o.redeploy === false ? '' : '\n  redeploy: true'}`)
+    .replace('environment: production', `environment: ${o.environment ?? 'production'}`)
+    .replace('name: tiny', `name: ${o.name ?? 'tiny'}`)
+    .replace('grep -q 1.2.3 deployed.txt', 'grep -qx "version ${release.version}" deployed.txt');
+}
+
+/** A repository whose plan released 1.2.3 (tagged v1.2.3), then 1.3.0 (tagged v1.3.0, HEAD). */
+async function twoReleases() {
+  const ws = workspace(planAt('1.2.3'));
+  write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
+  const git = gitRepo(ws.dir);
+  git('add', '-A');
+  git('commit', '-qm', 'feat: first');
+  git('tag', 'v1.2.3');
+  const first = await (await Release.start(ws.options())).run();
+  assert.equal(first.status, 'released', first.outcomeMessage);
+  const text = planAt('1.3.0');
+  fs.writeFileSync(ws.planFile, text);
+  git('commit', '-qam', 'feat: second');
+  git('tag', 'v1.3.0');
+  const at = (t: string) => withPlan(ws, t);
+  const second = await (await Release.start(at(text)())).run();
+  assert.equal(second.status, 'released', second.outcomeMessage);
+  return { ws, git, first, second, text, at };
+}
+
+/** Engine options for the workspace with another plan text. */
+function withPlan(ws: Workspace, text: string) {
+  const r = parsePlan(text, ws.planFile);
+  if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('\n'));
+  return (p: Record<string, unknown> = {}) => ws.options({ plan: r.plan, planText: text, ...p });
+}
+
+async function refusal(start: Promise<unknown>): Promise<GateError> {
+  try {
+    await start;
+  } catch (e) {
+    assert.ok(e instanceof GateError, String(e));
+    assert.equal(e.gate, 'redeploy');
+    return e;
+  }
+  assert.fail('the redeploy started');
+}
+
+describe('redeploy: a version this plan released, again, through every gate (real git repositories)', function () {
+  this.timeout(120_000);
+
+  it('releases 1.2.3 again with HEAD at v1.3.0: the steps get 1.2.3, the git check names the tag, the journal names the run', async () => {
+    const { ws, first, text, at } = await twoReleases();
+    const prompter = scripted();
+    const s = await (await Release.start(at(text)({ redeploy: '1.2.3', prompter }))).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+    assert.equal(s.version, '1.2.3');
+    assert.equal(s.previousVersion, '1.3.0', 'what it replaces: the version released last');
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8'), 'version 1.2.3\n');
+    assert.deepEqual(s.redeployOf?.runId, first.runId);
+    const git = s.checklist.find((c) => c.id === 'main-tagged')!;
+    assert.equal(git.state, 'passed');
+    assert.match(git.detail ?? '', /redeploy: v1\.2\.3 \([0-9a-f]{12}\) is in main/);
+    assert.ok(prompter.asked.includes(`confirm: Redeploy tiny 1.2.3, released before in run ${first.runId}, to production?`), prompter.asked.join('\n'));
+    const started = journalLines(ws, s.runId).find((e) => e.type === 'release.started') as { redeployOf?: { runId: string; tagCommit?: string } };
+    assert.equal(started.redeployOf?.runId, first.runId);
+    assert.match(started.redeployOf?.tagCommit ?? '', /^[0-9a-f]{40}$/);
+    assert.match(renderMarkdown(buildReport(s)), new RegExp(`Redeploy of v1\\.2\\.3, released before in run ${first.runId}`));
+  });
+
+  // Each of these must be refused before anything runs or any journal is written.
+  const REFUSED: Array<[string, (t: Awaited<ReturnType<typeof twoReleases>>) => Promise<unknown>, RegExp]> = [
+    [
+      'a plan that does not say release.redeploy: true',
+      (t) => Release.start(withPlan(t.ws, planAt('1.3.0', { redeploy: false }))({ redeploy: '1.2.3' })),
+      /does not allow a redeploy: set release\.redeploy: true/,
+    ],
+    ['a version never released', (t) => Release.start(t.at(t.text)({ redeploy: '1.2.4' })), /no released run of tiny 1\.2\.4 to production/],
+    ['a version written short', (t) => Release.start(t.at(t.text)({ redeploy: '1.2' })), /no released run of tiny 1\.2 to production/],
+    ['an empty version', (t) => Release.start(t.at(t.text)({ redeploy: '' })), /no released run of tiny {2}to production/],
+    ['a path for a version', (t) => Release.start(t.at(t.text)({ redeploy: '../1.2.3' })), /no released run of tiny \.\.\/1\.2\.3/],
+    [
+      'a version released to another environment',
+      (t) => Release.start(withPlan(t.ws, planAt('1.3.0', { environment: 'staging' }))({ redeploy: '1.2.3' })),
+      /no released run of tiny 1\.2\.3 to staging/,
+    ],
+    [
+      'a version released under another name',
+      (t) => Release.start(withPlan(t.ws, planAt('1.3.0', { name: 'other' }))({ redeploy: '1.2.3' })),
+      /no released run of other 1\.2\.3/,
+    ],
+  ];
+  for (const [what, start, message] of REFUSED) {
+    it(`refuses ${what}, before anything runs`, async () => {
+      const t = await twoReleases();
+      const before = runIds(t.ws.dir);
+      fs.rmSync(path.join(t.ws.dir, 'deployed.txt'));
+      const e = await refusal(start(t));
+      assert.match(e.message, message);
+      assert.deepEqual(runIds(t.ws.dir), before, 'no run was written');
+      assert.ok(!fs.existsSync(path.join(t.ws.dir, 'deployed.txt')));
+    });
+  }
+
+  it('refuses a version whose release was rolled back (it is not known good)', async () => {
+    const ws = workspace(planAt('1.2.3'));
+    const git = gitRepo(ws.dir);
+    git('add', '-A');
+    git('commit', '-qm', 'feat: first');
+    git('tag', 'v1.2.3');
+    const s = await (await Release.start(ws.options())).run();
+    const back = await (await Release.reopen(ws.options(), s.runId)).rollbackFinished('bad version');
+    assert.equal(back.status, 'rolled-back');
+    const e = await refusal(Release.start(ws.options({ redeploy: '1.2.3' })));
+    assert.match(e.message, /no released run of tiny 1\.2\.3 to production in \.release\/runs: only a version this plan released \(and did not roll back\)/);
+  });
+
+  it('the git check fails when the tag is gone or no longer in main, and nothing is deployed', async () => {
+    const t = await twoReleases();
+    fs.rmSync(path.join(t.ws.dir, 'deployed.txt'));
+    t.git('tag', '-d', 'v1.2.3');
+    const gone = await (await Release.start(t.at(t.text)({ redeploy: '1.2.3' }))).run();
+    assert.equal(gone.status, 'aborted');
+    assert.match(gone.outcomeMessage ?? '', /there is no tag v1\.2\.3 to redeploy/);
+    t.git('checkout', '-q', '-b', 'side');
+    t.git('commit', '-q', '--allow-empty', '-m', 'chore: side');
+    t.git('tag', 'v1.2.3');
+    t.git('checkout', '-q', 'main');
+    const side = await (await Release.start(t.at(t.text)({ redeploy: '1.2.3' }))).run();
+    assert.equal(side.status, 'aborted');
+    assert.match(side.outcomeMessage ?? '', /v1\.2\.3 \([0-9a-f]{12}\) is not in main/);
+    assert.ok(!fs.existsSync(path.join(t.ws.dir, 'deployed.txt')));
+  });
+
+  it('resumes a paused redeploy while its tag is where it was, and pauses when the tag moved', async () => {
+    const t = await twoReleases();
+    const paused = await (await Release.start(t.at(t.text)({ redeploy: '1.2.3', stopAfter: 'preparation' }))).run();
+    assert.equal(paused.status, 'paused');
+    const was = t.git('rev-parse', 'v1.2.3');
+    t.git('tag', '-f', 'v1.2.3', 'v1.3.0');
+    const moved = await (await Release.reopen(t.at(t.text)(), paused.runId)).run();
+    assert.equal(moved.status, 'paused');
+    assert.match(moved.pausedAt!.message, new RegExp(`this redeploy started with its tag v1\\.2\\.3 at ${was}, but v1\\.2\\.3 now points to`));
+    t.git('tag', '-f', 'v1.2.3', was);
+    const done = await (await Release.reopen(t.at(t.text)(), paused.runId)).run();
+    assert.equal(done.status, 'released', done.outcomeMessage);
+    assert.equal(fs.readFileSync(path.join(t.ws.dir, 'deployed.txt'), 'utf8'), 'version 1.2.3\n');
+  });
+
+  it('through the CLI: run --redeploy releases it; --redeploy elsewhere is a usage error', async () => {
+    const t = await twoReleases();
+    const cli = (...args: string[]) =>
+      spawnSync('node', [path.join(ROOT, 'dist', 'cli.js'), ...args, '--plan', t.ws.planFile], { encoding: 'utf8', timeout: 60_000 });
+    for (const args of [
+      ['status', '--redeploy', '1.2.3'],
+      ['run', '--dry-run', '--redeploy', '1.2.3'],
+    ]) {
+      const r = cli(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /--redeploy goes with run/);
+    }
+    const refused = cli('run', '--yes', '--redeploy', '9.9.9');
+    assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /no released run of tiny 9\.9\.9 to production/);
+    const r = cli('run', '--yes', '--tick', 'sign-off', '--redeploy', 'v1.2.3');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(fs.readFileSync(path.join(t.ws.dir, 'deployed.txt'), 'utf8'), 'version 1.2.3\n');
+    assert.match(r.stdout, /Redeploy of v1\.2\.3, released before in run/);
+  });
+});
