@@ -1,8 +1,15 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatProblem } from '../core/plan/load';
-import { loadChangelogPlan } from '../core/plan/changelog-plan';
-import { generateChangelog, omittedSummary, renderChangelogSection, updateChangelogFile } from '../core/report/changelog';
+import { loadChangelogPlan, type ChangelogPlan } from '../core/plan/changelog-plan';
+import {
+  generateChangelog,
+  omittedSummary,
+  renderChangelogSection,
+  updateChangelogFile,
+  type Changelog,
+  type ChangelogOptions,
+} from '../core/report/changelog';
 
 interface Io {
   out(s: string): void;
@@ -52,12 +59,18 @@ export function isChangelogCommand(argv: string[]): boolean {
   return false;
 }
 
+type Options = ReturnType<typeof parseOptions>;
+
+function parseOptions(argv: string[]) {
+  const parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  if (parsed.positionals.length !== 1) throw new Error(`changelog takes no argument, got "${parsed.positionals.slice(1).join(' ')}"`);
+  return parsed.values;
+}
+
 export async function changelogCommand(argv: string[], io: Io): Promise<number> {
-  let o;
+  let o: Options;
   try {
-    const parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
-    if (parsed.positionals.length !== 1) throw new Error(`changelog takes no argument, got "${parsed.positionals.slice(1).join(' ')}"`);
-    o = parsed.values;
+    o = parseOptions(argv);
   } catch (e) {
     io.err(`release-pilot: ${(e as Error).message}\n\n${CHANGELOG_HELP}`);
     return 2;
@@ -74,26 +87,15 @@ export async function changelogCommand(argv: string[], io: Io): Promise<number> 
     for (const p of loaded.problems) io.err(formatProblem({ ...p, file: path.relative(process.cwd(), p.file) || p.file }));
     return 2;
   }
-  const settings = loaded.plan.changelog;
-  const tagPrefix = o['tag-prefix'] ?? loaded.plan.release?.tagPrefix ?? 'v';
-  const prerelease = o.prerelease ?? settings?.prerelease;
+  const prerelease = o.prerelease ?? loaded.plan.changelog?.prerelease;
   if (prerelease !== undefined && !/^[A-Za-z][0-9A-Za-z-]*$/.test(prerelease)) {
     io.err(`release-pilot: --prerelease expects an id such as rc, beta or alpha, got "${prerelease}"`);
     return 2;
   }
-  const pkg = o.path ?? settings?.path;
+  const range = rangeOptions(o, loaded.plan, prerelease);
   let cl;
   try {
-    cl = await generateChangelog(workspace, {
-      tagPrefix,
-      from: o.from,
-      to: o.to,
-      path: pkg,
-      includePrereleases: o['include-prereleases'] ?? settings?.includePrereleases,
-      prerelease,
-      types: settings?.types,
-      nonConventional: settings?.nonConventional,
-    });
+    cl = await generateChangelog(workspace, range);
   } catch (e) {
     io.err(`release-pilot: ${(e as Error).message}`);
     return 1;
@@ -102,15 +104,41 @@ export async function changelogCommand(argv: string[], io: Io): Promise<number> 
   // A release already tagged keeps its version; otherwise a fixed plan version wins over the proposal.
   const version = cl.releaseTag || prerelease || !planVersion || planVersion === 'auto' ? cl.version : planVersion;
   const date = cl.date ?? new Date().toISOString().slice(0, 10);
-  const summary = omittedSummary(cl.omitted);
-  if (o.json) {
+  printChangelog(io, cl, { version, date, path: range.path, json: o.json });
+  if (o.write) {
+    const file = path.join(workspace, range.path ?? '', 'CHANGELOG.md');
+    updateChangelogFile(file, version, date, cl.sections);
+    io.err(`written: ${path.relative(process.cwd(), file) || file}`);
+  }
+  return 0;
+}
+
+/** The command line's options over the plan's `changelog:` and `release:` settings. */
+function rangeOptions(o: Options, plan: ChangelogPlan, prerelease: string | undefined): ChangelogOptions {
+  const settings = plan.changelog;
+  return {
+    tagPrefix: o['tag-prefix'] ?? plan.release?.tagPrefix ?? 'v',
+    from: o.from,
+    to: o.to,
+    path: o.path ?? settings?.path,
+    includePrereleases: o['include-prereleases'] ?? settings?.includePrereleases,
+    prerelease,
+    types: settings?.types,
+    nonConventional: settings?.nonConventional,
+  };
+}
+
+/** The changelog (Markdown or JSON) to stdout; the previous tag, the bump and what was left out to stderr. */
+function printChangelog(io: Io, cl: Changelog, shown: { version: string; date: string; path: string | undefined; json: boolean | undefined }): void {
+  const { version, date } = shown;
+  if (shown.json) {
     io.out(
       JSON.stringify(
         {
           previousTag: cl.previousTag,
           to: cl.to,
           releaseTag: cl.releaseTag,
-          path: pkg ?? null,
+          path: shown.path ?? null,
           bump: cl.bump,
           version,
           date,
@@ -123,13 +151,8 @@ export async function changelogCommand(argv: string[], io: Io): Promise<number> 
       ),
     );
   } else io.out(renderChangelogSection(version, date, cl.sections));
+  const summary = omittedSummary(cl.omitted);
   io.err(
     `previous tag: ${cl.previousTag ?? 'none'}${cl.releaseTag ? `; ${cl.to} is ${cl.releaseTag}` : ''}\nbump: ${cl.bump} → ${version}${summary ? `\n${summary}` : ''}`,
   );
-  if (o.write) {
-    const file = path.join(workspace, pkg ?? '', 'CHANGELOG.md');
-    updateChangelogFile(file, version, date, cl.sections);
-    io.err(`written: ${path.relative(process.cwd(), file) || file}`);
-  }
-  return 0;
 }

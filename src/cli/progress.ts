@@ -15,10 +15,7 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`${e.ok ? '✓' : '✗'} acceptance: ${e.ok ? `"${e.expected}"` : `expected "${e.expected}", got "${e.said}"`} (${e.source})`);
         break;
       case 'checklist.item.changed':
-        if (e.state !== 'checking')
-          io.out(
-            `${e.state === 'passed' ? '✓' : e.state === 'waived' ? '~' : '✗'} checklist: ${e.title} — ${e.state === 'waived' ? `waived by ${e.by}: ${e.reason}` : (e.detail ?? '')}`,
-          );
+        if (e.state !== 'checking') io.out(checklistLine(e));
         break;
       case 'phase.started':
         io.out(`\n▶ ${PHASE_TITLES[e.phase]}`);
@@ -27,14 +24,9 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
       case 'step.started':
         if (verbose || e.phase === 'rollback') io.out(`  … ${e.name}${verbose ? `\n    $ ${e.command}` : ''}`);
         break;
-      case 'step.finished': {
-        const st = s.steps[e.step];
-        io.out(`  ${e.ok ? '✓' : '✗'} ${st?.name ?? e.step} (${formatSeconds(e.durationMs)})${e.ok ? '' : ` — ${e.message}`}`);
-        // Where it failed, the end of what it printed (a rollback step's above all); --verbose showed it already.
-        if (!e.ok && !verbose && e.tail)
-          io.out(`${e.tail.replace(/^/gm, '    │ ')}\n    (last lines; the whole output is in ${st?.log ? `the run's ${st.log}` : 'the step log'})`);
+      case 'step.finished':
+        stepFinished(io, e, s, verbose);
         break;
-      }
       case 'baseline.captured':
         io.out(`    baseline ${e.metric}: ${fmt(e.mean)} ± ${fmt(e.stdev)} from ${e.samples.length} sample(s)`);
         break;
@@ -67,4 +59,17 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         break;
     }
   };
+}
+
+function checklistLine(e: Extract<ReleaseEvent, { type: 'checklist.item.changed' }>): string {
+  const mark = e.state === 'passed' ? '✓' : e.state === 'waived' ? '~' : '✗';
+  return `${mark} checklist: ${e.title} — ${e.state === 'waived' ? `waived by ${e.by}: ${e.reason}` : (e.detail ?? '')}`;
+}
+
+function stepFinished(io: Io, e: Extract<ReleaseEvent, { type: 'step.finished' }>, s: ReleaseState, verbose: boolean): void {
+  const st = s.steps[e.step];
+  io.out(`  ${e.ok ? '✓' : '✗'} ${st?.name ?? e.step} (${formatSeconds(e.durationMs)})${e.ok ? '' : ` — ${e.message}`}`);
+  // Where it failed, the end of what it printed (a rollback step's above all); --verbose showed it already.
+  if (!e.ok && !verbose && e.tail)
+    io.out(`${e.tail.replace(/^/gm, '    │ ')}\n    (last lines; the whole output is in ${st?.log ? `the run's ${st.log}` : 'the step log'})`);
 }

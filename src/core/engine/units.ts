@@ -33,9 +33,13 @@ export function unitsFor(plan: Plan, phase: PhaseId): Unit[] {
   return [{ key: `${phase}/baseline`, phase, name: 'Capture the monitoring baseline', kind: 'baseline' }, ...units];
 }
 
+type RunUnit = Extract<Unit, { kind: 'run' }>;
+
+function runUnits(phase: PhaseId, prefix: string, list: Step[], extra: Partial<RunUnit> = {}): Unit[] {
+  return list.map((s, i) => ({ key: `${phase}/${prefix}${i}`, phase, name: stepName(s), kind: 'run' as const, step: s, ...extra }));
+}
+
 function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
-  const steps = (prefix: string, list: Step[], extra: Partial<Extract<Unit, { kind: 'run' }>> = {}): Unit[] =>
-    list.map((s, i) => ({ key: `${phase}/${prefix}${i}`, phase, name: stepName(s), kind: 'run' as const, step: s, ...extra }));
   const p = plan.phases;
   switch (phase) {
     case 'preparation':
@@ -43,63 +47,74 @@ function phaseUnits(plan: Plan, phase: PhaseId): Unit[] {
     case 'backup':
     case 'migration':
     case 'config':
-      return steps('', p[phase]?.steps ?? []);
-    case 'deploy': {
-      const d = p.deploy;
-      if (d.strategy === 'blue-green' && d.blueGreen) {
-        const bg = d.blueGreen;
-        return [
-          ...steps('deploy.', bg.deploy),
-          { key: 'deploy/health', phase, name: 'Health check of ${deploy.color}', kind: 'health', check: bg.healthCheck },
-          ...steps('switch.', bg.switch),
-        ];
-      }
-      if (d.strategy === 'rolling' && d.rolling) {
-        const r = d.rolling;
-        const units: Unit[] = [];
-        for (let b = 0; b * r.maxUnavailable < r.targets.length; b++) {
-          const batch = r.targets.slice(b * r.maxUnavailable, (b + 1) * r.maxUnavailable);
-          for (const target of batch) {
-            r.steps.forEach((s, i) =>
-              units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s)} (${target})`, kind: 'run', step: s, vars: { target } }),
-            );
-          }
-          for (const target of batch)
-            units.push({
-              key: `deploy/batch${b + 1}/${target}/health`,
-              phase,
-              name: `Health check of ${target}`,
-              kind: 'health',
-              check: r.healthCheck,
-              vars: { target },
-              rollbackOnFail: true,
-            });
-        }
-        return units;
-      }
-      return steps('', d.steps);
-    }
+      return runUnits(phase, '', p[phase]?.steps ?? []);
+    case 'deploy':
+      return deployUnits(plan);
     case 'verification': {
       const v = p.verification;
       if (!v) return [];
       return [
-        ...steps('', v.steps),
+        ...runUnits(phase, '', v.steps),
         ...v.http.map((c, i): Unit => ({ key: `verification/http.${i}`, phase, name: c.name ?? `${c.method} ${c.url}`, kind: 'http', check: c })),
         ...v.logs.map((c, i): Unit => ({ key: `verification/logs.${i}`, phase, name: c.name ?? `Log scan: ${c.run}`, kind: 'log', check: c })),
       ];
     }
     case 'monitoring':
       return [{ key: 'monitoring/window', phase, name: 'Watch the metrics against the baseline', kind: 'monitor' }];
-    case 'announcement': {
-      const units: Unit[] = [];
-      units.push(...steps('', p.announcement?.steps ?? [], { announce: true }));
-      if (plan.announce.command)
-        units.push({ key: 'announcement/command', phase, name: 'Announcement command', kind: 'run', step: { run: plan.announce.command }, announce: true });
-      if (plan.announce.webhook) units.push({ key: 'announcement/webhook', phase, name: 'Webhook', kind: 'webhook', announce: true });
-      if (plan.announce.notify) units.push({ key: 'announcement/notify', phase, name: 'Notify the team', kind: 'notify', announce: true });
-      return units;
-    }
+    case 'announcement':
+      return announcementUnits(plan);
   }
+}
+
+function deployUnits(plan: Plan): Unit[] {
+  const phase = 'deploy';
+  const d = plan.phases.deploy;
+  if (d.strategy === 'blue-green' && d.blueGreen) {
+    const bg = d.blueGreen;
+    return [
+      ...runUnits(phase, 'deploy.', bg.deploy),
+      { key: 'deploy/health', phase, name: 'Health check of ${deploy.color}', kind: 'health', check: bg.healthCheck },
+      ...runUnits(phase, 'switch.', bg.switch),
+    ];
+  }
+  if (d.strategy === 'rolling' && d.rolling) return rollingUnits(d.rolling);
+  return runUnits(phase, '', d.steps);
+}
+
+/** Batch by batch: each target of a batch runs the steps, then each is health-checked before the next batch. */
+function rollingUnits(r: NonNullable<Plan['phases']['deploy']['rolling']>): Unit[] {
+  const phase = 'deploy';
+  const units: Unit[] = [];
+  for (let b = 0; b * r.maxUnavailable < r.targets.length; b++) {
+    const batch = r.targets.slice(b * r.maxUnavailable, (b + 1) * r.maxUnavailable);
+    for (const target of batch) {
+      r.steps.forEach((s, i) =>
+        units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s)} (${target})`, kind: 'run', step: s, vars: { target } }),
+      );
+    }
+    for (const target of batch)
+      units.push({
+        key: `deploy/batch${b + 1}/${target}/health`,
+        phase,
+        name: `Health check of ${target}`,
+        kind: 'health',
+        check: r.healthCheck,
+        vars: { target },
+        rollbackOnFail: true,
+      });
+  }
+  return units;
+}
+
+function announcementUnits(plan: Plan): Unit[] {
+  const phase = 'announcement';
+  const units: Unit[] = [];
+  units.push(...runUnits(phase, '', plan.phases.announcement?.steps ?? [], { announce: true }));
+  if (plan.announce.command)
+    units.push({ key: 'announcement/command', phase, name: 'Announcement command', kind: 'run', step: { run: plan.announce.command }, announce: true });
+  if (plan.announce.webhook) units.push({ key: 'announcement/webhook', phase, name: 'Webhook', kind: 'webhook', announce: true });
+  if (plan.announce.notify) units.push({ key: 'announcement/notify', phase, name: 'Notify the team', kind: 'notify', announce: true });
+  return units;
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execa } from 'execa';
+import { execa, type Result } from 'execa';
 import { SecretMasker } from './mask';
 import { plainText } from '../base/text';
 import type { StepEnd } from '../base/events';
@@ -55,6 +55,16 @@ function stepEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...rest, RELEASE_PILOT_BASH_ENV: BASH_ENV };
 }
 
+/** How a run is going: what ended it and what it printed last, for its result. */
+interface RunState {
+  timedOut: boolean;
+  cancelled: boolean;
+  killNow: boolean;
+  killTimer?: NodeJS.Timeout;
+  logError?: string;
+  tail: string;
+}
+
 export class StepRunner {
   constructor(
     private readonly masker: SecretMasker,
@@ -64,49 +74,26 @@ export class StepRunner {
   run(spec: StepSpec, onOutput: (maskedChunk: string) => void = () => {}): RunningStep {
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.openSync(spec.logFile, 'a');
-    let tail = '';
-    let logError: string | undefined;
+    const state: RunState = { timedOut: false, cancelled: false, killNow: false, tail: '' };
     const sink = this.masker.stream((text) => {
-      if (!logError) {
-        try {
-          fs.writeSync(log, text);
-        } catch (e) {
-          // The step's output can no longer be kept: the step is ended, as its record would be incomplete.
-          logError = `cannot write the step log ${spec.logFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-          killTree();
-        }
+      if (!state.logError) {
+        state.logError = writeLog(log, spec.logFile, text);
+        // The step's output can no longer be kept: the step is ended, as its record would be incomplete.
+        if (state.logError) killTree();
       }
-      tail = (tail + text).slice(-8192);
+      state.tail = (state.tail + text).slice(-8192);
       onOutput(text);
     });
     const started = Date.now();
-    const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
-    // detached: the step leads its own process group, so a timeout or cancel ends its children too.
-    const child = execa('bash', ['-c', REAL_PIPES, 'bash', spec.command, CAT], {
-      cwd: spec.cwd,
-      env: stepEnv({ ...colorEnv, ...spec.env }),
-      extendEnv: false,
-      detached: true,
-      reject: false,
-      buffer: false,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      cleanup: true,
-      encoding: 'utf8',
-    });
-    let timedOut = false;
-    let cancelled = false;
-    let killNow = false;
-    let killTimer: NodeJS.Timeout | undefined;
+    const child = spawnStep(spec);
     const pid = child.pid;
     const killTree = () => {
-      if (pid === undefined || killTimer) return;
+      if (pid === undefined || state.killTimer) return;
       signalGroup(pid, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.graceMs);
+      state.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.graceMs);
     };
     const timeout = setTimeout(() => {
-      timedOut = true;
+      state.timedOut = true;
       killTree();
     }, spec.timeoutMs);
     child.stdout?.setEncoding('utf8');
@@ -118,30 +105,10 @@ export class StepRunner {
     const result = (async (): Promise<StepResult> => {
       const r = await child;
       clearTimeout(timeout);
-      // Anything of the group still alive after the leader ended (a forked child holding no pipe)
-      // is ended only when the step was cut short; a step may start a daemon on purpose.
-      if ((timedOut || cancelled) && pid !== undefined) {
-        if (!killNow) signalGroup(pid, 'SIGTERM');
-        await waitGroupGone(pid, this.graceMs, () => killNow);
-        signalGroup(pid, 'SIGKILL');
-      }
-      if (killTimer) clearTimeout(killTimer);
+      await this.endGroup(pid, state);
       sink.end();
       fs.closeSync(log);
-      if (logError) cancelled = true;
-      const lines = plainText(tail).split('\n');
-      if (lines.at(-1) === '') lines.pop();
-      const spawnError =
-        r.exitCode === undefined && !r.signal && r.failed ? `could not start: ${this.masker.mask(r.shortMessage ?? 'failed to start')}` : undefined;
-      return {
-        exitCode: r.exitCode ?? null,
-        signal: r.signal ?? null,
-        durationMs: Date.now() - started,
-        timedOut,
-        cancelled,
-        tail: lines.slice(-TAIL_LINES).join('\n'),
-        ...(spawnError || logError ? { error: spawnError ?? logError } : {}),
-      };
+      return this.stepResult(r, state, started);
     })();
 
     return {
@@ -151,12 +118,71 @@ export class StepRunner {
         if (child.stdin && !child.stdin.destroyed) child.stdin.write(data);
       },
       cancel: (now = false) => {
-        cancelled = true;
+        state.cancelled = true;
         if (!now) return killTree();
-        killNow = true;
+        state.killNow = true;
         if (pid !== undefined) signalGroup(pid, 'SIGKILL');
       },
     };
+  }
+
+  /**
+   * Anything of the group still alive after the leader ended (a forked child holding no pipe)
+   * is ended only when the step was cut short; a step may start a daemon on purpose.
+   */
+  private async endGroup(pid: number | undefined, state: RunState): Promise<void> {
+    if ((state.timedOut || state.cancelled) && pid !== undefined) {
+      if (!state.killNow) signalGroup(pid, 'SIGTERM');
+      await waitGroupGone(pid, this.graceMs, () => state.killNow);
+      signalGroup(pid, 'SIGKILL');
+    }
+    if (state.killTimer) clearTimeout(state.killTimer);
+  }
+
+  private stepResult(r: Pick<Result, 'exitCode' | 'signal' | 'failed' | 'shortMessage'>, state: RunState, started: number): StepResult {
+    if (state.logError) state.cancelled = true;
+    const lines = plainText(state.tail).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    const spawnError =
+      r.exitCode === undefined && !r.signal && r.failed ? `could not start: ${this.masker.mask(r.shortMessage ?? 'failed to start')}` : undefined;
+    return {
+      exitCode: r.exitCode ?? null,
+      signal: r.signal ?? null,
+      durationMs: Date.now() - started,
+      timedOut: state.timedOut,
+      cancelled: state.cancelled,
+      tail: lines.slice(-TAIL_LINES).join('\n'),
+      ...(spawnError || state.logError ? { error: spawnError ?? state.logError } : {}),
+    };
+  }
+}
+
+/** Starts the step's shell. */
+function spawnStep(spec: StepSpec) {
+  const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
+  // detached: the step leads its own process group, so a timeout or cancel ends its children too.
+  return execa('bash', ['-c', REAL_PIPES, 'bash', spec.command, CAT], {
+    cwd: spec.cwd,
+    env: stepEnv({ ...colorEnv, ...spec.env }),
+    extendEnv: false,
+    detached: true,
+    reject: false,
+    buffer: false,
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    cleanup: true,
+    encoding: 'utf8',
+  });
+}
+
+/** Appends masked output to the step log; the reason when it can no longer be written. */
+function writeLog(fd: number, file: string, text: string): string | undefined {
+  try {
+    fs.writeSync(fd, text);
+    return undefined;
+  } catch (e) {
+    return `cannot write the step log ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
 }
 

@@ -55,26 +55,7 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   else {
     if (input.length > MAX_PLAN_BYTES) return fail(file, `the plan is ${input.length} bytes; a plan larger than ${MAX_PLAN_BYTES} bytes is refused`);
     const bad = firstInvalidUtf8(input);
-    if (bad >= 0) {
-      const before = input.subarray(0, bad);
-      const line = before.filter((b) => b === 0x0a).length + 1;
-      const column = bad - before.lastIndexOf(0x0a);
-      return {
-        ok: false,
-        file,
-        problems: [
-          {
-            file,
-            line,
-            column,
-            endLine: line,
-            endColumn: column + 1,
-            path: '',
-            message: `the plan is not valid UTF-8 (byte 0x${input[bad].toString(16).padStart(2, '0')} at offset ${bad})`,
-          },
-        ],
-      };
-    }
+    if (bad >= 0) return notUtf8(input, bad, file);
     text = input.toString('utf8');
   }
   if (text.length > MAX_PLAN_BYTES) return fail(file, `the plan is larger than ${MAX_PLAN_BYTES} characters and is refused`);
@@ -87,13 +68,7 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   } catch (e) {
     return fail(file, `cannot parse YAML: ${(e as Error).message}`);
   }
-  const pos = (offset: number) => lc.linePos(Math.min(Math.max(offset, 0), text.length));
-  const at = (start: number, end: number, path: string, message: string): PlanProblem => {
-    const a = pos(start);
-    const b = pos(Math.max(end, start + 1));
-    return { file, line: a.line, column: a.col, endLine: b.line, endColumn: b.col, path, message };
-  };
-
+  const at = problemAt(lc, text, file);
   if (doc.errors.length > 0) {
     return { ok: false, file, problems: doc.errors.map((e) => at(e.pos[0], e.pos[1], '', yamlMessage(e.code, e.message))) };
   }
@@ -111,7 +86,11 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   }
   if (data === null || data === undefined)
     return fail(file, 'the plan is empty: expected a mapping with release, acceptance, checklist, phases, rollback and monitoring');
+  return checkPlan(doc, data, file, text, at);
+}
 
+/** The plan's data against the schema, then its `${…}` references; warnings only for a plan that passes both. */
+function checkPlan(doc: Document.Parsed, data: unknown, file: string, text: string, at: At): LoadResult {
   const parsed = Plan.safeParse(data);
   if (parsed.success) {
     const refProblems = checkReferences(doc, parsed.data, at);
@@ -121,6 +100,37 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   const problems = parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, at));
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   return { ok: false, file, problems };
+}
+
+/** A problem over a range of the text, placed by line and column. */
+function problemAt(lc: LineCounter, text: string, file: string): At {
+  const pos = (offset: number) => lc.linePos(Math.min(Math.max(offset, 0), text.length));
+  return (start, end, path, message) => {
+    const a = pos(start);
+    const b = pos(Math.max(end, start + 1));
+    return { file, line: a.line, column: a.col, endLine: b.line, endColumn: b.col, path, message };
+  };
+}
+
+function notUtf8(input: Buffer, bad: number, file: string): LoadResult {
+  const before = input.subarray(0, bad);
+  const line = before.filter((b) => b === 0x0a).length + 1;
+  const column = bad - before.lastIndexOf(0x0a);
+  return {
+    ok: false,
+    file,
+    problems: [
+      {
+        file,
+        line,
+        column,
+        endLine: line,
+        endColumn: column + 1,
+        path: '',
+        message: `the plan is not valid UTF-8 (byte 0x${input[bad].toString(16).padStart(2, '0')} at offset ${bad})`,
+      },
+    ],
+  };
 }
 
 export { PLAN_REF_RE } from './scope';

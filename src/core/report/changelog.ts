@@ -144,6 +144,9 @@ export async function generateChangelogs(cwd: string, tos: readonly string[], o:
   return out;
 }
 
+// Ends each commit of `git log`: hash and message are split by \x1f.
+const RECORD_SEP = '\x1e';
+
 export async function generateChangelog(cwd: string, o: ChangelogOptions = {}, index?: TagIndex): Promise<Changelog> {
   const prefix = o.tagPrefix ?? 'v';
   const to = o.to ?? 'HEAD';
@@ -151,58 +154,11 @@ export async function generateChangelog(cwd: string, o: ChangelogOptions = {}, i
   const start = o.from ?? ctx.previous?.name ?? null;
   if (o.from) await commitOf(cwd, o.from);
   const range = start ? [`${start}..${to}`] : [to];
-  const SEP = '\x1e';
-  const out = await git(cwd, ['log', ...range, '--no-merges', '--reverse', `--format=%H%x1f%B${SEP}`, '--', ...(o.path ? [o.path] : [])]);
-  const live: Item[] = [];
-  // Reverts that cancelled a commit, kept so that a revert of the revert can undo the cancelling.
-  const cancelling: Item[] = [];
-  let revertPairs = 0;
-  let anyConventional = false;
-  for (const rec of out.split(SEP)) {
-    const trimmed = rec.replace(/^\n+/, '');
-    if (!trimmed.trim()) continue;
-    const [hash, body] = trimmed.split('\x1f');
-    const p = parseMessage(body);
-    anyConventional ||= Boolean(p.type && p.subject) || Boolean(p.revert);
-    if (p.revert) {
-      const target = revertTarget(live, p.revert);
-      if (target) {
-        live.splice(live.indexOf(target), 1);
-        if (target.cancelled) live.push(target.cancelled);
-        else revertPairs++;
-        cancelling.push({ hash, header: p.header, entries: [], conventional: true, cancelled: target });
-        continue;
-      }
-      // Reverting a revert that cancelled a commit brings the commit back.
-      const undone = revertTarget(cancelling, p.revert);
-      if (undone?.cancelled) {
-        cancelling.splice(cancelling.indexOf(undone), 1);
-        live.push(undone.cancelled);
-        revertPairs--;
-        continue;
-      }
-      const text = `Reverted: ${p.revert.header}${p.revert.suffix ? ` ${p.revert.suffix}` : ''}`;
-      const entry: Entry = { section: 'Changed', text, hash: hash.slice(0, 7), type: 'revert', breaking: false, conventional: true, notes: [] };
-      live.push({ hash, header: p.header, entries: [entry], conventional: true });
-      continue;
-    }
-    const entries = parseCommit(hash.slice(0, 7), body, o.types);
-    const conventional = Boolean(p.type && p.subject) || entries.some((e) => e.conventional);
-    live.push({ hash, header: p.header, entries, conventional, hiddenType: conventional && !entries.length ? p.type : undefined });
-  }
+  const out = await git(cwd, ['log', ...range, '--no-merges', '--reverse', `--format=%H%x1f%B${RECORD_SEP}`, '--', ...(o.path ? [o.path] : [])]);
+  const { live, revertPairs, anyConventional } = liveItems(out, o.types);
   const mode = o.nonConventional ?? 'auto';
   const listOthers = mode === 'list' || (mode === 'auto' && !anyConventional);
-  const omitted: Omitted = { hidden: {}, nonConventional: 0, revertPairs };
-  const entries: Entry[] = [];
-  // Newest first, as a changelog reads.
-  for (const item of live.reverse()) {
-    if (item.hiddenType) omitted.hidden[item.hiddenType] = (omitted.hidden[item.hiddenType] ?? 0) + 1;
-    if (!item.conventional && item.entries.length && !listOthers) {
-      omitted.nonConventional++;
-      continue;
-    }
-    entries.push(...item.entries);
-  }
+  const { entries, omitted } = listedEntries(live, listOthers, revertPairs);
   const bump = bumpOf(entries);
   const sections = Object.fromEntries(SECTIONS.map((s) => [s, entries.filter((e) => e.section === s).map((e) => e.text)])) as Record<Section, string[]>;
   return {
@@ -216,6 +172,67 @@ export async function generateChangelog(cwd: string, o: ChangelogOptions = {}, i
     sections,
     omitted,
   };
+}
+
+/** The commits of a `git log` that still count, oldest first: a commit and its revert cancel out. */
+function liveItems(log: string, types: ChangelogOptions['types']): { live: Item[]; revertPairs: number; anyConventional: boolean } {
+  const live: Item[] = [];
+  // Reverts that cancelled a commit, kept so that a revert of the revert can undo the cancelling.
+  const cancelling: Item[] = [];
+  let revertPairs = 0;
+  let anyConventional = false;
+  for (const rec of log.split(RECORD_SEP)) {
+    const trimmed = rec.replace(/^\n+/, '');
+    if (!trimmed.trim()) continue;
+    const [hash, body] = trimmed.split('\x1f');
+    const p = parseMessage(body);
+    anyConventional ||= Boolean(p.type && p.subject) || Boolean(p.revert);
+    if (p.revert) {
+      revertPairs += applyRevert(live, cancelling, hash, p.header, p.revert);
+      continue;
+    }
+    const entries = parseCommit(hash.slice(0, 7), body, types);
+    const conventional = Boolean(p.type && p.subject) || entries.some((e) => e.conventional);
+    live.push({ hash, header: p.header, entries, conventional, hiddenType: conventional && !entries.length ? p.type : undefined });
+  }
+  return { live, revertPairs, anyConventional };
+}
+
+/** Takes one revert into the live commits; returns the change to the count of cancelled pairs. */
+function applyRevert(live: Item[], cancelling: Item[], hash: string, header: string, revert: NonNullable<ParsedMessage['revert']>): number {
+  const target = revertTarget(live, revert);
+  if (target) {
+    live.splice(live.indexOf(target), 1);
+    if (target.cancelled) live.push(target.cancelled);
+    cancelling.push({ hash, header, entries: [], conventional: true, cancelled: target });
+    return target.cancelled ? 0 : 1;
+  }
+  // Reverting a revert that cancelled a commit brings the commit back.
+  const undone = revertTarget(cancelling, revert);
+  if (undone?.cancelled) {
+    cancelling.splice(cancelling.indexOf(undone), 1);
+    live.push(undone.cancelled);
+    return -1;
+  }
+  const text = `Reverted: ${revert.header}${revert.suffix ? ` ${revert.suffix}` : ''}`;
+  const entry: Entry = { section: 'Changed', text, hash: hash.slice(0, 7), type: 'revert', breaking: false, conventional: true, notes: [] };
+  live.push({ hash, header, entries: [entry], conventional: true });
+  return 0;
+}
+
+/** The entries to list, newest first as a changelog reads, and the count of what is left out. */
+function listedEntries(live: Item[], listOthers: boolean, revertPairs: number): { entries: Entry[]; omitted: Omitted } {
+  const omitted: Omitted = { hidden: {}, nonConventional: 0, revertPairs };
+  const entries: Entry[] = [];
+  for (const item of live.reverse()) {
+    if (item.hiddenType) omitted.hidden[item.hiddenType] = (omitted.hidden[item.hiddenType] ?? 0) + 1;
+    if (!item.conventional && item.entries.length && !listOthers) {
+      omitted.nonConventional++;
+      continue;
+    }
+    entries.push(...item.entries);
+  }
+  return { entries, omitted };
 }
 
 /** The live commit a revert undoes: by hash when the message names it, else by header (rebases and squash merges change hashes). */

@@ -94,18 +94,9 @@ function redeployLine(s: ReleaseState, runId: string): string {
 }
 
 export function buildReport(s: ReleaseState): ReleaseReport {
-  const cl = s.changelog?.sections ?? {};
-  const added = cl.Added ?? [];
-  const fixed = cl.Fixed ?? [];
-  const other = Object.fromEntries(Object.entries(cl).filter(([k, v]) => k !== 'Added' && k !== 'Fixed' && v.length));
-  const content = [...added, ...fixed, ...Object.values(other).flat()];
-
-  const coreApi = coreApiLine(s);
+  const changelog = changelogOf(s);
+  const content = [...changelog.new, ...changelog.fixed, ...Object.values(changelog.other).flat()];
   const failedChecks = failedChecksLine(s);
-  const metrics = Object.values(s.metrics);
-  const monitoring = monitoringLine(s);
-
-  const rb = s.rollback;
   return {
     releaseLog: {
       version: `v${s.version.replace(/^v/, '')}`,
@@ -113,64 +104,73 @@ export function buildReport(s: ReleaseState): ReleaseReport {
       content: s.redeployOf ? [redeployLine(s, s.redeployOf.runId)] : content.length ? content : [s.name],
       ...(s.commit ? { commit: s.commit } : {}),
     },
-    changelog: { new: added, fixed, other, previousTag: s.changelog?.previousTag ?? null },
+    changelog,
     verification: {
       dbMigration: phaseResult(s, 'migration'),
       serviceStatus: phaseResult(s, 'deploy'),
-      coreApi,
-      monitoring,
+      coreApi: coreApiLine(s),
+      monitoring: monitoringLine(s),
       ...(failedChecks ? { failedChecks } : {}),
     },
-    incidentResponse: rb
-      ? {
-          rollbackTriggered: 'Yes',
-          reason: rb.reason,
-          trigger: rb.trigger,
-          latencyMs: rb.latencyMs,
-          outcome: rb.outcome ?? 'in progress',
-          durationMs: rb.durationMs,
-          budgetMs: rb.budgetMs,
-          overBudget: overBudget(rb),
-          attempts: s.rollbacks.map(attemptRow),
-        }
-      : { rollbackTriggered: 'No', reason: 'N/A' },
+    incidentResponse: incidentResponse(s),
     outcome: s.status,
     outcomeMessage: s.outcomeMessage,
     release: { runId: s.runId, name: s.name, environment: s.environment, user: s.user, startedAt: s.startedAt, finishedAt: s.finishedAt, status: s.status },
     acceptance: s.acceptance,
-    timeline: [
-      ...s.phases.map((p) => ({
-        phase: PHASE_TITLES[p.id],
-        state: p.state,
-        durationMs: p.durationMs,
-        steps: p.steps.map((k) => s.steps[k]).map(stepRow),
-      })),
-      ...(rb
-        ? [
-            {
-              phase: 'Rollback',
-              state: rb.outcome ?? 'running',
-              durationMs: rb.finishedAt ? Date.parse(rb.finishedAt) - Date.parse(rb.startedAt) : undefined,
-              steps: phaseSteps(s, 'rollback').map(stepRow),
-            },
-          ]
-        : []),
-    ],
+    timeline: timelineOf(s),
     checklist: s.checklist.map((c) => ({ id: c.id, title: c.title, state: c.state, by: c.by, reason: c.reason, detail: c.detail })),
-    monitoring: metrics.map((m) => {
-      const ok = m.samples.filter((x) => x.value !== null).map((x) => x.value as number);
-      return {
-        metric: m.id,
-        baseline: m.baseline?.mean,
-        observedMean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : undefined,
-        samples: m.samples.length,
-        breaches: m.breaches,
-        verdict: m.verdict?.verdict ?? (m.breach ? 'breached' : m.samples.length ? 'incomplete' : 'not run'),
-        explanation: m.verdict?.explanation ?? (m.breach ? breachExplanation(s, m.breach) : undefined),
-      };
-    }),
+    monitoring: Object.values(s.metrics).map((m) => monitoringRow(s, m)),
     announcements: s.announcements,
     warnings: s.warnings,
+  };
+}
+
+function changelogOf(s: ReleaseState): ReleaseReport['changelog'] {
+  const cl = s.changelog?.sections ?? {};
+  const other = Object.fromEntries(Object.entries(cl).filter(([k, v]) => k !== 'Added' && k !== 'Fixed' && v.length));
+  return { new: cl.Added ?? [], fixed: cl.Fixed ?? [], other, previousTag: s.changelog?.previousTag ?? null };
+}
+
+function incidentResponse(s: ReleaseState): ReleaseReport['incidentResponse'] {
+  const rb = s.rollback;
+  if (!rb) return { rollbackTriggered: 'No', reason: 'N/A' };
+  return {
+    rollbackTriggered: 'Yes',
+    reason: rb.reason,
+    trigger: rb.trigger,
+    latencyMs: rb.latencyMs,
+    outcome: rb.outcome ?? 'in progress',
+    durationMs: rb.durationMs,
+    budgetMs: rb.budgetMs,
+    overBudget: overBudget(rb),
+    attempts: s.rollbacks.map(attemptRow),
+  };
+}
+
+/** The plan's phases in order, then the rollback when one was triggered. */
+function timelineOf(s: ReleaseState): ReleaseReport['timeline'] {
+  const phases = s.phases.map((p) => ({
+    phase: PHASE_TITLES[p.id],
+    state: p.state,
+    durationMs: p.durationMs,
+    steps: p.steps.map((k) => s.steps[k]).map(stepRow),
+  }));
+  const rb = s.rollback;
+  if (!rb) return phases;
+  const durationMs = rb.finishedAt ? Date.parse(rb.finishedAt) - Date.parse(rb.startedAt) : undefined;
+  return [...phases, { phase: 'Rollback', state: rb.outcome ?? 'running', durationMs, steps: phaseSteps(s, 'rollback').map(stepRow) }];
+}
+
+function monitoringRow(s: ReleaseState, m: MetricView): ReleaseReport['monitoring'][number] {
+  const ok = m.samples.filter((x) => x.value !== null).map((x) => x.value as number);
+  return {
+    metric: m.id,
+    baseline: m.baseline?.mean,
+    observedMean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : undefined,
+    samples: m.samples.length,
+    breaches: m.breaches,
+    verdict: m.verdict?.verdict ?? (m.breach ? 'breached' : m.samples.length ? 'incomplete' : 'not run'),
+    explanation: m.verdict?.explanation ?? (m.breach ? breachExplanation(s, m.breach) : undefined),
   };
 }
 
