@@ -87,7 +87,7 @@ export class VscodePrompter implements ReleasePrompts {
       lines.push(
         `${c.state === 'passed' ? '✓' : c.state === 'waived' ? '~' : '✗'} ${c.title}${c.state === 'waived' ? ` — waived by ${c.by}: ${c.reason}` : ''}`,
       );
-    const go = message.startsWith('Release ') ? 'Release' : 'Run';
+    const go = message.startsWith('Release ') ? 'Release' : message.startsWith('Redeploy ') ? 'Redeploy' : 'Run';
     const pick = await vscode.window.showWarningMessage(message, { modal: true, detail: lines.join('\n') || undefined }, go);
     return pick === go;
   }

@@ -222,7 +222,7 @@ export const Plan = z.strictObject({
       ),
       redeploy: doc(
         z.optional(z.boolean()),
-        "`true` when the steps deploy `${release.version}` by its version (an image tag, a package, a build kept per version), not from the working tree: then a version this plan released before can be released again from any checkout (`release-pilot run --redeploy 1.3.0`, or Redeploy This Version in the Releases view). The redeploy is a normal release with every gate; the git check asks that the version's tag exists and is in the branch instead of at HEAD. Unset, a redeploy is refused: deploying the working tree under an old version's name would ship something else.",
+        "Whether a version this plan released before may be released again (a redeploy). `true` says the steps deploy `${release.version}` by its version (an image tag, a package, a build kept per version), not from the working tree, so any checkout can redeploy it: `release-pilot run --redeploy 1.3.0`, or Redeploy This Version in the Releases view. The redeploy is a normal release with every gate; the git check asks that the version's tag exists and is in the branch instead of at HEAD. Unset, a redeploy is refused: deploying the working tree under an old version's name would ship something else.",
       ),
     }),
     'What is released, in which version, to which environment.',
