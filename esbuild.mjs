@@ -169,6 +169,10 @@ async function hostBundles() {
     for (const r of Object.values(results)) {
       const [file, out] = Object.entries(r.metafile.outputs).find(([f]) => f.endsWith('.js'));
       console.log(`${file}: ${(out.bytes / 1024).toFixed(0)} KB, ${inputsOf(r).size} modules`);
+      const top = Object.entries(out.inputs)
+        .map(([f, i]) => [f.replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*$/, '$1'), i.bytesInOutput])
+        .reduce((m, [k, b]) => m.set(k, (m.get(k) ?? 0) + b), new Map());
+      for (const [k, b] of [...top].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`  ${(b / 1024).toFixed(0).padStart(4)} KB  ${k}`);
     }
     console.log(`${modules} modules in the extension host, each in one bundle; core.js lends ${wanted.size} of them to the other two`);
   }
@@ -227,7 +231,7 @@ if (watch) {
 } else {
   await Promise.all([hostBundles(), ...builds.map((b) => esbuild.build(b))]);
   await esbuild.build({
-    entryPoints: ['src/core/plan/schema.ts'],
+    entryPoints: ['src/core/plan/json-schema.ts'],
     outfile: 'dist/schema-export.mjs',
     bundle: true,
     platform: 'node',

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { formatProblem, loadPlanFile } from '../core/plan/load';
-import { planJsonSchema } from '../core/plan/schema';
+import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
 import { changelogCommand, isChangelogCommand } from './changelog-command';

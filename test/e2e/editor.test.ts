@@ -54,8 +54,10 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     await wb.page.keyboard.press('F1');
     const input = wb.page.locator('.quick-input-widget .quick-input-box input');
     await input.fill(`>${command}`);
-    await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 15_000 });
-    await wb.page.keyboard.press('Enter');
+    const row = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: command }).first();
+    await row.waitFor({ timeout: 15_000 });
+    // Clicked, not Enter: Enter runs the focused row, which may be a recently used command ranked first.
+    await row.click();
     await wb.page.waitForFunction(
       () => !document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value.startsWith('>'),
       undefined,

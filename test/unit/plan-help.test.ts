@@ -14,7 +14,7 @@ import {
   valueSuggestions,
   type JsonSchema,
 } from '../../src/core/plan/help';
-import { planJsonSchema } from '../../src/core/plan/schema';
+import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { ROOT } from '../support/helpers';
 
 const schema = planJsonSchema() as JsonSchema;

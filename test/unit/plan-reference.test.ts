@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { durationMs, durationText, planJsonSchema } from '../../src/core/plan/schema';
+import { durationMs, durationText } from '../../src/core/plan/schema';
+import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { allKeys, firstSentence, planReference, undocumentedKeys, type JsonSchema } from '../../src/core/plan/reference';
 import { BUILTINS } from '../../src/core/plan/scope';
 import { ROOT } from '../support/helpers';

@@ -1,4 +1,4 @@
-import semver from 'semver';
+import valid from 'semver/functions/valid';
 import * as z from 'zod/mini';
 import {
   Acceptance,
@@ -11,7 +11,6 @@ import {
   Phase,
   Steps,
   VerificationPhase,
-  WRITTEN_DEFAULTS,
   doc,
   durationDefault,
   int,
@@ -203,7 +202,7 @@ export const Plan = z.strictObject({
           // spaces the report and tags then carry); JSON Schema gets a format.
           z
             .string()
-            .check(z.refine((v) => v.trim() === v && semver.valid(v) !== null, 'expected a semantic version such as 1.4.0, or auto'))
+            .check(z.refine((v) => v.trim() === v && valid(v) !== null, 'expected a semantic version such as 1.4.0, or auto'))
             .register(z.globalRegistry, { format: 'semver' }),
         ]),
         'The version released: a semantic version such as `1.4.0` (a leading `v` is dropped), or `auto`. `auto` proposes the next version from the Conventional Commits since the previous release tag (see `changelog`) and needs a git repository. Available as `${release.version}`.',
@@ -336,13 +335,3 @@ export const PHASE_TITLES: Record<PhaseId, string> = {
   monitoring: 'Monitoring',
   announcement: 'Announcement',
 };
-
-export function planJsonSchema(): unknown {
-  return z.toJSONSchema(Plan, {
-    io: 'input',
-    unrepresentable: 'any',
-    override: (ctx) => {
-      if (WRITTEN_DEFAULTS.has(ctx.zodSchema)) ctx.jsonSchema.default = WRITTEN_DEFAULTS.get(ctx.zodSchema);
-    },
-  });
-}
