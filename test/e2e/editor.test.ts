@@ -56,8 +56,7 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     await input.fill(`>${command}`);
     const row = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: command }).first();
     await row.waitFor({ timeout: 15_000 });
-    // Clicked, not Enter: Enter runs the focused row, which may be a recently used command ranked first.
-    await row.click();
+    await wb.chooseRow(row);
     await wb.page.waitForFunction(
       () => !document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value.startsWith('>'),
       undefined,
@@ -71,7 +70,7 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
   async function pick(text: string | RegExp): Promise<void> {
     const row = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first();
     await row.waitFor({ timeout: 30_000 });
-    await row.click();
+    await wb.chooseRow(row);
     await wb.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 

@@ -68,10 +68,23 @@ export class Workbench {
         if (Date.now() > end) throw e;
       }
     }
-    // Click the row that reads the title: Enter would run the focused row, which may be another
-    // command the palette ranks first (a recently used "File: Compare New Untitled Text Files").
-    await p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().click();
+    await this.chooseRow(p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first());
     await p.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  }
+
+  /**
+   * Chooses a quick-pick row: Enter when the row is the focused one, else a click. Enter alone would
+   * run whatever row the list focuses (a recently used command ranked first: "File: Compare New
+   * Untitled Text Files" for "File: New Untitled Text File"). After a click the pointer leaves the
+   * list, so that the hover it would raise over the next quick pick does not take that one's click.
+   */
+  async chooseRow(row: Locator): Promise<void> {
+    if (await row.evaluate((r) => r.classList.contains('focused'))) {
+      await this.page.keyboard.press('Enter');
+      return;
+    }
+    await row.click();
+    await this.page.mouse.move(1, 1);
   }
 
   /** Opens the Release Pilot view container from the activity bar (a click toggles it, so look before each click). */

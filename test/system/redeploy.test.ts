@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Release } from '../../src/core/engine/engine';
+import { checkGitGate } from '../../src/core/git/gate';
 import { GateError } from '../../src/core/engine/gateError';
 import { parsePlan } from '../../src/core/plan/load';
 import { runIds } from '../../src/core/engine/runs';
@@ -130,6 +131,20 @@ describe('redeploy: a version this plan released, again, through every gate (rea
     assert.match(e.message, /no released run of tiny 1\.2\.3 to production in \.release\/runs: only a version this plan released \(and did not roll back\)/);
   });
 
+  it('refuses when the tag moved since that version was released (it would redeploy other code)', async () => {
+    const t = await twoReleases();
+    const released = t.git('rev-parse', 'v1.2.3');
+    t.git('tag', '-f', 'v1.2.3', 'v1.3.0');
+    const now = t.git('rev-parse', 'v1.2.3');
+    const before = runIds(t.ws.dir);
+    const e = await refusal(Release.start(t.at(t.text)({ redeploy: '1.2.3' })));
+    assert.equal(
+      e.message,
+      `v1.2.3 now points to ${now}, but run ${t.first.runId} released tiny 1.2.3 to production from commit ${released}: the tag moved since; put it back to redeploy that version`,
+    );
+    assert.deepEqual(runIds(t.ws.dir), before);
+  });
+
   it('the git check fails when the tag is gone or no longer in main, and nothing is deployed', async () => {
     const t = await twoReleases();
     fs.rmSync(path.join(t.ws.dir, 'deployed.txt'));
@@ -141,9 +156,12 @@ describe('redeploy: a version this plan released, again, through every gate (rea
     t.git('commit', '-q', '--allow-empty', '-m', 'chore: side');
     t.git('tag', 'v1.2.3');
     t.git('checkout', '-q', 'main');
-    const side = await (await Release.start(t.at(t.text)({ redeploy: '1.2.3' }))).run();
-    assert.equal(side.status, 'aborted');
-    assert.match(side.outcomeMessage ?? '', /v1\.2\.3 \([0-9a-f]{12}\) is not in main/);
+    // A tag re-made on a side branch is refused at the start (it moved), and the git check itself
+    // says so of any tag outside the branch.
+    await refusal(Release.start(t.at(t.text)({ redeploy: '1.2.3' })));
+    const gate = await checkGitGate(t.ws.dir, { branch: 'main', clean: false, tagAtHead: true, tagMatchesVersion: true, wantedTag: 'v1.2.3', redeploy: true });
+    assert.equal(gate.ok, false);
+    assert.match(gate.detail, /v1\.2\.3 \([0-9a-f]{12}\) is not in main/);
     assert.ok(!fs.existsSync(path.join(t.ws.dir, 'deployed.txt')));
   });
 

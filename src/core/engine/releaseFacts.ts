@@ -48,6 +48,12 @@ export async function resolveRedeploy(workspace: string, plan: Plan, planRel: st
     const tagCommit = (await isRepo(workspace))
       ? await git(workspace, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).catch(() => undefined)
       : undefined;
+    // The tag must still name what that run released: a tag moved since would redeploy other code.
+    if (tagCommit && state.commit && tagCommit !== state.commit)
+      return {
+        ok: false,
+        message: `${tag} now points to ${tagCommit}, but run ${id} released ${where} from commit ${state.commit}: the tag moved since; put it back to redeploy that version`,
+      };
     return { ok: true, version, of: { runId: id, ...(tagCommit ? { tagCommit } : {}) } };
   }
   return { ok: false, message: `no released run of ${where} in .release/runs: only a version this plan released (and did not roll back) can be redeployed` };
