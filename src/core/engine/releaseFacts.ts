@@ -1,6 +1,8 @@
 import type { Plan } from '../plan/schema';
 import { buildScope, planUses, type Scope } from '../plan/scope';
 import { git, isRepo } from '../git/git';
+import { commitOf } from '../git/gate';
+import type { ReleaseState } from '../base/fold';
 import { changelogSince, type Changelog } from '../report/changelog';
 import { loadRun, runIds } from './runs';
 
@@ -21,6 +23,21 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
   return { ok: true, version: version === 'auto' ? changelog.version : version, changelog };
 }
 
+/** The runs of this plan (same file, name and environment) that ended released, newest first. */
+function* releasedRuns(workspace: string, plan: Plan, planRel: string): Generator<{ id: string; state: ReleaseState }> {
+  for (const id of runIds(workspace)) {
+    let state: ReleaseState;
+    try {
+      state = loadRun(workspace, id).state;
+    } catch {
+      // An unreadable run says nothing about what production runs.
+      continue;
+    }
+    if (state.status === 'released' && state.plan === planRel && state.name === plan.release.name && state.environment === plan.release.environment)
+      yield { id, state };
+  }
+}
+
 export type RedeployFact = { ok: true; version: string; of: { runId: string; tagCommit?: string } } | { ok: false; message: string };
 
 /**
@@ -35,19 +52,10 @@ export async function resolveRedeploy(workspace: string, plan: Plan, planRel: st
       message: `${planRel} does not allow a redeploy: set release.redeploy: true when its steps deploy \${release.version} by version (an image tag, a package), not from the working tree`,
     };
   const where = `${plan.release.name} ${version} to ${plan.release.environment}`;
-  for (const id of runIds(workspace)) {
-    let state;
-    try {
-      state = loadRun(workspace, id).state;
-    } catch {
-      continue;
-    }
-    if (state.status !== 'released' || state.plan !== planRel || state.name !== plan.release.name || state.environment !== plan.release.environment) continue;
+  for (const { id, state } of releasedRuns(workspace, plan, planRel)) {
     if (state.version !== version) continue;
     const tag = `${plan.release.tagPrefix}${version}`;
-    const tagCommit = (await isRepo(workspace))
-      ? await git(workspace, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).catch(() => undefined)
-      : undefined;
+    const tagCommit = (await isRepo(workspace)) ? ((await commitOf(workspace, `refs/tags/${tag}`)) ?? undefined) : undefined;
     // The tag must still name what that run released: a tag moved since would redeploy other code.
     if (tagCommit && state.commit && tagCommit !== state.commit)
       return {
@@ -67,24 +75,11 @@ export interface PreviousVersion {
 
 /** The version before `version`: the last released run of this plan, else the previous version tag. */
 export async function previousVersionOf(workspace: string, plan: Plan, planRel: string, version: string): Promise<PreviousVersion | undefined> {
-  const runs = runIds(workspace);
-  for (const id of runs) {
-    try {
-      const { state } = loadRun(workspace, id);
-      if (state.status === 'released' && state.plan === planRel && state.name === plan.release.name && state.environment === plan.release.environment) {
-        return { version: state.version, source: `released run ${id}` };
-      }
-    } catch {
-      // An unreadable run says nothing about what production runs.
-    }
-  }
+  for (const { id, state } of releasedRuns(workspace, plan, planRel)) return { version: state.version, source: `released run ${id}` };
   if (!(await isRepo(workspace))) return undefined;
   const prefix = plan.release.tagPrefix;
   const tag = `${prefix}${version}`;
-  const tagged = await git(workspace, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).then(
-    () => true,
-    () => false,
-  );
+  const tagged = (await commitOf(workspace, `refs/tags/${tag}`)) !== null;
   try {
     const prev = await git(workspace, ['describe', '--tags', '--abbrev=0', '--match', `${prefix}*`, tagged ? `${tag}^` : 'HEAD']);
     const v = prev.slice(prefix.length);
