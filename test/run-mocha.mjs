@@ -38,10 +38,19 @@ if (missing.length) {
 const mocha = new Mocha({ timeout: 60000, reporter: 'spec', ui: 'bdd' });
 if (grep) mocha.grep(grep);
 for (const f of files) if (!wanted.length || wanted.includes(f.slice(0, -'.test.js'.length))) mocha.addFile(path.resolve(dir, f));
+const failed = [];
 const runner = mocha.run((failures) => {
   const s = runner.stats;
-  console.log(`RESULT ${JSON.stringify({ passed: s.passes, failed: s.failures, pending: s.pending })}`);
+  console.log(`RESULT ${JSON.stringify({ passed: s.passes, failed: s.failures, pending: s.pending, failures: failed })}`);
   process.exitCode = failures ? 1 : 0;
   // Tests own real processes; make sure none keeps this one alive.
   setTimeout(() => process.exit(process.exitCode), 200).unref();
 });
+// Each failure's title and first line, repeated in RESULT so that the run's closing lines name them.
+runner.on('fail', (t, err) =>
+  failed.push(
+    `${t.fullTitle()}: ${String(err?.message ?? err)
+      .split('\n')[0]
+      .slice(0, 300)}`,
+  ),
+);

@@ -20,7 +20,7 @@ const wants = (group) => !only || only === group;
 const LOGS = path.join(ROOT, 'test-results', 'logs');
 fs.rmSync(LOGS, { recursive: true, force: true });
 fs.mkdirSync(LOGS, { recursive: true });
-const totals = { passed: 0, failed: 0, layers: [] };
+const totals = { passed: 0, failed: 0, layers: [], failures: [] };
 const t0 = Date.now();
 const seconds = (ms) => `${Math.round(ms / 1000)} s`;
 
@@ -59,8 +59,13 @@ function count(name, r) {
   const m = [...r.out.matchAll(/^RESULT (\{.*\})$/gm)].at(-1);
   let passed = 0;
   let failed = 0;
-  if (m) ({ passed, failed } = JSON.parse(m[1]));
-  if (!m || (r.code !== 0 && failed === 0)) failed += 1;
+  let failures = [];
+  if (m) ({ passed, failed, failures = [] } = JSON.parse(m[1]));
+  if (!m || (r.code !== 0 && failed === 0)) {
+    failed += 1;
+    failures.push(`exit ${r.code}${r.signal ? ` (${r.signal})` : ''} without a failed test`);
+  }
+  totals.failures.push(...failures.map((f) => `${name}: ${f}`));
   totals.passed += passed;
   totals.failed += failed;
   totals.layers.push(`${name}: ${passed} passed, ${failed} failed${r.code !== 0 ? ` (exit ${r.code})` : ''} in ${seconds(r.ms)}`);
@@ -132,6 +137,8 @@ async function vscodeLane() {
 }
 
 if (ok) await Promise.all([wants('unit') || wants('system') ? nodeLane() : undefined, wants('vscode') ? vscodeLane() : undefined]);
+// The failures' titles come last, beside the totals: the end of a long log is the part always read.
+if (totals.failures.length) console.log(`\nfailed:\n${totals.failures.map((f) => `  ${f}`).join('\n')}`);
 console.log(`\n${totals.layers.join('\n')}\ntotal time ${seconds(Date.now() - t0)}`);
 console.log(`${totals.passed} passed, ${totals.failed} failed`);
 process.exit(totals.failed === 0 ? 0 : 1);

@@ -66,8 +66,11 @@ async function integrationWindow(server, browser, { folder, tests, label, grep }
   clearTimeout(timer);
   if (code !== 0) await page.screenshot({ path: path.join(RESULTS, `integration-${label}-failure.png`) }).catch(() => {});
   await page.close().catch(() => {});
-  if (!counts) counts = { passed: 0, failed: 1 };
-  if (code !== 0 && counts.failed === 0) counts.failed = 1;
+  if (!counts) counts = { passed: 0, failed: 1, failures: [`integration ${label}: no result (extension host exit ${code})`] };
+  if (code !== 0 && counts.failed === 0) {
+    counts.failed = 1;
+    counts.failures = [`integration ${label}: extension host exit ${code}`];
+  }
   log(`${label}: ${counts.passed} passed, ${counts.failed} failed (extension host exit ${code})`);
   return counts;
 }
@@ -88,6 +91,7 @@ async function runIntegration(total) {
       const c = await integrationWindow(server, browser, { folder, tests: s.tests, label: s.label });
       total.passed += c.passed;
       total.failed += c.failed;
+      total.failures.push(...(c.failures ?? []).map((f) => `${s.label}: ${f}`));
     } finally {
       await browser.close().catch(() => {});
       await server.stop();
@@ -158,6 +162,13 @@ async function runE2E(total) {
       total.failed += runner.stats.failures;
       resolve();
     });
+    runner.on('fail', (t, err) =>
+      total.failures.push(
+        `${t.fullTitle()}: ${String(err?.message ?? err)
+          .split('\n')[0]
+          .slice(0, 300)}`,
+      ),
+    );
   });
 }
 
@@ -182,7 +193,7 @@ async function electronStyle() {
 }
 
 const t0 = Date.now();
-const total = { passed: 0, failed: 0 };
+const total = { passed: 0, failed: 0, failures: [] };
 try {
   if (argv.some((a) => a.startsWith('--extensionTestsPath='))) process.exit(await electronStyle());
   if (!VERSIONS[version]) throw new Error(`unknown VS Code version "${version}" (use ${Object.keys(VERSIONS).join(' or ')})`);
@@ -192,6 +203,7 @@ try {
 } catch (e) {
   console.error(`[host ${version}] ${e.stack ?? e.message}`);
   total.failed += 1;
+  total.failures.push(`host ${version}: ${String(e.message).split('\n')[0]}`);
 }
 log(`done in ${Math.round((Date.now() - t0) / 1000)} s`);
 console.log(`RESULT ${JSON.stringify(total)}`);

@@ -66,7 +66,8 @@ describe('redeploy: a version this plan released, again, through every gate (rea
   this.timeout(120_000);
 
   it('releases 1.2.3 again with HEAD at v1.3.0: the steps get 1.2.3, the git check names the tag, the journal names the run', async () => {
-    const { ws, first, text, at } = await twoReleases();
+    const t = await twoReleases();
+    const { ws, first, text, at } = t;
     const prompter = scripted();
     const s = await (await Release.start(at(text)({ redeploy: '1.2.3', prompter }))).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
@@ -82,6 +83,11 @@ describe('redeploy: a version this plan released, again, through every gate (rea
     assert.equal(started.redeployOf?.runId, first.runId);
     assert.match(started.redeployOf?.tagCommit ?? '', /^[0-9a-f]{40}$/);
     assert.match(renderMarkdown(buildReport(s)), new RegExp(`Redeploy of v1\\.2\\.3, released before in run ${first.runId}`));
+    // The commit shipped is the tag's, not HEAD's (v1.3.0 here); HEAD is named beside it.
+    const head = t.git('rev-parse', 'HEAD').trim();
+    assert.notEqual(started.redeployOf?.tagCommit, head);
+    assert.equal(buildReport(s).releaseLog.commit, `${started.redeployOf?.tagCommit} (the version's tag; HEAD at the start was ${head})`);
+    assert.ok(renderMarkdown(buildReport(s)).includes(started.redeployOf.tagCommit!), 'the report names the tag commit');
   });
 
   // Each of these must be refused before anything runs or any journal is written.

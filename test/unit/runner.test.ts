@@ -143,6 +143,39 @@ describe('step runner (real processes)', () => {
     assert.equal(fs.readFileSync(path.join(dir, 'rc.log'), 'utf8'), 'sourced\n', 'BASH_ENV is read by the step shell only');
   });
 
+  // Node gives the step a socket for stdin; bash reads ~/.bashrc when its stdin is a socket and SHLVL
+  // is unset (its rshd guess). A VS Code started from a desktop has no SHLVL: a user's .bashrc that
+  // waits (a pyenv rehash lock, a prompt) hung the step for ever, and one that prints changed its output.
+  for (const [what, env] of [
+    ['SHLVL unset', {}],
+    ['SHLVL=0', { SHLVL: '0' }],
+    ['SHLVL empty', { SHLVL: '' }],
+    ['and SSH_CLIENT set', { SSH_CLIENT: '127.0.0.1 5000 22' }],
+  ] as const) {
+    it(`never reads the user's ~/.bashrc or /etc/bash.bashrc, with ${what}`, async () => {
+      const dir = tempDir();
+      const home = tempDir('rp-home-');
+      fs.writeFileSync(
+        path.join(home, '.bashrc'),
+        `echo sourced >> ${path.join(dir, 'rc.log')}
+sleep 30
+`,
+      );
+      const t0 = Date.now();
+      const r = await runner.run({
+        command: 'echo step ran',
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: home, ...env },
+        timeoutMs: 20_000,
+        logFile: path.join(dir, 'l'),
+      }).result;
+      assert.equal(r.exitCode, 0, r.tail);
+      assert.equal(r.tail, 'step ran');
+      assert.ok(!fs.existsSync(path.join(dir, 'rc.log')), '~/.bashrc was read');
+      assert.ok(Date.now() - t0 < 15_000);
+    });
+  }
+
   it('strips terminal control sequences from text shown outside a terminal', () => {
     assert.equal(plainText('\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x07'), 'red ok');
   });

@@ -10,7 +10,7 @@ import { headCommit } from '../git/gate';
 import { writeReport } from '../report/report';
 import { freshRunId, lockFile, runsDir } from './runs';
 import { previousVersionOf, previousVersionRefusal, resolveRedeploy, resolveVersion } from './releaseFacts';
-import { secretSources, unmaskableSecrets } from './secrets';
+import { secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
 import { coreApiCheck } from './coreApi';
 import { rollbackAdmission, supersedingRuns, type RollbackQuestion } from './rollback';
 import { findUnresolvedRun, ReleaseStopped, UnresolvedRunError } from './stop';
@@ -63,6 +63,8 @@ export class Release {
     const unmaskable = unmaskableSecrets(secretSources(o.planText, o.plan.secrets, o.env ?? process.env));
     if (unmaskable) throw new GateError('secrets', unmaskable);
     const planRel = path.relative(o.workspace, o.planFile) || o.planFile;
+    const unset = unsetEnvReferences(o.planText, planRel, o.env ?? process.env);
+    if (unset) throw new GateError('environment', unset);
     const v = o.redeploy !== undefined ? await resolveRedeploy(o.workspace, o.plan, planRel, o.redeploy) : await resolveVersion(o.workspace, o.plan);
     if (!v.ok) throw new GateError(o.redeploy !== undefined ? 'redeploy' : 'version', v.message);
     const { version } = v;
@@ -231,6 +233,9 @@ export class Release {
     const c = this.c;
     if (isFinal(c.state.status)) return c.state;
     c.stopLatch.throwIfStopped();
+    // A resume checks, as a start does, that every variable the plan reads is set: else its first step that reads one fails.
+    const unset = unsetEnvReferences(this.o.planText, path.relative(this.o.workspace, this.o.planFile) || this.o.planFile, c.env);
+    if (unset) throw new GateError('environment', unset);
     if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
       c.append({ type: 'release.resumed', by: c.user, pid: process.pid });
     }

@@ -1,4 +1,5 @@
 import { unmaskableReason } from '../exec/mask';
+import { envReferences } from '../plan/load';
 
 export interface SecretSource {
   name: string;
@@ -23,4 +24,17 @@ export function unmaskableSecrets(sources: SecretSource[]): string | undefined {
   });
   if (problems.length === 0) return undefined;
   return `${problems.length === 1 ? 'a secret cannot' : `${problems.length} secrets cannot`} be masked safely, so the release does not start: ${problems.join('; ')}. Every environment variable the plan reads as \${env:NAME}, and every name under secrets:, is masked in every output; give a longer value, or pass a value that is not secret as a plan variable (variables: or --var NAME=VALUE).`;
+}
+
+/**
+ * Why a release must not start or resume: the environment variables the plan reads as
+ * `${env:NAME}` that are not set, each with its line, or undefined when every one is set (an empty
+ * value is a value). Without this, the first step that reads one would fail mid-release.
+ */
+export function unsetEnvReferences(planText: string, planRel: string, env: NodeJS.ProcessEnv): string | undefined {
+  const unset = new Map<string, number[]>();
+  for (const r of envReferences(planText)) if (typeof env[r.name] !== 'string') unset.set(r.name, [...(unset.get(r.name) ?? []), r.line]);
+  if (unset.size === 0) return undefined;
+  const list = [...unset].map(([name, lines]) => `${name} (${planRel}:${lines.join(', ')})`);
+  return `${unset.size === 1 ? 'an environment variable the plan reads is' : `${unset.size} environment variables the plan reads are`} not set, so nothing was started: ${list.join('; ')}. Set ${unset.size === 1 ? 'it' : 'them'} in the environment VS Code or the command line runs in, or remove the \${env:…} reference.`;
 }

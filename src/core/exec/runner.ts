@@ -41,11 +41,11 @@ const TAIL_LINES = 20;
  * before) and the `cat` belongs to its group, so a timeout or cancel ends it too. One pipe for both
  * streams keeps their order: the log and the terminal show them as one stream anyway, and two relays
  * could deliver a stderr line before the stdout line written ahead of it.
- * `BASH_ENV` is handed on only to the step's shell, so a startup file runs once.
+ * `BASH_ENV` is handed on only to the step's shell, so a startup file runs once; no shell of the step reads ~/.bashrc.
  */
 const REAL_PIPES = `exec > >(exec "$2") 2>&1
 if [ -n "\${RELEASE_PILOT_BASH_ENV+x}" ]; then export BASH_ENV="$RELEASE_PILOT_BASH_ENV"; unset RELEASE_PILOT_BASH_ENV; fi
-exec "$BASH" -c "$1" bash`;
+exec "$BASH" --norc -c "$1" bash`;
 // An absolute path, so a step's own PATH cannot take its output away.
 const CAT = ['/bin/cat', '/usr/bin/cat'].find((p) => fs.existsSync(p)) ?? 'cat';
 
@@ -161,7 +161,9 @@ export class StepRunner {
 function spawnStep(spec: StepSpec) {
   const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
   // detached: the step leads its own process group, so a timeout or cancel ends its children too.
-  return execa('bash', ['-c', REAL_PIPES, 'bash', spec.command, CAT], {
+  // --norc: the step's stdin is a socket, and bash reads ~/.bashrc when its stdin is a socket and SHLVL
+  // is unset (it guesses it was started by rshd), as in a VS Code started from a desktop.
+  return execa('bash', ['--norc', '-c', REAL_PIPES, 'bash', spec.command, CAT], {
     cwd: spec.cwd,
     env: stepEnv({ ...colorEnv, ...spec.env }),
     extendEnv: false,

@@ -135,6 +135,30 @@ function notUtf8(input: Buffer, bad: number, file: string): LoadResult {
 
 export { PLAN_REF_RE } from './scope';
 
+/** One `${env:NAME}` the plan resolves, with the line it is on. */
+export interface EnvReference {
+  name: string;
+  line: number;
+}
+
+/**
+ * Every `${env:NAME}` the plan resolves: in its values (block scalars included, a shell comment
+ * inside a command too, since the whole command is resolved), not in YAML comments and not in
+ * fields used as written. A text that does not parse has none.
+ */
+export function envReferences(text: string): EnvReference[] {
+  const lc = new LineCounter();
+  const doc = parseDocument(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
+  const refs: EnvReference[] = [];
+  visit(doc, {
+    Scalar(key, node, ancestry) {
+      if (typeof node.value !== 'string' || !node.range || placeOf(pathOf(ancestry, key)) === 'literal') return;
+      for (const m of scanReferences(node.value)) if (m.ref?.startsWith('env:')) refs.push({ name: m.ref.slice(4), line: lc.linePos(node.range[0]).line });
+    },
+  });
+  return refs;
+}
+
 function checkReferences(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[] {
   const problems: PlanProblem[] = [];
   visit(doc, {

@@ -93,6 +93,13 @@ function redeployLine(s: ReleaseState, runId: string): string {
   return `Redeploy of v${s.version.replace(/^v/, '')}, released before in run ${runId} (its changes are in that run's report)`;
 }
 
+/** The commit the release shipped: a redeploy ships its version's tag, whatever HEAD was at the start. */
+function deployedCommit(s: ReleaseState): string | undefined {
+  const tagged = s.redeployOf?.tagCommit;
+  if (!tagged) return s.commit;
+  return s.commit && s.commit !== tagged ? `${tagged} (the version's tag; HEAD at the start was ${s.commit})` : tagged;
+}
+
 export function buildReport(s: ReleaseState): ReleaseReport {
   const changelog = changelogOf(s);
   const content = [...changelog.new, ...changelog.fixed, ...Object.values(changelog.other).flat()];
@@ -102,7 +109,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
       version: `v${s.version.replace(/^v/, '')}`,
       time: specTime(s.startedAt),
       content: s.redeployOf ? [redeployLine(s, s.redeployOf.runId)] : content.length ? content : [s.name],
-      ...(s.commit ? { commit: s.commit } : {}),
+      ...(deployedCommit(s) ? { commit: deployedCommit(s) } : {}),
     },
     changelog,
     verification: {
