@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Release } from '../../src/core/engine/engine';
 import { GateError } from '../../src/core/engine/gateError';
 import { runIds } from '../../src/core/engine/runs';
+import { parsePlan } from '../../src/core/plan/load';
 import { smallPlan, workspace, journalLines } from '../support/fixtures';
 
 /** Only what a step needs to run, and what each case sets. */
@@ -157,4 +158,80 @@ describe('a plan that reads an unset environment variable is refused before anyt
     assert.equal(s.status, 'released', s.outcomeMessage);
     assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8'), 'version 1.2.3 abcdefghijkl\n');
   });
+});
+
+/** The small plan with its release block changed as `edit` says. */
+const edited = (edit: (plan: string) => string) => edit(smallPlan());
+
+/**
+ * Edits made to the plan while a run is paused, meant to move it somewhere its gates and go were
+ * not given for. The run must refuse to resume when its name or environment changed, leaving the
+ * journal as it was, and resume otherwise, with the journal's version.
+ */
+const EDITS: Array<{ what: string; edit: (plan: string) => string; refused?: RegExp }> = [
+  {
+    what: 'production changed to staging',
+    edit: (p) => p.replace('environment: production', 'environment: staging'),
+    refused: /its environment from "production" to "staging"/,
+  },
+  {
+    what: 'production with a Cyrillic о',
+    edit: (p) => p.replace('environment: production', 'environment: prоduction'),
+    refused: /its environment from "production" to "prоduction"/,
+  },
+  {
+    what: 'production with a trailing space in quotes',
+    edit: (p) => p.replace('environment: production', 'environment: "production "'),
+    refused: /its environment from "production" to "production "/,
+  },
+  { what: 'the name changed', edit: (p) => p.replace('name: tiny', 'name: orders'), refused: /its name from "tiny" to "orders"/ },
+  { what: 'the name changed by case only', edit: (p) => p.replace('name: tiny', 'name: Tiny'), refused: /its name from "tiny" to "Tiny"/ },
+  {
+    what: 'both changed',
+    edit: (p) => p.replace('name: tiny', 'name: orders').replace('environment: production', 'environment: staging'),
+    refused: /its name from "tiny" to "orders" and its environment from "production" to "staging"/,
+  },
+  { what: 'a step changed', edit: (p) => p.replace('echo announced', 'echo announced again') },
+  { what: 'a comment added', edit: (p) => `# edited while paused\n${p}` },
+  { what: 'the version changed (the run keeps its own)', edit: (p) => p.replace('version: 1.2.3', 'version: 1.2.4') },
+  { what: 'the environment written with quotes, the same value', edit: (p) => p.replace('environment: production', "environment: 'production'") },
+];
+
+describe('a paused run does not resume under a plan that names another release or environment', function () {
+  this.timeout(60_000);
+
+  for (const c of EDITS) {
+    it(`${c.refused ? 'refuses' : 'resumes'} after ${c.what}`, async () => {
+      const ws = workspace(smallPlan());
+      const first = await (await Release.start(ws.options({ stopAfter: 'preparation' }))).run();
+      assert.equal(first.status, 'paused', first.outcomeMessage);
+      const before = journalLines(ws, first.runId).length;
+      const text = edited(c.edit);
+      fs.writeFileSync(ws.planFile, text);
+      const loaded = parsePlan(text, ws.planFile);
+      assert.ok(loaded.ok);
+      const o = ws.options({ plan: loaded.plan, planText: text });
+      const run = (await Release.reopen(o, first.runId)).run();
+      if (c.refused) {
+        await assert.rejects(run, (e: Error) => e instanceof GateError && e.gate === 'plan-changed' && c.refused!.test(e.message));
+        // Reopening journals what it finds (a changed plan); nothing is run or decided.
+        const after = journalLines(ws, first.runId).slice(before);
+        assert.ok(
+          after.every((e) => e.type === 'warning'),
+          JSON.stringify(after),
+        );
+        assert.ok(!fs.existsSync(path.join(ws.dir, 'deployed.txt')), 'the deploy did not run');
+        assert.ok(!fs.existsSync(path.join(ws.dir, '.release', 'lock')), 'the lock was released');
+        // The run can still be rolled back or abandoned under the changed plan.
+        const abandoned = (await Release.reopen(o, first.runId)).abandon('the plan moved to another environment');
+        assert.equal(abandoned.status, 'aborted');
+        return;
+      }
+      const s = await run;
+      assert.equal(s.status, 'released', s.outcomeMessage);
+      assert.equal(s.version, '1.2.3');
+      assert.equal(s.environment, 'production');
+      assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8'), 'version 1.2.3\n');
+    });
+  }
 });

@@ -29,11 +29,14 @@ describe('the real-VS-Code test host itself', function () {
       cwd: ROOT,
       encoding: 'utf8',
       env,
+      // It takes about a minute; a host that hangs fails here with what it printed, instead of at mocha's limit with nothing.
+      timeout: 300_000,
+      maxBuffer: 64 * 1024 * 1024,
     });
-    assert.equal(r.status, 1, r.stdout.slice(-2000) + r.stderr.slice(-2000));
-    const result = JSON.parse(/^RESULT (\{.*\})$/m.exec(r.stdout)![1]);
+    assert.equal(r.status, 1, `${r.error ? `${String(r.error)}\n` : ''}${r.stdout.slice(-3000)}${r.stderr.slice(-2000)}`);
+    const { passed, failed } = JSON.parse(/^RESULT (\{.*\})$/m.exec(r.stdout)![1]) as { passed: number; failed: number };
     assert.deepEqual(
-      result,
+      { passed, failed },
       { passed: 1, failed: 2 },
       `one integration test passed; the integration and the UI test that must fail did:\n${r.stdout.slice(-3000)}`,
     );

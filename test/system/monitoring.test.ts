@@ -52,10 +52,16 @@ describe('monitoring against a real Prometheus', function () {
       ],
       { baseline: { capture: '2s' }, window: '3s' },
     );
+    // What the service really served is the reference, not the 40/s asked of the load loop: on a
+    // loaded machine its timer fires late, and Prometheus rightly sees fewer requests.
+    const s0 = svc.served();
     const out = await watch(cfg, events);
+    const s1 = svc.served();
     assert.deepEqual(out, { ok: true });
+    const served = (s1.count - s0.count) / ((s1.at - s0.at) / 1000);
+    assert.ok(served > 5, `the load loop served ${served.toFixed(1)}/s`);
     const base = events.find((e) => e.type === 'baseline.captured' && e.metric === 'qps') as Extract<NewEvent, { type: 'baseline.captured' }>;
-    assert.ok(base.mean > 20 && base.mean < 60, `baseline qps ${base.mean}`);
+    assert.ok(base.mean > served * 0.5 && base.mean < served * 2, `baseline qps ${base.mean}, served ${served.toFixed(1)}/s`);
     const verdicts = events.filter((e): e is Extract<NewEvent, { type: 'monitoring.verdict' }> => e.type === 'monitoring.verdict');
     assert.deepEqual(
       verdicts.map((v) => [v.metric, v.verdict]),

@@ -207,3 +207,102 @@ describe('redeploy: a version this plan released, again, through every gate (rea
     assert.match(r.stdout, /Redeploy of v1\.2\.3, released before in run/);
   });
 });
+
+describe('a plain run of a version this plan already released is refused (it would ship other code under that name)', function () {
+  this.timeout(120_000);
+
+  /** The plan without its git check, for a workspace that is no repository. */
+  const noGit = (text: string) => text.replace(GIT_CHECK, '  - id: sign-off\n    title: Sign-off\n    manual: true');
+
+  /** A workspace (with git unless asked) whose plan released `version` once. */
+  async function releasedOnce(version: string, o: { git?: boolean; redeploy?: boolean } = {}) {
+    const text = planAt(version, { redeploy: o.redeploy ?? false });
+    const ws = workspace(o.git === false ? noGit(text) : text);
+    write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
+    const git = o.git === false ? undefined : gitRepo(ws.dir);
+    git?.('add', '-A');
+    git?.('commit', '-qm', 'feat: first');
+    git?.('tag', `v${version.replace(/^v/, '')}`);
+    const first = await (await Release.start(ws.options())).run();
+    assert.equal(first.status, 'released', first.outcomeMessage);
+    return { ws, git, first };
+  }
+
+  async function versionRefusal(start: Promise<unknown>): Promise<GateError> {
+    try {
+      await start;
+    } catch (e) {
+      assert.ok(e instanceof GateError, String(e));
+      assert.equal(e.gate, 'version');
+      return e;
+    }
+    assert.fail('the release started');
+  }
+
+  it('refuses 1.2.3 again from new code, naming the run and its commit; nothing runs', async () => {
+    const { ws, git, first } = await releasedOnce('1.2.3');
+    const released = git!('rev-parse', 'HEAD');
+    git!('commit', '-q', '--allow-empty', '-m', 'feat: more');
+    const before = runIds(ws.dir);
+    fs.rmSync(path.join(ws.dir, 'deployed.txt'));
+    const e = await versionRefusal(Release.start(ws.options()));
+    assert.equal(
+      e.message,
+      `tiny 1.2.3 was released to production in run ${first.runId} from commit ${released.slice(0, 12)}, so it does not start again: a second release of 1.2.3 would ship other code under its name. Give this release a new version (release.version in .release/plan.yaml); to deploy it again, a plan whose steps deploy by version sets release.redeploy: true and redeploys it`,
+    );
+    assert.deepEqual(runIds(ws.dir), before, 'no run was written');
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'deployed.txt')), 'nothing was deployed');
+  });
+
+  it('refuses it at the same commit too, and points to a redeploy when the plan allows one', async () => {
+    const { ws, first } = await releasedOnce('1.2.3', { redeploy: true });
+    const e = await versionRefusal(Release.start(ws.options()));
+    assert.match(
+      e.message,
+      new RegExp(`in run ${first.runId} from commit [0-9a-f]{12}, so it does not start again: a second release of 1\\.2\\.3 would ship the same commit again`),
+    );
+    assert.match(e.message, /or redeploy it \(Redeploy This Version in the Releases view, or run --redeploy 1\.2\.3\)$/);
+    // The redeploy it points to does start.
+    const s = await (await Release.start(ws.options({ redeploy: '1.2.3' }))).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+  });
+
+  it('refuses it without git, and refuses "v1.2.3" written with its v', async () => {
+    const { ws } = await releasedOnce('1.2.3', { git: false });
+    const e = await versionRefusal(Release.start(ws.options()));
+    assert.match(
+      e.message,
+      /^tiny 1\.2\.3 was released to production in run \S+, so it does not start again: a second release of 1\.2\.3 would ship other code/,
+    );
+    const text = noGit(planAt('v1.2.3', { redeploy: false }));
+    const r = parsePlan(text, ws.planFile);
+    assert.ok(r.ok);
+    await versionRefusal(Release.start(ws.options({ plan: r.plan, planText: text })));
+  });
+
+  // Releases of the same version that are not "released to this environment under this name": allowed.
+  const ALLOWED: Array<[string, (ws: Workspace) => ReturnType<Workspace['options']>]> = [
+    ['another environment', (ws) => withPlan(ws, noGit(planAt('1.2.3', { redeploy: false, environment: 'staging' })))()],
+    ['another name', (ws) => withPlan(ws, noGit(planAt('1.2.3', { redeploy: false, name: 'other' })))()],
+    ['a pre-release of it', (ws) => withPlan(ws, noGit(planAt('1.2.3-rc.1', { redeploy: false })))()],
+    ['other build metadata (another tag, another name)', (ws) => withPlan(ws, noGit(planAt('1.2.3+build.2', { redeploy: false })))()],
+  ];
+  for (const [what, options] of ALLOWED) {
+    it(`starts 1.2.3 under ${what}`, async () => {
+      const { ws } = await releasedOnce('1.2.3', { git: false });
+      const s = await (await Release.start(options(ws))).run();
+      assert.equal(s.status, 'released', s.outcomeMessage);
+    });
+  }
+
+  it('starts a version whose release was rolled back, and one whose released run cannot be read', async () => {
+    const { ws, first } = await releasedOnce('1.2.3', { git: false });
+    const back = await (await Release.reopen(ws.options(), first.runId)).rollbackFinished('bad version');
+    assert.equal(back.status, 'rolled-back');
+    const again = await (await Release.start(ws.options())).run();
+    assert.equal(again.status, 'released', again.outcomeMessage);
+    fs.writeFileSync(path.join(ws.dir, '.release', 'runs', again.runId, 'journal.jsonl'), 'not a journal\n');
+    const third = await (await Release.start(ws.options())).run();
+    assert.equal(third.status, 'released', third.outcomeMessage);
+  });
+});

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StepRunner } from '../../src/core/exec/runner';
@@ -173,6 +174,76 @@ sleep 30
       assert.equal(r.tail, 'step ran');
       assert.ok(!fs.existsSync(path.join(dir, 'rc.log')), '~/.bashrc was read');
       assert.ok(Date.now() - t0 < 15_000);
+    });
+  }
+
+  it("keeps a step's command, and the secret it carries, out of every process's command line", async () => {
+    const dir = tempDir();
+    const secret = `tok-${process.pid}-${Date.now()}-zq`;
+    const running = runner.run({
+      command: `sleep 1.5; echo "used ${secret}" > used.txt; sleep 0.2 # ${secret}`,
+      cwd: dir,
+      env: process.env,
+      timeoutMs: 20_000,
+      logFile: path.join(dir, 'l'),
+    });
+    const seen: string[] = [];
+    const scan = () => {
+      for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+        try {
+          const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          if (argv.includes(secret)) seen.push(`${pid}: ${argv.replace(/\0/g, ' ')}`);
+        } catch {
+          // gone
+        }
+      }
+    };
+    while (!fs.existsSync(path.join(dir, 'used.txt'))) {
+      scan();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    scan();
+    const r = await running.result;
+    assert.equal(r.exitCode, 0, r.tail);
+    assert.equal(fs.readFileSync(path.join(dir, 'used.txt'), 'utf8'), `used ${secret}\n`, 'the command ran with its text');
+    assert.deepEqual(seen, [], 'a command line showed the secret');
+  });
+
+  // Commands meant to trip the way the command reaches the step's shell (a descriptor, then eval):
+  // each must print and exit exactly as `bash -c COMMAND` does (bash names itself `-c` or `eval` in an error).
+  const SAME_AS_BASH_C: Array<[string, string, { code: number; out: string }?]> = [
+    ['single and double quotes', `echo 'it''s' "a \\"b\\"" '$HOME'`],
+    ['backslashes and an ANSI-C string', `printf '%s|' a\\b $'tab\there' "c\\d"; echo`],
+    ['lines and a here-document', 'cat <<EOF\nline one\n  $((6*7))\nEOF\necho after'],
+    ['trailing newlines and spaces', 'echo kept   \n\n\n   '],
+    ['an exit code', 'echo before; exit 7; echo never'],
+    ['a syntax error', 'echo ok; if then fi'],
+    ['an unclosed quote', `echo "unclosed`],
+    ['the descriptor the command came on', 'echo x >&3; echo "status $?"'],
+    ['$0 and arguments', 'echo "$0 $# [$1]"'],
+    ['unicode and control bytes', `echo 'ünïcødé ✓'; printf '\\x01\\x7f' | od -An -c`],
+    ['set -e and a trap on exit', "set -e; trap 'echo trapped' EXIT; false; echo never"],
+    // bash -c cannot take these two: an argument is at most 128 KiB, and a leading dash reads as its option.
+    ['a long command (200 KB)', `x='${'y'.repeat(200_000)}'; echo \${#x}`, { code: 0, out: '200000\n' }],
+    ['a leading dash', '-n 2>/dev/null; echo "dash $?"', { code: 0, out: 'dash 127\n' }],
+    ['an empty command', ''],
+  ];
+  const bashNamed = (t: string) => t.replace(/^bash: (?:eval|-c): /gm, 'bash: ');
+  for (const [what, command, expected] of SAME_AS_BASH_C) {
+    it(`runs a command as bash -c does: ${what}`, async () => {
+      const dir = tempDir();
+      const env = { PATH: process.env.PATH, HOME: dir, LC_ALL: 'C.UTF-8' };
+      const ref = expected
+        ? { status: expected.code, stdout: expected.out }
+        : spawnSync('bash', ['--norc', '-c', 'exec bash --norc -c "$1" bash 2>&1', '_', command], {
+            cwd: dir,
+            env,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+      const r = await runner.run({ command, cwd: dir, env, timeoutMs: 20_000, logFile: path.join(dir, 'l') }).result;
+      assert.equal(r.exitCode, ref.status, `exit code; bash -c said ${ref.stdout}`);
+      assert.equal(bashNamed(fs.readFileSync(path.join(dir, 'l'), 'utf8')), bashNamed(ref.stdout));
     });
   }
 

@@ -9,7 +9,7 @@ import { userName } from '../git/git';
 import { headCommit } from '../git/gate';
 import { writeReport } from '../report/report';
 import { freshRunId, lockFile, runsDir } from './runs';
-import { previousVersionOf, previousVersionRefusal, resolveRedeploy, resolveVersion } from './releaseFacts';
+import { previousVersionOf, previousVersionRefusal, releasedBefore, resolveRedeploy, resolveVersion } from './releaseFacts';
 import { secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
 import { coreApiCheck } from './coreApi';
 import { rollbackAdmission, supersedingRuns, type RollbackQuestion } from './rollback';
@@ -19,7 +19,7 @@ import { GateError } from './gateError';
 import { releaseCommitUnchanged, gates } from './gates';
 import { runPhase } from './phases';
 import { runRollback } from './rollbackRun';
-import { oldColourKept, recordReopenFacts, startedEvent } from './runOpen';
+import { identityChanged, oldColourKept, recordReopenFacts, startedEvent } from './runOpen';
 import type { EngineOptions } from './ports';
 
 export { latestRunId, loadRun, lockFile, runsDir } from './runs';
@@ -73,12 +73,14 @@ export class Release {
     const previous = await previousVersionOf(o.workspace, o.plan, planRel, version);
     const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
     if (refused) throw new GateError('previous-version', refused);
+    const commit = await headCommit(o.workspace);
+    const again = redeployOf ? undefined : releasedBefore(o.workspace, o.plan, planRel, version, commit);
+    if (again) throw new GateError('version', again);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const runId = o.runId ?? freshRunId(o.workspace, `${stamp}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}`);
     const r = new Release(o, runId);
     const c = r.c;
     c.user = o.user ?? (await currentUser(o.workspace));
-    const commit = await headCommit(o.workspace);
     r.takeLock();
     try {
       const unresolved = findUnresolvedRun(o.workspace, planRel, runId);
@@ -236,6 +238,8 @@ export class Release {
     // A resume checks, as a start does, that every variable the plan reads is set: else its first step that reads one fails.
     const unset = unsetEnvReferences(this.o.planText, path.relative(this.o.workspace, this.o.planFile) || this.o.planFile, c.env);
     if (unset) throw new GateError('environment', unset);
+    const changed = c.reopened ? identityChanged(c) : undefined;
+    if (changed) throw new GateError('plan-changed', changed);
     if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
       c.append({ type: 'release.resumed', by: c.user, pid: process.pid });
     }

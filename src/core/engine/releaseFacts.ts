@@ -38,6 +38,24 @@ function* releasedRuns(workspace: string, plan: Plan, planRel: string): Generato
   }
 }
 
+/**
+ * Why a new release of `version` must not start: this plan already released that version to its
+ * environment, and a second release under the same name would ship other code (or the same code
+ * again, which is what a redeploy is for). A version that was rolled back may be released again.
+ */
+export function releasedBefore(workspace: string, plan: Plan, planRel: string, version: string, head?: string): string | undefined {
+  for (const { id, state } of releasedRuns(workspace, plan, planRel)) {
+    if (state.version !== version) continue;
+    const same = head !== undefined && state.commit === head;
+    const from = state.commit ? ` from commit ${state.commit.slice(0, 12)}` : '';
+    const way = plan.release.redeploy
+      ? `, or redeploy it (Redeploy This Version in the Releases view, or run --redeploy ${version})`
+      : '; to deploy it again, a plan whose steps deploy by version sets release.redeploy: true and redeploys it';
+    return `${plan.release.name} ${version} was released to ${plan.release.environment} in run ${id}${from}, so it does not start again: a second release of ${version} would ship ${same ? 'the same commit again' : 'other code'} under its name. Give this release a new version (release.version in ${planRel})${way}`;
+  }
+  return undefined;
+}
+
 export type RedeployFact = { ok: true; version: string; of: { runId: string; tagCommit?: string } } | { ok: false; message: string };
 
 /**

@@ -61,6 +61,23 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
 }
 
 /**
+ * Why a paused run must not resume under the plan as it is now: the plan names another release or
+ * another environment than the one the run started for (and whose gates and go it passed). The
+ * journal would keep the old name and environment while the steps ran for the new ones.
+ */
+export function identityChanged(c: RunContext): string | undefined {
+  const started = c.events.find((e) => e.type === 'release.started');
+  if (!started || started.type !== 'release.started') return undefined;
+  const now = c.o.plan.release;
+  const changes = [
+    ...(started.name !== now.name ? [`its name from ${JSON.stringify(started.name)} to ${JSON.stringify(now.name)}`] : []),
+    ...(started.environment !== now.environment ? [`its environment from ${JSON.stringify(started.environment)} to ${JSON.stringify(now.environment)}`] : []),
+  ];
+  if (changes.length === 0) return undefined;
+  return `the plan changed ${changes.join(' and ')} since run ${c.runId} started, so it does not resume: its gates and go were for ${started.name} ${started.version} to ${started.environment}. Put those back to resume it, or abandon it and start a new release`;
+}
+
+/**
  * The old colour a released earlier run kept up for its rollback, which the new run retires before
  * it deploys. Runs that never reached their deploy (aborted at a gate) are passed over.
  */

@@ -1,5 +1,7 @@
 import { Monitor } from '../monitor/monitor';
 import { formatNumber } from '../format';
+import { evaluateGuard } from '../monitor/guard';
+import { median } from '../monitor/stats';
 import type { RunContext } from './context';
 import { rollbackNow } from './rollbackRun';
 import { pseudoStep } from './stepExec';
@@ -40,9 +42,32 @@ export async function runBaselineUnit(c: RunContext, unit: Unit, name: string): 
     await monitor.captureBaseline();
     for (const m of Object.values(c.state.metrics))
       if (m.baseline) write(`${m.id}: ${formatNumber(m.baseline.mean)} ± ${formatNumber(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
-    return { ok: true, message: 'baseline recorded' };
+    const unhealthy = unhealthyBaseline(c);
+    if (unhealthy.length === 0) return { ok: true, message: 'baseline recorded' };
+    for (const u of unhealthy) write(u);
+    return {
+      ok: false,
+      message: `production already breaks its guards, before anything of this release touched it: ${unhealthy.join('; ')}. A release on top of it could not be judged (the window would blame it, or miss its harm). Fix production first, or waive this step with a reason`,
+    };
   });
   return ok ? 'ok' : 'failed';
+}
+
+/**
+ * The metrics whose captured baseline already breaks an absolute rule of their guard (max, min), as
+ * sentences with the numbers. A fixed baseline is the plan's own figure, not a measurement.
+ */
+function unhealthyBaseline(c: RunContext): string[] {
+  const out: string[] = [];
+  for (const metric of c.o.plan.monitoring.metrics) {
+    const b = c.state.metrics[metric.id]?.baseline;
+    // The median: production failing is most samples breaching, not one spike the mean would carry.
+    const mid = b && !b.fixed ? median(b.samples) : NaN;
+    if (!Number.isFinite(mid)) continue;
+    const { breaches } = evaluateGuard({ max: metric.guard.max, min: metric.guard.min }, mid, undefined);
+    for (const r of breaches) out.push(`${metric.id}: the median of its ${b!.samples.length} baseline samples, ${r.explanation}`);
+  }
+  return out;
 }
 
 /** The monitoring window: a confirmed breach rolls back (or pauses, by plan setting), a stop stops. */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FROM_FD3 } from './short';
 import { execa, type Result } from 'execa';
 import { SecretMasker } from './mask';
 import { plainText } from '../base/text';
@@ -42,10 +43,13 @@ const TAIL_LINES = 20;
  * streams keeps their order: the log and the terminal show them as one stream anyway, and two relays
  * could deliver a stderr line before the stdout line written ahead of it.
  * `BASH_ENV` is handed on only to the step's shell, so a startup file runs once; no shell of the step reads ~/.bashrc.
+ * The command itself comes on file descriptor 3, never in an argument: a command line is readable by
+ * every user of the machine (`ps`), and a resolved command carries the plan's `${env:…}` secrets.
+ * The step's shell reads it, closes the descriptor and runs it (eval); its $0 is still `bash`.
  */
-const REAL_PIPES = `exec > >(exec "$2") 2>&1
+const REAL_PIPES = `exec > >(exec "$1" 3<&-) 2>&1
 if [ -n "\${RELEASE_PILOT_BASH_ENV+x}" ]; then export BASH_ENV="$RELEASE_PILOT_BASH_ENV"; unset RELEASE_PILOT_BASH_ENV; fi
-exec "$BASH" --norc -c "$1" bash`;
+exec "$BASH" --norc -c '${FROM_FD3}' bash`;
 // An absolute path, so a step's own PATH cannot take its output away.
 const CAT = ['/bin/cat', '/usr/bin/cat'].find((p) => fs.existsSync(p)) ?? 'cat';
 
@@ -163,16 +167,14 @@ function spawnStep(spec: StepSpec) {
   // detached: the step leads its own process group, so a timeout or cancel ends its children too.
   // --norc: the step's stdin is a socket, and bash reads ~/.bashrc when its stdin is a socket and SHLVL
   // is unset (it guesses it was started by rshd), as in a VS Code started from a desktop.
-  return execa('bash', ['--norc', '-c', REAL_PIPES, 'bash', spec.command, CAT], {
+  return execa('bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT], {
     cwd: spec.cwd,
     env: stepEnv({ ...colorEnv, ...spec.env }),
     extendEnv: false,
     detached: true,
     reject: false,
     buffer: false,
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
+    stdio: ['pipe', 'pipe', 'pipe', new TextEncoder().encode(spec.command)],
     cleanup: true,
     encoding: 'utf8',
   });

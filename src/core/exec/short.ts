@@ -27,12 +27,19 @@ export interface ShortOptions {
  * output open for ever.
  */
 export function runShort(command: string, o: ShortOptions): Promise<ShortResult> {
-  return runProgram('bash', ['-c', command], o);
+  return runProgram('bash', ['--norc', '-c', FROM_FD3, 'bash'], o, command);
 }
 
+/**
+ * The command comes on file descriptor 3, not as an argument: every user of the machine can read a
+ * command line (`ps`), and a resolved command carries the plan's secrets (see runner.ts).
+ */
+export const FROM_FD3 = 'IFS= read -r -d "" __release_pilot_step <&3; exec 3<&-; eval -- "$__release_pilot_step"';
+
 /** A program with arguments (no shell), run as `runShort` runs a command: the core's git queries. */
-export async function runProgram(file: string, args: string[], o: ShortOptions): Promise<ShortResult> {
-  const child = execa(file, args, { cwd: o.cwd, env: o.env, reject: false, all: true, detached: true, stdin: 'ignore' });
+export async function runProgram(file: string, args: string[], o: ShortOptions, fd3?: string): Promise<ShortResult> {
+  const stdio = fd3 === undefined ? (['ignore', 'pipe', 'pipe'] as const) : (['ignore', 'pipe', 'pipe', new TextEncoder().encode(fd3)] as const);
+  const child = execa(file, args, { cwd: o.cwd, env: o.env, reject: false, all: true, detached: true, stdio: [...stdio] });
   let timedOut = false;
   let stopped = false;
   const endGroup = () => {

@@ -5,6 +5,14 @@ export function mean(xs: readonly number[]): number {
   return xs.length ? m : NaN;
 }
 
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export function stdev(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
   const m = mean(xs);

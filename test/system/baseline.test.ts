@@ -1,0 +1,133 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Release } from '../../src/core/engine/engine';
+import { smallPlan, workspace, scripted } from '../support/fixtures';
+
+/** Monitoring of one or two command metrics, their baseline captured for 1 s. */
+const monitoringOf = (metrics: string, baseline = '    capture: 1s') => `  window: 1s
+  interval: 200ms
+  baseline:
+${baseline}
+  metrics:
+${metrics}`;
+
+const HEALTH_MIN_1 = `    - id: health
+      command: cat health.txt
+      guard: { min: 1 }`;
+const ERRORS_MAX = (max: number) => `    - id: errors
+      command: cat errors.txt
+      guard: { max: ${max} }`;
+
+/**
+ * Production as the baseline finds it, meant to slip an already failing service past the check (or
+ * to make a healthy one look failing). Refused: the baseline step fails before the backup, and
+ * nothing of the release touches production; the failure names each metric with its numbers.
+ */
+const CASES: Array<{ what: string; monitoring: string; files: Record<string, string>; refused?: RegExp[]; notRefused?: RegExp }> = [
+  {
+    what: 'an error ratio of 1.00 against max 0.05',
+    monitoring: monitoringOf(ERRORS_MAX(0.05)),
+    files: { 'errors.txt': '1\n' },
+    refused: [/errors: the median of its \d+ baseline samples, 1\.00 is above the maximum 0\.0500/],
+  },
+  { what: 'an error ratio exactly at max 0.05 (not above it)', monitoring: monitoringOf(ERRORS_MAX(0.05)), files: { 'errors.txt': '0.05\n' } },
+  {
+    what: 'a health of 0 against min 1',
+    monitoring: monitoringOf(HEALTH_MIN_1),
+    files: { 'health.txt': '0\n' },
+    refused: [/health: the median of its \d+ baseline samples, 0\.00 is below the minimum 1\.00/],
+  },
+  {
+    what: 'a negative value below a negative minimum',
+    monitoring: monitoringOf('    - id: drift\n      command: echo -5\n      guard: { min: -1 }'),
+    files: {},
+    refused: [/drift: the median of its \d+ baseline samples, -5\.00 is below the minimum -1\.00/],
+  },
+  {
+    what: 'two failing metrics: both named',
+    monitoring: monitoringOf(`${HEALTH_MIN_1}\n${ERRORS_MAX(0.05)}`),
+    files: { 'health.txt': '0\n', 'errors.txt': '0.5\n' },
+    refused: [/health: the median of its/, /errors: the median of its/],
+  },
+  {
+    what: 'one failing metric of two: only it is named',
+    monitoring: monitoringOf(`${HEALTH_MIN_1}\n${ERRORS_MAX(0.05)}`),
+    files: { 'health.txt': '1\n', 'errors.txt': '0.5\n' },
+    refused: [/errors: the median of its/],
+    notRefused: /health: the median/,
+  },
+  {
+    what: 'a fixed baseline below the minimum (the plan’s figure, not a measurement)',
+    monitoring: monitoringOf(HEALTH_MIN_1, '    fixed: { health: 0 }'),
+    files: { 'health.txt': '1\n' },
+  },
+  {
+    what: 'a metric with only a percentage rule',
+    monitoring: monitoringOf('    - id: qps\n      command: echo 0\n      guard: { dropPercent: 50 }'),
+    files: {},
+  },
+  {
+    what: 'a metric with no usable baseline sample (not a number)',
+    monitoring: monitoringOf('    - id: health\n      command: "if [ -f started ]; then echo 1; else echo n/a; fi"\n      guard: { min: 1 }'),
+    files: {},
+  },
+  {
+    what: 'one spike among healthy samples (its mean is above max, its median is not)',
+    monitoring: monitoringOf(
+      '    - id: errors\n      command: "n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; if [ $n = 1 ]; then echo 100; else echo 0; fi"\n      guard: { max: 5 }',
+    ),
+    files: {},
+  },
+  {
+    what: 'most samples failing, one healthy',
+    monitoring: monitoringOf(
+      '    - id: errors\n      command: "n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; if [ $n = 1 ]; then echo 0; else echo 0.9; fi"\n      guard: { max: 0.05 }',
+    ),
+    files: {},
+    refused: [/errors: the median of its \d+ baseline samples, 0\.900 is above the maximum 0\.0500/],
+  },
+];
+
+describe('a baseline that already breaks a guard stops the release before production is touched', function () {
+  this.timeout(60_000);
+
+  for (const c of CASES) {
+    it(`${c.refused ? 'stops on' : 'goes on with'} ${c.what}`, async () => {
+      // The deploy starts what the "no usable sample" metric then reads, as a switch would.
+      const ws = workspace(
+        smallPlan({ monitoring: c.monitoring, deploy: '    steps:\n      - name: deploy\n        run: echo "version 1.2.3" > deployed.txt && touch started' }),
+        c.files,
+      );
+      const prompter = scripted();
+      const s = await (await Release.start(ws.options({ prompter }))).run();
+      if (!c.refused) {
+        assert.equal(s.status, 'released', s.outcomeMessage);
+        return;
+      }
+      assert.equal(s.status, 'paused', s.outcomeMessage);
+      const question = prompter.asked.find((a) => a.startsWith('failure: '));
+      assert.ok(question, prompter.asked.join('\n'));
+      assert.match(question, /production already breaks its guards, before anything of this release touched it/);
+      for (const r of c.refused) assert.match(question, r);
+      if (c.notRefused) assert.doesNotMatch(question, c.notRefused);
+      const ran = Object.values(s.steps).filter((st) => st.state !== 'pending' && st.phase !== 'preparation' && st.phase !== 'staging');
+      assert.deepEqual(
+        ran.map((st) => [st.phase, st.state]),
+        [['backup', 'failed']],
+        'only the baseline ran, and failed',
+      );
+      assert.ok(!fs.existsSync(path.join(ws.dir, 'deployed.txt')), 'nothing was deployed');
+    });
+  }
+
+  it('a person may waive it with a reason, and the release goes on', async () => {
+    const ws = workspace(smallPlan({ monitoring: monitoringOf(ERRORS_MAX(0.05)) }), { 'errors.txt': '1\n' });
+    const prompter = scripted({ failure: [{ action: 'waive', reason: 'known incident INC-42, unrelated' }] });
+    const s = await (await Release.start(ws.options({ prompter }))).run();
+    // The window then breaches the same max: the waiver is for the baseline step only.
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    const baseline = Object.values(s.steps).find((st) => st.phase === 'backup' && st.state === 'waived');
+    assert.ok(baseline, JSON.stringify(Object.values(s.steps).map((st) => [st.key, st.state])));
+  });
+});
