@@ -70,7 +70,7 @@ async function runnerOverhead() {
   const runner = new StepRunner(masker);
   for (let i = 0; i < N; i++) {
     let t = performance.now();
-    spawnSync('bash', ['-c', 'sleep 1']);
+    spawnSync('bash', ['--norc', '-c', 'sleep 1']);
     bare.push(performance.now() - t);
     // The engine's path for one step: journal the start (fsync), run through execa with logging and
     // masking, journal the end (fsync).
@@ -114,7 +114,7 @@ async function runnerOverhead() {
     const p = s.phases.find((x) => x.id === 'preparation')!;
     eng.push(p.durationMs!);
     const t = performance.now();
-    for (let k = 0; k < 50; k++) spawnSync('bash', ['-c', 'true']);
+    for (let k = 0; k < 50; k++) spawnSync('bash', ['--norc', '-c', 'true']);
     loop.push(performance.now() - t);
   }
   const r50 = median(eng) / median(loop);

@@ -49,7 +49,7 @@ async function main() {
 }
 
 function openInVscode() {
-  if (spawnSync('bash', ['-c', 'command -v code']).status === 0) {
+  if (spawnSync('bash', ['--norc', '-c', 'command -v code'], { stdio: 'ignore' }).status === 0) {
     spawnSync('code', ['--extensionDevelopmentPath', ROOT, env.dir], { stdio: 'inherit' });
     say('opened in VS Code. In the palette: "Deploy: Start Release". Ctrl+C here stops the demo service.');
   } else {

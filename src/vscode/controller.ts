@@ -216,6 +216,7 @@ export class ReleaseController extends Disposable {
       prompter: this.prompts(),
       holder: `VS Code window (${vscode.env.appName})`,
       color: true,
+      stepInput: true,
       killGraceMs: Math.max(0, grace) * 1000,
       logger: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m), error: (m) => this.log.error(m) },
       onEvent: (e, s) => {

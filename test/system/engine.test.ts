@@ -6,7 +6,7 @@ import { LockHeldError } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/base/fold';
 import { runIds } from '../../src/core/engine/runs';
 import { gitRepo } from '../support/helpers';
-import { journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
+import { atVersion, journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
 
 describe('release engine', () => {
   it('runs a whole release through every phase and journals it in order', async () => {
@@ -203,8 +203,8 @@ describe('release engine', () => {
       (e: Error) => e instanceof LockHeldError && /already being run by VS Code window \(pid \d+, Test Engineer@/.test(e.message),
     );
     assert.equal((await running).status, 'released');
-    // Released: a new run may start.
-    const second = await Release.start(ws.options());
+    // Released: a new run (of the next version) may start.
+    const second = await Release.start(atVersion(ws, '1.2.4'));
     second.close();
   });
 
@@ -303,7 +303,7 @@ describe('deploy strategies and the rollback window', () => {
     assert.ok(!order.some((k) => k.includes('retire')), 'nothing was retired by the release itself');
 
     const order2: string[] = [];
-    const s2 = await (await Release.start(ws.options({ runId: 'run-2', onEvent: (e) => e.type === 'step.started' && order2.push(e.step) }))).run();
+    const s2 = await (await Release.start(atVersion(ws, '1.2.4', { runId: 'run-2', onEvent: (e) => e.type === 'step.started' && order2.push(e.step) }))).run();
     assert.equal(s2.status, 'released', s2.outcomeMessage);
     assert.deepEqual(s2.retireInherited, { from: 'run-1', active: 'blue', idle: 'green' });
     assert.ok(
@@ -335,10 +335,12 @@ describe('deploy strategies and the rollback window', () => {
 
 describe('run ids', () => {
   it('a release started in the same second as an earlier one gets its own run, and the earlier journal is untouched', async () => {
-    const ws = workspace();
-    // A released run, copied to this second's id and the next five (the start may cross a second boundary).
+    const ws = workspace(undefined, { 'verdict.txt': 'QA verdict: NOT Ready for Launch\n' });
+    // A finished run of 1.2.3 (aborted at the verdict: a released one would refuse 1.2.3 again),
+    // copied to this second's id and the next five (the start may cross a second boundary).
     const seed = await Release.start(ws.options({ runId: '20000101-000000-1.2.3' }));
-    assert.equal((await seed.run()).status, 'released');
+    assert.equal((await seed.run()).status, 'aborted');
+    fs.writeFileSync(path.join(ws.dir, 'verdict.txt'), 'QA verdict: Ready for Launch\n');
     const runs = path.join(ws.dir, '.release/runs');
     const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const now = Date.now();

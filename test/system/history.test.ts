@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Release } from '../../src/core/engine/engine';
 import { releaseHistory, renderHistory } from '../../src/core/engine/history';
 import { main } from '../../src/cli/main';
-import { workspace } from '../support/fixtures';
+import { atVersion, workspace } from '../support/fixtures';
 
 describe('release history (every run of the workspace, newest first)', () => {
   it('lists released, refused and rolled-back runs with outcome, who, when and how long; stray folders and empty journals are skipped', async () => {
@@ -12,11 +12,17 @@ describe('release history (every run of the workspace, newest first)', () => {
     const ok = await (await Release.start(ws.options({ runId: '20260101-100000-1.2.3' }))).run();
     assert.equal(ok.status, 'released');
     fs.writeFileSync(path.join(ws.dir, 'verdict.txt'), 'QA verdict: NOT Ready for Launch\n');
-    const refused = await (await Release.start(ws.options({ runId: '20260101-110000-1.2.3' }))).run();
+    // A released version does not go out again: the next runs are of the next versions.
+    const refused = await (await Release.start(atVersion(ws, '1.2.4', { runId: '20260101-110000-1.2.3' }))).run();
     assert.equal(refused.status, 'aborted');
     fs.writeFileSync(path.join(ws.dir, 'verdict.txt'), 'QA verdict: Ready for Launch\n');
     fs.writeFileSync(path.join(ws.dir, 'health.txt'), '0\n');
-    const bad = await (await Release.start(ws.options({ runId: '20260101-120000-1.2.3' }))).run();
+    // Verification reads the version deployed, so that the monitor is what rolls this one back.
+    const bad = await (
+      await Release.start(
+        atVersion(ws, '1.2.5', { runId: '20260101-120000-1.2.3' }, (t) => t.replace('grep -q 1.2.3 deployed.txt', 'grep -q 1.2.5 deployed.txt')),
+      )
+    ).run();
     assert.equal(bad.status, 'rolled-back', bad.outcomeMessage);
     // Not runs: a folder without a journal, an empty journal, a stray file.
     fs.mkdirSync(path.join(ws.dir, '.release/runs/20260101-130000-x'));
@@ -28,8 +34,8 @@ describe('release history (every run of the workspace, newest first)', () => {
     assert.deepEqual(
       rows.map((r) => [r.runId, r.version, r.status, r.user, r.environment]),
       [
-        ['20260101-120000-1.2.3', '1.2.3', 'rolled-back', 'Test Engineer', 'production'],
-        ['20260101-110000-1.2.3', '1.2.3', 'aborted', 'Test Engineer', 'production'],
+        ['20260101-120000-1.2.3', '1.2.5', 'rolled-back', 'Test Engineer', 'production'],
+        ['20260101-110000-1.2.3', '1.2.4', 'aborted', 'Test Engineer', 'production'],
         ['20260101-100000-1.2.3', '1.2.3', 'released', 'Test Engineer', 'production'],
       ],
     );
@@ -50,7 +56,7 @@ describe('release history (every run of the workspace, newest first)', () => {
 
     const table = renderHistory(rows, (ms) => `${(ms / 1000).toFixed(1)} s`).split('\n');
     assert.match(table[0], /^RUN\s+VERSION\s+ENVIRONMENT\s+OUTCOME\s+STARTED\s+DURATION\s+BY$/);
-    assert.match(table[1], /^20260101-120000-1\.2\.3\s+1\.2\.3\s+production\s+rolled-back\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d+\.\d s\s+Test Engineer$/);
+    assert.match(table[1], /^20260101-120000-1\.2\.3\s+1\.2\.5\s+production\s+rolled-back\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d+\.\d s\s+Test Engineer$/);
     assert.equal(table.length, 4);
 
     // The same history from the CLI: a table, JSON, and the newest N.

@@ -75,9 +75,21 @@ const secretArb = (max: number, long = true) =>
     )
     .filter(maskable);
 
-/** Forms of the secret that must never be written: as is, JSON-escaped, URL-encoded. */
+/** RFC 3986 percent-encoding, as curl --data-urlencode and Python's quote(safe='') write it: !'()* encoded too. */
+const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** Forms of the secret that must never be written: as is, JSON-escaped, URL-encoded the ways encoders do. */
 function forms(secret: string): string[] {
-  return [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)];
+  const url = encodeURIComponent(secret);
+  return [
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    url,
+    rfc3986(secret),
+    rfc3986(secret).replace(/%2F/g, '/'),
+    rfc3986(secret).replace(/%20/g, '+'),
+    url.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+  ];
 }
 
 function assertNoSecret(where: string, text: string, secret: string): void {
@@ -135,6 +147,28 @@ describe('secret masking (fast-check)', function () {
       { numRuns: 300 },
     );
   });
+
+  // What URL encoders print for secrets with the characters they disagree on (found by an outside attack:
+  // Python's quote printed Zq9x%21tok%25en, and it was not masked).
+  const URL_CORPUS: Array<[string, string]> = [
+    ['Zq9x!tok%en', 'Zq9x%21tok%25en'],
+    ["it's(a)*tok", 'it%27s%28a%29%2Atok'],
+    ['path/to/s3cret', 'path/to/s3cret'],
+    ['path/to/s3cr!t', 'path/to/s3cr%21t'],
+    ['sp ace~tok', 'sp+ace~tok'],
+    ['sp ace!tok', 'sp+ace%21tok'],
+    ['ümlaut-tök', '%c3%bcmlaut-t%c3%b6k'],
+    ['a&b=c?d#e', 'a%26b%3Dc%3Fd%23e'],
+    ['a&b=c?d#e', 'a%26b%3dc%3fd%23e'],
+    ['mix/!* x', 'mix/%21%2A+x'],
+  ];
+  for (const [secret, printed] of URL_CORPUS)
+    it(`masks ${JSON.stringify(secret)} printed URL-encoded as ${printed}`, () => {
+      const out = new SecretMasker([secret]).mask(`url: https://x.example/?t=${printed}&n=1`);
+      assert.ok(!out.includes(printed), out);
+      // One mask (*** or, for a secret holding *, another character) where the encoded secret was.
+      assert.match(out, /^url: https:\/\/x\.example\/\?t=([^\s&])\1*&n=1$/);
+    });
 
   it('masks a secret in a stream however the stream is cut, exactly as the whole text would be', () => {
     fc.assert(

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { previewGates, previewRelease } from '../../src/core/engine/preview';
 import { parsePlan } from '../../src/core/plan/load';
+import { Release } from '../../src/core/engine/engine';
 import { smallPlan, workspace } from '../support/fixtures';
 
 const CHECKLIST = `  - id: migration-script
@@ -63,5 +64,32 @@ describe('Preview Release: what a release would do, and the gates as they stand,
 
     const untrusted = await previewRelease(ws.dir, loaded.plan, '.release/plan.yaml', loaded.text, { evaluateGates: false });
     assert.match(untrusted, /Gates: not evaluated \(the workspace is not trusted\)\.$/);
+  });
+
+  it('names what Start Release itself would refuse: an unset ${env:…}, and a version this plan released', async () => {
+    const plan = smallPlan({ deploy: '    steps:\n      - name: deploy\n        run: echo "version 1.2.3 ${env:RP_PREVIEW_TOKEN}" > deployed.txt' });
+    const ws = workspace(plan);
+    const loaded = parsePlan(plan, ws.planFile);
+    assert.ok(loaded.ok);
+    delete process.env.RP_PREVIEW_TOKEN;
+    const unset = await previewRelease(ws.dir, loaded.plan, '.release/plan.yaml', plan);
+    assert.match(
+      unset,
+      /✗ environment: blocked — an environment variable the plan reads is not set, so nothing was started: RP_PREVIEW_TOKEN \(\.release\/plan\.yaml:\d+\)/,
+    );
+    assert.doesNotMatch(unset, /version: blocked/);
+
+    process.env.RP_PREVIEW_TOKEN = 'a-token-long-enough';
+    try {
+      const set = await previewRelease(ws.dir, loaded.plan, '.release/plan.yaml', plan);
+      assert.match(set, /✓ environment: open — every variable the plan reads is set \(RP_PREVIEW_TOKEN\)/);
+      assert.ok(!set.includes('a-token-long-enough'), 'the preview shows no value');
+      const released = await (await Release.start(ws.options())).run();
+      assert.equal(released.status, 'released', released.outcomeMessage);
+      const again = await previewRelease(ws.dir, loaded.plan, '.release/plan.yaml', plan);
+      assert.match(again, new RegExp(`✗ version: blocked — tiny 1\\.2\\.3 was released to production in run ${released.runId}`));
+    } finally {
+      delete process.env.RP_PREVIEW_TOKEN;
+    }
   });
 });

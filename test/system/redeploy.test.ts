@@ -10,6 +10,7 @@ import { runIds } from '../../src/core/engine/runs';
 import { renderMarkdown, buildReport } from '../../src/core/report/report';
 import { ROOT, gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines, scripted, type Workspace } from '../support/fixtures';
+import { waitFor } from '../support/waitFor';
 
 const GIT_CHECK = `  - id: main-tagged
     title: Merged to main and tagged
@@ -215,8 +216,8 @@ describe('a plain run of a version this plan already released is refused (it wou
   const noGit = (text: string) => text.replace(GIT_CHECK, '  - id: sign-off\n    title: Sign-off\n    manual: true');
 
   /** A workspace (with git unless asked) whose plan released `version` once. */
-  async function releasedOnce(version: string, o: { git?: boolean; redeploy?: boolean } = {}) {
-    const text = planAt(version, { redeploy: o.redeploy ?? false });
+  async function releasedOnce(version: string, o: { git?: boolean; redeploy?: boolean; environment?: string } = {}) {
+    const text = planAt(version, { redeploy: o.redeploy ?? false, environment: o.environment });
     const ws = workspace(o.git === false ? noGit(text) : text);
     write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
     const git = o.git === false ? undefined : gitRepo(ws.dir);
@@ -248,18 +249,21 @@ describe('a plain run of a version this plan already released is refused (it wou
     const e = await versionRefusal(Release.start(ws.options()));
     assert.equal(
       e.message,
-      `tiny 1.2.3 was released to production in run ${first.runId} from commit ${released.slice(0, 12)}, so it does not start again: a second release of 1.2.3 would ship other code under its name. Give this release a new version (release.version in .release/plan.yaml); to deploy it again, a plan whose steps deploy by version sets release.redeploy: true and redeploys it`,
+      `tiny 1.2.3 was released to production in run ${first.runId} from commit ${released.slice(0, 12)}, so it does not start again: a second release of 1.2.3 would ship other code (HEAD is ${git!('rev-parse', 'HEAD').slice(0, 12)}) under its name. Give this release a new version (release.version in .release/plan.yaml); to deploy it again, a plan whose steps deploy by version sets release.redeploy: true and redeploys it`,
     );
     assert.deepEqual(runIds(ws.dir), before, 'no run was written');
     assert.ok(!fs.existsSync(path.join(ws.dir, 'deployed.txt')), 'nothing was deployed');
   });
 
-  it('refuses it at the same commit too, and points to a redeploy when the plan allows one', async () => {
-    const { ws, first } = await releasedOnce('1.2.3', { redeploy: true });
+  it('starts it again at the same commit (the same code); after a new commit, refuses and points to a redeploy when the plan allows one', async () => {
+    const { ws, git } = await releasedOnce('1.2.3', { redeploy: true });
+    const again = await (await Release.start(ws.options())).run();
+    assert.equal(again.status, 'released', again.outcomeMessage);
+    git!('commit', '-q', '--allow-empty', '-m', 'feat: more');
     const e = await versionRefusal(Release.start(ws.options()));
     assert.match(
       e.message,
-      new RegExp(`in run ${first.runId} from commit [0-9a-f]{12}, so it does not start again: a second release of 1\\.2\\.3 would ship the same commit again`),
+      new RegExp(`in run ${again.runId} from commit [0-9a-f]{12}, so it does not start again: a second release of 1\\.2\\.3 would ship other code`),
     );
     assert.match(e.message, /or redeploy it \(Redeploy This Version in the Releases view, or run --redeploy 1\.2\.3\)$/);
     // The redeploy it points to does start.
@@ -272,12 +276,59 @@ describe('a plain run of a version this plan already released is refused (it wou
     const e = await versionRefusal(Release.start(ws.options()));
     assert.match(
       e.message,
-      /^tiny 1\.2\.3 was released to production in run \S+, so it does not start again: a second release of 1\.2\.3 would ship other code/,
+      /^tiny 1\.2\.3 was released to production in run \S+, so it does not start again: a second release of 1\.2\.3 would ship code no commit tells apart from it/,
     );
     const text = noGit(planAt('v1.2.3', { redeploy: false }));
     const r = parsePlan(text, ws.planFile);
     assert.ok(r.ok);
     await versionRefusal(Release.start(ws.options({ plan: r.plan, planText: text })));
+  });
+
+  // Ways around it found by an outside attack: a look-alike environment, another plan file, a run stopped and abandoned after its deploy.
+  it('refuses it to "Staging" after a release to "staging", and a look-alike environment does not validate', async () => {
+    const { ws, first } = await releasedOnce('1.2.3', { git: false, environment: 'staging' });
+    const e = await versionRefusal(Release.start(withPlan(ws, noGit(planAt('1.2.3', { redeploy: false, environment: 'Staging' })))()));
+    assert.match(e.message, new RegExp(`^tiny 1\\.2\\.3 was released to staging in run ${first.runId}`));
+    for (const env of ['"staging "', '"staging\\u200b"', '"staging\\t"', 'stаging', '""']) {
+      const r = parsePlan(noGit(planAt('1.2.3', { redeploy: false, environment: env })), ws.planFile);
+      assert.ok(!r.ok, env);
+      assert.match(r.problems[0].message, /expected an environment name of letters, digits, - _ \. such as production/, env);
+      assert.equal(r.problems[0].path, 'release.environment');
+    }
+  });
+
+  it('refuses it from another plan file of the same workspace, naming the plan that released it', async () => {
+    const { ws, first } = await releasedOnce('1.2.3', { git: false });
+    const other = path.join(ws.dir, '.release', 'plan2.yaml');
+    fs.copyFileSync(ws.planFile, other);
+    const text = fs.readFileSync(other, 'utf8');
+    const r = parsePlan(text, other);
+    assert.ok(r.ok);
+    const e = await versionRefusal(Release.start(ws.options({ planFile: other, plan: r.plan, planText: text })));
+    assert.match(e.message, new RegExp(`in run ${first.runId} \\(by \\.release/plan\\.yaml\\), so it does not start again`));
+  });
+
+  it('refuses it after a run that deployed it was stopped and abandoned (production runs it, never rolled back)', async () => {
+    const ws = workspace(noGit(planAt('1.2.3', { redeploy: false })).replace('window: 1s', 'window: 30s'));
+    const r = await Release.start(ws.options());
+    const running = r.run();
+    await waitFor(() => r.snapshot.phases.find((p) => p.id === 'monitoring')?.state === 'running', 20_000);
+    r.stop('SIGTERM');
+    const paused = await running;
+    assert.equal(paused.status, 'paused', paused.outcomeMessage);
+    const abandoned = (await Release.reopen(ws.options(), r.runId)).abandon('left as it is');
+    assert.equal(abandoned.status, 'aborted');
+    const e = await versionRefusal(Release.start(ws.options()));
+    assert.match(
+      e.message,
+      new RegExp(`^tiny 1\\.2\\.3 was deployed \\(then abandoned, never rolled back\\) to production in run ${r.runId}, so it does not start again`),
+    );
+    // Abandoned before its deploy, a run leaves nothing of it in production: the version may go out.
+    const ws2 = workspace(noGit(planAt('1.2.3', { redeploy: false })));
+    const early = await (await Release.start(ws2.options({ stopAfter: 'staging' }))).run();
+    (await Release.reopen(ws2.options(), early.runId)).abandon('not today');
+    const s = await (await Release.start(ws2.options())).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
   });
 
   // Releases of the same version that are not "released to this environment under this name": allowed.

@@ -11,7 +11,7 @@ import { rollbackAdmission, supersedingRuns } from '../../src/core/engine/rollba
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { parsePlan } from '../../src/core/plan/load';
 import { ROOT, tempDir, write } from '../support/helpers';
-import { journalLines, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
+import { atVersion, journalLines, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const cli = (ws: Workspace, ...args: string[]) =>
@@ -164,11 +164,18 @@ describe('rollback from the CLI: refuses what would harm, asks what is late, sta
   it('refuses to roll back a run a newer run superseded, naming it; --force needs a reason; forced, it runs and says so', async () => {
     const ws = workspace();
     await (await Release.start(ws.options({ runId: 'r1' }))).run();
-    await (await Release.start(ws.options({ runId: 'r2', prompter: scripted({ failure: [{ action: 'rollback' }] }) }))).run();
+    const r2 = await (
+      await Release.start(
+        atVersion(ws, '1.2.4', { runId: 'r2', prompter: scripted({ failure: [{ action: 'rollback' }] }) }, (t) =>
+          t.replace('grep -q 1.2.3 deployed.txt', 'grep -q 1.2.4 deployed.txt'),
+        ),
+      )
+    ).run();
+    assert.equal(r2.status, 'released', r2.outcomeMessage);
     fs.writeFileSync(path.join(ws.dir, 'state.txt'), 'data written after r2\n');
     const refused = cli(ws, 'rollback', 'r1', '--yes');
     assert.equal(refused.status, 1, refused.stdout + refused.stderr);
-    assert.match(refused.stderr, /run r1 was superseded by the newer run r2 \(1\.2\.3, released\)/);
+    assert.match(refused.stderr, /run r1 was superseded by the newer run r2 \(1\.2\.4, released\)/);
     assert.match(refused.stderr, /release-pilot rollback r1 --force --reason TEXT/);
     assert.ok(!events(ws, 'r1').some((e) => e.type === 'rollback.started' || (e.type === 'step.started' && e.phase === 'rollback')), 'nothing started');
     assert.equal(fs.readFileSync(path.join(ws.dir, 'state.txt'), 'utf8'), 'data written after r2\n', 'no backup was restored');

@@ -96,13 +96,36 @@ describe('step runner (real processes)', () => {
     assert.ok(await waitFor(() => !alive(running.pid!), 3000));
   });
 
-  it('passes input to the process', async () => {
+  it('passes input to the process when a terminal gives it', async () => {
     const dir = tempDir();
-    const running = runner.run({ command: 'read answer; echo "got $answer"', cwd: dir, env: process.env, timeoutMs: 5000, logFile: path.join(dir, 'l') });
+    const running = runner.run({
+      command: 'read answer; echo "got $answer"',
+      cwd: dir,
+      env: process.env,
+      timeoutMs: 5000,
+      logFile: path.join(dir, 'l'),
+      input: true,
+    });
     running.write('yes\n');
     const r = await running.result;
     assert.equal(r.tail, 'got yes');
   });
+
+  // Found by an outside attack: with nobody to type (the CLI), a step reading its input waited until its timeout (15 min by default).
+  for (const [what, command, tail] of [
+    ['cat', 'cat; echo "cat $?"', 'cat 0'],
+    ['read', 'read -r line; echo "read $? [$line]"', 'read 1 []'],
+    ['head -c', 'head -c 10 | wc -c', '0'],
+    ['a child that reads', 'bash -c "cat >/dev/null"; echo "child $?"', 'child 0'],
+  ] as const)
+    it(`gives a step with no terminal an empty input: ${what} ends at once`, async () => {
+      const dir = tempDir();
+      const t0 = Date.now();
+      const r = await runner.run({ command, cwd: dir, env: process.env, timeoutMs: 20_000, logFile: path.join(dir, 'l') }).result;
+      assert.equal(r.timedOut, false);
+      assert.equal(r.tail.trim(), tail);
+      assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
+    });
 
   it('masks a secret even when it is split across output chunks', async () => {
     const dir = tempDir();

@@ -61,6 +61,8 @@ export interface EngineOptions {
   onStepStarted?(stepKey: string, running: RunningStep): void;
   onEvent?(e: ReleaseEvent, state: ReleaseState): void;
   color?: boolean;
+  /** A front end writes what a person types to the running step (VS Code's terminals); otherwise a step's standard input is empty. */
+  stepInput?: boolean;
   /** Pause after this phase finished (run one phase at a time). */
   stopAfter?: PhaseId;
   /** Answers decided before the run for failed or interrupted steps (Retry Step, Waive from the tree). */

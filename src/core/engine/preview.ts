@@ -4,7 +4,10 @@ import { PHASES, PHASE_TITLES } from '../plan/schema';
 import { interpolate, previewScope } from '../plan/scope';
 import { SecretMasker } from '../exec/mask';
 import { checkAcceptance, runCheck } from './checks';
-import { versionFacts } from './releaseFacts';
+import { releasedBefore, versionFacts } from './releaseFacts';
+import { unsetEnvReferences } from './secrets';
+import { envReferences } from '../plan/load';
+import { headCommit } from '../git/gate';
 import { unitsFor, type Unit } from './units';
 
 type Resolve = (t: string, extra?: Record<string, string>) => string;
@@ -127,5 +130,19 @@ export async function previewRelease(
   const { version, previousVersion } = await versionFacts(workspace, plan, planRel, planText);
   const text = dryRun(plan, o.vars ?? {}, { version, previousVersion });
   if (o.evaluateGates === false) return `${text}\n\nGates: not evaluated (the workspace is not trusted).`;
-  return `${text}\n\n${renderGates(await previewGates(plan, workspace, { version, previousVersion, vars: o.vars }))}`;
+  const gates = await previewGates(plan, workspace, { version, previousVersion, vars: o.vars });
+  return `${text}\n\n${renderGates([...gates, ...(await startRefusals(workspace, plan, planRel, planText, version))])}`;
+}
+
+/** What Start Release itself would refuse before any gate: an unset `${env:…}`, a version released before. */
+async function startRefusals(workspace: string, plan: Plan, planRel: string, planText: string, version: string): Promise<GateState[]> {
+  const out: GateState[] = [];
+  const names = new Set(envReferences(planText).map((r) => r.name));
+  if (names.size) {
+    const unset = unsetEnvReferences(planText, planRel, process.env);
+    out.push({ gate: 'environment', state: unset ? 'blocked' : 'open', detail: unset ?? `every variable the plan reads is set (${[...names].join(', ')})` });
+  }
+  const again = releasedBefore(workspace, plan, planRel, version, await headCommit(workspace));
+  if (again) out.push({ gate: 'version', state: 'blocked', detail: again });
+  return out;
 }

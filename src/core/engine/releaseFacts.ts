@@ -23,8 +23,15 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
   return { ok: true, version: version === 'auto' ? changelog.version : version, changelog };
 }
 
-/** The runs of this plan (same file, name and environment) that ended released, newest first. */
-function* releasedRuns(workspace: string, plan: Plan, planRel: string): Generator<{ id: string; state: ReleaseState }> {
+/** Two names of one service or environment: `Staging` and `staging` are the same place. */
+const same = (a: string, b: string) => a.normalize('NFKC').toLowerCase() === b.normalize('NFKC').toLowerCase();
+
+/**
+ * The runs of this service (same name and environment) newest first that production may still run:
+ * those that ended released, and, with `deployed`, any other whose deploy phase passed and that was
+ * not rolled back (stopped and abandoned after the deploy). `planRel` narrows them to one plan file.
+ */
+function* releasedRuns(workspace: string, plan: Plan, planRel: string | undefined, deployed = false): Generator<{ id: string; state: ReleaseState }> {
   for (const id of runIds(workspace)) {
     let state: ReleaseState;
     try {
@@ -33,25 +40,31 @@ function* releasedRuns(workspace: string, plan: Plan, planRel: string): Generato
       // An unreadable run says nothing about what production runs.
       continue;
     }
-    if (state.status === 'released' && state.plan === planRel && state.name === plan.release.name && state.environment === plan.release.environment)
-      yield { id, state };
+    if (planRel !== undefined && state.plan !== planRel) continue;
+    if (!same(state.name, plan.release.name) || !same(state.environment, plan.release.environment)) continue;
+    const deployPassed = state.phases.find((ph) => ph.id === 'deploy')?.state === 'passed';
+    const live = state.status === 'released' || (deployed && state.status === 'aborted' && deployPassed && !state.rollback);
+    if (live) yield { id, state };
   }
 }
 
 /**
- * Why a new release of `version` must not start: this plan already released that version to its
- * environment, and a second release under the same name would ship other code (or the same code
- * again, which is what a redeploy is for). A version that was rolled back may be released again.
+ * Why a new release of `version` must not start: this service already went out at that version to
+ * this environment (from any plan file of the workspace, released or abandoned after its deploy and
+ * never rolled back), and a second release under the same name would ship other code: HEAD is not
+ * the commit that run recorded, or there is no commit to tell (no git). The same commit again is
+ * the same code; a version that was rolled back may be released again.
  */
 export function releasedBefore(workspace: string, plan: Plan, planRel: string, version: string, head?: string): string | undefined {
-  for (const { id, state } of releasedRuns(workspace, plan, planRel)) {
-    if (state.version !== version) continue;
-    const same = head !== undefined && state.commit === head;
+  for (const { id, state } of releasedRuns(workspace, plan, undefined, true)) {
+    if (state.version !== version || (head !== undefined && state.commit === head)) continue;
     const from = state.commit ? ` from commit ${state.commit.slice(0, 12)}` : '';
+    const how = state.status === 'released' ? 'was released' : 'was deployed (then abandoned, never rolled back)';
+    const elsewhere = state.plan !== planRel ? ` (by ${state.plan})` : '';
     const way = plan.release.redeploy
       ? `, or redeploy it (Redeploy This Version in the Releases view, or run --redeploy ${version})`
       : '; to deploy it again, a plan whose steps deploy by version sets release.redeploy: true and redeploys it';
-    return `${plan.release.name} ${version} was released to ${plan.release.environment} in run ${id}${from}, so it does not start again: a second release of ${version} would ship ${same ? 'the same commit again' : 'other code'} under its name. Give this release a new version (release.version in ${planRel})${way}`;
+    return `${state.name} ${version} ${how} to ${state.environment} in run ${id}${elsewhere}${from}, so it does not start again: a second release of ${version} would ship ${head && state.commit ? `other code (HEAD is ${head.slice(0, 12)})` : 'code no commit tells apart from it'} under its name. Give this release a new version (release.version in ${planRel})${way}`;
   }
   return undefined;
 }

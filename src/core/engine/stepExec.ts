@@ -29,7 +29,15 @@ export async function execStep(
   // Journal the start before the process exists: a step the disk did not record never runs.
   c.append({ type: 'step.started', phase, step: key, name, command, log: path.relative(c.runDir, log) });
   const running = c.runner.run(
-    { command, cwd, env: { ...c.env, ...opts.env }, timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, logFile: log, color: c.o.color },
+    {
+      command,
+      cwd,
+      env: { ...c.env, ...opts.env },
+      timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+      logFile: log,
+      color: c.o.color,
+      input: c.o.stepInput === true,
+    },
     (chunk) => c.o.onOutput?.(key, chunk),
   );
   c.current = running;

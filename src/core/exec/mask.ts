@@ -19,17 +19,29 @@ export function unmaskableReason(value: string): string | undefined {
   return undefined;
 }
 
-/** The ways a step may print a secret besides as is: trimmed, JSON-escaped (JavaScript and ASCII-only), URL-encoded. */
+/** The ways a step may print a secret besides as is: trimmed, JSON-escaped (JavaScript and ASCII-only), URL-encoded (urlForms). */
 function encodings(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   const out = [value, value.trim(), json, json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)];
   try {
-    const url = encodeURIComponent(value);
-    out.push(url, url.replace(/%20/g, '+'));
+    out.push(...urlForms(value));
   } catch {
     // A lone surrogate has no URL encoding; such a value is refused before a release starts.
   }
   return out;
+}
+
+/**
+ * The URL encodings encoders actually write: JavaScript's encodeURIComponent (which leaves !'()* as
+ * they are), RFC 3986 (curl --data-urlencode, Python's quote: those five encoded too), each with `/`
+ * left as is (Python's default), a space as `+` (forms), and lower-case hex.
+ */
+function urlForms(value: string): string[] {
+  const js = encodeURIComponent(value);
+  const rfc = js.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const withSlash = [js, rfc].flatMap((u) => [u, u.replace(/%2F/g, '/')]);
+  const withPlus = withSlash.flatMap((u) => [u, u.replace(/%20/g, '+')]);
+  return [...new Set(withPlus.flatMap((u) => [u, u.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())]))];
 }
 
 /** The knuth-morris-pratt failure table of a pattern: the longest proper border of each prefix. */

@@ -16,6 +16,8 @@ export interface StepSpec {
   logFile: string;
   /** Ask tools for colour: the output is shown in a terminal. */
   color?: boolean;
+  /** Input is written to the step while it runs (a terminal); otherwise its standard input ends at once, as `< /dev/null`. */
+  input?: boolean;
 }
 
 export interface StepResult extends StepEnd {
@@ -105,6 +107,8 @@ export class StepRunner {
     child.stdout?.on('data', (d: string) => sink.write(d));
     child.stderr?.on('data', (d: string) => sink.write(d));
     child.stdin?.on('error', () => {});
+    // Nobody will type into it: a step that reads its input gets end-of-file, not a wait until its timeout.
+    if (!spec.input) child.stdin?.end();
 
     const result = (async (): Promise<StepResult> => {
       const r = await child;

@@ -153,7 +153,13 @@ export function envReferences(text: string): EnvReference[] {
   visit(doc, {
     Scalar(key, node, ancestry) {
       if (typeof node.value !== 'string' || !node.range || placeOf(pathOf(ancestry, key)) === 'literal') return;
-      for (const m of scanReferences(node.value)) if (m.ref?.startsWith('env:')) refs.push({ name: m.ref.slice(4), line: lc.linePos(node.range[0]).line });
+      const start = lc.linePos(node.range[0]).line;
+      for (const m of scanReferences(node.value)) {
+        if (!m.ref?.startsWith('env:')) continue;
+        // In a literal block (|) each line of the value is a line of the file, after the one of its indicator.
+        const line = node.type === 'BLOCK_LITERAL' ? start + 1 + (node.value.slice(0, m.start).match(/\n/g)?.length ?? 0) : start;
+        refs.push({ name: m.ref.slice(4), line });
+      }
     },
   });
   return refs;

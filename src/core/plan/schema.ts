@@ -192,7 +192,12 @@ export const Plan = z.strictObject({
   release: doc(
     z.strictObject({
       name: doc(
-        str(),
+        str().check(
+          z.refine(
+            (v) => v.trim() === v && !/[\p{Cc}\p{Cf}]/u.test(v),
+            'expected a name without surrounding blanks or invisible characters (runs of the same service are matched by it)',
+          ),
+        ),
         "The service's name, in the go/no-go question, the report and the announcement; `${release.name}`. The previous version is looked up among released runs with the same name and environment.",
       ),
       version: doc(
@@ -208,8 +213,11 @@ export const Plan = z.strictObject({
         'The version released: a semantic version such as `1.4.0` (a leading `v` is dropped), or `auto`. `auto` proposes the next version from the Conventional Commits since the previous release tag (see `changelog`) and needs a git repository. Available as `${release.version}`.',
       ),
       environment: doc(
-        z._default(str(), 'production'),
-        'The environment released to, named in the go/no-go question, the report and the announcement; `${release.environment}`.',
+        z._default(
+          z.string().check(z.regex(ID_RE, 'expected an environment name of letters, digits, - _ . such as production, staging or prod-eu')),
+          'production',
+        ),
+        'The environment released to, named in the go/no-go question, the report and the announcement; `${release.environment}`: letters, digits, `-`, `_`, `.`. Runs to `Staging` and `staging` are runs to the same environment.',
       ),
       production: doc(
         z.optional(z.boolean()),
