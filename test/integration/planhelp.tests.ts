@@ -11,15 +11,27 @@ describe('plan help in the editor (no other extension installed)', function () {
   let original: string;
 
   before(async () => {
-    doc = await vscode.workspace.openTextDocument(planUri());
-    original = doc.getText();
-    await vscode.window.showTextDocument(doc);
-    // Earlier tests of this window replace the plan (Create Release Plan): start from the fixture's plan.
+    // Earlier tests of this window replace the plan (Create Release Plan deletes it and scaffolds
+    // another, twice): start from the fixture's plan, put on disk as a checkout would. An edit of the
+    // open document right after those could be refused (applyEdit false: the file was deleted and
+    // written again under it), which failed this hook once in CI.
     const ext = vscode.extensions.getExtension('release-pilot.release-pilot')!;
     const fixture = fs.readFileSync(path.join(ext.extensionPath, 'test', 'fixtures', 'ws-basic', '.release', 'plan.yaml'), 'utf8');
-    const all = new vscode.WorkspaceEdit();
-    all.replace(doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), fixture);
-    assert.ok(await vscode.workspace.applyEdit(all));
+    original = fs.readFileSync(planUri().fsPath, 'utf8');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    fs.writeFileSync(planUri().fsPath, fixture);
+    doc = await vscode.workspace.openTextDocument(planUri());
+    await vscode.window.showTextDocument(doc);
+    await until(
+      () => {
+        if (doc.getText() === fixture) return true;
+        // A model VS Code kept from before, with unsaved text: it reads the file again.
+        if (doc.isDirty) void vscode.commands.executeCommand('workbench.action.files.revert');
+        return false;
+      },
+      15_000,
+      `the editor to show the fixture's plan (dirty: ${doc.isDirty}, version ${doc.version})`,
+    );
   });
 
   after(async () => {
@@ -28,6 +40,8 @@ describe('plan help in the editor (no other extension installed)', function () {
     await vscode.workspace.applyEdit(all);
     await doc.save();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    // Whatever the editor made of it, the plan on disk is the one the tests after these found before them.
+    fs.writeFileSync(planUri().fsPath, original);
   });
 
   /** Inserts `text` as a new line after the line equal to `after`; returns the position at its end. */

@@ -243,7 +243,9 @@ describe('rollback: budget, announcement and every attempt in the report', funct
     assert.equal(s.rollback!.budgetMs, 1000);
     const r = buildReport(s);
     assert.equal(r.incidentResponse.overBudget, true);
-    assert.match(renderMarkdown(r), /- \*\*Rollback Duration\*\*: \*\*1\.\d s \(budget 1\.0 s\) — over budget\*\*/);
+    // The line shows the measured duration (2.0 s was seen on a loaded machine, so it is read from the run, not assumed to be 1.x s).
+    const shown = `${(s.rollback!.durationMs! / 1000).toFixed(1)} s`;
+    assert.ok(renderMarkdown(r).includes(`- **Rollback Duration**: **${shown} (budget 1.0 s) — over budget**`), renderMarkdown(r));
   });
 
   it('within budget: "Rollback Duration: 0.x s (budget 5 min)", not flagged', async () => {
