@@ -52,15 +52,16 @@ function withPlan(ws: Workspace, text: string) {
   return (p: Record<string, unknown> = {}) => ws.options({ plan: r.plan, planText: text, ...p });
 }
 
-async function refusal(start: Promise<unknown>): Promise<GateError> {
+/** The refusal a start ends in, by the gate named (the redeploy gate, unless said). */
+async function refusal(start: Promise<unknown>, gate = 'redeploy'): Promise<GateError> {
   try {
     await start;
   } catch (e) {
     assert.ok(e instanceof GateError, String(e));
-    assert.equal(e.gate, 'redeploy');
+    assert.equal(e.gate, gate);
     return e;
   }
-  assert.fail('the redeploy started');
+  assert.fail(`it started: the ${gate} gate did not refuse it`);
 }
 
 describe('redeploy: a version this plan released, again, through every gate (real git repositories)', function () {
@@ -229,16 +230,7 @@ describe('a plain run of a version this plan already released is refused (it wou
     return { ws, git, first };
   }
 
-  async function versionRefusal(start: Promise<unknown>): Promise<GateError> {
-    try {
-      await start;
-    } catch (e) {
-      assert.ok(e instanceof GateError, String(e));
-      assert.equal(e.gate, 'version');
-      return e;
-    }
-    assert.fail('the release started');
-  }
+  const versionRefusal = (start: Promise<unknown>) => refusal(start, 'version');
 
   it('refuses 1.2.3 again from new code, naming the run and its commit; nothing runs', async () => {
     const { ws, git, first } = await releasedOnce('1.2.3');

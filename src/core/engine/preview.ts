@@ -137,9 +137,10 @@ export async function previewRelease(
 /** What Start Release itself would refuse before any gate: an unset `${env:…}`, a version released before. */
 async function startRefusals(workspace: string, plan: Plan, planRel: string, planText: string, version: string): Promise<GateState[]> {
   const out: GateState[] = [];
-  const names = new Set(envReferences(planText).map((r) => r.name));
+  const refs = envReferences(planText);
+  const names = new Set(refs.map((r) => r.name));
   if (names.size) {
-    const unset = unsetEnvReferences(planText, planRel, process.env);
+    const unset = unsetEnvReferences(planText, planRel, process.env, refs);
     out.push({ gate: 'environment', state: unset ? 'blocked' : 'open', detail: unset ?? `every variable the plan reads is set (${[...names].join(', ')})` });
   }
   const again = releasedBefore(workspace, plan, planRel, version, await headCommit(workspace));

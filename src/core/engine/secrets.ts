@@ -31,9 +31,9 @@ export function unmaskableSecrets(sources: SecretSource[]): string | undefined {
  * `${env:NAME}` that are not set, each with its line, or undefined when every one is set (an empty
  * value is a value). Without this, the first step that reads one would fail mid-release.
  */
-export function unsetEnvReferences(planText: string, planRel: string, env: NodeJS.ProcessEnv): string | undefined {
+export function unsetEnvReferences(planText: string, planRel: string, env: NodeJS.ProcessEnv, refs = envReferences(planText)): string | undefined {
   const unset = new Map<string, number[]>();
-  for (const r of envReferences(planText)) if (typeof env[r.name] !== 'string') unset.set(r.name, [...(unset.get(r.name) ?? []), r.line]);
+  for (const r of refs) if (typeof env[r.name] !== 'string') unset.set(r.name, [...(unset.get(r.name) ?? []), r.line]);
   if (unset.size === 0) return undefined;
   const list = [...unset].map(([name, lines]) => `${name} (${planRel}:${lines.join(', ')})`);
   return `${unset.size === 1 ? 'an environment variable the plan reads is' : `${unset.size} environment variables the plan reads are`} not set, so nothing was started: ${list.join('; ')}. Set ${unset.size === 1 ? 'it' : 'them'} in the environment VS Code or the command line runs in, or remove the \${env:…} reference.`;
