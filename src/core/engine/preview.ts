@@ -61,6 +61,8 @@ function unitCommand(plan: Plan, u: Unit, r: Resolve, extra: Record<string, stri
       return `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`;
     case 'monitor':
       return `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`;
+    case 'analysis':
+      return `canary at ${u.weight} %: watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${u.durationMs / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`;
     case 'webhook':
       return 'POST webhook (URL from the environment)';
     case 'notify':

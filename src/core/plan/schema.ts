@@ -88,6 +88,10 @@ export const Metric = z
       "Source: a command whose standard output ends with the number. The last word it prints is the sample (`0.02`, `17`; `NaN` is an unusable sample); a non-zero exit or a word that is not a number is an error sample, nothing printed an empty one. It runs in bash in the workspace folder with Release Pilot's environment, once per sample, within `timeout`. Plan references are resolved.",
     ),
     timeout: durationDefault(5_000, 'How long one sample may take; a sample not taken in time is an error sample.'),
+    compareTo: doc(
+      z.optional(z.string().check(z.regex(ID_RE, 'expected the id of another metric'))),
+      "The id of another metric this one is judged against, instead of its baseline. The percentage rules (`risePercent`, `dropPercent`) compare each sample with that metric's sample taken at the same moment, and `mannWhitney` compares the two windows. For a canary: its error ratio against the stable hosts'. `max` and `min` stay absolute.",
+    ),
     guard: doc(Guard, 'The rules the samples must keep: thresholds judged on each sample, and a statistical rule judged at the end of the window.'),
   })
   .check(
@@ -135,7 +139,25 @@ export const Monitoring = z.strictObject({
     'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http` or `command`) and a guard.',
   ),
   shortWindowReason: doc(z.optional(str()), "Why a production window is shorter than the spec's 15 minutes (a demo, a tiny service); it silences the warning."),
-});
+}).check(
+  z.superRefine((m, ctx) => {
+    const ids = m.metrics.map((x) => x.id);
+    m.metrics.forEach((x, i) => {
+      if (ids.indexOf(x.id) !== i)
+        ctx.addIssue({ code: 'custom', path: ['metrics', i, 'id'], input: x.id, message: `metric id ${x.id} is used twice; the journal and report tell metrics apart by id` });
+      if (x.compareTo === undefined) return;
+      if (x.compareTo === x.id)
+        ctx.addIssue({ code: 'custom', path: ['metrics', i, 'compareTo'], input: x.compareTo, message: 'a metric cannot be compared with itself' });
+      else if (!ids.includes(x.compareTo))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics', i, 'compareTo'],
+          input: x.compareTo,
+          message: `no metric has the id ${x.compareTo}; expected one of: ${ids.filter((id) => id !== x.id).join(', ') || '(no other metric)'}`,
+        });
+    });
+  }),
+);
 export type Monitoring = z.infer<typeof Monitoring>;
 
 const Announce = z.strictObject({
