@@ -11,12 +11,7 @@ export interface RuleBreach {
 const fmt = formatNumber;
 
 /** The threshold rules (not the statistical one) applied to one sample; `against` names what `baseline` is. */
-export function evaluateGuard(
-  g: Guard,
-  value: number,
-  baseline: number | undefined,
-  against = 'the baseline',
-): { breaches: RuleBreach[]; notes: string[] } {
+export function evaluateGuard(g: Guard, value: number, baseline: number | undefined, against = 'the baseline'): { breaches: RuleBreach[]; notes: string[] } {
   const breaches: RuleBreach[] = [];
   const notes: string[] = [];
   if (g.max !== undefined && value > g.max)

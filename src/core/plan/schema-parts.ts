@@ -187,7 +187,7 @@ export const Rolling = z.strictObject({
   ),
   maxUnavailable: doc(
     z._default(int(1), 1),
-    "How many targets are updated per batch. The targets of a batch run their steps at the same time, then their health checks at the same time, before the next batch starts.",
+    'How many targets are updated per batch. The targets of a batch run their steps at the same time, then their health checks at the same time, before the next batch starts.',
   ),
   steps: doc(
     Steps.check(z.minLength(1)),
@@ -198,10 +198,7 @@ export const Rolling = z.strictObject({
 
 export const Canary = z
   .strictObject({
-    deploy: doc(
-      Steps.check(z.minLength(1)),
-      'Steps that put the new version on the canary (a host, a pod, an instance) while it takes no traffic yet.',
-    ),
+    deploy: doc(Steps.check(z.minLength(1)), 'Steps that put the new version on the canary (a host, a pod, an instance) while it takes no traffic yet.'),
     setWeight: doc(
       Steps.check(z.minLength(1)),
       "Steps that give the canary `${canary.weight}` percent of the traffic, at each of `weights`. Any command does it: HAProxy's runtime API, an ingress annotation, a service mesh. The rollback must set the weight back to 0 itself: the plan's `rollback.steps` run on a breach.",
@@ -212,7 +209,7 @@ export const Canary = z
     ),
     analysis: doc(
       Duration,
-      "How long each weight is held and watched: every `monitoring.interval`, every metric is sampled and judged against its guard (the baseline, or the metric named by its `compareTo`). A confirmed breach starts the rollback at once (`monitoring.onBreach` decides as in the window); the next weight is set only after a clean analysis.",
+      'How long each weight is held and watched: every `monitoring.interval`, every metric is sampled and judged against its guard (the baseline, or the metric named by its `compareTo`). A confirmed breach starts the rollback at once (`monitoring.onBreach` decides as in the window); the next weight is set only after a clean analysis.',
     ),
     promote: doc(
       noSteps(),
@@ -249,8 +246,7 @@ export const DeployPhase = z
         ctx.addIssue({ code: 'custom', path: ['blueGreen'], input: d, message: 'strategy blue-green needs a blueGreen section' });
       if (d.strategy === 'rolling' && !d.rolling)
         ctx.addIssue({ code: 'custom', path: ['rolling'], input: d, message: 'strategy rolling needs a rolling section' });
-      if (d.strategy === 'canary' && !d.canary)
-        ctx.addIssue({ code: 'custom', path: ['canary'], input: d, message: 'strategy canary needs a canary section' });
+      if (d.strategy === 'canary' && !d.canary) ctx.addIssue({ code: 'custom', path: ['canary'], input: d, message: 'strategy canary needs a canary section' });
       if (d.strategy === 'steps' && d.steps.length === 0)
         ctx.addIssue({ code: 'custom', path: ['steps'], input: d, message: 'the deploy phase needs steps, or a blue-green, rolling or canary strategy' });
     }),

@@ -42,7 +42,7 @@ export const BUILTINS: readonly BuiltinRef[] = [
   { name: 'deploy.color', description: 'blue-green: the idle colour this release deploys to', when: 'colors' },
   { name: 'deploy.active', description: 'blue-green: the colour serving traffic when the release started', when: 'colors' },
   { name: 'target', description: 'rolling: the target being deployed', when: 'target' },
-  { name: 'canary.weight', description: "canary: the percentage of the traffic the canary gets at this step (0 to 100)", when: 'canary' },
+  { name: 'canary.weight', description: 'canary: the percentage of the traffic the canary gets at this step (0 to 100)', when: 'canary' },
 ];
 export const BUILTIN_NAMES: readonly string[] = BUILTINS.map((b) => b.name);
 
