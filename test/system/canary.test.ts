@@ -3,6 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Release } from '../../src/core/engine/engine';
 import { parsePlan } from '../../src/core/plan/load';
+import { panelSnapshot } from '../../src/vscode/snapshot';
+import { Snapshot } from '../../src/webview/protocol';
+import type { ReleaseEvent } from '../../src/core/base/events';
+import type { ReleaseState } from '../../src/core/base/fold';
 import { journalLines, smallPlan, workspace } from '../support/fixtures';
 
 const read = (dir: string, f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
@@ -51,7 +55,21 @@ const files = { 'canary-errors.txt': '0.01\n', 'stable-errors.txt': '0.01\n' };
 describe('canary deploy', () => {
   it('raises the weight step by step, holds each for its analysis, then promotes', async () => {
     const ws = workspace(smallPlan({ deploy: canary(), monitoring, rollback }), files);
-    const s = await (await Release.start(ws.options())).run();
+    // What the panel would show while each analysis runs (the snapshot the webview is sent, checked by its schema).
+    const seen: string[] = [];
+    const onEvent = (e: ReleaseEvent, st: ReleaseState) => {
+      if (e.type !== 'canary.weight') return;
+      const snap = Snapshot.parse(JSON.parse(JSON.stringify(panelSnapshot(st, ws.options().plan, 'monitor', undefined))));
+      seen.push(
+        `${snap.canary?.weight} % ${snap.canary?.index}/${snap.canary?.of}; ${snap.markers
+          .filter((m) => m.kind === 'canary')
+          .map((m) => m.label)
+          .join(', ')}`,
+      );
+    };
+    const s = await (await Release.start(ws.options({ onEvent }))).run();
+    assert.deepEqual(seen, ['10 % 1/3; canary 10 %', '50 % 2/3; canary 10 %, canary 50 %', '100 % 3/3; canary 10 %, canary 50 %, canary 100 %']);
+    assert.equal(panelSnapshot(s, ws.options().plan, 'monitor', undefined).canary, undefined, 'no weight shown once the release ended');
     assert.equal(s.status, 'released', s.outcomeMessage);
     assert.equal(read(ws.dir, 'weights.log'), '10\n50\n100\n');
     assert.equal(read(ws.dir, 'deployed.txt'), '1.2.3\n', 'promote ran');
