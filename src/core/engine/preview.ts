@@ -54,7 +54,7 @@ function unitCommand(plan: Plan, u: Unit, r: Resolve, extra: Record<string, stri
         ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)`
         : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`;
     case 'http':
-      return `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`;
+      return `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}${u.check.retries ? ` (up to ${u.check.retries + 1} tries)` : ''}`;
     case 'log':
       return `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`;
     case 'baseline':

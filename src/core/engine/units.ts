@@ -1,4 +1,4 @@
-import type { HealthCheck, HttpCheck, LogCheck, PhaseId, Plan, Step } from '../plan/schema';
+import type { HealthCheck, LogCheck, PhaseId, Plan, Step, VerificationHttpCheck } from '../plan/schema';
 
 /** One thing the engine does and journals as a step: a command, a check, or a monitoring task. */
 export type Unit =
@@ -15,7 +15,7 @@ export type Unit =
     }
   /** A canary's weight held and watched against the guards; a breach rolls back. */
   | { key: string; phase: PhaseId; name: string; kind: 'analysis'; weight: number; index: number; of: number; durationMs: number }
-  | { key: string; phase: PhaseId; name: string; kind: 'http'; check: HttpCheck }
+  | { key: string; phase: PhaseId; name: string; kind: 'http'; check: VerificationHttpCheck }
   | { key: string; phase: PhaseId; name: string; kind: 'log'; check: LogCheck }
   | { key: string; phase: PhaseId; name: string; kind: 'baseline' }
   | { key: string; phase: PhaseId; name: string; kind: 'monitor' }

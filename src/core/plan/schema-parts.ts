@@ -113,7 +113,18 @@ export const HttpCheck = z.strictObject({
     "The check's name in the tree and the report; a health check does not use it (it is named after its colour or target). Default: the method and the URL.",
   ),
   url: doc(str(), 'The URL requested. Plan references are resolved.'),
-  method: doc(z._default(z.enum(['GET', 'HEAD', 'POST']), 'GET'), 'The HTTP method of the request; no request body is sent.'),
+  method: doc(
+    z._default(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']), 'GET'),
+    'The HTTP method of the request. A body is sent only when `requestBody` gives one.',
+  ),
+  headers: doc(
+    z.optional(z.record(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')), z.string())),
+    'Request headers, by name (`Content-Type: application/json`, `Authorization: Bearer ${env:API_TOKEN}`). Plan references are resolved; values from `${env:…}` are masked in every output.',
+  ),
+  requestBody: doc(
+    z.optional(z.string()),
+    'The request body, sent as written after plan references are resolved (a GraphQL query, a JSON document); give its `Content-Type` in `headers`.',
+  ),
   status: doc(z._default(int(100, 599), 200), 'The HTTP status the response must have, exactly. Redirects are not followed: a 301 is compared as 301.'),
   body: doc(
     z.optional(z.string()),
@@ -258,14 +269,20 @@ export const VerificationHttpCheck = z.extend(HttpCheck, {
     z.optional(z.boolean()),
     'Marks the check that the report\'s "Core API" line speaks for; one check at most. Unmarked, the first check whose name or URL has the word "api" is taken; `core: false` keeps a check out of that choice.',
   ),
+  retries: doc(
+    z._default(int(0, 20), 0),
+    'How many more times a failed check is tried before it counts as failed (a service still warming up after the switch). Default: 0, one attempt.',
+  ),
+  retryDelay: durationDefault(1_000, 'The pause before the first retry; each further retry waits twice as long as the one before (backoff).'),
 });
+export type VerificationHttpCheck = z.infer<typeof VerificationHttpCheck>;
 
 export const VerificationPhase = z
   .strictObject({
     steps: doc(noSteps(), 'Steps run first in the verification phase, one after the other (smoke tests, for example).'),
     http: doc(
       writtenDefault(z._default(z.array(VerificationHttpCheck), []), []),
-      'HTTP checks run once each after the verification steps; there are no retries here. A failed check asks: retry, roll back, pause or waive.',
+      'HTTP checks run after the verification steps, each tried up to `retries` more times. A check still failing asks: retry, roll back, pause or waive.',
     ),
     logs: doc(z._default(z.array(LogCheck), []), 'Log scans run after the HTTP checks: a command prints logs, and lines matching `errorPatterns` fail it.'),
   })

@@ -18,7 +18,7 @@ import {
   writtenDefault,
 } from './schema-parts';
 export { Duration, Step, durationMs, durationText } from './schema-parts';
-export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance } from './schema-parts';
+export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
 
 const PrometheusSource = z.strictObject({
   url: doc(str(), 'The base URL of the Prometheus server, such as `http://prometheus:9090`; `/api/v1/query` is appended. Plan references are resolved.'),

@@ -201,7 +201,9 @@ const PLACES: [RegExp, Place][] = [
   [new RegExp(`^phases\\.(?:preparation|staging|backup|migration|config|announcement|verification|deploy)\\.steps${STEP}$`), 'step'],
   [new RegExp(`^phases\\.deploy\\.blueGreen\\.(?:deploy|switch|retire)${STEP}$`), 'step'],
   [/^phases\.deploy\.blueGreen\.healthCheck\.(?:run|http\.url)$/, 'step'],
-  [/^phases\.verification\.(?:http\.(?:url|name)|logs\.(?:run|name))$/, 'step'],
+  [/^phases\.verification\.(?:http\.(?:url|name|requestBody|headers\.[^.]+)|logs\.(?:run|name))$/, 'step'],
+  [/^phases\.deploy\.blueGreen\.healthCheck\.http\.(?:requestBody|headers\.[^.]+)$/, 'step'],
+  [/^phases\.deploy\.rolling\.healthCheck\.http\.(?:requestBody|headers\.[^.]+)$/, 'target'],
   [/^monitoring\.metrics\.(?:prometheus\.(?:url|query)|scrape\.url|http\.url|command)$/, 'step'],
   [/^announce\.(?:command|webhook\.url)$/, 'step'],
 ];
