@@ -18,6 +18,8 @@ function monitorOf(c: RunContext): Monitor {
     clock: c.clock,
     signal: c.monitorAbort.signal,
     decide: (b) => c.stopLatch.race(c.o.prompter.onBreach(b)),
+    // Before the switch the new colour serves nothing: the baseline of a metric of `${deploy.color}` is the live colour's.
+    resolveForBaseline: c.state.colors ? (t) => c.resolve(t, { 'deploy.color': c.state.colors!.active }) : undefined,
   });
   for (const mv of Object.values(c.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean, mv.baseline.fixed);
   c.monitor = m;

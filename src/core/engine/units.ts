@@ -21,7 +21,15 @@ export type Unit =
   | { key: string; phase: PhaseId; name: string; kind: 'monitor' }
   | { key: string; phase: PhaseId; name: string; kind: 'notify' | 'webhook'; announce: true };
 
-const stepName = (s: Step) => s.name ?? (s.run.length > 60 ? `${s.run.slice(0, 57)}…` : s.run);
+/** A step's name, or its command cut to 60 characters, never inside a `${…}` (a cut reference would not resolve). */
+function stepName(s: Step): string {
+  if (s.name !== undefined) return s.name;
+  if (s.run.length <= 60) return s.run;
+  let cut = 57;
+  const open = s.run.lastIndexOf('${', cut);
+  if (open !== -1 && s.run.indexOf('}', open) >= cut) cut = open;
+  return `${s.run.slice(0, cut)}…`;
+}
 
 /**
  * The phase whose first unit captures the monitoring baseline: the first one that touches

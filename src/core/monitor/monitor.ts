@@ -23,6 +23,11 @@ export interface MonitorDeps {
   /** Called for `onBreach: prompt`. */
   decide?(b: Breach): Promise<BreachDecision>;
   onTick?(elapsedMs: number, windowMs: number): void;
+  /**
+   * How the metrics' texts resolve while the baseline is captured, when that differs from the
+   * window: a blue-green metric of `${deploy.color}` measures the live (active) colour then.
+   */
+  resolveForBaseline?: (s: string) => string;
 }
 
 export type WatchOutcome = { ok: true } | { ok: false; breach: Breach; action: 'rollback' | 'pause' } | { ok: false; aborted: true };
@@ -52,6 +57,8 @@ interface Track {
 
 export class Monitor {
   private readonly tracks: Track[];
+  /** The sources the baseline is sampled from (the window's, unless `resolveForBaseline` says otherwise). */
+  private readonly baselineSources: MetricSource[];
 
   constructor(
     private readonly cfg: Monitoring,
@@ -69,6 +76,8 @@ export class Monitor {
       consecutiveBreaches: 0,
       consecutiveErrors: 0,
     }));
+    const rb = deps.resolveForBaseline;
+    this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd)) : this.tracks.map((t) => t.source);
   }
 
   describe(id: string): string {
@@ -85,13 +94,13 @@ export class Monitor {
     return this.tracks.some((t) => t.baseline === undefined);
   }
 
-  private async sampleAll(): Promise<Sample[]> {
-    return Promise.all(this.tracks.map((t) => t.source.sample().catch((e: Error): Sample => ({ value: null, status: 'error', message: e.message }))));
+  private async sampleAll(sources = this.tracks.map((t) => t.source)): Promise<Sample[]> {
+    return Promise.all(sources.map((src) => src.sample().catch((e: Error): Sample => ({ value: null, status: 'error', message: e.message }))));
   }
 
   /** Sources that derive rates need one scrape before their first value. */
-  async prime(): Promise<void> {
-    await this.sampleAll();
+  async prime(sources?: MetricSource[]): Promise<void> {
+    await this.sampleAll(sources);
   }
 
   async captureBaseline(): Promise<void> {
@@ -108,12 +117,12 @@ export class Monitor {
       return;
     }
     const duration = this.cfg.baseline.capture ?? 0;
-    await this.prime();
+    await this.prime(this.baselineSources);
     const start = clock.now();
     for (let k = 1; !signal.aborted; k++) {
       await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
       if (signal.aborted) return;
-      const samples = await this.sampleAll();
+      const samples = await this.sampleAll(this.baselineSources);
       samples.forEach((s, i) => {
         if (s.status === 'ok' && s.value !== null && Number.isFinite(s.value)) this.tracks[i].baselineSamples.push(s.value);
       });
