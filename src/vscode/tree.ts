@@ -105,6 +105,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
   }
 
   getChildren(node?: Node): Node[] {
+    this.c.ensureLoaded();
     const kids = this.children(node);
     this.fetched.set(childrenKey(node), kids.map(nodeKey).join('\n'));
     return kids;
