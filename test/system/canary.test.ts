@@ -100,6 +100,9 @@ describe('canary deploy', () => {
     assert.ok(samples.length >= 9, `at least 3 samples per weight, got ${samples.length}`);
     // The analyses are not the monitoring window: one window event, after the deploy.
     assert.equal(journalLines(ws, s.runId).filter((e) => e.type === 'monitoring.window').length, 1);
+    // …and the window's verdict counts the window's samples only (600 ms every 150 ms), not the analyses' too.
+    const taken = Number(/ of (\d+) samples/.exec(s.metrics.canary_errors.verdict!.explanation)?.[1]);
+    assert.ok(taken >= 1 && taken <= 6, s.metrics.canary_errors.verdict!.explanation);
   });
 
   it('rolls back at the first weight whose analysis breaches, before the next weight', async () => {

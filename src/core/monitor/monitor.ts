@@ -141,8 +141,9 @@ export class Monitor {
   async watch(analysis?: AnalysisWatch): Promise<WatchOutcome> {
     const { clock, signal, append } = this.deps;
     const windowMs = analysis?.windowMs ?? this.cfg.window;
-    if (analysis) for (const t of this.tracks) Object.assign(t, { window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0, lastProblem: undefined });
-    else append({ type: 'monitoring.window', windowMs, intervalMs: this.cfg.interval, metrics: this.tracks.map((t) => t.id) });
+    // Each watch judges its own samples: a canary's analyses are not the window's.
+    for (const t of this.tracks) Object.assign(t, { window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0, lastProblem: undefined });
+    if (!analysis) append({ type: 'monitoring.window', windowMs, intervalMs: this.cfg.interval, metrics: this.tracks.map((t) => t.id) });
     await this.prime();
     const start = clock.now();
     for (let k = 1; ; k++) {
