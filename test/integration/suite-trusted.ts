@@ -8,5 +8,7 @@ export function run(): Promise<void> {
     require('./planhelp.tests');
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
     require('./history.tests');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above; last: it commits a plan of its own
+    require('./canary.tests');
   });
 }
