@@ -2,7 +2,7 @@
 # The orders service of one host, run from the host's folder: releases/<version>/ holds each
 # installed version, `current` links the one that runs. host.env (written when the host was set
 # up) says the host's name, address, port and node.
-#   service.sh start | stop | status | version
+#   service.sh start | stop | status | version | switch VERSION
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./host.env
@@ -13,14 +13,20 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 stop() {
   if running; then
     kill "$(cat "$pidfile")" 2>/dev/null || true
-    for _ in $(seq 100); do running || break; sleep 0.05; done
+    for _ in $(seq 100); do running || break; sleep 0.02; done
     running && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
   fi
   rm -f "$pidfile"
 }
 
 health() {
-  "$NODE" -e "fetch('http://$HOST_ADDR:$SERVICE_PORT/health').then(r => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"
+  # GET /health with bash alone (no process to start: this runs every 0.1 s while the service starts).
+  local status=
+  { exec 3<>"/dev/tcp/$HOST_ADDR/$SERVICE_PORT"; } 2>/dev/null || return 1
+  printf 'GET /health HTTP/1.0\r\nHost: %s\r\n\r\n' "$HOST_ADDR" >&3
+  read -r -t 2 _ status _ <&3 || true
+  exec 3<&- 3>&-
+  [ "$status" = 200 ]
 }
 
 case "${1:-}" in
@@ -39,6 +45,14 @@ case "${1:-}" in
     echo "$HOST_NAME: orders-service $version is not healthy on $HOST_ADDR:$SERVICE_PORT" >&2
     tail -5 service.log >&2 || true
     exit 1
+    ;;
+  switch)
+    # current -> releases/VERSION, atomically (a new link renamed over the old one), then a restart.
+    version=${2:?version missing}
+    [ -f "releases/$version/server.js" ] || { echo "$HOST_NAME: release $version is not installed" >&2; exit 1; }
+    ln -sfn "releases/$version" current.next
+    mv -T current.next current
+    exec "$0" start
     ;;
   stop)
     stop

@@ -94,9 +94,11 @@ server.keepAliveTimeout = 65_000;
 server.listen(port, host, () => {
   console.log(`INFO orders-service ${version} on ${name} (${host}:${server.address().port})`);
 });
-// A stop finishes the requests under way; idle kept-alive connections are closed at once.
+// A stop finishes the requests under way; a kept-alive connection is closed as soon as it is idle
+// (HAProxy drained this host before, so no new request comes).
 process.on('SIGTERM', () => {
   server.close(() => process.exit(0));
   server.closeIdleConnections();
-  setTimeout(() => process.exit(0), 5000).unref();
+  setInterval(() => server.closeIdleConnections(), 20).unref();
+  setTimeout(() => process.exit(0), 3000).unref();
 });
