@@ -80,12 +80,13 @@ function readPid(file) {
 }
 
 export class FleetEnvironment {
-  /** @param {{ bad?: boolean, rps?: number, load?: boolean, monitoringWindow?: string }} o */
+  /** @param {{ bad?: boolean, rps?: number, load?: boolean, monitoringWindow?: string, baselineCapture?: string }} o */
   constructor(o = {}) {
     this.bad = Boolean(o.bad);
     this.rps = o.rps ?? RPS;
     this.withLoad = o.load !== false;
     this.monitoringWindow = o.monitoringWindow;
+    this.baselineCapture = o.baselineCapture;
     this.children = [];
     this.dir = undefined;
     this.hosts = [];
@@ -154,11 +155,14 @@ export class FleetEnvironment {
         !/[\\/](state|\.release[\\/]runs)$/.test(src) && !/(run-fleet-demo|environment)\.mjs$/.test(src) && !src.endsWith('.release/lock'),
     });
     for (const d of ['ansible/local', 'ansible/remote', 'ansible/cp', 'ansible/home', 'ssh', 'hosts']) fs.mkdirSync(path.join(this.state, d), { recursive: true });
-    if (this.monitoringWindow) {
-      for (const f of ['plan.yaml', 'canary.yaml']) {
-        const plan = path.join(dir, '.release', f);
-        if (fs.existsSync(plan)) fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace(/^ {2}window: \S+$/m, `  window: ${this.monitoringWindow}`));
-      }
+    // A shorter window (and baseline) for the tests, written into the plans before the commits.
+    for (const f of ['plan.yaml', 'canary.yaml']) {
+      const plan = path.join(dir, '.release', f);
+      if (!fs.existsSync(plan)) continue;
+      let text = fs.readFileSync(plan, 'utf8');
+      if (this.monitoringWindow) text = text.replace(/^ {2}window: \S+$/m, `  window: ${this.monitoringWindow}`);
+      if (this.baselineCapture) text = text.replace(/^ {4}capture: \S+$/m, `    capture: ${this.baselineCapture}`);
+      fs.writeFileSync(plan, text);
     }
     const serverJs = path.join(dir, 'service', 'server.js');
     const v11 = fs.readFileSync(serverJs, 'utf8');
