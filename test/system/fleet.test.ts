@@ -89,7 +89,8 @@ async function stopAndCheck(fleet: Fleet | undefined) {
   await fleet.stop();
   const dir = fleet.dir;
   const left = processesIn(dir);
-  if (!left.length) fleet.remove();
+  // FLEET_KEEP=1 keeps the workspace (journal, logs, load counts) to look at.
+  if (!left.length && !process.env.FLEET_KEEP) fleet.remove();
   assert.deepEqual(left, [], `every process of the fleet ended (workspace kept: ${dir})`);
 }
 

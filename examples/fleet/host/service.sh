@@ -37,7 +37,7 @@ case "${1:-}" in
     setsid nohup "$NODE" current/server.js --host "$HOST_ADDR" --port "$SERVICE_PORT" --version "$version" --name "$HOST_NAME" --root "$PWD" \
       >> service.log 2>&1 < /dev/null &
     echo $! > "$pidfile"
-    for _ in $(seq 60); do
+    for _ in $(seq 40); do
       if health; then echo "$HOST_NAME: orders-service $version up on $HOST_ADDR:$SERVICE_PORT (pid $(cat "$pidfile"))"; exit 0; fi
       running || break
       sleep 0.1
