@@ -151,10 +151,10 @@ export class FleetEnvironment {
     const dir = (this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'release-pilot-fleet-')));
     fs.cpSync(HERE, dir, {
       recursive: true,
-      filter: (src) =>
-        !/[\\/](state|\.release[\\/]runs)$/.test(src) && !/(run-fleet-demo|environment)\.mjs$/.test(src) && !src.endsWith('.release/lock'),
+      filter: (src) => !/[\\/](state|\.release[\\/]runs)$/.test(src) && !/(run-fleet-demo|environment)\.mjs$/.test(src) && !src.endsWith('.release/lock'),
     });
-    for (const d of ['ansible/local', 'ansible/remote', 'ansible/cp', 'ansible/home', 'ssh', 'hosts']) fs.mkdirSync(path.join(this.state, d), { recursive: true });
+    for (const d of ['ansible/local', 'ansible/remote', 'ansible/cp', 'ansible/home', 'ssh', 'hosts'])
+      fs.mkdirSync(path.join(this.state, d), { recursive: true });
     // A shorter window (and baseline) for the tests, written into the plans before the commits.
     for (const f of ['plan.yaml', 'canary.yaml']) {
       const plan = path.join(dir, '.release', f);
@@ -226,10 +226,7 @@ export class FleetEnvironment {
         '',
       ].join('\n'),
     );
-    fs.writeFileSync(
-      path.join(root, 'host.env'),
-      `HOST_NAME=${name}\nHOST_ADDR=${addr}\nSERVICE_PORT=${host.servicePort}\nNODE=${process.execPath}\n`,
-    );
+    fs.writeFileSync(path.join(root, 'host.env'), `HOST_NAME=${name}\nHOST_ADDR=${addr}\nSERVICE_PORT=${host.servicePort}\nNODE=${process.execPath}\n`);
     fs.copyFileSync(path.join(this.dir, 'host', 'service.sh'), path.join(root, 'service.sh'));
     fs.chmodSync(path.join(root, 'service.sh'), 0o755);
     // v1.0.0 is what production runs: installed and started on every host.
@@ -253,10 +250,17 @@ export class FleetEnvironment {
     fs.writeFileSync(file, cfg);
     execFileSync('haproxy', ['-c', '-q', '-f', file]);
     this.spawnBg('haproxy', 'haproxy', ['-db', '-f', file], 'haproxy.log');
-    await waitUntil('HAProxy answering with every host UP', async () => {
-      const stat = execFileSync(path.join(this.dir, 'tools', 'haproxy.sh'), [this.sock, 'show stat'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      return this.hosts.every((h) => new RegExp(`^orders,${h.name},.*,UP,`, 'm').test(stat));
-    }, 15_000);
+    await waitUntil(
+      'HAProxy answering with every host UP',
+      async () => {
+        const stat = execFileSync(path.join(this.dir, 'tools', 'haproxy.sh'), [this.sock, 'show stat'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        return this.hosts.every((h) => new RegExp(`^orders,${h.name},.*,UP,`, 'm').test(stat));
+      },
+      15_000,
+    );
   }
 
   async startPrometheus() {
@@ -269,16 +273,19 @@ export class FleetEnvironment {
     this.spawnBg(
       'prometheus',
       'prometheus',
-      [`--config.file=${file}`, `--storage.tsdb.path=${path.join(this.state, 'prometheus')}`, `--web.listen-address=127.0.0.1:${this.ports.PROMETHEUS_PORT}`, '--log.level=warn'],
+      [
+        `--config.file=${file}`,
+        `--storage.tsdb.path=${path.join(this.state, 'prometheus')}`,
+        `--web.listen-address=127.0.0.1:${this.ports.PROMETHEUS_PORT}`,
+        '--log.level=warn',
+      ],
       'prometheus.log',
     );
     await waitUntil('Prometheus ready', async () => (await fetch(`${this.prometheusUrl}/-/ready`)).ok, 20_000);
   }
 
   writeInventory() {
-    const lines = this.hosts.map(
-      (h) => `${h.name} ansible_host=${h.addr} ansible_port=${h.sshPort} host_root=${h.root} service_port=${h.servicePort}`,
-    );
+    const lines = this.hosts.map((h) => `${h.name} ansible_host=${h.addr} ansible_port=${h.sshPort} host_root=${h.root} service_port=${h.servicePort}`);
     const inv = fs
       .readFileSync(path.join(this.dir, 'ansible', 'inventory.ini'), 'utf8')
       .replace(/^#.*\n/gm, '')
@@ -323,7 +330,12 @@ export class FleetEnvironment {
   }
 
   async startLoad() {
-    this.spawnBg('load', process.execPath, [path.join(HERE, 'tools', 'load.mjs'), `${this.haproxyUrl}/api/orders`, String(this.rps), this.dir, this.loadFile], 'load.log');
+    this.spawnBg(
+      'load',
+      process.execPath,
+      [path.join(HERE, 'tools', 'load.mjs'), `${this.haproxyUrl}/api/orders`, String(this.rps), this.dir, this.loadFile],
+      'load.log',
+    );
     await waitUntil('the load generator counting', () => fs.existsSync(this.loadFile), 10_000);
     await sleep(1000);
   }

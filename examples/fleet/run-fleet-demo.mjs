@@ -106,11 +106,18 @@ async function main() {
   if (rb) say(`rollback (${rb.trigger}): started ${rb.latencyMs} ms after the trigger, took ${(rb.durationMs / 1000).toFixed(1)} s, ${rb.outcome}`);
   const versions = env.versions();
   const servers = env.haproxyServers();
-  say(`hosts: ${Object.entries(versions).map(([h, v]) => `${h} ${v} ${servers[h]?.status}`).join(', ')}`);
+  say(
+    `hosts: ${Object.entries(versions)
+      .map(([h, v]) => `${h} ${v} ${servers[h]?.status}`)
+      .join(', ')}`,
+  );
   const want = bad ? '1.0.0' : '1.1.0';
   const failedByMechanics = load ? Object.values(load.counts).reduce((a, c) => a + c.connErrors, 0) : -1;
   expectedOutcome =
-    code === (bad ? 3 : 0) && Object.values(versions).every((v) => v === want) && Object.values(servers).every((s) => s.status === 'UP') && failedByMechanics === 0;
+    code === (bad ? 3 : 0) &&
+    Object.values(versions).every((v) => v === want) &&
+    Object.values(servers).every((s) => s.status === 'UP') &&
+    failedByMechanics === 0;
   const summary = { code, seconds, rollback: rb, versions, load };
   fs.writeFileSync(path.join(env.dir, 'fleet-demo-result.json'), JSON.stringify(summary, null, 1));
   say(

@@ -81,7 +81,8 @@ function assertUntouched(fleet: Fleet) {
   assert.deepEqual(fleet.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'no host changed version');
   for (const h of fleet.hosts) assert.ok(!fs.existsSync(path.join(h.root, 'releases', '1.1.0')), `nothing was installed on ${h.name}`);
   const servers = fleet.haproxyServers();
-  for (const name of ['h1', 'h2', 'h3', 'h4']) assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} still takes traffic`);
+  for (const name of ['h1', 'h2', 'h3', 'h4'])
+    assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} still takes traffic`);
 }
 
 async function stopAndCheck(fleet: Fleet | undefined) {
@@ -169,7 +170,10 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       // Every host served both versions: the traffic went on while each one switched.
       for (const name of ['h1', 'h2', 'h3', 'h4'])
         for (const v of ['1.0.0', '1.1.0'])
-          assert.ok(Object.values(load.counts).some((c) => c.byVersion[`${name}@${v}`] > 0), `${name} answered with ${v}`);
+          assert.ok(
+            Object.values(load.counts).some((c) => c.byVersion[`${name}@${v}`] > 0),
+            `${name} answered with ${v}`,
+          );
     });
   });
 

@@ -3,7 +3,11 @@
 import * as fs from 'node:fs';
 
 const [inventory, expected] = process.argv.slice(2);
-const hosts = [...fs.readFileSync(inventory, 'utf8').matchAll(/^(\S+) ansible_host=(\S+) .*service_port=(\d+)/gm)].map((m) => ({ name: m[1], addr: m[2], port: m[3] }));
+const hosts = [...fs.readFileSync(inventory, 'utf8').matchAll(/^(\S+) ansible_host=(\S+) .*service_port=(\d+)/gm)].map((m) => ({
+  name: m[1],
+  addr: m[2],
+  port: m[3],
+}));
 let ok = hosts.length > 0;
 for (const h of hosts) {
   let said;
