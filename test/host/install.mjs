@@ -52,6 +52,12 @@ export function ensureSystemPackages() {
   // The monitoring tests scrape through a real Prometheus; the demo's database is SQLite.
   if (!have('prometheus')) need.push('prometheus');
   if (!have('sqlite3')) need.push('sqlite3');
+  // The fleet (examples/fleet, test/system/fleet.test.ts): hosts are real sshd's, HAProxy in front,
+  // deployed with Ansible; its playbooks talk to HAProxy's runtime socket with socat.
+  if (!have('haproxy')) need.push('haproxy');
+  if (!have('ansible-playbook')) need.push('ansible-core');
+  if (!have('sshd') && !fs.existsSync('/usr/sbin/sshd')) need.push('openssh-server');
+  if (!have('socat')) need.push('socat');
   for (const p of ['libkrb5-dev', 'libsecret-1-dev', 'libx11-dev', 'libxkbfile-dev', 'pkg-config']) if (!dpkgHas(p)) need.push(p);
   if (!need.length) return;
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages: ${need.join(' ')} (run as root, or install them: apt-get install ${need.join(' ')})`);

@@ -1,0 +1,209 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { ROOT } from '../support/helpers';
+import { processesIn } from '../support/processes';
+
+// The fleet of examples/fleet against the real programs: four sshd hosts on 127.0.0.11…14, HAProxy
+// with its runtime API in front, Prometheus, Ansible's playbooks and steady traffic through HAProxy.
+// Nothing is skipped: a missing program fails the file, naming its Debian package.
+
+interface PhaseCounts {
+  requests: number;
+  ok: number;
+  non2xx: number;
+  connErrors: number;
+  byServer: Record<string, { ok: number; failed: number }>;
+  byVersion: Record<string, number>;
+  errors: unknown[];
+}
+interface LoadCounts {
+  answered: number;
+  achievedRps: number;
+  counts: Record<string, PhaseCounts>;
+}
+interface Fleet {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  sock: string;
+  inventory: string;
+  prometheusUrl: string;
+  ports: { HAPROXY_PORT: number; HAPROXY_METRICS_PORT: number; PROMETHEUS_PORT: number };
+  hosts: { name: string; addr: string; root: string; sshPort: number; servicePort: number }[];
+  start(): Promise<Fleet>;
+  stop(): Promise<void>;
+  remove(): void;
+  stopLoad(): Promise<LoadCounts | undefined>;
+  loadCounts(): LoadCounts | undefined;
+  versions(): Record<string, string>;
+  haproxyServers(): Record<string, { status: string; weight: number; scur: number }>;
+  run(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string };
+  alivePids(): number[];
+}
+type FleetModule = { FleetEnvironment: new (o?: object) => Fleet; missingBinaries(): string[] };
+
+const fleetModule = (): Promise<FleetModule> => import(pathToFileURL(path.join(ROOT, 'examples', 'fleet', 'environment.mjs')).href) as Promise<FleetModule>;
+
+/** Runs the CLI without blocking the event loop, with the fleet's environment (Ansible's config and temp folders). */
+function cli(fleet: Fleet, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), ...args], { cwd: fleet.dir, env: fleet.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+function release(fleet: Fleet, ...more: string[]) {
+  return cli(fleet, [
+    'run',
+    '--plan',
+    path.join(fleet.dir, '.release', 'plan.yaml'),
+    '--yes',
+    '--tick',
+    'on-call',
+    '--var',
+    `HAPROXY_PORT=${fleet.ports.HAPROXY_PORT}`,
+    '--var',
+    `PROMETHEUS_URL=${fleet.prometheusUrl}`,
+    ...more,
+  ]);
+}
+
+const total = (load: LoadCounts, key: 'requests' | 'non2xx' | 'connErrors') => Object.values(load.counts).reduce((a, c) => a + c[key], 0);
+const failuresByPhase = (load: LoadCounts) =>
+  Object.fromEntries(Object.entries(load.counts).map(([p, c]) => [p, { requests: c.requests, non2xx: c.non2xx, connErrors: c.connErrors, errors: c.errors }]));
+
+function assertUntouched(fleet: Fleet) {
+  assert.deepEqual(fleet.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'no host changed version');
+  for (const h of fleet.hosts) assert.ok(!fs.existsSync(path.join(h.root, 'releases', '1.1.0')), `nothing was installed on ${h.name}`);
+  const servers = fleet.haproxyServers();
+  for (const name of ['h1', 'h2', 'h3', 'h4'])
+    assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} still takes traffic`);
+}
+
+async function stopAndCheck(fleet: Fleet | undefined) {
+  if (!fleet?.dir) return;
+  await fleet.stop();
+  const dir = fleet.dir;
+  const left = processesIn(dir);
+  // FLEET_KEEP=1 keeps the workspace (journal, logs, load counts) to look at.
+  if (!left.length && !process.env.FLEET_KEEP) fleet.remove();
+  assert.deepEqual(left, [], `every process of the fleet ended (workspace kept: ${dir})`);
+}
+
+describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real sshd, HAProxy, Ansible, Prometheus)', function () {
+  this.timeout(200_000);
+
+  before(async () => {
+    const missing = (await fleetModule()).missingBinaries();
+    assert.deepEqual(missing, [], `the fleet tests need these programs: ${missing.join(', ')}`);
+  });
+
+  describe('one fleet: a host unreachable, HAProxy refusing, then a good release', () => {
+    let fleet: Fleet | undefined;
+    before(async () => {
+      const { FleetEnvironment } = await fleetModule();
+      fleet = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
+      await fleet.start();
+    });
+    after(() => stopAndCheck(fleet));
+
+    it('h4 unreachable over SSH: the release is refused at its checklist and the deploy playbook before any host is touched', async () => {
+      const f = fleet!;
+      const h4 = f.hosts[3];
+      const sshdPid = Number(fs.readFileSync(path.join(h4.root, 'ssh', 'sshd.pid'), 'utf8'));
+      process.kill(sshdPid, 'SIGTERM');
+      const r = await release(f);
+      assert.equal(r.code, 1, r.out.slice(-3000));
+      assert.match(r.out, /Every host answers over SSH/);
+      assert.match(r.out, /h4 \| UNREACHABLE!/);
+      assert.doesNotMatch(r.out, /▶ Service deployment/, 'the deploy never started');
+      // The playbook on its own refuses too: its pre-check fails on h4 and no host is drained or switched.
+      const p = f.run('ansible-playbook', ['-i', f.inventory, 'ansible/deploy.yml', '-e', 'version=1.1.0']);
+      assert.notEqual(p.status, 0, p.stdout);
+      assert.match(p.stdout, /fatal: \[h4\]: UNREACHABLE!/);
+      assert.doesNotMatch(p.stdout, /TASK \[(Drain|Unpack|Switch)/, 'no task past the pre-check ran');
+      assertUntouched(f);
+      // h4's sshd again, as the fleet had it, for the release below.
+      const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(h4.root, 'ssh', 'sshd_config')], { detached: true, stdio: 'ignore' });
+      sshd.unref();
+      const load = f.loadCounts()!;
+      assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, JSON.stringify(failuresByPhase(load)));
+    });
+
+    it('HAProxy refusing a command: the step fails loudly naming the refusal, nothing is half-switched', () => {
+      const f = fleet!;
+      const hap = path.join(f.dir, 'tools', 'haproxy.sh');
+      const noServer = f.run(hap, [f.sock, 'set server orders/h9 state drain']);
+      assert.equal(noServer.status, 1);
+      assert.match(noServer.stderr, /HAProxy refused 'set server orders\/h9 state drain': No such server\./);
+      const noSocket = f.run(hap, [path.join(f.dir, 'state', 'nothing.sock'), 'set server orders/h1 state drain']);
+      assert.equal(noSocket.status, 1);
+      assert.match(noSocket.stderr, /no HAProxy socket at /);
+      // The playbook with a backend HAProxy does not have: it stops at the first refusal.
+      const p = f.run('ansible-playbook', ['-i', f.inventory, 'ansible/deploy.yml', '-e', 'version=1.1.0', '-e', 'haproxy_backend=order']);
+      assert.notEqual(p.status, 0, p.stdout);
+      assert.match(p.stdout, /HAProxy has no server order\/h1/);
+      assert.doesNotMatch(p.stdout, /TASK \[(Drain|Unpack|Switch)/, 'no task past the pre-check ran');
+      assertUntouched(f);
+      const load = f.loadCounts()!;
+      assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, JSON.stringify(failuresByPhase(load)));
+    });
+
+    it('a good release through the CLI under load: exit 0, every host on 1.1.0, not one failed request', async () => {
+      const f = fleet!;
+      const r = await release(f, '--var', 'BATCH=2');
+      assert.equal(r.code, 0, r.out.slice(-4000));
+      assert.match(r.out, /■ released: every phase passed/);
+      assert.deepEqual(f.versions(), { h1: '1.1.0', h2: '1.1.0', h3: '1.1.0', h4: '1.1.0' });
+      const servers = f.haproxyServers();
+      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} is UP`);
+      await new Promise((res) => setTimeout(res, 500));
+      const load = (await f.stopLoad())!;
+      assert.ok(load.achievedRps >= 200, `at least 200 requests/s: ${load.achievedRps}`);
+      assert.ok(load.counts.deploy?.requests > 1000, `traffic during the deploy: ${JSON.stringify(failuresByPhase(load))}`);
+      assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, `no failed request: ${JSON.stringify(failuresByPhase(load))}`);
+      // Every host served both versions: the traffic went on while each one switched.
+      for (const name of ['h1', 'h2', 'h3', 'h4'])
+        for (const v of ['1.0.0', '1.1.0'])
+          assert.ok(
+            Object.values(load.counts).some((c) => c.byVersion[`${name}@${v}`] > 0),
+            `${name} answered with ${v}`,
+          );
+    });
+  });
+
+  it("h3's health fails on 1.1.0 mid-rollout: the rollout stops, the updated hosts are rolled back, h3 answers nothing on 1.1.0", async () => {
+    const { FleetEnvironment } = await fleetModule();
+    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
+    try {
+      await f.start();
+      const h3 = f.hosts[2];
+      fs.writeFileSync(path.join(h3.root, 'fail-health-1.1.0'), 'the fault test: h3 fails /health on 1.1.0\n');
+      const r = await release(f);
+      assert.equal(r.code, 3, r.out.slice(-4000));
+      assert.match(r.out, /⟲ Rollback/);
+      const runs = path.join(f.dir, '.release', 'runs');
+      const deployLog = fs.readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'logs', 'deploy_0.1.log'), 'utf8');
+      assert.match(deployLog, /h3: orders-service 1\.1\.0 is not healthy/);
+      assert.doesNotMatch(deployLog, /Drain h4/, 'the rollout stopped at h3: h4 was never drained');
+      assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
+      const servers = f.haproxyServers();
+      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} is UP`);
+      await new Promise((res) => setTimeout(res, 500));
+      const load = (await f.stopLoad())!;
+      const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
+      assert.ok(byVersion('h1@1.1.0') > 0 && byVersion('h2@1.1.0') > 0, 'h1 and h2 served 1.1.0 before the rollback');
+      assert.equal(byVersion('h3@1.1.0'), 0, 'h3 answered no request on 1.1.0: drained before it switched, never back in traffic');
+      assert.equal(byVersion('h4@1.1.0'), 0, 'h4 was never touched');
+      assert.ok(load.counts.rollback?.requests > 0, 'traffic during the rollback');
+      assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, `no failed request: ${JSON.stringify(failuresByPhase(load))}`);
+    } finally {
+      await stopAndCheck(f);
+    }
+  });
+});
