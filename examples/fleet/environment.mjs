@@ -80,13 +80,14 @@ function readPid(file) {
 }
 
 export class FleetEnvironment {
-  /** @param {{ bad?: boolean, rps?: number, load?: boolean, monitoringWindow?: string, baselineCapture?: string }} o */
+  /** @param {{ bad?: boolean, rps?: number, load?: boolean, monitoringWindow?: string, baselineCapture?: string, canaryAnalysis?: string }} o */
   constructor(o = {}) {
     this.bad = Boolean(o.bad);
     this.rps = o.rps ?? RPS;
     this.withLoad = o.load !== false;
     this.monitoringWindow = o.monitoringWindow;
     this.baselineCapture = o.baselineCapture;
+    this.canaryAnalysis = o.canaryAnalysis;
     this.children = [];
     this.dir = undefined;
     this.hosts = [];
@@ -162,6 +163,7 @@ export class FleetEnvironment {
       let text = fs.readFileSync(plan, 'utf8');
       if (this.monitoringWindow) text = text.replace(/^ {2}window: \S+$/m, `  window: ${this.monitoringWindow}`);
       if (this.baselineCapture) text = text.replace(/^ {4}capture: \S+$/m, `    capture: ${this.baselineCapture}`);
+      if (this.canaryAnalysis) text = text.replace(/^ {6}analysis: \S+$/m, `      analysis: ${this.canaryAnalysis}`);
       fs.writeFileSync(plan, text);
     }
     const serverJs = path.join(dir, 'service', 'server.js');

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The fleet demo: production (v1.0.0 on four hosts behind HAProxy, Prometheus, steady traffic)
-// from environment.mjs, then v1.1.0 released through the release-pilot CLI with Ansible's rolling
-// deploy. `--bad` releases a faulty 1.1.0 that the monitor catches and rolls back (exit 3).
-// `--canary` releases with .release/canary.yaml (strategy: canary). `--keep` keeps the workspace.
+// from environment.mjs, then v1.1.0 released through the release-pilot CLI as a canary
+// (.release/canary.yaml: h1 at 10 %, 50 %, 100 % of the traffic, then Ansible's rolling deploy of the
+// others). `--bad` releases a faulty 1.1.0 whose errors show only under traffic: the canary's
+// analysis catches them and rolls back (exit 3). `--rolling` releases with .release/plan.yaml
+// (Ansible's rolling deploy of every host, no canary). `--keep` keeps the workspace.
 // Prints the traffic by phase: requests, non-2xx answers, connection errors, by server.
 // Every process it started is stopped at the end, on Ctrl+C and on failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,7 +17,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const argv = process.argv.slice(2);
 const bad = argv.includes('--bad');
-const canary = argv.includes('--canary');
+const canary = !argv.includes('--rolling');
 const keep = argv.includes('--keep');
 const opt = (name) => {
   const i = argv.indexOf(name);
@@ -31,6 +33,20 @@ function runCli(args) {
     cli = spawn(process.execPath, [CLI, ...args], { cwd: env.dir, stdio: 'inherit', env: env.env });
     cli.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
+}
+
+/** Where the guards breached, as the journal's rollback says (`canary at 10 % (step 1/3): …`). */
+function breachOf(dir) {
+  const runs = path.join(dir, '.release', 'runs');
+  const newest = fs.existsSync(runs) ? fs.readdirSync(runs).sort().pop() : undefined;
+  if (!newest) return undefined;
+  const started = fs
+    .readFileSync(path.join(runs, newest, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((e) => e.type === 'rollback.started');
+  return started?.trigger === 'guard' ? started.reason : undefined;
 }
 
 /** What the journal says of the rollback: its trigger, start latency and duration. */
@@ -111,13 +127,21 @@ async function main() {
       .map(([h, v]) => `${h} ${v} ${servers[h]?.status}`)
       .join(', ')}`,
   );
+  const breach = breachOf(env.dir);
+  if (breach) say(`breach seen: ${breach}`);
+  // What failed outside the canary: answers of another host than h1 (a canary's errors are its share).
+  const outsideCanary = load
+    ? Object.values(load.counts).reduce((a, c) => a + Object.entries(c.byServer).reduce((b, [srv, v]) => b + (srv === 'h1' ? 0 : v.failed), 0) + c.connErrors, 0)
+    : -1;
+  if (canary) say(`failed requests outside the canary's share (another host's non-2xx, or a connection error): ${outsideCanary}`);
   const want = bad ? '1.0.0' : '1.1.0';
   const failedByMechanics = load ? Object.values(load.counts).reduce((a, c) => a + c.connErrors, 0) : -1;
   expectedOutcome =
     code === (bad ? 3 : 0) &&
     Object.values(versions).every((v) => v === want) &&
     Object.values(servers).every((s) => s.status === 'UP') &&
-    failedByMechanics === 0;
+    failedByMechanics === 0 &&
+    (!canary || outsideCanary === 0);
   const summary = { code, seconds, rollback: rb, versions, load };
   fs.writeFileSync(path.join(env.dir, 'fleet-demo-result.json'), JSON.stringify(summary, null, 1));
   say(

@@ -58,10 +58,14 @@ function cli(fleet: Fleet, args: string[]): Promise<{ code: number | null; out: 
 }
 
 function release(fleet: Fleet, ...more: string[]) {
+  return releaseWith(fleet, 'plan.yaml', ...more);
+}
+
+function releaseWith(fleet: Fleet, plan: string, ...more: string[]) {
   return cli(fleet, [
     'run',
     '--plan',
-    path.join(fleet.dir, '.release', 'plan.yaml'),
+    path.join(fleet.dir, '.release', plan),
     '--yes',
     '--tick',
     'on-call',
@@ -175,6 +179,44 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
             `${name} answered with ${v}`,
           );
     });
+  });
+
+  it('a faulty canary: the breach at 10 % rolls back at once, h1 out of traffic; no request failed outside the canary', async () => {
+    const { FleetEnvironment } = await fleetModule();
+    const f = new FleetEnvironment({ bad: true, monitoringWindow: '6s', baselineCapture: '3s', canaryAnalysis: '12s' });
+    try {
+      await f.start();
+      const r = await releaseWith(f, 'canary.yaml');
+      assert.equal(r.code, 3, r.out.slice(-4000));
+      const runs = path.join(f.dir, '.release', 'runs');
+      const events = fs
+        .readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'journal.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const started = events.find((e) => e.type === 'rollback.started')!;
+      assert.equal(started.trigger, 'guard');
+      assert.match(String(started.reason), /^canary at 10 % \(step 1\/3\): (canary_5xx|error_ratio): /);
+      assert.equal(events.filter((e) => e.type === 'canary.weight').length, 1, 'never past 10 %');
+      // From the confirmed breach to h1 at weight 0 (the rollback's first step done).
+      const confirmed = Date.parse(String(events.find((e) => e.type === 'guard.breached' && e.confirmed)!.at));
+      const weight0 = Date.parse(String(events.find((e) => e.type === 'step.finished' && e.step === 'rollback/0')!.at));
+      console.log(`      breach confirmed → h1 at weight 0: ${weight0 - confirmed} ms`);
+      assert.ok(weight0 > confirmed);
+      assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
+      const servers = f.haproxyServers();
+      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} back in traffic`);
+      await new Promise((res) => setTimeout(res, 500));
+      const load = (await f.stopLoad())!;
+      const failedOn = (srv: string) => Object.values(load.counts).reduce((a, c) => a + (c.byServer[srv]?.failed ?? 0), 0);
+      assert.ok(failedOn('h1') > 0, 'the faulty canary failed some of its requests: what the analysis saw');
+      for (const srv of ['h2', 'h3', 'h4']) assert.equal(failedOn(srv), 0, `${srv} failed nothing: ${JSON.stringify(failuresByPhase(load))}`);
+      assert.equal(total(load, 'connErrors'), 0, `no connection error: ${JSON.stringify(failuresByPhase(load))}`);
+      const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
+      for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran the faulty build`);
+    } finally {
+      await stopAndCheck(f);
+    }
   });
 
   it("h3's health fails on 1.1.0 mid-rollout: the rollout stops, the updated hosts are rolled back, h3 answers nothing on 1.1.0", async () => {
