@@ -4,6 +4,7 @@ import { buildReport, renderMarkdown } from '../core/report/report';
 import { plain, reportSections } from '../core/report/report-sections';
 import type { Marker, MetricSnapshot, ReportView, Snapshot } from '../webview/protocol';
 import { downsample, MAX_POINTS } from '../core/monitor/series';
+import { guardRules } from '../core/monitor/guard';
 
 /** What the panel shows, derived from the release state: the panel holds nothing else. */
 export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefined, tab: 'monitor' | 'report', rollbackUntil: string | undefined): Snapshot {
@@ -16,10 +17,7 @@ export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefine
     if (base && m.guard.dropPercent !== undefined) thresholds.push({ label: `-${m.guard.dropPercent}%`, value: base.mean * (1 - m.guard.dropPercent / 100) });
     if (base && m.guard.risePercent !== undefined) thresholds.push({ label: `+${m.guard.risePercent}%`, value: base.mean * (1 + m.guard.risePercent / 100) });
     const points = (mv?.samples ?? []).map((x): [number, number | null] => [Date.parse(x.at) / 1000, x.value]);
-    const rules = Object.entries(m.guard)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+    const rules = guardRules(m.guard);
     return {
       id: m.id,
       title: m.title ?? m.id,

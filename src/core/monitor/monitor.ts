@@ -1,7 +1,7 @@
 import type { Monitoring } from '../plan/schema';
 import type { NewEvent } from '../base/events';
 import { createSource, type MetricSource, type Sample } from './sources';
-import { evaluateGuard } from './guard';
+import { evaluateGuard, guardRules } from './guard';
 import { mean, stdev } from './stats';
 import { decideVerdict } from './verdict';
 import type { Clock } from '../base/clock';
@@ -124,7 +124,13 @@ export class Monitor {
   async watch(): Promise<WatchOutcome> {
     const { clock, signal, append } = this.deps;
     const windowMs = this.cfg.window;
-    append({ type: 'monitoring.window', windowMs, intervalMs: this.cfg.interval, metrics: this.tracks.map((t) => t.id) });
+    append({
+      type: 'monitoring.window',
+      windowMs,
+      intervalMs: this.cfg.interval,
+      metrics: this.tracks.map((t) => t.id),
+      guards: this.cfg.metrics.map((m) => ({ metric: m.id, title: m.title ?? m.id, unit: m.unit ?? '', rules: guardRules(m.guard) })),
+    });
     await this.prime();
     const start = clock.now();
     for (let k = 1; ; k++) {
