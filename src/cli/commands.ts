@@ -16,7 +16,8 @@ import { renderStatus } from './render';
 import { dryRun, previewGates, renderGates } from '../core/engine/preview';
 import { releaseHistory, renderHistory } from '../core/engine/history';
 import { formatDuration } from '../core/format';
-import { compareRuns, renderComparison, type Comparison } from '../core/engine/compare';
+import { compareRuns, type Comparison } from '../core/engine/compare';
+import { renderComparison } from '../core/engine/comparison';
 import { SignalStop } from './signals';
 
 /** A plan loaded for a command, and where it runs. */

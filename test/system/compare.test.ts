@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { Release } from '../../src/core/engine/engine';
-import { comparableRuns, compareRuns, renderComparison } from '../../src/core/engine/compare';
+import { comparableRuns, compareRuns } from '../../src/core/engine/compare';
+import { renderComparison } from '../../src/core/engine/comparison';
 import { parsePlan } from '../../src/core/plan/load';
 import { main } from '../../src/cli/main';
 import { gitRepo, write } from '../support/helpers';
