@@ -99,7 +99,9 @@ export function comparisonView(c: Comparison): ComparisonView {
       ['Rolled back', r.rollback ? `${r.rollback.trigger}: ${r.rollback.reason}` : 'no'],
       [
         'Monitoring window',
-        r.window.startedAt ? `${r.window.durationMs !== undefined ? formatDuration(r.window.durationMs) : 'not closed'}, ${r.window.samples} sample(s)` : 'not reached',
+        r.window.startedAt
+          ? `${r.window.durationMs !== undefined ? formatDuration(r.window.durationMs) : 'not closed'}, ${r.window.samples} sample(s)`
+          : 'not reached',
       ],
     ],
     metrics: r.metrics.map((m) => {
@@ -108,7 +110,10 @@ export function comparisonView(c: Comparison): ComparisonView {
         id: m.id,
         title: m.title + (m.unit ? ` (${m.unit})` : ''),
         guard: m.guard || '—',
-        baseline: m.baseline && Number.isFinite(m.baseline.mean) ? { mean: m.baseline.mean, stdev: m.baseline.stdev, samples: m.baseline.samples.length, fixed: m.baseline.fixed } : null,
+        baseline:
+          m.baseline && Number.isFinite(m.baseline.mean)
+            ? { mean: m.baseline.mean, stdev: m.baseline.stdev, samples: m.baseline.samples.length, fixed: m.baseline.fixed }
+            : null,
         points: m.samples.map((x): [number, number | null] => [x.offsetMs / 1000, x.value]),
         breaches: m.samples.filter((x) => x.status === 'breach').map((x) => x.offsetMs / 1000),
         summary: values.length

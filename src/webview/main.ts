@@ -202,7 +202,25 @@ let shownComparison = '';
 const compareCharts: uPlot[] = [];
 
 /** One run's metric in the Compare tab: its window's samples by seconds from the window's start, the baseline band, breaches in red. */
-function compareChart(box: HTMLElement, m: ComparisonView['runs'][number]['metrics'][number]): uPlot {
+type ComparedMetric = ComparisonView['runs'][number]['metrics'][number];
+
+/** Seconds into the window as a person reads them: `1 s`, `1.5 s`, never `0.600 s`. */
+const secs = (v: number) => `${Number(v.toFixed(1))} s`;
+
+/** The x and y ranges both runs' charts of a metric share, so that the two windows read on the same scales. */
+function sharedRanges(c: ComparisonView, id: string): { x: [number, number]; y: [number, number] } {
+  const ms = c.runs.flatMap((r) => r.metrics.filter((m) => m.id === id));
+  const xs = ms.flatMap((m) => m.points.map((p) => p[0]));
+  const ys = ms.flatMap((m) => [
+    ...m.points.map((p) => p[1]).filter((v): v is number => v !== null),
+    ...(m.baseline ? [m.baseline.mean - 2 * m.baseline.stdev, m.baseline.mean + 2 * m.baseline.stdev] : []),
+  ]);
+  const [ylo, yhi] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  const pad = (yhi - ylo) * 0.1 || Math.abs(yhi) * 0.1 || 1;
+  return { x: [0, Math.max(1, ...xs)], y: [ylo - pad, yhi + pad] };
+}
+
+function compareChart(box: HTMLElement, m: ComparedMetric, ranges: { x: [number, number]; y: [number, number] }): uPlot {
   const fg = css('--vscode-foreground', '#ccc');
   const grid = css('--vscode-panel-border', '#444');
   const band = css('--vscode-charts-blue', '#3794ff');
@@ -221,13 +239,13 @@ function compareChart(box: HTMLElement, m: ComparisonView['runs'][number]['metri
     {
       width: Math.max(260, box.clientWidth - 12),
       height: 160,
-      scales: { x: { time: false } },
+      scales: { x: { time: false, range: ranges.x }, y: { range: ranges.y } },
       axes: [
-        { stroke: fg, grid: { stroke: grid }, values: (_u, splits) => splits.map((v) => `${fmt(v)} s`) },
+        { stroke: fg, grid: { stroke: grid }, values: (_u, splits) => splits.map(secs) },
         { stroke: fg, grid: { stroke: grid } },
       ],
       series: [
-        { value: (_u, v) => (v == null ? '' : `${fmt(v)} s`) },
+        { value: (_u, v) => (v == null ? '' : secs(v)) },
         { label: m.title, stroke: css('--vscode-charts-green', '#89d185'), width: 2, spanGaps: false },
         { label: b?.fixed ? 'baseline' : 'baseline −2σ', stroke: band, dash: [2, 4], width: 1 },
         { label: b?.fixed ? 'baseline' : 'baseline +2σ', stroke: band, dash: [2, 4], width: 1 },
@@ -256,12 +274,18 @@ function renderCompare(s: Snapshot): void {
     log.replaceChildren();
     return;
   }
-  const boxes: [HTMLElement, ComparisonView['runs'][number]['metrics'][number]][] = [];
+  const boxes: [HTMLElement, ComparedMetric][] = [];
   runs.replaceChildren(
     ...c.runs.map((r) => {
       const col = el('div', undefined, 'compare-run');
       col.dataset.run = r.runId;
-      col.append(el('h2', r.title, `compare-run-title ${['released'].includes(r.status) ? 'good' : ['rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(r.status) ? 'bad' : ''}`));
+      col.append(
+        el(
+          'h2',
+          r.title,
+          `compare-run-title ${['released'].includes(r.status) ? 'good' : ['rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(r.status) ? 'bad' : ''}`,
+        ),
+      );
       const facts = el('table', undefined, 'facts');
       for (const [k, v] of r.facts) {
         const tr = el('tr');
@@ -273,7 +297,11 @@ function renderCompare(s: Snapshot): void {
         const box = el('div', undefined, 'chart compare-metric');
         box.dataset.metric = m.id;
         box.append(el('h3', m.title));
-        const base = m.baseline ? (m.baseline.fixed ? `${fmt(m.baseline.mean)} (fixed)` : `${fmt(m.baseline.mean)} ± ${fmt(m.baseline.stdev)} from ${m.baseline.samples} sample(s)`) : 'none';
+        const base = m.baseline
+          ? m.baseline.fixed
+            ? `${fmt(m.baseline.mean)} (fixed)`
+            : `${fmt(m.baseline.mean)} ± ${fmt(m.baseline.stdev)} from ${m.baseline.samples} sample(s)`
+          : 'none';
         for (const line of [`Guard: ${m.guard}`, `Baseline: ${base}`, `Window: ${m.summary}`, `Verdict: ${m.verdict}`]) box.append(el('div', line, 'explain'));
         col.append(box);
         boxes.push([box, m]);
@@ -282,7 +310,7 @@ function renderCompare(s: Snapshot): void {
     }),
   );
   // Charts are sized from their column, so they are drawn once the columns are in the page.
-  for (const [box, m] of boxes) compareCharts.push(compareChart(box, m));
+  for (const [box, m] of boxes) compareCharts.push(compareChart(box, m, sharedRanges(c, m.id)));
   const parts: HTMLElement[] = [el('h2', c.changelog.heading, 'changelog-heading')];
   let list: HTMLUListElement | undefined;
   for (const line of c.changelog.lines) {

@@ -122,15 +122,25 @@ describe(`the Releases view's row menu: compare two releases, redeploy one (VS C
       assert.match(text, /Guard: min 1/);
       assert.match(text, /Baseline: 1\.00 \(fixed\)/);
       assert.match(text, verdict);
-      assert.equal(await sides.nth(i).locator('.compare-metric canvas').count() > 0, true, `chart of side ${i}`);
+      assert.equal((await sides.nth(i).locator('.compare-metric canvas').count()) > 0, true, `chart of side ${i}`);
     }
     assert.match(await sides.nth(1).innerText(), /Rolled back\s+guard: health: 0\.00 is below the minimum 1\.00/i);
     const changelog = await view.locator('#compare-changelog').innerText();
     assert.match(changelog, new RegExp(`Changes 1\\.2\\.3 \\(run ${runIds[0]}\\) → 1\\.2\\.4 \\(run ${runIds[1]}\\)`));
     assert.match(changelog, /Added\s+orders export to CSV\s+Fixed\s+totals rounded to the cent/);
     assert.match(changelog, /Not listed: 1 commit\(s\) of hidden types \(chore 1\)\./);
+    // The README's screenshots: the panel with the room a person gives it (side bar and bottom panel closed).
+    await wb.page.locator('#workbench\\.parts\\.statusbar').click({ position: { x: 600, y: 5 } });
+    await wb.page.keyboard.press('Control+B');
+    await wb.page.keyboard.press('Control+J');
+    await wb.page.locator('#workbench\\.parts\\.panel').waitFor({ state: 'hidden', timeout: 10_000 });
+    await wb.page.locator('#workbench\\.parts\\.sidebar').waitFor({ state: 'hidden', timeout: 10_000 });
     await wb.page.mouse.move(1, 1);
     await wb.shot('compare-releases');
+    await view.locator('#compare-changelog').scrollIntoViewIfNeeded();
+    await wb.shot('compare-changelog');
+    await wb.page.locator('#workbench\\.parts\\.statusbar').click({ position: { x: 600, y: 5 } });
+    await wb.page.keyboard.press('Control+B');
   });
 
   it('Redeploy This Version, chosen from a released row’s menu, starts that redeploy: its go/no-go question, then its run', async () => {
@@ -149,7 +159,7 @@ describe(`the Releases view's row menu: compare two releases, redeploy one (VS C
     const end = Date.now() + 30_000;
     while ((await rows.count()) < 3 && Date.now() < end) await wb.page.waitForTimeout(250);
     assert.equal(await rows.count(), 3, (await rows.allInnerTexts()).join(' | '));
-    assert.match(await rows.first().innerText(), /^1\.2\.3\s/);
+    assert.match(await rows.first().innerText(), /^1\.2\.3\s*(running|released|rolled-back) · production · /);
     const newest = fs
       .readdirSync(runsDir())
       .sort()

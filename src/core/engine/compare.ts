@@ -83,7 +83,9 @@ function comparedRun(s: ReleaseState, ids: string[], plan: Plan | undefined): Co
     ...(s.finishedAt ? { durationMs: Date.parse(s.finishedAt) - Date.parse(s.startedAt) } : {}),
     ...(s.commit ? { commit: s.commit } : {}),
     ...(s.redeployOf ? { redeployOf: s.redeployOf.runId } : {}),
-    ...(s.rollback ? { rollback: { trigger: s.rollback.trigger, reason: s.rollback.reason, ...(s.rollback.outcome ? { outcome: s.rollback.outcome } : {}) } } : {}),
+    ...(s.rollback
+      ? { rollback: { trigger: s.rollback.trigger, reason: s.rollback.reason, ...(s.rollback.outcome ? { outcome: s.rollback.outcome } : {}) } }
+      : {}),
     window: {
       ...(s.monitoring?.startedAt ? { startedAt: s.monitoring.startedAt } : {}),
       ...(start !== undefined && end !== undefined ? { durationMs: end - start } : {}),

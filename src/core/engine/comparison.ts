@@ -146,4 +146,6 @@ export function renderComparison(c: Comparison): string {
 }
 
 const windowSummary = (r: ComparedRun) =>
-  r.window.startedAt ? `${r.window.durationMs !== undefined ? formatDuration(r.window.durationMs) : 'not closed'}, ${r.window.samples} sample(s)` : 'not reached';
+  r.window.startedAt
+    ? `${r.window.durationMs !== undefined ? formatDuration(r.window.durationMs) : 'not closed'}, ${r.window.samples} sample(s)`
+    : 'not reached';
