@@ -155,7 +155,8 @@ describe(`the Releases view's row menu: compare two releases, redeploy one (VS C
     await wb.answerDialog('Redeploy fixture-app 1.2.3', 'Redeploy');
     // The redeploy's own run: the newest row of the view, and a journal that names the run it came from.
     await wb.command('Focus on Releases View');
-    const rows = wb.page.locator('#workbench\\.parts\\.panel .monaco-list-row');
+    // The Releases view's rows (the panel also lists the terminals' tabs): version, then outcome · environment · start.
+    const rows = wb.page.locator('#workbench\\.parts\\.panel .monaco-list-row', { hasText: / · production · \d{4}-\d\d-\d\d \d\d:\d\d/ });
     const end = Date.now() + 30_000;
     while ((await rows.count()) < 3 && Date.now() < end) await wb.page.waitForTimeout(250);
     assert.equal(await rows.count(), 3, (await rows.allInnerTexts()).join(' | '));
