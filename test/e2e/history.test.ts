@@ -157,10 +157,17 @@ describe(`the Releases view's row menu: compare two releases, redeploy one (VS C
     await wb.command('Focus on Releases View');
     // The Releases view's rows (the panel also lists the terminals' tabs): version, then outcome · environment · start.
     const rows = wb.page.locator('#workbench\\.parts\\.panel .monaco-list-row', { hasText: / · production · \d{4}-\d\d-\d\d \d\d:\d\d/ });
-    const end = Date.now() + 30_000;
-    while ((await rows.count()) < 3 && Date.now() < end) await wb.page.waitForTimeout(250);
-    assert.equal(await rows.count(), 3, (await rows.allInnerTexts()).join(' | '));
-    assert.match(await rows.first().innerText(), /^1\.2\.3\s*(running|released|rolled-back) · production · /);
+    // Read at once: when the redeploy's terminals open, the panel shows them instead and the view's rows leave the page.
+    let texts: string[] = [];
+    const end = Date.now() + 45_000;
+    for (let i = 1; Date.now() < end; i++) {
+      texts = await rows.allInnerTexts();
+      if (texts.length >= 3) break;
+      if (i % 12 === 0) await wb.command('Focus on Releases View');
+      await wb.page.waitForTimeout(250);
+    }
+    assert.equal(texts.length, 3, texts.join(' | '));
+    assert.match(texts[0], /^1\.2\.3\s*(running|released|rolled-back) · production · /);
     const newest = fs
       .readdirSync(runsDir())
       .sort()
