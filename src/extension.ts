@@ -21,7 +21,10 @@ export interface ReleasePilotApi {
   panel(): ReleasePanel | undefined;
   /** Answers the given questions of the releases this window runs, instead of a person, until disposed. */
   registerPrompter(answers: Partial<ReleasePrompts>): vscode.Disposable;
+  /** activate() itself: registrations only. */
   activationMs: number;
+  /** Resolves once the plan and the newest run were read, just after activation (`loadMs` it took). */
+  ready: Promise<{ loadMs: number }>;
 }
 
 let active: ReleaseController | undefined;
@@ -62,15 +65,11 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
     }),
   );
 
-  controller.reload();
-  // After a reload mid-release: the phases that ran get their terminals back from the journal.
-  if (controller.state && controller.runDir && !['released', 'aborted'].includes(controller.state.status)) {
-    controller.terminals.restore(controller.state, controller.runDir);
-  }
+  const ready = controller.loadSoon();
   const activationMs = performance.now() - t0;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);
   const panel = () => ReleasePanel.current;
-  return { controller, tree, statusBar, diagnostics, history, panel, registerPrompter: (a) => answerers.register(a), activationMs };
+  return { controller, tree, statusBar, diagnostics, history, panel, registerPrompter: (a) => answerers.register(a), activationMs, ready };
 }
 
 /** A closing window ends the running step's process group and journals it before the host goes. */

@@ -104,6 +104,8 @@ export class CommandCenter extends Disposable {
   private async run(id: CommandId, handler: Handler, args: unknown[]): Promise<unknown> {
     try {
       if (RUNS_COMMANDS.includes(id) && !vscode.workspace.isTrusted) throw new UserError(UNTRUSTED_MESSAGE);
+      // A command can be what activated the extension: the plan is read before it acts.
+      this.c.ensureLoaded();
       return await handler(decodeArgs(args));
     } catch (e) {
       this.report(id, e as Error);

@@ -128,7 +128,33 @@ export class ReleaseController extends Disposable {
   }
 
   /** Reads the plan and the newest run from disk. */
+  private loaded = false;
+
+  /**
+   * Reads the plan and the newest run just after activate() returns, so the extension host is not held
+   * by YAML, the schema and a journal's fold (a view or a command that needs them first reads them then).
+   * After a window reload mid-release, the phases that ran get their terminals back from the journal.
+   */
+  loadSoon(): Promise<{ loadMs: number }> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        const t1 = performance.now();
+        this.ensureLoaded();
+        if (this.state && this.runDir && !['released', 'aborted'].includes(this.state.status)) this.terminals.restore(this.state, this.runDir);
+        const loadMs = performance.now() - t1;
+        this.log.info(`plan and newest run read in ${loadMs.toFixed(1)} ms`);
+        resolve({ loadMs });
+      }),
+    );
+  }
+
+  /** Reads the plan and the newest run once, if nothing did yet (activation leaves it to just after). */
+  ensureLoaded(): void {
+    if (!this.loaded) this.reload();
+  }
+
   reload(): void {
+    this.loaded = true;
     const file = this.planFile;
     this.plan = file && fs.existsSync(file) ? parsePlan(fs.readFileSync(file), file) : undefined;
     const ws = this.workspaceDir;

@@ -46,6 +46,7 @@ export function panelSnapshot(
     if (deploy?.startedAt) markers.push({ t: Date.parse(deploy.startedAt) / 1000, label: 'deploy', kind: 'deploy' });
     const sw = Object.values(s.steps).find((x) => x.key.startsWith('deploy/switch') && x.startedAt);
     if (sw?.startedAt) markers.push({ t: Date.parse(sw.startedAt) / 1000, label: 'switch', kind: 'switch' });
+    for (const k of s.canary?.steps ?? []) markers.push({ t: Date.parse(k.at) / 1000, label: `canary ${k.weight} %`, kind: 'canary' });
     if (s.monitoring?.startedAt) markers.push({ t: Date.parse(s.monitoring.startedAt) / 1000, label: 'monitoring', kind: 'monitoring' });
     if (s.rollback) markers.push({ t: Date.parse(s.rollback.startedAt) / 1000, label: 'rollback', kind: 'rollback' });
   }
@@ -64,6 +65,7 @@ export function panelSnapshot(
       finishedAt: s?.monitoring?.finishedAt ? Date.parse(s.monitoring.finishedAt) : null,
     },
     rollbackUntil: rollbackUntil ? Date.parse(rollbackUntil) : null,
+    ...(s?.canary && s.status === 'running' ? { canary: { weight: s.canary.weight, index: s.canary.index, of: s.canary.of } } : {}),
     metrics,
     markers,
     report: s ? reportView(s) : null,

@@ -105,6 +105,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
   }
 
   getChildren(node?: Node): Node[] {
+    this.c.ensureLoaded();
     const kids = this.children(node);
     this.fetched.set(childrenKey(node), kids.map(nodeKey).join('\n'));
     return kids;
@@ -342,6 +343,9 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       const left = Math.max(0, Math.round((started + this.c.plan.plan.monitoring.window - Date.now()) / 1000));
       if (Number.isFinite(left)) item.description = `running · ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
     }
+    const canary = this.c.state?.canary;
+    // A canary's step and weight, in words on the deploy row: the share of production on the new version.
+    if (id === 'deploy' && canary && state === 'running') item.description = `running · canary ${canary.weight} % (step ${canary.index}/${canary.of})`;
     item.tooltip = new vscode.MarkdownString().appendText(`${PHASE_TITLES[id]}: ${state}${gate ? `\nGate: ${gate.message}` : ''}`);
     item.contextValue = `phase:${state}`;
     return item;

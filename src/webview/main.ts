@@ -39,7 +39,8 @@ const TABS = ['monitor', 'report', 'compare'] as const;
 function renderHeader(s: Snapshot): void {
   $('release-title').textContent = s.title;
   const status = $('status');
-  status.textContent = s.status + (s.outcomeMessage ? ` — ${s.outcomeMessage}` : '');
+  const canary = s.canary ? ` · canary ${s.canary.weight} % (step ${s.canary.index}/${s.canary.of})` : '';
+  status.textContent = s.status + canary + (s.outcomeMessage ? ` — ${s.outcomeMessage}` : '');
   status.className = ['failed', 'rollback-failed', 'aborted'].includes(s.status) ? 'bad' : s.status === 'released' ? 'good' : '';
   $('rollback').hidden = s.rollbackUntil === null || s.rollbackUntil < Date.now();
   for (const t of TABS) {

@@ -18,7 +18,7 @@ export const MetricSnapshot = z.object({
 });
 export type MetricSnapshot = z.infer<typeof MetricSnapshot>;
 
-export const Marker = z.object({ t: z.number(), label: z.string(), kind: z.enum(['deploy', 'switch', 'rollback', 'breach', 'monitoring']) });
+export const Marker = z.object({ t: z.number(), label: z.string(), kind: z.enum(['deploy', 'switch', 'rollback', 'breach', 'monitoring', 'canary']) });
 export type Marker = z.infer<typeof Marker>;
 
 export const ReportView = z.object({
@@ -63,6 +63,8 @@ export const Snapshot = z.object({
   outcomeMessage: z.optional(z.string()),
   monitoring: z.object({ startedAt: z.nullable(z.number()), endsAt: z.nullable(z.number()), finishedAt: z.nullable(z.number()) }),
   rollbackUntil: z.nullable(z.number()),
+  /** A canary deploy under way: the share of the traffic on the new version, and its step. */
+  canary: z.optional(z.object({ weight: z.number(), index: z.number(), of: z.number() })),
   metrics: z.array(MetricSnapshot),
   markers: z.array(Marker),
   report: z.nullable(ReportView),

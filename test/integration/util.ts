@@ -7,7 +7,9 @@ export const EXTENSION_ID = 'release-pilot.release-pilot';
 export async function api(): Promise<ReleasePilotApi> {
   const ext = vscode.extensions.getExtension<ReleasePilotApi>(EXTENSION_ID);
   if (!ext) throw new Error(`${EXTENSION_ID} is not loaded`);
-  return ext.isActive ? ext.exports : ext.activate();
+  const exports = ext.isActive ? ext.exports : await ext.activate();
+  await exports.ready;
+  return exports;
 }
 
 export function folder(): string {

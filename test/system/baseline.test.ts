@@ -131,3 +131,49 @@ describe('a baseline that already breaks a guard stops the release before produc
     assert.ok(baseline, JSON.stringify(Object.values(s.steps).map((st) => [st.key, st.state])));
   });
 });
+
+describe('the baseline of a blue-green metric of ${deploy.color}', () => {
+  const bg = `    strategy: blue-green
+    blueGreen:
+      active: cat active.txt
+      deploy:
+        - run: echo 1 > health-\${deploy.color}.txt && echo "version \${release.version}" > deployed.txt
+      healthCheck:
+        run: test -f health-\${deploy.color}.txt
+      switch:
+        - run: echo \${deploy.color} > active.txt`;
+  const metric = `    - id: health
+      command: cat health-\${deploy.color}.txt
+      guard: { min: 1, dropPercent: 50 }`;
+
+  it('is sampled on the live colour (the new one serves nothing yet), and the window on the new one', async () => {
+    // blue is live and healthy; green has no file until the deploy writes it.
+    const ws = workspace(smallPlan({ deploy: bg, monitoring: monitoringOf(metric, '    capture: 600ms') }), {
+      'active.txt': 'blue\n',
+      'health-blue.txt': '1\n',
+    });
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+    const b = s.metrics.health.baseline!;
+    assert.ok(b.samples.length >= 2 && b.samples.every((v) => v === 1), JSON.stringify(b));
+    assert.ok(!s.warnings.some((w) => /no usable baseline sample/.test(w)), s.warnings.join('\n'));
+    assert.equal(s.metrics.health.verdict?.verdict, 'pass', s.metrics.health.verdict?.explanation);
+    // The window read green: blue's file was never in the window (it is unchanged, and green answered).
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'health-green.txt'), 'utf8'), '1\n');
+  });
+
+  it('a metric that the window reads on the new colour breaches there, not at the baseline', async () => {
+    const deploy = bg.replace('echo 1 > health-${deploy.color}.txt', 'echo 0 > health-${deploy.color}.txt');
+    const ws = workspace(
+      smallPlan({ deploy: deploy.replace('test -f health-${deploy.color}.txt', '"true"'), monitoring: monitoringOf(metric, '    capture: 600ms') }),
+      {
+        'active.txt': 'blue\n',
+        'health-blue.txt': '1\n',
+      },
+    );
+    const s = await (await Release.start(ws.options({ prompter: scripted() }))).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.equal(s.steps['backup/baseline'].state, 'passed');
+    assert.match(s.rollback!.reason, /^health: 0(\.00)? is below the minimum 1/);
+  });
+});

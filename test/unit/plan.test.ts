@@ -144,10 +144,10 @@ describe('release plan: loading and validation', () => {
   });
 
   it('lists the allowed values of an enum', () => {
-    const { text, line } = edit(/^ {4}strategy: blue-green$/, '    strategy: canary');
+    const { text, line } = edit(/^ {4}strategy: blue-green$/, '    strategy: gradual');
     const [p] = problemsOf(text);
     assert.equal(p.line, line);
-    assert.match(p.message, /expected one of "blue-green", "rolling", "steps", got string "canary"/);
+    assert.match(p.message, /expected one of "blue-green", "rolling", "canary", "steps", got string "gradual"/);
   });
 
   it('refuses a bad duration with an example of a good one', () => {

@@ -45,6 +45,8 @@ export type ReleaseEvent = At &
     | { type: 'acceptance.checked'; ok: boolean; expected: string; said: string; source: string }
     | { type: 'checklist.item.changed'; id: string; title: string; state: ItemState; by?: string; reason?: string; detail?: string }
     | { type: 'deploy.colors'; active: string; idle: string }
+    /** The canary took this share of the traffic (its setWeight steps passed) and its analysis starts. */
+    | { type: 'canary.weight'; weight: number; index: number; of: number }
     | { type: 'phase.started'; phase: PhaseId }
     | { type: 'phase.finished'; phase: PhaseId; outcome: 'passed' | 'failed' | 'skipped' | 'waived' }
     | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }

@@ -96,6 +96,8 @@ export interface ReleaseState {
   phases: PhaseView[];
   steps: Record<string, StepView>;
   colors?: { active: string; idle: string };
+  /** A canary deploy's current step: the share of the traffic it was given, the n-th of `of` weights. */
+  canary?: { weight: number; index: number; of: number; since: string; steps: { weight: number; at: string }[] };
   /** What `${release.previousVersion}` resolves to in this run, fixed at its start. */
   previousVersion?: string;
   /** This run deploys again a version released before, in the run named. */
@@ -206,6 +208,9 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       }
       case 'deploy.colors':
         s.colors = { active: e.active, idle: e.idle };
+        break;
+      case 'canary.weight':
+        s.canary = { weight: e.weight, index: e.index, of: e.of, since: e.at, steps: [...(s.canary?.steps ?? []), { weight: e.weight, at: e.at }] };
         break;
       case 'phase.started': {
         const p = phase(e.phase);

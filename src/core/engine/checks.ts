@@ -97,15 +97,18 @@ export interface HttpOutcome extends CheckOutcome {
   latencyMs?: number;
 }
 
-export async function httpCheck(c: HttpCheck, url: string): Promise<HttpOutcome> {
+/** `resolve` gives the plan references of the headers and body their values. */
+export async function httpCheck(c: HttpCheck, url: string, resolve: (text: string) => string = (t) => t): Promise<HttpOutcome> {
   const t0 = performance.now();
   try {
-    const res = await fetchText(url, c.timeout, { method: c.method, redirect: 'manual' });
-    const body = res.text;
+    const headers = c.headers && Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, resolve(v)]));
+    const body = c.requestBody === undefined ? undefined : resolve(c.requestBody);
+    const res = await fetchText(url, c.timeout, { method: c.method, redirect: 'manual', headers, body });
+    const text = res.text;
     const latencyMs = Math.round(performance.now() - t0);
     const problems: string[] = [];
     if (res.status !== c.status) problems.push(`HTTP ${res.status}, expected ${c.status}`);
-    if (c.body && !new RegExp(c.body).test(body)) problems.push(`body does not match /${c.body}/`);
+    if (c.body && !new RegExp(c.body).test(text)) problems.push(`body does not match /${c.body}/`);
     if (c.maxLatency !== undefined && latencyMs > c.maxLatency) problems.push(`took ${latencyMs} ms, limit ${c.maxLatency} ms`);
     return {
       ok: problems.length === 0,

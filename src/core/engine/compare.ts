@@ -66,7 +66,10 @@ function comparedRun(s: ReleaseState, ids: string[], plan: Plan | undefined): Co
       unit: mv?.unit ?? def?.unit ?? '',
       guard: mv?.guard ?? (def ? guardRules(def.guard) : ''),
       baseline: base ? { mean: base.mean, stdev: base.stdev, samples: base.samples, fixed: base.fixed } : null,
-      samples: (mv?.samples ?? []).map((x) => ({ offsetMs: Date.parse(x.at) - (start ?? Date.parse(x.at)), value: x.value, status: x.status })),
+      // The window's samples only: a canary's analyses sample the same metrics before the window starts.
+      samples: (mv?.samples ?? [])
+        .filter((x) => start !== undefined && Date.parse(x.at) >= start)
+        .map((x) => ({ offsetMs: Date.parse(x.at) - start!, value: x.value, status: x.status })),
       breaches: mv?.breaches ?? 0,
       verdict: mv?.verdict ?? null,
     };

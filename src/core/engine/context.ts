@@ -38,7 +38,9 @@ export class RunContext {
   journal?: Journal;
   events: ReleaseEvent[] = [];
   state!: ReleaseState;
-  /** The step whose process runs now. */
+  /** The steps whose processes run now: one, or a rolling batch's targets side by side. */
+  readonly running = new Set<RunningStep>();
+  /** The step started last: the one the terminal's input goes to. */
   current?: RunningStep;
   monitorAbort?: AbortController;
   monitor?: Monitor;

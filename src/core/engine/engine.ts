@@ -152,12 +152,12 @@ export class Release {
     if (this.c.rollbackRequest) return;
     this.c.rollbackRequest = { reason, by, at: this.c.clock.now(), trigger: 'user' };
     this.c.monitorAbort?.abort();
-    this.c.current?.cancel();
+    for (const r of this.c.running) r.cancel();
   }
 
-  /** Cancels the running step (it then fails and the usual choices are offered). */
+  /** Cancels the running step (every one of a batch; each then fails and the usual choices are offered). */
   cancelStep(): void {
-    this.c.current?.cancel();
+    for (const r of this.c.running) r.cancel();
   }
 
   /**
@@ -177,11 +177,11 @@ export class Release {
           type: 'warning',
           message: `${by} arrived during the rollback: the rollback finishes first; a second one ends its step at once and leaves the rollback failed`,
         });
-      else c.current?.cancel(true);
+      else for (const r of c.running) r.cancel(true);
       return;
     }
     c.monitorAbort?.abort();
-    c.current?.cancel(n > 1);
+    for (const r of c.running) r.cancel(n > 1);
   }
 
   /** Journals why the release stopped: paused (resumable) once a step ran, otherwise aborted. */

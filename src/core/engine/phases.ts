@@ -26,15 +26,94 @@ export async function runPhase(c: RunContext, phase: PhaseId): Promise<'ok' | 's
   c.append({ type: 'phase.started', phase });
   c.log.info(`${PHASE_TITLES[phase]}`);
   let anyFailed = false;
-  for (const unit of units) {
-    const prev = c.state.steps[unit.key];
-    if (prev && (prev.state === 'passed' || prev.state === 'waived')) continue;
-    const r = await runUnitWithDecisions(c, unit);
+  for (const part of groups(units)) {
+    const todo = part.filter((u) => !done(c, u));
+    if (todo.length === 0) continue;
+    const r = todo.length > 1 && fresh(c, todo) ? await runSideBySide(c, todo) : await runInOrder(c, todo);
     if (r === 'stop') return 'stop';
     if (r === 'failed-continue') anyFailed = true;
   }
   c.append({ type: 'phase.finished', phase, outcome: anyFailed ? 'failed' : 'passed' });
   return 'ok';
+}
+
+const done = (c: RunContext, u: Unit) => ['passed', 'waived'].includes(c.state.steps[u.key]?.state ?? '');
+const groupOf = (u: Unit) => ('group' in u ? u.group : undefined);
+/** The target a unit runs for: the lane it belongs to in a batch. */
+const laneOf = (u: Unit) => ('vars' in u && u.vars?.target) || u.key;
+
+/** The units cut into runs of one group (a rolling batch's steps, or its health checks) and single units. */
+function groups(units: Unit[]): Unit[][] {
+  const out: Unit[][] = [];
+  for (const u of units) {
+    const last = out.at(-1);
+    if (last && groupOf(u) !== undefined && groupOf(last[0]) === groupOf(u)) last.push(u);
+    else out.push([u]);
+  }
+  return out;
+}
+
+/**
+ * Whether a group may run side by side: none of its units ran before (a resume takes them one by one,
+ * with decisions) and none asks first (one question at a time).
+ */
+const fresh = (c: RunContext, units: Unit[]) =>
+  units.every((u) => c.state.steps[u.key] === undefined && c.o.decided?.[u.key] === undefined && !(u.kind === 'run' && u.step.production));
+
+async function runInOrder(c: RunContext, units: Unit[]): Promise<'ok' | 'stop' | 'failed-continue'> {
+  let anyFailed = false;
+  for (const unit of units) {
+    if (done(c, unit)) continue;
+    const r = await runUnitWithDecisions(c, unit);
+    if (r === 'stop') return 'stop';
+    if (r === 'failed-continue') anyFailed = true;
+  }
+  return anyFailed ? 'failed-continue' : 'ok';
+}
+
+/**
+ * A batch's targets side by side, each target's units in order; a target stops at its first failure.
+ * Once every target has ended, the failures are decided one by one as any failed step is (a failed
+ * health check of a rolling deploy rolls back), and each failed target goes on in order from there.
+ */
+async function runSideBySide(c: RunContext, units: Unit[]): Promise<'ok' | 'stop' | 'failed-continue'> {
+  const lanes = new Map<string, Unit[]>();
+  for (const u of units) lanes.set(laneOf(u), [...(lanes.get(laneOf(u)) ?? []), u]);
+  const rest: Unit[][] = [];
+  let stopped = false;
+  const settled = await Promise.allSettled(
+    [...lanes.values()].map(async (lane) => {
+      for (let i = 0; i < lane.length; i++) {
+        if (c.rollbackRequest || c.stopLatch.by || stopped) {
+          rest.push(lane.slice(i));
+          return;
+        }
+        const r = await runUnit(c, lane[i]);
+        if (r === 'stop') stopped = true;
+        if (r !== 'ok') {
+          rest.push(lane.slice(i));
+          return;
+        }
+      }
+    }),
+  );
+  const thrown = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (thrown) throw thrown.reason;
+  if (c.rollbackRequest) return rollbackNow(c);
+  c.stopLatch.throwIfStopped();
+  if (stopped) return 'stop';
+  let anyFailed = false;
+  // In the plan's order: the first failed target is decided first.
+  for (const lane of rest.sort((a, b) => units.indexOf(a[0]) - units.indexOf(b[0]))) {
+    const [failed, ...after] = lane;
+    const r = await runUnitWithDecisions(c, failed, c.state.steps[failed.key] !== undefined);
+    if (r === 'stop') return 'stop';
+    if (r === 'failed-continue') anyFailed = true;
+    const next = await runInOrder(c, after);
+    if (next === 'stop') return 'stop';
+    if (next === 'failed-continue') anyFailed = true;
+  }
+  return anyFailed ? 'failed-continue' : 'ok';
 }
 
 function productionTouched(c: RunContext): boolean {
@@ -44,11 +123,12 @@ function productionTouched(c: RunContext): boolean {
 }
 
 /** Runs a unit until it passes; a failure is decided by a person (or decided before the run). */
-async function runUnitWithDecisions(c: RunContext, unit: Unit): Promise<'ok' | 'stop' | 'failed-continue'> {
+async function runUnitWithDecisions(c: RunContext, unit: Unit, ranAlready = false): Promise<'ok' | 'stop' | 'failed-continue'> {
   // A step that was running when its release died is not run again blindly: a person decides.
   let decided = c.o.decided?.[unit.key];
   const prevState = c.state.steps[unit.key]?.state;
-  let interrupted = prevState === 'interrupted' || (prevState === 'failed' && decided !== undefined);
+  // `ranAlready`: it just failed beside its batch, and its failure is decided now.
+  let interrupted = ranAlready || prevState === 'interrupted' || (prevState === 'failed' && decided !== undefined);
   for (;;) {
     if (c.rollbackRequest) return rollbackNow(c);
     c.stopLatch.throwIfStopped();

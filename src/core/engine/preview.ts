@@ -54,13 +54,15 @@ function unitCommand(plan: Plan, u: Unit, r: Resolve, extra: Record<string, stri
         ? `GET ${r(u.check.http.url, extra)} (up to ${u.check.retries + 1} tries)`
         : `$ ${r(u.check.run!, extra)}   (health, up to ${u.check.retries + 1} tries)`;
     case 'http':
-      return `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}`;
+      return `${u.check.method} ${r(u.check.url)} → expect ${u.check.status}${u.check.maxLatency ? ` within ${u.check.maxLatency} ms` : ''}${u.check.retries ? ` (up to ${u.check.retries + 1} tries)` : ''}`;
     case 'log':
       return `$ ${r(u.check.run)}   (scan for ${u.check.errorPatterns.join(', ')})`;
     case 'baseline':
       return `baseline: ${plan.monitoring.baseline.fixed ? 'fixed values' : `capture ${(plan.monitoring.baseline.capture ?? 0) / 1000} s`}`;
     case 'monitor':
       return `watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${plan.monitoring.window / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`;
+    case 'analysis':
+      return `canary at ${u.weight} %: watch ${plan.monitoring.metrics.map((m) => m.id).join(', ')} for ${u.durationMs / 1000} s every ${plan.monitoring.interval / 1000} s; on breach: ${plan.monitoring.onBreach}`;
     case 'webhook':
       return 'POST webhook (URL from the environment)';
     case 'notify':

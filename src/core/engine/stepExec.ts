@@ -15,6 +15,17 @@ function logPath(c: RunContext, key: string): string {
   return path.join(c.runDir, 'logs', `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.${attempt}.log`);
 }
 
+/** Output with a prefix at the start of each line (targets side by side share a terminal); chunks may cut lines anywhere. */
+function prefixLines(prefix: string, out: (chunk: string) => void): (chunk: string) => void {
+  let atStart = true;
+  return (chunk) => {
+    if (!chunk) return;
+    const text = (atStart ? prefix : '') + chunk.replace(/\n(?=[^])/g, `\n${prefix}`);
+    atStart = chunk.endsWith('\n');
+    out(text);
+  };
+}
+
 /** Runs a command as a journaled step; returns its result. */
 export async function execStep(
   c: RunContext,
@@ -22,7 +33,7 @@ export async function execStep(
   phase: StepPhase,
   name: string,
   command: string,
-  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; judge?: Judge } = {},
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; judge?: Judge; linePrefix?: string } = {},
 ): Promise<{ ok: boolean; result: StepResult; log: string }> {
   const log = logPath(c, key);
   const cwd = opts.cwd ? path.resolve(c.o.workspace, opts.cwd) : c.o.workspace;
@@ -38,13 +49,15 @@ export async function execStep(
       color: c.o.color,
       input: c.o.stepInput === true,
     },
-    (chunk) => c.o.onOutput?.(key, chunk),
+    opts.linePrefix === undefined ? (chunk) => c.o.onOutput?.(key, chunk) : prefixLines(opts.linePrefix, (chunk) => c.o.onOutput?.(key, chunk)),
   );
   c.current = running;
+  c.running.add(running);
   if (running.pid !== undefined) c.append({ type: 'step.running', step: key, pid: running.pid });
   c.o.onStepStarted?.(key, running);
   const ended = await running.result;
-  c.current = undefined;
+  c.running.delete(running);
+  if (c.current === running) c.current = undefined;
   const stoppedBy = ended.cancelled ? c.stopLatch.by : undefined;
   const result = stoppedBy ? { ...ended, error: `stopped by ${stoppedBy}: its process group was ended` } : ended;
   // Stopped outside a rollback: the step did not fail, it was cut short; resume asks what to do with it.

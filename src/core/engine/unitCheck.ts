@@ -16,7 +16,7 @@ export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: '
     let last = '';
     for (let attempt = 0; attempt <= hc.retries; attempt++) {
       if (c.rollbackRequest || c.stopLatch.by) return { ok: false, message: c.stopLatch.by ? `stopped by ${c.stopLatch.by}` : 'rollback requested' };
-      const r = await healthAttempt(c, hc, target);
+      const r = await healthAttempt(c, hc, target, extra);
       last = r.detail;
       if (r.ok) {
         write(`attempt ${attempt + 1}: ${hc.http ? last : 'healthy'}`);
@@ -30,8 +30,8 @@ export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: '
   return ok ? 'ok' : 'failed';
 }
 
-async function healthAttempt(c: RunContext, hc: HealthCheck, target: string): Promise<Attempt> {
-  if (hc.http) return httpCheck(hc.http, target);
+async function healthAttempt(c: RunContext, hc: HealthCheck, target: string, extra: Record<string, string>): Promise<Attempt> {
+  if (hc.http) return httpCheck(hc.http, target, (t) => c.resolve(t, extra));
   const r = await runShort(target, { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal });
   if (r.exitCode === 0) return { ok: true, detail: 'exit code 0' };
   return {
@@ -46,10 +46,17 @@ async function healthAttempt(c: RunContext, hc: HealthCheck, target: string): Pr
 
 export async function runHttpUnit(c: RunContext, unit: Extract<Unit, { kind: 'http' }>, name: string): Promise<Outcome> {
   const url = c.resolve(unit.check.url);
-  const ok = await pseudoStep(c, unit.key, unit.phase, name, `${unit.check.method} ${url} expect ${unit.check.status}`, async (write) => {
-    const r = await httpCheck(unit.check, url);
-    write(r.detail);
-    return { ok: r.ok, message: r.detail };
+  const check = unit.check;
+  const ok = await pseudoStep(c, unit.key, unit.phase, name, `${check.method} ${url} expect ${check.status}`, async (write) => {
+    let delay = check.retryDelay;
+    for (let attempt = 1; ; attempt++) {
+      const r = await httpCheck(check, url, (t) => c.resolve(t));
+      write(check.retries ? `attempt ${attempt}: ${r.detail}` : r.detail);
+      if (r.ok || attempt > check.retries || c.rollbackRequest || c.stopLatch.by)
+        return { ok: r.ok, message: attempt > 1 ? `${r.detail} (attempt ${attempt} of ${check.retries + 1})` : r.detail };
+      await c.clock.sleep(delay, c.stopLatch.signal);
+      delay *= 2;
+    }
   });
   return ok ? 'ok' : 'failed';
 }

@@ -18,6 +18,8 @@ function monitorOf(c: RunContext): Monitor {
     clock: c.clock,
     signal: c.monitorAbort.signal,
     decide: (b) => c.stopLatch.race(c.o.prompter.onBreach(b)),
+    // Before the switch the new colour serves nothing: the baseline of a metric of `${deploy.color}` is the live colour's.
+    resolveForBaseline: c.state.colors ? (t) => c.resolve(t, { 'deploy.color': c.state.colors!.active }) : undefined,
   });
   for (const mv of Object.values(c.state.metrics)) if (mv.baseline) m.restoreBaseline(mv.id, mv.baseline.samples, mv.baseline.mean, mv.baseline.fixed);
   c.monitor = m;
@@ -89,6 +91,38 @@ export async function runMonitorUnit(c: RunContext, unit: Unit, name: string): P
       return { ok: false, message: outcome.breach.reason };
     },
   );
+  return afterWatch(c, unit, outcome);
+}
+
+/**
+ * A canary weight held for its analysis: every metric sampled and judged per sample against its
+ * guard, as in the window. A confirmed breach acts as `onBreach` says (by default the rollback,
+ * whose steps take the canary's traffic away); the next weight is set only after a clean analysis.
+ */
+export async function runAnalysisUnit(c: RunContext, unit: Extract<Unit, { kind: 'analysis' }>, name: string): Promise<Outcome> {
+  const monitor = monitorOf(c);
+  const cfg = c.o.plan.monitoring;
+  c.append({ type: 'canary.weight', weight: unit.weight, index: unit.index, of: unit.of });
+  let outcome: Awaited<ReturnType<Monitor['watch']>> | undefined;
+  await pseudoStep(
+    c,
+    unit.key,
+    unit.phase,
+    name,
+    `canary at ${unit.weight} %: ${cfg.metrics.length} metric(s) for ${Math.round(unit.durationMs / 1000)} s every ${cfg.interval / 1000} s`,
+    async (write) => {
+      outcome = await monitor.watch({ windowMs: unit.durationMs });
+      if (outcome.ok) return { ok: true, message: `every metric stayed within its guard at ${unit.weight} %` };
+      if ('aborted' in outcome) return { ok: false, message: 'stopped: rollback requested' };
+      write(outcome.breach.reason);
+      return { ok: false, message: `at ${unit.weight} %: ${outcome.breach.reason}` };
+    },
+  );
+  return afterWatch(c, unit, outcome, `canary at ${unit.weight} % (step ${unit.index}/${unit.of}): `);
+}
+
+/** What a watch's outcome does to the release: nothing, a pause, or the rollback. */
+async function afterWatch(c: RunContext, unit: Unit, outcome: Awaited<ReturnType<Monitor['watch']>> | undefined, where = ''): Promise<Outcome> {
   if (!outcome || outcome.ok) return 'ok';
   if ('aborted' in outcome) {
     if (c.rollbackRequest) return rollbackNow(c);
@@ -96,9 +130,9 @@ export async function runMonitorUnit(c: RunContext, unit: Unit, name: string): P
     return 'stop';
   }
   if (outcome.action === 'pause') {
-    c.append({ type: 'release.paused', step: unit.key, message: outcome.breach.reason });
+    c.append({ type: 'release.paused', step: unit.key, message: where + outcome.breach.reason });
     return 'stop';
   }
-  c.rollbackRequest = { reason: outcome.breach.reason, by: 'monitor', at: outcome.breach.confirmedAt, trigger: 'guard' };
+  c.rollbackRequest = { reason: where + outcome.breach.reason, by: 'monitor', at: outcome.breach.confirmedAt, trigger: 'guard' };
   return rollbackNow(c);
 }

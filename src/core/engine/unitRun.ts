@@ -2,7 +2,7 @@ import type { RunContext } from './context';
 import type { Unit } from './units';
 import { runLogUnit, runStepUnit } from './unitStep';
 import { runHealthUnit, runHttpUnit } from './unitCheck';
-import { runBaselineUnit, runMonitorUnit } from './unitMonitor';
+import { runAnalysisUnit, runBaselineUnit, runMonitorUnit } from './unitMonitor';
 import { runNotifyUnit, runWebhookUnit } from './unitAnnounce';
 
 export type UnitOutcome = 'ok' | 'failed' | 'stop';
@@ -16,6 +16,7 @@ const HANDLERS: { [K in Unit['kind']]: Handler<K> } = {
   http: runHttpUnit,
   baseline: runBaselineUnit,
   monitor: runMonitorUnit,
+  analysis: runAnalysisUnit,
   webhook: runWebhookUnit,
   notify: runNotifyUnit,
 };

@@ -23,7 +23,8 @@ export async function runStepUnit(c: RunContext, unit: Extract<Unit, { kind: 'ru
     return 'stop';
   }
   // The step runs the command as resolved; the journal and every front end see it masked (append masks).
-  const r = await execStep(c, unit.key, unit.phase, name, command, { cwd: s.cwd, env, timeoutMs: s.timeout });
+  const linePrefix = unit.group && extra.target ? `[${extra.target}] ` : undefined;
+  const r = await execStep(c, unit.key, unit.phase, name, command, { cwd: s.cwd, env, timeoutMs: s.timeout, linePrefix });
   return r.ok ? 'ok' : 'failed';
 }
 

@@ -1,16 +1,35 @@
-import type { HealthCheck, HttpCheck, LogCheck, PhaseId, Plan, Step } from '../plan/schema';
+import type { HealthCheck, LogCheck, PhaseId, Plan, Step, VerificationHttpCheck } from '../plan/schema';
 
 /** One thing the engine does and journals as a step: a command, a check, or a monitoring task. */
 export type Unit =
-  | { key: string; phase: PhaseId; name: string; kind: 'run'; step: Step; vars?: Record<string, string>; announce?: boolean }
-  | { key: string; phase: PhaseId; name: string; kind: 'health'; check: HealthCheck; vars?: Record<string, string>; rollbackOnFail?: boolean }
-  | { key: string; phase: PhaseId; name: string; kind: 'http'; check: HttpCheck }
+  | { key: string; phase: PhaseId; name: string; kind: 'run'; step: Step; vars?: Record<string, string>; announce?: boolean; group?: string }
+  | {
+      key: string;
+      phase: PhaseId;
+      name: string;
+      kind: 'health';
+      check: HealthCheck;
+      vars?: Record<string, string>;
+      rollbackOnFail?: boolean;
+      group?: string;
+    }
+  /** A canary's weight held and watched against the guards; a breach rolls back. */
+  | { key: string; phase: PhaseId; name: string; kind: 'analysis'; weight: number; index: number; of: number; durationMs: number }
+  | { key: string; phase: PhaseId; name: string; kind: 'http'; check: VerificationHttpCheck }
   | { key: string; phase: PhaseId; name: string; kind: 'log'; check: LogCheck }
   | { key: string; phase: PhaseId; name: string; kind: 'baseline' }
   | { key: string; phase: PhaseId; name: string; kind: 'monitor' }
   | { key: string; phase: PhaseId; name: string; kind: 'notify' | 'webhook'; announce: true };
 
-const stepName = (s: Step) => s.name ?? (s.run.length > 60 ? `${s.run.slice(0, 57)}…` : s.run);
+/** A step's name, or its command cut to 60 characters, never inside a `${…}` (a cut reference would not resolve). */
+function stepName(s: Step): string {
+  if (s.name !== undefined) return s.name;
+  if (s.run.length <= 60) return s.run;
+  let cut = 57;
+  const open = s.run.lastIndexOf('${', cut);
+  if (open !== -1 && s.run.indexOf('}', open) >= cut) cut = open;
+  return `${s.run.slice(0, cut)}…`;
+}
 
 /**
  * The phase whose first unit captures the monitoring baseline: the first one that touches
@@ -78,10 +97,36 @@ function deployUnits(plan: Plan): Unit[] {
     ];
   }
   if (d.strategy === 'rolling' && d.rolling) return rollingUnits(d.rolling);
+  if (d.strategy === 'canary' && d.canary) return canaryUnits(d.canary);
   return runUnits(phase, '', d.steps);
 }
 
-/** Batch by batch: each target of a batch runs the steps, then each is health-checked before the next batch. */
+/** Deploy the canary, then per weight: set it, hold it for the analysis; then promote. */
+function canaryUnits(k: NonNullable<Plan['phases']['deploy']['canary']>): Unit[] {
+  const phase = 'deploy';
+  const units: Unit[] = runUnits(phase, 'canary.deploy.', k.deploy);
+  k.weights.forEach((weight, i) => {
+    const vars = { 'canary.weight': String(weight) };
+    units.push(...runUnits(phase, `canary.${i + 1}.set.`, k.setWeight, { vars }).map((u) => ({ ...u, name: `${u.name} (${weight} %)` })));
+    units.push({
+      key: `deploy/canary.${i + 1}.analysis`,
+      phase,
+      name: `Analysis at ${weight} % (${i + 1}/${k.weights.length})`,
+      kind: 'analysis',
+      weight,
+      index: i + 1,
+      of: k.weights.length,
+      durationMs: k.analysis,
+    });
+  });
+  units.push(...runUnits(phase, 'canary.promote.', k.promote));
+  return units;
+}
+
+/**
+ * Batch by batch: the targets of a batch run their steps side by side (one group), then their health
+ * checks side by side (another group), before the next batch.
+ */
 function rollingUnits(r: NonNullable<Plan['phases']['deploy']['rolling']>): Unit[] {
   const phase = 'deploy';
   const units: Unit[] = [];
@@ -89,7 +134,15 @@ function rollingUnits(r: NonNullable<Plan['phases']['deploy']['rolling']>): Unit
     const batch = r.targets.slice(b * r.maxUnavailable, (b + 1) * r.maxUnavailable);
     for (const target of batch) {
       r.steps.forEach((s, i) =>
-        units.push({ key: `deploy/batch${b + 1}/${target}/${i}`, phase, name: `${stepName(s)} (${target})`, kind: 'run', step: s, vars: { target } }),
+        units.push({
+          key: `deploy/batch${b + 1}/${target}/${i}`,
+          phase,
+          name: `${stepName(s)} (${target})`,
+          kind: 'run',
+          step: s,
+          vars: { target },
+          group: `batch${b + 1}`,
+        }),
       );
     }
     for (const target of batch)
@@ -101,6 +154,7 @@ function rollingUnits(r: NonNullable<Plan['phases']['deploy']['rolling']>): Unit
         check: r.healthCheck,
         vars: { target },
         rollbackOnFail: true,
+        group: `batch${b + 1}/health`,
       });
   }
   return units;

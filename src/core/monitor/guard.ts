@@ -10,8 +10,8 @@ export interface RuleBreach {
 
 const fmt = formatNumber;
 
-/** The threshold rules (not the statistical one) applied to one sample. */
-export function evaluateGuard(g: Guard, value: number, baseline: number | undefined): { breaches: RuleBreach[]; notes: string[] } {
+/** The threshold rules (not the statistical one) applied to one sample; `against` names what `baseline` is. */
+export function evaluateGuard(g: Guard, value: number, baseline: number | undefined, against = 'the baseline'): { breaches: RuleBreach[]; notes: string[] } {
   const breaches: RuleBreach[] = [];
   const notes: string[] = [];
   if (g.max !== undefined && value > g.max)
@@ -28,7 +28,7 @@ export function evaluateGuard(g: Guard, value: number, baseline: number | undefi
           breaches.push({
             rule: `drop ${g.dropPercent}%`,
             threshold: limit,
-            explanation: `${fmt(value)} is ${fmt(((baseline - value) / baseline) * 100)}% below the baseline ${fmt(baseline)} (limit ${g.dropPercent}%)`,
+            explanation: `${fmt(value)} is ${fmt(((baseline - value) / baseline) * 100)}% below ${against} ${fmt(baseline)} (limit ${g.dropPercent}%)`,
           });
       }
       if (g.risePercent !== undefined) {
@@ -38,7 +38,7 @@ export function evaluateGuard(g: Guard, value: number, baseline: number | undefi
           breaches.push({
             rule: `rise ${g.risePercent}%`,
             threshold: limit,
-            explanation: `${fmt(value)} is ${fmt(((value - baseline) / baseline) * 100)}% above the baseline ${fmt(baseline)} (limit ${g.risePercent}%)`,
+            explanation: `${fmt(value)} is ${fmt(((value - baseline) / baseline) * 100)}% above ${against} ${fmt(baseline)} (limit ${g.risePercent}%)`,
           });
       }
     }

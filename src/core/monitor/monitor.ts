@@ -23,9 +23,22 @@ export interface MonitorDeps {
   /** Called for `onBreach: prompt`. */
   decide?(b: Breach): Promise<BreachDecision>;
   onTick?(elapsedMs: number, windowMs: number): void;
+  /**
+   * How the metrics' texts resolve while the baseline is captured, when that differs from the
+   * window: a blue-green metric of `${deploy.color}` measures the live (active) colour then.
+   */
+  resolveForBaseline?: (s: string) => string;
 }
 
 export type WatchOutcome = { ok: true } | { ok: false; breach: Breach; action: 'rollback' | 'pause' } | { ok: false; aborted: true };
+
+/**
+ * A canary's analysis: a watch of its own length, judged sample by sample against the guards, its
+ * samples kept apart from the monitoring window's; the window's statistical verdict is not given.
+ */
+export interface AnalysisWatch {
+  windowMs: number;
+}
 
 interface Track {
   id: string;
@@ -44,6 +57,8 @@ interface Track {
 
 export class Monitor {
   private readonly tracks: Track[];
+  /** The sources the baseline is sampled from (the window's, unless `resolveForBaseline` says otherwise). */
+  private readonly baselineSources: MetricSource[];
 
   constructor(
     private readonly cfg: Monitoring,
@@ -61,6 +76,8 @@ export class Monitor {
       consecutiveBreaches: 0,
       consecutiveErrors: 0,
     }));
+    const rb = deps.resolveForBaseline;
+    this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd)) : this.tracks.map((t) => t.source);
   }
 
   describe(id: string): string {
@@ -77,13 +94,13 @@ export class Monitor {
     return this.tracks.some((t) => t.baseline === undefined);
   }
 
-  private async sampleAll(): Promise<Sample[]> {
-    return Promise.all(this.tracks.map((t) => t.source.sample().catch((e: Error): Sample => ({ value: null, status: 'error', message: e.message }))));
+  private async sampleAll(sources = this.tracks.map((t) => t.source)): Promise<Sample[]> {
+    return Promise.all(sources.map((src) => src.sample().catch((e: Error): Sample => ({ value: null, status: 'error', message: e.message }))));
   }
 
   /** Sources that derive rates need one scrape before their first value. */
-  async prime(): Promise<void> {
-    await this.sampleAll();
+  async prime(sources?: MetricSource[]): Promise<void> {
+    await this.sampleAll(sources);
   }
 
   async captureBaseline(): Promise<void> {
@@ -100,12 +117,12 @@ export class Monitor {
       return;
     }
     const duration = this.cfg.baseline.capture ?? 0;
-    await this.prime();
+    await this.prime(this.baselineSources);
     const start = clock.now();
     for (let k = 1; !signal.aborted; k++) {
       await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
       if (signal.aborted) return;
-      const samples = await this.sampleAll();
+      const samples = await this.sampleAll(this.baselineSources);
       samples.forEach((s, i) => {
         if (s.status === 'ok' && s.value !== null && Number.isFinite(s.value)) this.tracks[i].baselineSamples.push(s.value);
       });
@@ -121,16 +138,19 @@ export class Monitor {
   }
 
   /** Watches every metric for the window; returns at the first confirmed breach that is not waved on. */
-  async watch(): Promise<WatchOutcome> {
+  async watch(analysis?: AnalysisWatch): Promise<WatchOutcome> {
     const { clock, signal, append } = this.deps;
-    const windowMs = this.cfg.window;
-    append({
-      type: 'monitoring.window',
-      windowMs,
-      intervalMs: this.cfg.interval,
-      metrics: this.tracks.map((t) => t.id),
-      guards: this.cfg.metrics.map((m) => ({ metric: m.id, title: m.title ?? m.id, unit: m.unit ?? '', rules: guardRules(m.guard) })),
-    });
+    const windowMs = analysis?.windowMs ?? this.cfg.window;
+    // Each watch judges its own samples: a canary's analyses are not the window's.
+    for (const t of this.tracks) Object.assign(t, { window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0, lastProblem: undefined });
+    if (!analysis)
+      append({
+        type: 'monitoring.window',
+        windowMs,
+        intervalMs: this.cfg.interval,
+        metrics: this.tracks.map((t) => t.id),
+        guards: this.cfg.metrics.map((m) => ({ metric: m.id, title: m.title ?? m.id, unit: m.unit ?? '', rules: guardRules(m.guard) })),
+      });
     await this.prime();
     const start = clock.now();
     for (let k = 1; ; k++) {
@@ -140,7 +160,7 @@ export class Monitor {
       const elapsed = clock.now() - start;
       this.deps.onTick?.(elapsed, windowMs);
       for (let i = 0; i < this.tracks.length; i++) {
-        const breach = this.judge(this.tracks[i], samples[i]);
+        const breach = this.judge(this.tracks[i], samples[i], this.reference(this.tracks[i], samples));
         if (!breach) continue;
         const decision: BreachDecision =
           this.cfg.onBreach === 'rollback' ? 'rollback' : this.cfg.onBreach === 'pause' ? 'pause' : ((await this.deps.decide?.(breach)) ?? 'pause');
@@ -159,12 +179,16 @@ export class Monitor {
       }
       if (elapsed >= windowMs) break;
     }
+    if (analysis) return { ok: true };
     // The window passed: a verdict per metric (see verdict.ts for how it is decided).
     for (const t of this.tracks) {
       const m = this.cfg.metrics.find((x) => x.id === t.id)!;
+      const other = m.compareTo === undefined ? undefined : this.tracks.find((x) => x.id === m.compareTo);
       const v = decideVerdict({
         guard: m.guard,
-        baseline: { samples: t.baselineSamples, value: t.baseline, fixed: t.fixedBaseline },
+        baseline: other
+          ? { samples: other.window, value: other.window.length ? mean(other.window) : undefined, fixed: false, label: `${other.id} window mean` }
+          : { samples: t.baselineSamples, value: t.baseline, fixed: t.fixedBaseline },
         window: t.window,
         taken: t.taken,
         lastProblem: t.lastProblem,
@@ -178,7 +202,18 @@ export class Monitor {
     return { ok: true };
   }
 
-  private judge(t: Track, s: Sample): Breach | undefined {
+  /**
+   * What a sample's percentage rules compare with: the baseline, or, for a metric with `compareTo`,
+   * the other metric's sample of the same moment (no usable sample there: nothing to compare with).
+   */
+  private reference(t: Track, samples: Sample[]): number | undefined {
+    const other = this.cfg.metrics.find((x) => x.id === t.id)?.compareTo;
+    if (other === undefined) return t.baseline;
+    const s = samples[this.tracks.findIndex((x) => x.id === other)];
+    return s && s.status === 'ok' && s.value !== null && Number.isFinite(s.value) ? s.value : undefined;
+  }
+
+  private judge(t: Track, s: Sample, reference: number | undefined): Breach | undefined {
     const { append, clock } = this.deps;
     const m = this.cfg.metrics.find((x) => x.id === t.id)!;
     t.taken++;
@@ -203,7 +238,7 @@ export class Monitor {
     }
     t.consecutiveErrors = 0;
     t.window.push(s.value);
-    const { breaches } = evaluateGuard(m.guard, s.value, t.baseline);
+    const { breaches } = evaluateGuard(m.guard, s.value, reference, m.compareTo === undefined ? 'the baseline' : `${m.compareTo} (same moment)`);
     if (breaches.length === 0) {
       t.consecutiveBreaches = 0;
       append({ type: 'metric.sample', metric: t.id, value: s.value, status: 'ok', message: s.message });

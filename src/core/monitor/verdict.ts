@@ -24,7 +24,8 @@ export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
 export interface VerdictInput {
   guard: Guard;
-  baseline: { samples: readonly number[]; value?: number; fixed: boolean };
+  /** `label`: what stands for the baseline when it is not one (another metric's window, for `compareTo`). */
+  baseline: { samples: readonly number[]; value?: number; fixed: boolean; label?: string };
   /** Usable values seen in the window (each already within the guard's thresholds). */
   window: readonly number[];
   /** Samples taken in the window, usable or not. */
@@ -41,8 +42,8 @@ export function decideVerdict(i: VerdictInput): { verdict: Verdict; explanation:
     : `no usable sample among ${i.taken} taken${i.lastProblem ? ` (last: ${i.lastProblem})` : ''}`;
   const base =
     i.baseline.value !== undefined && Number.isFinite(i.baseline.value)
-      ? `baseline ${formatNumber(i.baseline.value)}${i.baseline.fixed ? ' (fixed)' : ''}`
-      : 'no baseline';
+      ? `${i.baseline.label ?? 'baseline'} ${formatNumber(i.baseline.value)}${i.baseline.fixed ? ' (fixed)' : ''}`
+      : `no ${i.baseline.label ?? 'baseline'}`;
   const unjudged: string[] = [];
   if (usable === 0) unjudged.push('no measurement to judge');
   else if (usable * 2 < i.taken)

@@ -258,6 +258,10 @@ function issueToProblems(issue: $ZodIssue, doc: Document.Parsed, at: At): PlanPr
     message = `expected ${issue.expected}, got ${describe(found.value)}`;
   } else if (issue.code === 'invalid_value') {
     message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(found.value)}`;
+  } else if (issue.code === 'invalid_key') {
+    // A record's key broke its rule (a header name): the rule's own words, about the key.
+    message = `${issue.issues[0]?.message ?? 'invalid key'}, got ${JSON.stringify(String(path.at(-1)))}`;
+    return [at(found.keyRange[0], found.keyRange[1], dotted, message)];
   }
   const range = found.exact ? found.valueRange : found.keyRange;
   return [at(range[0], range[1], dotted, message)];

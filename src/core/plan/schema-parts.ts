@@ -113,7 +113,18 @@ export const HttpCheck = z.strictObject({
     "The check's name in the tree and the report; a health check does not use it (it is named after its colour or target). Default: the method and the URL.",
   ),
   url: doc(str(), 'The URL requested. Plan references are resolved.'),
-  method: doc(z._default(z.enum(['GET', 'HEAD', 'POST']), 'GET'), 'The HTTP method of the request; no request body is sent.'),
+  method: doc(
+    z._default(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']), 'GET'),
+    'The HTTP method of the request. A body is sent only when `requestBody` gives one.',
+  ),
+  headers: doc(
+    z.optional(z.record(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')), z.string())),
+    'Request headers, by name (`Content-Type: application/json`, `Authorization: Bearer ${env:API_TOKEN}`). Plan references are resolved; values from `${env:…}` are masked in every output.',
+  ),
+  requestBody: doc(
+    z.optional(z.string()),
+    'The request body, sent as written after plan references are resolved (a GraphQL query, a JSON document); give its `Content-Type` in `headers`.',
+  ),
   status: doc(z._default(int(100, 599), 200), 'The HTTP status the response must have, exactly. Redirects are not followed: a 301 is compared as 301.'),
   body: doc(
     z.optional(z.string()),
@@ -187,23 +198,57 @@ export const Rolling = z.strictObject({
   ),
   maxUnavailable: doc(
     z._default(int(1), 1),
-    "How many targets are updated per batch. A batch runs every target's steps, then every target's health check, before the next batch starts.",
+    'How many targets are updated per batch. The targets of a batch run their steps at the same time, then their health checks at the same time, before the next batch starts.',
   ),
-  steps: doc(Steps.check(z.minLength(1)), 'Steps run for each target, one target after the other, with `${target}` set to it.'),
+  steps: doc(
+    Steps.check(z.minLength(1)),
+    "Steps run for each target, with `${target}` set to it. One target's steps run in order, the batch's targets side by side (their output lines in the phase's terminal are prefixed with the target). A step that fails waits for the rest of its batch, then asks what to do, as any failed step does.",
+  ),
   healthCheck: healthCheck("Checks each target of a batch after the batch's steps. A failure rolls the release back at once, without asking."),
 });
+
+export const Canary = z
+  .strictObject({
+    deploy: doc(Steps.check(z.minLength(1)), 'Steps that put the new version on the canary (a host, a pod, an instance) while it takes no traffic yet.'),
+    setWeight: doc(
+      Steps.check(z.minLength(1)),
+      "Steps that give the canary `${canary.weight}` percent of the traffic, at each of `weights`. Any command does it: HAProxy's runtime API, an ingress annotation, a service mesh. The rollback must set the weight back to 0 itself: the plan's `rollback.steps` run on a breach.",
+    ),
+    weights: doc(
+      z.array(z.number().check(z.gt(0), z.lte(100))).check(z.minLength(1)),
+      'The traffic percentages the canary goes through, rising, such as `[10, 50, 100]`. Each is held for `analysis` while the monitoring guards are judged.',
+    ),
+    analysis: doc(
+      Duration,
+      'How long each weight is held and watched: every `monitoring.interval`, every metric is sampled and judged against its guard (the baseline, or the metric named by its `compareTo`). A confirmed breach starts the rollback at once (`monitoring.onBreach` decides as in the window); the next weight is set only after a clean analysis.',
+    ),
+    promote: doc(
+      noSteps(),
+      'Steps run after the last weight passed its analysis: the rest of the fleet gets the new version, the weights go back to normal. Optional.',
+    ),
+  })
+  .check(
+    z.refine((c) => c.weights.every((w, i) => i === 0 || w > c.weights[i - 1]), {
+      message: 'canary.weights must rise: each weight above the one before',
+      path: ['weights'],
+    }),
+  );
 
 export const DeployPhase = z
   .strictObject({
     strategy: doc(
-      z._default(z.enum(['blue-green', 'rolling', 'steps']), 'steps'),
-      'How the new version reaches production. `steps`: the deploy phase runs its own `steps`. `blue-green`: deploy to the idle colour, check its health, switch the traffic to it (needs `blueGreen`). `rolling`: update `rolling.targets` batch by batch, each checked (needs `rolling`).',
+      z._default(z.enum(['blue-green', 'rolling', 'canary', 'steps']), 'steps'),
+      'How the new version reaches production. `steps`: the deploy phase runs its own `steps`. `blue-green`: deploy to the idle colour, check its health, switch the traffic to it (needs `blueGreen`). `rolling`: update `rolling.targets` batch by batch, each checked (needs `rolling`). `canary`: deploy to a canary, then raise its share of the traffic step by step, each step watched against the guards (needs `canary`).',
     ),
     blueGreen: doc(
       z.optional(BlueGreen),
       'The blue-green deploy: two colours, one live; the new version goes to the idle one, which takes the traffic once healthy. Needed by `strategy: blue-green`.',
     ),
     rolling: doc(z.optional(Rolling), 'The rolling deploy: targets updated in batches, each health-checked. Needed by `strategy: rolling`.'),
+    canary: doc(
+      z.optional(Canary),
+      "The canary deploy: the new version on a canary, its share of the traffic raised step by step. The monitoring guards are judged at each step; a breach rolls back at once (as Argo Rollouts' and Flagger's analysis steps do). Needed by `strategy: canary`.",
+    ),
     steps: doc(noSteps(), 'The deploy steps of `strategy: steps`, run one after the other; at least one is needed with that strategy.'),
   })
   .check(
@@ -212,8 +257,9 @@ export const DeployPhase = z
         ctx.addIssue({ code: 'custom', path: ['blueGreen'], input: d, message: 'strategy blue-green needs a blueGreen section' });
       if (d.strategy === 'rolling' && !d.rolling)
         ctx.addIssue({ code: 'custom', path: ['rolling'], input: d, message: 'strategy rolling needs a rolling section' });
+      if (d.strategy === 'canary' && !d.canary) ctx.addIssue({ code: 'custom', path: ['canary'], input: d, message: 'strategy canary needs a canary section' });
       if (d.strategy === 'steps' && d.steps.length === 0)
-        ctx.addIssue({ code: 'custom', path: ['steps'], input: d, message: 'the deploy phase needs steps, or a blue-green or rolling strategy' });
+        ctx.addIssue({ code: 'custom', path: ['steps'], input: d, message: 'the deploy phase needs steps, or a blue-green, rolling or canary strategy' });
     }),
   );
 export type DeployPhase = z.infer<typeof DeployPhase>;
@@ -223,14 +269,20 @@ export const VerificationHttpCheck = z.extend(HttpCheck, {
     z.optional(z.boolean()),
     'Marks the check that the report\'s "Core API" line speaks for; one check at most. Unmarked, the first check whose name or URL has the word "api" is taken; `core: false` keeps a check out of that choice.',
   ),
+  retries: doc(
+    z._default(int(0, 20), 0),
+    'How many more times a failed check is tried before it counts as failed (a service still warming up after the switch). Default: 0, one attempt.',
+  ),
+  retryDelay: durationDefault(1_000, 'The pause before the first retry; each further retry waits twice as long as the one before (backoff).'),
 });
+export type VerificationHttpCheck = z.infer<typeof VerificationHttpCheck>;
 
 export const VerificationPhase = z
   .strictObject({
     steps: doc(noSteps(), 'Steps run first in the verification phase, one after the other (smoke tests, for example).'),
     http: doc(
       writtenDefault(z._default(z.array(VerificationHttpCheck), []), []),
-      'HTTP checks run once each after the verification steps; there are no retries here. A failed check asks: retry, roll back, pause or waive.',
+      'HTTP checks run after the verification steps, each tried up to `retries` more times. A check still failing asks: retry, roll back, pause or waive.',
     ),
     logs: doc(z._default(z.array(LogCheck), []), 'Log scans run after the HTTP checks: a command prints logs, and lines matching `errorPatterns` fail it.'),
   })

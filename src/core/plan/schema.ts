@@ -18,7 +18,7 @@ import {
   writtenDefault,
 } from './schema-parts';
 export { Duration, Step, durationMs, durationText } from './schema-parts';
-export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance } from './schema-parts';
+export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
 
 const PrometheusSource = z.strictObject({
   url: doc(str(), 'The base URL of the Prometheus server, such as `http://prometheus:9090`; `/api/v1/query` is appended. Plan references are resolved.'),
@@ -88,6 +88,10 @@ export const Metric = z
       "Source: a command whose standard output ends with the number. The last word it prints is the sample (`0.02`, `17`; `NaN` is an unusable sample); a non-zero exit or a word that is not a number is an error sample, nothing printed an empty one. It runs in bash in the workspace folder with Release Pilot's environment, once per sample, within `timeout`. Plan references are resolved.",
     ),
     timeout: durationDefault(5_000, 'How long one sample may take; a sample not taken in time is an error sample.'),
+    compareTo: doc(
+      z.optional(z.string().check(z.regex(ID_RE, 'expected the id of another metric'))),
+      "The id of another metric this one is judged against, instead of its baseline. The percentage rules (`risePercent`, `dropPercent`) compare each sample with that metric's sample taken at the same moment, and `mannWhitney` compares the two windows. For a canary: its error ratio against the stable hosts'. `max` and `min` stay absolute.",
+    ),
     guard: doc(Guard, 'The rules the samples must keep: thresholds judged on each sample, and a statistical rule judged at the end of the window.'),
   })
   .check(
@@ -97,45 +101,73 @@ export const Metric = z
   );
 export type Metric = z.infer<typeof Metric>;
 
-export const Monitoring = z.strictObject({
-  window: doc(
-    Duration,
-    'How long production is watched after verification, before the announcement. The spec asks for 15 to 30 minutes; a shorter window on a production environment is warned about, unless `shortWindowReason` says why.',
-  ),
-  interval: durationDefault(15_000, 'The time between two samples of every metric, in the window and while the baseline is captured.'),
-  baseline: doc(
-    z
-      .strictObject({
-        capture: doc(
-          z.optional(Duration),
-          'Capture the baseline by sampling every metric for this long, every `interval`, before production is touched; the baseline is the mean. It runs at the start of the backup phase when it has steps, else of the migration phase when it has steps, else of the deploy.',
-        ),
-        fixed: doc(
-          z.optional(z.record(z.string(), z.number())),
-          'Baseline values written in the plan, by metric id; a metric not named has no baseline. A statistical rule cannot be judged against a fixed value.',
-        ),
-      })
-      .check(z.refine((b) => (b.capture !== undefined) !== (b.fixed !== undefined), { message: 'baseline needs exactly one of capture or fixed' })),
-    'The values that percentage and statistical rules compare the window with: exactly one of `capture` or `fixed`.',
-  ),
-  failureLimit: doc(
-    z._default(int(1), 1),
-    'How many breaches of a guard in a row confirm it; a confirmed breach triggers `onBreach`. A good sample in between starts the count again.',
-  ),
-  consecutiveErrorLimit: doc(
-    z._default(int(1), 4),
-    'How many unusable samples of a metric in a row fail it, as a confirmed breach does. An error, a timeout, NaN, an empty answer or no traffic are unusable.',
-  ),
-  onBreach: doc(
-    z._default(z.enum(['rollback', 'prompt', 'pause']), 'rollback'),
-    'What a confirmed breach does. `rollback`: the rollback starts at once. `prompt`: a person chooses roll back, continue watching or pause (the CLI without a terminal rolls back). `pause`: the release pauses. A statistical failure at the end of the window rolls back, or pauses with `pause`.',
-  ),
-  metrics: doc(
-    z.array(Metric).check(z.minLength(1)),
-    'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http` or `command`) and a guard.',
-  ),
-  shortWindowReason: doc(z.optional(str()), "Why a production window is shorter than the spec's 15 minutes (a demo, a tiny service); it silences the warning."),
-});
+export const Monitoring = z
+  .strictObject({
+    window: doc(
+      Duration,
+      'How long production is watched after verification, before the announcement. The spec asks for 15 to 30 minutes; a shorter window on a production environment is warned about, unless `shortWindowReason` says why.',
+    ),
+    interval: durationDefault(15_000, 'The time between two samples of every metric, in the window and while the baseline is captured.'),
+    baseline: doc(
+      z
+        .strictObject({
+          capture: doc(
+            z.optional(Duration),
+            'Capture the baseline by sampling every metric for this long, every `interval`, before production is touched; the baseline is the mean. It runs at the start of the backup phase when it has steps, else of the migration phase when it has steps, else of the deploy.',
+          ),
+          fixed: doc(
+            z.optional(z.record(z.string(), z.number())),
+            'Baseline values written in the plan, by metric id; a metric not named has no baseline. A statistical rule cannot be judged against a fixed value.',
+          ),
+        })
+        .check(z.refine((b) => (b.capture !== undefined) !== (b.fixed !== undefined), { message: 'baseline needs exactly one of capture or fixed' })),
+      'The values that percentage and statistical rules compare the window with: exactly one of `capture` or `fixed`.',
+    ),
+    failureLimit: doc(
+      z._default(int(1), 1),
+      'How many breaches of a guard in a row confirm it; a confirmed breach triggers `onBreach`. A good sample in between starts the count again.',
+    ),
+    consecutiveErrorLimit: doc(
+      z._default(int(1), 4),
+      'How many unusable samples of a metric in a row fail it, as a confirmed breach does. An error, a timeout, NaN, an empty answer or no traffic are unusable.',
+    ),
+    onBreach: doc(
+      z._default(z.enum(['rollback', 'prompt', 'pause']), 'rollback'),
+      'What a confirmed breach does. `rollback`: the rollback starts at once. `prompt`: a person chooses roll back, continue watching or pause (the CLI without a terminal rolls back). `pause`: the release pauses. A statistical failure at the end of the window rolls back, or pauses with `pause`.',
+    ),
+    metrics: doc(
+      z.array(Metric).check(z.minLength(1)),
+      'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http` or `command`) and a guard.',
+    ),
+    shortWindowReason: doc(
+      z.optional(str()),
+      "Why a production window is shorter than the spec's 15 minutes (a demo, a tiny service); it silences the warning.",
+    ),
+  })
+  .check(
+    z.superRefine((m, ctx) => {
+      const ids = m.metrics.map((x) => x.id);
+      m.metrics.forEach((x, i) => {
+        if (ids.indexOf(x.id) !== i)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metrics', i, 'id'],
+            input: x.id,
+            message: `metric id ${x.id} is used twice; the journal and report tell metrics apart by id`,
+          });
+        if (x.compareTo === undefined) return;
+        if (x.compareTo === x.id)
+          ctx.addIssue({ code: 'custom', path: ['metrics', i, 'compareTo'], input: x.compareTo, message: 'a metric cannot be compared with itself' });
+        else if (!ids.includes(x.compareTo))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metrics', i, 'compareTo'],
+            input: x.compareTo,
+            message: `no metric has the id ${x.compareTo}; expected one of: ${ids.filter((id) => id !== x.id).join(', ') || '(no other metric)'}`,
+          });
+      });
+    }),
+  );
 export type Monitoring = z.infer<typeof Monitoring>;
 
 const Announce = z.strictObject({

@@ -16,7 +16,9 @@ export type Availability =
   /** In a blue-green plan, once the colours are known: steps, checks, monitoring, backup path and rollback. */
   | 'colors'
   /** In the steps and health check of a rolling deploy, for the target being deployed. */
-  | 'target';
+  | 'target'
+  /** In a canary's setWeight steps, for the weight being set. */
+  | 'canary';
 
 export interface BuiltinRef {
   name: string;
@@ -40,6 +42,7 @@ export const BUILTINS: readonly BuiltinRef[] = [
   { name: 'deploy.color', description: 'blue-green: the idle colour this release deploys to', when: 'colors' },
   { name: 'deploy.active', description: 'blue-green: the colour serving traffic when the release started', when: 'colors' },
   { name: 'target', description: 'rolling: the target being deployed', when: 'target' },
+  { name: 'canary.weight', description: 'canary: the percentage of the traffic the canary gets at this step (0 to 100)', when: 'canary' },
 ];
 export const BUILTIN_NAMES: readonly string[] = BUILTINS.map((b) => b.name);
 
@@ -48,10 +51,11 @@ export const WHEN_TEXT: Record<Availability, string> = {
   run: 'once a run exists: not in the checklist (its checks run from the tree before any run)',
   colors: 'in a blue-green plan, in steps, checks, monitoring, backup path and rollback (not in acceptance, checklist or blueGreen.active)',
   target: 'only in rolling.steps and rolling.healthCheck',
+  canary: 'only in canary.setWeight',
 };
 
 /** `${...}` forms the plan owns, written canonically; any other `${...}` is left to the shell. */
-export const PLAN_REF_RE = /\$\{(env:[^}]*|var\.[^}]*|release\.[^}]*|run\.[^}]*|backup\.[^}]*|deploy\.[^}]*|target)\}/g;
+export const PLAN_REF_RE = /\$\{(env:[^}]*|var\.[^}]*|release\.[^}]*|run\.[^}]*|backup\.[^}]*|deploy\.[^}]*|canary\.[^}]*|target)\}/g;
 
 const WHOLE_REF_RE = new RegExp(`^${PLAN_REF_RE.source}$`);
 
@@ -66,7 +70,7 @@ export interface RefMatch {
 
 // Lookalikes of the plan's forms: other case, spaces, non-ASCII. The shell cannot use any of these
 // (a dot, a space or a non-ASCII letter in a name is a bad substitution), so claiming them refuses nothing valid.
-const CLAIMED_ANY_CASE = /^\s*(?:var|release|run|backup|deploy)\s*\./i;
+const CLAIMED_ANY_CASE = /^\s*(?:var|release|run|backup|deploy|canary)\s*\./i;
 const CLAIMED = /^\s*(?:env\s*:|target\s*$)/;
 /** Where a shell parameter expansion's name ends (`${HOME:-défaut}` is the shell's). */
 const SHELL_OPERATOR = /[:\-+?=#%/^,@[\]!*]/;
@@ -177,6 +181,8 @@ export type Place =
   | 'step'
   /** A rolling deploy's step or health check, run per target. */
   | 'target'
+  /** A canary's setWeight step, run per weight. */
+  | 'canary'
   | 'rollback'
   | 'backup-path'
   /** Used as written: nothing is resolved here. */
@@ -189,11 +195,15 @@ const PLACES: [RegExp, Place][] = [
   [/^phases\.deploy\.blueGreen\.active$/, 'gate'],
   [/^phases\.backup\.path$/, 'backup-path'],
   [new RegExp(`^phases\\.deploy\\.rolling\\.(?:steps${STEP}|healthCheck\\.(?:run|http\\.url))$`), 'target'],
+  [new RegExp(`^phases\\.deploy\\.canary\\.setWeight${STEP}$`), 'canary'],
+  [new RegExp(`^phases\\.deploy\\.canary\\.(?:deploy|promote)${STEP}$`), 'step'],
   [new RegExp(`^rollback\\.steps${STEP}$`), 'rollback'],
   [new RegExp(`^phases\\.(?:preparation|staging|backup|migration|config|announcement|verification|deploy)\\.steps${STEP}$`), 'step'],
   [new RegExp(`^phases\\.deploy\\.blueGreen\\.(?:deploy|switch|retire)${STEP}$`), 'step'],
   [/^phases\.deploy\.blueGreen\.healthCheck\.(?:run|http\.url)$/, 'step'],
-  [/^phases\.verification\.(?:http\.(?:url|name)|logs\.(?:run|name))$/, 'step'],
+  [/^phases\.verification\.(?:http\.(?:url|name|requestBody|headers\.[^.]+)|logs\.(?:run|name))$/, 'step'],
+  [/^phases\.deploy\.blueGreen\.healthCheck\.http\.(?:requestBody|headers\.[^.]+)$/, 'step'],
+  [/^phases\.deploy\.rolling\.healthCheck\.http\.(?:requestBody|headers\.[^.]+)$/, 'target'],
   [/^monitoring\.metrics\.(?:prometheus\.(?:url|query)|scrape\.url|http\.url|command)$/, 'step'],
   [/^announce\.(?:command|webhook\.url)$/, 'step'],
 ];
@@ -217,6 +227,7 @@ export function unavailable(name: string, place: Place, plan: Plan): string | un
       return 'the colours are known only after the acceptance verdict and the checklist, for steps, checks, monitoring, backup path and rollback';
   }
   if (b.when === 'target' && place !== 'target') return `it has a value ${WHEN_TEXT.target}`;
+  if (b.when === 'canary' && place !== 'canary') return `it has a value ${WHEN_TEXT.canary}`;
   return undefined;
 }
 
