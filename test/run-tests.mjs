@@ -123,14 +123,14 @@ async function vscodeLane() {
   if (both) count('system (host self-check)', await run('harness', 'node', ['test/run-mocha.mjs', 'system', HARNESS], { prefix, lock: true }));
   // The newest VS Code runs every UI test. The oldest supported one runs the integration suite and the
   // UI tests of each surface (palette, tree rows, checklist click, dialogs, terminal text, webview panel
-  // and its reload, status-bar rollback, rollback dialog, plan help, preview, Releases view, walkthrough:
-  // release, scope and editor). The long scenarios (the
+  // and its reload, status-bar rollback, rollback dialog, plan help and its quick fix, preview, Releases
+  // view and its row menu (compare, redeploy), walkthrough: release, scope, editor and history). The long scenarios (the
   // 100-click monitoring test, the demo driven from VS Code, hostile text) drive those same surfaces
   // through the same extension API, so a second run of them on 1.100 costs ~4 min and finds what the
   // short ones find; --full-e2e runs them on every version.
   // The shorter run goes first, so that the long scenarios mostly run once the Node lane is done.
   for (const v of versions) {
-    const short = !fullE2E && v !== 'latest' ? ['--e2e-files', 'release,scope,editor'] : [];
+    const short = !fullE2E && v !== 'latest' ? ['--e2e-files', 'release,scope,editor,history'] : [];
     const args = ['test/host/run.mjs', '--version', v, '--integration', '--e2e', '--vsix', vsix, ...short];
     count(`vscode ${v}`, await run(`vscode ${v}`, 'node', args, { prefix, lock: true }));
   }

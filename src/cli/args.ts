@@ -19,6 +19,8 @@ Commands:
   rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes)
   report [RUN]             print the report of a release and write report.md / report.json
   history                  list every release of the workspace, newest first (--json; --limit N)
+  compare RUN_A RUN_B      two runs of the plan side by side: outcome, each monitoring window (baseline,
+                           samples, guards, verdicts) and the changelog between their commits (--json)
   changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
 
@@ -40,7 +42,7 @@ Options:
                            (without a terminal, --yes alone does not start a late rollback)
   --force                  with rollback: roll back a run a newer run superseded (needs --reason)
   --format md|json         report format (default md)
-  --json                   with history: print JSON
+  --json                   with history or compare: print JSON
   --limit N                with history: the newest N releases only
   --verbose                show the output of every step
   --help, -h               this help

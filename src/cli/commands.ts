@@ -16,6 +16,8 @@ import { renderStatus } from './render';
 import { dryRun, previewGates, renderGates } from '../core/engine/preview';
 import { releaseHistory, renderHistory } from '../core/engine/history';
 import { formatDuration } from '../core/format';
+import { compareRuns, type Comparison } from '../core/engine/compare';
+import { renderComparison } from '../core/engine/comparison';
 import { SignalStop } from './signals';
 
 /** A plan loaded for a command, and where it runs. */
@@ -99,6 +101,19 @@ export function historyCommand(o: CliOptions, workspace: string, io: Io): number
   }
   const rows = releaseHistory(workspace, { limit });
   io.out(o.json ? JSON.stringify(rows, null, 2) : renderHistory(rows, formatDuration));
+  return 0;
+}
+
+/** `compare A B`: two runs of one plan side by side, and the changelog between them; reads journals and git, runs nothing. */
+export async function compareCommand(a: string, b: string, plan: Plan | undefined, o: CliOptions, workspace: string, io: Io): Promise<number> {
+  let c: Comparison;
+  try {
+    c = await compareRuns(workspace, a, b, { plan });
+  } catch (e) {
+    io.err(`release-pilot: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+  io.out(o.json ? JSON.stringify(c, null, 2) : renderComparison(c));
   return 0;
 }
 

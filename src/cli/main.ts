@@ -6,14 +6,14 @@ import { SecretMasker } from '../core/exec/mask';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { defaultWorkspace, EXIT, HELP, parse, splitKv, type CliArgs, type CliOptions } from './args';
 import { maskedIo, stdio, type Io } from './io';
-import { dryRunCommand, historyCommand, readRunCommand, releaseCommand, validateCommand, type PlanContext } from './commands';
+import { compareCommand, dryRunCommand, historyCommand, readRunCommand, releaseCommand, validateCommand, type PlanContext } from './commands';
 
 export { EXIT, defaultWorkspace } from './args';
 export { exitCode } from './io';
 export { renderStatus } from './render';
 export { dryRun } from '../core/engine/preview';
 
-const KNOWN = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon', 'history'];
+const KNOWN = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon', 'history', 'compare'];
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   // The changelog has its own options and needs no full release plan.
@@ -26,7 +26,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return EXIT.usage;
   }
   const { values: o, positionals } = args;
-  const [command, runArg] = positionals;
+  const [command, runArg, ...rest] = positionals;
   if (o.help || !command) {
     io.out(HELP);
     return command || o.help ? 0 : EXIT.usage;
@@ -46,6 +46,14 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return EXIT.usage;
   }
   if (command === 'history') return historyCommand(o, workspace, io);
+  if (command === 'compare') {
+    if (!runArg || rest.length !== 1) {
+      io.err(`release-pilot: compare takes two runs (release-pilot compare RUN_A RUN_B; release-pilot history lists them)`);
+      return EXIT.usage;
+    }
+    const loaded = loadPlanFile(planFile);
+    return compareCommand(runArg, rest[0], loaded.ok ? loaded.plan : undefined, o, workspace, io);
+  }
   if (command === 'status' || command === 'report') return readRunCommand(command, runArg, o, workspace, io);
   return planCommand(command, runArg, o, planFile, workspace, io);
 }

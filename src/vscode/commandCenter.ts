@@ -11,7 +11,9 @@ import { COMMANDS, RUNS_COMMANDS, type CommandId } from './commands';
 import { UNTRUSTED_MESSAGE, UserError, type ReleaseController } from './controller';
 import type { PlanDiagnostics } from './diagnostics';
 import { Disposable } from './dispose';
-import { engineIfLoaded } from './lazyEngine';
+import { engine, engineIfLoaded } from './lazyEngine';
+import { comparisonView } from './snapshot';
+import { shortTime } from '../core/engine/history';
 import { ReleasePanel } from './panel';
 import { askAbandonReason, askWaiveReason } from './prompter';
 import { NODE_KINDS, type Node } from './tree';
@@ -91,6 +93,7 @@ export class CommandCenter extends Disposable {
       [COMMANDS.openRunJournal]: ({ run }) => openRunJournal(this.needRun(run)),
       [COMMANDS.refreshHistory]: () => this.history.refresh(),
       [COMMANDS.redeployRun]: ({ run }) => this.redeploy(this.needRun(run)),
+      [COMMANDS.compareRelease]: ({ run }) => this.compare(this.needRun(run)),
     };
     for (const [id, handler] of Object.entries(table) as [CommandId, Handler][]) {
       this.register(vscode.commands.registerCommand(id, (...args: unknown[]) => this.run(id, handler, args)));
@@ -130,6 +133,22 @@ export class CommandCenter extends Disposable {
     if (run.status !== 'released')
       throw new UserError(`Only a released version can be redeployed: ${run.name} ${run.version} ended ${run.status} in run ${run.runId}.`);
     return this.c.start({ redeploy: run.version });
+  }
+
+  /** Asks for another run of the same plan, then shows both monitoring windows and the changelog between them in the panel. */
+  private async compare(run: HistoryRow) {
+    const dir = this.c.workspaceDir;
+    if (!dir) throw new UserError('Open a workspace folder to compare its releases.');
+    const others = engine().comparableRuns(dir, run.runId);
+    if (!others.length) throw new UserError(`No other run of ${run.plan} to compare ${run.version} (run ${run.runId}) with.`);
+    const picked = await vscode.window.showQuickPick(
+      others.map((o) => ({ label: o.version, description: `${o.status} · ${shortTime(o.startedAt)}`, detail: `run ${o.runId}`, runId: o.runId })),
+      { title: `Compare ${run.version} (run ${run.runId}) with`, placeHolder: 'Another release of this plan', matchOnDescription: true, matchOnDetail: true },
+    );
+    if (!picked) return;
+    const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
+    const comparison = await engine().compareRuns(dir, run.runId, picked.runId, { plan });
+    ReleasePanel.compare(this.extensionUri, this.c, comparisonView(comparison));
   }
 
   private async previewRelease() {

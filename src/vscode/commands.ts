@@ -20,6 +20,7 @@ export const COMMANDS = {
   openRunJournal: 'releasePilot.openRunJournal',
   refreshHistory: 'releasePilot.refreshHistory',
   redeployRun: 'releasePilot.redeployRun',
+  compareRelease: 'releasePilot.compareRelease',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -37,4 +38,6 @@ export const RUNS_COMMANDS: readonly CommandId[] = [
   // The preview runs git (the version from tags, the git gate), which a repository's config can make run programs.
   COMMANDS.previewRelease,
   COMMANDS.redeployRun,
+  // The changelog between the two runs is read with git, as the preview's gates are.
+  COMMANDS.compareRelease,
 ];

@@ -6,3 +6,4 @@ export { UnresolvedRunError } from '../core/engine/stop';
 export { runCheck } from '../core/engine/checks';
 export { beforeRunScope } from '../core/engine/releaseFacts';
 export { previewRelease } from '../core/engine/preview';
+export { compareRuns, comparableRuns } from '../core/engine/compare';

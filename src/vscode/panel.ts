@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ReleaseController } from './controller';
 import { panelSnapshot, reportView } from './snapshot';
-import { FromWebview, type ToWebview } from '../webview/protocol';
+import { FromWebview, type ComparisonView, type Snapshot, type ToWebview } from '../webview/protocol';
 import { COMMANDS } from './commands';
 import { Disposable } from './dispose';
 
@@ -15,7 +15,9 @@ export const PANEL_TYPE = 'releasePilot.panel';
 export class ReleasePanel extends Disposable {
   static current: ReleasePanel | undefined;
   private ready = false;
-  private tab: 'monitor' | 'report' = 'monitor';
+  private tab: Snapshot['tab'] = 'monitor';
+  /** Two runs compared (Compare with Another Release), shown in the Compare tab until another comparison replaces it. */
+  private comparison: ComparisonView | null = null;
   private pending: Record<string, { value: number | null; status: string; message?: string }> = {};
   private flushTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
@@ -30,7 +32,7 @@ export class ReleasePanel extends Disposable {
     });
   }
 
-  static show(extensionUri: vscode.Uri, c: ReleaseController, tab: 'monitor' | 'report'): ReleasePanel {
+  static show(extensionUri: vscode.Uri, c: ReleaseController, tab: Snapshot['tab']): ReleasePanel {
     if (ReleasePanel.current) {
       ReleasePanel.current.tab = tab;
       ReleasePanel.current.panel.reveal(undefined, true);
@@ -44,6 +46,16 @@ export class ReleasePanel extends Disposable {
       ReleasePanel.options(extensionUri),
     );
     return (ReleasePanel.current = new ReleasePanel(panel, extensionUri, c, tab));
+  }
+
+  /** Opens the panel on its Compare tab, showing `comparison`. */
+  static compare(extensionUri: vscode.Uri, c: ReleaseController, comparison: ComparisonView): ReleasePanel {
+    const panel = ReleasePanel.current ?? ReleasePanel.show(extensionUri, c, 'compare');
+    panel.comparison = comparison;
+    panel.tab = 'compare';
+    panel.panel.reveal(undefined, true);
+    panel.sendSnapshot();
+    return panel;
   }
 
   static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -61,7 +73,7 @@ export class ReleasePanel extends Disposable {
     readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     private readonly c: ReleaseController,
-    tab: 'monitor' | 'report',
+    tab: Snapshot['tab'],
   ) {
     super();
     this.register(panel);
@@ -95,7 +107,9 @@ export class ReleasePanel extends Disposable {
 
   private updateTitle(): void {
     const s = this.c.state;
-    this.panel.title = s ? `Release ${s.version}` : 'Release';
+    const [a, b] = this.comparison?.runs ?? [];
+    if (this.tab === 'compare' && a && b) this.panel.title = `Compare ${a.title.split(' · ')[0]} ↔ ${b.title.split(' · ')[0]}`;
+    else this.panel.title = s ? `Release ${s.version}` : 'Release';
   }
 
   private scheduleSnapshot(): void {
@@ -115,7 +129,7 @@ export class ReleasePanel extends Disposable {
   sendSnapshot(): void {
     this.updateTitle();
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
-    this.post({ type: 'snapshot', snapshot: panelSnapshot(this.c.state, plan, this.tab, this.c.rollbackUntil()) });
+    this.post({ type: 'snapshot', snapshot: panelSnapshot(this.c.state, plan, this.tab, this.c.rollbackUntil(), this.comparison) });
   }
 
   private post(m: ToWebview): void {
@@ -138,6 +152,7 @@ export class ReleasePanel extends Disposable {
         break;
       case 'tab':
         this.tab = m.tab;
+        this.updateTitle();
         break;
       case 'openMarkdown':
         await vscode.commands.executeCommand(COMMANDS.openReport, 'markdown');
@@ -179,12 +194,13 @@ export class ReleasePanel extends Disposable {
 <header>
   <h1 id="release-title">Release</h1>
   <div id="status"></div>
-  <nav><button id="tab-monitor" class="tab">Monitor</button><button id="tab-report" class="tab">Report</button></nav>
+  <nav><button id="tab-monitor" class="tab">Monitor</button><button id="tab-report" class="tab">Report</button><button id="tab-compare" class="tab" hidden>Compare</button></nav>
   <div id="countdown"></div>
   <button id="rollback" class="danger" hidden>Roll Back</button>
 </header>
 <main>
   <section id="monitor"><table id="metrics-table"><thead><tr><th>Metric</th><th>Current</th><th>Baseline</th><th>Guard</th><th>Verdict</th></tr></thead><tbody></tbody></table><div id="charts"></div></section>
+  <section id="compare" hidden><h2 id="compare-title"></h2><div id="compare-runs"></div><div id="compare-changelog"></div></section>
   <section id="report" hidden><div class="actions"><button id="open-md">Open as Markdown</button><button id="copy">Copy</button></div><div id="report-body"></div></section>
 </main>
 <script nonce="${nonce}" src="${script.toString()}"></script>

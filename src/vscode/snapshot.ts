@@ -2,11 +2,21 @@ import type { ReleaseState } from '../core/base/fold';
 import type { Plan } from '../core/plan/schema';
 import { buildReport, renderMarkdown } from '../core/report/report';
 import { plain, reportSections } from '../core/report/report-sections';
-import type { Marker, MetricSnapshot, ReportView, Snapshot } from '../webview/protocol';
+import type { ComparisonView, Marker, MetricSnapshot, ReportView, Snapshot } from '../webview/protocol';
+import { changelogHeading, changelogLines, type ComparedRun, type Comparison } from '../core/engine/comparison';
+import { shortTime } from '../core/engine/history';
+import { formatDuration, formatNumber } from '../core/format';
 import { downsample, MAX_POINTS } from '../core/monitor/series';
+import { guardRules } from '../core/monitor/guard';
 
 /** What the panel shows, derived from the release state: the panel holds nothing else. */
-export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefined, tab: 'monitor' | 'report', rollbackUntil: string | undefined): Snapshot {
+export function panelSnapshot(
+  s: ReleaseState | undefined,
+  plan: Plan | undefined,
+  tab: Snapshot['tab'],
+  rollbackUntil: string | undefined,
+  comparison: ComparisonView | null = null,
+): Snapshot {
   const metrics: MetricSnapshot[] = (plan?.monitoring.metrics ?? []).map((m) => {
     const mv = s?.metrics[m.id];
     const base = mv?.baseline && Number.isFinite(mv.baseline.mean) ? { mean: mv.baseline.mean, stdev: mv.baseline.stdev } : null;
@@ -16,10 +26,7 @@ export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefine
     if (base && m.guard.dropPercent !== undefined) thresholds.push({ label: `-${m.guard.dropPercent}%`, value: base.mean * (1 - m.guard.dropPercent / 100) });
     if (base && m.guard.risePercent !== undefined) thresholds.push({ label: `+${m.guard.risePercent}%`, value: base.mean * (1 + m.guard.risePercent / 100) });
     const points = (mv?.samples ?? []).map((x): [number, number | null] => [Date.parse(x.at) / 1000, x.value]);
-    const rules = Object.entries(m.guard)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+    const rules = guardRules(m.guard);
     return {
       id: m.id,
       title: m.title ?? m.id,
@@ -62,7 +69,8 @@ export function panelSnapshot(s: ReleaseState | undefined, plan: Plan | undefine
     metrics,
     markers,
     report: s ? reportView(s) : null,
-    tab,
+    tab: tab === 'compare' && !comparison ? 'monitor' : tab,
+    comparison,
   };
 }
 
@@ -77,5 +85,49 @@ export function reportView(s: ReleaseState): ReportView {
         ...(f.items ?? []).map((item, i): [string, string] => [`${i + 1}.`, plain(item)]),
       ]),
     })),
+  };
+}
+
+/** A comparison as the panel's Compare tab shows it: the earlier run on the left. */
+export function comparisonView(c: Comparison): ComparisonView {
+  const run = (r: ComparedRun): ComparisonView['runs'][number] => ({
+    runId: r.runId,
+    title: `${r.version} · ${r.status}`,
+    status: r.status,
+    facts: [
+      ['Run', `${r.runId}, started ${shortTime(r.startedAt)} by ${r.user}${r.durationMs !== undefined ? `, took ${formatDuration(r.durationMs)}` : ''}`],
+      ['Commit', r.commit?.slice(0, 12) ?? '—'],
+      ['Outcome', r.outcomeMessage ?? r.status],
+      ['Rolled back', r.rollback ? `${r.rollback.trigger}: ${r.rollback.reason}` : 'no'],
+      [
+        'Monitoring window',
+        r.window.startedAt
+          ? `${r.window.durationMs !== undefined ? formatDuration(r.window.durationMs) : 'not closed'}, ${r.window.samples} sample(s)`
+          : 'not reached',
+      ],
+    ],
+    metrics: r.metrics.map((m) => {
+      const values = m.samples.map((x) => x.value).filter((v): v is number => v !== null && Number.isFinite(v));
+      return {
+        id: m.id,
+        title: m.title + (m.unit ? ` (${m.unit})` : ''),
+        guard: m.guard || '—',
+        baseline:
+          m.baseline && Number.isFinite(m.baseline.mean)
+            ? { mean: m.baseline.mean, stdev: m.baseline.stdev, samples: m.baseline.samples.length, fixed: m.baseline.fixed }
+            : null,
+        points: m.samples.map((x): [number, number | null] => [x.offsetMs / 1000, x.value]),
+        breaches: m.samples.filter((x) => x.status === 'breach').map((x) => x.offsetMs / 1000),
+        summary: values.length
+          ? `${m.samples.length} sample(s), min ${formatNumber(Math.min(...values))}, max ${formatNumber(Math.max(...values))}, ${m.breaches} confirmed breach(es)`
+          : `${m.samples.length} sample(s), none usable`,
+        verdict: m.verdict ? `${m.verdict.verdict}: ${m.verdict.explanation}` : r.rollback ? 'none: the window ended in a rollback' : 'none',
+      };
+    }),
+  });
+  return {
+    title: `Compare ${c.earlier.name} → ${c.earlier.environment}: ${c.earlier.version} with ${c.later.version}`,
+    runs: [run(c.earlier), run(c.later)],
+    changelog: { heading: changelogHeading(c), lines: changelogLines(c.changelog) },
   };
 }

@@ -1,7 +1,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { FromWebview, ToWebview, type MetricSnapshot, type Snapshot } from './protocol';
+import { FromWebview, ToWebview, type ComparisonView, type MetricSnapshot, type Snapshot } from './protocol';
 import { formatNumber } from '../core/format';
 import { MAX_POINTS } from '../core/monitor/series';
 
@@ -34,6 +34,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
 }
 
 const fmt = formatNumber;
+const TABS = ['monitor', 'report', 'compare'] as const;
 
 function renderHeader(s: Snapshot): void {
   $('release-title').textContent = s.title;
@@ -42,9 +43,11 @@ function renderHeader(s: Snapshot): void {
   status.textContent = s.status + canary + (s.outcomeMessage ? ` — ${s.outcomeMessage}` : '');
   status.className = ['failed', 'rollback-failed', 'aborted'].includes(s.status) ? 'bad' : s.status === 'released' ? 'good' : '';
   $('rollback').hidden = s.rollbackUntil === null || s.rollbackUntil < Date.now();
-  for (const t of ['monitor', 'report'] as const) $(`tab-${t}`).classList.toggle('active', s.tab === t);
-  $('monitor').hidden = s.tab !== 'monitor';
-  $('report').hidden = s.tab !== 'report';
+  for (const t of TABS) {
+    $(`tab-${t}`).classList.toggle('active', s.tab === t);
+    $(t).hidden = s.tab !== t;
+  }
+  $('tab-compare').hidden = !s.comparison;
   tickCountdown();
 }
 
@@ -196,6 +199,133 @@ function renderReport(s: Snapshot): void {
   body.replaceChildren(...parts);
 }
 
+let shownComparison = '';
+const compareCharts: uPlot[] = [];
+
+/** One run's metric in the Compare tab: its window's samples by seconds from the window's start, the baseline band, breaches in red. */
+type ComparedMetric = ComparisonView['runs'][number]['metrics'][number];
+
+/** Seconds into the window as a person reads them: `1 s`, `1.5 s`, never `0.600 s`. */
+const secs = (v: number) => `${Number(v.toFixed(1))} s`;
+
+/** The x and y ranges both runs' charts of a metric share, so that the two windows read on the same scales. */
+function sharedRanges(c: ComparisonView, id: string): { x: [number, number]; y: [number, number] } {
+  const ms = c.runs.flatMap((r) => r.metrics.filter((m) => m.id === id));
+  const xs = ms.flatMap((m) => m.points.map((p) => p[0]));
+  const ys = ms.flatMap((m) => [
+    ...m.points.map((p) => p[1]).filter((v): v is number => v !== null),
+    ...(m.baseline ? [m.baseline.mean - 2 * m.baseline.stdev, m.baseline.mean + 2 * m.baseline.stdev] : []),
+  ]);
+  const [ylo, yhi] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  const pad = (yhi - ylo) * 0.1 || Math.abs(yhi) * 0.1 || 1;
+  return { x: [0, Math.max(1, ...xs)], y: [ylo - pad, yhi + pad] };
+}
+
+function compareChart(box: HTMLElement, m: ComparedMetric, ranges: { x: [number, number]; y: [number, number] }): uPlot {
+  const fg = css('--vscode-foreground', '#ccc');
+  const grid = css('--vscode-panel-border', '#444');
+  const band = css('--vscode-charts-blue', '#3794ff');
+  const red = css('--vscode-charts-red', '#f14c4c');
+  const xs = m.points.map((p) => p[0]);
+  const breach = new Set(m.breaches);
+  const b = m.baseline;
+  const data = [
+    xs,
+    m.points.map((p) => p[1]),
+    xs.map(() => (b ? b.mean - 2 * b.stdev : null)),
+    xs.map(() => (b ? b.mean + 2 * b.stdev : null)),
+    m.points.map((p) => (breach.has(p[0]) ? p[1] : null)),
+  ] as uPlot.AlignedData;
+  return new uPlot(
+    {
+      width: Math.max(260, box.clientWidth - 12),
+      height: 160,
+      scales: { x: { time: false, range: ranges.x }, y: { range: ranges.y } },
+      axes: [
+        { stroke: fg, grid: { stroke: grid }, values: (_u, splits) => splits.map(secs) },
+        { stroke: fg, grid: { stroke: grid } },
+      ],
+      series: [
+        { value: (_u, v) => (v == null ? '' : secs(v)) },
+        { label: m.title, stroke: css('--vscode-charts-green', '#89d185'), width: 2, spanGaps: false },
+        { label: b?.fixed ? 'baseline' : 'baseline −2σ', stroke: band, dash: [2, 4], width: 1 },
+        { label: b?.fixed ? 'baseline' : 'baseline +2σ', stroke: band, dash: [2, 4], width: 1 },
+        { label: 'breach', stroke: red, width: 0, points: { show: true, size: 8, fill: red, stroke: red } },
+      ],
+      bands: [{ series: [3, 2], fill: 'rgba(55,148,255,0.12)' }],
+      legend: { show: true },
+    },
+    data,
+    box,
+  );
+}
+
+/** The Compare tab: the two runs side by side, each metric's window under its run, then the changelog between them. */
+function renderCompare(s: Snapshot): void {
+  const c = s.comparison;
+  const key = c ? JSON.stringify(c) : '';
+  if (key === shownComparison) return;
+  shownComparison = key;
+  for (const p of compareCharts.splice(0)) p.destroy();
+  $('compare-title').textContent = c?.title ?? '';
+  const runs = $('compare-runs');
+  const log = $('compare-changelog');
+  if (!c) {
+    runs.replaceChildren();
+    log.replaceChildren();
+    return;
+  }
+  const boxes: [HTMLElement, ComparedMetric][] = [];
+  runs.replaceChildren(
+    ...c.runs.map((r) => {
+      const col = el('div', undefined, 'compare-run');
+      col.dataset.run = r.runId;
+      col.append(
+        el(
+          'h2',
+          r.title,
+          `compare-run-title ${['released'].includes(r.status) ? 'good' : ['rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(r.status) ? 'bad' : ''}`,
+        ),
+      );
+      const facts = el('table', undefined, 'facts');
+      for (const [k, v] of r.facts) {
+        const tr = el('tr');
+        tr.append(el('td', k), el('td', v));
+        facts.append(tr);
+      }
+      col.append(facts);
+      for (const m of r.metrics) {
+        const box = el('div', undefined, 'chart compare-metric');
+        box.dataset.metric = m.id;
+        box.append(el('h3', m.title));
+        const base = m.baseline
+          ? m.baseline.fixed
+            ? `${fmt(m.baseline.mean)} (fixed)`
+            : `${fmt(m.baseline.mean)} ± ${fmt(m.baseline.stdev)} from ${m.baseline.samples} sample(s)`
+          : 'none';
+        for (const line of [`Guard: ${m.guard}`, `Baseline: ${base}`, `Window: ${m.summary}`, `Verdict: ${m.verdict}`]) box.append(el('div', line, 'explain'));
+        col.append(box);
+        boxes.push([box, m]);
+      }
+      return col;
+    }),
+  );
+  // Charts are sized from their column, so they are drawn once the columns are in the page.
+  for (const [box, m] of boxes) compareCharts.push(compareChart(box, m, sharedRanges(c, m.id)));
+  const parts: HTMLElement[] = [el('h2', c.changelog.heading, 'changelog-heading')];
+  let list: HTMLUListElement | undefined;
+  for (const line of c.changelog.lines) {
+    if (line.startsWith('- ')) {
+      if (!list) parts.push((list = el('ul')));
+      list.append(el('li', line.slice(2)));
+      continue;
+    }
+    list = undefined;
+    parts.push(line.startsWith('### ') ? el('h3', line.slice(4)) : el('p', line));
+  }
+  log.replaceChildren(...parts);
+}
+
 function apply(m: ToWebview): void {
   const t0 = performance.now();
   if (m.type === 'snapshot') {
@@ -205,6 +335,7 @@ function apply(m: ToWebview): void {
     renderTable(snap);
     renderCharts(snap);
     renderReport(snap);
+    renderCompare(snap);
   } else if (snap) {
     for (const [id, v] of Object.entries(m.values)) {
       const metric = snap.metrics.find((x) => x.id === id);
@@ -227,7 +358,7 @@ window.addEventListener('message', (ev) => {
 $('rollback').addEventListener('click', () => send({ type: 'rollback' }));
 $('open-md').addEventListener('click', () => send({ type: 'openMarkdown' }));
 $('copy').addEventListener('click', () => send({ type: 'copyReport' }));
-for (const t of ['monitor', 'report'] as const) {
+for (const t of TABS) {
   $(`tab-${t}`).addEventListener('click', () => {
     if (!snap) return;
     snap.tab = t;

@@ -27,6 +27,36 @@ export const ReportView = z.object({
 });
 export type ReportView = z.infer<typeof ReportView>;
 
+const ComparedMetricView = z.object({
+  id: z.string(),
+  title: z.string(),
+  guard: z.string(),
+  baseline: z.nullable(z.object({ mean: z.number(), stdev: z.number(), samples: z.number(), fixed: z.boolean() })),
+  /** Seconds from the window's start, and the value. */
+  points: z.array(Point),
+  breaches: z.array(z.number()),
+  summary: z.string(),
+  verdict: z.string(),
+});
+
+const ComparedRunView = z.object({
+  runId: z.string(),
+  title: z.string(),
+  status: z.string(),
+  facts: z.array(z.tuple([z.string(), z.string()])),
+  metrics: z.array(ComparedMetricView),
+});
+
+/** Two runs of a plan side by side (the earlier first) and the changelog between them. */
+export const ComparisonView = z.object({
+  title: z.string(),
+  runs: z.tuple([ComparedRunView, ComparedRunView]),
+  changelog: z.object({ heading: z.string(), lines: z.array(z.string()) }),
+});
+export type ComparisonView = z.infer<typeof ComparisonView>;
+
+const Tab = z.enum(['monitor', 'report', 'compare']);
+
 export const Snapshot = z.object({
   title: z.string(),
   status: z.string(),
@@ -38,7 +68,9 @@ export const Snapshot = z.object({
   metrics: z.array(MetricSnapshot),
   markers: z.array(Marker),
   report: z.nullable(ReportView),
-  tab: z.enum(['monitor', 'report']),
+  tab: Tab,
+  /** The comparison the Compare tab shows, when one was asked for. */
+  comparison: z.nullable(ComparisonView),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
 
@@ -57,7 +89,7 @@ export const FromWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('rollback') }),
   z.object({ type: z.literal('openMarkdown') }),
   z.object({ type: z.literal('copyReport') }),
-  z.object({ type: z.literal('tab'), tab: z.enum(['monitor', 'report']) }),
+  z.object({ type: z.literal('tab'), tab: Tab }),
   z.object({ type: z.literal('applied'), ms: z.number() }),
 ]);
 export type FromWebview = z.infer<typeof FromWebview>;

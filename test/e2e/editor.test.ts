@@ -110,12 +110,48 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     await wb.page.keyboard.press('Escape');
   });
 
-  it('underlines a misspelt key as it is typed (the quick fix itself: the integration suite)', async () => {
+  it('underlines a misspelt key as it is typed', async () => {
+    // The whole line, indentation included: Shift+Home once stops at the first letter, and the line read
+    // `    failureLimt: 2`, a continuation of interval's value (another problem, which has no quick fix).
+    await wb.page.keyboard.press('End');
+    await wb.page.keyboard.press('Shift+Home');
     await wb.page.keyboard.press('Shift+Home');
     await wb.page.keyboard.type('  failureLimt: 2', { delay: 20 });
     await wb.page.keyboard.press('Escape');
-    await wb.page.locator('.editor-instance .squiggly-error').first().waitFor({ timeout: 15_000 });
+    assert.match(await editorText(), /^ {2}failureLimt: 2$/m);
+    const squiggle = wb.page.locator('.editor-instance .squiggly-error');
+    await squiggle.first().waitFor({ timeout: 15_000 });
+    // The squiggles of the half-typed line go once the problems are computed again for the whole line.
+    const end = Date.now() + 15_000;
+    while ((await squiggle.count()) !== 1 && Date.now() < end) await wb.page.waitForTimeout(250);
+    assert.equal(await squiggle.count(), 1);
+    // The problem a person reads on hover: the "did you mean" that the quick fix acts on.
+    // The hover of the cursor's position (Ctrl+K Ctrl+I), on the misspelt key's first letter.
+    await wb.page.keyboard.press('End');
+    await wb.page.keyboard.press('Home');
+    await wb.page.keyboard.press('Control+K');
+    await wb.page.keyboard.press('Control+I');
+    await wb.page.locator('.monaco-hover', { hasText: 'unknown key "failureLimt"; did you mean "failureLimit"?' }).first().waitFor({ timeout: 15_000 });
     await wb.shot('plan-problem');
+    await wb.page.keyboard.press('Escape');
+  });
+
+  it('its quick fix, chosen with Ctrl+. on the misspelt key, puts the right one', async () => {
+    const line = wb.page.locator('.editor-group-container.active .view-line', { hasText: 'failureLimt: 2' }).first();
+    await line.waitFor({ timeout: 15_000 });
+    await wb.page.keyboard.press('Escape');
+    // The cursor on the misspelt word (Home: its first letter), then the quick-fix menu of that position.
+    await wb.page.keyboard.press('End');
+    await wb.page.keyboard.press('Home');
+    await wb.page.keyboard.press('Control+.');
+    const fix = wb.page.locator('.action-widget .monaco-list-row', { hasText: 'Change to "failureLimit"' }).first();
+    await fix.waitFor({ timeout: 15_000 });
+    await wb.chooseRow(fix);
+    await wb.page.locator('.editor-group-container.active .view-line', { hasText: 'failureLimit: 2' }).first().waitFor({ timeout: 15_000 });
+    const text = await editorText();
+    assert.match(text, /^ {2}failureLimit: 2$/m);
+    assert.doesNotMatch(text, /failureLimt/);
+    await wb.page.locator('.editor-instance .squiggly-error').first().waitFor({ state: 'detached', timeout: 15_000 });
     await wb.command('File: Revert File');
   });
 

@@ -62,7 +62,14 @@ export type ReleaseEvent = At &
     | { type: 'metric.sample'; metric: string; value: number | null; status: SampleStatus; message?: string }
     | { type: 'guard.breached'; metric: string; rule: string; value: number; threshold: number; consecutive: number; confirmed: boolean }
     | { type: 'monitoring.verdict'; metric: string; verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string }
-    | { type: 'monitoring.window'; windowMs: number; intervalMs: number; metrics: string[] }
+    | {
+        type: 'monitoring.window';
+        windowMs: number;
+        intervalMs: number;
+        metrics: string[];
+        /** Each metric's name, unit and guard rules as the plan said at the window's start (journals before 0.x lack it). */
+        guards?: { metric: string; title: string; unit: string; rules: string }[];
+      }
     | { type: 'verification.planned'; coreApi: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' } }
     | {
         type: 'rollback.started';

@@ -54,6 +54,10 @@ export interface MetricView {
   breach?: { rule: string; value: number; threshold: number; consecutive: number; at: string };
   verdict?: { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string };
   last?: { value: number | null; status: SampleStatus; message?: string };
+  /** Name, unit and guard rules as the plan said when the monitoring window started. */
+  title?: string;
+  unit?: string;
+  guard?: string;
 }
 
 export interface RollbackView {
@@ -306,6 +310,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       case 'monitoring.window':
         s.monitoring = { ...s.monitoring, windowMs: e.windowMs, metrics: e.metrics.length };
+        for (const g of e.guards ?? []) Object.assign(metric(g.metric), { title: g.title, unit: g.unit, guard: g.rules });
         break;
       case 'verification.planned':
         s.coreApi = e.coreApi;

@@ -72,3 +72,11 @@ export function statisticalVerdict(
     ? { verdict: 'fail', explanation: `the window ${word} the baseline (Mann-Whitney U=${r.u.toFixed(1)}, p=${r.p.toPrecision(2)} < 0.05)` }
     : { verdict: 'pass', explanation: `no significant ${g.mannWhitney} against the baseline (Mann-Whitney U=${r.u.toFixed(1)}, p=${r.p.toPrecision(2)})` };
 }
+
+/** A guard's rules as a person reads them: `max 0.02, min 1`. */
+export function guardRules(g: Guard): string {
+  return Object.entries(g)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}

@@ -1,7 +1,7 @@
 import type { Monitoring } from '../plan/schema';
 import type { NewEvent } from '../base/events';
 import { createSource, type MetricSource, type Sample } from './sources';
-import { evaluateGuard } from './guard';
+import { evaluateGuard, guardRules } from './guard';
 import { mean, stdev } from './stats';
 import { decideVerdict } from './verdict';
 import type { Clock } from '../base/clock';
@@ -143,7 +143,14 @@ export class Monitor {
     const windowMs = analysis?.windowMs ?? this.cfg.window;
     // Each watch judges its own samples: a canary's analyses are not the window's.
     for (const t of this.tracks) Object.assign(t, { window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0, lastProblem: undefined });
-    if (!analysis) append({ type: 'monitoring.window', windowMs, intervalMs: this.cfg.interval, metrics: this.tracks.map((t) => t.id) });
+    if (!analysis)
+      append({
+        type: 'monitoring.window',
+        windowMs,
+        intervalMs: this.cfg.interval,
+        metrics: this.tracks.map((t) => t.id),
+        guards: this.cfg.metrics.map((m) => ({ metric: m.id, title: m.title ?? m.id, unit: m.unit ?? '', rules: guardRules(m.guard) })),
+      });
     await this.prime();
     const start = clock.now();
     for (let k = 1; ; k++) {
