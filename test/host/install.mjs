@@ -58,6 +58,8 @@ export function ensureSystemPackages() {
   if (!have('ansible-playbook')) need.push('ansible-core');
   if (!have('sshd') && !fs.existsSync('/usr/sbin/sshd')) need.push('openssh-server');
   if (!have('socat')) need.push('socat');
+  // The Kubernetes example's commands are checked with kubectl's local mode (no cluster).
+  if (!have('kubectl')) need.push('kubernetes-client');
   for (const p of ['libkrb5-dev', 'libsecret-1-dev', 'libx11-dev', 'libxkbfile-dev', 'pkg-config']) if (!dpkgHas(p)) need.push(p);
   if (!need.length) return;
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages: ${need.join(' ')} (run as root, or install them: apt-get install ${need.join(' ')})`);
