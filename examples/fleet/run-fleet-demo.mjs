@@ -131,7 +131,10 @@ async function main() {
   if (breach) say(`breach seen: ${breach}`);
   // What failed outside the canary: answers of another host than h1 (a canary's errors are its share).
   const outsideCanary = load
-    ? Object.values(load.counts).reduce((a, c) => a + Object.entries(c.byServer).reduce((b, [srv, v]) => b + (srv === 'h1' ? 0 : v.failed), 0) + c.connErrors, 0)
+    ? Object.values(load.counts).reduce(
+        (a, c) => a + Object.entries(c.byServer).reduce((b, [srv, v]) => b + (srv === 'h1' ? 0 : v.failed), 0) + c.connErrors,
+        0,
+      )
     : -1;
   if (canary) say(`failed requests outside the canary's share (another host's non-2xx, or a connection error): ${outsideCanary}`);
   const want = bad ? '1.0.0' : '1.1.0';

@@ -205,7 +205,8 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.ok(weight0 > confirmed);
       assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
       const servers = f.haproxyServers();
-      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} back in traffic`);
+      for (const name of ['h1', 'h2', 'h3', 'h4'])
+        assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} back in traffic`);
       await new Promise((res) => setTimeout(res, 500));
       const load = (await f.stopLoad())!;
       const failedOn = (srv: string) => Object.values(load.counts).reduce((a, c) => a + (c.byServer[srv]?.failed ?? 0), 0);
