@@ -369,8 +369,8 @@ async function webviewApply() {
   try {
     const page = await browser.newPage();
     const html = `<!DOCTYPE html><html><head><style>${fs.readFileSync(path.join(ROOT, 'dist', 'webview.css'), 'utf8')}</style></head><body>
-      <header><h1 id="release-title"></h1><div id="status"></div><nav><button id="tab-monitor"></button><button id="tab-report"></button></nav><div id="countdown"></div><button id="rollback"></button></header>
-      <main><section id="monitor"><table id="metrics-table"><tbody></tbody></table><div id="charts"></div></section><section id="report"><div class="actions"><button id="open-md"></button><button id="copy"></button></div><div id="report-body"></div></section></main>
+      <header><h1 id="release-title"></h1><div id="status"></div><nav><button id="tab-monitor"></button><button id="tab-report"></button><button id="tab-compare" hidden></button></nav><div id="countdown"></div><button id="rollback"></button></header>
+      <main><section id="monitor"><table id="metrics-table"><tbody></tbody></table><div id="charts"></div></section><section id="compare" hidden><h2 id="compare-title"></h2><div id="compare-runs"></div><div id="compare-changelog"></div></section><section id="report"><div class="actions"><button id="open-md"></button><button id="copy"></button></div><div id="report-body"></div></section></main>
       <script>window.__applied=[];window.acquireVsCodeApi=()=>({postMessage:(m)=>{if(m.type==='applied')window.__applied.push(m.ms)},setState(){},getState(){}});</script></body></html>`;
     await page.setContent(html);
     await page.addScriptTag({ path: path.join(ROOT, 'dist', 'webview.js') });
@@ -395,6 +395,7 @@ async function webviewApply() {
       metrics,
       markers: [],
       report: null,
+      comparison: null,
       tab: 'monitor',
     };
     await page.evaluate((s) => window.postMessage({ type: 'snapshot', snapshot: s }, '*'), snapshot);
