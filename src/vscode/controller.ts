@@ -139,8 +139,12 @@ export class ReleaseController extends Disposable {
     return new Promise((resolve) =>
       setImmediate(() => {
         const t1 = performance.now();
-        this.ensureLoaded();
-        if (this.state && this.runDir && !['released', 'aborted'].includes(this.state.status)) this.terminals.restore(this.state, this.runDir);
+        try {
+          this.ensureLoaded();
+          if (this.state && this.runDir && !['released', 'aborted'].includes(this.state.status)) this.terminals.restore(this.state, this.runDir);
+        } catch (e) {
+          this.log.error(`reading the plan and the newest run: ${(e as Error).message}`);
+        }
         const loadMs = performance.now() - t1;
         this.log.info(`plan and newest run read in ${loadMs.toFixed(1)} ms`);
         resolve({ loadMs });

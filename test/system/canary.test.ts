@@ -125,9 +125,9 @@ describe('canary deploy', () => {
   });
 
   it('judges a compareTo metric against the other metric of the same moment, not the baseline', async () => {
-    // No absolute rule: the canary is judged only against the stable hosts of the same moment.
+    // The absolute rule (max 0.9) never breaches here: the canary is judged by the comparison.
     // 0.1 against 0.08 is 25 % above them (within 200 %); 0.3 at 100 % is 275 % above: a breach.
-    const mon = monitoring.replace('guard: { max: 0.05, risePercent: 400 }', 'guard: { risePercent: 200 }');
+    const mon = monitoring.replace('guard: { max: 0.05, risePercent: 400 }', 'guard: { max: 0.9, risePercent: 200 }');
     const ws = workspace(smallPlan({ deploy: canary({ errorsAt: 100 }), monitoring: mon, rollback }), {
       ...files,
       'stable-errors.txt': '0.08\n',
@@ -137,6 +137,47 @@ describe('canary deploy', () => {
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
     assert.equal(s.steps['deploy/canary.2.analysis'].state, 'passed', 'canary 0.1 against stable 0.08: 25 % above, within 200 %');
     assert.match(s.rollback!.reason, /canary at 100 % \(step 3\/3\): canary_errors: 0\.300 is 275% above stable_errors \(same moment\) 0\.0800 \(limit 200%\)/);
+  });
+
+  it('never passes an analysis that ended on breaching samples not yet confirmed', async () => {
+    // failureLimit 3, and the canary's errors begin at its 3rd sample of the first analysis: at most
+    // 2 breaching samples when the analysis ends, so no confirmed breach. It must not promote.
+    const counted = `  window: 600ms
+  interval: 150ms
+  failureLimit: 3
+  shortWindowReason: a test
+  baseline:
+    fixed: { canary_errors: 0.01 }
+  metrics:
+    - id: canary_errors
+      command: n=$(cat n.txt 2>/dev/null || echo 0); echo $((n + 1)) > n.txt; if [ $n -ge 3 ]; then echo 0.3; else echo 0.01; fi
+      guard: { max: 0.05 }`;
+    const ws = workspace(smallPlan({ deploy: canary(), monitoring: counted, rollback }), files);
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.equal(read(ws.dir, 'weights.log'), '10\n0\n', 'never past 10 %');
+    assert.match(
+      s.rollback!.reason,
+      /^canary at 10 % \(step 1\/3\): canary_errors: its last [12] sample\(s\) breached its guard when the analysis ended; the analysis cannot pass$/,
+    );
+  });
+
+  it('never passes an analysis where most samples were unusable (no traffic on the canary)', async () => {
+    // 1 sample in 3 usable: never 4 unusable in a row (the error limit), but under half usable.
+    const sparse = `  window: 900ms
+  interval: 150ms
+  shortWindowReason: a test
+  baseline:
+    fixed: { canary_errors: 0.01 }
+  metrics:
+    - id: canary_errors
+      command: n=$(cat n.txt 2>/dev/null || echo 0); echo $((n + 1)) > n.txt; if [ $((n % 3)) -eq 0 ]; then echo 0.01; else echo NaN; fi
+      guard: { max: 0.05 }`;
+    const ws = workspace(smallPlan({ deploy: canary().replace('analysis: 600ms', 'analysis: 900ms'), monitoring: sparse, rollback }), files);
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.equal(read(ws.dir, 'weights.log'), '10\n0\n');
+    assert.match(s.rollback!.reason, /^canary at 10 % \(step 1\/3\): canary_errors: only \d of \d samples usable/);
   });
 
   it('pauses instead of rolling back when the plan says onBreach: pause', async () => {
@@ -179,6 +220,22 @@ describe('canary plan validation', () => {
       );
       assert.ok(p.every((x) => /^\d+: /.test(x) && !x.startsWith('0:')));
     });
+
+  it('refuses an analysis too short to confirm a breach or an unusable source', () => {
+    const p = problems(smallPlan({ deploy: canary().replace('analysis: 600ms', 'analysis: 300ms'), monitoring, rollback })).join('\n');
+    assert.match(p, /phases\.deploy\.canary\.analysis: an analysis of 0\.3 s takes 2 sample\(s\) every 0\.15 s; .* so it needs at least 0\.6 s/);
+    assert.match(
+      problems(smallPlan({ deploy: canary().replace('analysis: 600ms', 'analysis: 0s'), monitoring, rollback })).join('\n'),
+      /needs at least 0\.6 s/,
+    );
+  });
+
+  it('refuses a compareTo metric with no absolute max or min (the other metric at 0 would judge nothing)', () => {
+    const p = problems(
+      smallPlan({ deploy: canary(), monitoring: monitoring.replace('guard: { max: 0.05, risePercent: 400 }', 'guard: { risePercent: 50 }'), rollback }),
+    ).join('\n');
+    assert.match(p, /monitoring\.metrics\[1\]\.guard: a metric judged against stable_errors needs an absolute max or min too/);
+  });
 
   it('refuses a compareTo that names no other metric, itself, and a metric id used twice', () => {
     assert.match(

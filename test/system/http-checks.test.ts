@@ -156,6 +156,8 @@ describe('HTTP checks with a method, headers, a body and retries', function () {
     ['too many retries', `retries: 1000`, /retries/],
     ['a retry delay that is no duration', `retryDelay: soon`, /expected a duration/],
     ['a body that is not text', `requestBody: { a: 1 }`, /expected string/],
+    ['a body with the default GET', `requestBody: '{}'`, /a request body needs a method that sends one/],
+    ['a body with HEAD', `method: HEAD\n        requestBody: x`, /a request body needs a method that sends one/],
     ['an unknown plan reference in a header', `headers:\n          X-V: \${release.versoin}`, /release\.versoin/],
   ];
   for (const [what, line, expected] of refused)

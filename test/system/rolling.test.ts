@@ -93,6 +93,23 @@ describe('rolling batches side by side', () => {
     assert.equal(s.steps['deploy/batch1/web-2/1'].state, 'passed');
   });
 
+  it("rolls back at a target's failed health check without waiting for the other targets' retries", async () => {
+    // web-1's check fails at once; web-2's hangs 3 s per attempt, 5 attempts: 15 s if waited for.
+    const health = '"if [ ${target} = web-1 ]; then exit 1; else sleep 3; exit 1; fi"';
+    const plan = smallPlan({
+      deploy: rolling({ targets: ['web-1', 'web-2'], batch: 2, step: 'true', health }).replace('retries: 0', 'retries: 4\n        interval: 10ms'),
+    });
+    const ws = workspace(plan);
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.match(s.rollback!.reason, /^Health check of web-1 failed: unhealthy after 5 attempt\(s\)/);
+    const checked = Date.parse(s.steps['deploy/batch1/web-1/health'].startedAt!);
+    const rollbackAt = Date.parse(s.rollback!.startedAt);
+    // One hanging attempt (3 s) at most, not five (15 s).
+    assert.ok(rollbackAt - checked < 9000, `the rollback started ${rollbackAt - checked} ms after the checks`);
+    assert.match(s.steps['deploy/batch1/web-2/health'].message!, /rollback requested/);
+  });
+
   it('stops every target of the batch on a stop, and each is interrupted, not failed', async () => {
     const targets = ['web-1', 'web-2', 'web-3'];
     const ws = workspace(smallPlan({ deploy: rolling({ targets, batch: 3, step: 'sleep 30' }) }));

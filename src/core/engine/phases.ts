@@ -88,8 +88,15 @@ async function runSideBySide(c: RunContext, units: Unit[]): Promise<'ok' | 'stop
           rest.push(lane.slice(i));
           return;
         }
-        const r = await runUnit(c, lane[i]);
+        const unit = lane[i];
+        const r = await runUnit(c, unit);
         if (r === 'stop') stopped = true;
+        // A target that fails its health check rolls the release back at once: the other targets'
+        // checks stop at their next attempt instead of running out their retries first.
+        if (r === 'failed' && unit.kind === 'health' && unit.rollbackOnFail && !c.rollbackRequest) {
+          const step = c.state.steps[unit.key];
+          c.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: 'engine', at: c.clock.now(), trigger: 'step' };
+        }
         if (r !== 'ok') {
           rest.push(lane.slice(i));
           return;

@@ -55,7 +55,8 @@ export async function runHttpUnit(c: RunContext, unit: Extract<Unit, { kind: 'ht
       if (r.ok || attempt > check.retries || c.rollbackRequest || c.stopLatch.by)
         return { ok: r.ok, message: attempt > 1 ? `${r.detail} (attempt ${attempt} of ${check.retries + 1})` : r.detail };
       await c.clock.sleep(delay, c.stopLatch.signal);
-      delay *= 2;
+      // Doubling, up to a minute between tries.
+      delay = Math.min(delay * 2, 60_000);
     }
   });
   return ok ? 'ok' : 'failed';

@@ -179,7 +179,7 @@ export class Monitor {
       }
       if (elapsed >= windowMs) break;
     }
-    if (analysis) return { ok: true };
+    if (analysis) return this.analysisEnd();
     // The window passed: a verdict per metric (see verdict.ts for how it is decided).
     for (const t of this.tracks) {
       const m = this.cfg.metrics.find((x) => x.id === t.id)!;
@@ -213,6 +213,35 @@ export class Monitor {
     return s && s.status === 'ok' && s.value !== null && Number.isFinite(s.value) ? s.value : undefined;
   }
 
+  /**
+   * A canary's analysis passes only on what it measured: a metric with no usable sample, fewer than
+   * half usable, or still breaching at its last sample (a breach not yet confirmed) fails it, as
+   * an error limit does: the next weight is never set on an analysis that saw nothing.
+   */
+  private analysisEnd(): WatchOutcome {
+    const { clock, append } = this.deps;
+    for (const t of this.tracks) {
+      const usable = t.window.length;
+      const why =
+        usable === 0
+          ? `no usable sample among ${t.taken} taken${t.lastProblem ? ` (last: ${t.lastProblem})` : ''}`
+          : usable * 2 < t.taken
+            ? `only ${usable} of ${t.taken} samples usable${t.lastProblem ? ` (last problem: ${t.lastProblem})` : ''}`
+            : t.consecutiveBreaches > 0
+              ? `its last ${t.consecutiveBreaches} sample(s) breached its guard when the analysis ended`
+              : undefined;
+      if (!why) continue;
+      const reason = `${t.id}: ${why}; the analysis cannot pass`;
+      append({ type: 'warning', message: reason });
+      return {
+        ok: false,
+        breach: { metric: t.id, reason, confirmedAt: clock.now(), kind: 'errors' },
+        action: this.cfg.onBreach === 'pause' ? 'pause' : 'rollback',
+      };
+    }
+    return { ok: true };
+  }
+
   private judge(t: Track, s: Sample, reference: number | undefined): Breach | undefined {
     const { append, clock } = this.deps;
     const m = this.cfg.metrics.find((x) => x.id === t.id)!;
@@ -238,10 +267,12 @@ export class Monitor {
     }
     t.consecutiveErrors = 0;
     t.window.push(s.value);
-    const { breaches } = evaluateGuard(m.guard, s.value, reference, m.compareTo === undefined ? 'the baseline' : `${m.compareTo} (same moment)`);
+    const { breaches, notes } = evaluateGuard(m.guard, s.value, reference, m.compareTo === undefined ? 'the baseline' : `${m.compareTo} (same moment)`);
     if (breaches.length === 0) {
-      t.consecutiveBreaches = 0;
-      append({ type: 'metric.sample', metric: t.id, value: s.value, status: 'ok', message: s.message });
+      // A rule that could not be judged (nothing to compare with) does not clear earlier breaches.
+      if (notes.length === 0 || m.compareTo === undefined) t.consecutiveBreaches = 0;
+      const message = [s.message, ...(m.compareTo === undefined ? [] : notes)].filter(Boolean).join('; ') || undefined;
+      append({ type: 'metric.sample', metric: t.id, value: s.value, status: 'ok', message });
       return undefined;
     }
     t.consecutiveBreaches++;

@@ -107,32 +107,39 @@ export type Step = z.infer<typeof Step>;
 export const Steps = z.array(Step);
 export const noSteps = () => writtenDefault(z._default(Steps, []), []);
 
-export const HttpCheck = z.strictObject({
-  name: doc(
-    z.optional(z.string()),
-    "The check's name in the tree and the report; a health check does not use it (it is named after its colour or target). Default: the method and the URL.",
-  ),
-  url: doc(str(), 'The URL requested. Plan references are resolved.'),
-  method: doc(
-    z._default(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']), 'GET'),
-    'The HTTP method of the request. A body is sent only when `requestBody` gives one.',
-  ),
-  headers: doc(
-    z.optional(z.record(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')), z.string())),
-    'Request headers, by name (`Content-Type: application/json`, `Authorization: Bearer ${env:API_TOKEN}`). Plan references are resolved; values from `${env:…}` are masked in every output.',
-  ),
-  requestBody: doc(
-    z.optional(z.string()),
-    'The request body, sent as written after plan references are resolved (a GraphQL query, a JSON document); give its `Content-Type` in `headers`.',
-  ),
-  status: doc(z._default(int(100, 599), 200), 'The HTTP status the response must have, exactly. Redirects are not followed: a 301 is compared as 301.'),
-  body: doc(
-    z.optional(z.string()),
-    'A regular expression the response body must match. JavaScript syntax, case-sensitive, matched anywhere in the body (anchor it with `^…$` for the whole body).',
-  ),
-  maxLatency: doc(z.optional(Duration), 'The longest the response may take, body included; a slower answer fails the check. Default: no limit.'),
-  timeout: durationDefault(10_000, 'How long to wait for the response; no answer in time fails the attempt.'),
-});
+export const HttpCheck = z
+  .strictObject({
+    name: doc(
+      z.optional(z.string()),
+      "The check's name in the tree and the report; a health check does not use it (it is named after its colour or target). Default: the method and the URL.",
+    ),
+    url: doc(str(), 'The URL requested. Plan references are resolved.'),
+    method: doc(
+      z._default(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']), 'GET'),
+      'The HTTP method of the request. A body is sent only when `requestBody` gives one.',
+    ),
+    headers: doc(
+      z.optional(z.record(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')), z.string())),
+      'Request headers, by name (`Content-Type: application/json`, `Authorization: Bearer ${env:API_TOKEN}`). Plan references are resolved; values from `${env:…}` are masked in every output.',
+    ),
+    requestBody: doc(
+      z.optional(z.string()),
+      'The request body, sent as written after plan references are resolved (a GraphQL query, a JSON document); give its `Content-Type` in `headers`.',
+    ),
+    status: doc(z._default(int(100, 599), 200), 'The HTTP status the response must have, exactly. Redirects are not followed: a 301 is compared as 301.'),
+    body: doc(
+      z.optional(z.string()),
+      'A regular expression the response body must match. JavaScript syntax, case-sensitive, matched anywhere in the body (anchor it with `^…$` for the whole body).',
+    ),
+    maxLatency: doc(z.optional(Duration), 'The longest the response may take, body included; a slower answer fails the check. Default: no limit.'),
+    timeout: durationDefault(10_000, 'How long to wait for the response; no answer in time fails the attempt.'),
+  })
+  .check(
+    z.refine((c) => c.requestBody === undefined || !['GET', 'HEAD'].includes(c.method), {
+      message: 'a request body needs a method that sends one (POST, PUT, PATCH, DELETE or OPTIONS), not GET or HEAD',
+      path: ['requestBody'],
+    }),
+  );
 export type HttpCheck = z.infer<typeof HttpCheck>;
 
 /** One schema per use, so each carries its own description. */

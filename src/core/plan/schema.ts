@@ -156,6 +156,13 @@ export const Monitoring = z
             message: `metric id ${x.id} is used twice; the journal and report tell metrics apart by id`,
           });
         if (x.compareTo === undefined) return;
+        if (x.guard.max === undefined && x.guard.min === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metrics', i, 'guard'],
+            input: x.guard,
+            message: `a metric judged against ${x.compareTo} needs an absolute max or min too: when ${x.compareTo} is 0 or has no sample, only that can judge it`,
+          });
         if (x.compareTo === x.id)
           ctx.addIssue({ code: 'custom', path: ['metrics', i, 'compareTo'], input: x.compareTo, message: 'a metric cannot be compared with itself' });
         else if (!ids.includes(x.compareTo))
@@ -220,144 +227,161 @@ export const ChangelogSettings = z.strictObject({
 });
 export type ChangelogSettings = z.infer<typeof ChangelogSettings>;
 
-export const Plan = z.strictObject({
-  release: doc(
-    z.strictObject({
-      name: doc(
-        str().check(
-          z.refine(
-            (v) => v.trim() === v && !/[\p{Cc}\p{Cf}]/u.test(v),
-            'expected a name without surrounding blanks or invisible characters (runs of the same service are matched by it)',
-          ),
-        ),
-        "The service's name, in the go/no-go question, the report and the announcement; `${release.name}`. The previous version is looked up among released runs with the same name and environment.",
-      ),
-      version: doc(
-        z.union([
-          z.literal('auto'),
-          // semver decides (no leading zeros, a well-formed pre-release), on the text as written (it would trim
-          // spaces the report and tags then carry); JSON Schema gets a format.
-          z
-            .string()
-            .check(z.refine((v) => v.trim() === v && valid(v) !== null, 'expected a semantic version such as 1.4.0, or auto'))
-            .register(z.globalRegistry, { format: 'semver' }),
-        ]),
-        'The version released: a semantic version such as `1.4.0` (a leading `v` is dropped), or `auto`. `auto` proposes the next version from the Conventional Commits since the previous release tag (see `changelog`) and needs a git repository. Available as `${release.version}`.',
-      ),
-      environment: doc(
-        z._default(
-          z.string().check(z.regex(ID_RE, 'expected an environment name of letters, digits, - _ . such as production, staging or prod-eu')),
-          'production',
-        ),
-        'The environment released to, named in the go/no-go question, the report and the announcement; `${release.environment}`: letters, digits, `-`, `_`, `.`. Runs to `Staging` and `staging` are runs to the same environment.',
-      ),
-      production: doc(
-        z.optional(z.boolean()),
-        'Whether the environment is production; unset, a name with a "prod" word (production, prod, prod-eu) is, and preprod or nonprod is not. On production, a monitoring window shorter than 15 minutes is warned about.',
-      ),
-      tagPrefix: doc(
-        z._default(z.string(), 'v'),
-        'What release tags start with: version 1.4.0 is tagged `v1.4.0` with the default. The git checklist check, `version: auto` and the previous version use it.',
-      ),
-      redeploy: doc(
-        z.optional(z.boolean()),
-        "Whether a version this plan released before may be released again (a redeploy). `true` says the steps deploy `${release.version}` by its version (an image tag, a package, a build kept per version), not from the working tree, so any checkout can redeploy it: `release-pilot run --redeploy 1.3.0`, or Redeploy This Version in the Releases view. The redeploy is a normal release with every gate; the git check asks that the version's tag exists and is in the branch instead of at HEAD. Unset, a redeploy is refused: deploying the working tree under an old version's name would ship something else.",
-      ),
-    }),
-    'What is released, in which version, to which environment.',
-  ),
-  changelog: doc(
-    z.optional(ChangelogSettings),
-    'How the changelog and `version: auto` read the commits since the previous release tag (Conventional Commits). Optional: the defaults read the whole repository.',
-  ),
-  acceptance: doc(
-    Acceptance,
-    'Where the QA acceptance verdict is read: exactly one of `file`, `command` or `url`. It is read first; the release goes on only when it says go (`expect`).',
-  ),
-  variables: doc(
-    z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
-    'Plan variables, used as `${var.NAME}` in commands, URLs and step environments. `--var NAME=VALUE` overrides one for a run. They are not masked: a secret belongs in the environment (`${env:NAME}`).',
-  ),
-  secrets: doc(
-    z._default(z.array(z.string().check(z.regex(NAME_RE, 'expected an environment variable name'))), []),
-    'Environment variables whose values are masked in every output: logs, terminal, journal, report. Every variable the plan reads as `${env:NAME}` is masked too; list here the ones that steps read by themselves. A release does not start when a set value cannot be masked safely (fewer than 4 characters, only blanks, or a NUL).',
-  ),
-  checklist: doc(
-    z._default(z.array(ChecklistItem), []),
-    'Pre-release checks, run in order after the acceptance verdict and before the go/no-go question. Each item has exactly one check (`git`, `files`, `run` or `manual`); a failed one can be retried, waived with a reason, or it aborts the release.',
-  ),
-  phases: doc(
-    z.strictObject({
-      preparation: doc(z.optional(Phase), 'First phase, after the go/no-go confirmation: steps that prepare the release (build, package, push an image).'),
-      staging: doc(z.optional(Phase), 'Staging smoke test: steps that try the release on staging, before production is touched.'),
-      backup: doc(
-        z.optional(
-          z.extend(Phase, {
-            path: doc(
-              z.optional(z.string()),
-              "Where the backup is written, available to every step and the rollback as `${backup.path}`. Default: the run's folder, `.release/runs/<run-id>/backup`. Plan references are resolved, except `${backup.path}` itself.",
+export const Plan = z
+  .strictObject({
+    release: doc(
+      z.strictObject({
+        name: doc(
+          str().check(
+            z.refine(
+              (v) => v.trim() === v && !/[\p{Cc}\p{Cf}]/u.test(v),
+              'expected a name without surrounding blanks or invisible characters (runs of the same service are matched by it)',
             ),
+          ),
+          "The service's name, in the go/no-go question, the report and the announcement; `${release.name}`. The previous version is looked up among released runs with the same name and environment.",
+        ),
+        version: doc(
+          z.union([
+            z.literal('auto'),
+            // semver decides (no leading zeros, a well-formed pre-release), on the text as written (it would trim
+            // spaces the report and tags then carry); JSON Schema gets a format.
+            z
+              .string()
+              .check(z.refine((v) => v.trim() === v && valid(v) !== null, 'expected a semantic version such as 1.4.0, or auto'))
+              .register(z.globalRegistry, { format: 'semver' }),
+          ]),
+          'The version released: a semantic version such as `1.4.0` (a leading `v` is dropped), or `auto`. `auto` proposes the next version from the Conventional Commits since the previous release tag (see `changelog`) and needs a git repository. Available as `${release.version}`.',
+        ),
+        environment: doc(
+          z._default(
+            z.string().check(z.regex(ID_RE, 'expected an environment name of letters, digits, - _ . such as production, staging or prod-eu')),
+            'production',
+          ),
+          'The environment released to, named in the go/no-go question, the report and the announcement; `${release.environment}`: letters, digits, `-`, `_`, `.`. Runs to `Staging` and `staging` are runs to the same environment.',
+        ),
+        production: doc(
+          z.optional(z.boolean()),
+          'Whether the environment is production; unset, a name with a "prod" word (production, prod, prod-eu) is, and preprod or nonprod is not. On production, a monitoring window shorter than 15 minutes is warned about.',
+        ),
+        tagPrefix: doc(
+          z._default(z.string(), 'v'),
+          'What release tags start with: version 1.4.0 is tagged `v1.4.0` with the default. The git checklist check, `version: auto` and the previous version use it.',
+        ),
+        redeploy: doc(
+          z.optional(z.boolean()),
+          "Whether a version this plan released before may be released again (a redeploy). `true` says the steps deploy `${release.version}` by its version (an image tag, a package, a build kept per version), not from the working tree, so any checkout can redeploy it: `release-pilot run --redeploy 1.3.0`, or Redeploy This Version in the Releases view. The redeploy is a normal release with every gate; the git check asks that the version's tag exists and is in the branch instead of at HEAD. Unset, a redeploy is refused: deploying the working tree under an old version's name would ship something else.",
+        ),
+      }),
+      'What is released, in which version, to which environment.',
+    ),
+    changelog: doc(
+      z.optional(ChangelogSettings),
+      'How the changelog and `version: auto` read the commits since the previous release tag (Conventional Commits). Optional: the defaults read the whole repository.',
+    ),
+    acceptance: doc(
+      Acceptance,
+      'Where the QA acceptance verdict is read: exactly one of `file`, `command` or `url`. It is read first; the release goes on only when it says go (`expect`).',
+    ),
+    variables: doc(
+      z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
+      'Plan variables, used as `${var.NAME}` in commands, URLs and step environments. `--var NAME=VALUE` overrides one for a run. They are not masked: a secret belongs in the environment (`${env:NAME}`).',
+    ),
+    secrets: doc(
+      z._default(z.array(z.string().check(z.regex(NAME_RE, 'expected an environment variable name'))), []),
+      'Environment variables whose values are masked in every output: logs, terminal, journal, report. Every variable the plan reads as `${env:NAME}` is masked too; list here the ones that steps read by themselves. A release does not start when a set value cannot be masked safely (fewer than 4 characters, only blanks, or a NUL).',
+    ),
+    checklist: doc(
+      z._default(z.array(ChecklistItem), []),
+      'Pre-release checks, run in order after the acceptance verdict and before the go/no-go question. Each item has exactly one check (`git`, `files`, `run` or `manual`); a failed one can be retried, waived with a reason, or it aborts the release.',
+    ),
+    phases: doc(
+      z.strictObject({
+        preparation: doc(z.optional(Phase), 'First phase, after the go/no-go confirmation: steps that prepare the release (build, package, push an image).'),
+        staging: doc(z.optional(Phase), 'Staging smoke test: steps that try the release on staging, before production is touched.'),
+        backup: doc(
+          z.optional(
+            z.extend(Phase, {
+              path: doc(
+                z.optional(z.string()),
+                "Where the backup is written, available to every step and the rollback as `${backup.path}`. Default: the run's folder, `.release/runs/<run-id>/backup`. Plan references are resolved, except `${backup.path}` itself.",
+              ),
+            }),
+          ),
+          'Production DB backup: steps that back the database up before the migration. A migration runs only after a backup that passed in the same release.',
+        ),
+        migration: doc(
+          z.optional(Phase),
+          'DB migration: steps that change the database schema. They run only when every backup step passed in this same release; a waived backup is not a backup.',
+        ),
+        deploy: doc(DeployPhase, 'Service deployment: the only phase every plan needs. `strategy` picks plain `steps`, `blue-green` or `rolling`.'),
+        config: doc(z.optional(Phase), 'Config update: steps that change configuration once the new version is live.'),
+        verification: doc(
+          z.optional(VerificationPhase),
+          'Verification: steps, HTTP checks and log scans that check the new version in production, before monitoring starts.',
+        ),
+        announcement: doc(
+          z.optional(Phase),
+          'Announcement: steps run once the monitoring window passed; a failed one is reported but does not fail the release. Then come `announce.command`, `announce.webhook` and `announce.notify`.',
+        ),
+      }),
+      'The release phases, in the order they run. The order: preparation, staging, backup, migration, deploy, config, verification, monitoring (the `monitoring` section), announcement. A phase without steps is skipped; only `deploy` is required.',
+    ),
+    rollback: doc(
+      z
+        .strictObject({
+          deadline: durationDefault(
+            300_000,
+            'The rollback window: how long after the monitoring window ends (or the release finishes) a rollback is offered as an ordinary, confirmed action. After it, a rollback is still possible but late: it asks for an explicit confirmation naming how late it is (CLI: `--yes --late`).',
+          ),
+          budget: durationDefault(
+            300_000,
+            "How long a rollback may take, from its trigger to the end of its last step (the spec's 5 minutes by default). A rollback step without its own timeout gets what is left of the budget (1 s at least); a step's own timeout may not exceed it; a rollback over budget is flagged in the report's Incident Response.",
+          ),
+          steps: doc(
+            Steps.check(z.minLength(1, 'a rollback plan needs at least one step')),
+            'The rollback steps, run in order when a rollback starts; the first step that fails stops the rollback, which ends as failed. Plan references are resolved, the colours included in a blue-green plan.',
+          ),
+        })
+        .check(
+          z.superRefine((r, ctx) => {
+            r.steps.forEach((s, i) => {
+              if (s.timeout !== undefined && s.timeout > r.budget)
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['steps', i, 'timeout'],
+                  input: s.timeout,
+                  message: `a rollback step's timeout (${s.timeout / 1000} s) cannot exceed the rollback budget (${r.budget / 1000} s)`,
+                });
+            });
           }),
         ),
-        'Production DB backup: steps that back the database up before the migration. A migration runs only after a backup that passed in the same release.',
-      ),
-      migration: doc(
-        z.optional(Phase),
-        'DB migration: steps that change the database schema. They run only when every backup step passed in this same release; a waived backup is not a backup.',
-      ),
-      deploy: doc(DeployPhase, 'Service deployment: the only phase every plan needs. `strategy` picks plain `steps`, `blue-green` or `rolling`.'),
-      config: doc(z.optional(Phase), 'Config update: steps that change configuration once the new version is live.'),
-      verification: doc(
-        z.optional(VerificationPhase),
-        'Verification: steps, HTTP checks and log scans that check the new version in production, before monitoring starts.',
-      ),
-      announcement: doc(
-        z.optional(Phase),
-        'Announcement: steps run once the monitoring window passed; a failed one is reported but does not fail the release. Then come `announce.command`, `announce.webhook` and `announce.notify`.',
-      ),
+      'How production goes back to the previous version; a release never starts without it. A rollback starts on a confirmed guard breach, on a failed rolling health check, or on request: after a failed step, or later with the rollback command.',
+    ),
+    monitoring: doc(
+      Monitoring,
+      'The monitoring window after verification: every metric is sampled each `interval` for `window` and judged by its guard against the baseline. A confirmed breach triggers `onBreach`.',
+    ),
+    announce: doc(
+      writtenDefault(z._default(Announce, { notify: true }), { notify: true }),
+      'How the outcome is announced, at the end of the announcement phase and after a rollback. A failed announcement is reported, and the release still counts as released.',
+    ),
+  })
+  .check(
+    z.superRefine((p, ctx) => {
+      // An analysis too short to confirm anything would pass a canary it never judged.
+      const k = p.phases.deploy.canary;
+      if (!k) return;
+      const m = p.monitoring;
+      const need = m.interval * Math.max(m.failureLimit, m.consecutiveErrorLimit, 2);
+      if (k.analysis < need)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', 'deploy', 'canary', 'analysis'],
+          input: k.analysis,
+          message: `an analysis of ${k.analysis / 1000} s takes ${Math.floor(k.analysis / m.interval)} sample(s) every ${m.interval / 1000} s; a breach is confirmed after failureLimit ${m.failureLimit} and an unusable source after consecutiveErrorLimit ${m.consecutiveErrorLimit} samples in a row, so it needs at least ${need / 1000} s`,
+        });
     }),
-    'The release phases, in the order they run. The order: preparation, staging, backup, migration, deploy, config, verification, monitoring (the `monitoring` section), announcement. A phase without steps is skipped; only `deploy` is required.',
-  ),
-  rollback: doc(
-    z
-      .strictObject({
-        deadline: durationDefault(
-          300_000,
-          'The rollback window: how long after the monitoring window ends (or the release finishes) a rollback is offered as an ordinary, confirmed action. After it, a rollback is still possible but late: it asks for an explicit confirmation naming how late it is (CLI: `--yes --late`).',
-        ),
-        budget: durationDefault(
-          300_000,
-          "How long a rollback may take, from its trigger to the end of its last step (the spec's 5 minutes by default). A rollback step without its own timeout gets what is left of the budget (1 s at least); a step's own timeout may not exceed it; a rollback over budget is flagged in the report's Incident Response.",
-        ),
-        steps: doc(
-          Steps.check(z.minLength(1, 'a rollback plan needs at least one step')),
-          'The rollback steps, run in order when a rollback starts; the first step that fails stops the rollback, which ends as failed. Plan references are resolved, the colours included in a blue-green plan.',
-        ),
-      })
-      .check(
-        z.superRefine((r, ctx) => {
-          r.steps.forEach((s, i) => {
-            if (s.timeout !== undefined && s.timeout > r.budget)
-              ctx.addIssue({
-                code: 'custom',
-                path: ['steps', i, 'timeout'],
-                input: s.timeout,
-                message: `a rollback step's timeout (${s.timeout / 1000} s) cannot exceed the rollback budget (${r.budget / 1000} s)`,
-              });
-          });
-        }),
-      ),
-    'How production goes back to the previous version; a release never starts without it. A rollback starts on a confirmed guard breach, on a failed rolling health check, or on request: after a failed step, or later with the rollback command.',
-  ),
-  monitoring: doc(
-    Monitoring,
-    'The monitoring window after verification: every metric is sampled each `interval` for `window` and judged by its guard against the baseline. A confirmed breach triggers `onBreach`.',
-  ),
-  announce: doc(
-    writtenDefault(z._default(Announce, { notify: true }), { notify: true }),
-    'How the outcome is announced, at the end of the announcement phase and after a rollback. A failed announcement is reported, and the release still counts as released.',
-  ),
-});
+  );
 export type Plan = z.infer<typeof Plan>;
 export type PlanInput = z.input<typeof Plan>;
 
