@@ -95,9 +95,22 @@ describe('canary deploy', () => {
       ],
     );
     assert.deepEqual(s.canary && [s.canary.weight, s.canary.steps.length], [100, 3]);
-    // Each weight's analysis took samples of its own, within its guard.
-    const samples = journalLines(ws, s.runId).filter((e) => e.type === 'metric.sample' && e.metric === 'canary_errors');
-    assert.ok(samples.length >= 9, `at least 3 samples per weight, got ${samples.length}`);
+    // Each weight's analysis judged samples of its own, within its guard (how many depends on the
+    // machine's load: 600 ms every 150 ms is 4 when nothing is late).
+    const perWeight: number[] = [];
+    for (const e of journalLines(ws, s.runId)) {
+      if (e.type === 'canary.weight') perWeight.push(0);
+      else if (e.type === 'monitoring.window') break;
+      else if (e.type === 'metric.sample' && e.metric === 'canary_errors' && perWeight.length) {
+        assert.equal(e.status, 'ok', JSON.stringify(e));
+        perWeight[perWeight.length - 1]++;
+      }
+    }
+    assert.equal(perWeight.length, 3);
+    assert.ok(
+      perWeight.every((n) => n >= 1 && n <= 6),
+      `samples per weight: ${perWeight.join(', ')}`,
+    );
     // The analyses are not the monitoring window: one window event, after the deploy.
     assert.equal(journalLines(ws, s.runId).filter((e) => e.type === 'monitoring.window').length, 1);
     // …and the window's verdict counts the window's samples only (600 ms every 150 ms), not the analyses' too.
