@@ -35,20 +35,6 @@ function runCli(args) {
   });
 }
 
-/** Where the guards breached, as the journal's rollback says (`canary at 10 % (step 1/3): …`). */
-function breachOf(dir) {
-  const runs = path.join(dir, '.release', 'runs');
-  const newest = fs.existsSync(runs) ? fs.readdirSync(runs).sort().pop() : undefined;
-  if (!newest) return undefined;
-  const started = fs
-    .readFileSync(path.join(runs, newest, 'journal.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l))
-    .find((e) => e.type === 'rollback.started');
-  return started?.trigger === 'guard' ? started.reason : undefined;
-}
-
 /** What the journal says of the rollback: its trigger, start latency and duration. */
 function rollbackOf(dir) {
   const runs = path.join(dir, '.release', 'runs');
@@ -127,8 +113,8 @@ async function main() {
       .map(([h, v]) => `${h} ${v} ${servers[h]?.status}`)
       .join(', ')}`,
   );
-  const breach = breachOf(env.dir);
-  if (breach) say(`breach seen: ${breach}`);
+  // Where the guards breached, as the rollback's reason says (`canary at 10 % (step 1/3): …`).
+  if (rb?.trigger === 'guard') say(`breach seen: ${rb.reason}`);
   // What failed outside the canary: answers of another host than h1 (a canary's errors are its share).
   const outsideCanary = load
     ? Object.values(load.counts).reduce(
