@@ -103,7 +103,7 @@ async function activeColour(c: RunContext): Promise<boolean> {
   const d = c.o.plan.phases.deploy;
   if (c.state.colors || d.strategy !== 'blue-green' || !d.blueGreen) return true;
   const bg = d.blueGreen;
-  const r = await runShort(c.resolve(bg.active), { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal });
+  const r = await runShort(c.resolve(bg.active), { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal, env: c.stepEnv({}) });
   c.stopLatch.throwIfStopped();
   const active = r.stdout.trim();
   if (r.exitCode !== 0 || !bg.colors.includes(active)) {

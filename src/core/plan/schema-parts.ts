@@ -64,20 +64,50 @@ export const SECRET_NAME_RE = /(pass(word)?|secret|token|api[_-]?key|private[_-]
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export const Env = z.record(z.string().check(z.regex(NAME_RE, 'expected an environment variable name')), z.string()).check(
-  z.superRefine((env, ctx) => {
-    for (const [k, v] of Object.entries(env)) {
-      if (SECRET_NAME_RE.test(k) && !ENV_REF_RE.test(v.trim())) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [k],
-          input: v,
-          message: `"${k}" looks like a secret: write it as \${env:NAME} and keep the value out of the plan`,
-        });
+/** The longest value a plan writes for a variable: Linux refuses a single variable over 128 KiB (E2BIG) when the step starts. */
+export const ENV_VALUE_MAX = 32_768;
+/** A `PATH` the plan sets keeps absolute directories (or references) only: a relative entry or an empty PATH hides bash itself. */
+const PATH_ENTRY_RE = /^(\/[^:]*|\$\{[^}]+\}[^:]*)$/;
+
+export const Env = z
+  .record(z.string().check(z.regex(NAME_RE, 'expected an environment variable name: a letter or _, then letters, digits or _')), z.string())
+  .check(
+    z.superRefine((env, ctx) => {
+      for (const [k, v] of Object.entries(env)) {
+        if (v.includes('\0'))
+          ctx.addIssue({ code: 'custom', path: [k], input: v, message: `"${k}" holds a NUL character, which no environment variable can carry` });
+        if (v.length > ENV_VALUE_MAX)
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            input: v.slice(0, 40),
+            message: `"${k}" is ${v.length} characters long; expected at most ${ENV_VALUE_MAX} (keep large data in a file and pass its path)`,
+          });
+        if (
+          k === 'PATH' &&
+          !v
+            .replace(/\$\{[^}]*\}/g, '${ref}')
+            .split(':')
+            .every((e) => PATH_ENTRY_RE.test(e))
+        )
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            input: v,
+            message:
+              'PATH must list absolute directories separated by ":", such as /opt/app/bin:${env:PATH}; an empty or relative entry would hide bash and the tools the steps run',
+          });
+        if (SECRET_NAME_RE.test(k) && !ENV_REF_RE.test(v.trim())) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            input: v,
+            message: `"${k}" looks like a secret: write it as \${env:NAME} and keep the value out of the plan`,
+          });
+        }
       }
-    }
-  }),
-);
+    }),
+  );
 
 export const Step = z.strictObject({
   name: doc(

@@ -6,6 +6,7 @@ import {
   DeployPhase,
   Duration,
   ENV_REF_RE,
+  Env,
   ID_RE,
   NAME_RE,
   Phase,
@@ -285,6 +286,10 @@ export const Plan = z
     variables: doc(
       z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
       'Plan variables, used as `${var.NAME}` in commands, URLs and step environments. `--var NAME=VALUE` overrides one for a run. They are not masked: a secret belongs in the environment (`${env:NAME}`).',
+    ),
+    env: doc(
+      writtenDefault(z._default(Env, {}), {}),
+      "Environment variables given to every command of the release. They reach the steps of every phase, health checks, log scans, the blue-green `active` command, `command` metrics, rollback steps and `announce.command`; a step's own `env` wins over a name set here. Values may use plan references (`${env:NAME}`, `${var.NAME}`, the built-in names), resolved where the command runs (a rolling target's `${target}` included). A name that looks like a secret (password, secret, token, api key, private key, credential) must take its value from `${env:NAME}`; every value read from `${env:…}` is masked in every output, and a release does not start while one is unset. `PATH` may be set only to absolute directories (`/opt/app/bin:${env:PATH}`). Not given to the acceptance and checklist commands, which run before a release exists.",
     ),
     secrets: doc(
       z._default(z.array(z.string().check(z.regex(NAME_RE, 'expected an environment variable name'))), []),
