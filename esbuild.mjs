@@ -216,13 +216,17 @@ if (bench)
     external: ['playwright-core'],
   });
 fs.mkdirSync('dist/templates', { recursive: true });
-// "Deploy: Create Release Plan" scaffolds from the example plans.
-for (const [name, example] of [
-  ['local', 'demo'],
-  ['kubernetes', 'kubernetes'],
-  ['helm', 'helm'],
+// "Deploy: Create Release Plan" and `release-pilot init` scaffold from the example plans and templates/
+// (the names are src/core/plan/templates.ts's; a unit test checks that every one is here and loads).
+for (const [name, source] of [
+  ['local', 'examples/demo/.release/plan.yaml'],
+  ['kubernetes', 'examples/kubernetes/.release/plan.yaml'],
+  ['helm', 'examples/helm/.release/plan.yaml'],
+  ['fleet', 'examples/fleet/.release/plan.yaml'],
+  ['nginx-postgres', 'templates/nginx-postgres.yaml'],
+  ['systemd', 'templates/systemd.yaml'],
 ]) {
-  fs.copyFileSync(`examples/${example}/.release/plan.yaml`, `dist/templates/${name}.yaml`);
+  fs.copyFileSync(source, `dist/templates/${name}.yaml`);
 }
 if (watch) {
   const host = Object.values(await hostBundles());

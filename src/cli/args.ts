@@ -23,6 +23,9 @@ Commands:
                            samples, guards, verdicts) and the changelog between their commits (--json)
   changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
+  init [--template NAME] [--force]
+                           write .release/plan.yaml from a template (without --template: list them);
+                           never over an existing plan without --force; keeps .release/runs out of git
 
 Options:
   --plan PATH              the plan (default .release/plan.yaml)
@@ -40,7 +43,9 @@ Options:
   --reason TEXT            why you roll back or abandon
   --late                   with rollback --yes: confirm a rollback after its window closed
                            (without a terminal, --yes alone does not start a late rollback)
-  --force                  with rollback: roll back a run a newer run superseded (needs --reason)
+  --force                  with rollback: roll back a run a newer run superseded (needs --reason);
+                           with init: replace the existing plan
+  --template NAME          with init: the template to start from
   --format md|json         report format (default md)
   --json                   with history or compare: print JSON
   --limit N                with history: the newest N releases only
@@ -89,6 +94,7 @@ export function parse(argv: string[]) {
       retry: { type: 'boolean' },
       late: { type: 'boolean' },
       force: { type: 'boolean' },
+      template: { type: 'string' },
       json: { type: 'boolean' },
       limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -4,6 +4,7 @@ import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
+import { initCommand } from './init-command';
 import { defaultWorkspace, EXIT, HELP, parse, splitKv, type CliArgs, type CliOptions } from './args';
 import { maskedIo, stdio, type Io } from './io';
 import { compareCommand, dryRunCommand, historyCommand, readRunCommand, releaseCommand, validateCommand, type PlanContext } from './commands';
@@ -31,6 +32,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.out(HELP);
     return command || o.help ? 0 : EXIT.usage;
   }
+  if (command === 'init') return initCommand(o, io);
   if (command === 'schema') {
     io.out(JSON.stringify(planJsonSchema(), null, 2));
     return 0;
