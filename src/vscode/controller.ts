@@ -403,8 +403,18 @@ export class ReleaseController extends Disposable {
     let out: { ok: boolean; detail: string };
     try {
       const scope = await this.checkScope(result.plan, result.text);
-      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, result.plan.release.tagPrefix, masker, (t) =>
-        interpolate(t, scope),
+      const resolve = (t: string) => interpolate(t, scope);
+      const env = Object.fromEntries(Object.entries(result.plan.env).map(([k, v]) => [k, resolve(v)]));
+      out = await engine().runCheck(
+        item,
+        this.workspaceDir!,
+        scope.builtins['release.version']!,
+        result.plan.release.tagPrefix,
+        masker,
+        resolve,
+        undefined,
+        false,
+        env,
       );
     } catch (e) {
       out = { ok: false, detail: masker.mask((e as Error).message) };

@@ -31,7 +31,7 @@ export async function gates(c: RunContext): Promise<boolean> {
 async function acceptanceGate(c: RunContext): Promise<boolean> {
   if (c.state.acceptance?.ok) return true;
   const acceptance = c.o.plan.acceptance;
-  const a = await checkAcceptance(acceptance, c.o.workspace, c.masker, (t) => c.resolve(t), c.stopLatch.signal);
+  const a = await checkAcceptance(acceptance, c.o.workspace, c.masker, (t) => c.resolve(t), c.stopLatch.signal, c.stepEnv({}));
   c.stopLatch.throwIfStopped();
   c.append({ type: 'acceptance.checked', ok: a.ok, expected: acceptance.expect, said: a.said, source: a.source });
   c.append({ type: 'gate.changed', gate: 'acceptance', state: a.ok ? 'open' : 'blocked', message: a.detail });
@@ -93,6 +93,7 @@ async function checkItem(c: RunContext, item: ChecklistItem): Promise<{ ok: bool
     (t) => c.resolve(t),
     c.stopLatch.signal,
     Boolean(c.state.redeployOf),
+    c.stepEnv({}),
   );
   c.stopLatch.throwIfStopped();
   return { ok: r.ok, detail: r.detail };
