@@ -404,18 +404,8 @@ export class ReleaseController extends Disposable {
     try {
       const scope = await this.checkScope(result.plan, result.text);
       const resolve = (t: string) => interpolate(t, scope);
-      const env = Object.fromEntries(Object.entries(result.plan.env).map(([k, v]) => [k, resolve(v)]));
-      out = await engine().runCheck(
-        item,
-        this.workspaceDir!,
-        scope.builtins['release.version']!,
-        result.plan.release.tagPrefix,
-        masker,
-        resolve,
-        undefined,
-        false,
-        env,
-      );
+      const { tagPrefix } = result.plan.release;
+      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, tagPrefix, masker, resolve, { env: result.plan.env });
     } catch (e) {
       out = { ok: false, detail: masker.mask((e as Error).message) };
     }

@@ -271,6 +271,7 @@ http {
     const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
     assert.deepEqual(Object.keys(traffic.codes), ['200'], `every request answered 200: ${JSON.stringify(traffic.codes)}`);
     assert.ok(total >= 50, `enough requests were made to mean something: ${total}`);
+    console.log(`      good release: ${total} requests through nginx during the release, ${JSON.stringify(traffic.codes)}`);
   });
 
   it('a faulty release: its migration turns a table into a view, monitoring breaches, the rollback switches back and restores the database in one transaction', async () => {
@@ -301,6 +302,10 @@ http {
     );
     assert.deepEqual(snapshot(), before, 'the schema and the data are those before the release');
     assert.equal(journal.find((e) => e.type === 'release.finished')?.outcome, 'rolled-back');
+    const at = (type: string) => Date.parse(String(journal.find((e) => e.type === type)?.at));
+    console.log(
+      `      faulty release: breach to rollback start ${at('rollback.started') - at('guard.breached')} ms, rollback ${at('rollback.finished') - at('rollback.started')} ms`,
+    );
     const traffic = countTraffic(nginxPort, 2, '/api/items');
     await new Promise((r2) => setTimeout(r2, 3000));
     await traffic.stop();

@@ -69,10 +69,8 @@ export async function runCheck(
   tagPrefix: string,
   masker: SecretMasker,
   resolve: (s: string) => string,
-  signal?: AbortSignal,
-  redeploy = false,
-  /** The plan's env, resolved. */
-  env: Record<string, string> = {},
+  /** `env`: the plan's env as written; the command gets it resolved. */
+  { signal, redeploy = false, env = {} }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string> } = {},
 ): Promise<CheckOutcome> {
   if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy });
   if (item.files) {
@@ -87,7 +85,12 @@ export async function runCheck(
     return { ok: true, detail: `${found.length} file(s): ${found.slice(0, 5).join(', ')}${found.length > 5 ? ' …' : ''}` };
   }
   if (item.run) {
-    const r = await runShort(resolve(item.run), { cwd, timeoutMs: 120_000, signal, env });
+    const r = await runShort(resolve(item.run), {
+      cwd,
+      timeoutMs: 120_000,
+      signal,
+      env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])),
+    });
     const out = summarize(masker.mask(r.all));
     return r.exitCode === 0
       ? { ok: true, detail: out || 'exit code 0' }

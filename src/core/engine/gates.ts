@@ -84,17 +84,11 @@ async function checkItem(c: RunContext, item: ChecklistItem): Promise<{ ok: bool
     const by = await c.stopLatch.race(c.o.prompter.tickManual(item));
     return { ok: by !== undefined, detail: by !== undefined ? `ticked by ${by}` : 'not ticked', by };
   }
-  const r = await runCheck(
-    item,
-    c.o.workspace,
-    c.state.version,
-    c.o.plan.release.tagPrefix,
-    c.masker,
-    (t) => c.resolve(t),
-    c.stopLatch.signal,
-    Boolean(c.state.redeployOf),
-    c.stepEnv({}),
-  );
+  const r = await runCheck(item, c.o.workspace, c.state.version, c.o.plan.release.tagPrefix, c.masker, (t) => c.resolve(t), {
+    signal: c.stopLatch.signal,
+    redeploy: Boolean(c.state.redeployOf),
+    env: c.o.plan.env,
+  });
   c.stopLatch.throwIfStopped();
   return { ok: r.ok, detail: r.detail };
 }
