@@ -35,6 +35,13 @@ export function writtenDefault<T>(schema: T, written: unknown): T {
   WRITTEN_DEFAULTS.set(schema, written);
   return schema;
 }
+
+/** A check that exactly one of `keys` is set: an item's one check, a metric's one source. */
+export function exactlyOne<T extends object>(keys: readonly (keyof T & string)[], needs: string) {
+  return z.refine<T>((v) => keys.filter((k) => v[k] !== undefined).length === 1, {
+    message: `${needs}: ${keys.slice(0, -1).join(', ')} or ${keys.at(-1)}`,
+  });
+}
 export function durationDefault(ms: number, description: string) {
   return writtenDefault(doc(z._default(Duration, ms), description), durationText(ms));
 }
@@ -365,11 +372,7 @@ export const ChecklistItem = z
     ),
     manual: doc(z.optional(z.boolean()), 'A person ticks the item: in the tree, at the terminal, or with `--tick ID` in the CLI. The tick records who.'),
   })
-  .check(
-    z.refine((i) => [i.git, i.files, i.run, i.manual].filter((x) => x !== undefined).length === 1, {
-      message: 'a checklist item needs exactly one check: git, files, run or manual',
-    }),
-  );
+  .check(exactlyOne(['git', 'files', 'run', 'manual'], 'a checklist item needs exactly one check'));
 export type ChecklistItem = z.infer<typeof ChecklistItem>;
 
 export const Acceptance = z

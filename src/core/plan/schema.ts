@@ -14,6 +14,7 @@ import {
   VerificationPhase,
   doc,
   durationDefault,
+  exactlyOne,
   int,
   str,
   writtenDefault,
@@ -95,11 +96,7 @@ export const Metric = z
     ),
     guard: doc(Guard, 'The rules the samples must keep: thresholds judged on each sample, and a statistical rule judged at the end of the window.'),
   })
-  .check(
-    z.refine((m) => [m.prometheus, m.scrape, m.http, m.command].filter((x) => x !== undefined).length === 1, {
-      message: 'a metric needs exactly one source: prometheus, scrape, http or command',
-    }),
-  );
+  .check(exactlyOne(['prometheus', 'scrape', 'http', 'command'], 'a metric needs exactly one source'));
 export type Metric = z.infer<typeof Metric>;
 
 export const Monitoring = z
