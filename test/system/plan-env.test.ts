@@ -39,7 +39,17 @@ const LOAD_CASES: Array<{ what: string; env: string; refused?: RegExp }> = [
   },
   { what: 'a rolling target', env: '  HOST: ${target}', refused: /has no value here/ },
   { what: 'a list instead of a map', env: '  - A=1', refused: /expected record/ },
-  { what: 'a number (YAML does not quote it)', env: '  PGPORT: 5432', refused: /expected string, got number/ },
+  {
+    what: 'a number (YAML does not quote it)',
+    env: '  PGPORT: 5432',
+    refused: /expected string, got number 5432 \(YAML reads 5432 unquoted as a number\): quote it, "5432"/,
+  },
+  {
+    what: 'a version YAML reads as 1.1',
+    env: '  APP_VERSION: 1.10',
+    refused: /got number 1.1 \(YAML reads 1.10 unquoted as a number\): quote it, "1.10", to keep the text as written/,
+  },
+  { what: 'a boolean (YAML does not quote it)', env: '  DEBUG: true', refused: /got boolean true \(YAML reads true unquoted as a boolean\): quote it, "true"/ },
   { what: 'an environment reference without a name', env: '  X: ${env:}', refused: /is not an environment reference: expected \$\{env:NAME\}/ },
 ];
 

@@ -255,7 +255,7 @@ function issueToProblems(issue: $ZodIssue, doc: Document.Parsed, at: At): PlanPr
     const specific = issue.errors.flat().find((i) => i.code !== 'invalid_type');
     message = specific ? specific.message : `expected ${expectedOf(issue)}, got ${describe(found.value)}`;
   } else if (issue.code === 'invalid_type') {
-    message = `expected ${issue.expected}, got ${describe(found.value)}`;
+    message = `expected ${issue.expected}, got ${describe(found.value)}${issue.expected === 'string' ? quoteHint(found.value) : ''}`;
   } else if (issue.code === 'invalid_value') {
     message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(found.value)}`;
   } else if (issue.code === 'invalid_key') {
@@ -278,6 +278,13 @@ function expectedOf(issue: $ZodIssue): string {
     return types.length ? types.join(' or ') : 'a value';
   }
   return 'a value';
+}
+
+/** YAML reads `5432`, `1.10` and `yes` as a number or a boolean: a text is kept as written only quoted. */
+function quoteHint(node: YamlNode | null | undefined): string {
+  if (!isScalar(node) || (typeof node.value !== 'number' && typeof node.value !== 'boolean')) return '';
+  const written = node.source ?? String(node.value);
+  return ` (YAML reads ${written} unquoted as a ${typeof node.value}): quote it, "${written}", to keep the text as written`;
 }
 
 function describe(node: YamlNode | null | undefined): string {
