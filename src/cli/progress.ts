@@ -9,6 +9,8 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
   let tick: Record<string, string> = {};
   const fmt = formatNumber;
   let monitorStart = 0;
+  /** The detail of the last failed checklist line, so the line that ends the release does not print it again. */
+  let failedDetail = '';
   return (e: ReleaseEvent, s: ReleaseState) => {
     switch (e.type) {
       case 'acceptance.checked':
@@ -16,6 +18,7 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         break;
       case 'checklist.item.changed':
         if (e.state !== 'checking') io.out(checklistLine(e));
+        if (e.state === 'failed') failedDetail = e.detail ?? '';
         break;
       case 'phase.started':
         io.out(`\n▶ ${PHASE_TITLES[e.phase]}`);
@@ -52,7 +55,9 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`\n⏸ paused: ${e.message}\n  continue with: release-pilot resume ${s.runId}   (or: release-pilot abandon ${s.runId} --reason TEXT)`);
         break;
       case 'release.finished':
-        io.out(`\n■ ${e.outcome}: ${e.message}`);
+        io.out(
+          `\n■ ${e.outcome}: ${failedDetail && e.message.endsWith(`: ${failedDetail}`) ? `${e.message.slice(0, -failedDetail.length - 2)} (above)` : e.message}`,
+        );
         break;
       case 'warning':
         io.err(`warning: ${e.message}`);

@@ -69,8 +69,9 @@ export async function runCheck(
   resolve: (s: string) => string,
   signal?: AbortSignal,
   redeploy = false,
+  versionOrigin?: string,
 ): Promise<CheckOutcome> {
-  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy });
+  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy, versionOrigin });
   if (item.files) {
     const missing: string[] = [];
     const found: string[] = [];
