@@ -80,6 +80,11 @@ export class Monitor {
     this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd)) : this.tracks.map((t) => t.source);
   }
 
+  /** Closes what the sources hold open between samples; the monitor is not used after it. */
+  async close(): Promise<void> {
+    await Promise.all([...new Set([...this.tracks.map((t) => t.source), ...this.baselineSources])].map((src) => src.close?.()));
+  }
+
   describe(id: string): string {
     return this.tracks.find((t) => t.id === id)?.source.describe ?? id;
   }

@@ -1,30 +1,20 @@
 import type { Metric } from '../plan/schema';
-import type { SampleStatus } from '../base/events';
 import { runShort } from '../exec/short';
-import { describeFetchFailure, fetchText } from '../base/fetchText';
+import { fetchText } from '../base/fetchText';
+import { error, failure, ok, type MetricSource, type Sample } from './sample';
 import { histogramQuantile, matches, parsePromText, type PromSample } from './promtext';
+import { AccessLogSource } from './accesslog-source';
+import { StubStatusSource } from './stubstatus';
+import * as path from 'node:path';
 
-export interface Sample {
-  value: number | null;
-  status: Exclude<SampleStatus, 'breach'>;
-  message?: string;
-}
-
-export interface MetricSource {
-  /** What is asked, for the report: the query, URL or command. */
-  readonly describe: string;
-  sample(): Promise<Sample>;
-}
-
-const ok = (value: number): Sample => (Number.isNaN(value) ? { value: null, status: 'nan', message: 'the source returned NaN' } : { value, status: 'ok' });
-const error = (message: string): Sample => ({ value: null, status: 'error', message });
-
-const failure = (e: unknown, timeoutMs: number): Sample => error(describeFetchFailure(e, timeoutMs).detail);
+export type { MetricSource, Sample } from './sample';
 
 export function createSource(m: Metric, resolve: (s: string) => string, cwd: string): MetricSource {
   if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
   if (m.scrape) return new ScrapeSource(resolve(m.scrape.url), m.scrape.metric, m.scrape.labels, m.scrape.kind, m.scrape.quantile, m.timeout);
   if (m.http) return new HttpJsonSource(resolve(m.http.url), m.http.field, m.timeout);
+  if (m.accessLog) return new AccessLogSource(path.resolve(cwd, resolve(m.accessLog.path)), m.accessLog);
+  if (m.stubStatus) return new StubStatusSource(resolve(m.stubStatus.url), m.stubStatus.field, m.timeout);
   return new CommandSource(resolve(m.command!), m.timeout, cwd);
 }
 

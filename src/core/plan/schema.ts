@@ -18,35 +18,8 @@ import {
   writtenDefault,
 } from './schema-parts';
 export { Duration, Step, durationMs, durationText } from './schema-parts';
+import { AccessLogSource, HttpJsonSource, PrometheusSource, ScrapeSource, StubStatusSource } from './schema-sources';
 export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
-
-const PrometheusSource = z.strictObject({
-  url: doc(str(), 'The base URL of the Prometheus server, such as `http://prometheus:9090`; `/api/v1/query` is appended. Plan references are resolved.'),
-  query: doc(
-    str(),
-    'A PromQL instant query that returns one series or a scalar (aggregate with `sum()`); its value is the sample. Plan references are resolved.',
-  ),
-});
-const ScrapeSource = z.strictObject({
-  url: doc(str(), 'The URL of a Prometheus text-format endpoint, such as `http://app:8080/metrics`. Plan references are resolved.'),
-  metric: doc(str(), 'The metric name; for `kind: quantile`, the histogram name without `_bucket`.'),
-  labels: doc(
-    z._default(z.record(z.string(), z.string()), {}),
-    'Label matchers that pick the series, such as `{ status: "5.." }`. Each value is a regular expression that must match the whole label value; the matching series are summed.',
-  ),
-  kind: doc(
-    z._default(z.enum(['gauge', 'rate', 'ratio', 'quantile']), 'gauge'),
-    "How the sample is computed from the scrapes. `gauge`: the value (the sum of the matching series). `rate`: a counter's increase per second between two scrapes (a reset counts from zero). `ratio`: the increase of the matching series over the increase of all the metric's series (an error ratio). `quantile`: the `quantile` of the histogram's observations between two scrapes. Rates need a first scrape, made before the window starts.",
-  ),
-  quantile: doc(z._default(z.number().check(z.gt(0), z.lt(1)), 0.99), 'The quantile of `kind: quantile`, between 0 and 1 exclusive (0.99 is the p99).'),
-});
-const HttpJsonSource = z.strictObject({
-  url: doc(str(), 'The URL of a JSON document, read with GET; an HTTP error status is an error sample. Plan references are resolved.'),
-  field: doc(
-    str(),
-    'The path of the number in the document: keys separated by dots, array indexes in brackets or as keys (`stats.requests.errorRate`, `items[0].value`). A string that holds a number counts as that number; a missing field or `null` is an empty sample.',
-  ),
-});
 
 const Guard = z
   .strictObject({
@@ -83,6 +56,11 @@ export const Metric = z
     prometheus: doc(z.optional(PrometheusSource), 'Source: a PromQL instant query to a Prometheus server.'),
     scrape: doc(z.optional(ScrapeSource), "Source: a Prometheus text-format endpoint (an app's `/metrics`), read directly, without a Prometheus server."),
     http: doc(z.optional(HttpJsonSource), 'Source: a number in a JSON document served over HTTP.'),
+    accessLog: doc(
+      z.optional(AccessLogSource),
+      'Source: an access log (nginx or Apache combined format, or JSON lines): request rate, error ratio or request-time percentiles of the lines appended between two samples.',
+    ),
+    stubStatus: doc(z.optional(StubStatusSource), "Source: nginx's `stub_status` page: connections now, or requests and connections per second."),
     command: doc(
       z.optional(z.string()),
       "Source: a command whose standard output ends with the number. The last word it prints is the sample (`0.02`, `17`; `NaN` is an unusable sample); a non-zero exit or a word that is not a number is an error sample, nothing printed an empty one. It runs in bash in the workspace folder with Release Pilot's environment, once per sample, within `timeout`. Plan references are resolved.",
@@ -95,8 +73,8 @@ export const Metric = z
     guard: doc(Guard, 'The rules the samples must keep: thresholds judged on each sample, and a statistical rule judged at the end of the window.'),
   })
   .check(
-    z.refine((m) => [m.prometheus, m.scrape, m.http, m.command].filter((x) => x !== undefined).length === 1, {
-      message: 'a metric needs exactly one source: prometheus, scrape, http or command',
+    z.refine((m) => [m.prometheus, m.scrape, m.http, m.accessLog, m.stubStatus, m.command].filter((x) => x !== undefined).length === 1, {
+      message: 'a metric needs exactly one source: prometheus, scrape, http, accessLog, stubStatus or command',
     }),
   );
 export type Metric = z.infer<typeof Metric>;
@@ -137,7 +115,7 @@ export const Monitoring = z
     ),
     metrics: doc(
       z.array(Metric).check(z.minLength(1)),
-      'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http` or `command`) and a guard.',
+      'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http`, `accessLog`, `stubStatus` or `command`) and a guard.',
     ),
     shortWindowReason: doc(
       z.optional(str()),
