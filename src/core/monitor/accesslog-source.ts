@@ -55,7 +55,7 @@ export class AccessLogSource implements MetricSource {
     for (const why of read.unreadable) tally.addUnreadable(why);
     const seconds = (now - since) / 1000;
     const counted = [
-      `${tally.requests} request(s), ${tally.errors} error(s) in ${seconds.toFixed(2)} s`,
+      `${tally.requests} request(s), ${tally.errors} error(s) in ${seconds.toFixed(3)} s`,
       ...(tally.unparseable ? [`${tally.unparseable} line(s) not read (first: ${tally.firstProblem})`] : []),
       ...(tally.badTimes ? [`${tally.badTimes} bad request time(s)`] : []),
       ...(read.rotation ? [`log ${read.rotation}`] : []),
