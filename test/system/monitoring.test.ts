@@ -230,7 +230,7 @@ describe('metric sources against the same kind of service', function () {
   it('reads a JSON field over HTTP, and explains a missing, null or non-numeric one', async () => {
     const src = (f: string) => new HttpJsonSource(svc.url('/stats'), f, 2000);
     assert.deepEqual(await src('service.healthy').sample(), { value: 1, status: 'ok' });
-    assert.deepEqual(await src('service.missing').sample(), { value: null, status: 'empty', message: 'no field service.missing in the response' });
+    assert.deepEqual(await src('service.missing').sample(), { value: null, status: 'error', message: 'service.missing matches nothing in the response' });
     svc.statsValue = null;
     assert.equal((await src('service.healthy').sample()).status, 'empty');
     svc.statsValue = 'NaN';

@@ -5,6 +5,8 @@ import { error, failure, ok, type MetricSource, type Sample } from './sample';
 import { histogramQuantile, matches, parsePromText, type PromSample } from './promtext';
 import { AccessLogSource } from './accesslog-source';
 import { StubStatusSource } from './stubstatus';
+import { HttpJsonSource } from './httpjson';
+export { HttpJsonSource } from './httpjson';
 import * as path from 'node:path';
 
 export type { MetricSource, Sample } from './sample';
@@ -129,45 +131,6 @@ export class ScrapeSource implements MetricSource {
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** A numeric field of a JSON document served over HTTP (`a.b[0].c`). */
-export class HttpJsonSource implements MetricSource {
-  readonly describe: string;
-  constructor(
-    private readonly url: string,
-    private readonly field: string,
-    private readonly timeoutMs: number,
-  ) {
-    this.describe = `${field} of ${url}`;
-  }
-
-  async sample(): Promise<Sample> {
-    let doc: unknown;
-    try {
-      const res = await fetchText(this.url, this.timeoutMs);
-      const text = res.text;
-      if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
-      try {
-        doc = JSON.parse(text);
-      } catch {
-        return error(`${this.url} did not return JSON: ${text.slice(0, 80)}`);
-      }
-    } catch (e) {
-      return failure(e, this.timeoutMs);
-    }
-    let cur: unknown = doc;
-    for (const part of this.field.match(/[^.[\]]+/g) ?? []) {
-      if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, part))
-        return { value: null, status: 'empty', message: `no field ${this.field} in the response` };
-      cur = (cur as Record<string, unknown>)[part];
-    }
-    if (cur === null) return { value: null, status: 'empty', message: `${this.field} is null` };
-    const n = typeof cur === 'number' ? cur : typeof cur === 'string' && cur.trim() !== '' ? Number(cur) : NaN;
-    if (Number.isNaN(n))
-      return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${this.field} is ${JSON.stringify(cur).slice(0, 40)}, not a number`);
-    return ok(n);
-  }
-}
 
 /** A command that prints a number: the last word of its output, which must be a number (or NaN). */
 export class CommandSource implements MetricSource {
