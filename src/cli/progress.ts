@@ -34,7 +34,7 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`    baseline ${e.metric}: ${fmt(e.mean)} ± ${fmt(e.stdev)} from ${e.samples.length} sample(s)`);
         break;
       case 'metric.sample': {
-        tick[e.metric] = `${e.metric} ${fmt(e.value)}${e.status === 'ok' ? ' ✓' : e.status === 'breach' ? ' ✗' : ` ?(${e.status})`}`;
+        tick[e.metric] = `${e.metric} ${fmt(e.value)}${e.warmup ? ' (warm-up)' : e.status === 'ok' ? ' ✓' : e.status === 'breach' ? ' ✗' : ` ?(${e.status})`}`;
         if (Object.keys(tick).length === plan.monitoring.metrics.length) {
           const secs = Math.round((Date.parse(e.at) - monitorStart) / 1000);
           io.out(`    ${String(secs).padStart(4)}/${Math.round(plan.monitoring.window / 1000)} s  ${Object.values(tick).join('   ')}`);

@@ -11,7 +11,7 @@ import { TestPrometheus, TestService, freePort } from '../support/traffic';
 import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';
 
 function monitoring(metrics: unknown[], over: Record<string, unknown> = {}) {
-  return Monitoring.parse({ window: '4s', interval: '500ms', baseline: { fixed: {} }, failureLimit: 2, metrics, ...over });
+  return Monitoring.parse({ window: '4s', interval: '500ms', warmup: 0, baseline: { fixed: {} }, failureLimit: 2, metrics, ...over });
 }
 
 async function watch(cfg: ReturnType<typeof monitoring>, events: NewEvent[] = [], baseline = true): Promise<WatchOutcome> {

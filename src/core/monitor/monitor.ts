@@ -157,6 +157,7 @@ export class Monitor {
         guards: this.cfg.metrics.map((m) => ({ metric: m.id, title: m.title ?? m.id, unit: m.unit ?? '', rules: guardRules(m.guard) })),
       });
     await this.prime();
+    const warmupMs = this.cfg.warmup ?? this.cfg.interval;
     const start = clock.now();
     for (let k = 1; ; k++) {
       await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
@@ -164,6 +165,12 @@ export class Monitor {
       const samples = await this.sampleAll();
       const elapsed = clock.now() - start;
       this.deps.onTick?.(elapsed, windowMs);
+      // By schedule, not by the clock: a warm-up of one interval leaves exactly the first sample out.
+      if (k * this.cfg.interval <= warmupMs) {
+        this.journalWarmup(samples, k * this.cfg.interval, warmupMs);
+        if (elapsed >= windowMs) break;
+        continue;
+      }
       for (let i = 0; i < this.tracks.length; i++) {
         const breach = this.judge(this.tracks[i], samples[i], this.reference(this.tracks[i], samples));
         if (!breach) continue;
@@ -205,6 +212,21 @@ export class Monitor {
       }
     }
     return { ok: true };
+  }
+
+  private journalWarmup(samples: Sample[], atMs: number, warmupMs: number): void {
+    this.tracks.forEach((t, i) => {
+      const s = samples[i];
+      const value = s.status === 'ok' && s.value !== null && Number.isFinite(s.value) ? s.value : null;
+      this.deps.append({
+        type: 'metric.sample',
+        metric: t.id,
+        value,
+        status: value === null && s.status === 'ok' ? 'nan' : s.status,
+        message: `warm-up, not judged (${atMs / 1000} s of ${warmupMs / 1000} s after the switch)${s.message ? `: ${s.message}` : ''}`,
+        warmup: true,
+      });
+    });
   }
 
   /**

@@ -58,7 +58,7 @@ export const Metric = z
     http: doc(z.optional(HttpJsonSource), 'Source: a number in a JSON document served over HTTP.'),
     accessLog: doc(
       z.optional(AccessLogSource),
-      'Source: an access log (nginx or Apache combined format, or JSON lines): request rate, error ratio or request-time percentiles of the lines appended between two samples.',
+      'Source: an access log (nginx or Apache combined, or JSON lines): request rate, error ratio or a request-time percentile since the last sample.',
     ),
     stubStatus: doc(z.optional(StubStatusSource), "Source: nginx's `stub_status` page: connections now, or requests and connections per second."),
     command: doc(
@@ -86,6 +86,10 @@ export const Monitoring = z
       'How long production is watched after verification, before the announcement. The spec asks for 15 to 30 minutes; a shorter window on a production environment is warned about, unless `shortWindowReason` says why.',
     ),
     interval: durationDefault(15_000, 'The time between two samples of every metric, in the window and while the baseline is captured.'),
+    warmup: doc(
+      z.optional(Duration),
+      'How long after a switch samples are journaled but not judged. The switch is the start of the monitoring window (the traffic is on the new version by then) and each canary weight set. A sample is in the warm-up when its scheduled time, counted in `interval`s from that start, is at or before `warmup`: the default, one `interval`, leaves exactly the first sample of each watch unjudged (the 502s of the switch itself); `0` judges every sample; `30s` with a 10s interval leaves three. Warm-up samples count toward no guard, no error limit and no verdict. A window or a canary analysis must be long enough to confirm a breach after its warm-up: `window` at least `warmup` plus `failureLimit` intervals, `analysis` at least `warmup` plus the intervals its limits need.',
+    ),
     baseline: doc(
       z
         .strictObject({
@@ -125,6 +129,14 @@ export const Monitoring = z
   .check(
     z.superRefine((m, ctx) => {
       const ids = m.metrics.map((x) => x.id);
+      const warmup = m.warmup ?? m.interval;
+      if (m.window < warmup + m.interval * m.failureLimit)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['window'],
+          input: m.window,
+          message: `a window of ${m.window / 1000} s judges ${Math.max(0, Math.floor((m.window - warmup) / m.interval))} sample(s) after its warm-up of ${warmup / 1000} s (every ${m.interval / 1000} s); confirming a breach takes failureLimit ${m.failureLimit}, so it needs at least ${(warmup + m.interval * m.failureLimit) / 1000} s`,
+        });
       m.metrics.forEach((x, i) => {
         if (ids.indexOf(x.id) !== i)
           ctx.addIssue({
@@ -350,13 +362,14 @@ export const Plan = z
       const k = p.phases.deploy.canary;
       if (!k) return;
       const m = p.monitoring;
-      const need = m.interval * Math.max(m.failureLimit, m.consecutiveErrorLimit, 2);
+      const warmup = m.warmup ?? m.interval;
+      const need = warmup + m.interval * Math.max(m.failureLimit, m.consecutiveErrorLimit, 2);
       if (k.analysis < need)
         ctx.addIssue({
           code: 'custom',
           path: ['phases', 'deploy', 'canary', 'analysis'],
           input: k.analysis,
-          message: `an analysis of ${k.analysis / 1000} s takes ${Math.floor(k.analysis / m.interval)} sample(s) every ${m.interval / 1000} s; a breach is confirmed after failureLimit ${m.failureLimit} and an unusable source after consecutiveErrorLimit ${m.consecutiveErrorLimit} samples in a row, so it needs at least ${need / 1000} s`,
+          message: `an analysis of ${k.analysis / 1000} s takes ${Math.floor(k.analysis / m.interval)} sample(s) every ${m.interval / 1000} s, those of its first ${warmup / 1000} s unjudged (monitoring.warmup); a breach is confirmed after failureLimit ${m.failureLimit} and an unusable source after consecutiveErrorLimit ${m.consecutiveErrorLimit} samples in a row, so it needs at least ${need / 1000} s`,
         });
     }),
   );
