@@ -74,7 +74,7 @@ http {
   fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
   const master = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  master.stderr!.on('data', (d) => (stderr += d));
+  master.stderr.on('data', (d) => (stderr += d));
   let up = false;
   for (const end = Date.now() + 10_000; !up && Date.now() < end && master.exitCode === null;) {
     up = await new Promise<boolean>((resolve) => {

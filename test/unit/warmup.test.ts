@@ -89,7 +89,7 @@ describe('monitoring.warmup: samples right after a switch are journaled, not jud
     const { events } = await watch([99, 1, 1]);
     let at = 0;
     const journal = events.map((e, i) => ({ ...e, seq: i + 1, at: new Date(Date.UTC(2026, 0, 1) + at++ * 1000).toISOString() }));
-    const s = foldJournal(journal as never);
+    const s = foldJournal(journal);
     assert.equal(s.metrics.m.samples.length, 2);
     assert.equal(s.metrics.m.warmupSamples, 1);
   });

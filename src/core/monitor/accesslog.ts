@@ -30,7 +30,7 @@ function requestTime(v: unknown): { requestTime?: number; badRequestTime?: strin
   if (v === undefined || v === null || v === '' || v === '-') return {};
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(v) ? Number(v) : NaN;
   if (Number.isFinite(n) && n >= 0) return { requestTime: n };
-  return { badRequestTime: typeof v === 'string' ? v.slice(0, 40) : (JSON.stringify(v)?.slice(0, 40) ?? String(v)) };
+  return { badRequestTime: typeof v === 'string' ? v.slice(0, 40) : (JSON.stringify(v)?.slice(0, 40) ?? typeof v) };
 }
 
 export function parseCombinedLine(line: string): LogLine {

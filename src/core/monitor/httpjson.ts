@@ -69,7 +69,7 @@ export function pickNumber(doc: unknown, field: string): Sample {
   let found: unknown[];
   try {
     // `safe`: filter expressions run in jsonpath-plus' own evaluator, never as JavaScript.
-    found = JSONPath({ path: asJsonPath(field), json: doc as object, wrap: true, eval: 'safe' }) as unknown[];
+    found = JSONPath<unknown[]>({ path: asJsonPath(field), json: doc as object, wrap: true, eval: 'safe' });
   } catch (e) {
     return error(`${field} is not a JSONPath jsonpath-plus can evaluate: ${(e as Error).message}`);
   }

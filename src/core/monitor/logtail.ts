@@ -50,7 +50,8 @@ export class LogTail {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // Renamed and not yet replaced (nginx writes to the old file until it reopens): keep reading it.
-      if (!this.fh || code !== 'ENOENT') throw new Error(`cannot read the log ${this.path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      if (!this.fh || code !== 'ENOENT')
+        throw new Error(`cannot read the log ${this.path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
     }
     if (st && !st.isFile()) throw new Error(`the log ${this.path} is not a regular file${st.isDirectory() ? ' (a directory)' : ''}`);
     if (!this.fh) {
@@ -66,7 +67,7 @@ export class LogTail {
       await this.open(0);
       rotation = 'renamed';
     }
-    const size = (await this.fh!.stat()).size;
+    const size = (await this.fh.stat()).size;
     if (size < this.offset) {
       // copytruncate: what was written between the last read and the copy is in the copy, not here.
       if (this.partialBytes > 0 || this.skipping) unreadable.push('a line cut by the truncation of the log (copytruncate)');

@@ -82,7 +82,7 @@ export class Monitor {
 
   /** Closes what the sources hold open between samples; the monitor is not used after it. */
   async close(): Promise<void> {
-    await Promise.all([...new Set([...this.tracks.map((t) => t.source), ...this.baselineSources])].map((src) => src.close?.()));
+    await Promise.all([...new Set([...this.tracks.map((t) => t.source), ...this.baselineSources])].map((src) => src.close?.() ?? Promise.resolve()));
   }
 
   describe(id: string): string {
