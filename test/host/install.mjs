@@ -60,6 +60,8 @@ export function ensureSystemPackages() {
   if (!have('socat')) need.push('socat');
   // The Kubernetes example's commands are checked with kubectl's local mode (no cluster).
   if (!have('kubectl')) need.push('kubernetes-client');
+  // The access-log and stub_status metric sources are tested against a real nginx (test/support/nginx.ts).
+  if (!have('nginx') && !fs.existsSync('/usr/sbin/nginx')) need.push('nginx');
   for (const p of ['libkrb5-dev', 'libsecret-1-dev', 'libx11-dev', 'libxkbfile-dev', 'pkg-config']) if (!dpkgHas(p)) need.push(p);
   if (!need.length) return;
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages: ${need.join(' ')} (run as root, or install them: apt-get install ${need.join(' ')})`);
