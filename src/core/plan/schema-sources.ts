@@ -26,7 +26,7 @@ export const HttpJsonSource = z.strictObject({
   url: doc(str(), 'The URL of a JSON document, read with GET; an HTTP error status is an error sample. Plan references are resolved.'),
   field: doc(
     str(),
-    "A JSONPath that picks the number in the document (RFC 9535 syntax, evaluated by jsonpath-plus). Examples: `$.stats.requests.errorRate`, `$.items[0].value`, `$.checks[?(@.name=='db')].latency`, `$['key.with.dots']`. Without the leading `$`, the path is read as if `$.` came first, so the dotted form of earlier plans (`stats.requests.errorRate`, `items[0].value`, `items.0.value`) still works. It must match exactly one value: a path that matches nothing, or several values (`$.items[*].value`), is an error sample that says so. A string that holds a number counts as that number; `null` is an empty sample.",
+    "A JSONPath that picks the number in the document, as jsonpath-plus evaluates it (filters run in its safe evaluator, never as JavaScript). Examples: `$.stats.requests.errorRate`, `$.items[0].value`, `$.checks[?(@.name=='db')].latency`, `$['key.with.dots']`. Without the leading `$`, the path is read as if `$.` came first, so the dotted form of earlier plans (`stats.requests.errorRate`, `items[0].value`, `items.0.value`) still works. It must match exactly one value: a path that matches nothing, or several values (`$.items[*].value`), is an error sample that says so. A string that holds a number counts as that number; `null` is an empty sample.",
   ),
 });
 
