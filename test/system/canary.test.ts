@@ -239,7 +239,10 @@ describe('canary plan validation', () => {
 
   it('refuses an analysis too short to confirm a breach or an unusable source', () => {
     const p = problems(smallPlan({ deploy: canary().replace('analysis: 600ms', 'analysis: 300ms'), monitoring, rollback })).join('\n');
-    assert.match(p, /phases\.deploy\.canary\.analysis: an analysis of 0\.3 s takes 2 sample\(s\) every 0\.15 s, those of its first 0 s unjudged \(monitoring\.warmup\); .* so it needs at least 0\.6 s/);
+    assert.match(
+      p,
+      /phases\.deploy\.canary\.analysis: an analysis of 0\.3 s takes 2 sample\(s\) every 0\.15 s, those of its first 0 s unjudged \(monitoring\.warmup\); .* so it needs at least 0\.6 s/,
+    );
     assert.match(
       problems(smallPlan({ deploy: canary().replace('analysis: 600ms', 'analysis: 0s'), monitoring, rollback })).join('\n'),
       /needs at least 0\.6 s/,
