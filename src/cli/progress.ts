@@ -9,6 +9,8 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
   let tick: Record<string, string> = {};
   const fmt = formatNumber;
   let monitorStart = 0;
+  /** The detail of the last failed checklist line, so the line that ends the release does not print it again. */
+  let failedDetail = '';
   return (e: ReleaseEvent, s: ReleaseState) => {
     switch (e.type) {
       case 'acceptance.checked':
@@ -16,6 +18,7 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         break;
       case 'checklist.item.changed':
         if (e.state !== 'checking') io.out(checklistLine(e));
+        if (e.state === 'failed') failedDetail = e.detail ?? '';
         break;
       case 'phase.started':
         io.out(`\n▶ ${PHASE_TITLES[e.phase]}`);
@@ -31,7 +34,7 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`    baseline ${e.metric}: ${fmt(e.mean)} ± ${fmt(e.stdev)} from ${e.samples.length} sample(s)`);
         break;
       case 'metric.sample': {
-        tick[e.metric] = `${e.metric} ${fmt(e.value)}${e.status === 'ok' ? ' ✓' : e.status === 'breach' ? ' ✗' : ` ?(${e.status})`}`;
+        tick[e.metric] = `${e.metric} ${fmt(e.value)}${e.warmup ? ' (warm-up)' : e.status === 'ok' ? ' ✓' : e.status === 'breach' ? ' ✗' : ` ?(${e.status})`}`;
         if (Object.keys(tick).length === plan.monitoring.metrics.length) {
           const secs = Math.round((Date.parse(e.at) - monitorStart) / 1000);
           io.out(`    ${String(secs).padStart(4)}/${Math.round(plan.monitoring.window / 1000)} s  ${Object.values(tick).join('   ')}`);
@@ -52,7 +55,9 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`\n⏸ paused: ${e.message}\n  continue with: release-pilot resume ${s.runId}   (or: release-pilot abandon ${s.runId} --reason TEXT)`);
         break;
       case 'release.finished':
-        io.out(`\n■ ${e.outcome}: ${e.message}`);
+        io.out(
+          `\n■ ${e.outcome}: ${failedDetail && e.message.endsWith(`: ${failedDetail}`) ? `${e.message.slice(0, -failedDetail.length - 2)} (above)` : e.message}`,
+        );
         break;
       case 'warning':
         io.err(`warning: ${e.message}`);

@@ -92,6 +92,8 @@ export class ReleasePanel extends Disposable {
     this.register(
       c.onDidAppend((e) => {
         if (e.type === 'metric.sample') {
+          // Warm-up samples are not judged: the chart, like the snapshot, shows the judged ones.
+          if (e.warmup) return;
           this.pending[e.metric] = { value: e.value, status: e.status, message: e.message };
           this.flushTimer ??= setTimeout(() => this.flush(), 50);
         } else this.scheduleSnapshot();

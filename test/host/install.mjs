@@ -60,8 +60,8 @@ export function ensureSystemPackages() {
   if (!have('socat')) need.push('socat');
   // The Kubernetes example's commands are checked with kubectl's local mode (no cluster).
   if (!have('kubectl')) need.push('kubernetes-client');
-  // The nginx-postgres template's test (test/system/template-nginx-postgres.test.ts) runs a real nginx
-  // and a real PostgreSQL 15; the template's steps call curl, psql, pg_dump and pg_restore.
+  // Real nginx and PostgreSQL 15: the nginx-postgres template's test (its steps call curl, psql,
+  // pg_dump and pg_restore) and the access-log and stub_status sources' tests (test/support/nginx.ts).
   if (!fs.existsSync('/usr/sbin/nginx')) need.push('nginx');
   if (!fs.existsSync('/usr/lib/postgresql/15/bin/postgres')) need.push('postgresql');
   if (!have('psql')) need.push('postgresql-client');

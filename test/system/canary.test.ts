@@ -35,6 +35,7 @@ const canary = (o: { errorsAt?: number; weights?: string; promote?: boolean } = 
 
 const monitoring = `  window: 600ms
   interval: 150ms
+  warmup: 0s
   shortWindowReason: a test
   baseline:
     fixed: { canary_errors: 0.01, stable_errors: 0.01 }
@@ -157,6 +158,7 @@ describe('canary deploy', () => {
     // 2 breaching samples when the analysis ends, so no confirmed breach. It must not promote.
     const counted = `  window: 600ms
   interval: 150ms
+  warmup: 0s
   failureLimit: 3
   shortWindowReason: a test
   baseline:
@@ -179,6 +181,7 @@ describe('canary deploy', () => {
     // 1 sample in 3 usable: never 4 unusable in a row (the error limit), but under half usable.
     const sparse = `  window: 900ms
   interval: 150ms
+  warmup: 0s
   shortWindowReason: a test
   baseline:
     fixed: { canary_errors: 0.01 }
@@ -236,7 +239,10 @@ describe('canary plan validation', () => {
 
   it('refuses an analysis too short to confirm a breach or an unusable source', () => {
     const p = problems(smallPlan({ deploy: canary().replace('analysis: 600ms', 'analysis: 300ms'), monitoring, rollback })).join('\n');
-    assert.match(p, /phases\.deploy\.canary\.analysis: an analysis of 0\.3 s takes 2 sample\(s\) every 0\.15 s; .* so it needs at least 0\.6 s/);
+    assert.match(
+      p,
+      /phases\.deploy\.canary\.analysis: an analysis of 0\.3 s takes 2 sample\(s\) every 0\.15 s, those of its first 0 s unjudged \(monitoring\.warmup\); .* so it needs at least 0\.6 s/,
+    );
     assert.match(
       problems(smallPlan({ deploy: canary().replace('analysis: 600ms', 'analysis: 0s'), monitoring, rollback })).join('\n'),
       /needs at least 0\.6 s/,

@@ -315,10 +315,29 @@ describe('git gate through the CLI (dist/cli.js)', function () {
     const progress = `${r.stdout.split('# Release report')[0]}\n${r.stderr}`;
     assert.deepEqual(
       progress.split('\n').filter((l) => l.includes('HEAD is not tagged')),
-      [
-        '✗ checklist: Merged to main and tagged — HEAD is not tagged v1.2.3',
-        '■ aborted: checklist item "Merged to main and tagged" failed: HEAD is not tagged v1.2.3',
-      ],
+      ['✗ checklist: Merged to main and tagged — HEAD is not tagged v1.2.3'],
+    );
+    assert.match(progress, /■ aborted: checklist item "Merged to main and tagged" failed \(above\)/);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')));
+  });
+
+  it('with version auto, names the tag it expects and where its version came from, once', () => {
+    const ws = workspace(
+      smallPlan({ checklist: `  - id: main-tagged\n    title: Merged to main and tagged\n    git: {}` }).replace('version: 1.2.3', 'version: auto'),
+    );
+    const git = gitRepo(ws.dir);
+    git('add', '-A');
+    git('commit', '-qm', 'feat: first');
+    git('tag', 'v1.0.0');
+    write(ws.dir, 'x.js', '1');
+    git('add', '-A');
+    git('commit', '-qm', 'feat: second');
+    const r = spawnSync('node', [path.join(ROOT, 'dist', 'cli.js'), 'run', '--yes', '--plan', ws.planFile], { encoding: 'utf8', timeout: 50_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const progress = `${r.stdout.split('# Release report')[0]}\n${r.stderr}`;
+    assert.deepEqual(
+      progress.split('\n').filter((l) => l.includes('not tagged')),
+      ['✗ checklist: Merged to main and tagged — HEAD is not tagged v1.1.0 (version auto: 1.1.0, proposed from the commits since v1.0.0)'],
     );
     assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')));
   });

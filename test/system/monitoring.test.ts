@@ -11,7 +11,7 @@ import { TestPrometheus, TestService, freePort } from '../support/traffic';
 import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';
 
 function monitoring(metrics: unknown[], over: Record<string, unknown> = {}) {
-  return Monitoring.parse({ window: '4s', interval: '500ms', baseline: { fixed: {} }, failureLimit: 2, metrics, ...over });
+  return Monitoring.parse({ window: '4s', interval: '500ms', warmup: 0, baseline: { fixed: {} }, failureLimit: 2, metrics, ...over });
 }
 
 async function watch(cfg: ReturnType<typeof monitoring>, events: NewEvent[] = [], baseline = true): Promise<WatchOutcome> {
@@ -230,7 +230,7 @@ describe('metric sources against the same kind of service', function () {
   it('reads a JSON field over HTTP, and explains a missing, null or non-numeric one', async () => {
     const src = (f: string) => new HttpJsonSource(svc.url('/stats'), f, 2000);
     assert.deepEqual(await src('service.healthy').sample(), { value: 1, status: 'ok' });
-    assert.deepEqual(await src('service.missing').sample(), { value: null, status: 'empty', message: 'no field service.missing in the response' });
+    assert.deepEqual(await src('service.missing').sample(), { value: null, status: 'error', message: 'service.missing matches nothing in the response' });
     svc.statsValue = null;
     assert.equal((await src('service.healthy').sample()).status, 'empty');
     svc.statsValue = 'NaN';

@@ -292,7 +292,7 @@ describe('a production plan with a short monitoring window warns', () => {
   const cases: [string, string, string, boolean][] = [
     ['production, 45 s', 'environment: production', '45s', true],
     ['PRODUCTION, 14 min 59 s', 'environment: PRODUCTION', '899s', true],
-    ['prod-eu, 1 s', 'environment: prod-eu', '1s', true],
+    ['prod-eu, 2 s', 'environment: prod-eu', '2s', true],
     ['eu-prod, 10 min', 'environment: eu-prod', '10m', true],
     ['an explicit production flag on "live"', 'environment: live\n  production: true', '5m', true],
     ['production, exactly 15 min', 'environment: production', '15m', false],

@@ -230,6 +230,8 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
       const cfg = Monitoring.parse({
         window: `${taken}s`,
         interval: '1s',
+        // Verdicts on exact sample lists: no warm-up sample left out.
+        warmup: 0,
         baseline: c.baseline ? { capture: `${c.baseline.length}s` } : { fixed: { m: c.fixed } },
         metrics: [{ id: 'm', ...source, guard: c.guard }],
       });

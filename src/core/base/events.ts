@@ -59,7 +59,15 @@ export type ReleaseEvent = At &
     | { type: 'release.resumed'; by: string; pid: number }
     | { type: 'decision'; action: 'retry' | 'rollback' | 'waive' | 'pause' | 'continue' | 'abandon'; by: string; reason?: string; step?: string }
     | { type: 'baseline.captured'; metric: string; samples: number[]; mean: number; stdev: number; fixed: boolean }
-    | { type: 'metric.sample'; metric: string; value: number | null; status: SampleStatus; message?: string }
+    | {
+        type: 'metric.sample';
+        metric: string;
+        value: number | null;
+        status: SampleStatus;
+        message?: string;
+        /** Taken in the warm-up after a switch (`monitoring.warmup`): journaled, not judged. */
+        warmup?: boolean;
+      }
     | { type: 'guard.breached'; metric: string; rule: string; value: number; threshold: number; consecutive: number; confirmed: boolean }
     | { type: 'monitoring.verdict'; metric: string; verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string }
     | {

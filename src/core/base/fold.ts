@@ -49,6 +49,8 @@ export interface MetricView {
   id: string;
   baseline?: { mean: number; stdev: number; samples: number[]; fixed: boolean };
   samples: { at: string; value: number | null; status: SampleStatus; message?: string }[];
+  /** Samples taken in warm-ups (`monitoring.warmup`), journaled but not judged. */
+  warmupSamples?: number;
   breaches: number;
   /** The last confirmed guard breach: the rule, the value that broke it and the limit it broke. */
   breach?: { rule: string; value: number; threshold: number; consecutive: number; at: string };
@@ -294,6 +296,11 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       case 'metric.sample': {
         const m = metric(e.metric);
+        // Not judged: kept apart, so the window's samples, statistics and chart are the judged ones.
+        if (e.warmup) {
+          m.warmupSamples = (m.warmupSamples ?? 0) + 1;
+          break;
+        }
         m.samples.push({ at: e.at, value: e.value, status: e.status, message: e.message });
         m.last = { value: e.value, status: e.status, message: e.message };
         break;

@@ -69,10 +69,15 @@ export async function runCheck(
   tagPrefix: string,
   masker: SecretMasker,
   resolve: (s: string) => string,
-  /** `env`: the plan's env as written; the command gets it resolved. */
-  { signal, redeploy = false, env = {} }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string> } = {},
+  /** `env`: the plan's env as written; the command gets it resolved. `versionOrigin`: where an `auto` version came from. */
+  {
+    signal,
+    redeploy = false,
+    env = {},
+    versionOrigin,
+  }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string>; versionOrigin?: string } = {},
 ): Promise<CheckOutcome> {
-  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy });
+  if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy, versionOrigin });
   if (item.files) {
     const missing: string[] = [];
     const found: string[] = [];

@@ -142,6 +142,7 @@ export class Release {
         this.c.log.error(`could not write the report: ${(e as Error).message}`);
       }
     }
+    void this.c.monitor?.close();
     this.c.journal?.close();
     this.lock?.release();
     this.lock = undefined;

@@ -88,6 +88,7 @@ async function checkItem(c: RunContext, item: ChecklistItem): Promise<{ ok: bool
     signal: c.stopLatch.signal,
     redeploy: Boolean(c.state.redeployOf),
     env: c.o.plan.env,
+    versionOrigin: autoVersionOrigin(c),
   });
   c.stopLatch.throwIfStopped();
   return { ok: r.ok, detail: r.detail };
@@ -133,4 +134,11 @@ export function phaseGate(s: ReleaseState, phase: PhaseId): string | undefined {
     if (mon.state !== 'passed') return 'no announcement before the monitoring window passed';
   }
   return undefined;
+}
+
+/** With `version: auto`, the tag a git check expects is not in the plan: say where its version came from. */
+function autoVersionOrigin(c: RunContext): string | undefined {
+  if (c.o.plan.release.version !== 'auto') return undefined;
+  const prev = c.state.changelog?.previousTag;
+  return `version auto: ${c.state.version}, proposed from the commits since ${prev ?? 'the first commit (no release tag yet)'}`;
 }

@@ -81,6 +81,8 @@ export interface GitGateOptions {
    * HEAD is (the plan deploys by version, not from the working tree).
    */
   redeploy?: boolean;
+  /** Where the version came from when the plan did not write it (`version: auto`), said beside the tag it expects. */
+  versionOrigin?: string;
 }
 
 /** The git checklist gate: merged into the main branch, clean (tool files aside), tagged as the version says. */
@@ -115,7 +117,12 @@ export async function checkGitGate(cwd: string, o: GitGateOptions): Promise<{ ok
   const wantedAt = await commitOf(cwd, `refs/tags/${o.wantedTag}`);
   const elsewhere = wantedAt && wantedAt !== head ? ` (${o.wantedTag} points to ${wantedAt.slice(0, 12)})` : '';
   if (o.tagMatchesVersion && (o.tagAtHead || tags.length > 0) && !tags.includes(o.wantedTag)) {
-    problems.push(tags.length ? `HEAD is tagged ${tags.join(', ')}, expected ${o.wantedTag}${elsewhere}` : `HEAD is not tagged ${o.wantedTag}${elsewhere}`);
+    const origin = o.versionOrigin ? ` (${o.versionOrigin})` : '';
+    problems.push(
+      tags.length
+        ? `HEAD is tagged ${tags.join(', ')}, expected ${o.wantedTag}${origin}${elsewhere}`
+        : `HEAD is not tagged ${o.wantedTag}${origin}${elsewhere}`,
+    );
   } else if (o.tagAtHead && tags.length === 0) problems.push('HEAD has no tag');
   else facts.push(tags.length ? `tagged ${tags.join(', ')}` : '(no tag needed)');
 

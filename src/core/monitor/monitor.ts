@@ -82,6 +82,11 @@ export class Monitor {
     this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd, deps.env)) : this.tracks.map((t) => t.source);
   }
 
+  /** Closes what the sources hold open between samples; the monitor is not used after it. */
+  async close(): Promise<void> {
+    await Promise.all([...new Set([...this.tracks.map((t) => t.source), ...this.baselineSources])].map((src) => src.close?.() ?? Promise.resolve()));
+  }
+
   describe(id: string): string {
     return this.tracks.find((t) => t.id === id)?.source.describe ?? id;
   }
@@ -154,6 +159,7 @@ export class Monitor {
         guards: this.cfg.metrics.map((m) => ({ metric: m.id, title: m.title ?? m.id, unit: m.unit ?? '', rules: guardRules(m.guard) })),
       });
     await this.prime();
+    const warmupMs = this.cfg.warmup ?? this.cfg.interval;
     const start = clock.now();
     for (let k = 1; ; k++) {
       await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
@@ -161,6 +167,12 @@ export class Monitor {
       const samples = await this.sampleAll();
       const elapsed = clock.now() - start;
       this.deps.onTick?.(elapsed, windowMs);
+      // By schedule, not by the clock: a warm-up of one interval leaves exactly the first sample out.
+      if (k * this.cfg.interval <= warmupMs) {
+        this.journalWarmup(samples, k * this.cfg.interval, warmupMs);
+        if (elapsed >= windowMs) break;
+        continue;
+      }
       for (let i = 0; i < this.tracks.length; i++) {
         const breach = this.judge(this.tracks[i], samples[i], this.reference(this.tracks[i], samples));
         if (!breach) continue;
@@ -202,6 +214,21 @@ export class Monitor {
       }
     }
     return { ok: true };
+  }
+
+  private journalWarmup(samples: Sample[], atMs: number, warmupMs: number): void {
+    this.tracks.forEach((t, i) => {
+      const s = samples[i];
+      const value = s.status === 'ok' && s.value !== null && Number.isFinite(s.value) ? s.value : null;
+      this.deps.append({
+        type: 'metric.sample',
+        metric: t.id,
+        value,
+        status: value === null && s.status === 'ok' ? 'nan' : s.status,
+        message: `warm-up, not judged (${atMs / 1000} s of ${warmupMs / 1000} s after the switch)${s.message ? `: ${s.message}` : ''}`,
+        warmup: true,
+      });
+    });
   }
 
   /**

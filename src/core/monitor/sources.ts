@@ -1,31 +1,23 @@
 import type { Metric } from '../plan/schema';
-import type { SampleStatus } from '../base/events';
 import { runShort } from '../exec/short';
-import { describeFetchFailure, fetchText } from '../base/fetchText';
+import { fetchText } from '../base/fetchText';
+import { error, failure, ok, type MetricSource, type Sample } from './sample';
 import { histogramQuantile, matches, parsePromText, type PromSample } from './promtext';
+import { AccessLogSource } from './accesslog-source';
+import { StubStatusSource } from './stubstatus';
+import { HttpJsonSource } from './httpjson';
+export { HttpJsonSource } from './httpjson';
+import * as path from 'node:path';
 
-export interface Sample {
-  value: number | null;
-  status: Exclude<SampleStatus, 'breach'>;
-  message?: string;
-}
-
-export interface MetricSource {
-  /** What is asked, for the report: the query, URL or command. */
-  readonly describe: string;
-  sample(): Promise<Sample>;
-}
-
-const ok = (value: number): Sample => (Number.isNaN(value) ? { value: null, status: 'nan', message: 'the source returned NaN' } : { value, status: 'ok' });
-const error = (message: string): Sample => ({ value: null, status: 'error', message });
-
-const failure = (e: unknown, timeoutMs: number): Sample => error(describeFetchFailure(e, timeoutMs).detail);
+export type { MetricSource, Sample } from './sample';
 
 /** `env`: the plan's `env` as written; a command metric gets it resolved as its command is. */
 export function createSource(m: Metric, resolve: (s: string) => string, cwd: string, env: Record<string, string> = {}): MetricSource {
   if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
   if (m.scrape) return new ScrapeSource(resolve(m.scrape.url), m.scrape.metric, m.scrape.labels, m.scrape.kind, m.scrape.quantile, m.timeout);
   if (m.http) return new HttpJsonSource(resolve(m.http.url), m.http.field, m.timeout);
+  if (m.accessLog) return new AccessLogSource(path.resolve(cwd, resolve(m.accessLog.path)), m.accessLog);
+  if (m.stubStatus) return new StubStatusSource(resolve(m.stubStatus.url), m.stubStatus.field, m.timeout);
   return new CommandSource(resolve(m.command!), m.timeout, cwd, Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])));
 }
 
@@ -140,45 +132,6 @@ export class ScrapeSource implements MetricSource {
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** A numeric field of a JSON document served over HTTP (`a.b[0].c`). */
-export class HttpJsonSource implements MetricSource {
-  readonly describe: string;
-  constructor(
-    private readonly url: string,
-    private readonly field: string,
-    private readonly timeoutMs: number,
-  ) {
-    this.describe = `${field} of ${url}`;
-  }
-
-  async sample(): Promise<Sample> {
-    let doc: unknown;
-    try {
-      const res = await fetchText(this.url, this.timeoutMs);
-      const text = res.text;
-      if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
-      try {
-        doc = JSON.parse(text);
-      } catch {
-        return error(`${this.url} did not return JSON: ${text.slice(0, 80)}`);
-      }
-    } catch (e) {
-      return failure(e, this.timeoutMs);
-    }
-    let cur: unknown = doc;
-    for (const part of this.field.match(/[^.[\]]+/g) ?? []) {
-      if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, part))
-        return { value: null, status: 'empty', message: `no field ${this.field} in the response` };
-      cur = (cur as Record<string, unknown>)[part];
-    }
-    if (cur === null) return { value: null, status: 'empty', message: `${this.field} is null` };
-    const n = typeof cur === 'number' ? cur : typeof cur === 'string' && cur.trim() !== '' ? Number(cur) : NaN;
-    if (Number.isNaN(n))
-      return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${this.field} is ${JSON.stringify(cur).slice(0, 40)}, not a number`);
-    return ok(n);
-  }
-}
 
 /** A command that prints a number: the last word of its output, which must be a number (or NaN). */
 export class CommandSource implements MetricSource {

@@ -20,35 +20,8 @@ import {
   writtenDefault,
 } from './schema-parts';
 export { Duration, Step, durationMs, durationText } from './schema-parts';
+import { AccessLogSource, HttpJsonSource, PrometheusSource, ScrapeSource, StubStatusSource } from './schema-sources';
 export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
-
-const PrometheusSource = z.strictObject({
-  url: doc(str(), 'The base URL of the Prometheus server, such as `http://prometheus:9090`; `/api/v1/query` is appended. Plan references are resolved.'),
-  query: doc(
-    str(),
-    'A PromQL instant query that returns one series or a scalar (aggregate with `sum()`); its value is the sample. Plan references are resolved.',
-  ),
-});
-const ScrapeSource = z.strictObject({
-  url: doc(str(), 'The URL of a Prometheus text-format endpoint, such as `http://app:8080/metrics`. Plan references are resolved.'),
-  metric: doc(str(), 'The metric name; for `kind: quantile`, the histogram name without `_bucket`.'),
-  labels: doc(
-    z._default(z.record(z.string(), z.string()), {}),
-    'Label matchers that pick the series, such as `{ status: "5.." }`. Each value is a regular expression that must match the whole label value; the matching series are summed.',
-  ),
-  kind: doc(
-    z._default(z.enum(['gauge', 'rate', 'ratio', 'quantile']), 'gauge'),
-    "How the sample is computed from the scrapes. `gauge`: the value (the sum of the matching series). `rate`: a counter's increase per second between two scrapes (a reset counts from zero). `ratio`: the increase of the matching series over the increase of all the metric's series (an error ratio). `quantile`: the `quantile` of the histogram's observations between two scrapes. Rates need a first scrape, made before the window starts.",
-  ),
-  quantile: doc(z._default(z.number().check(z.gt(0), z.lt(1)), 0.99), 'The quantile of `kind: quantile`, between 0 and 1 exclusive (0.99 is the p99).'),
-});
-const HttpJsonSource = z.strictObject({
-  url: doc(str(), 'The URL of a JSON document, read with GET; an HTTP error status is an error sample. Plan references are resolved.'),
-  field: doc(
-    str(),
-    'The path of the number in the document: keys separated by dots, array indexes in brackets or as keys (`stats.requests.errorRate`, `items[0].value`). A string that holds a number counts as that number; a missing field or `null` is an empty sample.',
-  ),
-});
 
 const Guard = z
   .strictObject({
@@ -85,6 +58,11 @@ export const Metric = z
     prometheus: doc(z.optional(PrometheusSource), 'Source: a PromQL instant query to a Prometheus server.'),
     scrape: doc(z.optional(ScrapeSource), "Source: a Prometheus text-format endpoint (an app's `/metrics`), read directly, without a Prometheus server."),
     http: doc(z.optional(HttpJsonSource), 'Source: a number in a JSON document served over HTTP.'),
+    accessLog: doc(
+      z.optional(AccessLogSource),
+      'Source: an access log (nginx or Apache combined, or JSON lines): request rate, error ratio or a request-time percentile since the last sample.',
+    ),
+    stubStatus: doc(z.optional(StubStatusSource), "Source: nginx's `stub_status` page: connections now, or requests and connections per second."),
     command: doc(
       z.optional(z.string()),
       "Source: a command whose standard output ends with the number. The last word it prints is the sample (`0.02`, `17`; `NaN` is an unusable sample); a non-zero exit or a word that is not a number is an error sample, nothing printed an empty one. It runs in bash in the workspace folder with Release Pilot's environment, once per sample, within `timeout`. Plan references are resolved.",
@@ -96,7 +74,7 @@ export const Metric = z
     ),
     guard: doc(Guard, 'The rules the samples must keep: thresholds judged on each sample, and a statistical rule judged at the end of the window.'),
   })
-  .check(exactlyOne(['prometheus', 'scrape', 'http', 'command'], 'a metric needs exactly one source'));
+  .check(exactlyOne(['prometheus', 'scrape', 'http', 'accessLog', 'stubStatus', 'command'], 'a metric needs exactly one source'));
 export type Metric = z.infer<typeof Metric>;
 
 export const Monitoring = z
@@ -106,6 +84,10 @@ export const Monitoring = z
       'How long production is watched after verification, before the announcement. The spec asks for 15 to 30 minutes; a shorter window on a production environment is warned about, unless `shortWindowReason` says why.',
     ),
     interval: durationDefault(15_000, 'The time between two samples of every metric, in the window and while the baseline is captured.'),
+    warmup: doc(
+      z.optional(Duration),
+      'How long after a switch samples are journaled but not judged. The switch is the start of the monitoring window (the traffic is on the new version by then) and each canary weight set. A sample is in the warm-up when its scheduled time, counted in `interval`s from that start, is at or before `warmup`: the default, one `interval`, leaves exactly the first sample of each watch unjudged (the 502s of the switch itself); `0` judges every sample; `30s` with a 10s interval leaves three. Warm-up samples count toward no guard, no error limit and no verdict. A window or a canary analysis must be long enough to confirm a breach after its warm-up: `window` at least `warmup` plus `failureLimit` intervals, `analysis` at least `warmup` plus the intervals its limits need.',
+    ),
     baseline: doc(
       z
         .strictObject({
@@ -135,7 +117,7 @@ export const Monitoring = z
     ),
     metrics: doc(
       z.array(Metric).check(z.minLength(1)),
-      'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http` or `command`) and a guard.',
+      'The metrics watched, each with exactly one source (`prometheus`, `scrape`, `http`, `accessLog`, `stubStatus` or `command`) and a guard.',
     ),
     shortWindowReason: doc(
       z.optional(str()),
@@ -145,6 +127,14 @@ export const Monitoring = z
   .check(
     z.superRefine((m, ctx) => {
       const ids = m.metrics.map((x) => x.id);
+      const warmup = m.warmup ?? m.interval;
+      if (m.window < warmup + m.interval * m.failureLimit)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['window'],
+          input: m.window,
+          message: `a window of ${m.window / 1000} s judges ${Math.max(0, Math.floor((m.window - warmup) / m.interval))} sample(s) after its warm-up of ${warmup / 1000} s (every ${m.interval / 1000} s); confirming a breach takes failureLimit ${m.failureLimit}, so it needs at least ${(warmup + m.interval * m.failureLimit) / 1000} s`,
+        });
       m.metrics.forEach((x, i) => {
         if (ids.indexOf(x.id) !== i)
           ctx.addIssue({
@@ -374,13 +364,14 @@ export const Plan = z
       const k = p.phases.deploy.canary;
       if (!k) return;
       const m = p.monitoring;
-      const need = m.interval * Math.max(m.failureLimit, m.consecutiveErrorLimit, 2);
+      const warmup = m.warmup ?? m.interval;
+      const need = warmup + m.interval * Math.max(m.failureLimit, m.consecutiveErrorLimit, 2);
       if (k.analysis < need)
         ctx.addIssue({
           code: 'custom',
           path: ['phases', 'deploy', 'canary', 'analysis'],
           input: k.analysis,
-          message: `an analysis of ${k.analysis / 1000} s takes ${Math.floor(k.analysis / m.interval)} sample(s) every ${m.interval / 1000} s; a breach is confirmed after failureLimit ${m.failureLimit} and an unusable source after consecutiveErrorLimit ${m.consecutiveErrorLimit} samples in a row, so it needs at least ${need / 1000} s`,
+          message: `an analysis of ${k.analysis / 1000} s takes ${Math.floor(k.analysis / m.interval)} sample(s) every ${m.interval / 1000} s, those of its first ${warmup / 1000} s unjudged (monitoring.warmup); a breach is confirmed after failureLimit ${m.failureLimit} and an unusable source after consecutiveErrorLimit ${m.consecutiveErrorLimit} samples in a row, so it needs at least ${need / 1000} s`,
         });
     }),
   );
