@@ -7,7 +7,12 @@ import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 
 /** `approve VERSION --env ENV`: an annotated (signed, when the environment asks) tag on HEAD by the person running it. */
-export async function approveCommand(version: string | undefined, o: CliOptions, p: { plan: Plan; planText: string; workspace: string }, io: Io): Promise<number> {
+export async function approveCommand(
+  version: string | undefined,
+  o: CliOptions,
+  p: { plan: Plan; planText: string; workspace: string },
+  io: Io,
+): Promise<number> {
   const v = version?.replace(/^v/, '');
   if (!v || valid(v) !== v) {
     io.err(`release-pilot: approve takes the version it approves (release-pilot approve 1.4.0 --env production), got ${JSON.stringify(version ?? '')}`);

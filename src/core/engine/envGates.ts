@@ -13,7 +13,7 @@ export interface EnvGateVerdict {
   message: string;
 }
 
-const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
 const dayText = (ms: number) => (ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(1)} d` : `${+(ms / 3_600_000).toFixed(1)} h`);
 
 /** The freeze windows that contain `now`, the first of them (in plan order) deciding. */

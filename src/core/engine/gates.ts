@@ -26,7 +26,14 @@ export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
 
 /** Acceptance verdict, rollback plan, checklist, then the go/no-go confirmation. */
 export async function gates(c: RunContext): Promise<boolean> {
-  return (await acceptanceGate(c)) && rollbackPlanGate(c) && (await environmentGatesBeforeGo(c)) && (await checklistGate(c)) && (await activeColour(c)) && (await goDecision(c));
+  return (
+    (await acceptanceGate(c)) &&
+    rollbackPlanGate(c) &&
+    (await environmentGatesBeforeGo(c)) &&
+    (await checklistGate(c)) &&
+    (await activeColour(c)) &&
+    (await goDecision(c))
+  );
 }
 
 /** Decided once, before the go: a release already confirmed is not refused halfway by a freeze or a new tag. */

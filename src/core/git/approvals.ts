@@ -28,12 +28,13 @@ export interface Identity {
   email: string;
 }
 
-/** git's user.name and user.email here, or why they cannot name an approver. */
+/** Who git says commits and tags here (user.name and user.email, or GIT_COMMITTER_* over them), or why nobody. */
 export async function gitIdentity(cwd: string): Promise<Identity | { error: string }> {
-  const get = async (key: string) => (await gitResult(cwd, ['config', key])).stdout.trim();
-  const [name, email] = [await get('user.name'), await get('user.email')];
-  if (!email) return { error: 'git user.email is not set here: an approval names its approver by git user.email (git config user.email you@example.com)' };
-  return { name: name || email, email };
+  const r = await gitResult(cwd, ['var', 'GIT_COMMITTER_IDENT']);
+  const m = /^(.*) <([^>]*)> \d+ [+-]\d{4}$/.exec(r.stdout.trim());
+  if (r.exitCode !== 0 || !m || !m[2].trim())
+    return { error: 'git knows no user.email here: an approval names its approver by it (git config user.email you@example.com)' };
+  return { name: m[1] || m[2], email: m[2] };
 }
 
 /** Writes an approval tag for HEAD; signed with the user's key (`git tag -s`) when `sign`. Returns the tag's name. */
@@ -58,7 +59,7 @@ export async function recordApproval(
     `at: ${(s.now ?? new Date()).toISOString()}`,
     ...(comment ? [`comment: ${comment}`] : []),
   ].join('\n');
-  await git(cwd, ['tag', s.sign ? '-s' : '-a', '--no-edit', '-m', message, name, commit]);
+  await git(cwd, ['tag', s.sign ? '-s' : '-a', '-m', message, name, commit]);
   return { tag: name, commit, approver: who };
 }
 

@@ -10,7 +10,13 @@ import { breachText, failedMetric, guardText, previousVersionText, rollbackCause
 export { rollbackDurationText, specTime } from './report-sections';
 
 export interface ReleaseReport {
-  releaseLog: { version: string; time: string; content: string[]; commit?: string; /** The environment's freeze, promotion and approval gates, as journaled. */ gates?: string[] };
+  releaseLog: {
+    version: string;
+    time: string;
+    content: string[];
+    commit?: string;
+    /** The environment's freeze, promotion and approval gates, as journaled. */ gates?: string[];
+  };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
   /** failedChecks: the Verification steps other than the core API check that failed (absent when none did). */
   verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string; failedChecks?: string };
