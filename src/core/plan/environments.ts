@@ -15,11 +15,26 @@ const Age = z.pipe(
 
 /** An instant with its offset written out: a freeze in "local time" would mean another hour on each machine. */
 export const ZONED_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Date.parse takes February 30 as March 2: each field must be one the calendar has. */
+function realDate(v: string): boolean {
+  const [y, mo, d, h, mi, s = 0] = v.match(/\d+/g)!.slice(0, 6).map(Number);
+  const offset = /([+-])(\d{2}):(\d{2})$/.exec(v);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return (
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    s < 60 &&
+    (!offset || (Number(offset[2]) <= 14 && Number(offset[3]) < 60)) &&
+    !Number.isNaN(Date.parse(v))
+  );
+}
 const ZonedTime = z
   .string()
   .check(
     z.refine(
-      (v) => ZONED_TIME_RE.test(v) && !Number.isNaN(Date.parse(v)),
+      (v) => ZONED_TIME_RE.test(v) && realDate(v),
       'expected an ISO date and time with its time zone, such as 2026-12-24T00:00:00+01:00 or 2026-12-24T00:00Z',
     ),
   );
