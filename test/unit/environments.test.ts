@@ -51,7 +51,10 @@ describe('environments in one plan', () => {
 
   it('refuses a run without an environment, listing them, and an unknown one; a plan without environments keeps release.environment', () => {
     const plan = load(planText());
-    assert.deepEqual(planForEnvironment(plan, undefined), { ok: false, message: 'the plan has several environments; name one with --env: staging, production' });
+    assert.deepEqual(planForEnvironment(plan, undefined), {
+      ok: false,
+      message: 'the plan has several environments; name one with --env: staging, production',
+    });
     assert.match((planForEnvironment(plan, 'qa') as { message: string }).message, /no environment "qa"; expected one of: staging, production/);
     const single = load(smallPlan());
     assert.equal(planForEnvironment(single, undefined).ok, true);
@@ -91,7 +94,13 @@ describe('freeze windows (hostile inputs)', () => {
     ['just before, in UTC (23:00Z is the start in +01:00)', [holidays], '2026-12-23T22:59:59Z', undefined, 'open'],
     ['at the end instant (exclusive)', [holidays], '2026-12-26T23:00:00Z', undefined, 'open'],
     ['one ms before the end', [holidays], '2026-12-26T22:59:59.999Z', undefined, 'blocked'],
-    ['a window written in -08:00 covering now', [{ from: '2026-06-01T00:00:00-08:00', to: '2026-06-01T02:00:00-08:00', reason: 'west' }], '2026-06-01T09:00:00Z', undefined, 'blocked'],
+    [
+      'a window written in -08:00 covering now',
+      [{ from: '2026-06-01T00:00:00-08:00', to: '2026-06-01T02:00:00-08:00', reason: 'west' }],
+      '2026-06-01T09:00:00Z',
+      undefined,
+      'blocked',
+    ],
     [
       'overlapping windows: the first that holds decides, the second still freezes past the first',
       [holidays, { from: '2026-12-26T00:00:00Z', to: '2026-12-31T00:00:00Z', reason: 'year end' }],
@@ -129,12 +138,24 @@ describe('who may approve (hostile inputs)', () => {
     ["the operator's email with blanks around", [read('O', '  olga@example.com ')], {}, 0, /the person starting the release/],
     ["the operator's name under another email", [read('olga operator', 'o2@example.com')], {}, 0, /has the name of the person starting/],
     ['unsigned where signatures are required', [read('Alice', 'alice@example.com', { signed: false, signedBy: undefined })], {}, 0, /unsigned/],
-    ["signed by another principal than the tagger", [read('Alice', 'alice@example.com', { signedBy: 'olga@example.com' })], {}, 0, /signed by olga@example\.com, not by/],
+    [
+      'signed by another principal than the tagger',
+      [read('Alice', 'alice@example.com', { signedBy: 'olga@example.com' })],
+      {},
+      0,
+      /signed by olga@example\.com, not by/,
+    ],
     ['the same person twice counts once', [read('Alice', 'alice@example.com'), read('Alice', 'ALICE@example.com')], { count: 2 }, 1],
     ['someone not among those who may approve', [read('Eve', 'eve@example.com')], { from: ['alice@example.com'] }, 0, /not among those who may approve/],
     ['a listed approver, listed with other case and blanks', [read('Alice', 'alice@example.com')], { from: [' Alice@Example.com '] }, 1],
     ['a listed approver, by name', [read('Bob', 'bob@example.com')], { from: ['bob'] }, 1],
-    ['a tag the reader found invalid (homoglyph, edited, other env…)', [read('A', 'а@example.com', { invalid: 'outside plain ASCII' })], {}, 0, /outside plain ASCII/],
+    [
+      'a tag the reader found invalid (homoglyph, edited, other env…)',
+      [read('A', 'а@example.com', { invalid: 'outside plain ASCII' })],
+      {},
+      0,
+      /outside plain ASCII/,
+    ],
   ];
   for (const [title, reads, over, counted, why] of corpus)
     it(title, () => {

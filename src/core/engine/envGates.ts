@@ -58,6 +58,10 @@ export function promotionVerdict(
       continue;
     }
     const monitoring = s.phases.find((p) => p.id === 'monitoring')?.state;
+    if (s.rollbacks.length) {
+      seen.push(`run ${id} was rolled back (${s.rollback?.outcome ?? 'under way'})`);
+      continue;
+    }
     if (s.status !== 'released' || s.outcome !== 'released') {
       seen.push(`run ${id} is ${s.status}`);
       continue;
