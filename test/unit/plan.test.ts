@@ -254,6 +254,7 @@ describe('release plan: loading and validation', () => {
       'announce',
       'changelog',
       'checklist',
+      'environments',
       'monitoring',
       'phases',
       'release',

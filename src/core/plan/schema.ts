@@ -17,7 +17,7 @@ import {
   str,
   writtenDefault,
 } from './schema-parts';
-import { Environments, environmentIssues } from './environments';
+import { Environments, environmentIssues } from './schema-environments';
 export { Duration, Step, durationMs, durationText } from './schema-parts';
 export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
 
