@@ -24,7 +24,7 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
   };
   const alice = { name: 'Alice', email: 'alice@example.com', key: '' };
   const mallory = { name: 'Mallory', email: 'mallory@example.com', key: '' };
-  const operator = { name: 'Olga', email: 'olga@example.com' };
+  const operator = { name: 'Olga', email: 'olga@example.com', key: '' };
   const plan = 'release:\n  name: tiny\n';
   const hash = planHash(plan);
   let head = '';
@@ -63,7 +63,10 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     head = git('rev-parse', 'HEAD');
     alice.key = keyOf(alice.email);
     mallory.key = keyOf(mallory.email);
-    const signers = write(tempDir('rp-signers-'), 'allowed', `${alice.email} ${fs.readFileSync(`${alice.key}.pub`, 'utf8').trim()}\n`);
+    operator.key = keyOf(operator.email);
+    // Alice and the operator are trusted signers: a self-approval fails on who signed it, not on the key.
+    const trusted = [alice, operator].map((p) => `${p.email} ${fs.readFileSync(`${p.key}.pub`, 'utf8').trim()}`).join('\n');
+    const signers = write(tempDir('rp-signers-'), 'allowed', `${trusted}\n`);
     git('config', 'gpg.format', 'ssh');
     git('config', 'gpg.ssh.allowedSignersFile', signers);
   });
@@ -102,7 +105,7 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     ['a signed tag for another environment under this name', () => handTag('env', { environment: 'staging' }), /approves environment "staging"/],
     ['a signed tag for another version under this name', () => handTag('ver', { version: '1.2.4' }), /approves version "1\.2\.4"/],
     ['signed by a key not in the allowed signers', () => (as({ ...alice, key: mallory.key }), handTag('mallory-key')), /signature does not verify/],
-    ['unsigned where signatures are required', () => handTag('unsigned', {}, { sign: false }), /unsigned/],
+    ['unsigned where signatures are required', () => handTag('unsigned', {}, { sign: false }), /unsigned: unsigned, and this environment needs signed approvals/],
     ['the plan changed by one byte since the approval', () => handTag('plan', { plan: planHash(plan + ' ') }), /the plan changed since the approval/],
     [
       'an approval of the parent commit (HEAD moved on)',
@@ -136,8 +139,8 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     ],
     [
       "the operator's email in other case and with blanks (self-approval)",
-      () => (as({ name: 'O. Operator', email: ' OLGA@example.com', key: alice.key }), handTag('self')),
-      /person starting the release|signed by alice@example\.com, not by the approver/,
+      () => (as({ name: 'O. Operator', email: ' OLGA@example.com', key: operator.key }), handTag('self')),
+      /self: the approver is the person starting the release/,
     ],
     [
       'a message that is not a release-pilot approval',
