@@ -1,5 +1,5 @@
 import type { Environment } from '../plan/environments';
-import { currentEnvironment } from '../plan/environments';
+import { currentEnvironment, freezeAt } from '../plan/environments';
 import type { Plan } from '../plan/schema';
 import { gitIdentity, normalEmail, readApprovals, type ApprovalRead } from '../git/approvals';
 import { loadRun, runIds } from './runs';
@@ -15,11 +15,6 @@ export interface EnvGateVerdict {
 
 const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
 const dayText = (ms: number) => (ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(1)} d` : `${+(ms / 3_600_000).toFixed(1)} h`);
-
-/** The freeze windows that contain `now`, the first of them (in plan order) deciding. */
-export function freezeAt(env: Environment, now: number): Environment['freeze'][number] | undefined {
-  return env.freeze.find((w) => Date.parse(w.from) <= now && now < Date.parse(w.to));
-}
 
 export function freezeVerdict(env: Environment, now: number, override: string | undefined, by = 'someone'): EnvGateVerdict | undefined {
   if (!env.freeze.length) return undefined;

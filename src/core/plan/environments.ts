@@ -43,3 +43,14 @@ export function planForEnvironment(plan: Plan, name: string | undefined): { ok: 
 
 /** The settings of the environment a plan (already resolved by planForEnvironment) runs in, if it declares it. */
 export const currentEnvironment = (plan: Plan): Environment | undefined => environmentOf(plan, plan.release.environment)?.env;
+
+/** The freeze window that holds `now` (the first in plan order), if any. */
+export function freezeAt(env: Environment, now: number): Environment['freeze'][number] | undefined {
+  return env.freeze.find((w) => Date.parse(w.from) <= now && now < Date.parse(w.to));
+}
+
+/** The plan for a run of `environment` when the plan has it; else the plan as written (whose rules then judge the run). */
+export function planForRun(plan: Plan, environment: string | undefined): Plan {
+  const r = environment === undefined || !environmentOf(plan, environment) ? undefined : planForEnvironment(plan, environment);
+  return r?.ok ? r.plan : plan;
+}
