@@ -105,7 +105,11 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     ['a signed tag for another environment under this name', () => handTag('env', { environment: 'staging' }), /approves environment "staging"/],
     ['a signed tag for another version under this name', () => handTag('ver', { version: '1.2.4' }), /approves version "1\.2\.4"/],
     ['signed by a key not in the allowed signers', () => (as({ ...alice, key: mallory.key }), handTag('mallory-key')), /signature does not verify/],
-    ['unsigned where signatures are required', () => handTag('unsigned', {}, { sign: false }), /unsigned: unsigned, and this environment needs signed approvals/],
+    [
+      'unsigned where signatures are required',
+      () => handTag('unsigned', {}, { sign: false }),
+      /unsigned: unsigned, and this environment needs signed approvals/,
+    ],
     ['the plan changed by one byte since the approval', () => handTag('plan', { plan: planHash(plan + ' ') }), /the plan changed since the approval/],
     [
       'an approval of the parent commit (HEAD moved on)',
