@@ -6,6 +6,7 @@
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -55,10 +56,12 @@ const builds = [
 // The extension host loads three bundles, and each module lives in exactly one of them, so a class
 // (an error the engine throws, say) is the same class wherever it is caught:
 //   extension.js  src/extension.ts and src/vscode: the adapters
-//   core.js       what they import beyond that, loaded with them: plan, fold, journal, report, the panel's messages
+//   core.js       what they import beyond that: plan, fold, journal, report, the panel's messages; required
+//                 when the adapters first use one of them (the plan read just after activation), not at activation
 //   engine.js     what runs releases, required on the first command that runs something
 //                 (src/vscode/lazyEngine.ts), minus what core.js already holds
-// An import that crosses from one bundle into core.js becomes a lookup in core.js's table of modules.
+// An import that crosses from one bundle into core.js becomes a lookup in core.js's table of modules
+// (from extension.js, through getters; in watch mode, a new export the adapters use needs a restart).
 const SHARED = 'rp-core-module';
 const isAdapter = (key) => key === 'src/extension.ts' || key.startsWith('src/vscode/');
 /** A module's name in the table: its path from the project, or from node_modules for a package. */
@@ -68,8 +71,12 @@ const keyOf = (file) => {
   return i >= 0 ? rel.slice(i) : rel;
 };
 
-/** Sends the imports `crosses(key, importerKey)` picks to core.js; records them in `wanted` (key → file). */
-function fromCore(crosses, wanted, exposed) {
+/**
+ * Sends the imports `crosses(key, importerKey)` picks to core.js; records them in `wanted` (key → file).
+ * With `lazy` (key → export names), an import becomes getters that require core.js on first use, so
+ * loading extension.js does not load core.js: activation registers, and the plan is read just after.
+ */
+function fromCore(crosses, wanted, exposed, lazy) {
   return {
     name: 'from-core',
     setup(build) {
@@ -87,11 +94,29 @@ function fromCore(crosses, wanted, exposed) {
         return { path: key, namespace: SHARED };
       });
       build.onLoad({ filter: /.*/, namespace: SHARED }, (args) => ({
-        contents: `module.exports = require('./core.js').modules[${JSON.stringify(args.path)}];`,
+        contents: lazy ? lazyShim(args.path, lazy.get(args.path)) : `module.exports = require('./core.js').modules[${JSON.stringify(args.path)}];`,
         loader: 'js',
       }));
     },
   };
+}
+
+/** A module of core.js seen through getters: core.js is required when one of them is first read. */
+function lazyShim(key, shape) {
+  if (!shape) throw new Error(`${key}: its exports are not known; the build reads them from dist/core.js`);
+  return [
+    'let m;',
+    `const load = () => (m ??= require('./core.js').modules[${JSON.stringify(key)}]);`,
+    shape.esModule ? 'Object.defineProperty(exports, "__esModule", { value: true });' : '',
+    `for (const k of ${JSON.stringify(shape.names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k] });`,
+  ].join('\n');
+}
+
+/** Each module's export names in a built core.js (read in a child process, so the build does not load it). */
+function exportsOf(coreFile) {
+  const code = `const { modules } = require(${JSON.stringify(path.resolve(coreFile))});
+process.stdout.write(JSON.stringify(Object.entries(modules).map(([k, m]) => [k, { esModule: Boolean(m.__esModule), names: Object.keys(m) }])));`;
+  return new Map(JSON.parse(execFileSync(process.execPath, ['-e', code], { encoding: 'utf8' })));
 }
 
 /** core.js's entry: every module another bundle imports, ES modules as namespaces marked as such, CommonJS ones as they are. */
@@ -128,7 +153,7 @@ function checkDisjoint(results) {
 }
 
 /** The three extension-host bundles' options; core.js holds `modules` (key → file). */
-function hostOptions(modules, formats, exposed, wanted) {
+function hostOptions(modules, formats, exposed, wanted, lazy) {
   const host = { ...common, ...nodeCjs, metafile: true };
   return {
     'extension.js': {
@@ -136,7 +161,7 @@ function hostOptions(modules, formats, exposed, wanted) {
       entryPoints: ['src/extension.ts'],
       outfile: 'dist/extension.js',
       external: ['vscode', './engine.js'],
-      plugins: [...host.plugins, fromCore((key, importer) => isAdapter(importer) && !isAdapter(key), wanted, exposed)],
+      plugins: [...host.plugins, fromCore((key, importer) => isAdapter(importer) && !isAdapter(key), wanted, exposed, lazy)],
     },
     'core.js': {
       ...host,
@@ -158,11 +183,13 @@ async function hostBundles() {
   // First what the adapters import from beyond themselves, then all that this pulls into core.js:
   // the engine imports what it shares with them from there.
   const probe = hostOptions(new Map(), new Map(), null, wanted);
-  const ext = await esbuild.build(probe['extension.js']);
+  await esbuild.build({ ...probe['extension.js'], write: false });
   const held = inputsOf(await esbuild.build({ ...hostOptions(wanted, new Map(), null, wanted)['core.js'], write: false }));
   const engine = await esbuild.build(hostOptions(wanted, held, null, wanted)['engine.js']);
-  const options = hostOptions(wanted, held, new Set(wanted.keys()), new Map());
-  const core = await esbuild.build(options['core.js']);
+  const core = await esbuild.build(hostOptions(wanted, held, new Set(wanted.keys()), new Map())['core.js']);
+  // Then extension.js again, its imports from core.js as getters over the export names core.js has.
+  const options = hostOptions(wanted, held, new Set(wanted.keys()), new Map(), exportsOf('dist/core.js'));
+  const ext = await esbuild.build(options['extension.js']);
   const results = { 'extension.js': ext, 'core.js': core, 'engine.js': engine };
   const modules = checkDisjoint(results);
   if (report) {
@@ -216,13 +243,17 @@ if (bench)
     external: ['playwright-core'],
   });
 fs.mkdirSync('dist/templates', { recursive: true });
-// "Deploy: Create Release Plan" scaffolds from the example plans.
-for (const [name, example] of [
-  ['local', 'demo'],
-  ['kubernetes', 'kubernetes'],
-  ['helm', 'helm'],
+// "Deploy: Create Release Plan" and `release-pilot init` scaffold from the example plans and templates/
+// (the names are src/core/plan/templates.ts's; a unit test checks that every one is here and loads).
+for (const [name, source] of [
+  ['local', 'examples/demo/.release/plan.yaml'],
+  ['kubernetes', 'examples/kubernetes/.release/plan.yaml'],
+  ['helm', 'examples/helm/.release/plan.yaml'],
+  ['fleet', 'examples/fleet/.release/plan.yaml'],
+  ['nginx-postgres', 'templates/nginx-postgres.yaml'],
+  ['systemd', 'templates/systemd.yaml'],
 ]) {
-  fs.copyFileSync(`examples/${example}/.release/plan.yaml`, `dist/templates/${name}.yaml`);
+  fs.copyFileSync(source, `dist/templates/${name}.yaml`);
 }
 if (watch) {
   const host = Object.values(await hostBundles());

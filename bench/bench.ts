@@ -253,10 +253,15 @@ async function rollbackLatency() {
 function extensionCost() {
   // --tests: the integration suite that measures activation below is built with the production bundles.
   execFileSync(process.execPath, ['esbuild.mjs', '--production', '--tests'], { cwd: ROOT });
-  const loadedAtActivation = ['extension.js', 'core.js'];
+  // Activation, measured inside the real VS Code host by the integration suite, with the bundles it
+  // found loaded when activate() returned.
+  const r = spawnSync(process.execPath, ['test/host/run.mjs', '--version', 'min', '--integration'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
+  const m = /activate\(\) took ([\d.]+) ms with (\S+(?:, \S+)*) loaded; the plan and newest run read just after in ([\d.]+) ms/.exec(r.stdout);
+  if (!m) log(`the VS Code host did not report activation:\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
+  const loadedAtActivation = m ? m[2].split(', ') : undefined;
   const what: Record<string, string> = {
     'extension.js': ' (loaded at activation)',
-    'core.js': ' (loaded at activation, by extension.js)',
+    'core.js': ' (plan, fold, report: loaded just after activation, on the first plan read)',
     'engine.js': ' (loaded on the first command that runs something)',
   };
   for (const f of ['extension.js', 'core.js', 'engine.js', 'cli.js', 'webview.js']) {
@@ -269,13 +274,13 @@ function extensionCost() {
       baseline: '—',
     });
   }
-  const atActivation = loadedAtActivation.reduce((n, f) => n + fs.statSync(path.join(ROOT, 'dist', f)).size, 0);
+  const atActivation = (loadedAtActivation ?? []).reduce((n, f) => n + fs.statSync(path.join(ROOT, 'dist', f)).size, 0);
   rows.push({
-    figure: `Bundles loaded at activation (${loadedAtActivation.join(' + ')}, production)`,
-    value: `${(atActivation / 1024).toFixed(0)} KB`,
+    figure: `Bundles loaded when activate() returned (${loadedAtActivation?.join(' + ') ?? 'not measured'}, production, as the host reported)`,
+    value: loadedAtActivation ? `${(atActivation / 1024).toFixed(0)} KB` : `not measured (host exit ${r.status})`,
     goal: '≤ 300 KB',
     baseline: '—',
-    met: atActivation <= 300 * 1024,
+    met: loadedAtActivation !== undefined && atActivation <= 300 * 1024,
   });
   const out = path.join(ROOT, '.test-host', 'bench.vsix');
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -291,16 +296,18 @@ function extensionCost() {
     baseline: '—',
     met: fs.statSync(out).size < 2 * 1024 * 1024,
   });
-  // Activation, measured inside the real VS Code host by the integration suite.
-  const r = spawnSync(process.execPath, ['test/host/run.mjs', '--version', 'min', '--integration'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
-  const m = /activate\(\) took ([\d.]+) ms/.exec(r.stdout);
-  if (!m) log(`the VS Code host did not report activation:\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
   rows.push({
     figure: 'activate() in the real VS Code host (1.100)',
     value: m ? `${m[1]} ms` : `not measured (host exit ${r.status})`,
     goal: '≤ 30 ms',
     baseline: '—',
     met: m ? Number(m[1]) <= 30 : false,
+  });
+  rows.push({
+    figure: 'The plan and newest run read just after activation (core.js loaded, YAML parsed, validated, journal folded), 1.100',
+    value: m ? `${m[3]} ms` : `not measured (host exit ${r.status})`,
+    goal: '—',
+    baseline: '—',
   });
 }
 

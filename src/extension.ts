@@ -8,24 +8,11 @@ import { HistoryProvider, createHistoryView } from './vscode/history';
 import { PreviewDocuments } from './vscode/preview';
 import { ReleasePanel, PANEL_TYPE } from './vscode/panel';
 import { CommandCenter } from './vscode/commandCenter';
-import { Answerers, type ReleasePrompts } from './vscode/prompter';
+import { Answerers } from './vscode/prompter';
+import type { ReleasePilotApi } from './vscode/api';
+export type { ReleasePilotApi } from './vscode/api';
 import { createReleaseView } from './vscode/view';
-
-/** What activate() returns to other extensions (and to the tests in the real VS Code host). */
-export interface ReleasePilotApi {
-  controller: ReleaseController;
-  tree: ReleaseTreeProvider;
-  statusBar: RollbackStatusBar;
-  diagnostics: PlanDiagnostics;
-  history: HistoryProvider;
-  panel(): ReleasePanel | undefined;
-  /** Answers the given questions of the releases this window runs, instead of a person, until disposed. */
-  registerPrompter(answers: Partial<ReleasePrompts>): vscode.Disposable;
-  /** activate() itself: registrations only. */
-  activationMs: number;
-  /** Resolves once the plan and the newest run were read, just after activation (`loadMs` it took). */
-  ready: Promise<{ loadMs: number }>;
-}
+import { bundlesLoaded } from './vscode/lazyEngine';
 
 let active: ReleaseController | undefined;
 
@@ -67,9 +54,11 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
 
   const ready = controller.loadSoon();
   const activationMs = performance.now() - t0;
-  log.info(`activated in ${activationMs.toFixed(1)} ms`);
+  const bundlesAtActivation = bundlesLoaded();
+  log.info(`activated in ${activationMs.toFixed(1)} ms (${bundlesAtActivation.join(', ')} loaded)`);
   const panel = () => ReleasePanel.current;
-  return { controller, tree, statusBar, diagnostics, history, panel, registerPrompter: (a) => answerers.register(a), activationMs, ready };
+  const registerPrompter = answerers.register.bind(answerers);
+  return { controller, tree, statusBar, diagnostics, history, panel, registerPrompter, activationMs, bundlesAtActivation, ready };
 }
 
 /** A closing window ends the running step's process group and journals it before the host goes. */

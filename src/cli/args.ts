@@ -26,6 +26,9 @@ Commands:
                            tag on HEAD for this plan, signed when ENV asks (git push it to share it)
   changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
+  init [--template NAME] [--force]
+                           write .release/plan.yaml from a template (without --template: list them);
+                           never over an existing plan without --force; keeps .release/runs out of git
 
 Options:
   --plan PATH              the plan (default .release/plan.yaml)
@@ -48,7 +51,9 @@ Options:
   --reason TEXT            why you roll back or abandon
   --late                   with rollback --yes: confirm a rollback after its window closed
                            (without a terminal, --yes alone does not start a late rollback)
-  --force                  with rollback: roll back a run a newer run superseded (needs --reason)
+  --force                  with rollback: roll back a run a newer run superseded (needs --reason);
+                           with init: replace the existing plan
+  --template NAME          with init: the template to start from
   --format md|json         report format (default md)
   --json                   with history or compare: print JSON
   --limit N                with history: the newest N releases only
@@ -100,6 +105,7 @@ export function parse(argv: string[]) {
       retry: { type: 'boolean' },
       late: { type: 'boolean' },
       force: { type: 'boolean' },
+      template: { type: 'string' },
       json: { type: 'boolean' },
       limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -8,6 +8,7 @@ import { environmentNames, planForEnvironment } from '../core/plan/environments'
 import { latestRunId, loadRun } from '../core/engine/runs';
 import { approveCommand } from './approve-command';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
+import { initCommand } from './init-command';
 import { defaultWorkspace, EXIT, HELP, parse, splitKv, type CliArgs, type CliOptions } from './args';
 import { maskedIo, stdio, type Io } from './io';
 import { compareCommand, dryRunCommand, historyCommand, readRunCommand, releaseCommand, validateCommand, type PlanContext } from './commands';
@@ -35,6 +36,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.out(HELP);
     return command || o.help ? 0 : EXIT.usage;
   }
+  if (command === 'init') return initCommand(o, io);
   if (command === 'schema') {
     io.out(JSON.stringify(planJsonSchema(), null, 2));
     return 0;

@@ -5,6 +5,7 @@ import { PHASES } from '../core/plan/schema';
 import { unitsFor } from '../core/engine/units';
 import { writeReport } from '../core/report/report';
 import { ensureToolIgnored } from '../core/git/ignore';
+import { PLAN_TEMPLATES as TEMPLATES, isPlanTemplate } from '../core/plan/templates';
 import { JournalWriteError, LockHeldError } from '../core/journal/journal';
 import { UnresolvedReferenceError } from '../core/plan/scope';
 import { COMMANDS, RUNS_COMMANDS, type CommandId } from './commands';
@@ -44,12 +45,6 @@ export function decodeArgs(args: readonly unknown[]): CommandArgs {
 type Handler = (args: CommandArgs) => unknown;
 
 const FINISHED = ['released', 'rolled-back', 'rollback-failed', 'aborted', 'failed'];
-
-const TEMPLATES = {
-  local: 'A local service: blue-green behind a router, SQLite backup, metrics scraped',
-  kubernetes: 'Kubernetes: kubectl set image, rollout status, rollout undo',
-  helm: 'Helm: upgrade --atomic, rollback',
-} as const;
 
 /** The engine's own refusals (lock held, gate, journal refused, unknown reference): said as a warning, not a crash. */
 function isExpected(e: unknown): boolean {
@@ -307,7 +302,7 @@ export class CommandCenter extends Disposable {
     if (!folder) throw new UserError('Open a folder first: the release plan lives in it.');
     const items = Object.entries(TEMPLATES).map(([label, detail]) => ({ label, detail }));
     const pick = text ?? (await vscode.window.showQuickPick(items, { title: 'Create Release Plan', placeHolder: 'Start from a template' }))?.label;
-    if (!pick || !(pick in TEMPLATES)) return undefined;
+    if (!pick || !isPlanTemplate(pick)) return undefined;
     const target = this.c.planFile ?? path.join(folder.uri.fsPath, '.release', 'plan.yaml');
     if (fs.existsSync(target)) {
       const over = await vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(target)} exists. Replace it?`, { modal: true }, 'Replace');

@@ -406,9 +406,9 @@ export class ReleaseController extends Disposable {
     let out: { ok: boolean; detail: string };
     try {
       const scope = await this.checkScope(result.plan, result.text);
-      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, result.plan.release.tagPrefix, masker, (t) =>
-        interpolate(t, scope),
-      );
+      const resolve = (t: string) => interpolate(t, scope);
+      const { tagPrefix } = result.plan.release;
+      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, tagPrefix, masker, resolve, { env: result.plan.env });
     } catch (e) {
       out = { ok: false, detail: masker.mask((e as Error).message) };
     }

@@ -37,8 +37,14 @@ export class PlanDiagnostics extends Disposable {
         if (this.isPlan(d)) this.checkFile(d.uri);
       }),
     );
+    // The plans already open are checked just after activation, which only registers.
+    const first = setImmediate(() => this.checkOpen());
+    this.register({ dispose: () => clearImmediate(first) });
+  }
+
+  private checkOpen(): void {
     for (const d of vscode.workspace.textDocuments) this.check(d);
-    const file = planFile();
+    const file = this.planFile();
     if (file) this.checkFile(vscode.Uri.file(file));
   }
 

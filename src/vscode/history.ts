@@ -23,17 +23,22 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
   rows: HistoryRow[] = [];
 
   constructor(private readonly workspaceDir: () => string | undefined) {
-    const dir = workspaceDir();
-    if (dir) {
-      // A run started from the CLI, or in another window, appears here too.
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir(dir)), '*/{journal.jsonl,report.md}'));
-      this.disposables.push(
-        watcher,
-        watcher.onDidCreate(() => this.refreshSoon()),
-        watcher.onDidChange(() => this.refreshSoon()),
-        watcher.onDidDelete(() => this.refreshSoon()),
-      );
-    }
+    // Just after activation, which only registers.
+    const soon = setImmediate(() => this.watch());
+    this.disposables.push({ dispose: () => clearImmediate(soon) });
+  }
+
+  /** A run started from the CLI, or in another window, appears here too. */
+  private watch(): void {
+    const dir = this.workspaceDir();
+    if (!dir) return;
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir(dir)), '*/{journal.jsonl,report.md}'));
+    this.disposables.push(
+      watcher,
+      watcher.onDidCreate(() => this.refreshSoon()),
+      watcher.onDidChange(() => this.refreshSoon()),
+      watcher.onDidDelete(() => this.refreshSoon()),
+    );
   }
 
   /** Reads the runs again within a second, at most once a second (a running release writes its journal often). */

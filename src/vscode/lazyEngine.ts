@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type * as EngineApi from './engineApi';
 
 let loaded: typeof EngineApi | undefined;
@@ -13,4 +14,11 @@ export function engine(): typeof EngineApi {
 /** The engine if a command loaded it already; errors it threw can only come from it then. */
 export function engineIfLoaded(): typeof EngineApi | undefined {
   return loaded;
+}
+
+/** The bundles of dist/ this extension host has loaded so far (extension.js, core.js, engine.js). */
+export function bundlesLoaded(): string[] {
+  return Object.keys(require.cache)
+    .filter((f) => path.dirname(f) === __dirname)
+    .map((f) => path.basename(f));
 }

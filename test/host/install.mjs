@@ -60,6 +60,12 @@ export function ensureSystemPackages() {
   if (!have('socat')) need.push('socat');
   // The Kubernetes example's commands are checked with kubectl's local mode (no cluster).
   if (!have('kubectl')) need.push('kubernetes-client');
+  // The nginx-postgres template's test (test/system/template-nginx-postgres.test.ts) runs a real nginx
+  // and a real PostgreSQL 15; the template's steps call curl, psql, pg_dump and pg_restore.
+  if (!fs.existsSync('/usr/sbin/nginx')) need.push('nginx');
+  if (!fs.existsSync('/usr/lib/postgresql/15/bin/postgres')) need.push('postgresql');
+  if (!have('psql')) need.push('postgresql-client');
+  if (!have('curl')) need.push('curl');
   for (const p of ['libkrb5-dev', 'libsecret-1-dev', 'libx11-dev', 'libxkbfile-dev', 'pkg-config']) if (!dpkgHas(p)) need.push(p);
   if (!need.length) return;
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages: ${need.join(' ')} (run as root, or install them: apt-get install ${need.join(' ')})`);

@@ -33,8 +33,12 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     const ext = vscode.extensions.getExtension('release-pilot.release-pilot')!;
     assert.ok(ext.isActive);
     assert.ok(rp.activationMs < 500, `activate took ${rp.activationMs} ms`);
+    // Activation registers only: the core (plan, fold, YAML, zod) and the engine load on first use.
+    assert.deepEqual(rp.bundlesAtActivation, ['extension.js']);
     const { loadMs } = await rp.ready;
-    console.log(`activate() took ${rp.activationMs.toFixed(1)} ms; the plan and newest run read just after in ${loadMs.toFixed(1)} ms`);
+    console.log(
+      `activate() took ${rp.activationMs.toFixed(1)} ms with ${rp.bundlesAtActivation.join(', ')} loaded; the plan and newest run read just after in ${loadMs.toFixed(1)} ms`,
+    );
   });
 
   it('runs nothing on opening the workspace: no release, no check, until a person asks', () => {

@@ -166,12 +166,12 @@ export class TestPrometheus {
 }
 
 /** Requests through the router from a few clients, each on a fresh connection, counted by status until stopped. */
-export function countTraffic(port: number, clients = 4): { codes: Record<string, number>; stop(): Promise<void> } {
+export function countTraffic(port: number, clients = 4, urlPath = '/api/orders'): { codes: Record<string, number>; stop(): Promise<void> } {
   const codes: Record<string, number> = {};
   let running = true;
   const get = () =>
     new Promise<number>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/api/orders', agent: false }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       });

@@ -254,6 +254,7 @@ describe('release plan: loading and validation', () => {
       'announce',
       'changelog',
       'checklist',
+      'env',
       'environments',
       'monitoring',
       'phases',

@@ -20,6 +20,8 @@ export async function checkAcceptance(
   masker: SecretMasker,
   resolve: (s: string) => string,
   signal?: AbortSignal,
+  /** The plan's env, resolved. */
+  env: Record<string, string> = {},
 ): Promise<CheckOutcome & { said: string; source: string }> {
   let said = '';
   let source = '';
@@ -29,7 +31,7 @@ export async function checkAcceptance(
       said = fs.readFileSync(path.resolve(cwd, resolve(a.file)), 'utf8');
     } else if (a.command) {
       source = `command ${a.command}`;
-      const r = await runShort(resolve(a.command), { cwd, timeoutMs: 60_000, signal });
+      const r = await runShort(resolve(a.command), { cwd, timeoutMs: 60_000, signal, env });
       said = r.all;
       if (r.exitCode !== 0) return { ok: false, said: summarize(masker.mask(said)), source, detail: `the verdict command failed (exit code ${r.exitCode})` };
     } else if (a.url) {
@@ -67,8 +69,8 @@ export async function runCheck(
   tagPrefix: string,
   masker: SecretMasker,
   resolve: (s: string) => string,
-  signal?: AbortSignal,
-  redeploy = false,
+  /** `env`: the plan's env as written; the command gets it resolved. */
+  { signal, redeploy = false, env = {} }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string> } = {},
 ): Promise<CheckOutcome> {
   if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy });
   if (item.files) {
@@ -83,7 +85,12 @@ export async function runCheck(
     return { ok: true, detail: `${found.length} file(s): ${found.slice(0, 5).join(', ')}${found.length > 5 ? ' …' : ''}` };
   }
   if (item.run) {
-    const r = await runShort(resolve(item.run), { cwd, timeoutMs: 120_000, signal });
+    const r = await runShort(resolve(item.run), {
+      cwd,
+      timeoutMs: 120_000,
+      signal,
+      env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])),
+    });
     const out = summarize(masker.mask(r.all));
     return r.exitCode === 0
       ? { ok: true, detail: out || 'exit code 0' }

@@ -84,9 +84,9 @@ export class RunContext {
 
   resolve = (text: string, extra?: Record<string, string>) => interpolate(text, this.scope(extra));
 
-  /** A step's own environment with the plan's references resolved. */
+  /** The plan's `env` with a step's own over it (the step's value wins), references resolved. */
   stepEnv(s: Pick<Step, 'env'>, extra?: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, this.resolve(v, extra)]));
+    return Object.fromEntries(Object.entries({ ...this.o.plan.env, ...s.env }).map(([k, v]) => [k, this.resolve(v, extra)]));
   }
 
   /** Ends the release at a gate: an outcome, journalled and shown as one. */

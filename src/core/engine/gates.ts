@@ -45,7 +45,7 @@ async function environmentGatesBeforeGo(c: RunContext): Promise<boolean> {
 async function acceptanceGate(c: RunContext): Promise<boolean> {
   if (c.state.acceptance?.ok) return true;
   const acceptance = c.o.plan.acceptance;
-  const a = await checkAcceptance(acceptance, c.o.workspace, c.masker, (t) => c.resolve(t), c.stopLatch.signal);
+  const a = await checkAcceptance(acceptance, c.o.workspace, c.masker, (t) => c.resolve(t), c.stopLatch.signal, c.stepEnv({}));
   c.stopLatch.throwIfStopped();
   c.append({ type: 'acceptance.checked', ok: a.ok, expected: acceptance.expect, said: a.said, source: a.source });
   c.append({ type: 'gate.changed', gate: 'acceptance', state: a.ok ? 'open' : 'blocked', message: a.detail });
@@ -98,16 +98,11 @@ async function checkItem(c: RunContext, item: ChecklistItem): Promise<{ ok: bool
     const by = await c.stopLatch.race(c.o.prompter.tickManual(item));
     return { ok: by !== undefined, detail: by !== undefined ? `ticked by ${by}` : 'not ticked', by };
   }
-  const r = await runCheck(
-    item,
-    c.o.workspace,
-    c.state.version,
-    c.o.plan.release.tagPrefix,
-    c.masker,
-    (t) => c.resolve(t),
-    c.stopLatch.signal,
-    Boolean(c.state.redeployOf),
-  );
+  const r = await runCheck(item, c.o.workspace, c.state.version, c.o.plan.release.tagPrefix, c.masker, (t) => c.resolve(t), {
+    signal: c.stopLatch.signal,
+    redeploy: Boolean(c.state.redeployOf),
+    env: c.o.plan.env,
+  });
   c.stopLatch.throwIfStopped();
   return { ok: r.ok, detail: r.detail };
 }
@@ -117,7 +112,7 @@ async function activeColour(c: RunContext): Promise<boolean> {
   const d = c.o.plan.phases.deploy;
   if (c.state.colors || d.strategy !== 'blue-green' || !d.blueGreen) return true;
   const bg = d.blueGreen;
-  const r = await runShort(c.resolve(bg.active), { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal });
+  const r = await runShort(c.resolve(bg.active), { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal, env: c.stepEnv({}) });
   c.stopLatch.throwIfStopped();
   const active = r.stdout.trim();
   if (r.exitCode !== 0 || !bg.colors.includes(active)) {

@@ -43,7 +43,8 @@ export async function execStep(
     {
       command,
       cwd,
-      env: { ...c.env, ...opts.env },
+      // The plan's env reaches every command, the ones that pass no env of their own too (log scans, announcements).
+      env: { ...c.env, ...c.stepEnv({}), ...opts.env },
       timeoutMs: opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
       logFile: log,
       color: c.o.color,

@@ -32,7 +32,7 @@ export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: '
 
 async function healthAttempt(c: RunContext, hc: HealthCheck, target: string, extra: Record<string, string>): Promise<Attempt> {
   if (hc.http) return httpCheck(hc.http, target, (t) => c.resolve(t, extra));
-  const r = await runShort(target, { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal });
+  const r = await runShort(target, { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal, env: c.stepEnv({}, extra) });
   if (r.exitCode === 0) return { ok: true, detail: 'exit code 0' };
   return {
     ok: false,

@@ -17,6 +17,7 @@ function monitorOf(c: RunContext): Monitor {
     append: (e) => c.append(e),
     clock: c.clock,
     signal: c.monitorAbort.signal,
+    env: c.o.plan.env,
     decide: (b) => c.stopLatch.race(c.o.prompter.onBreach(b)),
     // Before the switch the new colour serves nothing: the baseline of a metric of `${deploy.color}` is the live colour's.
     resolveForBaseline: c.state.colors ? (t) => c.resolve(t, { 'deploy.color': c.state.colors!.active }) : undefined,

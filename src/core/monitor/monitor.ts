@@ -28,6 +28,8 @@ export interface MonitorDeps {
    * window: a blue-green metric of `${deploy.color}` measures the live (active) colour then.
    */
   resolveForBaseline?: (s: string) => string;
+  /** The plan's `env` as written: `command` metrics run with it. */
+  env?: Record<string, string>;
 }
 
 export type WatchOutcome = { ok: true } | { ok: false; breach: Breach; action: 'rollback' | 'pause' } | { ok: false; aborted: true };
@@ -68,7 +70,7 @@ export class Monitor {
   ) {
     this.tracks = cfg.metrics.map((m) => ({
       id: m.id,
-      source: createSource(m, resolve, cwd),
+      source: createSource(m, resolve, cwd, deps.env),
       baselineSamples: [],
       fixedBaseline: false,
       window: [],
@@ -77,7 +79,7 @@ export class Monitor {
       consecutiveErrors: 0,
     }));
     const rb = deps.resolveForBaseline;
-    this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd)) : this.tracks.map((t) => t.source);
+    this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd, deps.env)) : this.tracks.map((t) => t.source);
   }
 
   describe(id: string): string {

@@ -21,11 +21,12 @@ const error = (message: string): Sample => ({ value: null, status: 'error', mess
 
 const failure = (e: unknown, timeoutMs: number): Sample => error(describeFetchFailure(e, timeoutMs).detail);
 
-export function createSource(m: Metric, resolve: (s: string) => string, cwd: string): MetricSource {
+/** `env`: the plan's `env` as written; a command metric gets it resolved as its command is. */
+export function createSource(m: Metric, resolve: (s: string) => string, cwd: string, env: Record<string, string> = {}): MetricSource {
   if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
   if (m.scrape) return new ScrapeSource(resolve(m.scrape.url), m.scrape.metric, m.scrape.labels, m.scrape.kind, m.scrape.quantile, m.timeout);
   if (m.http) return new HttpJsonSource(resolve(m.http.url), m.http.field, m.timeout);
-  return new CommandSource(resolve(m.command!), m.timeout, cwd);
+  return new CommandSource(resolve(m.command!), m.timeout, cwd, Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])));
 }
 
 /** Prometheus HTTP API instant query. */
@@ -186,12 +187,13 @@ export class CommandSource implements MetricSource {
     private readonly command: string,
     private readonly timeoutMs: number,
     private readonly cwd: string,
+    private readonly env: Record<string, string> = {},
   ) {
     this.describe = `command ${command}`;
   }
 
   async sample(): Promise<Sample> {
-    const r = await runShort(this.command, { cwd: this.cwd, timeoutMs: this.timeoutMs });
+    const r = await runShort(this.command, { cwd: this.cwd, timeoutMs: this.timeoutMs, env: this.env });
     if (r.timedOut) return error(`no answer within ${this.timeoutMs} ms`);
     if (r.exitCode !== 0) return error(`exit code ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 120)}`);
     const out = String(r.stdout).trim();

@@ -35,6 +35,13 @@ export function writtenDefault<T>(schema: T, written: unknown): T {
   WRITTEN_DEFAULTS.set(schema, written);
   return schema;
 }
+
+/** A check that exactly one of `keys` is set: an item's one check, a metric's one source. */
+export function exactlyOne<T extends object>(keys: readonly (keyof T & string)[], needs: string) {
+  return z.refine<T>((v) => keys.filter((k) => v[k] !== undefined).length === 1, {
+    message: `${needs}: ${keys.slice(0, -1).join(', ')} or ${keys.at(-1)}`,
+  });
+}
 export function durationDefault(ms: number, description: string) {
   return writtenDefault(doc(z._default(Duration, ms), description), durationText(ms));
 }
@@ -64,20 +71,50 @@ export const SECRET_NAME_RE = /(pass(word)?|secret|token|api[_-]?key|private[_-]
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export const Env = z.record(z.string().check(z.regex(NAME_RE, 'expected an environment variable name')), z.string()).check(
-  z.superRefine((env, ctx) => {
-    for (const [k, v] of Object.entries(env)) {
-      if (SECRET_NAME_RE.test(k) && !ENV_REF_RE.test(v.trim())) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [k],
-          input: v,
-          message: `"${k}" looks like a secret: write it as \${env:NAME} and keep the value out of the plan`,
-        });
+/** The longest value a plan writes for a variable: Linux refuses a single variable over 128 KiB (E2BIG) when the step starts. */
+export const ENV_VALUE_MAX = 32_768;
+/** A `PATH` the plan sets keeps absolute directories (or references) only: a relative entry or an empty PATH hides bash itself. */
+const PATH_ENTRY_RE = /^(\/[^:]*|\$\{[^}]+\}[^:]*)$/;
+
+export const Env = z
+  .record(z.string().check(z.regex(NAME_RE, 'expected an environment variable name: a letter or _, then letters, digits or _')), z.string())
+  .check(
+    z.superRefine((env, ctx) => {
+      for (const [k, v] of Object.entries(env)) {
+        if (v.includes('\0'))
+          ctx.addIssue({ code: 'custom', path: [k], input: v, message: `"${k}" holds a NUL character, which no environment variable can carry` });
+        if (v.length > ENV_VALUE_MAX)
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            input: v.slice(0, 40),
+            message: `"${k}" is ${v.length} characters long; expected at most ${ENV_VALUE_MAX} (keep large data in a file and pass its path)`,
+          });
+        if (
+          k === 'PATH' &&
+          !v
+            .replace(/\$\{[^}]*\}/g, '${ref}')
+            .split(':')
+            .every((e) => PATH_ENTRY_RE.test(e))
+        )
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            input: v,
+            message:
+              'PATH must list absolute directories separated by ":", such as /opt/app/bin:${env:PATH}; an empty or relative entry would hide bash and the tools the steps run',
+          });
+        if (SECRET_NAME_RE.test(k) && !ENV_REF_RE.test(v.trim())) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            input: v,
+            message: `"${k}" looks like a secret: write it as \${env:NAME} and keep the value out of the plan`,
+          });
+        }
       }
-    }
-  }),
-);
+    }),
+  );
 
 export const Step = z.strictObject({
   name: doc(
@@ -335,11 +372,7 @@ export const ChecklistItem = z
     ),
     manual: doc(z.optional(z.boolean()), 'A person ticks the item: in the tree, at the terminal, or with `--tick ID` in the CLI. The tick records who.'),
   })
-  .check(
-    z.refine((i) => [i.git, i.files, i.run, i.manual].filter((x) => x !== undefined).length === 1, {
-      message: 'a checklist item needs exactly one check: git, files, run or manual',
-    }),
-  );
+  .check(exactlyOne(['git', 'files', 'run', 'manual'], 'a checklist item needs exactly one check'));
 export type ChecklistItem = z.infer<typeof ChecklistItem>;
 
 export const Acceptance = z

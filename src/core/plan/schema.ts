@@ -6,6 +6,7 @@ import {
   DeployPhase,
   Duration,
   ENV_REF_RE,
+  Env,
   ID_RE,
   NAME_RE,
   Phase,
@@ -13,6 +14,7 @@ import {
   VerificationPhase,
   doc,
   durationDefault,
+  exactlyOne,
   int,
   str,
   writtenDefault,
@@ -95,11 +97,7 @@ export const Metric = z
     ),
     guard: doc(Guard, 'The rules the samples must keep: thresholds judged on each sample, and a statistical rule judged at the end of the window.'),
   })
-  .check(
-    z.refine((m) => [m.prometheus, m.scrape, m.http, m.command].filter((x) => x !== undefined).length === 1, {
-      message: 'a metric needs exactly one source: prometheus, scrape, http or command',
-    }),
-  );
+  .check(exactlyOne(['prometheus', 'scrape', 'http', 'command'], 'a metric needs exactly one source'));
 export type Metric = z.infer<typeof Metric>;
 
 export const Monitoring = z
@@ -287,6 +285,10 @@ export const Plan = z
     variables: doc(
       z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
       'Plan variables, used as `${var.NAME}` in commands, URLs and step environments. `--var NAME=VALUE` overrides one for a run. They are not masked: a secret belongs in the environment (`${env:NAME}`).',
+    ),
+    env: doc(
+      writtenDefault(z._default(Env, {}), {}),
+      "Environment variables given to every command of the release. They reach the acceptance and checklist commands, the steps of every phase, health checks, log scans, the blue-green `active` command, `command` metrics, rollback steps and `announce.command`; a step's own `env` wins over a name set here. Values may use `${env:NAME}`, `${var.NAME}` and the release's names (`${release.version}`…), not those of a run or a colour: the checklist commands get the env too, and the tree runs them before any run exists. A name that looks like a secret (password, secret, token, api key, private key, credential) must take its value from `${env:NAME}`; every value read from `${env:…}` is masked in every output, and a release does not start while one is unset. `PATH` may be set only to absolute directories (`/opt/app/bin:${env:PATH}`).",
     ),
     secrets: doc(
       z._default(z.array(z.string().check(z.regex(NAME_RE, 'expected an environment variable name'))), []),

@@ -193,6 +193,8 @@ const PLACES: [RegExp, Place][] = [
   [/^acceptance\.(?:file|command|url)$/, 'gate'],
   [/^checklist\.(?:run|files)$/, 'checklist'],
   [/^phases\.deploy\.blueGreen\.active$/, 'gate'],
+  // The plan's env reaches the checklist commands too, which the tree runs before any run exists.
+  [/^env\.[^.]+$/, 'checklist'],
   [/^phases\.backup\.path$/, 'backup-path'],
   [new RegExp(`^phases\\.deploy\\.rolling\\.(?:steps${STEP}|healthCheck\\.(?:run|http\\.url))$`), 'target'],
   [new RegExp(`^phases\\.deploy\\.canary\\.setWeight${STEP}$`), 'canary'],

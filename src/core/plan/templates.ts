@@ -1,0 +1,25 @@
+/**
+ * The plan templates of "Deploy: Create Release Plan" and `release-pilot init`, by name. The build
+ * copies each to `dist/templates/<name>.yaml` (esbuild.mjs); a test loads every one with the real loader.
+ */
+export const PLAN_TEMPLATES = {
+  'nginx-postgres': 'A service behind nginx, blue-green, PostgreSQL: pg_dump backup, psql migrations, one-transaction restore',
+  systemd: 'A systemd service on one host: a release folder per version, restart, health and active-state checks',
+  fleet: 'A fleet behind HAProxy: a rolling deploy with Ansible over SSH, Prometheus guards (examples/fleet)',
+  local: 'A local service: blue-green behind a router, SQLite backup, metrics scraped (the demo)',
+  kubernetes: 'Kubernetes: kubectl set image, rollout status, rollout undo',
+  helm: 'Helm: upgrade --atomic, rollback',
+} as const;
+export type PlanTemplate = keyof typeof PLAN_TEMPLATES;
+
+export function isPlanTemplate(name: string): name is PlanTemplate {
+  return Object.hasOwn(PLAN_TEMPLATES, name);
+}
+
+/** The templates, one a line, for a help text or a refusal. */
+export function templateList(): string {
+  const width = Math.max(...Object.keys(PLAN_TEMPLATES).map((n) => n.length));
+  return Object.entries(PLAN_TEMPLATES)
+    .map(([n, d]) => `  ${n.padEnd(width)}  ${d}`)
+    .join('\n');
+}

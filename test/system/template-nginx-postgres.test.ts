@@ -1,0 +1,317 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
+import { countTraffic, freePort } from '../support/traffic';
+import { alive, processesIn } from '../support/processes';
+import { waitFor } from '../support/waitFor';
+
+/**
+ * The nginx-postgres template, released the way a user would: `release-pilot init`, the values of
+ * its FILL IN block, then `release-pilot run --yes`, against a real nginx (a non-daemon master on its
+ * own prefix and a free port, switched by `nginx -s reload`) and a real PostgreSQL 15 (initdb and
+ * postgres as the postgres user, in a temp folder). The database settings reach every step, check,
+ * metric and the service itself only through the plan's `env`: this process has no PG* variable.
+ */
+const NGINX = '/usr/sbin/nginx';
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+const SERVER = `const http = require('node:http');
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const { PORT, APP_VERSION, APP_COLOR } = process.env;
+// The database, as the plan's env describes it (PGHOST, PGPORT, PGDATABASE, PGUSER).
+const migrations = execFileSync('psql', ['-qAt', '-c', 'select string_agg(name, \\',\\' order by name) from schema_migrations'], { encoding: 'utf8' }).trim();
+const faulty = fs.existsSync(__dirname + '/FAULTY');
+let served = 0;
+http
+  .createServer((req, res) => {
+    if (req.url === '/health') return res.end('ok');
+    if (req.url === '/api/items') {
+      served++;
+      // The faulty version passes its health check and its first requests, then fails.
+      if (faulty && served > 2) {
+        res.statusCode = 500;
+        return res.end('broken');
+      }
+      res.setHeader('content-type', 'application/json');
+      return res.end(JSON.stringify({ version: APP_VERSION, color: APP_COLOR, migrations }));
+    }
+    res.statusCode = 404;
+    res.end();
+  })
+  .listen(Number(PORT), '127.0.0.1', () => console.log('listening: ' + APP_COLOR + ' ' + APP_VERSION + ' on ' + PORT + ', migrations ' + migrations));
+`;
+
+/** The values of the template's FILL IN block, replaced line by line; nothing below the block is touched. */
+function fillIn(text: string, values: Record<string, string>): string {
+  const start = text.indexOf('# ---- FILL IN ---');
+  const end = text.indexOf('# ---- FILL IN ends');
+  let block = text.slice(start, end);
+  for (const [key, value] of Object.entries(values)) {
+    const re = new RegExp(`^(\\s*${key}: ).*$`, 'm');
+    assert.match(block, re, `the FILL IN block has ${key}`);
+    block = block.replace(re, (_m, head: string) => `${head}${value}`);
+  }
+  return text.slice(0, start) + block + text.slice(end);
+}
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+describe('template nginx-postgres: a service behind a real nginx with a real PostgreSQL 15', function () {
+  this.timeout(15 * 60_000);
+  const children: ChildProcess[] = [];
+  let tmp = '';
+  let repo = '';
+  let stateDir = '';
+  let nginxPort = 0;
+  let git: (...args: string[]) => string;
+  let env: NodeJS.ProcessEnv;
+  let pg: ChildProcess;
+  let nginx: ChildProcess;
+  const pgPort = { n: 0 };
+
+  const psql = (sql: string, db = 'app', user = 'app') =>
+    execFileSync('psql', ['-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pgPort.n), '-U', user, '-d', db, '-c', sql], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    }).trim();
+
+  /** What a release must leave as it found it, or change only as its migration says. */
+  const snapshot = () => ({
+    relations: psql("select relname::text || ':' || relkind::text from pg_class where relnamespace = 'public'::regnamespace order by 1"),
+    columns: psql("select table_name || '.' || column_name from information_schema.columns where table_schema = 'public' order by 1"),
+    items: psql('select * from items order by id'),
+    migrations: psql('select name from schema_migrations order by name'),
+  });
+
+  function cli(...args: string[]): Promise<Run> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('close', (code) => resolve({ code, out, err }));
+    });
+  }
+
+  /** A release of what HEAD holds, tagged with its version, as the user runs it. */
+  async function release(version: string, message: string, files: Record<string, string>, remove: string[] = []): Promise<Run> {
+    const plan = path.join(repo, '.release', 'plan.yaml');
+    fs.writeFileSync(plan, fillIn(fs.readFileSync(plan, 'utf8'), { version }));
+    for (const [rel, text] of Object.entries(files)) write(repo, rel, text);
+    for (const rel of remove) fs.rmSync(path.join(repo, rel));
+    git('add', '-A');
+    git('commit', '-qm', message);
+    git('tag', `v${version}`);
+    return cli('run', '--yes');
+  }
+
+  const live = async () => {
+    const r = await fetch(`http://127.0.0.1:${nginxPort}/api/items`);
+    return { status: r.status, body: r.status === 200 ? ((await r.json()) as { version: string; color: string; migrations: string }) : undefined };
+  };
+
+  function stopInstances(): void {
+    if (!stateDir) return;
+    for (const c of ['blue', 'green']) {
+      const f = path.join(stateDir, `${c}.pid`);
+      if (!fs.existsSync(f)) continue;
+      try {
+        process.kill(-Number(fs.readFileSync(f, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+
+  const killAll = () => {
+    stopInstances();
+    for (const c of children) if (c.pid && alive(c.pid)) c.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+
+  before(async function () {
+    for (const bin of [NGINX, `${PG_BIN}/initdb`, `${PG_BIN}/postgres`, '/usr/bin/psql', '/usr/bin/pg_dump', '/usr/bin/pg_restore', '/usr/bin/curl'])
+      assert.ok(fs.existsSync(bin), `${bin} is missing: install the Debian packages nginx, postgresql and curl (test/host/install.mjs --system does)`);
+    assert.ok(fs.existsSync(CLI), 'dist/cli.js is missing: run node esbuild.mjs');
+    tmp = tempDir('rp-np-');
+    fs.chmodSync(tmp, 0o755);
+
+    // PostgreSQL refuses root: its folder belongs to the postgres user, and it runs as that user.
+    const pgDir = path.join(tmp, 'pg');
+    fs.mkdirSync(pgDir);
+    execFileSync('chown', ['postgres:postgres', pgDir]);
+    const asPostgres = ['--reuid=postgres', '--regid=postgres', '--init-groups', '--'];
+    execFileSync('setpriv', [...asPostgres, `${PG_BIN}/initdb`, '-D', `${pgDir}/data`, '-U', 'postgres', '--auth=trust', '-E', 'UTF8'], { stdio: 'ignore' });
+    pgPort.n = await freePort();
+    pg = spawn(
+      'setpriv',
+      [...asPostgres, `${PG_BIN}/postgres`, '-D', `${pgDir}/data`, '-p', String(pgPort.n), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+      { stdio: ['ignore', 'ignore', fs.openSync(path.join(tmp, 'postgres.log'), 'w')] },
+    );
+    children.push(pg);
+    const ready = await waitFor(() => spawnSync(`${PG_BIN}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(pgPort.n)]).status === 0, 60_000, 200);
+    assert.ok(ready, `PostgreSQL did not start: ${fs.readFileSync(path.join(tmp, 'postgres.log'), 'utf8')}`);
+    psql('create role app login', 'postgres', 'postgres');
+    psql('create database app owner app', 'postgres', 'postgres');
+
+    // nginx: a master in the foreground (not a daemon) with its own prefix, config and free port.
+    const ngx = path.join(tmp, 'nginx');
+    fs.mkdirSync(path.join(ngx, 'tmp'), { recursive: true });
+    nginxPort = await freePort();
+    const [bluePort, greenPort] = [await freePort(), await freePort()];
+    write(ngx, 'upstream.conf', `server 127.0.0.1:${bluePort};\n`);
+    write(
+      ngx,
+      'nginx.conf',
+      `worker_processes 1;
+pid ${ngx}/nginx.pid;
+error_log ${ngx}/error.log;
+events { worker_connections 512; }
+http {
+  access_log ${ngx}/access.log;
+  client_body_temp_path ${ngx}/tmp/body;
+  proxy_temp_path ${ngx}/tmp/proxy;
+  fastcgi_temp_path ${ngx}/tmp/fastcgi;
+  uwsgi_temp_path ${ngx}/tmp/uwsgi;
+  scgi_temp_path ${ngx}/tmp/scgi;
+  upstream app { include ${ngx}/upstream.conf; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / { proxy_pass http://app; }
+  }
+}
+`,
+    );
+    const nginxCmd = `${NGINX} -p ${ngx}/ -c ${ngx}/nginx.conf`;
+    nginx = spawn(NGINX, ['-p', `${ngx}/`, '-c', `${ngx}/nginx.conf`, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(nginx);
+    assert.ok(await waitFor(() => fs.existsSync(`${ngx}/nginx.pid`), 20_000, 100), 'nginx did not start');
+
+    // The user's repository: a service, its first migration, the QA verdict, and the template.
+    stateDir = path.join(tmp, 'srv');
+    repo = path.join(tmp, 'repo');
+    fs.mkdirSync(repo);
+    git = gitRepo(repo);
+    write(repo, 'server.js', SERVER);
+    write(
+      repo,
+      'db/migrations/001_items.sql',
+      "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\nINSERT INTO items VALUES (1, 'apple'), (2, 'pear');\n",
+    );
+    write(repo, 'qa/acceptance.md', '# QA\n\nVerdict: Ready for Launch\n');
+    // No PG* variable here: the database settings come from the plan's env only.
+    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PG')));
+    env.PGPASSWORD = 'trust-ignores-it';
+    const init = await cli('init', '--template', 'nginx-postgres');
+    assert.equal(init.code, 0, init.err);
+    const plan = path.join(repo, '.release', 'plan.yaml');
+    fs.writeFileSync(
+      plan,
+      fillIn(fs.readFileSync(plan, 'utf8'), {
+        name: 'items-service',
+        BLUE_PORT: `"${bluePort}"`,
+        GREEN_PORT: `"${greenPort}"`,
+        PUBLIC_URL: `http://127.0.0.1:${nginxPort}`,
+        CHECK_PATH: '/api/items',
+        NGINX_UPSTREAM: `${ngx}/upstream.conf`,
+        NGINX: nginxCmd,
+        STATE_DIR: stateDir,
+        PGHOST: '127.0.0.1',
+        PGPORT: `"${pgPort.n}"`,
+        PGDATABASE: 'app',
+        PGUSER: 'app',
+        // A short window for a test; the template's default is the spec's 15 minutes.
+        window: '12s',
+        interval: '2s',
+      }),
+    );
+    const valid = await cli('validate');
+    assert.equal(valid.code, 0, valid.out + valid.err);
+  });
+
+  after(async () => {
+    stopInstances();
+    if (nginx?.pid && alive(nginx.pid)) nginx.kill('SIGQUIT');
+    // Fast shutdown: PostgreSQL ends its sessions and stops.
+    if (pg?.pid && alive(pg.pid)) pg.kill('SIGINT');
+    await waitFor(() => children.every((c) => !c.pid || !alive(c.pid)), 30_000, 100);
+    killAll();
+    process.off('exit', killAll);
+    const left = await waitFor(() => processesIn(tmp).length === 0, 10_000, 100);
+    assert.ok(left, `processes left running: ${processesIn(tmp).join('\n')}`);
+  });
+
+  it('the first release: migration 001, the service on green behind nginx', async () => {
+    const r = await release('1.0.0', 'feat: items service', {});
+    assert.equal(r.code, 0, r.out + r.err);
+    const l = await live();
+    assert.equal(l.status, 200);
+    assert.deepEqual(l.body, { version: '1.0.0', color: 'green', migrations: '001_items.sql' });
+    assert.equal(psql('select count(*) from items'), '2');
+  });
+
+  it('a good release: its migration applied, nginx switched to blue, monitoring passed, every request answered 200 throughout', async () => {
+    const traffic = countTraffic(nginxPort, 2, '/api/items');
+    const r = await release('1.1.0', 'feat: prices', { 'db/migrations/002_prices.sql': 'ALTER TABLE items ADD COLUMN price int NOT NULL DEFAULT 0;\n' });
+    await traffic.stop();
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out + r.err, /released/i);
+    const l = await live();
+    assert.deepEqual(l.body, { version: '1.1.0', color: 'blue', migrations: '001_items.sql,002_prices.sql' });
+    assert.match(snapshot().columns, /items\.price/);
+    const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
+    assert.deepEqual(Object.keys(traffic.codes), ['200'], `every request answered 200: ${JSON.stringify(traffic.codes)}`);
+    assert.ok(total >= 50, `enough requests were made to mean something: ${total}`);
+    console.log(`      good release: ${total} requests through nginx during the release, ${JSON.stringify(traffic.codes)}`);
+  });
+
+  it('a faulty release: its migration turns a table into a view, monitoring breaches, the rollback switches back and restores the database in one transaction', async () => {
+    const before = snapshot();
+    const r = await release('1.2.0', 'feat: items as a view', {
+      'db/migrations/003_items_view.sql':
+        "ALTER TABLE items RENAME TO items_v1;\nCREATE VIEW items AS SELECT * FROM items_v1;\nINSERT INTO items_v1 VALUES (3, 'plum', 5);\n",
+      FAULTY: 'this version fails after its first requests\n',
+    });
+    assert.equal(r.code, 3, `exit 3 (rolled back): ${r.out}${r.err}`);
+    const runs = path.join(repo, '.release', 'runs');
+    const runId = fs.readdirSync(runs).sort().at(-1)!;
+    const journal = fs
+      .readFileSync(path.join(runs, runId, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    const types = journal.map((e) => e.type);
+    assert.ok(types.includes('guard.breached'), `monitoring saw the breach: ${types.join(' ')}`);
+    const logs = fs.readdirSync(path.join(runs, runId, 'logs')).map((f) => fs.readFileSync(path.join(runs, runId, 'logs', f), 'utf8'));
+    assert.ok(
+      logs.some((t) => t.includes('applied 003_items_view.sql')),
+      'the migration ran before the rollback',
+    );
+    assert.ok(
+      logs.some((t) => t.includes('database restored from')),
+      'the restore step ran',
+    );
+    assert.deepEqual(snapshot(), before, 'the schema and the data are those before the release');
+    assert.equal(journal.find((e) => e.type === 'release.finished')?.outcome, 'rolled-back');
+    const at = (type: string) => Date.parse(String(journal.find((e) => e.type === type)?.at));
+    console.log(
+      `      faulty release: breach to rollback start ${at('rollback.started') - at('guard.breached')} ms, rollback ${at('rollback.finished') - at('rollback.started')} ms`,
+    );
+    const traffic = countTraffic(nginxPort, 2, '/api/items');
+    await new Promise((r2) => setTimeout(r2, 3000));
+    await traffic.stop();
+    assert.deepEqual(Object.keys(traffic.codes), ['200'], `requests after the rollback: ${JSON.stringify(traffic.codes)}`);
+    const l = await live();
+    assert.deepEqual(l.body, { version: '1.1.0', color: 'blue', migrations: '001_items.sql,002_prices.sql' });
+    assert.ok(!fs.existsSync(path.join(stateDir, 'green.pid')), 'the faulty colour was stopped');
+  });
+});

@@ -1,0 +1,126 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadPlanFile } from '../../src/core/plan/load';
+import { PLAN_TEMPLATES } from '../../src/core/plan/templates';
+import { main } from '../../src/cli/main';
+import { ROOT, tempDir, write } from '../support/helpers';
+
+const TEMPLATE_DIR = path.join(ROOT, 'dist', 'templates');
+
+/** `release-pilot …` in this process, its output captured. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`) });
+  return { code, out, err };
+}
+
+describe('plan templates', () => {
+  it('the build copies exactly the templates Create Release Plan and init offer', () => {
+    assert.deepEqual(
+      fs.readdirSync(TEMPLATE_DIR).sort(),
+      Object.keys(PLAN_TEMPLATES)
+        .map((n) => `${n}.yaml`)
+        .sort(),
+    );
+  });
+
+  for (const name of Object.keys(PLAN_TEMPLATES)) {
+    it(`${name} loads with the real loader, without a problem or a warning`, () => {
+      const r = loadPlanFile(path.join(TEMPLATE_DIR, `${name}.yaml`));
+      assert.ok(r.ok, r.ok ? '' : r.problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n'));
+      assert.deepEqual(
+        r.warnings.map((w) => w.message),
+        [],
+      );
+    });
+  }
+
+  for (const name of ['nginx-postgres', 'systemd']) {
+    it(`${name} marks the values a user fills in at the top: release, variables, env and monitoring`, () => {
+      const text = fs.readFileSync(path.join(TEMPLATE_DIR, `${name}.yaml`), 'utf8');
+      const start = text.indexOf('# ---- FILL IN ---');
+      const end = text.indexOf('# ---- FILL IN ends');
+      assert.ok(start > 0 && end > start);
+      const block = text.slice(start, end);
+      for (const key of ['release:', 'variables:', 'env:', 'monitoring:']) assert.match(block, new RegExp(`^${key}`, 'm'), key);
+      assert.doesNotMatch(text.slice(end), /^(release|variables|env|monitoring):/m, 'nothing to fill in below the block');
+    });
+  }
+});
+
+/**
+ * `release-pilot init`, asked for what a user may mistype or a script may pass. Each case: the exit
+ * code, what is printed, and what is on disk afterwards.
+ */
+describe('release-pilot init', () => {
+  it('lists the templates without --template, writing nothing', async () => {
+    const dir = tempDir();
+    const r = await cli('init', '--workspace', dir);
+    assert.equal(r.code, 0);
+    for (const n of Object.keys(PLAN_TEMPLATES)) assert.match(r.out, new RegExp(`^  ${n} `, 'm'));
+    assert.ok(!fs.existsSync(path.join(dir, '.release')));
+  });
+
+  const BAD_NAMES = [
+    'nope',
+    '',
+    'NGINX-POSTGRES',
+    'constructor',
+    '__proto__',
+    'toString',
+    '../../etc/passwd',
+    'nginx-postgres.yaml',
+    'helm ',
+    'fleet\n',
+    '$(touch pwned)',
+  ];
+  for (const bad of BAD_NAMES) {
+    it(`refuses the template name ${JSON.stringify(bad)}, lists the names, writes nothing`, async () => {
+      const dir = tempDir();
+      const r = await cli('init', '--workspace', dir, '--template', bad);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /no template named ".*"; expected one of:\n {2}nginx-postgres/s);
+      assert.deepEqual(fs.readdirSync(dir), []);
+    });
+  }
+
+  it('writes .release/plan.yaml and keeps the runs and the lock out of git', async () => {
+    const dir = tempDir();
+    const r = await cli('init', '--workspace', dir, '--template', 'nginx-postgres');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(fs.readFileSync(path.join(dir, '.release/plan.yaml'), 'utf8'), fs.readFileSync(path.join(TEMPLATE_DIR, 'nginx-postgres.yaml'), 'utf8'));
+    assert.equal(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), '.release/lock\n.release/runs/\n');
+    assert.match(r.out, /fill in the values between the FILL IN lines/);
+  });
+
+  it('refuses to replace an existing plan without --force, naming it; replaces it with --force', async () => {
+    const dir = tempDir();
+    const mine = write(dir, '.release/plan.yaml', '# my own plan\n');
+    const r = await cli('init', '--workspace', dir, '--template', 'systemd');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /plan\.yaml exists; nothing was written\. Pass --force/);
+    assert.equal(fs.readFileSync(mine, 'utf8'), '# my own plan\n');
+    const forced = await cli('init', '--workspace', dir, '--template', 'systemd', '--force');
+    assert.equal(forced.code, 0, forced.err);
+    assert.match(fs.readFileSync(mine, 'utf8'), /systemd service/);
+  });
+
+  it('adds to an existing .gitignore without a final newline, once', async () => {
+    const dir = tempDir();
+    write(dir, '.gitignore', 'node_modules\n/.release/lock');
+    assert.equal((await cli('init', '--workspace', dir, '--template', 'helm')).code, 0);
+    assert.equal((await cli('init', '--workspace', dir, '--template', 'helm', '--force')).code, 0);
+    assert.equal(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), 'node_modules\n/.release/lock\n.release/runs/\n');
+  });
+
+  it('writes where --plan says', async () => {
+    const dir = tempDir();
+    const plan = path.join(dir, 'ops', '.release', 'plan.yaml');
+    const r = await cli('init', '--plan', plan, '--template', 'kubernetes');
+    assert.equal(r.code, 0, r.err);
+    assert.ok(fs.existsSync(plan));
+    assert.ok(fs.existsSync(path.join(dir, 'ops', '.gitignore')));
+  });
+});
