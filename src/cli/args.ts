@@ -21,6 +21,9 @@ Commands:
   history                  list every release of the workspace, newest first (--json; --limit N)
   compare RUN_A RUN_B      two runs of the plan side by side: outcome, each monitoring window (baseline,
                            samples, guards, verdicts) and the changelog between their commits (--json)
+  approve VERSION --env ENV [--comment TEXT]
+                           approve VERSION for ENV as yourself (git user.name/user.email): an annotated
+                           tag on HEAD for this plan, signed when ENV asks (git push it to share it)
   changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
   init [--template NAME] [--force]
@@ -29,6 +32,11 @@ Commands:
 
 Options:
   --plan PATH              the plan (default .release/plan.yaml)
+  --env NAME               the environment of a plan with environments: (required by run, approve and a
+                           dry run; resume, rollback and abandon default to the run's own)
+  --override-freeze TEXT   with run: release during a freeze window of the environment; the reason is
+                           journaled and in the report
+  --comment TEXT           with approve: a comment kept in the approval
   --workspace DIR          where steps run (default: the folder that holds .release/)
   --yes, -y                answer yes: start, run production steps, roll back on failure
   --dry-run                print every command with its variables resolved; run nothing
@@ -81,6 +89,9 @@ export function parse(argv: string[]) {
     options: {
       plan: { type: 'string' },
       workspace: { type: 'string' },
+      env: { type: 'string' },
+      'override-freeze': { type: 'string' },
+      comment: { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
       'dry-run': { type: 'boolean' },
       redeploy: { type: 'string' },

@@ -134,6 +134,7 @@ function engineOptions(p: PlanContext, o: CliOptions, flags: ReleaseFlags, io: I
     vars: flags.vars,
     holder: 'release-pilot CLI',
     ...(o.redeploy !== undefined ? { redeploy: o.redeploy } : {}),
+    ...(o['override-freeze'] !== undefined ? { overrideFreeze: o['override-freeze'] } : {}),
     logger: { info: () => {}, warn: (m) => io.err(`warning: ${m}`), error: (m) => io.err(`error: ${m}`) },
     onEvent: progressPrinter(io, p.plan, Boolean(o.verbose)),
     // Chunks come masked from the runner's stream masker, which holds a secret cut between chunks.

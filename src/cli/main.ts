@@ -3,6 +3,10 @@ import { formatProblem, loadPlanFile } from '../core/plan/load';
 import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
+import type { Plan } from '../core/plan/schema';
+import { environmentNames, planForEnvironment } from '../core/plan/environments';
+import { latestRunId, loadRun } from '../core/engine/runs';
+import { approveCommand } from './approve-command';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { initCommand } from './init-command';
 import { defaultWorkspace, EXIT, HELP, parse, splitKv, type CliArgs, type CliOptions } from './args';
@@ -14,7 +18,7 @@ export { exitCode } from './io';
 export { renderStatus } from './render';
 export { dryRun } from '../core/engine/preview';
 
-const KNOWN = ['validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon', 'history', 'compare'];
+const KNOWN = ['approve', 'validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon', 'history', 'compare'];
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   // The changelog has its own options and needs no full release plan.
@@ -70,18 +74,41 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
     // validate: 1 means "the plan is invalid"; every other command refuses an invalid plan as a usage error.
     return command === 'validate' ? EXIT.failed : EXIT.usage;
   }
-  const plan = loaded.plan;
+  const chosen = environmentFor(command, runArg, o, loaded.plan, workspace);
+  if (!chosen.ok) {
+    io.err(`release-pilot: ${chosen.message}`);
+    return EXIT.usage;
+  }
+  const plan = chosen.plan;
   // Everything printed from here on passes the masker: step names, checks' details, error messages.
   const masker = new SecretMasker(secretValues(loaded.text, plan.secrets, process.env));
   io = maskedIo(io, masker);
   if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem(shown(w)));
   try {
+    if (command === 'approve') return await approveCommand(runArg, o, { plan, planText: loaded.text, workspace }, io);
     return await runCommand(command, runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
   } catch (e) {
     io.err(`release-pilot: ${(e as Error).message}`);
     return EXIT.failed;
   }
 }
+
+/**
+ * The plan as the named environment runs it. Without --env, validate checks the plan as written, and a command
+ * that reopens a run takes the environment the run started for (its rules refuse any other).
+ */
+function environmentFor(command: string, runArg: string | undefined, o: CliOptions, plan: Plan, workspace: string) {
+  if (o.env === undefined && environmentNames(plan).length) {
+    if (command === 'validate') return { ok: true as const, plan };
+    if (REOPENS.includes(command)) {
+      const runId = runArg ?? latestRunId(workspace);
+      const env = runId ? loadRun(workspace, runId).state.environment : undefined;
+      if (env) return planForEnvironment(plan, env);
+    }
+  }
+  return planForEnvironment(plan, o.env);
+}
+const REOPENS = ['resume', 'rollback', 'abandon'];
 
 async function runCommand(command: string, runArg: string | undefined, o: CliOptions, p: PlanContext, io: Io): Promise<number> {
   if (command === 'validate') return validateCommand(p, io);

@@ -21,6 +21,7 @@ import { NODE_KINDS, type Node } from './tree';
 import type { HistoryRow } from '../core/engine/history';
 import { openRunJournal, openRunReport, type HistoryProvider } from './history';
 import type { PreviewDocuments } from './preview';
+import { askApproval, chooseEnvironment } from './environments';
 
 /** A command's argument, decoded once: a tree row, a string (a reason, a checklist id, a template, a file) or a URI. */
 export interface CommandArgs {
@@ -68,7 +69,8 @@ export class CommandCenter extends Disposable {
   ) {
     super();
     const table: Record<CommandId, Handler> = {
-      [COMMANDS.startRelease]: () => this.c.start(),
+      [COMMANDS.startRelease]: () => this.startRelease(),
+      [COMMANDS.approveRelease]: () => this.approveRelease(),
       [COMMANDS.resumeRelease]: () => this.c.resume(),
       [COMMANDS.abandonRelease]: (a) => this.abandon(a),
       [COMMANDS.runPhase]: (a) => this.runPhase(a),
@@ -93,6 +95,35 @@ export class CommandCenter extends Disposable {
     for (const [id, handler] of Object.entries(table) as [CommandId, Handler][]) {
       this.register(vscode.commands.registerCommand(id, (...args: unknown[]) => this.run(id, handler, args)));
     }
+  }
+
+  /** With several environments, which one (and, inside a freeze window, why release anyway). */
+  private async startRelease() {
+    const plan = this.c.requirePlan().result.plan;
+    const chosen = await chooseEnvironment(plan);
+    return chosen && this.c.start(chosen);
+  }
+
+  /** Deploy: Approve Release: an approval tag by the person at this git, for the plan as it is now. */
+  private async approveRelease() {
+    const { result } = this.c.requirePlan();
+    const version = this.c.state?.version ?? (result.plan.release.version === 'auto' ? undefined : result.plan.release.version);
+    const a = await askApproval(result.plan, version);
+    if (!a) return;
+    const env = a.plan.release.environment;
+    const signed = Boolean(a.plan.environments?.[env]?.approvals?.signed);
+    const r = await engine().recordApproval(this.c.workspaceDir!, {
+      environment: env,
+      version: a.version,
+      planHash: engine().planHash(result.text),
+      comment: a.comment,
+      sign: signed,
+    });
+    this.log.info(`approval ${r.tag} by ${r.approver.name} <${r.approver.email}> at ${r.commit}`);
+    this.c.reload();
+    void vscode.window.showInformationMessage(
+      `Approved ${a.plan.release.name} ${a.version} for ${env} as ${r.approver.name} <${r.approver.email}>${signed ? ' (signed)' : ''}. Share it: git push origin refs/tags/${r.tag}`,
+    );
   }
 
   /** The one wrapper: trust, argument decoding, then typed errors turned into messages with actions. */

@@ -21,6 +21,7 @@ export const COMMANDS = {
   refreshHistory: 'releasePilot.refreshHistory',
   redeployRun: 'releasePilot.redeployRun',
   compareRelease: 'releasePilot.compareRelease',
+  approveRelease: 'releasePilot.approveRelease',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -40,4 +41,6 @@ export const RUNS_COMMANDS: readonly CommandId[] = [
   COMMANDS.redeployRun,
   // The changelog between the two runs is read with git, as the preview's gates are.
   COMMANDS.compareRelease,
+  // An approval is a git tag, written (and signed) by git, which a repository's config can make run programs.
+  COMMANDS.approveRelease,
 ];

@@ -7,6 +7,7 @@ import { engine } from './lazyEngine';
 import { ErrorCodes, errorCode } from '../core/base/errors';
 import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/base/fold';
 import { parsePlan, type LoadResult } from '../core/plan/load';
+import { planForRun } from '../core/plan/environments';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
 import { runScope, stepTitle } from '../core/plan/scope';
@@ -240,7 +241,8 @@ export class ReleaseController extends Disposable {
     const grace = vscode.workspace.getConfiguration('releasePilot').get<number>('killGracePeriod', 3);
     return {
       planFile: file,
-      plan: result.plan,
+      // A run reopened goes on in the environment it started for; a new one names it in `extra`.
+      plan: planForRun(result.plan, this.state?.environment),
       planText: result.text,
       workspace: this.workspaceDir!,
       prompter: this.prompts(),
@@ -287,9 +289,10 @@ export class ReleaseController extends Disposable {
   }
 
   /** Deploy: Start Release (or Redeploy This Version from the Releases view). Refuses while a paused or interrupted run exists, offering to resume or abandon it. */
-  async start(o: { redeploy?: string } = {}): Promise<ReleaseState | undefined> {
+  /** `o.plan`: the plan as the chosen environment runs it (commandCenter asks which). */
+  async start(o: Partial<Pick<EngineOptions, 'redeploy' | 'plan' | 'overrideFreeze'>> = {}): Promise<ReleaseState | undefined> {
     try {
-      return await this.drive(() => engine().Release.start(this.engineOptions(o.redeploy !== undefined ? { redeploy: o.redeploy } : {})));
+      return await this.drive(() => engine().Release.start(this.engineOptions(o)));
     } catch (e) {
       // The engine bundle is loaded apart: its error is known by its code.
       if (errorCode(e) !== ErrorCodes.UnresolvedRun) throw e;

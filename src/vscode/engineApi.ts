@@ -7,3 +7,5 @@ export { runCheck } from '../core/engine/checks';
 export { beforeRunScope } from '../core/engine/releaseFacts';
 export { previewRelease } from '../core/engine/preview';
 export { compareRuns, comparableRuns } from '../core/engine/compare';
+export { recordApproval } from '../core/git/approvals';
+export { planHash } from '../core/engine/runOpen';

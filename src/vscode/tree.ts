@@ -6,10 +6,12 @@ import type { StepView } from '../core/base/fold';
 import { unitsFor } from '../core/engine/units';
 import { COMMANDS } from './commands';
 import { Disposable } from './dispose';
+import { environmentOf } from '../core/plan/environments';
 
-/** The gates a release passes before its checklist: a verdict that says go, and a rollback plan. */
-export type GateId = 'acceptance' | 'rollback-plan';
-const GATES: GateId[] = ['acceptance', 'rollback-plan'];
+/** The gates a release passes before its checklist: a verdict that says go, a rollback plan, and what its environment declares. */
+export type GateId = 'acceptance' | 'rollback-plan' | EnvironmentGateId;
+type EnvironmentGateId = 'freeze' | 'promotion' | 'approval';
+const ENVIRONMENT_GATES: Record<EnvironmentGateId, string> = { freeze: 'Freeze window', promotion: 'Promotion', approval: 'Approval' };
 
 type GateState = 'pending' | 'checking' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped' | 'paused';
 
@@ -118,7 +120,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
   }
 
   private anyGateBlocked(): boolean {
-    return GATES.some((g) => this.gateState(g).state === 'blocked');
+    return this.gates().some((g) => this.gateState(g).state === 'blocked');
   }
 
   private children(node?: Node): Node[] {
@@ -134,7 +136,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       if (this.c.state?.rollback) roots.push({ kind: 'rollback' });
       return roots.map((n) => this.node(n));
     }
-    if (node.kind === 'group' && node.id === 'gates') return GATES.map((id) => this.node({ kind: 'gate', id }));
+    if (node.kind === 'group' && node.id === 'gates') return this.gates().map((id) => this.node({ kind: 'gate', id }));
     if (node.kind === 'group' && node.id === 'checklist') return (plan?.checklist ?? []).map((i) => this.node({ kind: 'checklist', id: i.id }));
     if (node.kind === 'group' && node.id === 'phases')
       return PHASES.filter((p) => !plan || unitsFor(plan, p).length > 0).map((id) => this.node({ kind: 'phase', id, ran: this.phaseRan(id) }));
@@ -178,7 +180,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
           const done = items.filter((i) => ['passed', 'waived'].includes(this.checklistState(i.id).state)).length;
           item.description = `${done}/${items.length}`;
         }
-        if (node.id === 'gates') item.description = `${GATES.filter((g) => this.gateState(g).state === 'open').length}/${GATES.length} open`;
+        if (node.id === 'gates') item.description = `${this.gates().filter((g) => this.gateState(g).state === 'open').length}/${this.gates().length} open`;
         return item;
       }
       case 'gate':
@@ -205,6 +207,17 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     }
   }
 
+  /** The base gates, then those the run journaled or the environment of the last run (or any of the plan's) declares. */
+  private gates(): GateId[] {
+    const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
+    const env = plan && this.c.state?.environment ? environmentOf(plan, this.c.state.environment)?.env : undefined;
+    const envs = env ? [env] : Object.values(plan?.environments ?? {});
+    const declared = (id: EnvironmentGateId) =>
+      this.c.state?.gates[id] !== undefined ||
+      envs.some((e) => (id === 'freeze' ? e.freeze.length > 0 : id === 'promotion' ? e.requires !== undefined : e.approvals !== undefined));
+    return ['acceptance', 'rollback-plan', ...(Object.keys(ENVIRONMENT_GATES) as EnvironmentGateId[]).filter(declared)];
+  }
+
   /** A gate as the last run journalled it; before any run, what the plan alone tells. */
   gateState(id: GateId): { state: 'open' | 'blocked' | 'pending'; detail: string } {
     const journaled = this.c.state?.gates[id];
@@ -218,7 +231,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
   private gateItem(id: GateId): vscode.TreeItem {
     const st = this.gateState(id);
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
-    const title = id === 'acceptance' ? 'Acceptance verdict' : 'Rollback plan';
+    const title = id === 'acceptance' ? 'Acceptance verdict' : id === 'rollback-plan' ? 'Rollback plan' : ENVIRONMENT_GATES[id];
     const item = new vscode.TreeItem(title, vscode.TreeItemCollapsibleState.None);
     item.id = `gate:${id}`;
     item.iconPath = icon(st.state === 'open' ? 'passed' : st.state);
@@ -234,9 +247,9 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       st.state === 'pending'
         ? id === 'acceptance' && plan
           ? `expects "${plan.acceptance.expect}"`
-          : plan
+          : id === 'rollback-plan' && plan
             ? `${plan.rollback.steps.length} step(s)`
-            : 'pending'
+            : 'pending: checked when the release starts'
         : st.detail;
     item.tooltip = new vscode.MarkdownString().appendText(lines.filter(Boolean).join('\n'));
     item.contextValue = `gate:${id}:${st.state}`;

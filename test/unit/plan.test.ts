@@ -255,6 +255,7 @@ describe('release plan: loading and validation', () => {
       'changelog',
       'checklist',
       'env',
+      'environments',
       'monitoring',
       'phases',
       'release',

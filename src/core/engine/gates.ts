@@ -5,6 +5,7 @@ import type { ReleaseState } from '../base/fold';
 import type { RunContext } from './context';
 import { checkAcceptance, runCheck } from './checks';
 import { isBaselineStep } from './units';
+import { environmentGates } from './envGates';
 
 /** A release goes on only from the commit it started from: a moved HEAD or tag pauses it, naming both SHAs. */
 export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
@@ -25,7 +26,20 @@ export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
 
 /** Acceptance verdict, rollback plan, checklist, then the go/no-go confirmation. */
 export async function gates(c: RunContext): Promise<boolean> {
-  return (await acceptanceGate(c)) && rollbackPlanGate(c) && (await checklistGate(c)) && (await activeColour(c)) && (await goDecision(c));
+  return (
+    (await acceptanceGate(c)) &&
+    rollbackPlanGate(c) &&
+    (await environmentGatesBeforeGo(c)) &&
+    (await checklistGate(c)) &&
+    (await activeColour(c)) &&
+    (await goDecision(c))
+  );
+}
+
+/** Decided once, before the go: a release already confirmed is not refused halfway by a freeze or a new tag. */
+async function environmentGatesBeforeGo(c: RunContext): Promise<boolean> {
+  if (c.events.some((e) => e.type === 'decision' && e.reason === 'go')) return true;
+  return environmentGates(c);
 }
 
 async function acceptanceGate(c: RunContext): Promise<boolean> {

@@ -71,6 +71,8 @@ export interface EngineOptions {
   redeploy?: string;
   /** The id of a new run (default: time and version). */
   runId?: string;
+  /** Release during a freeze window of the environment, for this reason (journaled). Blank is no override. */
+  overrideFreeze?: string;
   /** Grace period between SIGTERM and SIGKILL when a step is ended. */
   killGraceMs?: number;
 }

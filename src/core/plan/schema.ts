@@ -19,6 +19,7 @@ import {
   str,
   writtenDefault,
 } from './schema-parts';
+import { Environments, environmentIssues } from './schema-environments';
 export { Duration, Step, durationMs, durationText } from './schema-parts';
 import { AccessLogSource, HttpJsonSource, PrometheusSource, ScrapeSource, StubStatusSource } from './schema-sources';
 export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
@@ -270,6 +271,7 @@ export const Plan = z
       Acceptance,
       'Where the QA acceptance verdict is read: exactly one of `file`, `command` or `url`. It is read first; the release goes on only when it says go (`expect`).',
     ),
+    environments: Environments,
     variables: doc(
       z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
       'Plan variables, used as `${var.NAME}` in commands, URLs and step environments. `--var NAME=VALUE` overrides one for a run. They are not masked: a secret belongs in the environment (`${env:NAME}`).',
@@ -359,6 +361,9 @@ export const Plan = z
     ),
   })
   .check(
+    z.superRefine((p, ctx) => {
+      for (const i of environmentIssues(p)) ctx.addIssue({ code: 'custom', ...i });
+    }),
     z.superRefine((p, ctx) => {
       // An analysis too short to confirm anything would pass a canary it never judged.
       const k = p.phases.deploy.canary;

@@ -69,6 +69,7 @@ export function specSections(r: ReleaseReport): ReportSection[] {
         field('Time', r.releaseLog.time),
         ...(r.releaseLog.commit ? [field('Commit', r.releaseLog.commit)] : []),
         listField('Content', r.releaseLog.content),
+        ...(r.releaseLog.gates ? [listField('Gates', r.releaseLog.gates)] : []),
       ],
     },
     {

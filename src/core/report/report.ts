@@ -10,7 +10,13 @@ import { breachText, failedMetric, guardText, previousVersionText, rollbackCause
 export { rollbackDurationText, specTime } from './report-sections';
 
 export interface ReleaseReport {
-  releaseLog: { version: string; time: string; content: string[]; commit?: string };
+  releaseLog: {
+    version: string;
+    time: string;
+    content: string[];
+    commit?: string;
+    /** The environment's freeze, promotion and approval gates, as journaled. */ gates?: string[];
+  };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
   /** failedChecks: the Verification steps other than the core API check that failed (absent when none did). */
   verification: { dbMigration: string; serviceStatus: string; coreApi: string; monitoring: string; failedChecks?: string };
@@ -110,6 +116,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
       time: specTime(s.startedAt),
       content: s.redeployOf ? [redeployLine(s, s.redeployOf.runId)] : content.length ? content : [s.name],
       ...(deployedCommit(s) ? { commit: deployedCommit(s) } : {}),
+      ...(environmentGateLines(s).length ? { gates: environmentGateLines(s) } : {}),
     },
     changelog,
     verification: {
@@ -349,4 +356,10 @@ export function writeReport(runDir: string, s: ReleaseState): { md: string; json
   fs.writeFileSync(md, renderMarkdown(r));
   fs.writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
   return { md, json };
+}
+
+const ENVIRONMENT_GATES = { freeze: 'Freeze', promotion: 'Promotion', approval: 'Approval' } as const;
+/** `Promotion (open): 1.4.0 at … was released to staging in run …`: the gates an environment declared, in order. */
+function environmentGateLines(s: ReleaseState): string[] {
+  return Object.entries(ENVIRONMENT_GATES).flatMap(([k, title]) => (s.gates[k] ? [`${title} (${s.gates[k].state}): ${s.gates[k].message}`] : []));
 }

@@ -1,0 +1,167 @@
+import type { Environment } from '../plan/environments';
+import { currentEnvironment, freezeAt } from '../plan/environments';
+import type { Plan } from '../plan/schema';
+import { gitIdentity, normalEmail, readApprovals, type ApprovalRead } from '../git/approvals';
+import { loadRun, runIds } from './runs';
+import { planHash } from './runOpen';
+import type { RunContext } from './context';
+
+/** A gate's verdict: open or blocked, with what satisfied it or why not. */
+export interface EnvGateVerdict {
+  gate: 'freeze' | 'promotion' | 'approval';
+  state: 'open' | 'blocked';
+  message: string;
+}
+
+const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
+const dayText = (ms: number) => (ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(1)} d` : `${+(ms / 3_600_000).toFixed(1)} h`);
+
+export function freezeVerdict(env: Environment, now: number, override: string | undefined, by = 'someone'): EnvGateVerdict | undefined {
+  if (!env.freeze.length) return undefined;
+  const w = freezeAt(env, now);
+  if (!w) return { gate: 'freeze', state: 'open', message: `no freeze now (${env.freeze.length} window(s) declared)` };
+  const reason = override?.trim();
+  if (reason) return { gate: 'freeze', state: 'open', message: `freeze ${w.from} – ${w.to} (${w.reason}) overridden by ${by}: ${reason}` };
+  return {
+    gate: 'freeze',
+    state: 'blocked',
+    message: `releases are frozen from ${w.from} to ${w.to}: ${w.reason}${override !== undefined ? '; an override needs a reason that is not blank' : '; to release anyway, give a reason (--override-freeze REASON)'}`,
+  };
+}
+
+/** The run that promotes this release: same service, version and commit, released to `requires.released` and watched to the end. */
+export function promotionVerdict(
+  workspace: string,
+  plan: Plan,
+  req: NonNullable<Environment['requires']>,
+  release: { version: string; commit?: string },
+  now: number,
+): EnvGateVerdict {
+  const blocked = (message: string): EnvGateVerdict => ({ gate: 'promotion', state: 'blocked', message });
+  if (!release.commit) return blocked(`promotion from ${req.released} needs a git repository: the commit tells a release apart`);
+  const seen: string[] = [];
+  for (const id of runIds(workspace)) {
+    let s: ReturnType<typeof loadRun>['state'];
+    try {
+      s = loadRun(workspace, id).state;
+    } catch {
+      continue;
+    }
+    if (!s.runId || !sameName(s.environment, req.released) || !sameName(s.name, plan.release.name) || s.version !== release.version) continue;
+    if (s.commit !== release.commit) {
+      seen.push(`run ${id} released commit ${s.commit?.slice(0, 12) ?? '(none)'}`);
+      continue;
+    }
+    const monitoring = s.phases.find((p) => p.id === 'monitoring')?.state;
+    if (s.rollbacks.length) {
+      seen.push(`run ${id} was rolled back (${s.rollback?.outcome ?? 'under way'})`);
+      continue;
+    }
+    if (s.status !== 'released' || s.outcome !== 'released') {
+      seen.push(`run ${id} is ${s.status}`);
+      continue;
+    }
+    if (monitoring !== 'passed') {
+      seen.push(`run ${id} ended released but its monitoring ${monitoring === 'skipped' ? 'was skipped' : `is ${monitoring}`}`);
+      continue;
+    }
+    const age = now - Date.parse(s.finishedAt ?? '');
+    if (!(age >= 0)) {
+      seen.push(`run ${id} has no usable end time (${s.finishedAt ?? 'none'})`);
+      continue;
+    }
+    if (age > req.maxAge) {
+      seen.push(`run ${id} ended ${dayText(age)} ago, over the limit of ${dayText(req.maxAge)}`);
+      continue;
+    }
+    return {
+      gate: 'promotion',
+      state: 'open',
+      message: `${release.version} at ${release.commit.slice(0, 12)} was released to ${s.environment} in run ${id} (${s.finishedAt}, monitoring passed)`,
+    };
+  }
+  return blocked(
+    `no released ${req.released} run of ${plan.release.name} ${release.version} at commit ${release.commit.slice(0, 12)} whose monitoring passed within ${dayText(req.maxAge)}${seen.length ? `: ${seen.slice(0, 4).join('; ')}` : ''}`,
+  );
+}
+
+/** Who approved, judged: the tags that count and, for those that do not, why. */
+export function judgeApprovals(
+  reads: readonly ApprovalRead[],
+  rule: NonNullable<Environment['approvals']>,
+  operator: { name: string; email?: string },
+): { counted: ApprovalRead[]; refused: string[] } {
+  const allowed = rule.from.map(normalEmail);
+  const counted: ApprovalRead[] = [];
+  const refused: string[] = [];
+  const seen = new Set<string>();
+  for (const r of reads) {
+    const who = r.approver ? normalEmail(r.approver.email) : '';
+    const why =
+      r.invalid ??
+      (operator.email !== undefined && who === normalEmail(operator.email)
+        ? 'the approver is the person starting the release'
+        : sameName(r.approver!.name, operator.name)
+          ? 'the approver has the name of the person starting the release'
+          : allowed.length && !allowed.includes(who) && !allowed.includes(normalEmail(r.approver!.name))
+            ? `${r.approver!.email} is not among those who may approve (${rule.from.join(', ')})`
+            : rule.signed && !r.signed
+              ? 'unsigned, and this environment needs signed approvals'
+              : rule.signed && normalEmail(r.signedBy ?? '') !== who
+                ? `signed by ${r.signedBy}, not by the approver ${r.approver!.email}`
+                : seen.has(who)
+                  ? undefined
+                  : '');
+    if (why === undefined) continue;
+    if (why) refused.push(`${r.tag}: ${why}`);
+    else {
+      seen.add(who);
+      counted.push(r);
+    }
+  }
+  return { counted, refused };
+}
+
+export async function approvalVerdict(
+  workspace: string,
+  rule: NonNullable<Environment['approvals']>,
+  subject: { environment: string; version: string; commit?: string; planHash: string },
+  operator: { name: string; email?: string },
+): Promise<EnvGateVerdict> {
+  if (!subject.commit) return { gate: 'approval', state: 'blocked', message: 'approvals need a git repository: they are tags on the release commit' };
+  const reads = await readApprovals(workspace, { ...subject, commit: subject.commit });
+  const { counted, refused } = judgeApprovals(reads, rule, operator);
+  const names = counted.map((r) => `${r.approver!.name} <${r.approver!.email}>${r.signedBy ? ' (signed)' : ''}${r.at ? ` at ${r.at}` : ''}`);
+  if (counted.length >= rule.count) return { gate: 'approval', state: 'open', message: `approved by ${names.join(', ')}` };
+  return {
+    gate: 'approval',
+    state: 'blocked',
+    message: `${counted.length} of ${rule.count} approval(s) for ${subject.version} to ${subject.environment} at ${subject.commit.slice(0, 12)}${names.length ? ` (${names.join(', ')})` : ''}; ask another person to run: release-pilot approve ${subject.version} --env ${subject.environment}${refused.length ? `. Not counted: ${refused.join('; ')}` : ''}`,
+  };
+}
+
+/** Freeze, promotion, approvals: the gates an environment declares, each journaled; false (aborted) at the first that blocks. */
+export async function environmentGates(c: RunContext): Promise<boolean> {
+  const env = currentEnvironment(c.o.plan);
+  if (!env) return true;
+  const now = c.clock.now();
+  const verdicts: (() => Promise<EnvGateVerdict | undefined>)[] = [
+    async () => freezeVerdict(env, now, c.o.overrideFreeze, c.user),
+    async () => (env.requires ? promotionVerdict(c.o.workspace, c.o.plan, env.requires, c.state, now) : undefined),
+    async () => {
+      if (!env.approvals) return undefined;
+      const id = await gitIdentity(c.o.workspace);
+      const operator = { name: c.user, ...('email' in id ? { email: id.email } : {}) };
+      const subject = { environment: c.o.plan.release.environment, version: c.state.version, commit: c.state.commit, planHash: planHash(c.o.planText) };
+      return approvalVerdict(c.o.workspace, env.approvals, subject, operator);
+    },
+  ];
+  for (const next of verdicts) {
+    c.stopLatch.throwIfStopped();
+    const v = await next();
+    if (!v) continue;
+    c.append({ type: 'gate.changed', gate: v.gate, state: v.state, message: v.message });
+    if (v.state === 'blocked') return c.abort(`${v.gate} gate: ${v.message}`);
+  }
+  return true;
+}

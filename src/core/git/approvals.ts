@@ -1,0 +1,143 @@
+import * as crypto from 'node:crypto';
+import { git, gitResult, GitError } from './git';
+
+/**
+ * Approvals are annotated tags on the release commit, `release-pilot/approval/<env>/<version>/<approver>-<subject>`:
+ * they travel with `git push --tags` / `git fetch --tags`, and git signs and verifies them. What counts is what the
+ * tag object says (its tagger, its target, its message), never the tag's name, which anyone can give any object.
+ */
+export const APPROVAL_REF = 'refs/tags/release-pilot/approval';
+const HEADER = 'release-pilot approval';
+
+/** An email as approvals compare it: without surrounding blanks and case. */
+export const normalEmail = (email: string) => email.trim().toLowerCase();
+const sha = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+const envKey = (env: string) => env.trim().toLowerCase();
+
+export const approvalPrefix = (env: string, version: string) => `${APPROVAL_REF}/${envKey(env)}/${version}/`;
+
+export interface ApprovalSubject {
+  environment: string;
+  version: string;
+  commit: string;
+  planHash: string;
+}
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+/** Who git says commits and tags here (user.name and user.email, or GIT_COMMITTER_* over them), or why nobody. */
+export async function gitIdentity(cwd: string): Promise<Identity | { error: string }> {
+  const r = await gitResult(cwd, ['var', 'GIT_COMMITTER_IDENT']);
+  const m = /^(.*) <([^>]*)> \d+ [+-]\d{4}$/.exec(r.stdout.trim());
+  if (r.exitCode !== 0 || !m || !m[2].trim())
+    return { error: 'git knows no user.email here: an approval names its approver by it (git config user.email you@example.com)' };
+  return { name: m[1] || m[2], email: m[2] };
+}
+
+/** Writes an approval tag for HEAD; signed with the user's key (`git tag -s`) when `sign`. Returns the tag's name. */
+export async function recordApproval(
+  cwd: string,
+  s: Omit<ApprovalSubject, 'commit'> & { comment?: string; sign: boolean; now?: Date },
+): Promise<{ tag: string; commit: string; approver: Identity }> {
+  const who = await gitIdentity(cwd);
+  if ('error' in who) throw new GitError(who.error);
+  const commit = await git(cwd, ['rev-parse', 'HEAD']);
+  const name = `${approvalPrefix(s.environment, s.version).slice('refs/tags/'.length)}${sha(normalEmail(who.email)).slice(0, 12)}-${sha(`${commit}\n${s.planHash}`).slice(0, 8)}`;
+  const exists = await gitResult(cwd, ['rev-parse', '-q', '--verify', `refs/tags/${name}`]);
+  if (exists.exitCode === 0) throw new GitError(`${who.email} already approved ${s.version} for ${s.environment} at this commit and plan (tag ${name})`);
+  const comment = s.comment?.replace(/\s+/g, ' ').trim();
+  const message = [
+    HEADER,
+    `environment: ${envKey(s.environment)}`,
+    `version: ${s.version}`,
+    `commit: ${commit}`,
+    `plan: ${s.planHash}`,
+    `approver: ${who.name} <${who.email}>`,
+    `at: ${(s.now ?? new Date()).toISOString()}`,
+    ...(comment ? [`comment: ${comment}`] : []),
+  ].join('\n');
+  await git(cwd, ['tag', s.sign ? '-s' : '-a', '-m', message, name, commit]);
+  return { tag: name, commit, approver: who };
+}
+
+/** One approval tag as read and checked against the release. */
+export interface ApprovalRead {
+  tag: string;
+  /** The tagger, who git says wrote the tag. */
+  approver?: Identity;
+  at?: string;
+  comment?: string;
+  /** The principal a trusted signature names, when the tag is signed and git verified it. */
+  signedBy?: string;
+  signed: boolean;
+  /** Why it does not approve this release; absent when it does (before who may approve is judged). */
+  invalid?: string;
+}
+
+/** Every approval tag of this environment and version, each judged against the release's version, commit and plan. */
+export async function readApprovals(cwd: string, subject: ApprovalSubject): Promise<ApprovalRead[]> {
+  const out = await git(cwd, ['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)', approvalPrefix(subject.environment, subject.version)]);
+  const reads: ApprovalRead[] = [];
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [ref, type, object] = line.split('\0');
+    const tag = ref.slice('refs/tags/'.length);
+    if (type !== 'tag') {
+      reads.push({ tag, signed: false, invalid: 'a lightweight tag: it records no approver, time or signature' });
+      continue;
+    }
+    reads.push(await readApproval(cwd, tag, object, subject));
+  }
+  return reads;
+}
+
+async function readApproval(cwd: string, tag: string, object: string, subject: ApprovalSubject): Promise<ApprovalRead> {
+  const raw = await git(cwd, ['cat-file', 'tag', object]);
+  const headerEnd = raw.indexOf('\n\n');
+  const headers = new Map(
+    raw
+      .slice(0, headerEnd)
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const),
+  );
+  const body = raw.slice(headerEnd + 2);
+  const sigAt = body.search(/^-----BEGIN (SSH|PGP) SIGNATURE-----/m);
+  const signed = sigAt >= 0;
+  const message = signed ? body.slice(0, sigAt) : body;
+  const fields = new Map<string, string>();
+  const lines = message.split('\n');
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(': ');
+    if (i > 0 && !fields.has(l.slice(0, i))) fields.set(l.slice(0, i), l.slice(i + 2));
+  }
+  const tagger = /^(.*) <([^>]*)> (\d+) [+-]\d{4}$/.exec(headers.get('tagger') ?? '');
+  const approver = tagger ? { name: tagger[1], email: tagger[2] } : undefined;
+  const base: ApprovalRead = {
+    tag,
+    signed,
+    ...(approver ? { approver } : {}),
+    ...(fields.get('at') ? { at: fields.get('at') } : {}),
+    ...(fields.get('comment') ? { comment: fields.get('comment') } : {}),
+  };
+  const wrong = (invalid: string): ApprovalRead => ({ ...base, invalid });
+  if (lines[0] !== HEADER) return wrong('not a release-pilot approval (its message does not start with "release-pilot approval")');
+  if (headers.get('tag') !== tag) return wrong(`the tag object is named ${JSON.stringify(headers.get('tag'))}: a tag renamed or copied from elsewhere`);
+  if (headers.get('type') !== 'commit' || headers.get('object') !== subject.commit)
+    return wrong(`it approves commit ${headers.get('object')?.slice(0, 12)}, not the release commit ${subject.commit.slice(0, 12)}`);
+  if (fields.get('commit') !== subject.commit) return wrong('its message names another commit than the one it is on');
+  if (fields.get('environment') !== envKey(subject.environment)) return wrong(`it approves environment ${JSON.stringify(fields.get('environment'))}`);
+  if (fields.get('version') !== subject.version) return wrong(`it approves version ${JSON.stringify(fields.get('version'))}`);
+  if (fields.get('plan') !== subject.planHash) return wrong('the plan changed since the approval (its hash differs)');
+  if (!approver) return wrong('the tag has no tagger');
+  if (fields.get('approver') !== `${approver.name} <${approver.email}>`) return wrong('its message names another approver than its tagger');
+  if (/[^\x21-\x7e]/.test(approver.email.trim()))
+    return wrong(`the approver's email ${JSON.stringify(approver.email)} has characters outside plain ASCII (a look-alike of another address)`);
+  if (!signed) return base;
+  const v = await gitResult(cwd, ['verify-tag', '--raw', object]);
+  const said = `${v.stdout}\n${v.stderr}`;
+  const principal = /Good "git" signature for (\S+) with/.exec(said)?.[1] ?? /GOODSIG [0-9A-F]+ .*<([^>]+)>/.exec(said)?.[1];
+  if (v.exitCode !== 0 || !principal) return wrong(`its signature does not verify: ${said.trim().split('\n')[0] || `git verify-tag exit code ${v.exitCode}`}`);
+  return { ...base, signedBy: principal };
+}

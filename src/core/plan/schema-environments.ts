@@ -1,0 +1,138 @@
+import * as z from 'zod/mini';
+import { Duration, ID_RE, NAME_RE, doc, int, str } from './schema-parts';
+
+const AGE_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const AGE_UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const Age = z.pipe(
+  z.union([z.number().check(z.gt(0)), z.string().check(z.regex(AGE_RE, 'expected an age such as 12h or 7d'))]),
+  z.transform((v: number | string) => {
+    if (typeof v === 'number') return v;
+    const m = AGE_RE.exec(v.trim())!;
+    return Math.round(Number(m[1]) * AGE_UNIT[m[2] as keyof typeof AGE_UNIT]);
+  }),
+);
+
+/** An instant with its offset written out: a freeze in "local time" would mean another hour on each machine. */
+export const ZONED_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Date.parse takes February 30 as March 2: each field must be one the calendar has. */
+function realDate(v: string): boolean {
+  const [y, mo, d, h, mi, s = 0] = v.match(/\d+/g)!.slice(0, 6).map(Number);
+  const offset = /([+-])(\d{2}):(\d{2})$/.exec(v);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return (
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    s < 60 &&
+    (!offset || (Number(offset[2]) <= 14 && Number(offset[3]) < 60)) &&
+    !Number.isNaN(Date.parse(v))
+  );
+}
+const ZonedTime = z
+  .string()
+  .check(
+    z.refine(
+      (v) => ZONED_TIME_RE.test(v) && realDate(v),
+      'expected an ISO date and time with its time zone, such as 2026-12-24T00:00:00+01:00 or 2026-12-24T00:00Z',
+    ),
+  );
+
+const FreezeWindow = z.strictObject({
+  from: doc(ZonedTime, 'When the freeze starts: an ISO date and time with its zone (`Z` or `+01:00`).'),
+  to: doc(ZonedTime, 'When the freeze ends (exclusive), written like `from`; it must be after `from`.'),
+  reason: doc(str(), 'Why releases are refused then; the refusal quotes it.'),
+});
+
+export const Environment = z.strictObject({
+  production: doc(z.optional(z.boolean()), 'Whether this environment is production; unset, a name with a "prod" word is. Overrides `release.production`.'),
+  variables: doc(
+    z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
+    "Values of plan variables for this environment, over the plan's `variables` (URLs, hosts, inventories). Each one must be declared under `variables`, with the value other environments get.",
+  ),
+  monitoring: doc(
+    z.optional(
+      z.strictObject({
+        window: doc(z.optional(Duration), "This environment's monitoring window, instead of `monitoring.window`."),
+        shortWindowReason: doc(z.optional(str()), 'Why this environment watches for less than 15 minutes, instead of `monitoring.shortWindowReason`.'),
+      }),
+    ),
+    'Monitoring settings for this environment, over the `monitoring` section.',
+  ),
+  requires: doc(
+    z.optional(
+      z.strictObject({
+        released: doc(
+          z.string().check(z.regex(ID_RE, 'expected the name of another environment of the plan')),
+          'The environment this version must have been released to first: a run of the same service, version and commit that ended `released`, with its monitoring passed.',
+        ),
+        maxAge: doc(z._default(Age, 7 * 86_400_000), 'How old that release may be, from its end: `12h`, `7d`. Default 7d.'),
+      }),
+    ),
+    'Promotion: the release is refused unless the same version and commit was released to another environment first.',
+  ),
+  approvals: doc(
+    z.optional(
+      z.strictObject({
+        count: doc(z._default(int(1), 1), 'How many different people must approve (`release-pilot approve`). The person who starts the release never counts.'),
+        from: doc(
+          z._default(z.array(str()), []),
+          'Who may approve, by git `user.email` or `user.name` (compared without case). Empty: anyone but the person who starts the release.',
+        ),
+        signed: doc(
+          z._default(z.boolean(), false),
+          "Whether an approval counts only when its tag is signed (git's SSH or GPG signing) with a key `git verify-tag` trusts (for SSH, `gpg.ssh.allowedSignersFile`), by the approver.",
+        ),
+      }),
+    ),
+    'Approvals recorded in git as annotated tags `release-pilot/approval/<environment>/<version>/…` on the release commit, for this plan as written: another commit or a changed plan voids them.',
+  ),
+  freeze: doc(
+    z._default(z.array(FreezeWindow), []),
+    'Periods when releases to this environment are refused, with the reason; `--override-freeze REASON` (or the prompt in VS Code) releases anyway and journals the reason.',
+  ),
+});
+export type Environment = z.infer<typeof Environment>;
+
+export const Environments = doc(
+  z.optional(z.record(z.string().check(z.regex(ID_RE, 'expected an environment name of letters, digits, - _ .')), Environment)),
+  'The environments this plan releases to (`staging`, `production`), each with its own values over the shared phases. With environments, every run names one (`release-pilot run --env staging`; VS Code asks), and `release.environment` is that name.',
+);
+
+type Issue = { path: (string | number)[]; input: unknown; message: string };
+
+/** What the schema cannot say about environments: names that must exist, windows that must end after they start. */
+export function environmentIssues(p: { variables: Record<string, string>; environments?: Record<string, Environment> }): Issue[] {
+  const issues: Issue[] = [];
+  const envs = p.environments ?? {};
+  const names = Object.keys(envs);
+  const lower = names.map((n) => n.toLowerCase());
+  names.forEach((name, i) => {
+    const e = envs[name];
+    if (lower.indexOf(name.toLowerCase()) !== i)
+      issues.push({ path: ['environments', name], input: name, message: `environment ${name} is named twice (names are compared without case)` });
+    for (const v of Object.keys(e.variables))
+      if (!Object.hasOwn(p.variables, v))
+        issues.push({
+          path: ['environments', name, 'variables', v],
+          input: v,
+          message: `variable ${v} is not declared under variables: declare it there with the value the other environments get`,
+        });
+    const req = e.requires?.released;
+    if (req !== undefined) {
+      if (req.toLowerCase() === name.toLowerCase())
+        issues.push({ path: ['environments', name, 'requires', 'released'], input: req, message: 'an environment cannot require a release to itself' });
+      else if (!lower.includes(req.toLowerCase()))
+        issues.push({
+          path: ['environments', name, 'requires', 'released'],
+          input: req,
+          message: `no environment is named ${req}; expected one of: ${names.filter((n) => n !== name).join(', ') || '(no other environment)'}`,
+        });
+    }
+    e.freeze.forEach((w, k) => {
+      if (Date.parse(w.to) <= Date.parse(w.from))
+        issues.push({ path: ['environments', name, 'freeze', k, 'to'], input: w.to, message: `a freeze must end after it starts (from ${w.from})` });
+    });
+  });
+  return issues;
+}

@@ -1,0 +1,89 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { host, Workbench } from './workbench';
+
+/** Staging then production: the promotion and approval gates in the tree, and Deploy: Approve Release from the palette. */
+describe(`environments: promotion and approval gates in the tree, Approve Release from the palette (VS Code ${host.version})`, function () {
+  let server: Awaited<ReturnType<typeof host.startServer>>;
+  let browser: BrowserContext;
+  let folder: string;
+  let wb: Workbench;
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: folder, encoding: 'utf8' }).trim();
+  const cli = (env: string, expected: number) => {
+    const r = spawnSync(
+      'node',
+      [path.join(host.root, 'dist', 'cli.js'), 'run', '--env', env, '--yes', '--tick', 'sign-off', '--plan', path.join(folder, '.release', 'plan.yaml')],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(r.status, expected, r.stdout + r.stderr);
+  };
+
+  before(async () => {
+    folder = host.prepareWorkspace('ws-basic');
+    fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
+    fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
+    const planFile = path.join(folder, '.release', 'plan.yaml');
+    fs.appendFileSync(
+      planFile,
+      '\nenvironments:\n  staging: {}\n  production:\n    requires: { released: staging, maxAge: 1d }\n    approvals: { count: 1 }\n',
+    );
+    git('commit', '-qam', 'chore: staging, then production with an approval');
+    git('tag', '-f', 'v1.2.3');
+    cli('staging', 0);
+    // Production is refused at its approval gate, the promotion gate open: the tree shows both from the journal.
+    cli('production', 1);
+    server = await host.startServer();
+    browser = await host.launchBrowser(server.tmp, server.xdg);
+    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      const name = (this.currentTest.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 50);
+      await wb?.shot(`FAILED-environments-${name}`).catch(() => {});
+    }
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('shows the promotion gate open, naming the staging run, and the approval gate blocked', async () => {
+    await wb.openReleaseView();
+    const promotion = wb.row(/Promotion/);
+    await promotion.waitFor({ timeout: 30_000 });
+    assert.match(await promotion.innerText(), /released to staging in run \S+/);
+    const approval = wb.row(/^Approval/);
+    assert.match(await approval.innerText(), /0 of 1 approval/);
+    await wb.shot('environments-gates');
+  });
+
+  it('records an approval with Deploy: Approve Release: environment, version and comment asked in turn', async () => {
+    await wb.command('Deploy: Approve Release');
+    const input = wb.page.locator('.quick-input-widget .quick-input-box input');
+    await wb.chooseRow(wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'production' }).first());
+    await wb.page.locator('.quick-input-widget', { hasText: 'version' }).waitFor();
+    assert.equal(await input.inputValue(), '1.2.3');
+    await wb.page.keyboard.press('Enter');
+    await wb.page.locator('.quick-input-widget', { hasText: 'comment' }).waitFor();
+    await input.fill('checked on staging');
+    await wb.page.keyboard.press('Enter');
+    const end = Date.now() + 30_000;
+    const approvalTags = () => git('tag', '-l', 'release-pilot/approval/production/1.2.3/*');
+    while (!approvalTags() && Date.now() < end) await new Promise((r) => setTimeout(r, 300));
+    const tags = approvalTags();
+    assert.ok(tags, 'no approval tag was written');
+    const message = git('tag', '-l', '--format=%(contents)', tags.split('\n')[0]);
+    assert.match(
+      message,
+      /^release-pilot approval\nenvironment: production\nversion: 1\.2\.3\ncommit: [0-9a-f]{40}\nplan: [0-9a-f]{64}\napprover: .+ <.+>\nat: \S+\ncomment: checked on staging/,
+    );
+    await wb.page.locator('.notifications-toasts', { hasText: 'Approved fixture-app 1.2.3 for production' }).first().waitFor({ timeout: 15_000 });
+    await wb.shot('environments-approved');
+  });
+});

@@ -1,0 +1,245 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { approvalVerdict, promotionVerdict } from '../../src/core/engine/envGates';
+import { recordApproval } from '../../src/core/git/approvals';
+import { planHash } from '../../src/core/engine/runOpen';
+import { parsePlan } from '../../src/core/plan/load';
+import { gitRepo, tempDir, write } from '../support/helpers';
+import { smallPlan } from '../support/fixtures';
+
+/**
+ * The hostile corpus of the approval and promotion gates: each entry is built in a real git repository
+ * (real SSH signatures) or as a real journal, and must not open the gate. A valid control opens it.
+ */
+describe('approval gate: hostile corpus (real git, real SSH signatures)', function () {
+  this.timeout(60_000);
+  const dir = tempDir('rp-approvals-');
+  const git = gitRepo(dir);
+  const keyOf = (who: string) => {
+    const f = path.join(tempDir('rp-key-'), 'id');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', who, '-f', f]);
+    return f;
+  };
+  const alice = { name: 'Alice', email: 'alice@example.com', key: '' };
+  const mallory = { name: 'Mallory', email: 'mallory@example.com', key: '' };
+  const operator = { name: 'Olga', email: 'olga@example.com', key: '' };
+  const plan = 'release:\n  name: tiny\n';
+  const hash = planHash(plan);
+  let head = '';
+  const subject = () => ({ environment: 'production', version: '1.2.3', commit: head, planHash: hash });
+  const rule = { count: 1, from: [], signed: true };
+  const as = (p: { name: string; email: string; key: string }) => {
+    git('config', 'user.name', p.name);
+    git('config', 'user.email', p.email);
+    git('config', 'user.signingkey', p.key);
+  };
+  const verdict = () => approvalVerdict(dir, rule, subject(), operator);
+  const clear = () =>
+    git('tag', '-l', 'release-pilot/*')
+      .split('\n')
+      .filter(Boolean)
+      .forEach((t) => git('tag', '-d', t));
+  /** An approval tag written by hand: its message fields over the valid ones, signed or not. */
+  const handTag = (name: string, over: Record<string, string> = {}, o: { sign?: boolean; at?: string } = {}) => {
+    const f = {
+      environment: 'production',
+      version: '1.2.3',
+      commit: head,
+      plan: hash,
+      approver: `${git('config', 'user.name')} <${git('config', 'user.email')}>`,
+      at: '2026-11-28T00:00:00.000Z',
+      ...over,
+    };
+    const msg = ['release-pilot approval', ...Object.entries(f).map(([k, v]) => `${k}: ${v}`)].join('\n');
+    git('tag', o.sign === false ? '-a' : '-s', '-m', msg, `release-pilot/approval/production/1.2.3/${name}`, o.at ?? head);
+  };
+
+  before(() => {
+    write(dir, 'a.txt', 'a\n');
+    git('add', '-A');
+    git('commit', '-qm', 'feat: a');
+    head = git('rev-parse', 'HEAD');
+    alice.key = keyOf(alice.email);
+    mallory.key = keyOf(mallory.email);
+    operator.key = keyOf(operator.email);
+    // Alice and the operator are trusted signers: a self-approval fails on who signed it, not on the key.
+    const trusted = [alice, operator].map((p) => `${p.email} ${fs.readFileSync(`${p.key}.pub`, 'utf8').trim()}`).join('\n');
+    const signers = write(tempDir('rp-signers-'), 'allowed', `${trusted}\n`);
+    git('config', 'gpg.format', 'ssh');
+    git('config', 'gpg.ssh.allowedSignersFile', signers);
+  });
+  beforeEach(() => {
+    clear();
+    as(alice);
+  });
+
+  it('control: a valid signed approval by Alice opens the gate', async () => {
+    await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: hash, sign: true });
+    const v = await verdict();
+    assert.equal(v.state, 'open', v.message);
+    assert.match(v.message, /approved by Alice <alice@example\.com> \(signed\)/);
+  });
+
+  const corpus: [string, () => Promise<void> | void, RegExp][] = [
+    [
+      'a tag whose message was edited after signing (plan line kept, comment added)',
+      async () => {
+        const r = await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: hash, sign: true });
+        const raw = git('cat-file', 'tag', `refs/tags/${r.tag}`).replace('\nat: ', '\ncomment: edited\nat: ');
+        const obj = execFileSync('git', ['hash-object', '-t', 'tag', '-w', '--stdin'], { cwd: dir, input: raw + '\n', encoding: 'utf8' }).trim();
+        git('update-ref', `refs/tags/${r.tag}`, obj);
+      },
+      /signature does not verify/,
+    ],
+    ['a lightweight tag', () => void git('tag', 'release-pilot/approval/production/1.2.3/light', head), /lightweight tag/],
+    [
+      "an approval for staging, its tag object copied under production's name",
+      async () => {
+        const r = await recordApproval(dir, { environment: 'staging', version: '1.2.3', planHash: hash, sign: true });
+        git('update-ref', 'refs/tags/release-pilot/approval/production/1.2.3/copied', git('rev-parse', `refs/tags/${r.tag}`));
+      },
+      /a tag renamed or copied from elsewhere/,
+    ],
+    ['a signed tag for another environment under this name', () => handTag('env', { environment: 'staging' }), /approves environment "staging"/],
+    ['a signed tag for another version under this name', () => handTag('ver', { version: '1.2.4' }), /approves version "1\.2\.4"/],
+    ['signed by a key not in the allowed signers', () => (as({ ...alice, key: mallory.key }), handTag('mallory-key')), /signature does not verify/],
+    [
+      'unsigned where signatures are required',
+      () => handTag('unsigned', {}, { sign: false }),
+      /unsigned: unsigned, and this environment needs signed approvals/,
+    ],
+    ['the plan changed by one byte since the approval', () => handTag('plan', { plan: planHash(plan + ' ') }), /the plan changed since the approval/],
+    [
+      'an approval of the parent commit (HEAD moved on)',
+      () => {
+        git('commit', '-q', '--allow-empty', '-m', 'feat: b');
+        const parent = head;
+        head = git('rev-parse', 'HEAD');
+        handTag('parent', { commit: parent }, { at: parent });
+      },
+      /approves commit [0-9a-f]{12}, not the release commit/,
+    ],
+    [
+      'an amended commit with the same message: the approval is on the commit before',
+      () => {
+        handTag('amended');
+        git('commit', '-q', '--amend', '--allow-empty', '--no-edit', '--date', '2026-03-01T00:00:00Z');
+        head = git('rev-parse', 'HEAD');
+      },
+      /not the release commit/,
+    ],
+    ['a message that names another commit than the tag is on', () => handTag('msgcommit', { commit: '0'.repeat(40) }), /names another commit/],
+    [
+      'a message naming another approver than the tagger',
+      () => handTag('who', { approver: 'Bob <bob@example.com>' }),
+      /names another approver than its tagger/,
+    ],
+    [
+      "an approver email with a Cyrillic homoglyph of the operator's",
+      () => (as({ name: 'Olga', email: 'оlga@example.com', key: alice.key }), handTag('homoglyph')),
+      /outside plain ASCII/,
+    ],
+    [
+      "the operator's email in other case and with blanks (self-approval)",
+      () => (as({ name: 'O. Operator', email: ' OLGA@example.com', key: operator.key }), handTag('self')),
+      /self: the approver is the person starting the release/,
+    ],
+    [
+      'a message that is not a release-pilot approval',
+      () => void git('tag', '-s', '-m', 'looks fine to me', 'release-pilot/approval/production/1.2.3/plain', head),
+      /not a release-pilot approval/,
+    ],
+  ];
+  for (const [title, make, why] of corpus)
+    it(`refuses ${title}`, async () => {
+      await make();
+      const v = await verdict();
+      assert.equal(v.state, 'blocked', v.message);
+      assert.match(v.message, why);
+    });
+});
+
+describe('promotion gate: hostile corpus (real journals)', () => {
+  const dir = tempDir('rp-promo-');
+  const loaded = parsePlan(smallPlan(), 'plan.yaml');
+  if (!loaded.ok) throw new Error('the small plan does not load');
+  const plan = loaded.plan;
+  const commit = 'a'.repeat(40);
+  const now = Date.parse('2026-11-28T12:00:00Z');
+  const req = { released: 'staging', maxAge: 7 * 86_400_000 };
+  let n = 0;
+  /** A staging run's journal, as the engine writes it: started, monitoring, finished. */
+  const run = (o: {
+    env?: string;
+    name?: string;
+    version?: string;
+    commit?: string;
+    outcome?: string;
+    monitoring?: string;
+    finishedAt?: string;
+    rolledBack?: boolean;
+  }) => {
+    const id = `20261127-0000${String(++n).padStart(2, '0')}-1.2.3`;
+    const at = o.finishedAt ?? '2026-11-27T12:00:00.000Z';
+    const events: object[] = [
+      {
+        type: 'release.started',
+        at: '2026-11-27T11:00:00.000Z',
+        runId: id,
+        plan: '.release/plan.yaml',
+        name: o.name ?? 'tiny',
+        version: o.version ?? '1.2.3',
+        environment: o.env ?? 'staging',
+        user: 'Test',
+        host: 'h',
+        pid: 1,
+        planHash: 'x',
+        commit: o.commit ?? commit,
+      },
+    ];
+    if (o.monitoring !== 'none') {
+      events.push({ type: 'phase.started', at, phase: 'monitoring' });
+      if (o.monitoring !== 'running') events.push({ type: 'phase.finished', at, phase: 'monitoring', outcome: o.monitoring ?? 'passed' });
+    }
+    if (o.outcome !== 'none') events.push({ type: 'release.finished', at, outcome: o.outcome ?? 'released', message: 'done' });
+    // A rollback asked for after the release ended, as `release-pilot rollback RUN` journals it.
+    if (o.rolledBack) {
+      events.push({ type: 'rollback.started', at, trigger: 'user', reason: 'bad', by: 'Test', requestedAt: at, latencyMs: 1 });
+      events.push({ type: 'rollback.finished', at, outcome: 'rolled-back', message: 'ok' });
+    }
+    write(dir, `.release/runs/${id}/journal.jsonl`, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  };
+  const verdict = () => promotionVerdict(dir, plan, req, { version: '1.2.3', commit }, now);
+  beforeEach(() => fs.rmSync(path.join(dir, '.release'), { recursive: true, force: true }));
+
+  const corpus: [string, () => void][] = [
+    ['no staging run at all', () => {}],
+    ['a staging run of another commit with the same version', () => run({ commit: 'b'.repeat(40) })],
+    ['a staging run that was rolled back', () => run({ outcome: 'rolled-back' })],
+    ['a staging run that was released, then rolled back by hand', () => run({ rolledBack: true })],
+    ['a staging run that was aborted (abandoned)', () => run({ outcome: 'aborted' })],
+    ['a staging run still running (no end)', () => run({ outcome: 'none', monitoring: 'running' })],
+    ['a staging run whose monitoring failed yet says released', () => run({ monitoring: 'failed' })],
+    ['a staging run whose monitoring was skipped', () => run({ monitoring: 'skipped' })],
+    ['a staging run older than maxAge', () => run({ finishedAt: '2026-11-20T11:59:59.000Z' })],
+    ['a staging run that ends in the future (clock skew or an edited journal)', () => run({ finishedAt: '2026-11-29T00:00:00.000Z' })],
+    ['a released run of another service', () => run({ name: 'other' })],
+    ['a released run of another version', () => run({ version: '1.2.4' })],
+    ['a released run to another environment (qa)', () => run({ env: 'qa' })],
+    ['a released run to "stagíng", a look-alike of staging', () => run({ env: 'stagíng' })],
+  ];
+  it('control: a released staging run of this commit, monitoring passed, 1 day old, opens the gate, naming it', () => {
+    run({});
+    const v = verdict();
+    assert.equal(v.state, 'open', v.message);
+    assert.match(v.message, /released to staging in run 20261127-000001-1\.2\.3/);
+  });
+  for (const [title, make] of corpus)
+    it(`refuses ${title}`, () => {
+      make();
+      const v = verdict();
+      assert.equal(v.state, 'blocked', v.message);
+    });
+});

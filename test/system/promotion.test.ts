@@ -1,0 +1,222 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { main } from '../../src/cli/main';
+import { runIds } from '../../src/core/engine/runs';
+import { gitRepo, write } from '../support/helpers';
+import { smallPlan, workspace, journalLines, type Workspace } from '../support/fixtures';
+
+const CHECKLIST = `  - id: migration-script
+    title: Migration script present
+    files: [migrations/*.sql]`;
+
+/** Staging, then production behind promotion and one signed approval by someone else; eu frozen now. */
+function envPlan(freeze: { from: string; to: string }): string {
+  return smallPlan({
+    checklist: CHECKLIST,
+    extra: `environments:
+  staging:
+    variables: { url: "http://staging.example" }
+  production:
+    variables: { url: "http://prod.example" }
+    requires: { released: staging, maxAge: 7d }
+    approvals: { count: 1, signed: true }
+  eu:
+    freeze:
+      - { from: "${freeze.from}", to: "${freeze.to}", reason: "year-end freeze" }
+`,
+  })
+    .replace('secrets: [TINY_TOKEN]', 'secrets: [TINY_TOKEN]\nvariables: { url: "http://default.example" }')
+    .replace('echo "version ${release.version}" > deployed.txt', 'echo "version ${release.version} to ${var.url}" > deployed.txt');
+}
+
+/** `+05:30` text of an instant: a freeze written in another zone than the machine's. */
+function inIndia(ms: number): string {
+  return new Date(ms + 5.5 * 3_600_000).toISOString().replace(/\.\d+Z$/, '+05:30');
+}
+
+interface Person {
+  name: string;
+  email: string;
+  key: string;
+}
+
+describe('environments: promotion, approvals in git, freeze windows (real git, real SSH signatures)', function () {
+  this.timeout(120_000);
+  let ws: Workspace;
+  let git: (...args: string[]) => string;
+  let alice: Person;
+  let mallory: Person;
+  let operator: Person;
+  const cli = async (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main([...argv, '--plan', ws.planFile], { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n') });
+    return { code, out, err };
+  };
+  const key = (who: string, email: string): Person => {
+    const file = path.join(ws.dir, '..', `${path.basename(ws.dir)}-${who}`);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', email, '-f', file]);
+    return { name: who, email, key: file };
+  };
+  /** Runs `approve` as another person: their git identity and signing key for that one command. */
+  const approveAs = async (p: Person, ...argv: string[]) => {
+    git('config', 'user.name', p.name);
+    git('config', 'user.email', p.email);
+    git('config', 'user.signingkey', p.key);
+    try {
+      return await cli('approve', ...argv);
+    } finally {
+      git('config', 'user.name', operator.name);
+      git('config', 'user.email', operator.email);
+      git('config', 'user.signingkey', operator.key);
+    }
+  };
+  const approvalTags = () => git('tag', '-l', 'release-pilot/approval/*').split('\n').filter(Boolean);
+  const dropApprovals = () => approvalTags().forEach((t) => git('tag', '-d', t));
+  const newestJournal = () => journalLines(ws, runIds(ws.dir)[0]);
+  const gateEvents = (gate: string) => newestJournal().filter((e) => e.type === 'gate.changed' && e.gate === gate);
+
+  before(function () {
+    const now = Date.now();
+    ws = workspace(envPlan({ from: inIndia(now - 3_600_000), to: inIndia(now + 3_600_000) }));
+    write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
+    git = gitRepo(ws.dir);
+    git('add', '-A');
+    git('commit', '-qm', 'feat: first');
+    operator = key('Test Engineer', 'test@example.com');
+    alice = key('Alice', 'alice@example.com');
+    mallory = key('Mallory', 'mallory@example.com');
+    // The operator and Alice are trusted signers; Mallory's key is not.
+    const signers = write(
+      path.dirname(ws.dir),
+      `${path.basename(ws.dir)}-allowed`,
+      [operator, alice].map((p) => `${p.email} ${fs.readFileSync(`${p.key}.pub`, 'utf8').trim()}`).join('\n') + '\n',
+    );
+    git('config', 'gpg.format', 'ssh');
+    git('config', 'gpg.ssh.allowedSignersFile', signers);
+    git('config', 'user.signingkey', operator.key);
+  });
+
+  it('refuses a run without --env, listing the environments, and an environment the plan does not have', async () => {
+    const r = await cli('run', '--yes');
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /name one with --env: staging, production, eu/);
+    const bad = await cli('run', '--yes', '--env', 'qa');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /no environment "qa"; expected one of: staging, production, eu/);
+    assert.equal(runIds(ws.dir).length, 0);
+  });
+
+  it('refuses production without a released staging run of this commit, naming the gate', async () => {
+    const r = await cli('run', '--yes', '--env', 'production');
+    assert.equal(r.code, 1, r.err + r.out);
+    assert.match(r.out + r.err, /promotion gate: no released staging run of tiny 1\.2\.3 at commit [0-9a-f]{12}/);
+    assert.equal(gateEvents('promotion')[0].state, 'blocked');
+    assert.equal(gateEvents('approval').length, 0, 'nothing past the first blocked gate is judged');
+  });
+
+  it('releases to staging with its own values, and records the environment', async () => {
+    const r = await cli('run', '--yes', '--env', 'staging');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8').trim(), 'version 1.2.3 to http://staging.example');
+    assert.equal(newestJournal()[0].environment, 'staging');
+  });
+
+  it('refuses production with no approval, then with only a self-approval (signed and trusted)', async () => {
+    const none = await cli('run', '--yes', '--env', 'production');
+    assert.equal(none.code, 1);
+    assert.equal(gateEvents('promotion')[0].state, 'open');
+    assert.match(String(gateEvents('promotion')[0].message), /released to staging in run \S+/);
+    assert.match(String(gateEvents('approval')[0].message), /^0 of 1 approval/);
+
+    const self = await approveAs(operator, '1.2.3', '--env', 'production');
+    assert.equal(self.code, 0, self.err);
+    const r = await cli('run', '--yes', '--env', 'production');
+    assert.equal(r.code, 1);
+    assert.match(String(gateEvents('approval')[0].message), /the approver is the person starting the release/);
+    dropApprovals();
+  });
+
+  it('refuses an unsigned approval where signatures are required', async () => {
+    git('config', 'gpg.format', 'openpgp'); // so that -a stays unsigned whatever tag.gpgSign says
+    const who = 'Alice <alice@example.com>';
+    git('config', 'user.name', 'Alice');
+    git('config', 'user.email', 'alice@example.com');
+    try {
+      const head = git('rev-parse', 'HEAD');
+      const hash = (await import('node:crypto')).createHash('sha256').update(fs.readFileSync(ws.planFile)).digest('hex');
+      const msg = `release-pilot approval\nenvironment: production\nversion: 1.2.3\ncommit: ${head}\nplan: ${hash}\napprover: ${who}\nat: 2026-11-28T00:00:00.000Z`;
+      git('tag', '-a', '-m', msg, 'release-pilot/approval/production/1.2.3/unsigned', head);
+    } finally {
+      git('config', 'gpg.format', 'ssh');
+      git('config', 'user.name', operator.name);
+      git('config', 'user.email', operator.email);
+    }
+    const r = await cli('run', '--yes', '--env', 'production');
+    assert.equal(r.code, 1);
+    assert.match(String(gateEvents('approval')[0].message), /unsigned, and this environment needs signed approvals/);
+    dropApprovals();
+  });
+
+  it("refuses an approval signed by a key not in the allowed signers (Mallory's key under Alice's name)", async () => {
+    const r0 = await approveAs({ ...alice, key: mallory.key }, '1.2.3', '--env', 'production');
+    assert.equal(r0.code, 0, r0.err);
+    const r = await cli('run', '--yes', '--env', 'production');
+    assert.equal(r.code, 1);
+    assert.match(String(gateEvents('approval')[0].message), /signature does not verify/);
+    dropApprovals();
+  });
+
+  it('refuses an approval given before the plan changed by one byte', async () => {
+    const a = await approveAs(alice, '1.2.3', '--env', 'production', '--comment', 'looks good');
+    assert.equal(a.code, 0, a.err);
+    const text = fs.readFileSync(ws.planFile, 'utf8');
+    fs.writeFileSync(ws.planFile, text + ' ');
+    try {
+      const r = await cli('run', '--yes', '--env', 'production');
+      assert.equal(r.code, 1);
+      assert.match(String(gateEvents('approval')[0].message), /the plan changed since the approval/);
+    } finally {
+      fs.writeFileSync(ws.planFile, text);
+    }
+  });
+
+  it('refuses production after the commit was amended with the same message: staging released the other commit', async () => {
+    const before = git('rev-parse', 'HEAD');
+    git('commit', '-q', '--amend', '--no-edit', '--date', '2026-01-02T00:00:00Z');
+    try {
+      const r = await cli('run', '--yes', '--env', 'production');
+      assert.equal(r.code, 1);
+      assert.match(String(gateEvents('promotion')[0].message), new RegExp(`no released staging run .*: run \\S+ released commit ${before.slice(0, 12)}`));
+    } finally {
+      git('reset', '-q', '--soft', before);
+    }
+  });
+
+  it("releases production with Alice's valid signed approval; journal and report name the staging run and the approver", async () => {
+    assert.equal(approvalTags().length, 1, 'the approval of the previous test, for this plan as written');
+    const r = await cli('run', '--yes', '--env', 'production');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.match(String(gateEvents('approval')[0].message), /^approved by Alice <alice@example\.com> \(signed\)/);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8').trim(), 'version 1.2.3 to http://prod.example');
+    const report = fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');
+    assert.match(report, /Promotion \(open\): 1\.2\.3 at [0-9a-f]{12} was released to staging in run \S+/);
+    assert.match(report, /Approval \(open\): approved by Alice &lt;alice@example\.com&gt; \(signed\)/);
+  });
+
+  it('refuses a release inside a freeze window written in another time zone; a blank override is refused; a reason is recorded', async () => {
+    const r = await cli('run', '--yes', '--env', 'eu');
+    assert.equal(r.code, 1);
+    assert.match(String(gateEvents('freeze')[0].message), /releases are frozen from .*\+05:30 to .*\+05:30: year-end freeze/);
+    const blank = await cli('run', '--yes', '--env', 'eu', '--override-freeze', '   ');
+    assert.equal(blank.code, 1);
+    assert.match(String(gateEvents('freeze')[0].message), /an override needs a reason that is not blank/);
+    const ok = await cli('run', '--yes', '--env', 'eu', '--override-freeze', 'security fix CVE-1');
+    assert.equal(ok.code, 0, ok.err + ok.out);
+    assert.match(String(gateEvents('freeze')[0].message), /overridden by Test Engineer: security fix CVE-1/);
+    const report = fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');
+    assert.match(report, /Freeze \(open\): freeze .* \(year-end freeze\) overridden by Test Engineer: security fix CVE-1/);
+  });
+});
