@@ -60,6 +60,9 @@ interface Form {
   borders: Int32Array;
 }
 
+/** Fields whose values are the engine's own vocabulary (event types, outcomes, states, phases, gates) or the plan's environment name. */
+const ENGINE_WORDS = new Set(['type', 'action', 'basis', 'outcome', 'phase', 'state', 'status', 'verdict', 'gate', 'environment']);
+
 /**
  * Replaces every known secret with a mask in text headed for a log, journal, report, terminal or
  * dialog. Every occurrence of every secret, overlapping ones included, is covered; each stretch of
@@ -86,7 +89,12 @@ export class SecretMasker {
     return this.render(text, this.scan(text, 0).ranges, false).text;
   }
 
-  /** Masks every string in a value (object keys too) before it is serialised: never its JSON, where escaping changes the secret's bytes. */
+  /**
+   * Masks every string in a value (object keys too) before it is serialised: never its JSON, where
+   * escaping changes the secret's bytes. The engine's own words (an event's type, an outcome, a state,
+   * the environment's name) are left as they are: they never come from a secret, and a masked one
+   * would change what the release decides (`DEPLOY_ENV=production`, `STATUS=released`).
+   */
   maskDeep<T>(value: T): T {
     if (this.forms.length === 0) return value;
     return this.walk(value) as T;
@@ -96,7 +104,7 @@ export class SecretMasker {
     if (typeof v === 'string') return this.mask(v);
     if (Array.isArray(v)) return v.map((x) => this.walk(x));
     if (v && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.mask(k), this.walk(x)]));
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.mask(k), ENGINE_WORDS.has(k) && typeof x === 'string' ? x : this.walk(x)]));
     }
     return v;
   }
