@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureToolIgnored } from '../core/git/ignore';
-import { PLAN_TEMPLATES, isPlanTemplate, templateList } from '../core/plan/templates';
+import { PLAN_TEMPLATES, isPlanTemplate, pathTaken, templateList, writeTemplate } from '../core/plan/templates';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 
@@ -28,13 +28,17 @@ export function initCommand(o: CliOptions, io: Io): number {
   const planFile = path.resolve(o.plan ?? path.join(o.workspace ?? '.', '.release', 'plan.yaml'));
   const workspace = path.resolve(o.workspace ?? (path.basename(path.dirname(planFile)) === '.release' ? path.dirname(path.dirname(planFile)) : '.'));
   const shown = path.relative(process.cwd(), planFile) || planFile;
-  if (fs.existsSync(planFile) && !o.force) {
-    io.err(`release-pilot: ${shown} exists; nothing was written. Pass --force to replace it with the ${name} template.`);
+  if (pathTaken(planFile) && !o.force) {
+    const what = fs.lstatSync(planFile).isSymbolicLink() ? 'exists (a symbolic link)' : 'exists';
+    io.err(`release-pilot: ${shown} ${what}; nothing was written. Pass --force to replace it with the ${name} template.`);
     return EXIT.failed;
   }
-  const source = path.join(templateDir(), `${name}.yaml`);
-  fs.mkdirSync(path.dirname(planFile), { recursive: true });
-  fs.copyFileSync(source, planFile);
+  try {
+    writeTemplate(path.join(templateDir(), `${name}.yaml`), planFile);
+  } catch (e) {
+    io.err(`release-pilot: could not write ${shown}: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.failed;
+  }
   const ignored = ensureToolIgnored(workspace);
   io.out(
     `written: ${shown} (${PLAN_TEMPLATES[name]})\n` +

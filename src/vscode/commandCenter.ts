@@ -5,7 +5,7 @@ import { PHASES } from '../core/plan/schema';
 import { unitsFor } from '../core/engine/units';
 import { writeReport } from '../core/report/report';
 import { ensureToolIgnored } from '../core/git/ignore';
-import { PLAN_TEMPLATES as TEMPLATES, isPlanTemplate } from '../core/plan/templates';
+import { PLAN_TEMPLATES as TEMPLATES, isPlanTemplate, pathTaken, writeTemplate } from '../core/plan/templates';
 import { JournalWriteError, LockHeldError } from '../core/journal/journal';
 import { UnresolvedReferenceError } from '../core/plan/scope';
 import { COMMANDS, RUNS_COMMANDS, type CommandId } from './commands';
@@ -304,12 +304,11 @@ export class CommandCenter extends Disposable {
     const pick = text ?? (await vscode.window.showQuickPick(items, { title: 'Create Release Plan', placeHolder: 'Start from a template' }))?.label;
     if (!pick || !isPlanTemplate(pick)) return undefined;
     const target = this.c.planFile ?? path.join(folder.uri.fsPath, '.release', 'plan.yaml');
-    if (fs.existsSync(target)) {
+    if (pathTaken(target)) {
       const over = await vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(target)} exists. Replace it?`, { modal: true }, 'Replace');
       if (over !== 'Replace') return undefined;
     }
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.copyFileSync(vscode.Uri.joinPath(this.extensionUri, 'dist', 'templates', `${pick}.yaml`).fsPath, target);
+    writeTemplate(vscode.Uri.joinPath(this.extensionUri, 'dist', 'templates', `${pick}.yaml`).fsPath, target);
     // The lock and the runs are the tool's, not the user's: keep them out of commits and of the clean-tree gate's way.
     ensureToolIgnored(this.c.workspaceDir ?? folder.uri.fsPath);
     this.c.reload();

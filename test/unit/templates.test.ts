@@ -115,6 +115,38 @@ describe('release-pilot init', () => {
     assert.equal(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), 'node_modules\n/.release/lock\n.release/runs/\n');
   });
 
+  it('never writes through a symbolic link: one pointing nowhere is refused without --force, and --force replaces the link', async () => {
+    const dir = tempDir();
+    const outside = path.join(tempDir(), 'victim.txt');
+    fs.mkdirSync(path.join(dir, '.release'));
+    fs.symlinkSync(outside, path.join(dir, '.release/plan.yaml'));
+    const r = await cli('init', '--workspace', dir, '--template', 'local');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /plan\.yaml exists \(a symbolic link\); nothing was written/);
+    assert.ok(!fs.existsSync(outside), 'nothing written where the link points');
+    fs.writeFileSync(outside, 'ORIGINAL\n');
+    const forced = await cli('init', '--workspace', dir, '--template', 'local', '--force');
+    assert.equal(forced.code, 0, forced.err);
+    assert.equal(fs.readFileSync(outside, 'utf8'), 'ORIGINAL\n', 'the file the link pointed to is untouched');
+    const st = fs.lstatSync(path.join(dir, '.release/plan.yaml'));
+    assert.ok(st.isFile() && !st.isSymbolicLink(), 'the plan is a regular file now');
+    assert.equal(st.mode & 0o200, 0o200, 'and its owner can edit it');
+  });
+
+  it('does not write through a .gitignore that is a link or a folder', async () => {
+    const dir = tempDir();
+    const outside = path.join(tempDir(), 'gitignore');
+    fs.writeFileSync(outside, 'theirs\n');
+    fs.symlinkSync(outside, path.join(dir, '.gitignore'));
+    assert.equal((await cli('init', '--workspace', dir, '--template', 'helm')).code, 0);
+    assert.equal(fs.readFileSync(outside, 'utf8'), 'theirs\n');
+    const other = tempDir();
+    fs.mkdirSync(path.join(other, '.gitignore'));
+    const r = await cli('init', '--workspace', other, '--template', 'helm');
+    assert.equal(r.code, 0, r.err);
+    assert.ok(fs.existsSync(path.join(other, '.release/plan.yaml')));
+  });
+
   it('writes where --plan says', async () => {
     const dir = tempDir();
     const plan = path.join(dir, 'ops', '.release', 'plan.yaml');

@@ -13,7 +13,10 @@ export const TOOL_PATHS = ['.release/lock', '.release/runs/'] as const;
  */
 export function ensureToolIgnored(workspace: string): string[] {
   const file = path.join(workspace, '.gitignore');
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  // A link is not followed (git does not follow one either), nor is a folder written into.
+  if (st && !st.isFile()) return [];
+  const text = st ? fs.readFileSync(file, 'utf8') : '';
   const norm = (l: string) => l.trim().replace(/^\//, '').replace(/\/$/, '');
   const have = new Set(text.split(/\r?\n/).map(norm));
   const missing = TOOL_PATHS.filter((p) => !have.has(norm(p)));

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 /**
  * The plan templates of "Deploy: Create Release Plan" and `release-pilot init`, by name. The build
  * copies each to `dist/templates/<name>.yaml` (esbuild.mjs); a test loads every one with the real loader.
@@ -22,4 +25,24 @@ export function templateList(): string {
   return Object.entries(PLAN_TEMPLATES)
     .map(([n, d]) => `  ${n.padEnd(width)}  ${d}`)
     .join('\n');
+}
+
+/** Whether anything is at `file`: a file, a folder, or a symbolic link (one that points nowhere too). */
+export function pathTaken(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a template as a regular, writable file at `target`. A symbolic link there is replaced, never
+ * written through: a cloned repository may ship `.release/plan.yaml` pointing anywhere.
+ */
+export function writeTemplate(source: string, target: string): void {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  if (pathTaken(target) && fs.lstatSync(target).isSymbolicLink()) fs.unlinkSync(target);
+  fs.writeFileSync(target, fs.readFileSync(source), { mode: 0o644, flag: 'w' });
 }
