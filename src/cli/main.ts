@@ -98,14 +98,15 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
  * that reopens a run takes the environment the run started for (its rules refuse any other).
  */
 function environmentFor(command: string, runArg: string | undefined, o: CliOptions, plan: Plan, workspace: string) {
-  if (o.env === undefined && environmentNames(plan).length) {
-    if (command === 'validate') return { ok: true as const, plan };
-    if (REOPENS.includes(command)) {
-      const runId = runArg ?? latestRunId(workspace);
-      const env = runId ? loadRun(workspace, runId).state.environment : undefined;
-      if (env) return planForEnvironment(plan, env);
-    }
+  if (environmentNames(plan).length && REOPENS.includes(command)) {
+    const runId = runArg ?? latestRunId(workspace);
+    const recorded = runId ? loadRun(workspace, runId).state.environment : undefined;
+    // A run is rolled back, resumed or abandoned with the values of the environment it went to, never another's.
+    if (recorded && o.env !== undefined && o.env.normalize('NFKC').trim().toLowerCase() !== recorded.normalize('NFKC').trim().toLowerCase())
+      return { ok: false as const, message: `run ${runId} went to ${recorded}, not ${o.env}: ${command} it with --env ${recorded}, or without --env` };
+    if (recorded) return planForEnvironment(plan, recorded);
   }
+  if (o.env === undefined && environmentNames(plan).length && command === 'validate') return { ok: true as const, plan };
   return planForEnvironment(plan, o.env);
 }
 const REOPENS = ['resume', 'rollback', 'abandon'];

@@ -85,10 +85,11 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     await wb.page.keyboard.press('Enter');
     await wb.page.keyboard.press('End');
     await wb.page.keyboard.press('Enter');
-    // A fresh line starts at column 1 whatever the editor's auto-indent did.
+    // What is typed next starts at column 1 whatever the editor's auto-indent did: it replaces the
+    // indent selected here. (A Backspace instead deleted the new line itself when there was no indent,
+    // and the next test's line then replaced `interval`.)
     await wb.page.keyboard.press('Shift+Home');
     await wb.page.keyboard.press('Shift+Home');
-    await wb.page.keyboard.press('Backspace');
   }
 
   it('completes the keys that fit at the cursor, in the suggest list a person sees', async () => {
@@ -194,9 +195,11 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     const text = await page.innerText();
     for (const step of [
       'Create a release plan',
+      'Release your own service',
       'Check the plan',
       'Preview the release',
       'Start the release',
+      'Promote from staging to production',
       'Watch the monitor',
       'Roll back in one click',
       'Look back',

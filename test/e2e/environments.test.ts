@@ -64,7 +64,7 @@ describe(`environments: promotion and approval gates in the tree, Approve Releas
   });
 
   it('records an approval with Deploy: Approve Release: environment, version and comment asked in turn', async () => {
-    await wb.command('Deploy: Approve Release');
+    await wb.command('Deploy: Approve Release', 30_000, 'asks');
     const input = wb.page.locator('.quick-input-widget .quick-input-box input');
     await wb.chooseRow(wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'production' }).first());
     await wb.page.locator('.quick-input-widget', { hasText: 'version' }).waitFor();

@@ -40,7 +40,8 @@ export class Workbench {
   }
 
   /** Runs a command from the palette (F1). The palette lists what is enabled when it opens, so it is reopened until the command shows. */
-  async command(title: string, timeout = 30_000): Promise<void> {
+  /** Runs a command from the palette; `asks`: the command opens a quick input of its own, which stays. */
+  async command(title: string, timeout = 30_000, then: 'closes' | 'asks' = 'closes'): Promise<void> {
     const p = this.page;
     const end = Date.now() + timeout;
     for (;;) {
@@ -69,7 +70,17 @@ export class Workbench {
       }
     }
     await this.chooseRow(p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first());
-    await p.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    if (then === 'closes') await p.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    // The command's own quick input replaces the palette's: its box no longer holds ">title".
+    else
+      await p.waitForFunction(
+        () => {
+          const box = document.querySelector<HTMLInputElement>('.quick-input-widget:not(.quick-input-widget-closing) .quick-input-box input');
+          return box !== null && !box.value.startsWith('>');
+        },
+        undefined,
+        { timeout },
+      );
   }
 
   /**

@@ -152,6 +152,33 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
       /not a release-pilot approval/,
     ],
   ];
+  it('refuses a backdated approval: git checks an expired key at the date its tag claims', async () => {
+    const msg = [
+      'release-pilot approval',
+      'environment: production',
+      'version: 1.2.3',
+      `commit: ${head}`,
+      `plan: ${hash}`,
+      'approver: Alice <alice@example.com>',
+      'at: 2025-06-01T00:00:00.000Z',
+    ].join('\n');
+    execFileSync('git', ['tag', '-s', '-m', msg, 'release-pilot/approval/production/1.2.3/backdated', head], {
+      cwd: dir,
+      env: { ...process.env, GIT_COMMITTER_DATE: '2025-06-01T00:00:00Z' },
+    });
+    const v = await verdict();
+    assert.equal(v.state, 'blocked', v.message);
+    assert.match(v.message, /before the commit it approves .*: a backdated tag/);
+  });
+
+  it("refuses someone whose user.name is an allowed approver's email: an entry with @ names an email", async () => {
+    as({ name: 'alice@example.com', email: 'mallory@example.com', key: mallory.key });
+    handTag('name-is-email', {}, { sign: false });
+    const v = await approvalVerdict(dir, { count: 1, from: ['alice@example.com'], signed: false }, subject(), operator);
+    assert.equal(v.state, 'blocked', v.message);
+    assert.match(v.message, /mallory@example\.com is not among those who may approve \(alice@example\.com\)/);
+  });
+
   for (const [title, make, why] of corpus)
     it(`refuses ${title}`, async () => {
       await make();

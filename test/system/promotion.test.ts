@@ -124,6 +124,13 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.equal(newestJournal()[0].environment, 'staging');
   });
 
+  it("refuses to roll back the staging run with another environment's values (--env production)", async () => {
+    const r = await cli('rollback', '--env', 'production', '--yes', '--reason', 'wrong environment');
+    assert.equal(r.code, 2, r.err + r.out);
+    assert.match(r.err, /went to staging, not production: rollback it with --env staging, or without --env/);
+    assert.ok(!newestJournal().some((e) => String(e.type).startsWith('rollback.')), 'nothing was rolled back');
+  });
+
   it('refuses production with no approval, then with only a self-approval (signed and trusted)', async () => {
     const none = await cli('run', '--yes', '--env', 'production');
     assert.equal(none.code, 1);

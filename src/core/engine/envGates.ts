@@ -91,7 +91,10 @@ export function judgeApprovals(
   rule: NonNullable<Environment['approvals']>,
   operator: { name: string; email?: string },
 ): { counted: ApprovalRead[]; refused: string[] } {
-  const allowed = rule.from.map(normalEmail);
+  // An entry with an @ is an email and matches the approver's email only (a user.name set to
+  // someone's address is not that person); one without matches the approver's name.
+  const mayApprove = (a: { name: string; email: string }) =>
+    rule.from.length === 0 || rule.from.some((f) => (f.includes('@') ? normalEmail(f) === normalEmail(a.email) : sameName(f, a.name)));
   const counted: ApprovalRead[] = [];
   const refused: string[] = [];
   const seen = new Set<string>();
@@ -103,7 +106,7 @@ export function judgeApprovals(
         ? 'the approver is the person starting the release'
         : sameName(r.approver!.name, operator.name)
           ? 'the approver has the name of the person starting the release'
-          : allowed.length && !allowed.includes(who) && !allowed.includes(normalEmail(r.approver!.name))
+          : !mayApprove(r.approver!)
             ? `${r.approver!.email} is not among those who may approve (${rule.from.join(', ')})`
             : rule.signed && !r.signed
               ? 'unsigned, and this environment needs signed approvals'

@@ -131,6 +131,14 @@ async function readApproval(cwd: string, tag: string, object: string, subject: A
   if (fields.get('version') !== subject.version) return wrong(`it approves version ${JSON.stringify(fields.get('version'))}`);
   if (fields.get('plan') !== subject.planHash) return wrong('the plan changed since the approval (its hash differs)');
   if (!approver) return wrong('the tag has no tagger');
+  // git checks a key's validity (valid-after, valid-before) at the tag's own date, which its writer sets.
+  const taggedAt = Number(tagger![3]);
+  const committedAt = Number((await git(cwd, ['show', '-s', '--format=%ct', subject.commit])).trim());
+  if (taggedAt < committedAt)
+    return wrong(
+      `it is dated ${new Date(taggedAt * 1000).toISOString()}, before the commit it approves (${new Date(committedAt * 1000).toISOString()}): a backdated tag`,
+    );
+  if (taggedAt * 1000 > Date.now() + 5 * 60_000) return wrong(`it is dated ${new Date(taggedAt * 1000).toISOString()}, in the future`);
   if (fields.get('approver') !== `${approver.name} <${approver.email}>`) return wrong('its message names another approver than its tagger');
   if (/[^\x21-\x7e]/.test(approver.email.trim()))
     return wrong(`the approver's email ${JSON.stringify(approver.email)} has characters outside plain ASCII (a look-alike of another address)`);
