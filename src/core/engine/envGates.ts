@@ -20,7 +20,8 @@ export function freezeVerdict(env: Environment, now: number, override: string | 
   if (!env.freeze.length) return undefined;
   const w = freezeAt(env, now);
   if (!w) return { gate: 'freeze', state: 'open', message: `no freeze now (${env.freeze.length} window(s) declared)` };
-  const reason = override?.trim();
+  // Blank once the invisible characters (zero-width spaces and joiners, BOM, word joiner) are taken out.
+  const reason = override?.replace(/[\u180e\u200b-\u200d\u2060\ufeff]/g, '').trim();
   if (reason) return { gate: 'freeze', state: 'open', message: `freeze ${w.from} – ${w.to} (${w.reason}) overridden by ${by}: ${reason}` };
   return {
     gate: 'freeze',
