@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { loadPlanFile } from '../../src/core/plan/load';
 import { PLAN_TEMPLATES } from '../../src/core/plan/templates';
 import { main } from '../../src/cli/main';
-import { ROOT, tempDir, write } from '../support/helpers';
+import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 
 const TEMPLATE_DIR = path.join(ROOT, 'dist', 'templates');
 
@@ -145,6 +146,16 @@ describe('release-pilot init', () => {
     const r = await cli('init', '--workspace', other, '--template', 'helm');
     assert.equal(r.code, 0, r.err);
     assert.ok(fs.existsSync(path.join(other, '.release/plan.yaml')));
+  });
+
+  it('validates a version: auto template in a repository with no commit yet: a one-line answer, no stack', async () => {
+    const dir = tempDir();
+    gitRepo(dir);
+    assert.equal((await cli('init', '--workspace', dir, '--template', 'helm')).code, 0);
+    // The built command line, run in that folder, as a person does.
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'validate'], { cwd: dir, encoding: 'utf8' });
+    assert.doesNotMatch(r.stderr, /malformed object name|\n\s+at /, r.stderr);
+    assert.ok(r.status === 0 || r.status === 1, `exit ${r.status}: ${r.stderr}`);
   });
 
   it('writes where --plan says', async () => {

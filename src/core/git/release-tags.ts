@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { git } from './git';
+import { git, gitResult } from './git';
 
 export interface ReleaseTag {
   name: string;
@@ -25,6 +25,8 @@ export async function releaseTags(cwd: string, prefix: string, mergedInto?: stri
     '%(committerdate:iso-strict)',
     '%(*committerdate:iso-strict)',
   ].join('%00');
+  // A repository with no commit yet: nothing is reachable from its HEAD.
+  if (mergedInto && (await gitResult(cwd, ['rev-parse', '-q', '--verify', `${mergedInto}^{commit}`])).exitCode !== 0) return [];
   const args = ['for-each-ref', `--format=${format}`, ...(mergedInto ? [`--merged=${mergedInto}`] : []), 'refs/tags/'];
   const out = await git(cwd, args);
   const tags: ReleaseTag[] = [];
