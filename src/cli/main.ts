@@ -100,7 +100,7 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
 function environmentFor(command: string, runArg: string | undefined, o: CliOptions, plan: Plan, workspace: string) {
   if (environmentNames(plan).length && REOPENS.includes(command)) {
     const runId = runArg ?? latestRunId(workspace);
-    const recorded = runId ? loadRun(workspace, runId).state.environment : undefined;
+    const recorded = runId ? recordedEnvironment(workspace, runId) : undefined;
     // A run is rolled back, resumed or abandoned with the values of the environment it went to, never another's.
     if (recorded && o.env !== undefined && o.env.normalize('NFKC').trim().toLowerCase() !== recorded.normalize('NFKC').trim().toLowerCase())
       return { ok: false as const, message: `run ${runId} went to ${recorded}, not ${o.env}: ${command} it with --env ${recorded}, or without --env` };
@@ -110,6 +110,15 @@ function environmentFor(command: string, runArg: string | undefined, o: CliOptio
   return planForEnvironment(plan, o.env);
 }
 const REOPENS = ['resume', 'rollback', 'abandon'];
+
+/** The environment a run went to; none when the run cannot be read (the command then says why). */
+function recordedEnvironment(workspace: string, runId: string): string | undefined {
+  try {
+    return loadRun(workspace, runId).state.environment;
+  } catch {
+    return undefined;
+  }
+}
 
 async function runCommand(command: string, runArg: string | undefined, o: CliOptions, p: PlanContext, io: Io): Promise<number> {
   if (command === 'validate') return validateCommand(p, io);
