@@ -26,7 +26,9 @@ export class Workbench {
       lines.push(`${new Date().toISOString()} ${m.type()} ${m.text()}`);
       if (lines.length > 300) lines.splice(0, lines.length - 300);
     });
-    await page.goto(url);
+    // The page's load, like the workbench after it, gets a minute: a fresh-clone CI run saw it take
+    // over Playwright's default 30 s while the fleet's tests loaded the machine.
+    await page.goto(url, { timeout: 60_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     const wb = new Workbench(page);
     return wb;
