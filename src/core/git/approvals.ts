@@ -81,6 +81,8 @@ export interface ApprovalRead {
 export async function readApprovals(cwd: string, subject: ApprovalSubject): Promise<ApprovalRead[]> {
   const out = await git(cwd, ['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)', approvalPrefix(subject.environment, subject.version)]);
   const reads: ApprovalRead[] = [];
+  // The release commit's date, read once: a tag dated before it is backdated.
+  let committedAt: number | undefined;
   for (const line of out.split('\n').filter(Boolean)) {
     const [ref, type, object] = line.split('\0');
     const tag = ref.slice('refs/tags/'.length);
@@ -88,12 +90,13 @@ export async function readApprovals(cwd: string, subject: ApprovalSubject): Prom
       reads.push({ tag, signed: false, invalid: 'a lightweight tag: it records no approver, time or signature' });
       continue;
     }
-    reads.push(await readApproval(cwd, tag, object, subject));
+    committedAt ??= Number((await git(cwd, ['show', '-s', '--format=%ct', subject.commit])).trim());
+    reads.push(await readApproval(cwd, tag, object, subject, committedAt));
   }
   return reads;
 }
 
-async function readApproval(cwd: string, tag: string, object: string, subject: ApprovalSubject): Promise<ApprovalRead> {
+async function readApproval(cwd: string, tag: string, object: string, subject: ApprovalSubject, committedAt: number): Promise<ApprovalRead> {
   const raw = await git(cwd, ['cat-file', 'tag', object]);
   const headerEnd = raw.indexOf('\n\n');
   const headers = new Map(
@@ -133,7 +136,6 @@ async function readApproval(cwd: string, tag: string, object: string, subject: A
   if (!approver) return wrong('the tag has no tagger');
   // git checks a key's validity (valid-after, valid-before) at the tag's own date, which its writer sets.
   const taggedAt = Number(tagger![3]);
-  const committedAt = Number((await git(cwd, ['show', '-s', '--format=%ct', subject.commit])).trim());
   if (taggedAt < committedAt)
     return wrong(
       `it is dated ${new Date(taggedAt * 1000).toISOString()}, before the commit it approves (${new Date(committedAt * 1000).toISOString()}): a backdated tag`,
