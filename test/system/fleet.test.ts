@@ -77,6 +77,22 @@ function releaseWith(fleet: Fleet, plan: string, ...more: string[]) {
   ]);
 }
 
+/** The release's output and, for a failure to read, the logs of its rollback steps (their stderr says why a step failed). */
+function explain(fleet: Fleet, r: { out: string }): string {
+  const runs = path.join(fleet.dir, '.release', 'runs');
+  const last = fs.existsSync(runs) ? fs.readdirSync(runs).sort().pop() : undefined;
+  const logs = last ? path.join(runs, last, 'logs') : '';
+  const rollbackLogs =
+    logs && fs.existsSync(logs)
+      ? fs
+          .readdirSync(logs)
+          .filter((n) => n.startsWith('rollback'))
+          .sort()
+          .map((n) => `--- ${n}\n${fs.readFileSync(path.join(logs, n), 'utf8').slice(-2000)}`)
+      : [];
+  return `${r.out.slice(-4000)}\n${rollbackLogs.join('\n')}`;
+}
+
 const total = (load: LoadCounts, key: 'requests' | 'non2xx' | 'connErrors') => Object.values(load.counts).reduce((a, c) => a + c[key], 0);
 const failuresByPhase = (load: LoadCounts) =>
   Object.fromEntries(Object.entries(load.counts).map(([p, c]) => [p, { requests: c.requests, non2xx: c.non2xx, connErrors: c.connErrors, errors: c.errors }]));
@@ -122,7 +138,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       const sshdPid = Number(fs.readFileSync(path.join(h4.root, 'ssh', 'sshd.pid'), 'utf8'));
       process.kill(sshdPid, 'SIGTERM');
       const r = await release(f);
-      assert.equal(r.code, 1, r.out.slice(-3000));
+      assert.equal(r.code, 1, explain(f, r));
       assert.match(r.out, /Every host answers over SSH/);
       assert.match(r.out, /h4 \| UNREACHABLE!/);
       assert.doesNotMatch(r.out, /▶ Service deployment/, 'the deploy never started');
@@ -161,7 +177,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     it('a good release through the CLI under load: exit 0, every host on 1.1.0, not one failed request', async () => {
       const f = fleet!;
       const r = await release(f, '--var', 'BATCH=2');
-      assert.equal(r.code, 0, r.out.slice(-4000));
+      assert.equal(r.code, 0, explain(f, r));
       assert.match(r.out, /■ released: every phase passed/);
       assert.deepEqual(f.versions(), { h1: '1.1.0', h2: '1.1.0', h3: '1.1.0', h4: '1.1.0' });
       const servers = f.haproxyServers();
@@ -187,7 +203,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     try {
       await f.start();
       const r = await releaseWith(f, 'canary.yaml');
-      assert.equal(r.code, 3, r.out.slice(-4000));
+      assert.equal(r.code, 3, explain(f, r));
       const runs = path.join(f.dir, '.release', 'runs');
       const events = fs
         .readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'journal.jsonl'), 'utf8')
@@ -228,7 +244,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       const h3 = f.hosts[2];
       fs.writeFileSync(path.join(h3.root, 'fail-health-1.1.0'), 'the fault test: h3 fails /health on 1.1.0\n');
       const r = await release(f);
-      assert.equal(r.code, 3, r.out.slice(-4000));
+      assert.equal(r.code, 3, explain(f, r));
       assert.match(r.out, /⟲ Rollback/);
       const runs = path.join(f.dir, '.release', 'runs');
       const deployLog = fs.readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'logs', 'deploy_0.1.log'), 'utf8');

@@ -13,7 +13,22 @@ set -euo pipefail
 sock=${1:?usage: haproxy.sh SOCKET COMMAND}
 shift
 [ -S "$sock" ] || { echo "haproxy.sh: no HAProxy socket at $sock" >&2; exit 1; }
-send() { echo "$1" | socat -t 2 stdio "unix-connect:$sock"; }
+# One command over the socket. socat exits non-zero only when it could not talk to HAProxy (the
+# socket busy, a connect refused or cut): that is tried again, up to 5 times within about a second,
+# so a rollback step does not fail on one refused connect. Every command sent here may be repeated:
+# show, set weight, set state.
+send() {
+  local try answer
+  for try in 1 2 3 4 5; do
+    if answer=$(echo "$1" | socat -t 2 stdio "unix-connect:$sock"); then
+      printf '%s\n' "$answer"
+      return 0
+    fi
+    echo "haproxy.sh: no answer from HAProxy at $sock (try $try of 5): '$1'" >&2
+    sleep 0.2
+  done
+  return 1
+}
 
 stat_field() { # backend/server, field name (a column of `show stat`)
   local px=${1%/*} sv=${1#*/}

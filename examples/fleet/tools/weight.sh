@@ -12,9 +12,13 @@ backend=${BACKEND:-orders}
 arg=${1:?usage: weight.sh PERCENT|equal}
 hap=tools/haproxy.sh
 
-mapfile -t servers < <("$hap" "$sock" 'show stat' | awk -F, -v px="$backend" '$1 == px && $2 != "BACKEND" && $2 != "FRONTEND" { print $2 }')
+# Read first, then parsed: a failed read stops here with HAProxy's error (a process substitution
+# would hide it behind "no backend").
+stat=$("$hap" "$sock" 'show stat')
+mapfile -t servers < <(awk -F, -v px="$backend" '$1 == px && $2 != "BACKEND" && $2 != "FRONTEND" { print $2 }' <<< "$stat")
 [ "${#servers[@]}" -gt 0 ] || { echo "weight.sh: HAProxy has no backend $backend" >&2; exit 1; }
-printf '%s\n' "${servers[@]}" | grep -qx "$canary" || { echo "weight.sh: $canary is not a server of $backend" >&2; exit 1; }
+# Not `printf | grep -q`: with pipefail, grep leaving early can fail the pipeline on SIGPIPE.
+[[ " ${servers[*]} " == *" $canary "* ]] || { echo "weight.sh: $canary is not a server of $backend" >&2; exit 1; }
 stable=()
 for s in "${servers[@]}"; do [ "$s" = "$canary" ] || stable+=("$s"); done
 
