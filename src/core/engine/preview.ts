@@ -1,11 +1,12 @@
 // What a release would do, in order, without running it: the CLI's --dry-run and the editor's Preview Release.
 import type { Plan } from '../plan/schema';
 import { PHASES, PHASE_TITLES } from '../plan/schema';
-import { interpolate, previewScope } from '../plan/scope';
+import { interpolate, previewScope, runScope } from '../plan/scope';
 import { SecretMasker } from '../exec/mask';
 import { checkAcceptance, runCheck } from './checks';
 import { releasedBefore, versionFacts } from './releaseFacts';
 import { unsetEnvReferences } from './secrets';
+import { resolvedPathProblem } from './envPath';
 import { envReferences } from '../plan/load';
 import { headCommit } from '../git/gate';
 import { unitsFor, type Unit } from './units';
@@ -133,11 +134,18 @@ export async function previewRelease(
   const text = dryRun(plan, o.vars ?? {}, { version, previousVersion });
   if (o.evaluateGates === false) return `${text}\n\nGates: not evaluated (the workspace is not trusted).`;
   const gates = await previewGates(plan, workspace, { version, previousVersion, vars: o.vars });
-  return `${text}\n\n${renderGates([...gates, ...(await startRefusals(workspace, plan, planRel, planText, version))])}`;
+  return `${text}\n\n${renderGates([...gates, ...(await startRefusals(workspace, plan, planRel, planText, version, o.vars))])}`;
 }
 
 /** What Start Release itself would refuse before any gate: an unset `${env:…}`, a version released before. */
-async function startRefusals(workspace: string, plan: Plan, planRel: string, planText: string, version: string): Promise<GateState[]> {
+async function startRefusals(
+  workspace: string,
+  plan: Plan,
+  planRel: string,
+  planText: string,
+  version: string,
+  vars?: Record<string, string>,
+): Promise<GateState[]> {
   const out: GateState[] = [];
   const refs = envReferences(planText);
   const names = new Set(refs.map((r) => r.name));
@@ -145,6 +153,8 @@ async function startRefusals(workspace: string, plan: Plan, planRel: string, pla
     const unset = unsetEnvReferences(planText, planRel, process.env, refs);
     out.push({ gate: 'environment', state: unset ? 'blocked' : 'open', detail: unset ?? `every variable the plan reads is set (${[...names].join(', ')})` });
   }
+  const badPath = resolvedPathProblem(plan, planText, planRel, runScope(plan, { version, runId: '' }, '', process.env, vars));
+  if (badPath) out.push({ gate: 'environment', state: 'blocked', detail: badPath });
   const again = releasedBefore(workspace, plan, planRel, version, await headCommit(workspace));
   if (again) out.push({ gate: 'version', state: 'blocked', detail: again });
   return out;
