@@ -30,6 +30,9 @@ export function dryRun(plan: Plan, vars: Record<string, string>, facts: { versio
       `  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`,
     );
   if (plan.phases.deploy.blueGreen) L.push(`  active colour: $ ${r(plan.phases.deploy.blueGreen.active)}`);
+  // The commands below read these as "$NAME": a dry run that showed only the commands would hide the values.
+  const env = Object.entries(plan.env ?? {});
+  if (env.length) L.push('', 'Environment of every command (env):', ...env.map(([k, v]) => `  ${k}=${r(v)}`));
   let n = 1;
   for (const phase of PHASES) {
     const units = unitsFor(plan, phase);
