@@ -6,17 +6,28 @@ import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 import { countTraffic, freePort } from '../support/traffic';
 import { alive, processesIn } from '../support/processes';
 import { waitFor } from '../support/waitFor';
+import { cliBin, markedBlocks, needsServices, runBlock, type BlockRun } from '../support/guide';
 
 /**
- * The nginx-postgres template, released the way a user would: `release-pilot init`, the values of
- * its FILL IN block, then `release-pilot run --yes`, against a real nginx (a non-daemon master on its
- * own prefix and a free port, switched by `nginx -s reload`) and a real PostgreSQL 15 (initdb and
- * postgres as the postgres user, in a temp folder). The database settings reach every step, check,
- * metric and the service itself only through the plan's `env`: this process has no PG* variable.
+ * The nginx-postgres template, released the way a user would, against a real nginx (a non-daemon
+ * master on its own prefix and a free port, switched by `nginx -s reload`) and a real PostgreSQL 15
+ * (initdb and postgres as the postgres user, in a temp folder): first docs/guide.md's marked blocks,
+ * typed as written into one shell in the user's repository (`init`, the values of the FILL IN block,
+ * validate, dry run, the first release, a second one rolled back by hand, status, report), then a
+ * good and a faulty release with `release-pilot run --yes`. The database settings reach every step,
+ * check, metric and the service itself only through the plan's `env`: this process has no PG*
+ * variable. The values filled in carry a quote, a double quote, a $, a space and a backslash (the
+ * state folder, the repository's folder, the START command): the template hands them to bash as
+ * environment variables, never pasted into a command's text.
  */
 const NGINX = '/usr/sbin/nginx';
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+/** A folder name that breaks any command that pastes it between quotes, or lets the shell expand it. */
+const HOSTILE_DIR = `srv it's "q" $HOME \\ x`;
+/** A START command with quotes of its own, as a user writes one. */
+const START = `node -e 'require("./server.js")'`;
 
 const SERVER = `const http = require('node:http');
 const fs = require('node:fs');
@@ -76,6 +87,8 @@ describe('template nginx-postgres: a service behind a real nginx with a real Pos
   let pg: ChildProcess;
   let nginx: ChildProcess;
   const pgPort = { n: 0 };
+  /** The reader's edit of the FILL IN block, after `init`. */
+  let fillValues = () => {};
 
   const psql = (sql: string, db = 'app', user = 'app') =>
     execFileSync('psql', ['-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pgPort.n), '-U', user, '-d', db, '-c', sql], {
@@ -112,6 +125,22 @@ describe('template nginx-postgres: a service behind a real nginx with a real Pos
     git('commit', '-qm', message);
     git('tag', `v${version}`);
     return cli('run', '--yes');
+  }
+
+  /** The guide's marked blocks, in order; each is run once, when the test reaches it. */
+  const blocks = markedBlocks();
+  let nextBlock = 0;
+  let shellEnv: NodeJS.ProcessEnv = {};
+  /** The next marked block of the guide, run as written in the repository; it must be the one expected. */
+  async function guideBlock(expect: RegExp): Promise<BlockRun & { block: string }> {
+    const block = blocks[nextBlock++];
+    assert.ok(block !== undefined, `the guide has a block matching ${expect}`);
+    assert.match(block, expect, "the guide's blocks come in the order this test follows");
+    const r = await runBlock(block, repo, shellEnv, tmp);
+    shellEnv = r.env;
+    // Later releases of this file run with what the reader's terminal holds now (PGPASSWORD, PATH).
+    env = { ...r.env };
+    return { ...r, block };
   }
 
   const live = async () => {
@@ -197,8 +226,8 @@ http {
     assert.ok(await waitFor(() => fs.existsSync(`${ngx}/nginx.pid`), 20_000, 100), 'nginx did not start');
 
     // The user's repository: a service, its first migration, the QA verdict, and the template.
-    stateDir = path.join(tmp, 'srv');
-    repo = path.join(tmp, 'repo');
+    stateDir = path.join(tmp, HOSTILE_DIR);
+    repo = path.join(tmp, "the service's repo");
     fs.mkdirSync(repo);
     git = gitRepo(repo);
     write(repo, 'server.js', SERVER);
@@ -207,35 +236,38 @@ http {
       'db/migrations/001_items.sql',
       "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\nINSERT INTO items VALUES (1, 'apple'), (2, 'pear');\n",
     );
+    git('add', '-A');
+    git('commit', '-qm', 'feat: items service');
+    // QA's verdict, where the plan's acceptance reads it: the guide commits it with the plan.
     write(repo, 'qa/acceptance.md', '# QA\n\nVerdict: Ready for Launch\n');
-    // No PG* variable here: the database settings come from the plan's env only.
-    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PG')));
-    env.PGPASSWORD = 'trust-ignores-it';
-    const init = await cli('init', '--template', 'nginx-postgres');
-    assert.equal(init.code, 0, init.err);
-    const plan = path.join(repo, '.release', 'plan.yaml');
-    fs.writeFileSync(
-      plan,
-      fillIn(fs.readFileSync(plan, 'utf8'), {
-        name: 'items-service',
-        BLUE_PORT: `"${bluePort}"`,
-        GREEN_PORT: `"${greenPort}"`,
-        PUBLIC_URL: `http://127.0.0.1:${nginxPort}`,
-        CHECK_PATH: '/api/items',
-        NGINX_UPSTREAM: `${ngx}/upstream.conf`,
-        NGINX: nginxCmd,
-        STATE_DIR: stateDir,
-        PGHOST: '127.0.0.1',
-        PGPORT: `"${pgPort.n}"`,
-        PGDATABASE: 'app',
-        PGUSER: 'app',
-        // A short window for a test; the template's default is the spec's 15 minutes.
-        window: '12s',
-        interval: '2s',
-      }),
-    );
-    const valid = await cli('validate');
-    assert.equal(valid.code, 0, valid.out + valid.err);
+    // No PG* variable here: the database settings come from the plan's env, the password from the guide's export.
+    shellEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PG')));
+    shellEnv.PATH = `${cliBin(tmp)}:${process.env.PATH}`;
+    env = shellEnv;
+    fillValues = () => {
+      const plan = path.join(repo, '.release', 'plan.yaml');
+      fs.writeFileSync(
+        plan,
+        fillIn(fs.readFileSync(plan, 'utf8'), {
+          name: 'items-service',
+          START: JSON.stringify(START),
+          BLUE_PORT: `"${bluePort}"`,
+          GREEN_PORT: `"${greenPort}"`,
+          PUBLIC_URL: `http://127.0.0.1:${nginxPort}`,
+          CHECK_PATH: '/api/items',
+          NGINX_UPSTREAM: `${ngx}/upstream.conf`,
+          NGINX: nginxCmd,
+          STATE_DIR: JSON.stringify(stateDir),
+          PGHOST: '127.0.0.1',
+          PGPORT: `"${pgPort.n}"`,
+          PGDATABASE: 'app',
+          PGUSER: 'app',
+          // A short window for a test; the template's default is the spec's 15 minutes.
+          window: '12s',
+          interval: '2s',
+        }),
+      );
+    };
   });
 
   after(async () => {
@@ -250,23 +282,82 @@ http {
     assert.ok(left, `processes left running: ${processesIn(tmp).join('\n')}`);
   });
 
-  it('the first release: migration 001, the service on green behind nginx', async () => {
-    const r = await release('1.0.0', 'feat: items service', {});
-    assert.equal(r.code, 0, r.out + r.err);
+  it("the guide's first blocks as written: init, the values filled in, validate, the password exported, dry run", async () => {
+    const init = await guideBlock(/^release-pilot init --template nginx-postgres$/m);
+    assert.deepEqual(init.failed, [], init.out + init.err);
+    assert.equal(git('status', '--porcelain'), '?? qa/', 'the plan and .gitignore were committed');
+    fillValues();
+    const checked = await guideBlock(/^release-pilot run --dry-run$/m);
+    assert.deepEqual(checked.failed, [], checked.out + checked.err);
+    assert.match(checked.out, /\.release\/plan\.yaml: valid/);
+    assert.match(checked.out, /Dry run of items-service 1\.0\.0/);
+    // The values the commands read as "$PLAN_…" are shown, resolved, with the password masked.
+    assert.ok(checked.out.includes(`PLAN_STATE_DIR=${stateDir}`), checked.out);
+    assert.match(checked.out, /PGPASSWORD=<env:PGPASSWORD>/);
+    assert.doesNotMatch(checked.out + checked.err, /the-database-password/, 'the password from the environment is masked');
+    assert.equal(shellEnv.PGPASSWORD, 'the-database-password', "the block's export carries on to the next block, as in one terminal");
+    assert.ok(needsServices(blocks[nextBlock]), 'the next block releases');
+  });
+
+  it("the guide's first release as written: migration 001, the service on green behind nginx", async () => {
+    const r = await guideBlock(/^git tag v1\.0\.0\nrelease-pilot run/m);
+    assert.deepEqual(r.failed, [], r.out + r.err);
     const l = await live();
     assert.equal(l.status, 200);
     assert.deepEqual(l.body, { version: '1.0.0', color: 'green', migrations: '001_items.sql' });
     assert.equal(psql('select count(*) from items'), '2');
+    assert.ok(fs.existsSync(path.join(stateDir, 'green.pid')), `the state folder is the one filled in, named as written: ${stateDir}`);
+    assert.doesNotMatch(r.out + r.err, /the-database-password/);
+  });
+
+  it("the guide's rollback rehearsal as written: 1.1.0 released, rolled back by hand to 1.0.0 on green, its migration undone, status and report", async () => {
+    // What the guide says in prose before the block: a change (a migration) and `version: 1.1.0`.
+    const plan = path.join(repo, '.release', 'plan.yaml');
+    fs.writeFileSync(plan, fillIn(fs.readFileSync(plan, 'utf8'), { version: '1.1.0' }));
+    write(repo, 'db/migrations/002_rehearsal.sql', 'CREATE TABLE notes (id int PRIMARY KEY, body text);\nALTER TABLE items ADD COLUMN note_id int;\n');
+    const before = snapshot();
+    const traffic = countTraffic(nginxPort, 2, '/api/items');
+    const r = await guideBlock(/^git tag v1\.1\.0\nrelease-pilot run --yes\nrelease-pilot rollback --reason "rehearsal"/m);
+    await traffic.stop();
+    const out = r.out + r.err;
+    // A rollback that rolled back exits 3; every other command of the block exits 0.
+    assert.deepEqual(
+      r.failed.map((f) => [f.status, f.command]),
+      [[3, 'release-pilot rollback --reason "rehearsal" --yes']],
+      out,
+    );
+    assert.match(out, /applied 002_rehearsal\.sql|released/i);
+    const l = await live();
+    assert.deepEqual(l.body, { version: '1.0.0', color: 'green', migrations: '001_items.sql' }, 'nginx points at green again, on 1.0.0');
+    assert.deepEqual(snapshot(), before, 'the database is as it was before 1.1.0: its migration undone');
+    assert.ok(!fs.existsSync(path.join(stateDir, 'blue.pid')), 'the rolled-back colour was stopped');
+    const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
+    assert.deepEqual(Object.keys(traffic.codes), ['200'], `every request answered 200 through the release and the rollback: ${JSON.stringify(traffic.codes)}`);
+    assert.ok(total >= 20, `enough requests were made to mean something: ${total}`);
+    // status and report, as the block printed them.
+    assert.match(r.out, /items-service 1\.1\.0 → production: ROLLED-BACK \(rolled back: rehearsal\)/, 'status, as the guide quotes it');
+    assert.match(r.out, /Reason \(if Yes\)\*\*: rehearsal/, 'the report printed');
+    const runs = path.join(repo, '.release', 'runs');
+    const runId = fs.readdirSync(runs).sort().at(-1)!;
+    assert.match(runId, /1\.1\.0/);
+    assert.ok(fs.existsSync(path.join(runs, runId, 'report.md')), 'report wrote report.md');
+    assert.match(fs.readFileSync(path.join(runs, runId, 'report.md'), 'utf8'), /rehearsal/);
+    assert.doesNotMatch(out, /the-database-password/);
+    assert.equal(nextBlock, blocks.length, 'every marked block of the guide was run');
+    console.log(`      guide rehearsal: ${total} requests through nginx during the release and the rollback, ${JSON.stringify(traffic.codes)}`);
   });
 
   it('a good release: its migration applied, nginx switched to blue, monitoring passed, every request answered 200 throughout', async () => {
     const traffic = countTraffic(nginxPort, 2, '/api/items');
-    const r = await release('1.1.0', 'feat: prices', { 'db/migrations/002_prices.sql': 'ALTER TABLE items ADD COLUMN price int NOT NULL DEFAULT 0;\n' });
+    const r = await release('1.2.0', 'feat: prices', { 'db/migrations/002_prices.sql': 'ALTER TABLE items ADD COLUMN price int NOT NULL DEFAULT 0;\n' }, [
+      // The rehearsal's change goes, as after a rehearsal.
+      'db/migrations/002_rehearsal.sql',
+    ]);
     await traffic.stop();
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out + r.err, /released/i);
     const l = await live();
-    assert.deepEqual(l.body, { version: '1.1.0', color: 'blue', migrations: '001_items.sql,002_prices.sql' });
+    assert.deepEqual(l.body, { version: '1.2.0', color: 'blue', migrations: '001_items.sql,002_prices.sql' });
     assert.match(snapshot().columns, /items\.price/);
     const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
     assert.deepEqual(Object.keys(traffic.codes), ['200'], `every request answered 200: ${JSON.stringify(traffic.codes)}`);
@@ -276,7 +367,7 @@ http {
 
   it('a faulty release: its migration turns a table into a view, monitoring breaches, the rollback switches back and restores the database in one transaction', async () => {
     const before = snapshot();
-    const r = await release('1.2.0', 'feat: items as a view', {
+    const r = await release('1.3.0', 'feat: items as a view', {
       'db/migrations/003_items_view.sql':
         "ALTER TABLE items RENAME TO items_v1;\nCREATE VIEW items AS SELECT * FROM items_v1;\nINSERT INTO items_v1 VALUES (3, 'plum', 5);\n",
       FAULTY: 'this version fails after its first requests\n',
@@ -311,7 +402,7 @@ http {
     await traffic.stop();
     assert.deepEqual(Object.keys(traffic.codes), ['200'], `requests after the rollback: ${JSON.stringify(traffic.codes)}`);
     const l = await live();
-    assert.deepEqual(l.body, { version: '1.1.0', color: 'blue', migrations: '001_items.sql,002_prices.sql' });
+    assert.deepEqual(l.body, { version: '1.2.0', color: 'blue', migrations: '001_items.sql,002_prices.sql' });
     assert.ok(!fs.existsSync(path.join(stateDir, 'green.pid')), 'the faulty colour was stopped');
   });
 });

@@ -76,7 +76,7 @@ export class RunContext {
     return full;
   }
 
-  private scope(extra: Record<string, string> = {}): Scope {
+  scope(extra: Record<string, string> = {}): Scope {
     const s = this.state ?? { version: '', runId: '' };
     const scope = runScope(this.o.plan, { ...s, runId: this.runId }, this.runDir, this.env, this.o.vars);
     return { ...scope, builtins: { ...scope.builtins, ...extra } };

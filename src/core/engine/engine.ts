@@ -11,6 +11,8 @@ import { writeReport } from '../report/report';
 import { freshRunId, lockFile, runsDir } from './runs';
 import { previousVersionOf, previousVersionRefusal, releasedBefore, resolveRedeploy, resolveVersion } from './releaseFacts';
 import { secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
+import { resolvedPathProblem } from './envPath';
+import { runScope } from '../plan/scope';
 import { coreApiCheck } from './coreApi';
 import { rollbackAdmission, supersedingRuns, type RollbackQuestion } from './rollback';
 import { findUnresolvedRun, ReleaseStopped, UnresolvedRunError } from './stop';
@@ -68,6 +70,8 @@ export class Release {
     const v = o.redeploy !== undefined ? await resolveRedeploy(o.workspace, o.plan, planRel, o.redeploy) : await resolveVersion(o.workspace, o.plan);
     if (!v.ok) throw new GateError(o.redeploy !== undefined ? 'redeploy' : 'version', v.message);
     const { version } = v;
+    const badPath = resolvedPathProblem(o.plan, o.planText, planRel, runScope(o.plan, { version, runId: '' }, '', o.env ?? process.env, o.vars));
+    if (badPath) throw new GateError('environment', badPath);
     const changelog = 'changelog' in v ? v.changelog : undefined;
     const redeployOf = 'of' in v ? v.of : undefined;
     const previous = await previousVersionOf(o.workspace, o.plan, planRel, version);
@@ -239,6 +243,8 @@ export class Release {
     // A resume checks, as a start does, that every variable the plan reads is set: else its first step that reads one fails.
     const unset = unsetEnvReferences(this.o.planText, path.relative(this.o.workspace, this.o.planFile) || this.o.planFile, c.env);
     if (unset) throw new GateError('environment', unset);
+    const badPath = resolvedPathProblem(this.o.plan, this.o.planText, path.relative(this.o.workspace, this.o.planFile) || this.o.planFile, c.scope());
+    if (badPath) throw new GateError('environment', badPath);
     const changed = c.reopened ? identityChanged(c) : undefined;
     if (changed) throw new GateError('plan-changed', changed);
     if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {

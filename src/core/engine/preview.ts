@@ -1,11 +1,12 @@
 // What a release would do, in order, without running it: the CLI's --dry-run and the editor's Preview Release.
 import type { Plan } from '../plan/schema';
 import { PHASES, PHASE_TITLES } from '../plan/schema';
-import { interpolate, previewScope } from '../plan/scope';
+import { interpolate, previewScope, runScope } from '../plan/scope';
 import { SecretMasker } from '../exec/mask';
 import { checkAcceptance, runCheck } from './checks';
 import { releasedBefore, versionFacts } from './releaseFacts';
 import { unsetEnvReferences } from './secrets';
+import { resolvedPathProblem } from './envPath';
 import { envReferences } from '../plan/load';
 import { headCommit } from '../git/gate';
 import { unitsFor, type Unit } from './units';
@@ -29,6 +30,9 @@ export function dryRun(plan: Plan, vars: Record<string, string>, facts: { versio
       `  checklist ${c.id}: ${c.git ? `git: branch ${c.git.branch}${c.git.clean ? ', clean' : ''}${c.git.tagAtHead ? ', HEAD tagged' : ''}` : c.files ? `files ${c.files.map((f) => r(f)).join(', ')}` : c.run ? `$ ${r(c.run)}` : 'manual tick'}`,
     );
   if (plan.phases.deploy.blueGreen) L.push(`  active colour: $ ${r(plan.phases.deploy.blueGreen.active)}`);
+  // The commands below read these as "$NAME": a dry run that showed only the commands would hide the values.
+  const env = Object.entries(plan.env ?? {});
+  if (env.length) L.push('', 'Environment of every command (env):', ...env.map(([k, v]) => `  ${k}=${r(v)}`));
   let n = 1;
   for (const phase of PHASES) {
     const units = unitsFor(plan, phase);
@@ -133,11 +137,18 @@ export async function previewRelease(
   const text = dryRun(plan, o.vars ?? {}, { version, previousVersion });
   if (o.evaluateGates === false) return `${text}\n\nGates: not evaluated (the workspace is not trusted).`;
   const gates = await previewGates(plan, workspace, { version, previousVersion, vars: o.vars });
-  return `${text}\n\n${renderGates([...gates, ...(await startRefusals(workspace, plan, planRel, planText, version))])}`;
+  return `${text}\n\n${renderGates([...gates, ...(await startRefusals(workspace, plan, planRel, planText, version, o.vars))])}`;
 }
 
 /** What Start Release itself would refuse before any gate: an unset `${env:…}`, a version released before. */
-async function startRefusals(workspace: string, plan: Plan, planRel: string, planText: string, version: string): Promise<GateState[]> {
+async function startRefusals(
+  workspace: string,
+  plan: Plan,
+  planRel: string,
+  planText: string,
+  version: string,
+  vars?: Record<string, string>,
+): Promise<GateState[]> {
   const out: GateState[] = [];
   const refs = envReferences(planText);
   const names = new Set(refs.map((r) => r.name));
@@ -145,6 +156,8 @@ async function startRefusals(workspace: string, plan: Plan, planRel: string, pla
     const unset = unsetEnvReferences(planText, planRel, process.env, refs);
     out.push({ gate: 'environment', state: unset ? 'blocked' : 'open', detail: unset ?? `every variable the plan reads is set (${[...names].join(', ')})` });
   }
+  const badPath = resolvedPathProblem(plan, planText, planRel, runScope(plan, { version, runId: '' }, '', process.env, vars));
+  if (badPath) out.push({ gate: 'environment', state: 'blocked', detail: badPath });
   const again = releasedBefore(workspace, plan, planRel, version, await headCommit(workspace));
   if (again) out.push({ gate: 'version', state: 'blocked', detail: again });
   return out;

@@ -9,7 +9,14 @@ export interface AccessLogSettings {
   errorStatus: string[];
   statusField: string;
   requestTimeField: string;
+  /** The most one sample reads, in MiB; older bytes appended since the previous sample are skipped, and said. */
+  maxReadMiB?: number;
 }
+
+/** The plan's default for `maxReadMiB` (schema-sources.ts). */
+export const DEFAULT_MAX_READ_MIB = 128;
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 3 : 1)} MiB`;
 
 /**
  * An access log, followed between samples (logtail.ts): each sample is a statistic of the requests
@@ -21,12 +28,14 @@ export class AccessLogSource implements MetricSource {
   private readonly isError: (status: number) => boolean;
   private lastRead?: number;
   private lineNo = 0;
+  private readonly maxReadMiB: number;
 
   constructor(
     readonly path: string,
     private readonly s: AccessLogSettings,
   ) {
     this.tail = new LogTail(path);
+    this.maxReadMiB = s.maxReadMiB ?? DEFAULT_MAX_READ_MIB;
     this.isError = errorStatusMatcher(s.errorStatus);
     const what = s.statistic === 'rate' ? 'request rate' : s.statistic === 'errorRatio' ? `${s.errorStatus.join('+')} ratio` : `${s.statistic} request time`;
     this.describe = `${what} of ${path} (${s.format})`;
@@ -40,11 +49,14 @@ export class AccessLogSource implements MetricSource {
     const tally = new LogTally(this.isError, this.s.statistic in QUANTILES);
     let read;
     try {
-      read = await this.tail.read((line) => {
-        this.lineNo++;
-        if (line.trim() === '') return;
-        tally.add(parseLogLine(line, this.s), `line ${this.lineNo} read`);
-      });
+      read = await this.tail.read(
+        (line) => {
+          this.lineNo++;
+          if (line.trim() === '') return;
+          tally.add(parseLogLine(line, this.s), `line ${this.lineNo} read`);
+        },
+        Math.floor(this.maxReadMiB * 1024 * 1024),
+      );
     } catch (e) {
       return { value: null, status: 'error', message: (e as Error).message };
     }
@@ -60,6 +72,18 @@ export class AccessLogSource implements MetricSource {
       ...(tally.badTimes ? [`${tally.badTimes} bad request time(s)`] : []),
       ...(read.rotation ? [`log ${read.rotation}`] : []),
     ].join('; ');
+    if (read.skipped > 0) {
+      // Never a silent partial sample: it says it is based on the newest lines, or it is unusable.
+      const tail = `based on the newest ${mib(read.bytes)} of ${mib(read.bytes + read.skipped)} appended since the previous sample (${mib(read.skipped)} skipped: over maxReadMiB, ${this.maxReadMiB} MiB a sample)`;
+      if (this.s.statistic === 'rate')
+        return {
+          value: null,
+          status: 'error',
+          message: `a request rate needs every line, and this sample would be ${tail}: raise maxReadMiB or sample more often; ${counted}`,
+        };
+      if (tally.requests === 0) return { value: null, status: 'error', message: `no request in the part read, ${tail}; ${counted}` };
+      if (this.s.statistic === 'errorRatio') return { value: tally.errors / tally.requests, status: 'ok', message: `${tail}; ${counted}` };
+    }
     if (tally.requests === 0) {
       if (tally.unparseable > 0) return { value: null, status: 'error', message: `no line in ${this.s.format} format: ${counted}` };
       if (this.s.statistic === 'rate') return { value: 0, status: 'ok', message: counted };
@@ -74,6 +98,10 @@ export class AccessLogSource implements MetricSource {
         status: 'error',
         message: `no request time in the lines read (${counted}); ${this.s.format === 'json' ? `expected a number in the field ${this.s.requestTimeField}` : 'append $request_time to the log_format, after the user agent'}`,
       };
-    return { value: percentile(times, QUANTILES[this.s.statistic]), status: 'ok', message: `${counted}; ${times.length} request time(s)` };
+    const basis =
+      read.skipped > 0
+        ? `based on the newest ${mib(read.bytes)} of ${mib(read.bytes + read.skipped)} appended (${mib(read.skipped)} skipped: over maxReadMiB); `
+        : '';
+    return { value: percentile(times, QUANTILES[this.s.statistic]), status: 'ok', message: `${basis}${counted}; ${times.length} request time(s)` };
   }
 }

@@ -14,6 +14,12 @@ export interface TailRead {
   rotation?: 'renamed' | 'truncated' | 'renamed and truncated';
   /** Lines over MAX_LINE_BYTES, and lines cut by a truncation: not handed over. */
   unreadable: string[];
+  /**
+   * Bytes appended since the last read and left unread because of the read's cap: the oldest ones.
+   * When it is not 0, the lines handed over are those of the last `maxBytes` only (the first of them,
+   * cut by the jump, is not handed over either).
+   */
+  skipped: number;
 }
 
 /**
@@ -23,7 +29,9 @@ export interface TailRead {
  * when the path names another file (renamed, a new one created: logrotate's default, nginx's
  * `reopen`), the old file, still open, is read to its end first, then the new one from 0; when the
  * file shrank (copytruncate), reading starts again at 0. Memory is bounded by the chunk size and
- * MAX_LINE_BYTES, whatever the file's size.
+ * MAX_LINE_BYTES, whatever the file's size. A read reads at most `maxBytes` (the newest ones); what was
+ * appended before them is skipped, and said (`skipped`), so that a burst of gigabytes costs one read of
+ * a bounded size rather than seconds of reading.
  */
 export class LogTail {
   private fh?: FileHandle;
@@ -42,7 +50,7 @@ export class LogTail {
     this.fh = undefined;
   }
 
-  async read(onLine: (line: string) => void): Promise<TailRead> {
+  async read(onLine: (line: string) => void, maxBytes = Infinity): Promise<TailRead> {
     const unreadable: string[] = [];
     let st: Stats | undefined;
     try {
@@ -56,11 +64,15 @@ export class LogTail {
     if (st && !st.isFile()) throw new Error(`the log ${this.path} is not a regular file${st.isDirectory() ? ' (a directory)' : ''}`);
     if (!this.fh) {
       await this.open(st!.size);
-      return { first: true, bytes: 0, unreadable };
+      return { first: true, bytes: 0, unreadable, skipped: 0 };
     }
     let bytes = 0;
+    let skipped = 0;
     let rotation: TailRead['rotation'];
     if (st && (st.ino !== this.ino || st.dev !== this.dev)) {
+      // The new file's lines are the newest: the cap is spent on them first, the rest on the old file's end.
+      const forOld = Math.max(0, maxBytes - st.size);
+      skipped += await this.skipTo(forOld);
       bytes += await this.drain(onLine, unreadable);
       this.flushPartial(onLine);
       await this.close();
@@ -75,8 +87,28 @@ export class LogTail {
       this.offset = 0;
       rotation = rotation ? 'renamed and truncated' : 'truncated';
     }
-    bytes += await this.drain(onLine, unreadable);
-    return { first: false, bytes, rotation, unreadable };
+    skipped += await this.skipTo(maxBytes - bytes);
+    // What a writer appends while this read runs waits for the next one: the read stays within its cap.
+    bytes += await this.drain(onLine, unreadable, maxBytes - bytes);
+    return { first: false, bytes, rotation, unreadable, skipped };
+  }
+
+  /**
+   * Moves the offset so that at most `budget` bytes are left to read, and returns how many were
+   * skipped. A jump into a line drops that line (its start was skipped): it is not handed over, nor
+   * counted as unreadable; a jump to the start of a line keeps it.
+   */
+  private async skipTo(budget: number): Promise<number> {
+    const end = (await this.fh!.stat()).size;
+    const from = end - Math.max(0, budget);
+    if (from <= this.offset) return 0;
+    const skipped = from - this.offset;
+    this.dropPartial();
+    const before = Buffer.alloc(1);
+    await this.fh!.read(before, 0, 1, from - 1);
+    this.skipping = before[0] !== 0x0a;
+    this.offset = from;
+    return skipped;
   }
 
   private async open(offset: number): Promise<void> {
@@ -90,10 +122,10 @@ export class LogTail {
     this.dropPartial();
   }
 
-  /** Reads up to the size the file has now (a writer faster than the reader does not keep it here). */
-  private async drain(onLine: (line: string) => void, unreadable: string[]): Promise<number> {
+  /** Reads up to the size the file has now, `limit` bytes at most (a writer faster than the reader does not keep it here). */
+  private async drain(onLine: (line: string) => void, unreadable: string[], limit = Infinity): Promise<number> {
     const fh = this.fh!;
-    const end = (await fh.stat()).size;
+    const end = Math.min((await fh.stat()).size, this.offset + Math.max(0, limit));
     const buf = Buffer.allocUnsafe(CHUNK_BYTES);
     let total = 0;
     while (this.offset < end) {

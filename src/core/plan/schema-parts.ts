@@ -75,6 +75,22 @@ export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const ENV_VALUE_MAX = 32_768;
 /** A `PATH` the plan sets keeps absolute directories (or references) only: a relative entry or an empty PATH hides bash itself. */
 const PATH_ENTRY_RE = /^(\/[^:]*|\$\{[^}]+\}[^:]*)$/;
+/** Characters that look like the `:` that separates PATH entries but are not one (fullwidth, ratio, modifier letter…). */
+const COLON_LOOKALIKES_RE = /[\uff1a\u2236\ua789\u02d0\u02f8\u0589\u05c3\ufe13\ufe55\u1361\u205a\u0703\u0704]/u;
+
+/**
+ * What is wrong with one entry of a PATH, once every reference in it is resolved (undefined when it is
+ * an absolute directory): the PATH rule applied to the value the steps get, not only to the plan's text.
+ */
+export function pathEntryProblem(entry: string): string | undefined {
+  if (entry === '') return 'is empty (bash reads an empty entry as the current folder)';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(entry)) return 'holds a control character (a newline, a tab…)';
+  if (COLON_LOOKALIKES_RE.test(entry)) return 'holds a character that looks like ":" but does not separate entries';
+  if (!entry.startsWith('/'))
+    return `is relative${entry.startsWith('~') ? ' (bash does not expand ~ in PATH)' : ''}: it depends on the folder a command runs in`;
+  return undefined;
+}
 
 export const Env = z
   .record(z.string().check(z.regex(NAME_RE, 'expected an environment variable name: a letter or _, then letters, digits or _')), z.string())
@@ -95,7 +111,7 @@ export const Env = z
           !v
             .replace(/\$\{[^}]*\}/g, '${ref}')
             .split(':')
-            .every((e) => PATH_ENTRY_RE.test(e))
+            .every((e) => PATH_ENTRY_RE.test(e) && (e.startsWith('${') || !pathEntryProblem(e)))
         )
           ctx.addIssue({
             code: 'custom',
