@@ -176,15 +176,19 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     dropApprovals();
   });
 
-  it('refuses an approval given before the plan changed by one byte', async () => {
+  // The plan changed after the approval: since the gates are read from the committed plan (H4), an uncommitted
+  // change is refused before any gate, and no run starts; the approval's own plan hash check is in the corpus.
+  it('refuses a release after the plan changed by one byte since the approval, before any gate', async () => {
     const a = await approveAs(alice, '1.2.3', '--env', 'production', '--comment', 'looks good');
     assert.equal(a.code, 0, a.err);
     const text = fs.readFileSync(ws.planFile, 'utf8');
+    const runs = runIds(ws.dir).length;
     fs.writeFileSync(ws.planFile, text + ' ');
     try {
       const r = await cli('run', '--yes', '--env', 'production');
-      assert.equal(r.code, 1);
-      assert.match(String(gateEvents('approval')[0].message), /the plan changed since the approval/);
+      assert.equal(r.code, 1, r.err + r.out);
+      assert.match(r.err, /the release plan \.release\/plan\.yaml has changes not committed: environment gates .* Commit the plan/);
+      assert.equal(runIds(ws.dir).length, runs, 'no run was started');
     } finally {
       fs.writeFileSync(ws.planFile, text);
     }

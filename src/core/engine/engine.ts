@@ -19,7 +19,9 @@ import { GateError } from './gateError';
 import { releaseCommitUnchanged, gates } from './gates';
 import { runPhase } from './phases';
 import { runRollback } from './rollbackRun';
-import { identityChanged, oldColourKept, recordReopenFacts, startedEvent } from './runOpen';
+import { gatedPlanChanged, identityChanged, oldColourKept, recordReopenFacts, startedEvent } from './runOpen';
+import { uncommittedGatedPlan } from './committedPlan';
+import { userChanges } from '../git/gate';
 import type { EngineOptions } from './ports';
 
 export { latestRunId, loadRun, lockFile, runsDir } from './runs';
@@ -65,6 +67,8 @@ export class Release {
     const planRel = path.relative(o.workspace, o.planFile) || o.planFile;
     const unset = unsetEnvReferences(o.planText, planRel, o.env ?? process.env);
     if (unset) throw new GateError('environment', unset);
+    const uncommitted = await uncommittedGatedPlan(o.workspace, o.planFile, o.plan, o.planText);
+    if (uncommitted) throw new GateError('plan-not-committed', uncommitted);
     const v = o.redeploy !== undefined ? await resolveRedeploy(o.workspace, o.plan, planRel, o.redeploy) : await resolveVersion(o.workspace, o.plan);
     if (!v.ok) throw new GateError(o.redeploy !== undefined ? 'redeploy' : 'version', v.message);
     const { version } = v;
@@ -74,6 +78,8 @@ export class Release {
     const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
     if (refused) throw new GateError('previous-version', refused);
     const commit = await headCommit(o.workspace);
+    // Whether the tree matched the commit at the start: only such a run can stand for that commit (promotion).
+    const clean = commit ? (await userChanges(o.workspace)).length === 0 : undefined;
     const again = redeployOf ? undefined : releasedBefore(o.workspace, o.plan, planRel, version, commit);
     if (again) throw new GateError('version', again);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -88,7 +94,7 @@ export class Release {
       r.warnTakeover();
       const kept = oldColourKept(o);
       c.openJournal();
-      c.append(startedEvent(o, c, { planRel, version, previous, commit, redeployOf }));
+      c.append(startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf }));
       if (changelog) c.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
       c.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
       if (kept) c.append({ type: 'retire.inherited', ...kept });
@@ -241,6 +247,7 @@ export class Release {
     if (unset) throw new GateError('environment', unset);
     const changed = c.reopened ? identityChanged(c) : undefined;
     if (changed) throw new GateError('plan-changed', changed);
+    if (c.reopened) await this.planStillCommitted();
     if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
       c.append({ type: 'release.resumed', by: c.user, pid: process.pid });
     }
@@ -262,6 +269,15 @@ export class Release {
       message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed',
     });
     return c.state;
+  }
+
+  /** A resume, as a start, takes its gates from the committed plan, and not from a plan changed since the run started. */
+  private async planStillCommitted(): Promise<void> {
+    const o = this.o;
+    const uncommitted = await uncommittedGatedPlan(o.workspace, o.planFile, o.plan, o.planText);
+    if (uncommitted) throw new GateError('plan-not-committed', uncommitted);
+    const changed = gatedPlanChanged(this.c);
+    if (changed) throw new GateError('plan-changed', changed);
   }
 
   /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */

@@ -72,6 +72,8 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   if (doc.errors.length > 0) {
     return { ok: false, file, problems: doc.errors.map((e) => at(e.pos[0], e.pos[1], '', yamlMessage(e.code, e.message))) };
   }
+  const reserved = protoKeys(doc, at);
+  if (reserved.length > 0) return { ok: false, file, problems: reserved };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -87,6 +89,19 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   if (data === null || data === undefined)
     return fail(file, 'the plan is empty: expected a mapping with release, acceptance, checklist, phases, rollback and monitoring');
   return checkPlan(doc, data, file, text, at);
+}
+
+/** `__proto__` as a key sets a JavaScript object's prototype instead of adding the key: what it names would vanish unseen. */
+function protoKeys(doc: Document.Parsed, at: At): PlanProblem[] {
+  const found: PlanProblem[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      const k = pair.key;
+      if (isScalar(k) && k.value === '__proto__' && k.range)
+        found.push(at(k.range[0], k.range[1], '', 'the key "__proto__" is reserved by JavaScript objects (it would vanish unseen): choose another name'));
+    },
+  });
+  return found;
 }
 
 /** The plan's data against the schema, then its `${…}` references; warnings only for a plan that passes both. */
