@@ -207,6 +207,8 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     monitoring?: string;
     finishedAt?: string;
     rolledBack?: boolean;
+    /** Whether the journal says the tree was clean at the start; 'absent': it says nothing (an older or hand-written journal). */
+    clean?: boolean | 'absent';
   }) => {
     const id = `20261127-0000${String(++n).padStart(2, '0')}-1.2.3`;
     const at = o.finishedAt ?? '2026-11-27T12:00:00.000Z';
@@ -224,6 +226,7 @@ describe('promotion gate: hostile corpus (real journals)', () => {
         pid: 1,
         planHash: 'x',
         commit: o.commit ?? commit,
+        ...(o.clean === 'absent' ? {} : { clean: o.clean ?? true }),
       },
     ];
     if (o.monitoring !== 'none') {
@@ -256,6 +259,8 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     ['a released run of another version', () => run({ version: '1.2.4' })],
     ['a released run to another environment (qa)', () => run({ env: 'qa' })],
     ['a released run to "stagíng", a look-alike of staging', () => run({ env: 'stagíng' })],
+    ['a staging run started from a working tree with uncommitted changes', () => run({ clean: false })],
+    ['a staging run whose journal does not say whether its tree was clean', () => run({ clean: 'absent' })],
   ];
   it('control: a released staging run of this commit, monitoring passed, 1 day old, opens the gate, naming it', () => {
     run({});

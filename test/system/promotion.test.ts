@@ -117,11 +117,26 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.equal(gateEvents('approval').length, 0, 'nothing past the first blocked gate is judged');
   });
 
+  it('does not count a staging run made from a working tree with uncommitted changes (M1)', async () => {
+    const stray = write(ws.dir, 'hotfix.js', 'patched by hand\n');
+    try {
+      const r = await cli('run', '--yes', '--env', 'staging');
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.equal(newestJournal()[0].clean, false);
+    } finally {
+      fs.rmSync(stray);
+    }
+    const prod = await cli('run', '--yes', '--env', 'production');
+    assert.equal(prod.code, 1, prod.err + prod.out);
+    assert.match(String(gateEvents('promotion')[0].message), /: run \S+ started from a working tree with uncommitted changes/);
+  });
+
   it('releases to staging with its own values, and records the environment', async () => {
     const r = await cli('run', '--yes', '--env', 'staging');
     assert.equal(r.code, 0, r.err + r.out);
     assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8').trim(), 'version 1.2.3 to http://staging.example');
     assert.equal(newestJournal()[0].environment, 'staging');
+    assert.equal(newestJournal()[0].clean, true);
   });
 
   it("refuses to roll back the staging run with another environment's values (--env production)", async () => {
