@@ -3,7 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { main } from '../../src/cli/main';
-import { runIds } from '../../src/core/engine/runs';
+import { loadRun, runIds } from '../../src/core/engine/runs';
+import { Release } from '../../src/core/engine/engine';
+import { loadPlanFile } from '../../src/core/plan/load';
+import { planForEnvironment } from '../../src/core/plan/environments';
 import { gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines, type Workspace } from '../support/fixtures';
 
@@ -244,5 +247,47 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.match(String(gateEvents('freeze')[0].message), /overridden by Test Engineer: security fix CVE-1/);
     const report = fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');
     assert.match(report, /Freeze \(open\): freeze .* \(year-end freeze\) overridden by Test Engineer: security fix CVE-1/);
+  });
+
+  // Last: it leaves a paused production run behind.
+  it('re-judges the approval at a resume: an approval revoked after the start pauses the run; a changed plan is refused (M2)', async () => {
+    assert.equal(approvalTags().length, 1, "Alice's approval of the earlier tests");
+    const loaded = loadPlanFile(ws.planFile);
+    assert.ok(loaded.ok);
+    const chosen = planForEnvironment(loaded.plan, 'production');
+    assert.ok(chosen.ok);
+    const options = ws.options({ plan: chosen.plan, planText: loaded.text, stopAfter: 'preparation' });
+    const first = await (await Release.start(options)).run();
+    assert.equal(first.status, 'paused', JSON.stringify(first.pausedAt));
+    assert.equal(first.gates.approval.state, 'open');
+    const runId = first.runId;
+
+    // Edited and not committed: refused before anything is judged.
+    const text = fs.readFileSync(ws.planFile, 'utf8');
+    fs.writeFileSync(ws.planFile, text.replace('    approvals: { count: 1, signed: true }\n', ''));
+    const edited = await cli('resume', runId, '--yes');
+    assert.equal(edited.code, 1, edited.err + edited.out);
+    assert.match(edited.err, /\.release\/plan\.yaml has changes not committed/);
+    // Edited and committed: the plan is not the one the run's gates were judged on.
+    git('commit', '-qam', 'chore: production needs no approval');
+    try {
+      const committed = await cli('resume', runId, '--yes');
+      assert.equal(committed.code, 1, committed.err + committed.out);
+      assert.match(committed.err, new RegExp(`the plan \\.release/plan\\.yaml changed since run ${runId} started, and its environments have gates`));
+    } finally {
+      git('reset', '-q', '--hard', 'HEAD~1');
+    }
+    assert.equal(loadRun(ws.dir, runId).state.status, 'paused');
+
+    // The plan as it was, the approval revoked: the resume pauses at the approval gate, and deploys nothing.
+    dropApprovals();
+    const r = await cli('resume', runId, '--yes');
+    assert.equal(r.code, 1, r.err + r.out);
+    const after = loadRun(ws.dir, runId).state;
+    assert.equal(after.status, 'paused');
+    assert.equal(after.gates.approval.state, 'blocked');
+    assert.match(after.gates.approval.message, /^0 of 1 approval/);
+    assert.match(after.pausedAt?.message ?? '', /approval gate: 0 of 1 approval.*resume once it is open, or roll back or abandon this run/);
+    assert.equal(after.phases.find((p) => p.id === 'deploy')?.state, 'pending');
   });
 });
