@@ -233,6 +233,13 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     const report = fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');
     assert.match(report, /Promotion \(open\): 1\.2\.3 at [0-9a-f]{12} was released to staging in run \S+/);
     assert.match(report, /Approval \(open\): approved by Alice &lt;alice@example\.com&gt; \(signed\)/);
+    // M5: which tag counted, and the key its signature was verified with, as ssh-keygen prints its fingerprint.
+    const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${alice.key}.pub`], { encoding: 'utf8' }).split(' ')[1];
+    assert.match(fingerprint, /^SHA256:/);
+    const [tag] = approvalTags();
+    assert.deepEqual(gateEvents('approval')[0].approvals, [{ tag, approver: 'Alice <alice@example.com>', key: fingerprint }]);
+    assert.ok(report.includes(`Approval tag ${tag}: Alice &lt;alice@example.com&gt;, signed with key ${fingerprint}`), report);
+    assert.ok(report.indexOf('### 1. Release Log') < report.indexOf(tag) && report.indexOf(tag) < report.indexOf('### 2. Changelog'), 'in the Release Log');
   });
 
   it('refuses a release inside a freeze window written in another time zone; a blank override is refused; a reason is recorded', async () => {
