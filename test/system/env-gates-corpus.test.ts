@@ -275,3 +275,148 @@ describe('promotion gate: hostile corpus (real journals)', () => {
       assert.equal(v.state, 'blocked', v.message);
     });
 });
+
+/**
+ * GPG-signed approvals, with real gpg keys in temporary keyrings: git's OpenPGP signing, checked by `git verify-tag`.
+ * The verifier's keyring holds Alice's and Olga's keys (their own, so ultimately trusted) and a public key Mallory made
+ * under Alice's name, imported but not trusted.
+ */
+describe('approval gate: GPG signatures (real gpg keys)', function () {
+  this.timeout(120_000);
+  const dir = tempDir('rp-gpg-repo-');
+  const git = gitRepo(dir);
+  const home = tempDir('rp-gpg-');
+  const malloryHome = tempDir('rp-gpg-m-');
+  const plan = 'release:\n  name: tiny\n';
+  const hash = planHash(plan);
+  const rule = { count: 1, from: [], signed: true };
+  const operator = { name: 'Olga', email: 'olga@example.com' };
+  let head = '';
+  let savedHome: string | undefined;
+  const gpg = (gnupgHome: string, ...args: string[]) =>
+    execFileSync('gpg', ['--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GNUPGHOME: gnupgHome },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const newKey = (gnupgHome: string, uid: string) => {
+    gpg(gnupgHome, '--quick-gen-key', uid, 'ed25519', 'sign', 'never');
+    const fprs = gpg(gnupgHome, '--list-secret-keys', '--with-colons')
+      .split('\n')
+      .filter((l) => l.startsWith('fpr:'))
+      .map((l) => l.split(':')[9]);
+    return fprs[fprs.length - 1];
+  };
+  const keys = { alice: '', olga: '', mallory: '' };
+  /** An approval tag of HEAD by `who`, signed with `key` from the keyring `gnupgHome`. */
+  const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome = home) => {
+    const msg = [
+      'release-pilot approval',
+      'environment: production',
+      'version: 1.2.3',
+      `commit: ${head}`,
+      `plan: ${hash}`,
+      `approver: ${who.name} <${who.email}>`,
+      `at: ${new Date().toISOString()}`,
+    ].join('\n');
+    execFileSync(
+      'git',
+      [
+        '-c',
+        `user.name=${who.name}`,
+        '-c',
+        `user.email=${who.email}`,
+        '-c',
+        `user.signingkey=${key}`,
+        'tag',
+        '-s',
+        '-m',
+        msg,
+        `release-pilot/approval/production/1.2.3/${name}`,
+        head,
+      ],
+      { cwd: dir, env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  };
+  const verdict = () => approvalVerdict(dir, rule, { environment: 'production', version: '1.2.3', commit: head, planHash: hash }, operator);
+  const clear = () =>
+    git('tag', '-l', 'release-pilot/*')
+      .split('\n')
+      .filter(Boolean)
+      .forEach((t) => git('tag', '-d', t));
+
+  before(function () {
+    try {
+      execFileSync('gpg', ['--version'], { stdio: 'ignore' });
+    } catch {
+      // The suite's machines install gnupg (CONTRIBUTING); say so rather than pass in silence elsewhere.
+      throw new Error('gpg is not installed: apt-get install -y gnupg');
+    }
+    write(dir, 'a.txt', 'a\n');
+    git('add', '-A');
+    git('commit', '-qm', 'feat: a');
+    head = git('rev-parse', 'HEAD');
+    keys.alice = newKey(home, 'Alice <alice@example.com>');
+    keys.olga = newKey(home, 'Olga <olga@example.com>');
+    keys.mallory = newKey(malloryHome, 'Alice <alice@example.com>');
+    gpg(home, '--import', '--', write(malloryHome, 'mallory.asc', gpg(malloryHome, '--armor', '--export', keys.mallory)));
+    git('config', 'gpg.format', 'openpgp');
+    savedHome = process.env.GNUPGHOME;
+    process.env.GNUPGHOME = home;
+  });
+  after(() => {
+    if (savedHome === undefined) delete process.env.GNUPGHOME;
+    else process.env.GNUPGHOME = savedHome;
+    for (const h of [home, malloryHome]) execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: h }, stdio: 'ignore' });
+  });
+  beforeEach(clear);
+
+  it("control: Alice's approval, signed with her trusted key by `release-pilot approve`'s code, opens the gate and names the key", async () => {
+    git('config', 'user.name', 'Alice');
+    git('config', 'user.email', 'alice@example.com');
+    git('config', 'user.signingkey', keys.alice);
+    const r = await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: hash, sign: true });
+    assert.equal(execFileSync('git', ['verify-tag', r.tag], { cwd: dir, stdio: 'pipe' }).length >= 0, true, 'git verifies it');
+    const v = await verdict();
+    assert.equal(v.state, 'open', v.message);
+    assert.match(v.message, /approved by Alice <alice@example\.com> \(signed\)/);
+    assert.deepEqual(v.approvals, [{ tag: r.tag, approver: 'Alice <alice@example.com>', key: keys.alice }]);
+  });
+
+  const corpus: [string, () => void, RegExp][] = [
+    [
+      "a key Mallory made under Alice's name, imported but not trusted",
+      () => signedTag('mallory', { name: 'Alice', email: 'alice@example.com' }, keys.mallory, malloryHome),
+      /gpg does not trust \(trust undefined\)/,
+    ],
+    [
+      'a key the verifier does not have at all',
+      () => {
+        const stranger = tempDir('rp-gpg-s-');
+        try {
+          signedTag('stranger', { name: 'Alice', email: 'alice@example.com' }, newKey(stranger, 'Alice <alice@example.com>'), stranger);
+        } finally {
+          execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: stranger }, stdio: 'ignore' });
+        }
+      },
+      /signature does not verify/,
+    ],
+    [
+      "Olga's trusted key on a tag whose tagger is Alice",
+      () => signedTag('olga-as-alice', { name: 'Alice', email: 'alice@example.com' }, keys.olga),
+      /signed by olga@example\.com, not by the approver alice@example\.com/,
+    ],
+    [
+      "the operator's own trusted key and identity (self-approval)",
+      () => signedTag('self', operator, keys.olga),
+      /the approver is the person starting the release/,
+    ],
+  ];
+  for (const [title, make, why] of corpus)
+    it(`refuses ${title}`, async () => {
+      make();
+      const v = await verdict();
+      assert.equal(v.state, 'blocked', v.message);
+      assert.match(v.message, why);
+    });
+});
