@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { main } from '../../src/cli/main';
 import { loadRun, runIds } from '../../src/core/engine/runs';
 import { Release } from '../../src/core/engine/engine';
+import { realClock } from '../../src/core/base/clock';
 import { loadPlanFile } from '../../src/core/plan/load';
 import { planForEnvironment } from '../../src/core/plan/environments';
 import { gitRepo, write } from '../support/helpers';
@@ -296,5 +297,36 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.match(after.gates.approval.message, /^0 of 1 approval/);
     assert.match(after.pausedAt?.message ?? '', /approval gate: 0 of 1 approval.*resume once it is open, or roll back or abandon this run/);
     assert.equal(after.phases.find((p) => p.id === 'deploy')?.state, 'pending');
+    const ended = await cli('abandon', runId, '--reason', 'approval revoked');
+    assert.equal(ended.code, 0, ended.err + ended.out);
+  });
+
+  it('re-judges the freeze at a resume: a freeze begun since the start pauses the run; an override given at the start holds (M2)', async () => {
+    const loaded = loadPlanFile(ws.planFile);
+    assert.ok(loaded.ok);
+    const chosen = planForEnvironment(loaded.plan, 'eu');
+    assert.ok(chosen.ok);
+    // Started two hours ago by its clock, before the window (now ± 1 h) began: no freeze then.
+    const earlier = { now: () => Date.now() - 2 * 3_600_000, sleep: (ms: number, signal?: AbortSignal) => realClock.sleep(ms, signal) };
+    const options = ws.options({ plan: chosen.plan, planText: loaded.text, stopAfter: 'preparation' });
+    const first = await (await Release.start({ ...options, clock: earlier })).run();
+    assert.equal(first.status, 'paused', JSON.stringify(first.pausedAt));
+    assert.match(first.gates.freeze.message, /^no freeze now/);
+    const frozen = await cli('resume', first.runId, '--yes');
+    assert.equal(frozen.code, 1, frozen.err + frozen.out);
+    const after = loadRun(ws.dir, first.runId).state;
+    assert.equal(after.status, 'paused');
+    assert.match(after.pausedAt?.message ?? '', /freeze gate: releases are frozen from .*: year-end freeze/);
+    assert.equal(after.phases.find((p) => p.id === 'deploy')?.state, 'pending');
+    assert.equal((await cli('abandon', first.runId, '--reason', 'frozen')).code, 0);
+
+    // Overridden at the start: a resume without --override-freeze keeps that override, naming who gave it.
+    const second = await (await Release.start({ ...options, user: 'Test Engineer', overrideFreeze: 'hotfix for CVE-2' })).run();
+    assert.equal(second.status, 'paused', JSON.stringify(second.pausedAt));
+    const resumed = await cli('resume', second.runId, '--yes');
+    assert.equal(resumed.code, 0, resumed.err + resumed.out);
+    const done = loadRun(ws.dir, second.runId).state;
+    assert.equal(done.status, 'released');
+    assert.match(done.gates.freeze.message, /overridden by Test Engineer: hotfix for CVE-2$/);
   });
 });
