@@ -75,6 +75,20 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     as(alice);
   });
 
+  it('counts an approval given from an LF checkout for a CRLF checkout of the same plan, and the other way round (L1)', async () => {
+    const lf = 'release:\n  name: tiny\n  version: 1.2.3\n';
+    const crlf = lf.replace(/\n/g, '\r\n');
+    for (const [approved, released] of [
+      [lf, crlf],
+      [crlf, lf],
+    ]) {
+      clear();
+      await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: planHash(approved), sign: true });
+      const v = await approvalVerdict(dir, rule, { environment: 'production', version: '1.2.3', commit: head, planHash: planHash(released) }, operator);
+      assert.equal(v.state, 'open', v.message);
+    }
+  });
+
   it('control: a valid signed approval by Alice opens the gate', async () => {
     await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: hash, sign: true });
     const v = await verdict();
