@@ -323,7 +323,15 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     // Overridden at the start: a resume without --override-freeze keeps that override, naming who gave it.
     const second = await (await Release.start({ ...options, user: 'Test Engineer', overrideFreeze: 'hotfix for CVE-2' })).run();
     assert.equal(second.status, 'paused', JSON.stringify(second.pausedAt));
-    const resumed = await cli('resume', second.runId, '--yes');
+    // A CRLF checkout of the same plan is the same plan (L1): neither the committed-plan rule nor the hash objects.
+    const text = fs.readFileSync(ws.planFile, 'utf8');
+    fs.writeFileSync(ws.planFile, text.replace(/\n/g, '\r\n'));
+    let resumed: Awaited<ReturnType<typeof cli>>;
+    try {
+      resumed = await cli('resume', second.runId, '--yes');
+    } finally {
+      fs.writeFileSync(ws.planFile, text);
+    }
     assert.equal(resumed.code, 0, resumed.err + resumed.out);
     const done = loadRun(ws.dir, second.runId).state;
     assert.equal(done.status, 'released');
