@@ -236,6 +236,18 @@ describe('gates come from the committed plan: hostile corpus (real git)', functi
       /has changes not committed/,
     ],
     [
+      'a plan named like a glob ([p]lan.yaml), edited, beside a committed plan.yaml that matches the glob',
+      () => {
+        const r = repo();
+        const glob = write(r.ws, '.release/[p]lan.yaml', gated);
+        r.git('add', '-A');
+        r.git('commit', '-qm', 'chore: a second plan');
+        fs.writeFileSync(glob, noApprovals);
+        return { ws: r.ws, plan: glob };
+      },
+      /\[p\]lan\.yaml has changes not committed/,
+    ],
+    [
       'a gated plan in a repository with no commit yet',
       () => {
         const dir = tempDir('rp-unborn-');

@@ -30,7 +30,7 @@ export function pathInRepository(top: string, file: string): string | undefined 
 }
 
 async function treeEntry(top: string, rel: string): Promise<{ mode: string; type: string; sha: string } | undefined> {
-  const out = await git(top, ['ls-tree', '-z', 'HEAD', '--', rel]);
+  const out = await git(top, ['--literal-pathspecs', 'ls-tree', '-z', 'HEAD', '--', rel]);
   const m = /^(\d+) (\w+) ([0-9a-f]+)\t/.exec(out);
   return m ? { mode: m[1], type: m[2], sha: m[3] } : undefined;
 }
@@ -69,5 +69,5 @@ export async function committedText(top: string, rel: string, hops = 0): Promise
 
 /** Whether the index holds a change of `rel` that HEAD does not have. */
 export async function stagedChange(top: string, rel: string): Promise<boolean> {
-  return (await gitResult(top, ['diff', '--cached', '--quiet', 'HEAD', '--', rel])).exitCode === 1;
+  return (await gitResult(top, ['--literal-pathspecs', 'diff', '--cached', '--quiet', 'HEAD', '--', rel])).exitCode === 1;
 }
