@@ -3,6 +3,7 @@ import type { Plan } from '../core/plan/schema';
 import { currentEnvironment } from '../core/plan/environments';
 import { recordApproval } from '../core/git/approvals';
 import { planHash } from '../core/engine/runOpen';
+import { uncommittedGatedPlan } from '../core/engine/committedPlan';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 
@@ -10,13 +11,19 @@ import type { Io } from './io';
 export async function approveCommand(
   version: string | undefined,
   o: CliOptions,
-  p: { plan: Plan; planText: string; workspace: string },
+  p: { plan: Plan; planText: string; planFile: string; workspace: string },
   io: Io,
 ): Promise<number> {
   const v = version?.replace(/^v/, '');
   if (!v || valid(v) !== v) {
     io.err(`release-pilot: approve takes the version it approves (release-pilot approve 1.4.0 --env production), got ${JSON.stringify(version ?? '')}`);
     return EXIT.usage;
+  }
+  // An approval binds the plan's hash; the release reads its gates from the committed plan, so approve that one.
+  const uncommitted = await uncommittedGatedPlan(p.workspace, p.planFile, p.plan, p.planText);
+  if (uncommitted) {
+    io.err(`release-pilot: ${uncommitted.replace('then release again', 'then approve again')}`);
+    return EXIT.failed;
   }
   const env = currentEnvironment(p.plan);
   if (!env?.approvals) io.err(`note: ${p.plan.release.environment} asks for no approvals; the approval is recorded anyway`);

@@ -34,8 +34,8 @@ Options:
   --plan PATH              the plan (default .release/plan.yaml)
   --env NAME               the environment of a plan with environments: (required by run, approve and a
                            dry run; resume, rollback and abandon default to the run's own)
-  --override-freeze TEXT   with run: release during a freeze window of the environment; the reason is
-                           journaled and in the report
+  --override-freeze TEXT   with run or resume: release during a freeze window of the environment; the
+                           reason is journaled and in the report (a resume keeps the run's own override)
   --comment TEXT           with approve: a comment kept in the approval
   --workspace DIR          where steps run (default: the folder that holds .release/)
   --yes, -y                answer yes: start, run production steps, roll back on failure

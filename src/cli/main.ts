@@ -85,7 +85,7 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
   io = maskedIo(io, masker);
   if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem(shown(w)));
   try {
-    if (command === 'approve') return await approveCommand(runArg, o, { plan, planText: loaded.text, workspace }, io);
+    if (command === 'approve') return await approveCommand(runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
     return await runCommand(command, runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
   } catch (e) {
     io.err(`release-pilot: ${(e as Error).message}`);

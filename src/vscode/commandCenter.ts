@@ -112,6 +112,9 @@ export class CommandCenter extends Disposable {
     if (!a) return;
     const env = a.plan.release.environment;
     const signed = Boolean(a.plan.environments?.[env]?.approvals?.signed);
+    // The release reads its gates from the committed plan: an approval of an edited one would never count.
+    const uncommitted = await engine().uncommittedGatedPlan(this.c.workspaceDir!, this.c.planFile!, result.plan, result.text);
+    if (uncommitted) throw new UserError(uncommitted.replace('then release again', 'then approve again'));
     const r = await engine().recordApproval(this.c.workspaceDir!, {
       environment: env,
       version: a.version,

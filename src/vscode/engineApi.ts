@@ -9,3 +9,4 @@ export { previewRelease } from '../core/engine/preview';
 export { compareRuns, comparableRuns } from '../core/engine/compare';
 export { recordApproval } from '../core/git/approvals';
 export { planHash } from '../core/engine/runOpen';
+export { uncommittedGatedPlan } from '../core/engine/committedPlan';

@@ -75,6 +75,20 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     as(alice);
   });
 
+  it('counts an approval given from an LF checkout for a CRLF checkout of the same plan, and the other way round (L1)', async () => {
+    const lf = 'release:\n  name: tiny\n  version: 1.2.3\n';
+    const crlf = lf.replace(/\n/g, '\r\n');
+    for (const [approved, released] of [
+      [lf, crlf],
+      [crlf, lf],
+    ]) {
+      clear();
+      await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: planHash(approved), sign: true });
+      const v = await approvalVerdict(dir, rule, { environment: 'production', version: '1.2.3', commit: head, planHash: planHash(released) }, operator);
+      assert.equal(v.state, 'open', v.message);
+    }
+  });
+
   it('control: a valid signed approval by Alice opens the gate', async () => {
     await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: hash, sign: true });
     const v = await verdict();
@@ -207,6 +221,8 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     monitoring?: string;
     finishedAt?: string;
     rolledBack?: boolean;
+    /** Whether the journal says the tree was clean at the start; 'absent': it says nothing (an older or hand-written journal). */
+    clean?: boolean | 'absent';
   }) => {
     const id = `20261127-0000${String(++n).padStart(2, '0')}-1.2.3`;
     const at = o.finishedAt ?? '2026-11-27T12:00:00.000Z';
@@ -224,6 +240,7 @@ describe('promotion gate: hostile corpus (real journals)', () => {
         pid: 1,
         planHash: 'x',
         commit: o.commit ?? commit,
+        ...(o.clean === 'absent' ? {} : { clean: o.clean ?? true }),
       },
     ];
     if (o.monitoring !== 'none') {
@@ -256,6 +273,8 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     ['a released run of another version', () => run({ version: '1.2.4' })],
     ['a released run to another environment (qa)', () => run({ env: 'qa' })],
     ['a released run to "stagíng", a look-alike of staging', () => run({ env: 'stagíng' })],
+    ['a staging run started from a working tree with uncommitted changes', () => run({ clean: false })],
+    ['a staging run whose journal does not say whether its tree was clean', () => run({ clean: 'absent' })],
   ];
   it('control: a released staging run of this commit, monitoring passed, 1 day old, opens the gate, naming it', () => {
     run({});
@@ -268,5 +287,150 @@ describe('promotion gate: hostile corpus (real journals)', () => {
       make();
       const v = verdict();
       assert.equal(v.state, 'blocked', v.message);
+    });
+});
+
+/**
+ * GPG-signed approvals, with real gpg keys in temporary keyrings: git's OpenPGP signing, checked by `git verify-tag`.
+ * The verifier's keyring holds Alice's and Olga's keys (their own, so ultimately trusted) and a public key Mallory made
+ * under Alice's name, imported but not trusted.
+ */
+describe('approval gate: GPG signatures (real gpg keys)', function () {
+  this.timeout(120_000);
+  const dir = tempDir('rp-gpg-repo-');
+  const git = gitRepo(dir);
+  const home = tempDir('rp-gpg-');
+  const malloryHome = tempDir('rp-gpg-m-');
+  const plan = 'release:\n  name: tiny\n';
+  const hash = planHash(plan);
+  const rule = { count: 1, from: [], signed: true };
+  const operator = { name: 'Olga', email: 'olga@example.com' };
+  let head = '';
+  let savedHome: string | undefined;
+  const gpg = (gnupgHome: string, ...args: string[]) =>
+    execFileSync('gpg', ['--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GNUPGHOME: gnupgHome },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const newKey = (gnupgHome: string, uid: string) => {
+    gpg(gnupgHome, '--quick-gen-key', uid, 'ed25519', 'sign', 'never');
+    const fprs = gpg(gnupgHome, '--list-secret-keys', '--with-colons')
+      .split('\n')
+      .filter((l) => l.startsWith('fpr:'))
+      .map((l) => l.split(':')[9]);
+    return fprs[fprs.length - 1];
+  };
+  const keys = { alice: '', olga: '', mallory: '' };
+  /** An approval tag of HEAD by `who`, signed with `key` from the keyring `gnupgHome`. */
+  const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome = home) => {
+    const msg = [
+      'release-pilot approval',
+      'environment: production',
+      'version: 1.2.3',
+      `commit: ${head}`,
+      `plan: ${hash}`,
+      `approver: ${who.name} <${who.email}>`,
+      `at: ${new Date().toISOString()}`,
+    ].join('\n');
+    execFileSync(
+      'git',
+      [
+        '-c',
+        `user.name=${who.name}`,
+        '-c',
+        `user.email=${who.email}`,
+        '-c',
+        `user.signingkey=${key}`,
+        'tag',
+        '-s',
+        '-m',
+        msg,
+        `release-pilot/approval/production/1.2.3/${name}`,
+        head,
+      ],
+      { cwd: dir, env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  };
+  const verdict = () => approvalVerdict(dir, rule, { environment: 'production', version: '1.2.3', commit: head, planHash: hash }, operator);
+  const clear = () =>
+    git('tag', '-l', 'release-pilot/*')
+      .split('\n')
+      .filter(Boolean)
+      .forEach((t) => git('tag', '-d', t));
+
+  before(function () {
+    try {
+      execFileSync('gpg', ['--version'], { stdio: 'ignore' });
+    } catch {
+      // The suite's machines install gnupg (CONTRIBUTING); say so rather than pass in silence elsewhere.
+      throw new Error('gpg is not installed: apt-get install -y gnupg');
+    }
+    write(dir, 'a.txt', 'a\n');
+    git('add', '-A');
+    git('commit', '-qm', 'feat: a');
+    head = git('rev-parse', 'HEAD');
+    keys.alice = newKey(home, 'Alice <alice@example.com>');
+    keys.olga = newKey(home, 'Olga <olga@example.com>');
+    keys.mallory = newKey(malloryHome, 'Alice <alice@example.com>');
+    gpg(home, '--import', '--', write(malloryHome, 'mallory.asc', gpg(malloryHome, '--armor', '--export', keys.mallory)));
+    git('config', 'gpg.format', 'openpgp');
+    savedHome = process.env.GNUPGHOME;
+    process.env.GNUPGHOME = home;
+  });
+  after(() => {
+    if (savedHome === undefined) delete process.env.GNUPGHOME;
+    else process.env.GNUPGHOME = savedHome;
+    for (const h of [home, malloryHome]) execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: h }, stdio: 'ignore' });
+  });
+  beforeEach(clear);
+
+  it("control: Alice's approval, signed with her trusted key by `release-pilot approve`'s code, opens the gate and names the key", async () => {
+    git('config', 'user.name', 'Alice');
+    git('config', 'user.email', 'alice@example.com');
+    git('config', 'user.signingkey', keys.alice);
+    const r = await recordApproval(dir, { environment: 'production', version: '1.2.3', planHash: hash, sign: true });
+    assert.equal(execFileSync('git', ['verify-tag', r.tag], { cwd: dir, stdio: 'pipe' }).length >= 0, true, 'git verifies it');
+    const v = await verdict();
+    assert.equal(v.state, 'open', v.message);
+    assert.match(v.message, /approved by Alice <alice@example\.com> \(signed\)/);
+    assert.deepEqual(v.approvals, [{ tag: r.tag, approver: 'Alice <alice@example.com>', key: keys.alice }]);
+  });
+
+  const corpus: [string, () => void, RegExp][] = [
+    [
+      "a key Mallory made under Alice's name, imported but not trusted",
+      () => signedTag('mallory', { name: 'Alice', email: 'alice@example.com' }, keys.mallory, malloryHome),
+      /gpg does not trust \(trust undefined\)/,
+    ],
+    [
+      'a key the verifier does not have at all',
+      () => {
+        const stranger = tempDir('rp-gpg-s-');
+        try {
+          signedTag('stranger', { name: 'Alice', email: 'alice@example.com' }, newKey(stranger, 'Alice <alice@example.com>'), stranger);
+        } finally {
+          execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: stranger }, stdio: 'ignore' });
+        }
+      },
+      /signature does not verify/,
+    ],
+    [
+      "Olga's trusted key on a tag whose tagger is Alice",
+      () => signedTag('olga-as-alice', { name: 'Alice', email: 'alice@example.com' }, keys.olga),
+      /signed by olga@example\.com, not by the approver alice@example\.com/,
+    ],
+    [
+      "the operator's own trusted key and identity (self-approval)",
+      () => signedTag('self', operator, keys.olga),
+      /the approver is the person starting the release/,
+    ],
+  ];
+  for (const [title, make, why] of corpus)
+    it(`refuses ${title}`, async () => {
+      make();
+      const v = await verdict();
+      assert.equal(v.state, 'blocked', v.message);
+      assert.match(v.message, why);
     });
 });

@@ -3,7 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { main } from '../../src/cli/main';
-import { runIds } from '../../src/core/engine/runs';
+import { loadRun, runIds } from '../../src/core/engine/runs';
+import { Release } from '../../src/core/engine/engine';
+import { realClock } from '../../src/core/base/clock';
+import { loadPlanFile } from '../../src/core/plan/load';
+import { planForEnvironment } from '../../src/core/plan/environments';
 import { gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines, type Workspace } from '../support/fixtures';
 
@@ -117,11 +121,26 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.equal(gateEvents('approval').length, 0, 'nothing past the first blocked gate is judged');
   });
 
+  it('does not count a staging run made from a working tree with uncommitted changes (M1)', async () => {
+    const stray = write(ws.dir, 'hotfix.js', 'patched by hand\n');
+    try {
+      const r = await cli('run', '--yes', '--env', 'staging');
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.equal(newestJournal()[0].clean, false);
+    } finally {
+      fs.rmSync(stray);
+    }
+    const prod = await cli('run', '--yes', '--env', 'production');
+    assert.equal(prod.code, 1, prod.err + prod.out);
+    assert.match(String(gateEvents('promotion')[0].message), /: run \S+ started from a working tree with uncommitted changes/);
+  });
+
   it('releases to staging with its own values, and records the environment', async () => {
     const r = await cli('run', '--yes', '--env', 'staging');
     assert.equal(r.code, 0, r.err + r.out);
     assert.equal(fs.readFileSync(path.join(ws.dir, 'deployed.txt'), 'utf8').trim(), 'version 1.2.3 to http://staging.example');
     assert.equal(newestJournal()[0].environment, 'staging');
+    assert.equal(newestJournal()[0].clean, true);
   });
 
   it("refuses to roll back the staging run with another environment's values (--env production)", async () => {
@@ -176,15 +195,19 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     dropApprovals();
   });
 
-  it('refuses an approval given before the plan changed by one byte', async () => {
+  // The plan changed after the approval: since the gates are read from the committed plan (H4), an uncommitted
+  // change is refused before any gate, and no run starts; the approval's own plan hash check is in the corpus.
+  it('refuses a release after the plan changed by one byte since the approval, before any gate', async () => {
     const a = await approveAs(alice, '1.2.3', '--env', 'production', '--comment', 'looks good');
     assert.equal(a.code, 0, a.err);
     const text = fs.readFileSync(ws.planFile, 'utf8');
+    const runs = runIds(ws.dir).length;
     fs.writeFileSync(ws.planFile, text + ' ');
     try {
       const r = await cli('run', '--yes', '--env', 'production');
-      assert.equal(r.code, 1);
-      assert.match(String(gateEvents('approval')[0].message), /the plan changed since the approval/);
+      assert.equal(r.code, 1, r.err + r.out);
+      assert.match(r.err, /the release plan \.release\/plan\.yaml has changes not committed: environment gates .* Commit the plan/);
+      assert.equal(runIds(ws.dir).length, runs, 'no run was started');
     } finally {
       fs.writeFileSync(ws.planFile, text);
     }
@@ -211,6 +234,13 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     const report = fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');
     assert.match(report, /Promotion \(open\): 1\.2\.3 at [0-9a-f]{12} was released to staging in run \S+/);
     assert.match(report, /Approval \(open\): approved by Alice &lt;alice@example\.com&gt; \(signed\)/);
+    // M5: which tag counted, and the key its signature was verified with, as ssh-keygen prints its fingerprint.
+    const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${alice.key}.pub`], { encoding: 'utf8' }).split(' ')[1];
+    assert.match(fingerprint, /^SHA256:/);
+    const [tag] = approvalTags();
+    assert.deepEqual(gateEvents('approval')[0].approvals, [{ tag, approver: 'Alice <alice@example.com>', key: fingerprint }]);
+    assert.ok(report.includes(`Approval tag ${tag}: Alice &lt;alice@example.com&gt;, signed with key ${fingerprint}`), report);
+    assert.ok(report.indexOf('### 1. Release Log') < report.indexOf(tag) && report.indexOf(tag) < report.indexOf('### 2. Changelog'), 'in the Release Log');
   });
 
   it('refuses a release inside a freeze window written in another time zone; a blank override is refused; a reason is recorded', async () => {
@@ -225,5 +255,86 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.match(String(gateEvents('freeze')[0].message), /overridden by Test Engineer: security fix CVE-1/);
     const report = fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');
     assert.match(report, /Freeze \(open\): freeze .* \(year-end freeze\) overridden by Test Engineer: security fix CVE-1/);
+  });
+
+  // Last: it leaves a paused production run behind.
+  it('re-judges the approval at a resume: an approval revoked after the start pauses the run; a changed plan is refused (M2)', async () => {
+    assert.equal(approvalTags().length, 1, "Alice's approval of the earlier tests");
+    const loaded = loadPlanFile(ws.planFile);
+    assert.ok(loaded.ok);
+    const chosen = planForEnvironment(loaded.plan, 'production');
+    assert.ok(chosen.ok);
+    const options = ws.options({ plan: chosen.plan, planText: loaded.text, stopAfter: 'preparation' });
+    const first = await (await Release.start(options)).run();
+    assert.equal(first.status, 'paused', JSON.stringify(first.pausedAt));
+    assert.equal(first.gates.approval.state, 'open');
+    const runId = first.runId;
+
+    // Edited and not committed: refused before anything is judged.
+    const text = fs.readFileSync(ws.planFile, 'utf8');
+    fs.writeFileSync(ws.planFile, text.replace('    approvals: { count: 1, signed: true }\n', ''));
+    const edited = await cli('resume', runId, '--yes');
+    assert.equal(edited.code, 1, edited.err + edited.out);
+    assert.match(edited.err, /\.release\/plan\.yaml has changes not committed/);
+    // Edited and committed: the plan is not the one the run's gates were judged on.
+    git('commit', '-qam', 'chore: production needs no approval');
+    try {
+      const committed = await cli('resume', runId, '--yes');
+      assert.equal(committed.code, 1, committed.err + committed.out);
+      assert.match(committed.err, new RegExp(`the plan \\.release/plan\\.yaml changed since run ${runId} started, and its environments have gates`));
+    } finally {
+      git('reset', '-q', '--hard', 'HEAD~1');
+    }
+    assert.equal(loadRun(ws.dir, runId).state.status, 'paused');
+
+    // The plan as it was, the approval revoked: the resume pauses at the approval gate, and deploys nothing.
+    dropApprovals();
+    const r = await cli('resume', runId, '--yes');
+    assert.equal(r.code, 1, r.err + r.out);
+    const after = loadRun(ws.dir, runId).state;
+    assert.equal(after.status, 'paused');
+    assert.equal(after.gates.approval.state, 'blocked');
+    assert.match(after.gates.approval.message, /^0 of 1 approval/);
+    assert.match(after.pausedAt?.message ?? '', /approval gate: 0 of 1 approval.*resume once it is open, or roll back or abandon this run/);
+    assert.equal(after.phases.find((p) => p.id === 'deploy')?.state, 'pending');
+    const ended = await cli('abandon', runId, '--reason', 'approval revoked');
+    assert.equal(ended.code, 0, ended.err + ended.out);
+  });
+
+  it('re-judges the freeze at a resume: a freeze begun since the start pauses the run; an override given at the start holds (M2)', async () => {
+    const loaded = loadPlanFile(ws.planFile);
+    assert.ok(loaded.ok);
+    const chosen = planForEnvironment(loaded.plan, 'eu');
+    assert.ok(chosen.ok);
+    // Started two hours ago by its clock, before the window (now ± 1 h) began: no freeze then.
+    const earlier = { now: () => Date.now() - 2 * 3_600_000, sleep: (ms: number, signal?: AbortSignal) => realClock.sleep(ms, signal) };
+    const options = ws.options({ plan: chosen.plan, planText: loaded.text, stopAfter: 'preparation' });
+    const first = await (await Release.start({ ...options, clock: earlier })).run();
+    assert.equal(first.status, 'paused', JSON.stringify(first.pausedAt));
+    assert.match(first.gates.freeze.message, /^no freeze now/);
+    const frozen = await cli('resume', first.runId, '--yes');
+    assert.equal(frozen.code, 1, frozen.err + frozen.out);
+    const after = loadRun(ws.dir, first.runId).state;
+    assert.equal(after.status, 'paused');
+    assert.match(after.pausedAt?.message ?? '', /freeze gate: releases are frozen from .*: year-end freeze/);
+    assert.equal(after.phases.find((p) => p.id === 'deploy')?.state, 'pending');
+    assert.equal((await cli('abandon', first.runId, '--reason', 'frozen')).code, 0);
+
+    // Overridden at the start: a resume without --override-freeze keeps that override, naming who gave it.
+    const second = await (await Release.start({ ...options, user: 'Test Engineer', overrideFreeze: 'hotfix for CVE-2' })).run();
+    assert.equal(second.status, 'paused', JSON.stringify(second.pausedAt));
+    // A CRLF checkout of the same plan is the same plan (L1): neither the committed-plan rule nor the hash objects.
+    const text = fs.readFileSync(ws.planFile, 'utf8');
+    fs.writeFileSync(ws.planFile, text.replace(/\n/g, '\r\n'));
+    let resumed: Awaited<ReturnType<typeof cli>>;
+    try {
+      resumed = await cli('resume', second.runId, '--yes');
+    } finally {
+      fs.writeFileSync(ws.planFile, text);
+    }
+    assert.equal(resumed.code, 0, resumed.err + resumed.out);
+    const done = loadRun(ws.dir, second.runId).state;
+    assert.equal(done.status, 'released');
+    assert.match(done.gates.freeze.message, /overridden by Test Engineer: hotfix for CVE-2$/);
   });
 });

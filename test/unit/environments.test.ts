@@ -5,6 +5,7 @@ import type { Environment } from '../../src/core/plan/environments';
 import { freezeVerdict, judgeApprovals } from '../../src/core/engine/envGates';
 import type { ApprovalRead } from '../../src/core/git/approvals';
 import { smallPlan } from '../support/fixtures';
+import { planHash } from '../../src/core/engine/runOpen';
 
 const ENVS = `variables: { url: "http://default" }
 environments:
@@ -73,6 +74,19 @@ describe('environments in one plan', () => {
     ['no approvals needed', 'count: 2', 'count: 0', /./],
     ['an unknown key in an environment', 'production: true', 'prodution: true', /unknown key "prodution"; did you mean "production"/],
   ];
+  // Names an object already has: as a plain object's key, __proto__ sets the prototype and the environment vanished unseen.
+  const reserved = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'Prototype', 'isPrototypeOf', 'propertyIsEnumerable'];
+  for (const name of [...reserved, 'toLocaleString', '__defineGetter__', '__lookupSetter__', 'CONSTRUCTOR'])
+    it(`refuses an environment named ${name} at its line`, () => {
+      const text = planText().replace('  production:\n    production: true', `  ${name}:\n    production: true`);
+      const { problems, line } = problem(text, `  ${name}:`);
+      assert.equal(problems.length, 1, problems.map((p) => p.message).join('\n'));
+      // A name with a leading _ is already outside the names allowed; __proto__ never reaches that check (it vanishes).
+      assert.match(problems[0].message, name === '__proto__' || !name.startsWith('_') ? /reserved by JavaScript objects/ : /expected an environment name/);
+      assert.ok(problems[0].message.includes(`"${name}"`), problems[0].message);
+      assert.equal(problems[0].line, line);
+    });
+
   for (const [title, from, to, message] of cases)
     it(`reports ${title} at its line`, () => {
       const text = planText().replace(from, to);
@@ -82,6 +96,33 @@ describe('environments in one plan', () => {
       assert.match(problems[0].message, message);
       assert.equal(problems[0].line, line, `${problems[0].message} at line ${problems[0].line}, expected ${line}`);
     });
+});
+
+describe('plan hash (approvals, resumes): line endings', () => {
+  const text = planText();
+  it('is the same for LF, CRLF and lone-CR line endings: an autocrlf checkout does not void an approval', () => {
+    assert.equal(planHash(text.replace(/\n/g, '\r\n')), planHash(text));
+    assert.equal(planHash(text.replace(/\n/g, '\r')), planHash(text));
+  });
+  it('is the same for mixed line endings, and CR CR LF reads as the two line breaks YAML sees', () => {
+    const lines = text.split('\n');
+    const mixed = lines.map((l, i) => l + (i === lines.length - 1 ? '' : i % 2 ? '\r\n' : '\n')).join('');
+    assert.equal(planHash(mixed), planHash(text));
+    assert.equal(planHash('a\r\r\nb'), planHash('a\n\nb'));
+  });
+  it('still changes with any other byte: a space, a tab, a changed value, a blank line, a Unicode line separator, a BOM', () => {
+    const others = [
+      text + ' ',
+      text.replace('count: 2', 'count: 1'),
+      text.replace('  staging:', '\tstaging:'),
+      text + '\n',
+      text.replace('\n', '\u2028'),
+      text.replace('\n', '\u0085'),
+      '\ufeff' + text,
+      text.replace('alice@example.com', 'аlice@example.com'),
+    ];
+    for (const other of others) assert.notEqual(planHash(other), planHash(text));
+  });
 });
 
 const env = (freeze: Environment['freeze']): Environment => ({ variables: {}, freeze });

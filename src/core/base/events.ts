@@ -23,6 +23,14 @@ interface At {
   at: string;
 }
 
+/** An approval tag that counted: its name, who tagged it, and the key git verified its signature with. */
+export interface ApprovalCounted {
+  tag: string;
+  approver: string;
+  /** The signing key's fingerprint (SSH `SHA256:…`, or the OpenPGP fingerprint), when the tag is signed. */
+  key?: string;
+}
+
 export type ReleaseEvent = At &
   (
     | {
@@ -39,6 +47,8 @@ export type ReleaseEvent = At &
         previousVersion?: string;
         previousVersionFrom?: string;
         commit?: string;
+        /** Whether the working tree had no change against `commit` at the start (tool files aside); absent outside git. */
+        clean?: boolean;
         /** A redeploy: the released run of this version it deploys again, and the commit of that version's tag at start. */
         redeployOf?: { runId: string; tagCommit?: string };
       }
@@ -54,7 +64,16 @@ export type ReleaseEvent = At &
     | { type: 'step.interrupted'; step: string; message: string }
     | ({ type: 'step.finished'; step: string; ok: boolean; message: string } & StepEnd)
     | { type: 'step.waived'; step: string; by: string; reason: string }
-    | { type: 'gate.changed'; gate: string; state: 'open' | 'blocked'; message: string }
+    | {
+        type: 'gate.changed';
+        gate: string;
+        state: 'open' | 'blocked';
+        message: string;
+        /** The approval gate: the tags that counted, for the audit. */
+        approvals?: ApprovalCounted[];
+        /** The freeze gate: who overrode the freeze, and why (a resume of the run keeps it). */
+        override?: { by: string; reason: string };
+      }
     | { type: 'release.paused'; step?: string; message: string; /** A signal or a closing window stopped the release. */ stoppedBy?: string }
     | { type: 'release.resumed'; by: string; pid: number }
     | { type: 'decision'; action: 'retry' | 'rollback' | 'waive' | 'pause' | 'continue' | 'abandon'; by: string; reason?: string; step?: string }

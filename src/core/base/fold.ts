@@ -1,5 +1,5 @@
 import { PHASES, type PhaseId } from '../plan/schema';
-import type { ItemState, PhaseState, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
+import type { ApprovalCounted, ItemState, PhaseState, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
 
@@ -90,6 +90,8 @@ export interface ReleaseState {
   user: string;
   /** Full SHA of the commit the release started from (HEAD at start), when the workspace is a git repository. */
   commit?: string;
+  /** The working tree matched `commit` when the run started (journaled since environments); undefined when unknown. */
+  clean?: boolean;
   startedAt: string;
   updatedAt: string;
   status: ReleaseStatus;
@@ -104,7 +106,7 @@ export interface ReleaseState {
   previousVersion?: string;
   /** This run deploys again a version released before, in the run named. */
   redeployOf?: { runId: string; tagCommit?: string };
-  gates: Record<string, { state: 'open' | 'blocked'; message: string }>;
+  gates: Record<string, { state: 'open' | 'blocked'; message: string; approvals?: ApprovalCounted[] }>;
   metrics: Record<string, MetricView>;
   monitoring?: { startedAt?: string; finishedAt?: string; windowMs?: number; metrics?: number };
   /** The check the report's Core API line speaks for, as the plan said when the release started. */
@@ -186,6 +188,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           startedAt: e.at,
           previousVersion: e.previousVersion,
           ...(e.commit ? { commit: e.commit } : {}),
+          ...(e.clean !== undefined ? { clean: e.clean } : {}),
           ...(e.redeployOf ? { redeployOf: e.redeployOf } : {}),
         });
         break;
@@ -278,7 +281,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       }
       case 'gate.changed':
-        s.gates[e.gate] = { state: e.state, message: e.message };
+        s.gates[e.gate] = { state: e.state, message: e.message, ...(e.approvals ? { approvals: e.approvals } : {}) };
         break;
       case 'release.paused': {
         s.status = 'paused';

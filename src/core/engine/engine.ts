@@ -21,7 +21,9 @@ import { GateError } from './gateError';
 import { releaseCommitUnchanged, gates } from './gates';
 import { runPhase } from './phases';
 import { runRollback } from './rollbackRun';
-import { identityChanged, oldColourKept, recordReopenFacts, startedEvent } from './runOpen';
+import { gatedPlanChanged, identityChanged, oldColourKept, recordReopenFacts, startedEvent } from './runOpen';
+import { uncommittedGatedPlan } from './committedPlan';
+import { userChanges } from '../git/gate';
 import type { EngineOptions } from './ports';
 
 export { latestRunId, loadRun, lockFile, runsDir } from './runs';
@@ -67,6 +69,8 @@ export class Release {
     const planRel = path.relative(o.workspace, o.planFile) || o.planFile;
     const unset = unsetEnvReferences(o.planText, planRel, o.env ?? process.env);
     if (unset) throw new GateError('environment', unset);
+    const uncommitted = await uncommittedGatedPlan(o.workspace, o.planFile, o.plan, o.planText);
+    if (uncommitted) throw new GateError('plan-not-committed', uncommitted);
     const v = o.redeploy !== undefined ? await resolveRedeploy(o.workspace, o.plan, planRel, o.redeploy) : await resolveVersion(o.workspace, o.plan);
     if (!v.ok) throw new GateError(o.redeploy !== undefined ? 'redeploy' : 'version', v.message);
     const { version } = v;
@@ -78,6 +82,8 @@ export class Release {
     const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
     if (refused) throw new GateError('previous-version', refused);
     const commit = await headCommit(o.workspace);
+    // Whether the tree matched the commit at the start: only such a run can stand for that commit (promotion).
+    const clean = commit ? (await userChanges(o.workspace)).length === 0 : undefined;
     const again = redeployOf ? undefined : releasedBefore(o.workspace, o.plan, planRel, version, commit);
     if (again) throw new GateError('version', again);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -92,7 +98,7 @@ export class Release {
       r.warnTakeover();
       const kept = oldColourKept(o);
       c.openJournal();
-      c.append(startedEvent(o, c, { planRel, version, previous, commit, redeployOf }));
+      c.append(startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf }));
       if (changelog) c.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
       c.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
       if (kept) c.append({ type: 'retire.inherited', ...kept });
@@ -247,6 +253,7 @@ export class Release {
     if (badPath) throw new GateError('environment', badPath);
     const changed = c.reopened ? identityChanged(c) : undefined;
     if (changed) throw new GateError('plan-changed', changed);
+    if (c.reopened) await this.planStillCommitted();
     if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
       c.append({ type: 'release.resumed', by: c.user, pid: process.pid });
     }
@@ -268,6 +275,15 @@ export class Release {
       message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed',
     });
     return c.state;
+  }
+
+  /** A resume, as a start, takes its gates from the committed plan, and not from a plan changed since the run started. */
+  private async planStillCommitted(): Promise<void> {
+    const o = this.o;
+    const uncommitted = await uncommittedGatedPlan(o.workspace, o.planFile, o.plan, o.planText);
+    if (uncommitted) throw new GateError('plan-not-committed', uncommitted);
+    const changed = gatedPlanChanged(this.c);
+    if (changed) throw new GateError('plan-changed', changed);
   }
 
   /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */

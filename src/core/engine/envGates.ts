@@ -5,12 +5,17 @@ import { gitIdentity, normalEmail, readApprovals, type ApprovalRead } from '../g
 import { loadRun, runIds } from './runs';
 import { planHash } from './runOpen';
 import type { RunContext } from './context';
+import type { ApprovalCounted } from '../base/events';
 
 /** A gate's verdict: open or blocked, with what satisfied it or why not. */
 export interface EnvGateVerdict {
   gate: 'freeze' | 'promotion' | 'approval';
   state: 'open' | 'blocked';
   message: string;
+  /** The approval gate: the tags that counted. */
+  approvals?: ApprovalCounted[];
+  /** The freeze gate, overridden: by whom and why. */
+  override?: { by: string; reason: string };
 }
 
 const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
@@ -22,7 +27,8 @@ export function freezeVerdict(env: Environment, now: number, override: string | 
   if (!w) return { gate: 'freeze', state: 'open', message: `no freeze now (${env.freeze.length} window(s) declared)` };
   // Blank once the invisible characters (zero-width spaces and joiners, BOM, word joiner) are taken out.
   const reason = override?.replace(/[\u180e\u200b-\u200d\u2060\ufeff]/g, '').trim();
-  if (reason) return { gate: 'freeze', state: 'open', message: `freeze ${w.from} – ${w.to} (${w.reason}) overridden by ${by}: ${reason}` };
+  if (reason)
+    return { gate: 'freeze', state: 'open', message: `freeze ${w.from} – ${w.to} (${w.reason}) overridden by ${by}: ${reason}`, override: { by, reason } };
   return {
     gate: 'freeze',
     state: 'blocked',
@@ -51,6 +57,12 @@ export function promotionVerdict(
     if (!s.runId || !sameName(s.environment, req.released) || !sameName(s.name, plan.release.name) || s.version !== release.version) continue;
     if (s.commit !== release.commit) {
       seen.push(`run ${id} released commit ${s.commit?.slice(0, 12) ?? '(none)'}`);
+      continue;
+    }
+    // A run from a changed working tree released something that commit does not hold; a journal that does not
+    // say (written before the tree was recorded, or by hand without it) cannot stand for the commit either.
+    if (s.clean !== true) {
+      seen.push(`run ${id} ${s.clean === false ? 'started from a working tree with uncommitted changes' : 'does not record that its working tree was clean'}`);
       continue;
     }
     const monitoring = s.phases.find((p) => p.id === 'monitoring')?.state;
@@ -136,10 +148,12 @@ export async function approvalVerdict(
   const reads = await readApprovals(workspace, { ...subject, commit: subject.commit });
   const { counted, refused } = judgeApprovals(reads, rule, operator);
   const names = counted.map((r) => `${r.approver!.name} <${r.approver!.email}>${r.signedBy ? ' (signed)' : ''}${r.at ? ` at ${r.at}` : ''}`);
-  if (counted.length >= rule.count) return { gate: 'approval', state: 'open', message: `approved by ${names.join(', ')}` };
+  const approvals = counted.map((r) => ({ tag: r.tag, approver: `${r.approver!.name} <${r.approver!.email}>`, ...(r.key ? { key: r.key } : {}) }));
+  if (counted.length >= rule.count) return { gate: 'approval', state: 'open', message: `approved by ${names.join(', ')}`, approvals };
   return {
     gate: 'approval',
     state: 'blocked',
+    ...(approvals.length ? { approvals } : {}),
     message: `${counted.length} of ${rule.count} approval(s) for ${subject.version} to ${subject.environment} at ${subject.commit.slice(0, 12)}${names.length ? ` (${names.join(', ')})` : ''}; ask another person to run: release-pilot approve ${subject.version} --env ${subject.environment}${refused.length ? `. Not counted: ${refused.join('; ')}` : ''}`,
   };
 }
@@ -150,7 +164,10 @@ export async function environmentGates(c: RunContext): Promise<boolean> {
   if (!env) return true;
   const now = c.clock.now();
   const verdicts: (() => Promise<EnvGateVerdict | undefined>)[] = [
-    async () => freezeVerdict(env, now, c.o.overrideFreeze, c.user),
+    async () => {
+      const earlier = c.o.overrideFreeze === undefined ? earlierOverride(c) : undefined;
+      return earlier ? freezeVerdict(env, now, earlier.reason, earlier.by) : freezeVerdict(env, now, c.o.overrideFreeze, c.user);
+    },
     async () => (env.requires ? promotionVerdict(c.o.workspace, c.o.plan, env.requires, c.state, now) : undefined),
     async () => {
       if (!env.approvals) return undefined;
@@ -164,8 +181,26 @@ export async function environmentGates(c: RunContext): Promise<boolean> {
     c.stopLatch.throwIfStopped();
     const v = await next();
     if (!v) continue;
-    c.append({ type: 'gate.changed', gate: v.gate, state: v.state, message: v.message });
-    if (v.state === 'blocked') return c.abort(`${v.gate} gate: ${v.message}`);
+    const { gate, state, message, approvals, override } = v;
+    c.append({ type: 'gate.changed', gate, state, message, ...(approvals ? { approvals } : {}), ...(override ? { override } : {}) });
+    if (v.state === 'blocked') return blockedAt(c, `${v.gate} gate: ${v.message}`);
   }
   return true;
+}
+
+/** The freeze override this run journaled before (a resume keeps it, for the run it was given for). */
+function earlierOverride(c: RunContext): { by: string; reason: string } | undefined {
+  const e = [...c.events].reverse().find((x) => x.type === 'gate.changed' && x.gate === 'freeze' && x.override !== undefined);
+  return e?.type === 'gate.changed' ? e.override : undefined;
+}
+
+/**
+ * A new run ends at a blocked gate. A resumed one has run steps (production may be half deployed), so it
+ * pauses instead: it resumes once the gate opens, or is rolled back or abandoned.
+ */
+function blockedAt(c: RunContext, message: string): boolean {
+  if (!c.reopened) return c.abort(message);
+  c.append({ type: 'release.paused', message: `${message}; resume once it is open, or roll back or abandon this run` });
+  c.log.info(message);
+  return false;
 }

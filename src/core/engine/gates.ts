@@ -36,9 +36,13 @@ export async function gates(c: RunContext): Promise<boolean> {
   );
 }
 
-/** Decided once, before the go: a release already confirmed is not refused halfway by a freeze or a new tag. */
+/**
+ * Decided before the go, and again at each resume: a run reopened later (after a pause, a crash) goes on only
+ * if its freeze, promotion and approvals still hold now (an approval revoked, a freeze begun since). Within one
+ * process, a release already confirmed is not stopped halfway by them.
+ */
 async function environmentGatesBeforeGo(c: RunContext): Promise<boolean> {
-  if (c.events.some((e) => e.type === 'decision' && e.reason === 'go')) return true;
+  if (!c.reopened && c.events.some((e) => e.type === 'decision' && e.reason === 'go')) return true;
   return environmentGates(c);
 }
 

@@ -5,8 +5,14 @@ import { foldJournal } from '../base/fold';
 import type { RunContext } from './context';
 import type { EngineOptions } from './ports';
 import { loadRun, runIds } from './runs';
+import { declaresGates } from './committedPlan';
 
-export const planHash = (planText: string) => crypto.createHash('sha256').update(planText).digest('hex');
+/**
+ * The plan's identity for approvals and resumes. Line endings are normalised (CRLF and lone CR read as LF), as
+ * YAML reads them: a checkout with core.autocrlf, or an editor saving CRLF, does not change what the plan says,
+ * so it must not void an approval. The loader already drops a leading BOM. Anything else is hashed as written.
+ */
+export const planHash = (planText: string) => crypto.createHash('sha256').update(planText.replace(/\r\n?/g, '\n')).digest('hex');
 
 /** The facts a new run's journal starts with. */
 export function startedEvent(
@@ -17,6 +23,7 @@ export function startedEvent(
     version: string;
     previous?: { version: string; source: string };
     commit?: string;
+    clean?: boolean;
     redeployOf?: { runId: string; tagCommit?: string };
   },
 ) {
@@ -33,6 +40,7 @@ export function startedEvent(
     planHash: planHash(o.planText),
     ...(facts.previous ? { previousVersion: facts.previous.version, previousVersionFrom: facts.previous.source } : {}),
     ...(facts.commit ? { commit: facts.commit } : {}),
+    ...(facts.clean !== undefined ? { clean: facts.clean } : {}),
     ...(facts.redeployOf ? { redeployOf: facts.redeployOf } : {}),
   };
 }
@@ -75,6 +83,17 @@ export function identityChanged(c: RunContext): string | undefined {
   ];
   if (changes.length === 0) return undefined;
   return `the plan changed ${changes.join(' and ')} since run ${c.runId} started, so it does not resume: its gates and go were for ${started.name} ${started.version} to ${started.environment}. Put those back to resume it, or abandon it and start a new release`;
+}
+
+/**
+ * Why a paused run with environment gates must not resume under this plan: the plan's hash is not the one
+ * the run started with, so the gates it passed were another plan's (an approval binds the plan's hash).
+ */
+export function gatedPlanChanged(c: RunContext): string | undefined {
+  const started = c.events.find((e) => e.type === 'release.started');
+  if (!started || started.type !== 'release.started' || started.planHash === planHash(c.o.planText)) return undefined;
+  if (!declaresGates(c.o.plan)) return undefined;
+  return `the plan ${started.plan} changed since run ${c.runId} started, and its environments have gates (approvals, promotion, freeze) that were judged on the plan as it was: put the plan back as it was to resume, or abandon this run (release-pilot abandon ${c.runId} --reason TEXT) and start a new release`;
 }
 
 /**

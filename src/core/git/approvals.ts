@@ -72,6 +72,8 @@ export interface ApprovalRead {
   comment?: string;
   /** The principal a trusted signature names, when the tag is signed and git verified it. */
   signedBy?: string;
+  /** The fingerprint of the key that signature was verified with (SSH `SHA256:…`, OpenPGP hex). */
+  key?: string;
   signed: boolean;
   /** Why it does not approve this release; absent when it does (before who may approve is judged). */
   invalid?: string;
@@ -149,5 +151,10 @@ async function readApproval(cwd: string, tag: string, object: string, subject: A
   const said = `${v.stdout}\n${v.stderr}`;
   const principal = /Good "git" signature for (\S+) with/.exec(said)?.[1] ?? /GOODSIG [0-9A-F]+ .*<([^>]+)>/.exec(said)?.[1];
   if (v.exitCode !== 0 || !principal) return wrong(`its signature does not verify: ${said.trim().split('\n')[0] || `git verify-tag exit code ${v.exitCode}`}`);
-  return { ...base, signedBy: principal };
+  // git accepts a good OpenPGP signature by any key in the keyring; trusted, as SSH's allowed signers are, is what counts.
+  const pgpTrust = /^\[GNUPG:\] TRUST_(\w+)/m.exec(said)?.[1];
+  if (/^\[GNUPG:\] GOODSIG/m.test(said) && pgpTrust !== 'FULLY' && pgpTrust !== 'ULTIMATE')
+    return wrong(`signed with an OpenPGP key gpg does not trust (trust ${pgpTrust?.toLowerCase() ?? 'unknown'}): sign its key, or set its owner trust`);
+  const key = /with \S+ key (SHA256:[A-Za-z0-9+/=]+)/.exec(said)?.[1] ?? /VALIDSIG ([0-9A-F]{32,64})/.exec(said)?.[1];
+  return { ...base, signedBy: principal, ...(key ? { key } : {}) };
 }

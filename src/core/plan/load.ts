@@ -86,7 +86,33 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   }
   if (data === null || data === undefined)
     return fail(file, 'the plan is empty: expected a mapping with release, acceptance, checklist, phases, rollback and monitoring');
-  return checkPlan(doc, data, file, text, at);
+  return withProtoKeys(checkPlan(doc, data, file, text, at), protoKeys(doc, at));
+}
+
+/** The schema sees a `__proto__` key of a fixed section as unknown; one of a map of names (environments) it never sees. */
+function withProtoKeys(r: LoadResult, proto: PlanProblem[]): LoadResult {
+  const seen = new Set(r.ok ? [] : r.problems.map((p) => p.path));
+  const unseen = proto.filter((p) => !seen.has(p.path));
+  if (unseen.length === 0) return r;
+  const problems = [...(r.ok ? [] : r.problems), ...unseen].sort((a, b) => a.line - b.line || a.column - b.column);
+  return { ok: false, file: r.file, problems };
+}
+
+/** `__proto__` as a key sets a JavaScript object's prototype instead of adding the key: what it names would vanish unseen. */
+function protoKeys(doc: Document.Parsed, at: At): PlanProblem[] {
+  const found: PlanProblem[] = [];
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      const k = pair.key;
+      if (!isScalar(k) || k.value !== '__proto__' || !k.range) return;
+      const keys = ancestors.flatMap((a, i) =>
+        isPair(a) && isScalar(a.key) ? [String(a.key.value)] : isSeq(a) ? [String(a.items.indexOf(ancestors[i + 1] as never))] : [],
+      );
+      const where = [...keys, '__proto__'].join('.');
+      found.push(at(k.range[0], k.range[1], where, 'the key "__proto__" is reserved by JavaScript objects (it would vanish unseen): choose another name'));
+    },
+  });
+  return found;
 }
 
 /** The plan's data against the schema, then its `${…}` references; warnings only for a plan that passes both. */

@@ -94,8 +94,18 @@ export const Environment = z.strictObject({
 });
 export type Environment = z.infer<typeof Environment>;
 
+/**
+ * Names an object already has (`__proto__`, `constructor`, `toString`…): as a key of a plain object, `__proto__`
+ * sets the prototype and the environment vanishes, and a lookup by any of them can find Object.prototype's member.
+ */
+const RESERVED_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype'].map((n) => n.toLowerCase()));
+const EnvironmentName = z.string().check(
+  z.regex(ID_RE, 'expected an environment name of letters, digits, - _ .'),
+  z.refine((n) => !RESERVED_NAMES.has(n.toLowerCase()), 'this name is reserved by JavaScript objects (__proto__, constructor, toString…): choose another name'),
+);
+
 export const Environments = doc(
-  z.optional(z.record(z.string().check(z.regex(ID_RE, 'expected an environment name of letters, digits, - _ .')), Environment)),
+  z.optional(z.record(EnvironmentName, Environment)),
   'The environments this plan releases to (`staging`, `production`), each with its own values over the shared phases. With environments, every run names one (`release-pilot run --env staging`; VS Code asks), and `release.environment` is that name.',
 );
 

@@ -361,5 +361,11 @@ export function writeReport(runDir: string, s: ReleaseState): { md: string; json
 const ENVIRONMENT_GATES = { freeze: 'Freeze', promotion: 'Promotion', approval: 'Approval' } as const;
 /** `Promotion (open): 1.4.0 at … was released to staging in run …`: the gates an environment declared, in order. */
 function environmentGateLines(s: ReleaseState): string[] {
-  return Object.entries(ENVIRONMENT_GATES).flatMap(([k, title]) => (s.gates[k] ? [`${title} (${s.gates[k].state}): ${s.gates[k].message}`] : []));
+  return Object.entries(ENVIRONMENT_GATES).flatMap(([k, title]) => {
+    const g = s.gates[k];
+    if (!g) return [];
+    // Each approval that counted, by its tag and the key its signature was verified with: what an auditor checks with git.
+    const tags = (g.approvals ?? []).map((a) => `Approval tag ${a.tag}: ${a.approver}, ${a.key ? `signed with key ${a.key}` : 'unsigned'}`);
+    return [`${title} (${g.state}): ${g.message}`, ...tags];
+  });
 }

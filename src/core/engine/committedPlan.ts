@@ -1,0 +1,57 @@
+import * as path from 'node:path';
+import { committedText, pathInRepository, repositoryTop, stagedChange } from '../git/committed';
+import { parsePlan } from '../plan/load';
+import type { Plan } from '../plan/schema';
+
+/** Whether any environment of a plan declares a gate another person or the calendar controls. */
+export const declaresGates = (plan: Plan): boolean => Object.values(plan.environments ?? {}).some((e) => Boolean(e.requires || e.approvals || e.freeze.length));
+
+/** A committed text that does not load cannot say it has no gates: it counts as gated. */
+function textDeclaresGates(text: string | undefined, file: string): boolean {
+  if (text === undefined) return false;
+  const loaded = parsePlan(text, file);
+  return !loaded.ok || declaresGates(loaded.plan);
+}
+
+/** As YAML reads it: a leading BOM and the kind of line ending do not change what a plan says. */
+const sameText = (a: string, b: string) => {
+  const norm = (t: string) => (t.charCodeAt(0) === 0xfeff ? t.slice(1) : t).replace(/\r\n?/g, '\n');
+  return norm(a) === norm(b);
+};
+
+/**
+ * Why this plan may not decide gates, or undefined. The gates of an environment (promotion, approvals,
+ * freeze) are only worth something when the person they hold back cannot edit them away: so when the plan in
+ * use, the plan HEAD has at its path, or the workspace's `.release/plan.yaml` at HEAD declares any gate, the
+ * plan in use must be, byte for byte (line endings aside), the file HEAD has at its path: tracked, committed,
+ * no staged or unstaged change.
+ *
+ * Why the whole file and not just its gate sections: a comparison of parsed gate sections misses what steers
+ * them from elsewhere (YAML anchors and merges, a renamed environment, `release.name` that promotion matches
+ * on, variables that point production at another host), and an approval binds the whole plan's hash anyway.
+ * Why the bytes and not `git status`: a clean filter or `assume-unchanged`/`skip-worktree` makes status
+ * report a changed file as clean; here git only gives HEAD's blob, and the comparison is ours. Symlinks are
+ * followed in HEAD's tree, not on disk, so repointing a link in the working tree changes nothing.
+ *
+ * Known limit: with `--plan` naming another file, only the workspace's `.release/plan.yaml` at HEAD is
+ * consulted for gates; a gated plan committed under another name is not looked for.
+ */
+export async function uncommittedGatedPlan(workspace: string, planFile: string, plan: Plan, planText: string): Promise<string | undefined> {
+  const top = await repositoryTop(workspace);
+  if (!top) return undefined;
+  const rel = pathInRepository(top, planFile);
+  const committed = rel === undefined ? undefined : await committedText(top, rel);
+  const defaultRel = pathInRepository(top, path.join(workspace, '.release', 'plan.yaml'));
+  const committedDefault = defaultRel === undefined || defaultRel === rel ? undefined : await committedText(top, defaultRel);
+  const gated = declaresGates(plan) || textDeclaresGates(committed, rel ?? planFile) || textDeclaresGates(committedDefault, defaultRel ?? '');
+  if (!gated) return undefined;
+  const shown = rel ?? planFile;
+  const why = ' (approvals, promotion, freeze) are read from the plan as committed, so that nobody can edit them away before a release';
+  if (rel === undefined)
+    return `the release plan ${planFile} is outside the repository ${top}, and this workspace has environment gates${why}. Release with the plan committed in the repository (--plan ${defaultRel ?? '.release/plan.yaml'})`;
+  if (committed === undefined)
+    return `the release plan ${shown} is not committed (HEAD has no such file: untracked, new or renamed), and environment gates${why}. Commit it (git add ${shown} && git commit), then release again`;
+  if (sameText(committed, planText)) return undefined;
+  const staged = (await stagedChange(top, rel)) ? 'staged but not committed' : 'not committed';
+  return `the release plan ${shown} has changes ${staged}: environment gates${why} at HEAD. Commit the plan (git add ${shown} && git commit), or undo the changes (git checkout HEAD -- ${shown}), then release again`;
+}
