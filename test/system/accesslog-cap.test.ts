@@ -6,6 +6,7 @@ import { LogTail, type TailRead } from '../../src/core/monitor/logtail';
 import { parsePlan } from '../../src/core/plan/load';
 import { smallPlan } from '../support/fixtures';
 import { tempDir } from '../support/helpers';
+import { accessLogSettings } from '../support/accesslog';
 
 /**
  * The access log's per-sample cap: a burst of appended bytes costs one read of at most the cap (the
@@ -174,14 +175,7 @@ describe('access log: at most maxReadMiB a sample, and said', function () {
   });
 });
 
-const settings = (over: Partial<AccessLogSettings> = {}): AccessLogSettings => ({
-  format: 'combined',
-  statistic: 'errorRatio',
-  errorStatus: ['5xx'],
-  statusField: 'status',
-  requestTimeField: 'request_time',
-  ...over,
-});
+const settings = accessLogSettings;
 
 /** `mib` MiB of lines of one status, appended in 1 MiB writes. */
 function appendMiB(file: string, mib: number, status: number): void {

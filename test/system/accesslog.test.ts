@@ -8,18 +8,12 @@ import { StubStatusSource } from '../../src/core/monitor/stubstatus';
 import { LogTail, MAX_LINE_BYTES } from '../../src/core/monitor/logtail';
 import type { Sample } from '../../src/core/monitor/sample';
 import { tempDir } from '../support/helpers';
+import { accessLogSettings } from '../support/accesslog';
 import { processesWhere } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { lineCount, startNginx, type Nginx } from '../support/nginx';
 
-const settings = (over: Partial<AccessLogSettings> = {}): AccessLogSettings => ({
-  format: 'combined',
-  statistic: 'errorRatio',
-  errorStatus: ['5xx'],
-  statusField: 'status',
-  requestTimeField: 'request_time',
-  ...over,
-});
+const settings = accessLogSettings;
 
 /** The counts a sample's message gives: `N request(s), E error(s) in S s`. */
 function counted(s: Sample): { requests: number; errors: number; seconds: number } {

@@ -13,6 +13,13 @@ import { smallPlan } from '../support/fixtures';
  * The hostile corpus of the approval and promotion gates: each entry is built in a real git repository
  * (real SSH signatures) or as a real journal, and must not open the gate. A valid control opens it.
  */
+/** The text of an approval tag as `release-pilot approve` writes it: production 1.2.3, `f` over the defaults. */
+function approvalText(f: { commit: string; plan: string; approver: string; at: string; environment?: string; version?: string }): string {
+  const fields = { environment: 'production', version: '1.2.3', ...f };
+  const order = ['environment', 'version', 'commit', 'plan', 'approver', 'at'] as const;
+  return ['release-pilot approval', ...order.map((k) => `${k}: ${fields[k]}`)].join('\n');
+}
+
 describe('approval gate: hostile corpus (real git, real SSH signatures)', function () {
   this.timeout(60_000);
   const dir = tempDir('rp-approvals-');
@@ -167,15 +174,7 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     ],
   ];
   it('refuses a backdated approval: git checks an expired key at the date its tag claims', async () => {
-    const msg = [
-      'release-pilot approval',
-      'environment: production',
-      'version: 1.2.3',
-      `commit: ${head}`,
-      `plan: ${hash}`,
-      'approver: Alice <alice@example.com>',
-      'at: 2025-06-01T00:00:00.000Z',
-    ].join('\n');
+    const msg = approvalText({ commit: head, plan: hash, approver: 'Alice <alice@example.com>', at: '2025-06-01T00:00:00.000Z' });
     execFileSync('git', ['tag', '-s', '-m', msg, 'release-pilot/approval/production/1.2.3/backdated', head], {
       cwd: dir,
       env: { ...process.env, GIT_COMMITTER_DATE: '2025-06-01T00:00:00Z' },
@@ -324,15 +323,7 @@ describe('approval gate: GPG signatures (real gpg keys)', function () {
   const keys = { alice: '', olga: '', mallory: '' };
   /** An approval tag of HEAD by `who`, signed with `key` from the keyring `gnupgHome`. */
   const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome = home) => {
-    const msg = [
-      'release-pilot approval',
-      'environment: production',
-      'version: 1.2.3',
-      `commit: ${head}`,
-      `plan: ${hash}`,
-      `approver: ${who.name} <${who.email}>`,
-      `at: ${new Date().toISOString()}`,
-    ].join('\n');
+    const msg = approvalText({ commit: head, plan: hash, approver: `${who.name} <${who.email}>`, at: new Date().toISOString() });
     execFileSync(
       'git',
       [
