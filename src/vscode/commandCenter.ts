@@ -152,9 +152,14 @@ export class CommandCenter extends Disposable {
     });
   }
 
+  /**
+   * The run a row command acts on: the row it was invoked on, else the row selected in the Releases view
+   * (a keybinding, the palette, or a menu whose row the view had just refreshed away).
+   */
   private needRun(run: HistoryRow | undefined): HistoryRow {
-    if (!run) throw new UserError('Pick a release in the Releases view.');
-    return run;
+    const row = run ?? this.history.selected();
+    if (!row) throw new UserError('Pick a release in the Releases view.');
+    return row;
   }
 
   /** Only a run that ended released is known good; the engine then checks the plan allows a redeploy. */

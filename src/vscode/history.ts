@@ -21,6 +21,8 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private timer: NodeJS.Timeout | undefined;
   rows: HistoryRow[] = [];
+  /** The row selected in the view (set by the view): what a row command acts on when it came without its row. */
+  selected: () => HistoryRow | undefined = () => undefined;
 
   constructor(private readonly workspaceDir: () => string | undefined) {
     // Just after activation, which only registers.
@@ -95,6 +97,11 @@ export function createHistoryView(
   history: HistoryProvider,
 ): vscode.Disposable {
   const view = vscode.window.createTreeView('releasePilot.history', { treeDataProvider: history });
+  // As read now: a refresh may have replaced the selected object with a newer one of the same run.
+  history.selected = () => {
+    const picked = view.selection[0];
+    return picked && (history.rows.find((r) => r.runId === picked.runId) ?? picked);
+  };
   let shown = '';
   const listener = controller.onDidChange(() => {
     const key = `${controller.state?.runId}:${controller.state?.status}`;

@@ -2,8 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BrowserContext } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import { host, Session, Workbench } from './workbench';
 
 interface DemoEnv {
   dir: string;
@@ -17,8 +16,7 @@ const CLICKS = 100;
 // A click on a row whose command was retired by a refresh opens nothing ("Actual command not found").
 // The rows are clicked while the monitor samples every second, which is when the view changes most.
 describe(`the Release view in VS Code ${host.version}: no click is lost during a live monitoring window`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let env: DemoEnv;
   let wb: Workbench;
 
@@ -27,19 +25,12 @@ describe(`the Release view in VS Code ${host.version}: no click is lost during a
     // A window long enough for every click to land while the monitor samples.
     env = await new DemoEnvironment({ bad: false, routerPortInPlan: true, monitoringWindow: '600s' }).start();
     assert.match(fs.readFileSync(path.join(env.dir, '.release', 'plan.yaml'), 'utf8'), /^ {2}window: 600s$/m);
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder: env.dir }));
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed')
-      await wb?.shot(`FAILED-clicks-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+    session = await Session.open(env.dir);
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     await env?.stop();
     env?.remove();
   });

@@ -2,8 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BrowserContext } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import { host, Session, Workbench } from './workbench';
 import { countTraffic } from '../support/traffic';
 
 interface DemoEnv {
@@ -18,27 +17,19 @@ interface DemoEnv {
 }
 
 describe(`the demo, driven from VS Code ${host.version}: a faulty release caught and rolled back`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let env: DemoEnv;
   let wb: Workbench;
 
   before(async () => {
     const { DemoEnvironment } = await import(pathToFileURL(path.join(host.root, 'examples', 'demo', 'environment.mjs')).href);
     env = await new DemoEnvironment({ bad: true, routerPortInPlan: true }).start();
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder: env.dir }));
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed')
-      await wb?.shot(`FAILED-demo-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+    session = await Session.open(env.dir);
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     await env?.stop();
     env?.remove();
   });
@@ -83,8 +74,7 @@ describe(`the demo, driven from VS Code ${host.version}: a faulty release caught
 });
 
 describe(`the demo, driven from VS Code ${host.version}: a rollback from the status bar after the release finished`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let env: DemoEnv;
   let wb: Workbench;
 
@@ -96,19 +86,12 @@ describe(`the demo, driven from VS Code ${host.version}: a rollback from the sta
     fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace('window: 45s', 'window: 12s').replace('capture: 8s', 'capture: 4s'));
     env.git('commit', '-qam', 'chore: a shorter monitoring window for the test');
     env.git('tag', '-f', 'v1.1.0');
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder: env.dir }));
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed')
-      await wb?.shot(`FAILED-demo-late-${(this.currentTest.title ?? '').replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+    session = await Session.open(env.dir);
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     await env?.stop();
     env?.remove();
   });

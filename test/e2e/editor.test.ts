@@ -2,13 +2,11 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import { host, Session, Workbench } from './workbench';
 
 /** The plan's editor help, the dry-run preview, the Releases view and the walkthrough, as a person sees them. */
 describe(`the plan editor, the preview, the Releases view and the walkthrough (VS Code ${host.version})`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let folder: string;
   let wb: Workbench;
 
@@ -26,21 +24,12 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
       },
     );
     assert.equal(cli.status, 0, cli.stdout + cli.stderr);
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      const name = (this.currentTest.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 50);
-      await wb?.shot(`FAILED-editor-${name}`).catch(() => {});
-    }
+    session = await Session.open(folder);
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
   });
 

@@ -2,13 +2,11 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import { host, Session, Workbench } from './workbench';
 
 /** Staging then production: the promotion and approval gates in the tree, and Deploy: Approve Release from the palette. */
 describe(`environments: promotion and approval gates in the tree, Approve Release from the palette (VS Code ${host.version})`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let folder: string;
   let wb: Workbench;
   const git = (...a: string[]) => execFileSync('git', a, { cwd: folder, encoding: 'utf8' }).trim();
@@ -35,21 +33,12 @@ describe(`environments: promotion and approval gates in the tree, Approve Releas
     cli('staging', 0);
     // Production is refused at its approval gate, the promotion gate open: the tree shows both from the journal.
     cli('production', 1);
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      const name = (this.currentTest.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 50);
-      await wb?.shot(`FAILED-environments-${name}`).catch(() => {});
-    }
+    session = await Session.open(folder);
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
   });
 

@@ -2,13 +2,12 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext, Locator } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import type { Locator } from 'playwright-core';
+import { host, Session, Workbench } from './workbench';
 
 /** The Releases view's row menu as a person uses it: Compare with Another Release…, Redeploy This Version. */
 describe(`the Releases view's row menu: compare two releases, redeploy one (VS Code ${host.version})`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let folder: string;
   let wb: Workbench;
   const runIds: string[] = [];
@@ -51,21 +50,12 @@ describe(`the Releases view's row menu: compare two releases, redeploy one (VS C
     cli(3);
     runIds.push(...fs.readdirSync(runsDir()).sort());
     assert.equal(runIds.length, 2, runIds.join(' '));
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      const name = (this.currentTest.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 50);
-      await wb?.shot(`FAILED-history-${name}`).catch(() => {});
-    }
+    session = await Session.open(folder);
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
   });
 

@@ -2,16 +2,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import type { BrowserContext, Frame } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import type { Frame } from 'playwright-core';
+import { host, Session, Workbench } from './workbench';
 
 const NAME = '<img src=x onerror="window.__pwned=1">app';
 const COMMIT = 'feat: <script>window.__pwned=2</script> checkout';
 const SECRET = 'hunter2-3f9a1c77e2b0';
 
 describe(`hostile text and secrets in the real workbench (VS Code ${host.version})`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let folder: string;
   let wb: Workbench;
 
@@ -31,15 +30,13 @@ describe(`hostile text and secrets in the real workbench (VS Code ${host.version
     fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
     fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
     process.env.RP_TOKEN = SECRET;
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
+    session = await Session.open(folder);
+    wb = session.wb;
   });
 
   after(async () => {
     await wb?.shot('hostile-text').catch(() => {});
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     delete process.env.RP_TOKEN;
     fs.rmSync(folder, { recursive: true, force: true });
   });

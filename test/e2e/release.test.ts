@@ -1,22 +1,19 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import { host, Session, Workbench } from './workbench';
 
 describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let folder: string;
   let wb: Workbench;
 
   before(async () => {
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
     folder = host.prepareWorkspace('ws-basic');
     fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
     fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
+    session = await Session.open(folder);
+    wb = session.wb;
   });
 
   afterEach(async function () {
@@ -28,8 +25,7 @@ describe(`the workbench, driven in Chromium (VS Code ${host.version})`, function
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
   });
 

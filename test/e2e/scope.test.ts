@@ -2,8 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext } from 'playwright-core';
-import { host, Workbench } from './workbench';
+import { host, Session, Workbench } from './workbench';
 
 // The fixture's release, deployed blue-green: the rollback's names hold the colours, which only the run knows.
 const BLUE_GREEN = `  deploy:
@@ -29,14 +28,11 @@ const ROLLBACK = `rollback:
 `;
 
 describe(`the rollback confirmation shows the names the run resolved (VS Code ${host.version})`, function () {
-  let server: Awaited<ReturnType<typeof host.startServer>>;
-  let browser: BrowserContext;
+  let session: Session | undefined;
   let folder: string;
   let wb: Workbench;
 
   before(async () => {
-    server = await host.startServer();
-    browser = await host.launchBrowser(server.tmp, server.xdg);
     folder = host.prepareWorkspace('ws-basic');
     const planFile = path.join(folder, '.release', 'plan.yaml');
     const plan = fs.readFileSync(planFile, 'utf8');
@@ -52,7 +48,8 @@ describe(`the rollback confirmation shows the names the run resolved (VS Code ${
       execFileSync('git', ['-c', 'user.email=f@example.com', '-c', 'commit.gpgsign=false', ...a], { cwd: folder, stdio: 'ignore' });
     git('commit', '-qam', 'feat: blue-green');
     git('tag', '-f', 'v1.2.3');
-    wb = await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder }));
+    session = await Session.open(folder);
+    wb = session.wb;
   });
 
   afterEach(async function () {
@@ -64,8 +61,7 @@ describe(`the rollback confirmation shows the names the run resolved (VS Code ${
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    await session?.close();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
   });
 

@@ -15,6 +15,34 @@ export interface Host {
 
 export const host = (globalThis as unknown as { __releasePilotHost: Host }).__releasePilotHost;
 
+/** code-server, Chromium and the workbench opened on a folder: what every UI test file starts in its `before`. */
+export class Session {
+  private constructor(
+    private readonly server: Awaited<ReturnType<Host['startServer']>>,
+    private readonly browser: BrowserContext,
+    readonly wb: Workbench,
+  ) {}
+
+  static async open(folder: string): Promise<Session> {
+    const server = await host.startServer();
+    let browser: BrowserContext | undefined;
+    try {
+      browser = await host.launchBrowser(server.tmp, server.xdg);
+      return new Session(server, browser, await Workbench.open(await browser.newPage(), host.workbenchUrl(server.host, { folder })));
+    } catch (e) {
+      await browser?.close().catch(() => {});
+      await server.stop();
+      throw e;
+    }
+  }
+
+  /** Closes the browser, then stops code-server and what it started. (A failed test's screenshot is taken by the host's root hook.) */
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => {});
+    await this.server.stop();
+  }
+}
+
 export class Workbench {
   constructor(readonly page: Page) {}
 
