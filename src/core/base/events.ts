@@ -60,7 +60,7 @@ export type ReleaseEvent = At &
     | { type: 'phase.started'; phase: PhaseId }
     | { type: 'phase.finished'; phase: PhaseId; outcome: 'passed' | 'failed' | 'skipped' | 'waived' }
     | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }
-    | { type: 'step.running'; step: string; pid: number }
+    | { type: 'step.running'; step: string; pid: number; mark?: string }
     | { type: 'step.interrupted'; step: string; message: string }
     | ({ type: 'step.finished'; step: string; ok: boolean; message: string } & StepEnd)
     | { type: 'step.waived'; step: string; by: string; reason: string }

@@ -21,6 +21,8 @@ export interface StepView {
   waiveReason?: string;
   /** Process group of the running step, to end it if its owner died. */
   pid?: number;
+  /** The step's mark (RELEASE_PILOT_STEP), carried by every process it started. */
+  mark?: string;
 }
 
 export interface ChecklistView {
@@ -254,7 +256,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       }
       case 'step.running': {
         const st = s.steps[e.step];
-        if (st) st.pid = e.pid;
+        if (st) Object.assign(st, { pid: e.pid, ...(e.mark ? { mark: e.mark } : {}) });
         break;
       }
       case 'step.interrupted': {

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as os from 'node:os';
 import type { ReleaseState } from '../base/fold';
 import { foldJournal } from '../base/fold';
+import { signalMarked } from '../exec/cookie';
 import type { RunContext } from './context';
 import type { EngineOptions } from './ports';
 import { loadRun, runIds } from './runs';
@@ -56,8 +57,14 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
   for (const st of Object.values(closed.steps)) {
     if (st.state !== 'interrupted') continue;
     c.append({ type: 'step.interrupted', step: st.key, message: st.message ?? 'interrupted' });
-    if (st.pid && endOrphanGroup(st.pid))
-      c.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (process group ${st.pid})` });
+    const group = st.pid ? endOrphanGroup(st.pid) : false;
+    // Those that left the group (setsid, setpgid, a subshell's child handed to init) still carry the step's mark.
+    const marked = signalMarked(st.mark, 'SIGKILL');
+    if (group || marked)
+      c.append({
+        type: 'warning',
+        message: `ended the processes left running by the interrupted step "${st.name}" (${[group ? `process group ${st.pid}` : '', marked ? `${marked} process(es) outside it` : ''].filter(Boolean).join(' and ')})`,
+      });
   }
   if (c.state.rollback && !c.state.rollback.outcome) {
     c.append({ type: 'rollback.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });

@@ -54,7 +54,7 @@ export async function execStep(
   );
   c.current = running;
   c.running.add(running);
-  if (running.pid !== undefined) c.append({ type: 'step.running', step: key, pid: running.pid });
+  if (running.pid !== undefined) c.append({ type: 'step.running', step: key, pid: running.pid, mark: running.mark });
   c.o.onStepStarted?.(key, running);
   const ended = await running.result;
   c.running.delete(running);

@@ -5,6 +5,7 @@ import { execa, type Result } from 'execa';
 import { SecretMasker } from './mask';
 import { plainText } from '../base/text';
 import type { StepEnd } from '../base/events';
+import { newStepMark, processesWithMark, signalMarked, STEP_MARK } from './cookie';
 
 export interface StepSpec {
   command: string;
@@ -27,6 +28,8 @@ export interface StepResult extends StepEnd {
 
 export interface RunningStep {
   readonly pid: number | undefined;
+  /** The value of \`RELEASE_PILOT_STEP\` in every process of this step (see cookie.ts). */
+  readonly mark: string;
   readonly result: Promise<StepResult>;
   /** Sends input to the step's standard input. */
   write(data: string): void;
@@ -91,12 +94,13 @@ export class StepRunner {
       onOutput(text);
     });
     const started = Date.now();
-    const child = spawnStep(spec);
+    const mark = newStepMark();
+    const child = spawnStep(spec, mark);
     const pid = child.pid;
     const killTree = () => {
       if (pid === undefined || state.killTimer) return;
-      signalGroup(pid, 'SIGTERM');
-      state.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.graceMs);
+      signalTree(pid, mark, 'SIGTERM');
+      state.killTimer = setTimeout(() => signalTree(pid, mark, 'SIGKILL'), this.graceMs);
     };
     const timeout = setTimeout(() => {
       state.timedOut = true;
@@ -113,7 +117,7 @@ export class StepRunner {
     const result = (async (): Promise<StepResult> => {
       const r = await child;
       clearTimeout(timeout);
-      await this.endGroup(pid, state);
+      await this.endGroup(pid, mark, state);
       sink.end();
       fs.closeSync(log);
       return this.stepResult(r, state, started);
@@ -121,6 +125,7 @@ export class StepRunner {
 
     return {
       pid,
+      mark,
       result,
       write: (data) => {
         if (child.stdin && !child.stdin.destroyed) child.stdin.write(data);
@@ -129,20 +134,20 @@ export class StepRunner {
         state.cancelled = true;
         if (!now) return killTree();
         state.killNow = true;
-        if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+        if (pid !== undefined) signalTree(pid, mark, 'SIGKILL');
       },
     };
   }
 
   /**
-   * Anything of the group still alive after the leader ended (a forked child holding no pipe)
-   * is ended only when the step was cut short; a step may start a daemon on purpose.
+   * Anything of the step still alive after the leader ended (a forked child holding no pipe, a child
+   * that left the group) is ended only when the step was cut short; a step may start a daemon on purpose.
    */
-  private async endGroup(pid: number | undefined, state: RunState): Promise<void> {
+  private async endGroup(pid: number | undefined, mark: string, state: RunState): Promise<void> {
     if ((state.timedOut || state.cancelled) && pid !== undefined) {
-      if (!state.killNow) signalGroup(pid, 'SIGTERM');
-      await waitGroupGone(pid, this.graceMs, () => state.killNow);
-      signalGroup(pid, 'SIGKILL');
+      if (!state.killNow) signalTree(pid, mark, 'SIGTERM');
+      await waitTreeGone(pid, mark, this.graceMs, () => state.killNow);
+      signalTree(pid, mark, 'SIGKILL');
     }
     if (state.killTimer) clearTimeout(state.killTimer);
   }
@@ -165,15 +170,15 @@ export class StepRunner {
   }
 }
 
-/** Starts the step's shell. */
-function spawnStep(spec: StepSpec) {
+/** Starts the step's shell, its environment marked with the step's \`mark\`. */
+function spawnStep(spec: StepSpec, mark: string) {
   const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
   // detached: the step leads its own process group, so a timeout or cancel ends its children too.
   // --norc: the step's stdin is a socket, and bash reads ~/.bashrc when its stdin is a socket and SHLVL
   // is unset (it guesses it was started by rshd), as in a VS Code started from a desktop.
   return execa('bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT], {
     cwd: spec.cwd,
-    env: stepEnv({ ...colorEnv, ...spec.env }),
+    env: stepEnv({ ...colorEnv, ...spec.env, [STEP_MARK]: mark }),
     extendEnv: false,
     detached: true,
     reject: false,
@@ -202,14 +207,25 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitGroupGone(pid: number, ms: number, hurry: () => boolean): Promise<void> {
+/** The step's process group, and every process that carries its mark outside the group. */
+function signalTree(pid: number, mark: string, signal: NodeJS.Signals): void {
+  signalGroup(pid, signal);
+  signalMarked(mark, signal);
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitTreeGone(pid: number, mark: string, ms: number, hurry: () => boolean): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end && !hurry()) {
-    try {
-      process.kill(-pid, 0);
-    } catch {
-      return;
-    }
+    if (!groupAlive(pid) && processesWithMark(mark).length === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
