@@ -6,6 +6,7 @@ import { formatProblem, loadPlanFile, parsePlan, firstInvalidUtf8, MAX_PLAN_BYTE
 import { durationMs } from '../../src/core/plan/schema';
 import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { ROOT, tempDir, write } from '../support/helpers';
+import { smallPlan } from '../support/fixtures';
 
 const EXAMPLES = ['demo', 'kubernetes', 'helm'].map((e) => path.join(ROOT, 'examples', e, '.release', 'plan.yaml'));
 const demoText = fs.readFileSync(EXAMPLES[0], 'utf8');
@@ -329,4 +330,43 @@ describe('release-pilot validate (the built CLI)', () => {
     assert.match(demo, /GET http:\/\/127\.0\.0\.1:9999\/api\/orders → expect 200 within 500 ms/);
     assert.ok(!fs.existsSync(path.join(ROOT, 'examples/demo/.release/runs')), 'a dry run writes no run');
   });
+});
+
+describe('a fixed baseline is judged when the plan is read', () => {
+  const withBaseline = (fixed: string, guard: string) =>
+    smallPlan({
+      monitoring: `  window: 2s\n  interval: 200ms\n  baseline:\n    fixed: ${fixed}\n  metrics:\n    - id: health\n      command: cat health.txt\n      guard: ${guard}`,
+    });
+  const refusals: [string, string, string, RegExp][] = [
+    ['above max', '{ health: 0.5 }', '{ max: 0.1 }', /the fixed baseline of health, 0\.5, is above its guard's max 0\.1/],
+    ['below min', '{ health: 0 }', '{ min: 1 }', /the fixed baseline of health, 0, is below its guard's min 1/],
+    ['negative, below a min of 0', '{ health: -1 }', '{ min: 0 }', /is below its guard's min 0/],
+    ['a tiny excess', '{ health: 0.10000001 }', '{ max: 0.1 }', /is above its guard's max 0\.1/],
+    ['huge', '{ health: 1e300 }', '{ max: 1 }', /is above its guard's max 1/],
+    ['above max with a min too', '{ health: 7 }', '{ min: 1, max: 5 }', /above its guard's max 5/],
+    [
+      'a key naming no metric (a typo)',
+      '{ helth: 1 }',
+      '{ min: 1 }',
+      /no metric has the id helth, so this baseline value would be ignored; expected one of: health/,
+    ],
+    ['a second key naming no metric', '{ health: 1, latency: 3 }', '{ min: 1 }', /no metric has the id latency/],
+    ['a case variant of the id', '{ Health: 1 }', '{ min: 1 }', /no metric has the id Health/],
+  ];
+  for (const [title, fixed, guard, message] of refusals)
+    it(`refuses ${title}, at the value's line`, () => {
+      const text = withBaseline(fixed, guard);
+      const problems = problemsOf(text);
+      const p = problems.find((x) => message.test(x.message));
+      assert.ok(p, problems.map((x) => x.message).join('\n'));
+      assert.equal(p.line, text.split('\n').findIndex((l) => l.includes('fixed:')) + 1);
+      assert.match(p.path, /^monitoring\.baseline\.fixed\./);
+    });
+  for (const [title, fixed, guard] of [
+    ['exactly at max', '{ health: 0.1 }', '{ max: 0.1 }'],
+    ['exactly at min', '{ health: 1 }', '{ min: 1 }'],
+    ['inside both', '{ health: 3 }', '{ min: 1, max: 5 }'],
+    ['a percentage rule only', '{ health: 100 }', '{ dropPercent: 10 }'],
+  ])
+    it(`accepts a fixed baseline ${title}`, () => assert.ok(parsePlan(withBaseline(fixed, guard), 'plan.yaml').ok));
 });

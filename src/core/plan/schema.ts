@@ -128,6 +128,14 @@ export const Monitoring = z
   .check(
     z.superRefine((m, ctx) => {
       const ids = m.metrics.map((x) => x.id);
+      for (const id of Object.keys(m.baseline.fixed ?? {}))
+        if (!ids.includes(id))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['baseline', 'fixed', id],
+            input: id,
+            message: `no metric has the id ${id}, so this baseline value would be ignored; expected one of: ${ids.join(', ')}`,
+          });
       const warmup = m.warmup ?? m.interval;
       if (m.window < warmup + m.interval * m.failureLimit)
         ctx.addIssue({
@@ -143,6 +151,23 @@ export const Monitoring = z
             path: ['metrics', i, 'id'],
             input: x.id,
             message: `metric id ${x.id} is used twice; the journal and report tell metrics apart by id`,
+          });
+        // A captured baseline that breaks a guard stops the release before the backup; a written one is judged here.
+        const fixed = m.baseline.fixed?.[x.id];
+        const broken =
+          fixed === undefined
+            ? undefined
+            : x.guard.max !== undefined && fixed > x.guard.max
+              ? `above its guard's max ${x.guard.max}`
+              : x.guard.min !== undefined && fixed < x.guard.min
+                ? `below its guard's min ${x.guard.min}`
+                : undefined;
+        if (broken)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['baseline', 'fixed', x.id],
+            input: fixed,
+            message: `the fixed baseline of ${x.id}, ${fixed}, is ${broken}: it says production already fails this guard, so every release would be judged against a failing production. Write the value production has when it is healthy, or measure it (baseline.capture)`,
           });
         if (x.compareTo === undefined) return;
         if (x.guard.max === undefined && x.guard.min === undefined)
