@@ -52,8 +52,9 @@ async function judge(ws: string, planFile: string): Promise<string | undefined> 
 async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {
   const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   const set = (v: Record<string, string | undefined>) => {
-    for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k];
-    else process.env[k] = x;
+    for (const [k, x] of Object.entries(v))
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
   };
   set(vars);
   try {
@@ -151,7 +152,9 @@ describe('F3: the product reads HEAD as committed, whatever redirects git (real 
         const other = repo(weak);
         fs.writeFileSync(r.plan, weak);
         const objects = path.join(r.dir, '.git', 'objects');
-        return withEnv({ GIT_OBJECT_DIRECTORY: path.join(other.dir, '.git', 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: objects }, () => judge(r.dir, r.plan));
+        return withEnv({ GIT_OBJECT_DIRECTORY: path.join(other.dir, '.git', 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: objects }, () =>
+          judge(r.dir, r.plan),
+        );
       },
     ],
     [
@@ -307,10 +310,13 @@ describe('F4: a tracked file hidden from git status still makes the tree unclean
 
   const clean: [string, (r: Repo) => void][] = [
     ['skip-worktree on an unchanged file', (r) => r.git('update-index', '--skip-worktree', 'app.sh')],
-    ['assume-unchanged on an unchanged file whose mtime moved', (r) => {
-      r.git('update-index', '--assume-unchanged', 'app.sh');
-      fs.utimesSync(path.join(r.dir, 'app.sh'), new Date(), new Date(Date.now() + 5000));
-    }],
+    [
+      'assume-unchanged on an unchanged file whose mtime moved',
+      (r) => {
+        r.git('update-index', '--assume-unchanged', 'app.sh');
+        fs.utimesSync(path.join(r.dir, 'app.sh'), new Date(), new Date(Date.now() + 5000));
+      },
+    ],
     [
       'a sparse checkout leaving a file out',
       (r) => {
@@ -334,7 +340,10 @@ describe('F4: a tracked file hidden from git status still makes the tree unclean
     r.git('config', 'core.sparseCheckout', 'true');
     write(r.dir, 'app.sh', 'echo LOCAL\n');
     r.git('update-index', '--skip-worktree', 'app.sh');
-    assert.deepEqual((await userChanges(r.dir)).map((f) => f.replace(/ \(.*/, '')), ['app.sh']);
+    assert.deepEqual(
+      (await userChanges(r.dir)).map((f) => f.replace(/ \(.*/, '')),
+      ['app.sh'],
+    );
   });
 
   it('a staging run from a tree hidden-dirty by skip-worktree is journaled clean: false', async () => {
@@ -371,10 +380,26 @@ describe('F7: gates committed anywhere in the repository hold for a plan in any 
   }
 
   const refused: [string, () => { ws: string; plan: string }, RegExp][] = [
-    ['an untracked x/.release/plan.yaml, workspace x', () => ((r) => ({ ws: path.join(r.dir, 'x'), plan: write(r.dir, 'x/.release/plan.yaml', weak) }))(monorepo()), /x\/\.release\/plan\.yaml is not committed/],
-    ['an untracked x/.release/plan.yaml, workspace the top', () => ((r) => ({ ws: r.dir, plan: write(r.dir, 'x/.release/plan.yaml', weak) }))(monorepo()), /is not committed/],
-    ['an untracked plan three folders deep', () => ((r) => ({ ws: path.join(r.dir, 'a/b/c'), plan: write(r.dir, 'a/b/c/.release/plan.yaml', weak) }))(monorepo()), /a\/b\/c\/\.release\/plan\.yaml is not committed/],
-    ['an untracked plan beside a gated sibling service (services/a gated, services/b new)', () => ((r) => ({ ws: path.join(r.dir, 'services/b'), plan: write(r.dir, 'services/b/.release/plan.yaml', weak) }))(monorepo('services/a')), /services\/b\/\.release\/plan\.yaml is not committed/],
+    [
+      'an untracked x/.release/plan.yaml, workspace x',
+      () => ((r) => ({ ws: path.join(r.dir, 'x'), plan: write(r.dir, 'x/.release/plan.yaml', weak) }))(monorepo()),
+      /x\/\.release\/plan\.yaml is not committed/,
+    ],
+    [
+      'an untracked x/.release/plan.yaml, workspace the top',
+      () => ((r) => ({ ws: r.dir, plan: write(r.dir, 'x/.release/plan.yaml', weak) }))(monorepo()),
+      /is not committed/,
+    ],
+    [
+      'an untracked plan three folders deep',
+      () => ((r) => ({ ws: path.join(r.dir, 'a/b/c'), plan: write(r.dir, 'a/b/c/.release/plan.yaml', weak) }))(monorepo()),
+      /a\/b\/c\/\.release\/plan\.yaml is not committed/,
+    ],
+    [
+      'an untracked plan beside a gated sibling service (services/a gated, services/b new)',
+      () => ((r) => ({ ws: path.join(r.dir, 'services/b'), plan: write(r.dir, 'services/b/.release/plan.yaml', weak) }))(monorepo('services/a')),
+      /services\/b\/\.release\/plan\.yaml is not committed/,
+    ],
     [
       'a committed gate-free plan of a sibling service, edited and not committed',
       () => {
@@ -387,18 +412,40 @@ describe('F7: gates committed anywhere in the repository hold for a plan in any 
       },
       /services\/b\/\.release\/plan\.yaml has changes not committed/,
     ],
-    ['an untracked plan with another file name in a sub-folder', () => ((r) => ({ ws: path.join(r.dir, 'x'), plan: write(r.dir, 'x/.release/weak.yaml', weak) }))(monorepo()), /x\/\.release\/weak\.yaml is not committed/],
-    ['an untracked plan in an ignored sub-folder', () => ((r) => {
-      fs.appendFileSync(path.join(r.dir, '.git', 'info', 'exclude'), 'x/\n');
-      return { ws: path.join(r.dir, 'x'), plan: write(r.dir, 'x/.release/plan.yaml', weak) };
-    })(monorepo()), /is not committed/],
-    ['an untracked plan whose folder is a symlink into the repository', () => ((r) => {
-      write(r.dir, 'real/.release/plan.yaml', weak);
-      fs.symlinkSync(path.join(r.dir, 'real'), path.join(r.dir, 'x'));
-      return { ws: path.join(r.dir, 'x'), plan: path.join(r.dir, 'x/.release/plan.yaml') };
-    })(monorepo()), /is not committed/],
-    ['the gated plan committed only in a deep folder, an untracked one at the top', () => ((r) => ({ ws: r.dir, plan: write(r.dir, '.release/plan.yaml', weak) }))(monorepo('deep/er')), /^the release plan \.release\/plan\.yaml is not committed/],
-    ['a plan outside the repository, the workspace a sub-folder of it', () => ((r) => ({ ws: path.join(r.dir, 'x'), plan: write(tempDir('rp-outside-'), 'plan.yaml', weak) }))(monorepo()), /is outside the repository .*whose plans declare environment gates: gates \(approvals/],
+    [
+      'an untracked plan with another file name in a sub-folder',
+      () => ((r) => ({ ws: path.join(r.dir, 'x'), plan: write(r.dir, 'x/.release/weak.yaml', weak) }))(monorepo()),
+      /x\/\.release\/weak\.yaml is not committed/,
+    ],
+    [
+      'an untracked plan in an ignored sub-folder',
+      () =>
+        ((r) => {
+          fs.appendFileSync(path.join(r.dir, '.git', 'info', 'exclude'), 'x/\n');
+          return { ws: path.join(r.dir, 'x'), plan: write(r.dir, 'x/.release/plan.yaml', weak) };
+        })(monorepo()),
+      /is not committed/,
+    ],
+    [
+      'an untracked plan whose folder is a symlink into the repository',
+      () =>
+        ((r) => {
+          write(r.dir, 'real/.release/plan.yaml', weak);
+          fs.symlinkSync(path.join(r.dir, 'real'), path.join(r.dir, 'x'));
+          return { ws: path.join(r.dir, 'x'), plan: path.join(r.dir, 'x/.release/plan.yaml') };
+        })(monorepo()),
+      /is not committed/,
+    ],
+    [
+      'the gated plan committed only in a deep folder, an untracked one at the top',
+      () => ((r) => ({ ws: r.dir, plan: write(r.dir, '.release/plan.yaml', weak) }))(monorepo('deep/er')),
+      /^the release plan \.release\/plan\.yaml is not committed/,
+    ],
+    [
+      'a plan outside the repository, the workspace a sub-folder of it',
+      () => ((r) => ({ ws: path.join(r.dir, 'x'), plan: write(tempDir('rp-outside-'), 'plan.yaml', weak) }))(monorepo()),
+      /is outside the repository .*whose plans declare environment gates: gates \(approvals/,
+    ],
   ];
   for (const [title, make, why] of refused)
     it(`refuses ${title}`, async () => {
@@ -447,7 +494,10 @@ describe('F8: a run that judged environment gates resumes only under the plan it
     };
     const first = await (await Release.start(ws.options({ ...forEnv(ws.planFile), stopAfter: 'preparation' }))).run();
     assert.equal(first.status, 'paused', first.outcomeMessage);
-    assert.ok(journalLines(ws, first.runId).some((e) => e.type === 'gate.changed' && e.gate === 'freeze'), 'the freeze gate was judged');
+    assert.ok(
+      journalLines(ws, first.runId).some((e) => e.type === 'gate.changed' && e.gate === 'freeze'),
+      'the freeze gate was judged',
+    );
     return { ws, git, other, forEnv, runId: first.runId };
   }
 
@@ -470,7 +520,10 @@ describe('F8: a run that judged environment gates resumes only under the plan it
     fs.writeFileSync(p.ws.planFile, fs.readFileSync(p.other, 'utf8'));
     p.git('commit', '-qam', 'chore: no freeze');
     const run = (await Release.reopen(p.ws.options(p.forEnv(p.ws.planFile)), p.runId)).run();
-    await assert.rejects(run, (e: Error) => e instanceof GateError && e.gate === 'plan-changed' && /changed since run .* started \(its hash was/.test(e.message));
+    await assert.rejects(
+      run,
+      (e: Error) => e instanceof GateError && e.gate === 'plan-changed' && /changed since run .* started \(its hash was/.test(e.message),
+    );
   });
 
   it('control: resumes with the plan it started with', async () => {
@@ -489,36 +542,60 @@ describe('F9: git unavailable in a repository fails closed (real git)', function
   };
 
   const refused: [string, () => Promise<string | undefined>, RegExp][] = [
-    ['git not on PATH, gates removed in an uncommitted edit', async () => {
-      const r = repo();
-      fs.writeFileSync(r.plan, weak);
-      return withEnv({ PATH: noGitPath() }, () => judge(r.dir, r.plan));
-    }, /holds a git repository .*but git cannot read it: .*ENOENT.*install git, or put it on PATH/],
-    ['git not on PATH, a plan that never had gates (any run is refused)', async () => {
-      const r = repo(weak);
-      return withEnv({ PATH: noGitPath() }, () => judge(r.dir, r.plan));
-    }, /git cannot read it/],
-    ['git not on PATH, the workspace a sub-folder of the repository', async () => {
-      const r = repo();
-      const plan = write(r.dir, 'svc/.release/plan.yaml', weak);
-      return withEnv({ PATH: noGitPath() }, () => judge(path.join(r.dir, 'svc'), plan));
-    }, /git cannot read it/],
-    ['.git is a file naming a gitdir that does not exist', async () => {
-      const dir = tempDir('rp-badgitfile-');
-      fs.writeFileSync(path.join(dir, '.git'), 'gitdir: /nonexistent/repo\n');
-      return judge(dir, write(dir, '.release/plan.yaml', weak));
-    }, /holds a git repository .*git cannot read it: fatal: not a git repository/],
-    ['.git/HEAD corrupted', async () => {
-      const r = repo();
-      fs.writeFileSync(r.plan, weak);
-      fs.writeFileSync(path.join(r.dir, '.git', 'HEAD'), 'garbage\n');
-      return judge(r.dir, r.plan);
-    }, /git cannot read it/],
-    ['GIT_DIR=/nonexistent in the caller\'s environment (ignored: the workspace\'s repository is judged)', async () => {
-      const r = repo();
-      fs.writeFileSync(r.plan, weak);
-      return withEnv({ GIT_DIR: '/nonexistent' }, () => judge(r.dir, r.plan));
-    }, /has changes not committed/],
+    [
+      'git not on PATH, gates removed in an uncommitted edit',
+      async () => {
+        const r = repo();
+        fs.writeFileSync(r.plan, weak);
+        return withEnv({ PATH: noGitPath() }, () => judge(r.dir, r.plan));
+      },
+      /holds a git repository .*but git cannot read it: .*ENOENT.*install git, or put it on PATH/,
+    ],
+    [
+      'git not on PATH, a plan that never had gates (any run is refused)',
+      async () => {
+        const r = repo(weak);
+        return withEnv({ PATH: noGitPath() }, () => judge(r.dir, r.plan));
+      },
+      /git cannot read it/,
+    ],
+    [
+      'git not on PATH, the workspace a sub-folder of the repository',
+      async () => {
+        const r = repo();
+        const plan = write(r.dir, 'svc/.release/plan.yaml', weak);
+        return withEnv({ PATH: noGitPath() }, () => judge(path.join(r.dir, 'svc'), plan));
+      },
+      /git cannot read it/,
+    ],
+    [
+      '.git is a file naming a gitdir that does not exist',
+      async () => {
+        const dir = tempDir('rp-badgitfile-');
+        fs.writeFileSync(path.join(dir, '.git'), 'gitdir: /nonexistent/repo\n');
+        return judge(dir, write(dir, '.release/plan.yaml', weak));
+      },
+      /holds a git repository .*git cannot read it: fatal: not a git repository/,
+    ],
+    [
+      '.git/HEAD corrupted',
+      async () => {
+        const r = repo();
+        fs.writeFileSync(r.plan, weak);
+        fs.writeFileSync(path.join(r.dir, '.git', 'HEAD'), 'garbage\n');
+        return judge(r.dir, r.plan);
+      },
+      /git cannot read it/,
+    ],
+    [
+      "GIT_DIR=/nonexistent in the caller's environment (ignored: the workspace's repository is judged)",
+      async () => {
+        const r = repo();
+        fs.writeFileSync(r.plan, weak);
+        return withEnv({ GIT_DIR: '/nonexistent' }, () => judge(r.dir, r.plan));
+      },
+      /has changes not committed/,
+    ],
   ];
   for (const [title, attempt, why] of refused)
     it(`refuses: ${title}`, async () => {

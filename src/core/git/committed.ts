@@ -79,7 +79,8 @@ export async function committedKind(top: string, rel: string): Promise<string | 
   if ((await gitResult(top, ['rev-parse', '-q', '--verify', 'HEAD^{commit}'])).exitCode !== 0) return undefined;
   const entry = await treeEntry(top, rel);
   if (!entry) return undefined;
-  if (entry.mode === '120000') return `a symlink to ${await git(top, ['cat-file', 'blob', entry.sha])}, which leads out of the repository or to no committed file`;
+  if (entry.mode === '120000')
+    return `a symlink to ${await git(top, ['cat-file', 'blob', entry.sha])}, which leads out of the repository or to no committed file`;
   return entry.type === 'blob' ? 'a file' : `a ${entry.type === 'tree' ? 'folder' : entry.type}`;
 }
 

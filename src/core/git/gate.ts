@@ -61,7 +61,8 @@ async function hiddenChanges(cwd: string): Promise<{ file: string; shown: string
     }
     const staged = /^\d+ ([0-9a-f]+) /.exec(await git(top, ['--literal-pathspecs', 'ls-files', '-s', '--', f.file]))?.[1];
     const now = await gitResult(top, ['--literal-pathspecs', 'hash-object', '--', f.file]);
-    if (!staged || now.exitCode !== 0 || now.stdout.trim() !== staged) out.push({ file: f.file, shown: `${f.file} (changed, hidden from git status by ${f.bit})` });
+    if (!staged || now.exitCode !== 0 || now.stdout.trim() !== staged)
+      out.push({ file: f.file, shown: `${f.file} (changed, hidden from git status by ${f.bit})` });
   }
   return out;
 }

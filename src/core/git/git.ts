@@ -80,8 +80,11 @@ export async function gitUnavailable(cwd: string): Promise<string | undefined> {
   if (r.exitCode === 0 && r.stdout.trim() === 'true') return undefined;
   const at = gitEntryAbove(cwd);
   if (!at) return undefined;
-  const said = (r.spawnError || r.stderr || (r.timedOut ? `no answer within ${GIT_TIMEOUT_MS / 1000} s` : `exit code ${r.exitCode}`)).trim().replace(/\s*\n\s*/g, ' ');
-  const dubious = /dubious ownership/.test(said) && !said.includes('safe.directory') ? ` (if you trust it: git config --global --add safe.directory ${at})` : '';
+  const said = (r.spawnError || r.stderr || (r.timedOut ? `no answer within ${GIT_TIMEOUT_MS / 1000} s` : `exit code ${r.exitCode}`))
+    .trim()
+    .replace(/\s*\n\s*/g, ' ');
+  const dubious =
+    /dubious ownership/.test(said) && !said.includes('safe.directory') ? ` (if you trust it: git config --global --add safe.directory ${at})` : '';
   const missing = r.spawnError ? ' (install git, or put it on PATH)' : '';
   return `${at} holds a git repository (${path.join(at, '.git')}), but git cannot read it: ${said}. Gates are read from what the repository has committed, so nothing is released until git answers${dubious}${missing}`;
 }
