@@ -9,6 +9,7 @@ import { contains, userChanges } from '../../src/core/git/gate';
 import { Release, GateError } from '../../src/core/engine/engine';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines } from '../support/fixtures';
+import { main } from '../../src/cli/main';
 
 /**
  * attack18's git findings (F3 replace refs and what else redirects git, F4 hidden dirty trees, F7 plans in
@@ -522,7 +523,10 @@ describe('F8: a run that judged environment gates resumes only under the plan it
     const run = (await Release.reopen(p.ws.options(p.forEnv(p.ws.planFile)), p.runId)).run();
     await assert.rejects(
       run,
-      (e: Error) => e instanceof GateError && e.gate === 'plan-changed' && /changed since run .* started \(its hash was/.test(e.message),
+      (e: Error) =>
+        e instanceof GateError &&
+        e.gate === 'plan-changed' &&
+        /changed since run .* started, and its environments have gates .* \(plan hash [0-9a-f]{12} then, [0-9a-f]{12} now\)/.test(e.message),
     );
   });
 
@@ -617,5 +621,34 @@ describe('F9: git unavailable in a repository fails closed (real git)', function
   it('control: a workspace with no .git anywhere above it releases as before', async () => {
     const dir = tempDir('rp-plain-');
     assert.equal(await withEnv({ PATH: noGitPath() }, () => judge(dir, write(dir, '.release/plan.yaml', gated))), undefined);
+  });
+});
+
+describe('messages: L5 a plan committed as a symlink out of the repository, L14 a plan path outside the current folder', function () {
+  this.timeout(60_000);
+
+  it('L5: names the committed symlink, not "HEAD has no such file"', async () => {
+    const r = repo();
+    const outside = write(tempDir('rp-linked-'), 'plan.yaml', weak);
+    fs.rmSync(r.plan);
+    fs.symlinkSync(outside, r.plan);
+    r.git('add', '-A');
+    r.git('commit', '-qm', 'chore: plan is a link out');
+    write(r.dir, 'svc/.release/plan.yaml', gated);
+    r.git('add', '-A');
+    r.git('commit', '-qm', 'feat: gated service');
+    const message = await judge(r.dir, r.plan);
+    assert.ok(message);
+    assert.match(
+      message,
+      new RegExp(`is not committed \\(HEAD has a symlink to ${outside.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which leads out of the repository`),
+    );
+  });
+
+  it('L14: `--plan /nonexistent.yaml` is shown as written, not as ../../nonexistent.yaml', async () => {
+    let err = '';
+    const code = await main(['validate', '--plan', '/nonexistent-rp-plan.yaml'], { out: () => undefined, err: (t) => (err += t + '\n') });
+    assert.notEqual(code, 0);
+    assert.match(err, /^\/nonexistent-rp-plan\.yaml:1:1: /m);
   });
 });

@@ -105,9 +105,10 @@ export function gatedPlanChanged(c: RunContext): string | undefined {
   const judged = c.events.some((e) => e.type === 'gate.changed' && ENV_GATES.has(e.gate));
   if (!judged && !declaresGates(c.o.plan)) return undefined;
   const what = sameFile
-    ? `the plan ${started.plan} changed since run ${c.runId} started (its hash was ${started.planHash.slice(0, 12)}, it is ${planHash(c.o.planText).slice(0, 12)})`
-    : `run ${c.runId} started with the plan ${started.plan}, and this resume names ${planRel}${sameHash ? '' : ' (another text)'}`;
-  return `${what}, and its environments have gates (approvals, promotion, freeze) that were judged on the plan as it was: ${sameFile ? 'put the plan back as it was to resume' : `resume with the plan it started with, as it was (release-pilot resume --plan ${started.plan})`}, or abandon this run (release-pilot abandon ${c.runId} --reason TEXT) and start a new release`;
+    ? `the plan ${started.plan} changed since run ${c.runId} started`
+    : `run ${c.runId} started with the plan ${started.plan}, and this resume names ${planRel}`;
+  const hashes = sameHash ? '' : ` (plan hash ${started.planHash.slice(0, 12)} then, ${planHash(c.o.planText).slice(0, 12)} now)`;
+  return `${what}, and its environments have gates (approvals, promotion, freeze) that were judged on the plan as it was${hashes}: ${sameFile ? 'put the plan back as it was to resume' : `resume with the plan it started with, as it was (release-pilot resume --plan ${started.plan})`}, or abandon this run (release-pilot abandon ${c.runId} --reason TEXT) and start a new release`;
 }
 
 /**
