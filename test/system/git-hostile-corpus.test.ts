@@ -202,6 +202,18 @@ describe('F3: the product reads HEAD as committed, whatever redirects git (real 
     assert.deepEqual(dirty, ['app.sh']);
   });
 
+  it('a file-system monitor hook that always says "nothing changed" does not make a dirty tree clean', async () => {
+    const r = repo();
+    const hook = write(tempDir('rp-fsmonitor-'), 'hook.sh', "#!/bin/sh\nprintf 'tok\\0'\n");
+    fs.chmodSync(hook, 0o755);
+    r.git('config', 'core.fsmonitor', hook);
+    r.git('update-index', '--fsmonitor');
+    r.git('status', '--porcelain');
+    write(r.dir, 'app.sh', 'echo LOCAL\n');
+    assert.equal(r.git('status', '--porcelain'), '', 'git status is fooled');
+    assert.deepEqual(await userChanges(r.dir), ['app.sh']);
+  });
+
   it('control: the committed plan, unchanged, with a replace ref elsewhere in the repository', async () => {
     const r = repo();
     write(r.dir, 'x.txt', 'x\n');
