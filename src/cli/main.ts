@@ -67,7 +67,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 /** A command that needs the plan: it is loaded and checked first, and from then on every output is masked. */
 async function planCommand(command: string, runArg: string | undefined, o: CliOptions, planFile: string, workspace: string, io: Io): Promise<number> {
   const loaded = loadPlanFile(planFile);
-  const shown = <T extends { file: string }>(p: T): T => ({ ...p, file: path.relative(process.cwd(), p.file) || p.file });
+  // A file under the current folder is shown relative to it; one elsewhere by its absolute path (not ../../x).
+  const shown = <T extends { file: string }>(p: T): T => {
+    const rel = path.relative(process.cwd(), p.file);
+    return { ...p, file: rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p.file) };
+  };
   if (!loaded.ok) {
     for (const p of loaded.problems) io.err(formatProblem(shown(p)));
     io.err(`${loaded.problems.length} problem(s) in the release plan`);

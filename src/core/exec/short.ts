@@ -10,14 +10,16 @@ export interface ShortResult {
   stderr: string;
   timedOut: boolean;
   stopped: boolean;
+  /** Why the program did not run at all (not found, not executable), as the system said it. */
+  spawnError?: string;
 }
 
 export interface ShortOptions {
   cwd: string;
   timeoutMs: number;
   signal?: AbortSignal;
-  /** Added to this process's environment. */
-  env?: Record<string, string>;
+  /** Added to this process's environment; a key set to undefined is removed from the child's. */
+  env?: Record<string, string | undefined>;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function runProgram(file: string, args: string[], o: ShortOptions, 
       stderr: String(r.stderr ?? ''),
       timedOut,
       stopped,
+      ...(r.failed && r.exitCode === undefined && !r.signal && !timedOut && !stopped ? { spawnError: r.originalMessage || r.shortMessage } : {}),
     };
   } finally {
     clearTimeout(timer);

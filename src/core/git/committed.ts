@@ -67,6 +67,23 @@ export async function committedText(top: string, rel: string, hops = 0): Promise
   return undefined;
 }
 
+/** Every `.release/plan.yaml` HEAD's tree holds, anywhere in the repository (paths from its top). */
+export async function committedPlanPaths(top: string): Promise<string[]> {
+  if ((await gitResult(top, ['rev-parse', '-q', '--verify', 'HEAD^{commit}'])).exitCode !== 0) return [];
+  const out = await git(top, ['ls-tree', '-r', '-z', '--name-only', 'HEAD']);
+  return out.split('\0').filter((p) => p === '.release/plan.yaml' || p.endsWith('/.release/plan.yaml'));
+}
+
+/** What HEAD's tree has at `rel` when it is not a file: a symlink (with its target) or another kind; undefined when nothing. */
+export async function committedKind(top: string, rel: string): Promise<string | undefined> {
+  if ((await gitResult(top, ['rev-parse', '-q', '--verify', 'HEAD^{commit}'])).exitCode !== 0) return undefined;
+  const entry = await treeEntry(top, rel);
+  if (!entry) return undefined;
+  if (entry.mode === '120000')
+    return `a symlink to ${await git(top, ['cat-file', 'blob', entry.sha])}, which leads out of the repository or to no committed file`;
+  return entry.type === 'blob' ? 'a file' : `a ${entry.type === 'tree' ? 'folder' : entry.type}`;
+}
+
 /** Whether the index holds a change of `rel` that HEAD does not have. */
 export async function stagedChange(top: string, rel: string): Promise<boolean> {
   return (await gitResult(top, ['--literal-pathspecs', 'diff', '--cached', '--quiet', 'HEAD', '--', rel])).exitCode === 1;

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { git, gitResult, isRepo, tagsAtHead } from './git';
 
 // Pathspec twins of TOOL_PATHS (plus the lock's temporary file), relative to the workspace.
@@ -16,7 +18,53 @@ export async function userChanges(cwd: string): Promise<string[]> {
     // A rename or copy carries its source in the next field.
     if (f[0] === 'R' || f[0] === 'C') i++;
   }
-  return files;
+  const seen = new Set(files);
+  return [...files, ...(await hiddenChanges(cwd)).filter((h) => !seen.has(h.file)).map((h) => h.shown)];
+}
+
+/**
+ * Tracked files `git status` is told not to look at: the index's assume-unchanged bit (`git ls-files -v`: a
+ * lowercase tag) or skip-worktree bit (`S`, or `s` with both), named with why, unless the file's content
+ * still hashes to the index's blob. A skip-worktree file absent from the working tree of a sparse checkout
+ * (`core.sparseCheckout`) is what the checkout leaves out, not a local change; absent without a sparse
+ * checkout, it is a deletion; a present one is judged on its content like any other.
+ * Hashing goes through the path's attributes, as `git add` would (a clean filter that lies is a known limit).
+ */
+async function hiddenChanges(cwd: string): Promise<{ file: string; shown: string }[]> {
+  const top = await git(cwd, ['rev-parse', '--show-toplevel']);
+  const flagged: { file: string; bit: string; skip: boolean }[] = [];
+  for (const entry of (await git(top, ['ls-files', '-v', '-z'])).split('\0')) {
+    const tag = entry[0];
+    if (!tag || entry[1] !== ' ') continue;
+    const skip = tag === 'S' || tag === 's';
+    if (!skip && tag === tag.toUpperCase()) continue;
+    flagged.push({ file: entry.slice(2), bit: skip ? 'skip-worktree' : 'assume-unchanged', skip });
+  }
+  const out: { file: string; shown: string }[] = [];
+  let isSparse: boolean | undefined;
+  const sparse = async () => (isSparse ??= (await gitResult(top, ['config', '--bool', 'core.sparseCheckout'])).stdout.trim() === 'true');
+  for (const f of flagged) {
+    const onDisk = path.join(top, f.file);
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.lstatSync(onDisk);
+    } catch {
+      stat = undefined;
+    }
+    if (!stat) {
+      if (!f.skip || !(await sparse())) out.push({ file: f.file, shown: `${f.file} (deleted, hidden from git status by ${f.bit})` });
+      continue;
+    }
+    if (!stat.isFile()) {
+      out.push({ file: f.file, shown: `${f.file} (hidden from git status by ${f.bit}; not a regular file, so not compared)` });
+      continue;
+    }
+    const staged = /^\d+ ([0-9a-f]+) /.exec(await git(top, ['--literal-pathspecs', 'ls-files', '-s', '--', f.file]))?.[1];
+    const now = await gitResult(top, ['--literal-pathspecs', 'hash-object', '--', f.file]);
+    if (!staged || now.exitCode !== 0 || now.stdout.trim() !== staged)
+      out.push({ file: f.file, shown: `${f.file} (changed, hidden from git status by ${f.bit})` });
+  }
+  return out;
 }
 
 export interface MainRef {
