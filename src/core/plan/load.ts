@@ -315,7 +315,13 @@ function quoteHint(node: YamlNode | null | undefined): string {
 
 function describe(node: YamlNode | null | undefined): string {
   if (!node) return 'nothing';
-  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`;
+  if (isScalar(node)) {
+    if (node.value === null) return 'null';
+    // JSON has no infinity: 1e400 in YAML is Infinity, which JSON.stringify writes as null.
+    if (typeof node.value === 'number' && !Number.isFinite(node.value))
+      return `the number ${String(node.source ?? node.value)} (${node.value}: not a finite number)`;
+    return `${typeof node.value} ${JSON.stringify(node.value)}`;
+  }
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   return 'an alias';
