@@ -144,7 +144,7 @@ export function environmentIssues(p: { variables: Record<string, string>; enviro
     const a = e.approvals;
     if (a?.signed)
       a.from.forEach((f, k) => {
-        if (!f.includes('@'))
+        if (!/^[^\s<>@]+@[^\s<>@]+$/.test(f.trim()))
           issues.push({
             path: ['environments', name, 'approvals', 'from', k],
             input: f,
