@@ -18,9 +18,15 @@ const plan = 'release:\n  name: tiny\n';
 const hash = planHash(plan);
 const operator = { name: 'Olivia', email: 'olivia@example.com' };
 const approvalMessage = (head: string, approver: string) =>
-  ['release-pilot approval', 'environment: production', 'version: 1.2.3', `commit: ${head}`, `plan: ${hash}`, `approver: ${approver}`, `at: ${new Date().toISOString()}`].join(
-    '\n',
-  );
+  [
+    'release-pilot approval',
+    'environment: production',
+    'version: 1.2.3',
+    `commit: ${head}`,
+    `plan: ${hash}`,
+    `approver: ${approver}`,
+    `at: ${new Date().toISOString()}`,
+  ].join('\n');
 
 /**
  * The verifier (Olivia) holds her own key (ultimate) and certified (lsign) Alice's and Mallory's keys as they were
@@ -109,7 +115,11 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
       .pop()!;
     give(aliceHome, keys.alice);
     signedTag('alice-sub', alice, `${sub}!`, aliceHome);
-    const said = execFileSync('git', ['verify-tag', '--raw', 'release-pilot/approval/production/1.2.3/alice-sub'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    const said = execFileSync('git', ['verify-tag', '--raw', 'release-pilot/approval/production/1.2.3/alice-sub'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
     assert.equal(said, '', 'verify-tag prints to stderr');
     const v = await verdict();
     assert.equal(v.state, 'open', v.message);
@@ -123,10 +133,12 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
     give(malloryHome, fpr);
     return fpr;
   };
-  const addUid = (uid: string, primary = true) => (fpr: string) => {
-    gpg(malloryHome, '--quick-add-uid', fpr, uid);
-    if (primary) gpg(malloryHome, '--quick-set-primary-uid', fpr, uid);
-  };
+  const addUid =
+    (uid: string, primary = true) =>
+    (fpr: string) => {
+      gpg(malloryHome, '--quick-add-uid', fpr, uid);
+      if (primary) gpg(malloryHome, '--quick-set-primary-uid', fpr, uid);
+    };
 
   const corpus: [string, () => void, RegExp][] = [
     [
@@ -187,7 +199,13 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
     ],
     [
       'an added user ID with a Cyrillic look-alike email "Alice <аlice@example.com>" (tagger the look-alike)',
-      () => signedTag('cyr', { name: 'Alice', email: 'аlice@example.com' }, mallory('Mallory <mallory7@example.com>', addUid('Alice <аlice@example.com>')), malloryHome),
+      () =>
+        signedTag(
+          'cyr',
+          { name: 'Alice', email: 'аlice@example.com' },
+          mallory('Mallory <mallory7@example.com>', addUid('Alice <аlice@example.com>')),
+          malloryHome,
+        ),
       /outside plain ASCII/,
     ],
   ];
@@ -342,7 +360,7 @@ describe('approval gate: with signed approvals, from names emails the signature 
       /signature does not verify|not by the approver alice@example\.com/,
     ],
     [
-      "an allowed signer for a look-alike domain, alice@examp1e.com, where from lists alice@example.com",
+      'an allowed signer for a look-alike domain, alice@examp1e.com, where from lists alice@example.com',
       () => (signers([`alice@examp1e.com ${pub(keys.mallory)}`]), tag('digit', { name: 'Alice', email: 'alice@examp1e.com' }, keys.mallory)),
       ['alice@example.com'],
       /not among those who may approve/,

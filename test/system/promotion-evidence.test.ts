@@ -83,7 +83,10 @@ describe('promotion: the staging run proves what it claims (F6, F5; real runs)',
     assert.equal(prod.code, 0, prod.err + prod.out);
     const [gate] = promotion();
     assert.equal(gate.state, 'open', String(gate.message));
-    assert.match(String(gate.message), /monitoring passed\), with ANOTHER plan: \.release\/other\.yaml \(its hash differs from this plan's, \.release\/plan\.yaml\)/);
+    assert.match(
+      String(gate.message),
+      /monitoring passed\), with ANOTHER plan: \.release\/other\.yaml \(its hash differs from this plan's, \.release\/plan\.yaml\)/,
+    );
     // The same staging run, judged for a release with that very plan: said to be this plan.
     const loaded = parsePlan(fs.readFileSync(other, 'utf8'), other);
     assert.ok(loaded.ok);
