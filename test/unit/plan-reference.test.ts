@@ -60,7 +60,17 @@ describe('plan reference (docs/plan-reference.md) and schema descriptions', () =
     assert.match(freeze.properties!.from.description!, /^When the freeze starts/);
     assert.match(freeze.properties!.to.description!, /^When the freeze ends/);
     const paths = allKeys(s).map((k) => k.path);
-    for (const k of ['requires.released', 'requires.maxAge', 'approvals.count', 'approvals.from', 'approvals.signed', 'freeze.from', 'freeze.reason', 'monitoring.window', 'variables'])
+    for (const k of [
+      'requires.released',
+      'requires.maxAge',
+      'approvals.count',
+      'approvals.from',
+      'approvals.signed',
+      'freeze.from',
+      'freeze.reason',
+      'monitoring.window',
+      'variables',
+    ])
       assert.ok(paths.includes(`environments.<name>.${k.replace('freeze.', 'freeze[].')}`), `environments.<name>.${k} not walked`);
     const doc = planReference(s);
     assert.match(doc, /### `environments\.<name>\.approvals`/);

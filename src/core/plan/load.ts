@@ -4,6 +4,7 @@ import { distance } from 'fastest-levenshtein';
 import type { $ZodIssue } from 'zod/v4/core';
 import type { ZodMiniType } from 'zod/mini';
 import { Plan } from './schema';
+import { scalarText } from './schema-parts';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
 import { planWarnings } from './warnings';
 
@@ -315,13 +316,7 @@ function quoteHint(node: YamlNode | null | undefined): string {
 
 function describe(node: YamlNode | null | undefined): string {
   if (!node) return 'nothing';
-  if (isScalar(node)) {
-    if (node.value === null) return 'null';
-    // JSON has no infinity: 1e400 in YAML is Infinity, which JSON.stringify writes as null.
-    if (typeof node.value === 'number' && !Number.isFinite(node.value))
-      return `the number ${String(node.source ?? node.value)} (${node.value}: not a finite number)`;
-    return `${typeof node.value} ${JSON.stringify(node.value)}`;
-  }
+  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${scalarText(node.value)}`;
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   return 'an alias';
