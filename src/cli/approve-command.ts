@@ -4,6 +4,9 @@ import { currentEnvironment } from '../core/plan/environments';
 import { recordApproval } from '../core/git/approvals';
 import { planHash } from '../core/engine/runOpen';
 import { uncommittedGatedPlan } from '../core/engine/committedPlan';
+import { resolveVersion } from '../core/engine/releaseFacts';
+import { secretSources } from '../core/engine/secrets';
+import { SecretMasker } from '../core/exec/mask';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 
@@ -24,6 +27,29 @@ export async function approveCommand(
   if (uncommitted) {
     io.err(`release-pilot: ${uncommitted.replace('then release again', 'then approve again')}`);
     return EXIT.failed;
+  }
+  // An approval of a version this plan does not release opens nothing, and says yes to a release nobody reviewed yet.
+  const planned = await resolveVersion(p.workspace, p.plan);
+  if (!planned.ok || planned.version !== v) {
+    const which =
+      p.plan.release.version === 'auto'
+        ? `version auto, which resolves to ${planned.ok ? planned.version : `nothing here (${planned.message})`}`
+        : `version ${p.plan.release.version.replace(/^v/, '')}`;
+    io.err(`release-pilot: ${p.planFile} releases ${p.plan.release.name} ${which}, not ${v}: approve the version this plan releases`);
+    return EXIT.usage;
+  }
+  // The tag is pushed for everyone to read: a secret's value in the comment would be published with it.
+  const comment = o.comment?.replace(/\s+/g, ' ');
+  const leaked = comment
+    ? secretSources(p.planText, p.plan.secrets, process.env).filter(
+        (x) => new SecretMasker([x.value]).mask(comment) !== comment || new SecretMasker([x.value]).mask(o.comment!) !== o.comment,
+      )
+    : [];
+  if (leaked.length) {
+    io.err(
+      `release-pilot: the comment holds the value of ${leaked.map((x) => x.name).join(', ')} (a secret of the plan); the approval tag is pushed and read by all, so nothing was recorded: write the comment without it`,
+    );
+    return EXIT.usage;
   }
   const env = currentEnvironment(p.plan);
   if (!env?.approvals) io.err(`note: ${p.plan.release.environment} asks for no approvals; the approval is recorded anyway`);

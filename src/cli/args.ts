@@ -82,9 +82,22 @@ abandon 0 abandoned, 1 refused.
 export type CliArgs = ReturnType<typeof parse>;
 export type CliOptions = CliArgs['values'];
 
+/** Options that say one thing: given twice, the last would win in silence (`--env staging --env production`). */
+const ONCE = ['env', 'plan', 'workspace', 'override-freeze', 'comment', 'redeploy', 'reason'];
+
 export function parse(argv: string[]) {
+  const parsed = parseOnce(argv);
+  const counts = new Map<string, string[]>();
+  for (const t of parsed.tokens ?? []) if (t.kind === 'option' && ONCE.includes(t.name)) counts.set(t.name, [...(counts.get(t.name) ?? []), t.value ?? '']);
+  for (const [name, values] of counts)
+    if (values.length > 1) throw new Error(`--${name} is given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}): give it once`);
+  return { values: parsed.values, positionals: parsed.positionals };
+}
+
+function parseOnce(argv: string[]) {
   return parseArgs({
     args: argv,
+    tokens: true,
     allowPositionals: true,
     options: {
       plan: { type: 'string' },

@@ -88,7 +88,17 @@ export async function dryRunCommand(p: PlanContext, vars: Record<string, string>
     return EXIT.failed;
   }
   io.out(dryRun(p.plan, vars, { version: v.version, previousVersion: prev.value }));
-  io.out(`\n${renderGates(await previewGates(p.plan, p.workspace, { version: v.version, previousVersion: prev.value, vars }))}`);
+  io.out(
+    `\n${renderGates(
+      await previewGates(p.plan, p.workspace, {
+        version: v.version,
+        previousVersion: prev.value,
+        vars,
+        planText: p.planText,
+        planRel: path.relative(p.workspace, p.planFile) || p.planFile,
+      }),
+    )}`,
+  );
   return 0;
 }
 

@@ -222,6 +222,8 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     rolledBack?: boolean;
     /** Whether the journal says the tree was clean at the start; 'absent': it says nothing (an older or hand-written journal). */
     clean?: boolean | 'absent';
+    /** Metric verdicts journaled at the end of monitoring, `metric:verdict` (F6). */
+    verdicts?: string[];
   }) => {
     const id = `20261127-0000${String(++n).padStart(2, '0')}-1.2.3`;
     const at = o.finishedAt ?? '2026-11-27T12:00:00.000Z';
@@ -244,6 +246,10 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     ];
     if (o.monitoring !== 'none') {
       events.push({ type: 'phase.started', at, phase: 'monitoring' });
+      for (const v of o.verdicts ?? []) {
+        const [metric, verdict] = v.split(':');
+        events.push({ type: 'monitoring.verdict', at, metric, verdict, explanation: `${verdict}: no measurement to judge` });
+      }
       if (o.monitoring !== 'running') events.push({ type: 'phase.finished', at, phase: 'monitoring', outcome: o.monitoring ?? 'passed' });
     }
     if (o.outcome !== 'none') events.push({ type: 'release.finished', at, outcome: o.outcome ?? 'released', message: 'done' });
@@ -274,6 +280,12 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     ['a released run to "stagíng", a look-alike of staging', () => run({ env: 'stagíng' })],
     ['a staging run started from a working tree with uncommitted changes', () => run({ clean: false })],
     ['a staging run whose journal does not say whether its tree was clean', () => run({ clean: 'absent' })],
+    // F6: the monitoring phase passes when nothing failed; a metric that judged nothing proves nothing.
+    ['a staging run whose only metric was inconclusive (NaN only)', () => run({ verdicts: ['m:inconclusive'] })],
+    ['a staging run with one metric passed and one inconclusive', () => run({ verdicts: ['a:pass', 'b:inconclusive'] })],
+    ['a staging run whose metric verdict says fail while the phase says passed', () => run({ verdicts: ['m:fail'] })],
+    ['a staging run whose metric verdict is spelled PASS (not a verdict the engine writes)', () => run({ verdicts: ['m:PASS'] })],
+    ['a staging run whose metric verdict is empty', () => run({ verdicts: ['m:'] })],
   ];
   it('control: a released staging run of this commit, monitoring passed, 1 day old, opens the gate, naming it', () => {
     run({});
@@ -287,6 +299,23 @@ describe('promotion gate: hostile corpus (real journals)', () => {
       const v = verdict();
       assert.equal(v.state, 'blocked', v.message);
     });
+  it('control (F6): a staging run whose metrics all passed opens the gate', () => {
+    run({ verdicts: ['a:pass', 'b:pass'] });
+    assert.equal(verdict().state, 'open', verdict().message);
+  });
+  it('names the inconclusive metric and says the monitoring did not pass (F6)', () => {
+    run({ verdicts: ['m:inconclusive'] });
+    assert.match(verdict().message, /its monitoring was inconclusive, not passed \(m: no measurement to judge\)/);
+  });
+  it('L7: a tiny maxAge is said in seconds or ms, not "0 h"', () => {
+    run({});
+    const v = promotionVerdict(dir, plan, { released: 'staging', maxAge: 30_000 }, { version: '1.2.3', commit }, now);
+    assert.match(v.message, /ended 1 d ago, over the limit of 30 s/);
+    const tiny = promotionVerdict(dir, plan, { released: 'staging', maxAge: 0.0000001 }, { version: '1.2.3', commit }, now);
+    assert.match(tiny.message, /over the limit of 1e-7 ms|over the limit of 0\.0000001 ms/);
+    assert.doesNotMatch(tiny.message, /0 h/);
+    assert.match(promotionVerdict(dir, plan, { released: 'staging', maxAge: 20 * 60_000 }, { version: '1.2.3', commit }, now).message, /limit of 20 min/);
+  });
 });
 
 /**

@@ -15,7 +15,7 @@ environments:
   production:
     production: true
     requires: { released: staging, maxAge: 36h }
-    approvals: { count: 2, from: [alice@example.com, Bob], signed: true }
+    approvals: { count: 2, from: [alice@example.com, bob@example.com], signed: true }
     freeze:
       - { from: "2026-12-24T00:00:00+01:00", to: "2026-12-27T00:00:00+01:00", reason: "holidays" }
 `;
@@ -196,7 +196,26 @@ describe('who may approve (hostile inputs)', () => {
     ['the same person twice counts once', [read('Alice', 'alice@example.com'), read('Alice', 'ALICE@example.com')], { count: 2 }, 1],
     ['someone not among those who may approve', [read('Eve', 'eve@example.com')], { from: ['alice@example.com'] }, 0, /not among those who may approve/],
     ['a listed approver, listed with other case and blanks', [read('Alice', 'alice@example.com')], { from: [' Alice@Example.com '] }, 1],
-    ['a listed approver, by name', [read('Bob', 'bob@example.com')], { from: ['bob'] }, 1],
+    // A name is matched only where signatures are not required: anyone may set user.name (F2).
+    [
+      'a listed approver, by name, unsigned approvals',
+      [read('Bob', 'bob@example.com', { signed: false, signedBy: undefined })],
+      { from: ['bob'], signed: false },
+      1,
+    ],
+    [
+      'a name in from where signatures are required: the signature proves mallory@, not "Alice Smith" (F2)',
+      [read('Alice Smith', 'mallory@example.com')],
+      { from: ['Alice Smith'] },
+      0,
+      /mallory@example\.com \(the signer\) is not among those who may approve \(Alice Smith\); with signed approvals, from lists emails/,
+    ],
+    [
+      "from lists the signer's email: matched against whom the signature proves, not the tagger's name",
+      [read('Bob', 'bob@example.com')],
+      { from: ['BOB@example.com'] },
+      1,
+    ],
     [
       'a tag the reader found invalid (homoglyph, edited, other env…)',
       [read('A', 'а@example.com', { invalid: 'outside plain ASCII' })],

@@ -53,6 +53,30 @@ describe('plan reference (docs/plan-reference.md) and schema descriptions', () =
     for (const b of BUILTINS) assert.ok(doc.includes(`| \`\${${b.name}}\` |`), `reference ${b.name} not listed`);
   });
 
+  it("documents each environment's keys, and a freeze's from and to each with its own words (attack18 L2, L3)", () => {
+    const s = schema();
+    const env = s.properties!.environments.additionalProperties as JsonSchema;
+    const freeze = env.properties!.freeze.items!;
+    assert.match(freeze.properties!.from.description!, /^When the freeze starts/);
+    assert.match(freeze.properties!.to.description!, /^When the freeze ends/);
+    const paths = allKeys(s).map((k) => k.path);
+    for (const k of [
+      'requires.released',
+      'requires.maxAge',
+      'approvals.count',
+      'approvals.from',
+      'approvals.signed',
+      'freeze.from',
+      'freeze.reason',
+      'monitoring.window',
+      'variables',
+    ])
+      assert.ok(paths.includes(`environments.<name>.${k.replace('freeze.', 'freeze[].')}`), `environments.<name>.${k} not walked`);
+    const doc = planReference(s);
+    assert.match(doc, /### `environments\.<name>\.approvals`/);
+    assert.match(doc, /\| `from` \| string \| \*\*required\*\* \| When the freeze starts/);
+  });
+
   it('changes when a description changes', () => {
     const s = schema();
     at(s, 'rollback', 'budget').description = 'Something else.';

@@ -19,7 +19,17 @@ export interface EnvGateVerdict {
 }
 
 const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
-const dayText = (ms: number) => (ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(1)} d` : `${+(ms / 3_600_000).toFixed(1)} h`);
+/** An age in the largest unit that does not round it to 0: a limit of 30 s is not "0 h". */
+export const dayText = (ms: number) =>
+  ms >= 86_400_000
+    ? `${+(ms / 86_400_000).toFixed(1)} d`
+    : ms >= 3_600_000
+      ? `${+(ms / 3_600_000).toFixed(1)} h`
+      : ms >= 60_000
+        ? `${+(ms / 60_000).toFixed(1)} min`
+        : ms >= 1000
+          ? `${+(ms / 1000).toFixed(1)} s`
+          : `${+ms.toPrecision(3)} ms`;
 
 export function freezeVerdict(env: Environment, now: number, override: string | undefined, by = 'someone'): EnvGateVerdict | undefined {
   if (!env.freeze.length) return undefined;
@@ -43,14 +53,19 @@ export function promotionVerdict(
   req: NonNullable<Environment['requires']>,
   release: { version: string; commit?: string },
   now: number,
+  current?: { plan: string; planHash: string },
 ): EnvGateVerdict {
   const blocked = (message: string): EnvGateVerdict => ({ gate: 'promotion', state: 'blocked', message });
   if (!release.commit) return blocked(`promotion from ${req.released} needs a git repository: the commit tells a release apart`);
   const seen: string[] = [];
   for (const id of runIds(workspace)) {
     let s: ReturnType<typeof loadRun>['state'];
+    let startedHash: string | undefined;
     try {
-      s = loadRun(workspace, id).state;
+      const run = loadRun(workspace, id);
+      s = run.state;
+      const started = run.events.find((e) => e.type === 'release.started');
+      startedHash = started?.type === 'release.started' ? started.planHash : undefined;
     } catch {
       continue;
     }
@@ -78,6 +93,13 @@ export function promotionVerdict(
       seen.push(`run ${id} ended released but its monitoring ${monitoring === 'skipped' ? 'was skipped' : `is ${monitoring}`}`);
       continue;
     }
+    // The phase passes when nothing failed; a metric that could not be judged (no usable sample) watched nothing.
+    const unjudged = Object.values(s.metrics).filter((m) => m.verdict?.verdict !== 'pass');
+    if (unjudged.length) {
+      const why = unjudged.map((m) => `${m.id}: ${m.verdict ? m.verdict.explanation.replace(/^.*?inconclusive: /, '') : 'no verdict'}`).join('; ');
+      seen.push(`run ${id} ended released but its monitoring was inconclusive, not passed (${why})`);
+      continue;
+    }
     const age = now - Date.parse(s.finishedAt ?? '');
     if (!(age >= 0)) {
       seen.push(`run ${id} has no usable end time (${s.finishedAt ?? 'none'})`);
@@ -90,12 +112,23 @@ export function promotionVerdict(
     return {
       gate: 'promotion',
       state: 'open',
-      message: `${release.version} at ${release.commit.slice(0, 12)} was released to ${s.environment} in run ${id} (${s.finishedAt}, monitoring passed)`,
+      message: `${release.version} at ${release.commit.slice(0, 12)} was released to ${s.environment} in run ${id} (${s.finishedAt}, monitoring passed)${planText({ plan: s.plan, planHash: startedHash }, current)}`,
     };
   }
   return blocked(
     `no released ${req.released} run of ${plan.release.name} ${release.version} at commit ${release.commit.slice(0, 12)} whose monitoring passed within ${dayText(req.maxAge)}${seen.length ? `: ${seen.slice(0, 4).join('; ')}` : ''}`,
   );
+}
+
+/** Which plan the staging run used: a reviewer sees when it was another file, or the same file as it was then. */
+function planText(s: { plan: string; planHash?: string }, current?: { plan: string; planHash: string }): string {
+  const used = s.plan || '(no plan recorded)';
+  if (!current) return `, with plan ${used}`;
+  const samePath = s.plan.replace(/\\/g, '/') === current.plan.replace(/\\/g, '/');
+  const sameHash = s.planHash === current.planHash;
+  if (samePath && sameHash) return `, with this plan (${used})`;
+  if (samePath) return `, with plan ${used} as it was then (its hash differs from this plan's)`;
+  return `, with ANOTHER plan: ${used}${sameHash ? ' (same content as this plan)' : ` (its hash differs from this plan's, ${current.plan})`}`;
 }
 
 /** Who approved, judged: the tags that count and, for those that do not, why. */
@@ -106,8 +139,17 @@ export function judgeApprovals(
 ): { counted: ApprovalRead[]; refused: string[] } {
   // An entry with an @ is an email and matches the approver's email only (a user.name set to
   // someone's address is not that person); one without matches the approver's name.
-  const mayApprove = (a: { name: string; email: string }) =>
-    rule.from.length === 0 || rule.from.some((f) => (f.includes('@') ? normalEmail(f) === normalEmail(a.email) : sameName(f, a.name)));
+  // With signatures required, who approved is the identity the signature proved (the allowed signer's principal, the
+  // certified gpg user ID's email): a name proves nothing, since anyone may set user.name, so it never matches.
+  const mayApprove = (a: { name: string; email: string }, r: ApprovalRead) =>
+    rule.from.length === 0 ||
+    rule.from.some((f) =>
+      rule.signed
+        ? f.includes('@') && normalEmail(f) === normalEmail(r.signedBy ?? '')
+        : f.includes('@')
+          ? normalEmail(f) === normalEmail(a.email)
+          : sameName(f, a.name),
+    );
   const counted: ApprovalRead[] = [];
   const refused: string[] = [];
   const seen = new Set<string>();
@@ -119,12 +161,12 @@ export function judgeApprovals(
         ? 'the approver is the person starting the release'
         : sameName(r.approver!.name, operator.name)
           ? 'the approver has the name of the person starting the release'
-          : !mayApprove(r.approver!)
-            ? `${r.approver!.email} is not among those who may approve (${rule.from.join(', ')})`
-            : rule.signed && !r.signed
-              ? 'unsigned, and this environment needs signed approvals'
-              : rule.signed && normalEmail(r.signedBy ?? '') !== who
-                ? `signed by ${r.signedBy}, not by the approver ${r.approver!.email}`
+          : rule.signed && !r.signed
+            ? 'unsigned, and this environment needs signed approvals'
+            : rule.signed && normalEmail(r.signedBy ?? '') !== who
+              ? `signed by ${r.signedBy}, not by the approver ${r.approver!.email}`
+              : !mayApprove(r.approver!, r)
+                ? `${rule.signed ? `${r.signedBy} (the signer)` : r.approver!.email} is not among those who may approve (${rule.from.join(', ')})${rule.signed && rule.from.some((f) => !f.includes('@')) ? '; with signed approvals, from lists emails: a name proves nothing' : ''}`
                 : seen.has(who)
                   ? undefined
                   : '');
@@ -168,7 +210,10 @@ export async function environmentGates(c: RunContext): Promise<boolean> {
       const earlier = c.o.overrideFreeze === undefined ? earlierOverride(c) : undefined;
       return earlier ? freezeVerdict(env, now, earlier.reason, earlier.by) : freezeVerdict(env, now, c.o.overrideFreeze, c.user);
     },
-    async () => (env.requires ? promotionVerdict(c.o.workspace, c.o.plan, env.requires, c.state, now) : undefined),
+    async () =>
+      env.requires
+        ? promotionVerdict(c.o.workspace, c.o.plan, env.requires, c.state, now, { plan: c.state.plan, planHash: planHash(c.o.planText) })
+        : undefined,
     async () => {
       if (!env.approvals) return undefined;
       const id = await gitIdentity(c.o.workspace);

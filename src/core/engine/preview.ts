@@ -10,6 +10,12 @@ import { resolvedPathProblem } from './envPath';
 import { envReferences } from '../plan/load';
 import { headCommit } from '../git/gate';
 import { unitsFor, type Unit } from './units';
+import { currentEnvironment } from '../plan/environments';
+import { approvalVerdict, freezeVerdict, promotionVerdict, type EnvGateVerdict } from './envGates';
+import { gitIdentity } from '../git/approvals';
+import { userName } from '../git/git';
+import { planHash } from './runOpen';
+import * as os from 'node:os';
 
 type Resolve = (t: string, extra?: Record<string, string>) => string;
 
@@ -88,7 +94,7 @@ export interface GateState {
 export async function previewGates(
   plan: Plan,
   workspace: string,
-  facts: { version: string; previousVersion?: string; vars?: Record<string, string> },
+  facts: { version: string; previousVersion?: string; vars?: Record<string, string>; planText?: string; planRel?: string },
 ): Promise<GateState[]> {
   const scope = previewScope(plan, { vars: facts.vars, version: facts.version, previousVersion: facts.previousVersion });
   const resolve = (t: string) => interpolate(t, scope);
@@ -111,6 +117,31 @@ export async function previewGates(
     else {
       const r = await runCheck(c, workspace, facts.version, plan.release.tagPrefix, masker, resolve);
       out.push({ gate: `checklist ${c.id}`, state: r.ok ? 'open' : 'blocked', detail: r.detail });
+    }
+  }
+  return [...out, ...(await environmentGatesNow(plan, workspace, facts))];
+}
+
+/** The environment's freeze, promotion and approval gates as a run would judge them now (nothing journaled). */
+async function environmentGatesNow(plan: Plan, workspace: string, facts: { version: string; planText?: string; planRel?: string }): Promise<GateState[]> {
+  const env = currentEnvironment(plan);
+  if (!env) return [];
+  const now = Date.now();
+  const commit = await headCommit(workspace);
+  const shown = (v: EnvGateVerdict | undefined): GateState[] => (v ? [{ gate: v.gate, state: v.state, detail: v.message }] : []);
+  const out = shown(freezeVerdict(env, now, undefined));
+  const hash = facts.planText !== undefined ? planHash(facts.planText) : undefined;
+  if (env.requires) {
+    const current = hash && facts.planRel ? { plan: facts.planRel, planHash: hash } : undefined;
+    out.push(...shown(promotionVerdict(workspace, plan, env.requires, { version: facts.version, commit }, now, current)));
+  }
+  if (env.approvals) {
+    if (hash === undefined) out.push({ gate: 'approval', state: 'not evaluated', detail: "the plan's text is needed to match approvals to it" });
+    else {
+      const id = await gitIdentity(workspace);
+      const operator = { name: (await userName(workspace)) ?? os.userInfo().username, ...('email' in id ? { email: id.email } : {}) };
+      const subject = { environment: plan.release.environment, version: facts.version, commit, planHash: hash };
+      out.push(...shown(await approvalVerdict(workspace, env.approvals, subject, operator)));
     }
   }
   return out;
@@ -136,7 +167,7 @@ export async function previewRelease(
   const { version, previousVersion } = await versionFacts(workspace, plan, planRel, planText);
   const text = dryRun(plan, o.vars ?? {}, { version, previousVersion });
   if (o.evaluateGates === false) return `${text}\n\nGates: not evaluated (the workspace is not trusted).`;
-  const gates = await previewGates(plan, workspace, { version, previousVersion, vars: o.vars });
+  const gates = await previewGates(plan, workspace, { version, previousVersion, vars: o.vars, planText, planRel });
   return `${text}\n\n${renderGates([...gates, ...(await startRefusals(workspace, plan, planRel, planText, version, o.vars))])}`;
 }
 

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import { git, gitResult, GitError } from './git';
+import { runProgram } from '../exec/short';
 
 /**
  * Approvals are annotated tags on the release commit, `release-pilot/approval/<env>/<version>/<approver>-<subject>`:
@@ -156,5 +157,67 @@ async function readApproval(cwd: string, tag: string, object: string, subject: A
   if (/^\[GNUPG:\] GOODSIG/m.test(said) && pgpTrust !== 'FULLY' && pgpTrust !== 'ULTIMATE')
     return wrong(`signed with an OpenPGP key gpg does not trust (trust ${pgpTrust?.toLowerCase() ?? 'unknown'}): sign its key, or set its owner trust`);
   const key = /with \S+ key (SHA256:[A-Za-z0-9+/=]+)/.exec(said)?.[1] ?? /VALIDSIG ([0-9A-F]{32,64})/.exec(said)?.[1];
+  if (/^\[GNUPG:\] GOODSIG/m.test(said)) {
+    // TRUST_* rates the key, and any user ID its holder adds to it rides along: only a user ID with the approver's
+    // email that gpg itself holds valid (certified) says the key is the approver's.
+    const primary = /^\[GNUPG:\] VALIDSIG (?:\S+ ){8}([0-9A-F]{32,64})/m.exec(said)?.[1] ?? key;
+    const why = primary ? await pgpUidProblem(cwd, primary, approver.email) : 'gpg named no key fingerprint (VALIDSIG)';
+    // A key with no user ID of the approver at all: judged as signed by whom gpg says (another person than the approver).
+    if (why === NO_UID && normalEmail(principal) !== normalEmail(approver.email)) return { ...base, signedBy: principal, ...(key ? { key } : {}) };
+    if (why) return wrong(why === NO_UID ? `signed with the OpenPGP key ${primary}, which has no user ID with the approver's email ${approver.email}` : why);
+    return { ...base, signedBy: approver.email, ...(key ? { key } : {}) };
+  }
   return { ...base, signedBy: principal, ...(key ? { key } : {}) };
+}
+
+const NO_UID = 'no user ID with that email';
+/** Validity letters of `gpg --with-colons` that certify a user ID: full and ultimate. */
+const VALID_UID = new Set(['f', 'u']);
+const UID_VALIDITY: Record<string, string> = {
+  r: 'revoked',
+  e: 'expired',
+  i: 'invalid',
+  d: 'disabled',
+  n: 'not valid',
+  m: 'marginal',
+  q: 'undefined',
+  '-': 'unknown',
+  o: 'unknown',
+};
+
+/** The email a user ID names: the last `<…>` at its end, or the whole user ID when it is a bare address. */
+export function uidEmail(uid: string): string | undefined {
+  const text = uid.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))).trim();
+  const m = /<([^<>]*)>$/.exec(text);
+  if (m) return m[1];
+  return /^[^\s<>@]+@[^\s<>@]+$/.test(text) ? text : undefined;
+}
+
+/**
+ * Why the OpenPGP key `fingerprint` does not stand for `email`, or undefined when one of its user IDs with that
+ * email has full or ultimate validity. Asked of the gpg git verifies with (`gpg.openpgp.program`, `gpg.program`),
+ * in the same environment (GNUPGHOME), so both read one keyring.
+ */
+async function pgpUidProblem(cwd: string, fingerprint: string, email: string): Promise<string | undefined> {
+  const configured = async (k: string) => {
+    const r = await gitResult(cwd, ['config', '--get', k]);
+    return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+  };
+  const program = (await configured('gpg.openpgp.program')) ?? (await configured('gpg.program')) ?? 'gpg';
+  const r = await runProgram(program, ['--batch', '--with-colons', '--fixed-list-mode', '--list-keys', '--', fingerprint], {
+    cwd,
+    timeoutMs: 60_000,
+    env: { LC_ALL: 'C' },
+  });
+  if (r.exitCode !== 0) return `gpg could not list the key ${fingerprint} that signed it: ${r.stderr.trim().split('\n')[0] || `exit code ${r.exitCode}`}`;
+  const uids = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('uid:'))
+    .map((l) => l.split(':'))
+    .map((f) => ({ validity: f[1], uid: f[9] ?? '', email: uidEmail(f[9] ?? '') }));
+  const mine = uids.filter((u) => u.email !== undefined && normalEmail(u.email) === normalEmail(email));
+  if (mine.some((u) => VALID_UID.has(u.validity))) return undefined;
+  if (!mine.length) return NO_UID;
+  const states = [...new Set(mine.map((u) => UID_VALIDITY[u.validity] ?? u.validity))].join(', ');
+  return `signed with the OpenPGP key ${fingerprint}, whose user ID for ${email} gpg does not hold valid (${states}): the key is trusted, not as ${email}; certify that user ID (gpg --lsign-key)`;
 }

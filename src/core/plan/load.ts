@@ -4,6 +4,7 @@ import { distance } from 'fastest-levenshtein';
 import type { $ZodIssue } from 'zod/v4/core';
 import type { ZodMiniType } from 'zod/mini';
 import { Plan } from './schema';
+import { scalarText } from './schema-parts';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
 import { planWarnings } from './warnings';
 
@@ -315,7 +316,7 @@ function quoteHint(node: YamlNode | null | undefined): string {
 
 function describe(node: YamlNode | null | undefined): string {
   if (!node) return 'nothing';
-  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`;
+  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${scalarText(node.value)}`;
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   return 'an alias';

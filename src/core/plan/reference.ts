@@ -42,7 +42,7 @@ export interface PlanKey {
 function keysOf(node: JsonSchema, path: string): PlanKey[] {
   const object = objectOf(node);
   if (!object) return (node.anyOf ?? []).flatMap((branch) => keysOf(branch, path));
-  const prefix = object === node ? (path ? `${path}.` : '') : `${path}[].`;
+  const prefix = object === node ? (path ? `${path}.` : '') : `${path}${suffixOf(node, object)}.`;
   return Object.entries(object.properties ?? {}).map(([key, child]) => ({
     path: prefix + key,
     schema: child,
@@ -74,12 +74,16 @@ export function firstSentence(description: string): string {
   return /^.+?[.!?](?=\s|$)/s.exec(description.trim())?.[0] ?? description.trim();
 }
 
-/** The object whose keys a node documents: the node itself, or the items of a list of objects. */
+/** The object whose keys a node documents: the node itself, the items of a list of objects, or the values of a map of objects. */
 function objectOf(node: JsonSchema): JsonSchema | undefined {
   if (node.properties) return node;
   if (node.items?.properties) return node.items;
+  if (typeof node.additionalProperties === 'object' && node.additionalProperties.properties) return node.additionalProperties;
   return undefined;
 }
+
+/** How a path names one of a node's objects: `[]` for a list's item, `.<name>` for a map's value. */
+const suffixOf = (node: JsonSchema, object: JsonSchema) => (object === node.items ? '[]' : '.<name>');
 
 const DURATION_PATTERN = String.raw`^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$`;
 
@@ -125,7 +129,7 @@ function typeText(s: JsonSchema): string {
 
 /** Text for a table cell: one line, pipes escaped. */
 const cell = (text: string) => text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
-const anchor = (path: string) => path.replace(/\[\]/g, '');
+const anchor = (path: string) => path.replace(/\[\]|\.<name>/g, '');
 const lastKey = (path: string) => path.slice(path.lastIndexOf('.') + 1);
 
 function presence(k: PlanKey): string {
@@ -148,15 +152,21 @@ function table(keys: PlanKey[]): string[] {
  */
 function section(k: PlanKey, level: number, shown: Map<string, string>): string[] {
   const object = objectOf(k.schema);
-  const lines = [`<a id="${anchor(k.path)}"></a>`, '', `${'#'.repeat(level)} ${code(object && object !== k.schema ? `${k.path}[]` : k.path)}`, ''];
+  const lines = [
+    `<a id="${anchor(k.path)}"></a>`,
+    '',
+    `${'#'.repeat(level)} ${code(object && object !== k.schema ? `${k.path}${suffixOf(k.schema, object)}` : k.path)}`,
+    '',
+  ];
   lines.push(`${cell(typeText(k.schema))} · ${presence(k)}`, '');
   if (k.schema.description) lines.push(k.schema.description, '');
   if (!object) return lines;
   const same = JSON.stringify([object.properties, object.required]);
   const first = shown.get(same);
-  if (first) return [...lines, `${object === k.schema ? 'The same keys' : 'Each item has the same keys'} as [${code(first)}](#${anchor(first)}).`, ''];
-  shown.set(same, object === k.schema ? k.path : `${k.path}[]`);
-  if (object !== k.schema) lines.push('Each item:', '');
+  const item = object === k.schema.items ? 'item' : 'value';
+  if (first) return [...lines, `${object === k.schema ? 'The same keys' : `Each ${item} has the same keys`} as [${code(first)}](#${anchor(first)}).`, ''];
+  shown.set(same, object === k.schema ? k.path : `${k.path}${suffixOf(k.schema, object)}`);
+  if (object !== k.schema) lines.push(`Each ${item}:`, '');
   lines.push(...table(k.keys), '');
   for (const c of k.keys) if (c.keys.length) lines.push(...section(c, Math.min(level + 1, 3), shown));
   return lines;

@@ -29,18 +29,20 @@ function realDate(v: string): boolean {
     !Number.isNaN(Date.parse(v))
   );
 }
-const ZonedTime = z
-  .string()
-  .check(
-    z.refine(
-      (v) => ZONED_TIME_RE.test(v) && realDate(v),
-      'expected an ISO date and time with its time zone, such as 2026-12-24T00:00:00+01:00 or 2026-12-24T00:00Z',
-    ),
-  );
+// A function, not one shared schema: a description is registered per schema object, and `from` and `to` would share it.
+const zonedTime = () =>
+  z
+    .string()
+    .check(
+      z.refine(
+        (v) => ZONED_TIME_RE.test(v) && realDate(v),
+        'expected an ISO date and time with its time zone, such as 2026-12-24T00:00:00+01:00 or 2026-12-24T00:00Z',
+      ),
+    );
 
 const FreezeWindow = z.strictObject({
-  from: doc(ZonedTime, 'When the freeze starts: an ISO date and time with its zone (`Z` or `+01:00`).'),
-  to: doc(ZonedTime, 'When the freeze ends (exclusive), written like `from`; it must be after `from`.'),
+  from: doc(zonedTime(), 'When the freeze starts (inclusive): an ISO date and time with its zone (`Z` or `+01:00`).'),
+  to: doc(zonedTime(), 'When the freeze ends (exclusive), written like `from`; it must be after `from`.'),
   reason: doc(str(), 'Why releases are refused then; the refusal quotes it.'),
 });
 
@@ -77,19 +79,19 @@ export const Environment = z.strictObject({
         count: doc(z._default(int(1), 1), 'How many different people must approve (`release-pilot approve`). The person who starts the release never counts.'),
         from: doc(
           z._default(z.array(str()), []),
-          'Who may approve, by git `user.email` or `user.name` (compared without case). Empty: anyone but the person who starts the release.',
+          'Who may approve, by git `user.email` or `user.name` (compared without case). Empty: anyone but the person who starts the release. With `signed: true`, by email only: a signature proves a key, which the allowed signers file (or a certified gpg user ID) binds to an email, never to a name.',
         ),
         signed: doc(
           z._default(z.boolean(), false),
-          "Whether an approval counts only when its tag is signed (git's SSH or GPG signing) with a key `git verify-tag` trusts (for SSH, `gpg.ssh.allowedSignersFile`), by the approver.",
+          "Whether an approval counts only when the approver signed its tag. The key must be one `git verify-tag` trusts: for SSH, listed in `gpg.ssh.allowedSignersFile` for the approver's email; for GPG, with a user ID of that email gpg holds fully valid.",
         ),
       }),
     ),
-    'Approvals recorded in git as annotated tags `release-pilot/approval/<environment>/<version>/…` on the release commit, for this plan as written: another commit or a changed plan voids them.',
+    'Approvals recorded in git as annotated tags on the release commit, for this plan as written. The tags are `release-pilot/approval/<environment>/<version>/…`; another commit or a changed plan voids them.',
   ),
   freeze: doc(
     z._default(z.array(FreezeWindow), []),
-    'Periods when releases to this environment are refused, with the reason; `--override-freeze REASON` (or the prompt in VS Code) releases anyway and journals the reason.',
+    'Periods when releases to this environment are refused, with the reason. `--override-freeze REASON` (or the prompt in VS Code) releases anyway and journals the reason.',
   ),
 });
 export type Environment = z.infer<typeof Environment>;
@@ -139,6 +141,23 @@ export function environmentIssues(p: { variables: Record<string, string>; enviro
           message: `no environment is named ${req}; expected one of: ${names.filter((n) => n !== name).join(', ') || '(no other environment)'}`,
         });
     }
+    const a = e.approvals;
+    if (a?.signed)
+      a.from.forEach((f, k) => {
+        if (!/^[^\s<>@]+@[^\s<>@]+$/.test(f.trim()))
+          issues.push({
+            path: ['environments', name, 'approvals', 'from', k],
+            input: f,
+            message: `with signed: true, list approvers by email: a signature proves a key, which the allowed signers (or gpg's certified user IDs) bind to an email, never to a name; write ${JSON.stringify(f)}'s git user.email instead`,
+          });
+      });
+    const distinct = new Set(a?.from.map((f) => f.normalize('NFKC').trim().toLowerCase()));
+    if (a && distinct.size > 0 && a.count > distinct.size)
+      issues.push({
+        path: ['environments', name, 'approvals', 'count'],
+        input: a.count,
+        message: `${a.count} approvals can never be given: only ${distinct.size} ${distinct.size === 1 ? 'person is' : 'different people are'} listed in from (${a.from.join(', ')})`,
+      });
     e.freeze.forEach((w, k) => {
       if (Date.parse(w.to) <= Date.parse(w.from))
         issues.push({ path: ['environments', name, 'freeze', k, 'to'], input: w.to, message: `a freeze must end after it starts (from ${w.from})` });

@@ -411,3 +411,6 @@ export const Acceptance = z
     z.refine((a) => [a.file, a.command, a.url].filter(Boolean).length === 1, { message: 'acceptance needs exactly one verdict source: file, command or url' }),
   );
 export type Acceptance = z.infer<typeof Acceptance>;
+
+/** A YAML scalar as a message quotes it: JSON has no infinity (1e400 loads as Infinity, which JSON writes as null). */
+export const scalarText = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${v} (not a finite number)` : JSON.stringify(v));
