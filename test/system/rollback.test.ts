@@ -211,7 +211,9 @@ describe('rollback from the CLI: refuses what would harm, asks what is late, sta
     const ws = workspace(smallPlan().replace('rollback:\n  steps:', 'rollback:\n  deadline: 1s\n  steps:'));
     const r = await Release.start(ws.options());
     await r.run();
-    await new Promise((res) => setTimeout(res, 1500));
+    // 2.5 s after a 1 s deadline: late by more than a second whatever the machine's speed (at 1.5 s an
+    // idle machine was only 857 ms late, and the report says that in ms, not in the s this test reads).
+    await new Promise((res) => setTimeout(res, 2500));
     const yesOnly = cli(ws, 'rollback', '--yes', '--reason', 'late complaint');
     assert.equal(yesOnly.status, 1, yesOnly.stdout + yesOnly.stderr);
     assert.match(yesOnly.stderr, /a late rollback needs --yes --late/);
