@@ -69,13 +69,17 @@ export async function runCheck(
   tagPrefix: string,
   masker: SecretMasker,
   resolve: (s: string) => string,
-  /** `env`: the plan's env as written; the command gets it resolved. `versionOrigin`: where an `auto` version came from. */
+  /**
+   * `env`: the plan's env as written; the command gets it resolved, over `read` (the variables the
+   * plan reads as `${env:NAME}`, which the command reads as bash's `${NAME}`). `versionOrigin`: where an `auto` version came from.
+   */
   {
     signal,
     redeploy = false,
     env = {},
+    read = {},
     versionOrigin,
-  }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string>; versionOrigin?: string } = {},
+  }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string>; read?: Record<string, string>; versionOrigin?: string } = {},
 ): Promise<CheckOutcome> {
   if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy, versionOrigin });
   if (item.files) {
@@ -94,7 +98,7 @@ export async function runCheck(
       cwd,
       timeoutMs: 120_000,
       signal,
-      env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])),
+      env: { ...read, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])) },
     });
     const out = summarize(masker.mask(r.all));
     return r.exitCode === 0

@@ -139,7 +139,7 @@ export const Step = z.strictObject({
   ),
   run: doc(
     str(),
-    "The command, run by bash in the workspace folder (or `cwd`) with Release Pilot's environment plus `env`; exit code 0 passes. Plan references (`${env:NAME}`, `${var.NAME}`, `${release.version}`…) are resolved before bash sees the text; any other `${…}` is left to the shell. Output goes to the step's log under `.release/runs/<run-id>/logs` and to the terminal.",
+    "The command, run by bash in the workspace folder (or `cwd`) with Release Pilot's environment plus `env`; exit code 0 passes. Plan references (`${var.NAME}`, `${release.version}`…) are resolved before bash sees the text; `${env:NAME}` becomes bash's own `${NAME}` (so a value is never parsed as shell code; not allowed inside single quotes); any other `${…}` is left to the shell. Output goes to the step's log under `.release/runs/<run-id>/logs` and to the terminal.",
   ),
   cwd: doc(z.optional(z.string()), 'The folder the step runs in, relative to the workspace. Default: the workspace folder. Used as written (no references).'),
   env: doc(
