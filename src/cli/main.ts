@@ -3,6 +3,7 @@ import { formatProblem, loadPlanFile } from '../core/plan/load';
 import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
+import { GateError } from '../core/engine/gateError';
 import type { Plan } from '../core/plan/schema';
 import { environmentNames, planForEnvironment } from '../core/plan/environments';
 import { latestRunId, loadRun } from '../core/engine/runs';
@@ -82,13 +83,17 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
   const plan = chosen.plan;
   // Everything printed from here on passes the masker: step names, checks' details, error messages.
   const masker = new SecretMasker(secretValues(loaded.text, plan.secrets, process.env));
+  const unmasked = io;
   io = maskedIo(io, masker);
   if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem(shown(w)));
   try {
     if (command === 'approve') return await approveCommand(runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
     return await runCommand(command, runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
   } catch (e) {
-    io.err(`release-pilot: ${(e as Error).message}`);
+    // The refusal of a secret too short to mask names variables only: masking the short value inside
+    // its words (`vari***le`) would spell it out.
+    const said = e instanceof GateError && e.gate === 'secrets' ? unmasked : io;
+    said.err(`release-pilot: ${(e as Error).message}`);
     return EXIT.failed;
   }
 }
