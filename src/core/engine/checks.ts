@@ -4,6 +4,7 @@ import { glob } from 'tinyglobby';
 import { runShort } from '../exec/short';
 import { describeFetchFailure, fetchText } from '../base/fetchText';
 import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
+import { headerValueProblem } from '../plan/schema-parts';
 import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
 import { plainText } from '../base/text';
@@ -118,6 +119,12 @@ export async function httpCheck(c: HttpCheck, url: string, resolve: (text: strin
   const t0 = performance.now();
   try {
     const headers = c.headers && Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, resolve(v)]));
+    // A value from `${env:…}` is known only now: named by its header, never quoted (it may be a secret).
+    for (const [k, v] of Object.entries(headers ?? {})) {
+      const bad = headerValueProblem(v);
+      if (bad)
+        return { ok: false, detail: `header ${k}: ${bad.replace('the header value', 'its value, plan references resolved,')}; the request was not sent` };
+    }
     const body = c.requestBody === undefined ? undefined : resolve(c.requestBody);
     const res = await fetchText(url, c.timeout, { method: c.method, redirect: 'manual', headers, body });
     const text = res.text;
