@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { formatProblem, loadPlanFile } from '../core/plan/load';
+import { closest, formatProblem, loadPlanFile } from '../core/plan/load';
 import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
@@ -125,9 +125,26 @@ function recordedEnvironment(workspace: string, runId: string): string | undefin
   }
 }
 
+/** Why `--var` names a variable the plan does not declare (a typo would otherwise be ignored), or undefined. */
+function undeclaredVars(given: string[], declared: string[]): string | undefined {
+  const unknown = given.filter((n) => !declared.includes(n));
+  if (unknown.length === 0) return undefined;
+  const each = unknown.map((n) => {
+    const s = closest(n, declared);
+    return `${n}${s ? ` (did you mean ${s}?)` : ''}`;
+  });
+  const list = declared.length ? `the plan declares ${declared.join(', ')}` : 'the plan declares no variables';
+  return `--var names ${unknown.length === 1 ? 'a variable' : 'variables'} the plan does not declare under variables: ${each.join(', ')}; ${list}`;
+}
+
 async function runCommand(command: string, runArg: string | undefined, o: CliOptions, p: PlanContext, io: Io): Promise<number> {
   if (command === 'validate') return validateCommand(p, io);
   const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
+  const undeclared = undeclaredVars(Object.keys(vars), Object.keys(p.plan.variables));
+  if (undeclared) {
+    io.err(`release-pilot: ${undeclared}`);
+    return EXIT.usage;
+  }
   if (o['dry-run']) {
     if (command !== 'run') {
       io.err('release-pilot: --dry-run goes with run');
