@@ -170,7 +170,8 @@ export async function releaseCommand(command: string, runArg: string | undefined
     release = await openRelease(command, runArg, engine, p, io);
   } catch (e) {
     signals.dispose();
-    if (!REFUSALS.includes(errorCode(e) ?? '')) throw e;
+    // A secret too short to mask: main prints that refusal unmasked (it names variables only).
+    if (!REFUSALS.includes(errorCode(e) ?? '') || (e instanceof GateError && e.gate === 'secrets')) throw e;
     io.err(`release-pilot: ${(e as Error).message}`);
     return EXIT.failed;
   }

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
-import { formatProblem, loadPlanFile } from '../core/plan/load';
+import { closest, formatProblem, loadPlanFile } from '../core/plan/load';
 import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
+import { GateError } from '../core/engine/gateError';
 import type { Plan } from '../core/plan/schema';
 import { environmentNames, planForEnvironment } from '../core/plan/environments';
 import { latestRunId, loadRun } from '../core/engine/runs';
@@ -86,13 +87,17 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
   const plan = chosen.plan;
   // Everything printed from here on passes the masker: step names, checks' details, error messages.
   const masker = new SecretMasker(secretValues(loaded.text, plan.secrets, process.env));
+  const unmasked = io;
   io = maskedIo(io, masker);
   if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem(shown(w)));
   try {
     if (command === 'approve') return await approveCommand(runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
     return await runCommand(command, runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
   } catch (e) {
-    io.err(`release-pilot: ${(e as Error).message}`);
+    // The refusal of a secret too short to mask names variables only: masking the short value inside
+    // its words (`vari***le`) would spell it out.
+    const said = e instanceof GateError && e.gate === 'secrets' ? unmasked : io;
+    said.err(`release-pilot: ${(e as Error).message}`);
     return EXIT.failed;
   }
 }
@@ -124,9 +129,26 @@ function recordedEnvironment(workspace: string, runId: string): string | undefin
   }
 }
 
+/** Why `--var` names a variable the plan does not declare (a typo would otherwise be ignored), or undefined. */
+function undeclaredVars(given: string[], declared: string[]): string | undefined {
+  const unknown = given.filter((n) => !declared.includes(n));
+  if (unknown.length === 0) return undefined;
+  const each = unknown.map((n) => {
+    const s = closest(n, declared);
+    return `${n}${s ? ` (did you mean ${s}?)` : ''}`;
+  });
+  const list = declared.length ? `the plan declares ${declared.join(', ')}` : 'the plan declares no variables';
+  return `--var names ${unknown.length === 1 ? 'a variable' : 'variables'} the plan does not declare under variables: ${each.join(', ')}; ${list}`;
+}
+
 async function runCommand(command: string, runArg: string | undefined, o: CliOptions, p: PlanContext, io: Io): Promise<number> {
   if (command === 'validate') return validateCommand(p, io);
   const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
+  const undeclared = undeclaredVars(Object.keys(vars), Object.keys(p.plan.variables));
+  if (undeclared) {
+    io.err(`release-pilot: ${undeclared}`);
+    return EXIT.usage;
+  }
   if (o['dry-run']) {
     if (command !== 'run') {
       io.err('release-pilot: --dry-run goes with run');

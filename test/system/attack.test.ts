@@ -42,7 +42,7 @@ function onlyJournal(ws: Workspace): string {
 describe('attacks from the README alone', function () {
   this.timeout(120_000);
 
-  it('a step runs with the value of ${env:NAME}, not its mask: the journal shows the mask, the shell gets the value', () => {
+  it("a step runs with the value of ${env:NAME}, not its mask: the journal shows bash's ${NAME}, the shell gets the value", () => {
     const ws = workspace(
       smallPlan({
         deploy: `    steps:\n      - name: deploy\n        run: '[ "\${env:TINY_TOKEN}" = "$TINY_TOKEN" ] && echo SAME > same.txt && echo 1.2.3 > deployed.txt'`,
@@ -53,7 +53,8 @@ describe('attacks from the README alone', function () {
     assert.equal(fs.readFileSync(path.join(ws.dir, 'same.txt'), 'utf8'), 'SAME\n');
     const all = everything(ws, r.stdout + r.stderr);
     assert.ok(!all.includes('hunter2hunter2'), 'the secret stays masked in every output');
-    assert.match(fs.readFileSync(onlyJournal(ws), 'utf8'), /\[ \\"\*\*\*\\" = /);
+    // The command reads the variable as bash's own expansion: the value is never in its text (H2).
+    assert.match(fs.readFileSync(onlyJournal(ws), 'utf8'), /\[ \\"\$\{TINY_TOKEN\}\\" = /);
   });
 
   it('a secret the verdict quotes with runs of spaces stays masked in the refusal', () => {

@@ -132,9 +132,15 @@ describe('HTTP checks with a method, headers, a body and retries', function () {
   it('a header value that would inject another header is not sent as one', async () => {
     const srv = await recorder(() => ({ status: 200, body: 'ok' }));
     try {
-      const ws = workspace(withVerification(`    http:\n      - url: ${srv.url}/x\n        headers:\n          X-Note: "a\\r\\nX-Injected: 1"`));
+      // Written in the plan, validation refuses it (L1); read from the environment, it is known only at run time.
+      const written = parsePlan(
+        withVerification(`    http:\n      - url: ${srv.url}/x\n        headers:\n          X-Note: "a\\r\\nX-Injected: 1"`),
+        'plan.yaml',
+      );
+      assert.ok(!written.ok && written.problems.some((p) => /a line break/.test(p.message)), 'refused at validation');
+      const ws = workspace(withVerification(`    http:\n      - url: ${srv.url}/x\n        headers:\n          X-Note: \${env:RP_NOTE}`));
       const prompter = scripted({ failure: [{ action: 'pause' }] });
-      const s = await (await Release.start(ws.options({ prompter }))).run();
+      const s = await (await Release.start(ws.options({ prompter, env: { ...process.env, RP_NOTE: 'a\r\nX-Injected: 1' } }))).run();
       assert.ok(
         srv.seen.every((r) => r.headers['x-injected'] === undefined),
         'no injected header reached the server',

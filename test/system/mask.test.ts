@@ -445,6 +445,31 @@ describe('secrets that cannot be masked safely are refused before a release star
   });
 });
 
+describe('L3: the refusal of a secret too short to mask does not spell it out', function () {
+  this.timeout(60_000);
+
+  for (const value of ['   ab  ', 'va', 'le', 'e', ' s ']) {
+    it(`prints the reason as written, no mask inside its words, for ${JSON.stringify(value)}`, async () => {
+      const ws = workspace(smallPlan({ deploy: '    steps:\n      - name: deploy\n        run: echo "${env:SHORT_ONE}" > deployed.txt' }));
+      const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], {
+          env: { ...process.env, SHORT_ONE: value },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+        child.on('close', (code) => resolve({ code, err }));
+      });
+      assert.equal(r.code, 1, r.err);
+      const refusal = r.err.split('\n').find((l) => l.includes('cannot be masked safely'));
+      assert.ok(refusal, r.err);
+      assert.match(refusal, /Every environment variable the plan reads as \$\{env:NAME\}, and every name under secrets:, is masked in every output/);
+      assert.ok(!/\*\*\*|###|~~~/.test(refusal), `no mask in the refusal: ${refusal}`);
+      assert.match(refusal, /SHORT_ONE: it is/);
+    });
+  }
+});
+
 describe('a failed step shows where it failed', function () {
   this.timeout(120_000);
 

@@ -4,6 +4,7 @@ import { glob } from 'tinyglobby';
 import { runShort } from '../exec/short';
 import { describeFetchFailure, fetchText } from '../base/fetchText';
 import type { Acceptance, ChecklistItem, HttpCheck, LogCheck } from '../plan/schema';
+import { headerValueProblem } from '../plan/schema-parts';
 import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
 import { plainText } from '../base/text';
@@ -69,13 +70,17 @@ export async function runCheck(
   tagPrefix: string,
   masker: SecretMasker,
   resolve: (s: string) => string,
-  /** `env`: the plan's env as written; the command gets it resolved. `versionOrigin`: where an `auto` version came from. */
+  /**
+   * `env`: the plan's env as written; the command gets it resolved, over `read` (the variables the
+   * plan reads as `${env:NAME}`, which the command reads as bash's `${NAME}`). `versionOrigin`: where an `auto` version came from.
+   */
   {
     signal,
     redeploy = false,
     env = {},
+    read = {},
     versionOrigin,
-  }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string>; versionOrigin?: string } = {},
+  }: { signal?: AbortSignal; redeploy?: boolean; env?: Record<string, string>; read?: Record<string, string>; versionOrigin?: string } = {},
 ): Promise<CheckOutcome> {
   if (item.git) return checkGitGate(cwd, { ...item.git, wantedTag: `${tagPrefix}${version.replace(/^v/, '')}`, redeploy, versionOrigin });
   if (item.files) {
@@ -94,7 +99,7 @@ export async function runCheck(
       cwd,
       timeoutMs: 120_000,
       signal,
-      env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])),
+      env: { ...read, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])) },
     });
     const out = summarize(masker.mask(r.all));
     return r.exitCode === 0
@@ -114,6 +119,12 @@ export async function httpCheck(c: HttpCheck, url: string, resolve: (text: strin
   const t0 = performance.now();
   try {
     const headers = c.headers && Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, resolve(v)]));
+    // A value from `${env:…}` is known only now: named by its header, never quoted (it may be a secret).
+    for (const [k, v] of Object.entries(headers ?? {})) {
+      const bad = headerValueProblem(v);
+      if (bad)
+        return { ok: false, detail: `header ${k}: ${bad.replace('the header value', 'its value, plan references resolved,')}; the request was not sent` };
+    }
     const body = c.requestBody === undefined ? undefined : resolve(c.requestBody);
     const res = await fetchText(url, c.timeout, { method: c.method, redirect: 'manual', headers, body });
     const text = res.text;

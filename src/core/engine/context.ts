@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Step } from '../plan/schema';
 import { runScope } from '../plan/scope';
+import { envReferences } from '../plan/load';
 import { SecretMasker } from '../exec/mask';
 import { StepRunner, type RunningStep } from '../exec/runner';
 import { Journal } from '../journal/journal';
@@ -84,9 +85,17 @@ export class RunContext {
 
   resolve = (text: string, extra?: Record<string, string>) => interpolate(text, this.scope(extra));
 
-  /** The plan's `env` with a step's own over it (the step's value wins), references resolved. */
+  /**
+   * The plan's `env` with a step's own over it (the step's value wins), references resolved, over
+   * the variables the plan reads as `${env:NAME}`: a command reads those as bash's `${NAME}`.
+   */
   stepEnv(s: Pick<Step, 'env'>, extra?: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries({ ...this.o.plan.env, ...s.env }).map(([k, v]) => [k, this.resolve(v, extra)]));
+    return { ...this.readEnv(), ...Object.fromEntries(Object.entries({ ...this.o.plan.env, ...s.env }).map(([k, v]) => [k, this.resolve(v, extra)])) };
+  }
+
+  /** The variables the plan reads as `${env:NAME}`, with their values. */
+  readEnv(): Record<string, string> {
+    return Object.fromEntries(envReferences(this.o.planText).flatMap((r) => (typeof this.env[r.name] === 'string' ? [[r.name, this.env[r.name]!]] : [])));
   }
 
   /** Ends the release at a gate: an outcome, journalled and shown as one. */

@@ -34,14 +34,45 @@ function encodings(value: string): string[] {
 /**
  * The URL encodings encoders actually write: JavaScript's encodeURIComponent (which leaves !'()* as
  * they are), RFC 3986 (curl --data-urlencode, Python's quote: those five encoded too), each with `/`
- * left as is (Python's default), a space as `+` (forms), and lower-case hex.
+ * left as is (Python's default), a space as `+` (forms), and lower-case hex; and every form the
+ * release itself sends (whatwgForms), derived from the same encoders its requests go through.
  */
 function urlForms(value: string): string[] {
   const js = encodeURIComponent(value);
   const rfc = js.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const withSlash = [js, rfc].flatMap((u) => [u, u.replace(/%2F/g, '/')]);
   const withPlus = withSlash.flatMap((u) => [u, u.replace(/%20/g, '+')]);
-  return [...new Set(withPlus.flatMap((u) => [u, u.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())]))];
+  const all = [...withPlus, ...whatwgForms(value)];
+  return [...new Set(all.flatMap((u) => [u, u.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()), u.replace(/%[0-9a-f]{2}/gi, (h) => h.toUpperCase())]))];
+}
+
+/**
+ * What a request of the release carries when a secret is part of its URL: `new URL()` encodes a
+ * path, a query, a fragment and the user info each with its own set (`p@ss word!` becomes
+ * `p@ss%20word!` in a path), whether the value is written in the URL or set through a setter;
+ * `URLSearchParams` writes a form (space as `+`); encodeURI leaves the reserved characters.
+ */
+function whatwgForms(value: string): string[] {
+  const out: string[] = [];
+  const tryPush = (f: () => string) => {
+    try {
+      out.push(f());
+    } catch {
+      // A form the encoder refuses is one no request carries.
+    }
+  };
+  for (const base of ['http://h/', 'http://h/?', 'http://h/#', 'file:///', 'x:/', 'x:']) {
+    tryPush(() => new URL(base + value).href.slice(base.length));
+  }
+  const u = () => new URL('http://h/');
+  tryPush(() => Object.assign(u(), { pathname: `/${value}` }).pathname.slice(1));
+  tryPush(() => Object.assign(u(), { search: `?${value}` }).search.slice(1));
+  tryPush(() => Object.assign(u(), { hash: `#${value}` }).hash.slice(1));
+  tryPush(() => Object.assign(u(), { username: value }).username);
+  tryPush(() => Object.assign(u(), { password: value }).password);
+  tryPush(() => new URLSearchParams({ k: value }).toString().slice(2));
+  tryPush(() => encodeURI(value));
+  return out;
 }
 
 /** The knuth-morris-pratt failure table of a pattern: the longest proper border of each prefix. */

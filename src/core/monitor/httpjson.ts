@@ -1,6 +1,6 @@
 import { JSONPath } from 'jsonpath-plus';
 import { fetchText } from '../base/fetchText';
-import { error, failure, ok, type MetricSource, type Sample } from './sample';
+import { decimal, error, failure, ok, type MetricSource, type Sample } from './sample';
 
 /**
  * What is wrong with a JSONPath's brackets and quotes, or undefined: jsonpath-plus reads
@@ -78,7 +78,7 @@ export function pickNumber(doc: unknown, field: string): Sample {
     return error(`${field} matches ${found.length} values in the response (${JSON.stringify(found).slice(0, 60)}); it must pick exactly one`);
   const cur = found[0];
   if (cur === null) return { value: null, status: 'empty', message: `${field} is null` };
-  const n = typeof cur === 'number' ? cur : typeof cur === 'string' && cur.trim() !== '' ? Number(cur) : NaN;
+  const n = typeof cur === 'number' ? cur : typeof cur === 'string' ? decimal(cur) : NaN;
   if (Number.isNaN(n)) return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${field} is ${JSON.stringify(cur)?.slice(0, 40)}, not a number`);
   return ok(n);
 }

@@ -20,3 +20,12 @@ export const ok = (value: number): Sample =>
 export const error = (message: string): Sample => ({ value: null, status: 'error', message });
 
 export const failure = (e: unknown, timeoutMs: number): Sample => error(describeFetchFailure(e, timeoutMs).detail);
+
+/**
+ * A decimal number as a person writes one (`17`, `-0.5`, `.25`, `1e3`), or NaN: JavaScript's
+ * Number would also read `0x10` as 16, `0b11` as 3 and `0o7` as 7, which no metric means.
+ */
+export function decimal(text: string): number {
+  const t = text.trim();
+  return /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
+}

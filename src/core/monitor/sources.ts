@@ -1,7 +1,7 @@
 import type { Metric } from '../plan/schema';
 import { runShort } from '../exec/short';
 import { fetchText } from '../base/fetchText';
-import { error, failure, ok, type MetricSource, type Sample } from './sample';
+import { decimal, error, failure, ok, type MetricSource, type Sample } from './sample';
 import { histogramQuantile, matches, parsePromText, type PromSample } from './promtext';
 import { AccessLogSource } from './accesslog-source';
 import { StubStatusSource } from './stubstatus';
@@ -154,7 +154,7 @@ export class CommandSource implements MetricSource {
     const tokens = out.split(/\s+/);
     const last = tokens[tokens.length - 1];
     if (/^nan$/i.test(last)) return ok(NaN);
-    const n = Number(last);
+    const n = decimal(last);
     return Number.isFinite(n) ? ok(n) : error(`the command printed "${last.slice(0, 40)}", not a number`);
   }
 }

@@ -6,6 +6,7 @@ import type { ZodMiniType } from 'zod/mini';
 import { Plan } from './schema';
 import { scalarText } from './schema-parts';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
+import { isShellKey, shellReferenceProblems, withShellForms } from './shellRefs';
 import { planWarnings } from './warnings';
 
 export const MAX_PLAN_BYTES = 1024 * 1024;
@@ -121,7 +122,8 @@ function checkPlan(doc: Document.Parsed, data: unknown, file: string, text: stri
   const parsed = Plan.safeParse(data);
   if (parsed.success) {
     const refProblems = checkReferences(doc, parsed.data, at);
-    if (refProblems.length === 0) return { ok: true, plan: parsed.data, file, text, warnings: warningsAt(doc, parsed.data, at) };
+    // Commands get their shell form here, once: every front end, the dry run and the journal show what bash runs.
+    if (refProblems.length === 0) return { ok: true, plan: withShellForms(parsed.data), file, text, warnings: warningsAt(doc, parsed.data, at) };
     return { ok: false, file, problems: refProblems };
   }
   const problems = parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, at));
@@ -203,6 +205,7 @@ function checkReferences(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[
         const message = m.problem ?? referenceProblem(m.ref!, place, plan);
         if (message) problems.push(at(node.range[0], node.range[1], keyPath, message));
       }
+      if (isShellKey(keyPath)) for (const message of shellReferenceProblems(node.value)) problems.push(at(node.range[0], node.range[1], keyPath, message));
     },
   });
   return problems;

@@ -8,6 +8,20 @@ import { en } from 'zod/locales';
 z.config(en());
 
 export const str = () => z.string().check(z.minLength(1));
+
+/**
+ * Why HTTP cannot send a header value (a line break, a NUL, a character beyond Latin-1), never
+ * quoting it: the value may hold a secret. Undefined when it can.
+ */
+export function headerValueProblem(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
+  const bad = /[\r\n\0]|[^\u0000-\u00ff]/u.exec(value);
+  if (!bad) return undefined;
+  const cp = bad[0].codePointAt(0)!;
+  const what =
+    cp === 13 || cp === 10 ? 'a line break' : cp === 0 ? 'a NUL' : `a character beyond Latin-1 (U+${cp.toString(16).toUpperCase().padStart(4, '0')})`;
+  return `the header value holds ${what} at position ${bad.index + 1}, which HTTP cannot send`;
+}
 export const int = (min: number, max?: number) => z.int().check(...(max === undefined ? [z.gte(min)] : [z.gte(min), z.lte(max)]));
 
 /**
@@ -139,7 +153,7 @@ export const Step = z.strictObject({
   ),
   run: doc(
     str(),
-    "The command, run by bash in the workspace folder (or `cwd`) with Release Pilot's environment plus `env`; exit code 0 passes. Plan references (`${env:NAME}`, `${var.NAME}`, `${release.version}`…) are resolved before bash sees the text; any other `${…}` is left to the shell. Output goes to the step's log under `.release/runs/<run-id>/logs` and to the terminal.",
+    "The command, run by bash in the workspace folder (or `cwd`) with Release Pilot's environment plus `env`; exit code 0 passes. Plan references (`${var.NAME}`, `${release.version}`…) are resolved before bash sees the text; `${env:NAME}` becomes bash's own `${NAME}` (so a value is never parsed as shell code; not allowed inside single quotes); any other `${…}` is left to the shell. Output goes to the step's log under `.release/runs/<run-id>/logs` and to the terminal.",
   ),
   cwd: doc(z.optional(z.string()), 'The folder the step runs in, relative to the workspace. Default: the workspace folder. Used as written (no references).'),
   env: doc(
@@ -172,7 +186,12 @@ export const HttpCheck = z
       'The HTTP method of the request. A body is sent only when `requestBody` gives one.',
     ),
     headers: doc(
-      z.optional(z.record(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')), z.string())),
+      z.optional(
+        z.record(
+          z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')),
+          z.string().check(z.refine((v) => headerValueProblem(v) === undefined, { error: (i) => headerValueProblem(String(i.input)) })),
+        ),
+      ),
       'Request headers, by name (`Content-Type: application/json`, `Authorization: Bearer ${env:API_TOKEN}`). Plan references are resolved; values from `${env:…}` are masked in every output.',
     ),
     requestBody: doc(
