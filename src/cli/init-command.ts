@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureToolIgnored } from '../core/git/ignore';
-import { PLAN_TEMPLATES, isPlanTemplate, pathTaken, templateList, writeTemplate } from '../core/plan/templates';
+import { PLAN_TEMPLATES, isPlanTemplate, pathTaken, templateList, templateNextStep, writeTemplate } from '../core/plan/templates';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 
@@ -41,9 +41,7 @@ export function initCommand(o: CliOptions, io: Io): number {
   }
   const ignored = ensureToolIgnored(workspace);
   io.out(
-    `written: ${shown} (${PLAN_TEMPLATES[name]})\n` +
-      (ignored.length ? `added to .gitignore: ${ignored.join(', ')}\n` : '') +
-      `Next: fill in the values between the FILL IN lines at the top, then run: release-pilot validate\n`,
+    `written: ${shown} (${PLAN_TEMPLATES[name]})\n` + (ignored.length ? `added to .gitignore: ${ignored.join(', ')}\n` : '') + `${templateNextStep(name)}\n`,
   );
   return EXIT.released;
 }

@@ -42,6 +42,9 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         }
         break;
       }
+      case 'monitoring.extended':
+        io.out(`    window extended by up to ${e.extraMs / 1000} s: ${e.reason}`);
+        break;
       case 'guard.breached':
         if (e.confirmed) io.out(`  ! guard breached: ${e.metric} ${e.rule} (value ${fmt(e.value)}, ${e.consecutive} in a row)`);
         break;

@@ -221,6 +221,9 @@ export class PhaseTerminals extends Disposable {
         if (e.status !== 'ok')
           this.get('monitoring', s.version, false).write(`${e.status === 'breach' ? RED : YELLOW}${e.metric}: ${e.message ?? e.status}${RESET}\n`);
         break;
+      case 'monitoring.extended':
+        this.get('monitoring', s.version, false).write(`${YELLOW}window extended by up to ${e.extraMs / 1000} s: ${e.reason}${RESET}\n`);
+        break;
       case 'guard.breached':
         if (e.confirmed) this.get('monitoring', s.version).write(`${RED}${BOLD}! ${e.metric} breached ${e.rule} (${e.consecutive} in a row)${RESET}\n`);
         break;

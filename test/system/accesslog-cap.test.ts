@@ -10,7 +10,7 @@ import { accessLogSettings } from '../support/accesslog';
 
 /**
  * The access log's per-sample cap: a burst of appended bytes costs one read of at most the cap (the
- * newest bytes), and the sample says it is based on them, or is unusable; never a silent partial.
+ * newest bytes), and the sample is unusable and says how much was skipped; never a partial value.
  * Bytes read are asserted, not times.
  */
 
@@ -203,14 +203,15 @@ describe('access log source: a large append is one bounded read', function () {
     return { sample, size };
   }
 
-  it('a 200 MiB append with maxReadMiB 1: the sample reads the newest 1 MiB, says so, and is the ratio of those requests', async () => {
+  it("a 200 MiB append with maxReadMiB 1: the sample reads the newest 1 MiB only, and is an error sample naming the skip (never the tail's 0.00)", async () => {
     const { sample, size } = await burst({ maxReadMiB: 1 }, 198, 2);
     assert.equal(size, 200 * (1024 * 1024 - ((1024 * 1024) % 100)));
-    assert.equal(sample.status, 'ok', sample.message);
-    assert.equal(sample.value, 0, 'only the newest requests (all 200) were counted, none of the 500s before them');
+    // The newest 1 MiB are all 200s: a partial ratio would be a clean 0 over 198 MiB of 500s.
+    assert.equal(sample.status, 'error', sample.message);
+    assert.equal(sample.value, null);
     assert.match(
       sample.message!,
-      /^based on the newest 1\.0 MiB of 200\.0 MiB appended since the previous sample \(199\.0 MiB skipped: over maxReadMiB, 1 MiB a sample\)/,
+      /^199\.0 MiB of 200\.0 MiB appended since the previous sample skipped \(over maxReadMiB, 1 MiB a sample\): the errorRatio of the part read could hide the skipped requests; raise maxReadMiB or sample more often; the part read: /,
     );
     const requests = Number(/(\d+) request\(s\)/.exec(sample.message!)![1]);
     assert.ok(requests <= (1024 * 1024) / 100 && requests >= (1024 * 1024) / 100 - 1, `requests counted from 1 MiB of 100-byte lines: ${requests}`);
@@ -220,13 +221,14 @@ describe('access log source: a large append is one bounded read', function () {
     const { sample } = await burst({ statistic: 'rate', maxReadMiB: 1 }, 3, 1);
     assert.equal(sample.status, 'error');
     assert.equal(sample.value, null);
-    assert.match(sample.message!, /a request rate needs every line.*raise maxReadMiB or sample more often/);
+    assert.match(sample.message!, /skipped \(over maxReadMiB, 1 MiB a sample\).*raise maxReadMiB or sample more often/);
   });
 
-  it('a percentile from the tail says so', async () => {
+  it('a percentile cannot be based on the tail either: an error sample naming the skip', async () => {
     const { sample } = await burst({ statistic: 'p99', maxReadMiB: 1 }, 3, 2);
-    assert.equal(sample.status, 'ok', sample.message);
-    assert.match(sample.message!, /^based on the newest 1\.0 MiB of 5\.0 MiB appended \(4\.0 MiB skipped: over maxReadMiB\)/);
+    assert.equal(sample.status, 'error', sample.message);
+    assert.equal(sample.value, null);
+    assert.match(sample.message!, /^4\.0 MiB of 5\.0 MiB appended since the previous sample skipped \(over maxReadMiB, 1 MiB a sample\): the p99 /);
   });
 
   it('a tail with no request in it is an error sample, not "no traffic"', async () => {
@@ -238,7 +240,7 @@ describe('access log source: a large append is one bounded read', function () {
     const sample = await s.sample();
     await s.close();
     assert.equal(sample.status, 'error');
-    assert.match(sample.message!, /based on the newest 0\.001 MiB/);
+    assert.match(sample.message!, /MiB of 0\.\d+ MiB appended since the previous sample skipped \(over maxReadMiB, 0\.001 MiB a sample\)/);
   });
 
   it('the default (128 MiB) reads a 10 MiB append whole, with no word of a tail', async () => {

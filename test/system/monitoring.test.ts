@@ -9,6 +9,7 @@ import { Release } from '../../src/core/engine/engine';
 import type { NewEvent } from '../../src/core/base/events';
 import { TestPrometheus, TestService, freePort } from '../support/traffic';
 import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';
+import { buildReport } from '../../src/core/report/report';
 
 function monitoring(metrics: unknown[], over: Record<string, unknown> = {}) {
   return Monitoring.parse({ window: '4s', interval: '500ms', warmup: 0, baseline: { fixed: {} }, failureLimit: 2, metrics, ...over });
@@ -260,4 +261,73 @@ describe('metric sources against the same kind of service', function () {
   });
 
   void scripted;
+});
+
+describe('the window never releases what it could not judge (attack19 M1, M6)', function () {
+  this.timeout(60_000);
+  const plan = (metric: string, over = '') =>
+    smallPlan({
+      monitoring: `  window: 1s\n  interval: 250ms\n  warmup: 0s\n  failureLimit: 2\n  baseline:\n    fixed: { m: 0 }\n  metrics:\n    - id: m\n${metric}${over}`,
+    });
+
+  it('M1: a mistyped access-log path (no usable sample in the whole window) rolls back and says why', async () => {
+    const ws = workspace(
+      plan(
+        '      accessLog: { path: nonexistent-dir/access.log, format: combined, statistic: errorRatio }\n      guard: { max: 0.1 }',
+        '\n  consecutiveErrorLimit: 10',
+      ),
+    );
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.match(s.rollback!.reason, /^m: no usable sample of m in the window \(\d+ taken\): .*nonexistent-dir.*; unusable samples do not pass$/);
+    assert.equal(s.metrics.m.verdict?.verdict, 'fail');
+    const r = buildReport(s);
+    assert.match(r.verification.monitoring, /^Abnormal: .*no usable sample of m in the window/);
+    assert.equal(r.incidentResponse.rollbackTriggered, 'Yes');
+  });
+
+  it('M1: a window shorter than consecutiveErrorLimit samples of errors, onBreach prompt: the person is asked', async () => {
+    const ws = workspace(plan('      command: echo n/a\n      guard: { max: 0.1 }', '\n  consecutiveErrorLimit: 20\n  onBreach: prompt'));
+    const prompter = scripted({ breach: 'rollback' });
+    const s = await (await Release.start(ws.options({ prompter }))).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.match(s.rollback!.reason, /^m: no usable sample of m in the window \(\d+ taken\): the command printed/);
+  });
+
+  it('M6: a breach in the last sample, not yet confirmed, is confirmed by the extension and rolls back', async () => {
+    // The first sample primes the source; the window's 4 samples are n = 2..5: breaches from its last on.
+    const cmd =
+      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 5 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
+    const ws = workspace(plan(cmd));
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    const ext = journalLines(ws, s.runId).filter((e) => e.type === 'monitoring.extended');
+    assert.equal(ext.length, 1);
+    assert.equal(ext[0].extraMs, 250);
+    assert.match(String(ext[0].reason), /^m breached its guard in its last 1 sample\(s\), 2 confirm a breach: 1 more sample\(s\) confirm or clear it$/);
+    assert.match(s.rollback!.reason, /^m: 1\.00 is above the maximum 0\.500 for 2 sample\(s\) in a row$/);
+  });
+
+  it('M6: a breach in the last sample that clears in the extension releases, and the report says the window was extended', async () => {
+    const cmd =
+      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -eq 5 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
+    const ws = workspace(plan(cmd));
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'released', s.outcomeMessage);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'n'), 'utf8').trim(), '6', 'one sample more than the window (and the priming one)');
+    assert.equal(
+      buildReport(s).verification.monitoring,
+      'Normal (1 s window (extended by up to 0.25 s: m breached its guard in its last 1 sample(s), 2 confirm a breach: 1 more sample(s) confirm or clear it), 1 metric)',
+    );
+  });
+
+  it('a run of errors open at the window end is cleared or confirmed by the samples it still needs', async () => {
+    const cmd =
+      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 5 ]; then echo n/a; else echo 0; fi"\n      guard: { max: 0.5 }';
+    const ws = workspace(plan(cmd, '\n  consecutiveErrorLimit: 3'));
+    const s = await (await Release.start(ws.options())).run();
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.match(s.rollback!.reason, /^m: 3 inconclusive samples in a row/);
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'n'), 'utf8').trim(), '7', 'two samples more than the window (and the priming one)');
+  });
 });

@@ -102,6 +102,10 @@ describe('template nginx-postgres: a service behind a real nginx with a real Pos
     columns: psql("select table_name || '.' || column_name from information_schema.columns where table_schema = 'public' order by 1"),
     items: psql('select * from items order by id'),
     migrations: psql('select name from schema_migrations order by name'),
+    schemas: psql("select string_agg(nspname, ',' order by nspname) from pg_namespace where nspname !~ '^pg_' and nspname <> 'information_schema'"),
+    other: psql(
+      "select string_agg(table_schema || '.' || table_name || '.' || column_name, ',' order by 1) from information_schema.columns where table_schema not in ('public', 'pg_catalog', 'information_schema')",
+    ),
   });
 
   function cli(...args: string[]): Promise<Run> {
@@ -365,11 +369,15 @@ http {
     console.log(`      good release: ${total} requests through nginx during the release, ${JSON.stringify(traffic.codes)}`);
   });
 
-  it('a faulty release: its migration turns a table into a view, monitoring breaches, the rollback switches back and restores the database in one transaction', async () => {
+  it('a faulty release: its migration turns a table into a view, changes a second schema and adds a third, monitoring breaches, the rollback switches back and restores every schema in one transaction', async () => {
+    // A database with a schema besides public (attack19 H3: the restore failed on "schema already exists").
+    psql('create schema billing; create table billing.invoices (id int primary key, amount int); insert into billing.invoices values (1, 100);');
     const before = snapshot();
+    assert.equal(before.schemas, 'billing,public');
     const r = await release('1.3.0', 'feat: items as a view', {
       'db/migrations/003_items_view.sql':
-        "ALTER TABLE items RENAME TO items_v1;\nCREATE VIEW items AS SELECT * FROM items_v1;\nINSERT INTO items_v1 VALUES (3, 'plum', 5);\n",
+        "ALTER TABLE items RENAME TO items_v1;\nCREATE VIEW items AS SELECT * FROM items_v1;\nINSERT INTO items_v1 VALUES (3, 'plum', 5);\n" +
+        'UPDATE billing.invoices SET amount = 0;\nCREATE SCHEMA audit;\nCREATE TABLE audit.log (x int);\n',
       FAULTY: 'this version fails after its first requests\n',
     });
     assert.equal(r.code, 3, `exit 3 (rolled back): ${r.out}${r.err}`);
@@ -391,7 +399,8 @@ http {
       logs.some((t) => t.includes('database restored from')),
       'the restore step ran',
     );
-    assert.deepEqual(snapshot(), before, 'the schema and the data are those before the release');
+    assert.deepEqual(snapshot(), before, 'the schemas and the data are those before the release');
+    assert.equal(psql('select amount from billing.invoices'), '100', "the second schema's data change was undone");
     assert.equal(journal.find((e) => e.type === 'release.finished')?.outcome, 'rolled-back');
     const at = (type: string) => Date.parse(String(journal.find((e) => e.type === type)?.at));
     console.log(
@@ -404,5 +413,71 @@ http {
     const l = await live();
     assert.deepEqual(l.body, { version: '1.2.0', color: 'blue', migrations: '001_items.sql,002_prices.sql' });
     assert.ok(!fs.existsSync(path.join(stateDir, 'green.pid')), 'the faulty colour was stopped');
+  });
+
+  /** waitFor with an asynchronous condition: up to 20 s. */
+  async function until(cond: () => Promise<boolean>): Promise<boolean> {
+    for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (await cond().catch(() => false)) return true;
+    return false;
+  }
+
+  /** A small HTTP server standing for a process this release did not start, answering as `version`. */
+  async function foreignServer(port: number, version: string): Promise<ChildProcess> {
+    const code = `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(q.url === '/health' ? 'ok' : JSON.stringify({ version: ${JSON.stringify(version)}, color: 'none', migrations: '-' })); }).listen(${port}, '127.0.0.1')`;
+    const child = spawn(process.execPath, ['-e', code], { cwd: tmp, stdio: 'ignore' });
+    children.push(child);
+    assert.ok(await until(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true), `${version} server did not start`);
+    return child;
+  }
+
+  const planValue = (key: string) => new RegExp(`^\\s*${key}: "?(\\d+)"?$`, 'm').exec(fs.readFileSync(path.join(repo, '.release', 'plan.yaml'), 'utf8'))![1];
+
+  it('a first release onto a service already live (attack19 H4): the faulty release is rolled back to the upstream that served before, and the database is restored', async () => {
+    // Nothing of this template ran here before: a fresh state folder, nginx on a service started by hand.
+    stopInstances();
+    stateDir = path.join(tmp, 'fresh state');
+    const plan = path.join(repo, '.release', 'plan.yaml');
+    fs.writeFileSync(plan, fillIn(fs.readFileSync(plan, 'utf8'), { STATE_DIR: JSON.stringify(stateDir) }));
+    const livePort = await freePort();
+    const liveServer = await foreignServer(livePort, 'live before release-pilot');
+    const ngx = path.join(tmp, 'nginx');
+    fs.writeFileSync(path.join(ngx, 'upstream.conf'), `server 127.0.0.1:${livePort};\n`);
+    execFileSync(NGINX, ['-p', `${ngx}/`, '-c', `${ngx}/nginx.conf`, '-s', 'reload']);
+    assert.ok(await until(async () => (await live()).body?.version === 'live before release-pilot'), 'nginx serves the live service');
+    const before = snapshot();
+    // Still FAULTY (1.3.0's file stays in the repository).
+    const r = await release('1.4.0', 'feat: billing reset', {
+      'db/migrations/004_billing.sql': 'UPDATE billing.invoices SET amount = 0;\nCREATE TABLE extra (x int);\n',
+    });
+    assert.equal(r.code, 3, `exit 3 (rolled back): ${r.out}${r.err}`);
+    const runs = path.join(repo, '.release', 'runs');
+    const runId = fs.readdirSync(runs).sort().at(-1)!;
+    const logs = fs
+      .readdirSync(path.join(runs, runId, 'logs'))
+      .map((f) => fs.readFileSync(path.join(runs, runId, 'logs', f), 'utf8'))
+      .join('\n');
+    assert.match(logs, /no version of this service ran on blue before this release/);
+    assert.match(logs, /database restored from/);
+    assert.deepEqual((await live()).body?.version, 'live before release-pilot', 'nginx serves what it served before the release');
+    assert.equal(fs.readFileSync(path.join(ngx, 'upstream.conf'), 'utf8'), `server 127.0.0.1:${livePort};\n`, 'the upstream file as it was');
+    assert.deepEqual(snapshot(), before, 'the database as it was');
+    assert.equal(psql('select amount from billing.invoices'), '100');
+    assert.ok(!fs.existsSync(path.join(stateDir, 'active')), 'no colour recorded as live: none of ours serves');
+    assert.ok(!fs.existsSync(path.join(stateDir, 'green.pid')), 'the faulty colour was stopped');
+    void liveServer;
+  });
+
+  it('a stale process on the idle port (attack19 M7): the deploy refuses to start, never released while the old process answers', async () => {
+    const greenPort = Number(planValue('GREEN_PORT'));
+    const stale = await foreignServer(greenPort, 'stale');
+    const before = snapshot();
+    const r = await release('1.5.0', 'fix: not faulty', {}, ['FAULTY', 'db/migrations/004_billing.sql']);
+    assert.notEqual(r.code, 0, r.out + r.err);
+    assert.doesNotMatch(r.out, /■ released/);
+    assert.match(r.out + r.err, /port \d+ \(green\) is already taken by a process this release did not start/);
+    assert.equal((await live()).body?.version, 'live before release-pilot', 'nginx still serves what it served');
+    assert.deepEqual(snapshot(), before);
+    stale.kill('SIGKILL');
+    for (const c of children) if (c.pid && alive(c.pid) && c !== pg && c !== nginx) c.kill('SIGKILL');
   });
 });

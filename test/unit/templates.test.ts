@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { loadPlanFile } from '../../src/core/plan/load';
-import { PLAN_TEMPLATES } from '../../src/core/plan/templates';
+import { EXAMPLE_TEMPLATES, PLAN_TEMPLATES } from '../../src/core/plan/templates';
 import { main } from '../../src/cli/main';
 import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 
@@ -119,6 +119,29 @@ describe('release-pilot init', () => {
     assert.equal(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), '.release/lock\n.release/runs/\n');
     assert.match(r.out, /fill in the values between the FILL IN lines/);
   });
+
+  // attack19 M5: `init --template local` asked to fill in FILL IN lines the demo's plan does not have.
+  for (const name of Object.keys(PLAN_TEMPLATES) as (keyof typeof PLAN_TEMPLATES)[]) {
+    it(`init --template ${name}: the next step it names is one the written plan allows`, async () => {
+      const dir = tempDir();
+      const r = await cli('init', '--workspace', dir, '--template', name);
+      assert.equal(r.code, 0, r.err);
+      const text = fs.readFileSync(path.join(dir, '.release/plan.yaml'), 'utf8');
+      const fill = /FILL IN/.test(text);
+      assert.equal(/fill in the values between the FILL IN lines/.test(r.out), fill, r.out);
+      if (fill) return;
+      const ex = EXAMPLE_TEMPLATES[name];
+      assert.ok(ex, `${name} has no FILL IN block: it is an example's plan, and init says what it needs`);
+      assert.match(r.out, new RegExp(`This is the plan of ${ex.example} as it stands`));
+      for (const f of ex.needs) {
+        assert.ok(r.out.includes(f), `names ${f}`);
+        assert.ok(text.includes(f.replace(/\*.*$|\/$/, '')), `${f} is one the plan uses`);
+      }
+      if (ex.how.startsWith('Copy them from'))
+        for (const f of ex.needs.filter((x) => !x.includes('*') && !x.endsWith('/')))
+          assert.ok(fs.existsSync(path.join(ROOT, ex.example, f)), `${ex.example}/${f} exists to copy`);
+    });
+  }
 
   it('refuses to replace an existing plan without --force, naming it; replaces it with --force', async () => {
     const dir = tempDir();

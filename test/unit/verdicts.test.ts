@@ -57,12 +57,13 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
   const steady = n(12, (i) => 5 + (i % 3) * 0.1);
   const cases: Case[] = [
     {
+      // attack19 M1: no usable sample in the whole window fails it (it was inconclusive, and released).
       name: '0 usable samples: the source answers null',
       fixed: 1,
       window: ['', '', ''],
       guard: { max: 10 },
-      expect: 'inconclusive',
-      why: /no usable sample among 3 taken \(last: v is null\)/,
+      expect: 'fail',
+      why: /^m: no usable sample of m in the window \(3 taken\): v is null; unusable samples do not pass$/,
     },
     {
       name: '1 sample against a statistical rule',
@@ -99,7 +100,8 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
     {
       name: 'NaN samples leave too few points',
       baseline: steady,
-      window: n(12, (i) => (i % 2 ? 'NaN' : 5)),
+      // Ends on a usable sample: a run of NaN open at the window's end is judged by more samples (M6).
+      window: n(12, (i) => (i % 2 ? 5 : 'NaN')),
       guard: { mannWhitney: 'increase' },
       expect: 'inconclusive',
       why: /the window 6/,
@@ -109,8 +111,8 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
       fixed: 1,
       window: ['NaN', 'NaN', 'NaN'],
       guard: { max: 10 },
-      expect: 'inconclusive',
-      why: /no usable sample among 3 taken \(last: the source returned NaN\)/,
+      expect: 'fail',
+      why: /no usable sample of m in the window \(3 taken\): the source returned NaN/,
     },
     {
       name: 'a fixed baseline cannot feed Mann-Whitney',
@@ -147,7 +149,8 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
     {
       name: 'most samples unusable (errors apart, never 4 in a row)',
       fixed: 1,
-      window: [1, 'err', 'err', 'err', 1, 'err', 'err', 'err'],
+      // Ends on a usable sample: a run of errors open at the window's end is judged by more samples (M6).
+      window: ['err', 'err', 'err', 1, 'err', 'err', 'err', 1],
       guard: { max: 10 },
       expect: 'inconclusive',
       why: /only 2 of 8 samples were usable; at least half are needed/,
@@ -157,8 +160,8 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
       fixed: 1,
       window: ['err', 'err', 'err'],
       guard: { max: 10 },
-      expect: 'inconclusive',
-      why: /no usable sample among 3 taken/,
+      expect: 'fail',
+      why: /no usable sample of m in the window \(3 taken\)/,
     },
     {
       name: 'samples all error (at the limit): the analysis fails',
@@ -174,8 +177,8 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
       window: [],
       guard: { max: 0.05 },
       source: () => ({ scrape: { url: `${base}/metrics`, metric: 'http_requests_total', labels: { code: '5..' }, kind: 'ratio' } }),
-      expect: 'inconclusive',
-      why: /no usable sample among 3 taken/,
+      expect: 'fail',
+      why: /no usable sample of m in the window \(3 taken\)/,
     },
     {
       name: 'a JSON number that overflows to Infinity',
@@ -183,8 +186,16 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
       window: [],
       guard: { max: 10 },
       source: () => ({ http: { url: `${base}/overflow`, field: 'v' } }),
-      expect: 'inconclusive',
-      why: /last: the source returned Infinity/,
+      expect: 'fail',
+      why: /no usable sample of m in the window \(3 taken\): the source returned Infinity/,
+    },
+    {
+      name: 'a run of errors still open at the window end, below the limit: the extension takes it to the limit',
+      fixed: 1,
+      window: [1, 1, 'err', 'err'],
+      guard: { max: 10 },
+      expect: 'fail',
+      why: /^m: 4 inconclusive samples in a row/,
     },
     {
       name: 'huge values, no shift',

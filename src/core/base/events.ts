@@ -97,6 +97,8 @@ export type ReleaseEvent = At &
         /** Each metric's name, unit and guard rules as the plan said at the window's start (journals before 0.x lack it). */
         guards?: { metric: string; title: string; unit: string; rules: string }[];
       }
+    /** The window taken longer to confirm or clear a breach (or a run of unusable samples) open at its end. */
+    | { type: 'monitoring.extended'; extraMs: number; reason: string }
     | { type: 'verification.planned'; coreApi: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' } }
     | {
         type: 'rollback.started';

@@ -110,7 +110,7 @@ export interface ReleaseState {
   redeployOf?: { runId: string; tagCommit?: string };
   gates: Record<string, { state: 'open' | 'blocked'; message: string; approvals?: ApprovalCounted[] }>;
   metrics: Record<string, MetricView>;
-  monitoring?: { startedAt?: string; finishedAt?: string; windowMs?: number; metrics?: number };
+  monitoring?: { startedAt?: string; finishedAt?: string; windowMs?: number; metrics?: number; extendedMs?: number; extendedReason?: string };
   /** The check the report's Core API line speaks for, as the plan said when the release started. */
   coreApi?: { step?: string; name?: string; basis: 'marked' | 'named' | 'not-marked' | 'none' };
   deployStartedAt?: string;
@@ -323,6 +323,9 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       case 'monitoring.window':
         s.monitoring = { ...s.monitoring, windowMs: e.windowMs, metrics: e.metrics.length };
         for (const g of e.guards ?? []) Object.assign(metric(g.metric), { title: g.title, unit: g.unit, guard: g.rules });
+        break;
+      case 'monitoring.extended':
+        s.monitoring = { ...s.monitoring, extendedMs: (s.monitoring?.extendedMs ?? 0) + e.extraMs, extendedReason: e.reason };
         break;
       case 'verification.planned':
         s.coreApi = e.coreApi;

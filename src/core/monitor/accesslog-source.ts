@@ -9,7 +9,7 @@ export interface AccessLogSettings {
   errorStatus: string[];
   statusField: string;
   requestTimeField: string;
-  /** The most one sample reads, in MiB; older bytes appended since the previous sample are skipped, and said. */
+  /** The most one sample reads, in MiB; a sample that had to skip older bytes is an error sample that says how much. */
   maxReadMiB?: number;
 }
 
@@ -73,16 +73,13 @@ export class AccessLogSource implements MetricSource {
       ...(read.rotation ? [`log ${read.rotation}`] : []),
     ].join('; ');
     if (read.skipped > 0) {
-      // Never a silent partial sample: it says it is based on the newest lines, or it is unusable.
-      const tail = `based on the newest ${mib(read.bytes)} of ${mib(read.bytes + read.skipped)} appended since the previous sample (${mib(read.skipped)} skipped: over maxReadMiB, ${this.maxReadMiB} MiB a sample)`;
-      if (this.s.statistic === 'rate')
-        return {
-          value: null,
-          status: 'error',
-          message: `a request rate needs every line, and this sample would be ${tail}: raise maxReadMiB or sample more often; ${counted}`,
-        };
-      if (tally.requests === 0) return { value: null, status: 'error', message: `no request in the part read, ${tail}; ${counted}` };
-      if (this.s.statistic === 'errorRatio') return { value: tally.errors / tally.requests, status: 'ok', message: `${tail}; ${counted}` };
+      // Never a partial value: what was skipped may be exactly the failing requests (a burst of 500s).
+      // The sample is unusable, for every statistic, and says how much it could not read.
+      return {
+        value: null,
+        status: 'error',
+        message: `${mib(read.skipped)} of ${mib(read.bytes + read.skipped)} appended since the previous sample skipped (over maxReadMiB, ${this.maxReadMiB} MiB a sample): the ${this.s.statistic} of the part read could hide the skipped requests; raise maxReadMiB or sample more often; the part read: ${counted}`,
+      };
     }
     if (tally.requests === 0) {
       if (tally.unparseable > 0) return { value: null, status: 'error', message: `no line in ${this.s.format} format: ${counted}` };
@@ -98,10 +95,6 @@ export class AccessLogSource implements MetricSource {
         status: 'error',
         message: `no request time in the lines read (${counted}); ${this.s.format === 'json' ? `expected a number in the field ${this.s.requestTimeField}` : 'append $request_time to the log_format, after the user agent'}`,
       };
-    const basis =
-      read.skipped > 0
-        ? `based on the newest ${mib(read.bytes)} of ${mib(read.bytes + read.skipped)} appended (${mib(read.skipped)} skipped: over maxReadMiB); `
-        : '';
-    return { value: percentile(times, QUANTILES[this.s.statistic]), status: 'ok', message: `${basis}${counted}; ${times.length} request time(s)` };
+    return { value: percentile(times, QUANTILES[this.s.statistic]), status: 'ok', message: `${counted}; ${times.length} request time(s)` };
   }
 }

@@ -173,27 +173,28 @@ export class Monitor {
         if (elapsed >= windowMs) break;
         continue;
       }
-      for (let i = 0; i < this.tracks.length; i++) {
-        const breach = this.judge(this.tracks[i], samples[i], this.reference(this.tracks[i], samples));
-        if (!breach) continue;
-        const decision: BreachDecision =
-          this.cfg.onBreach === 'rollback' ? 'rollback' : this.cfg.onBreach === 'pause' ? 'pause' : ((await this.deps.decide?.(breach)) ?? 'pause');
-        append({
-          type: 'decision',
-          action: decision === 'continue' ? 'continue' : decision,
-          by: this.cfg.onBreach === 'prompt' ? 'user' : `plan (onBreach: ${this.cfg.onBreach})`,
-          reason: breach.reason,
-        });
-        if (decision === 'continue') {
-          this.tracks[i].consecutiveBreaches = 0;
-          this.tracks[i].consecutiveErrors = 0;
-          continue;
-        }
-        return { ok: false, breach, action: decision };
-      }
+      const acted = await this.judgeAll(samples);
+      if (acted) return acted;
       if (elapsed >= windowMs) break;
     }
     if (analysis) return this.analysisEnd();
+    // A breach or a run of errors still open when the time ran out is confirmed or cleared by the
+    // samples it still needs (failureLimit or consecutiveErrorLimit), never released unjudged.
+    const extra = this.stillOpen();
+    if (extra.samples > 0) {
+      const from = clock.now();
+      append({ type: 'monitoring.extended', extraMs: extra.samples * this.cfg.interval, reason: extra.reason });
+      for (let j = 1; j <= extra.samples && this.stillOpen().samples > 0; j++) {
+        await clock.sleep(from + j * this.cfg.interval - clock.now(), signal);
+        if (signal.aborted) return { ok: false, aborted: true };
+        const samples = await this.sampleAll();
+        this.deps.onTick?.(clock.now() - start, windowMs);
+        const acted = await this.judgeAll(samples);
+        if (acted) return acted;
+      }
+    }
+    const unjudged = await this.windowEnd();
+    if (unjudged) return unjudged;
     // The window passed: a verdict per metric (see verdict.ts for how it is decided).
     for (const t of this.tracks) {
       const m = this.cfg.metrics.find((x) => x.id === t.id)!;
@@ -214,6 +215,81 @@ export class Monitor {
       }
     }
     return { ok: true };
+  }
+
+  /** Judges one round of samples; a confirmed breach acts as `onBreach` says. */
+  private async judgeAll(samples: Sample[]): Promise<WatchOutcome | undefined> {
+    for (let i = 0; i < this.tracks.length; i++) {
+      const breach = this.judge(this.tracks[i], samples[i], this.reference(this.tracks[i], samples));
+      if (!breach) continue;
+      const action = await this.act(breach);
+      if (action === 'continue') {
+        this.tracks[i].consecutiveBreaches = 0;
+        this.tracks[i].consecutiveErrors = 0;
+        continue;
+      }
+      return { ok: false, breach, action };
+    }
+    return undefined;
+  }
+
+  private async act(breach: Breach): Promise<BreachDecision> {
+    const decision: BreachDecision =
+      this.cfg.onBreach === 'rollback' ? 'rollback' : this.cfg.onBreach === 'pause' ? 'pause' : ((await this.deps.decide?.(breach)) ?? 'pause');
+    this.deps.append({
+      type: 'decision',
+      action: decision === 'continue' ? 'continue' : decision,
+      by: this.cfg.onBreach === 'prompt' ? 'user' : `plan (onBreach: ${this.cfg.onBreach})`,
+      reason: breach.reason,
+    });
+    return decision;
+  }
+
+  /**
+   * The samples still needed to confirm or clear what is open at the window's end: a breach not
+   * yet at `failureLimit`, or a run of unusable samples not yet at `consecutiveErrorLimit` (after
+   * at least one usable sample: a metric with none fails at once, see `windowEnd`).
+   */
+  private stillOpen(): { samples: number; reason: string } {
+    let samples = 0;
+    const why: string[] = [];
+    for (const t of this.tracks) {
+      if (t.window.length === 0) continue;
+      if (t.consecutiveBreaches > 0 && t.consecutiveBreaches < this.cfg.failureLimit) {
+        samples = Math.max(samples, this.cfg.failureLimit - t.consecutiveBreaches);
+        why.push(`${t.id} breached its guard in its last ${t.consecutiveBreaches} sample(s), ${this.cfg.failureLimit} confirm a breach`);
+      } else if (t.consecutiveErrors > 0 && t.consecutiveErrors < this.cfg.consecutiveErrorLimit) {
+        samples = Math.max(samples, this.cfg.consecutiveErrorLimit - t.consecutiveErrors);
+        why.push(`${t.id}'s last ${t.consecutiveErrors} sample(s) were unusable, ${this.cfg.consecutiveErrorLimit} in a row fail it`);
+      }
+    }
+    return { samples, reason: `${why.join('; ')}: ${samples} more sample(s) confirm or clear it` };
+  }
+
+  /**
+   * After the window (and its extension): a guarded metric with no usable sample, or with a breach
+   * or a run of errors still open, measured nothing the release can stand on; it fails the
+   * monitoring as a run of errors does (onBreach: rollback, pause, or the person decides).
+   */
+  private async windowEnd(): Promise<WatchOutcome | undefined> {
+    const { clock, append } = this.deps;
+    for (const t of this.tracks) {
+      const why =
+        t.window.length === 0
+          ? `no usable sample of ${t.id} in the window (${t.taken} taken): ${t.lastProblem ?? 'no sample was judged'}`
+          : t.consecutiveBreaches > 0
+            ? `${t.id}'s last ${t.consecutiveBreaches} sample(s) still breached its guard when the window and its extension ended`
+            : t.consecutiveErrors > 0
+              ? `${t.id}'s last ${t.consecutiveErrors} sample(s) were still unusable when the window and its extension ended (last: ${t.lastProblem})`
+              : undefined;
+      if (!why) continue;
+      const reason = `${t.id}: ${why}; unusable samples do not pass`;
+      append({ type: 'monitoring.verdict', metric: t.id, verdict: 'fail', explanation: reason });
+      const breach: Breach = { metric: t.id, reason, confirmedAt: clock.now(), kind: 'errors' };
+      const action = await this.act(breach);
+      if (action !== 'continue') return { ok: false, breach, action };
+    }
+    return undefined;
   }
 
   private journalWarmup(samples: Sample[], atMs: number, warmupMs: number): void {

@@ -61,7 +61,7 @@ export const AccessLogSource = z.strictObject({
   ),
   maxReadMiB: doc(
     z._default(z.number().check(z.gt(0), z.lte(4096)), 128),
-    'The most a sample reads, in MiB (128 by default: a second or two of reading). When more was appended since the previous sample, the sample reads the newest `maxReadMiB` only and says so in its message (how much was read, how much skipped): `errorRatio` and the percentiles are then those of the newest requests, and `rate`, which needs every line, is an error sample. A log that grows faster than this between two samples needs a larger value or a shorter `interval`.',
+    'The most a sample reads, in MiB (128 by default: a second or two of reading). When more was appended since the previous sample, the sample reads the newest `maxReadMiB` only and is an error sample (unusable, for every statistic), its message saying how much was skipped: the skipped requests could be exactly the failing ones. Such samples count towards `consecutiveErrorLimit` as any unusable sample. A log that grows faster than this between two samples needs a larger value or a shorter `interval`.',
   ),
 });
 

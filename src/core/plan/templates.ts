@@ -15,6 +15,41 @@ export const PLAN_TEMPLATES = {
 } as const;
 export type PlanTemplate = keyof typeof PLAN_TEMPLATES;
 
+/**
+ * The templates that are an example's plan as it stands (esbuild.mjs copies them from examples/),
+ * not a form with a FILL IN block: the example they come from, and the files of it their steps run,
+ * which `init` does not write.
+ */
+export const EXAMPLE_TEMPLATES: Partial<Record<PlanTemplate, { example: string; needs: string[]; how: string }>> = {
+  local: {
+    example: 'examples/demo',
+    needs: ['tools/instance.sh', 'tools/migrate.sh', 'tools/smoke.js', 'service/server.js', 'config/production.env', 'db/migrations/*.sql', 'qa/acceptance.md'],
+    how: 'Copy them from examples/demo (it runs with them as they are), or replace the steps with your own',
+  },
+  fleet: {
+    example: 'examples/fleet',
+    needs: ['ansible/deploy.yml', 'ansible/rollback.yml', 'service/server.js', 'qa/acceptance.md'],
+    how: 'Copy them from examples/fleet, or replace the steps with your own',
+  },
+  kubernetes: {
+    example: 'examples/kubernetes',
+    needs: ['k8s/*.yaml', 'migrations/*.sql', 'scripts/smoke.sh'],
+    how: 'Write them for your service (examples/kubernetes/k8s has manifests to start from), or replace the steps with your own',
+  },
+  helm: { example: 'examples/helm', needs: ['chart/', 'scripts/snapshot-db.sh'], how: 'Write them for your service, or replace the steps with your own' },
+};
+
+/** What `init` says to do next: fill in the FILL IN block, or, for an example's plan, what it needs. */
+export function templateNextStep(name: PlanTemplate): string {
+  const ex = EXAMPLE_TEMPLATES[name];
+  if (!ex) return 'Next: fill in the values between the FILL IN lines at the top, then run: release-pilot validate';
+  return (
+    `This is the plan of ${ex.example} as it stands (its name, version and commands), not a form to fill in: ` +
+    `its steps use files that init does not write: ${ex.needs.join(', ')}. ` +
+    `${ex.how}; set release.name and release.version; then run: release-pilot validate`
+  );
+}
+
 export function isPlanTemplate(name: string): name is PlanTemplate {
   return Object.hasOwn(PLAN_TEMPLATES, name);
 }

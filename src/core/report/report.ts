@@ -233,7 +233,8 @@ function monitoringLine(s: ReleaseState): string {
   const monPhase = s.phases.find((p) => p.id === 'monitoring')!;
   const win = s.monitoring?.windowMs;
   const count = s.monitoring?.metrics ?? metrics.length;
-  const scope = `${win !== undefined ? `${windowText(win)} window, ` : ''}${count} metric${count === 1 ? '' : 's'}`;
+  const ext = s.monitoring?.extendedMs ? ` (extended by up to ${s.monitoring.extendedMs / 1000} s: ${s.monitoring.extendedReason})` : '';
+  const scope = `${win !== undefined ? `${windowText(win)} window${ext}, ` : ''}${count} metric${count === 1 ? '' : 's'}`;
   const failed = failedMetric(s);
   if (failed) {
     const what =
