@@ -152,23 +152,6 @@ export const Monitoring = z
             input: x.id,
             message: `metric id ${x.id} is used twice; the journal and report tell metrics apart by id`,
           });
-        // A captured baseline that breaks a guard stops the release before the backup; a written one is judged here.
-        const fixed = m.baseline.fixed?.[x.id];
-        const broken =
-          fixed === undefined
-            ? undefined
-            : x.guard.max !== undefined && fixed > x.guard.max
-              ? `above its guard's max ${x.guard.max}`
-              : x.guard.min !== undefined && fixed < x.guard.min
-                ? `below its guard's min ${x.guard.min}`
-                : undefined;
-        if (broken)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['baseline', 'fixed', x.id],
-            input: fixed,
-            message: `the fixed baseline of ${x.id}, ${fixed}, is ${broken}: it says production already fails this guard, so every release would be judged against a failing production. Write the value production has when it is healthy, or measure it (baseline.capture)`,
-          });
         if (x.compareTo === undefined) return;
         if (x.guard.max === undefined && x.guard.min === undefined)
           ctx.addIssue({
