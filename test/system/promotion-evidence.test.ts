@@ -47,16 +47,17 @@ describe('promotion: the staging run proves what it claims (F6, F5; real runs)',
   const promotion = () => newest().filter((e) => e.type === 'gate.changed' && e.gate === 'promotion');
 
   /** A fresh repository (a version is released once per commit): the plan, and `files` over the defaults. */
-  const setUp = (files: Record<string, string>) => {
-    ws = workspace(PLAN, files);
+  const setUp = (files: Record<string, string>, plan = PLAN) => {
+    ws = workspace(plan, files);
     write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
     git = gitRepo(ws.dir);
     git('add', '-A');
     git('commit', '-qm', 'feat: first');
   };
 
-  it('F6: a staging run whose metric returned only NaN (monitoring inconclusive) does not promote; the gate says so', async () => {
-    setUp({ 'metric.txt': 'NaN\n' });
+  it('F6: a staging run whose monitoring was inconclusive (a statistical rule it could not judge) does not promote; the gate says so', async () => {
+    // Mann-Whitney against a fixed baseline cannot be judged: the guards held, the verdict is inconclusive.
+    setUp({ 'metric.txt': '1\n' }, PLAN.replace('guard: { min: 1 }', 'guard: { min: 1, mannWhitney: decrease }'));
     const stg = await cli('run', '--yes', '--env', 'staging', '--plan', ws.planFile);
     assert.equal(stg.code, 0, stg.err + stg.out);
     const verdicts = newest().filter((e) => e.type === 'monitoring.verdict');
@@ -71,6 +72,18 @@ describe('promotion: the staging run proves what it claims (F6, F5; real runs)',
     assert.equal(gate.state, 'blocked');
     assert.match(String(gate.message), /ended released but its monitoring was inconclusive, not passed \(health: /);
     assert.doesNotMatch(String(gate.message), /monitoring passed\)/);
+  });
+
+  it('F6: a staging run whose metric returned only NaN fails its monitoring (no usable sample), is rolled back, and does not promote', async () => {
+    setUp({ 'metric.txt': 'NaN\n' });
+    const stg = await cli('run', '--yes', '--env', 'staging', '--plan', ws.planFile);
+    assert.equal(stg.code, 3, stg.err + stg.out);
+    assert.match(stg.err + stg.out, /no usable sample of health in the window/);
+    const prod = await cli('run', '--yes', '--env', 'production', '--plan', ws.planFile);
+    assert.equal(prod.code, 1, prod.err + prod.out);
+    const [gate] = promotion();
+    assert.equal(gate.state, 'blocked');
+    assert.match(String(gate.message), /was rolled back/);
   });
 
   it('F5: a staging run made with another committed plan promotes, and the gate names that plan and that its hash differs', async () => {
