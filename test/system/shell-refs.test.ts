@@ -75,9 +75,36 @@ describe('H2: ${env:…} in a command reaches bash as its own expansion, never a
       assert.ok(!r.ok, run);
       const p = r.problems.find((x) => /single quotes/.test(x.message));
       assert.ok(p, JSON.stringify(r.problems));
-      assert.match(p.message, /write it inside double quotes, "\$\{env:HV\}"/);
+      assert.match(p.message, /through the step's env instead \(env: \{ HV: "\$\{env:HV\}" \}, still masked\) and read it there as "\$HV"/);
+      assert.match(p.message, /do not move it into text a second shell parses/);
       assert.equal(p.line, plan.split('\n').findIndex((l) => l.includes('run:') && l.includes(run.split('\n')[0])) + 1);
     }
+  });
+
+  it("the refusal's advice works: the step's env carries the value into single quotes, intact, nothing run, masked", async () => {
+    const value = HOSTILE_SHELL_VALUES.find((v) => v.includes('$(') || v.includes('`'))!;
+    const plan = smallPlan({
+      deploy: `    steps:\n      - name: deploy\n        env: { HV: "\${env:HV}" }\n        run: bash -c 'printf "%s" "$HV" > inner.txt; echo "inner $HV"'; echo "version 1.2.3" > deployed.txt`,
+    });
+    const ws = workspace(plan);
+    const s = await (await Release.start(ws.options({ env: { ...process.env, HV: value } }))).run();
+    assert.equal(s.status, 'released', JSON.stringify(Object.values(s.steps).map((x) => [x.key, x.state, x.message])));
+    assert.equal(fs.readFileSync(path.join(ws.dir, 'inner.txt'), 'utf8'), value);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'injected')));
+    const log = fs.readFileSync(path.join(ws.dir, '.release', 'runs', s.runId, 'logs', 'deploy_0.1.log'), 'utf8');
+    assert.ok(!log.includes(value), log);
+    assert.match(log, /inner \*\*\*/);
+  });
+
+  it('an env entry named run or command is a name, not a command: never rewritten', () => {
+    const plan = smallPlan({
+      deploy: '    steps:\n      - name: deploy\n        env: { run: "${env:HV}", command: "x ${env:HV}" }\n        run: echo "$run"',
+    });
+    const r = parsePlan(plan, 'plan.yaml');
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
+    const step = r.plan.phases.deploy.steps[0];
+    assert.deepEqual(step.env, { run: '${env:HV}', command: 'x ${env:HV}' });
+    assert.equal(step.run, 'echo "$run"');
   });
 
   it('the dry run shows the command as bash gets it', () => {

@@ -2,17 +2,22 @@ import { scanReferences } from './scope';
 
 /**
  * `${env:NAME}` in a command bash runs becomes bash's own expansion of NAME (`"${NAME}"`), never the
- * pasted value: bash then never parses a secret, so `$$`, quotes, `$(…)`, backquotes, `;`, `<&>` or
- * a newline in it are data. The variable is in every command's environment (the release's, plus the
+ * pasted value: bash then does not parse a secret as shell text, so `$$`, quotes, `$(…)`, backquotes,
+ * `;`, `<&>` or a newline in it are data. (Arithmetic and a second shell, `eval` or `bash -c "…"`,
+ * still read what they are given as code, as for any variable: the docs say so.) The variable is in every command's environment (the release's, plus the
  * plan's `env` and the step's `env`, which win). Every other reference is still resolved as text.
  */
 
 /** How bash quotes the text at a point of a command. */
 export type ShellQuoting = 'plain' | 'double' | 'single';
 
+/** Maps whose keys are names the user chose (a variable called `run` is not a command). */
+const NAMED_ENTRIES = /(?:^|\.)(?:env|variables|headers|fixed|secrets)\.[^.]+$/;
+
 /** Plan keys whose text bash runs: every `run` and `command`, and the blue-green `active` command. */
 export function isShellKey(keyPath: string): boolean {
   const p = keyPath.replace(/\[\d+\]/g, '');
+  if (NAMED_ENTRIES.test(p)) return false;
   return /(?:^|\.)(?:run|command)$/.test(p) || /(?:^|\.)blueGreen\.active$/.test(p);
 }
 
@@ -124,7 +129,7 @@ export function shellReferenceProblems(command: string): string[] {
   return refs.flatMap((m, i) =>
     q[i] === 'single'
       ? [
-          `"${m.raw}" is inside single quotes (or a quoted here-document), where bash expands nothing: the variable reaches the command as bash's $${m.ref!.slice(4)}, so write it inside double quotes, "${m.raw}"`,
+          `"${m.raw}" is inside single quotes (or a quoted here-document), where bash expands nothing. Give the value to the command through the step's env instead (env: { ${m.ref!.slice(4)}: "${m.raw}" }, still masked) and read it there as "$${m.ref!.slice(4)}"; do not move it into text a second shell parses (bash -c "…", eval, ssh), which would read the value as code`,
         ]
       : [],
   );
