@@ -6,6 +6,16 @@ import type { BreachDecision } from '../../src/core/monitor/monitor';
 import { tempDir, write } from './helpers';
 
 /** A small plan whose steps touch real files in the workspace; every phase is used. */
+/** Environments whose production has every gate: promotion from staging, a signed approval, a freeze window (smallPlan's `extra`). */
+export const GATED_ENVIRONMENTS = `environments:
+  staging: {}
+  production:
+    requires: { released: staging }
+    approvals: { count: 1, signed: true }
+    freeze:
+      - { from: "2026-12-24T00:00:00Z", to: "2026-12-27T00:00:00Z", reason: "holidays" }
+`;
+
 export function smallPlan(
   over: { extra?: string; deploy?: string; rollback?: string; monitoring?: string; acceptance?: string; checklist?: string } = {},
 ): string {

@@ -8,18 +8,12 @@ import { planHash } from '../../src/core/engine/runOpen';
 import { parsePlan } from '../../src/core/plan/load';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan } from '../support/fixtures';
+import { approvalText, gpgIn, newGpgKey } from '../support/approvals';
 
 /**
  * The hostile corpus of the approval and promotion gates: each entry is built in a real git repository
  * (real SSH signatures) or as a real journal, and must not open the gate. A valid control opens it.
  */
-/** The text of an approval tag as `release-pilot approve` writes it: production 1.2.3, `f` over the defaults. */
-function approvalText(f: { commit: string; plan: string; approver: string; at: string; environment?: string; version?: string }): string {
-  const fields = { environment: 'production', version: '1.2.3', ...f };
-  const order = ['environment', 'version', 'commit', 'plan', 'approver', 'at'] as const;
-  return ['release-pilot approval', ...order.map((k) => `${k}: ${fields[k]}`)].join('\n');
-}
-
 describe('approval gate: hostile corpus (real git, real SSH signatures)', function () {
   this.timeout(60_000);
   const dir = tempDir('rp-approvals-');
@@ -335,20 +329,6 @@ describe('approval gate: GPG signatures (real gpg keys)', function () {
   const operator = { name: 'Olga', email: 'olga@example.com' };
   let head = '';
   let savedHome: string | undefined;
-  const gpg = (gnupgHome: string, ...args: string[]) =>
-    execFileSync('gpg', ['--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, GNUPGHOME: gnupgHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  const newKey = (gnupgHome: string, uid: string) => {
-    gpg(gnupgHome, '--quick-gen-key', uid, 'ed25519', 'sign', 'never');
-    const fprs = gpg(gnupgHome, '--list-secret-keys', '--with-colons')
-      .split('\n')
-      .filter((l) => l.startsWith('fpr:'))
-      .map((l) => l.split(':')[9]);
-    return fprs[fprs.length - 1];
-  };
   const keys = { alice: '', olga: '', mallory: '' };
   /** An approval tag of HEAD by `who`, signed with `key` from the keyring `gnupgHome`. */
   const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome = home) => {
@@ -390,10 +370,10 @@ describe('approval gate: GPG signatures (real gpg keys)', function () {
     git('add', '-A');
     git('commit', '-qm', 'feat: a');
     head = git('rev-parse', 'HEAD');
-    keys.alice = newKey(home, 'Alice <alice@example.com>');
-    keys.olga = newKey(home, 'Olga <olga@example.com>');
-    keys.mallory = newKey(malloryHome, 'Alice <alice@example.com>');
-    gpg(home, '--import', '--', write(malloryHome, 'mallory.asc', gpg(malloryHome, '--armor', '--export', keys.mallory)));
+    keys.alice = newGpgKey(home, 'Alice <alice@example.com>');
+    keys.olga = newGpgKey(home, 'Olga <olga@example.com>');
+    keys.mallory = newGpgKey(malloryHome, 'Alice <alice@example.com>');
+    gpgIn(home, '--import', '--', write(malloryHome, 'mallory.asc', gpgIn(malloryHome, '--armor', '--export', keys.mallory)));
     git('config', 'gpg.format', 'openpgp');
     savedHome = process.env.GNUPGHOME;
     process.env.GNUPGHOME = home;
@@ -428,7 +408,7 @@ describe('approval gate: GPG signatures (real gpg keys)', function () {
       () => {
         const stranger = tempDir('rp-gpg-s-');
         try {
-          signedTag('stranger', { name: 'Alice', email: 'alice@example.com' }, newKey(stranger, 'Alice <alice@example.com>'), stranger);
+          signedTag('stranger', { name: 'Alice', email: 'alice@example.com' }, newGpgKey(stranger, 'Alice <alice@example.com>'), stranger);
         } finally {
           execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: stranger }, stdio: 'ignore' });
         }

@@ -8,6 +8,7 @@ import { planHash } from '../../src/core/engine/runOpen';
 import { parsePlan } from '../../src/core/plan/load';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan } from '../support/fixtures';
+import { approvalText, gpgIn, newGpgKey } from '../support/approvals';
 
 /**
  * Who a signed approval proves (attack18 F1, F2): a signature proves a key, and only what binds that key to an
@@ -17,16 +18,7 @@ import { smallPlan } from '../support/fixtures';
 const plan = 'release:\n  name: tiny\n';
 const hash = planHash(plan);
 const operator = { name: 'Olivia', email: 'olivia@example.com' };
-const approvalMessage = (head: string, approver: string) =>
-  [
-    'release-pilot approval',
-    'environment: production',
-    'version: 1.2.3',
-    `commit: ${head}`,
-    `plan: ${hash}`,
-    `approver: ${approver}`,
-    `at: ${new Date().toISOString()}`,
-  ].join('\n');
+const approvalMessage = (head: string, approver: string) => approvalText({ commit: head, plan: hash, approver, at: new Date().toISOString() });
 
 /**
  * The verifier (Olivia) holds her own key (ultimate) and certified (lsign) Alice's and Mallory's keys as they were
@@ -42,24 +34,10 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
   const homes = [home, aliceHome, malloryHome];
   let head = '';
   let savedHome: string | undefined;
-  const gpg = (gnupgHome: string, ...args: string[]) =>
-    execFileSync('gpg', ['--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, GNUPGHOME: gnupgHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  const newKey = (gnupgHome: string, uid: string) => {
-    gpg(gnupgHome, '--quick-gen-key', uid, 'ed25519', 'sign', 'never');
-    const fprs = gpg(gnupgHome, '--list-secret-keys', '--with-colons')
-      .split('\n')
-      .filter((l) => l.startsWith('fpr:'))
-      .map((l) => l.split(':')[9]);
-    return fprs[fprs.length - 1];
-  };
   /** Copies `fpr` as `from` holds it now into the verifier's keyring; with `certify`, Olivia certifies these user IDs. */
   const give = (from: string, fpr: string, certify?: string[]) => {
-    gpg(home, '--import', '--', write(from, `${fpr}.asc`, gpg(from, '--armor', '--export', fpr)));
-    if (certify) gpg(home, '--quick-lsign-key', fpr, ...certify);
+    gpgIn(home, '--import', '--', write(from, `${fpr}.asc`, gpgIn(from, '--armor', '--export', fpr)));
+    if (certify) gpgIn(home, '--quick-lsign-key', fpr, ...certify);
   };
   const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome: string) =>
     execFileSync(
@@ -86,8 +64,8 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
     git('commit', '-qm', 'feat: a');
     head = git('rev-parse', 'HEAD');
     git('config', 'gpg.format', 'openpgp');
-    newKey(home, 'Olivia <olivia@example.com>');
-    keys.alice = newKey(aliceHome, 'Alice <alice@example.com>');
+    newGpgKey(home, 'Olivia <olivia@example.com>');
+    keys.alice = newGpgKey(aliceHome, 'Alice <alice@example.com>');
     give(aliceHome, keys.alice, ['Alice <alice@example.com>']);
     savedHome = process.env.GNUPGHOME;
     process.env.GNUPGHOME = home;
@@ -107,8 +85,8 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
   });
 
   it('control: a signing subkey of Alice certified key counts (the user ID is checked on its primary key)', async () => {
-    gpg(aliceHome, '--quick-add-key', keys.alice, 'ed25519', 'sign', 'never');
-    const sub = gpg(aliceHome, '--list-keys', '--with-colons', keys.alice)
+    gpgIn(aliceHome, '--quick-add-key', keys.alice, 'ed25519', 'sign', 'never');
+    const sub = gpgIn(aliceHome, '--list-keys', '--with-colons', keys.alice)
       .split('\n')
       .filter((l) => l.startsWith('fpr:'))
       .map((l) => l.split(':')[9])
@@ -127,7 +105,7 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
 
   /** Mallory's key, certified by Olivia as "mallory"; `then` changes it in Mallory's keyring, and the verifier imports the result. */
   const mallory = (uid: string, then: (fpr: string) => void = () => {}) => {
-    const fpr = newKey(malloryHome, uid);
+    const fpr = newGpgKey(malloryHome, uid);
     give(malloryHome, fpr, [uid]);
     then(fpr);
     give(malloryHome, fpr);
@@ -136,8 +114,8 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
   const addUid =
     (uid: string, primary = true) =>
     (fpr: string) => {
-      gpg(malloryHome, '--quick-add-uid', fpr, uid);
-      if (primary) gpg(malloryHome, '--quick-set-primary-uid', fpr, uid);
+      gpgIn(malloryHome, '--quick-add-uid', fpr, uid);
+      if (primary) gpgIn(malloryHome, '--quick-set-primary-uid', fpr, uid);
     };
 
   const corpus: [string, () => void, RegExp][] = [
@@ -191,7 +169,7 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
           mallory('Mallory <mallory6@example.com>', (f) => {
             addUid('Alice <alice@example.com>', false)(f);
             give(malloryHome, f, ['Alice <alice@example.com>']);
-            gpg(malloryHome, '--quick-revoke-uid', f, 'Alice <alice@example.com>');
+            gpgIn(malloryHome, '--quick-revoke-uid', f, 'Alice <alice@example.com>');
           }),
           malloryHome,
         ),

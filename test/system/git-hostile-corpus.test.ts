@@ -8,21 +8,13 @@ import { planForEnvironment } from '../../src/core/plan/environments';
 import { contains, userChanges } from '../../src/core/git/gate';
 import { Release, GateError } from '../../src/core/engine/engine';
 import { gitRepo, tempDir, write } from '../support/helpers';
-import { smallPlan, workspace, journalLines } from '../support/fixtures';
+import { smallPlan, workspace, journalLines, GATED_ENVIRONMENTS as GATES } from '../support/fixtures';
 import { main } from '../../src/cli/main';
 
 /**
  * attack18's git findings (F3 replace refs and what else redirects git, F4 hidden dirty trees, F7 plans in
  * sub-folders, F8 resume under another plan, F9 git unavailable), each as a hostile corpus on real git.
  */
-const GATES = `environments:
-  staging: {}
-  production:
-    requires: { released: staging }
-    approvals: { count: 1, signed: true }
-    freeze:
-      - { from: "2026-12-24T00:00:00Z", to: "2026-12-27T00:00:00Z", reason: "holidays" }
-`;
 const gated = smallPlan({ extra: GATES });
 const weak = smallPlan({ extra: 'environments:\n  staging: {}\n  production: {}\n' });
 

@@ -6,16 +6,8 @@ import { loadPlanFile } from '../../src/core/plan/load';
 import { main } from '../../src/cli/main';
 import { runIds } from '../../src/core/engine/runs';
 import { gitRepo, tempDir, write } from '../support/helpers';
-import { smallPlan } from '../support/fixtures';
+import { smallPlan, GATED_ENVIRONMENTS as GATES } from '../support/fixtures';
 
-const GATES = `environments:
-  staging: {}
-  production:
-    requires: { released: staging }
-    approvals: { count: 1, signed: true }
-    freeze:
-      - { from: "2026-12-24T00:00:00Z", to: "2026-12-27T00:00:00Z", reason: "holidays" }
-`;
 const gated = smallPlan({ extra: GATES });
 /** The same plan with the gates an operator would like gone. */
 const noApprovals = gated.replace('    approvals: { count: 1, signed: true }\n', '');
