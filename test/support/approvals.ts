@@ -24,3 +24,19 @@ export function newGpgKey(gnupgHome: string, uid: string): string {
     .map((l) => l.split(':')[9]);
   return fprs[fprs.length - 1];
 }
+
+/** An approval tag of `head` in `dir` by `who`, signed by git with the gpg key `key` of the keyring `gnupgHome`. */
+export function gpgApprovalTag(
+  dir: string,
+  o: { name: string; head: string; planHash: string; who: { name: string; email: string }; key: string; gnupgHome: string },
+): void {
+  const msg = approvalText({ commit: o.head, plan: o.planHash, approver: `${o.who.name} <${o.who.email}>`, at: new Date().toISOString() });
+  execFileSync(
+    'git',
+    [
+      ...['-c', `user.name=${o.who.name}`, '-c', `user.email=${o.who.email}`, '-c', `user.signingkey=${o.key}`],
+      ...['tag', '-s', '-m', msg, `release-pilot/approval/production/1.2.3/${o.name}`, o.head],
+    ],
+    { cwd: dir, env: { ...process.env, GNUPGHOME: o.gnupgHome }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}

@@ -8,7 +8,7 @@ import { planHash } from '../../src/core/engine/runOpen';
 import { parsePlan } from '../../src/core/plan/load';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan } from '../support/fixtures';
-import { approvalText, gpgIn, newGpgKey } from '../support/approvals';
+import { approvalText, gpgApprovalTag, gpgIn, newGpgKey } from '../support/approvals';
 
 /**
  * The hostile corpus of the approval and promotion gates: each entry is built in a real git repository
@@ -331,27 +331,8 @@ describe('approval gate: GPG signatures (real gpg keys)', function () {
   let savedHome: string | undefined;
   const keys = { alice: '', olga: '', mallory: '' };
   /** An approval tag of HEAD by `who`, signed with `key` from the keyring `gnupgHome`. */
-  const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome = home) => {
-    const msg = approvalText({ commit: head, plan: hash, approver: `${who.name} <${who.email}>`, at: new Date().toISOString() });
-    execFileSync(
-      'git',
-      [
-        '-c',
-        `user.name=${who.name}`,
-        '-c',
-        `user.email=${who.email}`,
-        '-c',
-        `user.signingkey=${key}`,
-        'tag',
-        '-s',
-        '-m',
-        msg,
-        `release-pilot/approval/production/1.2.3/${name}`,
-        head,
-      ],
-      { cwd: dir, env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-  };
+  const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome = home) =>
+    gpgApprovalTag(dir, { name, head, planHash: hash, who, key, gnupgHome });
   const verdict = () => approvalVerdict(dir, rule, { environment: 'production', version: '1.2.3', commit: head, planHash: hash }, operator);
   const clear = () =>
     git('tag', '-l', 'release-pilot/*')

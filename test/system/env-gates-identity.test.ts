@@ -8,7 +8,7 @@ import { planHash } from '../../src/core/engine/runOpen';
 import { parsePlan } from '../../src/core/plan/load';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan } from '../support/fixtures';
-import { approvalText, gpgIn, newGpgKey } from '../support/approvals';
+import { approvalText, gpgApprovalTag, gpgIn, newGpgKey } from '../support/approvals';
 
 /**
  * Who a signed approval proves (attack18 F1, F2): a signature proves a key, and only what binds that key to an
@@ -40,14 +40,7 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
     if (certify) gpgIn(home, '--quick-lsign-key', fpr, ...certify);
   };
   const signedTag = (name: string, who: { name: string; email: string }, key: string, gnupgHome: string) =>
-    execFileSync(
-      'git',
-      [
-        ...['-c', `user.name=${who.name}`, '-c', `user.email=${who.email}`, '-c', `user.signingkey=${key}`],
-        ...['tag', '-s', '-m', approvalMessage(head, `${who.name} <${who.email}>`), `release-pilot/approval/production/1.2.3/${name}`, head],
-      ],
-      { cwd: dir, env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    gpgApprovalTag(dir, { name, head, planHash: hash, who, key, gnupgHome });
   const rule = { count: 1, from: ['alice@example.com'], signed: true };
   const verdict = () => approvalVerdict(dir, rule, { environment: 'production', version: '1.2.3', commit: head, planHash: hash }, operator);
   const clear = () =>
