@@ -70,7 +70,7 @@ describe(`the Releases view's row menu: compare two releases, redeploy one (VS C
    */
   async function fromRowMenu(row: Locator, item: string): Promise<void> {
     const end = Date.now() + 30_000;
-    let labels: string[] = [];
+    let labels: string[];
     for (let greyed = 0; ; greyed++) {
       await row.click({ button: 'right' });
       await wb.page.locator('.monaco-menu .action-item', { hasText: item }).first().waitFor({ timeout: 15_000 });
