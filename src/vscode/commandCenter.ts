@@ -21,7 +21,7 @@ import { NODE_KINDS, type Node } from './tree';
 import type { HistoryRow } from '../core/engine/history';
 import { openRunJournal, openRunReport, type HistoryProvider } from './history';
 import type { PreviewDocuments } from './preview';
-import { askApproval, chooseEnvironment } from './environments';
+import { askApproval, checkGatesNow, chooseEnvironment } from './environments';
 
 /** A command's argument, decoded once: a tree row, a string (a reason, a checklist id, a template, a file) or a URI. */
 export interface CommandArgs {
@@ -84,7 +84,10 @@ export class CommandCenter extends Disposable {
       [COMMANDS.showMonitor]: () => void ReleasePanel.show(this.extensionUri, this.c, 'monitor'),
       [COMMANDS.validatePlan]: () => this.validatePlan(),
       [COMMANDS.createPlan]: (a) => this.createPlan(a),
-      [COMMANDS.refresh]: () => this.c.reload(),
+      [COMMANDS.refresh]: () => {
+        this.c.reload();
+        return checkGatesNow(this.c, this.log);
+      },
       [COMMANDS.previewRelease]: () => this.previewRelease(),
       [COMMANDS.openRunReport]: ({ run }) => openRunReport(this.needRun(run)),
       [COMMANDS.openRunJournal]: ({ run }) => openRunJournal(this.needRun(run)),
@@ -124,6 +127,7 @@ export class CommandCenter extends Disposable {
     });
     this.log.info(`approval ${r.tag} by ${r.approver.name} <${r.approver.email}> at ${r.commit}`);
     this.c.reload();
+    await checkGatesNow(this.c, this.log, env, a.version);
     void vscode.window.showInformationMessage(
       `Approved ${a.plan.release.name} ${a.version} for ${env} as ${r.approver.name} <${r.approver.email}>${signed ? ' (signed)' : ''}. Share it: git push origin refs/tags/${r.tag}`,
     );

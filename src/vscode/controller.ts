@@ -11,9 +11,9 @@ import { planForRun } from '../core/plan/environments';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
 import { runScope, stepTitle } from '../core/plan/scope';
-import type { PhaseId, Plan } from '../core/plan/schema';
-import type { Scope } from '../core/plan/scope';
+import type { PhaseId } from '../core/plan/schema';
 import type { ReleaseEvent } from '../core/base/events';
+import type { GatesNow } from '../core/engine/gatesNow';
 import { PhaseTerminals } from './terminals';
 import { VscodePrompter, type Answerers, type ReleasePrompts } from './prompter';
 import { Disposable } from './dispose';
@@ -54,6 +54,8 @@ export class ReleaseController extends Disposable {
   runId: string | undefined;
   /** The release this window runs now, if any. */
   live: Release | undefined;
+  /** The environment gates judged since the last reload (environments.ts checkGatesNow); a change in .release/ voids it. */
+  gatesNow: GatesNow | undefined;
   private running: Promise<ReleaseState> | undefined;
   readonly prechecks = new Map<string, Precheck>();
   private readonly ticks = new Map<string, string>();
@@ -158,8 +160,9 @@ export class ReleaseController extends Disposable {
     if (!this.loaded) this.reload();
   }
 
-  reload(): void {
+  reload(gatesNow?: GatesNow): void {
     this.loaded = true;
+    this.gatesNow = gatesNow;
     const file = this.planFile;
     this.plan = file && fs.existsSync(file) ? parsePlan(fs.readFileSync(file), file) : undefined;
     const ws = this.workspaceDir;
@@ -405,7 +408,8 @@ export class ReleaseController extends Disposable {
     const masker = new SecretMasker(secretValues(result.text, result.plan.secrets, process.env));
     let out: { ok: boolean; detail: string };
     try {
-      const scope = await this.checkScope(result.plan, result.text);
+      const ws = this.workspaceDir!;
+      const scope = await engine().beforeRunScope(ws, result.plan, path.relative(ws, this.planFile!) || this.planFile!, result.text, process.env);
       const resolve = (t: string) => interpolate(t, scope);
       const { tagPrefix } = result.plan.release;
       out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, tagPrefix, masker, resolve, { env: result.plan.env });
@@ -416,11 +420,6 @@ export class ReleaseController extends Disposable {
     this.prechecks.set(id, pre);
     this.fireChanged();
     return pre;
-  }
-
-  private async checkScope(plan: Plan, planText: string): Promise<Scope> {
-    const ws = this.workspaceDir!;
-    return engine().beforeRunScope(ws, plan, path.relative(ws, this.planFile!) || this.planFile!, planText, process.env);
   }
 
   /** The rollback steps as they would run now: names resolved with this run's values, as the tree and terminal show them. */

@@ -10,3 +10,4 @@ export { compareRuns, comparableRuns } from '../core/engine/compare';
 export { recordApproval } from '../core/git/approvals';
 export { planHash } from '../core/engine/runOpen';
 export { uncommittedGatedPlan } from '../core/engine/committedPlan';
+export { gatesNow, type GatesNow } from '../core/engine/gatesNow';

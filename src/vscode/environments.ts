@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/schema';
+import type { ReleaseController } from './controller';
+import { engine } from './lazyEngine';
 import { environmentNames, environmentOf, freezeAt, planForEnvironment } from '../core/plan/environments';
 
 /**
@@ -55,4 +57,26 @@ export async function askApproval(plan: Plan, version: string | undefined): Prom
   const comment = await vscode.window.showInputBox({ title: `Approve ${plan.release.name} ${v} for ${name}: comment (optional)`, ignoreFocusOut: true });
   if (comment === undefined) return undefined;
   return { plan: resolved.plan, version: v.trim().replace(/^v/, ''), comment };
+}
+
+/**
+ * The environment gates judged again now, as a release of this version from HEAD started by this
+ * person would meet them: after Approve Release and on Refresh, so an approval given (or fetched)
+ * since the last run shows at once. The tree shows it until the next run; the run judges again.
+ */
+export async function checkGatesNow(c: ReleaseController, log: vscode.LogOutputChannel, environment?: string, version?: string): Promise<void> {
+  const env = environment ?? c.state?.environment;
+  const ver = version ?? c.state?.version;
+  const plan = c.plan?.ok ? c.plan : undefined;
+  const e = plan && env ? environmentOf(plan.plan, env)?.env : undefined;
+  // Nothing to judge, or not here: the engine (and git) is loaded only for an environment that declares gates.
+  if (!vscode.workspace.isTrusted || c.live || !c.workspaceDir || !plan || !ver || !e || (!e.freeze.length && !e.requires && !e.approvals)) {
+    return;
+  }
+  try {
+    const now = await engine().gatesNow(c.workspaceDir, plan.file, plan.plan, plan.text, env!, ver);
+    if (now) c.reload(now);
+  } catch (err) {
+    log.warn(`the gates of ${env} could not be checked now: ${(err as Error).message}`);
+  }
 }

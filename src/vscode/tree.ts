@@ -210,7 +210,8 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
   /** The base gates, then those the run journaled or the environment of the last run (or any of the plan's) declares. */
   private gates(): GateId[] {
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
-    const env = plan && this.c.state?.environment ? environmentOf(plan, this.c.state.environment)?.env : undefined;
+    const name = this.c.gatesNow?.environment ?? this.c.state?.environment;
+    const env = plan && name ? environmentOf(plan, name)?.env : undefined;
     const envs = env ? [env] : Object.values(plan?.environments ?? {});
     const declared = (id: EnvironmentGateId) =>
       this.c.state?.gates[id] !== undefined ||
@@ -218,8 +219,10 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     return ['acceptance', 'rollback-plan', ...(Object.keys(ENVIRONMENT_GATES) as EnvironmentGateId[]).filter(declared)];
   }
 
-  /** A gate as the last run journalled it; before any run, what the plan alone tells. */
+  /** A gate as judged since the last run (after an approval, or on Refresh), else as the last run journalled it; before any run, what the plan alone tells. */
   gateState(id: GateId): { state: 'open' | 'blocked' | 'pending'; detail: string } {
+    const now = this.c.gatesNow?.verdicts.find((v) => v.gate === id);
+    if (now) return { state: now.state, detail: `now: ${now.message}` };
     const journaled = this.c.state?.gates[id];
     if (journaled) return { state: journaled.state, detail: journaled.message };
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
@@ -243,6 +246,11 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       if (said) lines.push(`It said: "${said.said}"`);
     }
     if (id === 'rollback-plan' && plan) lines.push(...plan.rollback.steps.map((s, i) => `${i + 1}. ${s.name}`));
+    const g = this.c.gatesNow;
+    if (g?.verdicts.some((v) => v.gate === id))
+      lines.push(
+        `Checked at ${g.at} for ${g.version} to ${g.environment} at ${g.commit?.slice(0, 12) ?? '(no commit)'}, as a release started by ${g.operator} now would meet it. The release judges it again when it starts; Refresh checks again.`,
+      );
     item.description =
       st.state === 'pending'
         ? id === 'acceptance' && plan

@@ -73,6 +73,33 @@ describe(`environments: promotion and approval gates in the tree, Approve Releas
       /^release-pilot approval\nenvironment: production\nversion: 1\.2\.3\ncommit: [0-9a-f]{40}\nplan: [0-9a-f]{64}\napprover: .+ <.+>\nat: \S+\ncomment: checked on staging/,
     );
     await wb.page.locator('.notifications-toasts', { hasText: 'Approved fixture-app 1.2.3 for production' }).first().waitFor({ timeout: 15_000 });
+    // The gates are judged again at once, for the person at this git: their own approval does not count for them.
+    const approval = wb.row(/^Approval/);
+    await wb.row(/^Approval\s*now: 0 of 1 approval/).waitFor({ timeout: 15_000 });
+    assert.match(await approval.innerText(), /now: 0 of 1 approval\(s\) for 1\.2\.3 to production/);
+    assert.match(
+      (await approval.getAttribute('aria-label')) ?? '',
+      /Not counted: release-pilot\/approval\/production\/1\.2\.3\/\S+: the approver (is|has the name of) the person starting the release/,
+    );
     await wb.shot('environments-approved');
+  });
+
+  it('another person at this git: Refresh shows the approval gate open now, and their release passes it', async () => {
+    git('config', 'user.name', 'Olga Operator');
+    git('config', 'user.email', 'olga@example.com');
+    // The view's title bar: Refresh reads the plan and the runs again, and judges the gates for who is at this git now.
+    await wb.page.locator('#workbench\\.parts\\.sidebar .title-actions .action-label[aria-label="Refresh"]').first().click();
+    // Every gate open now: the Gates group folds into its summary; opened, it shows each gate.
+    const group = wb.row(/^Gates\s*4\/4 open/);
+    await group.waitFor({ timeout: 15_000 });
+    await group.click();
+    const approval = wb.row(/^Approval/);
+    await wb.row(/^Approval\s*now: approved by/).waitFor({ timeout: 15_000 });
+    assert.match(await wb.row(/^Promotion/).innerText(), /now: 1\.2\.3 at [0-9a-f]{12} was released to staging in run \S+/);
+    assert.match(await approval.innerText(), /now: approved by Fixture Engineer <\S+@\S+> at \S+/);
+    await wb.shot('environments-approval-open');
+    cli('production', 0);
+    // The run's journal replaces the check: the gate as the release judged it.
+    await wb.row(/^Approval\s*approved by/).waitFor({ timeout: 15_000 });
   });
 });

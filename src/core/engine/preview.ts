@@ -11,11 +11,7 @@ import { envReferences } from '../plan/load';
 import { headCommit } from '../git/gate';
 import { unitsFor, type Unit } from './units';
 import { currentEnvironment } from '../plan/environments';
-import { approvalVerdict, freezeVerdict, promotionVerdict, type EnvGateVerdict } from './envGates';
-import { gitIdentity } from '../git/approvals';
-import { userName } from '../git/git';
-import { planHash } from './runOpen';
-import * as os from 'node:os';
+import { judgeEnvironmentGates } from './gatesNow';
 
 type Resolve = (t: string, extra?: Record<string, string>) => string;
 
@@ -124,26 +120,11 @@ export async function previewGates(
 
 /** The environment's freeze, promotion and approval gates as a run would judge them now (nothing journaled). */
 async function environmentGatesNow(plan: Plan, workspace: string, facts: { version: string; planText?: string; planRel?: string }): Promise<GateState[]> {
-  const env = currentEnvironment(plan);
-  if (!env) return [];
-  const now = Date.now();
-  const commit = await headCommit(workspace);
-  const shown = (v: EnvGateVerdict | undefined): GateState[] => (v ? [{ gate: v.gate, state: v.state, detail: v.message }] : []);
-  const out = shown(freezeVerdict(env, now, undefined));
-  const hash = facts.planText !== undefined ? planHash(facts.planText) : undefined;
-  if (env.requires) {
-    const current = hash && facts.planRel ? { plan: facts.planRel, planHash: hash } : undefined;
-    out.push(...shown(promotionVerdict(workspace, plan, env.requires, { version: facts.version, commit }, now, current)));
-  }
-  if (env.approvals) {
-    if (hash === undefined) out.push({ gate: 'approval', state: 'not evaluated', detail: "the plan's text is needed to match approvals to it" });
-    else {
-      const id = await gitIdentity(workspace);
-      const operator = { name: (await userName(workspace)) ?? os.userInfo().username, ...('email' in id ? { email: id.email } : {}) };
-      const subject = { environment: plan.release.environment, version: facts.version, commit, planHash: hash };
-      out.push(...shown(await approvalVerdict(workspace, env.approvals, subject, operator)));
-    }
-  }
+  const judged = await judgeEnvironmentGates(workspace, plan, facts.version, facts);
+  if (!judged) return [];
+  const out: GateState[] = judged.verdicts.map((v) => ({ gate: v.gate, state: v.state, detail: v.message }));
+  if (currentEnvironment(plan)?.approvals && facts.planText === undefined)
+    out.push({ gate: 'approval', state: 'not evaluated', detail: "the plan's text is needed to match approvals to it" });
   return out;
 }
 
