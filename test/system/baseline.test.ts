@@ -24,7 +24,7 @@ const ERRORS_MAX = (max: number) => `    - id: errors
  * to make a healthy one look failing). Refused: the baseline step fails before the backup, and
  * nothing of the release touches production; the failure names each metric with its numbers.
  */
-const CASES: Array<{ what: string; monitoring: string; files: Record<string, string>; refused?: RegExp[]; notRefused?: RegExp }> = [
+const CASES: Array<{ what: string; monitoring: string; files: Record<string, string>; refused?: RegExp[]; notRefused?: RegExp; warned?: RegExp }> = [
   {
     what: 'an error ratio of 1.00 against max 0.05',
     monitoring: monitoringOf(ERRORS_MAX(0.05)),
@@ -61,6 +61,27 @@ const CASES: Array<{ what: string; monitoring: string; files: Record<string, str
     what: 'a fixed baseline below the minimum (the plan’s figure, not a measurement)',
     monitoring: monitoringOf(HEALTH_MIN_1, '    fixed: { health: 0 }'),
     files: { 'health.txt': '1\n' },
+  },
+  {
+    what: 'a fixed baseline beside a production that reads 0 now against min 1 (attack19 M3): said in a warning, not stopped on',
+    monitoring: monitoringOf(HEALTH_MIN_1, '    fixed: { health: 1 }'),
+    files: { 'health.txt': '0\n' },
+    warned:
+      /^production already breaks its guards before this release touched it: health: read once now \(the plan's fixed baseline is 1\.00\), 0\.00 is below the minimum 1\.00\. The baseline is fixed, so the release goes on/,
+  },
+  {
+    what: 'a fixed error ratio of 0 beside a production that reads 1.00 now against max 0.05 (the templates’ shape): said in a warning',
+    monitoring: monitoringOf(ERRORS_MAX(0.05), '    fixed: { errors: 0 }'),
+    files: { 'errors.txt': '1\n' },
+    warned: /errors: read once now \(the plan's fixed baseline is 0\.00\), 1\.00 is above the maximum 0\.0500/,
+  },
+  {
+    what: 'a fixed baseline with nothing live to read yet (a first release): the reading fails, the release goes on',
+    monitoring: monitoringOf(
+      '    - id: health\n      command: "if [ -f started ]; then echo 1; else echo n/a; fi"\n      guard: { min: 1 }',
+      '    fixed: { health: 1 }',
+    ),
+    files: {},
   },
   {
     what: 'a metric with only a percentage rule',
@@ -102,7 +123,11 @@ describe('a baseline that already breaks a guard stops the release before produc
       const prompter = scripted();
       const s = await (await Release.start(ws.options({ prompter }))).run();
       if (!c.refused) {
-        assert.equal(s.status, 'released', s.outcomeMessage);
+        // (A warned case then breaches in the window, as production was already failing: rolled back.)
+        assert.equal(s.status, c.warned ? 'rolled-back' : 'released', s.outcomeMessage);
+        const warnings = s.warnings.filter((w) => /already breaks its guards/.test(w));
+        if (c.warned) assert.match(warnings.join('\n'), c.warned);
+        else assert.deepEqual(warnings, [], 'no warning about production when it reads within its guards (or cannot be read)');
         return;
       }
       assert.equal(s.status, 'paused', s.outcomeMessage);

@@ -155,7 +155,9 @@ describe('canary deploy', () => {
 
   it('never passes an analysis that ended on breaching samples not yet confirmed', async () => {
     // failureLimit 3, and the canary's errors begin at its 3rd sample of the first analysis: at most
-    // 2 breaching samples when the analysis ends, so no confirmed breach. It must not promote.
+    // 2 breaching samples when the analysis ends, so no confirmed breach. It must not promote. (Before it,
+    // production is read twice beside the fixed baseline, a first scrape and the reading: n = 0, 1; the
+    // analysis primes at n = 2 and samples n = 3..6.)
     const counted = `  window: 600ms
   interval: 150ms
   warmup: 0s
@@ -165,7 +167,7 @@ describe('canary deploy', () => {
     fixed: { canary_errors: 0.01 }
   metrics:
     - id: canary_errors
-      command: n=$(cat n.txt 2>/dev/null || echo 0); echo $((n + 1)) > n.txt; if [ $n -ge 3 ]; then echo 0.3; else echo 0.01; fi
+      command: n=$(cat n.txt 2>/dev/null || echo 0); echo $((n + 1)) > n.txt; if [ $n -ge 5 ]; then echo 0.3; else echo 0.01; fi
       guard: { max: 0.05 }`;
     const ws = workspace(smallPlan({ deploy: canary(), monitoring: counted, rollback }), files);
     const s = await (await Release.start(ws.options())).run();

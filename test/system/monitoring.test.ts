@@ -295,9 +295,10 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
   });
 
   it('M6: a breach in the last sample, not yet confirmed, is confirmed by the extension and rolls back', async () => {
-    // The first sample primes the source; the window's 4 samples are n = 2..5: breaches from its last on.
+    // Production is read once beside the fixed baseline (a first scrape, then the reading: n = 1, 2); the window's
+    // first sample primes the source (n = 3), its 4 samples are n = 4..7: breaches from its last on.
     const cmd =
-      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 5 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
+      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 7 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
     const ws = workspace(plan(cmd));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
@@ -310,11 +311,15 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
 
   it('M6: a breach in the last sample that clears in the extension releases, and the report says the window was extended', async () => {
     const cmd =
-      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -eq 5 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
+      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -eq 7 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
     const ws = workspace(plan(cmd));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
-    assert.equal(fs.readFileSync(path.join(ws.dir, 'n'), 'utf8').trim(), '6', 'one sample more than the window (and the priming one)');
+    assert.equal(
+      fs.readFileSync(path.join(ws.dir, 'n'), 'utf8').trim(),
+      '8',
+      'one sample more than the window (and the priming one, and the two of the reading beside the fixed baseline)',
+    );
     assert.equal(
       buildReport(s).verification.monitoring,
       'Normal (1 s window (extended by up to 0.25 s: m breached its guard in its last 1 sample(s), 2 confirm a breach: 1 more sample(s) confirm or clear it), 1 metric)',
@@ -323,11 +328,15 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
 
   it('a run of errors open at the window end is cleared or confirmed by the samples it still needs', async () => {
     const cmd =
-      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 5 ]; then echo n/a; else echo 0; fi"\n      guard: { max: 0.5 }';
+      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 7 ]; then echo n/a; else echo 0; fi"\n      guard: { max: 0.5 }';
     const ws = workspace(plan(cmd, '\n  consecutiveErrorLimit: 3'));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
     assert.match(s.rollback!.reason, /^m: 3 inconclusive samples in a row/);
-    assert.equal(fs.readFileSync(path.join(ws.dir, 'n'), 'utf8').trim(), '7', 'two samples more than the window (and the priming one)');
+    assert.equal(
+      fs.readFileSync(path.join(ws.dir, 'n'), 'utf8').trim(),
+      '9',
+      'two samples more than the window (and the priming one, and the two of the reading beside the fixed baseline)',
+    );
   });
 });

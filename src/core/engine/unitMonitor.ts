@@ -45,6 +45,13 @@ export async function runBaselineUnit(c: RunContext, unit: Unit, name: string): 
     await monitor.captureBaseline();
     for (const m of Object.values(c.state.metrics))
       if (m.baseline) write(`${m.id}: ${formatNumber(m.baseline.mean)} ± ${formatNumber(m.baseline.stdev)} (${m.baseline.samples.length} samples)`);
+    // Beside a fixed baseline a failing reading is said, not stopped on: a first release has nothing live to read.
+    const failingNow = unhealthyNow(c, monitor, write);
+    if (failingNow.length)
+      c.append({
+        type: 'warning',
+        message: `production already breaks its guards before this release touched it: ${failingNow.join('; ')}. The baseline is fixed, so the release goes on (a first release has nothing live); with baseline.capture it would stop here`,
+      });
     const unhealthy = unhealthyBaseline(c);
     if (unhealthy.length === 0) return { ok: true, message: 'baseline recorded' };
     for (const u of unhealthy) write(u);
@@ -69,6 +76,29 @@ function unhealthyBaseline(c: RunContext): string[] {
     if (!Number.isFinite(mid)) continue;
     const { breaches } = evaluateGuard({ max: metric.guard.max, min: metric.guard.min }, mid, undefined);
     for (const r of breaches) out.push(`${metric.id}: the median of its ${b!.samples.length} baseline samples, ${r.explanation}`);
+  }
+  return out;
+}
+
+/**
+ * Beside a fixed baseline, the metrics whose one reading of production now breaks an absolute rule of
+ * their guard (max, min), as sentences with the numbers; each reading is written to the step's log.
+ * A reading that fails (nothing live yet) is written, not counted.
+ */
+function unhealthyNow(c: RunContext, monitor: Monitor, write: (line: string) => void): string[] {
+  const out: string[] = [];
+  for (const metric of c.o.plan.monitoring.metrics) {
+    const s = monitor.readNow.get(metric.id);
+    if (!s) continue;
+    const fixed = c.state.metrics[metric.id]?.baseline;
+    const beside = fixed?.fixed ? `the plan's fixed baseline is ${formatNumber(fixed.mean)}` : 'no baseline';
+    if (s.status !== 'ok' || s.value === null || !Number.isFinite(s.value)) {
+      write(`${metric.id}: production could not be read now (${s.message ?? 'no value'}); ${beside}, unchecked against production`);
+      continue;
+    }
+    write(`${metric.id}: production reads ${formatNumber(s.value)} now; ${beside}`);
+    const { breaches } = evaluateGuard({ max: metric.guard.max, min: metric.guard.min }, s.value, undefined);
+    for (const r of breaches) out.push(`${metric.id}: read once now (${beside}), ${r.explanation}`);
   }
   return out;
 }

@@ -121,6 +121,7 @@ export class Monitor {
         t.fixedBaseline = true;
         append({ type: 'baseline.captured', metric: t.id, samples: [v], mean: v, stdev: 0, fixed: true });
       }
+      await this.readProductionOnce();
       return;
     }
     const duration = this.cfg.baseline.capture ?? 0;
@@ -142,6 +143,23 @@ export class Monitor {
       if (t.baseline === undefined)
         append({ type: 'warning', message: `no usable baseline sample for ${t.id} (${t.source.describe}); percentage guards on it cannot be judged` });
     }
+  }
+
+  /** Each metric as production read once beside a fixed baseline (readProductionOnce), by metric id. */
+  readonly readNow = new Map<string, Sample>();
+
+  /**
+   * A fixed baseline is the plan's figure, not a measurement: production is still read once (one
+   * interval after a first scrape, as rate sources need) so that a service already failing is seen
+   * before the release touches it. A reading that fails is kept as such: a first release has nothing live.
+   */
+  private async readProductionOnce(): Promise<void> {
+    const { clock, signal } = this.deps;
+    await this.prime(this.baselineSources);
+    await clock.sleep(this.cfg.interval, signal);
+    if (signal.aborted) return;
+    const samples = await this.sampleAll(this.baselineSources);
+    samples.forEach((s, i) => this.readNow.set(this.tracks[i].id, s));
   }
 
   /** Watches every metric for the window; returns at the first confirmed breach that is not waved on. */
@@ -168,14 +186,17 @@ export class Monitor {
       const elapsed = clock.now() - start;
       this.deps.onTick?.(elapsed, windowMs);
       // By schedule, not by the clock: a warm-up of one interval leaves exactly the first sample out.
+      // The window ends by schedule as well: a slow sample (a source near its timeout, a loaded machine)
+      // does not cut it short of the samples its length and interval promise.
+      const last = k * this.cfg.interval >= windowMs;
       if (k * this.cfg.interval <= warmupMs) {
         this.journalWarmup(samples, k * this.cfg.interval, warmupMs);
-        if (elapsed >= windowMs) break;
+        if (last) break;
         continue;
       }
       const acted = await this.judgeAll(samples);
       if (acted) return acted;
-      if (elapsed >= windowMs) break;
+      if (last) break;
     }
     if (analysis) return this.analysisEnd();
     // A breach or a run of errors still open when the time ran out is confirmed or cleared by the
