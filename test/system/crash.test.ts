@@ -117,7 +117,15 @@ describe('crash safety at every phase boundary', function () {
 
   for (const phase of PHASES.slice(0, -1)) {
     it(`kill -9 right after ${phase} finished: nothing lost, nothing claimed, resume releases`, async () => {
-      const ws = workspace();
+      // The next phase's first step holds until the CLI is killed: a quick phase (the announcement) must
+      // not finish the release between the moment the test sees the marker and the kill (CI2 saw that
+      // race once). The monitoring window, which has no steps, takes its 1 s.
+      const next = PHASES[PHASES.indexOf(phase) + 1];
+      const at = `  ${next}:\n    steps:\n`;
+      const plan = smallPlan();
+      const ws = workspace(
+        plan.includes(at) ? plan.replace(at, `${at}      - name: hold until the CLI is killed\n        run: while [ ! -e go ]; do sleep 0.05; done\n`) : plan,
+      );
       const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { stdio: 'ignore' });
       const runs = path.join(ws.dir, '.release/runs');
       let journal = '';
@@ -141,6 +149,7 @@ describe('crash safety at every phase boundary', function () {
       assert.equal(s.phases.find((p) => p.id === phase)!.state, 'passed');
       for (const st of Object.values(s.steps)) assert.ok(st.state !== 'running', `${st.key} is not left running`);
       assert.ok(!['released'].includes(s.status), 'a killed release is never reported released');
+      fs.writeFileSync(path.join(ws.dir, 'go'), '');
       const r = cli(ws.dir, 'resume', '--retry', '--yes', '--tick', 'sign-off');
       assert.equal(r.status, 0, r.stdout + r.stderr);
       const done = foldJournal(readJournal(journal).events);
