@@ -32,3 +32,17 @@ export function formatCountdown(untilMs: number, nowMs: number = Date.now()): st
   const left = Math.max(0, Math.round((untilMs - nowMs) / 1000));
   return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
 }
+
+/** The clip mark: the secret masker also hides the beginning of a secret a clip left right before it. */
+export const CLIP_MARK = '…';
+
+/**
+ * At most `max` characters of a quote, marked with `…` when cut. Quote with this, never a bare slice: the
+ * masker runs later, on the whole message, and finds a secret the clip cut short only by this mark.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Never half a character: a surrogate pair cut in two is no character (and JSON escapes the half).
+  const end = max > 0 && /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, end)}${CLIP_MARK}`;
+}

@@ -21,7 +21,10 @@ import { NODE_KINDS, type Node } from './tree';
 import type { HistoryRow } from '../core/engine/history';
 import { openRunJournal, openRunReport, type HistoryProvider } from './history';
 import type { PreviewDocuments } from './preview';
-import { askApproval, checkGatesNow, chooseEnvironment } from './environments';
+import { askApproval, checkGatesNow, chooseEnvironment, watchGitForGates } from './environments';
+import { SecretMasker } from '../core/exec/mask';
+import { secretValues } from '../core/engine/interpolate';
+import { runScope, stepTitle } from '../core/plan/scope';
 
 /** A command's argument, decoded once: a tree row, a string (a reason, a checklist id, a template, a file) or a URI. */
 export interface CommandArgs {
@@ -98,6 +101,7 @@ export class CommandCenter extends Disposable {
     for (const [id, handler] of Object.entries(table) as [CommandId, Handler][]) {
       this.register(vscode.commands.registerCommand(id, (...args: unknown[]) => this.run(id, handler, args)));
     }
+    this.register(watchGitForGates(c, log));
   }
 
   /** With several environments, which one (and, inside a freeze window, why release anyway). */
@@ -249,7 +253,7 @@ export class CommandCenter extends Disposable {
     if (!s || !this.c.rollbackUntil()) throw new UserError('There is nothing to roll back right now.');
     let reason = text;
     if (!reason) {
-      const steps = this.c.rollbackStepNames().map((name, i) => `${i + 1}. ${name}`);
+      const steps = rollbackStepNames(this.c).map((name, i) => `${i + 1}. ${name}`);
       const pick = await vscode.window.showWarningMessage(
         `Roll back ${s.name} ${s.version} on ${s.environment}?`,
         { modal: true, detail: `The plan's rollback steps run now:\n${steps.join('\n')}` },
@@ -327,4 +331,19 @@ export class CommandCenter extends Disposable {
     await vscode.window.showTextDocument(vscode.Uri.file(target));
     return target;
   }
+}
+
+/** The rollback steps as they would run now: names resolved with this run's values, as the tree and terminal show them. */
+function rollbackStepNames(c: ReleaseController): string[] {
+  const plan = c.plan?.ok ? c.plan.plan : undefined;
+  if (!plan) return [];
+  const scope = runScope(plan, c.state ?? { version: '', runId: '' }, c.runDir ?? '', process.env);
+  const masker = new SecretMasker(secretValues(c.plan?.ok ? c.plan.text : '', plan.secrets, process.env));
+  return plan.rollback.steps.map((x) => {
+    try {
+      return masker.mask(stepTitle(x, scope));
+    } catch (e) {
+      return `(cannot show this step: ${(e as Error).message.replace(/\$\{/g, '{')})`;
+    }
+  });
 }

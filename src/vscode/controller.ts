@@ -10,7 +10,6 @@ import { parsePlan, type LoadResult } from '../core/plan/load';
 import { planForRun } from '../core/plan/environments';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
-import { runScope, stepTitle } from '../core/plan/scope';
 import type { PhaseId } from '../core/plan/schema';
 import type { ReleaseEvent } from '../core/base/events';
 import type { GatesNow } from '../core/engine/gatesNow';
@@ -160,9 +159,15 @@ export class ReleaseController extends Disposable {
     if (!this.loaded) this.reload();
   }
 
+  /** What a gate check here depends on: the plan's text and the newest run as far as it went. */
+  gatesStamp(): string {
+    return `${this.plan?.ok ? this.plan.text : ''}\0${this.runId ?? ''}\0${this.state?.updatedAt ?? ''}`;
+  }
+
+  /** Reads the plan and the newest run again. A gate check shown stays while neither changed (a report written late, say). */
   reload(gatesNow?: GatesNow): void {
     this.loaded = true;
-    this.gatesNow = gatesNow;
+    const stamp = this.gatesStamp();
     const file = this.planFile;
     this.plan = file && fs.existsSync(file) ? parsePlan(fs.readFileSync(file), file) : undefined;
     const ws = this.workspaceDir;
@@ -181,6 +186,7 @@ export class ReleaseController extends Disposable {
         this.state = undefined;
       }
     }
+    this.gatesNow = gatesNow ?? (this.gatesStamp() === stamp ? this.gatesNow : undefined);
     this.fireChanged();
   }
 
@@ -272,6 +278,7 @@ export class ReleaseController extends Disposable {
     const release = await make();
     // The release runs the checklist again and journals it: that result replaces the tree's own checks.
     this.prechecks.clear();
+    this.gatesNow = undefined;
     this.live = release;
     this.runId = release.runId;
     this.state = release.snapshot;
@@ -420,21 +427,6 @@ export class ReleaseController extends Disposable {
     this.prechecks.set(id, pre);
     this.fireChanged();
     return pre;
-  }
-
-  /** The rollback steps as they would run now: names resolved with this run's values, as the tree and terminal show them. */
-  rollbackStepNames(): string[] {
-    const plan = this.plan?.ok ? this.plan.plan : undefined;
-    if (!plan) return [];
-    const scope = runScope(plan, this.state ?? { version: '', runId: '' }, this.runDir ?? '', process.env);
-    const masker = new SecretMasker(secretValues(this.plan?.ok ? this.plan.text : '', plan.secrets, process.env));
-    return plan.rollback.steps.map((x) => {
-      try {
-        return masker.mask(stepTitle(x, scope));
-      } catch (e) {
-        return `(cannot show this step: ${(e as Error).message.replace(/\$\{/g, '{')})`;
-      }
-    });
   }
 
   async waiveChecklistItem(id: string, reason: string): Promise<void> {

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/schema';
 import type { ReleaseController } from './controller';
 import { engine } from './lazyEngine';
-import { environmentNames, environmentOf, freezeAt, planForEnvironment } from '../core/plan/environments';
+import { environmentNames, environmentOf, environmentToCheck, freezeAt, hasGates, planForEnvironment } from '../core/plan/environments';
 
 /**
  * Which environment a release goes to, asked when the plan has several; then, inside a freeze window,
@@ -60,23 +60,39 @@ export async function askApproval(plan: Plan, version: string | undefined): Prom
 }
 
 /**
- * The environment gates judged again now, as a release of this version from HEAD started by this
- * person would meet them: after Approve Release and on Refresh, so an approval given (or fetched)
- * since the last run shows at once. The tree shows it until the next run; the run judges again.
+ * The environment gates judged again, as a release of this version from HEAD started by this person
+ * would meet them: after Approve Release, on Refresh, and when git's refs move while a check is shown,
+ * so an approval given (or fetched) since the last run shows at once. The tree shows it until the
+ * next reload; the run judges again.
  */
 export async function checkGatesNow(c: ReleaseController, log: vscode.LogOutputChannel, environment?: string, version?: string): Promise<void> {
-  const env = environment ?? c.state?.environment;
-  const ver = version ?? c.state?.version;
   const plan = c.plan?.ok ? c.plan : undefined;
-  const e = plan && env ? environmentOf(plan.plan, env)?.env : undefined;
+  const last = c.state ? { environment: c.state.environment, version: c.state.version } : undefined;
+  const target = plan && environmentToCheck(plan.plan, last, environment && version ? { environment, version } : c.gatesNow);
   // Nothing to judge, or not here: the engine (and git) is loaded only for an environment that declares gates.
-  if (!vscode.workspace.isTrusted || c.live || !c.workspaceDir || !plan || !ver || !e || (!e.freeze.length && !e.requires && !e.approvals)) {
-    return;
-  }
+  if (!vscode.workspace.isTrusted || c.live || !c.workspaceDir || !plan || !target || !hasGates(environmentOf(plan.plan, target.environment)?.env)) return;
+  const before = c.gatesStamp();
   try {
-    const now = await engine().gatesNow(c.workspaceDir, plan.file, plan.plan, plan.text, env!, ver);
+    const now = await engine().gatesNow(c.workspaceDir, plan.file, plan.plan, plan.text, target.environment, target.version);
+    // A reload or a release meanwhile: this answer may be older than what they show; the next check or the run says more.
+    if (c.gatesStamp() !== before || c.live) return;
     if (now) c.reload(now);
   } catch (err) {
-    log.warn(`the gates of ${env} could not be checked now: ${(err as Error).message}`);
+    log.warn(`the gates of ${target.environment} could not be checked now: ${(err as Error).message}`);
   }
+}
+
+/** A commit, a fetched or a deleted tag can change what the gates say: while a check is shown, it is made again once git settles. */
+export function watchGitForGates(c: ReleaseController, log: vscode.LogOutputChannel): vscode.Disposable {
+  const folder = c.folder;
+  if (!folder) return { dispose: () => {} };
+  const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.git/{HEAD,packed-refs,refs/**}'));
+  let timer: NodeJS.Timeout | undefined;
+  const again = () => {
+    if (!c.gatesNow) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void checkGatesNow(c, log), 500);
+  };
+  const subs = [watcher.onDidChange(again), watcher.onDidCreate(again), watcher.onDidDelete(again)];
+  return vscode.Disposable.from(...subs, watcher, { dispose: () => clearTimeout(timer) });
 }

@@ -7,6 +7,7 @@ import { unitsFor } from '../core/engine/units';
 import { COMMANDS } from './commands';
 import { Disposable } from './dispose';
 import { environmentOf } from '../core/plan/environments';
+import { shortTime } from '../core/engine/history';
 
 /** The gates a release passes before its checklist: a verdict that says go, a rollback plan, and what its environment declares. */
 export type GateId = 'acceptance' | 'rollback-plan' | EnvironmentGateId;
@@ -222,7 +223,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
   /** A gate as judged since the last run (after an approval, or on Refresh), else as the last run journalled it; before any run, what the plan alone tells. */
   gateState(id: GateId): { state: 'open' | 'blocked' | 'pending'; detail: string } {
     const now = this.c.gatesNow?.verdicts.find((v) => v.gate === id);
-    if (now) return { state: now.state, detail: `now: ${now.message}` };
+    if (now) return { state: now.state, detail: `checked ${shortTime(this.c.gatesNow!.at).slice(11)}: ${now.message}` };
     const journaled = this.c.state?.gates[id];
     if (journaled) return { state: journaled.state, detail: journaled.message };
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
@@ -249,7 +250,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     const g = this.c.gatesNow;
     if (g?.verdicts.some((v) => v.gate === id))
       lines.push(
-        `Checked at ${g.at} for ${g.version} to ${g.environment} at ${g.commit?.slice(0, 12) ?? '(no commit)'}, as a release started by ${g.operator} now would meet it. The release judges it again when it starts; Refresh checks again.`,
+        `Checked at ${shortTime(g.at)} for ${g.version} to ${g.environment} at ${g.commit?.slice(0, 12) ?? '(no commit)'}, as a release started by ${g.operator} then would meet it; checked again when git's refs move, and on Refresh. The release judges it again when it starts.`,
       );
     item.description =
       st.state === 'pending'

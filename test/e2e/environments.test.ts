@@ -75,8 +75,8 @@ describe(`environments: promotion and approval gates in the tree, Approve Releas
     await wb.page.locator('.notifications-toasts', { hasText: 'Approved fixture-app 1.2.3 for production' }).first().waitFor({ timeout: 15_000 });
     // The gates are judged again at once, for the person at this git: their own approval does not count for them.
     const approval = wb.row(/^Approval/);
-    await wb.row(/^Approval\s*now: 0 of 1 approval/).waitFor({ timeout: 15_000 });
-    assert.match(await approval.innerText(), /now: 0 of 1 approval\(s\) for 1\.2\.3 to production/);
+    await wb.row(/^Approval\s*checked \d\d:\d\d: 0 of 1 approval/).waitFor({ timeout: 15_000 });
+    assert.match(await approval.innerText(), /checked \d\d:\d\d: 0 of 1 approval\(s\) for 1\.2\.3 to production/);
     assert.match(
       (await approval.getAttribute('aria-label')) ?? '',
       /Not counted: release-pilot\/approval\/production\/1\.2\.3\/\S+: the approver (is|has the name of) the person starting the release/,
@@ -94,12 +94,25 @@ describe(`environments: promotion and approval gates in the tree, Approve Releas
     await group.waitFor({ timeout: 15_000 });
     await group.click();
     const approval = wb.row(/^Approval/);
-    await wb.row(/^Approval\s*now: approved by/).waitFor({ timeout: 15_000 });
-    assert.match(await wb.row(/^Promotion/).innerText(), /now: 1\.2\.3 at [0-9a-f]{12} was released to staging in run \S+/);
-    assert.match(await approval.innerText(), /now: approved by Fixture Engineer <\S+@\S+> at \S+/);
+    await wb.row(/^Approval\s*checked \d\d:\d\d: approved by/).waitFor({ timeout: 15_000 });
+    assert.match(await wb.row(/^Promotion/).innerText(), /checked \d\d:\d\d: 1\.2\.3 at [0-9a-f]{12} was released to staging in run \S+/);
+    assert.match(await approval.innerText(), /checked \d\d:\d\d: approved by Fixture Engineer <\S+@\S+> at \S+/);
     await wb.shot('environments-approval-open');
     cli('production', 0);
     // The run's journal replaces the check: the gate as the release judged it.
     await wb.row(/^Approval\s*approved by/).waitFor({ timeout: 15_000 });
+  });
+
+  it('a commit moves HEAD while a check is shown: the gates are checked again on their own, and the approval of the old commit no longer counts', async () => {
+    await wb.page.locator('#workbench\\.parts\\.sidebar .title-actions .action-label[aria-label="Refresh"]').first().click();
+    await wb.row(/^Approval\s*checked \d\d:\d\d: approved by/).waitFor({ timeout: 15_000 });
+    git('commit', '-q', '--allow-empty', '-m', 'fix: one more thing');
+    const head = git('rev-parse', 'HEAD').slice(0, 12);
+    // No click: git's refs moved, and the view checks again.
+    await wb.row(new RegExp(`^Approval\\s*checked \\d\\d:\\d\\d: 0 of 1 approval\\(s\\) for 1\\.2\\.3 to production at ${head}`)).waitFor({ timeout: 20_000 });
+    assert.match(
+      await wb.row(/^Promotion/).innerText(),
+      new RegExp(`checked \\d\\d:\\d\\d: no released staging run of fixture-app 1\\.2\\.3 at commit ${head}`),
+    );
   });
 });

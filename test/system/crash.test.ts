@@ -143,18 +143,23 @@ describe('crash safety at every phase boundary', function () {
       assert.ok(seen, `${phase} finished`);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      const read = readJournal(journal);
-      assert.deepEqual(read.corruptLines, [], 'no line before the last is damaged');
-      const s = foldJournal(read.events, { closed: true });
-      assert.equal(s.phases.find((p) => p.id === phase)!.state, 'passed');
-      for (const st of Object.values(s.steps)) assert.ok(st.state !== 'running', `${st.key} is not left running`);
-      assert.ok(!['released'].includes(s.status), 'a killed release is never reported released');
-      fs.writeFileSync(path.join(ws.dir, 'go'), '');
-      const r = cli(ws.dir, 'resume', '--retry', '--yes', '--tick', 'sign-off');
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      const done = foldJournal(readJournal(journal).events);
-      assert.equal(done.status, 'released');
-      assert.equal(done.steps['preparation/0'].attempts, 1, 'passed steps are not run again');
+      // Whatever is asserted next, the held step does not outlive the test.
+      try {
+        const read = readJournal(journal);
+        assert.deepEqual(read.corruptLines, [], 'no line before the last is damaged');
+        const s = foldJournal(read.events, { closed: true });
+        assert.equal(s.phases.find((p) => p.id === phase)!.state, 'passed');
+        for (const st of Object.values(s.steps)) assert.ok(st.state !== 'running', `${st.key} is not left running`);
+        assert.ok(!['released'].includes(s.status), 'a killed release is never reported released');
+        fs.writeFileSync(path.join(ws.dir, 'go'), '');
+        const r = cli(ws.dir, 'resume', '--retry', '--yes', '--tick', 'sign-off');
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        const done = foldJournal(readJournal(journal).events);
+        assert.equal(done.status, 'released');
+        assert.equal(done.steps['preparation/0'].attempts, 1, 'passed steps are not run again');
+      } finally {
+        fs.writeFileSync(path.join(ws.dir, 'go'), '');
+      }
     });
   }
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import fc from 'fast-check';
 import { SecretMasker } from '../../src/core/exec/mask';
+import { clip } from '../../src/core/format';
 import { StepRunner } from '../../src/core/exec/runner';
 import { loadRun, Release } from '../../src/core/engine/engine';
 import { panelSnapshot } from '../../src/vscode/snapshot';
@@ -169,6 +170,47 @@ describe('secret masking (fast-check)', function () {
       // One mask (*** or, for a secret holding *, another character) where the encoded secret was.
       assert.match(out, /^url: https:\/\/x\.example\/\?t=([^\s&])\1*&n=1$/);
     });
+
+  // A message quotes at most so much of an answer (format.ts clip); the masker runs later on the whole
+  // message. A secret the clip cut short must not leave its beginning behind (review of session 9: a
+  // metric command's stderr was cut at 120 characters before masking).
+  const CLIP_CORPUS: Array<[string, string]> = [
+    ['s3cr3t-T0ken-value-42', 'plain ASCII'],
+    ['pa"ss\\word-42', 'a quote and a backslash (JSON-escaped when the quote is JSON)'],
+    ["it's-'quoted'", 'single quotes'],
+    ['ünï-cödé-tök', 'non-ASCII letters'],
+    ['🔑key-🔑key', 'emoji (surrogate pairs: a clip may split one)'],
+    ['line1\nline2-x', 'a newline'],
+    ['aaaaaaaaab', 'a repetitive secret'],
+    ['tok…en-with-mark', 'the clip mark inside the secret'],
+    ['$(id)`x`;y', 'shell characters'],
+    ['%41%42-enc', 'percent signs'],
+  ];
+  for (const [secret, what] of CLIP_CORPUS)
+    it(`masks the beginning of a secret a clip cut short: ${what}, clipped at every position, raw and JSON-quoted`, () => {
+      const masker = new SecretMasker([secret]);
+      for (let k = 1; k < secret.length; k++) {
+        const pad = 'x'.repeat(30);
+        for (const msg of [`first: ${clip(pad + secret + ' tail', pad.length + k)}; exit 1`, `page: ${JSON.stringify(clip(pad + secret, pad.length + k))}`]) {
+          const out = masker.mask(msg);
+          // Between the padding and the mark: the mask alone, nothing of the secret.
+          const from = out.indexOf(pad) + pad.length;
+          const kept = out.slice(from, out.indexOf('…', from));
+          assert.ok(kept.split(masker.token[0]).join('') === '', `cut at ${k}: ${JSON.stringify(out)}`);
+          let streamed = '';
+          const sink = masker.stream((t) => (streamed += t));
+          for (const ch of msg) sink.write(ch);
+          sink.end();
+          assert.equal(streamed, out, `cut at ${k}: the stream masks as the whole text`);
+        }
+      }
+    });
+
+  it('leaves a clip mark alone when no secret begins right before it', () => {
+    const masker = new SecretMasker(['s3cr3t-T0ken']);
+    assert.equal(masker.mask('Loading… first: 0123456789…'), 'Loading… first: 0123456789…');
+    assert.equal(masker.mask('…s3cr3t'), '…s3cr3t', 'after the mark is not a beginning the clip cut');
+  });
 
   it('masks a secret in a stream however the stream is cut, exactly as the whole text would be', () => {
     fc.assert(
@@ -496,5 +538,50 @@ describe('a failed step shows where it failed', function () {
     assert.ok(!/deploy line 5\n/.test(r.out), 'only the last 20 lines');
     assert.match(r.out, /✗ restore \([\d.]+ s\) — exit code 2\n {4}│ restore could not reach the database with \*\*\*\n/);
     assert.ok(!r.out.includes('tok-9f8e7d6c'));
+  });
+});
+
+describe('a metric quoting a secret in a clipped message leaves no beginning of it anywhere', function () {
+  this.timeout(60_000);
+
+  it('a command metric whose stderr holds the token across the 120-character clip: journal, logs and report hold no 4 characters of its beginning', async () => {
+    const token = 's3cr3t-T0ken-value-42';
+    const ws = workspace(
+      smallPlan({
+        monitoring: `  window: 1s
+  interval: 200ms
+  consecutiveErrorLimit: 2
+  baseline:
+    fixed: { leaky: 1 }
+  metrics:
+    - id: leaky
+      command: printf '%0110d %s\\n' 0 "$TINY_TOKEN" >&2; exit 1
+      guard: { min: 1 }`,
+      }),
+    );
+    // Metric commands run in the process's environment, as from the CLI.
+    const saved = process.env.TINY_TOKEN;
+    process.env.TINY_TOKEN = token;
+    let s: Awaited<ReturnType<Release['run']>>;
+    try {
+      s = await (await Release.start(ws.options({ env: process.env }))).run();
+    } finally {
+      if (saved === undefined) delete process.env.TINY_TOKEN;
+      else process.env.TINY_TOKEN = saved;
+    }
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    const files = artefacts(ws.dir, { stdout: '', stderr: '' });
+    const journal = Object.entries(files).find(([f]) => f.endsWith('journal.jsonl'))![1];
+    assert.match(
+      journal,
+      /exit code 1: 0{110} \*\*\*…/,
+      journal
+        .split('\n')
+        .filter((l) => l.includes('leaky'))
+        .slice(0, 3)
+        .join('\n'),
+    );
+    for (const [f, text] of Object.entries(files))
+      for (let k = 4; k <= token.length; k++) assert.ok(!text.includes(token.slice(0, k)), `${f} holds ${JSON.stringify(token.slice(0, k))}`);
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { parsePlan } from '../../src/core/plan/load';
-import { planForEnvironment } from '../../src/core/plan/environments';
+import { environmentToCheck, hasGates, planForEnvironment } from '../../src/core/plan/environments';
 import type { Environment } from '../../src/core/plan/environments';
 import { freezeVerdict, judgeApprovals } from '../../src/core/engine/envGates';
 import type { ApprovalRead } from '../../src/core/git/approvals';
@@ -230,4 +230,33 @@ describe('who may approve (hostile inputs)', () => {
       assert.equal(r.counted.length, counted, r.refused.join('\n'));
       if (why) assert.match(r.refused.join('\n'), why);
     });
+});
+
+describe('which environment the views check between runs', () => {
+  const plan = load(planText());
+  const noGates = load(planText('environments:\n  staging: {}\n  production: {}\n'));
+
+  it('the one just approved or checked, whatever the last run was', () => {
+    assert.deepEqual(environmentToCheck(plan, { environment: 'staging', version: '1.2.3' }, { environment: 'production', version: '1.3.0' }), {
+      environment: 'production',
+      version: '1.3.0',
+    });
+  });
+  it("the last run's environment when it declares gates", () => {
+    assert.deepEqual(environmentToCheck(plan, { environment: 'production', version: '1.2.3' }), { environment: 'production', version: '1.2.3' });
+  });
+  it('after a staging run, the environment that requires staging (what the person waits for), spelled as the plan spells it', () => {
+    assert.deepEqual(environmentToCheck(plan, { environment: 'STAGING', version: '1.2.3' }), { environment: 'production', version: '1.2.3' });
+  });
+  it('none: no run yet, or no environment with gates', () => {
+    assert.equal(environmentToCheck(plan, undefined), undefined);
+    assert.equal(environmentToCheck(noGates, { environment: 'staging', version: '1.2.3' }), undefined);
+    assert.equal(environmentToCheck(noGates, { environment: 'production', version: '1.2.3' }), undefined);
+  });
+  it('hasGates: a freeze window, a promotion or approvals each count; none, or no environment, do not', () => {
+    const envs = plan.environments!;
+    assert.equal(hasGates(envs.production), true);
+    assert.equal(hasGates(envs.staging), false);
+    assert.equal(hasGates(undefined), false);
+  });
 });

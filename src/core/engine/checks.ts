@@ -9,6 +9,7 @@ import { checkGitGate } from '../git/gate';
 import type { SecretMasker } from '../exec/mask';
 import { plainText } from '../base/text';
 import { decideVerdict } from './verdict';
+import { clip } from '../format';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -60,7 +61,7 @@ export async function checkAcceptance(
 
 function summarize(text: string): string {
   const t = plainText(text).trim().replace(/\s+/g, ' ');
-  return t.length > 200 ? `${t.slice(0, 200)}…` : t;
+  return clip(t, 200);
 }
 
 export async function runCheck(
@@ -150,6 +151,6 @@ export function scanLog(output: string, check: LogCheck): CheckOutcome {
   const res = check.errorPatterns.map((p) => new RegExp(p));
   for (const line of plainText(output).split('\n')) if (res.some((r) => r.test(line))) hits.push(line.trim());
   return hits.length
-    ? { ok: false, detail: `${hits.length} error line(s), first: ${hits[0].slice(0, 200)}` }
+    ? { ok: false, detail: `${hits.length} error line(s), first: ${clip(hits[0], 200)}` }
     : { ok: true, detail: `no line matches ${check.errorPatterns.join(', ')}` };
 }

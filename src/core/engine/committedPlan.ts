@@ -3,9 +3,10 @@ import { committedKind, committedPlanPaths, committedText, pathInRepository, rep
 import { gitUnavailable } from '../git/git';
 import { parsePlan } from '../plan/load';
 import type { Plan } from '../plan/schema';
+import { hasGates } from '../plan/environments';
 
 /** Whether any environment of a plan declares a gate another person or the calendar controls. */
-export const declaresGates = (plan: Plan): boolean => Object.values(plan.environments ?? {}).some((e) => Boolean(e.requires || e.approvals || e.freeze.length));
+export const declaresGates = (plan: Plan): boolean => Object.values(plan.environments ?? {}).some(hasGates);
 
 /** A committed text that does not load cannot say it has no gates: it counts as gated. */
 function textDeclaresGates(text: string | undefined, file: string): boolean {

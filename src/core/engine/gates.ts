@@ -6,6 +6,7 @@ import type { RunContext } from './context';
 import { checkAcceptance, runCheck } from './checks';
 import { isBaselineStep } from './units';
 import { environmentGates } from './envGates';
+import { clip } from '../format';
 
 /** A release goes on only from the commit it started from: a moved HEAD or tag pauses it, naming both SHAs. */
 export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
@@ -123,7 +124,7 @@ async function activeColour(c: RunContext): Promise<boolean> {
   const active = r.stdout.trim();
   if (r.exitCode !== 0 || !bg.colors.includes(active)) {
     return c.abort(
-      `cannot tell the active colour: "${bg.active}" ${r.exitCode !== 0 ? `failed (exit code ${r.exitCode})` : `printed "${active.slice(0, 40)}", expected ${bg.colors.join(' or ')}`}`,
+      `cannot tell the active colour: "${bg.active}" ${r.exitCode !== 0 ? `failed (exit code ${r.exitCode})` : `printed "${clip(active, 40)}", expected ${bg.colors.join(' or ')}`}`,
     );
   }
   c.append({ type: 'deploy.colors', active, idle: bg.colors.find((x) => x !== active)! });

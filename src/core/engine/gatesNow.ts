@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Plan } from '../plan/schema';
-import { currentEnvironment, planForEnvironment } from '../plan/environments';
+import { currentEnvironment, hasGates, planForEnvironment } from '../plan/environments';
 import { gitIdentity } from '../git/approvals';
 import { userName } from '../git/git';
 import { headCommit } from '../git/gate';
@@ -70,7 +70,7 @@ export async function gatesNow(
   const resolved = planForEnvironment(plan, environment);
   if (!resolved.ok) return undefined;
   const env = currentEnvironment(resolved.plan);
-  if (!env || (!env.freeze.length && !env.requires && !env.approvals)) return undefined;
+  if (!hasGates(env)) return undefined;
   const judged = await judgeEnvironmentGates(workspace, resolved.plan, version, { planText, planRel: path.relative(workspace, planFile) || planFile, now });
   if (!judged) return undefined;
   const base = { environment: resolved.plan.release.environment, version, at: new Date(now).toISOString(), ...judged };

@@ -4,6 +4,7 @@ import type { RunContext } from './context';
 import { httpCheck } from './checks';
 import { pseudoStep } from './stepExec';
 import type { Unit } from './units';
+import { clip } from '../format';
 
 type Outcome = 'ok' | 'failed' | 'stop';
 type Attempt = { ok: boolean; detail: string };
@@ -36,11 +37,7 @@ async function healthAttempt(c: RunContext, hc: HealthCheck, target: string, ext
   if (r.exitCode === 0) return { ok: true, detail: 'exit code 0' };
   return {
     ok: false,
-    detail: `exit code ${r.exitCode}: ${c.masker.mask(
-      String(r.all ?? '')
-        .trim()
-        .slice(0, 200),
-    )}`,
+    detail: `exit code ${r.exitCode}: ${c.masker.mask(clip(String(r.all ?? '').trim(), 200))}`,
   };
 }
 

@@ -1,3 +1,5 @@
+import { clip } from '../format';
+
 /**
  * What counts as a "go" in an acceptance verdict. Pure: text in, decision out.
  *
@@ -358,7 +360,7 @@ function jsonAsLines(text: string): string | null {
 
 const shorten = (s: string) => {
   const t = s.trim().replace(/\s+/g, ' ');
-  return t.length > 160 ? `${t.slice(0, 160)}…` : t;
+  return clip(t, 160);
 };
 
 const quote = (l: Line) => `line ${l.n}: "${shorten(l.raw)}"`;

@@ -1,3 +1,5 @@
+import { CLIP_MARK } from '../format';
+
 /**
  * Shortest secret a release accepts, blanks not counted. A shorter value turns up in ordinary
  * output all the time, so masking it would mangle every log, and the pattern of masks would itself
@@ -158,6 +160,14 @@ export class SecretMasker {
       for (let i = text.indexOf(p); i >= 0;) {
         found.push([i, i + p.length]);
         i = period < p.length && text.startsWith(periodTail, i + p.length) ? i + period : text.indexOf(p, i + 1);
+      }
+      // A quote clipped in the middle of the secret (format.ts clip): its beginning, right before the mark.
+      for (let j = text.indexOf(CLIP_MARK); j > 0; j = text.indexOf(CLIP_MARK, j + 1)) {
+        for (let k = Math.min(p.length - 1, j); k > 0; k--)
+          if (text.startsWith(p.slice(0, k), j - k)) {
+            found.push([j - k, j]);
+            break;
+          }
       }
       // The longest beginning of the secret the text ends with: only the last |secret|-1 characters can hold it.
       let k = 0;

@@ -1,3 +1,4 @@
+import { clip } from '../format';
 // Access-log lines (nginx/Apache "combined", or JSON lines) and the statistics a metric reads from
 // them. Pure: the file is followed by logtail.ts.
 
@@ -30,14 +31,14 @@ function requestTime(v: unknown): { requestTime?: number; badRequestTime?: strin
   if (v === undefined || v === null || v === '' || v === '-') return {};
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(v) ? Number(v) : NaN;
   if (Number.isFinite(n) && n >= 0) return { requestTime: n };
-  return { badRequestTime: typeof v === 'string' ? v.slice(0, 40) : (JSON.stringify(v)?.slice(0, 40) ?? typeof v) };
+  return { badRequestTime: typeof v === 'string' ? clip(v, 40) : clip(JSON.stringify(v) ?? typeof v, 40) };
 }
 
 export function parseCombinedLine(line: string): LogLine {
   const m = COMBINED.exec(line);
   if (!m) return { unparseable: 'not in combined format (host ident user [time] "request" status bytes "referer" "user agent")' };
   const s = status(m[2]);
-  if (s === undefined) return { unparseable: `status ${JSON.stringify(m[2].slice(0, 12))} is not an HTTP status (100 to 599)` };
+  if (s === undefined) return { unparseable: `status ${JSON.stringify(clip(m[2], 12))} is not an HTTP status (100 to 599)` };
   const rest = m[5]?.trim();
   return { status: s, ...requestTime(rest ? rest.split(/\s+/)[0] : undefined) };
 }
@@ -63,7 +64,10 @@ export function parseJsonLine(line: string, statusField: string, requestTimeFiel
   const raw = field(doc as Record<string, unknown>, statusField);
   if (raw === undefined) return { unparseable: `no field ${statusField}` };
   const s = status(raw);
-  if (s === undefined) return { unparseable: `${statusField} ${JSON.stringify(raw)?.slice(0, 20)} is not an HTTP status (100 to 599)` };
+  if (s === undefined)
+    return {
+      unparseable: `${statusField} ${clip(JSON.stringify(raw) ?? 'undefined', 20)} is not an HTTP status (100 to 599)`,
+    };
   return { status: s, ...requestTime(field(doc as Record<string, unknown>, requestTimeField)) };
 }
 

@@ -1,6 +1,7 @@
 import { JSONPath } from 'jsonpath-plus';
 import { fetchText } from '../base/fetchText';
 import { decimal, error, failure, ok, type MetricSource, type Sample } from './sample';
+import { clip } from '../format';
 
 /**
  * What is wrong with a JSONPath's brackets and quotes, or undefined: jsonpath-plus reads
@@ -53,7 +54,7 @@ export class HttpJsonSource implements MetricSource {
       try {
         doc = JSON.parse(text);
       } catch {
-        return error(`${this.url} did not return JSON: ${text.slice(0, 80)}`);
+        return error(`${this.url} did not return JSON: ${clip(text, 80)}`);
       }
     } catch (e) {
       return failure(e, this.timeoutMs);
@@ -74,11 +75,11 @@ export function pickNumber(doc: unknown, field: string): Sample {
     return error(`${field} is not a JSONPath jsonpath-plus can evaluate: ${(e as Error).message}`);
   }
   if (found.length === 0) return error(`${field} matches nothing in the response`);
-  if (found.length > 1)
-    return error(`${field} matches ${found.length} values in the response (${JSON.stringify(found).slice(0, 60)}); it must pick exactly one`);
+  if (found.length > 1) return error(`${field} matches ${found.length} values in the response (${clip(JSON.stringify(found), 60)}); it must pick exactly one`);
   const cur = found[0];
   if (cur === null) return { value: null, status: 'empty', message: `${field} is null` };
   const n = typeof cur === 'number' ? cur : typeof cur === 'string' ? decimal(cur) : NaN;
-  if (Number.isNaN(n)) return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${field} is ${JSON.stringify(cur)?.slice(0, 40)}, not a number`);
+  if (Number.isNaN(n))
+    return typeof cur === 'string' && cur === 'NaN' ? ok(NaN) : error(`${field} is ${clip(JSON.stringify(cur) ?? 'undefined', 40)}, not a number`);
   return ok(n);
 }

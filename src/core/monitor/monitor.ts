@@ -186,9 +186,9 @@ export class Monitor {
       const elapsed = clock.now() - start;
       this.deps.onTick?.(elapsed, windowMs);
       // By schedule, not by the clock: a warm-up of one interval leaves exactly the first sample out.
-      // The window ends by schedule as well: a slow sample (a source near its timeout, a loaded machine)
-      // does not cut it short of the samples its length and interval promise.
-      const last = k * this.cfg.interval >= windowMs;
+      // The window ends by schedule: a slow sample (a source near its timeout, a loaded machine) does not cut
+      // it short of the samples its length and interval promise; slow sources still end it one interval late at most.
+      const last = k * this.cfg.interval >= windowMs || elapsed >= windowMs + this.cfg.interval;
       if (k * this.cfg.interval <= warmupMs) {
         this.journalWarmup(samples, k * this.cfg.interval, warmupMs);
         if (last) break;

@@ -1,3 +1,4 @@
+import { clip } from '../format';
 /** A parsed sample of the Prometheus text exposition format. */
 export interface PromSample {
   name: string;
@@ -25,7 +26,7 @@ export function parsePromText(text: string): { samples: PromSample[]; errors: st
     if (!line || line.startsWith('#')) continue;
     const m = LINE_RE.exec(line);
     if (!m) {
-      errors.push(`line ${i + 1}: cannot parse "${line.slice(0, 80)}"`);
+      errors.push(`line ${i + 1}: cannot parse "${clip(line, 80)}"`);
       continue;
     }
     const labels: Record<string, string> = {};

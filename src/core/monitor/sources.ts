@@ -8,6 +8,7 @@ import { StubStatusSource } from './stubstatus';
 import { HttpJsonSource } from './httpjson';
 export { HttpJsonSource } from './httpjson';
 import * as path from 'node:path';
+import { clip } from '../format';
 
 export type { MetricSource, Sample } from './sample';
 
@@ -41,7 +42,7 @@ export class PrometheusQuerySource implements MetricSource {
       try {
         body = JSON.parse(text) as typeof body;
       } catch {
-        return error(`Prometheus answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`);
+        return error(`Prometheus answered HTTP ${res.status} with a body that is not JSON: ${clip(text, 120)}`);
       }
       if (body.status !== 'success') return error(`Prometheus ${body.errorType ?? `HTTP ${res.status}`}: ${body.error ?? 'no error message'}`);
     } catch (e) {
@@ -148,13 +149,13 @@ export class CommandSource implements MetricSource {
   async sample(): Promise<Sample> {
     const r = await runShort(this.command, { cwd: this.cwd, timeoutMs: this.timeoutMs, env: this.env });
     if (r.timedOut) return error(`no answer within ${this.timeoutMs} ms`);
-    if (r.exitCode !== 0) return error(`exit code ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 120)}`);
+    if (r.exitCode !== 0) return error(`exit code ${r.exitCode ?? r.signal}: ${clip(String(r.stderr), 120)}`);
     const out = String(r.stdout).trim();
     if (out === '') return { value: null, status: 'empty', message: 'the command printed nothing' };
     const tokens = out.split(/\s+/);
     const last = tokens[tokens.length - 1];
     if (/^nan$/i.test(last)) return ok(NaN);
     const n = decimal(last);
-    return Number.isFinite(n) ? ok(n) : error(`the command printed "${last.slice(0, 40)}", not a number`);
+    return Number.isFinite(n) ? ok(n) : error(`the command printed "${clip(last, 40)}", not a number`);
   }
 }

@@ -1,5 +1,6 @@
 import { fetchText } from '../base/fetchText';
 import { error, failure, ok, type MetricSource, type Sample } from './sample';
+import { clip } from '../format';
 
 export type StubStatusField = 'active' | 'accepts' | 'handled' | 'requests' | 'reading' | 'writing' | 'waiting';
 
@@ -19,7 +20,7 @@ const STUB_RE =
 /** nginx's stub_status page, or why the text is not one. */
 export function parseStubStatus(text: string): StubStatus | { problem: string } {
   const m = STUB_RE.exec(text.trim());
-  if (!m) return { problem: `not an nginx stub_status page: ${JSON.stringify(text.slice(0, 60))}` };
+  if (!m) return { problem: `not an nginx stub_status page: ${JSON.stringify(clip(text, 60))}` };
   const [active, accepts, handled, requests, reading, writing, waiting] = m.slice(1).map(Number);
   if (![active, accepts, handled, requests, reading, writing, waiting].every(Number.isSafeInteger))
     return { problem: 'a stub_status number is too large to be exact' };

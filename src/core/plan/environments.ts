@@ -54,3 +54,25 @@ export function planForRun(plan: Plan, environment: string | undefined): Plan {
   const r = environment === undefined || !environmentOf(plan, environment) ? undefined : planForEnvironment(plan, environment);
   return r?.ok ? r.plan : plan;
 }
+
+/** Whether an environment declares a gate of its own: a freeze window, a promotion or approvals. */
+export const hasGates = (env: Environment | undefined): boolean =>
+  !!env && (env.freeze.length > 0 || env.requires !== undefined || env.approvals !== undefined);
+
+/**
+ * Which environment's gates the views check between runs: the one checked last (or just approved),
+ * else the last run's if it declares gates, else the one that requires a release to the last run's
+ * environment (staging released: production is what a person waits for). Undefined: none to check.
+ */
+export function environmentToCheck(
+  plan: Plan,
+  last: { environment: string; version: string } | undefined,
+  checked?: { environment: string; version: string },
+): { environment: string; version: string } | undefined {
+  if (checked) return checked;
+  if (!last) return undefined;
+  const own = environmentOf(plan, last.environment);
+  if (own && hasGates(own.env)) return { environment: own.name, version: last.version };
+  const next = environmentNames(plan).find((n) => plan.environments![n].requires?.released.toLowerCase() === last.environment.toLowerCase());
+  return next === undefined ? undefined : { environment: next, version: last.version };
+}

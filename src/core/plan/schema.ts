@@ -82,7 +82,7 @@ export const Monitoring = z
   .strictObject({
     window: doc(
       Duration,
-      'How long production is watched after verification, before the announcement. The spec asks for 15 to 30 minutes; a shorter window on a production environment is warned about, unless `shortWindowReason` says why.',
+      'How long production is watched after verification, before the announcement: `window / interval` samples. A sample slower than the interval delays the next ones; the window still takes its samples, but ends at most one interval late. The spec asks for 15 to 30 minutes; a shorter window on a production environment is warned about, unless `shortWindowReason` says why.',
     ),
     interval: durationDefault(15_000, 'The time between two samples of every metric, in the window and while the baseline is captured.'),
     warmup: doc(
