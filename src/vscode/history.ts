@@ -21,6 +21,8 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private timer: NodeJS.Timeout | undefined;
   rows: HistoryRow[] = [];
+  /** Whether the view has read the rows once (before that, a refresh always redraws). */
+  private read = false;
   /** The row selected in the view (set by the view): what a row command acts on when it came without its row. */
   selected: () => HistoryRow | undefined = () => undefined;
 
@@ -48,9 +50,16 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
     this.timer ??= setTimeout(() => this.refresh(), 1000);
   }
 
+  /**
+   * Redraws the view when the runs changed. An unchanged list is left alone: a redraw makes VS Code
+   * forget its rows until it reads them again, and a row's menu command run in that moment arrives
+   * without its row (a fresh-clone CI run met this a second after the window opened).
+   */
   refresh(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const dir = this.workspaceDir();
+    if (this.read && JSON.stringify(dir ? releaseHistory(dir) : []) === JSON.stringify(this.rows)) return;
     this.changed.fire(undefined);
   }
 
@@ -58,6 +67,7 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
     if (element) return [];
     const dir = this.workspaceDir();
     this.rows = dir ? releaseHistory(dir) : [];
+    this.read = true;
     return this.rows;
   }
 
