@@ -53,7 +53,7 @@ export class ReleaseController extends Disposable {
   runId: string | undefined;
   /** The release this window runs now, if any. */
   live: Release | undefined;
-  /** The environment gates judged since the last reload (environments.ts checkGatesNow); a change in .release/ voids it. */
+  /** The environment gates judged between runs (environments.ts checkGatesNow); a change of the plan or of the newest run voids it. */
   gatesNow: GatesNow | undefined;
   private running: Promise<ReleaseState> | undefined;
   readonly prechecks = new Map<string, Precheck>();

@@ -163,19 +163,11 @@ export class SecretMasker {
       }
       // A quote clipped in the middle of the secret (format.ts clip): its beginning, right before the mark.
       for (let j = text.indexOf(CLIP_MARK); j > 0; j = text.indexOf(CLIP_MARK, j + 1)) {
-        for (let k = Math.min(p.length - 1, j); k > 0; k--)
-          if (text.startsWith(p.slice(0, k), j - k)) {
-            found.push([j - k, j]);
-            break;
-          }
+        const k = beginningEndingAt(text, j, f);
+        if (k > 0) found.push([j - k, j]);
       }
-      // The longest beginning of the secret the text ends with: only the last |secret|-1 characters can hold it.
-      let k = 0;
-      for (let i = Math.max(0, text.length - p.length + 1); i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        while (k > 0 && c !== p.charCodeAt(k)) k = f.borders[k - 1];
-        if (c === p.charCodeAt(k)) k++;
-      }
+      // The longest beginning of the secret the text ends with.
+      const k = beginningEndingAt(text, text.length, f);
       if (k > 0) pending = Math.min(pending, text.length - k);
     }
     found.sort((a, b) => a[0] - b[0]);
@@ -258,4 +250,16 @@ function maskCharFor(texts: string[]): string {
     const c = String.fromCodePoint(cp);
     if (!texts.some((t) => t.includes(c))) return c;
   }
+}
+
+/** The length of the longest beginning of a form (never all of it) that `text` has right before `end`: only the |form|-1 characters before it can hold one. */
+function beginningEndingAt(text: string, end: number, f: Form): number {
+  const p = f.text;
+  let k = 0;
+  for (let i = Math.max(0, end - p.length + 1); i < end; i++) {
+    const c = text.charCodeAt(i);
+    while (k > 0 && c !== p.charCodeAt(k)) k = f.borders[k - 1];
+    if (c === p.charCodeAt(k)) k++;
+  }
+  return k;
 }
