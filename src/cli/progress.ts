@@ -1,7 +1,7 @@
 import { PHASE_TITLES, type Plan } from '../core/plan/schema';
 import type { ReleaseEvent } from '../core/base/events';
 import type { ReleaseState } from '../core/base/fold';
-import { formatNumber, formatSeconds } from '../core/format';
+import { extendedText, formatNumber, formatSeconds } from '../core/format';
 import type { Io } from './io';
 
 /** The CLI's running account of a release, one line per journal event worth a line. */
@@ -43,7 +43,7 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         break;
       }
       case 'monitoring.extended':
-        io.out(`    window extended by up to ${e.extraMs / 1000} s: ${e.reason}`);
+        io.out(`    window ${extendedText(e.extraMs, e.reason)}`);
         break;
       case 'guard.breached':
         if (e.confirmed) io.out(`  ! guard breached: ${e.metric} ${e.rule} (value ${fmt(e.value)}, ${e.consecutive} in a row)`);

@@ -46,3 +46,6 @@ export function clip(text: string, max: number): string {
   const end = max > 0 && /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
   return `${text.slice(0, end)}${CLIP_MARK}`;
 }
+
+/** A monitoring window taken longer to confirm or clear what was open at its end, said the same in the CLI, the terminal and the report. */
+export const extendedText = (extraMs: number, reason: string): string => `extended by up to ${extraMs / 1000} s: ${reason}`;

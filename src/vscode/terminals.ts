@@ -5,6 +5,7 @@ import { PHASE_TITLES, type PhaseId } from '../core/plan/schema';
 import type { ReleaseEvent } from '../core/base/events';
 import type { ReleaseState } from '../core/base/fold';
 import { Disposable } from './dispose';
+import { extendedText } from '../core/format';
 
 const GREEN = '\x1b[32m';
 const RED = '\x1b[31m';
@@ -222,7 +223,7 @@ export class PhaseTerminals extends Disposable {
           this.get('monitoring', s.version, false).write(`${e.status === 'breach' ? RED : YELLOW}${e.metric}: ${e.message ?? e.status}${RESET}\n`);
         break;
       case 'monitoring.extended':
-        this.get('monitoring', s.version, false).write(`${YELLOW}window extended by up to ${e.extraMs / 1000} s: ${e.reason}${RESET}\n`);
+        this.get('monitoring', s.version, false).write(`${YELLOW}window ${extendedText(e.extraMs, e.reason)}${RESET}\n`);
         break;
       case 'guard.breached':
         if (e.confirmed) this.get('monitoring', s.version).write(`${RED}${BOLD}! ${e.metric} breached ${e.rule} (${e.consecutive} in a row)${RESET}\n`);

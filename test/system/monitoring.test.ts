@@ -294,12 +294,17 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
     assert.match(s.rollback!.reason, /^m: no usable sample of m in the window \(\d+ taken\): the command printed/);
   });
 
+  /**
+   * A metric that counts its reads in the file n and prints `then` from the read where `[ $n test ]`
+   * holds, else 0. Production is read once beside the fixed baseline (a first scrape, then the reading:
+   * n = 1, 2); the window's first sample primes the source (n = 3), its 4 samples are n = 4..7.
+   */
+  const counted = (test: string, then: string) =>
+    `      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n ${test} ]; then echo ${then}; else echo 0; fi"\n      guard: { max: 0.5 }`;
+
   it('M6: a breach in the last sample, not yet confirmed, is confirmed by the extension and rolls back', async () => {
-    // Production is read once beside the fixed baseline (a first scrape, then the reading: n = 1, 2); the window's
-    // first sample primes the source (n = 3), its 4 samples are n = 4..7: breaches from its last on.
-    const cmd =
-      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 7 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
-    const ws = workspace(plan(cmd));
+    // Breaches from the window's last sample on.
+    const ws = workspace(plan(counted('-ge 7', '1')));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
     const ext = journalLines(ws, s.runId).filter((e) => e.type === 'monitoring.extended');
@@ -310,9 +315,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
   });
 
   it('M6: a breach in the last sample that clears in the extension releases, and the report says the window was extended', async () => {
-    const cmd =
-      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -eq 7 ]; then echo 1; else echo 0; fi"\n      guard: { max: 0.5 }';
-    const ws = workspace(plan(cmd));
+    const ws = workspace(plan(counted('-eq 7', '1')));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);
     assert.equal(
@@ -327,9 +330,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
   });
 
   it('a run of errors open at the window end is cleared or confirmed by the samples it still needs', async () => {
-    const cmd =
-      '      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n -ge 7 ]; then echo n/a; else echo 0; fi"\n      guard: { max: 0.5 }';
-    const ws = workspace(plan(cmd, '\n  consecutiveErrorLimit: 3'));
+    const ws = workspace(plan(counted('-ge 7', 'n/a'), '\n  consecutiveErrorLimit: 3'));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
     assert.match(s.rollback!.reason, /^m: 3 inconclusive samples in a row/);

@@ -93,9 +93,13 @@ export class RunContext {
     return { ...this.readEnv(), ...Object.fromEntries(Object.entries({ ...this.o.plan.env, ...s.env }).map(([k, v]) => [k, this.resolve(v, extra)])) };
   }
 
-  /** The variables the plan reads as `${env:NAME}`, with their values. */
+  /** The names the plan reads as `${env:NAME}`: read from its text once, as the text does not change during a run. */
+  private readNames: string[] | undefined;
+
+  /** The variables the plan reads as `${env:NAME}`, with their values (every step's environment gets them). */
   readEnv(): Record<string, string> {
-    return Object.fromEntries(envReferences(this.o.planText).flatMap((r) => (typeof this.env[r.name] === 'string' ? [[r.name, this.env[r.name]!]] : [])));
+    this.readNames ??= [...new Set(envReferences(this.o.planText).map((r) => r.name))];
+    return Object.fromEntries(this.readNames.flatMap((n) => (typeof this.env[n] === 'string' ? [[n, this.env[n]]] : [])));
   }
 
   /** Ends the release at a gate: an outcome, journalled and shown as one. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { MetricView, ReleaseState, RollbackView, StepView } from '../base/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
 import { plainText } from '../base/text';
-import { formatNumber } from '../format';
+import { extendedText, formatNumber } from '../format';
 import { dur, specSections, specTime, type ReportField, type Span } from './report-sections';
 import { breachText, failedMetric, guardText, previousVersionText, rollbackCause, rollbackClause } from './incident-wording';
 
@@ -233,7 +233,7 @@ function monitoringLine(s: ReleaseState): string {
   const monPhase = s.phases.find((p) => p.id === 'monitoring')!;
   const win = s.monitoring?.windowMs;
   const count = s.monitoring?.metrics ?? metrics.length;
-  const ext = s.monitoring?.extendedMs ? ` (extended by up to ${s.monitoring.extendedMs / 1000} s: ${s.monitoring.extendedReason})` : '';
+  const ext = s.monitoring?.extendedMs ? ` (${extendedText(s.monitoring.extendedMs, s.monitoring.extendedReason ?? '')})` : '';
   const scope = `${win !== undefined ? `${windowText(win)} window${ext}, ` : ''}${count} metric${count === 1 ? '' : 's'}`;
   const failed = failedMetric(s);
   if (failed) {
