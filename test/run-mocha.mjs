@@ -39,12 +39,35 @@ const mocha = new Mocha({ timeout: 60000, reporter: 'spec', ui: 'bdd' });
 if (grep) mocha.grep(grep);
 for (const f of files) if (!wanted.length || wanted.includes(f.slice(0, -'.test.js'.length))) mocha.addFile(path.resolve(dir, f));
 const failed = [];
+// Each file's time, slowest first, in test-results/logs/<layer>-files.json: what a shard plan reads.
+const fileTimes = {};
+let fileStart = 0;
 const runner = mocha.run((failures) => {
   const s = runner.stats;
+  const times = Object.entries(fileTimes).sort((a, b) => b[1] - a[1]);
+  try {
+    const logs = path.join(dir, '..', '..', 'test-results', 'logs');
+    fs.mkdirSync(logs, { recursive: true });
+    fs.writeFileSync(
+      path.join(logs, `${layer}-files${process.env.TEST_SHARD ? `-${process.env.TEST_SHARD}` : ''}.json`),
+      JSON.stringify(Object.fromEntries(times), null, 1),
+    );
+  } catch {
+    // Timing is a report, never a failure.
+  }
   console.log(`RESULT ${JSON.stringify({ passed: s.passes, failed: s.failures, pending: s.pending, failures: failed })}`);
   process.exitCode = failures ? 1 : 0;
   // Tests own real processes; make sure none keeps this one alive.
   setTimeout(() => process.exit(process.exitCode), 200).unref();
+});
+runner.on('suite', (suite) => {
+  if (suite.file && suite.parent?.root) fileStart = Date.now();
+});
+runner.on('suite end', (suite) => {
+  if (suite.file && suite.parent?.root) {
+    const name = path.basename(suite.file, '.test.js');
+    fileTimes[name] = (fileTimes[name] ?? 0) + Date.now() - fileStart;
+  }
 });
 // Each failure's title and first line, repeated in RESULT so that the run's closing lines name them.
 runner.on('fail', (t, err) =>
