@@ -25,7 +25,7 @@ const t0 = Date.now();
 const seconds = (ms) => `${Math.round(ms / 1000)} s`;
 
 /** Runs one command; with two lanes at once, each output line is prefixed with its layer. */
-function run(name, cmd, args, { prefix = false, lock = false } = {}) {
+function run(name, cmd, args, { prefix = false, lock = false, env = {} } = {}) {
   if (lock && process.env.VSCODE_TEST_LOCK) [cmd, args] = ['flock', [process.env.VSCODE_TEST_LOCK, cmd, ...args]];
   const started = Date.now();
   console.log(`[${name}] starts at ${seconds(started - t0)}: ${cmd} ${args.join(' ')}`);
@@ -33,7 +33,7 @@ function run(name, cmd, args, { prefix = false, lock = false } = {}) {
   return new Promise((resolve) => {
     let out = '';
     let partial = '';
-    const child = spawn(cmd, args, { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const take = (d) => {
       out += d;
       log.write(d);
@@ -106,16 +106,54 @@ const both = !only;
 const prefix = both;
 const HARNESS = 'harness';
 
-async function nodeLane() {
-  if (wants('unit')) count('unit', await run('unit', 'node', ['test/run-mocha.mjs', 'unit'], { prefix }));
-  if (wants('system')) {
-    const files = fs
-      .readdirSync(path.join(ROOT, 'out', 'system'))
-      .filter((f) => f.endsWith('.test.js'))
-      .map((f) => f.slice(0, -'.test.js'.length))
-      .filter((f) => !both || f !== HARNESS);
-    count('system', await run('system', 'node', ['test/run-mocha.mjs', 'system', ...files], { prefix }));
+/**
+ * The system layer's files dealt into `lanes` lists: the longest first (times last measured, in
+ * test/system-times.json; a file not measured yet counts as the median), each onto the list with the
+ * least time so far. `head` is time already on the first list (the unit layer runs there first).
+ */
+function deal(files, lanes, head) {
+  let times = {};
+  try {
+    times = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'system-times.json'), 'utf8'));
+  } catch {
+    // No times yet: every file counts the same.
   }
+  const known = Object.values(times).sort((a, b) => a - b);
+  const median = known.length ? known[Math.floor(known.length / 2)] : 1;
+  const time = (f) => times[f] ?? median;
+  const out = Array.from({ length: lanes }, (_, i) => ({ ms: i === 0 ? head : 0, files: [] }));
+  for (const f of [...files].sort((a, b) => time(b) - time(a) || a.localeCompare(b))) {
+    const lane = out.reduce((min, l) => (l.ms < min.ms ? l : min));
+    lane.files.push(f);
+    lane.ms += time(f);
+  }
+  return out.map((l) => l.files.sort());
+}
+
+// The system layer runs in TEST_SHARDS mocha processes at once (2 by default): its tests mostly wait
+// on the processes, services and timers they start, and no two files share a port, an address or a
+// folder (each takes free ports and its own temp folders; only fleet uses fixed addresses).
+const SHARDS = Math.max(1, Number(process.env.TEST_SHARDS ?? 2) || 1);
+const UNIT_MS = 60_000;
+
+async function nodeLane() {
+  const files = wants('system')
+    ? fs
+        .readdirSync(path.join(ROOT, 'out', 'system'))
+        .filter((f) => f.endsWith('.test.js'))
+        .map((f) => f.slice(0, -'.test.js'.length))
+        .filter((f) => !both || f !== HARNESS)
+    : [];
+  const lanes = deal(files, SHARDS, wants('unit') ? UNIT_MS : 0);
+  await Promise.all(
+    lanes.map(async (shard, i) => {
+      if (i === 0 && wants('unit')) count('unit', await run('unit', 'node', ['test/run-mocha.mjs', 'unit'], { prefix }));
+      if (!shard.length) return;
+      const name = lanes.length > 1 ? `system ${i + 1}/${lanes.length}` : 'system';
+      const env = lanes.length > 1 ? { TEST_SHARD: String(i + 1) } : {};
+      count(name, await run(name, 'node', ['test/run-mocha.mjs', 'system', ...shard], { prefix: prefix || lanes.length > 1, env }));
+    }),
+  );
 }
 
 async function vscodeLane() {
@@ -137,6 +175,15 @@ async function vscodeLane() {
 }
 
 if (ok) await Promise.all([wants('unit') || wants('system') ? nodeLane() : undefined, wants('vscode') ? vscodeLane() : undefined]);
+// The system files' times of this run, merged from its lanes: copy to test/system-times.json to deal by them.
+const measured = {};
+for (const f of fs.readdirSync(LOGS).filter((f) => /^system-files-\d+\.json$/.test(f)))
+  Object.assign(measured, JSON.parse(fs.readFileSync(path.join(LOGS, f), 'utf8')));
+if (Object.keys(measured).length)
+  fs.writeFileSync(
+    path.join(LOGS, 'system-files.json'),
+    `${JSON.stringify(Object.fromEntries(Object.entries(measured).sort((a, b) => b[1] - a[1])), null, 1)}\n`,
+  );
 // The failures' titles come last, beside the totals: the end of a long log is the part always read.
 if (totals.failures.length) console.log(`\nfailed:\n${totals.failures.map((f) => `  ${f}`).join('\n')}`);
 console.log(`\n${totals.layers.join('\n')}\ntotal time ${seconds(Date.now() - t0)}`);

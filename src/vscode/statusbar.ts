@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { ReleaseController } from './controller';
 import { COMMANDS } from './commands';
 import { Disposable } from './dispose';
+import { formatCountdown } from '../core/format';
 
 /** The rollback shortcut: shown while there is something to roll back, counting down the window. */
 export class RollbackStatusBar extends Disposable {
@@ -42,13 +43,13 @@ export class RollbackStatusBar extends Disposable {
       this.show();
       return;
     }
-    const left = Math.max(0, Math.round((Date.parse(until) - Date.now()) / 1000));
-    if (left === 0 && !this.c.isRunning) {
+    const untilMs = Date.parse(until);
+    if (untilMs - Date.now() < 500 && !this.c.isRunning) {
       this.hide();
       return;
     }
     const breaching = Object.values(s.metrics).some((m) => m.last?.status === 'breach');
-    this.item.text = `$(history) Roll back ${v} · ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+    this.item.text = `$(history) Roll back ${v} · ${formatCountdown(untilMs)}`;
     this.item.backgroundColor = breaching ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.tooltip = `${s.name} ${v} on ${s.environment} is ${s.status}. Click to roll back (asks first). The rollback window closes at ${new Date(until).toLocaleTimeString()}.${breaching ? '\nA guard is breaching right now.' : ''}`;
     this.show();

@@ -8,6 +8,7 @@ import { COMMANDS } from './commands';
 import { Disposable } from './dispose';
 import { environmentOf } from '../core/plan/environments';
 import { shortTime } from '../core/engine/history';
+import { formatCountdown } from '../core/format';
 
 /** The gates a release passes before its checklist: a verdict that says go, a rollback plan, and what its environment declares. */
 export type GateId = 'acceptance' | 'rollback-plan' | EnvironmentGateId;
@@ -362,8 +363,8 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     item.description = state === 'blocked' ? gate!.message : p?.durationMs !== undefined ? `${state} · ${secs(p.durationMs)}` : state;
     if (id === 'monitoring' && state === 'running' && this.c.plan?.ok) {
       const started = Date.parse(this.c.state!.monitoring?.startedAt ?? '');
-      const left = Math.max(0, Math.round((started + this.c.plan.plan.monitoring.window - Date.now()) / 1000));
-      if (Number.isFinite(left)) item.description = `running · ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
+      const ends = started + this.c.plan.plan.monitoring.window;
+      if (Number.isFinite(ends)) item.description = `running · ${formatCountdown(ends)} left`;
     }
     const canary = this.c.state?.canary;
     // A canary's step and weight, in words on the deploy row: the share of production on the new version.

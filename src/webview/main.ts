@@ -2,7 +2,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { FromWebview, ToWebview, type ComparisonView, type MetricSnapshot, type Snapshot } from './protocol';
-import { formatNumber } from '../core/format';
+import { formatCountdown, formatNumber } from '../core/format';
 import { MAX_POINTS } from '../core/monitor/series';
 
 interface VsCodeApi {
@@ -58,8 +58,7 @@ function tickCountdown(): void {
     c.textContent = s?.monitoring.finishedAt ? 'monitoring window closed' : '';
     return;
   }
-  const left = Math.max(0, Math.round((s.monitoring.endsAt - Date.now()) / 1000));
-  c.textContent = `monitoring: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
+  c.textContent = `monitoring: ${formatCountdown(s.monitoring.endsAt)} left`;
 }
 
 function renderTable(s: Snapshot): void {
