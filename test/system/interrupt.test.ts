@@ -160,6 +160,26 @@ describe('one interrupt per run: a rollback request or a stop ends every wait', 
     if (figures.length) console.log(`\n    measured:\n${figures.map((f) => `      ${f}`).join('\n')}`);
   });
 
+  it(`a rollback requested while a person is asked about a failed step starts the rollback within ${BAR_MS} ms`, async () => {
+    const ws = workspace(smallPlan({ deploy: '    steps:\n      - name: deploy\n        run: echo 1.2.3 > deployed.txt; false' }));
+    const events: { e: ReleaseEvent; t: number }[] = [];
+    let asked = false;
+    // A person who has not answered yet: the question stays open until the rollback makes it moot.
+    const prompter = { ...scripted(), onFailure: () => ((asked = true), new Promise<never>(() => {})) };
+    const release = await Release.start(ws.options({ prompter, onEvent: (e) => events.push({ e, t: Date.now() }) }));
+    const done = release.run();
+    assert.ok(await waitFor(() => asked, ARRIVAL_MS, 20), `the release asked about the failed deploy: ${events.map((x) => x.e.type).join(' ')}`);
+    const t0 = Date.now();
+    release.requestRollback('the operator saw errors', 'Test Engineer');
+    const started = await waitFor(() => events.find((x) => x.e.type === 'rollback.started'), 5_000, 5);
+    const ms = started ? started.t - t0 : NaN;
+    figures.push(`rollback while asked about a failed step: ${ms} ms`);
+    assert.ok(started && ms < BAR_MS, `rollback.started ${ms} ms after the request (bar ${BAR_MS} ms)`);
+    const s = await done;
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.equal(s.rollback?.reason, 'the operator saw errors', 'the request from the status bar, with its reason, is the rollback');
+  });
+
   for (const w of WAITS) {
     it(`a rollback requested during ${w.kind} starts the rollback within ${BAR_MS} ms`, async () => {
       const srv = await failingServer();

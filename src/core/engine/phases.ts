@@ -154,8 +154,13 @@ async function runUnitWithDecisions(c: RunContext, unit: Unit, ranAlready = fals
       return rollbackNow(c);
     }
     const d =
-      decided ?? (await c.stopLatch.race(c.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: productionTouched(c) })));
+      decided ??
+      (await c.stopLatch.race(c.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: productionTouched(c) }), () => ({
+        action: 'rollback' as const,
+      })));
     decided = undefined;
+    // Asked for elsewhere while the person was asked (the status bar): that request, with its reason, is the rollback.
+    if (c.rollbackRequest) return rollbackNow(c);
     const next = await applyDecision(c, unit, step, d);
     if (next !== 'retry') return next;
   }

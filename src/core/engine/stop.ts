@@ -28,6 +28,7 @@ export class StopLatch {
   /** The rollback's waits: a rollback under way finishes first, so only a second stop ends them. */
   private readonly rollback = new AbortController();
   private rollingBack = false;
+  private readonly rollbackAsked = new Promise<void>((resolve) => this.forward.signal.addEventListener('abort', () => resolve(), { once: true }));
   private readonly stopped = new Promise<never>((_resolve, reject) => {
     this.fire = reject;
   });
@@ -61,8 +62,15 @@ export class StopLatch {
     this.forward.abort();
   }
 
-  race<T>(p: Promise<T>): Promise<T> {
-    return this.by ? Promise.reject(new ReleaseStopped(this.by)) : Promise.race([p, this.stopped]);
+  /**
+   * `p` (a person's answer), or the stop. With `ifRollback`, a rollback asked for meanwhile (the
+   * status bar, a failed check elsewhere) is the answer: nobody is left waiting on a moot question.
+   */
+  race<T>(p: Promise<T>, ifRollback?: () => T): Promise<T> {
+    if (this.by) return Promise.reject(new ReleaseStopped(this.by));
+    if (!ifRollback) return Promise.race([p, this.stopped]);
+    // A stop aborts the same signal: the stop wins, as its rejection is already settled when this runs.
+    return Promise.race([p, this.stopped, this.rollbackAsked.then(() => (this.by ? this.stopped : ifRollback()))]);
   }
 
   throwIfStopped(): void {
