@@ -307,7 +307,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     const chosen = planForEnvironment(loaded.plan, 'eu');
     assert.ok(chosen.ok);
     // Started two hours ago by its clock, before the window (now ± 1 h) began: no freeze then.
-    const earlier = { now: () => Date.now() - 2 * 3_600_000, sleep: (ms: number, signal?: AbortSignal) => realClock.sleep(ms, signal) };
+    const earlier = { now: () => Date.now() - 2 * 3_600_000, sleep: (ms: number, signal: AbortSignal) => realClock.sleep(ms, signal) };
     const options = ws.options({ plan: chosen.plan, planText: loaded.text, stopAfter: 'preparation' });
     const first = await (await Release.start({ ...options, clock: earlier })).run();
     assert.equal(first.status, 'paused', JSON.stringify(first.pausedAt));

@@ -233,7 +233,7 @@ describe('announcements', () => {
     await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(down.address() as AddressInfo).port}/hook`;
     await new Promise((r) => down.close(r));
-    const direct = await postWebhook(url, { text: 'x' }, 1000, 1, realClock);
+    const direct = await postWebhook(url, { text: 'x' }, 1000, 1, realClock, new AbortController().signal);
     assert.equal(direct.ok, false);
     assert.match(direct.detail, /^announcement failed: webhook unreachable: ECONNREFUSED after 2 attempt\(s\)$/);
     const ws = workspace(smallPlan({ extra: 'announce:\n  notify: false\n  webhook:\n    url: ${env:TINY_WEBHOOK}\n    retries: 0' }));

@@ -12,10 +12,12 @@ export interface FetchedText {
 export async function fetchText(
   url: string,
   timeoutMs: number,
-  init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: RequestRedirect; statusOnly?: boolean } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: RequestRedirect; statusOnly?: boolean; signal?: AbortSignal } = {},
 ): Promise<FetchedText> {
-  const { statusOnly, ...request } = init;
-  const res = await fetch(url, { ...request, signal: AbortSignal.timeout(timeoutMs) });
+  const { statusOnly, signal, ...request } = init;
+  // A run's interrupt (a stop, a rollback request) ends the exchange as its deadline does.
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const res = await fetch(url, { ...request, signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
   // Where only the status counts (a webhook that took the post), a body cut short is no failure: a retry would post twice.
   const text = statusOnly ? await res.text().catch(() => '') : await res.text();
   return { status: res.status, ok: res.ok, text };

@@ -116,7 +116,7 @@ export interface HttpOutcome extends CheckOutcome {
 }
 
 /** `resolve` gives the plan references of the headers and body their values. */
-export async function httpCheck(c: HttpCheck, url: string, resolve: (text: string) => string = (t) => t): Promise<HttpOutcome> {
+export async function httpCheck(c: HttpCheck, url: string, signal: AbortSignal, resolve: (text: string) => string = (t) => t): Promise<HttpOutcome> {
   const t0 = performance.now();
   try {
     const headers = c.headers && Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, resolve(v)]));
@@ -127,7 +127,7 @@ export async function httpCheck(c: HttpCheck, url: string, resolve: (text: strin
         return { ok: false, detail: `header ${k}: ${bad.replace('the header value', 'its value, plan references resolved,')}; the request was not sent` };
     }
     const body = c.requestBody === undefined ? undefined : resolve(c.requestBody);
-    const res = await fetchText(url, c.timeout, { method: c.method, redirect: 'manual', headers, body });
+    const res = await fetchText(url, c.timeout, { method: c.method, redirect: 'manual', headers, body, signal });
     const text = res.text;
     const latencyMs = Math.round(performance.now() - t0);
     const problems: string[] = [];
@@ -141,6 +141,7 @@ export async function httpCheck(c: HttpCheck, url: string, resolve: (text: strin
       detail: problems.length ? problems.join('; ') : `HTTP ${res.status} in ${latencyMs} ms`,
     };
   } catch (e) {
+    if (signal.aborted) return { ok: false, detail: `${url}: interrupted before an answer` };
     const f = describeFetchFailure(e, c.timeout);
     return { ok: false, detail: `${url}: ${f.timedOut ? f.detail : f.reason}` };
   }

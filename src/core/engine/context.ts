@@ -43,9 +43,8 @@ export class RunContext {
   readonly running = new Set<RunningStep>();
   /** The step started last: the one the terminal's input goes to. */
   current?: RunningStep;
-  monitorAbort?: AbortController;
   monitor?: Monitor;
-  rollbackRequest?: RollbackRequest;
+  private request?: RollbackRequest;
   user = '';
   /** Opened again after a pause, a crash or a reload: only then can its commit have moved since it started. */
   reopened = false;
@@ -62,6 +61,29 @@ export class RunContext {
     this.runner = new StepRunner(this.masker, o.killGraceMs);
     this.log = maskedLogger(o.logger ?? silentLogger, this.masker);
     this.clock = o.clock ?? realClock;
+  }
+
+  /** Why and by whom the rollback was asked for, once it was. */
+  get rollbackRequest(): RollbackRequest | undefined {
+    return this.request;
+  }
+
+  /**
+   * Asks for the rollback, from anywhere (a person, a failed check, a breach): the first request
+   * is kept, and it interrupts the run, so whatever the release waits on ends now and the rollback
+   * starts. False when one was asked for already.
+   */
+  requestRollback(r: RollbackRequest): boolean {
+    if (this.request) return false;
+    this.request = r;
+    this.stopLatch.interrupt();
+    return true;
+  }
+
+  /** Why the run's waits were interrupted (a stop, a rollback request), or undefined while it goes on. */
+  interruption(): string | undefined {
+    if (this.stopLatch.by) return `stopped by ${this.stopLatch.by}`;
+    return this.request ? 'rollback requested' : undefined;
   }
 
   openJournal(): void {

@@ -160,9 +160,7 @@ export class Release {
 
   /** Asks the running release to roll back: the current step is ended and the rollback starts. */
   requestRollback(reason: string, by: string): void {
-    if (this.c.rollbackRequest) return;
-    this.c.rollbackRequest = { reason, by, at: this.c.clock.now(), trigger: 'user' };
-    this.c.monitorAbort?.abort();
+    if (!this.c.requestRollback({ reason, by, at: this.c.clock.now(), trigger: 'user' })) return;
     for (const r of this.c.running) r.cancel();
   }
 
@@ -191,7 +189,6 @@ export class Release {
       else for (const r of c.running) r.cancel(true);
       return;
     }
-    c.monitorAbort?.abort();
     for (const r of c.running) r.cancel(n > 1);
   }
 

@@ -93,9 +93,9 @@ async function runSideBySide(c: RunContext, units: Unit[]): Promise<'ok' | 'stop
         if (r === 'stop') stopped = true;
         // A target that fails its health check rolls the release back at once: the other targets'
         // checks stop at their next attempt instead of running out their retries first.
-        if (r === 'failed' && unit.kind === 'health' && unit.rollbackOnFail && !c.rollbackRequest) {
+        if (r === 'failed' && unit.kind === 'health' && unit.rollbackOnFail) {
           const step = c.state.steps[unit.key];
-          c.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: 'engine', at: c.clock.now(), trigger: 'step' };
+          c.requestRollback({ reason: `${step.name} failed: ${step.message}`, by: 'engine', at: c.clock.now(), trigger: 'step' });
         }
         if (r !== 'ok') {
           rest.push(lane.slice(i));
@@ -150,12 +150,17 @@ async function runUnitWithDecisions(c: RunContext, unit: Unit, ranAlready = fals
     if (unit.kind !== 'monitor' && 'announce' in unit && unit.announce) return 'failed-continue';
     const step = c.state.steps[unit.key];
     if (unit.kind === 'health' && unit.rollbackOnFail) {
-      c.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: 'engine', at: c.clock.now(), trigger: 'step' };
+      c.requestRollback({ reason: `${step.name} failed: ${step.message}`, by: 'engine', at: c.clock.now(), trigger: 'step' });
       return rollbackNow(c);
     }
     const d =
-      decided ?? (await c.stopLatch.race(c.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: productionTouched(c) })));
+      decided ??
+      (await c.stopLatch.race(c.o.prompter.onFailure({ step, unit, message: step.message ?? 'failed', rollbackAvailable: productionTouched(c) }), () => ({
+        action: 'rollback' as const,
+      })));
     decided = undefined;
+    // Asked for elsewhere while the person was asked (the status bar): that request, with its reason, is the rollback.
+    if (c.rollbackRequest) return rollbackNow(c);
     const next = await applyDecision(c, unit, step, d);
     if (next !== 'retry') return next;
   }
@@ -174,7 +179,7 @@ async function applyDecision(c: RunContext, unit: Unit, step: StepView, d: Failu
     return 'ok';
   }
   if (d.action === 'rollback') {
-    c.rollbackRequest = { reason: `${step.name} failed: ${step.message}`, by: c.user, at: c.clock.now(), trigger: 'step' };
+    c.requestRollback({ reason: `${step.name} failed: ${step.message}`, by: c.user, at: c.clock.now(), trigger: 'step' });
     return rollbackNow(c);
   }
   c.append({ type: 'release.paused', step: unit.key, message: `${step.name} failed: ${step.message}` });

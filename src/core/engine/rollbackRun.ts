@@ -16,7 +16,8 @@ export async function runRollback(
   requestedAt = c.clock.now(),
   q: Pick<RollbackQuestion, 'lateByMs' | 'forcedOver'> = {},
 ): Promise<ReleaseState> {
-  c.monitorAbort?.abort();
+  // Whatever the release still waited on ends; the rollback's own waits end only on a second stop.
+  c.stopLatch.interrupt();
   const budget = c.o.plan.rollback.budget;
   // Journaled just before the first rollback command starts: the latency ends there.
   const started = () =>

@@ -28,7 +28,7 @@ export async function webhookStep(
 ): Promise<boolean> {
   const wh = c.o.plan.announce.webhook!;
   return pseudoStep(c, at.key, at.phase, at.name, 'POST webhook (URL from the environment)', async (write) => {
-    const r = await postWebhook(url(), { text }, wh.timeout, wh.retries, c.clock);
+    const r = await postWebhook(url(), { text }, wh.timeout, wh.retries, c.clock, c.stopLatch.signal);
     write(r.detail);
     c.append({ type: 'announcement.sent', channel: 'webhook', ok: r.ok, message: sentMessage(r) });
     return { ok: r.ok, message: r.detail };

@@ -9,14 +9,15 @@ import { clip } from '../format';
 type Outcome = 'ok' | 'failed' | 'stop';
 type Attempt = { ok: boolean; detail: string };
 
-/** A health check, retried at its interval; a stop or a rollback request ends the waiting. */
+/** A health check, retried at its interval; a stop or a rollback request ends the waiting (the run's interrupt). */
 export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: 'health' }>, name: string, extra: Record<string, string>): Promise<Outcome> {
   const hc = unit.check;
   const target = hc.http ? c.resolve(hc.http.url, extra) : c.resolve(hc.run!, extra);
   const ok = await pseudoStep(c, unit.key, unit.phase, name, hc.http ? `GET ${target}` : target, async (write) => {
     let last = '';
     for (let attempt = 0; attempt <= hc.retries; attempt++) {
-      if (c.rollbackRequest || c.stopLatch.by) return { ok: false, message: c.stopLatch.by ? `stopped by ${c.stopLatch.by}` : 'rollback requested' };
+      const interrupted = c.interruption();
+      if (interrupted) return { ok: false, message: interrupted };
       const r = await healthAttempt(c, hc, target, extra);
       last = r.detail;
       if (r.ok) {
@@ -24,7 +25,7 @@ export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: '
         return { ok: true, message: `healthy after ${attempt + 1} attempt(s)${hc.http ? `: ${last}` : ''}` };
       }
       write(`attempt ${attempt + 1}: ${last}`);
-      if (attempt < hc.retries) await c.clock.sleep(hc.interval);
+      if (attempt < hc.retries) await c.clock.sleep(hc.interval, c.stopLatch.signal);
     }
     return { ok: false, message: `unhealthy after ${hc.retries + 1} attempt(s): ${last}` };
   });
@@ -32,7 +33,7 @@ export async function runHealthUnit(c: RunContext, unit: Extract<Unit, { kind: '
 }
 
 async function healthAttempt(c: RunContext, hc: HealthCheck, target: string, extra: Record<string, string>): Promise<Attempt> {
-  if (hc.http) return httpCheck(hc.http, target, (t) => c.resolve(t, extra));
+  if (hc.http) return httpCheck(hc.http, target, c.stopLatch.signal, (t) => c.resolve(t, extra));
   const r = await runShort(target, { cwd: c.o.workspace, timeoutMs: 30_000, signal: c.stopLatch.signal, env: c.stepEnv({}, extra) });
   if (r.exitCode === 0) return { ok: true, detail: 'exit code 0' };
   return {
@@ -47,11 +48,17 @@ export async function runHttpUnit(c: RunContext, unit: Extract<Unit, { kind: 'ht
   const ok = await pseudoStep(c, unit.key, unit.phase, name, `${check.method} ${url} expect ${check.status}`, async (write) => {
     let delay = check.retryDelay;
     for (let attempt = 1; ; attempt++) {
-      const r = await httpCheck(check, url, (t) => c.resolve(t));
+      const r = await httpCheck(check, url, c.stopLatch.signal, (t) => c.resolve(t));
       write(check.retries ? `attempt ${attempt}: ${r.detail}` : r.detail);
-      if (r.ok || attempt > check.retries || c.rollbackRequest || c.stopLatch.by)
-        return { ok: r.ok, message: attempt > 1 ? `${r.detail} (attempt ${attempt} of ${check.retries + 1})` : r.detail };
+      const interrupted = c.interruption();
+      if (r.ok || attempt > check.retries || interrupted)
+        return {
+          ok: r.ok,
+          message: `${r.detail}${attempt > 1 ? ` (attempt ${attempt} of ${check.retries + 1})` : ''}${!r.ok && interrupted ? `; ${interrupted}` : ''}`,
+        };
       await c.clock.sleep(delay, c.stopLatch.signal);
+      if (c.interruption())
+        return { ok: false, message: `${r.detail} (attempt ${attempt} of ${check.retries + 1}); ${c.interruption()} while waiting to try again` };
       // Doubling, up to a minute between tries.
       delay = Math.min(delay * 2, 60_000);
     }

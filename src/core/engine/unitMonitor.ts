@@ -12,13 +12,12 @@ type Outcome = 'ok' | 'failed' | 'stop';
 /** The run's one monitor, holding the baselines the journal already has (a resume never captures twice). */
 function monitorOf(c: RunContext): Monitor {
   if (c.monitor) return c.monitor;
-  c.monitorAbort = new AbortController();
   const m = new Monitor(c.o.plan.monitoring, (t) => c.resolve(t), c.o.workspace, {
     append: (e) => c.append(e),
     clock: c.clock,
-    signal: c.monitorAbort.signal,
+    signal: c.stopLatch.signal,
     env: c.o.plan.env,
-    decide: (b) => c.stopLatch.race(c.o.prompter.onBreach(b)),
+    decide: (b) => c.stopLatch.race(c.o.prompter.onBreach(b), () => 'rollback'),
     // Before the switch the new colour serves nothing: the baseline of a metric of `${deploy.color}` is the live colour's.
     resolveForBaseline: c.state.colors ? (t) => c.resolve(t, { 'deploy.color': c.state.colors!.active }) : undefined,
   });
@@ -164,6 +163,6 @@ async function afterWatch(c: RunContext, unit: Unit, outcome: Awaited<ReturnType
     c.append({ type: 'release.paused', step: unit.key, message: where + outcome.breach.reason });
     return 'stop';
   }
-  c.rollbackRequest = { reason: where + outcome.breach.reason, by: 'monitor', at: outcome.breach.confirmedAt, trigger: 'guard' };
+  c.requestRollback({ reason: where + outcome.breach.reason, by: 'monitor', at: outcome.breach.confirmedAt, trigger: 'guard' });
   return rollbackNow(c);
 }

@@ -17,8 +17,11 @@ export async function runStepUnit(c: RunContext, unit: Extract<Unit, { kind: 'ru
       c.o.prompter.confirm(`Run the production step "${name}" on ${c.o.plan.release.environment}?\n${c.masker.mask(command)}`, {
         step: unit.key,
       }),
+      () => false,
     ))
   ) {
+    // A rollback asked for while the person was asked: the step does not run, the rollback does.
+    if (c.rollbackRequest) return 'failed';
     c.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
     return 'stop';
   }

@@ -4,6 +4,7 @@ import { FROM_FD3 } from './short';
 import { execa, type Result } from 'execa';
 import { SecretMasker } from './mask';
 import { plainText } from '../base/text';
+import { sleep } from '../base/clock';
 import type { StepEnd } from '../base/events';
 import { newStepMark, processesWithMark, signalMarked, STEP_MARK } from './cookie';
 
@@ -68,7 +69,8 @@ function stepEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 interface RunState {
   timedOut: boolean;
   cancelled: boolean;
-  killNow: boolean;
+  /** Aborted when the step is to be killed at once (a second stop): the grace is not waited out. */
+  killNow: AbortController;
   killTimer?: NodeJS.Timeout;
   logError?: string;
   tail: string;
@@ -83,7 +85,7 @@ export class StepRunner {
   run(spec: StepSpec, onOutput: (maskedChunk: string) => void = () => {}): RunningStep {
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.openSync(spec.logFile, 'a');
-    const state: RunState = { timedOut: false, cancelled: false, killNow: false, tail: '' };
+    const state: RunState = { timedOut: false, cancelled: false, killNow: new AbortController(), tail: '' };
     const sink = this.masker.stream((text) => {
       if (!state.logError) {
         state.logError = writeLog(log, spec.logFile, text);
@@ -133,7 +135,7 @@ export class StepRunner {
       cancel: (now = false) => {
         state.cancelled = true;
         if (!now) return killTree();
-        state.killNow = true;
+        state.killNow.abort();
         if (pid !== undefined) signalTree(pid, mark, 'SIGKILL');
       },
     };
@@ -145,8 +147,8 @@ export class StepRunner {
    */
   private async endGroup(pid: number | undefined, mark: string, state: RunState): Promise<void> {
     if ((state.timedOut || state.cancelled) && pid !== undefined) {
-      if (!state.killNow) signalTree(pid, mark, 'SIGTERM');
-      await waitTreeGone(pid, mark, this.graceMs, () => state.killNow);
+      if (!state.killNow.signal.aborted) signalTree(pid, mark, 'SIGTERM');
+      await waitTreeGone(pid, mark, this.graceMs, state.killNow.signal);
       signalTree(pid, mark, 'SIGKILL');
     }
     if (state.killTimer) clearTimeout(state.killTimer);
@@ -222,11 +224,11 @@ function groupAlive(pid: number): boolean {
   }
 }
 
-async function waitTreeGone(pid: number, mark: string, ms: number, hurry: () => boolean): Promise<void> {
+async function waitTreeGone(pid: number, mark: string, ms: number, hurry: AbortSignal): Promise<void> {
   const end = Date.now() + ms;
-  while (Date.now() < end && !hurry()) {
+  while (Date.now() < end && !hurry.aborted) {
     if (!groupAlive(pid) && processesWithMark(mark).length === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50, hurry);
   }
 }
 

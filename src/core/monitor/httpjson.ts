@@ -43,12 +43,12 @@ export class HttpJsonSource implements MetricSource {
     this.describe = `${field} of ${url}`;
   }
 
-  async sample(): Promise<Sample> {
+  async sample(signal?: AbortSignal): Promise<Sample> {
     const bad = jsonPathProblem(this.path);
     if (bad) return error(`${this.field} is not a JSONPath: ${bad}`);
     let doc: unknown;
     try {
-      const res = await fetchText(this.url, this.timeoutMs);
+      const res = await fetchText(this.url, this.timeoutMs, { signal });
       const text = res.text;
       if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
       try {

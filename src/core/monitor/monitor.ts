@@ -4,7 +4,7 @@ import { createSource, type MetricSource, type Sample } from './sources';
 import { evaluateGuard, guardRules } from './guard';
 import { mean, stdev } from './stats';
 import { decideVerdict } from './verdict';
-import type { Clock } from '../base/clock';
+import { untilAborted, type Clock } from '../base/clock';
 
 export interface Breach {
   metric: string;
@@ -101,8 +101,19 @@ export class Monitor {
     return this.tracks.some((t) => t.baseline === undefined);
   }
 
-  private async sampleAll(sources = this.tracks.map((t) => t.source)): Promise<Sample[]> {
-    return Promise.all(sources.map((src) => src.sample().catch((e: Error): Sample => ({ value: null, status: 'error', message: e.message }))));
+  /** One round of samples; undefined when the run was interrupted first (a slow source is not waited out). */
+  private sampleAll(sources = this.tracks.map((t) => t.source)): Promise<Sample[] | undefined> {
+    const round = Promise.all(
+      sources.map((src) => src.sample(this.deps.signal).catch((e: Error): Sample => ({ value: null, status: 'error', message: e.message }))),
+    );
+    return untilAborted(round, this.deps.signal);
+  }
+
+  /** The round of samples due at `at` (clock ms): the one wait of the monitor; undefined once the run is interrupted. */
+  private async sampleAt(at: number, sources?: MetricSource[]): Promise<Sample[] | undefined> {
+    const { clock, signal } = this.deps;
+    await clock.sleep(at - clock.now(), signal);
+    return signal.aborted ? undefined : this.sampleAll(sources);
   }
 
   /** Sources that derive rates need one scrape before their first value. */
@@ -128,9 +139,8 @@ export class Monitor {
     await this.prime(this.baselineSources);
     const start = clock.now();
     for (let k = 1; !signal.aborted; k++) {
-      await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
-      if (signal.aborted) return;
-      const samples = await this.sampleAll(this.baselineSources);
+      const samples = await this.sampleAt(start + k * this.cfg.interval, this.baselineSources);
+      if (!samples) return;
       samples.forEach((s, i) => {
         if (s.status === 'ok' && s.value !== null && Number.isFinite(s.value)) this.tracks[i].baselineSamples.push(s.value);
       });
@@ -154,17 +164,16 @@ export class Monitor {
    * before the release touches it. A reading that fails is kept as such: a first release has nothing live.
    */
   private async readProductionOnce(): Promise<void> {
-    const { clock, signal } = this.deps;
+    const { clock } = this.deps;
     await this.prime(this.baselineSources);
-    await clock.sleep(this.cfg.interval, signal);
-    if (signal.aborted) return;
-    const samples = await this.sampleAll(this.baselineSources);
+    const samples = await this.sampleAt(clock.now() + this.cfg.interval, this.baselineSources);
+    if (!samples) return;
     samples.forEach((s, i) => this.readNow.set(this.tracks[i].id, s));
   }
 
   /** Watches every metric for the window; returns at the first confirmed breach that is not waved on. */
   async watch(analysis?: AnalysisWatch): Promise<WatchOutcome> {
-    const { clock, signal, append } = this.deps;
+    const { clock, append } = this.deps;
     const windowMs = analysis?.windowMs ?? this.cfg.window;
     // Each watch judges its own samples: a canary's analyses are not the window's.
     for (const t of this.tracks) Object.assign(t, { window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0, lastProblem: undefined });
@@ -180,9 +189,8 @@ export class Monitor {
     const warmupMs = this.cfg.warmup ?? this.cfg.interval;
     const start = clock.now();
     for (let k = 1; ; k++) {
-      await clock.sleep(start + k * this.cfg.interval - clock.now(), signal);
-      if (signal.aborted) return { ok: false, aborted: true };
-      const samples = await this.sampleAll();
+      const samples = await this.sampleAt(start + k * this.cfg.interval);
+      if (!samples) return { ok: false, aborted: true };
       const elapsed = clock.now() - start;
       this.deps.onTick?.(elapsed, windowMs);
       // By schedule, not by the clock: a warm-up of one interval leaves exactly the first sample out.
@@ -206,9 +214,8 @@ export class Monitor {
       const from = clock.now();
       append({ type: 'monitoring.extended', extraMs: extra.samples * this.cfg.interval, reason: extra.reason });
       for (let j = 1; j <= extra.samples && this.stillOpen().samples > 0; j++) {
-        await clock.sleep(from + j * this.cfg.interval - clock.now(), signal);
-        if (signal.aborted) return { ok: false, aborted: true };
-        const samples = await this.sampleAll();
+        const samples = await this.sampleAt(from + j * this.cfg.interval);
+        if (!samples) return { ok: false, aborted: true };
         this.deps.onTick?.(clock.now() - start, windowMs);
         const acted = await this.judgeAll(samples);
         if (acted) return acted;

@@ -10,7 +10,8 @@ export interface Sample {
 export interface MetricSource {
   /** What is asked, for the report: the query, URL or command. */
   readonly describe: string;
-  sample(): Promise<Sample>;
+  /** One sample; `signal` (the run's interrupt) ends its request or command early. */
+  sample(signal?: AbortSignal): Promise<Sample>;
   /** Lets go of what the source holds between samples (an access log's open file). */
   close?(): Promise<void>;
 }

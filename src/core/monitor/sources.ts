@@ -33,11 +33,11 @@ export class PrometheusQuerySource implements MetricSource {
     this.describe = `PromQL ${query} @ ${base}`;
   }
 
-  async sample(): Promise<Sample> {
+  async sample(signal?: AbortSignal): Promise<Sample> {
     const url = `${this.base.replace(/\/$/, '')}/api/v1/query?query=${encodeURIComponent(this.query)}`;
     let body: { status?: string; errorType?: string; error?: string; warnings?: string[]; data?: { resultType: string; result: unknown } };
     try {
-      const res = await fetchText(url, this.timeoutMs);
+      const res = await fetchText(url, this.timeoutMs, { signal });
       const text = res.text;
       try {
         body = JSON.parse(text) as typeof body;
@@ -84,11 +84,11 @@ export class ScrapeSource implements MetricSource {
     this.describe = `${kind}${kind === 'quantile' ? `(${q})` : ''} of ${metric}${sel ? `{${sel}}` : ''} @ ${url}`;
   }
 
-  async sample(): Promise<Sample> {
+  async sample(signal?: AbortSignal): Promise<Sample> {
     let text: string;
     const t = performance.now();
     try {
-      const res = await fetchText(this.url, this.timeoutMs);
+      const res = await fetchText(this.url, this.timeoutMs, { signal });
       text = res.text;
       if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
     } catch (e) {
@@ -146,8 +146,8 @@ export class CommandSource implements MetricSource {
     this.describe = `command ${command}`;
   }
 
-  async sample(): Promise<Sample> {
-    const r = await runShort(this.command, { cwd: this.cwd, timeoutMs: this.timeoutMs, env: this.env });
+  async sample(signal?: AbortSignal): Promise<Sample> {
+    const r = await runShort(this.command, { cwd: this.cwd, timeoutMs: this.timeoutMs, env: this.env, signal });
     if (r.timedOut) return error(`no answer within ${this.timeoutMs} ms`);
     if (r.exitCode !== 0) return error(`exit code ${r.exitCode ?? r.signal}: ${clip(String(r.stderr), 120)}`);
     const out = String(r.stdout).trim();

@@ -42,11 +42,11 @@ export class StubStatusSource implements MetricSource {
     this.describe = `${field}${COUNTERS.has(field) ? ' per second' : ''} of nginx stub_status @ ${url}`;
   }
 
-  async sample(): Promise<Sample> {
+  async sample(signal?: AbortSignal): Promise<Sample> {
     let text: string;
     const t = performance.now();
     try {
-      const res = await fetchText(this.url, this.timeoutMs);
+      const res = await fetchText(this.url, this.timeoutMs, { signal });
       if (!res.ok) return error(`${this.url} answered HTTP ${res.status}`);
       text = res.text;
     } catch (e) {
