@@ -117,7 +117,7 @@ describe('approval gate: counted per OpenPGP key, never a key of the operator (r
       /1 of 2 approval\(s\).*which already counted for/,
     ],
     [
-      "the operator under the second user ID of her own signing key (another name, another email)",
+      'the operator under the second user ID of her own signing key (another name, another email)',
       () => tag('liv', { name: 'O. Winter', email: 'liv@home.example' }, keys.olivia, home),
       1,
       /0 of 1 approval\(s\).*signed with the key of the person starting the release/,
@@ -226,7 +226,10 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
     const v = await verdict(2);
     assert.equal(v.state, 'blocked', v.message);
     // git names the first principal the file lists for the key: the second tag fails on who signed it, or on its key.
-    assert.match(v.message, /1 of 2 approval\(s\).*(signed with the key SHA256:\S+, which already counted for|signed by bob@example\.com, not by the approver carol@example\.com)/);
+    assert.match(
+      v.message,
+      /1 of 2 approval\(s\).*(signed with the key SHA256:\S+, which already counted for|signed by bob@example\.com, not by the approver carol@example\.com)/,
+    );
   });
 
   it("refuses the operator's own SSH key listed under a second principal", async () => {
@@ -298,7 +301,12 @@ describe("approval gate: bound to the commit, the plan and the run's --var input
       { url: 'http://b.example' },
       /approved with --var url; this run overrides url, with other values/,
     ],
-    ['an approval with --var url=a, released without --var', () => approve({ url: 'http://a.example' }), {}, /approved with --var url; this run overrides nothing/],
+    [
+      'an approval with --var url=a, released without --var',
+      () => approve({ url: 'http://a.example' }),
+      {},
+      /approved with --var url; this run overrides nothing/,
+    ],
     [
       'an approval with url and port, released with url only',
       () => approve({ url: 'http://a.example', port: '80' }),

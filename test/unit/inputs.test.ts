@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { runInputsDigest } from '../../src/core/plan/inputs';
+import { runInputsDigest } from '../../src/core/base/inputs';
 
 describe("the digest of a run's --var inputs", () => {
   const empty = runInputsDigest({});

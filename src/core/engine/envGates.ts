@@ -3,7 +3,7 @@ import { currentEnvironment, freezeAt } from '../plan/environments';
 import type { Plan } from '../plan/schema';
 import { normalEmail, operatorIdentity, readApprovals, type ApprovalRead, type Operator } from '../git/approvals';
 import { signingKeyIdentity, type KeyIdentity } from '../git/signers';
-import { overriddenNames, runInputsDigest } from '../plan/inputs';
+import { overriddenNames, runInputsDigest } from '../base/inputs';
 import { reasonText, treeGate } from './treeGate';
 import { loadRun, runIds } from './runs';
 import { planHash } from './runOpen';
@@ -169,18 +169,18 @@ export function judgeApprovals(
     const operatorUid = (r.keyEmails ?? []).find((e) => operatorEmails.has(normalEmail(e)));
     const why =
       r.invalid ??
-      (key !== undefined && operatorKeys.has(key)
-        ? `signed with the key of the person starting the release (${r.key})`
-        : operatorUid !== undefined
-          ? `signed with the key ${r.key}, which carries a user ID of the person starting the release (${operatorUid})`
-          : operatorEmails.has(who)
-            ? 'the approver is the person starting the release'
-            : sameName(r.approver!.name, operator.name)
-              ? 'the approver has the name of the person starting the release'
-              : rule.signed && !r.signed
-                ? 'unsigned, and this environment needs signed approvals'
-                : rule.signed && normalEmail(r.signedBy ?? '') !== who
-                  ? `signed by ${r.signedBy}, not by the approver ${r.approver!.email}`
+      (operatorEmails.has(who)
+        ? 'the approver is the person starting the release'
+        : sameName(r.approver!.name, operator.name)
+          ? 'the approver has the name of the person starting the release'
+          : rule.signed && !r.signed
+            ? 'unsigned, and this environment needs signed approvals'
+            : rule.signed && normalEmail(r.signedBy ?? '') !== who
+              ? `signed by ${r.signedBy}, not by the approver ${r.approver!.email}`
+              : key !== undefined && operatorKeys.has(key)
+                ? `signed with the key of the person starting the release (${r.key})`
+                : operatorUid !== undefined
+                  ? `signed with the key ${r.key}, which carries a user ID of the person starting the release (${operatorUid})`
                   : !mayApprove(r.approver!, r)
                     ? `${rule.signed ? `${r.signedBy} (the signer)` : r.approver!.email} is not among those who may approve (${rule.from.join(', ')})${rule.signed && rule.from.some((f) => !f.includes('@')) ? '; with signed approvals, from lists emails: a name proves nothing' : ''}`
                     : key !== undefined && keysCounted.has(key)

@@ -4,9 +4,9 @@ import type { Plan } from '../plan/schema';
 import { currentEnvironment, hasGates, planForEnvironment } from '../plan/environments';
 import { operatorIdentity } from '../git/approvals';
 import { userName } from '../git/git';
-import { headCommit, workingTreeChanges } from '../git/gate';
+import { headCommit } from '../git/gate';
 import { approvalVerdict, freezeVerdict, promotionVerdict, type EnvGateVerdict } from './envGates';
-import { treeVerdict } from './treeGate';
+import { releaseTreeChanges, treeVerdict } from './treeGate';
 import { uncommittedGatedPlan } from './committedPlan';
 import { planHash } from './runOpen';
 
@@ -40,7 +40,12 @@ export async function judgeEnvironmentGates(
   const operator = (await userName(workspace)) ?? os.userInfo().username;
   const hash = o.planText !== undefined ? planHash(o.planText) : undefined;
   const verdicts: EnvGateVerdict[] = [];
-  const tree = commit ? treeVerdict(await workingTreeChanges(workspace), hasGates(env)) : undefined;
+  const tree = commit
+    ? treeVerdict(
+        await releaseTreeChanges(workspace, o.planRel === undefined || !hasGates(env) ? undefined : path.resolve(workspace, o.planRel)),
+        hasGates(env),
+      )
+    : undefined;
   if (tree) verdicts.push(tree);
   const freeze = freezeVerdict(env, now, undefined);
   if (freeze) verdicts.push(freeze);

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { git, gitResult, GitError } from './git';
-import { runInputsDigest, overriddenNames } from '../plan/inputs';
+import { runInputsDigest, overriddenNames } from '../base/inputs';
 import { allowedSignerPrincipals, configuredSigningKey, pgpKeys, type PgpUid } from './signers';
 export { uidEmail } from './signers';
 
@@ -219,7 +219,12 @@ function inputsProblem(fields: Map<string, string>, inputs: Readonly<Record<stri
   // An approval written before approvals named inputs was given without --var: `approve` had no such flag.
   const approved = fields.get('inputs') ?? runInputsDigest({});
   if (approved === runInputsDigest(inputs)) return undefined;
-  const given = fields.get('overrides')?.split(',').map((n) => n.trim()).filter(Boolean) ?? [];
+  const given =
+    fields
+      .get('overrides')
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean) ?? [];
   const names = overriddenNames(inputs);
   const approvedText = approved === runInputsDigest({}) ? 'approved without --var' : `approved with --var ${given.join(', ') || '(names not recorded)'}`;
   const same = names.length > 0 && names.join('\0') === [...given].sort().join('\0');
