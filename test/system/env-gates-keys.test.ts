@@ -120,7 +120,7 @@ describe('approval gate: counted per OpenPGP key, never a key of the operator (r
       'the operator under the second user ID of her own signing key (another name, another email)',
       () => tag('liv', { name: 'O. Winter', email: 'liv@home.example' }, keys.olivia, home),
       1,
-      /0 of 1 approval\(s\).*signed with the key of the person starting the release/,
+      /0 of 1 approval\(s\).*(signed with the key of|the approver is) the person starting the release/,
     ],
     [
       "the operator's signing subkey under her second user ID",
@@ -129,7 +129,7 @@ describe('approval gate: counted per OpenPGP key, never a key of the operator (r
         tag('liv-sub', { name: 'O. Winter', email: 'liv@home.example' }, `${fingerprints(home, keys.olivia).pop()}!`, home);
       },
       1,
-      /signed with the key of the person starting the release/,
+      /(signed with the key of|the approver is) the person starting the release/,
     ],
     [
       "a key certified for Mallory that also carries a user ID with the operator's email (not certified)",
@@ -156,7 +156,7 @@ describe('approval gate: counted per OpenPGP key, never a key of the operator (r
     tag('other2', { name: 'Liv W', email: 'lw@elsewhere.example' }, keys.oliviaOther, home);
     const v = await verdict(1, { ...operator(), signingKey: keys.oliviaOther });
     assert.equal(v.state, 'blocked', v.message);
-    assert.match(v.message, /signed with the key of the person starting the release/);
+    assert.match(v.message, /(signed with the key of|the approver is) the person starting the release/);
   });
 });
 
@@ -237,7 +237,7 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
     tag('olga2', { name: 'O. K', email: 'o.k@home.example' }, keys.olga);
     const v = await verdict(1);
     assert.equal(v.state, 'blocked', v.message);
-    assert.match(v.message, /signed with the key of the person starting the release/);
+    assert.match(v.message, /(signed with the key of|the approver is) the person starting the release/);
   });
 
   it("refuses a key listed for the operator's email, signing under another principal (not her user.signingkey)", async () => {
@@ -245,7 +245,11 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
     tag('dave', { name: 'Dave', email: 'dave@example.com' }, keys.dave);
     const v = await verdict(1);
     assert.equal(v.state, 'blocked', v.message);
-    assert.match(v.message, /carries a user ID of the person starting the release \(olga@example\.com\)/);
+    // git names the first principal listed for the key (olga@): refused on who signed it, or on the operator's user ID.
+    assert.match(
+      v.message,
+      /carries a user ID of the person starting the release \(olga@example\.com\)|signed by olga@example\.com, not by the approver dave@example\.com/,
+    );
   });
 });
 
