@@ -10,11 +10,14 @@ import { SecretMasker } from '../core/exec/mask';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 
-/** `approve VERSION --env ENV`: an annotated (signed, when the environment asks) tag on HEAD by the person running it. */
+/**
+ * `approve VERSION --env ENV [--var NAME=VALUE]…`: an annotated (signed, when the environment asks) tag on HEAD by the
+ * person running it, for this plan and exactly these `--var` inputs (a release given other ones does not count it).
+ */
 export async function approveCommand(
   version: string | undefined,
   o: CliOptions,
-  p: { plan: Plan; planText: string; planFile: string; workspace: string },
+  p: { plan: Plan; planText: string; planFile: string; workspace: string; vars: Record<string, string> },
   io: Io,
 ): Promise<number> {
   const v = version?.replace(/^v/, '');
@@ -58,11 +61,13 @@ export async function approveCommand(
       environment: p.plan.release.environment,
       version: v,
       planHash: planHash(p.planText),
+      inputs: p.vars,
       comment: o.comment,
       sign: Boolean(env?.approvals?.signed),
     });
+    const inputs = Object.keys(p.vars).sort();
     io.out(
-      `approved ${p.plan.release.name} ${v} to ${p.plan.release.environment} at ${r.commit.slice(0, 12)} as ${r.approver.name} <${r.approver.email}>: tag ${r.tag}\nshare it: git push origin refs/tags/${r.tag}`,
+      `approved ${p.plan.release.name} ${v} to ${p.plan.release.environment} at ${r.commit.slice(0, 12)} as ${r.approver.name} <${r.approver.email}>${inputs.length ? `, for a release given --var ${inputs.join(', ')} with these values` : ''}: tag ${r.tag}\nshare it: git push origin refs/tags/${r.tag}`,
     );
     return 0;
   } catch (e) {

@@ -21,9 +21,10 @@ Commands:
   history                  list every release of the workspace, newest first (--json; --limit N)
   compare RUN_A RUN_B      two runs of the plan side by side: outcome, each monitoring window (baseline,
                            samples, guards, verdicts) and the changelog between their commits (--json)
-  approve VERSION --env ENV [--comment TEXT]
+  approve VERSION --env ENV [--var NAME=VALUE]... [--comment TEXT]
                            approve VERSION for ENV as yourself (git user.name/user.email): an annotated
-                           tag on HEAD for this plan, signed when ENV asks (git push it to share it)
+                           tag on HEAD for this plan and these --var values, signed when ENV asks (git
+                           push it to share it); a release given other --var values does not count it
   changelog                print the changelog of a range and the proposed bump (changelog --help)
   schema                   print the plan's JSON Schema
   init [--template NAME] [--force]
@@ -42,10 +43,11 @@ Options:
   --dry-run                print every command with its variables resolved; run nothing
   --redeploy VERSION       with run: release again a version this plan released before (the plan
                            must say release.redeploy: true); every gate applies
-  --var NAME=VALUE         override a plan variable (repeatable)
+  --var NAME=VALUE         override a plan variable (repeatable); with approve, the values approved
   --tick ID                tick a manual checklist item as yourself: git user.name, else your login
                            (repeatable)
-  --waive ID=REASON        waive a checklist item that fails, with a reason (repeatable)
+  --waive ID=REASON        waive a checklist item that fails, with a reason (repeatable); dirty-tree=REASON
+                           releases from changed tracked files where the environment has gates
   --retry                  with resume: run the interrupted step again (this confirms that step,
                            production or not; later production steps still need --yes or a terminal)
   --reason TEXT            why you roll back or abandon

@@ -91,7 +91,14 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
   io = maskedIo(io, masker);
   if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem(shown(w)));
   try {
-    if (command === 'approve') return await approveCommand(runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
+    if (command === 'approve') {
+      const flags = varFlags(o, plan);
+      if ('error' in flags) {
+        io.err(`release-pilot: ${flags.error}`);
+        return EXIT.usage;
+      }
+      return await approveCommand(runArg, o, { plan, planText: loaded.text, planFile, workspace, vars: flags.vars }, io);
+    }
     return await runCommand(command, runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
   } catch (e) {
     // The refusal of a secret too short to mask names variables only: masking the short value inside
@@ -141,14 +148,21 @@ function undeclaredVars(given: string[], declared: string[]): string | undefined
   return `--var names ${unknown.length === 1 ? 'a variable' : 'variables'} the plan does not declare under variables: ${each.join(', ')}; ${list}`;
 }
 
+/** The `--var NAME=VALUE` flags, each naming a variable the plan declares: read one way for run, dry run and approve. */
+function varFlags(o: CliOptions, plan: Plan): { vars: Record<string, string> } | { error: string } {
+  const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
+  const undeclared = undeclaredVars(Object.keys(vars), Object.keys(plan.variables));
+  return undeclared ? { error: undeclared } : { vars };
+}
+
 async function runCommand(command: string, runArg: string | undefined, o: CliOptions, p: PlanContext, io: Io): Promise<number> {
   if (command === 'validate') return validateCommand(p, io);
-  const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
-  const undeclared = undeclaredVars(Object.keys(vars), Object.keys(p.plan.variables));
-  if (undeclared) {
-    io.err(`release-pilot: ${undeclared}`);
+  const flags = varFlags(o, p.plan);
+  if ('error' in flags) {
+    io.err(`release-pilot: ${flags.error}`);
     return EXIT.usage;
   }
+  const { vars } = flags;
   if (o['dry-run']) {
     if (command !== 'run') {
       io.err('release-pilot: --dry-run goes with run');

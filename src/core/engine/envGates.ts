@@ -1,7 +1,10 @@
 import type { Environment } from '../plan/environments';
 import { currentEnvironment, freezeAt } from '../plan/environments';
 import type { Plan } from '../plan/schema';
-import { gitIdentity, normalEmail, readApprovals, type ApprovalRead } from '../git/approvals';
+import { normalEmail, operatorIdentity, readApprovals, type ApprovalRead, type Operator } from '../git/approvals';
+import { signingKeyIdentity, type KeyIdentity } from '../git/signers';
+import { overriddenNames, runInputsDigest } from '../base/inputs';
+import { reasonText, treeGate } from './treeGate';
 import { loadRun, runIds } from './runs';
 import { planHash } from './runOpen';
 import type { RunContext } from './context';
@@ -9,7 +12,7 @@ import type { ApprovalCounted } from '../base/events';
 
 /** A gate's verdict: open or blocked, with what satisfied it or why not. */
 export interface EnvGateVerdict {
-  gate: 'freeze' | 'promotion' | 'approval';
+  gate: 'tree' | 'freeze' | 'promotion' | 'approval';
   state: 'open' | 'blocked';
   message: string;
   /** The approval gate: the tags that counted. */
@@ -36,7 +39,7 @@ export function freezeVerdict(env: Environment, now: number, override: string | 
   const w = freezeAt(env, now);
   if (!w) return { gate: 'freeze', state: 'open', message: `no freeze now (${env.freeze.length} window(s) declared)` };
   // Blank once the invisible characters (zero-width spaces and joiners, BOM, word joiner) are taken out.
-  const reason = override?.replace(/[\u180e\u200b-\u200d\u2060\ufeff]/g, '').trim();
+  const reason = reasonText(override);
   if (reason)
     return { gate: 'freeze', state: 'open', message: `freeze ${w.from} – ${w.to} (${w.reason}) overridden by ${by}: ${reason}`, override: { by, reason } };
   return {
@@ -131,11 +134,15 @@ function planText(s: { plan: string; planHash?: string }, current?: { plan: stri
   return `, with ANOTHER plan: ${used}${sameHash ? ' (same content as this plan)' : ` (its hash differs from this plan's, ${current.plan})`}`;
 }
 
-/** Who approved, judged: the tags that count and, for those that do not, why. */
+/**
+ * Who approved, judged: the tags that count and, for those that do not, why. The one place approvals are counted:
+ * per signing key (a key with two user IDs, or listed under two principals, is one approver) and per email, and
+ * never with a key of the operator: their `user.signingkey`, or any key that carries one of their emails.
+ */
 export function judgeApprovals(
   reads: readonly ApprovalRead[],
   rule: NonNullable<Environment['approvals']>,
-  operator: { name: string; email?: string },
+  operator: { name: string; email?: string } & Partial<KeyIdentity>,
 ): { counted: ApprovalRead[]; refused: string[] } {
   // An entry with an @ is an email and matches the approver's email only (a user.name set to
   // someone's address is not that person); one without matches the approver's name.
@@ -150,14 +157,19 @@ export function judgeApprovals(
           ? normalEmail(f) === normalEmail(a.email)
           : sameName(f, a.name),
     );
+  const operatorEmails = new Set([operator.email, ...(operator.emails ?? [])].filter((e): e is string => e !== undefined).map(normalEmail));
+  const operatorKeys = new Set((operator.keys ?? []).map((k) => k.toUpperCase()));
   const counted: ApprovalRead[] = [];
   const refused: string[] = [];
   const seen = new Set<string>();
+  const keysCounted = new Map<string, string>();
   for (const r of reads) {
     const who = r.approver ? normalEmail(r.approver.email) : '';
+    const key = r.key?.toUpperCase();
+    const operatorUid = (r.keyEmails ?? []).find((e) => operatorEmails.has(normalEmail(e)));
     const why =
       r.invalid ??
-      (operator.email !== undefined && who === normalEmail(operator.email)
+      (operatorEmails.has(who)
         ? 'the approver is the person starting the release'
         : sameName(r.approver!.name, operator.name)
           ? 'the approver has the name of the person starting the release'
@@ -165,15 +177,22 @@ export function judgeApprovals(
             ? 'unsigned, and this environment needs signed approvals'
             : rule.signed && normalEmail(r.signedBy ?? '') !== who
               ? `signed by ${r.signedBy}, not by the approver ${r.approver!.email}`
-              : !mayApprove(r.approver!, r)
-                ? `${rule.signed ? `${r.signedBy} (the signer)` : r.approver!.email} is not among those who may approve (${rule.from.join(', ')})${rule.signed && rule.from.some((f) => !f.includes('@')) ? '; with signed approvals, from lists emails: a name proves nothing' : ''}`
-                : seen.has(who)
-                  ? undefined
-                  : '');
+              : key !== undefined && operatorKeys.has(key)
+                ? `signed with the key of the person starting the release (${r.key})`
+                : operatorUid !== undefined
+                  ? `signed with the key ${r.key}, which carries a user ID of the person starting the release (${operatorUid})`
+                  : !mayApprove(r.approver!, r)
+                    ? `${rule.signed ? `${r.signedBy} (the signer)` : r.approver!.email} is not among those who may approve (${rule.from.join(', ')})${rule.signed && rule.from.some((f) => !f.includes('@')) ? '; with signed approvals, from lists emails: a name proves nothing' : ''}`
+                    : key !== undefined && keysCounted.has(key)
+                      ? `signed with the key ${r.key}, which already counted for ${keysCounted.get(key)}: one key is one approver, whatever user IDs it carries`
+                      : seen.has(who)
+                        ? undefined
+                        : '');
     if (why === undefined) continue;
     if (why) refused.push(`${r.tag}: ${why}`);
     else {
       seen.add(who);
+      if (key !== undefined) keysCounted.set(key, r.tag);
       counted.push(r);
     }
   }
@@ -183,26 +202,31 @@ export function judgeApprovals(
 export async function approvalVerdict(
   workspace: string,
   rule: NonNullable<Environment['approvals']>,
-  subject: { environment: string; version: string; commit?: string; planHash: string },
-  operator: { name: string; email?: string },
+  subject: { environment: string; version: string; commit?: string; planHash: string; inputs?: Readonly<Record<string, string>> },
+  operator: Operator,
 ): Promise<EnvGateVerdict> {
   if (!subject.commit) return { gate: 'approval', state: 'blocked', message: 'approvals need a git repository: they are tags on the release commit' };
   const reads = await readApprovals(workspace, { ...subject, commit: subject.commit });
-  const { counted, refused } = judgeApprovals(reads, rule, operator);
+  const { counted, refused } = judgeApprovals(reads, rule, { ...operator, ...(await signingKeyIdentity(workspace, operator.signingKey)) });
   const names = counted.map((r) => `${r.approver!.name} <${r.approver!.email}>${r.signedBy ? ' (signed)' : ''}${r.at ? ` at ${r.at}` : ''}`);
   const approvals = counted.map((r) => ({ tag: r.tag, approver: `${r.approver!.name} <${r.approver!.email}>`, ...(r.key ? { key: r.key } : {}) }));
-  if (counted.length >= rule.count) return { gate: 'approval', state: 'open', message: `approved by ${names.join(', ')}`, approvals };
+  const overrides = overriddenNames(subject.inputs ?? {});
+  const inputs = overrides.length ? `, for the run inputs --var ${overrides.join(', ')} (sha256 ${runInputsDigest(subject.inputs ?? {}).slice(0, 12)})` : '';
+  if (counted.length >= rule.count) return { gate: 'approval', state: 'open', message: `approved by ${names.join(', ')}${inputs}`, approvals };
+  const again = `release-pilot approve ${subject.version} --env ${subject.environment}${overrides.map((n) => ` --var ${n}=…`).join('')}`;
   return {
     gate: 'approval',
     state: 'blocked',
     ...(approvals.length ? { approvals } : {}),
-    message: `${counted.length} of ${rule.count} approval(s) for ${subject.version} to ${subject.environment} at ${subject.commit.slice(0, 12)}${names.length ? ` (${names.join(', ')})` : ''}; ask another person to run: release-pilot approve ${subject.version} --env ${subject.environment}${refused.length ? `. Not counted: ${refused.join('; ')}` : ''}`,
+    message: `${counted.length} of ${rule.count} approval(s) for ${subject.version} to ${subject.environment} at ${subject.commit.slice(0, 12)}${names.length ? ` (${names.join(', ')})` : ''}; ask another person to run: ${again}${refused.length ? `. Not counted: ${refused.join('; ')}` : ''}`,
   };
 }
 
-/** Freeze, promotion, approvals: the gates an environment declares, each journaled; false (aborted) at the first that blocks. */
+/** The working tree, then freeze, promotion, approvals: the gates an environment declares, each journaled; false (aborted) at the first that blocks. */
 export async function environmentGates(c: RunContext): Promise<boolean> {
   const env = currentEnvironment(c.o.plan);
+  // The working tree first: every other gate is judged for the commit, which a changed tree is not.
+  if (!(await treeGate(c, env, (message) => blockedAt(c, message)))) return false;
   if (!env) return true;
   const now = c.clock.now();
   const verdicts: (() => Promise<EnvGateVerdict | undefined>)[] = [
@@ -216,10 +240,14 @@ export async function environmentGates(c: RunContext): Promise<boolean> {
         : undefined,
     async () => {
       if (!env.approvals) return undefined;
-      const id = await gitIdentity(c.o.workspace);
-      const operator = { name: c.user, ...('email' in id ? { email: id.email } : {}) };
-      const subject = { environment: c.o.plan.release.environment, version: c.state.version, commit: c.state.commit, planHash: planHash(c.o.planText) };
-      return approvalVerdict(c.o.workspace, env.approvals, subject, operator);
+      const subject = {
+        environment: c.o.plan.release.environment,
+        version: c.state.version,
+        commit: c.state.commit,
+        planHash: planHash(c.o.planText),
+        inputs: c.o.vars ?? {},
+      };
+      return approvalVerdict(c.o.workspace, env.approvals, subject, await operatorIdentity(c.o.workspace, c.user));
     },
   ];
   for (const next of verdicts) {

@@ -2,14 +2,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Plan } from '../plan/schema';
 import { currentEnvironment, hasGates, planForEnvironment } from '../plan/environments';
-import { gitIdentity } from '../git/approvals';
+import { operatorIdentity } from '../git/approvals';
 import { userName } from '../git/git';
 import { headCommit } from '../git/gate';
 import { approvalVerdict, freezeVerdict, promotionVerdict, type EnvGateVerdict } from './envGates';
+import { releaseTreeChanges, treeVerdict } from './treeGate';
 import { uncommittedGatedPlan } from './committedPlan';
 import { planHash } from './runOpen';
 
-/** An environment's gates judged outside a run: what a release of `version` from HEAD, started now by this person, would meet. */
+/** An environment's gates judged outside a run: what a release of `version` from HEAD and this tree, started now by this person, would meet. */
 export interface GatesNow {
   environment: string;
   version: string;
@@ -22,24 +23,30 @@ export interface GatesNow {
 }
 
 /**
- * The freeze, promotion and approval gates of `plan`'s environment (a plan resolved for it) as a run
- * started now would judge them, nothing journaled and no freeze override assumed. Approvals are
- * matched to the plan's text: without it they are left out. Undefined: the environment has no gates.
+ * The working tree, freeze, promotion and approval gates of `plan`'s environment (a plan resolved for it) as a
+ * run started now with `vars` would judge them, nothing journaled and no freeze override or tree waiver assumed.
+ * Approvals are matched to the plan's text: without it they are left out. Undefined: the environment has no gates.
  */
 export async function judgeEnvironmentGates(
   workspace: string,
   plan: Plan,
   version: string,
-  o: { planText?: string; planRel?: string; now?: number } = {},
+  o: { planText?: string; planRel?: string; now?: number; vars?: Readonly<Record<string, string>> } = {},
 ): Promise<Omit<GatesNow, 'environment' | 'version' | 'at'> | undefined> {
   const env = currentEnvironment(plan);
   if (!env) return undefined;
   const now = o.now ?? Date.now();
   const commit = await headCommit(workspace);
-  const id = await gitIdentity(workspace);
   const operator = (await userName(workspace)) ?? os.userInfo().username;
   const hash = o.planText !== undefined ? planHash(o.planText) : undefined;
   const verdicts: EnvGateVerdict[] = [];
+  const tree = commit
+    ? treeVerdict(
+        await releaseTreeChanges(workspace, o.planRel === undefined || !hasGates(env) ? undefined : path.resolve(workspace, o.planRel)),
+        hasGates(env),
+      )
+    : undefined;
+  if (tree) verdicts.push(tree);
   const freeze = freezeVerdict(env, now, undefined);
   if (freeze) verdicts.push(freeze);
   if (env.requires) {
@@ -47,8 +54,8 @@ export async function judgeEnvironmentGates(
     verdicts.push(promotionVerdict(workspace, plan, env.requires, { version, commit }, now, current));
   }
   if (env.approvals && hash !== undefined) {
-    const who = { name: operator, ...('email' in id ? { email: id.email } : {}) };
-    verdicts.push(await approvalVerdict(workspace, env.approvals, { environment: plan.release.environment, version, commit, planHash: hash }, who));
+    const subject = { environment: plan.release.environment, version, commit, planHash: hash, inputs: o.vars ?? {} };
+    verdicts.push(await approvalVerdict(workspace, env.approvals, subject, await operatorIdentity(workspace, operator)));
   }
   return { ...(commit ? { commit } : {}), operator, verdicts };
 }

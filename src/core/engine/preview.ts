@@ -119,7 +119,11 @@ export async function previewGates(
 }
 
 /** The environment's freeze, promotion and approval gates as a run would judge them now (nothing journaled). */
-async function environmentGatesNow(plan: Plan, workspace: string, facts: { version: string; planText?: string; planRel?: string }): Promise<GateState[]> {
+async function environmentGatesNow(
+  plan: Plan,
+  workspace: string,
+  facts: { version: string; planText?: string; planRel?: string; vars?: Record<string, string> },
+): Promise<GateState[]> {
   const judged = await judgeEnvironmentGates(workspace, plan, facts.version, facts);
   if (!judged) return [];
   const out: GateState[] = judged.verdicts.map((v) => ({ gate: v.gate, state: v.state, detail: v.message }));

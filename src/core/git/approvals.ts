@@ -1,6 +1,8 @@
 import * as crypto from 'node:crypto';
 import { git, gitResult, GitError } from './git';
-import { runProgram } from '../exec/short';
+import { runInputsDigest, overriddenNames } from '../base/inputs';
+import { allowedSignerPrincipals, configuredSigningKey, pgpKeys, type PgpUid } from './signers';
+export { uidEmail } from './signers';
 
 /**
  * Approvals are annotated tags on the release commit, `release-pilot/approval/<env>/<version>/<approver>-<subject>`:
@@ -22,6 +24,8 @@ export interface ApprovalSubject {
   version: string;
   commit: string;
   planHash: string;
+  /** The run's `--var` overrides: an approval holds for exactly these (none when absent). */
+  inputs?: Readonly<Record<string, string>>;
 }
 
 export interface Identity {
@@ -38,6 +42,21 @@ export async function gitIdentity(cwd: string): Promise<Identity | { error: stri
   return { name: m[1] || m[2], email: m[2] };
 }
 
+/** Who starts a release, for the approval gate: git's user.name (or the login), user.email and user.signingkey. */
+export interface Operator {
+  name: string;
+  email?: string;
+  /** `user.signingkey`: every key it names, and every identity of those keys, is the operator's. */
+  signingKey?: string;
+}
+
+/** The operator as git here knows them; `name` is who the run journals. */
+export async function operatorIdentity(cwd: string, name: string): Promise<Operator> {
+  const id = await gitIdentity(cwd);
+  const signingKey = await configuredSigningKey(cwd);
+  return { name, ...('email' in id ? { email: id.email } : {}), ...(signingKey ? { signingKey } : {}) };
+}
+
 /** Writes an approval tag for HEAD; signed with the user's key (`git tag -s`) when `sign`. Returns the tag's name. */
 export async function recordApproval(
   cwd: string,
@@ -46,7 +65,11 @@ export async function recordApproval(
   const who = await gitIdentity(cwd);
   if ('error' in who) throw new GitError(who.error);
   const commit = await git(cwd, ['rev-parse', 'HEAD']);
-  const name = `${approvalPrefix(s.environment, s.version).slice('refs/tags/'.length)}${sha(normalEmail(who.email)).slice(0, 12)}-${sha(`${commit}\n${s.planHash}`).slice(0, 8)}`;
+  const inputs = s.inputs ?? {};
+  const names = overriddenNames(inputs);
+  // Approvals of other inputs by the same person are other tags; without overrides the name is as it always was.
+  const bound = `${commit}\n${s.planHash}${names.length ? `\n${runInputsDigest(inputs)}` : ''}`;
+  const name = `${approvalPrefix(s.environment, s.version).slice('refs/tags/'.length)}${sha(normalEmail(who.email)).slice(0, 12)}-${sha(bound).slice(0, 8)}`;
   const exists = await gitResult(cwd, ['rev-parse', '-q', '--verify', `refs/tags/${name}`]);
   if (exists.exitCode === 0) throw new GitError(`${who.email} already approved ${s.version} for ${s.environment} at this commit and plan (tag ${name})`);
   const comment = s.comment?.replace(/\s+/g, ' ').trim();
@@ -56,6 +79,8 @@ export async function recordApproval(
     `version: ${s.version}`,
     `commit: ${commit}`,
     `plan: ${s.planHash}`,
+    `inputs: ${runInputsDigest(inputs)}`,
+    ...(names.length ? [`overrides: ${names.join(', ')}`] : []),
     `approver: ${who.name} <${who.email}>`,
     `at: ${(s.now ?? new Date()).toISOString()}`,
     ...(comment ? [`comment: ${comment}`] : []),
@@ -73,8 +98,10 @@ export interface ApprovalRead {
   comment?: string;
   /** The principal a trusted signature names, when the tag is signed and git verified it. */
   signedBy?: string;
-  /** The fingerprint of the key that signature was verified with (SSH `SHA256:…`, OpenPGP hex). */
+  /** The key that signature was verified with, as approvals are counted: SSH `SHA256:…`, the OpenPGP primary key's fingerprint. */
   key?: string;
+  /** Every email that key carries: all its OpenPGP user IDs (certified or not), all its allowed-signers principals. */
+  keyEmails?: string[];
   signed: boolean;
   /** Why it does not approve this release; absent when it does (before who may approve is judged). */
   invalid?: string;
@@ -86,6 +113,7 @@ export async function readApprovals(cwd: string, subject: ApprovalSubject): Prom
   const reads: ApprovalRead[] = [];
   // The release commit's date, read once: a tag dated before it is backdated.
   let committedAt: number | undefined;
+  let principals: Map<string, string[]> | undefined;
   for (const line of out.split('\n').filter(Boolean)) {
     const [ref, type, object] = line.split('\0');
     const tag = ref.slice('refs/tags/'.length);
@@ -94,12 +122,20 @@ export async function readApprovals(cwd: string, subject: ApprovalSubject): Prom
       continue;
     }
     committedAt ??= Number((await git(cwd, ['show', '-s', '--format=%ct', subject.commit])).trim());
-    reads.push(await readApproval(cwd, tag, object, subject, committedAt));
+    principals ??= await allowedSignerPrincipals(cwd);
+    reads.push(await readApproval(cwd, tag, object, subject, committedAt, principals));
   }
   return reads;
 }
 
-async function readApproval(cwd: string, tag: string, object: string, subject: ApprovalSubject, committedAt: number): Promise<ApprovalRead> {
+async function readApproval(
+  cwd: string,
+  tag: string,
+  object: string,
+  subject: ApprovalSubject,
+  committedAt: number,
+  principals: Map<string, string[]>,
+): Promise<ApprovalRead> {
   const raw = await git(cwd, ['cat-file', 'tag', object]);
   const headerEnd = raw.indexOf('\n\n');
   const headers = new Map(
@@ -136,6 +172,8 @@ async function readApproval(cwd: string, tag: string, object: string, subject: A
   if (fields.get('environment') !== envKey(subject.environment)) return wrong(`it approves environment ${JSON.stringify(fields.get('environment'))}`);
   if (fields.get('version') !== subject.version) return wrong(`it approves version ${JSON.stringify(fields.get('version'))}`);
   if (fields.get('plan') !== subject.planHash) return wrong('the plan changed since the approval (its hash differs)');
+  const otherInputs = inputsProblem(fields, subject.inputs ?? {});
+  if (otherInputs) return wrong(otherInputs);
   if (!approver) return wrong('the tag has no tagger');
   // git checks a key's validity (valid-after, valid-before) at the tag's own date, which its writer sets.
   const taggedAt = Number(tagger![3]);
@@ -156,18 +194,41 @@ async function readApproval(cwd: string, tag: string, object: string, subject: A
   const pgpTrust = /^\[GNUPG:\] TRUST_(\w+)/m.exec(said)?.[1];
   if (/^\[GNUPG:\] GOODSIG/m.test(said) && pgpTrust !== 'FULLY' && pgpTrust !== 'ULTIMATE')
     return wrong(`signed with an OpenPGP key gpg does not trust (trust ${pgpTrust?.toLowerCase() ?? 'unknown'}): sign its key, or set its owner trust`);
-  const key = /with \S+ key (SHA256:[A-Za-z0-9+/=]+)/.exec(said)?.[1] ?? /VALIDSIG ([0-9A-F]{32,64})/.exec(said)?.[1];
+  const sshKey = /with \S+ key (SHA256:[A-Za-z0-9+/=]+)/.exec(said)?.[1];
   if (/^\[GNUPG:\] GOODSIG/m.test(said)) {
+    // Approvals are counted per primary key: a subkey signs for the key it belongs to.
+    const primary = /^\[GNUPG:\] VALIDSIG (?:\S+ ){9}([0-9A-F]{32,64})/m.exec(said)?.[1] ?? /VALIDSIG ([0-9A-F]{32,64})/.exec(said)?.[1];
+    if (!primary) return wrong('gpg named no key fingerprint (VALIDSIG)');
+    const listed = await pgpKeys(cwd, primary);
+    if ('error' in listed) return wrong(`gpg could not list the key ${primary} that signed it: ${listed.error}`);
+    const uids = listed.keys.find((k) => k.fingerprint === primary)?.uids ?? [];
+    const signer = { key: primary, keyEmails: uids.flatMap((u) => (u.email ? [u.email] : [])) };
     // TRUST_* rates the key, and any user ID its holder adds to it rides along: only a user ID with the approver's
     // email that gpg itself holds valid (certified) says the key is the approver's.
-    const primary = /^\[GNUPG:\] VALIDSIG (?:\S+ ){8}([0-9A-F]{32,64})/m.exec(said)?.[1] ?? key;
-    const why = primary ? await pgpUidProblem(cwd, primary, approver.email) : 'gpg named no key fingerprint (VALIDSIG)';
+    const why = pgpUidProblem(primary, uids, approver.email);
     // A key with no user ID of the approver at all: judged as signed by whom gpg says (another person than the approver).
-    if (why === NO_UID && normalEmail(principal) !== normalEmail(approver.email)) return { ...base, signedBy: principal, ...(key ? { key } : {}) };
+    if (why === NO_UID && normalEmail(principal) !== normalEmail(approver.email)) return { ...base, signedBy: principal, ...signer };
     if (why) return wrong(why === NO_UID ? `signed with the OpenPGP key ${primary}, which has no user ID with the approver's email ${approver.email}` : why);
-    return { ...base, signedBy: approver.email, ...(key ? { key } : {}) };
+    return { ...base, signedBy: approver.email, ...signer };
   }
-  return { ...base, signedBy: principal, ...(key ? { key } : {}) };
+  return { ...base, signedBy: principal, ...(sshKey ? { key: sshKey, keyEmails: [...new Set([principal, ...(principals.get(sshKey) ?? [])])] } : {}) };
+}
+
+/** Why the approval's inputs are not the run's `--var` overrides, naming the variables; undefined when they are. */
+function inputsProblem(fields: Map<string, string>, inputs: Readonly<Record<string, string>>): string | undefined {
+  // An approval written before approvals named inputs was given without --var: `approve` had no such flag.
+  const approved = fields.get('inputs') ?? runInputsDigest({});
+  if (approved === runInputsDigest(inputs)) return undefined;
+  const given =
+    fields
+      .get('overrides')
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean) ?? [];
+  const names = overriddenNames(inputs);
+  const approvedText = approved === runInputsDigest({}) ? 'approved without --var' : `approved with --var ${given.join(', ') || '(names not recorded)'}`;
+  const same = names.length > 0 && names.join('\0') === [...given].sort().join('\0');
+  return `it approves other run inputs: ${approvedText}; this run overrides ${names.length ? names.join(', ') : 'nothing'}${same ? ', with other values' : ''}: approve again with the same --var flags the release is given`;
 }
 
 const NO_UID = 'no user ID with that email';
@@ -185,36 +246,11 @@ const UID_VALIDITY: Record<string, string> = {
   o: 'unknown',
 };
 
-/** The email a user ID names: the last `<…>` at its end, or the whole user ID when it is a bare address. */
-export function uidEmail(uid: string): string | undefined {
-  const text = uid.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))).trim();
-  const m = /<([^<>]*)>$/.exec(text);
-  if (m) return m[1];
-  return /^[^\s<>@]+@[^\s<>@]+$/.test(text) ? text : undefined;
-}
-
 /**
  * Why the OpenPGP key `fingerprint` does not stand for `email`, or undefined when one of its user IDs with that
- * email has full or ultimate validity. Asked of the gpg git verifies with (`gpg.openpgp.program`, `gpg.program`),
- * in the same environment (GNUPGHOME), so both read one keyring.
+ * email has full or ultimate validity in the keyring git verifies with.
  */
-async function pgpUidProblem(cwd: string, fingerprint: string, email: string): Promise<string | undefined> {
-  const configured = async (k: string) => {
-    const r = await gitResult(cwd, ['config', '--get', k]);
-    return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
-  };
-  const program = (await configured('gpg.openpgp.program')) ?? (await configured('gpg.program')) ?? 'gpg';
-  const r = await runProgram(program, ['--batch', '--with-colons', '--fixed-list-mode', '--list-keys', '--', fingerprint], {
-    cwd,
-    timeoutMs: 60_000,
-    env: { LC_ALL: 'C' },
-  });
-  if (r.exitCode !== 0) return `gpg could not list the key ${fingerprint} that signed it: ${r.stderr.trim().split('\n')[0] || `exit code ${r.exitCode}`}`;
-  const uids = r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('uid:'))
-    .map((l) => l.split(':'))
-    .map((f) => ({ validity: f[1], uid: f[9] ?? '', email: uidEmail(f[9] ?? '') }));
+function pgpUidProblem(fingerprint: string, uids: readonly PgpUid[], email: string): string | undefined {
   const mine = uids.filter((u) => u.email !== undefined && normalEmail(u.email) === normalEmail(email));
   if (mine.some((u) => VALID_UID.has(u.validity))) return undefined;
   if (!mine.length) return NO_UID;

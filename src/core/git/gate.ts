@@ -7,19 +7,35 @@ const TOOL_PATHSPECS = [':(exclude).release/lock', ':(exclude).release/lock.*.tm
 
 /** Uncommitted or untracked files (paths from the repository root), the tool's own files aside. */
 export async function userChanges(cwd: string): Promise<string[]> {
+  return (await workingTreeChanges(cwd)).map((c) => c.shown);
+}
+
+/** A change of the working tree against HEAD: a tracked file changed (in the index or not), or an untracked file. */
+export interface TreeChange {
+  file: string;
+  /** The file as a message names it (hidden changes say why git status does not show them). */
+  shown: string;
+  tracked: boolean;
+}
+
+/**
+ * Every change of the working tree against HEAD, in `git status` order then the changes git status is told not
+ * to see, the tool's own files aside: the one reading of "clean" the git gate, the journal and the tree gate share.
+ */
+export async function workingTreeChanges(cwd: string): Promise<TreeChange[]> {
   // -z: names come raw (no C quoting of spaces, quotes or non-ASCII); pathspecs: the whole repository, minus what the tool writes.
   const out = await git(cwd, ['status', '--porcelain', '-z', '--untracked-files=normal', '--', ':(top)', ...TOOL_PATHSPECS]);
   const fields = out.split('\0');
-  const files: string[] = [];
+  const changes: TreeChange[] = [];
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i];
     if (f.length < 4) continue;
-    files.push(f.slice(3));
+    changes.push({ file: f.slice(3), shown: f.slice(3), tracked: !f.startsWith('??') });
     // A rename or copy carries its source in the next field.
     if (f[0] === 'R' || f[0] === 'C') i++;
   }
-  const seen = new Set(files);
-  return [...files, ...(await hiddenChanges(cwd)).filter((h) => !seen.has(h.file)).map((h) => h.shown)];
+  const seen = new Set(changes.map((c) => c.file));
+  return [...changes, ...(await hiddenChanges(cwd)).filter((h) => !seen.has(h.file)).map((h) => ({ ...h, tracked: true }))];
 }
 
 /**

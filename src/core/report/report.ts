@@ -15,7 +15,7 @@ export interface ReleaseReport {
     time: string;
     content: string[];
     commit?: string;
-    /** The environment's freeze, promotion and approval gates, as journaled. */ gates?: string[];
+    /** The working tree and the environment's freeze, promotion and approval gates, as journaled. */ gates?: string[];
   };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
   /** failedChecks: the Verification steps other than the core API check that failed (absent when none did). */
@@ -359,7 +359,7 @@ export function writeReport(runDir: string, s: ReleaseState): { md: string; json
   return { md, json };
 }
 
-const ENVIRONMENT_GATES = { freeze: 'Freeze', promotion: 'Promotion', approval: 'Approval' } as const;
+const ENVIRONMENT_GATES = { tree: 'Working tree', freeze: 'Freeze', promotion: 'Promotion', approval: 'Approval' } as const;
 /** `Promotion (open): 1.4.0 at … was released to staging in run …`: the gates an environment declared, in order. */
 function environmentGateLines(s: ReleaseState): string[] {
   return Object.entries(ENVIRONMENT_GATES).flatMap(([k, title]) => {
