@@ -1,3 +1,6 @@
+/** The longest delay a Node timer holds (2^31−1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
 /** Time as the core sees it: real in a release, stepped in tests. */
 export interface Clock {
   now(): number;

@@ -4,6 +4,7 @@
 // namespace brings 440 KB into every bundle).
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { TIMER_MAX_MS } from '../base/clock';
 
 z.config(en());
 
@@ -22,6 +23,8 @@ export function headerValueProblem(value: string): string | undefined {
     cp === 13 || cp === 10 ? 'a line break' : cp === 0 ? 'a NUL' : `a character beyond Latin-1 (U+${cp.toString(16).toUpperCase().padStart(4, '0')})`;
   return `the header value holds ${what} at position ${bad.index + 1}, which HTTP cannot send`;
 }
+/** The most a count of the plan may be (attempts, batch size, approvals, samples in a row): beyond it, a count only hides a typo. */
+export const COUNT_MAX = 1000;
 export const int = (min: number, max?: number) => z.int().check(...(max === undefined ? [z.gte(min)] : [z.gte(min), z.lte(max)]));
 
 /**
@@ -33,12 +36,50 @@ export function doc<T extends z.ZodMiniType>(schema: T, description: string): T 
   return schema;
 }
 
-/** Durations are written as `90s`, `5m`, `1h`, `250ms`, or a number of seconds; they load as milliseconds (defaults are given in milliseconds: zod applies them after the transform). */
-export const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
-export const Duration = z.pipe(
-  z.union([z.number().check(z.gte(0)), z.string().check(z.regex(DURATION_RE, 'expected a duration such as 30s, 5m or 1h'))]),
-  z.transform((v: number | string) => durationMs(v)),
-);
+/** Durations are written as `90s`, `5m`, `1h`, `7d`, `250ms`, or a number of seconds; they load as milliseconds (defaults are given in milliseconds: zod applies them after the transform). */
+export const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** What a duration field accepts, in milliseconds; `zero` says what 0 means where 0 is allowed. */
+export interface DurationBounds {
+  max: number;
+  zero?: string;
+}
+/** How a duration field departs from a timer's: what 0 means there, a longer bound, what it is called. */
+export interface DurationOptions {
+  zero?: string;
+  max?: number;
+  /** The value, with examples, as a message names it: `an age such as 12h or 7d`. */
+  noun?: string;
+}
+/** Every duration field's bounds, by its schema: what a test walks to try each one. */
+export const DURATION_BOUNDS = new Map<unknown, DurationBounds>();
+
+/**
+ * The one duration type of the plan: every duration field is built here. A duration waited on by a
+ * timer is at most TIMER_MAX_MS (Node fires a longer timer after 1 ms); 0 is refused unless `zero`
+ * says what it means, so a timeout, an interval or a budget of 0 never validates.
+ */
+export function duration(o: DurationOptions = {}) {
+  const bounds: DurationBounds = { max: o.max ?? TIMER_MAX_MS, ...(o.zero ? { zero: o.zero } : {}) };
+  const schema = z.pipe(
+    z.pipe(
+      z.union([z.number().check(z.gte(0)), z.string().check(z.regex(DURATION_RE, `expected ${o.noun ?? 'a duration such as 30s, 5m or 1h'}`))]),
+      z.transform((v: number | string) => durationMs(v)),
+    ),
+    z.number().check(
+      z.refine((ms) => ms > 0 || (ms === 0 && bounds.zero !== undefined), {
+        error: (i) => `expected a duration above 0${i.input === 0 ? '' : ` (${String(i.input)} ms rounds to 0)`}: a wait of 0 would end at once`,
+      }),
+      z.refine((ms) => ms <= bounds.max, {
+        error: (i) =>
+          `expected a duration of at most ${durationText(bounds.max)}${bounds.max === TIMER_MAX_MS ? ' (about 24.8 days: the longest wait a timer can hold)' : ''}, got ${durationText(Number(i.input))}`,
+      }),
+    ),
+  );
+  DURATION_BOUNDS.set(schema, bounds);
+  return schema;
+}
 
 /**
  * Defaults as a plan writes them, for keys whose value transforms (a duration, or a list or object
@@ -50,19 +91,44 @@ export function writtenDefault<T>(schema: T, written: unknown): T {
   return schema;
 }
 
+/**
+ * A list whose items must differ: each item whose `same` form an earlier item already has is refused
+ * at its own line, saying which item it repeats and why the two must differ.
+ */
+export function distinct<T>(why: string, o: { same?: (item: T) => string; key?: keyof T & string } = {}) {
+  const name = (item: T) => (o.key ? item[o.key] : item);
+  const same = o.same ?? ((item: T) => String(name(item)));
+  return z.superRefine<T[]>((items, ctx) => {
+    const first = new Map<string, number>();
+    items.forEach((item, i) => {
+      const k = same(item);
+      const j = first.get(k);
+      if (j === undefined) first.set(k, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: o.key ? [i, o.key] : [i],
+          input: name(item),
+          message: `${JSON.stringify(name(item))} repeats item ${j + 1} of the list (${JSON.stringify(name(items[j]))}): ${why}`,
+        });
+    });
+  });
+}
+
 /** A check that exactly one of `keys` is set: an item's one check, a metric's one source. */
 export function exactlyOne<T extends object>(keys: readonly (keyof T & string)[], needs: string) {
   return z.refine<T>((v) => keys.filter((k) => v[k] !== undefined).length === 1, {
     message: `${needs}: ${keys.slice(0, -1).join(', ')} or ${keys.at(-1)}`,
   });
 }
-export function durationDefault(ms: number, description: string) {
-  return writtenDefault(doc(z._default(Duration, ms), description), durationText(ms));
+export function durationDefault(ms: number, description: string, o: DurationOptions = {}) {
+  return writtenDefault(doc(z._default(duration(o), ms), description), durationText(ms));
 }
 
 /** Milliseconds as a plan writes them: `250ms`, `10s`, `5m`, `1h`. */
 export function durationText(ms: number): string {
   for (const [unit, size] of [
+    ['d', 86_400_000],
     ['h', 3_600_000],
     ['m', 60_000],
     ['s', 1000],
@@ -75,9 +141,7 @@ export function durationMs(v: number | string): number {
   if (typeof v === 'number') return Math.round(v * 1000);
   const m = DURATION_RE.exec(v.trim());
   if (!m) throw new Error(`not a duration: ${v}`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(n * unit);
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS]);
 }
 
 export const ENV_REF_RE = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
@@ -161,7 +225,7 @@ export const Step = z.strictObject({
     "Environment variables for this step, added over Release Pilot's own environment. Values may use plan references: `${env:NAME}`, `${var.NAME}`, the built-in names. A name that looks like a secret (password, secret, token, api key, private key, credential) must take its value from `${env:NAME}`, so the value stays out of the plan.",
   ),
   timeout: doc(
-    z.optional(Duration),
+    z.optional(duration()),
     'How long the step may run before it is ended and fails. Its process group gets SIGTERM, then SIGKILL 3 s later. Default: 15m; in `rollback.steps`, what is left of `rollback.budget`.',
   ),
   production: doc(
@@ -203,7 +267,7 @@ export const HttpCheck = z
       z.optional(z.string()),
       'A regular expression the response body must match. JavaScript syntax, case-sensitive, matched anywhere in the body (anchor it with `^…$` for the whole body).',
     ),
-    maxLatency: doc(z.optional(Duration), 'The longest the response may take, body included; a slower answer fails the check. Default: no limit.'),
+    maxLatency: doc(z.optional(duration()), 'The longest the response may take, body included; a slower answer fails the check. Default: no limit.'),
     timeout: durationDefault(10_000, 'How long to wait for the response; no answer in time fails the attempt.'),
   })
   .check(
@@ -224,8 +288,8 @@ export const healthCheck = (description: string) =>
           z.optional(z.string()),
           'A command that passes when it exits 0: bash in the workspace folder, at most 30 s per attempt. Plan references are resolved.',
         ),
-        retries: doc(z._default(int(0), 10), 'How many more attempts are made after a failed one; the check fails when the last attempt fails.'),
-        interval: durationDefault(1_000, 'The pause between two attempts.'),
+        retries: doc(z._default(int(0, COUNT_MAX), 10), 'How many more attempts are made after a failed one; the check fails when the last attempt fails.'),
+        interval: durationDefault(1_000, 'The pause between two attempts; `0` tries again at once.', { zero: 'tries again at once' }),
       })
       .check(z.refine((h) => Boolean(h.http) !== Boolean(h.run), { message: 'a health check needs exactly one of http or run' })),
     description,
@@ -252,9 +316,17 @@ export const Phase = z.strictObject({
   ),
 });
 
+const colour = () => z.string().check(z.regex(ID_RE, 'expected a colour name of letters, digits, - _ . such as blue or green'));
+
 export const BlueGreen = z.strictObject({
   colors: doc(
-    z._default(z.tuple([z.string(), z.string()]), ['blue', 'green']),
+    writtenDefault(
+      z._default(z.tuple([colour(), colour()]).check(distinct('a release deploys to the colour that is not live, so the two colours must differ')), [
+        'blue',
+        'green',
+      ]),
+      ['blue', 'green'],
+    ),
     'The names of the two colours. The one `active` prints is live (`${deploy.active}`); the release deploys to the other one (`${deploy.color}`).',
   ),
   active: doc(
@@ -272,11 +344,16 @@ export const BlueGreen = z.strictObject({
 
 export const Rolling = z.strictObject({
   targets: doc(
-    z.array(str()).check(z.minLength(1)),
+    z.array(str()).check(
+      z.minLength(1),
+      distinct('each target is one step of the batch and one log file, so the targets must differ (compared as the log file names them)', {
+        same: (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_'),
+      }),
+    ),
     'The hosts or instances to deploy to, in order. Each one in turn is `${target}` in `steps` and `healthCheck`.',
   ),
   maxUnavailable: doc(
-    z._default(int(1), 1),
+    z._default(int(1, COUNT_MAX), 1),
     'How many targets are updated per batch. The targets of a batch run their steps at the same time, then their health checks at the same time, before the next batch starts.',
   ),
   steps: doc(
@@ -298,8 +375,8 @@ export const Canary = z
       'The traffic percentages the canary goes through, rising, such as `[10, 50, 100]`. Each is held for `analysis` while the monitoring guards are judged.',
     ),
     analysis: doc(
-      Duration,
-      'How long each weight is held and watched: every `monitoring.interval`, every metric is sampled and judged against its guard (the baseline, or the metric named by its `compareTo`). A confirmed breach starts the rollback at once (`monitoring.onBreach` decides as in the window); the next weight is set only after a clean analysis.',
+      duration(),
+      'How long each weight is held and watched. Every `monitoring.interval`, every metric is sampled and judged against its guard (the baseline, or the metric named by its `compareTo`). A confirmed breach starts the rollback at once (`monitoring.onBreach` decides as in the window); the next weight is set only after a clean analysis.',
     ),
     promote: doc(
       noSteps(),
@@ -352,7 +429,11 @@ export const VerificationHttpCheck = z.extend(HttpCheck, {
     z._default(int(0, 20), 0),
     'How many more times a failed check is tried before it counts as failed (a service still warming up after the switch). Default: 0, one attempt.',
   ),
-  retryDelay: durationDefault(1_000, 'The pause before the first retry; each further retry waits twice as long as the one before (backoff).'),
+  retryDelay: durationDefault(
+    1_000,
+    'The pause before the first retry; each further retry waits twice as long as the one before (backoff), up to a minute. `0` retries at once.',
+    { zero: 'retries at once' },
+  ),
 });
 export type VerificationHttpCheck = z.infer<typeof VerificationHttpCheck>;
 
