@@ -11,7 +11,17 @@ import { freshRunId, latestRunId, parseRunId, runDir, runIdProblem, runIds } fro
 import { smallPlan } from '../support/fixtures';
 import { tempDir, write } from '../support/helpers';
 
-type Def = { type: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; items?: unknown[]; options?: unknown[]; innerType?: unknown; in?: unknown; out?: unknown };
+type Def = {
+  type: string;
+  shape?: Record<string, unknown>;
+  element?: unknown;
+  valueType?: unknown;
+  items?: unknown[];
+  options?: unknown[];
+  innerType?: unknown;
+  in?: unknown;
+  out?: unknown;
+};
 const defOf = (s: unknown) => (s as { def: Def }).def;
 
 /** Every duration field of the plan, found by walking the zod schema: `[]` is a list's item, `<name>` a map's value. */
@@ -68,9 +78,13 @@ environments:
   return [
     everything,
     capture,
-    base({ deploy: `    strategy: blue-green\n    blueGreen:\n      active: echo blue\n      deploy: [${ok}]\n      ${health}\n      switch: [${ok}]\n      retire: [${ok}]` }),
+    base({
+      deploy: `    strategy: blue-green\n    blueGreen:\n      active: echo blue\n      deploy: [${ok}]\n      ${health}\n      switch: [${ok}]\n      retire: [${ok}]`,
+    }),
     base({ deploy: `    strategy: rolling\n    rolling:\n      targets: [a, b]\n      steps: [${ok}]\n      ${health}` }),
-    base({ deploy: `    strategy: canary\n    canary:\n      deploy: [${ok}]\n      setWeight: [${ok}]\n      weights: [50, 100]\n      analysis: 2s\n      promote: [${ok}]` }),
+    base({
+      deploy: `    strategy: canary\n    canary:\n      deploy: [${ok}]\n      setWeight: [${ok}]\n      weights: [50, 100]\n      analysis: 2s\n      promote: [${ok}]`,
+    }),
   ];
 }
 
@@ -122,7 +136,13 @@ describe('plan inputs: every duration has bounds the runtime honours', () => {
   it('finds the duration fields by walking the schema, and the exported JSON Schema has the same ones and no other duration pattern', () => {
     const paths = fields.map((f) => f.path.join('.'));
     assert.ok(paths.length >= 20, `only ${paths.length} duration fields found: ${paths.join(', ')}`);
-    for (const p of ['rollback.budget', 'rollback.steps.[].timeout', 'monitoring.interval', 'phases.deploy.canary.analysis', 'environments.<name>.requires.maxAge'])
+    for (const p of [
+      'rollback.budget',
+      'rollback.steps.[].timeout',
+      'monitoring.interval',
+      'phases.deploy.canary.analysis',
+      'environments.<name>.requires.maxAge',
+    ])
       assert.ok(paths.includes(p), `${p} not found among ${paths.join(', ')}`);
     const json = jsonDurationPaths(planJsonSchema() as Json);
     assert.deepEqual([...json.paths].sort(), [...paths].sort());
@@ -193,7 +213,8 @@ function refused(text: string, pathWanted: string, message: RegExp) {
 
 const canary = (weights: string) =>
   smallPlan({ deploy: `    strategy: canary\n    canary:\n      deploy: [${ok}]\n      setWeight: [${ok}]\n      weights: ${weights}\n      analysis: 2s` });
-const rolling = (targets: string, extra = '') => smallPlan({ deploy: `    strategy: rolling\n    rolling:\n      targets: ${targets}\n      steps: [${ok}]${extra}` });
+const rolling = (targets: string, extra = '') =>
+  smallPlan({ deploy: `    strategy: rolling\n    rolling:\n      targets: ${targets}\n      steps: [${ok}]${extra}` });
 const blueGreen = (colors: string) =>
   smallPlan({
     deploy: `    strategy: blue-green\n    blueGreen:\n      colors: ${colors}\n      active: echo blue\n      deploy: [${ok}]\n      healthCheck: { run: "true" }\n      switch: [${ok}]`,
@@ -210,16 +231,41 @@ describe('plan inputs: every number and every list of ids is bounded where it is
     ['a weight of "10%"', canary('["10%", 100]'), 'phases.deploy.canary.weights[0]', /expected number/],
     ['a weight over 100', canary('[50, 150]'), 'phases.deploy.canary.weights[1]', /<=100|100/],
     ['the same weight twice', canary('[50, 50]'), 'phases.deploy.canary.weights', /must rise/],
-    ['health-check retries of 1e400', rolling('[a]', `\n      healthCheck: { run: "true", retries: 1e400 }`), 'phases.deploy.rolling.healthCheck.retries', /number/],
-    ['health-check retries of a million', rolling('[a]', `\n      healthCheck: { run: "true", retries: 1000000 }`), 'phases.deploy.rolling.healthCheck.retries', /<=1000/],
+    [
+      'health-check retries of 1e400',
+      rolling('[a]', `\n      healthCheck: { run: "true", retries: 1e400 }`),
+      'phases.deploy.rolling.healthCheck.retries',
+      /number/,
+    ],
+    [
+      'health-check retries of a million',
+      rolling('[a]', `\n      healthCheck: { run: "true", retries: 1000000 }`),
+      'phases.deploy.rolling.healthCheck.retries',
+      /<=1000/,
+    ],
     ['a batch size of 0', rolling('[a]', `\n      maxUnavailable: 0\n      healthCheck: { run: "true" }`), 'phases.deploy.rolling.maxUnavailable', />=1/],
-    ['a batch size of 2^53', rolling('[a]', `\n      maxUnavailable: 9007199254740992\n      healthCheck: { run: "true" }`), 'phases.deploy.rolling.maxUnavailable', /<=1000|int|safe/],
+    [
+      'a batch size of 2^53',
+      rolling('[a]', `\n      maxUnavailable: 9007199254740992\n      healthCheck: { run: "true" }`),
+      'phases.deploy.rolling.maxUnavailable',
+      /<=1000|int|safe/,
+    ],
     ['a failure limit of 0', monitoring('  failureLimit: 0'), 'monitoring.failureLimit', />=1/],
     ['an error limit of a billion', monitoring('  consecutiveErrorLimit: 1000000000'), 'monitoring.consecutiveErrorLimit', /<=1000/],
     ['webhook retries of 40 (a 2^39 × 0.5 s wait)', webhook('40'), 'announce.webhook.retries', /<=10/],
     ['webhook retries of -1', webhook('-1'), 'announce.webhook.retries', />=0/],
-    ['a drop of 150 percent', monitoring('').replace('guard: { min: 1 }', 'guard: { min: 1, dropPercent: 150 }'), 'monitoring.metrics[0].guard.dropPercent', /<=100/],
-    ['a fixed baseline of .inf', monitoring('').replace('fixed: { health: 1 }', 'fixed: { health: .inf }'), 'monitoring.baseline.fixed.health', /number|Infinity/],
+    [
+      'a drop of 150 percent',
+      monitoring('').replace('guard: { min: 1 }', 'guard: { min: 1, dropPercent: 150 }'),
+      'monitoring.metrics[0].guard.dropPercent',
+      /<=100/,
+    ],
+    [
+      'a fixed baseline of .inf',
+      monitoring('').replace('fixed: { health: 1 }', 'fixed: { health: .inf }'),
+      'monitoring.baseline.fixed.health',
+      /number|Infinity/,
+    ],
     [
       'approvals a million strong',
       smallPlan({ extra: 'environments:\n  staging: {}\n  production: { approvals: { count: 1000000 } }' }),
@@ -235,7 +281,12 @@ describe('plan inputs: every number and every list of ids is bounded where it is
     ['a colour with blanks', blueGreen('[" blue", blue]'), 'phases.deploy.blueGreen.colors[0]', /expected a colour name/],
     ['a colour with a line break', blueGreen('[blue, "green\\n"]'), 'phases.deploy.blueGreen.colors[1]', /expected a colour name/],
     ['a rolling target twice', rolling('[web1, web2, web1]', `\n      healthCheck: { run: "true" }`), 'phases.deploy.rolling.targets[2]', /repeats item 1/],
-    ['targets one log file apart (a/b and a_b)', rolling('[a/b, a_b]', `\n      healthCheck: { run: "true" }`), 'phases.deploy.rolling.targets[1]', /repeats item 1 .*log file/],
+    [
+      'targets one log file apart (a/b and a_b)',
+      rolling('[a/b, a_b]', `\n      healthCheck: { run: "true" }`),
+      'phases.deploy.rolling.targets[1]',
+      /repeats item 1 .*log file/,
+    ],
     [
       'a checklist id twice',
       smallPlan({ checklist: '  - { id: sign-off, title: A, manual: true }\n  - { id: sign-off, title: B, manual: true }' }),
