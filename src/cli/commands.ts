@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Plan } from '../core/plan/schema';
-import { latestRunId, loadRun, Release, type EngineOptions } from '../core/engine/engine';
+import { latestRunId, loadRun, Release, runDir, type EngineOptions } from '../core/engine/engine';
 import { GateError } from '../core/engine/gateError';
 import { findUnresolvedRun } from '../core/engine/stop';
 import type { ReleaseState } from '../core/base/fold';
@@ -40,7 +40,7 @@ export function readRunCommand(command: 'status' | 'report', runArg: string | un
   if (corrupt.length) io.err(`warning: journal lines ${corrupt.join(', ')} are damaged and were ignored`);
   if (command === 'status') io.out(renderStatus(state));
   else {
-    const written = writeReport(path.join(workspace, '.release', 'runs', runId), state);
+    const written = writeReport(runDir(workspace, runId), state);
     io.out(o.format === 'json' ? JSON.stringify(buildReport(state), null, 2) : renderMarkdown(buildReport(state)));
     io.err(`written: ${written.md}\n         ${written.json}`);
   }

@@ -6,7 +6,7 @@ import { SecretMasker } from '../core/exec/mask';
 import { GateError } from '../core/engine/gateError';
 import type { Plan } from '../core/plan/schema';
 import { environmentNames, planForEnvironment } from '../core/plan/environments';
-import { latestRunId, loadRun } from '../core/engine/runs';
+import { latestRunId, loadRun, runIdProblem } from '../core/engine/runs';
 import { approveCommand } from './approve-command';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { initCommand } from './init-command';
@@ -19,6 +19,8 @@ export { exitCode } from './io';
 export { renderStatus } from './render';
 export { dryRun } from '../core/engine/preview';
 
+/** The commands whose arguments are run ids: each is checked to be one before anything is read or run. */
+const TAKES_RUNS = ['status', 'report', 'resume', 'rollback', 'abandon', 'compare'];
 const KNOWN = ['approve', 'validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon', 'history', 'compare'];
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
@@ -46,6 +48,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const workspace = path.resolve(o.workspace ?? defaultWorkspace(planFile));
   if (!KNOWN.includes(command)) {
     io.err(`release-pilot: unknown command "${command}"\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  const notRun = TAKES_RUNS.includes(command) ? [runArg, ...rest].flatMap((a) => (a === undefined ? [] : (runIdProblem(a) ?? []))) : [];
+  if (notRun.length) {
+    io.err(`release-pilot: ${notRun[0]}`);
     return EXIT.usage;
   }
   if (o.redeploy !== undefined && (command !== 'run' || o['dry-run'])) {

@@ -15,6 +15,7 @@ import { Disposable } from './dispose';
 import { engine, engineIfLoaded } from './lazyEngine';
 import { comparisonView } from './snapshot';
 import { shortTime } from '../core/engine/history';
+import { runDir, runIdProblem } from '../core/engine/runs';
 import { ReleasePanel } from './panel';
 import { askAbandonReason, askWaiveReason } from './prompter';
 import { NODE_KINDS, type Node } from './tree';
@@ -167,7 +168,18 @@ export class CommandCenter extends Disposable {
   private needRun(run: HistoryRow | undefined): HistoryRow {
     const row = run ?? this.history.selected();
     if (!row) throw new UserError('Pick a release in the Releases view.');
-    return row;
+    const ws = this.c.workspaceDir;
+    if (!ws) throw new UserError('Open a workspace folder to act on its releases.');
+    // A row is an argument anyone can pass: its id is checked and its files are found from it, never taken from the row.
+    const notId = runIdProblem(row.runId);
+    if (notId) throw new UserError(notId);
+    let dir: string;
+    try {
+      dir = runDir(ws, row.runId);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    return { ...row, report: path.join(dir, 'report.md'), journal: path.join(dir, 'journal.jsonl') };
   }
 
   /** Only a run that ended released is known good; the engine then checks the plan allows a redeploy. */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EngineOptions, FailureDecision, Release } from '../core/engine/engine';
-import { latestRunId, loadRun, runsDir } from '../core/engine/runs';
+import { latestRunId, loadRun, runDir } from '../core/engine/runs';
 import { engine } from './lazyEngine';
 import { ErrorCodes, errorCode } from '../core/base/errors';
 import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/base/fold';
@@ -111,7 +111,7 @@ export class ReleaseController extends Disposable {
   }
 
   get runDir(): string | undefined {
-    return this.workspaceDir && this.runId ? path.join(runsDir(this.workspaceDir), this.runId) : undefined;
+    return this.workspaceDir && this.runId ? runDir(this.workspaceDir, this.runId) : undefined;
   }
 
   get isRunning(): boolean {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
  * Layer 0 counts as one folder.
  *
  *   0 base      events, the fold, clock, errors, fetch, number and time formats; and the plan's
- *               data model (plan/schema.ts, schema-parts.ts, schema-sources.ts and schema-environments.ts, zod only) which events and the fold speak of
+ *               data model (plan/schema.ts, schema-parts.ts, schema-values.ts, schema-sources.ts and schema-environments.ts, zod only) which events and the fold speak of
  *   1 exec      processes: the step runner, short commands, secret masking
  *   2 git, plan, journal
  *               git queries; plan loading, validation and the `${…}` scope; the journal and lock
@@ -19,7 +19,7 @@ import * as path from 'node:path';
  *   5 cli       the command line over the engine
  */
 const LAYERS: [layer: number, pattern: RegExp][] = [
-  [0, /^src\/core\/(base\/|format\.ts$|plan\/schema(-parts|-sources|-environments)?\.ts$)/],
+  [0, /^src\/core\/(base\/|format\.ts$|plan\/schema(-parts|-values|-sources|-environments)?\.ts$)/],
   [1, /^src\/core\/exec\//],
   [2, /^src\/core\/(git|plan|journal)\//],
   [3, /^src\/core\/(monitor|report)\//],

@@ -1,3 +1,6 @@
+/** The longest delay a Node timer holds (2^31−1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
 /**
  * Time as the core sees it: real in a release, stepped in tests. Every wait takes the run's
  * interrupt (a stop or a rollback request ends it at once): the signal is not optional, so no wait
@@ -8,14 +11,11 @@ export interface Clock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-/** The longest delay a timer holds (2^31 − 1 ms); a longer one would fire at once. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
-
 /** Waits `ms`, or less: it ends as soon as `signal` aborts (at once when it already has). */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const t = setTimeout(done, Math.min(Math.max(0, ms || 0), LONGEST_TIMER_MS));
+    const t = setTimeout(done, Math.min(Math.max(0, ms || 0), TIMER_MAX_MS));
     function done() {
       clearTimeout(t);
       signal.removeEventListener('abort', done);

@@ -13,7 +13,7 @@ import { interpolate, type Scope } from './interpolate';
 import { secretSources } from './secrets';
 import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
 import { StopLatch } from './stop';
-import { runsDir } from './runs';
+import { runDir } from './runs';
 import { silentLogger, type EngineOptions, type Logger } from './ports';
 
 export interface RollbackRequest {
@@ -53,7 +53,7 @@ export class RunContext {
     o: EngineOptions,
     readonly runId: string,
   ) {
-    this.runDir = path.join(runsDir(o.workspace), runId);
+    this.runDir = runDir(o.workspace, runId);
     this.env = o.env ?? process.env;
     this.masker = new SecretMasker(secretSources(o.planText, o.plan.secrets, this.env).map((x) => x.value));
     // Front ends only ever see masked text, whatever the engine hands them.

@@ -26,7 +26,7 @@ import { uncommittedGatedPlan } from './committedPlan';
 import { userChanges } from '../git/gate';
 import type { EngineOptions } from './ports';
 
-export { latestRunId, loadRun, lockFile, runsDir } from './runs';
+export { latestRunId, loadRun, lockFile, parseRunId, runDir, runIdProblem, runsDir } from './runs';
 export { silentLogger, type ChecklistDecision, type EngineOptions, type FailureDecision, type FailureInfo, type Logger, type Prompter } from './ports';
 export { GateError } from './gateError';
 export { DEFAULT_STEP_TIMEOUT_MS } from './stepExec';

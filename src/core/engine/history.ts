@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { loadRun, runIds, runsDir } from './runs';
+import { loadRun, runDir, runIds } from './runs';
 
 /** One release of the workspace, as its journal tells it. */
 export interface HistoryRow {
@@ -43,7 +43,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
     const s = run.state;
     if (!s.runId || (o.plan !== undefined && s.plan !== o.plan)) continue;
     const end = s.finishedAt ? Date.parse(s.finishedAt) : undefined;
-    const dir = path.join(runsDir(workspace), id);
+    const dir = runDir(workspace, id);
     rows.push({
       runId: id,
       name: s.name,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { readJournal } from '../journal/journal';
 import { foldJournal, isFinal, type ReleaseState } from '../base/fold';
-import { runIds, runsDir } from './runs';
+import { runDir, runIds } from './runs';
 import { ErrorCodes } from '../base/errors';
 
 /** Thrown through the engine when the release was asked to stop (a signal, a closing window). */
@@ -116,11 +116,10 @@ function unresolvedMessage(runId: string, s: ReleaseState): string {
  * interrupted), or undefined. `ownRun` is skipped: it is the run being started.
  */
 export function findUnresolvedRun(workspace: string, planRel: string, ownRun?: string): { runId: string; state: ReleaseState } | undefined {
-  const dir = runsDir(workspace);
   const ids = runIds(workspace).filter((d) => d !== ownRun);
   for (const runId of ids) {
     // Called with the plan's lock held: no other process runs any of these, so each is folded closed.
-    const state = foldJournal(readJournal(path.join(dir, runId, 'journal.jsonl')).events, { closed: true });
+    const state = foldJournal(readJournal(path.join(runDir(workspace, runId), 'journal.jsonl')).events, { closed: true });
     if (!state.runId || state.plan !== planRel) continue;
     if (!isFinal(state.status)) return { runId, state };
   }

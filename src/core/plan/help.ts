@@ -131,7 +131,7 @@ function flatten(s: JsonSchema): JsonSchema[] {
   return [...(own.properties || own.items ? [own] : []), ...parts.flatMap((p) => flatten({ description: s.description, default: s.default, ...p }))];
 }
 
-const DURATION_PATTERN = '(ms|s|m|h)';
+const DURATION_PATTERN = '(ms|s|m|h|d)';
 
 /** A short description of the values a schema takes. */
 export function valueDetail(s: JsonSchema): string {

@@ -85,7 +85,7 @@ function objectOf(node: JsonSchema): JsonSchema | undefined {
 /** How a path names one of a node's objects: `[]` for a list's item, `.<name>` for a map's value. */
 const suffixOf = (node: JsonSchema, object: JsonSchema) => (object === node.items ? '[]' : '.<name>');
 
-const DURATION_PATTERN = String.raw`^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$`;
+const DURATION_PATTERN = String.raw`^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$`;
 
 function isDuration(s: JsonSchema): boolean {
   return s.anyOf?.length === 2 && s.anyOf.some((b) => b.type === 'number') && s.anyOf.some((b) => b.pattern === DURATION_PATTERN);
@@ -192,7 +192,7 @@ export function planReference(schema: JsonSchema): string {
     '',
     '## Durations',
     '',
-    'A duration is a number and a unit, `250ms`, `30s`, `5m`, `1h` (`1.5m` too), or a plain number of seconds (`90`, `0.5`).',
+    'A duration is a number and a unit, `250ms`, `30s`, `5m`, `1h`, `7d` (`1.5m` too), or a plain number of seconds (`90`, `0.5`). A timeout, an interval, a window or a budget is above 0 (a key that takes `0` says what it means) and at most `2147483647ms` (about 24.8 days, the longest wait a timer can hold); a longer one is refused, not cut short.',
     '',
     '## References',
     '',

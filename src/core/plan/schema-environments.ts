@@ -1,16 +1,5 @@
 import * as z from 'zod/mini';
-import { Duration, ID_RE, NAME_RE, doc, int, str } from './schema-parts';
-
-const AGE_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
-const AGE_UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const Age = z.pipe(
-  z.union([z.number().check(z.gt(0)), z.string().check(z.regex(AGE_RE, 'expected an age such as 12h or 7d'))]),
-  z.transform((v: number | string) => {
-    if (typeof v === 'number') return v;
-    const m = AGE_RE.exec(v.trim())!;
-    return Math.round(Number(m[1]) * AGE_UNIT[m[2] as keyof typeof AGE_UNIT]);
-  }),
-);
+import { COUNT_MAX, ID_RE, duration, durationDefault, NAME_RE, doc, int, str } from './schema-parts';
 
 /** An instant with its offset written out: a freeze in "local time" would mean another hour on each machine. */
 export const ZONED_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -40,6 +29,9 @@ const zonedTime = () =>
       ),
     );
 
+/** An age is compared with dates, never waited on: ten years is a bound, not a timer's. */
+const MAX_AGE_MS = 3650 * 86_400_000;
+
 const FreezeWindow = z.strictObject({
   from: doc(zonedTime(), 'When the freeze starts (inclusive): an ISO date and time with its zone (`Z` or `+01:00`).'),
   to: doc(zonedTime(), 'When the freeze ends (exclusive), written like `from`; it must be after `from`.'),
@@ -55,7 +47,7 @@ export const Environment = z.strictObject({
   monitoring: doc(
     z.optional(
       z.strictObject({
-        window: doc(z.optional(Duration), "This environment's monitoring window, instead of `monitoring.window`."),
+        window: doc(z.optional(duration()), "This environment's monitoring window, instead of `monitoring.window`."),
         shortWindowReason: doc(z.optional(str()), 'Why this environment watches for less than 15 minutes, instead of `monitoring.shortWindowReason`.'),
       }),
     ),
@@ -68,7 +60,10 @@ export const Environment = z.strictObject({
           z.string().check(z.regex(ID_RE, 'expected the name of another environment of the plan')),
           'The environment this version must have been released to first: a run of the same service, version and commit that ended `released`, with its monitoring passed.',
         ),
-        maxAge: doc(z._default(Age, 7 * 86_400_000), 'How old that release may be, from its end: `12h`, `7d`. Default 7d.'),
+        maxAge: durationDefault(7 * 86_400_000, 'How old that release may be, from its end: `12h`, `7d`. Default 7d.', {
+          max: MAX_AGE_MS,
+          noun: 'an age such as 12h or 7d',
+        }),
       }),
     ),
     'Promotion: the release is refused unless the same version and commit was released to another environment first.',
@@ -76,7 +71,10 @@ export const Environment = z.strictObject({
   approvals: doc(
     z.optional(
       z.strictObject({
-        count: doc(z._default(int(1), 1), 'How many different people must approve (`release-pilot approve`). The person who starts the release never counts.'),
+        count: doc(
+          z._default(int(1, COUNT_MAX), 1),
+          'How many different people must approve (`release-pilot approve`). The person who starts the release never counts.',
+        ),
         from: doc(
           z._default(z.array(str()), []),
           'Who may approve, by git `user.email` or `user.name` (compared without case). Empty: anyone but the person who starts the release. With `signed: true`, by email only: a signature proves a key, which the allowed signers file (or a certified gpg user ID) binds to an email, never to a name.',

@@ -1,11 +1,14 @@
-// The plan schema's building blocks: durations, environments, steps, checks, phases, the checklist and
+// The plan schema's building blocks: environments, steps, checks, phases, the checklist and
 // the acceptance verdict. `schema.ts` assembles the plan from them.
 // zod/mini: the same schemas and issues as zod's classic API, tree-shakable (26 KB where the classic
 // namespace brings 440 KB into every bundle).
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { COUNT_MAX, distinct, doc, duration, durationDefault, int, writtenDefault } from './schema-values';
 
 z.config(en());
+
+export * from './schema-values';
 
 export const str = () => z.string().check(z.minLength(1));
 
@@ -22,64 +25,12 @@ export function headerValueProblem(value: string): string | undefined {
     cp === 13 || cp === 10 ? 'a line break' : cp === 0 ? 'a NUL' : `a character beyond Latin-1 (U+${cp.toString(16).toUpperCase().padStart(4, '0')})`;
   return `the header value holds ${what} at position ${bad.index + 1}, which HTTP cannot send`;
 }
-export const int = (min: number, max?: number) => z.int().check(...(max === undefined ? [z.gte(min)] : [z.gte(min), z.lte(max)]));
-
-/**
- * Documents a key of the plan in the JSON Schema (dist/plan.schema.json): editor hovers show the
- * first sentence, docs/plan-reference.md the whole text. Metadata only: validation is unchanged.
- */
-export function doc<T extends z.ZodMiniType>(schema: T, description: string): T {
-  z.globalRegistry.add(schema, { description });
-  return schema;
-}
-
-/** Durations are written as `90s`, `5m`, `1h`, `250ms`, or a number of seconds; they load as milliseconds (defaults are given in milliseconds: zod applies them after the transform). */
-export const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
-export const Duration = z.pipe(
-  z.union([z.number().check(z.gte(0)), z.string().check(z.regex(DURATION_RE, 'expected a duration such as 30s, 5m or 1h'))]),
-  z.transform((v: number | string) => durationMs(v)),
-);
-
-/**
- * Defaults as a plan writes them, for keys whose value transforms (a duration, or a list or object
- * that holds one): zod leaves such a default out of an input JSON Schema.
- */
-export const WRITTEN_DEFAULTS = new Map<unknown, unknown>();
-export function writtenDefault<T>(schema: T, written: unknown): T {
-  WRITTEN_DEFAULTS.set(schema, written);
-  return schema;
-}
-
 /** A check that exactly one of `keys` is set: an item's one check, a metric's one source. */
 export function exactlyOne<T extends object>(keys: readonly (keyof T & string)[], needs: string) {
   return z.refine<T>((v) => keys.filter((k) => v[k] !== undefined).length === 1, {
     message: `${needs}: ${keys.slice(0, -1).join(', ')} or ${keys.at(-1)}`,
   });
 }
-export function durationDefault(ms: number, description: string) {
-  return writtenDefault(doc(z._default(Duration, ms), description), durationText(ms));
-}
-
-/** Milliseconds as a plan writes them: `250ms`, `10s`, `5m`, `1h`. */
-export function durationText(ms: number): string {
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const)
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
-}
-
-export function durationMs(v: number | string): number {
-  if (typeof v === 'number') return Math.round(v * 1000);
-  const m = DURATION_RE.exec(v.trim());
-  if (!m) throw new Error(`not a duration: ${v}`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(n * unit);
-}
-
 export const ENV_REF_RE = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
 export const SECRET_NAME_RE = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)/i;
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -161,7 +112,7 @@ export const Step = z.strictObject({
     "Environment variables for this step, added over Release Pilot's own environment. Values may use plan references: `${env:NAME}`, `${var.NAME}`, the built-in names. A name that looks like a secret (password, secret, token, api key, private key, credential) must take its value from `${env:NAME}`, so the value stays out of the plan.",
   ),
   timeout: doc(
-    z.optional(Duration),
+    z.optional(duration()),
     'How long the step may run before it is ended and fails. Its process group gets SIGTERM, then SIGKILL 3 s later. Default: 15m; in `rollback.steps`, what is left of `rollback.budget`.',
   ),
   production: doc(
@@ -203,7 +154,7 @@ export const HttpCheck = z
       z.optional(z.string()),
       'A regular expression the response body must match. JavaScript syntax, case-sensitive, matched anywhere in the body (anchor it with `^…$` for the whole body).',
     ),
-    maxLatency: doc(z.optional(Duration), 'The longest the response may take, body included; a slower answer fails the check. Default: no limit.'),
+    maxLatency: doc(z.optional(duration()), 'The longest the response may take, body included; a slower answer fails the check. Default: no limit.'),
     timeout: durationDefault(10_000, 'How long to wait for the response; no answer in time fails the attempt.'),
   })
   .check(
@@ -224,8 +175,8 @@ export const healthCheck = (description: string) =>
           z.optional(z.string()),
           'A command that passes when it exits 0: bash in the workspace folder, at most 30 s per attempt. Plan references are resolved.',
         ),
-        retries: doc(z._default(int(0), 10), 'How many more attempts are made after a failed one; the check fails when the last attempt fails.'),
-        interval: durationDefault(1_000, 'The pause between two attempts.'),
+        retries: doc(z._default(int(0, COUNT_MAX), 10), 'How many more attempts are made after a failed one; the check fails when the last attempt fails.'),
+        interval: durationDefault(1_000, 'The pause between two attempts; `0` tries again at once.', { zero: 'tries again at once' }),
       })
       .check(z.refine((h) => Boolean(h.http) !== Boolean(h.run), { message: 'a health check needs exactly one of http or run' })),
     description,
@@ -252,9 +203,17 @@ export const Phase = z.strictObject({
   ),
 });
 
+const colour = () => z.string().check(z.regex(ID_RE, 'expected a colour name of letters, digits, - _ . such as blue or green'));
+
 export const BlueGreen = z.strictObject({
   colors: doc(
-    z._default(z.tuple([z.string(), z.string()]), ['blue', 'green']),
+    writtenDefault(
+      z._default(z.tuple([colour(), colour()]).check(distinct('a release deploys to the colour that is not live, so the two colours must differ')), [
+        'blue',
+        'green',
+      ]),
+      ['blue', 'green'],
+    ),
     'The names of the two colours. The one `active` prints is live (`${deploy.active}`); the release deploys to the other one (`${deploy.color}`).',
   ),
   active: doc(
@@ -272,11 +231,16 @@ export const BlueGreen = z.strictObject({
 
 export const Rolling = z.strictObject({
   targets: doc(
-    z.array(str()).check(z.minLength(1)),
+    z.array(str()).check(
+      z.minLength(1),
+      distinct('each target is one step of the batch and one log file, so the targets must differ (compared as the log file names them)', {
+        same: (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_'),
+      }),
+    ),
     'The hosts or instances to deploy to, in order. Each one in turn is `${target}` in `steps` and `healthCheck`.',
   ),
   maxUnavailable: doc(
-    z._default(int(1), 1),
+    z._default(int(1, COUNT_MAX), 1),
     'How many targets are updated per batch. The targets of a batch run their steps at the same time, then their health checks at the same time, before the next batch starts.',
   ),
   steps: doc(
@@ -298,8 +262,8 @@ export const Canary = z
       'The traffic percentages the canary goes through, rising, such as `[10, 50, 100]`. Each is held for `analysis` while the monitoring guards are judged.',
     ),
     analysis: doc(
-      Duration,
-      'How long each weight is held and watched: every `monitoring.interval`, every metric is sampled and judged against its guard (the baseline, or the metric named by its `compareTo`). A confirmed breach starts the rollback at once (`monitoring.onBreach` decides as in the window); the next weight is set only after a clean analysis.',
+      duration(),
+      'How long each weight is held and watched. Every `monitoring.interval`, every metric is sampled and judged against its guard (the baseline, or the metric named by its `compareTo`). A confirmed breach starts the rollback at once (`monitoring.onBreach` decides as in the window); the next weight is set only after a clean analysis.',
     ),
     promote: doc(
       noSteps(),
@@ -352,7 +316,11 @@ export const VerificationHttpCheck = z.extend(HttpCheck, {
     z._default(int(0, 20), 0),
     'How many more times a failed check is tried before it counts as failed (a service still warming up after the switch). Default: 0, one attempt.',
   ),
-  retryDelay: durationDefault(1_000, 'The pause before the first retry; each further retry waits twice as long as the one before (backoff).'),
+  retryDelay: durationDefault(
+    1_000,
+    'The pause before the first retry; each further retry waits twice as long as the one before (backoff), up to a minute. `0` retries at once.',
+    { zero: 'retries at once' },
+  ),
 });
 export type VerificationHttpCheck = z.infer<typeof VerificationHttpCheck>;
 

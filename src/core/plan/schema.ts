@@ -4,7 +4,6 @@ import {
   Acceptance,
   ChecklistItem,
   DeployPhase,
-  Duration,
   ENV_REF_RE,
   Env,
   ID_RE,
@@ -12,15 +11,18 @@ import {
   Phase,
   Steps,
   VerificationPhase,
+  distinct,
   doc,
+  duration,
   durationDefault,
   exactlyOne,
+  COUNT_MAX,
   int,
   str,
   writtenDefault,
 } from './schema-parts';
 import { Environments, environmentIssues } from './schema-environments';
-export { Duration, Step, durationMs, durationText } from './schema-parts';
+export { Step, duration, durationMs, durationText } from './schema-parts';
 import { AccessLogSource, HttpJsonSource, PrometheusSource, ScrapeSource, StubStatusSource } from './schema-sources';
 export type { HttpCheck, HealthCheck, LogCheck, DeployPhase, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
 
@@ -29,7 +31,7 @@ const Guard = z
     max: doc(z.optional(z.number()), 'A sample above this value breaches the guard.'),
     min: doc(z.optional(z.number()), 'A sample below this value breaches the guard.'),
     dropPercent: doc(
-      z.optional(z.number().check(z.positive())),
+      z.optional(z.number().check(z.positive(), z.lte(100))),
       'A sample more than this many percent below the baseline breaches the guard. Without a baseline above 0, the rule cannot be judged and the verdict is inconclusive.',
     ),
     risePercent: doc(
@@ -81,19 +83,19 @@ export type Metric = z.infer<typeof Metric>;
 export const Monitoring = z
   .strictObject({
     window: doc(
-      Duration,
+      duration(),
       'How long production is watched after verification, before the announcement: `window / interval` samples. A sample slower than the interval delays the next ones; the window still takes its samples, but ends at most one interval late. The spec asks for 15 to 30 minutes; a shorter window on a production environment is warned about, unless `shortWindowReason` says why.',
     ),
     interval: durationDefault(15_000, 'The time between two samples of every metric, in the window and while the baseline is captured.'),
     warmup: doc(
-      z.optional(Duration),
+      z.optional(duration({ zero: 'judges every sample' })),
       'How long after a switch samples are journaled but not judged. The switch is the start of the monitoring window (the traffic is on the new version by then) and each canary weight set. A sample is in the warm-up when its scheduled time, counted in `interval`s from that start, is at or before `warmup`: the default, one `interval`, leaves exactly the first sample of each watch unjudged (the 502s of the switch itself); `0` judges every sample; `30s` with a 10s interval leaves three. Warm-up samples count toward no guard, no error limit and no verdict. A window or a canary analysis must be long enough to confirm a breach after its warm-up: `window` at least `warmup` plus `failureLimit` intervals, `analysis` at least `warmup` plus the intervals its limits need.',
     ),
     baseline: doc(
       z
         .strictObject({
           capture: doc(
-            z.optional(Duration),
+            z.optional(duration()),
             'Capture the baseline by sampling every metric for this long, every `interval`, before production is touched; the baseline is the mean. It runs at the start of the backup phase when it has steps, else of the migration phase when it has steps, else of the deploy.',
           ),
           fixed: doc(
@@ -105,11 +107,11 @@ export const Monitoring = z
       'The values that percentage and statistical rules compare the window with: exactly one of `capture` or `fixed`.',
     ),
     failureLimit: doc(
-      z._default(int(1), 1),
+      z._default(int(1, COUNT_MAX), 1),
       'How many breaches of a guard in a row confirm it; a confirmed breach triggers `onBreach`. A good sample in between starts the count again.',
     ),
     consecutiveErrorLimit: doc(
-      z._default(int(1), 4),
+      z._default(int(1, COUNT_MAX), 4),
       'How many unusable samples of a metric in a row fail it, as a confirmed breach does. An error, a timeout, NaN, an empty answer or no traffic are unusable.',
     ),
     onBreach: doc(
@@ -174,6 +176,9 @@ export const Monitoring = z
   );
 export type Monitoring = z.infer<typeof Monitoring>;
 
+/** Attempts of a webhook wait 0.5 s, 1 s, 2 s… apart: ten retries wait 8.5 minutes in all, the most an announcement should hold a release. */
+const WEBHOOK_RETRIES_MAX = 10;
+
 const Announce = z.strictObject({
   notify: doc(
     z._default(z.boolean(), true),
@@ -188,7 +193,7 @@ const Announce = z.strictObject({
         ),
         timeout: durationDefault(10_000, 'How long one attempt may take.'),
         retries: doc(
-          z._default(int(0), 2),
+          z._default(int(0, WEBHOOK_RETRIES_MAX), 2),
           'How many more attempts follow a network error, a timeout, HTTP 429 or a 5xx answer, 0.5 s, 1 s, 2 s… apart. Other answers are not retried.',
         ),
       }),
@@ -293,7 +298,7 @@ export const Plan = z
       'Environment variables whose values are masked in every output: logs, terminal, journal, report. Every variable the plan reads as `${env:NAME}` is masked too; list here the ones that steps read by themselves. A release does not start when a set value cannot be masked safely (fewer than 4 characters, only blanks, or a NUL).',
     ),
     checklist: doc(
-      z._default(z.array(ChecklistItem), []),
+      z._default(z.array(ChecklistItem).check(distinct('`--tick ID` and `--waive ID=REASON` name one item', { key: 'id' })), []),
       'Pre-release checks, run in order after the acceptance verdict and before the go/no-go question. Each item has exactly one check (`git`, `files`, `run` or `manual`); a failed one can be retried, waived with a reason, or it aborts the release.',
     ),
     phases: doc(
