@@ -70,7 +70,13 @@ export type ReleaseEvent = At &
     | { type: 'phase.started'; phase: PhaseId }
     | { type: 'phase.finished'; phase: PhaseId; outcome: 'passed' | 'failed' | 'skipped' | 'waived' }
     | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }
-    | { type: 'step.running'; step: string; pid: number; mark?: string; /** The step's shell's start: what proves a live pid is still the step's. */ start?: ProcessStart }
+    | {
+        type: 'step.running';
+        step: string;
+        pid: number;
+        mark?: string;
+        /** The step's shell's start: what proves a live pid is still the step's. */ start?: ProcessStart;
+      }
     | { type: 'step.interrupted'; step: string; message: string }
     | ({ type: 'step.finished'; step: string; ok: boolean; message: string } & StepEnd)
     | { type: 'step.waived'; step: string; by: string; reason: string }
