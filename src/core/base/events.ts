@@ -24,6 +24,16 @@ interface At {
 }
 
 /** An approval tag that counted: its name, who tagged it, and the key git verified its signature with. */
+/**
+ * When a process started, which with its pid names it and no other: clock ticks after boot (field 22 of
+ * /proc/<pid>/stat) and the boot (/proc/sys/kernel/random/boot_id). A pid alone is handed out again after
+ * the process ends, after a reboot or a wrap-around of the pid counter.
+ */
+export interface ProcessStart {
+  ticks: number;
+  boot: string;
+}
+
 export interface ApprovalCounted {
   tag: string;
   approver: string;
@@ -60,7 +70,13 @@ export type ReleaseEvent = At &
     | { type: 'phase.started'; phase: PhaseId }
     | { type: 'phase.finished'; phase: PhaseId; outcome: 'passed' | 'failed' | 'skipped' | 'waived' }
     | { type: 'step.started'; phase: PhaseId | 'rollback'; step: string; name: string; command: string; log: string; pid?: number }
-    | { type: 'step.running'; step: string; pid: number; mark?: string }
+    | {
+        type: 'step.running';
+        step: string;
+        pid: number;
+        mark?: string;
+        /** The step's shell's start: what proves a live pid is still the step's. */ start?: ProcessStart;
+      }
     | { type: 'step.interrupted'; step: string; message: string }
     | ({ type: 'step.finished'; step: string; ok: boolean; message: string } & StepEnd)
     | { type: 'step.waived'; step: string; by: string; reason: string }

@@ -1,5 +1,5 @@
 import { PHASES, type PhaseId } from '../plan/schema';
-import type { ApprovalCounted, ItemState, PhaseState, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
+import type { ApprovalCounted, ItemState, PhaseState, ProcessStart, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
 
@@ -23,6 +23,8 @@ export interface StepView {
   pid?: number;
   /** The step's mark (RELEASE_PILOT_STEP), carried by every process it started. */
   mark?: string;
+  /** When the step's shell started (absent in older journals): a live process with its pid is the step's only if it started then. */
+  start?: ProcessStart;
 }
 
 export interface ChecklistView {
@@ -256,7 +258,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       }
       case 'step.running': {
         const st = s.steps[e.step];
-        if (st) Object.assign(st, { pid: e.pid, ...(e.mark ? { mark: e.mark } : {}) });
+        if (st) Object.assign(st, { pid: e.pid, ...(e.mark ? { mark: e.mark } : {}), ...(e.start ? { start: e.start } : {}) });
         break;
       }
       case 'step.interrupted': {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ReleaseState } from '../base/fold';
 import { foldJournal } from '../base/fold';
-import { signalMarked } from '../exec/cookie';
+import { signalRecorded } from '../exec/signal';
 import type { RunContext } from './context';
 import type { EngineOptions } from './ports';
 import { loadRun, runIds } from './runs';
@@ -58,13 +58,13 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
   for (const st of Object.values(closed.steps)) {
     if (st.state !== 'interrupted') continue;
     c.append({ type: 'step.interrupted', step: st.key, message: st.message ?? 'interrupted' });
-    const group = st.pid ? endOrphanGroup(st.pid) : false;
-    // Those that left the group (setsid, setpgid, a subshell's child handed to init) still carry the step's mark.
-    const marked = signalMarked(st.mark, 'SIGKILL');
-    if (group || marked)
+    // The group only once proven the step's; those that left it (setsid, setpgid, a subshell's child handed to init) by the step's mark.
+    const { group, marked, refused } = signalRecorded({ pid: st.pid, start: st.start, mark: st.mark }, 'SIGKILL');
+    if (refused) c.append({ type: 'warning', message: `the interrupted step "${st.name}": ${refused}` });
+    if (group !== undefined || marked)
       c.append({
         type: 'warning',
-        message: `ended the processes left running by the interrupted step "${st.name}" (${[group ? `process group ${st.pid}` : '', marked ? `${marked} process(es) outside it` : ''].filter(Boolean).join(' and ')})`,
+        message: `ended the processes left running by the interrupted step "${st.name}" (${[group !== undefined ? `process group ${group}` : '', marked ? `${marked} process(es) outside it` : ''].filter(Boolean).join(' and ')})`,
       });
   }
   if (c.state.rollback && !c.state.rollback.outcome) {
@@ -135,22 +135,4 @@ export function oldColourKept(o: EngineOptions): { from: string; active: string;
     return s.status === 'released' && s.colors ? { from: id, active: s.colors.active, idle: s.colors.idle } : undefined;
   }
   return undefined;
-}
-
-/**
- * Ends a process group an interrupted step left behind; true when there was one. A group id is not
- * handed out again while any member of the group lives, so a live group with this id is the step's.
- */
-function endOrphanGroup(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    process.kill(-pgid, 'SIGKILL');
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -54,7 +54,8 @@ export async function execStep(
   );
   c.current = running;
   c.running.add(running);
-  if (running.pid !== undefined) c.append({ type: 'step.running', step: key, pid: running.pid, mark: running.mark });
+  if (running.pid !== undefined)
+    c.append({ type: 'step.running', step: key, pid: running.pid, mark: running.mark, ...(running.start ? { start: running.start } : {}) });
   c.o.onStepStarted?.(key, running);
   const ended = await running.result;
   c.running.delete(running);

@@ -14,39 +14,30 @@ export const STEP_MARK = 'RELEASE_PILOT_STEP';
 
 export const newStepMark = (): string => randomBytes(12).toString('hex');
 
-/** The processes, other than this one, whose environment carries `mark` (Linux's /proc; none where it does not exist). */
-export function processesWithMark(mark: string): number[] {
+/** A value a step's mark can have: a hand-edited journal must not turn "every process with the variable set" into a target. */
+const isMark = (mark: string | undefined): mark is string => !!mark && /^[0-9a-zA-Z_-]{8,128}$/.test(mark);
+
+/** Whether the environment of process `pid` carries `mark` (false when it does not, or cannot be read: another user's, or gone). */
+export function carriesMark(pid: number, mark: string | undefined): boolean {
+  if (!isMark(mark)) return false;
   const needle = Buffer.from(`${STEP_MARK}=${mark}\0`);
+  try {
+    const env = fs.readFileSync(`/proc/${pid}/environ`);
+    // The first variable has no NUL before it; the others do.
+    return env.subarray(0, needle.length).equals(needle) || env.includes(Buffer.concat([Buffer.from([0]), needle]));
+  } catch {
+    return false;
+  }
+}
+
+/** The processes, other than this one, whose environment carries `mark` (Linux's /proc; none where it does not exist). */
+export function processesWithMark(mark: string | undefined): number[] {
+  if (!isMark(mark)) return [];
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
   } catch {
     return [];
   }
-  const out: number[] = [];
-  for (const e of entries) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      const env = fs.readFileSync(`/proc/${e}/environ`);
-      // The first variable has no NUL before it; the others do.
-      if (env.subarray(0, needle.length).equals(needle) || env.includes(Buffer.concat([Buffer.from([0]), needle]))) out.push(Number(e));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return out;
-}
-
-/** Sends `signal` to every process carrying `mark`; how many there were. */
-export function signalMarked(mark: string | undefined, signal: NodeJS.Signals): number {
-  if (!mark) return 0;
-  const pids = processesWithMark(mark);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Already gone.
-    }
-  }
-  return pids.length;
+  return entries.filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid && carriesMark(Number(e), mark)).map(Number);
 }

@@ -6,7 +6,9 @@ import { SecretMasker } from './mask';
 import { plainText } from '../base/text';
 import { sleep } from '../base/clock';
 import type { StepEnd } from '../base/events';
-import { newStepMark, processesWithMark, signalMarked, STEP_MARK } from './cookie';
+import { newStepMark, processesWithMark, STEP_MARK } from './cookie';
+import { processStart, type ProcessStart } from './identity';
+import { signalRecorded } from './signal';
 
 export interface StepSpec {
   command: string;
@@ -31,6 +33,8 @@ export interface RunningStep {
   readonly pid: number | undefined;
   /** The value of \`RELEASE_PILOT_STEP\` in every process of this step (see cookie.ts). */
   readonly mark: string;
+  /** When the step's shell started, read as it was spawned: with the pid and the mark, what proves a process is the step's. */
+  readonly start: ProcessStart | undefined;
   readonly result: Promise<StepResult>;
   /** Sends input to the step's standard input. */
   write(data: string): void;
@@ -99,10 +103,12 @@ export class StepRunner {
     const mark = newStepMark();
     const child = spawnStep(spec, mark);
     const pid = child.pid;
+    // Read before this turn of the event loop ends: the child cannot be reaped before, so the pid is still its.
+    const step = { pid, mark, start: pid === undefined ? undefined : processStart(pid) };
     const killTree = () => {
       if (pid === undefined || state.killTimer) return;
-      signalTree(pid, mark, 'SIGTERM');
-      state.killTimer = setTimeout(() => signalTree(pid, mark, 'SIGKILL'), this.graceMs);
+      signalRecorded(step, 'SIGTERM');
+      state.killTimer = setTimeout(() => signalRecorded(step, 'SIGKILL'), this.graceMs);
     };
     const timeout = setTimeout(() => {
       state.timedOut = true;
@@ -119,7 +125,7 @@ export class StepRunner {
     const result = (async (): Promise<StepResult> => {
       const r = await child;
       clearTimeout(timeout);
-      await this.endGroup(pid, mark, state);
+      await this.endGroup(step, state);
       sink.end();
       fs.closeSync(log);
       return this.stepResult(r, state, started);
@@ -128,6 +134,7 @@ export class StepRunner {
     return {
       pid,
       mark,
+      start: step.start,
       result,
       write: (data) => {
         if (child.stdin && !child.stdin.destroyed) child.stdin.write(data);
@@ -136,7 +143,7 @@ export class StepRunner {
         state.cancelled = true;
         if (!now) return killTree();
         state.killNow.abort();
-        if (pid !== undefined) signalTree(pid, mark, 'SIGKILL');
+        if (pid !== undefined) signalRecorded(step, 'SIGKILL');
       },
     };
   }
@@ -145,11 +152,12 @@ export class StepRunner {
    * Anything of the step still alive after the leader ended (a forked child holding no pipe, a child
    * that left the group) is ended only when the step was cut short; a step may start a daemon on purpose.
    */
-  private async endGroup(pid: number | undefined, mark: string, state: RunState): Promise<void> {
+  private async endGroup(step: { pid: number | undefined; mark: string; start: ProcessStart | undefined }, state: RunState): Promise<void> {
+    const { pid, mark } = step;
     if ((state.timedOut || state.cancelled) && pid !== undefined) {
-      if (!state.killNow.signal.aborted) signalTree(pid, mark, 'SIGTERM');
+      if (!state.killNow.signal.aborted) signalRecorded(step, 'SIGTERM');
       await waitTreeGone(pid, mark, this.graceMs, state.killNow.signal);
-      signalTree(pid, mark, 'SIGKILL');
+      signalRecorded(step, 'SIGKILL');
     }
     if (state.killTimer) clearTimeout(state.killTimer);
   }
@@ -199,20 +207,6 @@ function writeLog(fd: number, file: string, text: string): string | undefined {
   } catch (e) {
     return `cannot write the step log ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-/** The step's process group, and every process that carries its mark outside the group. */
-function signalTree(pid: number, mark: string, signal: NodeJS.Signals): void {
-  signalGroup(pid, signal);
-  signalMarked(mark, signal);
 }
 
 function groupAlive(pid: number): boolean {

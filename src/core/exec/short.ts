@@ -1,4 +1,7 @@
 import { execa } from 'execa';
+import { newStepMark, STEP_MARK } from './cookie';
+import { processStart } from './identity';
+import { signalRecorded } from './signal';
 
 export interface ShortResult {
   exitCode: number | undefined;
@@ -41,16 +44,14 @@ export const FROM_FD3 = 'IFS= read -r -d "" __release_pilot_step <&3; exec 3<&-;
 /** A program with arguments (no shell), run as `runShort` runs a command: the core's git queries. */
 export async function runProgram(file: string, args: string[], o: ShortOptions, fd3?: string): Promise<ShortResult> {
   const stdio = fd3 === undefined ? (['ignore', 'pipe', 'pipe'] as const) : (['ignore', 'pipe', 'pipe', new TextEncoder().encode(fd3)] as const);
-  const child = execa(file, args, { cwd: o.cwd, env: o.env, reject: false, all: true, detached: true, stdio: [...stdio] });
+  // Marked as a step is: once the command itself has ended, its group is proven by the marks of what is left in it.
+  const mark = newStepMark();
+  const child = execa(file, args, { cwd: o.cwd, env: { ...o.env, [STEP_MARK]: mark }, reject: false, all: true, detached: true, stdio: [...stdio] });
+  const recorded = { pid: child.pid, mark, start: child.pid === undefined ? undefined : processStart(child.pid) };
   let timedOut = false;
   let stopped = false;
   const endGroup = () => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    if (child.pid !== undefined) signalRecorded(recorded, 'SIGKILL', { groupOnly: true });
   };
   const timer = setTimeout(() => {
     timedOut = true;

@@ -1,8 +1,10 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NewEvent, ReleaseEvent } from '../base/events';
 import { ErrorCodes } from '../base/errors';
+import { isProcessId, processStart, recordedProcess, type ProcessStart } from '../exec/identity';
 
 /** The disk refused a journal line: the engine stops before acting on a fact it could not record. */
 export class JournalWriteError extends Error {
@@ -113,6 +115,8 @@ export interface LockInfo {
   holder: string;
   runId: string;
   since: string;
+  /** When the holder started (absent in older locks): a live process with the holder's pid but another start is not the holder. */
+  start?: ProcessStart;
 }
 
 export class LockHeldError extends Error {
@@ -123,7 +127,16 @@ export class LockHeldError extends Error {
   }
 }
 
-/** One release of a plan at a time, across windows and the CLI. A dead holder's lock is taken over. */
+/** How long an acquire waits for another process's takeover of the same stale lock to finish. */
+const TAKEOVER_WAIT_MS = 5000;
+
+/**
+ * One release of a plan at a time, across windows and the CLI. A lock file is only ever created whole and
+ * exclusively (written aside, then linked into place), and a dead holder's lock is replaced only by the one
+ * process that created the takeover file named after that lock's exact content (see replaceStale): of any
+ * number of processes that find the same dead holder, exactly one takes the lock over; the others then
+ * find it held by that one.
+ */
 export class ReleaseLock {
   private constructor(
     readonly file: string,
@@ -131,33 +144,27 @@ export class ReleaseLock {
     readonly tookOver?: LockInfo,
   ) {}
 
-  static acquire(file: string, info: Omit<LockInfo, 'pid' | 'host' | 'since'>): ReleaseLock {
+  static acquire(file: string, info: Omit<LockInfo, 'pid' | 'host' | 'since' | 'start'>): ReleaseLock {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const mine: LockInfo = { ...info, pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fd = fs.openSync(file, 'wx');
-        fs.writeSync(fd, JSON.stringify(mine));
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
-        return new ReleaseLock(file, mine);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-      const held = readLock(file);
+    const start = processStart(process.pid);
+    const mine: LockInfo = { ...info, pid: process.pid, host: os.hostname(), since: new Date().toISOString(), ...(start ? { start } : {}) };
+    const text = JSON.stringify(mine);
+    const deadline = Date.now() + TAKEOVER_WAIT_MS;
+    for (;;) {
+      if (createWhole(file, text)) return new ReleaseLock(file, mine);
+      const seen = readText(file);
+      if (seen === undefined) continue; // released meanwhile: try to create it again
+      const held = parseLock(seen);
       if (held && isAlive(held)) throw new LockHeldError(held);
-      // Stale: the holder died. Take over atomically by renaming ours into place.
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(mine));
-      const again = readLock(file);
-      if (again && isAlive(again)) {
-        fs.rmSync(tmp, { force: true });
-        throw new LockHeldError(again);
+      const taken = replaceStale(file, seen, text);
+      if (taken === 'replaced') return new ReleaseLock(file, mine, held ?? undefined);
+      if (Date.now() > deadline) {
+        const taker = parseLock(readText(takeoverFile(file, seen)) ?? '');
+        if (taker) throw new LockHeldError(taker);
+        throw new Error(`could not take the release lock ${file}`);
       }
-      fs.renameSync(tmp, file);
-      if (readLock(file)?.pid === process.pid) return new ReleaseLock(file, mine, held ?? undefined);
+      if (taken === 'busy') pause(5);
     }
-    throw new Error(`could not take the release lock ${file}`);
   }
 
   release(): void {
@@ -166,16 +173,110 @@ export class ReleaseLock {
   }
 }
 
-export function readLock(file: string): LockInfo | null {
+const takeoverFile = (file: string, seen: string) => `${file}.takeover-${crypto.createHash('sha256').update(seen).digest('hex').slice(0, 16)}`;
+
+/**
+ * Replaces `file`, seen holding the stale `seen`, with `text` (or removes it when `text` is undefined):
+ * only the process that creates the takeover file named after `seen` may, and only while the file still
+ * holds `seen`. While it holds that takeover file nobody else can change `file`: its dead holder will not
+ * release it, a new lock cannot be created over it, and every other takeover of `seen` waits. A late
+ * process that read `seen` before a takeover finished finds the file changed and looks again. A takeover
+ * file whose taker died is stale in turn and removed the same way, under a takeover file of its own.
+ */
+function replaceStale(file: string, seen: string, text: string | undefined, depth = 0): 'replaced' | 'changed' | 'busy' {
+  const guard = takeoverFile(file, seen);
+  if (!createWhole(guard, JSON.stringify({ ...parseLock(text ?? ''), pid: process.pid, host: os.hostname(), start: processStart(process.pid) }))) {
+    const guardText = readText(guard);
+    if (guardText === undefined) return 'changed';
+    const taker = parseLock(guardText);
+    if ((taker && isAlive(taker)) || depth >= 3) return 'busy';
+    replaceStale(guard, guardText, undefined, depth + 1);
+    return 'changed';
+  }
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
+    if (readText(file) !== seen) return 'changed';
+    if (text === undefined) fs.rmSync(file, { force: true });
+    else {
+      const tmp = uniqueTemp(file);
+      try {
+        writeSynced(tmp, text);
+        fs.renameSync(tmp, file);
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
+    }
+    return 'replaced';
+  } finally {
+    fs.rmSync(guard, { force: true });
+  }
+}
+
+const uniqueTemp = (file: string) => `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+
+function writeSynced(file: string, text: string): void {
+  const fd = fs.openSync(file, 'wx');
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Creates `file` holding all of `text`, or returns false when it exists: nobody ever reads it half written. */
+function createWhole(file: string, text: string): boolean {
+  const tmp = uniqueTemp(file);
+  writeSynced(tmp, text);
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Blocks this thread for `ms` (acquire is synchronous). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function parseLock(text: string): LockInfo | null {
+  try {
+    const info = JSON.parse(text) as LockInfo;
+    return info && typeof info === 'object' && typeof info.pid === 'number' ? info : null;
   } catch {
     return null;
   }
 }
 
+export function readLock(file: string): LockInfo | null {
+  return parseLock(readText(file) ?? '');
+}
+
+/**
+ * Whether the lock's holder still runs: another machine's lock on a shared disk is respected; here, the
+ * holder is the process with its pid only while that process started when the holder did (the one
+ * pid-identity test, shared with the signals to a step's processes). An older lock without a start is
+ * judged by its pid alone.
+ */
 export function isAlive(info: LockInfo): boolean {
-  if (info.host !== os.hostname()) return true; // another machine's lock on a shared disk: respect it
+  if (info.host !== os.hostname()) return true;
+  if (!isProcessId(info.pid)) return false;
+  if (info.start) {
+    const now = recordedProcess(info.pid, info.start);
+    return now.is === 'same' && now.stat.state !== 'Z';
+  }
   if (info.pid === process.pid) return true;
   try {
     process.kill(info.pid, 0);
