@@ -1,0 +1,58 @@
+import * as crypto from 'node:crypto';
+
+/**
+ * One value a run was started with. A value that holds a secret is kept by name and hash only: the
+ * journal never holds it, and a resume proves it was given the same value by its hash.
+ */
+export type InputValue = { value: string } | { sha256: string };
+
+/** What a run was started with beyond its plan and commit: part of the run, journaled at its start. */
+export interface RunInputs {
+  /** The `--var NAME=VALUE` overrides, by name. */
+  overrides: Record<string, InputValue>;
+  /** Every plan variable as the run resolves it: the plan's value, or the override over it. */
+  variables: Record<string, InputValue>;
+  /** Checklist items ticked from the command line (`--tick`). */
+  ticks?: string[];
+  /** Steps waived from the command line (`--waive ID=REASON`), with their reasons. */
+  waivers?: Record<string, string>;
+}
+
+export const sha256 = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** An input as the journal keeps it: the value, or its hash when `secret` says the value holds a secret. */
+export function inputValue(value: string, secret: (v: string) => boolean): InputValue {
+  return secret(value) ? { sha256: sha256(value) } : { value };
+}
+
+/** Whether `value` is what `kept` recorded (by value, or by hash for a secret). */
+export function sameInput(kept: InputValue, value: string): boolean {
+  return 'value' in kept ? kept.value === value : kept.sha256 === sha256(value);
+}
+
+/** How an input reads in a message or a report: the value quoted, or a secret's hash prefix (never the value). */
+export function inputText(v: InputValue): string {
+  return 'value' in v ? JSON.stringify(v.value) : `a secret (sha256 ${v.sha256.slice(0, 12)}…)`;
+}
+
+/**
+ * A stable hash of a run's overrides: the same names with the same values give the same digest
+ * whatever their order; a secret counts by its hash. Approvals and promotion evidence can bind it.
+ */
+export function runInputsDigest(inputs: Pick<RunInputs, 'overrides'> | undefined): string {
+  const entries = Object.entries(inputs?.overrides ?? {})
+    .map(([name, v]): [string, string] => [name, 'value' in v ? `v:${v.value}` : `h:${v.sha256}`])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sha256(JSON.stringify(entries));
+}
+
+/** The report's line for a run's inputs: every override, a secret by its hash; undefined when there were none. */
+export function inputsLine(inputs: RunInputs | undefined): string | undefined {
+  if (!inputs) return undefined;
+  const parts = [
+    ...Object.entries(inputs.overrides).map(([k, v]) => `--var ${k}=${'value' in v ? v.value : inputText(v)}`),
+    ...(inputs.ticks ?? []).map((t) => `--tick ${t}`),
+    ...Object.entries(inputs.waivers ?? {}).map(([k, r]) => `--waive ${k} (${r})`),
+  ];
+  return parts.length ? parts.join(', ') : undefined;
+}
