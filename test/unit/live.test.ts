@@ -10,7 +10,7 @@ import { smallPlan } from '../support/fixtures';
 
 let clock = Date.parse('2026-03-01T10:00:00Z');
 const at = () => new Date((clock += 1000)).toISOString();
-const stamp = (es: NewEvent[]): ReleaseEvent[] => es.map((e) => ({ ...e, at: at() }) as ReleaseEvent);
+const stamp = (es: NewEvent[]): ReleaseEvent[] => es.map((e) => ({ ...e, at: at() }));
 
 const startedE = (runId: string, version: string, environment = 'production'): NewEvent => ({
   type: 'release.started',

@@ -46,13 +46,11 @@ export function runInputsDigest(inputs: Pick<RunInputs, 'overrides'> | undefined
   return sha256(JSON.stringify(entries));
 }
 
-/** The report's line for a run's inputs: every override, a secret by its hash; undefined when there were none. */
+/**
+ * The report's line for a run's inputs: every `--var` override, a secret by its hash; undefined when there
+ * were none. Ticks and waivers are journaled with them and show in the checklist as the items they changed.
+ */
 export function inputsLine(inputs: RunInputs | undefined): string | undefined {
-  if (!inputs) return undefined;
-  const parts = [
-    ...Object.entries(inputs.overrides).map(([k, v]) => `--var ${k}=${'value' in v ? v.value : inputText(v)}`),
-    ...(inputs.ticks ?? []).map((t) => `--tick ${t}`),
-    ...Object.entries(inputs.waivers ?? {}).map(([k, r]) => `--waive ${k} (${r})`),
-  ];
+  const parts = Object.entries(inputs?.overrides ?? {}).map(([k, v]) => `--var ${k}=${'value' in v ? v.value : inputText(v)}`);
   return parts.length ? parts.join(', ') : undefined;
 }

@@ -32,6 +32,9 @@ export function servingRule(s: ReleaseState): ServingRule {
 /** A run that serves, or may serve, in an environment. */
 export interface ServingRun {
   runId: string;
+  /** The service and environment as the run's journal names them. */
+  name: string;
+  environment: string;
   version: string;
   commit?: string;
   /** The plan file of the run, relative to the workspace. */
@@ -82,6 +85,8 @@ export function liveFrom(runs: readonly ReleaseState[], name: string, environmen
     const run: ServingRun | undefined = mayServe
       ? {
           runId: s.runId,
+          name: s.name,
+          environment: s.environment,
           version: s.version,
           ...(s.commit ? { commit: s.commit } : {}),
           plan: s.plan,

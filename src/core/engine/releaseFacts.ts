@@ -30,8 +30,7 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
  * the same code; a version that was rolled back may be released again.
  */
 export function releasedBefore(workspace: string, plan: Plan, planRel: string, version: string, head?: string): string | undefined {
-  const live = liveState(workspace, plan);
-  for (const state of live.out) {
+  for (const state of liveState(workspace, plan).out) {
     const id = state.runId;
     if (state.version !== version || (head !== undefined && state.commit === head)) continue;
     const from = state.commit ? ` from commit ${state.commit.slice(0, 12)}` : '';
@@ -45,7 +44,7 @@ export function releasedBefore(workspace: string, plan: Plan, planRel: string, v
     const way = plan.release.redeploy
       ? `, or redeploy it (Redeploy This Version in the Releases view, or run --redeploy ${version})`
       : '; to deploy it again, a plan whose steps deploy by version sets release.redeploy: true and redeploys it';
-    return `${live.name} ${version} ${how} to ${live.environment} in run ${id}${elsewhere}${from}, so it does not start again: a second release of ${version} would ship ${head && state.commit ? `other code (HEAD is ${head.slice(0, 12)})` : 'code no commit tells apart from it'} under its name. Give this release a new version (release.version in ${planRel})${way}`;
+    return `${state.name} ${version} ${how} to ${state.environment} in run ${id}${elsewhere}${from}, so it does not start again: a second release of ${version} would ship ${head && state.commit ? `other code (HEAD is ${head.slice(0, 12)})` : 'code no commit tells apart from it'} under its name. Give this release a new version (release.version in ${planRel})${way}`;
   }
   return undefined;
 }

@@ -17,7 +17,7 @@ export interface ReleaseReport {
     content: string[];
     commit?: string;
     /** The environment's freeze, promotion and approval gates, as journaled. */ gates?: string[];
-    /** Every input the run was given beyond its plan (`--var`, `--tick`, `--waive`), a secret by its hash. */
+    /** Every `--var` override the run started with, a secret by its hash. */
     inputs?: string;
   };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
