@@ -52,8 +52,7 @@ type Previous = { ok: true; value: string | undefined } | { ok: false; message: 
 /** What `${release.previousVersion}` would be here; refused (with its line) when the plan uses it and nothing provides it. */
 async function previousFor(p: PlanContext, version: string): Promise<Previous> {
   if (!planUses(p.planText, 'release.previousVersion')) return { ok: true, value: undefined };
-  const planRel = path.relative(p.workspace, p.planFile) || p.planFile;
-  const prev = await previousVersionOf(p.workspace, p.plan, planRel, version);
+  const prev = await previousVersionOf(p.workspace, p.plan, version);
   const refused = previousVersionRefusal(path.relative(process.cwd(), p.planFile) || p.planFile, p.planText, p.plan, prev);
   return refused ? { ok: false, message: refused } : { ok: true, value: prev?.version };
 }
@@ -142,6 +141,7 @@ function engineOptions(p: PlanContext, o: CliOptions, flags: ReleaseFlags, io: I
     ...p,
     prompter,
     vars: flags.vars,
+    given: { ticks: o.tick ?? [], waivers: Object.fromEntries(flags.waivers) },
     holder: 'release-pilot CLI',
     ...(o.redeploy !== undefined ? { redeploy: o.redeploy } : {}),
     ...(o['override-freeze'] !== undefined ? { overrideFreeze: o['override-freeze'] } : {}),
@@ -173,7 +173,8 @@ export async function releaseCommand(command: string, runArg: string | undefined
     // A secret too short to mask: main prints that refusal unmasked (it names variables only).
     if (!REFUSALS.includes(errorCode(e) ?? '') || (e instanceof GateError && e.gate === 'secrets')) throw e;
     io.err(`release-pilot: ${(e as Error).message}`);
-    return EXIT.failed;
+    // A resume given other inputs than its run started with is a usage error: the same command without them goes on.
+    return e instanceof GateError && e.gate === 'inputs' ? EXIT.usage : EXIT.failed;
   }
   if (!release) {
     signals.dispose();

@@ -87,6 +87,8 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
     );
     if (r.commit) tip.appendText(`Commit ${r.commit.slice(0, 12)}\n`);
     if (r.previousVersion) tip.appendText(`Previous version ${r.previousVersion}\n`);
+    if (r.serving)
+      tip.appendText(r.serving === 'yes' ? `Serving ${r.environment} now\n` : `May still serve ${r.environment}: what serves there is uncertain\n`);
     if (r.rollback) tip.appendText(`Rolled back (${r.rollback.trigger}): ${r.rollback.reason}${r.rollback.outcome ? ` — ${r.rollback.outcome}` : ''}\n`);
     if (r.outcomeMessage) tip.appendText(r.outcomeMessage);
     item.tooltip = tip;

@@ -246,7 +246,7 @@ describe('one scope: every built-in name validates if and only if every place th
             };
             consumers.engine = place.point === 'literal' ? false : resolves(() => interpolate(place.used ?? ref, engineScope()));
             // The dry run, with the facts the CLI gathers for it (they depend on the workspace, not on this place).
-            const prev = await (previous[ws] ??= previousVersionOf(ws, plan, '.release/plan.yaml', '1.2.3'));
+            const prev = await (previous[ws] ??= previousVersionOf(ws, plan, '1.2.3'));
             consumers.dryRun = resolves(() => dryRun(plan, {}, { version: '1.2.3', previousVersion: prev?.version }));
             if (place.tree) {
               // The tree's values depend on the workspace and on whether the plan uses the previous version.

@@ -1,4 +1,5 @@
 import type { PhaseId } from '../plan/schema';
+import type { RunInputs } from './inputs';
 
 export type ItemState = 'pending' | 'checking' | 'passed' | 'failed' | 'waived';
 export type StepState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' | 'interrupted' | 'skipped';
@@ -61,6 +62,10 @@ export type ReleaseEvent = At &
         clean?: boolean;
         /** A redeploy: the released run of this version it deploys again, and the commit of that version's tag at start. */
         redeployOf?: { runId: string; tagCommit?: string };
+        /** The overrides, ticks, waivers and variable values the run started with: a resume runs with exactly these. */
+        inputs?: RunInputs;
+        /** Set when what served before this run is uncertain (a rollback failed, a switch was interrupted): why. */
+        previousVersionUncertain?: string;
       }
     | { type: 'acceptance.checked'; ok: boolean; expected: string; said: string; source: string }
     | { type: 'checklist.item.changed'; id: string; title: string; state: ItemState; by?: string; reason?: string; detail?: string }

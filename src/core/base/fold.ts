@@ -1,4 +1,5 @@
 import { PHASES, type PhaseId } from '../plan/schema';
+import type { RunInputs } from './inputs';
 import type { ApprovalCounted, ItemState, PhaseState, ProcessStart, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
@@ -108,6 +109,10 @@ export interface ReleaseState {
   canary?: { weight: number; index: number; of: number; since: string; steps: { weight: number; at: string }[] };
   /** What `${release.previousVersion}` resolves to in this run, fixed at its start. */
   previousVersion?: string;
+  /** Set when what served before this run was uncertain at its start: why (the rollback target may not be what runs). */
+  previousVersionUncertain?: string;
+  /** The overrides, ticks, waivers and variable values the run started with (journals before inputs were kept lack it). */
+  inputs?: RunInputs;
   /** This run deploys again a version released before, in the run named. */
   redeployOf?: { runId: string; tagCommit?: string };
   gates: Record<string, { state: 'open' | 'blocked'; message: string; approvals?: ApprovalCounted[] }>;
@@ -194,6 +199,8 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           ...(e.commit ? { commit: e.commit } : {}),
           ...(e.clean !== undefined ? { clean: e.clean } : {}),
           ...(e.redeployOf ? { redeployOf: e.redeployOf } : {}),
+          ...(e.previousVersionUncertain ? { previousVersionUncertain: e.previousVersionUncertain } : {}),
+          ...(e.inputs ? { inputs: e.inputs } : {}),
         });
         break;
       case 'release.resumed': {

@@ -5,6 +5,7 @@ import type { Plan } from '../plan/schema';
 import { generateChangelog, omittedSummary, SECTIONS } from '../report/changelog';
 import type { ComparedChangelog, ComparedMetric, ComparedRun, Comparison } from './comparison';
 import { loadRun, runIds } from './runs';
+import { servingNow, workspaceRuns } from './live';
 
 export type { Comparison } from './comparison';
 
@@ -43,15 +44,21 @@ export async function compareRuns(workspace: string, runA: string, runB: string,
   const a = readRun(workspace, runA);
   const b = readRun(workspace, runB);
   if (a.plan !== b.plan) throw new Error(`runs ${runA} (${a.plan}) and ${runB} (${b.plan}) are of different plans`);
+  const serving = servingNow(workspaceRuns(workspace));
   const [earlier, later] = Date.parse(a.startedAt) <= Date.parse(b.startedAt) ? [a, b] : [b, a];
   const ids = [...new Set([...Object.keys(later.metrics), ...Object.keys(earlier.metrics), ...(o.plan?.monitoring.metrics.map((m) => m.id) ?? [])])];
   return {
     plan: a.plan,
-    earlier: comparedRun(earlier, ids, o.plan),
-    later: comparedRun(later, ids, o.plan),
+    earlier: { ...comparedRun(earlier, ids, o.plan), ...servingOf(serving, earlier) },
+    later: { ...comparedRun(later, ids, o.plan), ...servingOf(serving, later) },
     changelog: await changelogBetween(workspace, earlier, later, o.plan),
   };
 }
+
+const servingOf = (serving: ReturnType<typeof servingNow>, s: ReleaseState) => {
+  const now = serving(s);
+  return now ? { serving: now } : {};
+};
 
 function comparedRun(s: ReleaseState, ids: string[], plan: Plan | undefined): ComparedRun {
   const start = s.monitoring?.startedAt ? Date.parse(s.monitoring.startedAt) : undefined;

@@ -33,6 +33,8 @@ export interface ComparedRun {
   version: string;
   environment: string;
   status: string;
+  /** Its version serves its environment now (`yes`) or may (`maybe`), as `liveState` says; absent when it does not. */
+  serving?: 'yes' | 'maybe';
   outcomeMessage?: string;
   user: string;
   startedAt: string;
@@ -110,12 +112,15 @@ const baselineLine = (m: ComparedMetric) =>
       : `${formatNumber(m.baseline.mean)} ± ${formatNumber(m.baseline.stdev)} from ${m.baseline.samples.length} sample(s)`
     : 'none';
 
+const servingText = (r: ComparedRun) => (r.serving === 'yes' ? 'yes' : r.serving === 'maybe' ? 'maybe (what serves is uncertain)' : 'no');
+
 /** The comparison as text for a terminal: the two runs in columns, each metric's window, then the changelog. */
 export function renderComparison(c: Comparison): string {
   const [e, l] = [c.earlier, c.later];
   const rows: [string, string, string][] = [
     ['', `${e.version} · run ${e.runId}`, `${l.version} · run ${l.runId}`],
     ['outcome', e.status, l.status],
+    ['serving now', servingText(e), servingText(l)],
     ['started', `${shortTime(e.startedAt)} by ${e.user}`, `${shortTime(l.startedAt)} by ${l.user}`],
     ['duration', e.durationMs !== undefined ? formatDuration(e.durationMs) : '—', l.durationMs !== undefined ? formatDuration(l.durationMs) : '—'],
     ['commit', e.commit?.slice(0, 12) ?? '—', l.commit?.slice(0, 12) ?? '—'],

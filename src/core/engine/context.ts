@@ -46,6 +46,8 @@ export class RunContext {
   monitor?: Monitor;
   private request?: RollbackRequest;
   user = '';
+  /** The `--var` overrides the steps see: a new run's as given; a reopened run's, those it started with. */
+  vars: Record<string, string> | undefined;
   /** Opened again after a pause, a crash or a reload: only then can its commit have moved since it started. */
   reopened = false;
 
@@ -55,6 +57,7 @@ export class RunContext {
   ) {
     this.runDir = runDir(o.workspace, runId);
     this.env = o.env ?? process.env;
+    this.vars = o.vars;
     this.masker = new SecretMasker(secretSources(o.planText, o.plan.secrets, this.env).map((x) => x.value));
     // Front ends only ever see masked text, whatever the engine hands them.
     this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
@@ -99,9 +102,12 @@ export class RunContext {
     return full;
   }
 
+  /** Whether a value holds a secret: such an input is journaled by its hash only. */
+  readonly holdsSecret = (value: string) => this.masker.mask(value) !== value;
+
   scope(extra: Record<string, string> = {}): Scope {
     const s = this.state ?? { version: '', runId: '' };
-    const scope = runScope(this.o.plan, { ...s, runId: this.runId }, this.runDir, this.env, this.o.vars);
+    const scope = runScope(this.o.plan, { ...s, runId: this.runId }, this.runDir, this.env, this.vars);
     return { ...scope, builtins: { ...scope.builtins, ...extra } };
   }
 

@@ -25,6 +25,7 @@ import { gatedPlanChanged, identityChanged, oldColourKept, recordReopenFacts, st
 import { uncommittedGatedPlan } from './committedPlan';
 import { userChanges } from '../git/gate';
 import type { EngineOptions } from './ports';
+import { resumedInputs, startInputs } from './runInputs';
 
 export { latestRunId, loadRun, lockFile, parseRunId, runDir, runIdProblem, runsDir } from './runs';
 export { silentLogger, type ChecklistDecision, type EngineOptions, type FailureDecision, type FailureInfo, type Logger, type Prompter } from './ports';
@@ -78,7 +79,7 @@ export class Release {
     if (badPath) throw new GateError('environment', badPath);
     const changelog = 'changelog' in v ? v.changelog : undefined;
     const redeployOf = 'of' in v ? v.of : undefined;
-    const previous = await previousVersionOf(o.workspace, o.plan, planRel, version);
+    const previous = await previousVersionOf(o.workspace, o.plan, version);
     const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
     if (refused) throw new GateError('previous-version', refused);
     const commit = await headCommit(o.workspace);
@@ -98,7 +99,13 @@ export class Release {
       r.warnTakeover();
       const kept = oldColourKept(o);
       c.openJournal();
-      c.append(startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf }));
+      const inputs = startInputs(o.plan, { vars: o.vars, ...o.given }, c.holdsSecret);
+      c.append(startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf, inputs }));
+      if (previous?.uncertain)
+        c.append({
+          type: 'warning',
+          message: `what serves ${o.plan.release.environment} now is uncertain: ${previous.uncertain}; \${release.previousVersion} is ${previous.version}`,
+        });
       if (changelog) c.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
       c.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
       if (kept) c.append({ type: 'retire.inherited', ...kept });
@@ -123,6 +130,10 @@ export class Release {
       const torn = repairTornTail(file);
       c.events = readJournal(file).events;
       c.state = foldJournal(c.events);
+      // A run goes on with the inputs it started with, whoever reopens it (CLI, VS Code) and whatever they were given.
+      const resumed = resumedInputs(runId, c.state.inputs, o.plan, o.vars, c.holdsSecret);
+      if (!resumed.ok) throw new GateError('inputs', resumed.message);
+      c.vars = resumed.vars;
       c.openJournal();
       recordReopenFacts(c, o.planText, torn);
     } catch (e) {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { loadRun, runDir, runIds } from './runs';
+import { servingNow, workspaceRuns } from './live';
 
 /** One release of the workspace, as its journal tells it. */
 export interface HistoryRow {
@@ -20,6 +21,8 @@ export interface HistoryRow {
   /** Why it was rolled back and how that ended, when it was. */
   rollback?: { reason: string; outcome?: string; trigger: string };
   outcomeMessage?: string;
+  /** This run's version serves its environment now (`yes`), or may (`maybe`: a rollback failed or a switch was stopped), as `liveState` says. */
+  serving?: 'yes' | 'maybe';
   /** A process is running this release now. */
   live: boolean;
   report: string;
@@ -32,6 +35,7 @@ export interface HistoryRow {
  */
 export function releaseHistory(workspace: string, o: { plan?: string; limit?: number } = {}): HistoryRow[] {
   const rows: HistoryRow[] = [];
+  const serving = servingNow(workspaceRuns(workspace));
   for (const id of runIds(workspace)) {
     if (o.limit !== undefined && rows.length >= o.limit) break;
     let run: ReturnType<typeof loadRun>;
@@ -61,6 +65,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
         ? { rollback: { reason: s.rollback.reason, trigger: s.rollback.trigger, ...(s.rollback.outcome ? { outcome: s.rollback.outcome } : {}) } }
         : {}),
       ...(s.outcomeMessage ? { outcomeMessage: s.outcomeMessage } : {}),
+      ...(serving(s) ? { serving: serving(s) } : {}),
       live: run.live,
       report: path.join(dir, 'report.md'),
       journal: path.join(dir, 'journal.jsonl'),
@@ -87,7 +92,7 @@ export function renderHistory(rows: readonly HistoryRow[], duration: (ms: number
       r.runId,
       r.version,
       r.environment,
-      r.status + (r.live ? ' (live)' : ''),
+      r.status + (r.serving === 'yes' ? ' (serving)' : r.serving === 'maybe' ? ' (may serve)' : '') + (r.live ? ' (live)' : ''),
       shortTime(r.startedAt),
       r.durationMs !== undefined ? duration(r.durationMs) : '—',
       r.user,

@@ -53,6 +53,8 @@ export interface EngineOptions {
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
   vars?: Record<string, string>;
+  /** What the front end answers with, given before the run (`--tick`, `--waive`): journaled with the run's inputs. */
+  given?: { ticks?: readonly string[]; waivers?: Readonly<Record<string, string>> };
   user?: string;
   /** Who holds the lock, as shown to a second window or CLI: "CLI", "VS Code window"... */
   holder?: string;

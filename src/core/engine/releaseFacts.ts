@@ -2,9 +2,8 @@ import type { Plan } from '../plan/schema';
 import { buildScope, planUses, type Scope } from '../plan/scope';
 import { git, isRepo } from '../git/git';
 import { commitOf } from '../git/gate';
-import type { ReleaseState } from '../base/fold';
 import { changelogSince, type Changelog } from '../report/changelog';
-import { loadRun, runIds } from './runs';
+import { liveState } from './live';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
 // way by the engine at start, the CLI's validate and dry run, and a click in the tree.
@@ -23,31 +22,6 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
   return { ok: true, version: version === 'auto' ? changelog.version : version, changelog };
 }
 
-/** Two names of one service or environment: `Staging` and `staging` are the same place. */
-const same = (a: string, b: string) => a.normalize('NFKC').toLowerCase() === b.normalize('NFKC').toLowerCase();
-
-/**
- * The runs of this service (same name and environment) newest first that production may still run:
- * those that ended released, and, with `deployed`, any other whose deploy phase passed and that was
- * not rolled back (stopped and abandoned after the deploy). `planRel` narrows them to one plan file.
- */
-function* releasedRuns(workspace: string, plan: Plan, planRel: string | undefined, deployed = false): Generator<{ id: string; state: ReleaseState }> {
-  for (const id of runIds(workspace)) {
-    let state: ReleaseState;
-    try {
-      state = loadRun(workspace, id).state;
-    } catch {
-      // An unreadable run says nothing about what production runs.
-      continue;
-    }
-    if (planRel !== undefined && state.plan !== planRel) continue;
-    if (!same(state.name, plan.release.name) || !same(state.environment, plan.release.environment)) continue;
-    const deployPassed = state.phases.find((ph) => ph.id === 'deploy')?.state === 'passed';
-    const live = state.status === 'released' || (deployed && state.status === 'aborted' && deployPassed && !state.rollback);
-    if (live) yield { id, state };
-  }
-}
-
 /**
  * Why a new release of `version` must not start: this service already went out at that version to
  * this environment (from any plan file of the workspace, released or abandoned after its deploy and
@@ -56,10 +30,16 @@ function* releasedRuns(workspace: string, plan: Plan, planRel: string | undefine
  * the same code; a version that was rolled back may be released again.
  */
 export function releasedBefore(workspace: string, plan: Plan, planRel: string, version: string, head?: string): string | undefined {
-  for (const { id, state } of releasedRuns(workspace, plan, undefined, true)) {
+  for (const state of liveState(workspace, plan).out) {
+    const id = state.runId;
     if (state.version !== version || (head !== undefined && state.commit === head)) continue;
     const from = state.commit ? ` from commit ${state.commit.slice(0, 12)}` : '';
-    const how = state.status === 'released' ? 'was released' : 'was deployed (then abandoned, never rolled back)';
+    const how =
+      state.status === 'released'
+        ? 'was released'
+        : state.rule === 'live'
+          ? `was deployed (then ${state.status === 'aborted' ? 'abandoned' : state.status}, never rolled back)`
+          : `may still be deployed (${state.status === 'rollback-failed' ? 'its rollback failed' : `${state.status} while its deploy or rollback ran`})`;
     const elsewhere = state.plan !== planRel ? ` (by ${state.plan})` : '';
     const way = plan.release.redeploy
       ? `, or redeploy it (Redeploy This Version in the Releases view, or run --redeploy ${version})`
@@ -83,8 +63,9 @@ export async function resolveRedeploy(workspace: string, plan: Plan, planRel: st
       message: `${planRel} does not allow a redeploy: set release.redeploy: true when its steps deploy \${release.version} by version (an image tag, a package), not from the working tree`,
     };
   const where = `${plan.release.name} ${version} to ${plan.release.environment}`;
-  for (const { id, state } of releasedRuns(workspace, plan, planRel)) {
-    if (state.version !== version) continue;
+  for (const state of liveState(workspace, plan).out) {
+    if (state.version !== version || state.status !== 'released' || state.plan !== planRel) continue;
+    const id = state.runId;
     const tag = `${plan.release.tagPrefix}${version}`;
     const tagCommit = (await isRepo(workspace)) ? ((await commitOf(workspace, `refs/tags/${tag}`)) ?? undefined) : undefined;
     // The tag must still name what that run released: a tag moved since would redeploy other code.
@@ -102,11 +83,23 @@ export interface PreviousVersion {
   version: string;
   /** Where it came from, for the journal and messages. */
   source: string;
+  /** Why what serves now may not be this version (a rollback failed, a switch was interrupted). */
+  uncertain?: string;
 }
 
-/** The version before `version`: the last released run of this plan, else the previous version tag. */
-export async function previousVersionOf(workspace: string, plan: Plan, planRel: string, version: string): Promise<PreviousVersion | undefined> {
-  for (const { id, state } of releasedRuns(workspace, plan, planRel)) return { version: state.version, source: `released run ${id}` };
+/**
+ * The version a release replaces, its rollback target: what is live in the environment (`liveState`), the
+ * last version known to serve when that is uncertain (saying so), else the previous version tag.
+ */
+export async function previousVersionOf(workspace: string, plan: Plan, version: string): Promise<PreviousVersion | undefined> {
+  const live = liveState(workspace, plan);
+  const uncertain = live.uncertain ? { uncertain: live.uncertain } : {};
+  if (live.known) return { version: live.known.version, source: `${live.known.status === 'released' ? 'released ' : ''}run ${live.known.runId}`, ...uncertain };
+  const tagged = await previousTagVersion(workspace, plan, version);
+  return tagged ? { ...tagged, ...uncertain } : undefined;
+}
+
+async function previousTagVersion(workspace: string, plan: Plan, version: string): Promise<PreviousVersion | undefined> {
   if (!(await isRepo(workspace))) return undefined;
   const prefix = plan.release.tagPrefix;
   const tag = `${prefix}${version}`;
@@ -138,7 +131,7 @@ export async function versionFacts(workspace: string, plan: Plan, planRel: strin
   const v = await resolveVersion(workspace, plan);
   if (!v.ok) throw new ScopeUnavailableError(v.message);
   if (!planUses(planText, 'release.previousVersion')) return { version: v.version };
-  const p = await previousVersionOf(workspace, plan, planRel, v.version);
+  const p = await previousVersionOf(workspace, plan, v.version);
   const refused = previousVersionRefusal(planRel, planText, plan, p);
   if (refused) throw new ScopeUnavailableError(refused);
   return { version: v.version, previousVersion: p?.version };

@@ -1,12 +1,12 @@
 import * as crypto from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ReleaseState } from '../base/fold';
 import { foldJournal } from '../base/fold';
 import { signalRecorded } from '../exec/signal';
+import type { RunInputs } from '../base/inputs';
 import type { RunContext } from './context';
 import type { EngineOptions } from './ports';
-import { loadRun, runIds } from './runs';
+import { liveState } from './live';
 import { declaresGates } from './committedPlan';
 
 /**
@@ -23,10 +23,11 @@ export function startedEvent(
   facts: {
     planRel: string;
     version: string;
-    previous?: { version: string; source: string };
+    previous?: { version: string; source: string; uncertain?: string };
     commit?: string;
     clean?: boolean;
     redeployOf?: { runId: string; tagCommit?: string };
+    inputs?: RunInputs;
   },
 ) {
   return {
@@ -41,9 +42,11 @@ export function startedEvent(
     pid: process.pid,
     planHash: planHash(o.planText),
     ...(facts.previous ? { previousVersion: facts.previous.version, previousVersionFrom: facts.previous.source } : {}),
+    ...(facts.previous?.uncertain ? { previousVersionUncertain: facts.previous.uncertain } : {}),
     ...(facts.commit ? { commit: facts.commit } : {}),
     ...(facts.clean !== undefined ? { clean: facts.clean } : {}),
     ...(facts.redeployOf ? { redeployOf: facts.redeployOf } : {}),
+    ...(facts.inputs ? { inputs: facts.inputs } : {}),
   };
 }
 
@@ -119,20 +122,10 @@ export function gatedPlanChanged(c: RunContext): string | undefined {
 }
 
 /**
- * The old colour a released earlier run kept up for its rollback, which the new run retires before
- * it deploys. Runs that never reached their deploy (aborted at a gate) are passed over.
+ * The old colour the serving run kept up for its rollback, which the new run retires before it
+ * deploys: what `liveState` says, so a run rolled back, or one whose switch may not have happened, hands none on.
  */
 export function oldColourKept(o: EngineOptions): { from: string; active: string; idle: string } | undefined {
   if (!o.plan.phases.deploy.blueGreen?.retire.length) return undefined;
-  for (const id of runIds(o.workspace)) {
-    let s: ReleaseState;
-    try {
-      s = loadRun(o.workspace, id).state;
-    } catch {
-      continue;
-    }
-    if (!s.deployStartedAt) continue;
-    return s.status === 'released' && s.colors ? { from: id, active: s.colors.active, idle: s.colors.idle } : undefined;
-  }
-  return undefined;
+  return liveState(o.workspace, o.plan).keptColour;
 }

@@ -70,6 +70,7 @@ export function specSections(r: ReleaseReport): ReportSection[] {
         ...(r.releaseLog.commit ? [field('Commit', r.releaseLog.commit)] : []),
         listField('Content', r.releaseLog.content),
         ...(r.releaseLog.gates ? [listField('Gates', r.releaseLog.gates)] : []),
+        ...(r.releaseLog.inputs ? [field('Inputs', r.releaseLog.inputs)] : []),
       ],
     },
     {

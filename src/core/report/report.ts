@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { MetricView, ReleaseState, RollbackView, StepView } from '../base/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
 import { plainText } from '../base/text';
+import { inputsLine } from '../base/inputs';
 import { extendedText, formatNumber } from '../format';
 import { dur, specSections, specTime, type ReportField, type Span } from './report-sections';
 import { breachText, failedMetric, guardText, previousVersionText, rollbackCause, rollbackClause } from './incident-wording';
@@ -16,6 +17,8 @@ export interface ReleaseReport {
     content: string[];
     commit?: string;
     /** The working tree and the environment's freeze, promotion and approval gates, as journaled. */ gates?: string[];
+    /** Every `--var` override the run started with, a secret by its hash. */
+    inputs?: string;
   };
   changelog: { new: string[]; fixed: string[]; other: Record<string, string[]>; previousTag: string | null };
   /** failedChecks: the Verification steps other than the core API check that failed (absent when none did). */
@@ -117,6 +120,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
       content: s.redeployOf ? [redeployLine(s, s.redeployOf.runId)] : content.length ? content : [s.name],
       ...(deployedCommit(s) ? { commit: deployedCommit(s) } : {}),
       ...(environmentGateLines(s).length ? { gates: environmentGateLines(s) } : {}),
+      ...(inputsLine(s.inputs) ? { inputs: inputsLine(s.inputs) } : {}),
     },
     changelog,
     verification: {
