@@ -109,3 +109,64 @@ describe('§5 secrets: masked as a person sees them (bash quoting, colour codes)
       }
     });
 });
+
+/** Runs the CLI on the plan with the secret in RP_SECRET. */
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', [CLI, ...args], { env: { ...process.env, USER: 'cli-user', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A deploy step that prints the secret every way bash renders it, then fails: its tail reaches the journal, the report and the terminal. */
+function renderingPlan(secret: string): string {
+  // The markers are put together by bash, so the command --verbose shows does not hold them.
+  const cmds = Object.values(renderCommands(secret)).map((c) => c.split(OPEN).join('${O}').split(CLOSE).join('${C}'));
+  const script = [`O=${OPEN.slice(0, 4)}''${OPEN.slice(4)} C=${CLOSE.slice(0, 4)}''${CLOSE.slice(4)} S="$RP_SECRET"`, ...cmds, 'exit 3'].join('\n');
+  return smallPlan({
+    deploy: `    steps:\n      - name: deploy\n        env: { LANG: C.UTF-8 }\n        run: |\n${script
+      .split('\n')
+      .map((l) => `          ${l}`)
+      .join('\n')}`,
+  }).replace('secrets: [TINY_TOKEN]', 'secrets: [TINY_TOKEN, RP_SECRET]');
+}
+
+describe('§5 secrets: a real release through the CLI shows no rendering of the secret', function () {
+  this.timeout(600_000);
+
+  for (const secret of SHELL_SECRETS)
+    it(`${JSON.stringify(secret)}: terminal (--verbose and the failed step's tail), step log, journal, report.md and report.json`, async () => {
+      const ws = workspace(renderingPlan(secret));
+      const token = new SecretMasker([secret]).token;
+      for (const verbose of [true, false]) {
+        const args = ['run', '--yes', '--tick', 'sign-off', ...(verbose ? ['--verbose'] : []), '--plan', ws.planFile];
+        const r = await runCli(args, { RP_SECRET: secret });
+        assert.equal(r.code, 3, `the deploy failed and the release rolled back:\n${r.stdout}\n${r.stderr}`);
+        assertHidden(`CLI stdout${verbose ? ' --verbose' : ''}`, r.stdout, token);
+        // Six renderings, each between the markers: the verbose output shows them all.
+        if (verbose) assert.equal(r.stdout.replace(ANSI, '').split(OPEN).length - 1, 6, r.stdout);
+        const runs = path.join(ws.dir, '.release/runs');
+        const run = fs.readdirSync(runs).sort().at(-1)!;
+        const log = fs.readFileSync(path.join(runs, run, 'logs', fs.readdirSync(path.join(runs, run, 'logs')).find((f) => f.startsWith('deploy'))!), 'utf8');
+        assertHidden('the step log', log, token);
+        assert.equal(log.replace(ANSI, '').split(OPEN).length - 1, 6, log);
+        const journal = fs.readFileSync(path.join(runs, run, 'journal.jsonl'), 'utf8');
+        const tail = journal
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { type: string; tail?: string })
+          .find((e) => e.type === 'step.finished' && e.tail?.includes(OPEN));
+        assert.ok(tail, 'the journal keeps the tail');
+        assertHidden('the journal tail', tail.tail!, token);
+        assertHidden('the journal', JSON.parse(JSON.stringify(journal.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown))).map((e: unknown) => JSON.stringify(e)).join('\n').replace(/\\u001b/g, '\x1b').replace(/\\n/g, '\n'), token);
+        for (const f of ['report.md', 'report.json']) {
+          const text = fs.readFileSync(path.join(runs, run, f), 'utf8');
+          if (text.includes(OPEN)) assertHidden(f, f.endsWith('.json') ? text.replace(/\\u001b/g, '\x1b') : text, token);
+        }
+      }
+    });
+});
