@@ -24,7 +24,7 @@ export const SHELL_SECRETS = [
   'a!b&c;d(e)|f<g>',
   '~tilde*?[x]{y}',
   '#hash^caret,x9',
-  "mix'd\n\"q\"\\e",
+  'mix\'d\n"q"\\e',
   'bell\x07\x01ctl-x9',
 ];
 
@@ -33,6 +33,7 @@ const OPEN = 'QQopenQQ';
 const CLOSE = 'QQcloseQQ';
 
 /** Control sequences, as a test recognises them independently of the product: CSI, OSC and two-character escapes. */
+// eslint-disable-next-line no-control-regex -- control sequences are what it finds
 const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])/g;
 
 /**
@@ -78,7 +79,10 @@ function assertHidden(where: string, text: string, token: string): void {
     const j = shown.indexOf(CLOSE, i);
     assert.ok(j > i, `${where}: the closing marker is missing after ${JSON.stringify(shown.slice(i, i + 120))}`);
     const between = shown.slice(i + OPEN.length, j);
-    assert.ok(between.split(token[0]).join('') === '', `${where}: ${JSON.stringify(between)} shows between the markers: ${JSON.stringify(shown.slice(Math.max(0, i - 20), j + 20))}`);
+    assert.ok(
+      between.split(token[0]).join('') === '',
+      `${where}: ${JSON.stringify(between)} shows between the markers: ${JSON.stringify(shown.slice(Math.max(0, i - 20), j + 20))}`,
+    );
     found++;
   }
   assert.ok(found > 0, `${where}: no marker in ${JSON.stringify(shown.slice(0, 300))}`);
@@ -151,7 +155,15 @@ describe('§5 secrets: a real release through the CLI shows no rendering of the 
         if (verbose) assert.equal(r.stdout.replace(ANSI, '').split(OPEN).length - 1, 6, r.stdout);
         const runs = path.join(ws.dir, '.release/runs');
         const run = fs.readdirSync(runs).sort().at(-1)!;
-        const log = fs.readFileSync(path.join(runs, run, 'logs', fs.readdirSync(path.join(runs, run, 'logs')).find((f) => f.startsWith('deploy'))!), 'utf8');
+        const log = fs.readFileSync(
+          path.join(
+            runs,
+            run,
+            'logs',
+            fs.readdirSync(path.join(runs, run, 'logs')).find((f) => f.startsWith('deploy'))!,
+          ),
+          'utf8',
+        );
         assertHidden('the step log', log, token);
         assert.equal(log.replace(ANSI, '').split(OPEN).length - 1, 6, log);
         const journal = fs.readFileSync(path.join(runs, run, 'journal.jsonl'), 'utf8');
@@ -162,7 +174,22 @@ describe('§5 secrets: a real release through the CLI shows no rendering of the 
           .find((e) => e.type === 'step.finished' && e.tail?.includes(OPEN));
         assert.ok(tail, 'the journal keeps the tail');
         assertHidden('the journal tail', tail.tail!, token);
-        assertHidden('the journal', JSON.parse(JSON.stringify(journal.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown))).map((e: unknown) => JSON.stringify(e)).join('\n').replace(/\\u001b/g, '\x1b').replace(/\\n/g, '\n'), token);
+        assertHidden(
+          'the journal',
+          JSON.parse(
+            JSON.stringify(
+              journal
+                .split('\n')
+                .filter(Boolean)
+                .map((l) => JSON.parse(l) as unknown),
+            ),
+          )
+            .map((e: unknown) => JSON.stringify(e))
+            .join('\n')
+            .replace(/\\u001b/g, '\x1b')
+            .replace(/\\n/g, '\n'),
+          token,
+        );
         for (const f of ['report.md', 'report.json']) {
           const text = fs.readFileSync(path.join(runs, run, f), 'utf8');
           if (text.includes(OPEN)) assertHidden(f, f.endsWith('.json') ? text.replace(/\\u001b/g, '\x1b') : text, token);

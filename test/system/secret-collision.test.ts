@@ -94,14 +94,25 @@ describe('§5 secrets: a masked value never rewrites the journal’s own record'
     assert.match(fs.readFileSync(path.join(runDir, 'report.md'), 'utf8'), /v1\.2\.3/);
     const deployLog = fs.readdirSync(path.join(runDir, 'logs')).find((f) => f.startsWith('deploy'))!;
     assert.match(fs.readFileSync(path.join(runDir, 'logs', deployLog), 'utf8'), new RegExp(`deploying tiny:1\\.2\\.3 at ${head}`));
-    const history = spawnSync('node', [CLI, 'history', '--plan', ws.planFile], { cwd: ws.dir, encoding: 'utf8', env: { ...process.env, IMAGE_TAG: '1.2.3', GITHUB_SHA: head } });
+    const history = spawnSync('node', [CLI, 'history', '--plan', ws.planFile], {
+      cwd: ws.dir,
+      encoding: 'utf8',
+      env: { ...process.env, IMAGE_TAG: '1.2.3', GITHUB_SHA: head },
+    });
     assert.match(history.stdout, /1\.2\.3/, history.stdout + history.stderr);
     assert.ok(!history.stdout.includes('***'), history.stdout);
 
     // The next release fails its deploy: its rollback goes back to the version before it.
     write(ws.dir, 'fail-deploy', 'x');
     git('commit', '-q', '--allow-empty', '-m', 'feat: next');
-    const second = await (await Release.start(atVersion(ws, '1.2.4', { prompter: scripted({ failure: [{ action: 'rollback' }] }), env: { ...process.env, IMAGE_TAG: '1.2.4', GITHUB_SHA: git('rev-parse', 'HEAD') } }))).run();
+    const second = await (
+      await Release.start(
+        atVersion(ws, '1.2.4', {
+          prompter: scripted({ failure: [{ action: 'rollback' }] }),
+          env: { ...process.env, IMAGE_TAG: '1.2.4', GITHUB_SHA: git('rev-parse', 'HEAD') },
+        }),
+      )
+    ).run();
     assert.equal(second.status, 'rolled-back', second.outcomeMessage);
     const rollbackDir = path.join(ws.dir, '.release/runs', second.runId, 'logs');
     const restore = fs.readdirSync(rollbackDir).find((f) => f.startsWith('rollback'))!;
@@ -115,9 +126,31 @@ describe('§5 secrets: a masked value never rewrites the journal’s own record'
 
   it('the journal masks the free text of an event and leaves its record (type, version, commit, ids, names) as it is', () => {
     const masker = new SecretMasker(['tiny-s3cr3t']);
-    const started = { type: 'release.started', runId: 'r-tiny-s3cr3t', plan: 'p', name: 'tiny-s3cr3t', version: 'tiny-s3cr3t', environment: 'production', user: 'u', host: 'h', pid: 1, planHash: 'x' } as NewEvent;
+    const started = {
+      type: 'release.started',
+      runId: 'r-tiny-s3cr3t',
+      plan: 'p',
+      name: 'tiny-s3cr3t',
+      version: 'tiny-s3cr3t',
+      environment: 'production',
+      user: 'u',
+      host: 'h',
+      pid: 1,
+      planHash: 'x',
+    } as NewEvent;
     assert.deepEqual(masker.maskEvent(started), started);
-    const finished = { type: 'step.finished', step: 'tiny-s3cr3t', ok: false, message: 'said tiny-s3cr3t', tail: "+ : 'tiny-s3cr3t'", exitCode: 1, signal: null, durationMs: 1, timedOut: false, cancelled: false } as NewEvent;
+    const finished = {
+      type: 'step.finished',
+      step: 'tiny-s3cr3t',
+      ok: false,
+      message: 'said tiny-s3cr3t',
+      tail: "+ : 'tiny-s3cr3t'",
+      exitCode: 1,
+      signal: null,
+      durationMs: 1,
+      timedOut: false,
+      cancelled: false,
+    } as NewEvent;
     assert.deepEqual(masker.maskEvent(finished), { ...finished, message: 'said ***', tail: "+ : '***'" });
   });
 });

@@ -231,7 +231,7 @@ function findForms(text: string, forms: Form[], found: [number, number][]): numb
     // period's worth of new characters keeps a repetitive secret in repetitive output linear.
     const period = p.length - f.borders[p.length - 1];
     const periodTail = p.slice(p.length - period);
-    for (let i = text.indexOf(p); i >= 0; ) {
+    for (let i = text.indexOf(p); i >= 0;) {
       found.push([i, i + p.length]);
       i = period < p.length && text.startsWith(periodTail, i + p.length) ? i + period : text.indexOf(p, i + 1);
     }

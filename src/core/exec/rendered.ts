@@ -2,8 +2,10 @@
  * A terminal control sequence: CSI (colours, cursor moves, erase-line), OSC (a title, a link) ended
  * by BEL or ST, or a two-character escape (`[` and `]` begin the first two). Bounded, so an endless one is plain text, not held forever.
  */
+// eslint-disable-next-line no-control-regex -- control sequences are what it finds
 const COMPLETE = /\x1b(?:\[[0-?]{0,64}[ -/]{0,16}[@-~]|\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)|[ -/]{0,16}[0-Z\\^-~])/y;
 /** The beginning of one that the text ends in: more of it may come in the next chunk. */
+// eslint-disable-next-line no-control-regex -- control sequences are what it finds
 const PARTIAL = /\x1b(?:\[[0-?]{0,64}[ -/]{0,16}|\][^\x07\x1b]{0,4096}\x1b?|[ -/]{0,16})$/y;
 
 /** Text as a terminal renders it, control sequences left out, with where each of its characters is in the text. */
@@ -23,7 +25,7 @@ export function rendered(text: string, final: boolean): Rendered {
   const at: number[] = [];
   const sequences: [number, number][] = [];
   let unfinished = text.length;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (text.charCodeAt(i) === 0x1b) {
       COMPLETE.lastIndex = i;
       if (COMPLETE.test(text)) {

@@ -34,7 +34,17 @@ function shellForms(v: string): string[] {
   ];
 }
 
-const NAMED_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', "'": "\\'" };
+const NAMED_ESCAPES: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '\\': '\\\\',
+  "'": "\\'",
+};
 
 /** The inside of bash's `$'…'` for `v`: named escapes, other control characters (and, `bytes`, every non-ASCII byte) as `code(byte)`. */
 function ansiC(v: string, code: (byte: number) => string, esc: string, bytes: boolean): string {
@@ -105,4 +115,3 @@ function whatwgForms(value: string): string[] {
   tryPush(() => encodeURI(value));
   return out;
 }
-
