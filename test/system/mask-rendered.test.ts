@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import fc from 'fast-check';
 import { SecretMasker } from '../../src/core/exec/mask';
 import { ROOT } from '../support/helpers';
 import { smallPlan, workspace } from '../support/fixtures';
@@ -112,6 +113,44 @@ describe('§5 secrets: masked as a person sees them (bash quoting, colour codes)
         assert.equal(byChar, whole, `${how}: one character at a time`);
       }
     });
+});
+
+/** Control sequences a terminal program writes: colours, erase-line, cursor moves, a title (OSC ended by BEL or ST). */
+const SEQUENCES = ['\x1b[01;31m', '\x1b[m', '\x1b[K', '\x1b[2C', '\x1b[1A', '\x1b]0;title\x07', '\x1b]8;;http://x\x1b\\', '\x1b(B', '\x1b[38;5;208m'];
+
+describe('§5 secrets: control sequences inside a secret, streamed in any chunks (fast-check)', function () {
+  this.timeout(120_000);
+
+  it('masks a secret however control sequences split it, and the stream (cut anywhere, a sequence too) gives what the whole text gives', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...SHELL_SECRETS),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(...SEQUENCES)), { maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.constantFrom('', 'x', '\x1b[1m', '\x1b[', '\x1b'),
+        (secret, inserts, cuts, after) => {
+          // Between two characters of the secret, never inside another sequence.
+          const at = new Map(inserts.map(([k, seq]) => [1 + (k % (secret.length - 1)), seq]));
+          const inside = [...secret].map((ch, i) => (at.get(i) ?? '') + ch).join('');
+          const text = `${OPEN}${inside}${CLOSE}${after}\n${OPEN}${secret}${CLOSE}`;
+          const masker = new SecretMasker([secret]);
+          const whole = masker.mask(text);
+          assertHidden(JSON.stringify(text), whole, masker.token);
+          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          let streamed = '';
+          const sink = masker.stream((t) => (streamed += t));
+          let prev = 0;
+          for (const p of [...points, text.length]) {
+            sink.write(text.slice(prev, p));
+            prev = p;
+          }
+          sink.end();
+          assert.equal(streamed, whole, JSON.stringify({ text, points }));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });
 
 /** Runs the CLI on the plan with the secret in RP_SECRET. */
