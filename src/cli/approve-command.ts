@@ -44,7 +44,7 @@ export async function approveCommand(
   // The tag is pushed for everyone to read: a secret's value in the comment would be published with it.
   const comment = o.comment?.replace(/\s+/g, ' ');
   const leaked = comment
-    ? secretSources(p.planText, p.plan.secrets, process.env).filter(
+    ? secretSources(p.planText, p.plan, process.env).filter(
         (x) => new SecretMasker([x.value]).mask(comment) !== comment || new SecretMasker([x.value]).mask(o.comment!) !== o.comment,
       )
     : [];

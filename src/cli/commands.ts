@@ -148,7 +148,18 @@ function engineOptions(p: PlanContext, o: CliOptions, flags: ReleaseFlags, io: I
     logger: { info: () => {}, warn: (m) => io.err(`warning: ${m}`), error: (m) => io.err(`error: ${m}`) },
     onEvent: progressPrinter(io, p.plan, Boolean(o.verbose)),
     // Chunks come masked from the runner's stream masker, which holds a secret cut between chunks.
-    onOutput: o.verbose ? (_k, chunk) => io.write!(chunk.replace(/^/gm, '    │ ')) : undefined,
+    onOutput: o.verbose ? verboseOutput(io) : undefined,
+  };
+}
+
+/** A step's output, each line indented under it: a chunk that continues a line (a stream cuts anywhere) gets no indent of its own. */
+function verboseOutput(io: Io): (key: string, chunk: string) => void {
+  const midLine = new Set<string>();
+  return (key, chunk) => {
+    if (chunk === '') return;
+    io.write!((midLine.has(key) ? '' : '    │ ') + chunk.replace(/\n(?=[^])/g, '\n    │ '));
+    if (chunk.endsWith('\n')) midLine.delete(key);
+    else midLine.add(key);
   };
 }
 

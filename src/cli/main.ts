@@ -93,7 +93,7 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
   }
   const plan = chosen.plan;
   // Everything printed from here on passes the masker: step names, checks' details, error messages.
-  const masker = new SecretMasker(secretValues(loaded.text, plan.secrets, process.env));
+  const masker = new SecretMasker(secretValues(loaded.text, plan, process.env));
   const unmasked = io;
   io = maskedIo(io, masker);
   if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem(shown(w)));

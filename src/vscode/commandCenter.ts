@@ -350,7 +350,7 @@ function rollbackStepNames(c: ReleaseController): string[] {
   const plan = c.plan?.ok ? c.plan.plan : undefined;
   if (!plan) return [];
   const scope = runScope(plan, c.state ?? { version: '', runId: '' }, c.runDir ?? '', process.env);
-  const masker = new SecretMasker(secretValues(c.plan?.ok ? c.plan.text : '', plan.secrets, process.env));
+  const masker = new SecretMasker(secretValues(c.plan?.ok ? c.plan.text : '', plan, process.env));
   return plan.rollback.steps.map((x) => {
     try {
       return masker.mask(stepTitle(x, scope));

@@ -412,7 +412,7 @@ export class ReleaseController extends Disposable {
     }
     this.prechecks.set(id, { state: 'checking', detail: 'checking…' });
     this.fireChanged();
-    const masker = new SecretMasker(secretValues(result.text, result.plan.secrets, process.env));
+    const masker = new SecretMasker(secretValues(result.text, result.plan, process.env));
     let out: { ok: boolean; detail: string };
     try {
       const ws = this.workspaceDir!;

@@ -258,6 +258,7 @@ describe('release plan: loading and validation', () => {
       'env',
       'environments',
       'monitoring',
+      'notSecret',
       'phases',
       'release',
       'rollback',

@@ -58,7 +58,7 @@ export class RunContext {
     this.runDir = runDir(o.workspace, runId);
     this.env = o.env ?? process.env;
     this.vars = o.vars;
-    this.masker = new SecretMasker(secretSources(o.planText, o.plan.secrets, this.env).map((x) => x.value));
+    this.masker = new SecretMasker(secretSources(o.planText, o.plan, this.env).map((x) => x.value));
     // Front ends only ever see masked text, whatever the engine hands them.
     this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
     this.runner = new StepRunner(this.masker, o.killGraceMs);
@@ -95,7 +95,7 @@ export class RunContext {
   }
 
   append(e: NewEvent): ReleaseEvent {
-    const full = this.journal!.append(this.masker.maskDeep(e));
+    const full = this.journal!.append(this.masker.maskEvent(e));
     this.events.push(full);
     applyEvent(this.state, full);
     this.o.onEvent?.(full, this.state);

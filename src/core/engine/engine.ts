@@ -10,7 +10,7 @@ import { headCommit } from '../git/gate';
 import { writeReport } from '../report/report';
 import { freshRunId, lockFile, runsDir } from './runs';
 import { previousVersionOf, previousVersionRefusal, releasedBefore, resolveRedeploy, resolveVersion } from './releaseFacts';
-import { secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
+import { collidingSecrets, secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
 import { resolvedPathProblem } from './envPath';
 import { runScope } from '../plan/scope';
 import { coreApiCheck } from './coreApi';
@@ -65,7 +65,7 @@ export class Release {
   /** Starts a new release: takes the lock, opens a journal, and runs it. */
   static async start(o: EngineOptions): Promise<Release> {
     // Only a new release is refused: a rollback of a running one must always be able to start.
-    const unmaskable = unmaskableSecrets(secretSources(o.planText, o.plan.secrets, o.env ?? process.env));
+    const unmaskable = unmaskableSecrets(secretSources(o.planText, o.plan, o.env ?? process.env));
     if (unmaskable) throw new GateError('secrets', unmaskable);
     const planRel = path.relative(o.workspace, o.planFile) || o.planFile;
     const unset = unsetEnvReferences(o.planText, planRel, o.env ?? process.env);
@@ -92,6 +92,18 @@ export class Release {
     const r = new Release(o, runId);
     const c = r.c;
     c.user = o.user ?? (await currentUser(o.workspace));
+    const colliding = collidingSecrets(secretSources(o.planText, o.plan, c.env), [
+      { what: 'the version', value: version },
+      { what: 'the commit', value: commit },
+      { what: 'the run id', value: runId },
+      { what: 'the release name', value: o.plan.release.name },
+      { what: 'the environment', value: o.plan.release.environment },
+      { what: 'the user', value: c.user },
+      { what: 'the host', value: os.hostname() },
+      { what: 'the previous version', value: previous?.version },
+      { what: 'the plan file', value: planRel },
+    ]);
+    if (colliding) throw new GateError('secrets', colliding);
     r.takeLock();
     try {
       const unresolved = findUnresolvedRun(o.workspace, planRel, runId);

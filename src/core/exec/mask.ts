@@ -1,4 +1,8 @@
 import { CLIP_MARK } from '../format';
+import type { NewEvent } from '../base/events';
+import { maskEventText } from '../base/eventText';
+import { originalRange, rendered, sequenceStart } from './rendered';
+import { renderingsOf } from './renderings';
 
 /**
  * Shortest secret a release accepts, blanks not counted. A shorter value turns up in ordinary
@@ -19,62 +23,6 @@ export function unmaskableReason(value: string): string | undefined {
   if (value.includes('\0') || LONE_SURROGATE_RE.test(value))
     return 'it holds a NUL or a lone UTF-16 surrogate, which a process receives as other bytes than the ones masked';
   return undefined;
-}
-
-/** The ways a step may print a secret besides as is: trimmed, JSON-escaped (JavaScript and ASCII-only), URL-encoded (urlForms). */
-function encodings(value: string): string[] {
-  const json = JSON.stringify(value).slice(1, -1);
-  const out = [value, value.trim(), json, json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)];
-  try {
-    out.push(...urlForms(value));
-  } catch {
-    // A lone surrogate has no URL encoding; such a value is refused before a release starts.
-  }
-  return out;
-}
-
-/**
- * The URL encodings encoders actually write: JavaScript's encodeURIComponent (which leaves !'()* as
- * they are), RFC 3986 (curl --data-urlencode, Python's quote: those five encoded too), each with `/`
- * left as is (Python's default), a space as `+` (forms), and lower-case hex; and every form the
- * release itself sends (whatwgForms), derived from the same encoders its requests go through.
- */
-function urlForms(value: string): string[] {
-  const js = encodeURIComponent(value);
-  const rfc = js.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  const withSlash = [js, rfc].flatMap((u) => [u, u.replace(/%2F/g, '/')]);
-  const withPlus = withSlash.flatMap((u) => [u, u.replace(/%20/g, '+')]);
-  const all = [...withPlus, ...whatwgForms(value)];
-  return [...new Set(all.flatMap((u) => [u, u.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()), u.replace(/%[0-9a-f]{2}/gi, (h) => h.toUpperCase())]))];
-}
-
-/**
- * What a request of the release carries when a secret is part of its URL: `new URL()` encodes a
- * path, a query, a fragment and the user info each with its own set (`p@ss word!` becomes
- * `p@ss%20word!` in a path), whether the value is written in the URL or set through a setter;
- * `URLSearchParams` writes a form (space as `+`); encodeURI leaves the reserved characters.
- */
-function whatwgForms(value: string): string[] {
-  const out: string[] = [];
-  const tryPush = (f: () => string) => {
-    try {
-      out.push(f());
-    } catch {
-      // A form the encoder refuses is one no request carries.
-    }
-  };
-  for (const base of ['http://h/', 'http://h/?', 'http://h/#', 'file:///', 'x:/', 'x:']) {
-    tryPush(() => new URL(base + value).href.slice(base.length));
-  }
-  const u = () => new URL('http://h/');
-  tryPush(() => Object.assign(u(), { pathname: `/${value}` }).pathname.slice(1));
-  tryPush(() => Object.assign(u(), { search: `?${value}` }).search.slice(1));
-  tryPush(() => Object.assign(u(), { hash: `#${value}` }).hash.slice(1));
-  tryPush(() => Object.assign(u(), { username: value }).username);
-  tryPush(() => Object.assign(u(), { password: value }).password);
-  tryPush(() => new URLSearchParams({ k: value }).toString().slice(2));
-  tryPush(() => encodeURI(value));
-  return out;
 }
 
 /** The knuth-morris-pratt failure table of a pattern: the longest proper border of each prefix. */
@@ -103,13 +51,27 @@ const ENGINE_WORDS = new Set(['type', 'action', 'basis', 'outcome', 'phase', 'st
  * text can never spell a secret together with what surrounds it.
  */
 export class SecretMasker {
+  /** The renderings of every secret, matched in the text as written. */
   private readonly forms: Form[];
+  /** Those renderings as a terminal shows them, matched in the text as a terminal shows it (control sequences left out). */
+  private readonly shownForms: Form[];
+  /** Both: a text without a control sequence shows as it is written. */
+  private readonly allForms: Form[];
   readonly token: string;
 
   constructor(values: Iterable<string>) {
     const texts = new Set<string>();
-    for (const v of values) if (v) for (const f of encodings(v)) if (f) texts.add(f);
-    this.forms = [...texts].map((text) => ({ text, borders: borders(text) }));
+    for (const v of values) for (const f of renderingsOf(v)) texts.add(f);
+    const shown = new Set<string>();
+    for (const t of texts) {
+      const r = rendered(t, true).text;
+      // A rendering that shows as a few characters would mask them everywhere; the written form still masks it.
+      if (r === t || r.trim().length >= MIN_SECRET_LENGTH) shown.add(r);
+    }
+    const form = (text: string): Form => ({ text, borders: borders(text) });
+    this.forms = [...texts].map(form);
+    this.shownForms = [...shown].map(form);
+    this.allForms = [...new Set([...texts, ...shown])].map(form);
     this.token = maskCharFor([...texts]).repeat(3);
   }
 
@@ -119,7 +81,7 @@ export class SecretMasker {
 
   mask(text: string): string {
     if (this.forms.length === 0 || text === '') return text;
-    return this.render(text, this.scan(text, 0).ranges, false).text;
+    return this.render(text, this.scan(text, 0, true).ranges, false).text;
   }
 
   /**
@@ -131,6 +93,16 @@ export class SecretMasker {
   maskDeep<T>(value: T): T {
     if (this.forms.length === 0) return value;
     return this.walk(value) as T;
+  }
+
+  /**
+   * An event for the journal: its free-text fields masked (base/eventText.ts), its own record
+   * (version, commit, run id, names, ids) written as it is; a secret that equals one of those is
+   * refused before a release starts instead.
+   */
+  maskEvent<E extends NewEvent>(e: E): E {
+    if (this.forms.length === 0) return e;
+    return maskEventText(e, (v) => this.walk(v));
   }
 
   private walk(v: unknown): unknown {
@@ -145,30 +117,22 @@ export class SecretMasker {
   /**
    * Covered ranges of `text` (merged, in order) and where the earliest possible start of a secret
    * the text ends in the middle of lies. `coveredHead` leading characters count as covered already.
+   * A secret is found as written and as a terminal shows the text: colours, cursor moves or a title
+   * inside it do not hide it, and its mask covers them. `final`: nothing follows the text.
    */
-  private scan(text: string, coveredHead: number): { ranges: [number, number][]; pending: number } {
+  private scan(text: string, coveredHead: number, final: boolean): { ranges: [number, number][]; pending: number } {
     const found: [number, number][] = coveredHead > 0 ? [[0, coveredHead]] : [];
-    let pending = text.length;
-    for (const f of this.forms) {
-      const p = f.text;
-      // Cheap exit: a text without the first character holds neither the secret nor its beginning.
-      if (text.indexOf(p[0]) < 0) continue;
-      // After an occurrence, the next overlapping one can only be a period further; checking the
-      // period's worth of new characters keeps a repetitive secret in repetitive output linear.
-      const period = p.length - f.borders[p.length - 1];
-      const periodTail = p.slice(p.length - period);
-      for (let i = text.indexOf(p); i >= 0;) {
-        found.push([i, i + p.length]);
-        i = period < p.length && text.startsWith(periodTail, i + p.length) ? i + period : text.indexOf(p, i + 1);
-      }
-      // A quote clipped in the middle of the secret (format.ts clip): its beginning, right before the mark.
-      for (let j = text.indexOf(CLIP_MARK); j > 0; j = text.indexOf(CLIP_MARK, j + 1)) {
-        const k = beginningEndingAt(text, j, f);
-        if (k > 0) found.push([j - k, j]);
-      }
-      // The longest beginning of the secret the text ends with.
-      const k = beginningEndingAt(text, text.length, f);
-      if (k > 0) pending = Math.min(pending, text.length - k);
+    let pending: number;
+    if (!text.includes('\x1b')) pending = findForms(text, this.allForms, found);
+    else {
+      pending = findForms(text, this.forms, found);
+      const r = rendered(text, final);
+      const shown: [number, number][] = [];
+      const shownPending = findForms(r.text, this.shownForms, shown);
+      for (const [s, e] of shown) found.push(originalRange(r, s, e));
+      pending = Math.min(pending, shownPending < r.text.length ? r.at[shownPending] : text.length, r.unfinished);
+      // Held back from the start of a control sequence, never its middle: the rest then renders as in the whole text.
+      pending = sequenceStart(r, pending);
     }
     found.sort((a, b) => a[0] - b[0]);
     const ranges: [number, number][] = [];
@@ -213,7 +177,7 @@ export class SecretMasker {
     let endsMasked = false;
     const flush = (final: boolean) => {
       if (held === '') return;
-      const { ranges, pending } = this.scan(held, coveredHead);
+      const { ranges, pending } = this.scan(held, coveredHead, final);
       const cut = final ? held.length : pending;
       if (cut === 0) return;
       const straddling = ranges.find(([s, e]) => s < cut && e > cut);
@@ -250,6 +214,37 @@ function maskCharFor(texts: string[]): string {
     const c = String.fromCodePoint(cp);
     if (!texts.some((t) => t.includes(c))) return c;
   }
+}
+
+/**
+ * Pushes onto `found` every occurrence of every form in `text` (overlapping ones too) and the
+ * beginning of one that a clip mark cut; returns where the longest beginning of a form that the text
+ * ends with starts (the text's length when none).
+ */
+function findForms(text: string, forms: Form[], found: [number, number][]): number {
+  let pending = text.length;
+  for (const f of forms) {
+    const p = f.text;
+    // Cheap exit: a text without the first character holds neither the secret nor its beginning.
+    if (text.indexOf(p[0]) < 0) continue;
+    // After an occurrence, the next overlapping one can only be a period further; checking the
+    // period's worth of new characters keeps a repetitive secret in repetitive output linear.
+    const period = p.length - f.borders[p.length - 1];
+    const periodTail = p.slice(p.length - period);
+    for (let i = text.indexOf(p); i >= 0;) {
+      found.push([i, i + p.length]);
+      i = period < p.length && text.startsWith(periodTail, i + p.length) ? i + period : text.indexOf(p, i + 1);
+    }
+    // A quote clipped in the middle of the secret (format.ts clip): its beginning, right before the mark.
+    for (let j = text.indexOf(CLIP_MARK); j > 0; j = text.indexOf(CLIP_MARK, j + 1)) {
+      const k = beginningEndingAt(text, j, f);
+      if (k > 0) found.push([j - k, j]);
+    }
+    // The longest beginning of the secret the text ends with.
+    const k = beginningEndingAt(text, text.length, f);
+    if (k > 0) pending = Math.min(pending, text.length - k);
+  }
+  return pending;
 }
 
 /** The length of the longest beginning of a form (never all of it) that `text` has right before `end`: only the |form|-1 characters before it can hold one. */

@@ -291,11 +291,15 @@ export const Plan = z
     ),
     env: doc(
       writtenDefault(z._default(Env, {}), {}),
-      "Environment variables given to every command of the release. They reach the acceptance and checklist commands, the steps of every phase, health checks, log scans, the blue-green `active` command, `command` metrics, rollback steps and `announce.command`; a step's own `env` wins over a name set here. Values may use `${env:NAME}`, `${var.NAME}` and the release's names (`${release.version}`…), not those of a run or a colour: the checklist commands get the env too, and the tree runs them before any run exists. A name that looks like a secret (password, secret, token, api key, private key, credential) must take its value from `${env:NAME}`; every value read from `${env:…}` is masked in every output, and a release does not start while one is unset. `PATH` may be set only to absolute directories (`/opt/app/bin:${env:PATH}`).",
+      "Environment variables given to every command of the release. They reach the acceptance and checklist commands, the steps of every phase, health checks, log scans, the blue-green `active` command, `command` metrics, rollback steps and `announce.command`; a step's own `env` wins over a name set here. Values may use `${env:NAME}`, `${var.NAME}` and the release's names (`${release.version}`…), not those of a run or a colour: the checklist commands get the env too, and the tree runs them before any run exists. A name that looks like a secret (password, secret, token, api key, private key, credential) must take its value from `${env:NAME}`; every value read from `${env:…}` is masked in every output (but those under `notSecret:`), and a release does not start while one is unset. `PATH` may be set only to absolute directories (`/opt/app/bin:${env:PATH}`).",
     ),
     secrets: doc(
       z._default(z.array(z.string().check(z.regex(NAME_RE, 'expected an environment variable name'))), []),
-      'Environment variables whose values are masked in every output: logs, terminal, journal, report. Every variable the plan reads as `${env:NAME}` is masked too; list here the ones that steps read by themselves. A release does not start when a set value cannot be masked safely (fewer than 4 characters, only blanks, or a NUL).',
+      'Environment variables whose values are masked in every output: logs, terminal, journal, report. Every variable the plan reads as `${env:NAME}` is masked too (but those under `notSecret:`); list here the ones that steps read by themselves. A release does not start when a set value cannot be masked safely (fewer than 4 characters, only blanks, or a NUL).',
+    ),
+    notSecret: doc(
+      z._default(z.array(z.string().check(z.regex(NAME_RE, 'expected an environment variable name'))), []),
+      'Environment variables the plan reads as `${env:NAME}` whose values are not secret (`notSecret: [IMAGE_TAG, GITHUB_SHA]`): they are shown as they are. A release does not start while a masked value equals its version, its commit (full or short), its run id, its name, its environment, its user or host: name such a variable here, or under neither key. A name under `secrets:` stays masked.',
     ),
     checklist: doc(
       z._default(z.array(ChecklistItem).check(distinct('`--tick ID` and `--waive ID=REASON` name one item', { key: 'id' })), []),

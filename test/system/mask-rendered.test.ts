@@ -1,0 +1,238 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import fc from 'fast-check';
+import { SecretMasker } from '../../src/core/exec/mask';
+import { ROOT } from '../support/helpers';
+import { smallPlan, workspace } from '../support/fixtures';
+
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+/**
+ * Secrets with what shells quote: a quote, spaces, a newline, a tab, backslashes, non-ASCII, a
+ * dollar, backticks, an escape character, shell operators, a leading tilde and hash, control bytes.
+ */
+export const SHELL_SECRETS = [
+  "it's-S3cr3t-K3y",
+  'sp ace"dq-x9',
+  'new\nline-x9',
+  'tab\tbed-x9',
+  'back\\slash\\\\x9',
+  'ünï-cödé-tök',
+  'dol$lar-$HOME-x9',
+  'back`tick`x9',
+  'a!b&c;d(e)|f<g>',
+  '~tilde*?[x]{y}',
+  '#hash^caret,x9',
+  'mix\'d\n"q"\\e',
+  'bell\x07\x01ctl-x9',
+];
+
+/** Where a step prints the secret between two markers, so a test can tell what lies between them. */
+const OPEN = 'QQopenQQ';
+const CLOSE = 'QQcloseQQ';
+
+/** Control sequences, as a test recognises them independently of the product: CSI, OSC and two-character escapes. */
+// eslint-disable-next-line no-control-regex -- control sequences are what it finds
+const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])/g;
+
+/**
+ * The bash commands that print the secret (in $S) between the markers, each its own way. grep
+ * colours a piece of the middle of the secret, so colour codes split it as a terminal shows it.
+ */
+function renderCommands(secret: string): Record<string, string> {
+  const chars = [...secret];
+  const mid = Math.floor(chars.length / 2);
+  let piece = chars.slice(mid - 1, mid + 1).join('');
+  if (/[\n\0]/.test(piece)) piece = chars.find((c) => /[A-Za-z0-9]/.test(c)) ?? 'x';
+  return {
+    'set -x': `(set -x; : "${OPEN}\${S}${CLOSE}") 2>&1`,
+    'printf %q': `printf '%q\\n' "${OPEN}\${S}${CLOSE}"`,
+    'printf %q in the C locale': `LC_ALL=C printf '%q\\n' "${OPEN}\${S}${CLOSE}"`,
+    '${v@Q}': `V="${OPEN}\${S}${CLOSE}"; echo "\${V@Q}"`,
+    'declare -p': `V="${OPEN}\${S}${CLOSE}"; declare -p V`,
+    'grep --color=always': `printf '%s' "${OPEN}\${S}${CLOSE}" | GREP_COLORS='mt=01;31' grep -z --color=always -F -e ${bashQuote(piece)} | tr -d '\\0'; echo`,
+  };
+}
+
+const bashQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/** What bash really prints for each rendering of the secret. */
+function bashRenderings(secret: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [how, cmd] of Object.entries(renderCommands(secret))) {
+    const r = spawnSync('bash', ['--norc', '-c', cmd], { env: { ...process.env, S: secret, LANG: 'C.UTF-8', LC_ALL: '' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${how}: ${r.stderr}`);
+    out[how] = r.stdout;
+  }
+  return out;
+}
+
+/**
+ * Fails when anything of the secret is visible between the markers: as a terminal shows the text
+ * (control sequences left out), only the mask may lie there, with the quotes bash put around a word.
+ */
+function assertHidden(where: string, text: string, token: string): void {
+  const shown = text.replace(ANSI, '');
+  let found = 0;
+  for (let i = shown.indexOf(OPEN); i >= 0; i = shown.indexOf(OPEN, i + 1)) {
+    const j = shown.indexOf(CLOSE, i);
+    assert.ok(j > i, `${where}: the closing marker is missing after ${JSON.stringify(shown.slice(i, i + 120))}`);
+    const between = shown.slice(i + OPEN.length, j);
+    assert.ok(
+      between.split(token[0]).join('') === '',
+      `${where}: ${JSON.stringify(between)} shows between the markers: ${JSON.stringify(shown.slice(Math.max(0, i - 20), j + 20))}`,
+    );
+    found++;
+  }
+  assert.ok(found > 0, `${where}: no marker in ${JSON.stringify(shown.slice(0, 300))}`);
+}
+
+describe('§5 secrets: masked as a person sees them (bash quoting, colour codes)', function () {
+  this.timeout(120_000);
+
+  for (const secret of SHELL_SECRETS)
+    it(`masks ${JSON.stringify(secret)} in every rendering bash prints, whole and streamed at every cut`, () => {
+      const masker = new SecretMasker([secret]);
+      for (const [how, printed] of Object.entries(bashRenderings(secret))) {
+        const whole = masker.mask(printed);
+        assertHidden(`${how}: ${JSON.stringify(printed)}`, whole, masker.token);
+        for (let at = 0; at <= printed.length; at++) {
+          let streamed = '';
+          const sink = masker.stream((t) => (streamed += t));
+          sink.write(printed.slice(0, at));
+          sink.write(printed.slice(at));
+          sink.end();
+          assert.equal(streamed, whole, `${how}: cut at ${at}`);
+        }
+        let byChar = '';
+        const sink = masker.stream((t) => (byChar += t));
+        for (const ch of printed) sink.write(ch);
+        sink.end();
+        assert.equal(byChar, whole, `${how}: one character at a time`);
+      }
+    });
+});
+
+/** Control sequences a terminal program writes: colours, erase-line, cursor moves, a title (OSC ended by BEL or ST). */
+const SEQUENCES = ['\x1b[01;31m', '\x1b[m', '\x1b[K', '\x1b[2C', '\x1b[1A', '\x1b]0;title\x07', '\x1b]8;;http://x\x1b\\', '\x1b(B', '\x1b[38;5;208m'];
+
+describe('§5 secrets: control sequences inside a secret, streamed in any chunks (fast-check)', function () {
+  this.timeout(120_000);
+
+  it('masks a secret however control sequences split it, and the stream (cut anywhere, a sequence too) gives what the whole text gives', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...SHELL_SECRETS),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(...SEQUENCES)), { maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.constantFrom('', 'x', '\x1b[1m', '\x1b[', '\x1b'),
+        (secret, inserts, cuts, after) => {
+          // Between two characters of the secret, never inside another sequence.
+          const at = new Map(inserts.map(([k, seq]) => [1 + (k % (secret.length - 1)), seq]));
+          const inside = [...secret].map((ch, i) => (at.get(i) ?? '') + ch).join('');
+          const text = `${OPEN}${inside}${CLOSE}${after}\n${OPEN}${secret}${CLOSE}`;
+          const masker = new SecretMasker([secret]);
+          const whole = masker.mask(text);
+          assertHidden(JSON.stringify(text), whole, masker.token);
+          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          let streamed = '';
+          const sink = masker.stream((t) => (streamed += t));
+          let prev = 0;
+          for (const p of [...points, text.length]) {
+            sink.write(text.slice(prev, p));
+            prev = p;
+          }
+          sink.end();
+          assert.equal(streamed, whole, JSON.stringify({ text, points }));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+/** Runs the CLI on the plan with the secret in RP_SECRET. */
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', [CLI, ...args], { env: { ...process.env, USER: 'cli-user', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A deploy step that prints the secret every way bash renders it, then fails: its tail reaches the journal, the report and the terminal. */
+function renderingPlan(secret: string): string {
+  // The markers are put together by bash, so the command --verbose shows does not hold them.
+  const cmds = Object.values(renderCommands(secret)).map((c) => c.split(OPEN).join('${O}').split(CLOSE).join('${C}'));
+  const script = [`O=${OPEN.slice(0, 4)}''${OPEN.slice(4)} C=${CLOSE.slice(0, 4)}''${CLOSE.slice(4)} S="$RP_SECRET"`, ...cmds, 'exit 3'].join('\n');
+  return smallPlan({
+    deploy: `    steps:\n      - name: deploy\n        env: { LANG: C.UTF-8 }\n        run: |\n${script
+      .split('\n')
+      .map((l) => `          ${l}`)
+      .join('\n')}`,
+  }).replace('secrets: [TINY_TOKEN]', 'secrets: [TINY_TOKEN, RP_SECRET]');
+}
+
+describe('§5 secrets: a real release through the CLI shows no rendering of the secret', function () {
+  this.timeout(600_000);
+
+  for (const secret of SHELL_SECRETS)
+    it(`${JSON.stringify(secret)}: terminal (--verbose and the failed step's tail), step log, journal, report.md and report.json`, async () => {
+      const ws = workspace(renderingPlan(secret));
+      const token = new SecretMasker([secret]).token;
+      for (const verbose of [true, false]) {
+        const args = ['run', '--yes', '--tick', 'sign-off', ...(verbose ? ['--verbose'] : []), '--plan', ws.planFile];
+        const r = await runCli(args, { RP_SECRET: secret });
+        assert.equal(r.code, 3, `the deploy failed and the release rolled back:\n${r.stdout}\n${r.stderr}`);
+        assertHidden(`CLI stdout${verbose ? ' --verbose' : ''}`, r.stdout, token);
+        // Six renderings, each between the markers: the verbose output shows them all.
+        if (verbose) assert.equal(r.stdout.replace(ANSI, '').split(OPEN).length - 1, 6, r.stdout);
+        const runs = path.join(ws.dir, '.release/runs');
+        const run = fs.readdirSync(runs).sort().at(-1)!;
+        const log = fs.readFileSync(
+          path.join(
+            runs,
+            run,
+            'logs',
+            fs.readdirSync(path.join(runs, run, 'logs')).find((f) => f.startsWith('deploy'))!,
+          ),
+          'utf8',
+        );
+        assertHidden('the step log', log, token);
+        assert.equal(log.replace(ANSI, '').split(OPEN).length - 1, 6, log);
+        const journal = fs.readFileSync(path.join(runs, run, 'journal.jsonl'), 'utf8');
+        const tail = journal
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { type: string; tail?: string })
+          .find((e) => e.type === 'step.finished' && e.tail?.includes(OPEN));
+        assert.ok(tail, 'the journal keeps the tail');
+        assertHidden('the journal tail', tail.tail!, token);
+        assertHidden(
+          'the journal',
+          JSON.parse(
+            JSON.stringify(
+              journal
+                .split('\n')
+                .filter(Boolean)
+                .map((l) => JSON.parse(l) as unknown),
+            ),
+          )
+            .map((e: unknown) => JSON.stringify(e))
+            .join('\n')
+            .replace(/\\u001b/g, '\x1b')
+            .replace(/\\n/g, '\n'),
+          token,
+        );
+        for (const f of ['report.md', 'report.json']) {
+          const text = fs.readFileSync(path.join(runs, run, f), 'utf8');
+          if (text.includes(OPEN)) assertHidden(f, f.endsWith('.json') ? text.replace(/\\u001b/g, '\x1b') : text, token);
+        }
+      }
+    });
+});
