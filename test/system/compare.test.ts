@@ -168,7 +168,7 @@ describe('compare and the report give a metric one verdict', () => {
     assert.equal(report.verdict, 'breached');
     const later = c.later.metrics[0];
     assert.deepEqual([later.verdict?.verdict, later.verdict?.explanation], [report.verdict, report.explanation]);
-    assert.match(later.verdict!.explanation!, /^0\.00 against its guard min 1, 1 sample in a row/);
+    assert.match(later.verdict.explanation ?? '', /^0\.00 against its guard min 1, 1 sample in a row/);
     const earlier = buildReport(good).monitoring.find((m) => m.metric === 'health')!;
     assert.deepEqual([c.earlier.metrics[0].verdict?.verdict, c.earlier.metrics[0].verdict?.explanation], [earlier.verdict, earlier.explanation]);
     const row = renderComparison(c)

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Release } from '../../src/core/engine/engine';
 import { main } from '../../src/cli/main';
 import { buildReport } from '../../src/core/report/report';
-import { smallPlan, workspace, type Workspace } from '../support/fixtures';
+import { atVersion, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 /** The CLI over a workspace, its output kept. */
 async function cli(ws: Workspace, ...argv: string[]) {
@@ -17,7 +17,7 @@ async function cli(ws: Workspace, ...argv: string[]) {
 describe('a finished run, as status and history name it', () => {
   it('an abandoned run reads "abandoned" in history (table and JSON), status and the report, with who and why', async function () {
     this.timeout(60_000);
-    const ws = workspace(smallPlan().replace('grep -q 1.2.3 deployed.txt', 'false'));
+    const ws = workspace(smallPlan().replace('grep -q 1.2.3 deployed.txt', 'exit 1'));
     const r = await Release.start(ws.options({ runId: '20260101-100000-1.2.3' }));
     const paused = await r.run();
     assert.equal(paused.status, 'paused', paused.outcomeMessage);
@@ -41,7 +41,7 @@ describe('a finished run, as status and history name it', () => {
 
     // A run stopped by its gates (no go) is not abandoned: it stays "aborted".
     fs.writeFileSync(path.join(ws.dir, 'verdict.txt'), 'QA verdict: NOT Ready for Launch\n');
-    const refused = await (await Release.start(ws.options({ runId: '20260101-110000-1.2.3' }))).run();
+    const refused = await (await Release.start(atVersion(ws, '1.2.4', { runId: '20260101-110000-1.2.4' }))).run();
     assert.equal(refused.status, 'aborted');
     assert.equal(buildReport(refused).outcome, 'aborted');
     const both = await cli(ws, 'history', '--json');
@@ -75,7 +75,7 @@ describe('a finished run, as status and history name it', () => {
       buildReport(s)
         .timeline.filter((p) => p.phase === 'Announcement')
         .map((p) => [p.state, p.steps.map((x) => x.name)]),
-      [['passed', ['Announce the rollback (command)']]],
+      [['passed', ['Announce the rollback (command)', 'Announce the rollback (notification)']]],
     );
   });
 

@@ -116,11 +116,15 @@ describe('release plan: invisible characters say what and where', () => {
 
   it('the CLI says it the same way: validate names the file, line and column, exit 1 (invalid)', () => {
     const dir = tempDir('rp-invisible-');
-    const file = write(dir, '.release/plan.yaml', CRLF.replace(/\r\n$/, '\r'));
+    const text = CRLF.replace(/\r\n$/, '\r');
+    const file = write(dir, '.release/plan.yaml', text);
     const r = spawnSync('node', [path.join(ROOT, 'dist', 'cli.js'), 'validate', '--plan', file], { encoding: 'utf8', timeout: 30_000 });
-    const last = CRLF.split('\n').length;
+    const last = text.split('\n').length;
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, new RegExp(`plan\\.yaml:${last}:\\d+: a bare carriage return \\(CR\\) ends line ${last}: save the file with LF or CRLF line endings`));
+    assert.match(
+      r.stderr,
+      new RegExp(`plan\\.yaml:${last}:\\d+: a bare carriage return \\(CR\\) ends line ${last}: save the file with LF or CRLF line endings`),
+    );
     assert.ok(!r.stderr.includes('Unexpected scalar'), r.stderr);
   });
 });
