@@ -125,12 +125,17 @@ const io = () => {
   return { out, io: { out: (s: string) => out.push(s), err: (s: string) => out.push(s) } };
 };
 
-/** The real CLI's `validate`, in process, for a plan written at the workspace's .release/plan.yaml. */
+/**
+ * The real CLI's `validate`, in process, for a plan written at the workspace's .release/plan.yaml: ok when
+ * the plan is valid and nothing keeps it from starting here (an unmet start precondition, such as no
+ * previous version yet, is a warning of validate and a refusal of run).
+ */
 async function validates(ws: string, yaml: string): Promise<{ ok: boolean; said: string }> {
   const file = write(ws, '.release/plan.yaml', yaml);
   const c = io();
   const code = await main(['validate', '--plan', file], c.io);
-  return { ok: code === 0, said: c.out.join('\n') };
+  const said = c.out.join('\n');
+  return { ok: code === 0 && !said.includes('(a start precondition: `run` refuses until it holds'), said };
 }
 
 const resolves = (f: () => string): boolean => {
