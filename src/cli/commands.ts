@@ -6,8 +6,7 @@ import { findUnresolvedRun } from '../core/engine/stop';
 import type { ReleaseState } from '../core/base/fold';
 import { ErrorCodes, errorCode } from '../core/base/errors';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
-import { planUses } from '../core/plan/scope';
-import { previousVersionOf, previousVersionRefusal, resolveVersion } from '../core/engine/releaseFacts';
+import { previewFacts, startFacts, type StartFacts } from '../core/engine/releaseFacts';
 import { EXIT, type CliOptions } from './args';
 import { exitCode, type Io } from './io';
 import { CliPrompter } from './prompter';
@@ -47,28 +46,18 @@ export function readRunCommand(command: 'status' | 'report', runArg: string | un
   return EXIT.released;
 }
 
-type Previous = { ok: true; value: string | undefined } | { ok: false; message: string };
+/** What a run of this plan needs of the workspace now; the plan file named as the user gave it. */
+const factsOf = (p: PlanContext) =>
+  startFacts(p.workspace, p.plan, path.relative(p.workspace, p.planFile) || p.planFile, p.planText, path.relative(process.cwd(), p.planFile) || p.planFile);
 
-/** What `${release.previousVersion}` would be here; refused (with its line) when the plan uses it and nothing provides it. */
-async function previousFor(p: PlanContext, version: string): Promise<Previous> {
-  if (!planUses(p.planText, 'release.previousVersion')) return { ok: true, value: undefined };
-  const prev = await previousVersionOf(p.workspace, p.plan, version);
-  const refused = previousVersionRefusal(path.relative(process.cwd(), p.planFile) || p.planFile, p.planText, p.plan, prev);
-  return refused ? { ok: false, message: refused } : { ok: true, value: prev?.version };
-}
-
-const planVersion = async (p: PlanContext) =>
-  p.plan.release.version === 'auto' ? await resolveVersion(p.workspace, p.plan) : { ok: true as const, version: p.plan.release.version.replace(/^v/, '') };
+/** An unmet start precondition: the plan is right, the workspace is not ready for `run` yet. */
+const warnUnmet = (facts: StartFacts, io: Io) => {
+  for (const m of facts.unmet) io.err(`warning: ${m} (a start precondition: \`run\` refuses until it holds; the plan itself is valid)`);
+};
 
 export async function validateCommand(p: PlanContext, io: Io): Promise<number> {
   const { plan } = p;
-  const v = await planVersion(p);
-  const prev = v.ok ? await previousFor(p, v.version) : undefined;
-  if (prev && !prev.ok) {
-    io.err(prev.message);
-    io.err('1 problem(s) in the release plan');
-    return EXIT.failed;
-  }
+  warnUnmet(await factsOf(p), io);
   io.out(
     `${path.relative(process.cwd(), p.planFile) || p.planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`,
   );
@@ -76,22 +65,15 @@ export async function validateCommand(p: PlanContext, io: Io): Promise<number> {
 }
 
 export async function dryRunCommand(p: PlanContext, vars: Record<string, string>, io: Io): Promise<number> {
-  const v = await planVersion(p);
-  if (!v.ok) {
-    io.err(`release-pilot: ${v.message}`);
-    return EXIT.failed;
-  }
-  const prev = await previousFor(p, v.version);
-  if (!prev.ok) {
-    io.err(`release-pilot: ${prev.message}`);
-    return EXIT.failed;
-  }
-  io.out(dryRun(p.plan, vars, { version: v.version, previousVersion: prev.value }));
+  const facts = await factsOf(p);
+  warnUnmet(facts, io);
+  const { version, previousVersion } = previewFacts(facts);
+  io.out(dryRun(p.plan, vars, { version, previousVersion }));
   io.out(
     `\n${renderGates(
       await previewGates(p.plan, p.workspace, {
-        version: v.version,
-        previousVersion: prev.value,
+        version,
+        previousVersion,
         vars,
         planText: p.planText,
         planRel: path.relative(p.workspace, p.planFile) || p.planFile,

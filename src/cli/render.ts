@@ -1,9 +1,9 @@
 import { PHASE_TITLES } from '../core/plan/schema';
-import type { ReleaseState } from '../core/base/fold';
+import { statusName, type ReleaseState } from '../core/base/fold';
 
 export function renderStatus(s: ReleaseState): string {
   const L = [
-    `${s.name} ${s.version} → ${s.environment}: ${s.status.toUpperCase()}${s.outcomeMessage ? ` (${s.outcomeMessage})` : ''}`,
+    `${s.name} ${s.version} → ${s.environment}: ${statusName(s).toUpperCase()}${s.outcomeMessage ? ` (${s.outcomeMessage})` : ''}`,
     `run ${s.runId}, started ${s.startedAt} by ${s.user}`,
   ];
   if (s.pausedAt) L.push(`paused: ${s.pausedAt.message}`);

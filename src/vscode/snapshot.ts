@@ -3,7 +3,7 @@ import type { Plan } from '../core/plan/schema';
 import { buildReport, renderMarkdown } from '../core/report/report';
 import { plain, reportSections } from '../core/report/report-sections';
 import type { ComparisonView, Marker, MetricSnapshot, ReportView, Snapshot } from '../webview/protocol';
-import { changelogHeading, changelogLines, type ComparedRun, type Comparison } from '../core/engine/comparison';
+import { changelogHeading, changelogLines, verdictText, type ComparedRun, type Comparison } from '../core/engine/comparison';
 import { shortTime } from '../core/engine/history';
 import { formatDuration, formatNumber } from '../core/format';
 import { downsample, MAX_POINTS } from '../core/monitor/series';
@@ -121,7 +121,7 @@ export function comparisonView(c: Comparison): ComparisonView {
         summary: values.length
           ? `${m.samples.length} sample(s), min ${formatNumber(Math.min(...values))}, max ${formatNumber(Math.max(...values))}, ${m.breaches} confirmed breach(es)`
           : `${m.samples.length} sample(s), none usable`,
-        verdict: m.verdict ? `${m.verdict.verdict}: ${m.verdict.explanation}` : r.rollback ? 'none: the window ended in a rollback' : 'none',
+        verdict: verdictText(m),
       };
     }),
   });

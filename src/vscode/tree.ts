@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PHASE_TITLES, PHASES, type PhaseId } from '../core/plan/schema';
 import type { ReleaseController } from './controller';
-import type { StepView } from '../core/base/fold';
+import { statusName, type StepView } from '../core/base/fold';
 import { unitsFor } from '../core/engine/units';
 import { COMMANDS } from './commands';
 import { Disposable } from './dispose';
@@ -300,7 +300,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       return item;
     }
     item.label = `${s.name} ${s.version}`;
-    item.description = `→ ${s.environment} · ${s.status}`;
+    item.description = `→ ${s.environment} · ${statusName(s)}`;
     const state: GateState =
       s.status === 'released' || s.status === 'rolled-back'
         ? 'passed'
@@ -315,7 +315,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     const md = new vscode.MarkdownString();
     md.appendMarkdown('**').appendText(`${s.name} ${s.version}`).appendMarkdown('** → ').appendText(s.environment).appendMarkdown('\n\n');
     md.appendText(
-      `Status: ${s.status}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}\nRun ${s.runId}, started ${s.startedAt} by ${s.user}${s.pausedAt ? `\nPaused: ${s.pausedAt.message}` : ''}`,
+      `Status: ${statusName(s)}${s.outcomeMessage ? ` — ${s.outcomeMessage}` : ''}\nRun ${s.runId}, started ${s.startedAt} by ${s.user}${s.pausedAt ? `\nPaused: ${s.pausedAt.message}` : ''}`,
     );
     item.tooltip = md;
     item.contextValue = `release:${s.status}${this.c.rollbackUntil() ? ':rollback' : ''}`;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ReleaseState } from '../core/base/fold';
+import { statusName, type ReleaseState } from '../core/base/fold';
 import type { ReleaseController } from './controller';
 import type { ReleaseTreeProvider } from './tree';
 
@@ -13,10 +13,12 @@ const STATUS_WORDS: Record<string, string> = {
   'rolled-back': 'was rolled back',
   'rollback-failed': 'ROLLBACK FAILED',
   aborted: 'was stopped before production',
+  abandoned: 'was abandoned',
 };
 
-function releaseSentence(s: Pick<ReleaseState, 'name' | 'version' | 'environment' | 'status'>): string {
-  return `${s.name} ${s.version} → ${s.environment} ${STATUS_WORDS[s.status] ?? s.status}.`;
+function releaseSentence(s: Pick<ReleaseState, 'name' | 'version' | 'environment' | 'status' | 'abandonedBy'>): string {
+  const name = statusName(s);
+  return `${s.name} ${s.version} → ${s.environment} ${STATUS_WORDS[name] ?? name}.`;
 }
 
 /** The Release view: the tree, with the release's state above it and a badge while it waits for a person. */
@@ -24,7 +26,7 @@ export function createReleaseView(controller: ReleaseController, tree: ReleaseTr
   const view = vscode.window.createTreeView('releasePilot.release', { treeDataProvider: tree, showCollapseAll: false });
   const listener = controller.onDidChange(() => {
     const s = controller.state;
-    view.description = s ? `${s.version} · ${s.status}` : undefined;
+    view.description = s ? `${s.version} · ${statusName(s)}` : undefined;
     // The release row is cut at the default sidebar width: the state is also said in words above the tree.
     view.message = s ? releaseSentence(s) : undefined;
     view.badge =

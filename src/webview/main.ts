@@ -283,7 +283,7 @@ function renderCompare(s: Snapshot): void {
         el(
           'h2',
           r.title,
-          `compare-run-title ${['released'].includes(r.status) ? 'good' : ['rolled-back', 'rollback-failed', 'aborted', 'failed'].includes(r.status) ? 'bad' : ''}`,
+          `compare-run-title ${['released'].includes(r.status) ? 'good' : ['rolled-back', 'rollback-failed', 'aborted', 'abandoned', 'failed'].includes(r.status) ? 'bad' : ''}`,
         ),
       );
       const facts = el('table', undefined, 'facts');

@@ -4,6 +4,7 @@ import { Release } from '../../src/core/engine/engine';
 import { comparableRuns, compareRuns } from '../../src/core/engine/compare';
 import { renderComparison } from '../../src/core/engine/comparison';
 import { parsePlan } from '../../src/core/plan/load';
+import { buildReport } from '../../src/core/report/report';
 import { main } from '../../src/cli/main';
 import { gitRepo, write } from '../support/helpers';
 import { atVersion, journalLines, smallPlan, workspace } from '../support/fixtures';
@@ -155,6 +156,27 @@ describe('compare two releases (the monitoring windows side by side, the changel
     const one = await cli('compare', good.runId);
     assert.equal(one.code, 2);
     assert.match(one.err, /compare takes two runs/);
+  });
+});
+
+describe('compare and the report give a metric one verdict', () => {
+  it('a metric whose breach rolled the run back is "breached" in the comparison, its text and the report alike, never "—"', async function () {
+    this.timeout(120_000);
+    const { ws, good, bad } = await twoRuns();
+    const c = await compareRuns(ws.dir, good.runId, bad.runId, { plan: parsePlanFile(ws.planFile) });
+    const report = buildReport(bad).monitoring.find((m) => m.metric === 'health')!;
+    assert.equal(report.verdict, 'breached');
+    const later = c.later.metrics[0];
+    assert.deepEqual([later.verdict?.verdict, later.verdict?.explanation], [report.verdict, report.explanation]);
+    assert.match(later.verdict.explanation ?? '', /^0\.00 against its guard min 1, 1 sample in a row/);
+    const earlier = buildReport(good).monitoring.find((m) => m.metric === 'health')!;
+    assert.deepEqual([c.earlier.metrics[0].verdict?.verdict, c.earlier.metrics[0].verdict?.explanation], [earlier.verdict, earlier.explanation]);
+    const row = renderComparison(c)
+      .split('\n')
+      .find((x) => x.startsWith('  verdict'));
+    assert.ok(row, renderComparison(c));
+    assert.match(row, /^ {2}verdict\s+pass: .+\s{2}breached: 0\.00 against its guard min 1/);
+    assert.ok(!row.includes('—'), row);
   });
 });
 

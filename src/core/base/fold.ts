@@ -134,6 +134,8 @@ export interface ReleaseState {
   finishedAt?: string;
   outcome?: ReleaseOutcome;
   outcomeMessage?: string;
+  /** Who abandoned the run (ended it without finishing or rolling back), when someone did. */
+  abandonedBy?: string;
   events: number;
 }
 
@@ -304,6 +306,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       }
       case 'decision':
+        if (e.action === 'abandon') s.abandonedBy = e.by;
         break;
       case 'baseline.captured':
         metric(e.metric).baseline = { mean: e.mean, stdev: e.stdev, samples: e.samples, fixed: e.fixed };
@@ -410,6 +413,14 @@ function closeState(s: ReleaseState): void {
 
 export const FINAL_STATUSES: readonly ReleaseStatus[] = ['released', 'failed', 'rolled-back', 'rollback-failed', 'aborted'];
 export const isFinal = (s: ReleaseStatus) => FINAL_STATUSES.includes(s);
+
+/**
+ * A run's status in the word a person reads (status, history, report, compare, the editor's views): a
+ * run someone abandoned ended `aborted` in its journal and reads `abandoned`.
+ */
+export function statusName(s: Pick<ReleaseState, 'status' | 'abandonedBy'>): string {
+  return s.status === 'aborted' && s.abandonedBy !== undefined ? 'abandoned' : s.status;
+}
 
 /** Until when a rollback may still be started (ISO), or undefined when there is nothing to roll back. */
 export function rollbackOpenUntil(s: ReleaseState, deadlineMs: number, windowMs: number): string | undefined {

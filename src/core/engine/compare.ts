@@ -1,8 +1,9 @@
-import type { ReleaseState } from '../base/fold';
+import { statusName, type ReleaseState } from '../base/fold';
 import { commitOf, contains } from '../git/gate';
 import { guardRules } from '../monitor/guard';
 import type { Plan } from '../plan/schema';
 import { generateChangelog, omittedSummary, SECTIONS } from '../report/changelog';
+import { metricVerdict } from '../report/incident-wording';
 import type { ComparedChangelog, ComparedMetric, ComparedRun, Comparison } from './comparison';
 import { loadRun, runIds } from './runs';
 import { servingNow, workspaceRuns } from './live';
@@ -21,7 +22,7 @@ export function comparableRuns(workspace: string, runId: string): { runId: strin
     } catch {
       continue;
     }
-    if (s.runId && s.plan === plan) out.push({ runId: id, version: s.version, status: s.status, startedAt: s.startedAt });
+    if (s.runId && s.plan === plan) out.push({ runId: id, version: s.version, status: statusName(s), startedAt: s.startedAt });
   }
   return out;
 }
@@ -78,7 +79,7 @@ function comparedRun(s: ReleaseState, ids: string[], plan: Plan | undefined): Co
         .filter((x) => start !== undefined && Date.parse(x.at) >= start)
         .map((x) => ({ offsetMs: Date.parse(x.at) - start!, value: x.value, status: x.status })),
       breaches: mv?.breaches ?? 0,
-      verdict: mv?.verdict ?? null,
+      verdict: metricVerdict(s, mv),
     };
   });
   return {
@@ -86,7 +87,7 @@ function comparedRun(s: ReleaseState, ids: string[], plan: Plan | undefined): Co
     name: s.name,
     version: s.version,
     environment: s.environment,
-    status: s.status,
+    status: statusName(s),
     ...(s.outcomeMessage ? { outcomeMessage: s.outcomeMessage } : {}),
     user: s.user,
     startedAt: s.startedAt,

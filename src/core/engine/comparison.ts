@@ -23,7 +23,8 @@ export interface ComparedMetric {
   baseline: { mean: number; stdev: number; samples: number[]; fixed: boolean } | null;
   samples: ComparedSample[];
   breaches: number;
-  verdict: { verdict: string; explanation: string } | null;
+  /** As the report says it (src/core/report/incident-wording.ts, metricVerdict). */
+  verdict: { verdict: string; explanation?: string };
 }
 
 /** One run's side of a comparison: what it released, how it ended, and its monitoring window. */
@@ -105,6 +106,9 @@ function windowLine(m: ComparedMetric): string {
   return `${m.samples.length} sample(s): ${stats}${bad ? `, ${bad} unusable` : ''}`;
 }
 
+/** `breached: 0.00 against its guard min 1, …`; the word alone when there is nothing to explain. */
+export const verdictText = (m: ComparedMetric) => `${m.verdict.verdict}${m.verdict.explanation ? `: ${m.verdict.explanation}` : ''}`;
+
 const baselineLine = (m: ComparedMetric) =>
   m.baseline
     ? m.baseline.fixed
@@ -134,7 +138,7 @@ export function renderComparison(c: Comparison): string {
       ['  baseline', baselineLine(m), baselineLine(n)],
       ['  window', windowLine(m), windowLine(n)],
       ['  breaches', String(m.breaches), String(n.breaches)],
-      ['  verdict', m.verdict ? `${m.verdict.verdict}: ${m.verdict.explanation}` : '—', n.verdict ? `${n.verdict.verdict}: ${n.verdict.explanation}` : '—'],
+      ['  verdict', verdictText(m), verdictText(n)],
     );
   });
   const w0 = Math.max(...rows.map((r) => r[0].length));

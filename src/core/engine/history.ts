@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { statusName } from '../base/fold';
 import { loadRun, runDir, runIds } from './runs';
 import { servingNow, workspaceRuns } from './live';
 
@@ -54,7 +55,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
       version: s.version,
       environment: s.environment,
       plan: s.plan,
-      status: s.status,
+      status: statusName(s),
       startedAt: s.startedAt,
       ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
       ...(end !== undefined ? { durationMs: end - Date.parse(s.startedAt) } : {}),

@@ -4,7 +4,7 @@ import { PHASES, PHASE_TITLES } from '../plan/schema';
 import { interpolate, previewScope, runScope } from '../plan/scope';
 import { SecretMasker } from '../exec/mask';
 import { checkAcceptance, runCheck } from './checks';
-import { releasedBefore, versionFacts } from './releaseFacts';
+import { previewFacts, releasedBefore, startFacts } from './releaseFacts';
 import { unsetEnvReferences } from './secrets';
 import { resolvedPathProblem } from './envPath';
 import { envReferences } from '../plan/load';
@@ -149,11 +149,13 @@ export async function previewRelease(
   planText: string,
   o: { vars?: Record<string, string>; evaluateGates?: boolean } = {},
 ): Promise<string> {
-  const { version, previousVersion } = await versionFacts(workspace, plan, planRel, planText);
+  const facts = await startFacts(workspace, plan, planRel, planText);
+  const { version, previousVersion } = previewFacts(facts);
   const text = dryRun(plan, o.vars ?? {}, { version, previousVersion });
   if (o.evaluateGates === false) return `${text}\n\nGates: not evaluated (the workspace is not trusted).`;
   const gates = await previewGates(plan, workspace, { version, previousVersion, vars: o.vars, planText, planRel });
-  return `${text}\n\n${renderGates([...gates, ...(await startRefusals(workspace, plan, planRel, planText, version, o.vars))])}`;
+  const unmet = facts.unmet.map((detail): GateState => ({ gate: 'start', state: 'blocked', detail }));
+  return `${text}\n\n${renderGates([...gates, ...unmet, ...(await startRefusals(workspace, plan, planRel, planText, version, o.vars))])}`;
 }
 
 /** What Start Release itself would refuse before any gate: an unset `${env:…}`, a version released before. */

@@ -2,7 +2,7 @@ import type { Plan } from '../plan/schema';
 import { buildScope, planUses, type Scope } from '../plan/scope';
 import { git, isRepo } from '../git/git';
 import { commitOf } from '../git/gate';
-import { changelogSince, type Changelog } from '../report/changelog';
+import { changelogSince, omittedSummary, type Changelog } from '../report/changelog';
 import { liveState } from './live';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
@@ -19,7 +19,26 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
     return { ok: true, version };
   }
   const changelog = await changelogSince(workspace, prefix, plan.changelog);
+  if (version === 'auto') {
+    const nothing = nothingUserFacing(plan, changelog);
+    if (nothing) return { ok: false, message: nothing };
+  }
   return { ok: true, version: version === 'auto' ? changelog.version : version, changelog };
+}
+
+/**
+ * With `version: auto`, why there is no version to propose: every commit since the previous release
+ * tag is of a hidden type (or left out), as conventional-recommended-bump proposes no release then.
+ * Undefined when something user-facing changed, when HEAD is the release tag itself, on a first
+ * release, or when the plan asks for a patch anyway (`changelog.noUserFacingChange: patch`).
+ */
+function nothingUserFacing(plan: Plan, cl: Changelog): string | undefined {
+  if (cl.entries.length || cl.releaseTag || !cl.previousTag || plan.changelog?.noUserFacingChange === 'patch') return undefined;
+  const left =
+    omittedSummary(cl.omitted)
+      .replace(/^Not listed: /, '')
+      .replace(/\.$/, '') || 'no commit';
+  return `version auto: no user-facing change since ${cl.previousTag} (${left}), so there is no version to propose and nothing to release. To release anyway, set release.version to the version to release (such as ${cl.version}), or changelog.noUserFacingChange: patch`;
 }
 
 /**
@@ -126,15 +145,38 @@ export class ScopeUnavailableError extends Error {
   override name = 'ScopeUnavailableError';
 }
 
+/**
+ * What a run of this plan needs of the workspace before it starts: the version it would carry now and,
+ * when the plan uses it, the previous version. Each that is missing is an unmet start precondition,
+ * not a plan error: `run` refuses with its message; validate and the dry run warn with it.
+ * `shownAs` names the plan file in the messages (`planRel` by default).
+ */
+export interface StartFacts {
+  version?: string;
+  previousVersion?: string;
+  unmet: string[];
+}
+
+export async function startFacts(workspace: string, plan: Plan, planRel: string, planText: string, shownAs = planRel): Promise<StartFacts> {
+  const v = await resolveVersion(workspace, plan);
+  if (!v.ok) return { unmet: [v.message] };
+  if (!planUses(planText, 'release.previousVersion')) return { version: v.version, unmet: [] };
+  const p = await previousVersionOf(workspace, plan, v.version);
+  const refused = previousVersionRefusal(shownAs, planText, plan, p);
+  return { version: v.version, ...(p ? { previousVersion: p.version } : {}), unmet: refused ? [refused] : [] };
+}
+
+/** What a preview shows for a fact that a start precondition still lacks. */
+export const NOT_YET = { version: '<version: none to propose yet>', previousVersion: '<previous version: none yet>' } as const;
+
+/** The values a preview resolves with: the facts, or a placeholder for each one still missing. */
+export const previewFacts = (f: StartFacts) => ({ version: f.version ?? NOT_YET.version, previousVersion: f.previousVersion ?? NOT_YET.previousVersion });
+
 /** The version a release of this plan would carry now, and its previous version when the plan uses it. */
 export async function versionFacts(workspace: string, plan: Plan, planRel: string, planText: string): Promise<{ version: string; previousVersion?: string }> {
-  const v = await resolveVersion(workspace, plan);
-  if (!v.ok) throw new ScopeUnavailableError(v.message);
-  if (!planUses(planText, 'release.previousVersion')) return { version: v.version };
-  const p = await previousVersionOf(workspace, plan, v.version);
-  const refused = previousVersionRefusal(planRel, planText, plan, p);
-  if (refused) throw new ScopeUnavailableError(refused);
-  return { version: v.version, previousVersion: p?.version };
+  const f = await startFacts(workspace, plan, planRel, planText);
+  if (f.unmet.length) throw new ScopeUnavailableError(f.unmet[0]);
+  return { version: f.version!, ...(f.previousVersion ? { previousVersion: f.previousVersion } : {}) };
 }
 
 /** The values a checklist check sees before any run (a click in the tree): the version a release would carry now, no run, no colours. */

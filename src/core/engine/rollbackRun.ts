@@ -80,31 +80,45 @@ async function runRollbackSteps(c: RunContext, requestedAt: number, started: () 
   return undefined;
 }
 
-/** The plan's announcement channels, told of the rollback, its reason and its outcome. */
+/**
+ * The plan's announcement channels, told of the rollback, its reason and its outcome. This is the
+ * release's Announcement phase when it had not passed: its steps and outcome are the rollback's
+ * announcement (passed when every channel took it, failed otherwise), so no view shows it pending.
+ */
 async function announceRollback(c: RunContext): Promise<void> {
   const a = c.o.plan.announce;
+  if (!a.command && !a.webhook && !a.notify) return;
   const text = rollbackAnnouncementText(c.state);
   const n = c.state.rollbacks.length;
   const key = (ch: string) => `rollback/announce.${ch}${n > 1 ? `.${n}` : ''}`;
-  if (a.command) await announceByCommand(c, key('command'), a.command, text);
-  if (a.webhook) {
-    const url = a.webhook.url;
-    await webhookStep(
-      c,
-      { key: key('webhook'), phase: 'rollback', name: 'Announce the rollback (webhook)' },
-      text,
-      () => c.resolve(url),
-      (r) => (r.ok ? text : r.detail),
-    );
+  const asPhase = c.state.phases.find((p) => p.id === 'announcement')?.state !== 'passed';
+  const sentBefore = c.state.announcements.length;
+  if (asPhase) c.append({ type: 'phase.started', phase: 'announcement' });
+  try {
+    if (a.command) await announceByCommand(c, key('command'), a.command, text);
+    if (a.webhook) {
+      const url = a.webhook.url;
+      await webhookStep(
+        c,
+        { key: key('webhook'), phase: 'announcement', name: 'Announce the rollback (webhook)' },
+        text,
+        () => c.resolve(url),
+        (r) => (r.ok ? text : r.detail),
+      );
+    }
+    if (a.notify) await notifyStep(c, { key: key('notify'), phase: 'announcement', name: 'Announce the rollback (notification)' }, text);
+  } finally {
+    const sent = c.state.announcements.slice(sentBefore);
+    const ok = sent.length > 0 && sent.every((x) => x.ok);
+    if (asPhase) c.append({ type: 'phase.finished', phase: 'announcement', outcome: ok ? 'passed' : 'failed' });
   }
-  if (a.notify) await notifyStep(c, { key: key('notify'), phase: 'rollback', name: 'Announce the rollback (notification)' }, text);
 }
 
 async function announceByCommand(c: RunContext, key: string, command: string, text: string): Promise<void> {
   let ok: boolean;
   let message: string;
   try {
-    const r = await execStep(c, key, 'rollback', 'Announce the rollback (command)', c.resolve(command), {
+    const r = await execStep(c, key, 'announcement', 'Announce the rollback (command)', c.resolve(command), {
       env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: c.state.rollback?.outcome ?? '' },
       timeoutMs: 60_000,
     });

@@ -8,6 +8,9 @@ import { scalarText } from './schema-parts';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
 import { isShellKey, shellReferenceProblems, withShellForms } from './shellRefs';
 import { planWarnings } from './warnings';
+import { firstInvalidUtf8, invisibleCharacters, notUtf8Spot, tabIndentMessage } from './planText';
+
+export { firstInvalidUtf8 } from './planText';
 
 export const MAX_PLAN_BYTES = 1024 * 1024;
 const MAX_ALIAS_COUNT = 100;
@@ -57,7 +60,10 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
   else {
     if (input.length > MAX_PLAN_BYTES) return fail(file, `the plan is ${input.length} bytes; a plan larger than ${MAX_PLAN_BYTES} bytes is refused`);
     const bad = firstInvalidUtf8(input);
-    if (bad >= 0) return notUtf8(input, bad, file);
+    if (bad >= 0) {
+      const { line, column, message } = notUtf8Spot(input, bad);
+      return { ok: false, file, problems: [{ file, line, column, endLine: line, endColumn: column + 1, path: '', message }] };
+    }
     text = input.toString('utf8');
   }
   if (text.length > MAX_PLAN_BYTES) return fail(file, `the plan is larger than ${MAX_PLAN_BYTES} characters and is refused`);
@@ -71,8 +77,11 @@ export function parsePlan(input: Buffer | string, file: string): LoadResult {
     return fail(file, `cannot parse YAML: ${(e as Error).message}`);
   }
   const at = problemAt(lc, text, file);
+  const unseen = invisibleCharacters(text, (offset) => lc.linePos(offset), doc.errors.length > 0);
+  if (unseen.length) return { ok: false, file, problems: unseen.map((u) => at(u.offset, u.offset + 1, '', u.message)) };
   if (doc.errors.length > 0) {
-    return { ok: false, file, problems: doc.errors.map((e) => at(e.pos[0], e.pos[1], '', yamlMessage(e.code, e.message))) };
+    const line = (e: (typeof doc.errors)[number]) => lc.linePos(e.pos[0]).line;
+    return { ok: false, file, problems: doc.errors.map((e) => at(e.pos[0], e.pos[1], '', yamlMessage(e.code, e.message, line(e)))) };
   }
   let data: unknown;
   try {
@@ -138,27 +147,6 @@ function problemAt(lc: LineCounter, text: string, file: string): At {
     const a = pos(start);
     const b = pos(Math.max(end, start + 1));
     return { file, line: a.line, column: a.col, endLine: b.line, endColumn: b.col, path, message };
-  };
-}
-
-function notUtf8(input: Buffer, bad: number, file: string): LoadResult {
-  const before = input.subarray(0, bad);
-  const line = before.filter((b) => b === 0x0a).length + 1;
-  const column = bad - before.lastIndexOf(0x0a);
-  return {
-    ok: false,
-    file,
-    problems: [
-      {
-        file,
-        line,
-        column,
-        endLine: line,
-        endColumn: column + 1,
-        path: '',
-        message: `the plan is not valid UTF-8 (byte 0x${input[bad].toString(16).padStart(2, '0')} at offset ${bad})`,
-      },
-    ],
   };
 }
 
@@ -256,9 +244,10 @@ function fail(file: string, message: string): LoadResult {
   return { ok: false, file, problems: [{ file, line: 1, column: 1, endLine: 1, endColumn: 1, path: '', message }] };
 }
 
-function yamlMessage(code: string, message: string): string {
+function yamlMessage(code: string, message: string, line: number): string {
   const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
   if (code === 'DUPLICATE_KEY') return `duplicate key: ${first}`;
+  if (code === 'TAB_AS_INDENT') return tabIndentMessage(line);
   return `YAML: ${first}`;
 }
 
@@ -414,37 +403,4 @@ export function closest(word: string, candidates: string[]): string | undefined 
     if (d < bestDist) [best, bestDist] = [c, d];
   }
   return best !== undefined && bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-/** Offset of the first byte that is not part of a well-formed UTF-8 sequence, or -1. */
-export function firstInvalidUtf8(buf: Uint8Array): number {
-  let i = 0;
-  while (i < buf.length) {
-    const b = buf[i];
-    let n: number;
-    let min: number;
-    if (b < 0x80) {
-      i++;
-      continue;
-    } else if (b >= 0xc2 && b <= 0xdf) {
-      n = 1;
-      min = 0x80;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      n = 2;
-      min = 0x800;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      n = 3;
-      min = 0x10000;
-    } else return i;
-    if (i + n >= buf.length) return i;
-    let cp = b & (0x3f >> n);
-    for (let k = 1; k <= n; k++) {
-      const c = buf[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += n + 1;
-  }
-  return -1;
 }

@@ -226,6 +226,10 @@ export const ChangelogSettings = z.strictObject({
     z._default(z.enum(['auto', 'list', 'omit']), 'auto'),
     'What happens to commits without a Conventional Commits header. `auto`: listed only when the range has no conventional commit at all. `list`: always listed. `omit`: never listed, only counted.',
   ),
+  noUserFacingChange: doc(
+    z._default(z.enum(['refuse', 'patch']), 'refuse'),
+    'What `version: auto` does when nothing since the previous release tag is listed (only hidden types such as chore, docs, ci, test, style or build). `refuse`: there is no version to propose, as conventional-recommended-bump proposes no release; a run is refused before anything runs, and validate and the dry run warn. `patch`: propose the next patch version anyway.',
+  ),
 });
 export type ChangelogSettings = z.infer<typeof ChangelogSettings>;
 

@@ -206,7 +206,8 @@ const PLACES: [RegExp, Place][] = [
   [/^phases\.verification\.(?:http\.(?:url|name|requestBody|headers\.[^.]+)|logs\.(?:run|name))$/, 'step'],
   [/^phases\.deploy\.blueGreen\.healthCheck\.http\.(?:requestBody|headers\.[^.]+)$/, 'step'],
   [/^phases\.deploy\.rolling\.healthCheck\.http\.(?:requestBody|headers\.[^.]+)$/, 'target'],
-  [/^monitoring\.metrics\.(?:prometheus\.(?:url|query)|scrape\.url|http\.url|command)$/, 'step'],
+  // Each text a metric source resolves (src/core/monitor/sources.ts): a test holds the two to the plan reference.
+  [/^monitoring\.metrics\.(?:prometheus\.(?:url|query)|scrape\.url|http\.url|accessLog\.path|stubStatus\.url|command)$/, 'step'],
   [/^announce\.(?:command|webhook\.url)$/, 'step'],
 ];
 

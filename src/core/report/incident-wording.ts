@@ -46,3 +46,20 @@ export function rollbackCause(s: ReleaseState): string {
   }
   return rb.reason;
 }
+
+/** "0.480 against its guard max 0.05, 2 samples in a row, at 10:04:12 UTC; rolled back to v1.2.2". */
+function breachExplanation(s: ReleaseState, b: NonNullable<MetricView['breach']>): string {
+  const n = b.consecutive;
+  const then = s.rollback?.trigger === 'guard' ? `; ${rollbackClause(s)}` : '';
+  return `${formatNumber(b.value)} against its guard ${guardText(b)}, ${n} sample${n === 1 ? '' : 's'} in a row, at ${b.at.slice(11, 19)} UTC${then}`;
+}
+
+/**
+ * A metric's verdict, the one every view reads (report, compare, panel): the window's verdict when it
+ * closed; else `breached` when a confirmed breach ended it; else `incomplete` or `not run`.
+ */
+export function metricVerdict(s: ReleaseState, m: MetricView | undefined): { verdict: string; explanation?: string } {
+  if (m?.verdict) return { verdict: m.verdict.verdict, explanation: m.verdict.explanation };
+  if (m?.breach) return { verdict: 'breached', explanation: breachExplanation(s, m.breach) };
+  return { verdict: m?.samples.length ? 'incomplete' : 'not run' };
+}

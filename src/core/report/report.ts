@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { MetricView, ReleaseState, RollbackView, StepView } from '../base/fold';
+import { statusName, type MetricView, type ReleaseState, type RollbackView, type StepView } from '../base/fold';
 import { PHASE_TITLES, PHASES } from '../plan/schema';
 import { plainText } from '../base/text';
 import { inputsLine } from '../base/inputs';
 import { extendedText, formatNumber } from '../format';
 import { dur, specSections, specTime, type ReportField, type Span } from './report-sections';
-import { breachText, failedMetric, guardText, previousVersionText, rollbackCause, rollbackClause } from './incident-wording';
+import { breachText, failedMetric, metricVerdict, previousVersionText, rollbackCause, rollbackClause } from './incident-wording';
 
 export { rollbackDurationText, specTime } from './report-sections';
 
@@ -131,7 +131,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
       ...(failedChecks ? { failedChecks } : {}),
     },
     incidentResponse: incidentResponse(s),
-    outcome: s.status,
+    outcome: statusName(s),
     outcomeMessage: s.outcomeMessage,
     release: { runId: s.runId, name: s.name, environment: s.environment, user: s.user, startedAt: s.startedAt, finishedAt: s.finishedAt, status: s.status },
     acceptance: s.acceptance,
@@ -187,8 +187,7 @@ function monitoringRow(s: ReleaseState, m: MetricView): ReleaseReport['monitorin
     observedMean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : undefined,
     samples: m.samples.length,
     breaches: m.breaches,
-    verdict: m.verdict?.verdict ?? (m.breach ? 'breached' : m.samples.length ? 'incomplete' : 'not run'),
-    explanation: m.verdict?.explanation ?? (m.breach ? breachExplanation(s, m.breach) : undefined),
+    ...metricVerdict(s, m),
   };
 }
 
@@ -253,12 +252,6 @@ function monitoringLine(s: ReleaseState): string {
     return `Inconclusive (${why}; ${scope})`;
   }
   return `Normal (${scope})`;
-}
-
-function breachExplanation(s: ReleaseState, b: NonNullable<MetricView['breach']>): string {
-  const n = b.consecutive;
-  const then = s.rollback?.trigger === 'guard' ? `; ${rollbackClause(s)}` : '';
-  return `${formatNumber(b.value)} against its guard ${guardText(b)}, ${n} sample${n === 1 ? '' : 's'} in a row, at ${b.at.slice(11, 19)} UTC${then}`;
 }
 
 const windowText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 60_000).toFixed(1)} min`);
