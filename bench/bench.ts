@@ -12,14 +12,14 @@ import { parsePlan } from '../src/core/plan/load';
 import { Journal } from '../src/core/journal/journal';
 import { StepRunner } from '../src/core/exec/runner';
 import { SecretMasker } from '../src/core/exec/mask';
-import { applyEvent, foldJournal, initialState } from '../src/core/base/fold';
+import { applyEvent, foldJournal, initialState } from '../src/core/model/releaseState';
 import { Monitor } from '../src/core/monitor/monitor';
 import { AccessLogSource } from '../src/core/monitor/accesslog-source';
 import type { Clock } from '../src/core/base/clock';
-import { Monitoring } from '../src/core/plan/schema';
+import { Monitoring } from '../src/core/model/schema';
 import { changelogSince, generateChangelogs, type Entry } from '../src/core/report/changelog';
 import { releaseTags } from '../src/core/git/release-tags';
-import type { ReleaseEvent } from '../src/core/base/events';
+import type { ReleaseEvent } from '../src/core/model/events';
 import { TestPrometheus, TestService } from '../test/support/traffic';
 import { scripted, smallPlan } from '../test/support/fixtures';
 

@@ -1,5 +1,5 @@
 import valid from 'semver/functions/valid';
-import type { Plan } from '../core/plan/schema';
+import type { Plan } from '../core/model/schema';
 import { currentEnvironment } from '../core/plan/environments';
 import { recordApproval } from '../core/git/approvals';
 import { planHash } from '../core/engine/runOpen';

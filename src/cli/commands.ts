@@ -1,9 +1,9 @@
 import * as path from 'node:path';
-import type { Plan } from '../core/plan/schema';
+import type { Plan } from '../core/model/schema';
 import { latestRunId, loadRun, Release, runDir, type EngineOptions } from '../core/engine/engine';
 import { GateError } from '../core/engine/gateError';
 import { findUnresolvedRun } from '../core/engine/stop';
-import type { ReleaseState } from '../core/base/fold';
+import type { ReleaseState } from '../core/model/releaseState';
 import { ErrorCodes, errorCode } from '../core/base/errors';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
 import { previewFacts, startFacts, type StartFacts } from '../core/engine/releaseFacts';

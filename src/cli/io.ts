@@ -1,5 +1,5 @@
 import type { SecretMasker } from '../core/exec/mask';
-import type { ReleaseState } from '../core/base/fold';
+import type { ReleaseState } from '../core/model/releaseState';
 import { EXIT } from './args';
 
 export interface Io {

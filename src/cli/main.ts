@@ -4,7 +4,7 @@ import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/interpolate';
 import { SecretMasker } from '../core/exec/mask';
 import { GateError } from '../core/engine/gateError';
-import type { Plan } from '../core/plan/schema';
+import type { Plan } from '../core/model/schema';
 import { environmentNames, planForEnvironment } from '../core/plan/environments';
 import { latestRunId, loadRun, runIdProblem } from '../core/engine/runs';
 import { approveCommand } from './approve-command';

@@ -1,6 +1,6 @@
-import { PHASE_TITLES, type Plan } from '../core/plan/schema';
-import type { ReleaseEvent } from '../core/base/events';
-import type { ReleaseState } from '../core/base/fold';
+import { PHASE_TITLES, type Plan } from '../core/model/schema';
+import type { ReleaseEvent } from '../core/model/events';
+import type { ReleaseState } from '../core/model/releaseState';
 import { extendedText, formatNumber, formatSeconds } from '../core/format';
 import type { Io } from './io';
 

@@ -1,5 +1,5 @@
 import * as readline from 'node:readline/promises';
-import type { ChecklistItem } from '../core/plan/schema';
+import type { ChecklistItem } from '../core/model/schema';
 import { currentUser, type ChecklistDecision, type FailureDecision, type FailureInfo, type Prompter } from '../core/engine/engine';
 import type { Breach, BreachDecision } from '../core/monitor/monitor';
 import type { RollbackQuestion } from '../core/engine/rollback';

@@ -1,5 +1,5 @@
-import { PHASE_TITLES } from '../core/plan/schema';
-import { statusName, type ReleaseState } from '../core/base/fold';
+import { PHASE_TITLES } from '../core/model/schema';
+import { statusName, type ReleaseState } from '../core/model/releaseState';
 
 export function renderStatus(s: ReleaseState): string {
   const L = [

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { PHASES } from '../core/plan/schema';
+import { PHASES } from '../core/model/schema';
 import { unitsFor } from '../core/engine/units';
 import { writeReport } from '../core/report/report';
 import { ensureToolIgnored } from '../core/git/ignore';

@@ -5,13 +5,13 @@ import type { EngineOptions, FailureDecision, Release } from '../core/engine/eng
 import { latestRunId, loadRun, runDir } from '../core/engine/runs';
 import { engine } from './lazyEngine';
 import { ErrorCodes, errorCode } from '../core/base/errors';
-import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/base/fold';
+import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/model/releaseState';
 import { parsePlan, type LoadResult } from '../core/plan/load';
 import { planForRun } from '../core/plan/environments';
 import { SecretMasker } from '../core/exec/mask';
 import { interpolate, secretValues } from '../core/engine/interpolate';
-import type { PhaseId } from '../core/plan/schema';
-import type { ReleaseEvent } from '../core/base/events';
+import type { PhaseId } from '../core/model/schema';
+import type { ReleaseEvent } from '../core/model/events';
 import type { GatesNow } from '../core/engine/gatesNow';
 import { PhaseTerminals } from './terminals';
 import { VscodePrompter, type Answerers, type ReleasePrompts } from './prompter';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Plan } from '../core/plan/schema';
+import type { Plan } from '../core/model/schema';
 import type { ReleaseController } from './controller';
 import { engine } from './lazyEngine';
 import { environmentNames, environmentOf, environmentToCheck, freezeAt, hasGates, planForEnvironment } from '../core/plan/environments';

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import type { ChecklistDecision, FailureDecision, FailureInfo, Prompter } from '../core/engine/engine';
-import type { ChecklistItem } from '../core/plan/schema';
+import type { ChecklistItem } from '../core/model/schema';
 import type { Breach, BreachDecision } from '../core/monitor/monitor';
-import type { ReleaseState } from '../core/base/fold';
+import type { ReleaseState } from '../core/model/releaseState';
 import type { RollbackQuestion } from '../core/engine/rollback';
 
 export interface PrompterContext {

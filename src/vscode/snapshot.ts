@@ -1,5 +1,5 @@
-import type { ReleaseState } from '../core/base/fold';
-import type { Plan } from '../core/plan/schema';
+import type { ReleaseState } from '../core/model/releaseState';
+import type { Plan } from '../core/model/schema';
 import { buildReport, renderMarkdown } from '../core/report/report';
 import { plain, reportSections } from '../core/report/report-sections';
 import type { ComparisonView, Marker, MetricSnapshot, ReportView, Snapshot } from '../webview/protocol';

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { PHASE_TITLES, type PhaseId } from '../core/plan/schema';
-import type { ReleaseEvent } from '../core/base/events';
-import type { ReleaseState } from '../core/base/fold';
+import { PHASE_TITLES, type PhaseId } from '../core/model/schema';
+import type { ReleaseEvent } from '../core/model/events';
+import type { ReleaseState } from '../core/model/releaseState';
 import { Disposable } from './dispose';
 import { extendedText } from '../core/format';
 

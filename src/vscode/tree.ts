@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { PHASE_TITLES, PHASES, type PhaseId } from '../core/plan/schema';
+import { PHASE_TITLES, PHASES, type PhaseId } from '../core/model/schema';
 import type { ReleaseController } from './controller';
-import { statusName, type StepView } from '../core/base/fold';
+import { statusName, type StepView } from '../core/model/releaseState';
 import { unitsFor } from '../core/engine/units';
 import { COMMANDS } from './commands';
 import { Disposable } from './dispose';

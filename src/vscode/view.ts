@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { statusName, type ReleaseState } from '../core/base/fold';
+import { statusName, type ReleaseState } from '../core/model/releaseState';
 import type { ReleaseController } from './controller';
 import type { ReleaseTreeProvider } from './tree';
 

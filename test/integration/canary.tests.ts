@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../../src/vscode/commands';
-import { isFinal } from '../../src/core/base/fold';
+import { isFinal } from '../../src/core/model/releaseState';
 import { api, folder, until } from './util';
 
 /** Runs last in this window: it commits a canary plan of its own and puts the fixture's plan back. */

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { foldJournal } from '../../src/core/base/fold';
+import { foldJournal } from '../../src/core/model/releaseState';
 import { readJournal } from '../../src/core/journal/journal';
 import { gitRepo, ROOT, tempDir, write } from '../support/helpers';
 import { processesIn } from '../support/processes';

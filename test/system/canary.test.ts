@@ -5,8 +5,8 @@ import { Release } from '../../src/core/engine/engine';
 import { parsePlan } from '../../src/core/plan/load';
 import { panelSnapshot } from '../../src/vscode/snapshot';
 import { Snapshot } from '../../src/webview/protocol';
-import type { ReleaseEvent } from '../../src/core/base/events';
-import type { ReleaseState } from '../../src/core/base/fold';
+import type { ReleaseEvent } from '../../src/core/model/events';
+import type { ReleaseState } from '../../src/core/model/releaseState';
 import { journalLines, smallPlan, workspace } from '../support/fixtures';
 
 const read = (dir: string, f: string) => fs.readFileSync(path.join(dir, f), 'utf8');

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { readJournal, ReleaseLock, repairTornTail } from '../../src/core/journal/journal';
-import { foldJournal } from '../../src/core/base/fold';
+import { foldJournal } from '../../src/core/model/releaseState';
 import { ROOT, tempDir } from '../support/helpers';
 import { alive } from '../support/processes';
 import { waitFor } from '../support/waitFor';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Release, loadRun, latestRunId } from '../../src/core/engine/engine';
 import { LockHeldError } from '../../src/core/journal/journal';
-import { foldJournal } from '../../src/core/base/fold';
+import { foldJournal } from '../../src/core/model/releaseState';
 import { runIds } from '../../src/core/engine/runs';
 import { gitRepo } from '../support/helpers';
 import { atVersion, journalLines, scripted, smallPlan, workspace } from '../support/fixtures';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlan } from '../../src/core/plan/load';
-import type { Plan } from '../../src/core/plan/schema';
+import type { Plan } from '../../src/core/model/schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EXAMPLES = path.join(ROOT, 'examples');

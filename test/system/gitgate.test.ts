@@ -6,7 +6,7 @@ import { checkGitGate } from '../../src/core/git/gate';
 import { ensureToolIgnored, TOOL_PATHS } from '../../src/core/git/ignore';
 import { Release } from '../../src/core/engine/engine';
 import { loadRun } from '../../src/core/engine/runs';
-import { foldJournal } from '../../src/core/base/fold';
+import { foldJournal } from '../../src/core/model/releaseState';
 import { renderMarkdown, buildReport } from '../../src/core/report/report';
 import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines } from '../support/fixtures';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { Release } from '../../src/core/engine/engine';
-import type { ReleaseEvent } from '../../src/core/base/events';
+import type { ReleaseEvent } from '../../src/core/model/events';
 import { ROOT, tempDir, write } from '../support/helpers';
 import { processesIn } from '../support/processes';
 import { waitFor } from '../support/waitFor';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Release } from '../../src/core/engine/engine';
 import { Journal, JournalWriteError, readJournal } from '../../src/core/journal/journal';
-import { foldJournal } from '../../src/core/base/fold';
+import { foldJournal } from '../../src/core/model/releaseState';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { ROOT, tempDir } from '../support/helpers';
 import { scripted, smallPlan, workspace } from '../support/fixtures';

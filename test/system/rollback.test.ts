@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { Release } from '../../src/core/engine/engine';
-import { foldJournal, type ReleaseState } from '../../src/core/base/fold';
+import { foldJournal, type ReleaseState } from '../../src/core/model/releaseState';
 import { readJournal } from '../../src/core/journal/journal';
 import { rollbackAdmission, supersedingRuns } from '../../src/core/engine/rollback';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';

@@ -6,13 +6,13 @@ import fc from 'fast-check';
 import * as YAML from 'yaml';
 import { BUILTINS, interpolate, runScope, scanReferences, stepTitle, type Scope } from '../../src/core/plan/scope';
 import { parsePlan } from '../../src/core/plan/load';
-import { Plan } from '../../src/core/plan/schema';
+import { Plan } from '../../src/core/model/schema';
 import { main } from '../../src/cli/main';
 import { dryRun } from '../../src/core/engine/preview';
 import { beforeRunScope, previousVersionOf } from '../../src/core/engine/releaseFacts';
 import { Release, loadRun } from '../../src/core/engine/engine';
-import { foldJournal, type ReleaseState } from '../../src/core/base/fold';
-import type { ReleaseEvent } from '../../src/core/base/events';
+import { foldJournal, type ReleaseState } from '../../src/core/model/releaseState';
+import type { ReleaseEvent } from '../../src/core/model/events';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { scripted } from '../support/fixtures';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Release } from '../../src/core/engine/engine';
 import { SecretMasker } from '../../src/core/exec/mask';
-import type { NewEvent } from '../../src/core/base/events';
+import type { NewEvent } from '../../src/core/model/events';
 import { gitRepo, ROOT, write } from '../support/helpers';
 import { atVersion, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parsePlan } from '../../src/core/plan/load';
-import type { Plan } from '../../src/core/plan/schema';
+import type { Plan } from '../../src/core/model/schema';
 import { interpolate, runScope } from '../../src/core/plan/scope';
 import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 import { waitFor } from '../support/waitFor';

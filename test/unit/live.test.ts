@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { NewEvent, ReleaseEvent } from '../../src/core/base/events';
-import { foldJournal, type ReleaseState } from '../../src/core/base/fold';
+import type { NewEvent, ReleaseEvent } from '../../src/core/model/events';
+import { foldJournal, type ReleaseState } from '../../src/core/model/releaseState';
 import { liveFrom, servingNow, servingRule, type ServingRule } from '../../src/core/engine/live';
 import { inputValue, journaledInputsDigest, sameInput } from '../../src/core/base/inputs';
 import { resumedInputs, startInputs } from '../../src/core/engine/runInputs';

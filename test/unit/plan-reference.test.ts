@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { durationMs, durationText } from '../../src/core/plan/schema';
+import { durationMs, durationText } from '../../src/core/model/schema';
 import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { allKeys, firstSentence, planReference, undocumentedKeys, type JsonSchema } from '../../src/core/plan/reference';
 import { BUILTINS } from '../../src/core/plan/scope';

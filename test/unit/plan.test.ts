@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { formatProblem, loadPlanFile, parsePlan, firstInvalidUtf8, MAX_PLAN_BYTES } from '../../src/core/plan/load';
-import { durationMs } from '../../src/core/plan/schema';
+import { durationMs } from '../../src/core/model/schema';
 import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { ROOT, tempDir, write } from '../support/helpers';
 import { smallPlan } from '../support/fixtures';

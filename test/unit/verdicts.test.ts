@@ -3,8 +3,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Monitor } from '../../src/core/monitor/monitor';
 import type { Clock } from '../../src/core/base/clock';
-import { Monitoring } from '../../src/core/plan/schema';
-import type { NewEvent } from '../../src/core/base/events';
+import { Monitoring } from '../../src/core/model/schema';
+import type { NewEvent } from '../../src/core/model/events';
 
 /** Time that passes only when the monitor sleeps: a 30-sample window takes milliseconds. */
 function steppingClock(): Clock {

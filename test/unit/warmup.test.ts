@@ -3,9 +3,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Monitor } from '../../src/core/monitor/monitor';
 import type { Clock } from '../../src/core/base/clock';
-import { Monitoring } from '../../src/core/plan/schema';
-import type { NewEvent } from '../../src/core/base/events';
-import { foldJournal } from '../../src/core/base/fold';
+import { Monitoring } from '../../src/core/model/schema';
+import type { NewEvent } from '../../src/core/model/events';
+import { foldJournal } from '../../src/core/model/releaseState';
 import { formatProblem, parsePlan } from '../../src/core/plan/load';
 import { smallPlan } from '../support/fixtures';
 

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { committedKind, committedPlanPaths, committedText, pathInRepository, repositoryTop, stagedChange } from '../git/committed';
 import { gitUnavailable } from '../git/git';
 import { parsePlan } from '../plan/load';
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 import { hasGates } from '../plan/environments';
 
 /** Whether any environment of a plan declares a gate another person or the calendar controls. */

@@ -1,7 +1,7 @@
-import { statusName, type ReleaseState } from '../base/fold';
+import { statusName, type ReleaseState } from '../model/releaseState';
 import { commitOf, contains } from '../git/gate';
 import { guardRules } from '../monitor/guard';
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 import { generateChangelog, omittedSummary, SECTIONS } from '../report/changelog';
 import { metricVerdict } from '../report/incident-wording';
 import type { ComparedChangelog, ComparedMetric, ComparedRun, Comparison } from './comparison';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { Step } from '../plan/schema';
+import type { Step } from '../model/schema';
 import { runScope } from '../plan/scope';
 import { envReferences } from '../plan/load';
 import { SecretMasker } from '../exec/mask';
@@ -7,8 +7,8 @@ import { StepRunner, type RunningStep } from '../exec/runner';
 import { Journal } from '../journal/journal';
 import type { Monitor } from '../monitor/monitor';
 import { realClock, type Clock } from '../base/clock';
-import type { NewEvent, ReleaseEvent, RollbackTrigger } from '../base/events';
-import { applyEvent, foldJournal, type ReleaseState } from '../base/fold';
+import type { NewEvent, ReleaseEvent, RollbackTrigger } from '../model/events';
+import { applyEvent, foldJournal, type ReleaseState } from '../model/releaseState';
 import { interpolate, type Scope } from './interpolate';
 import { secretSources } from './secrets';
 import { maskedLogger, maskedPrompter } from './maskedFrontEnd';

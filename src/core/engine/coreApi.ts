@@ -1,4 +1,4 @@
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 
 /** Which verification HTTP check the report's "Core API" line speaks for, and why that one. */
 export interface CoreApiChoice {

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PHASES, PHASE_TITLES } from '../plan/schema';
+import { PHASES, PHASE_TITLES } from '../model/schema';
 import { ReleaseLock, readJournal, repairTornTail } from '../journal/journal';
-import type { RollbackTrigger } from '../base/events';
-import { foldJournal, isFinal, type ReleaseState } from '../base/fold';
+import type { RollbackTrigger } from '../model/events';
+import { foldJournal, isFinal, type ReleaseState } from '../model/releaseState';
 import { userName } from '../git/git';
 import { headCommit } from '../git/gate';
 import { writeReport } from '../report/report';

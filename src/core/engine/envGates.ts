@@ -1,6 +1,6 @@
 import type { Environment } from '../plan/environments';
 import { currentEnvironment, freezeAt } from '../plan/environments';
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 import { normalEmail, operatorIdentity, readApprovals, type ApprovalRead, type Operator } from '../git/approvals';
 import { signingKeyIdentity, type KeyIdentity } from '../git/signers';
 import { overriddenNames, runInputsDigest } from '../base/inputs';
@@ -8,7 +8,7 @@ import { reasonText, treeGate } from './treeGate';
 import { loadRun, runIds } from './runs';
 import { planHash } from './runOpen';
 import type { RunContext } from './context';
-import type { ApprovalCounted } from '../base/events';
+import type { ApprovalCounted } from '../model/events';
 
 /** A gate's verdict: open or blocked, with what satisfied it or why not. */
 export interface EnvGateVerdict {

@@ -1,6 +1,6 @@
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
-import type { Plan } from '../plan/schema';
-import { pathEntryProblem } from '../plan/schema-parts';
+import type { Plan } from '../model/schema';
+import { pathEntryProblem } from '../model/schema-parts';
 import { interpolate, type Scope } from '../plan/scope';
 
 /** The line of `key` in the plan's top-level `env` block, or undefined when it cannot be placed. */

@@ -1,7 +1,7 @@
-import type { ChecklistItem, PhaseId } from '../plan/schema';
+import type { ChecklistItem, PhaseId } from '../model/schema';
 import { runShort } from '../exec/short';
 import { releaseCommitMoved } from '../git/gate';
-import type { ReleaseState } from '../base/fold';
+import type { ReleaseState } from '../model/releaseState';
 import type { RunContext } from './context';
 import { checkAcceptance, runCheck } from './checks';
 import { isBaselineStep } from './units';

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 import { currentEnvironment, hasGates, planForEnvironment } from '../plan/environments';
 import { operatorIdentity } from '../git/approvals';
 import { userName } from '../git/git';

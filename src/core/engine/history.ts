@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { statusName } from '../base/fold';
+import { statusName } from '../model/releaseState';
 import { loadRun, runDir, runIds } from './runs';
 import { servingNow, workspaceRuns } from './live';
 

@@ -1,5 +1,5 @@
-import type { ReleaseState } from '../base/fold';
-import type { Plan } from '../plan/schema';
+import type { ReleaseState } from '../model/releaseState';
+import type { Plan } from '../model/schema';
 import { loadRun, runIds } from './runs';
 
 /**

@@ -1,5 +1,5 @@
-import { PHASE_TITLES, type PhaseId } from '../plan/schema';
-import type { StepView } from '../base/fold';
+import { PHASE_TITLES, type PhaseId } from '../model/schema';
+import type { StepView } from '../model/releaseState';
 import type { RunContext } from './context';
 import { phaseGate } from './gates';
 import type { FailureDecision } from './ports';

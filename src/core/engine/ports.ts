@@ -1,8 +1,8 @@
-import type { ChecklistItem, PhaseId, Plan } from '../plan/schema';
+import type { ChecklistItem, PhaseId, Plan } from '../model/schema';
 import type { RunningStep } from '../exec/runner';
 import type { Clock } from '../base/clock';
-import type { ReleaseEvent } from '../base/events';
-import type { ReleaseState, StepView } from '../base/fold';
+import type { ReleaseEvent } from '../model/events';
+import type { ReleaseState, StepView } from '../model/releaseState';
 import type { Breach, BreachDecision } from '../monitor/monitor';
 import type { Unit } from './units';
 import type { RollbackQuestion } from './rollback';

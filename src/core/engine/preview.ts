@@ -1,6 +1,6 @@
 // What a release would do, in order, without running it: the CLI's --dry-run and the editor's Preview Release.
-import type { Plan } from '../plan/schema';
-import { PHASES, PHASE_TITLES } from '../plan/schema';
+import type { Plan } from '../model/schema';
+import { PHASES, PHASE_TITLES } from '../model/schema';
 import { interpolate, previewScope, runScope } from '../plan/scope';
 import { SecretMasker } from '../exec/mask';
 import { checkAcceptance, runCheck } from './checks';

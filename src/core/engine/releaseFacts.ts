@@ -1,4 +1,4 @@
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 import { buildScope, planUses, type Scope } from '../plan/scope';
 import { git, isRepo } from '../git/git';
 import { commitOf } from '../git/gate';

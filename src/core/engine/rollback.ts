@@ -1,5 +1,5 @@
-import type { Plan } from '../plan/schema';
-import { isFinal, rollbackOpenUntil, type ReleaseState } from '../base/fold';
+import type { Plan } from '../model/schema';
+import { isFinal, rollbackOpenUntil, type ReleaseState } from '../model/releaseState';
 import { loadRun, runIds } from './runs';
 
 /** A later run of the same workspace that touched production: rolling an earlier run back would undo it. */

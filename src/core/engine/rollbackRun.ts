@@ -1,5 +1,5 @@
-import type { RollbackTrigger } from '../base/events';
-import type { ReleaseState } from '../base/fold';
+import type { RollbackTrigger } from '../model/events';
+import type { ReleaseState } from '../model/releaseState';
 import { describeResult } from '../exec/runner';
 import type { RunContext } from './context';
 import { rollbackAnnouncementText, rollbackStepTimeout, type RollbackQuestion } from './rollback';

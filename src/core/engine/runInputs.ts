@@ -1,5 +1,5 @@
 import { inputText, inputValue, sameInput, type InputValue, type RunInputs } from '../base/inputs';
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 
 export { journaledInputsDigest } from '../base/inputs';
 

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { foldJournal } from '../base/fold';
+import { foldJournal } from '../model/releaseState';
 import { signalRecorded } from '../exec/signal';
 import type { RunInputs } from '../base/inputs';
 import type { RunContext } from './context';

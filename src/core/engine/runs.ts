@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isAlive, readJournal, readLock } from '../journal/journal';
-import type { ReleaseEvent } from '../base/events';
-import { foldJournal, type ReleaseState } from '../base/fold';
+import type { ReleaseEvent } from '../model/events';
+import { foldJournal, type ReleaseState } from '../model/releaseState';
 
 // Reading runs needs no process runner: the extension shows them without loading the engine.
 

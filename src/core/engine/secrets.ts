@@ -1,6 +1,6 @@
 import { unmaskableReason } from '../exec/mask';
 import { envReferences } from '../plan/load';
-import type { Plan } from '../plan/schema';
+import type { Plan } from '../model/schema';
 
 export interface SecretSource {
   name: string;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { PhaseId } from '../plan/schema';
+import type { PhaseId } from '../model/schema';
 import { describeResult, type StepResult } from '../exec/runner';
 import type { RunContext } from './context';
 import { ReleaseStopped } from './stop';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { readJournal } from '../journal/journal';
-import { foldJournal, isFinal, type ReleaseState } from '../base/fold';
+import { foldJournal, isFinal, type ReleaseState } from '../model/releaseState';
 import { runDir, runIds } from './runs';
 import { ErrorCodes } from '../base/errors';
 

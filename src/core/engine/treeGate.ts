@@ -1,4 +1,4 @@
-import type { ChecklistItem } from '../plan/schema';
+import type { ChecklistItem } from '../model/schema';
 import type { Environment } from '../plan/environments';
 import { hasGates } from '../plan/environments';
 import { workingTreeChanges, type TreeChange } from '../git/gate';

@@ -1,5 +1,5 @@
-import type { PhaseId } from '../plan/schema';
-import type { ReleaseState } from '../base/fold';
+import type { PhaseId } from '../model/schema';
+import type { ReleaseState } from '../model/releaseState';
 import { postWebhook } from '../report/announce';
 import type { RunContext } from './context';
 import { pseudoStep } from './stepExec';

@@ -1,4 +1,4 @@
-import type { HealthCheck } from '../plan/schema';
+import type { HealthCheck } from '../model/schema';
 import { runShort } from '../exec/short';
 import type { RunContext } from './context';
 import { httpCheck } from './checks';

@@ -1,4 +1,4 @@
-import type { HealthCheck, LogCheck, PhaseId, Plan, Step, VerificationHttpCheck } from '../plan/schema';
+import type { HealthCheck, LogCheck, PhaseId, Plan, Step, VerificationHttpCheck } from '../model/schema';
 
 /** One thing the engine does and journals as a step: a command, a check, or a monitoring task. */
 export type Unit =

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { ProcessStart } from '../base/events';
+import type { ProcessStart } from '../model/events';
 
 export type { ProcessStart };
 

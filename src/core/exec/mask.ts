@@ -1,6 +1,6 @@
 import { CLIP_MARK } from '../format';
-import type { NewEvent } from '../base/events';
-import { maskEventText } from '../base/eventText';
+import type { NewEvent } from '../model/events';
+import { maskEventText } from '../model/eventText';
 import { originalRange, rendered, sequenceStart } from './rendered';
 import { renderingsOf } from './renderings';
 
@@ -96,7 +96,7 @@ export class SecretMasker {
   }
 
   /**
-   * An event for the journal: its free-text fields masked (base/eventText.ts), its own record
+   * An event for the journal: its free-text fields masked (model/eventText.ts), its own record
    * (version, commit, run id, names, ids) written as it is; a secret that equals one of those is
    * refused before a release starts instead.
    */

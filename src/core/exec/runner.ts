@@ -5,7 +5,7 @@ import { execa, type Result } from 'execa';
 import { SecretMasker } from './mask';
 import { plainText } from '../base/text';
 import { sleep } from '../base/clock';
-import type { StepEnd } from '../base/events';
+import type { StepEnd } from '../model/events';
 import { newStepMark, processesWithMark, STEP_MARK } from './cookie';
 import { processStart, type ProcessStart } from './identity';
 import { signalRecorded } from './signal';

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { NewEvent, ReleaseEvent } from '../base/events';
+import type { NewEvent, ReleaseEvent } from '../model/events';
 import { ErrorCodes } from '../base/errors';
 import { isProcessId, processStart, recordedProcess, type ProcessStart } from '../exec/identity';
 

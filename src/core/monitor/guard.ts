@@ -1,4 +1,4 @@
-import type { Guard } from '../plan/schema';
+import type { Guard } from '../model/schema';
 import { mannWhitney } from './stats';
 import { formatNumber } from '../format';
 

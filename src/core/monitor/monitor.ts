@@ -1,5 +1,5 @@
-import type { Monitoring } from '../plan/schema';
-import type { NewEvent } from '../base/events';
+import type { Monitoring } from '../model/schema';
+import type { NewEvent } from '../model/events';
 import { createSource, type MetricSource, type Sample } from './sources';
 import { evaluateGuard, guardRules } from './guard';
 import { mean, stdev } from './stats';

@@ -1,4 +1,4 @@
-import type { SampleStatus } from '../base/events';
+import type { SampleStatus } from '../model/events';
 import { describeFetchFailure } from '../base/fetchText';
 
 export interface Sample {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod/mini';
-import { ChangelogSettings } from './schema';
+import { ChangelogSettings } from '../model/schema';
 import { MAX_PLAN_BYTES, type PlanProblem } from './load';
 
 /**

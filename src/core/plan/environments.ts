@@ -1,6 +1,6 @@
-import type { Plan } from './schema';
-import type { Environment } from './schema-environments';
-export type { Environment } from './schema-environments';
+import type { Plan } from '../model/schema';
+import type { Environment } from '../model/schema-environments';
+export type { Environment } from '../model/schema-environments';
 
 /** The environment names of a plan, as written. */
 export const environmentNames = (plan: Plan): string[] => Object.keys(plan.environments ?? {});

@@ -3,8 +3,8 @@ import { Document, visit, isMap, isPair, isScalar, isSeq, LineCounter, parseDocu
 import { distance } from 'fastest-levenshtein';
 import type { $ZodIssue } from 'zod/v4/core';
 import type { ZodMiniType } from 'zod/mini';
-import { Plan } from './schema';
-import { scalarText } from './schema-parts';
+import { Plan } from '../model/schema';
+import { scalarText } from '../model/schema-parts';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
 import { isShellKey, shellReferenceProblems, withShellForms } from './shellRefs';
 import { planWarnings } from './warnings';

@@ -177,7 +177,7 @@ export function planReference(schema: JsonSchema): string {
   const lines = [
     '# Release plan reference',
     '',
-    "<!-- Generated from the plan's schema (src/core/plan/schema.ts) by `npm run docs:plan`; do not edit by hand: a unit test fails when this file and the schema differ. -->",
+    "<!-- Generated from the plan's schema (src/core/model/schema.ts) by `npm run docs:plan`; do not edit by hand: a unit test fails when this file and the schema differ. -->",
     '',
     'Every key of a release plan (`.release/plan.yaml`): its type, whether it is required or its default, and what it does.',
     '`release-pilot schema` prints the same schema as JSON Schema, and `release-pilot validate` checks a plan against it.',

@@ -1,4 +1,4 @@
-import type { Plan } from './schema';
+import type { Plan } from '../model/schema';
 import { ErrorCodes } from '../base/errors';
 
 /**

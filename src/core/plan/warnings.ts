@@ -1,4 +1,4 @@
-import type { Plan } from './schema';
+import type { Plan } from '../model/schema';
 
 /** The spec's monitoring window is 15 to 30 minutes. */
 export const SPEC_MIN_WINDOW_MS = 15 * 60_000;

@@ -1,4 +1,4 @@
-import type { MetricView, ReleaseState } from '../base/fold';
+import type { MetricView, ReleaseState } from '../model/releaseState';
 import { formatNumber } from '../format';
 
 // What a rollback did and why, in the words the report's Verification and Monitoring lines use.

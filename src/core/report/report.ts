@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { statusName, type MetricView, type ReleaseState, type RollbackView, type StepView } from '../base/fold';
-import { PHASE_TITLES, PHASES } from '../plan/schema';
+import { statusName, type MetricView, type ReleaseState, type RollbackView, type StepView } from '../model/releaseState';
+import { PHASE_TITLES, PHASES } from '../model/schema';
 import { plainText } from '../base/text';
 import { inputsLine } from '../base/inputs';
 import { extendedText, formatNumber } from '../format';

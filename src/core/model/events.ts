@@ -1,5 +1,5 @@
-import type { PhaseId } from '../plan/schema';
-import type { RunInputs } from './inputs';
+import type { PhaseId } from './schema';
+import type { RunInputs } from '../base/inputs';
 
 export type ItemState = 'pending' | 'checking' | 'passed' | 'failed' | 'waived';
 export type StepState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' | 'interrupted' | 'skipped';

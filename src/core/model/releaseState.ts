@@ -1,5 +1,5 @@
-import { PHASES, type PhaseId } from '../plan/schema';
-import type { RunInputs } from './inputs';
+import { PHASES, type PhaseId } from './schema';
+import type { RunInputs } from '../base/inputs';
 import type { ApprovalCounted, ItemState, PhaseState, ProcessStart, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
