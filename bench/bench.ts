@@ -7,7 +7,7 @@ import * as zlib from 'node:zlib';
 import * as http from 'node:http';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { Release } from '../src/core/engine/engine';
+import { Release } from '../src/core/engine/run/engine';
 import { parsePlan } from '../src/core/plan/load';
 import { Journal } from '../src/core/journal/journal';
 import { StepRunner } from '../src/core/exec/runner';

@@ -1,22 +1,22 @@
 import * as path from 'node:path';
 import type { Plan } from '../core/model/schema';
-import { latestRunId, loadRun, Release, runDir, type EngineOptions } from '../core/engine/engine';
-import { GateError } from '../core/engine/gateError';
-import { findUnresolvedRun } from '../core/engine/stop';
+import { latestRunId, loadRun, Release, runDir, type EngineOptions } from '../core/engine/run/engine';
+import { GateError } from '../core/engine/gates/gateError';
+import { findUnresolvedRun } from '../core/engine/gates/unresolvedRun';
 import type { ReleaseState } from '../core/model/releaseState';
 import { ErrorCodes, errorCode } from '../core/base/errors';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
-import { previewFacts, startFacts, type StartFacts } from '../core/engine/releaseFacts';
+import { previewFacts, startFacts, type StartFacts } from '../core/engine/queries/releaseFacts';
 import { EXIT, type CliOptions } from './args';
 import { exitCode, type Io } from './io';
 import { CliPrompter } from './prompter';
 import { progressPrinter } from './progress';
 import { renderStatus } from './render';
-import { dryRun, previewGates, renderGates } from '../core/engine/preview';
-import { releaseHistory, renderHistory } from '../core/engine/history';
+import { dryRun, previewGates, renderGates } from '../core/engine/queries/releasePreview';
+import { releaseHistory, renderHistory } from '../core/engine/queries/releaseHistory';
 import { formatDuration } from '../core/format';
-import { compareRuns, type Comparison } from '../core/engine/compare';
-import { renderComparison } from '../core/engine/comparison';
+import { compareRuns, type Comparison } from '../core/engine/queries/compareRuns';
+import { renderComparison } from '../core/engine/queries/comparisonText';
 import { SignalStop } from './signals';
 
 /** A plan loaded for a command, and where it runs. */

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { closest, formatProblem, loadPlanFile } from '../core/plan/load';
 import { planJsonSchema } from '../core/plan/json-schema';
-import { secretValues } from '../core/engine/interpolate';
+import { secretValues } from '../core/engine/gates/secrets';
 import { SecretMasker } from '../core/exec/mask';
-import { GateError } from '../core/engine/gateError';
+import { GateError } from '../core/engine/gates/gateError';
 import type { Plan } from '../core/model/schema';
 import { environmentNames, planForEnvironment } from '../core/plan/environments';
-import { latestRunId, loadRun, runIdProblem } from '../core/engine/runs';
+import { latestRunId, loadRun, runIdProblem } from '../core/engine/queries/runs';
 import { approveCommand } from './approve-command';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { initCommand } from './init-command';
@@ -17,7 +17,7 @@ import { compareCommand, dryRunCommand, historyCommand, readRunCommand, releaseC
 export { EXIT, defaultWorkspace } from './args';
 export { exitCode } from './io';
 export { renderStatus } from './render';
-export { dryRun } from '../core/engine/preview';
+export { dryRun } from '../core/engine/queries/releasePreview';
 
 /** The commands whose arguments are run ids: each is checked to be one before anything is read or run. */
 const TAKES_RUNS = ['status', 'report', 'resume', 'rollback', 'abandon', 'compare'];

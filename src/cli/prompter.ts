@@ -1,8 +1,8 @@
 import * as readline from 'node:readline/promises';
 import type { ChecklistItem } from '../core/model/schema';
-import { currentUser, type ChecklistDecision, type FailureDecision, type FailureInfo, type Prompter } from '../core/engine/engine';
+import { currentUser, type ChecklistDecision, type FailureDecision, type FailureInfo, type Prompter } from '../core/engine/run/engine';
 import type { Breach, BreachDecision } from '../core/monitor/monitor';
-import type { RollbackQuestion } from '../core/engine/rollback';
+import type { RollbackQuestion } from '../core/engine/gates/rollbackAdmission';
 import type { Io } from './io';
 
 export interface CliAnswers {

@@ -1,4 +1,4 @@
-import { SIGNAL_NUMBERS } from '../core/engine/stop';
+import { SIGNAL_NUMBERS } from '../core/engine/run/stopLatch';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { releaseHistory, shortTime, type HistoryRow } from '../core/engine/history';
-import { runsDir } from '../core/engine/runs';
+import { releaseHistory, shortTime, type HistoryRow } from '../core/engine/queries/releaseHistory';
+import { runsDir } from '../core/engine/queries/runs';
 import { formatDuration } from '../core/format';
 
 const ICONS: Record<string, [string, string?]> = {

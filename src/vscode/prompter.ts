@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import type { ChecklistDecision, FailureDecision, FailureInfo, Prompter } from '../core/engine/engine';
+import type { ChecklistDecision, FailureDecision, FailureInfo, Prompter } from '../core/engine/run/engine';
 import type { ChecklistItem } from '../core/model/schema';
 import type { Breach, BreachDecision } from '../core/monitor/monitor';
 import type { ReleaseState } from '../core/model/releaseState';
-import type { RollbackQuestion } from '../core/engine/rollback';
+import type { RollbackQuestion } from '../core/engine/gates/rollbackAdmission';
 
 export interface PrompterContext {
   user(): Promise<string>;

@@ -3,11 +3,11 @@ import * as vscode from 'vscode';
 import { PHASE_TITLES, PHASES, type PhaseId } from '../core/model/schema';
 import type { ReleaseController } from './controller';
 import { statusName, type StepView } from '../core/model/releaseState';
-import { unitsFor } from '../core/engine/units';
+import { unitsFor } from '../core/engine/run/phaseUnits';
 import { COMMANDS } from './commands';
 import { Disposable } from './dispose';
 import { environmentOf } from '../core/plan/environments';
-import { shortTime } from '../core/engine/history';
+import { shortTime } from '../core/engine/queries/releaseHistory';
 import { formatCountdown } from '../core/format';
 
 /** The gates a release passes before its checklist: a verdict that says go, a rollback plan, and what its environment declares. */

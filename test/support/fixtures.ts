@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlan } from '../../src/core/plan/load';
-import type { EngineOptions, FailureDecision, Prompter, ChecklistDecision } from '../../src/core/engine/engine';
+import type { EngineOptions, FailureDecision, Prompter, ChecklistDecision } from '../../src/core/engine/run/engine';
 import type { BreachDecision } from '../../src/core/monitor/monitor';
 import { tempDir, write } from './helpers';
 

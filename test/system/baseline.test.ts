@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { smallPlan, workspace, scripted } from '../support/fixtures';
 
 /** Monitoring of one or two command metrics, their baseline captured for 1 s. */

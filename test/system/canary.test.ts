@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { parsePlan } from '../../src/core/plan/load';
 import { panelSnapshot } from '../../src/vscode/snapshot';
 import { Snapshot } from '../../src/webview/protocol';

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { Release } from '../../src/core/engine/engine';
-import { comparableRuns, compareRuns } from '../../src/core/engine/compare';
-import { renderComparison } from '../../src/core/engine/comparison';
+import { Release } from '../../src/core/engine/run/engine';
+import { comparableRuns, compareRuns } from '../../src/core/engine/queries/compareRuns';
+import { renderComparison } from '../../src/core/engine/queries/comparisonText';
 import { parsePlan } from '../../src/core/plan/load';
 import { buildReport } from '../../src/core/report/report';
 import { main } from '../../src/cli/main';

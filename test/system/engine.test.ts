@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Release, loadRun, latestRunId } from '../../src/core/engine/engine';
+import { Release, loadRun, latestRunId } from '../../src/core/engine/run/engine';
 import { LockHeldError } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/model/releaseState';
-import { runIds } from '../../src/core/engine/runs';
+import { runIds } from '../../src/core/engine/queries/runs';
 import { gitRepo } from '../support/helpers';
 import { atVersion, journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
 

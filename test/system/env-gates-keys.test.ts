@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { approvalVerdict } from '../../src/core/engine/envGates';
+import { approvalVerdict } from '../../src/core/engine/gates/environmentGates';
 import { recordApproval } from '../../src/core/git/approvals';
-import { planHash } from '../../src/core/engine/runOpen';
+import { planHash } from '../../src/core/engine/gates/planIdentity';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { approvalText, gpgIn, newGpgKey } from '../support/approvals';
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { main } from '../../src/cli/main';
-import { runIds } from '../../src/core/engine/runs';
+import { runIds } from '../../src/core/engine/queries/runs';
 import { parsePlan } from '../../src/core/plan/load';
 import { gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, type Workspace } from '../support/fixtures';

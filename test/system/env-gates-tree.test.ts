@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { main } from '../../src/cli/main';
-import { runIds } from '../../src/core/engine/runs';
+import { runIds } from '../../src/core/engine/queries/runs';
 import { gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines, type Workspace } from '../support/fixtures';
 

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { gatesNow } from '../../src/core/engine/gatesNow';
+import { gatesNow } from '../../src/core/engine/gates/gatesNow';
 import { recordApproval } from '../../src/core/git/approvals';
-import { planHash } from '../../src/core/engine/runOpen';
+import { planHash } from '../../src/core/engine/gates/planIdentity';
 import { parsePlan } from '../../src/core/plan/load';
 import { main } from '../../src/cli/main';
 import { gitRepo, write } from '../support/helpers';

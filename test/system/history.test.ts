@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Release } from '../../src/core/engine/engine';
-import { releaseHistory, renderHistory } from '../../src/core/engine/history';
+import { Release } from '../../src/core/engine/run/engine';
+import { releaseHistory, renderHistory } from '../../src/core/engine/queries/releaseHistory';
 import { main } from '../../src/cli/main';
 import { atVersion, workspace } from '../support/fixtures';
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { parsePlan } from '../../src/core/plan/load';
 import { journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
 

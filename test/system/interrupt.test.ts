@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import type { ReleaseEvent } from '../../src/core/model/events';
 import { ROOT, tempDir, write } from '../support/helpers';
 import { processesIn } from '../support/processes';

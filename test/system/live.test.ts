@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { ROOT, gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, type Workspace } from '../support/fixtures';
 import { waitFor } from '../support/waitFor';
-import { releaseHistory } from '../../src/core/engine/history';
+import { releaseHistory } from '../../src/core/engine/queries/releaseHistory';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const TOKEN = 'tok-9f8e7d6c5b4a-secret';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { SecretMasker } from '../../src/core/exec/mask';
 import { clip } from '../../src/core/format';
 import { StepRunner } from '../../src/core/exec/runner';
-import { loadRun, Release } from '../../src/core/engine/engine';
+import { loadRun, Release } from '../../src/core/engine/run/engine';
 import { panelSnapshot } from '../../src/vscode/snapshot';
 import { parsePlan } from '../../src/core/plan/load';
 import { ROOT, tempDir } from '../support/helpers';

@@ -5,7 +5,7 @@ import { Monitor, type WatchOutcome } from '../../src/core/monitor/monitor';
 import { realClock } from '../../src/core/base/clock';
 import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/model/schema';
 import { PrometheusQuerySource, ScrapeSource, HttpJsonSource, CommandSource } from '../../src/core/monitor/sources';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import type { NewEvent } from '../../src/core/model/events';
 import { TestPrometheus, TestService, freePort } from '../support/traffic';
 import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { uncommittedGatedPlan } from '../../src/core/engine/committedPlan';
+import { uncommittedGatedPlan } from '../../src/core/engine/gates/committedPlan';
 import { loadPlanFile } from '../../src/core/plan/load';
 import { main } from '../../src/cli/main';
-import { runIds } from '../../src/core/engine/runs';
+import { runIds } from '../../src/core/engine/queries/runs';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan, GATED_ENVIRONMENTS as GATES } from '../support/fixtures';
 

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Release } from '../../src/core/engine/engine';
-import { GateError } from '../../src/core/engine/gateError';
-import { runIds } from '../../src/core/engine/runs';
+import { Release } from '../../src/core/engine/run/engine';
+import { GateError } from '../../src/core/engine/gates/gateError';
+import { runIds } from '../../src/core/engine/queries/runs';
 import { parsePlan } from '../../src/core/plan/load';
 import { smallPlan, workspace } from '../support/fixtures';
 

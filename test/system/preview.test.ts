@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { previewGates, previewRelease } from '../../src/core/engine/preview';
+import { previewGates, previewRelease } from '../../src/core/engine/queries/releasePreview';
 import { parsePlan } from '../../src/core/plan/load';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { smallPlan, workspace } from '../support/fixtures';
 
 const CHECKLIST = `  - id: migration-script

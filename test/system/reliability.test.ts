@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { Journal, JournalWriteError, readJournal } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/model/releaseState';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { reportView } from '../../src/vscode/snapshot';
 import { gitRepo, write } from '../support/helpers';

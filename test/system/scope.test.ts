@@ -8,9 +8,9 @@ import { BUILTINS, interpolate, runScope, scanReferences, stepTitle, type Scope 
 import { parsePlan } from '../../src/core/plan/load';
 import { Plan } from '../../src/core/model/schema';
 import { main } from '../../src/cli/main';
-import { dryRun } from '../../src/core/engine/preview';
-import { beforeRunScope, previousVersionOf } from '../../src/core/engine/releaseFacts';
-import { Release, loadRun } from '../../src/core/engine/engine';
+import { dryRun } from '../../src/core/engine/queries/releasePreview';
+import { beforeRunScope, previousVersionOf } from '../../src/core/engine/queries/releaseFacts';
+import { Release, loadRun } from '../../src/core/engine/run/engine';
 import { foldJournal, type ReleaseState } from '../../src/core/model/releaseState';
 import type { ReleaseEvent } from '../../src/core/model/events';
 import { gitRepo, tempDir, write } from '../support/helpers';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { SecretMasker } from '../../src/core/exec/mask';
 import type { NewEvent } from '../../src/core/model/events';
 import { gitRepo, ROOT, write } from '../support/helpers';

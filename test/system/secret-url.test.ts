@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SecretMasker } from '../../src/core/exec/mask';
 import { HttpJsonSource } from '../../src/core/monitor/httpjson';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { smallPlan, workspace } from '../support/fixtures';
 
 /**

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readJournal } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/model/releaseState';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import type { ReleaseEvent } from '../../src/core/model/events';
 import { ROOT, tempDir, write } from '../support/helpers';
 import { alive, processesIn } from '../support/processes';

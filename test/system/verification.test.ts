@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { Release } from '../../src/core/engine/engine';
+import { Release } from '../../src/core/engine/run/engine';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { parsePlan, formatProblem } from '../../src/core/plan/load';
 import { ROOT } from '../support/helpers';

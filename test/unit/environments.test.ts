@@ -2,10 +2,10 @@ import * as assert from 'node:assert/strict';
 import { parsePlan } from '../../src/core/plan/load';
 import { environmentToCheck, hasGates, planForEnvironment } from '../../src/core/plan/environments';
 import type { Environment } from '../../src/core/plan/environments';
-import { freezeVerdict, judgeApprovals } from '../../src/core/engine/envGates';
+import { freezeVerdict, judgeApprovals } from '../../src/core/engine/gates/environmentGates';
 import type { ApprovalRead } from '../../src/core/git/approvals';
 import { smallPlan } from '../support/fixtures';
-import { planHash } from '../../src/core/engine/runOpen';
+import { planHash } from '../../src/core/engine/gates/planIdentity';
 
 const ENVS = `variables: { url: "http://default" }
 environments:

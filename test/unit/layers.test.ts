@@ -16,7 +16,10 @@ import * as path from 'node:path';
  *               git queries; plan loading, validation and the `${…}` scope; the journal and lock
  *   3 monitor, report
  *               metric sources and guards; report, changelog and announcements
- *   4 engine    the release: gates, unit handlers, monitoring glue, rollback
+ *   4 engine    the release, in three rooms that count as one folder, every module in one of them:
+ *               run      the state machine: the Release, its context, phases, one handler per unit kind, rollback
+ *               gates    every refusal before and during a run: preflight, the run's gates, environment gates
+ *               queries  what is read without running: runs, history, comparison, preview, live state, facts
  *   5 cli       the command line over the engine
  */
 const LAYERS: [layer: number, pattern: RegExp][] = [
@@ -24,7 +27,7 @@ const LAYERS: [layer: number, pattern: RegExp][] = [
   [1, /^src\/core\/exec\//],
   [2, /^src\/core\/(git|plan|journal)\//],
   [3, /^src\/core\/(monitor|report)\//],
-  [4, /^src\/core\/engine\//],
+  [4, /^src\/core\/engine\/(run|gates|queries)\//],
   [5, /^src\/cli\//],
 ];
 
@@ -32,9 +35,10 @@ function layerOf(file: string): number | undefined {
   return LAYERS.find(([, re]) => re.test(file))?.[0];
 }
 
-/** The folder a module belongs to for the sideways rule: `base` for layer 0, else its folder. */
+/** The folder a module belongs to for the sideways rule: `base` for layer 0, `engine` for its rooms, else its folder. */
 function folderOf(file: string): string {
-  return layerOf(file) === 0 ? 'base' : path.posix.dirname(file);
+  const layer = layerOf(file);
+  return layer === 0 ? 'base' : layer === 4 ? 'engine' : path.posix.dirname(file);
 }
 
 function repoRoot(): string {
@@ -99,8 +103,8 @@ describe('layers of the core', () => {
 
   it('finds an upward import in every form a module can write one', () => {
     const upward = {
-      'src/core/journal/journal.ts': "import type { Release } from '../engine/engine';",
-      'src/core/monitor/monitor.ts': "export { x } from '../engine/context';",
+      'src/core/journal/journal.ts': "import type { Release } from '../engine/run/engine';",
+      'src/core/monitor/monitor.ts': "export { x } from '../engine/run/context';",
       'src/core/model/events.ts': "import { Monitor } from\n  '../monitor/monitor';",
       'src/core/exec/runner.ts': "const m = require('../plan/load');",
       'src/core/report/announce.ts': "const m = await import('../monitor/monitor');",
@@ -112,7 +116,7 @@ describe('layers of the core', () => {
     assert.ok(found.some((v) => v.startsWith('src/core/git/git.ts imports src/vscode/panel')));
     // Downward, within a folder, and within layer 0 are allowed.
     const allowed = {
-      'src/core/engine/engine.ts': "import { x } from '../monitor/monitor';\nimport { y } from './gates';",
+      'src/core/engine/run/engine.ts': "import { x } from '../../monitor/monitor';\nimport { y } from '../gates/runGates';",
       'src/core/model/events.ts': "import type { PhaseId } from './schema';",
       'src/core/model/releaseState.ts': "import { realClock } from '../base/clock';",
     };

@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { NewEvent, ReleaseEvent } from '../../src/core/model/events';
 import { foldJournal, type ReleaseState } from '../../src/core/model/releaseState';
-import { liveFrom, servingNow, servingRule, type ServingRule } from '../../src/core/engine/live';
+import { liveFrom, servingNow, servingRule, type ServingRule } from '../../src/core/engine/queries/liveState';
 import { inputValue, journaledInputsDigest, sameInput } from '../../src/core/base/inputs';
-import { resumedInputs, startInputs } from '../../src/core/engine/runInputs';
+import { resumedInputs, startInputs } from '../../src/core/engine/run/runInputs';
 import { parsePlan } from '../../src/core/plan/load';
 import { smallPlan } from '../support/fixtures';
 

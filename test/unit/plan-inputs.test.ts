@@ -7,7 +7,7 @@ import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { Plan } from '../../src/core/model/schema';
 import { DURATION_BOUNDS, DURATION_RE, type DurationBounds } from '../../src/core/model/schema-parts';
 import { TIMER_MAX_MS } from '../../src/core/base/clock';
-import { freshRunId, latestRunId, parseRunId, runDir, runIdProblem, runIds } from '../../src/core/engine/runs';
+import { freshRunId, latestRunId, parseRunId, runDir, runIdProblem, runIds } from '../../src/core/engine/queries/runs';
 import { smallPlan } from '../support/fixtures';
 import { tempDir, write } from '../support/helpers';
 

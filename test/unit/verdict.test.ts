@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { decideVerdict } from '../../src/core/engine/verdict';
+import { decideVerdict } from '../../src/core/engine/gates/acceptanceVerdict';
 import { ROOT } from '../support/helpers';
 import { smallPlan, workspace } from '../support/fixtures';
 

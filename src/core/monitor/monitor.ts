@@ -223,7 +223,7 @@ export class Monitor {
     }
     const unjudged = await this.windowEnd();
     if (unjudged) return unjudged;
-    // The window passed: a verdict per metric (see verdict.ts for how it is decided).
+    // The window passed: a verdict per metric (see metricVerdict.ts for how it is decided).
     for (const t of this.tracks) {
       const m = this.cfg.metrics.find((x) => x.id === t.id)!;
       const other = m.compareTo === undefined ? undefined : this.tracks.find((x) => x.id === m.compareTo);

@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isAlive, readJournal, readLock } from '../../journal/journal';
+import type { ReleaseEvent } from '../../model/events';
+import { foldJournal, type ReleaseState } from '../../model/releaseState';
+
+// Reading runs needs no process runner: the extension shows them without loading the engine.
+
+export function runsDir(workspace: string): string {
+  return path.join(workspace, '.release', 'runs');
+}
+
+/**
+ * A run id: what `freshRunId` makes (a timestamp, the version with anything but letters, digits, `.`
+ * and `-` written `_`, and a count). It starts with a letter or a digit, so `.` and `..` are not ids,
+ * and holds no `/`, `\\`, NUL, line break, blank or other script's look-alike: an id is never a path.
+ */
+const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const RUN_ID_MAX = 200;
+
+/** Why a text names no run, quoting at most its first characters, or undefined for a run id. */
+export function runIdProblem(text: string): string | undefined {
+  if (text.length <= RUN_ID_MAX && RUN_ID_RE.test(text)) return undefined;
+  const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+  return `${shown} is not a run id: expected the name of a folder of .release/runs (letters, digits, . _ -, starting with a letter or a digit, at most ${RUN_ID_MAX} characters), such as the ids \`release-pilot history\` lists`;
+}
+
+/** The run id a command was given, or an error saying what a run id is. */
+export function parseRunId(text: string): string {
+  const problem = runIdProblem(text);
+  if (problem) throw new RunIdError(problem);
+  return text;
+}
+
+export class RunIdError extends Error {
+  override name = 'RunIdError';
+}
+
+/**
+ * The folder of a run: the one way a run id becomes a path. It refuses a text that is not a run id,
+ * and a run folder (or `.release`, or `runs`) that is a symbolic link: what it names could be anywhere.
+ */
+export function runDir(workspace: string, runId: string): string {
+  const id = parseRunId(runId);
+  const release = path.join(workspace, '.release');
+  const dir = path.join(runsDir(workspace), id);
+  for (const p of [release, runsDir(workspace), dir]) {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) throw new RunIdError(`${p} is a symbolic link: a run's folder must be a folder of .release/runs, not a link to elsewhere`);
+    if (st && !st.isDirectory()) throw new RunIdError(`${p} is not a folder`);
+  }
+  return dir;
+}
+
+export function lockFile(workspace: string): string {
+  return path.join(workspace, '.release', 'lock');
+}
+
+// Run ids start with a timestamp; numeric order keeps `…-1.2.10` after `…-1.2.9` and `…-10` after `…-9`.
+const byName = new Intl.Collator('en', { numeric: true }).compare;
+
+/**
+ * The ids of the workspace's runs, newest first: folders whose journal is a regular file. A stray file
+ * in the runs folder (`.DS_Store`) is no run, a journal that is a device or a pipe is no record
+ * (reading it may never end), and a name that is no run id or a link to a folder elsewhere is none.
+ */
+export function runIds(workspace: string): string[] {
+  const dir = runsDir(workspace);
+  if (!fs.existsSync(dir)) return [];
+  const isJournal = (d: string) => {
+    try {
+      return fs.statSync(path.join(runDir(workspace, d), 'journal.jsonl'), { throwIfNoEntry: false })?.isFile() === true;
+    } catch {
+      return false;
+    }
+  };
+  return fs.readdirSync(dir).filter(isJournal).sort(byName).reverse();
+}
+
+/**
+ * `base` (a second's timestamp and the version), or `base-2`, `base-3`… when a run of that name exists:
+ * a release started in the same second as the one before it must not reopen that one's journal.
+ */
+export function freshRunId(workspace: string, base: string): string {
+  let id = parseRunId(base);
+  for (let n = 2; fs.lstatSync(path.join(runsDir(workspace), id), { throwIfNoEntry: false }); n++) id = `${base}-${n}`;
+  return id;
+}
+
+/** The newest run of the workspace, or undefined. */
+export function latestRunId(workspace: string): string | undefined {
+  return runIds(workspace)[0];
+}
+
+/** Reads a run's journal and folds it; `closed` when no live process holds its lock. */
+export function loadRun(workspace: string, runId: string): { state: ReleaseState; events: ReleaseEvent[]; torn?: string; corrupt: number[]; live: boolean } {
+  const file = path.join(runDir(workspace, runId), 'journal.jsonl');
+  const read = readJournal(file);
+  const lock = readLock(lockFile(workspace));
+  const live = !!lock && lock.runId === runId && isAlive(lock);
+  const state = foldJournal(read.events, { closed: !live });
+  return { state, events: read.events, torn: read.tornLine?.text, corrupt: read.corruptLines, live };
+}

@@ -1,0 +1,140 @@
+import * as path from 'node:path';
+import type { Step } from '../../model/schema';
+import { runScope } from '../../plan/scope';
+import { envReferences } from '../../plan/load';
+import { SecretMasker } from '../../exec/mask';
+import { StepRunner, type RunningStep } from '../../exec/runner';
+import { Journal } from '../../journal/journal';
+import type { Monitor } from '../../monitor/monitor';
+import { realClock, type Clock } from '../../base/clock';
+import type { NewEvent, ReleaseEvent, RollbackTrigger } from '../../model/events';
+import { applyEvent, foldJournal, type ReleaseState } from '../../model/releaseState';
+import { interpolate, type Scope } from '../../plan/scope';
+import { secretSources } from '../gates/secrets';
+import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
+import { StopLatch } from './stopLatch';
+import { runDir } from '../queries/runs';
+import { silentLogger, type EngineOptions, type Logger } from './ports';
+
+export interface RollbackRequest {
+  reason: string;
+  by: string;
+  at: number;
+  trigger: RollbackTrigger;
+}
+
+/**
+ * What one run holds while it runs: its journal, its folded state, the masker and the stop latch.
+ * The engine's parts (gates, unit handlers, monitoring, rollback) act on a release through it.
+ */
+export class RunContext {
+  readonly o: EngineOptions;
+  readonly runDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly masker: SecretMasker;
+  readonly runner: StepRunner;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly stopLatch = new StopLatch();
+  journal?: Journal;
+  events: ReleaseEvent[] = [];
+  state!: ReleaseState;
+  /** The steps whose processes run now: one, or a rolling batch's targets side by side. */
+  readonly running = new Set<RunningStep>();
+  /** The step started last: the one the terminal's input goes to. */
+  current?: RunningStep;
+  monitor?: Monitor;
+  private request?: RollbackRequest;
+  user = '';
+  /** The `--var` overrides the steps see: a new run's as given; a reopened run's, those it started with. */
+  vars: Record<string, string> | undefined;
+  /** Opened again after a pause, a crash or a reload: only then can its commit have moved since it started. */
+  reopened = false;
+
+  constructor(
+    o: EngineOptions,
+    readonly runId: string,
+  ) {
+    this.runDir = runDir(o.workspace, runId);
+    this.env = o.env ?? process.env;
+    this.vars = o.vars;
+    this.masker = new SecretMasker(secretSources(o.planText, o.plan, this.env).map((x) => x.value));
+    // Front ends only ever see masked text, whatever the engine hands them.
+    this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
+    this.runner = new StepRunner(this.masker, o.killGraceMs);
+    this.log = maskedLogger(o.logger ?? silentLogger, this.masker);
+    this.clock = o.clock ?? realClock;
+  }
+
+  /** Why and by whom the rollback was asked for, once it was. */
+  get rollbackRequest(): RollbackRequest | undefined {
+    return this.request;
+  }
+
+  /**
+   * Asks for the rollback, from anywhere (a person, a failed check, a breach): the first request
+   * is kept, and it interrupts the run, so whatever the release waits on ends now and the rollback
+   * starts. False when one was asked for already.
+   */
+  requestRollback(r: RollbackRequest): boolean {
+    if (this.request) return false;
+    this.request = r;
+    this.stopLatch.interrupt();
+    return true;
+  }
+
+  /** Why the run's waits were interrupted (a stop, a rollback request), or undefined while it goes on. */
+  interruption(): string | undefined {
+    if (this.stopLatch.by) return `stopped by ${this.stopLatch.by}`;
+    return this.request ? 'rollback requested' : undefined;
+  }
+
+  openJournal(): void {
+    this.journal = new Journal(path.join(this.runDir, 'journal.jsonl'));
+    this.state ??= foldJournal(this.events);
+  }
+
+  append(e: NewEvent): ReleaseEvent {
+    const full = this.journal!.append(this.masker.maskEvent(e));
+    this.events.push(full);
+    applyEvent(this.state, full);
+    this.o.onEvent?.(full, this.state);
+    return full;
+  }
+
+  /** Whether a value holds a secret: such an input is journaled by its hash only. */
+  readonly holdsSecret = (value: string) => this.masker.mask(value) !== value;
+
+  scope(extra: Record<string, string> = {}): Scope {
+    const s = this.state ?? { version: '', runId: '' };
+    const scope = runScope(this.o.plan, { ...s, runId: this.runId }, this.runDir, this.env, this.vars);
+    return { ...scope, builtins: { ...scope.builtins, ...extra } };
+  }
+
+  resolve = (text: string, extra?: Record<string, string>) => interpolate(text, this.scope(extra));
+
+  /**
+   * The plan's `env` with a step's own over it (the step's value wins), references resolved, over
+   * the variables the plan reads as `${env:NAME}`: a command reads those as bash's `${NAME}`.
+   */
+  stepEnv(s: Pick<Step, 'env'>, extra?: Record<string, string>): Record<string, string> {
+    return { ...this.readEnv(), ...Object.fromEntries(Object.entries({ ...this.o.plan.env, ...s.env }).map(([k, v]) => [k, this.resolve(v, extra)])) };
+  }
+
+  /** The names the plan reads as `${env:NAME}`: read from its text once, as the text does not change during a run. */
+  private readNames: string[] | undefined;
+
+  /** The variables the plan reads as `${env:NAME}`, with their values (every step's environment gets them). */
+  readEnv(): Record<string, string> {
+    this.readNames ??= [...new Set(envReferences(this.o.planText).map((r) => r.name))];
+    return Object.fromEntries(this.readNames.flatMap((n) => (typeof this.env[n] === 'string' ? [[n, this.env[n]]] : [])));
+  }
+
+  /** Ends the release at a gate: an outcome, journalled and shown as one. */
+  abort(message: string): false {
+    this.append({ type: 'release.finished', outcome: 'aborted', message });
+    // Not also a warning (the CLI printed it twice).
+    this.log.info(message);
+    return false;
+  }
+}

@@ -1,0 +1,158 @@
+import type { RollbackTrigger } from '../../model/events';
+import type { ReleaseState } from '../../model/releaseState';
+import { describeResult } from '../../exec/runner';
+import type { RunContext } from './context';
+import { spanText, type RollbackQuestion } from '../gates/rollbackAdmission';
+import { execStep } from './stepExec';
+import { ReleaseStopped } from './stopLatch';
+import { notifyStep, webhookStep } from './announceUnits';
+
+/** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
+export async function runRollback(
+  c: RunContext,
+  trigger: RollbackTrigger,
+  reason: string,
+  by: string,
+  requestedAt = c.clock.now(),
+  q: Pick<RollbackQuestion, 'lateByMs' | 'forcedOver'> = {},
+): Promise<ReleaseState> {
+  // Whatever the release still waited on ends; the rollback's own waits end only on a second stop.
+  c.stopLatch.interrupt();
+  const budget = c.o.plan.rollback.budget;
+  // Journaled just before the first rollback command starts: the latency ends there.
+  const started = () =>
+    c.append({
+      type: 'rollback.started',
+      trigger,
+      reason,
+      by,
+      requestedAt: new Date(requestedAt).toISOString(),
+      latencyMs: c.clock.now() - requestedAt,
+      lateByMs: q.lateByMs,
+      forcedOver: q.forcedOver,
+    });
+  const failed = await runRollbackSteps(c, requestedAt, started);
+  const outcome = failed ? 'rollback-failed' : 'rolled-back';
+  const durationMs = c.clock.now() - requestedAt;
+  const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
+  c.append({
+    type: 'rollback.finished',
+    outcome,
+    message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`,
+    durationMs,
+    budgetMs: budget,
+  });
+  // Announced after the outcome is a fact in the journal: a failed announcement cannot hide it,
+  // and a stop during the announcement cannot leave a finished rollback looking paused.
+  try {
+    await announceRollback(c);
+  } catch (e) {
+    if (!(e instanceof ReleaseStopped)) throw e;
+    c.append({ type: 'warning', message: `the rollback announcement was cut short: ${e.message}` });
+  }
+  c.append({
+    type: 'release.finished',
+    outcome,
+    message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}`,
+  });
+  return c.state;
+}
+
+/** The rollback steps in order, each with what is left of the budget; returns where it failed, if it did. */
+async function runRollbackSteps(c: RunContext, requestedAt: number, started: () => void): Promise<string | undefined> {
+  const { steps, budget } = c.o.plan.rollback;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    let command: string;
+    let name: string;
+    try {
+      command = c.resolve(s.run);
+      name = c.resolve(s.name ?? s.run);
+    } catch (e) {
+      if (i === 0) started();
+      return `rollback step ${i + 1}: ${(e as Error).message}`;
+    }
+    if (i === 0) started();
+    const timeoutMs = rollbackStepTimeout(s.timeout, budget, c.clock.now() - requestedAt);
+    const r = await execStep(c, `rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env: c.stepEnv(s), timeoutMs });
+    if (!r.ok) return `${name}: ${describeResult(r.result)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The plan's announcement channels, told of the rollback, its reason and its outcome. This is the
+ * release's Announcement phase when it had not passed: its steps and outcome are the rollback's
+ * announcement (passed when every channel took it, failed otherwise), so no view shows it pending.
+ */
+async function announceRollback(c: RunContext): Promise<void> {
+  const a = c.o.plan.announce;
+  if (!a.command && !a.webhook && !a.notify) return;
+  const text = rollbackAnnouncementText(c.state);
+  const n = c.state.rollbacks.length;
+  const key = (ch: string) => `rollback/announce.${ch}${n > 1 ? `.${n}` : ''}`;
+  const asPhase = c.state.phases.find((p) => p.id === 'announcement')?.state !== 'passed';
+  const sentBefore = c.state.announcements.length;
+  if (asPhase) c.append({ type: 'phase.started', phase: 'announcement' });
+  try {
+    if (a.command) await announceByCommand(c, key('command'), a.command, text);
+    if (a.webhook) {
+      const url = a.webhook.url;
+      await webhookStep(
+        c,
+        { key: key('webhook'), phase: 'announcement', name: 'Announce the rollback (webhook)' },
+        text,
+        () => c.resolve(url),
+        (r) => (r.ok ? text : r.detail),
+      );
+    }
+    if (a.notify) await notifyStep(c, { key: key('notify'), phase: 'announcement', name: 'Announce the rollback (notification)' }, text);
+  } finally {
+    const sent = c.state.announcements.slice(sentBefore);
+    const ok = sent.length > 0 && sent.every((x) => x.ok);
+    if (asPhase) c.append({ type: 'phase.finished', phase: 'announcement', outcome: ok ? 'passed' : 'failed' });
+  }
+}
+
+async function announceByCommand(c: RunContext, key: string, command: string, text: string): Promise<void> {
+  let ok: boolean;
+  let message: string;
+  try {
+    const r = await execStep(c, key, 'announcement', 'Announce the rollback (command)', c.resolve(command), {
+      env: { RELEASE_PILOT_ANNOUNCEMENT: text, RELEASE_PILOT_OUTCOME: c.state.rollback?.outcome ?? '' },
+      timeoutMs: 60_000,
+    });
+    ok = r.ok;
+    message = r.ok ? text : `announcement command failed: ${describeResult(r.result)}`;
+  } catch (e) {
+    ok = false;
+    message = `announcement command failed: ${c.masker.mask((e as Error).message)}`;
+  }
+  c.append({ type: 'announcement.sent', channel: 'command', ok, message });
+}
+
+/** Rolls back as requested (by a person, a guard or a failed step); the release stops there. */
+export async function rollbackNow(c: RunContext): Promise<'stop'> {
+  const r = c.rollbackRequest!;
+  await runRollback(c, r.trigger, r.reason, r.by, r.at);
+  return 'stop';
+}
+
+/** The announcement of a rollback: what, why, and how it ended (a failed rollback says so first). */
+export function rollbackAnnouncementText(s: ReleaseState): string {
+  const rb = s.rollback;
+  const head = `${s.name} ${s.version} on ${s.environment}`;
+  if (!rb) return `${head}: no rollback`;
+  const took =
+    rb.durationMs !== undefined
+      ? ` in ${spanText(rb.durationMs)}${rb.budgetMs !== undefined && rb.durationMs > rb.budgetMs ? ` (OVER the ${spanText(rb.budgetMs)} budget)` : ''}`
+      : '';
+  const outcome =
+    rb.outcome === 'rolled-back' ? `ROLLED BACK${took}` : `ROLLBACK FAILED${took}: ${rb.message ?? 'see the journal'}; production needs a person now`;
+  return `${head}: ${outcome}. Reason (${rb.trigger}, by ${rb.by}): ${rb.reason}`;
+}
+
+/** A rollback step's timeout: its own, or what is left of the budget (never less than a second). */
+export function rollbackStepTimeout(own: number | undefined, budgetMs: number, elapsedMs: number): number {
+  return own ?? Math.max(1000, budgetMs - elapsedMs);
+}

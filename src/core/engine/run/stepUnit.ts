@@ -1,0 +1,30 @@
+import type { RunContext } from './context';
+import { execStep } from './stepExec';
+import type { Unit } from './phaseUnits';
+
+type Outcome = 'ok' | 'failed' | 'stop';
+
+/** A plan step: a production one is confirmed first, naming the environment and the command. */
+export async function runStepUnit(c: RunContext, unit: Extract<Unit, { kind: 'run' }>, name: string, extra: Record<string, string>): Promise<Outcome> {
+  const s = unit.step;
+  const command = c.resolve(s.run, extra);
+  const env = c.stepEnv(s, extra);
+  if (
+    s.production &&
+    !(await c.stopLatch.race(
+      c.o.prompter.confirm(`Run the production step "${name}" on ${c.o.plan.release.environment}?\n${c.masker.mask(command)}`, {
+        step: unit.key,
+      }),
+      () => false,
+    ))
+  ) {
+    // A rollback asked for while the person was asked: the step does not run, the rollback does.
+    if (c.rollbackRequest) return 'failed';
+    c.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
+    return 'stop';
+  }
+  // The step runs the command as resolved; the journal and every front end see it masked (append masks).
+  const linePrefix = unit.group && extra.target ? `[${extra.target}] ` : undefined;
+  const r = await execStep(c, unit.key, unit.phase, name, command, { cwd: s.cwd, env, timeoutMs: s.timeout, linePrefix });
+  return r.ok ? 'ok' : 'failed';
+}
