@@ -41,10 +41,10 @@ const nodeCjs = {
   banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 const builds = [
-  { ...common, ...nodeCjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` } },
+  { ...common, ...nodeCjs, entryPoints: ['src/cli/cliMain.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` } },
   {
     ...common,
-    entryPoints: ['src/webview/main.ts'],
+    entryPoints: ['src/webview/webviewMain.ts'],
     outfile: 'dist/webview.js',
     platform: 'browser',
     format: 'iife',

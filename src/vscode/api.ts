@@ -3,9 +3,9 @@ import type { ReleaseController } from './controller';
 import type { ReleaseTreeProvider } from './tree';
 import type { RollbackStatusBar } from './statusbar';
 import type { PlanDiagnostics } from './diagnostics';
-import type { HistoryProvider } from './history';
+import type { HistoryProvider } from './historyView';
 import type { ReleasePanel } from './panel';
-import type { ReleasePrompts } from './prompter';
+import type { ReleasePrompts } from './vscodePrompter';
 
 /** What activate() returns to other extensions (and to the tests in the real VS Code host). */
 export interface ReleasePilotApi {

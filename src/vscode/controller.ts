@@ -15,7 +15,7 @@ import type { PhaseId } from '../core/model/schema';
 import type { ReleaseEvent } from '../core/model/events';
 import type { GatesNow } from '../core/engine/gates/gatesNow';
 import { PhaseTerminals } from './terminals';
-import { VscodePrompter, type Answerers, type ReleasePrompts } from './prompter';
+import { VscodePrompter, type Answerers, type ReleasePrompts } from './vscodePrompter';
 import { Disposable } from './dispose';
 
 export class UserError extends Error {
@@ -54,7 +54,7 @@ export class ReleaseController extends Disposable {
   runId: string | undefined;
   /** The release this window runs now, if any. */
   live: Release | undefined;
-  /** The environment gates judged between runs (environments.ts checkGatesNow); a change of the plan or of the newest run voids it. */
+  /** The environment gates judged between runs (vscodeEnvironments.ts checkGatesNow); a change of the plan or of the newest run voids it. */
   gatesNow: GatesNow | undefined;
   private running: Promise<ReleaseState> | undefined;
   readonly prechecks = new Map<string, Precheck>();

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { ReleaseController } from './controller';
 import { panelSnapshot, reportView } from './snapshot';
 import { FromWebview, type ComparisonView, type Snapshot, type ToWebview } from '../webview/protocol';
-import { COMMANDS } from './commands';
+import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 
 export const PANEL_TYPE = 'releasePilot.panel';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { ReleaseController } from './controller';
-import { COMMANDS } from './commands';
+import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 import { formatCountdown } from '../core/format';
 

@@ -4,7 +4,7 @@ import { PHASE_TITLES, PHASES, type PhaseId } from '../core/model/schema';
 import type { ReleaseController } from './controller';
 import { statusName, type StepView } from '../core/model/releaseState';
 import { unitsFor } from '../core/engine/run/phaseUnits';
-import { COMMANDS } from './commands';
+import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 import { environmentOf } from '../core/plan/environments';
 import { shortTime } from '../core/engine/queries/releaseHistory';

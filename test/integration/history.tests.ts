@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
-import { COMMANDS } from '../../src/vscode/commands';
+import { COMMANDS } from '../../src/vscode/commandIds';
 import { api, folder, until } from './util';
 
 /** Runs after the release tests of this window: the runs they left are the history. */

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
-import { COMMANDS } from '../../src/vscode/commands';
+import { COMMANDS } from '../../src/vscode/commandIds';
 import type { ReleasePilotApi } from '../../src/extension';
 import type { Node } from '../../src/vscode/tree';
-import type { ReleasePrompts } from '../../src/vscode/prompter';
+import type { ReleasePrompts } from '../../src/vscode/vscodePrompter';
 import { api, folder, until } from './util';
 
 describe('Release Pilot in a real VS Code (trusted workspace)', function () {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { COMMANDS } from '../../src/vscode/commands';
+import { COMMANDS } from '../../src/vscode/commandIds';
 import { api, folder } from './util';
 
 describe('Release Pilot in an untrusted workspace', () => {

@@ -5,7 +5,7 @@ import { comparableRuns, compareRuns } from '../../src/core/engine/queries/compa
 import { renderComparison } from '../../src/core/engine/queries/comparisonText';
 import { parsePlan } from '../../src/core/plan/load';
 import { buildReport } from '../../src/core/report/report';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { gitRepo, write } from '../support/helpers';
 import { atVersion, journalLines, smallPlan, workspace } from '../support/fixtures';
 

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { parsePlan } from '../../src/core/plan/load';
 import { gitRepo, write } from '../support/helpers';

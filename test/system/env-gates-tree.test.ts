@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines, type Workspace } from '../support/fixtures';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Release } from '../../src/core/engine/run/engine';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { buildReport } from '../../src/core/report/report';
 import { atVersion, smallPlan, workspace, type Workspace } from '../support/fixtures';
 

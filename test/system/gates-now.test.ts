@@ -4,7 +4,7 @@ import { gatesNow } from '../../src/core/engine/gates/gatesNow';
 import { recordApproval } from '../../src/core/git/approvals';
 import { planHash } from '../../src/core/engine/gates/planIdentity';
 import { parsePlan } from '../../src/core/plan/load';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { gitRepo, write } from '../support/helpers';
 import { smallPlan, workspace, type Workspace } from '../support/fixtures';
 

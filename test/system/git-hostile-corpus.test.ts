@@ -9,7 +9,7 @@ import { contains, userChanges } from '../../src/core/git/gate';
 import { Release, GateError } from '../../src/core/engine/run/engine';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan, workspace, journalLines, GATED_ENVIRONMENTS as GATES } from '../support/fixtures';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 
 /**
  * attack18's git findings (F3 replace refs and what else redirects git, F4 hidden dirty trees, F7 plans in

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Release } from '../../src/core/engine/run/engine';
 import { releaseHistory, renderHistory } from '../../src/core/engine/queries/releaseHistory';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { atVersion, workspace } from '../support/fixtures';
 
 describe('release history (every run of the workspace, newest first)', () => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { uncommittedGatedPlan } from '../../src/core/engine/gates/committedPlan';
 import { loadPlanFile } from '../../src/core/plan/load';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan, GATED_ENVIRONMENTS as GATES } from '../support/fixtures';

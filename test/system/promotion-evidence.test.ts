@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { promotionVerdict } from '../../src/core/engine/gates/environmentGates';
 import { planHash } from '../../src/core/engine/gates/planIdentity';

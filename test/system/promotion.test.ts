@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { loadRun, runIds } from '../../src/core/engine/queries/runs';
 import { Release } from '../../src/core/engine/run/engine';
 import { realClock } from '../../src/core/base/clock';

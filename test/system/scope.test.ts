@@ -7,7 +7,7 @@ import * as YAML from 'yaml';
 import { BUILTINS, interpolate, runScope, scanReferences, stepTitle, type Scope } from '../../src/core/plan/scope';
 import { parsePlan } from '../../src/core/plan/load';
 import { Plan } from '../../src/core/model/schema';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { dryRun } from '../../src/core/engine/queries/releasePreview';
 import { beforeRunScope, previousVersionOf } from '../../src/core/engine/queries/releaseFacts';
 import { Release, loadRun } from '../../src/core/engine/run/engine';

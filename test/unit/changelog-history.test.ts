@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { changelogSince, generateChangelog, type Changelog } from '../../src/core/report/changelog';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 
 // yargs v14.2.0..v17.1.0 (MIT), see the fixture's header: 222 commits on main, a backport branch, 35 tags.

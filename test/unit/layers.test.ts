@@ -89,6 +89,93 @@ function sources(root: string): Record<string, string> {
   return files;
 }
 
+/** Every .ts file under `src`, by its path from the root. */
+function allSources(root: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const d of fs.readdirSync(path.join(root, 'src'), { recursive: true, withFileTypes: true }))
+    if (d.isFile() && d.name.endsWith('.ts')) {
+      const abs = path.join(d.parentPath, d.name);
+      files[path.relative(root, abs).split(path.sep).join('/')] = fs.readFileSync(abs, 'utf8');
+    }
+  return files;
+}
+
+/** The files of `files` that `file` imports (any form, types too), resolved among those files only. */
+function importedFiles(files: Record<string, string>, file: string): string[] {
+  return importsOf(files[file]).flatMap((spec) => {
+    const abs = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+    const hit = [abs, `${abs}.ts`, `${abs}/index.ts`].find((c) => c in files);
+    return hit ? [hit] : [];
+  });
+}
+
+/** Each group of files that import one another in a ring (a strongly connected component of two or more, or a file importing itself). */
+export function importCycles(files: Record<string, string>): string[][] {
+  const edges = new Map(Object.keys(files).map((f) => [f, importedFiles(files, f)]));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  let next = 0;
+  // Iterative Tarjan: a deep chain of imports must not overflow the stack.
+  for (const start of edges.keys()) {
+    if (index.has(start)) continue;
+    const work: [string, number][] = [[start, 0]];
+    while (work.length) {
+      const frame = work[work.length - 1];
+      const [v, i] = frame;
+      if (i === 0) {
+        index.set(v, next);
+        low.set(v, next++);
+        stack.push(v);
+        onStack.add(v);
+      }
+      const out = edges.get(v)!;
+      if (i < out.length) {
+        frame[1]++;
+        const w = out[i];
+        if (!index.has(w)) work.push([w, 0]);
+        else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1][0];
+        low.set(parent, Math.min(low.get(parent)!, low.get(v)!));
+      }
+      if (low.get(v) === index.get(v)) {
+        const ring: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          ring.push(w);
+        } while (w !== v);
+        if (ring.length > 1 || out.includes(v)) cycles.push(ring.sort());
+      }
+    }
+  }
+  return cycles;
+}
+
+/** Basenames that more than one file has, each with its files. */
+export function sharedBasenames(files: readonly string[]): string[] {
+  const by = new Map<string, string[]>();
+  for (const f of files) by.set(path.posix.basename(f), [...(by.get(path.posix.basename(f)) ?? []), f]);
+  return [...by.values()].filter((fs) => fs.length > 1).map((fs) => fs.join(' and '));
+}
+
+/** Files over `max` lines, each with its count. */
+export function overLong(files: Record<string, string>, max: number): string[] {
+  return Object.entries(files)
+    .map(([f, text]) => [f, text.split('\n').length - (text.endsWith('\n') ? 1 : 0)] as const)
+    .filter(([, n]) => n > max)
+    .map(([f, n]) => `${f}: ${n} lines`);
+}
+
+export const MAX_SOURCE_LINES = 400;
+
 describe('layers of the core', () => {
   const root = repoRoot();
 
@@ -121,5 +208,62 @@ describe('layers of the core', () => {
       'src/core/model/releaseState.ts': "import { realClock } from '../base/clock';",
     };
     assert.deepEqual(layerViolations(root, allowed), []);
+  });
+});
+
+describe('the source tree reads like its rooms', () => {
+  const root = repoRoot();
+  const files = allSources(root);
+
+  it('gives every file under src a basename no other file has', () => {
+    assert.deepEqual(sharedBasenames(Object.keys(files)), []);
+  });
+
+  it('has no import cycle among the files under src', () => {
+    assert.deepEqual(importCycles(files), []);
+  });
+
+  it(`keeps every file under src within ${MAX_SOURCE_LINES} lines`, () => {
+    assert.deepEqual(overLong(files, MAX_SOURCE_LINES), []);
+  });
+
+  it('finds every ring of imports, however it is written', () => {
+    const rings = {
+      // Two files, one importing the other only for a type.
+      'src/a/report.ts': "import { sections } from './report-sections';",
+      'src/a/report-sections.ts': "import type { Report } from './report';",
+      // Three files through a folder's index, a re-export and a dynamic import.
+      'src/b/one.ts': "export { two } from '../c';",
+      'src/c/index.ts': "const m = await import('../b/three');",
+      'src/b/three.ts': "import {\n  one,\n} from './one.ts';",
+      // A file importing itself, through `..`.
+      'src/d/self.ts': "const me = require('../d/self');",
+      // No ring: a diamond, an import of a missing file, and a package.
+      'src/e/top.ts': "import './left';\nimport './right';\nimport 'node:fs';",
+      'src/e/left.ts': "import { x } from './bottom';",
+      'src/e/right.ts': "import { x } from './bottom';\nimport { gone } from './missing';",
+      'src/e/bottom.ts': 'export const x = 1;',
+    };
+    assert.deepEqual(
+      importCycles(rings).sort((p, q) => p[0].localeCompare(q[0])),
+      [['src/a/report-sections.ts', 'src/a/report.ts'], ['src/b/one.ts', 'src/b/three.ts', 'src/c/index.ts'], ['src/d/self.ts']],
+    );
+    // A ring at the end of a chain of 5000 files is found without overflowing the stack.
+    const chain: Record<string, string> = {};
+    for (let i = 0; i < 5000; i++) chain[`src/f/m${i}.ts`] = `import './m${i + 1}';`;
+    chain['src/f/m5000.ts'] = "import './m4999';";
+    assert.deepEqual(importCycles(chain), [['src/f/m4999.ts', 'src/f/m5000.ts']]);
+  });
+
+  it('finds a shared basename across folders, and counts lines as a person does', () => {
+    assert.deepEqual(sharedBasenames(['src/cli/main.ts', 'src/webview/main.ts', 'src/a/mainly.ts', 'src/b/Main.ts']), [
+      'src/cli/main.ts and src/webview/main.ts',
+    ]);
+    assert.deepEqual(sharedBasenames([]), []);
+    const lines = (n: number, end = '\n') => 'x\n'.repeat(n - 1) + 'x' + end;
+    assert.deepEqual(overLong({ 'src/at.ts': lines(400), 'src/over.ts': lines(401), 'src/open.ts': lines(401, ''), 'src/empty.ts': '' }, 400), [
+      'src/over.ts: 401 lines',
+      'src/open.ts: 401 lines',
+    ]);
   });
 });

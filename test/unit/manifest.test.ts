@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMMANDS, RUNS_COMMANDS } from '../../src/vscode/commands';
+import { COMMANDS, RUNS_COMMANDS } from '../../src/vscode/commandIds';
 import { ROOT } from '../support/helpers';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

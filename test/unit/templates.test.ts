@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { loadPlanFile } from '../../src/core/plan/load';
 import { EXAMPLE_TEMPLATES, PLAN_TEMPLATES } from '../../src/core/plan/templates';
-import { main } from '../../src/cli/main';
+import { main } from '../../src/cli/cliMain';
 import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
 
 const TEMPLATE_DIR = path.join(ROOT, 'dist', 'templates');

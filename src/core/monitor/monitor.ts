@@ -3,7 +3,7 @@ import type { NewEvent } from '../model/events';
 import { createSource, type MetricSource, type Sample } from './sources';
 import { evaluateGuard, guardRules } from './guard';
 import { mean, stdev } from './stats';
-import { decideVerdict } from './verdict';
+import { decideVerdict } from './metricVerdict';
 import { untilAborted, type Clock } from '../base/clock';
 
 export interface Breach {

@@ -1,4 +1,4 @@
-import type { ReleaseReport } from './report';
+import type { ReleaseReport } from './reportShape';
 import { formatNumber } from '../format';
 
 // The report's sections as one model: report.md renders it as Markdown, the panel shows the same

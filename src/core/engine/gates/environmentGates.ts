@@ -8,18 +8,7 @@ import { reasonText, treeGate } from './treeGate';
 import { loadRun, runIds } from '../queries/runs';
 import { planHash } from './planIdentity';
 import type { RunContext } from '../run/context';
-import type { ApprovalCounted } from '../../model/events';
-
-/** A gate's verdict: open or blocked, with what satisfied it or why not. */
-export interface EnvGateVerdict {
-  gate: 'tree' | 'freeze' | 'promotion' | 'approval';
-  state: 'open' | 'blocked';
-  message: string;
-  /** The approval gate: the tags that counted. */
-  approvals?: ApprovalCounted[];
-  /** The freeze gate, overridden: by whom and why. */
-  override?: { by: string; reason: string };
-}
+import type { EnvGateVerdict } from './gateVerdict';
 
 const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
 /** An age in the largest unit that does not round it to 0: a limit of 30 s is not "0 h". */

@@ -5,7 +5,8 @@ import { currentEnvironment, hasGates, planForEnvironment } from '../../plan/env
 import { operatorIdentity } from '../../git/approvals';
 import { userName } from '../../git/git';
 import { headCommit } from '../../git/gate';
-import { approvalVerdict, freezeVerdict, promotionVerdict, type EnvGateVerdict } from './environmentGates';
+import { approvalVerdict, freezeVerdict, promotionVerdict } from './environmentGates';
+import type { EnvGateVerdict } from './gateVerdict';
 import { releaseTreeChanges, treeVerdict } from './treeGate';
 import { uncommittedGatedPlan } from './committedPlan';
 import { planHash } from './planIdentity';

@@ -4,7 +4,7 @@ import { hasGates } from '../../plan/environments';
 import { workingTreeChanges, type TreeChange } from '../../git/gate';
 import { pathInRepository, repositoryTop } from '../../git/committed';
 import type { RunContext } from '../run/context';
-import type { EnvGateVerdict } from './environmentGates';
+import type { EnvGateVerdict } from './gateVerdict';
 
 /** The id a waiver of a changed working tree goes by, as a checklist item's does (`--waive dirty-tree=REASON`). */
 export const DIRTY_TREE = 'dirty-tree';

@@ -12,7 +12,7 @@ import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { initCommand } from './init-command';
 import { defaultWorkspace, EXIT, HELP, parse, splitKv, type CliArgs, type CliOptions } from './args';
 import { maskedIo, stdio, type Io } from './io';
-import { compareCommand, dryRunCommand, historyCommand, readRunCommand, releaseCommand, validateCommand, type PlanContext } from './commands';
+import { compareCommand, dryRunCommand, historyCommand, readRunCommand, releaseCommand, validateCommand, type PlanContext } from './subcommands';
 
 export { EXIT, defaultWorkspace } from './args';
 export { exitCode } from './io';

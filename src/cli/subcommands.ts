@@ -9,7 +9,7 @@ import { buildReport, renderMarkdown, writeReport } from '../core/report/report'
 import { previewFacts, startFacts, type StartFacts } from '../core/engine/queries/releaseFacts';
 import { EXIT, type CliOptions } from './args';
 import { exitCode, type Io } from './io';
-import { CliPrompter } from './prompter';
+import { CliPrompter } from './cliPrompter';
 import { progressPrinter } from './progress';
 import { renderStatus } from './render';
 import { dryRun, previewGates, renderGates } from '../core/engine/queries/releasePreview';
