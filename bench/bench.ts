@@ -16,7 +16,7 @@ import { applyEvent, foldJournal, initialState } from '../src/core/model/release
 import { Monitor } from '../src/core/monitor/monitor';
 import { AccessLogSource } from '../src/core/monitor/accesslog-source';
 import type { Clock } from '../src/core/base/clock';
-import { Monitoring } from '../src/core/model/schema';
+import { Monitoring } from '../src/core/model/schema-monitoring';
 import { changelogSince, generateChangelogs, type Entry } from '../src/core/report/changelog';
 import { releaseTags } from '../src/core/git/release-tags';
 import type { ReleaseEvent } from '../src/core/model/events';

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { closest, formatProblem, loadPlanFile } from '../core/plan/load';
+import { formatProblem, loadPlanFile } from '../core/plan/load';
+import { closest } from '../core/plan/planPaths';
 import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/gates/secrets';
 import { SecretMasker } from '../core/exec/mask';

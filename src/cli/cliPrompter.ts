@@ -1,7 +1,7 @@
 import * as readline from 'node:readline/promises';
 import type { ChecklistItem } from '../core/model/schema';
 import { currentUser, type ChecklistDecision, type FailureDecision, type FailureInfo, type Prompter } from '../core/engine/run/engine';
-import type { Breach, BreachDecision } from '../core/monitor/monitor';
+import type { Breach, BreachDecision } from '../core/monitor/monitorPorts';
 import type { RollbackQuestion } from '../core/engine/gates/rollbackAdmission';
 import type { Io } from './io';
 

@@ -9,7 +9,8 @@ import { PLAN_TEMPLATES as TEMPLATES, isPlanTemplate, pathTaken, writeTemplate }
 import { JournalWriteError, LockHeldError } from '../core/journal/journal';
 import { UnresolvedReferenceError } from '../core/plan/scope';
 import { COMMANDS, RUNS_COMMANDS, type CommandId } from './commandIds';
-import { UNTRUSTED_MESSAGE, UserError, type ReleaseController } from './controller';
+import type { ReleaseController } from './controller';
+import { UNTRUSTED_MESSAGE, UserError } from './userError';
 import type { PlanDiagnostics } from './diagnostics';
 import { Disposable } from './dispose';
 import { engine, engineIfLoaded } from './lazyEngine';
@@ -18,7 +19,7 @@ import { shortTime } from '../core/engine/queries/releaseHistory';
 import { runDir, runIdProblem } from '../core/engine/queries/runs';
 import { ReleasePanel } from './panel';
 import { askAbandonReason, askWaiveReason } from './vscodePrompter';
-import { NODE_KINDS, type Node } from './tree';
+import { NODE_KINDS, type Node } from './treeNodes';
 import type { HistoryRow } from '../core/engine/queries/releaseHistory';
 import { openRunJournal, openRunReport, type HistoryProvider } from './historyView';
 import type { PreviewDocuments } from './previewDocuments';

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EngineOptions, FailureDecision, Release } from '../core/engine/run/engine';
 import { latestRunId, loadRun, runDir } from '../core/engine/queries/runs';
@@ -8,35 +7,14 @@ import { ErrorCodes, errorCode } from '../core/base/errors';
 import { rollbackOpenUntil, isFinal, type ReleaseState } from '../core/model/releaseState';
 import { parsePlan, type LoadResult } from '../core/plan/load';
 import { planForRun } from '../core/plan/environments';
-import { SecretMasker } from '../core/exec/mask';
-import { interpolate } from '../core/plan/scope';
-import { secretValues } from '../core/engine/gates/secrets';
 import type { PhaseId } from '../core/model/schema';
 import type { ReleaseEvent } from '../core/model/events';
 import type { GatesNow } from '../core/engine/gates/gatesNow';
 import { PhaseTerminals } from './terminals';
-import { VscodePrompter, type Answerers, type ReleasePrompts } from './vscodePrompter';
+import { askCancelStep, VscodePrompter, type Answerers, type ReleasePrompts } from './vscodePrompter';
 import { Disposable } from './dispose';
-
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly actions: ('Show Log' | 'Open Plan')[] = [],
-  ) {
-    super(message);
-  }
-}
-
-/** Why nothing runs in an untrusted workspace, said the same wherever it is refused. */
-export const UNTRUSTED_MESSAGE =
-  'This workspace is not trusted. Release Pilot runs the commands of the release plan, so it runs nothing until you trust the workspace.';
-
-export interface Precheck {
-  state: 'checking' | 'passed' | 'failed' | 'waived';
-  detail: string;
-  by?: string;
-  reason?: string;
-}
+import { UNTRUSTED_MESSAGE, UserError } from './userError';
+import { checkNow, planFileOf, workspaceOf, type Precheck } from './checklistCheck';
 
 /**
  * The one place the extension holds release state: the plan, the newest run folded from its
@@ -69,15 +47,7 @@ export class ReleaseController extends Disposable {
     this.terminals = this.register(
       new PhaseTerminals({
         writeInput: (d) => this.live?.writeInput(d),
-        interrupt: async () => {
-          if (!this.live) return;
-          const pick = await vscode.window.showWarningMessage(
-            'Cancel the running step? Its whole process tree is ended; then you choose: retry, roll back, waive or pause.',
-            { modal: true },
-            'Cancel Step',
-          );
-          if (pick === 'Cancel Step') this.live.cancelStep();
-        },
+        interrupt: () => askCancelStep(() => this.live),
       }),
     );
     const watcher = this.register(
@@ -97,18 +67,12 @@ export class ReleaseController extends Disposable {
   }
 
   get planFile(): string | undefined {
-    const f = this.folder;
-    if (!f) return undefined;
-    const rel = vscode.workspace.getConfiguration('releasePilot', f.uri).get<string>('planPath') || '.release/plan.yaml';
-    return path.resolve(f.uri.fsPath, rel);
+    return planFileOf(this.folder);
   }
 
   /** The folder steps run in: the one that holds `.release/`. */
   get workspaceDir(): string | undefined {
-    const plan = this.planFile;
-    if (!plan) return undefined;
-    const dir = path.dirname(plan);
-    return path.basename(dir) === '.release' ? path.dirname(dir) : dir;
+    return workspaceOf(this.planFile);
   }
 
   get runDir(): string | undefined {
@@ -413,18 +377,7 @@ export class ReleaseController extends Disposable {
     }
     this.prechecks.set(id, { state: 'checking', detail: 'checking…' });
     this.fireChanged();
-    const masker = new SecretMasker(secretValues(result.text, result.plan, process.env));
-    let out: { ok: boolean; detail: string };
-    try {
-      const ws = this.workspaceDir!;
-      const scope = await engine().beforeRunScope(ws, result.plan, path.relative(ws, this.planFile!) || this.planFile!, result.text, process.env);
-      const resolve = (t: string) => interpolate(t, scope);
-      const { tagPrefix } = result.plan.release;
-      out = await engine().runCheck(item, this.workspaceDir!, scope.builtins['release.version']!, tagPrefix, masker, resolve, { env: result.plan.env });
-    } catch (e) {
-      out = { ok: false, detail: masker.mask((e as Error).message) };
-    }
-    const pre: Precheck = { state: out.ok ? 'passed' : 'failed', detail: out.detail };
+    const pre = await checkNow(item, this.workspaceDir!, this.planFile!, result);
     this.prechecks.set(id, pre);
     this.fireChanged();
     return pre;

@@ -2,51 +2,26 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PHASE_TITLES, PHASES, type PhaseId } from '../core/model/schema';
 import type { ReleaseController } from './controller';
-import { statusName, type StepView } from '../core/model/releaseState';
+import { statusName } from '../core/model/releaseState';
+import { type StepView } from '../core/model/stateViews';
 import { unitsFor } from '../core/engine/run/phaseUnits';
 import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
+import {
+  childrenKey,
+  ENVIRONMENT_GATES,
+  icon,
+  itemSignature,
+  nodeKey,
+  secs,
+  type EnvironmentGateId,
+  type GateId,
+  type GateState,
+  type Node,
+} from './treeNodes';
 import { environmentOf } from '../core/plan/environments';
 import { shortTime } from '../core/engine/queries/releaseHistory';
 import { formatCountdown } from '../core/format';
-
-/** The gates a release passes before its checklist: a verdict that says go, a rollback plan, and what its environment declares. */
-export type GateId = 'acceptance' | 'rollback-plan' | EnvironmentGateId;
-type EnvironmentGateId = 'freeze' | 'promotion' | 'approval';
-const ENVIRONMENT_GATES: Record<EnvironmentGateId, string> = { freeze: 'Freeze window', promotion: 'Promotion', approval: 'Approval' };
-
-type GateState = 'pending' | 'checking' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped' | 'paused';
-
-export type Node =
-  | { kind: 'release' }
-  | { kind: 'group'; id: 'gates' | 'checklist' | 'phases'; blocked?: boolean }
-  | { kind: 'gate'; id: GateId }
-  | { kind: 'checklist'; id: string }
-  | { kind: 'phase'; id: PhaseId; ran?: boolean }
-  | { kind: 'step'; key: string; phase: PhaseId | 'rollback' }
-  | { kind: 'rollback' };
-
-export const NODE_KINDS: readonly Node['kind'][] = ['release', 'group', 'gate', 'checklist', 'phase', 'step', 'rollback'];
-
-const ICONS: Record<GateState, [string, string | undefined]> = {
-  pending: ['circle-large-outline', undefined],
-  checking: ['sync~spin', 'charts.blue'],
-  running: ['sync~spin', 'charts.blue'],
-  passed: ['pass-filled', 'testing.iconPassed'],
-  failed: ['error', 'testing.iconFailed'],
-  waived: ['pass', 'charts.yellow'],
-  blocked: ['circle-slash', 'charts.orange'],
-  interrupted: ['debug-pause', 'charts.orange'],
-  skipped: ['dash', 'disabledForeground'],
-  paused: ['debug-pause', 'charts.yellow'],
-};
-
-function icon(state: GateState): vscode.ThemeIcon {
-  const [id, colour] = ICONS[state];
-  return new vscode.ThemeIcon(id, colour ? new vscode.ThemeColor(colour) : undefined);
-}
-
-const secs = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** Maps the controller's state to tree items; no I/O and no prompts happen here. */
 export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataProvider<Node> {
@@ -398,32 +373,4 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     if (st.log && this.c.runDir) item.command = { command: COMMANDS.openStepLog, title: 'Open Log', arguments: [path.join(this.c.runDir, st.log)] };
     return item;
   }
-}
-
-const childrenKey = (parent: Node | undefined) => `children:${parent ? nodeKey(parent) : 'root'}`;
-
-function nodeKey(n: Node): string {
-  switch (n.kind) {
-    case 'release':
-    case 'rollback':
-      return n.kind;
-    case 'group':
-      // The gates group opens when a gate is blocked: then it is another node (see its item id).
-      return n.id === 'gates' && n.blocked ? 'group:gates:blocked' : `group:${n.id}`;
-    case 'gate':
-    case 'checklist':
-      return `${n.kind}:${n.id}`;
-    case 'phase':
-      // A phase that starts running becomes another node (see phaseItem's id).
-      return `phase:${n.id}:${n.ran ? 'ran' : 'idle'}`;
-    case 'step':
-      return `step:${n.key}`;
-  }
-}
-
-/** Everything of a tree item a person sees or clicks. */
-function itemSignature(i: vscode.TreeItem): string {
-  const iconId = i.iconPath instanceof vscode.ThemeIcon ? `${i.iconPath.id}/${i.iconPath.color?.id ?? ''}` : JSON.stringify(i.iconPath ?? '');
-  const tooltip = i.tooltip instanceof vscode.MarkdownString ? i.tooltip.value : (i.tooltip ?? '');
-  return JSON.stringify([i.id, i.label, i.description, iconId, tooltip, i.contextValue, i.collapsibleState, i.command?.command, i.command?.arguments]);
 }

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { ChecklistDecision, FailureDecision, FailureInfo, Prompter } from '../core/engine/run/engine';
+import type { ChecklistDecision, FailureDecision, FailureInfo, Prompter, Release } from '../core/engine/run/engine';
 import type { ChecklistItem } from '../core/model/schema';
-import type { Breach, BreachDecision } from '../core/monitor/monitor';
+import type { Breach, BreachDecision } from '../core/monitor/monitorPorts';
 import type { ReleaseState } from '../core/model/releaseState';
 import type { RollbackQuestion } from '../core/engine/gates/rollbackAdmission';
 
@@ -33,6 +33,17 @@ export async function askAbandonReason(version: string): Promise<string | undefi
     validateInput: (v) => (v.trim().length < 5 ? 'Write a reason of a few words' : undefined),
   });
   return reason?.trim() || undefined;
+}
+
+/** Ctrl-C in a phase's terminal: the running step is cancelled once the person confirms (the release asked then, if any). */
+export async function askCancelStep(live: () => Release | undefined): Promise<void> {
+  if (!live()) return;
+  const pick = await vscode.window.showWarningMessage(
+    'Cancel the running step? Its whole process tree is ended; then you choose: retry, roll back, waive or pause.',
+    { modal: true },
+    'Cancel Step',
+  );
+  if (pick === 'Cancel Step') live()!.cancelStep();
 }
 
 /** Every question the extension asks about a release: the engine's, and the two Start Release asks over an unfinished run. */

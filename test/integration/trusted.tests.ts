@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../../src/vscode/commandIds';
 import type { ReleasePilotApi } from '../../src/extension';
-import type { Node } from '../../src/vscode/tree';
+import type { Node } from '../../src/vscode/treeNodes';
 import type { ReleasePrompts } from '../../src/vscode/vscodePrompter';
 import { api, folder, until } from './util';
 

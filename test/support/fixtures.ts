@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlan } from '../../src/core/plan/load';
 import type { EngineOptions, FailureDecision, Prompter, ChecklistDecision } from '../../src/core/engine/run/engine';
-import type { BreachDecision } from '../../src/core/monitor/monitor';
+import type { BreachDecision } from '../../src/core/monitor/monitorPorts';
 import { tempDir, write } from './helpers';
 
 /** A small plan whose steps touch real files in the workspace; every phase is used. */

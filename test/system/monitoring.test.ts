@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Monitor, type WatchOutcome } from '../../src/core/monitor/monitor';
+import { Monitor } from '../../src/core/monitor/monitor';
+import { type WatchOutcome } from '../../src/core/monitor/monitorPorts';
 import { realClock } from '../../src/core/base/clock';
-import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/model/schema';
+import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/model/schema-monitoring';
 import { PrometheusQuerySource, ScrapeSource, HttpJsonSource, CommandSource } from '../../src/core/monitor/sources';
 import { Release } from '../../src/core/engine/run/engine';
 import type { NewEvent } from '../../src/core/model/events';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { formatProblem, parsePlan } from '../../src/core/plan/load';
 import { allKeys, type JsonSchema } from '../../src/core/plan/reference';
-import type { Metric } from '../../src/core/model/schema';
+import type { Metric } from '../../src/core/model/schema-monitoring';
 import { placeOf } from '../../src/core/plan/scope';
 import { createSource } from '../../src/core/monitor/sources';
 import { smallPlan } from '../support/fixtures';

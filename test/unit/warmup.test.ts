@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Monitor } from '../../src/core/monitor/monitor';
 import type { Clock } from '../../src/core/base/clock';
-import { Monitoring } from '../../src/core/model/schema';
+import { Monitoring } from '../../src/core/model/schema-monitoring';
 import type { NewEvent } from '../../src/core/model/events';
 import { foldJournal } from '../../src/core/model/releaseState';
 import { formatProblem, parsePlan } from '../../src/core/plan/load';

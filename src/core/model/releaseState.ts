@@ -1,90 +1,9 @@
 import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
-import type { ApprovalCounted, ItemState, PhaseState, ProcessStart, ReleaseEvent, ReleaseOutcome, RollbackTrigger, SampleStatus, StepState } from './events';
+import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome } from './events';
+import type { ChecklistView, MetricView, PhaseView, RollbackView, StepView } from './stateViews';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
-
-export interface StepView {
-  key: string;
-  phase: PhaseId | 'rollback';
-  name: string;
-  command: string;
-  state: StepState;
-  log?: string;
-  exitCode?: number | null;
-  signal?: string | null;
-  durationMs?: number;
-  message?: string;
-  tail?: string;
-  startedAt?: string;
-  attempts: number;
-  waivedBy?: string;
-  waiveReason?: string;
-  /** Process group of the running step, to end it if its owner died. */
-  pid?: number;
-  /** The step's mark (RELEASE_PILOT_STEP), carried by every process it started. */
-  mark?: string;
-  /** When the step's shell started (absent in older journals): a live process with its pid is the step's only if it started then. */
-  start?: ProcessStart;
-}
-
-export interface ChecklistView {
-  id: string;
-  title: string;
-  state: ItemState;
-  by?: string;
-  reason?: string;
-  detail?: string;
-  at?: string;
-}
-
-export interface PhaseView {
-  id: PhaseId;
-  state: PhaseState;
-  startedAt?: string;
-  finishedAt?: string;
-  /** Time spent running: from start to finish without the time the release stood paused. */
-  durationMs?: number;
-  /** Time the release stood paused while this phase was under way. */
-  pausedMs?: number;
-  steps: string[];
-}
-
-export interface MetricView {
-  id: string;
-  baseline?: { mean: number; stdev: number; samples: number[]; fixed: boolean };
-  samples: { at: string; value: number | null; status: SampleStatus; message?: string }[];
-  /** Samples taken in warm-ups (`monitoring.warmup`), journaled but not judged. */
-  warmupSamples?: number;
-  breaches: number;
-  /** The last confirmed guard breach: the rule, the value that broke it and the limit it broke. */
-  breach?: { rule: string; value: number; threshold: number; consecutive: number; at: string };
-  verdict?: { verdict: 'pass' | 'fail' | 'inconclusive'; explanation: string };
-  last?: { value: number | null; status: SampleStatus; message?: string };
-  /** Name, unit and guard rules as the plan said when the monitoring window started. */
-  title?: string;
-  unit?: string;
-  guard?: string;
-}
-
-export interface RollbackView {
-  trigger: RollbackTrigger;
-  reason: string;
-  by: string;
-  requestedAt: string;
-  startedAt: string;
-  latencyMs: number;
-  finishedAt?: string;
-  outcome?: 'rolled-back' | 'rollback-failed';
-  message?: string;
-  /** From the trigger to the end of the last rollback step. */
-  durationMs?: number;
-  budgetMs?: number;
-  /** How long after the rollback window closed it was started, when it was late. */
-  lateByMs?: number;
-  /** The newer run this rollback was forced over. */
-  forcedOver?: string;
-}
 
 export interface ReleaseState {
   runId: string;

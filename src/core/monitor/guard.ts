@@ -1,4 +1,4 @@
-import type { Guard } from '../model/schema';
+import type { Guard } from '../model/schema-monitoring';
 import { mannWhitney } from './stats';
 import { formatNumber } from '../format';
 

@@ -1,4 +1,4 @@
-import type { Guard } from '../model/schema';
+import type { Guard } from '../model/schema-monitoring';
 import { MIN_POINTS_FOR_STATS, statisticalVerdict } from './guard';
 import { mean } from './stats';
 import { formatNumber } from '../format';

@@ -1,4 +1,4 @@
-import type { Metric } from '../model/schema';
+import type { Metric } from '../model/schema-monitoring';
 import { runShort } from '../exec/short';
 import { fetchText } from '../base/fetchText';
 import { decimal, error, failure, ok, type MetricSource, type Sample } from './sample';

@@ -1,4 +1,5 @@
-import type { MetricView, ReleaseState } from '../model/releaseState';
+import type { ReleaseState } from '../model/releaseState';
+import type { MetricView } from '../model/stateViews';
 import { formatNumber } from '../format';
 
 // What a rollback did and why, in the words the report's Verification and Monitoring lines use.

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { statusName, type MetricView, type ReleaseState, type RollbackView, type StepView } from '../model/releaseState';
+import { statusName, type ReleaseState } from '../model/releaseState';
+import { type MetricView, type RollbackView, type StepView } from '../model/stateViews';
 import { PHASE_TITLES, PHASES } from '../model/schema';
 import { plainText } from '../base/text';
 import { inputsLine } from '../base/inputs';

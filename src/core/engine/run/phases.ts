@@ -1,5 +1,5 @@
 import { PHASE_TITLES, type PhaseId } from '../../model/schema';
-import type { StepView } from '../../model/releaseState';
+import type { StepView } from '../../model/stateViews';
 import type { RunContext } from './context';
 import { phaseGate } from '../gates/runGates';
 import type { FailureDecision } from './ports';

@@ -2,8 +2,9 @@ import type { ChecklistItem, PhaseId, Plan } from '../../model/schema';
 import type { RunningStep } from '../../exec/runner';
 import type { Clock } from '../../base/clock';
 import type { ReleaseEvent } from '../../model/events';
-import type { ReleaseState, StepView } from '../../model/releaseState';
-import type { Breach, BreachDecision } from '../../monitor/monitor';
+import type { ReleaseState } from '../../model/releaseState';
+import type { StepView } from '../../model/stateViews';
+import type { Breach, BreachDecision } from '../../monitor/monitorPorts';
 import type { Unit } from './phaseUnits';
 import type { RollbackQuestion } from '../gates/rollbackAdmission';
 

@@ -1,0 +1,39 @@
+// What a Monitor is given and what it answers: its dependencies, a breach and the outcome of a watch.
+import type { NewEvent } from '../model/events';
+import type { Clock } from '../base/clock';
+
+export interface Breach {
+  metric: string;
+  reason: string;
+  /** When the breach was confirmed (clock ms): the start of the rollback latency. */
+  confirmedAt: number;
+  kind: 'guard' | 'errors' | 'statistical';
+}
+
+export type BreachDecision = 'rollback' | 'pause' | 'continue';
+
+export interface MonitorDeps {
+  append: (e: NewEvent) => void;
+  clock: Clock;
+  signal: AbortSignal;
+  /** Called for `onBreach: prompt`. */
+  decide?(b: Breach): Promise<BreachDecision>;
+  onTick?(elapsedMs: number, windowMs: number): void;
+  /**
+   * How the metrics' texts resolve while the baseline is captured, when that differs from the
+   * window: a blue-green metric of `${deploy.color}` measures the live (active) colour then.
+   */
+  resolveForBaseline?: (s: string) => string;
+  /** The plan's `env` as written: `command` metrics run with it. */
+  env?: Record<string, string>;
+}
+
+export type WatchOutcome = { ok: true } | { ok: false; breach: Breach; action: 'rollback' | 'pause' } | { ok: false; aborted: true };
+
+/**
+ * A canary's analysis: a watch of its own length, judged sample by sample against the guards, its
+ * samples kept apart from the monitoring window's; the window's statistical verdict is not given.
+ */
+export interface AnalysisWatch {
+  windowMs: number;
+}
