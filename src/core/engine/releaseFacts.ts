@@ -4,6 +4,7 @@ import { git, isRepo } from '../git/git';
 import { commitOf } from '../git/gate';
 import { changelogSince, omittedSummary, type Changelog } from '../report/changelog';
 import { liveState } from './live';
+import { isFinal } from '../base/fold';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
 // way by the engine at start, the CLI's validate and dry run, and a click in the tree.
@@ -52,6 +53,8 @@ export function releasedBefore(workspace: string, plan: Plan, planRel: string, v
   for (const state of liveState(workspace, plan).out) {
     const id = state.runId;
     if (state.version !== version || (head !== undefined && state.commit === head)) continue;
+    // A run of this plan that has not ended is the one to resume or abandon: the start refuses it as such.
+    if (state.plan === planRel && !isFinal(state.status)) continue;
     const from = state.commit ? ` from commit ${state.commit.slice(0, 12)}` : '';
     const how =
       state.status === 'released'
