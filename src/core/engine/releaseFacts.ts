@@ -10,7 +10,10 @@ import { liveState } from './live';
 
 export type VersionFact = { ok: true; version: string; changelog?: Changelog } | { ok: false; message: string };
 
-/** The version a release of this plan would carry now: `auto` from the commits since the previous tag. */
+/**
+ * The version a release of this plan would carry now (`auto`: from the commits since the newest release tag),
+ * and its changelog: the commits since the version that serves now (`changelogSince`).
+ */
 export async function resolveVersion(workspace: string, plan: Plan): Promise<VersionFact> {
   const prefix = plan.release.tagPrefix;
   const version = plan.release.version.replace(/^v/, '');
@@ -18,7 +21,14 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
     if (version === 'auto') return { ok: false, message: 'version "auto" needs a git repository with Conventional Commits to compute the next version' };
     return { ok: true, version };
   }
-  const changelog = await changelogSince(workspace, prefix, plan.changelog);
+  // The base is what serves before this release (one answer, liveState), not merely the newest tag.
+  const served = liveState(workspace, plan).known;
+  const changelog = await changelogSince(
+    workspace,
+    prefix,
+    plan.changelog,
+    served && { version: served.version, ...(served.commit ? { commit: served.commit } : {}) },
+  );
   if (version === 'auto') {
     const nothing = nothingUserFacing(plan, changelog);
     if (nothing) return { ok: false, message: nothing };
