@@ -108,6 +108,22 @@ export async function resolveRedeploy(workspace: string, plan: Plan, planRel: st
   return { ok: false, message: `no released run of ${where} in .release/runs: only a version this plan released (and did not roll back) can be redeployed` };
 }
 
+/**
+ * What a redeploy of `wanted` would carry and replace, as a run would resolve them (`resolveRedeploy`, then the
+ * version live now as its previous version): what `run --redeploy V --dry-run` shows.
+ */
+export async function redeployFacts(
+  workspace: string,
+  plan: Plan,
+  planRel: string,
+  wanted: string,
+): Promise<{ ok: false; message: string } | { ok: true; version: string; previousVersion?: string; of: { runId: string; tagCommit?: string } }> {
+  const r = await resolveRedeploy(workspace, plan, planRel, wanted);
+  if (!r.ok) return r;
+  const previous = await previousVersionOf(workspace, plan, r.version);
+  return { ...r, ...(previous ? { previousVersion: previous.version } : {}) };
+}
+
 export interface PreviousVersion {
   version: string;
   /** Where it came from, for the journal and messages. */
