@@ -202,7 +202,7 @@ describe('redeploy: a version this plan released, again, through every gate (rea
     }
     const preview = cli('run', '--dry-run', '--redeploy', '1.2.3');
     assert.equal(preview.status, 0, preview.stdout + preview.stderr);
-    assert.match(preview.stdout, /^Dry run of tiny 1\.2\.3 → production.*This is a redeploy of 1\.2\.3, released in run /m);
+    assert.match(preview.stdout, /^Dry run of tiny 1\.2\.3 → production.*\nThis is a redeploy of 1\.2\.3, released in run /);
     const refused = cli('run', '--yes', '--redeploy', '9.9.9');
     assert.equal(refused.status, 1, refused.stdout + refused.stderr);
     assert.match(refused.stderr, /no released run of tiny 9\.9\.9 to production/);
