@@ -150,8 +150,14 @@ describe('monitoring against a real Prometheus', function () {
     await p2.waitForValue(RPS);
     const events: NewEvent[] = [];
     const cfg = monitoring([{ id: 'qps', prometheus: { url: p2.url, query: RPS }, guard: { min: 1 } }], { window: '30s' });
-    setTimeout(() => p2.stop(), 1200);
-    const out = await watch(cfg, events);
+    // Prometheus stops once a good sample was taken (not after a fixed time: a loaded machine samples later).
+    const stopAfterGood = setInterval(() => {
+      if (events.some((e) => e.type === 'metric.sample' && e.status === 'ok')) {
+        clearInterval(stopAfterGood);
+        p2.stop();
+      }
+    }, 20);
+    const out = await watch(cfg, events).finally(() => clearInterval(stopAfterGood));
     assert.ok(!out.ok && 'breach' in out);
     assert.equal(out.breach.kind, 'errors');
     assert.match(out.breach.reason, /^qps: 4 inconclusive samples in a row \(last: ECONNREFUSED.*\); the analysis fails$/);
