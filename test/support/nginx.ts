@@ -4,19 +4,9 @@ import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tempDir } from './helpers';
 import { alive } from './processes';
+import { freePort } from './server';
 
 export const NGINX = '/usr/sbin/nginx';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Nginx {
   dir: string;

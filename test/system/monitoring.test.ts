@@ -7,7 +7,8 @@ import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/
 import { PrometheusQuerySource, ScrapeSource, HttpJsonSource, CommandSource } from '../../src/core/monitor/sources';
 import { Release } from '../../src/core/engine/engine';
 import type { NewEvent } from '../../src/core/base/events';
-import { TestPrometheus, TestService, freePort } from '../support/traffic';
+import { TestPrometheus, TestService } from '../support/traffic';
+import { freePort } from '../support/server';
 import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';
 import { buildReport } from '../../src/core/report/report';
 
