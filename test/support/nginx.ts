@@ -95,6 +95,7 @@ http {
       if (master.exitCode === null && master.signalCode === null) {
         const exited = new Promise((r) => master.once('exit', r));
         master.kill('SIGQUIT');
+        // Waits for nginx, a real process, to finish its graceful stop; after 10 s it is killed.
         await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
         if (alive(master.pid!)) master.kill('SIGKILL');
       }

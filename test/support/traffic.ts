@@ -144,7 +144,7 @@ export class TestPrometheus {
       };
       const v = r.data?.result?.[0]?.value?.[1];
       if (v !== undefined && !Number.isNaN(Number(v))) return Number(v);
-      await new Promise((res) => setTimeout(res, 250));
+      await new Promise((res) => setTimeout(res, 200));
     }
     throw new Error(`no value for ${query}`);
   }

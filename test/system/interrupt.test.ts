@@ -213,6 +213,7 @@ describe('one interrupt per run: a rollback request or a stop ends every wait', 
         await new Promise((r) => setTimeout(r, 150));
         const t0 = Date.now();
         child.kill('SIGTERM');
+        // Waits for the CLI, a real process, to exit: it ends as soon as it does; the 20 s bound only names a hang.
         const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000))]);
         if (code === 'hung') child.kill('SIGKILL');
         const runs = path.join(ws.dir, '.release/runs');

@@ -9,6 +9,7 @@ import { Release } from '../../src/core/engine/engine';
 import type { NewEvent } from '../../src/core/base/events';
 import { TestPrometheus, TestService } from '../support/traffic';
 import { freePort } from '../support/server';
+import { waitFor } from '../support/waitFor';
 import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';
 import { buildReport } from '../../src/core/report/report';
 
@@ -150,8 +151,11 @@ describe('monitoring against a real Prometheus', function () {
     await p2.waitForValue(RPS);
     const events: NewEvent[] = [];
     const cfg = monitoring([{ id: 'qps', prometheus: { url: p2.url, query: RPS }, guard: { min: 1 } }], { window: '30s' });
-    setTimeout(() => p2.stop(), 1200);
+    const good = () => events.filter((e) => e.type === 'metric.sample' && e.status === 'ok').length;
+    // Prometheus stops mid-window: once the window has two good samples.
+    const stopped = waitFor(() => good() >= 2, 30_000).then(() => p2.stop());
     const out = await watch(cfg, events);
+    await stopped;
     assert.ok(!out.ok && 'breach' in out);
     assert.equal(out.breach.kind, 'errors');
     assert.match(out.breach.reason, /^qps: 4 inconclusive samples in a row \(last: ECONNREFUSED.*\); the analysis fails$/);
@@ -167,7 +171,7 @@ describe('metric sources against the same kind of service', function () {
   before(async () => {
     await svc.start();
     svc.traffic(50);
-    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(await waitFor(() => svc.served().count >= 20, 20_000), 'the load loop is sending');
   });
   after(() => svc.stop());
   afterEach(() => {
@@ -187,13 +191,14 @@ describe('metric sources against the same kind of service', function () {
     assert.deepEqual([first.status, first.message], ['empty', 'first scrape: a rate needs two']);
     await Promise.all([ratio.sample(), p99.sample()]);
     const before = svc.served();
-    await pause(1500);
+    // 75 requests between the scrapes: 1.5 s of the 50 requests a second asked for, longer on a loaded machine.
+    assert.ok(await waitFor(() => svc.served().count - before.count >= 75, 30_000), 'the load loop sent 75 requests');
     const [r, e, q] = await Promise.all([rate.sample(), ratio.sample(), p99.sample()]);
     const after = svc.served();
     // Compared with what the service really served between the scrapes: a loaded machine sends fewer
     // requests and answers slower than asked, and the figures must follow what happened.
     const served = after.count - before.count;
-    assert.ok(served >= 8, `the load loop sent ${served} requests in 1.5 s`);
+    assert.ok(served >= 75, `the load loop sent ${served} requests between the scrapes`);
     const expectedRate = served / ((after.at - before.at) / 1000);
     assert.equal(r.status, 'ok');
     assert.ok(Math.abs(r.value! - expectedRate) / expectedRate < 0.35, `rate ${r.value}, served ${expectedRate.toFixed(1)}/s`);
@@ -210,10 +215,11 @@ describe('metric sources against the same kind of service', function () {
 
   it('says "no traffic" for a ratio with no requests between scrapes', async () => {
     svc.traffic(0);
-    await pause(300);
+    // Lets the requests already sent be answered (the service answers at once) before the first scrape.
+    await pause(200);
     const ratio = new ScrapeSource(svc.url('/metrics'), 'http_requests_total', { code: '5..' }, 'ratio', 0.99, 2000);
     await ratio.sample();
-    await pause(300);
+    await pause(200);
     const s = await ratio.sample();
     assert.equal(s.status, 'no-traffic');
     assert.match(s.message!, /^no http_requests_total between two scrapes/);

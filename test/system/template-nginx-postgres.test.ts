@@ -408,7 +408,8 @@ http {
       `      faulty release: breach to rollback start ${at('rollback.started') - at('guard.breached')} ms, rollback ${at('rollback.finished') - at('rollback.started')} ms`,
     );
     const traffic = countTraffic(nginxPort, 2, '/api/items');
-    await new Promise((r2) => setTimeout(r2, 3000));
+    const counted = () => Object.values(traffic.codes).reduce((a, b) => a + b, 0);
+    assert.ok(await waitFor(() => counted() >= 100, 20_000), `requests after the rollback: ${JSON.stringify(traffic.codes)}`);
     await traffic.stop();
     assert.deepEqual(Object.keys(traffic.codes), ['200'], `requests after the rollback: ${JSON.stringify(traffic.codes)}`);
     const l = await live();

@@ -262,6 +262,8 @@ describe('paused time is not phase time', function () {
     const first = await (await Release.start(ws.options())).run();
     assert.equal(first.status, 'paused');
     const PAUSE_MS = 1500;
+    // Waits for the wall clock: the journal stamps each event with the real time (the engine's clock does not
+    // reach it), and the paused time is read from those stamps.
     await new Promise((r) => setTimeout(r, PAUSE_MS));
     fs.writeFileSync(path.join(ws.dir, 'fixed'), '');
     const again = await Release.reopen(ws.options({ decided: { 'deploy/0': { action: 'retry' } } }), first.runId);
