@@ -53,7 +53,7 @@ describe('attacks from the README alone', function () {
     assert.equal(fs.readFileSync(path.join(ws.dir, 'same.txt'), 'utf8'), 'SAME\n');
     const all = everything(ws, r.stdout + r.stderr);
     assert.ok(!all.includes('hunter2hunter2'), 'the secret stays masked in every output');
-    // The command reads the variable as bash's own expansion: the value is never in its text (H2).
+    // The command reads the variable as bash's own expansion: the value is never in its text.
     assert.match(fs.readFileSync(onlyJournal(ws), 'utf8'), /\[ \\"\$\{TINY_TOKEN\}\\" = /);
   });
 

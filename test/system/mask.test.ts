@@ -478,7 +478,7 @@ describe('secrets that cannot be masked safely are refused before a release star
   });
 });
 
-describe('L3: the refusal of a secret too short to mask does not spell it out', function () {
+describe('the refusal of a secret too short to mask does not spell it out', function () {
   this.timeout(60_000);
 
   for (const value of ['   ab  ', 'va', 'le', 'e', ' s ']) {

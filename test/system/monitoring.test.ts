@@ -270,14 +270,14 @@ describe('metric sources against the same kind of service', function () {
   void scripted;
 });
 
-describe('the window never releases what it could not judge (attack19 M1, M6)', function () {
+describe('the window never releases what it could not judge', function () {
   this.timeout(60_000);
   const plan = (metric: string, over = '') =>
     smallPlan({
       monitoring: `  window: 1s\n  interval: 250ms\n  warmup: 0s\n  failureLimit: 2\n  baseline:\n    fixed: { m: 0 }\n  metrics:\n    - id: m\n${metric}${over}`,
     });
 
-  it('M1: a mistyped access-log path (no usable sample in the whole window) rolls back and says why', async () => {
+  it('a mistyped access-log path (no usable sample in the whole window) rolls back and says why', async () => {
     const ws = workspace(
       plan(
         '      accessLog: { path: nonexistent-dir/access.log, format: combined, statistic: errorRatio }\n      guard: { max: 0.1 }',
@@ -293,7 +293,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
     assert.equal(r.incidentResponse.rollbackTriggered, 'Yes');
   });
 
-  it('M1: a window shorter than consecutiveErrorLimit samples of errors, onBreach prompt: the person is asked', async () => {
+  it('a window shorter than consecutiveErrorLimit samples of errors, onBreach prompt: the person is asked', async () => {
     const ws = workspace(plan('      command: echo n/a\n      guard: { max: 0.1 }', '\n  consecutiveErrorLimit: 20\n  onBreach: prompt'));
     const prompter = scripted({ breach: 'rollback' });
     const s = await (await Release.start(ws.options({ prompter }))).run();
@@ -309,7 +309,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
   const counted = (test: string, then: string) =>
     `      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n ${test} ]; then echo ${then}; else echo 0; fi"\n      guard: { max: 0.5 }`;
 
-  it('M6: a breach in the last sample, not yet confirmed, is confirmed by the extension and rolls back', async () => {
+  it('a breach in the last sample, not yet confirmed, is confirmed by the extension and rolls back', async () => {
     // Breaches from the window's last sample on.
     const ws = workspace(plan(counted('-ge 7', '1')));
     const s = await (await Release.start(ws.options())).run();
@@ -321,7 +321,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
     assert.match(s.rollback!.reason, /^m: 1\.00 is above the maximum 0\.500 for 2 sample\(s\) in a row$/);
   });
 
-  it('M6: a breach in the last sample that clears in the extension releases, and the report says the window was extended', async () => {
+  it('a breach in the last sample that clears in the extension releases, and the report says the window was extended', async () => {
     const ws = workspace(plan(counted('-eq 7', '1')));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);

@@ -371,7 +371,7 @@ http {
   });
 
   it('a faulty release: its migration turns a table into a view, changes a second schema and adds a third, monitoring breaches, the rollback switches back and restores every schema in one transaction', async () => {
-    // A database with a schema besides public (attack19 H3: the restore failed on "schema already exists").
+    // A database with a schema besides public (the restore once failed on "schema already exists").
     psql('create schema billing; create table billing.invoices (id int primary key, amount int); insert into billing.invoices values (1, 100);');
     const before = snapshot();
     assert.equal(before.schemas, 'billing,public');
@@ -434,7 +434,7 @@ http {
 
   const planValue = (key: string) => new RegExp(`^\\s*${key}: "?(\\d+)"?$`, 'm').exec(fs.readFileSync(path.join(repo, '.release', 'plan.yaml'), 'utf8'))![1];
 
-  it('a first release onto a service already live (attack19 H4): the faulty release is rolled back to the upstream that served before, and the database is restored', async () => {
+  it('a first release onto a service already live: the faulty release is rolled back to the upstream that served before, and the database is restored', async () => {
     // Nothing of this template ran here before: a fresh state folder, nginx on a service started by hand.
     stopInstances();
     stateDir = path.join(tmp, 'fresh state');
@@ -469,7 +469,7 @@ http {
     void liveServer;
   });
 
-  it('a stale process on the idle port (attack19 M7): the deploy refuses to start, never released while the old process answers', async () => {
+  it('a stale process on the idle port: the deploy refuses to start, never released while the old process answers', async () => {
     const greenPort = Number(planValue('GREEN_PORT'));
     const stale = await foreignServer(greenPort, 'stale');
     const before = snapshot();
