@@ -176,11 +176,13 @@ export class PhaseTerminals extends Disposable {
   onEvent(e: ReleaseEvent, s: ReleaseState): void {
     switch (e.type) {
       case 'phase.started':
-        this.get(e.phase, s.version).write(`${BOLD}▶ ${PHASE_TITLES[e.phase]}${RESET} ${DIM}(${s.name} ${s.version} → ${s.environment})${RESET}\n`);
+        this.get(e.phase, s.version, !quietDuringRollback(e.phase, s)).write(
+          `${BOLD}▶ ${PHASE_TITLES[e.phase]}${RESET} ${DIM}(${s.name} ${s.version} → ${s.environment})${RESET}\n`,
+        );
         break;
       case 'step.started':
         this.phaseOfStep.set(e.step, e.phase);
-        this.get(e.phase, s.version).write(`\n${BOLD}● ${e.name}${RESET}\n${DIM}$ ${e.command}${RESET}\n`);
+        this.get(e.phase, s.version, !quietDuringRollback(e.phase, s)).write(`\n${BOLD}● ${e.name}${RESET}\n${DIM}$ ${e.command}${RESET}\n`);
         break;
       case 'step.finished': {
         const phase = this.phaseOfStep.get(e.step);
@@ -263,4 +265,12 @@ export class PhaseTerminals extends Disposable {
       }
     }
   }
+}
+
+/**
+ * The rollback's announcement runs in the Announcement phase: its terminal opens without taking the
+ * Rollback terminal's place, which a person watching the rollback keeps in front until it ends.
+ */
+function quietDuringRollback(phase: PhaseId | 'rollback', s: ReleaseState): boolean {
+  return phase === 'announcement' && s.rollback !== undefined;
 }
