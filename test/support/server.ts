@@ -8,7 +8,7 @@ export interface TestServer {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
   url: string;
   /** Stops listening and ends every open connection (a keep-alive one too); safe to call twice. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**

@@ -324,7 +324,7 @@ describe('deploy strategies and the rollback window', () => {
     const r = await Release.start(ws.options());
     await r.run();
     // Reopened by a clock 1.3 s on: the 1 s window has closed for it, without waiting for it to close.
-    const later: Clock = { now: () => Date.now() + 1300, sleep: realClock.sleep };
+    const later: Clock = { now: () => Date.now() + 1300, sleep: (ms, signal) => realClock.sleep(ms, signal) };
     const no = scripted({ confirm: false });
     await assert.rejects(
       (await Release.reopen(ws.options({ prompter: no, clock: later }), r.runId)).rollbackFinished('too late?'),
