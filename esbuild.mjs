@@ -33,15 +33,25 @@ const problemMatcher = {
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', plugins: watch ? [problemMatcher] : [], legalComments: 'none' };
 // execa and friends are ESM and read import.meta.url; in a CommonJS bundle it comes from __filename.
+// `release-pilot --version` prints package.json's version, written into the bundle here.
+const { version } = JSON.parse(fs.readFileSync('package.json', 'utf8'));
 const nodeCjs = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  define: { 'import.meta.url': '__importMetaUrl' },
+  define: { 'import.meta.url': '__importMetaUrl', __RELEASE_PILOT_VERSION__: JSON.stringify(version) },
   banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 const builds = [
-  { ...common, ...nodeCjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` } },
+  {
+    ...common,
+    ...nodeCjs,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    banner: { js: `#!/usr/bin/env node\n${nodeCjs.banner.js}` },
+    // package.json's bin: npm links it, a person runs it as ./dist/cli.js; both need it executable.
+    plugins: [...common.plugins, { name: 'executable', setup: (b) => b.onEnd((r) => r.errors.length || fs.chmodSync('dist/cli.js', 0o755)) }],
+  },
   {
     ...common,
     entryPoints: ['src/webview/main.ts'],

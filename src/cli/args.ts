@@ -16,9 +16,11 @@ Commands:
                            end a paused or interrupted release without rolling back: ends the
                            processes its interrupted step left running and journals who and why
   status [RUN]             show the state of the newest (or the named) release
-  rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes)
+  rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes);
+                           --dry-run shows what it goes back to and every rollback command, runs nothing
   report [RUN]             print the report of a release and write report.md / report.json
-  history                  list every release of the workspace, newest first (--json; --limit N)
+  history                  list the releases of the workspace, newest first, and count the refused
+                           attempts (nothing ran); --all lists them too (--json keeps them, marked)
   compare RUN_A RUN_B      two runs of the plan side by side: outcome, each monitoring window (baseline,
                            samples, guards, verdicts) and the changelog between their commits (--json)
   approve VERSION --env ENV [--var NAME=VALUE]... [--comment TEXT]
@@ -26,6 +28,8 @@ Commands:
                            tag on HEAD for this plan and these --var values, signed when ENV asks (git
                            push it to share it); a release given other --var values does not count it
   changelog                print the changelog of a range and the proposed bump (changelog --help)
+  completion bash|zsh      print a shell completion script (commands, options, run ids, environments);
+                           bash: source <(release-pilot completion bash)
   schema                   print the plan's JSON Schema
   init [--template NAME] [--force]
                            write .release/plan.yaml from a template (without --template: list them);
@@ -40,9 +44,10 @@ Options:
   --comment TEXT           with approve: a comment kept in the approval
   --workspace DIR          where steps run (default: the folder that holds .release/)
   --yes, -y                answer yes: start, run production steps, roll back on failure
-  --dry-run                print every command with its variables resolved; run nothing
+  --dry-run                with run or rollback: print every command with its variables resolved; run
+                           nothing, journal nothing, take no lock
   --redeploy VERSION       with run: release again a version this plan released before (the plan
-                           must say release.redeploy: true); every gate applies
+                           must say release.redeploy: true); every gate applies; with --dry-run, a preview
   --var NAME=VALUE         override a plan variable (repeatable); with approve, the values approved
   --tick ID                tick a manual checklist item as yourself: git user.name, else your login
                            (repeatable)
@@ -59,7 +64,9 @@ Options:
   --format md|json         report format (default md)
   --json                   with history or compare: print JSON
   --limit N                with history: the newest N releases only
+  --all                    with history: list refused attempts too
   --verbose                show the output of every step
+  --version, -V            print the version of release-pilot
   --help, -h               this help
 
 Without a terminal (CI, a pipe), nothing is asked; each question is answered like this:
@@ -96,36 +103,57 @@ export function parse(argv: string[]) {
   return { values: parsed.values, positionals: parsed.positionals };
 }
 
+/** Every option of the commands (changelog has its own): what the parser accepts and what completion offers. */
+export const OPTIONS = {
+  plan: { type: 'string' },
+  workspace: { type: 'string' },
+  env: { type: 'string' },
+  'override-freeze': { type: 'string' },
+  comment: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  'dry-run': { type: 'boolean' },
+  redeploy: { type: 'string' },
+  var: { type: 'string', multiple: true },
+  tick: { type: 'string', multiple: true },
+  waive: { type: 'string', multiple: true },
+  reason: { type: 'string' },
+  format: { type: 'string' },
+  verbose: { type: 'boolean' },
+  write: { type: 'boolean' },
+  retry: { type: 'boolean' },
+  late: { type: 'boolean' },
+  force: { type: 'boolean' },
+  template: { type: 'string' },
+  json: { type: 'boolean' },
+  limit: { type: 'string' },
+  all: { type: 'boolean' },
+  version: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The commands, as the help lists them: what main dispatches and what completion offers. */
+export const COMMAND_NAMES = [
+  'validate',
+  'run',
+  'resume',
+  'abandon',
+  'status',
+  'rollback',
+  'report',
+  'history',
+  'compare',
+  'approve',
+  'changelog',
+  'schema',
+  'init',
+  'completion',
+] as const;
+
+/** The commands whose arguments are run ids: each is checked to be one before anything is read or run. */
+export const TAKES_RUNS: readonly string[] = ['status', 'report', 'resume', 'rollback', 'abandon', 'compare'];
+
 function parseOnce(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    tokens: true,
-    allowPositionals: true,
-    options: {
-      plan: { type: 'string' },
-      workspace: { type: 'string' },
-      env: { type: 'string' },
-      'override-freeze': { type: 'string' },
-      comment: { type: 'string' },
-      yes: { type: 'boolean', short: 'y' },
-      'dry-run': { type: 'boolean' },
-      redeploy: { type: 'string' },
-      var: { type: 'string', multiple: true },
-      tick: { type: 'string', multiple: true },
-      waive: { type: 'string', multiple: true },
-      reason: { type: 'string' },
-      format: { type: 'string' },
-      verbose: { type: 'boolean' },
-      write: { type: 'boolean' },
-      retry: { type: 'boolean' },
-      late: { type: 'boolean' },
-      force: { type: 'boolean' },
-      template: { type: 'string' },
-      json: { type: 'boolean' },
-      limit: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: argv, tokens: true, allowPositionals: true, options: OPTIONS });
 }
 
 export function splitKv(kv: string, flag: string): [string, string] {

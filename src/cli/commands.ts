@@ -6,7 +6,8 @@ import { findUnresolvedRun } from '../core/engine/stop';
 import type { ReleaseState } from '../core/base/fold';
 import { ErrorCodes, errorCode } from '../core/base/errors';
 import { buildReport, renderMarkdown, writeReport } from '../core/report/report';
-import { previewFacts, startFacts, type StartFacts } from '../core/engine/releaseFacts';
+import { previewFacts, redeployFacts, startFacts, type StartFacts } from '../core/engine/releaseFacts';
+import { previewRollback } from '../core/engine/rollbackPreview';
 import { EXIT, type CliOptions } from './args';
 import { exitCode, type Io } from './io';
 import { CliPrompter } from './prompter';
@@ -64,11 +65,27 @@ export async function validateCommand(p: PlanContext, io: Io): Promise<number> {
   return 0;
 }
 
-export async function dryRunCommand(p: PlanContext, vars: Record<string, string>, io: Io): Promise<number> {
-  const facts = await factsOf(p);
-  warnUnmet(facts, io);
-  const { version, previousVersion } = previewFacts(facts);
-  io.out(dryRun(p.plan, vars, { version, previousVersion }));
+/** `run --dry-run` (with `--redeploy V`: the redeploy of V): every command resolved, then the gates now; nothing runs. */
+export async function dryRunCommand(p: PlanContext, vars: Record<string, string>, io: Io, redeploy?: string): Promise<number> {
+  let version: string;
+  let previousVersion: string;
+  let heading = '';
+  if (redeploy !== undefined) {
+    const r = await redeployFacts(p.workspace, p.plan, path.relative(p.workspace, p.planFile) || p.planFile, redeploy);
+    if (!r.ok) {
+      io.err(`release-pilot: ${r.message}`);
+      return EXIT.failed;
+    }
+    ({ version, previousVersion } = previewFacts({ ...r, unmet: [] }));
+    heading = `\nThis is a redeploy of ${version}, released in run ${r.of.runId}${r.of.tagCommit ? ` (tag commit ${r.of.tagCommit.slice(0, 12)})` : ''}; it replaces ${previousVersion}.`;
+  } else {
+    const facts = await factsOf(p);
+    warnUnmet(facts, io);
+    ({ version, previousVersion } = previewFacts(facts));
+  }
+  const text = dryRun(p.plan, vars, { version, previousVersion });
+  const [first, ...rest] = text.split('\n');
+  io.out([first + heading, ...rest].join('\n'));
   io.out(
     `\n${renderGates(
       await previewGates(p.plan, p.workspace, {
@@ -83,15 +100,33 @@ export async function dryRunCommand(p: PlanContext, vars: Record<string, string>
   return 0;
 }
 
-/** `history`: every release of the workspace, newest first, as a table or JSON. */
+/** `rollback [RUN] --dry-run`: the rollback's target and every command resolved; no lock, no journal line, no step. */
+export function rollbackPreviewCommand(runArg: string | undefined, o: CliOptions, p: PlanContext, io: Io): number {
+  const runId = runArg ?? latestRunId(p.workspace);
+  if (!runId) {
+    io.err(`release-pilot: no release to roll back in ${p.workspace}`);
+    return EXIT.failed;
+  }
+  const r = previewRollback(p.workspace, p.plan, runId, { env: process.env, force: Boolean(o.force) });
+  if (!r.ok) {
+    io.err(`release-pilot: ${r.message}`);
+    if (r.supersededBy) io.err(`to roll it back anyway: release-pilot rollback ${runId} --force --reason TEXT`);
+    return EXIT.failed;
+  }
+  io.out(r.text);
+  return 0;
+}
+
+/** `history`: every release of the workspace, newest first, as a table (refused attempts counted) or JSON. */
 export function historyCommand(o: CliOptions, workspace: string, io: Io): number {
   const limit = o.limit === undefined ? undefined : Number(o.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
     io.err(`release-pilot: --limit expects a whole number above 0, got "${o.limit}"`);
     return EXIT.usage;
   }
-  const rows = releaseHistory(workspace, { limit });
-  io.out(o.json ? JSON.stringify(rows, null, 2) : renderHistory(rows, formatDuration));
+  // JSON and --all keep refused attempts (marked `refused`); the table folds them into a count.
+  if (o.json) io.out(JSON.stringify(releaseHistory(workspace, { limit }), null, 2));
+  else io.out(renderHistory(releaseHistory(workspace, o.all ? { limit } : {}), formatDuration, { all: Boolean(o.all), limit }));
   return 0;
 }
 

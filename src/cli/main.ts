@@ -10,22 +10,34 @@ import { latestRunId, loadRun, runIdProblem } from '../core/engine/runs';
 import { approveCommand } from './approve-command';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { initCommand } from './init-command';
-import { defaultWorkspace, EXIT, HELP, parse, splitKv, type CliArgs, type CliOptions } from './args';
+import { COMMAND_NAMES, defaultWorkspace, EXIT, HELP, parse, splitKv, TAKES_RUNS, type CliArgs, type CliOptions } from './args';
+import { completionCommand } from './completion';
+import { VERSION } from './version';
 import { maskedIo, stdio, type Io } from './io';
-import { compareCommand, dryRunCommand, historyCommand, readRunCommand, releaseCommand, validateCommand, type PlanContext } from './commands';
+import {
+  compareCommand,
+  dryRunCommand,
+  historyCommand,
+  readRunCommand,
+  releaseCommand,
+  rollbackPreviewCommand,
+  validateCommand,
+  type PlanContext,
+} from './commands';
 
 export { EXIT, defaultWorkspace } from './args';
 export { exitCode } from './io';
 export { renderStatus } from './render';
 export { dryRun } from '../core/engine/preview';
 
-/** The commands whose arguments are run ids: each is checked to be one before anything is read or run. */
-const TAKES_RUNS = ['status', 'report', 'resume', 'rollback', 'abandon', 'compare'];
-const KNOWN = ['approve', 'validate', 'run', 'resume', 'status', 'rollback', 'report', 'changelog', 'abandon', 'history', 'compare'];
+/** The commands that read a plan or runs (init, schema and completion are answered before). */
+const KNOWN: readonly string[] = COMMAND_NAMES.filter((c) => c !== 'init' && c !== 'schema' && c !== 'completion');
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   // The changelog has its own options and needs no full release plan.
   if (isChangelogCommand(argv)) return changelogCommand(argv, io);
+  // Completion has its own words (the shell, or what to list for the script) and reads no plan unless asked.
+  if (argv[0] === 'completion') return completionCommand(argv.slice(1), io);
   let args: CliArgs;
   try {
     args = parse(argv);
@@ -35,6 +47,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   const { values: o, positionals } = args;
   const [command, runArg, ...rest] = positionals;
+  if (o.version) {
+    io.out(VERSION);
+    return 0;
+  }
   if (o.help || !command) {
     io.out(HELP);
     return command || o.help ? 0 : EXIT.usage;
@@ -55,8 +71,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`release-pilot: ${notRun[0]}`);
     return EXIT.usage;
   }
-  if (o.redeploy !== undefined && (command !== 'run' || o['dry-run'])) {
-    io.err(`release-pilot: --redeploy goes with run${o['dry-run'] ? ', without --dry-run (a dry run shows the plan as written)' : ''}`);
+  if (o.redeploy !== undefined && command !== 'run') {
+    io.err('release-pilot: --redeploy goes with run (and run --redeploy VERSION --dry-run previews it)');
     return EXIT.usage;
   }
   if (command === 'history') return historyCommand(o, workspace, io);
@@ -171,11 +187,12 @@ async function runCommand(command: string, runArg: string | undefined, o: CliOpt
   }
   const { vars } = flags;
   if (o['dry-run']) {
+    if (command === 'rollback') return rollbackPreviewCommand(runArg, o, p, io);
     if (command !== 'run') {
-      io.err('release-pilot: --dry-run goes with run');
+      io.err('release-pilot: --dry-run goes with run (a release, or --redeploy VERSION) and rollback');
       return EXIT.usage;
     }
-    return dryRunCommand(p, vars, io);
+    return dryRunCommand(p, vars, io, o.redeploy);
   }
   if (command === 'abandon' && !o.reason?.trim()) {
     io.err('release-pilot: abandon needs --reason TEXT: why nobody finishes or rolls back this release');

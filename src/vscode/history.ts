@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { releaseHistory, shortTime, type HistoryRow } from '../core/engine/history';
+import { foldRefused, releaseHistory, shortTime, type HistoryRow } from '../core/engine/history';
 import { runsDir } from '../core/engine/runs';
 import { formatDuration } from '../core/format';
 
@@ -14,9 +14,19 @@ const ICONS: Record<string, [string, string?]> = {
   interrupted: ['warning', 'charts.orange'],
 };
 
-/** The "Releases" view: every run of this workspace, newest first; a click opens its report. */
-export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<HistoryRow | undefined>();
+/** The one collapsed node that holds the refused attempts (runs that ended before any step ran). */
+export interface RefusedAttempts {
+  refusedAttempts: HistoryRow[];
+}
+export type HistoryNode = HistoryRow | RefusedAttempts;
+const isGroup = (n: HistoryNode): n is RefusedAttempts => 'refusedAttempts' in n;
+
+/**
+ * The "Releases" view: every release of this workspace, newest first, a click opens its report; the refused
+ * attempts folded under one collapsed "Refused attempts (N)" node, as `release-pilot history` counts them.
+ */
+export class HistoryProvider implements vscode.TreeDataProvider<HistoryNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<HistoryNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private timer: NodeJS.Timeout | undefined;
@@ -63,15 +73,26 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryRow>, vsc
     this.changed.fire(undefined);
   }
 
-  getChildren(element?: HistoryRow): HistoryRow[] {
-    if (element) return [];
+  getChildren(element?: HistoryNode): HistoryNode[] {
+    if (element) return isGroup(element) ? element.refusedAttempts : [];
     const dir = this.workspaceDir();
     this.rows = dir ? releaseHistory(dir) : [];
     this.read = true;
-    return this.rows;
+    const { releases, refused } = foldRefused(this.rows);
+    return refused.length ? [...releases, { refusedAttempts: refused }] : releases;
   }
 
-  getTreeItem(r: HistoryRow): vscode.TreeItem {
+  getTreeItem(n: HistoryNode): vscode.TreeItem {
+    if (!isGroup(n)) return this.rowItem(n);
+    const item = new vscode.TreeItem(`Refused attempts (${n.refusedAttempts.length})`, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = 'refused-attempts';
+    item.iconPath = new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
+    item.tooltip = 'Runs that ended before any step ran (a gate refused, the go/no-go question was not answered): they changed nothing.';
+    item.contextValue = 'refused-attempts';
+    return item;
+  }
+
+  private rowItem(r: HistoryRow): vscode.TreeItem {
     const item = new vscode.TreeItem(r.version, vscode.TreeItemCollapsibleState.None);
     item.id = r.runId;
     const status = r.live && r.status !== 'running' ? `${r.status} (live)` : r.status;
@@ -112,7 +133,8 @@ export function createHistoryView(
   // As read now: a refresh may have replaced the selected object with a newer one of the same run.
   history.selected = () => {
     const picked = view.selection[0];
-    return picked && (history.rows.find((r) => r.runId === picked.runId) ?? picked);
+    if (!picked || isGroup(picked)) return undefined;
+    return history.rows.find((r) => r.runId === picked.runId) ?? picked;
   };
   let shown = '';
   const listener = controller.onDidChange(() => {

@@ -68,9 +68,10 @@ describe(`environments: promotion and approval gates in the tree, Approve Releas
     const tags = approvalTags();
     assert.ok(tags, 'no approval tag was written');
     const message = git('tag', '-l', '--format=%(contents)', tags.split('\n')[0]);
+    // Approved in VS Code, with no --var: the inputs line is the digest of no overrides (sha256 of "[]").
     assert.match(
       message,
-      /^release-pilot approval\nenvironment: production\nversion: 1\.2\.3\ncommit: [0-9a-f]{40}\nplan: [0-9a-f]{64}\napprover: .+ <.+>\nat: \S+\ncomment: checked on staging/,
+      /^release-pilot approval\nenvironment: production\nversion: 1\.2\.3\ncommit: [0-9a-f]{40}\nplan: [0-9a-f]{64}\ninputs: 4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945\napprover: .+ <.+>\nat: \S+\ncomment: checked on staging/,
     );
     await wb.page.locator('.notifications-toasts', { hasText: 'Approved fixture-app 1.2.3 for production' }).first().waitFor({ timeout: 15_000 });
     // The gates are judged again at once, for the person at this git: their own approval does not count for them.

@@ -11,7 +11,15 @@ describe('the Releases view: every run of the workspace, newest first', function
   it('lists each run folder with its outcome, and a click opens that run report', async () => {
     const rp = await api();
     rp.history.refresh();
-    const rows = rp.history.getChildren();
+    const top = rp.history.getChildren();
+    // Every run, newest first; refused attempts (nothing ran) sit under one collapsed node at the end.
+    const rows = rp.history.rows;
+    const groups = top.filter((n) => 'refusedAttempts' in n);
+    assert.ok(groups.length <= 1 && (groups.length === 0 || top.at(-1) === groups[0]), 'one "Refused attempts" node, last');
+    assert.deepEqual(
+      top.flatMap((n) => ('refusedAttempts' in n ? n.refusedAttempts : [n])).map((r) => r.runId),
+      [...rows.filter((r) => !r.refused), ...rows.filter((r) => r.refused)].map((r) => r.runId),
+    );
     const runs = fs
       .readdirSync(path.join(folder(), '.release', 'runs'))
       .filter((d) => fs.existsSync(path.join(folder(), '.release', 'runs', d, 'journal.jsonl')))
@@ -78,7 +86,15 @@ describe('the Releases view: every run of the workspace, newest first', function
       fs.writeFileSync(allow, '');
       fs.writeFileSync(verdict, 'QA verdict: Ready for Launch\n');
       rp.history.refresh();
-      const rows = rp.history.getChildren();
+      const top = rp.history.getChildren();
+      // Every run, newest first; refused attempts (nothing ran) sit under one collapsed node at the end.
+      const rows = rp.history.rows;
+      const groups = top.filter((n) => 'refusedAttempts' in n);
+      assert.ok(groups.length <= 1 && (groups.length === 0 || top.at(-1) === groups[0]), 'one "Refused attempts" node, last');
+      assert.deepEqual(
+        top.flatMap((n) => ('refusedAttempts' in n ? n.refusedAttempts : [n])).map((r) => r.runId),
+        [...rows.filter((r) => !r.refused), ...rows.filter((r) => r.refused)].map((r) => r.runId),
+      );
       const before = rows.length;
       const rolledBack = rows.find((r) => r.status === 'rolled-back')!;
       await vscode.commands.executeCommand(COMMANDS.redeployRun, rolledBack);
@@ -99,7 +115,8 @@ describe('the Releases view: every run of the workspace, newest first', function
         asked.join('\n'),
       );
       rp.history.refresh();
-      assert.equal(rp.history.getChildren()[0].runId, s.runId, 'the redeploy is the newest row');
+      const newest = rp.history.getChildren()[0];
+      assert.ok(!('refusedAttempts' in newest) && newest.runId === s.runId, 'the redeploy is the newest row');
     } finally {
       answering.dispose();
       fs.rmSync(allow, { force: true });

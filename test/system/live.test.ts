@@ -115,7 +115,7 @@ describe('what is live: one answer from every journal, for every ending (real CL
       rows.map((r) => [r.version, r.status, r.serving ?? '-']),
       [
         ['1.2.0', 'rolled-back', '-'],
-        ['1.1.0', 'aborted', 'yes'],
+        ['1.1.0', 'abandoned', 'yes'],
         ['1.0.0', 'released', '-'],
       ],
     );
@@ -123,7 +123,7 @@ describe('what is live: one answer from every journal, for every ending (real CL
     assert.equal(cmp.status, 0, cmp.stderr);
     assert.match(cmp.stdout, /^serving now\s+yes\s+no$/m, cmp.stdout);
     const h = cli(ws, 'history');
-    assert.match(h.stdout, /1\.1\.0\s+production\s+aborted \(serving\)/, h.stdout);
+    assert.match(h.stdout, /1\.1\.0\s+production\s+abandoned \(serving\)/, h.stdout);
   });
 
   it('a version whose rollback failed may still serve: released again from another commit it is refused, as after released; the next rollback target says it is uncertain', async () => {

@@ -44,8 +44,11 @@ const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-
 function renderCommands(secret: string): Record<string, string> {
   const chars = [...secret];
   const mid = Math.floor(chars.length / 2);
-  let piece = chars.slice(mid - 1, mid + 1).join('');
-  if (/[\n\0]/.test(piece)) piece = chars.find((c) => /[A-Za-z0-9]/.test(c)) ?? 'x';
+  // The grep pattern is written into the plan, which refuses control characters: the printable pair nearest the middle.
+  // eslint-disable-next-line no-control-regex -- control characters are what it avoids
+  const printable = (i: number) => i > 0 && i < chars.length && !/[\x00-\x1f\x7f]/.test(chars[i - 1] + chars[i]);
+  const at = [...chars.keys()].sort((a, b) => Math.abs(a - mid) - Math.abs(b - mid)).find(printable);
+  const piece = at === undefined ? (chars.find((c) => /[A-Za-z0-9]/.test(c)) ?? 'x') : chars[at - 1] + chars[at];
   return {
     'set -x': `(set -x; : "${OPEN}\${S}${CLOSE}") 2>&1`,
     'printf %q': `printf '%q\\n' "${OPEN}\${S}${CLOSE}"`,

@@ -188,18 +188,21 @@ describe('redeploy: a version this plan released, again, through every gate (rea
     assert.equal(fs.readFileSync(path.join(t.ws.dir, 'deployed.txt'), 'utf8'), 'version 1.2.3\n');
   });
 
-  it('through the CLI: run --redeploy releases it; --redeploy elsewhere is a usage error', async () => {
+  it('through the CLI: run --redeploy releases it (--dry-run previews it); --redeploy elsewhere is a usage error', async () => {
     const t = await twoReleases();
     const cli = (...args: string[]) =>
       spawnSync('node', [path.join(ROOT, 'dist', 'cli.js'), ...args, '--plan', t.ws.planFile], { encoding: 'utf8', timeout: 60_000 });
     for (const args of [
       ['status', '--redeploy', '1.2.3'],
-      ['run', '--dry-run', '--redeploy', '1.2.3'],
+      ['rollback', '--dry-run', '--redeploy', '1.2.3'],
     ]) {
       const r = cli(...args);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /--redeploy goes with run/);
     }
+    const preview = cli('run', '--dry-run', '--redeploy', '1.2.3');
+    assert.equal(preview.status, 0, preview.stdout + preview.stderr);
+    assert.match(preview.stdout, /^Dry run of tiny 1\.2\.3 → production.*\nThis is a redeploy of 1\.2\.3, released in run /);
     const refused = cli('run', '--yes', '--redeploy', '9.9.9');
     assert.equal(refused.status, 1, refused.stdout + refused.stderr);
     assert.match(refused.stderr, /no released run of tiny 9\.9\.9 to production/);

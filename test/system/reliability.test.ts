@@ -14,14 +14,19 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 describe('reliability: the disk refusing writes', () => {
   it('does not start when the run folder cannot be created, and says where', async () => {
     const ws = workspace();
-    fs.mkdirSync(path.join(ws.dir, '.release'), { recursive: true });
-    // The kernel refuses directories under /proc, root or not.
-    fs.symlinkSync('/proc/release-pilot-nowhere', path.join(ws.dir, '.release', 'runs'));
-    await assert.rejects(
-      Release.start(ws.options()),
-      (e: Error) =>
-        e instanceof JournalWriteError && /cannot write the release journal .*\/journal\.jsonl: ENOENT; the release stopped before acting/.test(e.message),
-    );
+    // A read-only file system for the runs folder: the kernel refuses the run's folder, root or not.
+    const runs = path.join(ws.dir, '.release', 'runs');
+    fs.mkdirSync(runs, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', runs]);
+    try {
+      await assert.rejects(
+        Release.start(ws.options()),
+        (e: Error) =>
+          e instanceof JournalWriteError && /cannot write the release journal .*\/journal\.jsonl: ENOENT; the release stopped before acting/.test(e.message),
+      );
+    } finally {
+      execFileSync('umount', ['-l', runs]);
+    }
     assert.ok(!fs.existsSync(path.join(ws.dir, 'prepared.txt')), 'nothing ran');
     assert.ok(!fs.existsSync(path.join(ws.dir, '.release', 'lock')), 'the lock was given back');
   });

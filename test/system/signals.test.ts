@@ -164,6 +164,11 @@ describe('signals: every way a release is stopped leaves no orphan', function ()
     assert.equal(cli(ws, 'abandon', id, '--reason', 'again').status, 1, 'a finished run cannot be abandoned');
 
     fs.writeFileSync(path.join(ws.dir, 'fast'), '');
+    // The abandoned deploy may have reached production: 1.2.3 counts as out, and no commit tells its code apart here.
+    const same = cli(ws, 'run', '--yes', '--tick', 'sign-off');
+    assert.equal(same.status, 1, same.stdout + same.stderr);
+    assert.match(same.stderr, /tiny 1\.2\.3 may still be deployed \(aborted while its deploy or rollback ran\) to production in run /);
+    fs.writeFileSync(ws.planFile, fs.readFileSync(ws.planFile, 'utf8').replace('version: 1.2.3', 'version: 1.2.4'));
     const again = cli(ws, 'run', '--yes', '--tick', 'sign-off');
     assert.equal(again.status, 0, again.stdout + again.stderr);
   });

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { statusName } from '../base/fold';
+import { statusName, type ReleaseState } from '../base/fold';
 import { loadRun, runDir, runIds } from './runs';
 import { servingNow, workspaceRuns } from './live';
 
@@ -26,15 +26,35 @@ export interface HistoryRow {
   serving?: 'yes' | 'maybe';
   /** A process is running this release now. */
   live: boolean;
+  /** An attempt that changed nothing: it ended before any step ran (a gate, a question, a refusal). */
+  refused?: true;
   report: string;
   journal: string;
+}
+
+/**
+ * An attempt, not a release: it ended (aborted, not abandoned by a person) before any step of the plan ran, so
+ * it changed nothing: a refused gate, an unanswered go/no-go question, a stop before the first step.
+ */
+export function isRefusedAttempt(s: ReleaseState): boolean {
+  return s.status === 'aborted' && s.abandonedBy === undefined && !s.deployStartedAt && Object.keys(s.steps).length === 0 && s.rollbacks.length === 0;
+}
+
+/** The rows a list of releases shows, and the refused attempts it folds into a count (`history --all` lists them). */
+export function foldRefused(rows: readonly HistoryRow[]): { releases: HistoryRow[]; refused: HistoryRow[] } {
+  return { releases: rows.filter((r) => !r.refused), refused: rows.filter((r) => r.refused) };
+}
+
+/** "3 refused attempts (history --all to list them)": the line a list of releases shows for what it folds. */
+export function refusedLine(n: number): string {
+  return `${n} refused attempt${n === 1 ? '' : 's'} (history --all to list them)`;
 }
 
 /**
  * Every run of the workspace, newest first; `plan` keeps only the runs of that plan file. A journal
  * that cannot be read as a release (empty, or not one) is left out rather than failing the list.
  */
-export function releaseHistory(workspace: string, o: { plan?: string; limit?: number } = {}): HistoryRow[] {
+export function releaseHistory(workspace: string, o: { plan?: string; limit?: number; refused?: boolean } = {}): HistoryRow[] {
   const rows: HistoryRow[] = [];
   const serving = servingNow(workspaceRuns(workspace));
   for (const id of runIds(workspace)) {
@@ -47,6 +67,8 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
     }
     const s = run.state;
     if (!s.runId || (o.plan !== undefined && s.plan !== o.plan)) continue;
+    const refused = isRefusedAttempt(s);
+    if (refused && o.refused === false) continue;
     const end = s.finishedAt ? Date.parse(s.finishedAt) : undefined;
     const dir = runDir(workspace, id);
     rows.push({
@@ -68,6 +90,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
       ...(s.outcomeMessage ? { outcomeMessage: s.outcomeMessage } : {}),
       ...(serving(s) ? { serving: serving(s) } : {}),
       live: run.live,
+      ...(refused ? { refused: true as const } : {}),
       report: path.join(dir, 'report.md'),
       journal: path.join(dir, 'journal.jsonl'),
     });
@@ -84,21 +107,30 @@ export function shortTime(iso: string): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** The history as a table for a terminal: newest first, one release per line. */
-export function renderHistory(rows: readonly HistoryRow[], duration: (ms: number) => string): string {
-  if (!rows.length) return 'No releases yet in this workspace.';
+/**
+ * The history as a table for a terminal: newest first, one release per line. Refused attempts are folded into
+ * one line that counts them; `all` lists them too, marked.
+ */
+export function renderHistory(rows: readonly HistoryRow[], duration: (ms: number) => string, o: { all?: boolean; limit?: number } = {}): string {
+  const { releases, refused } = foldRefused(rows);
+  const shown = (o.all ? [...rows] : releases).slice(0, o.limit);
+  const folded = o.all || !refused.length ? [] : [refusedLine(refused.length)];
+  if (!shown.length) return ['No releases yet in this workspace.', ...folded].join('\n');
   const table = [
     ['RUN', 'VERSION', 'ENVIRONMENT', 'OUTCOME', 'STARTED', 'DURATION', 'BY'],
-    ...rows.map((r) => [
+    ...shown.map((r) => [
       r.runId,
       r.version,
       r.environment,
-      r.status + (r.serving === 'yes' ? ' (serving)' : r.serving === 'maybe' ? ' (may serve)' : '') + (r.live ? ' (live)' : ''),
+      r.status +
+        (r.serving === 'yes' ? ' (serving)' : r.serving === 'maybe' ? ' (may serve)' : '') +
+        (r.live ? ' (live)' : '') +
+        (r.refused ? ' (refused)' : ''),
       shortTime(r.startedAt),
       r.durationMs !== undefined ? duration(r.durationMs) : '—',
       r.user,
     ]),
   ];
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
-  return table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
+  return [...table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')), ...folded].join('\n');
 }

@@ -1,4 +1,4 @@
-import type { ReleaseState } from '../base/fold';
+import type { ReleaseState, ReleaseStatus } from '../base/fold';
 import type { Plan } from '../plan/schema';
 import { loadRun, runIds } from './runs';
 
@@ -39,7 +39,7 @@ export interface ServingRun {
   commit?: string;
   /** The plan file of the run, relative to the workspace. */
   plan: string;
-  status: string;
+  status: ReleaseStatus;
   rule: 'live' | 'uncertain';
   /** Blue-green: the colours the run deployed with (`idle` took the new version). */
   colors?: { active: string; idle: string };

@@ -4,13 +4,17 @@ import { git, isRepo } from '../git/git';
 import { commitOf } from '../git/gate';
 import { changelogSince, omittedSummary, type Changelog } from '../report/changelog';
 import { liveState } from './live';
+import { isFinal } from '../base/fold';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
 // way by the engine at start, the CLI's validate and dry run, and a click in the tree.
 
 export type VersionFact = { ok: true; version: string; changelog?: Changelog } | { ok: false; message: string };
 
-/** The version a release of this plan would carry now: `auto` from the commits since the previous tag. */
+/**
+ * The version a release of this plan would carry now (`auto`: from the commits since the newest release tag),
+ * and its changelog: the commits since the version that serves now (`changelogSince`).
+ */
 export async function resolveVersion(workspace: string, plan: Plan): Promise<VersionFact> {
   const prefix = plan.release.tagPrefix;
   const version = plan.release.version.replace(/^v/, '');
@@ -18,7 +22,14 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
     if (version === 'auto') return { ok: false, message: 'version "auto" needs a git repository with Conventional Commits to compute the next version' };
     return { ok: true, version };
   }
-  const changelog = await changelogSince(workspace, prefix, plan.changelog);
+  // The base is what serves before this release (one answer, liveState), not merely the newest tag.
+  const served = liveState(workspace, plan).known;
+  const changelog = await changelogSince(
+    workspace,
+    prefix,
+    plan.changelog,
+    served && { version: served.version, ...(served.commit ? { commit: served.commit } : {}) },
+  );
   if (version === 'auto') {
     const nothing = nothingUserFacing(plan, changelog);
     if (nothing) return { ok: false, message: nothing };
@@ -52,6 +63,8 @@ export function releasedBefore(workspace: string, plan: Plan, planRel: string, v
   for (const state of liveState(workspace, plan).out) {
     const id = state.runId;
     if (state.version !== version || (head !== undefined && state.commit === head)) continue;
+    // A run of this plan that has not ended is the one to resume or abandon: the start refuses it as such.
+    if (state.plan === planRel && !isFinal(state.status)) continue;
     const from = state.commit ? ` from commit ${state.commit.slice(0, 12)}` : '';
     const how =
       state.status === 'released'
@@ -96,6 +109,22 @@ export async function resolveRedeploy(workspace: string, plan: Plan, planRel: st
     return { ok: true, version, of: { runId: id, ...(tagCommit ? { tagCommit } : {}) } };
   }
   return { ok: false, message: `no released run of ${where} in .release/runs: only a version this plan released (and did not roll back) can be redeployed` };
+}
+
+/**
+ * What a redeploy of `wanted` would carry and replace, as a run would resolve them (`resolveRedeploy`, then the
+ * version live now as its previous version): what `run --redeploy V --dry-run` shows.
+ */
+export async function redeployFacts(
+  workspace: string,
+  plan: Plan,
+  planRel: string,
+  wanted: string,
+): Promise<{ ok: false; message: string } | { ok: true; version: string; previousVersion?: string; of: { runId: string; tagCommit?: string } }> {
+  const r = await resolveRedeploy(workspace, plan, planRel, wanted);
+  if (!r.ok) return r;
+  const previous = await previousVersionOf(workspace, plan, r.version);
+  return { ...r, ...(previous ? { previousVersion: previous.version } : {}) };
 }
 
 export interface PreviousVersion {

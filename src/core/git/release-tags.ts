@@ -58,6 +58,22 @@ export async function commitOf(cwd: string, ref: string): Promise<string> {
   });
 }
 
+/**
+ * Where the changelog of a release starts when a version serves: the release tag of that version, else the
+ * commit its run recorded; undefined when git knows neither (a tag deleted, a commit from another clone).
+ */
+export async function servedBase(cwd: string, prefix: string, served: { version: string; commit?: string }): Promise<string | undefined> {
+  const tag = `${prefix}${served.version}`;
+  if ((await gitResult(cwd, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`])).exitCode === 0) return tag;
+  if (
+    served.commit &&
+    /^[0-9a-f]{40,64}$/.test(served.commit) &&
+    (await gitResult(cwd, ['rev-parse', '-q', '--verify', `${served.commit}^{commit}`])).exitCode === 0
+  )
+    return served.commit;
+  return undefined;
+}
+
 export interface TagContext {
   /** The release tag on the `to` commit itself (the release being described), if any. */
   atTo?: ReleaseTag;

@@ -123,8 +123,22 @@ export class LockHeldError extends Error {
   override name = 'LockHeldError';
   readonly code = ErrorCodes.LockHeld;
   constructor(readonly info: LockInfo) {
-    super(`the release is already being run by ${info.holder} (pid ${info.pid}, ${info.user}@${info.host}, run ${info.runId}, since ${info.since})`);
+    super(lockHeldText(info));
   }
+}
+
+/**
+ * Who holds the release now and how to stop it, for a person who wanted to run, resume or roll back: a VS Code
+ * window rolls back from its status bar; another process stops on SIGINT (its step ended, the release paused),
+ * after which the run rolls back from anywhere. Every refusal of the lock says it (CLI and VS Code alike).
+ */
+export function lockHeldText(info: LockInfo): string {
+  const who = `the release is already being run by ${info.holder} (pid ${info.pid}, ${info.user}@${info.host}, run ${info.runId}, since ${info.since})`;
+  const then = `then \`release-pilot rollback ${info.runId}\` rolls it back`;
+  const stop = info.holder.startsWith('VS Code')
+    ? `roll it back in that window (the status bar's rollback, or Deploy: Roll Back); or close that window, which stops it and pauses the release, and ${then}`
+    : `stop it with \`kill -INT ${info.pid}\` on ${info.host} (it ends the running step and pauses the release, resumable), ${then}`;
+  return `${who}; to roll it back: ${stop}`;
 }
 
 /** How long an acquire waits for another process's takeover of the same stale lock to finish. */

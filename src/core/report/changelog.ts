@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import semver from 'semver';
 import { git } from '../git/git';
-import { commitOf, nextPrerelease, tagContext, tagIndex, type TagContext, type TagIndex } from '../git/release-tags';
+import { commitOf, nextPrerelease, servedBase, tagContext, tagIndex, type TagContext, type TagIndex } from '../git/release-tags';
 import { parseMessage, type ParsedMessage } from './conventional';
 
 export const SECTIONS = ['Added', 'Changed', 'Deprecated', 'Removed', 'Fixed', 'Security'] as const;
@@ -48,8 +48,10 @@ export interface Omitted {
 }
 
 export interface Changelog {
-  /** Where the range starts: the previous release tag, or `from`. */
+  /** Where the range starts: the previous release tag, or `from` (for a release: the version that served before it). */
   previousTag: string | null;
+  /** The release tag the proposed version goes on from, when the range starts elsewhere (a rolled-back release's tag is newer than what serves). */
+  versionFrom?: string | null;
   to: string;
   /** The release tag on `to`, when `to` is already released. */
   releaseTag: string | null;
@@ -117,9 +119,34 @@ export function bumpOf(entries: Entry[]): Bump {
   return 'patch';
 }
 
-/** The changelog of the commits since the previous release tag of `tagPrefix` (tags on HEAD itself are the release being made). */
-export async function changelogSince(cwd: string, tagPrefix = 'v', settings: Omit<ChangelogOptions, 'tagPrefix'> = {}): Promise<Changelog> {
-  return generateChangelog(cwd, { ...settings, tagPrefix });
+/**
+ * The changelog of a release: what reaches production with it. Its base is `served`, the version that serves
+ * before this release (its tag, else the commit its run recorded); without one (no run served yet), the previous
+ * release tag of `tagPrefix` (tags on HEAD itself are the release being made). The proposed version goes on
+ * from the newest release tag either way, with the bump of the commits since that tag: a rolled-back 1.2.0
+ * keeps its number, so the fix after it is 1.2.1, and its changelog lists 1.2.0's feature, which reaches
+ * production for the first time.
+ */
+export async function changelogSince(
+  cwd: string,
+  tagPrefix = 'v',
+  settings: Omit<ChangelogOptions, 'tagPrefix'> = {},
+  served?: { version: string; commit?: string },
+): Promise<Changelog> {
+  const numbered = await generateChangelog(cwd, { ...settings, tagPrefix });
+  const from = served ? await servedBase(cwd, tagPrefix, served) : undefined;
+  if (!from || from === numbered.previousTag) return numbered;
+  // What serves is HEAD itself (the same commit released again): the range would be empty.
+  if ((await commitOf(cwd, from)) === (await commitOf(cwd, numbered.to))) return numbered;
+  const shipped = await generateChangelog(cwd, { ...settings, tagPrefix, from });
+  return {
+    ...shipped,
+    versionFrom: numbered.previousTag,
+    releaseTag: numbered.releaseTag,
+    date: numbered.date,
+    bump: numbered.bump,
+    version: numbered.version,
+  };
 }
 
 interface Item {
