@@ -19,6 +19,8 @@ import type { Clock } from '../src/core/base/clock';
 import { Monitoring } from '../src/core/model/schema-monitoring';
 import { changelogSince, generateChangelogs, type Entry } from '../src/core/report/changelog';
 import { releaseTags } from '../src/core/git/release-tags';
+import { decideVerdict } from '../src/core/engine/gates/acceptanceVerdict';
+import { parseMessage } from '../src/core/report/conventional';
 import type { ReleaseEvent } from '../src/core/model/events';
 import { TestPrometheus, TestService } from '../test/support/traffic';
 import { scripted, smallPlan } from '../test/support/fixtures';
@@ -650,6 +652,44 @@ async function accessLogBurst() {
   });
 }
 
+/**
+ * Texts the product reads whole, at sizes a person could paste: a 1 MB acceptance document for the
+ * verdict and a 2 MB commit message for the changelog. Linear work; the goals flag a quadratic turn.
+ */
+function parsingCost() {
+  const runs = QUICK ? 3 : 7;
+  const timed = (work: () => unknown) =>
+    median(
+      Array.from({ length: runs }, () => {
+        const t0 = performance.now();
+        work();
+        return performance.now() - t0;
+      }),
+    );
+  const doc = `${'QA notes: all 1200 tests passed on staging.\n'.repeat(Math.ceil((1024 * 1024) / 44))}Ready for Launch`;
+  const verdict = timed(() => {
+    if (!decideVerdict(doc, 'Ready for Launch').ok) throw new Error('the 1 MB verdict was not decided as go');
+  });
+  rows.push({
+    figure: 'Acceptance verdict of a 1 MB document (the phrase on its last line)',
+    value: ms(verdict),
+    goal: '≤ 5 s (linear in lines; more means a quadratic turn)',
+    baseline: '—',
+    met: verdict <= 5000,
+  });
+  const message = `feat: big\n\nBREAKING CHANGE: ${'x '.repeat(1_000_000)}`;
+  const parse = timed(() => {
+    if (parseMessage(message).notes.length !== 1) throw new Error('the 2 MB message lost its breaking note');
+  });
+  rows.push({
+    figure: 'Conventional Commit message of 2 MB parsed (one breaking note)',
+    value: ms(parse),
+    goal: '< 1 s',
+    baseline: '—',
+    met: parse < 1000,
+  });
+}
+
 async function main() {
   const t0 = Date.now();
   const parts: [string, () => Promise<void> | void][] = [
@@ -663,6 +703,7 @@ async function main() {
     ['canary abort', canaryAbort],
     ['changelog', changelogCost],
     ['changelog of a real history', realHistoryChangelog],
+    ['parsing', parsingCost],
     ['extension cost', extensionCost],
   ];
   // --only=changelog runs the parts whose name contains the word (figures for one area, BENCHMARKS.md left as it is).

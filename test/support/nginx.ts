@@ -4,19 +4,9 @@ import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tempDir } from './helpers';
 import { alive } from './processes';
+import { freePort } from './server';
 
 export const NGINX = '/usr/sbin/nginx';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Nginx {
   dir: string;
@@ -105,6 +95,7 @@ http {
       if (master.exitCode === null && master.signalCode === null) {
         const exited = new Promise((r) => master.once('exit', r));
         master.kill('SIGQUIT');
+        // Waits for nginx, a real process, to finish its graceful stop; after 10 s it is killed.
         await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
         if (alive(master.pid!)) master.kill('SIGKILL');
       }

@@ -3,14 +3,14 @@
 import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tempDir } from './helpers';
+import { freePort, startServer, type TestServer } from './server';
 
 export class TestService {
   errorRate = 0;
   latencyMs = 0;
-  private server!: http.Server;
+  private server!: TestServer;
   private byCode = new Map<string, number>();
   private buckets = [0.005, 0.01, 0.05, 0.1, 0.5, 1].map((le) => ({ le, n: 0 }));
   private count = 0;
@@ -23,7 +23,7 @@ export class TestService {
   port = 0;
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
+    this.server = await startServer((req, res) => {
       if (req.url === '/metrics') {
         const send = () => {
           res.writeHead(200, { 'content-type': 'text/plain' });
@@ -45,8 +45,7 @@ export class TestService {
         this.observe(String(code), (performance.now() - t0) / 1000);
       }, this.latencyMs);
     });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.port = this.server.port;
     return this;
   }
 
@@ -90,18 +89,8 @@ export class TestService {
 
   async stop(): Promise<void> {
     this.traffic(0);
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+    await this.server.close();
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 /** A real Prometheus (Debian's package) scraping `target` every second, on a free loopback port. */
@@ -155,7 +144,7 @@ export class TestPrometheus {
       };
       const v = r.data?.result?.[0]?.value?.[1];
       if (v !== undefined && !Number.isNaN(Number(v))) return Number(v);
-      await new Promise((res) => setTimeout(res, 250));
+      await new Promise((res) => setTimeout(res, 200));
     }
     throw new Error(`no value for ${query}`);
   }

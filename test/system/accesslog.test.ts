@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { AccessLogSource, type AccessLogSettings } from '../../src/core/monitor/accesslog-source';
@@ -12,6 +11,7 @@ import { accessLogSettings } from '../support/accesslog';
 import { processesWhere } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { lineCount, startNginx, type Nginx } from '../support/nginx';
+import { startServer, type TestServer } from '../support/server';
 
 const settings = accessLogSettings;
 
@@ -27,7 +27,7 @@ const line = (status: number, time = '0.001') => `127.0.0.1 - - [28/Nov/2026:12:
 describe('access log source against a real nginx', function () {
   this.timeout(60_000);
   let nginx: Nginx;
-  let upstream: http.Server;
+  let upstream: TestServer;
   const sources: AccessLogSource[] = [];
   const source = (over: Partial<AccessLogSettings> = {}, file = nginx.log) => {
     const s = new AccessLogSource(file, settings(over));
@@ -43,14 +43,14 @@ describe('access log source against a real nginx', function () {
   const times = (p: string, n: number) => Array.from({ length: n }, () => p);
 
   before(async () => {
-    upstream = http.createServer((req, res) => setTimeout(() => res.end('slow\n'), 300));
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    nginx = await startNginx((upstream.address() as { port: number }).port);
+    // The upstream answers slowly on purpose: nginx logs a $request_time of at least 0.3 s.
+    upstream = await startServer((req, res) => setTimeout(() => res.end('slow\n'), 300));
+    nginx = await startNginx(upstream.port);
   });
   after(async () => {
     for (const s of sources) await s.close();
     await nginx?.stop();
-    await new Promise((r) => upstream?.close(r));
+    await upstream?.close();
     assert.deepEqual(
       processesWhere((p) => p.cmd.includes(nginx.dir)),
       [],
@@ -77,7 +77,8 @@ describe('access log source against a real nginx', function () {
     const src = source({ statistic: 'rate' });
     await src.sample();
     await send(times('/ok', 12));
-    await new Promise((r) => setTimeout(r, 500));
+    // At least 0.2 s between the reads: the message's seconds, to the ms, then give the rate within 0.25 %.
+    await new Promise((r) => setTimeout(r, 200));
     const s = await src.sample();
     const c = counted(s);
     assert.equal(c.requests, 12);
@@ -154,6 +155,8 @@ describe('access log source against a real nginx', function () {
     assert.ok(a.value! >= 1, 'the status request itself is an active connection');
     assert.equal((await requests.sample()).status, 'empty');
     await send(times('/ok', 20));
+    // Waits for 0.5 s of the wall clock between the reads: the message gives seconds to 10 ms, and over
+    // 0.5 s that rounding stays within the 1 % asserted below.
     await new Promise((r) => setTimeout(r, 500));
     const r = await requests.sample();
     assert.equal(r.status, 'ok', r.message);

@@ -53,7 +53,7 @@ describe('attacks from the README alone', function () {
     assert.equal(fs.readFileSync(path.join(ws.dir, 'same.txt'), 'utf8'), 'SAME\n');
     const all = everything(ws, r.stdout + r.stderr);
     assert.ok(!all.includes('hunter2hunter2'), 'the secret stays masked in every output');
-    // The command reads the variable as bash's own expansion: the value is never in its text (H2).
+    // The command reads the variable as bash's own expansion: the value is never in its text.
     assert.match(fs.readFileSync(onlyJournal(ws), 'utf8'), /\[ \\"\$\{TINY_TOKEN\}\\" = /);
   });
 
@@ -96,6 +96,7 @@ describe('attacks from the README alone', function () {
     assert.ok(await waitFor(() => processesIn(ws.dir).some((p) => p.includes('sleep 3030')), 20_000), 'the verdict command started');
     const t0 = Date.now();
     child.kill('SIGTERM');
+    // Waits for the CLI, a real process, to exit: it ends as soon as it does; the 15 s bound only names a hang.
     const ended = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000))]);
     assert.notEqual(ended, 'hung', `the CLI did not end: ${out}`);
     assert.ok(await waitFor(() => !processesIn(ws.dir).some((p) => p.includes('sleep 3030')), 5_000), `left running: ${processesIn(ws.dir).join('; ')}`);

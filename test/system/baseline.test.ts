@@ -63,7 +63,7 @@ const CASES: Array<{ what: string; monitoring: string; files: Record<string, str
     files: { 'health.txt': '1\n' },
   },
   {
-    what: 'a fixed baseline beside a production that reads 0 now against min 1 (attack19 M3): said in a warning, not stopped on',
+    what: 'a fixed baseline beside a production that reads 0 now against min 1: said in a warning, not stopped on',
     monitoring: monitoringOf(HEALTH_MIN_1, '    fixed: { health: 1 }'),
     files: { 'health.txt': '0\n' },
     warned:

@@ -7,8 +7,8 @@ import { smallPlan, workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
-/** L10: `--var` for a variable the plan does not declare was ignored (a typo released with the plan's own value). */
-describe('L10: --var names only declared variables', function () {
+/** `--var` for a variable the plan does not declare was ignored (a typo released with the plan's own value). */
+describe('--var names only declared variables', function () {
   this.timeout(60_000);
   const plan = smallPlan({ extra: 'variables:\n  STATE_DIR: /srv/app\n  PORT: "8080"' });
   const cli = (...args: string[]) => {

@@ -118,8 +118,8 @@ describe('crash safety at every phase boundary', function () {
   for (const phase of PHASES.slice(0, -1)) {
     it(`kill -9 right after ${phase} finished: nothing lost, nothing claimed, resume releases`, async () => {
       // The next phase's first step holds until the CLI is killed: a quick phase (the announcement) must
-      // not finish the release between the moment the test sees the marker and the kill (CI2 saw that
-      // race once). The monitoring window, which has no steps, takes its 1 s.
+      // not finish the release between the moment the test sees the marker and the kill (a CI run saw
+      // that race once). The monitoring window, which has no steps, takes its 1 s.
       const next = PHASES[PHASES.indexOf(phase) + 1];
       const at = `  ${next}:\n    steps:\n`;
       const plan = smallPlan();

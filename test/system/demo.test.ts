@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { ROOT } from '../support/helpers';
 import { processesIn } from '../support/processes';
 import { countTraffic } from '../support/traffic';
+import { waitFor } from '../support/waitFor';
 
 function demo(...args: string[]) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', 'demo', 'run-demo.mjs'), '--keep', ...args], { encoding: 'utf8', timeout: 170_000 });
@@ -94,12 +95,15 @@ describe('the demo: a rollback started after the release finished (real service,
       assert.equal(env.summary().active, 'green');
 
       const traffic = countTraffic(env.ports.ROUTER_PORT);
-      await new Promise((r) => setTimeout(r, 1000));
+      const counted = () => Object.values(traffic.codes).reduce((a, b) => a + b, 0);
+      // Requests answered through the router before the rollback starts, and again after it ended.
+      assert.ok(await waitFor(() => counted() >= 50, 20_000), `requests before the rollback: ${JSON.stringify(traffic.codes)}`);
       const rolled = await cliAsync(env.dir, ['rollback', '--yes', '--reason', 'customers report wrong totals', ...vars]);
-      await new Promise((r) => setTimeout(r, 1500));
+      const atEnd = counted();
+      assert.ok(await waitFor(() => counted() >= atEnd + 50, 20_000), `requests after the rollback: ${JSON.stringify(traffic.codes)}`);
       await traffic.stop();
       assert.equal(rolled.code, 3, rolled.out.slice(-3000));
-      const total = Object.values(traffic.codes).reduce((a, b) => a + b, 0);
+      const total = counted();
       const non200 = total - (traffic.codes[200] ?? 0);
       assert.ok(total >= 100, `enough requests counted: ${JSON.stringify(traffic.codes)}`);
       assert.equal(non200, 0, `every request answered 200: ${JSON.stringify(traffic.codes)}`);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Release, loadRun, latestRunId } from '../../src/core/engine/run/engine';
 import { LockHeldError } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/model/releaseState';
+import { realClock, type Clock } from '../../src/core/base/clock';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { gitRepo } from '../support/helpers';
 import { atVersion, journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
@@ -322,15 +323,16 @@ describe('deploy strategies and the rollback window', () => {
     const ws = workspace(smallPlan({ extra: '' }).replace('rollback:\n  steps:', 'rollback:\n  deadline: 1s\n  steps:'));
     const r = await Release.start(ws.options());
     await r.run();
-    await new Promise((res) => setTimeout(res, 1300));
+    // Reopened by a clock 1.3 s on: the 1 s window has closed for it, without waiting for it to close.
+    const later: Clock = { now: () => Date.now() + 1300, sleep: (ms, signal) => realClock.sleep(ms, signal) };
     const no = scripted({ confirm: false });
     await assert.rejects(
-      (await Release.reopen(ws.options({ prompter: no }), r.runId)).rollbackFinished('too late?'),
+      (await Release.reopen(ws.options({ prompter: no, clock: later }), r.runId)).rollbackFinished('too late?'),
       /the rollback was not confirmed; nothing was started \(a late rollback needs an explicit confirmation that it is late\)/,
     );
     assert.match(no.asked.join('\n'), /The rollback window closed \d+(\.\d)? s ago \(at /);
     assert.ok(!journalLines(ws, r.runId).some((e) => e.type === 'rollback.started'), 'nothing started');
-    const s = await (await Release.reopen(ws.options(), r.runId)).rollbackFinished('late, and confirmed as late');
+    const s = await (await Release.reopen(ws.options({ clock: later }), r.runId)).rollbackFinished('late, and confirmed as late');
     assert.equal(s.status, 'rolled-back');
     assert.ok(s.rollback!.lateByMs! >= 300, `late by ${s.rollback!.lateByMs} ms`);
   });

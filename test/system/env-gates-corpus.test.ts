@@ -76,7 +76,7 @@ describe('approval gate: hostile corpus (real git, real SSH signatures)', functi
     as(alice);
   });
 
-  it('counts an approval given from an LF checkout for a CRLF checkout of the same plan, and the other way round (L1)', async () => {
+  it('counts an approval given from an LF checkout for a CRLF checkout of the same plan, and the other way round', async () => {
     const lf = 'release:\n  name: tiny\n  version: 1.2.3\n';
     const crlf = lf.replace(/\n/g, '\r\n');
     for (const [approved, released] of [
@@ -216,7 +216,7 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     rolledBack?: boolean;
     /** Whether the journal says the tree was clean at the start; 'absent': it says nothing (an older or hand-written journal). */
     clean?: boolean | 'absent';
-    /** Metric verdicts journaled at the end of monitoring, `metric:verdict` (F6). */
+    /** Metric verdicts journaled at the end of monitoring, `metric:verdict`. */
     verdicts?: string[];
   }) => {
     const id = `20261127-0000${String(++n).padStart(2, '0')}-1.2.3`;
@@ -274,7 +274,7 @@ describe('promotion gate: hostile corpus (real journals)', () => {
     ['a released run to "stagíng", a look-alike of staging', () => run({ env: 'stagíng' })],
     ['a staging run started from a working tree with uncommitted changes', () => run({ clean: false })],
     ['a staging run whose journal does not say whether its tree was clean', () => run({ clean: 'absent' })],
-    // F6: the monitoring phase passes when nothing failed; a metric that judged nothing proves nothing.
+    // The monitoring phase passes when nothing failed; a metric that judged nothing proves nothing.
     ['a staging run whose only metric was inconclusive (NaN only)', () => run({ verdicts: ['m:inconclusive'] })],
     ['a staging run with one metric passed and one inconclusive', () => run({ verdicts: ['a:pass', 'b:inconclusive'] })],
     ['a staging run whose metric verdict says fail while the phase says passed', () => run({ verdicts: ['m:fail'] })],
@@ -293,15 +293,15 @@ describe('promotion gate: hostile corpus (real journals)', () => {
       const v = verdict();
       assert.equal(v.state, 'blocked', v.message);
     });
-  it('control (F6): a staging run whose metrics all passed opens the gate', () => {
+  it('control: a staging run whose metrics all passed opens the gate', () => {
     run({ verdicts: ['a:pass', 'b:pass'] });
     assert.equal(verdict().state, 'open', verdict().message);
   });
-  it('names the inconclusive metric and says the monitoring did not pass (F6)', () => {
+  it('names the inconclusive metric and says the monitoring did not pass', () => {
     run({ verdicts: ['m:inconclusive'] });
     assert.match(verdict().message, /its monitoring was inconclusive, not passed \(m: no measurement to judge\)/);
   });
-  it('L7: a tiny maxAge is said in seconds or ms, not "0 h"', () => {
+  it('a tiny maxAge is said in seconds or ms, not "0 h"', () => {
     run({});
     const v = promotionVerdict(dir, plan, { released: 'staging', maxAge: 30_000 }, { version: '1.2.3', commit }, now);
     assert.match(v.message, /ended 1 d ago, over the limit of 30 s/);

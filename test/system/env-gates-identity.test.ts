@@ -11,7 +11,7 @@ import { smallPlan } from '../support/fixtures';
 import { approvalText, gpgApprovalTag, gpgIn, newGpgKey } from '../support/approvals';
 
 /**
- * Who a signed approval proves (attack18 F1, F2): a signature proves a key, and only what binds that key to an
+ * Who a signed approval proves a signature proves a key, and only what binds that key to an
  * email — an allowed-signers principal, a gpg user ID the verifier certified — says whose approval it is.
  * Hostile corpora, each built with real keys (gpg, ssh-keygen) in temporary keyrings, must not open the gate.
  */
@@ -24,7 +24,7 @@ const approvalMessage = (head: string, approver: string) => approvalText({ commi
  * The verifier (Olivia) holds her own key (ultimate) and certified (lsign) Alice's and Mallory's keys as they were
  * when she checked them. What Mallory adds to her key later is hers alone: gpg then trusts the key, not those user IDs.
  */
-describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)', function () {
+describe('approval gate: GPG user IDs, not keys, say who approved (real gpg)', function () {
   this.timeout(180_000);
   const dir = tempDir('rp-uid-repo-');
   const git = gitRepo(dir);
@@ -113,7 +113,7 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
 
   const corpus: [string, () => void, RegExp][] = [
     [
-      'F1: an uncertified user ID "Alice <alice@example.com>" Mallory added to her certified key, made primary',
+      'an uncertified user ID "Alice <alice@example.com>" Mallory added to her certified key, made primary',
       () => signedTag('f1', alice, mallory('Mallory <mallory@example.com>', addUid('Alice <alice@example.com>')), malloryHome),
       /whose user ID for alice@example\.com gpg does not hold valid \(unknown\): the key is trusted, not as alice@example\.com/,
     ],
@@ -189,7 +189,7 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
     });
 
   for (const model of ['always', 'direct'])
-    it(`refuses F1's added user ID under trust-model ${model} too (the key's trust never stands for a user ID)`, async () => {
+    it(`refuses a user ID added to a certified key under trust-model ${model} too (the key's trust never stands for a user ID)`, async () => {
       const conf = path.join(home, 'gpg.conf');
       signedTag(`model-${model}`, alice, mallory(`Mallory <m-${model}@example.com>`, addUid('Alice <alice@example.com>')), malloryHome);
       fs.writeFileSync(conf, `trust-model ${model}\n`);
@@ -202,7 +202,7 @@ describe('approval gate: GPG user IDs, not keys, say who approved (F1, real gpg)
     });
 });
 
-describe('approval gate: with signed approvals, from names emails the signature proves (F2, real ssh-keygen)', function () {
+describe('approval gate: with signed approvals, from names emails the signature proves (real ssh-keygen)', function () {
   this.timeout(120_000);
   const dir = tempDir('rp-f2-repo-');
   const git = gitRepo(dir);
@@ -252,7 +252,7 @@ describe('approval gate: with signed approvals, from names emails the signature 
     assert.equal(v.state, 'open', v.message);
   });
 
-  it('F2: validate refuses a name in from with signed: true, at its line, saying to write the email', () => {
+  it('validate refuses a name in from with signed: true, at its line, saying to write the email', () => {
     const text = `${smallPlan()}\nenvironments:\n  production:\n    approvals:\n      count: 1\n      from: [alice@example.com, Alice Smith]\n      signed: true\n`;
     const loaded = parsePlan(text, 'plan.yaml');
     assert.equal(loaded.ok, false);
@@ -267,7 +267,7 @@ describe('approval gate: with signed approvals, from names emails the signature 
 
   const corpus: [string, () => void, string[], RegExp][] = [
     [
-      'F2: Mallory (an allowed signer, not listed) with user.name "Alice Smith", from: [Alice Smith]',
+      'Mallory (an allowed signer, not listed) with user.name "Alice Smith", from: [Alice Smith]',
       () => tag('f2', { name: 'Alice Smith', email: 'mallory@example.com' }, keys.mallory),
       ['Alice Smith'],
       /mallory@example\.com \(the signer\) is not among those who may approve \(Alice Smith\); with signed approvals, from lists emails/,

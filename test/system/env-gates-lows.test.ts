@@ -20,8 +20,8 @@ const PLAN = smallPlan({
   extra: ENVS,
 });
 
-/** attack18's low findings on the command line and in validation: each one as a person meets it. */
-describe('environments: dry run, approve and flags as an operator meets them (attack18 L1, L6, L9, L10, L11, L13)', function () {
+/** Environment gates on the command line and in validation, each as a person meets it. */
+describe('environments: dry run, approve and flags as an operator meets them', function () {
   this.timeout(60_000);
   let ws: Workspace;
   let git: (...args: string[]) => string;
@@ -41,7 +41,7 @@ describe('environments: dry run, approve and flags as an operator meets them (at
     git('commit', '-qm', 'feat: first');
   });
 
-  it("L1: --dry-run --env production shows the environment's freeze, promotion and approval gates as they stand", async () => {
+  it("--dry-run --env production shows the environment's freeze, promotion and approval gates as they stand", async () => {
     const r = await cli('run', '--env', 'production', '--dry-run');
     assert.equal(r.code, 0, r.err + r.out);
     assert.match(r.out, /✗ freeze: blocked — releases are frozen from 2020-01-01T00:00:00Z to 2099-01-01T00:00:00Z: big freeze/);
@@ -52,7 +52,7 @@ describe('environments: dry run, approve and flags as an operator meets them (at
     assert.doesNotMatch(stg.out, /freeze:|promotion:|approval:/, 'staging declares no gates');
   });
 
-  it('L13: a repeated --env is refused, naming both values, and nothing starts', async () => {
+  it('a repeated --env is refused, naming both values, and nothing starts', async () => {
     const r = await cli('run', '--env', 'staging', '--env', 'production', '--dry-run');
     assert.equal(r.code, 2, r.out);
     assert.match(r.err, /--env is given 2 times \("staging", "production"\): give it once/);
@@ -61,7 +61,7 @@ describe('environments: dry run, approve and flags as an operator meets them (at
     assert.deepEqual(approvalTags(), []);
   });
 
-  it("L10: approve refuses a version the plan does not release; the plan's version is approved", async () => {
+  it("approve refuses a version the plan does not release; the plan's version is approved", async () => {
     git('config', 'user.name', 'Alice');
     git('config', 'user.email', 'alice@example.com');
     const r = await cli('approve', '9.9.9', '--env', 'production');
@@ -74,7 +74,7 @@ describe('environments: dry run, approve and flags as an operator meets them (at
     approvalTags().forEach((t) => git('tag', '-d', t));
   });
 
-  it("L11: approve refuses a --comment holding a secret's value (it would be pushed in the tag), naming the secret, not its value", async () => {
+  it("approve refuses a --comment holding a secret's value (it would be pushed in the tag), naming the secret, not its value", async () => {
     const saved = process.env.TINY_TOKEN;
     process.env.TINY_TOKEN = 's3cr3t-T0ken-value-42';
     try {
@@ -93,14 +93,14 @@ describe('environments: dry run, approve and flags as an operator meets them (at
   });
 });
 
-describe('environments: validation messages (attack18 L6, L9)', () => {
+describe('environments: validation messages ', () => {
   const problems = (text: string) => {
     const r = parsePlan(text, 'plan.yaml');
     return r.ok ? [] : r.problems;
   };
   const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 
-  it('L6: maxAge 1e400 is said to be infinite, not "got number null"', () => {
+  it('maxAge 1e400 is said to be infinite, not "got number null"', () => {
     const text = PLAN.replace('maxAge: 7d', 'maxAge: 1e400');
     const [p, ...rest] = problems(text);
     assert.equal(rest.length, 0);
@@ -109,7 +109,7 @@ describe('environments: validation messages (attack18 L6, L9)', () => {
     assert.equal(p.line, lineOf(text, 'maxAge'));
   });
 
-  it('L9: an approvals count more than the people listed in from fails at its line; count = listed passes', () => {
+  it('an approvals count more than the people listed in from fails at its line; count = listed passes', () => {
     const text = PLAN.replace(
       'approvals: { count: 1, from: [alice@example.com] }',
       'approvals:\n      count: 2\n      from: [alice@example.com, ALICE@example.com ]',

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../support/helpers';
 import { processesIn } from '../support/processes';
+import { waitFor } from '../support/waitFor';
 
 // The fleet of examples/fleet against the real programs: four sshd hosts on 127.0.0.11…14, HAProxy
 // with its runtime API in front, Prometheus, Ansible's playbooks and steady traffic through HAProxy.
@@ -55,6 +56,16 @@ function cli(fleet: Fleet, args: string[]): Promise<{ code: number | null; out: 
     child.stderr.on('data', (c) => (out += c));
     child.on('close', (code) => resolve({ code, out }));
   });
+}
+
+/** Waits until the load generator (a real process, writing its counts every 0.5 s) has counted 100 more requests: traffic after what just ended. */
+async function moreTraffic(fleet: Fleet): Promise<void> {
+  const requests = () => {
+    const load = fleet.loadCounts();
+    return load ? total(load, 'requests') : 0;
+  };
+  const from = requests();
+  assert.ok(await waitFor(() => requests() >= from + 100, 20_000), `the load generator counted ${requests() - from} more requests`);
 }
 
 function release(fleet: Fleet, ...more: string[]) {
@@ -182,7 +193,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.deepEqual(f.versions(), { h1: '1.1.0', h2: '1.1.0', h3: '1.1.0', h4: '1.1.0' });
       const servers = f.haproxyServers();
       for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} is UP`);
-      await new Promise((res) => setTimeout(res, 500));
+      await moreTraffic(f);
       const load = (await f.stopLoad())!;
       assert.ok(load.achievedRps >= 200, `at least 200 requests/s: ${load.achievedRps}`);
       assert.ok(load.counts.deploy?.requests > 1000, `traffic during the deploy: ${JSON.stringify(failuresByPhase(load))}`);
@@ -223,7 +234,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       const servers = f.haproxyServers();
       for (const name of ['h1', 'h2', 'h3', 'h4'])
         assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} back in traffic`);
-      await new Promise((res) => setTimeout(res, 500));
+      await moreTraffic(f);
       const load = (await f.stopLoad())!;
       const failedOn = (srv: string) => Object.values(load.counts).reduce((a, c) => a + (c.byServer[srv]?.failed ?? 0), 0);
       assert.ok(failedOn('h1') > 0, 'the faulty canary failed some of its requests: what the analysis saw');
@@ -253,7 +264,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
       const servers = f.haproxyServers();
       for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} is UP`);
-      await new Promise((res) => setTimeout(res, 500));
+      await moreTraffic(f);
       const load = (await f.stopLoad())!;
       const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
       assert.ok(byVersion('h1@1.1.0') > 0 && byVersion('h2@1.1.0') > 0, 'h1 and h2 served 1.1.0 before the rollback');

@@ -12,8 +12,9 @@ import { smallPlan, workspace, journalLines, GATED_ENVIRONMENTS as GATES } from 
 import { main } from '../../src/cli/cliMain';
 
 /**
- * attack18's git findings (F3 replace refs and what else redirects git, F4 hidden dirty trees, F7 plans in
- * sub-folders, F8 resume under another plan, F9 git unavailable), each as a hostile corpus on real git.
+ * How git can be led to answer other than the repository says (replace refs and what else redirects git,
+ * hidden dirty trees, plans in sub-folders, a resume under another plan, git unavailable), each as a hostile
+ * corpus on real git.
  */
 const gated = smallPlan({ extra: GATES });
 const weak = smallPlan({ extra: 'environments:\n  staging: {}\n  production: {}\n' });
@@ -66,7 +67,7 @@ function replacePlanBlob(r: Repo, env: Record<string, string> = {}): void {
   r.git('update-index', '--skip-worktree', '.release/plan.yaml');
 }
 
-describe('F3: the product reads HEAD as committed, whatever redirects git (real git)', function () {
+describe('the product reads HEAD as committed, whatever redirects git (real git)', function () {
   this.timeout(60_000);
 
   const refused: [string, () => Promise<string | undefined>][] = [
@@ -215,7 +216,7 @@ describe('F3: the product reads HEAD as committed, whatever redirects git (real 
   });
 });
 
-describe('F4: a tracked file hidden from git status still makes the tree unclean (real git)', function () {
+describe('a tracked file hidden from git status still makes the tree unclean (real git)', function () {
   this.timeout(60_000);
 
   const dirty: [string, (r: Repo) => void, RegExp][] = [
@@ -371,7 +372,7 @@ describe('F4: a tracked file hidden from git status still makes the tree unclean
   });
 });
 
-describe('F7: gates committed anywhere in the repository hold for a plan in any sub-folder (real git)', function () {
+describe('gates committed anywhere in the repository hold for a plan in any sub-folder (real git)', function () {
   this.timeout(60_000);
 
   /** A repository with the gated plan committed at `gatedAt` (a folder of the repository). */
@@ -474,7 +475,7 @@ describe('F7: gates committed anywhere in the repository hold for a plan in any 
   });
 });
 
-describe('F8: a run that judged environment gates resumes only under the plan it started with (real git)', function () {
+describe('a run that judged environment gates resumes only under the plan it started with (real git)', function () {
   this.timeout(60_000);
   const PAST_FREEZE = `environments:
   staging: {}
@@ -541,7 +542,7 @@ describe('F8: a run that judged environment gates resumes only under the plan it
   });
 });
 
-describe('F9: git unavailable in a repository fails closed (real git)', function () {
+describe('git unavailable in a repository fails closed (real git)', function () {
   this.timeout(60_000);
   const noGitPath = () => {
     const bin = tempDir('rp-nogit-bin-');
@@ -628,10 +629,10 @@ describe('F9: git unavailable in a repository fails closed (real git)', function
   });
 });
 
-describe('messages: L5 a plan committed as a symlink out of the repository, L14 a plan path outside the current folder', function () {
+describe('messages: a plan committed as a symlink out of the repository, a plan path outside the current folder', function () {
   this.timeout(60_000);
 
-  it('L5: names the committed symlink, not "HEAD has no such file"', async () => {
+  it('names the committed symlink, not "HEAD has no such file"', async () => {
     const r = repo();
     const outside = write(tempDir('rp-linked-'), 'plan.yaml', weak);
     fs.rmSync(r.plan);
@@ -649,7 +650,7 @@ describe('messages: L5 a plan committed as a symlink out of the repository, L14 
     );
   });
 
-  it('L14: `--plan /nonexistent.yaml` is shown as written, not as ../../nonexistent.yaml', async () => {
+  it('`--plan /nonexistent.yaml` is shown as written, not as ../../nonexistent.yaml', async () => {
     let err = '';
     const code = await main(['validate', '--plan', '/nonexistent-rp-plan.yaml'], { out: () => undefined, err: (t) => (err += t + '\n') });
     assert.notEqual(code, 0);

@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { Release } from '../../src/core/engine/run/engine';
 import { parsePlan } from '../../src/core/plan/load';
 import { journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
+import { startServer } from '../support/server';
 
 interface Seen {
   method: string;
@@ -18,7 +18,7 @@ interface Seen {
 /** A real HTTP server that records every request and answers with what `answer` says. */
 async function recorder(answer: (req: Seen, n: number) => { status: number; body: string }) {
   const seen: Seen[] = [];
-  const srv = http.createServer((req, res) => {
+  const srv = await startServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
@@ -29,8 +29,7 @@ async function recorder(answer: (req: Seen, n: number) => { status: number; body
       res.end(a.body);
     });
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => srv.close(() => r())) };
+  return { url: srv.url, seen, close: srv.close };
 }
 
 const withVerification = (body: string) => smallPlan().replace(/ {2}verification:\n[\s\S]*?\n {2}announcement:/, `  verification:\n${body}\n  announcement:`);
@@ -132,7 +131,7 @@ describe('HTTP checks with a method, headers, a body and retries', function () {
   it('a header value that would inject another header is not sent as one', async () => {
     const srv = await recorder(() => ({ status: 200, body: 'ok' }));
     try {
-      // Written in the plan, validation refuses it (L1); read from the environment, it is known only at run time.
+      // Written in the plan, validation refuses it; read from the environment, it is known only at run time.
       const written = parsePlan(
         withVerification(`    http:\n      - url: ${srv.url}/x\n        headers:\n          X-Note: "a\\r\\nX-Injected: 1"`),
         'plan.yaml',

@@ -1,13 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { Release } from '../../src/core/engine/run/engine';
 import { parsePlan } from '../../src/core/plan/load';
 import { smallPlan, workspace } from '../support/fixtures';
+import { withServer } from '../support/server';
 
-/** L1: a header value HTTP cannot send is refused at validation with its line, or at run time naming the header, never quoting it. */
+/** A header value HTTP cannot send is refused at validation with its line, or at run time naming the header, never quoting it. */
 const withVerification = (body: string) => smallPlan().replace(/ {2}verification:\n[\s\S]*?\n {2}announcement:/, `  verification:\n${body}\n  announcement:`);
 const check = (url: string, header: string) => `    http:
       - name: API
@@ -15,7 +14,7 @@ const check = (url: string, header: string) => `    http:
         headers:
           ${header}`;
 
-describe('L1: HTTP header values HTTP cannot send', function () {
+describe('HTTP header values HTTP cannot send', function () {
   this.timeout(60_000);
 
   for (const [what, value, refused] of [
@@ -42,23 +41,21 @@ describe('L1: HTTP header values HTTP cannot send', function () {
   for (const secret of ['tok-1\r\nX-Evil: 1', 'tok-🔑-secret', 'tok-ключ-secret']) {
     it(`at run time a value from \${env:…} with ${JSON.stringify(secret)}: the check fails naming the header, the value nowhere, no request sent`, async () => {
       const seen: string[] = [];
-      const srv = http.createServer((req, res) => (seen.push(req.url ?? ''), res.end('ok')));
-      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-      try {
-        const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/x`;
-        const ws = workspace(withVerification(check(url, 'X-Tok: ${env:HTOK}')));
-        const s = await (await Release.start(ws.options({ env: { ...process.env, HTOK: secret } }))).run();
-        assert.notEqual(s.status, 'released');
-        assert.deepEqual(seen, [], 'nothing was sent');
-        const runs = path.join(ws.dir, '.release/runs');
-        const [run] = fs.readdirSync(runs);
-        const journal = fs.readFileSync(path.join(runs, run, 'journal.jsonl'), 'utf8');
-        assert.match(journal, /header X-Tok: its value, plan references resolved, holds a .* which HTTP cannot send; the request was not sent/);
-        assert.ok(!/ByteString|Invalid header value|ERR_INVALID_CHAR/i.test(journal), 'no raw Node error');
-        assert.ok(!journal.includes(secret.slice(0, 5)), 'the value is not quoted');
-      } finally {
-        await new Promise((r) => srv.close(r));
-      }
+      await withServer(
+        (req, res) => (seen.push(req.url ?? ''), res.end('ok')),
+        async (srv) => {
+          const ws = workspace(withVerification(check(`${srv.url}/x`, 'X-Tok: ${env:HTOK}')));
+          const s = await (await Release.start(ws.options({ env: { ...process.env, HTOK: secret } }))).run();
+          assert.notEqual(s.status, 'released');
+          assert.deepEqual(seen, [], 'nothing was sent');
+          const runs = path.join(ws.dir, '.release/runs');
+          const [run] = fs.readdirSync(runs);
+          const journal = fs.readFileSync(path.join(runs, run, 'journal.jsonl'), 'utf8');
+          assert.match(journal, /header X-Tok: its value, plan references resolved, holds a .* which HTTP cannot send; the request was not sent/);
+          assert.ok(!/ByteString|Invalid header value|ERR_INVALID_CHAR/i.test(journal), 'no raw Node error');
+          assert.ok(!journal.includes(secret.slice(0, 5)), 'the value is not quoted');
+        },
+      );
     });
   }
 });

@@ -1,14 +1,13 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { Release } from '../../src/core/engine/run/engine';
 import type { ReleaseEvent } from '../../src/core/model/events';
 import { ROOT, tempDir, write } from '../support/helpers';
 import { processesIn } from '../support/processes';
 import { waitFor } from '../support/waitFor';
+import { startServer } from '../support/server';
 import { scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 /**
@@ -24,16 +23,11 @@ const ENV = { ...process.env, USER: 'cli-user', GIT_CONFIG_GLOBAL: gitConfig };
 /** A server that answers 503 to everything and counts what it answered. */
 async function failingServer() {
   let answered = 0;
-  const srv = http.createServer((_req, res) => {
+  const srv = await startServer((_req, res) => {
     res.statusCode = 503;
     res.end('warming up', () => answered++);
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
-    answered: () => answered,
-    close: () => new Promise<void>((r) => srv.close(() => r())),
-  };
+  return { url: srv.url, answered: () => answered, close: srv.close };
 }
 
 const exists = (ws: Workspace, ...files: string[]) => files.every((f) => fs.existsSync(path.join(ws.dir, f)));
@@ -219,6 +213,7 @@ describe('one interrupt per run: a rollback request or a stop ends every wait', 
         await new Promise((r) => setTimeout(r, 150));
         const t0 = Date.now();
         child.kill('SIGTERM');
+        // Waits for the CLI, a real process, to exit: it ends as soon as it does; the 20 s bound only names a hang.
         const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000))]);
         if (code === 'hung') child.kill('SIGKILL');
         const runs = path.join(ws.dir, '.release/runs');

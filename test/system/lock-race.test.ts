@@ -89,6 +89,7 @@ else
           while (outcomes.filter((o) => o.round === round).length < WORKERS && Date.now() < deadline)
             await new Promise<void>((r) => {
               waiting.push(r);
+              // Waits for the worker processes: each answer wakes this at once; the timer only looks at the deadline again.
               setTimeout(r, 1000);
             });
           const mine = outcomes.filter((o) => o.round === round);

@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import fc from 'fast-check';
@@ -12,6 +11,7 @@ import { panelSnapshot } from '../../src/vscode/snapshot';
 import { parsePlan } from '../../src/core/plan/load';
 import { ROOT, tempDir } from '../support/helpers';
 import { smallPlan, workspace } from '../support/fixtures';
+import { freePort } from '../support/server';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
@@ -307,15 +307,6 @@ describe('secret masking (fast-check)', function () {
   });
 });
 
-/** A port on 127.0.0.1 nothing listens on: the HTTP check fails with the URL in its message. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /**
  * A plan that puts the secret everywhere a value can travel: a step's name and command (through
  * `${env:...}`), a step's environment, its output cut into byte pieces on stdout and stderr, a failing
@@ -406,7 +397,7 @@ describe('secret masking across a real release (fast-check, CLI and engine)', fu
   before(async () => {
     // What a release writes when it is given no secret at all: a value that appears there is the
     // product's own vocabulary (a field name, a time), not a leak.
-    const port = await closedPort();
+    const port = await freePort();
     const ws = workspace(leakyPlan(port, [2]));
     const out = await runCli(ws.dir, 'baseline-value-of-the-secret');
     baseline = Object.values(artefacts(ws.dir, out)).join('\n');
@@ -416,7 +407,7 @@ describe('secret masking across a real release (fast-check, CLI and engine)', fu
     await fc.assert(
       fc.asyncProperty(secretArb(60), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), async (secret, at) => {
         fc.pre(!baseline.includes(secret) && !/^[\d\s:.TZ-]+$/.test(secret));
-        const port = await closedPort();
+        const port = await freePort();
         const bytes = Buffer.byteLength(secret);
         const cuts = [...new Set(at.map((p) => 1 + (p % Math.max(1, bytes - 1))))].filter((c) => c < bytes).sort((x, y) => x - y);
         const ws = workspace(leakyPlan(port, cuts));
@@ -487,7 +478,7 @@ describe('secrets that cannot be masked safely are refused before a release star
   });
 });
 
-describe('L3: the refusal of a secret too short to mask does not spell it out', function () {
+describe('the refusal of a secret too short to mask does not spell it out', function () {
   this.timeout(60_000);
 
   for (const value of ['   ab  ', 'va', 'le', 'e', ' s ']) {

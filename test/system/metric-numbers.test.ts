@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CommandSource } from '../../src/core/monitor/sources';
 import { HttpJsonSource } from '../../src/core/monitor/httpjson';
+import { withServer } from '../support/server';
 
-/** L2: a metric reads decimal numbers only; `0x10` is not 16, `0b11` not 3. */
+/** A metric reads decimal numbers only; `0x10` is not 16, `0b11` not 3. */
 const NOT_DECIMAL = ['0x10', '0b11', '0o7', '0X1F', '1_000', 'Infinity', '-Infinity', '5%', '٣', '１２'];
 const DECIMAL: [string, number][] = [
   ['17', 17],
@@ -16,7 +15,7 @@ const DECIMAL: [string, number][] = [
   ['3.', 3],
 ];
 
-describe('L2: metric samples are decimal numbers', function () {
+describe('metric samples are decimal numbers', function () {
   this.timeout(30_000);
 
   it('a command metric printing hex, binary, octal or other non-decimal words is an error sample naming it', async () => {
@@ -31,23 +30,22 @@ describe('L2: metric samples are decimal numbers', function () {
 
   it('an http field holding "0x10" is not a number; "17" and 17 are', async () => {
     let body = '';
-    const server = http.createServer((_req, res) => res.end(body));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/m`;
-    try {
-      for (const word of NOT_DECIMAL) {
-        body = JSON.stringify({ v: word });
-        const s = await new HttpJsonSource(url, 'v', 5000).sample();
-        assert.equal(s.status, 'error', `${word}: ${JSON.stringify(s)}`);
-      }
-      for (const [word, n] of DECIMAL) {
-        body = JSON.stringify({ v: word });
-        assert.deepEqual(await new HttpJsonSource(url, 'v', 5000).sample(), { value: n, status: 'ok' }, word);
-      }
-      body = '{"v": 17}';
-      assert.deepEqual(await new HttpJsonSource(url, 'v', 5000).sample(), { value: 17, status: 'ok' });
-    } finally {
-      await new Promise((r) => server.close(r));
-    }
+    await withServer(
+      (_req, res) => res.end(body),
+      async (server) => {
+        const url = `${server.url}/m`;
+        for (const word of NOT_DECIMAL) {
+          body = JSON.stringify({ v: word });
+          const s = await new HttpJsonSource(url, 'v', 5000).sample();
+          assert.equal(s.status, 'error', `${word}: ${JSON.stringify(s)}`);
+        }
+        for (const [word, n] of DECIMAL) {
+          body = JSON.stringify({ v: word });
+          assert.deepEqual(await new HttpJsonSource(url, 'v', 5000).sample(), { value: n, status: 'ok' }, word);
+        }
+        body = '{"v": 17}';
+        assert.deepEqual(await new HttpJsonSource(url, 'v', 5000).sample(), { value: 17, status: 'ok' });
+      },
+    );
   });
 });

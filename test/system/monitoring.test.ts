@@ -8,7 +8,9 @@ import { Monitoring, Metric as MetricSchema, type Metric } from '../../src/core/
 import { PrometheusQuerySource, ScrapeSource, HttpJsonSource, CommandSource } from '../../src/core/monitor/sources';
 import { Release } from '../../src/core/engine/run/engine';
 import type { NewEvent } from '../../src/core/model/events';
-import { TestPrometheus, TestService, freePort } from '../support/traffic';
+import { TestPrometheus, TestService } from '../support/traffic';
+import { freePort } from '../support/server';
+import { waitFor } from '../support/waitFor';
 import { smallPlan, workspace, scripted, journalLines } from '../support/fixtures';
 import { buildReport } from '../../src/core/report/report';
 
@@ -151,13 +153,9 @@ describe('monitoring against a real Prometheus', function () {
     const events: NewEvent[] = [];
     const cfg = monitoring([{ id: 'qps', prometheus: { url: p2.url, query: RPS }, guard: { min: 1 } }], { window: '30s' });
     // Prometheus stops once a good sample was taken (not after a fixed time: a loaded machine samples later).
-    const stopAfterGood = setInterval(() => {
-      if (events.some((e) => e.type === 'metric.sample' && e.status === 'ok')) {
-        clearInterval(stopAfterGood);
-        p2.stop();
-      }
-    }, 20);
-    const out = await watch(cfg, events).finally(() => clearInterval(stopAfterGood));
+    const stopped = waitFor(() => events.some((e) => e.type === 'metric.sample' && e.status === 'ok'), 30_000).then(() => p2.stop());
+    const out = await watch(cfg, events);
+    await stopped;
     assert.ok(!out.ok && 'breach' in out);
     assert.equal(out.breach.kind, 'errors');
     assert.match(out.breach.reason, /^qps: 4 inconclusive samples in a row \(last: ECONNREFUSED.*\); the analysis fails$/);
@@ -173,7 +171,7 @@ describe('metric sources against the same kind of service', function () {
   before(async () => {
     await svc.start();
     svc.traffic(50);
-    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(await waitFor(() => svc.served().count >= 20, 20_000), 'the load loop is sending');
   });
   after(() => svc.stop());
   afterEach(() => {
@@ -193,13 +191,14 @@ describe('metric sources against the same kind of service', function () {
     assert.deepEqual([first.status, first.message], ['empty', 'first scrape: a rate needs two']);
     await Promise.all([ratio.sample(), p99.sample()]);
     const before = svc.served();
-    await pause(1500);
+    // 75 requests between the scrapes: 1.5 s of the 50 requests a second asked for, longer on a loaded machine.
+    assert.ok(await waitFor(() => svc.served().count - before.count >= 75, 30_000), 'the load loop sent 75 requests');
     const [r, e, q] = await Promise.all([rate.sample(), ratio.sample(), p99.sample()]);
     const after = svc.served();
     // Compared with what the service really served between the scrapes: a loaded machine sends fewer
     // requests and answers slower than asked, and the figures must follow what happened.
     const served = after.count - before.count;
-    assert.ok(served >= 8, `the load loop sent ${served} requests in 1.5 s`);
+    assert.ok(served >= 75, `the load loop sent ${served} requests between the scrapes`);
     const expectedRate = served / ((after.at - before.at) / 1000);
     assert.equal(r.status, 'ok');
     assert.ok(Math.abs(r.value! - expectedRate) / expectedRate < 0.35, `rate ${r.value}, served ${expectedRate.toFixed(1)}/s`);
@@ -216,10 +215,11 @@ describe('metric sources against the same kind of service', function () {
 
   it('says "no traffic" for a ratio with no requests between scrapes', async () => {
     svc.traffic(0);
-    await pause(300);
+    // Lets the requests already sent be answered (the service answers at once) before the first scrape.
+    await pause(200);
     const ratio = new ScrapeSource(svc.url('/metrics'), 'http_requests_total', { code: '5..' }, 'ratio', 0.99, 2000);
     await ratio.sample();
-    await pause(300);
+    await pause(200);
     const s = await ratio.sample();
     assert.equal(s.status, 'no-traffic');
     assert.match(s.message!, /^no http_requests_total between two scrapes/);
@@ -270,14 +270,14 @@ describe('metric sources against the same kind of service', function () {
   void scripted;
 });
 
-describe('the window never releases what it could not judge (attack19 M1, M6)', function () {
+describe('the window never releases what it could not judge', function () {
   this.timeout(60_000);
   const plan = (metric: string, over = '') =>
     smallPlan({
       monitoring: `  window: 1s\n  interval: 250ms\n  warmup: 0s\n  failureLimit: 2\n  baseline:\n    fixed: { m: 0 }\n  metrics:\n    - id: m\n${metric}${over}`,
     });
 
-  it('M1: a mistyped access-log path (no usable sample in the whole window) rolls back and says why', async () => {
+  it('a mistyped access-log path (no usable sample in the whole window) rolls back and says why', async () => {
     const ws = workspace(
       plan(
         '      accessLog: { path: nonexistent-dir/access.log, format: combined, statistic: errorRatio }\n      guard: { max: 0.1 }',
@@ -293,7 +293,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
     assert.equal(r.incidentResponse.rollbackTriggered, 'Yes');
   });
 
-  it('M1: a window shorter than consecutiveErrorLimit samples of errors, onBreach prompt: the person is asked', async () => {
+  it('a window shorter than consecutiveErrorLimit samples of errors, onBreach prompt: the person is asked', async () => {
     const ws = workspace(plan('      command: echo n/a\n      guard: { max: 0.1 }', '\n  consecutiveErrorLimit: 20\n  onBreach: prompt'));
     const prompter = scripted({ breach: 'rollback' });
     const s = await (await Release.start(ws.options({ prompter }))).run();
@@ -309,7 +309,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
   const counted = (test: string, then: string) =>
     `      command: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n ${test} ]; then echo ${then}; else echo 0; fi"\n      guard: { max: 0.5 }`;
 
-  it('M6: a breach in the last sample, not yet confirmed, is confirmed by the extension and rolls back', async () => {
+  it('a breach in the last sample, not yet confirmed, is confirmed by the extension and rolls back', async () => {
     // Breaches from the window's last sample on.
     const ws = workspace(plan(counted('-ge 7', '1')));
     const s = await (await Release.start(ws.options())).run();
@@ -321,7 +321,7 @@ describe('the window never releases what it could not judge (attack19 M1, M6)', 
     assert.match(s.rollback!.reason, /^m: 1\.00 is above the maximum 0\.500 for 2 sample\(s\) in a row$/);
   });
 
-  it('M6: a breach in the last sample that clears in the extension releases, and the report says the window was extended', async () => {
+  it('a breach in the last sample that clears in the extension releases, and the report says the window was extended', async () => {
     const ws = workspace(plan(counted('-eq 7', '1')));
     const s = await (await Release.start(ws.options())).run();
     assert.equal(s.status, 'released', s.outcomeMessage);

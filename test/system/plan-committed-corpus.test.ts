@@ -41,7 +41,7 @@ async function judge(ws: string, planFile: string): Promise<string | undefined> 
 }
 
 /**
- * H4's hostile corpus: each entry tries to release with gates other than those committed at HEAD, with a real
+ * The hostile corpus of the committed gates: each entry tries to release with gates other than those committed at HEAD, with a real
  * repository; each must be refused, naming the file and what to do. The controls must pass.
  */
 describe('gates come from the committed plan: hostile corpus (real git)', function () {

@@ -21,27 +21,27 @@ const cli = (ws: { dir: string; planFile: string }, ...args: string[]) =>
   spawnSync('node', [CLI, ...args, '--plan', ws.planFile], { encoding: 'utf8', cwd: ws.dir, timeout: 60_000, env: { ...process.env, HOOK_URL: '' } });
 
 /** A plan that validated before and then broke the release; each is refused at `validate` and by `run`, where the value is written. */
-const BROKE_A_RELEASE: { finding: string; plan: string; value: string; message: RegExp }[] = [
+const BROKE_A_RELEASE: { what: string; plan: string; value: string; message: RegExp }[] = [
   {
-    finding: 'rollback.budget: 600h (a timer over 2^31−1 ms fires after 1 ms: every rollback step was killed at once)',
+    what: 'rollback.budget: 600h (a timer over 2^31−1 ms fires after 1 ms: every rollback step was killed at once)',
     plan: smallPlan().replace('rollback:\n  steps:', 'rollback:\n  budget: 600h\n  steps:'),
     value: '600h',
     message: /rollback\.budget|expected a duration of at most 2147483647ms \(about 24\.8 days: the longest wait a timer can hold\), got 25d/,
   },
   {
-    finding: 'a step with timeout: 600h (killed as timed out at once, the release rolled back)',
+    what: 'a step with timeout: 600h (killed as timed out at once, the release rolled back)',
     plan: smallPlan({ deploy: '    steps:\n      - name: deploy\n        run: echo deployed > deployed.txt\n        timeout: 600h' }),
     value: '600h',
     message: /expected a duration of at most 2147483647ms/,
   },
   {
-    finding: 'monitoring.interval: 0ms (every sample warm-up: a healthy release rolled back)',
+    what: 'monitoring.interval: 0ms (every sample warm-up: a healthy release rolled back)',
     plan: smallPlan().replace('interval: 200ms', 'interval: 0ms'),
     value: '0ms',
     message: /expected a duration above 0: a wait of 0 would end at once/,
   },
   {
-    finding: 'blue-green colors: [blue, blue] (the run died on ${deploy.color} and stayed interrupted)',
+    what: 'blue-green colors: [blue, blue] (the run died on ${deploy.color} and stayed interrupted)',
     plan: smallPlan({
       deploy:
         '    strategy: blue-green\n    blueGreen:\n      colors: [blue, blue]\n      active: echo blue\n      deploy: [{ run: "true" }]\n      healthCheck: { run: "true" }\n      switch: [{ run: "true" }]',
@@ -50,7 +50,7 @@ const BROKE_A_RELEASE: { finding: string; plan: string; value: string; message: 
     message: /"blue" repeats item 1 of the list \("blue"\): a release deploys to the colour that is not live, so the two colours must differ/,
   },
   {
-    finding: 'a rollback step with timeout: 0s (every rollback ended ROLLBACK FAILED)',
+    what: 'a rollback step with timeout: 0s (every rollback ended ROLLBACK FAILED)',
     plan: smallPlan({ rollback: '    - name: restore\n      run: echo restored > restored.txt\n      timeout: 0s' }),
     value: '0s',
     message: /expected a duration above 0/,
@@ -60,7 +60,7 @@ const BROKE_A_RELEASE: { finding: string; plan: string; value: string; message: 
 describe('plan inputs: values that validated, then changed meaning in a release', function () {
   this.timeout(120_000);
   for (const c of BROKE_A_RELEASE) {
-    it(`refuses ${c.finding} at validate, with its line and column, and run starts nothing`, () => {
+    it(`refuses ${c.what} at validate, with its line and column, and run starts nothing`, () => {
       const ws = repo(c.plan);
       const lines = c.plan.split('\n');
       const v = cli(ws, 'validate');

@@ -30,10 +30,10 @@ const PLAN = smallPlan({
 });
 
 /**
- * What a staging run must prove before production (attack18 F6, F5), with real runs and real journals:
+ * What a staging run must prove before production with real runs and real journals:
  * monitoring that judged something and passed, and the plan file the staging run used named in the gate.
  */
-describe('promotion: the staging run proves what it claims (F6, F5; real runs)', function () {
+describe('promotion: the staging run proves what it claims (real runs)', function () {
   this.timeout(120_000);
   let ws: Workspace;
   let git: (...args: string[]) => string;
@@ -55,7 +55,7 @@ describe('promotion: the staging run proves what it claims (F6, F5; real runs)',
     git('commit', '-qm', 'feat: first');
   };
 
-  it('F6: a staging run whose monitoring was inconclusive (a statistical rule it could not judge) does not promote; the gate says so', async () => {
+  it('a staging run whose monitoring was inconclusive (a statistical rule it could not judge) does not promote; the gate says so', async () => {
     // Mann-Whitney against a fixed baseline cannot be judged: the guards held, the verdict is inconclusive.
     setUp({ 'metric.txt': '1\n' }, PLAN.replace('guard: { min: 1 }', 'guard: { min: 1, mannWhitney: decrease }'));
     const stg = await cli('run', '--yes', '--env', 'staging', '--plan', ws.planFile);
@@ -74,7 +74,7 @@ describe('promotion: the staging run proves what it claims (F6, F5; real runs)',
     assert.doesNotMatch(String(gate.message), /monitoring passed\)/);
   });
 
-  it('F6: a staging run whose metric returned only NaN fails its monitoring (no usable sample), is rolled back, and does not promote', async () => {
+  it('a staging run whose metric returned only NaN fails its monitoring (no usable sample), is rolled back, and does not promote', async () => {
     setUp({ 'metric.txt': 'NaN\n' });
     const stg = await cli('run', '--yes', '--env', 'staging', '--plan', ws.planFile);
     assert.equal(stg.code, 3, stg.err + stg.out);
@@ -86,7 +86,7 @@ describe('promotion: the staging run proves what it claims (F6, F5; real runs)',
     assert.match(String(gate.message), /was rolled back/);
   });
 
-  it('F5: a staging run made with another committed plan promotes, and the gate names that plan and that its hash differs', async () => {
+  it('a staging run made with another committed plan promotes, and the gate names that plan and that its hash differs', async () => {
     setUp({ 'metric.txt': '1\n', '.release/other.yaml': PLAN.replace('      command: cat metric.txt', '      command: echo 1') });
     const other = path.join(ws.dir, '.release/other.yaml');
     const stg = await cli('run', '--yes', '--env', 'staging', '--plan', other);

@@ -121,7 +121,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.equal(gateEvents('approval').length, 0, 'nothing past the first blocked gate is judged');
   });
 
-  it('does not count a staging run made from a working tree with uncommitted changes (M1)', async () => {
+  it('does not count a staging run made from a working tree with uncommitted changes', async () => {
     const stray = write(ws.dir, 'hotfix.js', 'patched by hand\n');
     try {
       const r = await cli('run', '--yes', '--env', 'staging');
@@ -195,7 +195,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     dropApprovals();
   });
 
-  // The plan changed after the approval: since the gates are read from the committed plan (H4), an uncommitted
+  // The plan changed after the approval: since the gates are read from the committed plan, an uncommitted
   // change is refused before any gate, and no run starts; the approval's own plan hash check is in the corpus.
   it('refuses a release after the plan changed by one byte since the approval, before any gate', async () => {
     const a = await approveAs(alice, '1.2.3', '--env', 'production', '--comment', 'looks good');
@@ -234,7 +234,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     const report = fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');
     assert.match(report, /Promotion \(open\): 1\.2\.3 at [0-9a-f]{12} was released to staging in run \S+/);
     assert.match(report, /Approval \(open\): approved by Alice &lt;alice@example\.com&gt; \(signed\)/);
-    // M5: which tag counted, and the key its signature was verified with, as ssh-keygen prints its fingerprint.
+    // Which tag counted, and the key its signature was verified with, as ssh-keygen prints its fingerprint.
     const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${alice.key}.pub`], { encoding: 'utf8' }).split(' ')[1];
     assert.match(fingerprint, /^SHA256:/);
     const [tag] = approvalTags();
@@ -258,7 +258,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
   });
 
   // Last: it leaves a paused production run behind.
-  it('re-judges the approval at a resume: an approval revoked after the start pauses the run; a changed plan is refused (M2)', async () => {
+  it('re-judges the approval at a resume: an approval revoked after the start pauses the run; a changed plan is refused', async () => {
     assert.equal(approvalTags().length, 1, "Alice's approval of the earlier tests");
     const loaded = loadPlanFile(ws.planFile);
     assert.ok(loaded.ok);
@@ -301,7 +301,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     assert.equal(ended.code, 0, ended.err + ended.out);
   });
 
-  it('re-judges the freeze at a resume: a freeze begun since the start pauses the run; an override given at the start holds (M2)', async () => {
+  it('re-judges the freeze at a resume: a freeze begun since the start pauses the run; an override given at the start holds', async () => {
     const loaded = loadPlanFile(ws.planFile);
     assert.ok(loaded.ok);
     const chosen = planForEnvironment(loaded.plan, 'eu');
@@ -323,7 +323,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     // Overridden at the start: a resume without --override-freeze keeps that override, naming who gave it.
     const second = await (await Release.start({ ...options, user: 'Test Engineer', overrideFreeze: 'hotfix for CVE-2' })).run();
     assert.equal(second.status, 'paused', JSON.stringify(second.pausedAt));
-    // A CRLF checkout of the same plan is the same plan (L1): neither the committed-plan rule nor the hash objects.
+    // A CRLF checkout of the same plan is the same plan: neither the committed-plan rule nor the hash objects.
     const text = fs.readFileSync(ws.planFile, 'utf8');
     fs.writeFileSync(ws.planFile, text.replace(/\n/g, '\r\n'));
     let resumed: Awaited<ReturnType<typeof cli>>;

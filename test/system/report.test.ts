@@ -1,8 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { Release } from '../../src/core/engine/run/engine';
 import { buildReport, renderMarkdown, mdSafe } from '../../src/core/report/report';
 import { changelogSince, insertChangelogSection, nextVersion, parseCommit, renderChangelogSection, updateChangelogFile } from '../../src/core/report/changelog';
@@ -10,6 +8,7 @@ import { postWebhook } from '../../src/core/report/announce';
 import { realClock } from '../../src/core/base/clock';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { scripted, smallPlan, workspace } from '../support/fixtures';
+import { freePort, withServer } from '../support/server';
 
 describe('the release report', () => {
   it('follows the spec for a successful release, field by field from the journal', async () => {
@@ -208,31 +207,30 @@ describe('the changelog from git', () => {
 describe('announcements', () => {
   it('posts a Slack-compatible body to a real local webhook', async () => {
     const got: unknown[] = [];
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        got.push({ method: req.method, type: req.headers['content-type'], body: JSON.parse(body) });
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-    const ws = workspace(smallPlan({ extra: 'announce:\n  notify: false\n  webhook:\n    url: ${env:TINY_WEBHOOK}\n    retries: 0' }));
-    const s = await (await Release.start(ws.options({ env: { ...process.env, TINY_WEBHOOK: url } }))).run();
-    server.close();
-    assert.equal(s.status, 'released');
-    assert.deepEqual(got, [{ method: 'POST', type: 'application/json', body: { text: 'tiny 1.2.3 released to production — monitoring: health pass' } }]);
-    assert.deepEqual(s.announcements, [{ channel: 'webhook', ok: true, message: 'webhook answered HTTP 200 (attempt 1)' }]);
-    const journal = fs.readFileSync(path.join(ws.dir, '.release/runs', s.runId, 'journal.jsonl'), 'utf8');
-    assert.ok(!journal.includes(url), 'the webhook URL is a secret and never written');
+    await withServer(
+      (req, res) => {
+        let body = '';
+        req.on('data', (d) => (body += d));
+        req.on('end', () => {
+          got.push({ method: req.method, type: req.headers['content-type'], body: JSON.parse(body) });
+          res.end('ok');
+        });
+      },
+      async (server) => {
+        const url = `${server.url}/hook`;
+        const ws = workspace(smallPlan({ extra: 'announce:\n  notify: false\n  webhook:\n    url: ${env:TINY_WEBHOOK}\n    retries: 0' }));
+        const s = await (await Release.start(ws.options({ env: { ...process.env, TINY_WEBHOOK: url } }))).run();
+        assert.equal(s.status, 'released');
+        assert.deepEqual(got, [{ method: 'POST', type: 'application/json', body: { text: 'tiny 1.2.3 released to production — monitoring: health pass' } }]);
+        assert.deepEqual(s.announcements, [{ channel: 'webhook', ok: true, message: 'webhook answered HTTP 200 (attempt 1)' }]);
+        const journal = fs.readFileSync(path.join(ws.dir, '.release/runs', s.runId, 'journal.jsonl'), 'utf8');
+        assert.ok(!journal.includes(url), 'the webhook URL is a secret and never written');
+      },
+    );
   });
 
   it('marks the announcement failed when the webhook is down, and the release stays released', async () => {
-    const down = http.createServer();
-    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(down.address() as AddressInfo).port}/hook`;
-    await new Promise((r) => down.close(r));
+    const url = `http://127.0.0.1:${await freePort()}/hook`;
     const direct = await postWebhook(url, { text: 'x' }, 1000, 1, realClock, new AbortController().signal);
     assert.equal(direct.ok, false);
     assert.match(direct.detail, /^announcement failed: webhook unreachable: ECONNREFUSED after 2 attempt\(s\)$/);

@@ -1,17 +1,17 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { Release } from '../../src/core/engine/run/engine';
-import { foldJournal, type ReleaseState } from '../../src/core/model/releaseState';
+import { foldJournal, rollbackOpenUntil, type ReleaseState } from '../../src/core/model/releaseState';
 import { readJournal } from '../../src/core/journal/journal';
 import { rollbackAdmission, supersedingRuns } from '../../src/core/engine/gates/rollbackAdmission';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { parsePlan } from '../../src/core/plan/load';
 import { ROOT, tempDir, write } from '../support/helpers';
 import { atVersion, journalLines, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
+import { withServer } from '../support/server';
+import { waitFor } from '../support/waitFor';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const cli = (ws: Workspace, ...args: string[]) =>
@@ -211,9 +211,11 @@ describe('rollback from the CLI: refuses what would harm, asks what is late, sta
     const ws = workspace(smallPlan().replace('rollback:\n  steps:', 'rollback:\n  deadline: 1s\n  steps:'));
     const r = await Release.start(ws.options());
     await r.run();
-    // 2.5 s after a 1 s deadline: late by more than a second whatever the machine's speed (at 1.5 s an
-    // idle machine was only 857 ms late, and the report says that in ms, not in the s this test reads).
-    await new Promise((res) => setTimeout(res, 2500));
+    // Late by more than a second (the report says less in ms, not in the s this test reads). Waits for real
+    // time: the CLI is a process of its own reading the wall clock, and no clock can be given to it; polled
+    // against the moment the journal closed the window, not guessed.
+    const closedAt = Date.parse(rollbackOpenUntil(foldJournal(readJournal(path.join(ws.dir, '.release/runs', r.runId, 'journal.jsonl')).events), 1000, 0)!);
+    assert.ok(await waitFor(() => Date.now() > closedAt + 1500, 10_000, 20), 'the window closed more than a second ago');
     const yesOnly = cli(ws, 'rollback', '--yes', '--reason', 'late complaint');
     assert.equal(yesOnly.status, 1, yesOnly.stdout + yesOnly.stderr);
     assert.match(yesOnly.stderr, /a late rollback needs --yes --late/);
@@ -270,74 +272,72 @@ describe('rollback: budget, announcement and every attempt in the report', funct
 
   it('is announced on the plan’s channels (a real webhook on 127.0.0.1, the notification) with reason and outcome', async () => {
     const got: string[] = [];
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        got.push(body);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-      const ws = workspace(
-        withRollback(
-          `    - name: restore\n      run: cp '\${backup.path}' state.txt`,
-          'announce:\n  notify: true\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n  command: echo "$RELEASE_PILOT_OUTCOME $RELEASE_PILOT_ANNOUNCEMENT" > announced-rollback.txt\n',
-        ),
-      );
-      const p = scripted({ failure: [{ action: 'rollback' }] });
-      const s = await (await Release.start(ws.options({ prompter: p, env: { ...process.env, ROLLBACK_HOOK_URL: url } }))).run();
-      assert.equal(s.status, 'rolled-back');
-      assert.equal(got.length, 1, 'one POST');
-      const text = JSON.parse(got[0]).text as string;
-      assert.match(text, /^tiny 1\.2\.3 on production: ROLLED BACK in \d+\.\d s\. Reason \(step, by Test Engineer\): deploy failed: exit code 9$/);
-      assert.deepEqual(p.notified, [text]);
-      assert.equal(fs.readFileSync(path.join(ws.dir, 'announced-rollback.txt'), 'utf8'), `rolled-back ${text}\n`);
-      assert.deepEqual(
-        s.announcements.map((a) => [a.channel, a.ok]),
-        [
-          ['command', true],
-          ['webhook', true],
-          ['notification', true],
-        ],
-      );
-    } finally {
-      server.close();
-    }
+    await withServer(
+      (req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          got.push(body);
+          res.writeHead(200).end('ok');
+        });
+      },
+      async (server) => {
+        const url = `${server.url}/hook`;
+        const ws = workspace(
+          withRollback(
+            `    - name: restore\n      run: cp '\${backup.path}' state.txt`,
+            'announce:\n  notify: true\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n  command: echo "$RELEASE_PILOT_OUTCOME $RELEASE_PILOT_ANNOUNCEMENT" > announced-rollback.txt\n',
+          ),
+        );
+        const p = scripted({ failure: [{ action: 'rollback' }] });
+        const s = await (await Release.start(ws.options({ prompter: p, env: { ...process.env, ROLLBACK_HOOK_URL: url } }))).run();
+        assert.equal(s.status, 'rolled-back');
+        assert.equal(got.length, 1, 'one POST');
+        const text = JSON.parse(got[0]).text as string;
+        assert.match(text, /^tiny 1\.2\.3 on production: ROLLED BACK in \d+\.\d s\. Reason \(step, by Test Engineer\): deploy failed: exit code 9$/);
+        assert.deepEqual(p.notified, [text]);
+        assert.equal(fs.readFileSync(path.join(ws.dir, 'announced-rollback.txt'), 'utf8'), `rolled-back ${text}\n`);
+        assert.deepEqual(
+          s.announcements.map((a) => [a.channel, a.ok]),
+          [
+            ['command', true],
+            ['webhook', true],
+            ['notification', true],
+          ],
+        );
+      },
+    );
   });
 
   it('a failed announcement never hides the rollback outcome', async () => {
-    const server = http.createServer((_req, res) => res.writeHead(500).end('down'));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-      const ws = workspace(
-        withRollback(
-          `    - name: restore\n      run: cp '\${backup.path}' state.txt`,
-          'announce:\n  notify: false\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n    retries: 0\n  command: exit 4\n',
-        ),
-      );
-      const s = await (
-        await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }), env: { ...process.env, ROLLBACK_HOOK_URL: url } }))
-      ).run();
-      assert.equal(s.status, 'rolled-back');
-      assert.equal(s.rollback?.outcome, 'rolled-back');
-      assert.match(s.outcomeMessage!, /^rolled back: deploy failed/);
-      assert.deepEqual(
-        s.announcements.map((a) => [a.channel, a.ok]),
-        [
-          ['command', false],
-          ['webhook', false],
-        ],
-      );
-      const md = renderMarkdown(buildReport(s));
-      assert.match(md, /Outcome: \*\*rolled-back\*\*/);
-      assert.match(md, /- webhook: \*\*failed\*\* — announcement failed: webhook answered HTTP 500/);
-    } finally {
-      server.close();
-    }
+    await withServer(
+      (_req, res) => res.writeHead(500).end('down'),
+      async (server) => {
+        const url = `${server.url}/hook`;
+        const ws = workspace(
+          withRollback(
+            `    - name: restore\n      run: cp '\${backup.path}' state.txt`,
+            'announce:\n  notify: false\n  webhook:\n    url: ${env:ROLLBACK_HOOK_URL}\n    retries: 0\n  command: exit 4\n',
+          ),
+        );
+        const s = await (
+          await Release.start(ws.options({ prompter: scripted({ failure: [{ action: 'rollback' }] }), env: { ...process.env, ROLLBACK_HOOK_URL: url } }))
+        ).run();
+        assert.equal(s.status, 'rolled-back');
+        assert.equal(s.rollback?.outcome, 'rolled-back');
+        assert.match(s.outcomeMessage!, /^rolled back: deploy failed/);
+        assert.deepEqual(
+          s.announcements.map((a) => [a.channel, a.ok]),
+          [
+            ['command', false],
+            ['webhook', false],
+          ],
+        );
+        const md = renderMarkdown(buildReport(s));
+        assert.match(md, /Outcome: \*\*rolled-back\*\*/);
+        assert.match(md, /- webhook: \*\*failed\*\* — announcement failed: webhook answered HTTP 500/);
+      },
+    );
   });
 
   it('a failed rollback is announced as failed', async () => {

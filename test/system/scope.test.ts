@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import * as YAML from 'yaml';
@@ -15,6 +14,7 @@ import { foldJournal, type ReleaseState } from '../../src/core/model/releaseStat
 import type { ReleaseEvent } from '../../src/core/model/events';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { scripted } from '../support/fixtures';
+import { startServer, type TestServer } from '../support/server';
 
 type Strategy = 'steps' | 'blue-green' | 'rolling';
 const STRATEGIES: Strategy[] = ['steps', 'blue-green', 'rolling'];
@@ -181,15 +181,14 @@ function files(ws: string): void {
 
 describe('one scope: every built-in name validates if and only if every place that shows or runs it resolves it', function () {
   this.timeout(300_000);
-  let server: http.Server;
+  let server: TestServer;
   const runs = new Map<string, RunPoints>();
   let withHistory: string;
   let noHistory: string;
 
   before(async () => {
-    server = http.createServer((_q, res) => res.end('ok'));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as { port: number }).port;
+    server = await startServer((_q, res) => res.end('ok'));
+    port = server.port;
     // History: a tag before this version. None: no git, no runs.
     withHistory = tempDir('rp-scope-hist-');
     files(withHistory);

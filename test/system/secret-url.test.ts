@@ -1,15 +1,14 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { SecretMasker } from '../../src/core/exec/mask';
 import { HttpJsonSource } from '../../src/core/monitor/httpjson';
 import { Release } from '../../src/core/engine/run/engine';
 import { smallPlan, workspace } from '../support/fixtures';
+import { startServer, type TestServer } from '../support/server';
 
 /**
- * H1: a secret inside a URL the release requests travels in the form `new URL()` gives it (a path,
+ * A secret inside a URL the release requests travels in the form `new URL()` gives it (a path,
  * a query), which is neither the value nor encodeURIComponent's form. A server that quotes the
  * request path puts that form into the sample's message: it must be masked too.
  */
@@ -30,18 +29,17 @@ export const HOSTILE_URL_SECRETS = [
 ];
 
 /** A server answering every request with the path it was sent, as JSON. */
-async function echoServer(): Promise<{ port: number; seen: string[]; close: () => Promise<void> }> {
+async function echoServer(): Promise<TestServer & { seen: string[] }> {
   const seen: string[] = [];
-  const server = http.createServer((req, res) => {
+  const server = await startServer((req, res) => {
     seen.push(req.url ?? '');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ path: req.url }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, seen, close: () => new Promise((r) => server.close(() => r())) };
+  return { ...server, seen };
 }
 
-describe('H1: a secret in a URL is masked in the form the request carries', function () {
+describe('a secret in a URL is masked in the form the request carries', function () {
   this.timeout(60_000);
   let srv: Awaited<ReturnType<typeof echoServer>>;
   before(async () => {

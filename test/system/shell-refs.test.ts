@@ -10,7 +10,7 @@ import { shellForm } from '../../src/core/plan/shellRefs';
 import { scripted, smallPlan, workspace } from '../support/fixtures';
 
 /**
- * H2: `${env:NAME}` in a command used to be pasted into the text bash parses: `pa$$word` ran as
+ * `${env:NAME}` in a command used to be pasted into the text bash parses: `pa$$word` ran as
  * `pa<pid>word` (printed unmasked), `"; cmd; "` ran cmd, `<&>"` broke the rollback. A command now
  * reads the variable as bash's own `${NAME}`: bash never parses the value.
  */
@@ -44,7 +44,7 @@ const CONTEXTS = [
   'printf %s `printf %s ${env:HV} | base64 -w0` | base64 -d > out.txt',
 ];
 
-describe('H2: ${env:…} in a command reaches bash as its own expansion, never as pasted text', function () {
+describe('${env:…} in a command reaches bash as its own expansion, never as pasted text', function () {
   this.timeout(120_000);
 
   for (const value of HOSTILE_SHELL_VALUES) {

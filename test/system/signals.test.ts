@@ -239,6 +239,7 @@ describe('signals: every way a release is stopped leaves no orphan', function ()
       const ws = workspace(smallPlan({ deploy: TREE_DEPLOY() }));
       const live = startCli(ws, 'run', '--yes', '--tick', 'sign-off');
       assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, '.release/lock')), 20_000, 1));
+      // Waits for the CLI, a real process, to run on for `delay` ms: the signal lands at another moment of its run each time, and no one event marks them all.
       await new Promise((r) => setTimeout(r, delay));
       await stopAndMeasure(ws, live, ['SIGTERM']);
       assert.deepEqual(processesIn(ws.dir), [], `${delay} ms`);

@@ -1,30 +1,26 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { Release } from '../../src/core/engine/run/engine';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { parsePlan, formatProblem } from '../../src/core/plan/load';
 import { ROOT } from '../support/helpers';
 import { waitFor } from '../support/waitFor';
 import { journalLines, scripted, smallPlan, workspace } from '../support/fixtures';
-import { freePort } from '../support/traffic';
+import { freePort, startServer, type TestServer } from '../support/server';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
 /** A real HTTP server on 127.0.0.1: each path answers with the status and after the delay given. */
-async function server(routes: Record<string, { status: number; delayMs?: number }>): Promise<{ url: string; close(): Promise<void> }> {
-  const srv = http.createServer((req, res) => {
+function server(routes: Record<string, { status: number; delayMs?: number }>): Promise<TestServer> {
+  return startServer((req, res) => {
     const r = routes[req.url ?? ''] ?? { status: 404 };
     setTimeout(() => {
       res.statusCode = r.status;
       res.end(`status ${r.status}`);
     }, r.delayMs ?? 0);
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => srv.close(() => r())) };
 }
 
 const verification = (body: string) => `  verification:\n${body}\n  announcement:`;
@@ -266,6 +262,8 @@ describe('paused time is not phase time', function () {
     const first = await (await Release.start(ws.options())).run();
     assert.equal(first.status, 'paused');
     const PAUSE_MS = 1500;
+    // Waits for the wall clock: the journal stamps each event with the real time (the engine's clock does not
+    // reach it), and the paused time is read from those stamps.
     await new Promise((r) => setTimeout(r, PAUSE_MS));
     fs.writeFileSync(path.join(ws.dir, 'fixed'), '');
     const again = await Release.reopen(ws.options({ decided: { 'deploy/0': { action: 'retry' } } }), first.runId);

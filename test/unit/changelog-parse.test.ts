@@ -88,11 +88,10 @@ describe('commit messages meant to fool the changelog', () => {
     );
   });
 
-  it('parses a 2 MB message in well under a second', () => {
-    const t = performance.now();
+  // Its time is a figure of `npm run bench` (parsing).
+  it('parses a 2 MB message into one breaking note', () => {
     const p = parseMessage(`feat: big\n\nBREAKING CHANGE: ${'x '.repeat(1_000_000)}`);
     assert.equal(p.notes.length, 1);
-    assert.ok(performance.now() - t < 1000);
   });
 });
 

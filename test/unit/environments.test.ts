@@ -196,7 +196,7 @@ describe('who may approve (hostile inputs)', () => {
     ['the same person twice counts once', [read('Alice', 'alice@example.com'), read('Alice', 'ALICE@example.com')], { count: 2 }, 1],
     ['someone not among those who may approve', [read('Eve', 'eve@example.com')], { from: ['alice@example.com'] }, 0, /not among those who may approve/],
     ['a listed approver, listed with other case and blanks', [read('Alice', 'alice@example.com')], { from: [' Alice@Example.com '] }, 1],
-    // A name is matched only where signatures are not required: anyone may set user.name (F2).
+    // A name is matched only where signatures are not required: anyone may set user.name.
     [
       'a listed approver, by name, unsigned approvals',
       [read('Bob', 'bob@example.com', { signed: false, signedBy: undefined })],
@@ -204,7 +204,7 @@ describe('who may approve (hostile inputs)', () => {
       1,
     ],
     [
-      'a name in from where signatures are required: the signature proves mallory@, not "Alice Smith" (F2)',
+      'a name in from where signatures are required: the signature proves mallory@, not "Alice Smith"',
       [read('Alice Smith', 'mallory@example.com')],
       { from: ['Alice Smith'] },
       0,

@@ -53,7 +53,7 @@ describe('plan reference (docs/plan-reference.md) and schema descriptions', () =
     for (const b of BUILTINS) assert.ok(doc.includes(`| \`\${${b.name}}\` |`), `reference ${b.name} not listed`);
   });
 
-  it("documents each environment's keys, and a freeze's from and to each with its own words (attack18 L2, L3)", () => {
+  it("documents each environment's keys, and a freeze's from and to each with its own words", () => {
     const s = schema();
     const env = s.properties!.environments.additionalProperties as JsonSchema;
     const freeze = env.properties!.freeze.items!;

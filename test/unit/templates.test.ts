@@ -120,7 +120,7 @@ describe('release-pilot init', () => {
     assert.match(r.out, /fill in the values between the FILL IN lines/);
   });
 
-  // attack19 M5: `init --template local` asked to fill in FILL IN lines the demo's plan does not have.
+  // `init --template local` asked to fill in FILL IN lines the demo's plan does not have.
   for (const name of Object.keys(PLAN_TEMPLATES) as (keyof typeof PLAN_TEMPLATES)[]) {
     it(`init --template ${name}: the next step it names is one the written plan allows`, async () => {
       const dir = tempDir();

@@ -132,11 +132,11 @@ describe('acceptance verdict semantics', () => {
     assert.match(ok.reason, /line 2: "Verdict: Ready for Launch"/);
   });
 
-  // Measured 0.25-2.0 s per 1 MB on 2 shared cores at load 9 (linear in lines): 5 s flags a quadratic turn, not a busy machine.
-  it('decides a 1 MB verdict within 5 s', () => {
-    const t0 = performance.now();
-    assert.equal(decideVerdict(`${MB}Ready for Launch`, GO).ok, true);
-    assert.ok(performance.now() - t0 < 5000);
+  // Its time is a figure of `npm run bench` (parsing), with a goal that flags a quadratic turn.
+  it('decides a 1 MB verdict whose phrase is on its last line', () => {
+    const d = decideVerdict(`${MB}Ready for Launch`, GO);
+    assert.equal(d.ok, true);
+    assert.equal(d.line?.text, 'Ready for Launch');
   });
 
   it("uses the plan's phrase, not a fixed one", () => {

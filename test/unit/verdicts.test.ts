@@ -57,7 +57,7 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
   const steady = n(12, (i) => 5 + (i % 3) * 0.1);
   const cases: Case[] = [
     {
-      // attack19 M1: no usable sample in the whole window fails it (it was inconclusive, and released).
+      // No usable sample in the whole window fails it (it was inconclusive, and released).
       name: '0 usable samples: the source answers null',
       fixed: 1,
       window: ['', '', ''],
@@ -100,7 +100,7 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
     {
       name: 'NaN samples leave too few points',
       baseline: steady,
-      // Ends on a usable sample: a run of NaN open at the window's end is judged by more samples (M6).
+      // Ends on a usable sample: a run of NaN open at the window's end is judged by more samples (the window is extended).
       window: n(12, (i) => (i % 2 ? 5 : 'NaN')),
       guard: { mannWhitney: 'increase' },
       expect: 'inconclusive',
@@ -149,7 +149,7 @@ describe('monitoring verdicts: a hostile corpus (inconclusive is never pass)', f
     {
       name: 'most samples unusable (errors apart, never 4 in a row)',
       fixed: 1,
-      // Ends on a usable sample: a run of errors open at the window's end is judged by more samples (M6).
+      // Ends on a usable sample: a run of errors open at the window's end is judged by more samples (the window is extended).
       window: ['err', 'err', 'err', 1, 'err', 'err', 'err', 1],
       guard: { max: 10 },
       expect: 'inconclusive',
