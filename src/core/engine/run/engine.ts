@@ -12,11 +12,13 @@ import { coreApiCheck } from './coreApiCheck';
 import { rollbackAdmission, supersedingRuns, type RollbackQuestion } from '../gates/rollbackAdmission';
 import { ReleaseStopped } from './stopLatch';
 import { RunContext } from './context';
+import { refuseDamagedJournal } from '../gates/journalTrust';
 import { GateError } from '../gates/gateError';
 import { refuseOverUnresolvedRun, refuseRecordedSecrets, runPreflight, startPreflight } from '../gates/preflight';
 import { releaseCommitUnchanged, gates } from '../gates/runGates';
 import { runPhase } from './phases';
 import { runRollback } from './rollbackRun';
+import { refuseLiveMismatch } from './liveColour';
 import { oldColourKept, recordReopenFacts, startedEvent } from './openingEvents';
 import type { EngineOptions } from './ports';
 import { resumedInputs, startInputs } from './runInputs';
@@ -227,6 +229,7 @@ export class Release {
   private async runToStop(): Promise<ReleaseState> {
     const c = this.c;
     if (isFinal(c.state.status)) return c.state;
+    refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
     c.stopLatch.throwIfStopped();
     await runPreflight(c);
     if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
@@ -270,8 +273,10 @@ export class Release {
   async rollbackFinished(reason: string, opts: { force?: boolean } = {}): Promise<ReleaseState> {
     const c = this.c;
     try {
+      refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
       const admission = rollbackAdmission(c.state, this.o.plan, c.clock.now(), supersedingRuns(this.o.workspace, c.state), Boolean(opts.force));
       if (!admission.ok) throw new GateError(admission.supersededBy ? 'rollback-superseded' : 'rollback', admission.refusal);
+      await refuseLiveMismatch(c);
       const q = admission.question;
       const requestedAt = c.clock.now();
       const yes = c.o.prompter.confirmRollback ? await c.o.prompter.confirmRollback(q) : await c.o.prompter.confirm(q.message);

@@ -6,6 +6,7 @@ import { spanText, type RollbackQuestion } from '../gates/rollbackAdmission';
 import { execStep } from './stepExec';
 import { ReleaseStopped } from './stopLatch';
 import { notifyStep, webhookStep } from './announceUnits';
+import { notBackOnOldColour } from './liveColour';
 
 /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
 export async function runRollback(
@@ -77,7 +78,7 @@ async function runRollbackSteps(c: RunContext, requestedAt: number, started: () 
     const r = await execStep(c, `rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env: c.stepEnv(s), timeoutMs });
     if (!r.ok) return `${name}: ${describeResult(r.result)}`;
   }
-  return undefined;
+  return notBackOnOldColour(c);
 }
 
 /**
