@@ -91,4 +91,30 @@ describe('resources: the CLI and its steps stay bounded', function () {
       assert.ok(r.code !== 0 || r.signal !== null, r.out);
     });
   });
+
+  describe('output through a slow pipe', () => {
+    it('schema, --help, history --json of 1,000 runs and report reach a reader that starts after 1 s whole', async () => {
+      const ws = repo();
+      const first = spawnSync(process.execPath, [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { cwd: ws.dir, encoding: 'utf8' });
+      assert.equal(first.status, 0, first.stdout + first.stderr);
+      const runs = path.join(ws.dir, '.release/runs');
+      const [id] = fs.readdirSync(runs);
+      for (let i = 0; i < 999; i++) fs.cpSync(path.join(runs, id), path.join(runs, `20250101-${String(100000 + i)}-r${i}`), { recursive: true });
+      const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+      const base = [process.execPath, CLI].map(q).join(' ');
+      const commands = ['schema', '--help', `history --json --plan ${q(ws.planFile)}`, `report ${id} --plan ${q(ws.planFile)}`];
+      for (const c of commands) {
+        const direct = spawnSync('bash', ['-c', `${base} ${c} > direct.out; echo $?`], { cwd: ws.dir, encoding: 'utf8' });
+        // The reader is a real process that waits 1 s before it reads: the CLI must not exit with output unwritten.
+        const piped = spawnSync('bash', ['-c', `set -o pipefail; ${base} ${c} | (sleep 1; cat > piped.out); echo $?`], { cwd: ws.dir, encoding: 'utf8' });
+        const want = fs.readFileSync(path.join(ws.dir, 'direct.out'));
+        const got = fs.readFileSync(path.join(ws.dir, 'piped.out'));
+        assert.ok(want.length > 65536 || c !== 'schema', `${c}: ${want.length} bytes`);
+        assert.equal(got.length, want.length, `${c}: ${got.length} of ${want.length} bytes`);
+        assert.ok(got.equals(want), c);
+        assert.equal(piped.stdout.trim(), direct.stdout.trim(), c);
+        if (c.startsWith('history')) assert.equal((JSON.parse(got.toString()) as unknown[]).length, 1000);
+      }
+    });
+  });
 });
