@@ -14,7 +14,7 @@ import { initCommand } from './init-command';
 import { COMMAND_NAMES, defaultWorkspace, EXIT, HELP, parse, splitKv, TAKES_RUNS, type CliArgs, type CliOptions } from './args';
 import { completionCommand } from './completion';
 import { VERSION } from './version';
-import { maskedIo, stdio, type Io } from './io';
+import { exitAfterOutput, maskedIo, stdio, type Io } from './io';
 import {
   compareCommand,
   dryRunCommand,
@@ -208,11 +208,11 @@ async function runCommand(command: string, runArg: string | undefined, o: CliOpt
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+  void main(process.argv.slice(2)).then(
+    (code) => exitAfterOutput(code),
     (e: Error) => {
       process.stderr.write(`release-pilot: ${e.message}\n`);
-      process.exit(EXIT.failed);
+      return exitAfterOutput(EXIT.failed);
     },
   );
 }

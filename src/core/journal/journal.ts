@@ -143,6 +143,8 @@ export function lockHeldText(info: LockInfo): string {
 
 /** How long an acquire waits for another process's takeover of the same stale lock to finish. */
 const TAKEOVER_WAIT_MS = 5000;
+/** How many times an acquire looks at the lock before it gives up: each look either ends or waits, none spins for ever. */
+const MAX_ATTEMPTS = 1000;
 
 /**
  * One release of a plan at a time, across windows and the CLI. A lock file is only ever created whole and
@@ -164,7 +166,7 @@ export class ReleaseLock {
     const mine: LockInfo = { ...info, pid: process.pid, host: os.hostname(), since: new Date().toISOString(), ...(start ? { start } : {}) };
     const text = JSON.stringify(mine);
     const deadline = Date.now() + TAKEOVER_WAIT_MS;
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (createWhole(file, text)) return new ReleaseLock(file, mine);
       const seen = readText(file);
       if (seen === undefined) continue; // released meanwhile: try to create it again
@@ -179,6 +181,7 @@ export class ReleaseLock {
       }
       if (taken === 'busy') pause(5);
     }
+    throw new Error(`could not take the release lock ${file}: it kept changing under ${MAX_ATTEMPTS} attempts; try again`);
   }
 
   release(): void {
@@ -252,12 +255,55 @@ function createWhole(file: string, text: string): boolean {
   }
 }
 
+/**
+ * The text of a lock or takeover file; undefined when there is none. Opened without blocking and read only
+ * when it is a regular file: a directory, fifo, socket or device in its place is an error naming what it is
+ * (a fifo would block the read for ever, a directory would never read or be replaced).
+ */
 function readText(file: string): string | undefined {
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR' || code === 'ENXIO') throw notALockFile(file);
+    throw e;
   }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw notALockFile(file);
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A lock path that holds something else than a lock file, said as what it is. */
+export function notALockFile(file: string): Error {
+  const kind = (st: fs.Stats | undefined) =>
+    !st
+      ? 'missing'
+      : st.isDirectory()
+        ? 'a directory'
+        : st.isFIFO()
+          ? 'a fifo'
+          : st.isSocket()
+            ? 'a socket'
+            : st.isBlockDevice() || st.isCharacterDevice()
+              ? 'a device'
+              : st.isSymbolicLink()
+                ? 'a symbolic link'
+                : 'not a regular file';
+  const stat = (f: (p: string) => fs.Stats) => {
+    try {
+      return f(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const own = stat(fs.lstatSync);
+  const what = own?.isSymbolicLink() ? `a symbolic link to ${kind(stat(fs.statSync)).replace('missing', 'nothing')}` : kind(own);
+  return new Error(`the release lock ${file} is ${what}, not a lock file: remove it if no release is running`);
 }
 
 /** Blocks this thread for `ms` (acquire is synchronous). */
@@ -275,7 +321,11 @@ function parseLock(text: string): LockInfo | null {
 }
 
 export function readLock(file: string): LockInfo | null {
-  return parseLock(readText(file) ?? '');
+  try {
+    return parseLock(readText(file) ?? '');
+  } catch {
+    return null;
+  }
 }
 
 /**
