@@ -27,7 +27,8 @@ const SECRETS = [
 ];
 
 /** An SSH private key: several lines, each specific. */
-const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB\nQyNTUxOQAAACDvYmplY3Qtc2VjcmV0LWtleS1ib2R5\n-----END OPENSSH PRIVATE KEY-----';
+const KEY =
+  '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB\nQyNTUxOQAAACDvYmplY3Qtc2VjcmV0LWtleS1ib2R5\n-----END OPENSSH PRIVATE KEY-----';
 
 /** The bash commands that print the secret (in $S) between the markers, as bytes: base64 at each alignment inside a longer text, base64url, hex, Basic auth, a backspace. */
 const COMMANDS: Record<string, string> = {
@@ -91,7 +92,8 @@ function assertHidden(where: string, text: string, token: string, secret: string
     const between = shown.slice(i + OPEN.length, j);
     assert.ok(between.includes(token[0]), `${where}: not masked: ${JSON.stringify(between)}`);
     for (const piece of between.split(token[0]))
-      for (const part of secret.split('\n')) assert.ok(!leaks(piece, part.trim()), `${where}: ${JSON.stringify(piece)} gives away the secret in ${JSON.stringify(between)}`);
+      for (const part of secret.split('\n'))
+        assert.ok(!leaks(piece, part.trim()), `${where}: ${JSON.stringify(piece)} gives away the secret in ${JSON.stringify(between)}`);
     found++;
   }
   assert.ok(found > 0, `${where}: no marker in ${JSON.stringify(shown.slice(0, 300))}`);
@@ -154,7 +156,11 @@ function runCli(args: string[], env: Record<string, string>, cwd?: string): Prom
 
 /** A deploy step that prints the secret in RP_SECRET every way of `commands`, then fails. */
 function encodingPlan(commands: Record<string, string>): string {
-  const script = [`O=${OPEN.slice(0, 4)}''${OPEN.slice(4)} C=${CLOSE.slice(0, 4)}''${CLOSE.slice(4)} S="$RP_SECRET"`, ...Object.values(commands), 'exit 3'].join('\n');
+  const script = [
+    `O=${OPEN.slice(0, 4)}''${OPEN.slice(4)} C=${CLOSE.slice(0, 4)}''${CLOSE.slice(4)} S="$RP_SECRET"`,
+    ...Object.values(commands),
+    'exit 3',
+  ].join('\n');
   return smallPlan({
     deploy: `    steps:\n      - name: deploy\n        env: { LANG: C.UTF-8 }\n        run: |\n${script
       .split('\n')
@@ -180,7 +186,13 @@ describe('§5 secrets: a real release through the CLI shows no encoding of the s
       const runs = path.join(ws.dir, '.release/runs');
       const run = fs.readdirSync(runs).sort().at(-1)!;
       const logs = path.join(runs, run, 'logs');
-      const log = fs.readFileSync(path.join(logs, fs.readdirSync(logs).find((f) => f.startsWith('deploy'))!), 'utf8');
+      const log = fs.readFileSync(
+        path.join(
+          logs,
+          fs.readdirSync(logs).find((f) => f.startsWith('deploy'))!,
+        ),
+        'utf8',
+      );
       assertHidden('the step log', log, token, secret);
       assert.equal(onTerminal(log).split(OPEN).length - 1, Object.keys(commands).length, log);
     });
