@@ -123,7 +123,7 @@ export class SecretMasker {
   private scan(text: string, coveredHead: number, final: boolean): { ranges: [number, number][]; pending: number } {
     const found: [number, number][] = coveredHead > 0 ? [[0, coveredHead]] : [];
     let pending: number;
-    if (!text.includes('\x1b')) pending = findForms(text, this.allForms, found);
+    if (!text.includes('\x1b') && !text.includes('\b')) pending = findForms(text, this.allForms, found);
     else {
       pending = findForms(text, this.forms, found);
       const r = rendered(text, final);
@@ -243,8 +243,28 @@ function findForms(text: string, forms: Form[], found: [number, number][]): numb
     // The longest beginning of the secret the text ends with.
     const k = beginningEndingAt(text, text.length, f);
     if (k > 0) pending = Math.min(pending, text.length - k);
+    pending = Math.min(pending, erasableBeginning(text, f));
   }
   return pending;
+}
+
+/**
+ * Where the earliest beginning of a form that ends in the last stretch of the text's current line
+ * starts (the text's length when none): a backspace that follows can take back what comes after it,
+ * so the form may yet be completed there. The stretch is twice the form long.
+ */
+function erasableBeginning(text: string, f: Form): number {
+  const p = f.text;
+  let start = text.length;
+  let k = 0;
+  for (let i = Math.max(text.lastIndexOf('\n') + 1, text.length - 2 * p.length); i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    while (k > 0 && c !== p.charCodeAt(k)) k = f.borders[k - 1];
+    if (c === p.charCodeAt(k)) k++;
+    if (k === p.length) k = f.borders[k - 1];
+    if (k > 0) start = Math.min(start, i + 1 - k);
+  }
+  return start;
 }
 
 /** The length of the longest beginning of a form (never all of it) that `text` has right before `end`: only the |form|-1 characters before it can hold one. */

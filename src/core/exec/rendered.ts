@@ -8,7 +8,7 @@ const COMPLETE = /\x1b(?:\[[0-?]{0,64}[ -/]{0,16}[@-~]|\][^\x07\x1b]{0,4096}(?:\
 // eslint-disable-next-line no-control-regex -- control sequences are what it finds
 const PARTIAL = /\x1b(?:\[[0-?]{0,64}[ -/]{0,16}|\][^\x07\x1b]{0,4096}\x1b?|[ -/]{0,16})$/y;
 
-/** Text as a terminal renders it, control sequences left out, with where each of its characters is in the text. */
+/** Text as a terminal renders it, control sequences left out and each backspace applied, with where each of its characters is in the text. */
 export interface Rendered {
   text: string;
   /** For each character of `text`, its index in the original text. */
@@ -38,6 +38,13 @@ export function rendered(text: string, final: boolean): Rendered {
         unfinished = i;
         break;
       }
+    }
+    // A backspace takes back the character before it on its line: the next one is written over it.
+    if (text.charCodeAt(i) === 0x08 && out !== '' && !out.endsWith('\n')) {
+      out = out.slice(0, -1);
+      at.pop();
+      i++;
+      continue;
     }
     out += text[i];
     at.push(i);

@@ -1,16 +1,56 @@
+/** Shortest part of a secret's base64, hex or a line of it that is masked on its own: a shorter one is not specific to the secret. */
+export const MIN_PART_LENGTH = 8;
+
 /**
  * Every way a secret can reach a person or a file besides as is: trimmed, JSON-escaped, URL-encoded
- * the ways encoders and the release's own requests write it, and quoted the ways bash prints a word
- * (`set -x`, `printf %q`, `${v@Q}`, `declare -p`). Every masker derives its forms from this one list.
+ * the ways encoders and the release's own requests write it, quoted the ways bash prints a word
+ * (`set -x`, `printf %q`, `${v@Q}`, `declare -p`), and as bytes (base64, base64url, hex: binaryForms).
+ * A multi-line secret (a key) is also each of its lines and its lines joined by CRLF or by spaces
+ * (variantsOf). Every masker derives its forms from this one list.
  */
 export function renderingsOf(secret: string): string[] {
   if (secret === '') return [];
   const out = new Set<string>();
-  for (const v of new Set([secret, secret.trim()])) {
-    if (v === '') continue;
-    for (const f of [...encodings(v), ...shellForms(v)]) if (f) out.add(f);
+  for (const v of variantsOf(secret)) {
+    for (const f of [...encodings(v), ...shellForms(v), ...binaryForms(v)]) if (f) out.add(f);
   }
   return [...out];
+}
+
+/**
+ * The values a secret reaches output as: itself, trimmed, and, when it has several lines, its lines
+ * joined by CRLF (a file written on Windows, a `sed 's/$/\r/'`) and by spaces (an unquoted `echo $KEY`),
+ * and each of its lines long enough to be specific on its own (one line printed alone).
+ */
+function variantsOf(secret: string): Set<string> {
+  const out = new Set([secret, secret.trim()]);
+  const lines = secret.trim().split(/\r?\n/);
+  if (lines.length > 1) {
+    out.add(lines.join('\r\n'));
+    out.add(lines.map((l) => l.trim()).join(' '));
+    for (const l of lines) if (l.trim().length >= MIN_PART_LENGTH) out.add(l.trim());
+  }
+  out.delete('');
+  return out;
+}
+
+/**
+ * The secret's bytes as encoders print them: hex (lower and upper case: `xxd -p`, `printf %x`), and
+ * base64 and base64url at each of the three byte alignments the secret can have inside a longer text
+ * (`user:SECRET` in an HTTP Basic header): only the characters that encode the secret's bits alone,
+ * which are the same whatever surrounds it, and only when they are long enough to be specific.
+ */
+function binaryForms(v: string): string[] {
+  const bytes = Buffer.from(v, 'utf8');
+  const hex = bytes.toString('hex');
+  const out = [hex, hex.toUpperCase()];
+  for (const offset of [0, 1, 2]) {
+    const b64 = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    // Character i holds bits [6i, 6i+6); the secret's are [8·offset, 8·(offset+n)).
+    const part = b64.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + bytes.length)) / 6));
+    if (part.length >= MIN_PART_LENGTH) out.push(part, part.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return out.filter((f) => f.length >= MIN_PART_LENGTH);
 }
 
 /**

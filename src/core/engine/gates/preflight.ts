@@ -10,7 +10,7 @@ import { uncommittedGatedPlan } from './committedPlan';
 import { resolvedPathProblem } from './envPath';
 import { GateError } from './gateError';
 import { gatedPlanChanged, identityChanged } from './planIdentity';
-import { collidingSecrets, secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
+import { collidingSecrets, planIdentifiers, secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
 import { findUnresolvedRun, UnresolvedRunError } from './unresolvedRun';
 
 /** What a new release starts from once nothing refused it. */
@@ -68,6 +68,7 @@ export function refuseRecordedSecrets(o: EngineOptions, env: NodeJS.ProcessEnv, 
     { what: 'the host', value: os.hostname() },
     { what: 'the previous version', value: p.previous?.version },
     { what: 'the plan file', value: p.planRel },
+    ...planIdentifiers(o.plan),
   ]);
   if (colliding) throw new GateError('secrets', colliding);
 }

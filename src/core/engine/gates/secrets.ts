@@ -71,3 +71,33 @@ export function collidingSecrets(sources: SecretSource[], facts: RecordedFact[])
   if (problems.length === 0) return undefined;
   return `${problems.length === 1 ? 'a value that would be masked is' : `${problems.length} values that would be masked are`} part of what the journal records as it is, so the release does not start: ${problems.join('; ')}. Masking it would rewrite that record, and showing it would show the secret. If the value is not secret (an image tag, a commit from CI), list the variable under notSecret: in the plan; otherwise give the secret another value.`;
 }
+
+/** Keys whose values are the plan's own ids and names, which the journal records as they are. */
+const IDENTIFIER_KEYS = new Set(['name', 'id']);
+/** Keys whose lists are ids: a blue-green colour, a rolling target. */
+const IDENTIFIER_LISTS = new Set(['colors', 'targets']);
+
+/**
+ * Every id and name the plan gives (a step's name, a checklist item's or a metric's id, a colour, a
+ * target, an environment), each called by where it is in the plan (`phases.deploy.steps.0.name`):
+ * the journal records them as they are, so a secret that holds one is refused, not masked.
+ */
+export function planIdentifiers(plan: unknown): RecordedFact[] {
+  const out: RecordedFact[] = [];
+  const walk = (v: unknown, at: string[]) => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...at, String(i)]));
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const here = [...at, k];
+        if (typeof x === 'string' && IDENTIFIER_KEYS.has(k)) out.push({ what: `the plan's ${here.join('.')}`, value: x });
+        if (Array.isArray(x) && IDENTIFIER_LISTS.has(k))
+          (x as unknown[]).forEach((id, i) => typeof id === 'string' && out.push({ what: `the plan's ${[...here, i].join('.')}`, value: id }));
+        if (k === 'environments' && at.length === 0 && x && typeof x === 'object')
+          for (const env of Object.keys(x)) out.push({ what: `the plan's environments.${env}`, value: env });
+        walk(x, here);
+      }
+    }
+  };
+  walk(plan, []);
+  return out;
+}
