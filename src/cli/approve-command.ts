@@ -7,12 +7,15 @@ import { uncommittedGatedPlan } from '../core/engine/gates/committedPlan';
 import { resolveVersion } from '../core/engine/queries/releaseFacts';
 import { secretSources } from '../core/engine/gates/secrets';
 import { SecretMasker } from '../core/exec/mask';
+import { inputsNow } from '../core/engine/run/runInputs';
+import { inputEntries } from '../core/base/inputs';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 
 /**
  * `approve VERSION --env ENV [--var NAME=VALUE]…`: an annotated (signed, when the environment asks) tag on HEAD by the
- * person running it, for this plan and exactly these `--var` inputs (a release given other ones does not count it).
+ * person running it, for this plan and exactly these inputs: the `--var` flags and the values of the `${env:NAME}` the
+ * plan reads in the approver's environment (a release given other ones does not count it).
  */
 export async function approveCommand(
   version: string | undefined,
@@ -56,18 +59,19 @@ export async function approveCommand(
   }
   const env = currentEnvironment(p.plan);
   if (!env?.approvals) io.err(`note: ${p.plan.release.environment} asks for no approvals; the approval is recorded anyway`);
+  const inputs = inputsNow(p.plan, p.planText, p.vars, process.env);
   try {
     const r = await recordApproval(p.workspace, {
       environment: p.plan.release.environment,
       version: v,
       planHash: planHash(p.planText),
-      inputs: p.vars,
+      inputs,
       comment: o.comment,
       sign: Boolean(env?.approvals?.signed),
     });
-    const inputs = Object.keys(p.vars).sort();
+    const given = inputEntries(inputs).map(([n]) => n);
     io.out(
-      `approved ${p.plan.release.name} ${v} to ${p.plan.release.environment} at ${r.commit.slice(0, 12)} as ${r.approver.name} <${r.approver.email}>${inputs.length ? `, for a release given --var ${inputs.join(', ')} with these values` : ''}: tag ${r.tag}\nshare it: git push origin refs/tags/${r.tag}`,
+      `approved ${p.plan.release.name} ${v} to ${p.plan.release.environment} at ${r.commit.slice(0, 12)} as ${r.approver.name} <${r.approver.email}>${given.length ? `, for a release given ${given.join(', ')} with these values` : ''}: tag ${r.tag}\nshare it: git push origin refs/tags/${r.tag}`,
     );
     return 0;
   } catch (e) {

@@ -128,6 +128,8 @@ export class CommandCenter extends Disposable {
       environment: env,
       version: a.version,
       planHash: engine().planHash(result.text),
+      // The values of the plan's `${env:…}` here, as a release started from this window would journal them.
+      inputs: engine().inputsNow(a.plan, result.text, {}, process.env),
       comment: a.comment,
       sign: signed,
     });

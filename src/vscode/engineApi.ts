@@ -8,6 +8,7 @@ export { beforeRunScope } from '../core/engine/queries/releaseFacts';
 export { previewRelease } from '../core/engine/queries/releasePreview';
 export { compareRuns, comparableRuns } from '../core/engine/queries/compareRuns';
 export { recordApproval } from '../core/git/approvals';
+export { inputsNow } from '../core/engine/run/runInputs';
 export { planHash } from '../core/engine/gates/planIdentity';
 export { uncommittedGatedPlan } from '../core/engine/gates/committedPlan';
 export { gatesNow, type GatesNow } from '../core/engine/gates/gatesNow';

@@ -260,10 +260,11 @@ describe("approval gate: bound to the commit, the plan and the run's --var input
   let head = '';
   const operator = { name: 'Olga', email: 'olga@example.com' };
   const rule = { count: 1, from: [], signed: true };
+  const byValue = (o: Record<string, string>) => ({ overrides: Object.fromEntries(Object.entries(o).map(([k, value]) => [k, { value }])) });
   const approve = (inputs?: Record<string, string>) =>
-    recordApproval(dir, { environment: 'production', version, planHash: hash, sign: true, ...(inputs ? { inputs } : {}) });
+    recordApproval(dir, { environment: 'production', version, planHash: hash, sign: true, ...(inputs ? { inputs: byValue(inputs) } : {}) });
   const verdict = (inputs: Record<string, string>, commit = head) =>
-    approvalVerdict(dir, rule, { environment: 'production', version, commit, planHash: hash, inputs }, operator);
+    approvalVerdict(dir, rule, { environment: 'production', version, commit, planHash: hash, inputs: byValue(inputs) }, operator);
 
   before(() => {
     write(dir, 'a.txt', 'a\n');

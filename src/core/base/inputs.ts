@@ -1,16 +1,5 @@
 import * as crypto from 'node:crypto';
 
-/**
- * The identity of a run's inputs from outside the plan (`--var NAME=VALUE`): sha256 of the canonical JSON of its
- * name/value pairs sorted by name. JSON keeps every pair apart (no separator a value could forge), and sorting
- * makes the order of the flags irrelevant. Names and values are hashed as given, without normalising: a value
- * that differs by one byte deploys something else.
- */
-export function runInputsDigest(overrides: Readonly<Record<string, string>>): string {
-  const pairs = Object.entries(overrides).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return crypto.createHash('sha256').update(JSON.stringify(pairs)).digest('hex');
-}
-
 /** The names a run overrides, sorted: what a message names (never the values, which may be sensitive). */
 export const overriddenNames = (overrides: Readonly<Record<string, string>>): string[] => Object.keys(overrides).sort();
 
@@ -24,6 +13,8 @@ export type InputValue = { value: string } | { sha256: string };
 export interface RunInputs {
   /** The `--var NAME=VALUE` overrides, by name. */
   overrides: Record<string, InputValue>;
+  /** The values of the `${env:NAME}` the plan reads, by name (one unset is absent): they decide what ships as `--var` does. */
+  env?: Record<string, InputValue>;
   /** Every plan variable as the run resolves it: the plan's value, or the override over it. */
   variables: Record<string, InputValue>;
   /** Checklist items ticked from the command line (`--tick`). */
@@ -49,15 +40,52 @@ export function inputText(v: InputValue): string {
   return 'value' in v ? JSON.stringify(v.value) : `a secret (sha256 ${v.sha256.slice(0, 12)}…)`;
 }
 
+/** The inputs that decide what ships: the `--var` overrides and the `${env:NAME}` values the plan reads. */
+export type DecidingInputs = Pick<RunInputs, 'overrides' | 'env'>;
+
+/** Each deciding input by the name a message gives it (`--var NAME`, `${env:NAME}`), sorted. */
+export function inputEntries(i: DecidingInputs | undefined): [string, InputValue][] {
+  const entries: [string, InputValue][] = [
+    ...Object.entries(i?.overrides ?? {}).map(([k, v]): [string, InputValue] => [`--var ${k}`, v]),
+    ...Object.entries(i?.env ?? {}).map(([k, v]): [string, InputValue] => [`\${env:${k}}`, v]),
+  ];
+  return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+const valueHash = (v: InputValue) => ('value' in v ? sha256(v.value) : v.sha256);
+
 /**
- * A stable hash of a run's journaled overrides: the same names with the same values give the same digest
- * whatever their order; a secret counts by its hash (the journal holds no secret value to hash again).
+ * The identity of the inputs that decide what ships: sha256 of the canonical JSON of every deciding input's
+ * name and the hash of its value, sorted by name. Every value counts by its hash, so a run's journaled inputs
+ * (a secret by hash only), an approver's and an operator's environment give the same digest for the same
+ * values, whichever of them holds a secret. JSON keeps each pair apart; no input at all hashes as `[]`.
  */
-export function journaledInputsDigest(inputs: Pick<RunInputs, 'overrides'> | undefined): string {
-  const entries = Object.entries(inputs?.overrides ?? {})
-    .map(([name, v]): [string, string] => [name, 'value' in v ? `v:${v.value}` : `h:${v.sha256}`])
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return sha256(JSON.stringify(entries));
+export function inputsDigest(i: DecidingInputs | undefined): string {
+  return sha256(JSON.stringify(inputEntries(i).map(([k, v]) => [k, valueHash(v)])));
+}
+
+/** The digest of a run's journaled inputs: the same digest, by the same construction. */
+export const journaledInputsDigest = inputsDigest;
+
+/** The digest of `--var` overrides given as they are (no `${env:…}` value): the same digest a run that was given them journals. */
+export const runInputsDigest = (overrides: Readonly<Record<string, string>>): string =>
+  inputsDigest({ overrides: Object.fromEntries(Object.entries(overrides).map(([k, v]): [string, InputValue] => [k, { value: v }])) });
+
+/**
+ * The deciding inputs that differ between `a` and `b`, each named with both values (a secret by its hash
+ * prefix, never its value); empty when they are the same. `as` names the two sides in the message.
+ */
+export function inputsDiff(a: DecidingInputs | undefined, b: DecidingInputs | undefined, as: [string, string]): string[] {
+  const left = new Map(inputEntries(a));
+  const right = new Map(inputEntries(b));
+  const names = [...new Set([...left.keys(), ...right.keys()])].sort();
+  const text = (v: InputValue | undefined) => (v ? inputText(v) : 'unset');
+  return names.flatMap((n) => {
+    const l = left.get(n);
+    const r = right.get(n);
+    if (l && r && valueHash(l) === valueHash(r)) return [];
+    return [`${n}: ${as[0]} ${text(l)}, ${as[1]} ${text(r)}`];
+  });
 }
 
 /**

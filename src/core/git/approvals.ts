@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { git, gitResult, GitError } from './git';
-import { runInputsDigest, overriddenNames } from '../base/inputs';
+import { inputEntries, inputsDigest, type DecidingInputs } from '../base/inputs';
 import { allowedSignerPrincipals, configuredSigningKey, pgpKeys, type PgpUid } from './signers';
 export { uidEmail } from './signers';
 
@@ -24,8 +24,8 @@ export interface ApprovalSubject {
   version: string;
   commit: string;
   planHash: string;
-  /** The run's `--var` overrides: an approval holds for exactly these (none when absent). */
-  inputs?: Readonly<Record<string, string>>;
+  /** The inputs that decide what ships (`--var` overrides, `${env:…}` values): an approval holds for exactly these (none when absent). */
+  inputs?: DecidingInputs;
 }
 
 export interface Identity {
@@ -65,10 +65,10 @@ export async function recordApproval(
   const who = await gitIdentity(cwd);
   if ('error' in who) throw new GitError(who.error);
   const commit = await git(cwd, ['rev-parse', 'HEAD']);
-  const inputs = s.inputs ?? {};
-  const names = overriddenNames(inputs);
-  // Approvals of other inputs by the same person are other tags; without overrides the name is as it always was.
-  const bound = `${commit}\n${s.planHash}${names.length ? `\n${runInputsDigest(inputs)}` : ''}`;
+  const entries = inputEntries(s.inputs);
+  const digest = inputsDigest(s.inputs);
+  // Approvals of other inputs by the same person are other tags; without inputs the name is as it always was.
+  const bound = `${commit}\n${s.planHash}${entries.length ? `\n${digest}` : ''}`;
   const name = `${approvalPrefix(s.environment, s.version).slice('refs/tags/'.length)}${sha(normalEmail(who.email)).slice(0, 12)}-${sha(bound).slice(0, 8)}`;
   const exists = await gitResult(cwd, ['rev-parse', '-q', '--verify', `refs/tags/${name}`]);
   if (exists.exitCode === 0) throw new GitError(`${who.email} already approved ${s.version} for ${s.environment} at this commit and plan (tag ${name})`);
@@ -79,8 +79,8 @@ export async function recordApproval(
     `version: ${s.version}`,
     `commit: ${commit}`,
     `plan: ${s.planHash}`,
-    `inputs: ${runInputsDigest(inputs)}`,
-    ...(names.length ? [`overrides: ${names.join(', ')}`] : []),
+    `inputs: ${digest}`,
+    ...(entries.length ? [`overrides: ${entries.map(([n]) => n).join(', ')}`, `values: ${shownValues(entries)}`] : []),
     `approver: ${who.name} <${who.email}>`,
     `at: ${(s.now ?? new Date()).toISOString()}`,
     ...(comment ? [`comment: ${comment}`] : []),
@@ -172,7 +172,7 @@ async function readApproval(
   if (fields.get('environment') !== envKey(subject.environment)) return wrong(`it approves environment ${JSON.stringify(fields.get('environment'))}`);
   if (fields.get('version') !== subject.version) return wrong(`it approves version ${JSON.stringify(fields.get('version'))}`);
   if (fields.get('plan') !== subject.planHash) return wrong('the plan changed since the approval (its hash differs)');
-  const otherInputs = inputsProblem(fields, subject.inputs ?? {});
+  const otherInputs = inputsProblem(fields, subject.inputs);
   if (otherInputs) return wrong(otherInputs);
   if (!approver) return wrong('the tag has no tagger');
   // git checks a key's validity (valid-after, valid-before) at the tag's own date, which its writer sets.
@@ -214,21 +214,52 @@ async function readApproval(
   return { ...base, signedBy: principal, ...(sshKey ? { key: sshKey, keyEmails: [...new Set([principal, ...(principals.get(sshKey) ?? [])])] } : {}) };
 }
 
-/** Why the approval's inputs are not the run's `--var` overrides, naming the variables; undefined when they are. */
-function inputsProblem(fields: Map<string, string>, inputs: Readonly<Record<string, string>>): string | undefined {
+/**
+ * The approved inputs as the tag shows them, for a message to name those that differ: a value as it is, a
+ * secret as null (the tag is pushed and read by all: not even its hash, which a short secret would give away).
+ */
+const shownValues = (entries: ReturnType<typeof inputEntries>) =>
+  JSON.stringify(Object.fromEntries(entries.map(([n, v]) => [n, 'value' in v ? v.value : null])));
+
+/** Why the approval's inputs are not the release's, naming the inputs that differ; undefined when they are the same. */
+function inputsProblem(fields: Map<string, string>, inputs: DecidingInputs | undefined): string | undefined {
   // An approval written before approvals named inputs was given without --var: `approve` had no such flag.
-  const approved = fields.get('inputs') ?? runInputsDigest({});
-  if (approved === runInputsDigest(inputs)) return undefined;
-  const given =
-    fields
-      .get('overrides')
-      ?.split(',')
+  const approved = fields.get('inputs') ?? inputsDigest(undefined);
+  if (approved === inputsDigest(inputs)) return undefined;
+  let shown: Record<string, string | null> = {};
+  try {
+    const parsed: unknown = JSON.parse(fields.get('values') ?? '{}');
+    if (parsed && typeof parsed === 'object') shown = parsed as Record<string, string | null>;
+  } catch {
+    // A tag without readable values names the inputs from its list alone.
+  }
+  const listed = new Set(
+    (fields.get('overrides') ?? '')
+      .split(',')
       .map((n) => n.trim())
-      .filter(Boolean) ?? [];
-  const names = overriddenNames(inputs);
-  const approvedText = approved === runInputsDigest({}) ? 'approved without --var' : `approved with --var ${given.join(', ') || '(names not recorded)'}`;
-  const same = names.length > 0 && names.join('\0') === [...given].sort().join('\0');
-  return `it approves other run inputs: ${approvedText}; this run overrides ${names.length ? names.join(', ') : 'nothing'}${same ? ', with other values' : ''}: approve again with the same --var flags the release is given`;
+      .filter(Boolean)
+      .map((n) => (n.startsWith('--var ') || n.startsWith('${env:') ? n : `--var ${n}`)),
+  );
+  const now = new Map(inputEntries(inputs));
+  const names = [...new Set([...listed, ...Object.keys(shown), ...now.keys()])].sort();
+  const text = (v: string | null | undefined) => (v === undefined ? 'unset' : v === null ? 'a secret' : JSON.stringify(v));
+  const differ = names.flatMap((n) => {
+    const was = listed.has(n) || n in shown ? (n in shown ? shown[n] : null) : undefined;
+    const v = now.get(n);
+    const is = v === undefined ? undefined : 'value' in v ? v.value : null;
+    if (was !== undefined && is !== undefined && was !== null && is !== null && was === is) return [];
+    return [`${n} (approved ${text(was)}, this release ${text(is)})`];
+  });
+  const approvedVars = [...listed].filter((n) => n.startsWith('--var ')).map((n) => n.slice('--var '.length));
+  const givenVars = Object.keys(inputs?.overrides ?? {}).sort();
+  const same = givenVars.length > 0 && givenVars.join('\0') === [...approvedVars].sort().join('\0');
+  const vars =
+    differ.length === 0 || differ.some((d) => d.startsWith('--var '))
+      ? [
+          `${approvedVars.length ? `approved with --var ${approvedVars.join(', ')}` : approved === inputsDigest(undefined) ? 'approved without --var' : 'approved with inputs it does not name'}; this run overrides ${givenVars.length ? givenVars.join(', ') : 'nothing'}${same ? ', with other values' : ''}`,
+        ]
+      : [];
+  return `it approves other run inputs: ${[...vars, ...differ].join('; ')}: approve again with the --var flags and the environment values this release is given`;
 }
 
 const NO_UID = 'no user ID with that email';

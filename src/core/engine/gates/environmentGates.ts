@@ -3,7 +3,7 @@ import { currentEnvironment, freezeAt } from '../../plan/environments';
 import type { Plan } from '../../model/schema';
 import { normalEmail, operatorIdentity, readApprovals, type ApprovalRead, type Operator } from '../../git/approvals';
 import { signingKeyIdentity, type KeyIdentity } from '../../git/signers';
-import { overriddenNames, runInputsDigest } from '../../base/inputs';
+import { inputEntries, inputsDiff, inputsDigest, inputValue, type DecidingInputs } from '../../base/inputs';
 import { reasonText, treeGate } from './treeGate';
 import { loadRun, runIds } from '../queries/runs';
 import { planHash } from './planIdentity';
@@ -43,7 +43,7 @@ export function promotionVerdict(
   workspace: string,
   plan: Plan,
   req: NonNullable<Environment['requires']>,
-  release: { version: string; commit?: string },
+  release: { version: string; commit?: string; inputs?: DecidingInputs },
   now: number,
   current?: { plan: string; planHash: string },
 ): EnvGateVerdict {
@@ -99,6 +99,12 @@ export function promotionVerdict(
     }
     if (age > req.maxAge) {
       seen.push(`run ${id} ended ${dayText(age)} ago, over the limit of ${dayText(req.maxAge)}`);
+      continue;
+    }
+    // Evidence for the same inputs only: `--var` overrides and `${env:…}` values (a plan's per-environment variables are plan values, not inputs).
+    const differ = inputsDiff(s.inputs, release.inputs, [`run ${id} had`, 'this release has']);
+    if (differ.length) {
+      seen.push(`run ${id} was released with other inputs (${differ.join('; ')})`);
       continue;
     }
     return {
@@ -191,7 +197,7 @@ export function judgeApprovals(
 export async function approvalVerdict(
   workspace: string,
   rule: NonNullable<Environment['approvals']>,
-  subject: { environment: string; version: string; commit?: string; planHash: string; inputs?: Readonly<Record<string, string>> },
+  subject: { environment: string; version: string; commit?: string; planHash: string; inputs?: DecidingInputs },
   operator: Operator,
 ): Promise<EnvGateVerdict> {
   if (!subject.commit) return { gate: 'approval', state: 'blocked', message: 'approvals need a git repository: they are tags on the release commit' };
@@ -199,8 +205,9 @@ export async function approvalVerdict(
   const { counted, refused } = judgeApprovals(reads, rule, { ...operator, ...(await signingKeyIdentity(workspace, operator.signingKey)) });
   const names = counted.map((r) => `${r.approver!.name} <${r.approver!.email}>${r.signedBy ? ' (signed)' : ''}${r.at ? ` at ${r.at}` : ''}`);
   const approvals = counted.map((r) => ({ tag: r.tag, approver: `${r.approver!.name} <${r.approver!.email}>`, ...(r.key ? { key: r.key } : {}) }));
-  const overrides = overriddenNames(subject.inputs ?? {});
-  const inputs = overrides.length ? `, for the run inputs --var ${overrides.join(', ')} (sha256 ${runInputsDigest(subject.inputs ?? {}).slice(0, 12)})` : '';
+  const given = inputEntries(subject.inputs).map(([n]) => n);
+  const inputs = given.length ? `, for the run inputs ${given.join(', ')} (sha256 ${inputsDigest(subject.inputs).slice(0, 12)})` : '';
+  const overrides = Object.keys(subject.inputs?.overrides ?? {}).sort();
   if (counted.length >= rule.count) return { gate: 'approval', state: 'open', message: `approved by ${names.join(', ')}${inputs}`, approvals };
   const again = `release-pilot approve ${subject.version} --env ${subject.environment}${overrides.map((n) => ` --var ${n}=…`).join('')}`;
   return {
@@ -225,7 +232,10 @@ export async function environmentGates(c: RunContext): Promise<boolean> {
     },
     async () =>
       env.requires
-        ? promotionVerdict(c.o.workspace, c.o.plan, env.requires, c.state, now, { plan: c.state.plan, planHash: planHash(c.o.planText) })
+        ? promotionVerdict(c.o.workspace, c.o.plan, env.requires, { ...c.state, inputs: runInputs(c) }, now, {
+            plan: c.state.plan,
+            planHash: planHash(c.o.planText),
+          })
         : undefined,
     async () => {
       if (!env.approvals) return undefined;
@@ -234,7 +244,7 @@ export async function environmentGates(c: RunContext): Promise<boolean> {
         version: c.state.version,
         commit: c.state.commit,
         planHash: planHash(c.o.planText),
-        inputs: c.o.vars ?? {},
+        inputs: runInputs(c),
       };
       return approvalVerdict(c.o.workspace, env.approvals, subject, await operatorIdentity(c.o.workspace, c.user));
     },
@@ -248,6 +258,12 @@ export async function environmentGates(c: RunContext): Promise<boolean> {
     if (v.state === 'blocked') return blockedAt(c, `${v.gate} gate: ${v.message}`);
   }
   return true;
+}
+
+/** The inputs this run decides what ships with: those it journaled at its start (a resume goes on with the same), or, for a journal from before they were kept, its `--var` overrides. */
+function runInputs(c: RunContext): DecidingInputs {
+  if (c.state.inputs) return c.state.inputs;
+  return { overrides: Object.fromEntries(Object.entries(c.o.vars ?? {}).map(([k, v]) => [k, inputValue(v, c.holdsSecret)])) };
 }
 
 /** The freeze override this run journaled before (a resume keeps it, for the run it was given for). */

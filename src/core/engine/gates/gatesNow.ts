@@ -10,6 +10,7 @@ import type { EnvGateVerdict } from './gateVerdict';
 import { releaseTreeChanges, treeVerdict } from './treeGate';
 import { uncommittedGatedPlan } from './committedPlan';
 import { planHash } from './planIdentity';
+import { inputsNow } from '../run/runInputs';
 
 /** An environment's gates judged outside a run: what a release of `version` from HEAD and this tree, started now by this person, would meet. */
 export interface GatesNow {
@@ -25,7 +26,7 @@ export interface GatesNow {
 
 /**
  * The working tree, freeze, promotion and approval gates of `plan`'s environment (a plan resolved for it) as a
- * run started now with `vars` would judge them, nothing journaled and no freeze override or tree waiver assumed.
+ * run started now with `vars` and this process's environment would judge them, nothing journaled and no freeze override or tree waiver assumed.
  * Approvals are matched to the plan's text: without it they are left out. Undefined: the environment has no gates.
  */
 export async function judgeEnvironmentGates(
@@ -40,6 +41,7 @@ export async function judgeEnvironmentGates(
   const commit = await headCommit(workspace);
   const operator = (await userName(workspace)) ?? os.userInfo().username;
   const hash = o.planText !== undefined ? planHash(o.planText) : undefined;
+  const inputs = inputsNow(plan, o.planText ?? '', o.vars ?? {}, process.env);
   const verdicts: EnvGateVerdict[] = [];
   const tree = commit
     ? treeVerdict(
@@ -52,10 +54,10 @@ export async function judgeEnvironmentGates(
   if (freeze) verdicts.push(freeze);
   if (env.requires) {
     const current = hash && o.planRel ? { plan: o.planRel, planHash: hash } : undefined;
-    verdicts.push(promotionVerdict(workspace, plan, env.requires, { version, commit }, now, current));
+    verdicts.push(promotionVerdict(workspace, plan, env.requires, { version, commit, inputs }, now, current));
   }
   if (env.approvals && hash !== undefined) {
-    const subject = { environment: plan.release.environment, version, commit, planHash: hash, inputs: o.vars ?? {} };
+    const subject = { environment: plan.release.environment, version, commit, planHash: hash, inputs };
     verdicts.push(await approvalVerdict(workspace, env.approvals, subject, await operatorIdentity(workspace, operator)));
   }
   return { ...(commit ? { commit } : {}), operator, verdicts };

@@ -75,7 +75,7 @@ export class Release {
       r.warnTakeover();
       const kept = oldColourKept(o);
       c.openJournal();
-      const inputs = startInputs(o.plan, { vars: o.vars, ...o.given }, c.holdsSecret);
+      const inputs = startInputs(o.plan, { vars: o.vars, env: c.readEnv(), ...o.given }, c.holdsSecret);
       c.append(startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf, inputs }));
       if (previous?.uncertain)
         c.append({
@@ -107,7 +107,7 @@ export class Release {
       c.events = readJournal(file).events;
       c.state = foldJournal(c.events);
       // A run goes on with the inputs it started with, whoever reopens it (CLI, VS Code) and whatever they were given.
-      const resumed = resumedInputs(runId, c.state.inputs, o.plan, o.vars, c.holdsSecret);
+      const resumed = resumedInputs(runId, c.state.inputs, o.plan, o.vars, c.holdsSecret, c.readEnv());
       if (!resumed.ok) throw new GateError('inputs', resumed.message);
       c.vars = resumed.vars;
       c.openJournal();
