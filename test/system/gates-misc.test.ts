@@ -118,3 +118,66 @@ describe('a written reason', function () {
     }
   });
 });
+
+describe('names compared as what they name', function () {
+  this.timeout(180_000);
+
+  it('refuses rolling targets that are one host written several ways, and colours that differ only by case', () => {
+    const rolling = (targets: string) =>
+      plan()
+        .replace('echo ${deploy.active} > state/active', '"true"')
+        .replace(
+          /phases:[\s\S]*?rollback:/,
+          `phases:\n  deploy:\n    strategy: rolling\n    rolling:\n      targets: ${targets}\n      maxUnavailable: 3\n      steps:\n        - name: d\n          run: "true"\n      healthCheck:\n        run: "true"\nrollback:`,
+        );
+    for (const [targets, repeated] of [
+      ['[web1, WEB1]', 'WEB1'],
+      ['[web1, "web1."]', 'web1.'],
+      ['[web1, "ｗｅｂ１"]', 'ｗｅｂ１'],
+      ['[a.example.com, A.Example.COM.]', 'A.Example.COM.'],
+    ]) {
+      const { cli } = repo(rolling(targets));
+      const r = cli('validate');
+      assert.notEqual(r.status, 0, `${targets}: ${r.stdout}`);
+      assert.ok((r.stdout + r.stderr).includes(`"${repeated}" repeats item 1`), r.stdout + r.stderr);
+    }
+    const ok = repo(rolling('[web1, web2, web1.example.com]')).cli('validate');
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    const bg = repo(plan().replace('    blueGreen:\n', '    blueGreen:\n      colors: [blue, Blue]\n')).cli('validate');
+    assert.notEqual(bg.status, 0);
+    assert.match(bg.stdout + bg.stderr, /"Blue" repeats item 1/);
+  });
+
+  it('a production run does not supersede a staging run', () => {
+    const { dir, git, cli } = repo(plan());
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }));
+    git('add', '-A');
+    git('commit', '-qm', 'chore: staging plan');
+    const s1 = cli('run', '--yes', '--plan', '.release/staging.yaml');
+    assert.equal(s1.status, 0, s1.stdout + s1.stderr);
+    const staging = fs.readdirSync(path.join(dir, '.release/runs'))[0];
+    const p = cli('run', '--yes');
+    assert.equal(p.status, 0, p.stdout + p.stderr);
+    const rb = cli('rollback', staging, '--yes', '--plan', '.release/staging.yaml');
+    assert.match(rb.stdout, /■ rolled-back/, rb.stdout + rb.stderr);
+    assert.doesNotMatch(rb.stdout + rb.stderr, /superseded/);
+  });
+
+  it('a newer staging run supersedes the staging run before it, over a production run between', () => {
+    const { dir, git, cli } = repo(plan());
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }));
+    git('add', '-A');
+    git('commit', '-qm', 'chore: staging plan');
+    assert.equal(cli('run', '--yes', '--plan', '.release/staging.yaml').status, 0);
+    const runs = () => fs.readdirSync(path.join(dir, '.release/runs')).sort();
+    const [staging] = runs();
+    assert.equal(cli('run', '--yes').status, 0);
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging', version: '1.0.1' }));
+    git('commit', '-qam', 'fix: 1.0.1');
+    assert.equal(cli('run', '--yes', '--plan', '.release/staging.yaml').status, 0);
+    const newer = runs().filter((r) => r > staging && !fs.readFileSync(path.join(dir, '.release/runs', r, 'journal.jsonl'), 'utf8').includes('"production"'));
+    const again = cli('rollback', staging, '--yes', '--plan', '.release/staging.yaml');
+    assert.notEqual(again.status, 0);
+    assert.match(again.stdout + again.stderr, new RegExp(`superseded by the newer run ${newer.at(-1)} \\(1\\.0\\.1`));
+  });
+});
