@@ -204,7 +204,8 @@ async function runCommand(command: string, runArg: string | undefined, o: CliOpt
   for (const [id, reason] of waivers)
     if (!writtenReason(reason)) {
       io.err(`release-pilot: --waive ${id}=REASON needs a written reason: ${REASON_RULE}`);
-      return EXIT.usage;
+      // A refusal, as the gate it would waive refuses it: nothing ran.
+      return EXIT.failed;
     }
   if (command === 'rollback' && o.force && !writtenReason(o.reason)) {
     io.err(`release-pilot: --force needs --reason TEXT: why roll back a run a newer run superseded (${REASON_RULE})`);
