@@ -15,6 +15,7 @@ import { COMMAND_NAMES, defaultWorkspace, EXIT, HELP, parse, splitKv, TAKES_RUNS
 import { completionCommand } from './completion';
 import { VERSION } from './version';
 import { exitAfterOutput, maskedIo, stdio, type Io } from './io';
+import { REASON_RULE, writtenReason } from '../core/engine/gates/writtenReason';
 import {
   compareCommand,
   dryRunCommand,
@@ -195,13 +196,19 @@ async function runCommand(command: string, runArg: string | undefined, o: CliOpt
     }
     return dryRunCommand(p, vars, io, o.redeploy);
   }
-  if (command === 'abandon' && !o.reason?.trim()) {
-    io.err('release-pilot: abandon needs --reason TEXT: why nobody finishes or rolls back this release');
+  if (command === 'abandon' && !writtenReason(o.reason)) {
+    io.err(`release-pilot: abandon needs --reason TEXT: why nobody finishes or rolls back this release (${REASON_RULE})`);
     return EXIT.usage;
   }
   const waivers = new Map((o.waive ?? []).map((kv) => splitKv(kv, '--waive')));
-  if (command === 'rollback' && o.force && !o.reason?.trim()) {
-    io.err('release-pilot: --force needs --reason TEXT: why roll back a run a newer run superseded');
+  for (const [id, reason] of waivers)
+    if (!writtenReason(reason)) {
+      io.err(`release-pilot: --waive ${id}=REASON needs a written reason: ${REASON_RULE}`);
+      // A refusal, as the gate it would waive refuses it: nothing ran.
+      return EXIT.failed;
+    }
+  if (command === 'rollback' && o.force && !writtenReason(o.reason)) {
+    io.err(`release-pilot: --force needs --reason TEXT: why roll back a run a newer run superseded (${REASON_RULE})`);
     return EXIT.usage;
   }
   return releaseCommand(command, runArg, o, { vars, waivers }, p, io);

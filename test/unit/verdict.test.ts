@@ -106,6 +106,38 @@ const CORPUS: [string, boolean][] = [
   [MB, false],
   ['{"verdict": "Not Ready for Launch"}', false],
   ['{"verdict": "Ready for Launch", "status": "blocked"}', false],
+  // a go, then a line that takes it back or reports a failure, in words no list of whole answers holds
+  ['Ready for Launch\n\nUPDATE: this verdict is withdrawn', false],
+  ['Ready for Launch\nVerdict withdrawn', false],
+  ['Ready for Launch\nQA sign-off revoked by Alice', false],
+  ['Ready for Launch\nAll 12 tests failed', false],
+  ['Ready for Launch\nPostponed', false],
+  ['Ready for Launch\nRollback!', false],
+  ['Ready for Launch\nEdit: nevermind', false],
+  ['Ready for Launch\nN O', false],
+  ['Ready for Launch\nN\u0307o', false], // "Nȯ": a dot above
+  ['Ready for Launch\nready: 0', false],
+  ['Ready for Launch\nRelease rescinded after the incident', false],
+  ['Ready for Launch\nSign-off retracted per Bob', false],
+  ['Ready for Launch\nLaunch cancelled due to the outage', false],
+  ['Ready for Launch\nOn hold until Monday', false],
+  ['Ready for Launch\nSmoke tests failing on checkout', false],
+  ['Ready for Launch\nBlocked by INC-42', false],
+  ['Ready for Launch\nRejected by security', false],
+  ['Ready for Launch\nNot approved yet by the PM', false],
+  ['Ready for Launch\nW I T H D R A W N', false],
+  ['Ready for Launch\nn  o.', false],
+  ['Ready for Launch\nWithdr\u0430wn', false], // Cyrillic а
+  ['Ready for Launch\nRev\u200boked', false],
+  ['Ready for Launch\nDeferred to the next sprint', false],
+  ['Ready for Launch\nThis verdict is no longer valid', false],
+  ['Ready for Launch\napproved: false', false],
+  ['Ready for Launch\nship: off', false],
+  ['Ready for Launch\n- **Update**: QA *revoked* the sign-off', false],
+  ['Ready for Launch\nPostpon\u00e9d', false],
+  // counts of none are not failures
+  ['Tests: 120 passed, 0 failed\nFailures: 0\nBlockers: none\nVerdict: Ready for Launch', true],
+  ['No regressions found.\n0 tests failed.\nReady for Launch', true],
 ];
 
 describe('acceptance verdict semantics', () => {

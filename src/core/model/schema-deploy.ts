@@ -3,15 +3,25 @@ import * as z from 'zod/mini';
 import { COUNT_MAX, distinct, doc, duration, int, writtenDefault } from './schema-values';
 import { healthCheck, ID_RE, noSteps, str, Steps } from './schema-parts';
 
+/** A host or colour name as DNS and a case-insensitive file system compare it (and as its log file is named). */
+const hostKey = (t: string) =>
+  t
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/\.+$/, '')
+    .replace(/[^a-z0-9._-]+/g, '_');
+
 const colour = () => z.string().check(z.regex(ID_RE, 'expected a colour name of letters, digits, - _ . such as blue or green'));
 
 export const BlueGreen = z.strictObject({
   colors: doc(
     writtenDefault(
-      z._default(z.tuple([colour(), colour()]).check(distinct('a release deploys to the colour that is not live, so the two colours must differ')), [
-        'blue',
-        'green',
-      ]),
+      z._default(
+        z
+          .tuple([colour(), colour()])
+          .check(distinct('a release deploys to the colour that is not live, so the two colours must differ (case aside)', { same: hostKey })),
+        ['blue', 'green'],
+      ),
       ['blue', 'green'],
     ),
     'The names of the two colours. The one `active` prints is live (`${deploy.active}`); the release deploys to the other one (`${deploy.color}`).',
@@ -33,9 +43,12 @@ export const Rolling = z.strictObject({
   targets: doc(
     z.array(str()).check(
       z.minLength(1),
-      distinct('each target is one step of the batch and one log file, so the targets must differ (compared as the log file names them)', {
-        same: (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_'),
-      }),
+      distinct(
+        'each target is one host of the batch and one log file, so the targets must differ (compared as DNS compares host names: case, a trailing dot and Unicode compatibility forms aside)',
+        {
+          same: hostKey,
+        },
+      ),
     ),
     'The hosts or instances to deploy to, in order. Each one in turn is `${target}` in `steps` and `healthCheck`.',
   ),

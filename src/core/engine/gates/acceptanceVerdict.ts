@@ -1,5 +1,5 @@
 import { clip } from '../../format';
-import { GO_MARKS, LABELS, NO_MARKS, NO_WORDS, skeleton, VERDICT_LABELS } from './verdictWords';
+import { FALSE_VALUES, GO_FIELDS, GO_MARKS, LABELS, NO_MARKS, NO_WORDS, NONE_COUNTED, skeleton, VERDICT_LABELS, WITHDRAWAL_WORDS } from './verdictWords';
 
 /**
  * What counts as a "go" in an acceptance verdict. Pure: text in, decision out.
@@ -184,6 +184,30 @@ function saysNo(core: string): boolean {
   return NO_WORDS.has(value) || [...NO_WORDS].some((w) => w.includes(' ') && value.startsWith(`${w} `));
 }
 
+/**
+ * A line that takes a go back, whatever else it says: a word of withdrawal, revocation, failure or
+ * postponement anywhere in it (unless it counts none of them: "0 failed"), a no spelled out letter by
+ * letter ("N O"), or a yes/no field of the go set to a no ("ready: 0").
+ */
+function withdraws(full: string): boolean {
+  const t = skeleton(full)
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/[`*_~|]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const re = new RegExp(WITHDRAWAL_WORDS.source, 'g');
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    if (!NONE_COUNTED.test(t.slice(0, m.index)) && !NONE_COUNTED.test(t.slice(m.index + m[0].length).replace(/^[a-z ]{0,20}?(?=[:=])/, ''))) return true;
+  }
+  const letters = /^(?:[^\s.!?]\s)+[^\s.!?][.!]?$/u.exec(t);
+  if (letters) {
+    const word = t.replace(/[\s.!]+/g, '');
+    if (NO_WORDS.has(word) || WITHDRAWAL_WORDS.test(word)) return true;
+  }
+  const field = LABEL_RE.exec(t);
+  return !!field && GO_FIELDS.test(field[1].trim()) && FALSE_VALUES.has(field[2].replace(/[\s.!]+$/, '').trim());
+}
+
 export function decideVerdict(text: string, expected: string): VerdictDecision {
   const want = normalise(expected).replace(/[.!]$/, '');
   if (!want) return { ok: false, reason: 'the plan expects an empty verdict phrase' };
@@ -220,6 +244,7 @@ export function decideVerdict(text: string, expected: string): VerdictDecision {
     const bare = skeleton(core)
       .replace(/[\s.!?,;…]+$/u, '')
       .replace(/^[\s,;…]+/u, '');
+    if (!l.quoted && withdraws(l.full)) return { ok: false, reason: `the verdict is taken back or reports a failure, ${quote(l)}`, line: view(l) };
     if (NO_WORDS.has(bare) || NO_WORDS.has(core.replace(/[\s.!?,;…]+$/u, '')) || NO_MARKS.test(l.full) || saysNo(core)) {
       return { ok: false, reason: `the verdict says no, ${quote(l)}`, line: view(l) };
     }

@@ -5,6 +5,7 @@ import { normalEmail, operatorIdentity, readApprovals, type ApprovalRead, type O
 import { signingKeyIdentity, type KeyIdentity } from '../../git/signers';
 import { inputEntries, inputsDiff, inputsDigest, inputValue, type DecidingInputs } from '../../base/inputs';
 import { reasonText, treeGate } from './treeGate';
+import { REASON_RULE } from './writtenReason';
 import { loadRun, runIds } from '../queries/runs';
 import { planHash } from './planIdentity';
 import type { RunContext } from '../run/context';
@@ -34,7 +35,7 @@ export function freezeVerdict(env: Environment, now: number, override: string | 
   return {
     gate: 'freeze',
     state: 'blocked',
-    message: `releases are frozen from ${w.from} to ${w.to}: ${w.reason}${override !== undefined ? '; an override needs a reason that is not blank' : '; to release anyway, give a reason (--override-freeze REASON)'}`,
+    message: `releases are frozen from ${w.from} to ${w.to}: ${w.reason}${override !== undefined ? `; an override needs a written reason (${REASON_RULE})` : '; to release anyway, give a reason (--override-freeze REASON)'}`,
   };
 }
 

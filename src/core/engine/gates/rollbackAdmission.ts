@@ -1,8 +1,9 @@
 import type { Plan } from '../../model/schema';
 import { isFinal, rollbackOpenUntil, type ReleaseState } from '../../model/releaseState';
 import { loadRun, runIds } from '../queries/runs';
+import { sameName } from '../queries/liveState';
 
-/** A later run of the same workspace that touched production: rolling an earlier run back would undo it. */
+/** A later run of the same service and environment that deployed: rolling an earlier run back would undo it. */
 export interface SupersedingRun {
   runId: string;
   version: string;
@@ -45,6 +46,8 @@ export function supersedingRuns(workspace: string, s: ReleaseState): Superseding
       continue;
     }
     if (!other.startedAt || Date.parse(other.startedAt) <= Date.parse(s.startedAt) || !other.deployStartedAt) continue;
+    // A run to another environment (or of another service) deployed elsewhere: it undoes nothing here.
+    if (!sameName(other.environment, s.environment) || !sameName(other.name, s.name)) continue;
     out.push({ runId: other.runId || id, version: other.version, status: other.status, startedAt: other.startedAt });
   }
   return out.sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt));

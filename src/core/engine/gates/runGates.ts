@@ -7,6 +7,7 @@ import { checkAcceptance, runCheck } from './checks';
 import { isBaselineStep } from '../run/phaseUnits';
 import { environmentGates } from './environmentGates';
 import { clip } from '../../format';
+import { REASON_RULE, writtenReason } from './writtenReason';
 
 /** A release goes on only from the commit it started from: a moved HEAD or tag pauses it, naming both SHAs. */
 export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
@@ -90,8 +91,9 @@ async function checklistItem(c: RunContext, item: ChecklistItem): Promise<boolea
     const d = await c.stopLatch.race(c.o.prompter.onChecklistFailed(item, detail));
     if (d.action === 'retry') continue;
     if (d.action === 'waive') {
-      if (!d.reason.trim()) return c.abort(`checklist item ${item.id} cannot be waived without a reason`);
-      c.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: 'waived', by: c.user, reason: d.reason, detail });
+      const reason = writtenReason(d.reason);
+      if (!reason) return c.abort(`checklist item ${item.id} cannot be waived without a written reason: ${REASON_RULE}`);
+      c.append({ type: 'checklist.item.changed', id: item.id, title: item.title, state: 'waived', by: c.user, reason, detail });
       return true;
     }
     return c.abort(`checklist item "${item.title}" failed: ${detail}`);

@@ -5,13 +5,14 @@ import { workingTreeChanges, type TreeChange } from '../../git/gate';
 import { pathInRepository, repositoryTop } from '../../git/committed';
 import type { RunContext } from '../run/context';
 import type { EnvGateVerdict } from './gateVerdict';
+import { REASON_RULE, writtenReason } from './writtenReason';
 
 /** The id a waiver of a changed working tree goes by, as a checklist item's does (`--waive dirty-tree=REASON`). */
 export const DIRTY_TREE = 'dirty-tree';
 const DIRTY_TREE_ITEM: ChecklistItem = { id: DIRTY_TREE, title: 'Working tree as committed', manual: true };
 
-/** A reason as written, without the invisible characters (zero-width spaces and joiners, BOM, word joiner) and blanks around. */
-export const reasonText = (reason: string | undefined) => reason?.replace(/[\u180e\u200b-\u200d\u2060\ufeff]/g, '').trim();
+/** A reason as written, when it is one (see `REASON_RULE`). */
+export const reasonText = writtenReason;
 
 const MAX_NAMED = 10;
 const named = (files: readonly TreeChange[]) =>
@@ -76,6 +77,6 @@ export async function treeGate(c: RunContext, env: Environment | undefined, bloc
       c.append({ type: 'gate.changed', gate: 'tree', state: w.state, message: w.message, ...(w.override ? { override: w.override } : {}) });
       return true;
     }
-    return blocked(`tree gate: ${v.message}${d.action === 'waive' ? '; a waiver needs a reason that is not blank' : ''}`);
+    return blocked(`tree gate: ${v.message}${d.action === 'waive' ? `; a waiver needs a written reason (${REASON_RULE})` : ''}`);
   }
 }

@@ -159,6 +159,19 @@ export const NO_WORDS = new Set([
   'keine freigabe',
   'nicht freigegeben',
 ]);
+/**
+ * Words that take a go back or say the work behind it did not hold, wherever they stand in a line:
+ * "UPDATE: this verdict is withdrawn", "sign-off revoked by Alice", "All 12 tests failed", "Postponed".
+ * Matched on whole words of the folded line (look-alike letters and accents taken away).
+ */
+export const WITHDRAWAL_WORDS =
+  /\b(?:withdraw(?:n|s|al|ing)?|revok(?:e|ed|es|ing)|revocation|rescind(?:ed|s|ing)?|retract(?:ed|s|ing|ion)?|cancel(?:l?ed|s|l?ing|lation)?|postpon(?:e|ed|es|ing|ement)|defer(?:red|s)?|on hold|hold(?:ing)? off|suspend(?:ed|s)?|fail(?:ed|s|ing|ure|ures)?|block(?:ed|er|ers|ing)|reject(?:ed|s|ion)?|not approved|unapproved|disapproved|nevermind|never ?mind|disregard|roll(?:ing|ed)? ?back|revert(?:ed)?|abort(?:ed)?|halt(?:ed)?|veto(?:ed)?|invalid(?:ated)?|void(?:ed)?|no longer|broken)\b/;
+/** A count of none next to such a word reports nothing wrong: "0 failed", "failures: 0", "blockers: none". */
+export const NONE_COUNTED = /(?:\b(?:0|zero|no|none)\s+(?:[a-z]+\s+){0,2}$)|^\s*(?:[:=]\s*)?(?:0|zero|none)\b/;
+/** Yes/no fields of a go whose value 0, false, off or no is a no ("ready: 0", "approved: false"). */
+export const GO_FIELDS = /^(?:ready|approved|go|launch|ship|release|releasable|ok|accepted|passed|green|signed off|sign-off|signoff|qa passed|qa ok)$/;
+export const FALSE_VALUES = new Set(['0', 'false', 'off', 'no', 'n', '-', 'none']);
+
 /** Marks that mean no or stop on their own. */
 export const NO_MARKS = /[❌✖✗✘🚫⛔🛑👎🔴⏳❎🙅]/u;
 /** Marks accepted in front of a go. */
@@ -205,4 +218,11 @@ const CONFUSABLE: Record<string, string> = {
   ɡ: 'g',
   ℓ: 'l',
 };
-export const skeleton = (s: string) => (/^\p{ASCII}*$/u.test(s) ? s : s.replace(/\P{ASCII}/gu, (c) => CONFUSABLE[c] ?? c));
+export const skeleton = (s: string) =>
+  /^\p{ASCII}*$/u.test(s)
+    ? s
+    : s
+        .normalize('NFD')
+        .replace(/([A-Za-z\u0370-\u04ff])\p{M}+/gu, '$1')
+        .normalize('NFC')
+        .replace(/\P{ASCII}/gu, (c) => CONFUSABLE[c] ?? c);

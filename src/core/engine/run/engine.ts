@@ -22,6 +22,7 @@ import { refuseLiveMismatch } from './liveColour';
 import { oldColourKept, recordReopenFacts, startedEvent } from './openingEvents';
 import type { EngineOptions } from './ports';
 import { resumedInputs, startInputs } from './runInputs';
+import { REASON_RULE, writtenReason } from '../gates/writtenReason';
 
 export { latestRunId, loadRun, lockFile, parseRunId, runDir, runIdProblem, runsDir } from '../queries/runs';
 export { silentLogger, type ChecklistDecision, type EngineOptions, type FailureDecision, type FailureInfo, type Logger, type Prompter } from './ports';
@@ -200,7 +201,7 @@ export class Release {
     const c = this.c;
     try {
       if (isFinal(c.state.status)) throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
-      if (!reason.trim()) throw new GateError('abandon', 'abandoning a release needs a written reason');
+      if (!writtenReason(reason)) throw new GateError('abandon', `abandoning a release needs a written reason: ${REASON_RULE}`);
       c.append({ type: 'decision', action: 'abandon', by: c.user, reason });
       c.append({ type: 'release.finished', outcome: 'aborted', message: `abandoned by ${c.user}: ${reason}` });
       return c.state;

@@ -6,6 +6,7 @@ import type { FailureDecision } from './ports';
 import { rollbackNow } from './rollbackRun';
 import { retireUnits, unitsFor, type Unit } from './phaseUnits';
 import { runUnit } from './unitDispatch';
+import { REASON_RULE, writtenReason } from '../gates/writtenReason';
 
 /** Runs one phase's units in order; a unit that passed or was waived before is not run again. */
 export async function runPhase(c: RunContext, phase: PhaseId): Promise<'ok' | 'stop'> {
@@ -171,11 +172,12 @@ async function applyDecision(c: RunContext, unit: Unit, step: StepView, d: Failu
   c.append({ type: 'decision', action: d.action, by: c.user, reason: d.action === 'waive' ? d.reason : undefined, step: unit.key });
   if (d.action === 'retry') return 'retry';
   if (d.action === 'waive') {
-    if (!d.reason.trim()) {
-      c.append({ type: 'release.paused', step: unit.key, message: `${step.name} failed and a waiver needs a written reason` });
+    const reason = writtenReason(d.reason);
+    if (!reason) {
+      c.append({ type: 'release.paused', step: unit.key, message: `${step.name} failed and a waiver needs a written reason: ${REASON_RULE}` });
       return 'stop';
     }
-    c.append({ type: 'step.waived', step: unit.key, by: c.user, reason: d.reason });
+    c.append({ type: 'step.waived', step: unit.key, by: c.user, reason });
     return 'ok';
   }
   if (d.action === 'rollback') {

@@ -1,0 +1,183 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { gitRepo, ROOT, tempDir, write } from '../support/helpers';
+import { writtenReason } from '../../src/core/engine/gates/writtenReason';
+
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+/** A blue-green plan whose steps write files in `state/`; `extra` is inserted before `phases:`. */
+const plan = (o: { name?: string; version?: string; environment?: string; extra?: string } = {}) => `release:
+  name: ${o.name ?? 'svc'}
+  version: ${o.version ?? '1.0.0'}
+${o.environment ? `  environment: ${o.environment}\n` : ''}acceptance:
+  file: qa.md
+${o.extra ?? ''}phases:
+  deploy:
+    strategy: blue-green
+    blueGreen:
+      active: cat state/active
+      deploy:
+        - name: deploy \${deploy.color}
+          run: echo \${release.version} > state/\${deploy.color}.ver
+      healthCheck:
+        run: "true"
+        retries: 0
+      switch:
+        - name: switch
+          run: echo \${deploy.color} > state/active
+rollback:
+  budget: 30s
+  steps:
+    - name: back
+      run: echo \${deploy.active} > state/active
+monitoring:
+  window: 1s
+  interval: 250ms
+  shortWindowReason: a test
+  baseline:
+    fixed: { err: 0 }
+  metrics:
+    - id: err
+      command: cat state/err
+      guard: { max: 0.5 }
+`;
+
+function repo(planText: string) {
+  const dir = tempDir('rp-gm-');
+  const git = gitRepo(dir);
+  write(dir, 'state/active', 'blue\n');
+  write(dir, 'state/err', '0\n');
+  write(dir, '.gitignore', 'state/\n.release/runs/\n.release/lock\n');
+  write(dir, 'qa.md', 'Verdict: Ready for Launch\n');
+  write(dir, '.release/plan.yaml', planText);
+  git('add', '-A');
+  git('commit', '-qm', 'feat: init');
+  const cli = (...args: string[]) => spawnSync('node', [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  return { dir, git, cli };
+}
+
+const INVISIBLE = [
+  '',
+  '   ',
+  '\u200b',
+  '\u200b\u200b\u200b',
+  '\u00a0\u2003',
+  '\u2060\ufeff',
+  '\t\n',
+  '\u202e\u202c',
+  '\u00ad\u00ad\u00ad',
+  'ok',
+  '. .',
+  '\u200bx\u200b',
+  '---',
+  '\u0301\u0301\u0301',
+];
+
+describe('a written reason', function () {
+  this.timeout(120_000);
+
+  it(`refuses ${INVISIBLE.length} blank, invisible or too short reasons and keeps written ones`, () => {
+    for (const r of INVISIBLE) assert.equal(writtenReason(r), undefined, JSON.stringify(r));
+    assert.equal(writtenReason('\u200b flaky test, see INC-7 \u200b'), 'flaky test, see INC-7');
+    assert.equal(writtenReason('hotfix'), 'hotfix');
+    assert.equal(writtenReason('修正済'), '修正済');
+  });
+
+  it('refuses --waive ID=<invisible> before anything runs', () => {
+    const { dir, cli } = repo(plan({ extra: 'checklist:\n  - id: tests\n    title: Tests pass\n    run: "false"\n' }));
+    for (const r of ['\u200b', ' \u00a0 ', '\u2060']) {
+      const res = cli('run', '--yes', '--waive', `tests=${r}`);
+      assert.notEqual(res.status, 0, res.stdout);
+      assert.match(res.stderr + res.stdout, /needs a written reason/);
+    }
+    assert.equal(fs.readFileSync(path.join(dir, 'state/active'), 'utf8'), 'blue\n');
+    const ok = cli('run', '--yes', '--waive', 'tests=known flaky suite');
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  });
+
+  it('refuses a dirty-tree waiver with an invisible reason', () => {
+    const { dir, cli } = repo(plan());
+    write(dir, 'qa.md', 'Verdict: Ready for Launch\n\nnotes\n');
+    const res = cli('run', '--yes', '--waive', 'dirty-tree=\u200b\u200b');
+    assert.notEqual(res.status, 0, res.stdout);
+    assert.match(res.stderr + res.stdout, /needs a written reason/);
+    assert.equal(fs.readFileSync(path.join(dir, 'state/active'), 'utf8'), 'blue\n');
+  });
+
+  it('refuses abandon --reason and rollback --force --reason that are invisible', () => {
+    const { cli } = repo(plan());
+    for (const r of ['\u200b', '\u00a0\u00a0', '\u2060 ']) {
+      const a = cli('abandon', '--reason', r);
+      assert.notEqual(a.status, 0);
+      assert.match(a.stderr, /abandon needs --reason TEXT.*written text/);
+      const b = cli('rollback', '--yes', '--force', '--reason', r);
+      assert.notEqual(b.status, 0);
+      assert.match(b.stderr, /--force needs --reason TEXT.*written text/);
+    }
+  });
+});
+
+describe('names compared as what they name', function () {
+  this.timeout(180_000);
+
+  it('refuses rolling targets that are one host written several ways, and colours that differ only by case', () => {
+    const rolling = (targets: string) =>
+      plan()
+        .replace('echo ${deploy.active} > state/active', '"true"')
+        .replace(
+          /phases:[\s\S]*?rollback:/,
+          `phases:\n  deploy:\n    strategy: rolling\n    rolling:\n      targets: ${targets}\n      maxUnavailable: 3\n      steps:\n        - name: d\n          run: "true"\n      healthCheck:\n        run: "true"\nrollback:`,
+        );
+    for (const [targets, repeated] of [
+      ['[web1, WEB1]', 'WEB1'],
+      ['[web1, "web1."]', 'web1.'],
+      ['[web1, "ｗｅｂ１"]', 'ｗｅｂ１'],
+      ['[a.example.com, A.Example.COM.]', 'A.Example.COM.'],
+    ]) {
+      const { cli } = repo(rolling(targets));
+      const r = cli('validate');
+      assert.notEqual(r.status, 0, `${targets}: ${r.stdout}`);
+      assert.ok((r.stdout + r.stderr).includes(`"${repeated}" repeats item 1`), r.stdout + r.stderr);
+    }
+    const ok = repo(rolling('[web1, web2, web1.example.com]')).cli('validate');
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    const bg = repo(plan().replace('    blueGreen:\n', '    blueGreen:\n      colors: [blue, Blue]\n')).cli('validate');
+    assert.notEqual(bg.status, 0);
+    assert.match(bg.stdout + bg.stderr, /"Blue" repeats item 1/);
+  });
+
+  it('a production run does not supersede a staging run', () => {
+    const { dir, git, cli } = repo(plan());
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }));
+    git('add', '-A');
+    git('commit', '-qm', 'chore: staging plan');
+    const s1 = cli('run', '--yes', '--plan', '.release/staging.yaml');
+    assert.equal(s1.status, 0, s1.stdout + s1.stderr);
+    const staging = fs.readdirSync(path.join(dir, '.release/runs'))[0];
+    const p = cli('run', '--yes');
+    assert.equal(p.status, 0, p.stdout + p.stderr);
+    const rb = cli('rollback', staging, '--yes', '--plan', '.release/staging.yaml');
+    assert.match(rb.stdout, /■ rolled-back/, rb.stdout + rb.stderr);
+    assert.doesNotMatch(rb.stdout + rb.stderr, /superseded/);
+  });
+
+  it('a newer staging run supersedes the staging run before it, over a production run between', () => {
+    const { dir, git, cli } = repo(plan());
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }));
+    git('add', '-A');
+    git('commit', '-qm', 'chore: staging plan');
+    assert.equal(cli('run', '--yes', '--plan', '.release/staging.yaml').status, 0);
+    const runs = () => fs.readdirSync(path.join(dir, '.release/runs')).sort();
+    const [staging] = runs();
+    assert.equal(cli('run', '--yes').status, 0);
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging', version: '1.0.1' }));
+    git('commit', '-qam', 'fix: 1.0.1');
+    assert.equal(cli('run', '--yes', '--plan', '.release/staging.yaml').status, 0);
+    const newer = runs().filter((r) => r > staging && !fs.readFileSync(path.join(dir, '.release/runs', r, 'journal.jsonl'), 'utf8').includes('"production"'));
+    const again = cli('rollback', staging, '--yes', '--plan', '.release/staging.yaml');
+    assert.notEqual(again.status, 0);
+    assert.match(again.stdout + again.stderr, new RegExp(`superseded by the newer run ${newer.at(-1)} \\(1\\.0\\.1`));
+  });
+});
