@@ -26,7 +26,7 @@ function cliAsync(ws: Workspace, args: string[], onStart: (pid: number) => void 
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   onStart(child.pid!);
-  // A CLI that spins is ended, so the test fails rather than hangs.
+  // Waits for the CLI to end: one that spins is ended at 15 s, so the test fails rather than hangs.
   const stuck = setTimeout(() => child.kill('SIGKILL'), 15_000);
   child.on('close', () => clearTimeout(stuck));
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; ms: number }>((resolve) =>
@@ -79,7 +79,7 @@ describe('resources: the CLI and its steps stay bounded', function () {
       fs.mkdirSync(path.join(ws.dir, '.release/lock'));
       let pid = 0;
       const done = cliAsync(ws, ['run', '--yes', '--tick', 'sign-off'], (p) => (pid = p));
-      // Waits on the real CLI's start (a few hundred ms on a busy machine), so the signal finds it at the lock or gone.
+      // Waits for the real CLI's start (a few hundred ms on a busy machine), so the signal finds it at the lock or gone.
       await new Promise((r) => setTimeout(r, 1200));
       try {
         process.kill(pid, 'SIGTERM');
