@@ -190,7 +190,12 @@ describe('the baseline of a blue-green metric of ${deploy.color}', () => {
   it('a metric that the window reads on the new colour breaches there, not at the baseline', async () => {
     const deploy = bg.replace('echo 1 > health-${deploy.color}.txt', 'echo 0 > health-${deploy.color}.txt');
     const ws = workspace(
-      smallPlan({ deploy: deploy.replace('test -f health-${deploy.color}.txt', '"true"'), monitoring: monitoringOf(metric, '    capture: 600ms') }),
+      smallPlan({
+        deploy: deploy.replace('test -f health-${deploy.color}.txt', '"true"'),
+        monitoring: monitoringOf(metric, '    capture: 600ms'),
+        // The rollback points the traffic back to the old colour: a blue-green rollback is checked to have done so.
+        rollback: `    - name: switch back\n      run: echo \${deploy.active} > active.txt`,
+      }),
       {
         'active.txt': 'blue\n',
         'health-blue.txt': '1\n',

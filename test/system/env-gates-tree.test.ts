@@ -93,6 +93,15 @@ describe('gated production: the working tree and the --var inputs are what was a
   let t: ReturnType<typeof setUp>;
   let ws: Workspace;
 
+  // Promotion needs a staging run with the same inputs: each release with --var url has one.
+  // Staging and production write one deployed.txt here: what staging wrote is put back, so the file says what production did.
+  const stagedWith = async (url: string) => {
+    const before = fs.readFileSync(t.file('deployed.txt'), 'utf8');
+    const staged = await t.cli('run', '--yes', '--env', 'staging', '--var', `url=${url}`);
+    assert.equal(staged.code, 0, staged.err + staged.out);
+    fs.writeFileSync(t.file('deployed.txt'), before);
+  };
+
   before(async () => {
     t = setUp(plan(GATED));
     ws = t.ws;
@@ -137,6 +146,7 @@ describe('gated production: the working tree and the --var inputs are what was a
   });
 
   it('voids the approval when the release overrides --var url that the approval did not carry, naming url', async () => {
+    await stagedWith('http://evil.example');
     const r = await t.cli('run', '--yes', '--env', 'production', '--var', 'url=http://evil.example');
     assert.equal(r.code, 1, r.err + r.out);
     assert.equal(t.gate('approval').at(-1)?.state, 'blocked');
@@ -145,6 +155,7 @@ describe('gated production: the working tree and the --var inputs are what was a
   });
 
   it('approve takes --var: approved with url=a, a release with url=b is refused', async () => {
+    await stagedWith('http://b.example');
     const a = await t.approveAs(t.alice, '1.2.3', '--env', 'production', '--var', 'url=http://a.example');
     assert.equal(a.code, 0, a.err);
     const r = await t.cli('run', '--yes', '--env', 'production', '--var', 'url=http://b.example');
@@ -159,6 +170,7 @@ describe('gated production: the working tree and the --var inputs are what was a
   });
 
   it('releases with the approved --var and an untracked file only; report.md names the override and the untracked file', async () => {
+    await stagedWith('http://a.example');
     write(ws.dir, 'notes.md', 'scratch\n');
     try {
       const r = await t.cli('run', '--yes', '--env', 'production', '--var', 'url=http://a.example');

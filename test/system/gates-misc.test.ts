@@ -150,7 +150,9 @@ describe('names compared as what they name', function () {
 
   it('a production run does not supersede a staging run', () => {
     const { dir, git, cli } = repo(plan());
-    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }));
+    // Staging is its own place: its own live colour beside production's.
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }).replaceAll('state/active', 'state/staging-active'));
+    write(dir, 'state/staging-active', 'blue\n');
     git('add', '-A');
     git('commit', '-qm', 'chore: staging plan');
     const s1 = cli('run', '--yes', '--plan', '.release/staging.yaml');
@@ -165,7 +167,9 @@ describe('names compared as what they name', function () {
 
   it('a newer staging run supersedes the staging run before it, over a production run between', () => {
     const { dir, git, cli } = repo(plan());
-    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }));
+    // Staging is its own place: its own live colour beside production's.
+    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }).replaceAll('state/active', 'state/staging-active'));
+    write(dir, 'state/staging-active', 'blue\n');
     git('add', '-A');
     git('commit', '-qm', 'chore: staging plan');
     assert.equal(cli('run', '--yes', '--plan', '.release/staging.yaml').status, 0);

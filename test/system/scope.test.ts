@@ -34,7 +34,11 @@ function basePlan(strategy: Strategy): Obj {
               active: 'cat active.txt',
               deploy: [{ name: 'start', run: 'true' }],
               healthCheck: { run: 'true', retries: 0 },
-              switch: [{ name: 'switch', run: 'true' }],
+              // The last switch step points the traffic, so a rollback finds production where the journal says.
+              switch: [
+                { name: 'switch', run: 'true' },
+                { name: 'point the traffic', run: 'echo ${deploy.color} > active.txt' },
+              ],
             },
           }
         : { strategy, rolling: { targets: ['web-1'], steps: [{ name: 'roll', run: 'true' }], healthCheck: { run: 'true', retries: 0 } } };
@@ -48,7 +52,12 @@ function basePlan(strategy: Strategy): Obj {
       deploy,
       verification: { steps: [], http: [], logs: [] },
     },
-    rollback: { steps: [{ name: 'restore', run: 'true' }] },
+    rollback: {
+      steps: [
+        { name: 'restore', run: 'true' },
+        ...(strategy === 'blue-green' ? [{ name: 'point the traffic back', run: 'echo ${deploy.active} > active.txt' }] : []),
+      ],
+    },
     monitoring: { window: '300ms', interval: '100ms', baseline: { fixed: { health: 1 } }, metrics: [{ id: 'health', command: 'echo 1', guard: { min: 1 } }] },
     announce: { notify: false },
   };
