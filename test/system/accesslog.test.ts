@@ -15,6 +15,31 @@ import { startServer, type TestServer } from '../support/server';
 
 const settings = accessLogSettings;
 
+/** Whether every worker of the nginx whose master writes `log` has it open, and none the renamed one. */
+function workersWriteTo(log: string): boolean {
+  const master = fs.readFileSync(path.join(path.dirname(path.dirname(log)), 'nginx.pid'), 'utf8').trim();
+  let workers: string[];
+  try {
+    workers = fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return false;
+  }
+  const open = (pid: string) => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+    } catch {
+      return [];
+    }
+  };
+  return workers.length > 0 && workers.every((w) => open(w).includes(log) && !open(w).some((f) => f.startsWith(`${log}.1`)));
+}
+
 /** The counts a sample's message gives: `N request(s), E error(s) in S s`. */
 function counted(s: Sample): { requests: number; errors: number; seconds: number } {
   const m = /(\d+) request\(s\), (\d+) error\(s\) in ([\d.]+) s/.exec(s.message ?? '');
@@ -124,7 +149,8 @@ describe('access log source against a real nginx', function () {
     assert.deepEqual([counted(between).requests, counted(between).errors], [7, 3], between.message);
     await send(['/fail'], `${nginx.log}.1`);
     nginx.reopen();
-    assert.ok(await waitFor(() => fs.existsSync(nginx.log), 10_000), 'nginx reopened a new log');
+    // The master makes the new file, then each worker reopens it: the test waits until every worker writes there.
+    assert.ok(await waitFor(() => fs.existsSync(nginx.log) && workersWriteTo(nginx.log), 10_000), 'nginx reopened a new log');
     await send([...times('/ok', 4), '/fail']);
     const s = await src.sample();
     assert.deepEqual([counted(s).requests, counted(s).errors], [6, 2], s.message);
