@@ -153,6 +153,32 @@ describe('a step ends when its shell exits, and keeps a bounded log', function (
     assert.match(end, /… 1056964623 bytes not kept \(the step's output cap of 16777216 bytes\)/);
     assert.ok(fs.statSync(path.join(ws.dir, '.release', 'runs', fs.readdirSync(path.join(ws.dir, '.release', 'runs'))[0], 'journal.jsonl')).size < 1024 * 1024);
   });
+
+  it('outputCapMiB: 1 keeps 1 MiB of a step that prints 3 MB', async () => {
+    const ws = workspace(
+      smallPlan({
+        deploy: `    steps:\n      - name: deploy\n        outputCapMiB: 1\n        run: head -c 3000000 /dev/zero | tr '\\0' y; echo 'version 1.2.3' > deployed.txt`,
+      }),
+      {},
+    );
+    const r = spawnSync('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], {
+      encoding: 'utf8',
+      env: ENV,
+      timeout: 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    assert.equal(r.status, 0, r.stdout.slice(-2000) + r.stderr);
+    const logs = path.join(ws.dir, '.release', 'runs', fs.readdirSync(path.join(ws.dir, '.release', 'runs'))[0], 'logs');
+    const text = fs.readFileSync(
+      path.join(
+        logs,
+        fs.readdirSync(logs).find((f) => f.startsWith('deploy_0'))!,
+      ),
+      'utf8',
+    );
+    assert.ok(text.length < 1024 * 1024 + 200, `the log holds ${text.length} bytes`);
+    assert.match(text.slice(-100), /… 1951424 bytes not kept \(the step's output cap of 1048576 bytes\)/);
+  });
 });
 
 const recorded1 = (ws: Workspace) => {
