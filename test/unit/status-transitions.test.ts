@@ -13,7 +13,7 @@ import { journalLines, workspace } from '../support/fixtures';
 import { ROOT } from '../support/helpers';
 
 let clock = Date.parse('2026-03-01T10:00:00Z');
-const stamp = (es: NewEvent[]): ReleaseEvent[] => es.map((e) => ({ ...e, at: new Date((clock += 1000)).toISOString() }) as ReleaseEvent);
+const stamp = (es: NewEvent[]): ReleaseEvent[] => es.map((e) => ({ ...e, at: new Date((clock += 1000)).toISOString() }));
 const fold = (es: NewEvent[]) => foldJournal(stamp(es));
 
 const started: NewEvent = {
@@ -45,32 +45,77 @@ describe('status transitions: a journal with an impossible status change is flag
   const cases: [string, NewEvent[], string, RegExp][] = [
     ['a released run pausing', [started, ...deploy, finished('released'), paused], 'released', /release\.paused where the release was released/],
     ['an aborted run resuming', [started, ...deploy, paused, finished('aborted'), resumed], 'aborted', /release\.resumed where the release was aborted/],
-    ['a run finished twice', [started, ...deploy, finished('released'), finished('aborted')], 'released', /release\.finished \(aborted\) where the release was released/],
+    [
+      'a run finished twice',
+      [started, ...deploy, finished('released'), finished('aborted')],
+      'released',
+      /release\.finished \(aborted\) where the release was released/,
+    ],
     [
       'a rollback started again after it finished, with no outcome between',
       [started, ...deploy, rbStarted, rbFinished('rolled-back'), rbStarted],
       'rolling-back',
       /rollback\.started where the release has rolled back and has no outcome yet/,
     ],
-    ['a rollback of a run rolled back already', [started, ...deploy, ...rolledBack, rbStarted], 'rolled-back', /rollback\.started where the release was rolled back/],
-    ['a resume of a run that never paused nor ran a phase', [started, resumed], 'running', /release\.resumed where the release has started and nothing ran yet/],
+    [
+      'a rollback of a run rolled back already',
+      [started, ...deploy, ...rolledBack, rbStarted],
+      'rolled-back',
+      /rollback\.started where the release was rolled back/,
+    ],
+    [
+      'a resume of a run that never paused nor ran a phase',
+      [started, resumed],
+      'running',
+      /release\.resumed where the release has started and nothing ran yet/,
+    ],
     ['a pause during the rollback', [started, ...deploy, rbStarted, paused], 'rolling-back', /release\.paused where the release is rolling back/],
     ['a second start in the same journal', [started, ...deploy, started], 'running', /release\.started where the release is running/],
-    ['a rollback finished twice', [started, ...deploy, rbStarted, rbFinished('rollback-failed'), rbFinished('rolled-back')], 'rolling-back', /rollback\.finished \(rolled-back\)/],
-    ['a rollback that failed ending the release as rolled back', [started, ...deploy, rbStarted, rbFinished('rollback-failed'), finished('rolled-back')], 'rolling-back', /release\.finished \(rolled-back\)/],
-    ['a release rolled back with no rollback in its journal', [started, ...deploy, finished('rolled-back')], 'running', /release\.finished \(rolled-back\) where the release is running/],
-    ['a rollback finished that never started', [started, ...deploy, rbFinished('rolled-back')], 'running', /rollback\.finished \(rolled-back\) where the release is running/],
+    [
+      'a rollback finished twice',
+      [started, ...deploy, rbStarted, rbFinished('rollback-failed'), rbFinished('rolled-back')],
+      'rolling-back',
+      /rollback\.finished \(rolled-back\)/,
+    ],
+    [
+      'a rollback that failed ending the release as rolled back',
+      [started, ...deploy, rbStarted, rbFinished('rollback-failed'), finished('rolled-back')],
+      'rolling-back',
+      /release\.finished \(rolled-back\)/,
+    ],
+    [
+      'a release rolled back with no rollback in its journal',
+      [started, ...deploy, finished('rolled-back')],
+      'running',
+      /release\.finished \(rolled-back\) where the release is running/,
+    ],
+    [
+      'a rollback finished that never started',
+      [started, ...deploy, rbFinished('rolled-back')],
+      'running',
+      /rollback\.finished \(rolled-back\) where the release is running/,
+    ],
     ['a status change before the release started', [paused, started], 'running', /release\.paused where the release has not started/],
-    ['an outcome the engine does not know', [started, { ...finished('released'), outcome: 'shipped' } as unknown as NewEvent], 'running', /release\.finished \(shipped\)/],
-    ['a released run finished again as released (a replayed line)', [started, ...deploy, finished('released'), finished('released')], 'released', /release\.finished \(released\) where the release was released/],
+    [
+      'an outcome the engine does not know',
+      [started, { ...finished('released'), outcome: 'shipped' } as unknown as NewEvent],
+      'running',
+      /release\.finished \(shipped\)/,
+    ],
+    [
+      'a released run finished again as released (a replayed line)',
+      [started, ...deploy, finished('released'), finished('released')],
+      'released',
+      /release\.finished \(released\) where the release was released/,
+    ],
   ];
   for (const [title, events, status, why] of cases)
     it(`flags ${title}, and folds the status it had before`, () => {
       const s = fold(events);
       assert.equal(s.status, status);
       assert.equal(s.transitionFlags?.length, 1, JSON.stringify(s.transitionFlags));
-      assert.match(s.transitionFlags![0], why);
-      assert.match(s.transitionFlags![0], /^event \d+ \(/);
+      assert.match(s.transitionFlags[0], why);
+      assert.match(s.transitionFlags[0], /^event \d+ \(/);
     });
 
   it('keeps the first outcome when a journal ends a release twice', () => {
@@ -86,8 +131,14 @@ describe('status transitions: a journal with an impossible status change is flag
     const clean = fold([started, ...deploy, paused]);
     assert.equal(journalDamage(clean, plan, 'run-1', runDir), undefined);
     const edited = fold([started, ...deploy, finished('released'), paused]);
-    assert.match(journalDamage(edited, plan, 'run-1', runDir) ?? '', /journal of run run-1 was edited or damaged: event 5 \(release\.paused .*where the release was released/);
-    assert.throws(() => refuseDamagedJournal(edited, plan, 'run-1', runDir), (e: Error) => errorCode(e) === 'RP_GATE');
+    assert.match(
+      journalDamage(edited, plan, 'run-1', runDir) ?? '',
+      /journal of run run-1 was edited or damaged: event 5 \(release\.paused .*where the release was released/,
+    );
+    assert.throws(
+      () => refuseDamagedJournal(edited, plan, 'run-1', runDir),
+      (e: Error) => errorCode(e) === 'RP_GATE',
+    );
   });
 
   it('folds a journal cut short mid-rollback without a flag: the reopen ends what it began', () => {
@@ -153,7 +204,15 @@ describe('status transitions: the engine changes status only as the table allows
     const c = new RunContext(ws.options(), 'run-1');
     c.openJournal();
     const file = path.join(c.runDir, 'journal.jsonl');
-    return { c, lines: () => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ReleaseEvent) };
+    return {
+      c,
+      lines: () =>
+        fs
+          .readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as ReleaseEvent),
+    };
   }
 
   it('refuses a pause of a released run before it reaches the journal, and journals the refusal', () => {
@@ -164,7 +223,8 @@ describe('status transitions: the engine changes status only as the table allows
     const before = lines().length;
     assert.throws(
       () => transition(c, 'release.paused', { message: 'late pause' }),
-      (e: Error) => e instanceof TransitionRefused && errorCode(e) === 'RP_TRANSITION_REFUSED' && /release\.paused where the release was released/.test(e.message),
+      (e: Error) =>
+        e instanceof TransitionRefused && errorCode(e) === 'RP_TRANSITION_REFUSED' && /release\.paused where the release was released/.test(e.message),
     );
     const after = lines();
     assert.equal(after.length, before + 1);
@@ -258,7 +318,18 @@ function engineJournal(actions: { a: Action; n: number }[]): NewEvent[] {
         ev.push({ type: 'phase.started', phase }, { type: 'step.started', phase, step: `${phase}/${n}`, name: 's', command: 'true', log: 'l' });
         if (a === 'half-phase') continue;
         const ok = a === 'phase';
-        ev.push({ type: 'step.finished', step: `${phase}/${n}`, ok, message: '', exitCode: ok ? 0 : 1, signal: null, durationMs: 1, timedOut: false, cancelled: false, tail: '' });
+        ev.push({
+          type: 'step.finished',
+          step: `${phase}/${n}`,
+          ok,
+          message: '',
+          exitCode: ok ? 0 : 1,
+          signal: null,
+          durationMs: 1,
+          timedOut: false,
+          cancelled: false,
+          tail: '',
+        });
         if (ok) ev.push({ type: 'phase.finished', phase, outcome: 'passed' });
         else {
           ev.push({ type: 'release.paused', step: `${phase}/${n}`, message: 'failed' });
@@ -324,7 +395,18 @@ describe('status transitions: every journal the engine writes folds without a fl
       }),
       { numRuns: 400, seed: 20260302 },
     );
-    for (const l of ['started', 'running', 'paused', 'rolling-back', 'rollback-ended:rolled-back', 'rollback-ended:rollback-failed', 'released', 'rolled-back', 'rollback-failed', 'aborted'])
+    for (const l of [
+      'started',
+      'running',
+      'paused',
+      'rolling-back',
+      'rollback-ended:rolled-back',
+      'rollback-ended:rollback-failed',
+      'released',
+      'rolled-back',
+      'rollback-failed',
+      'aborted',
+    ])
       assert.ok(seen.has(l), `never reached ${l}: ${[...seen].join(', ')}`);
   });
 });

@@ -7,17 +7,17 @@ import type { EventOf, NewEvent, ReleaseEvent, ReleaseOutcome } from './events';
  * outcome yet). A run is `started` until its first phase starts or it first pauses.
  */
 export type Lifecycle =
-  | 'new'
-  | 'started'
-  | 'running'
-  | 'paused'
-  | 'rolling-back'
-  | 'rollback-ended:rolled-back'
-  | 'rollback-ended:rollback-failed'
-  | ReleaseOutcome;
+  'new' | 'started' | 'running' | 'paused' | 'rolling-back' | 'rollback-ended:rolled-back' | 'rollback-ended:rollback-failed' | ReleaseOutcome;
 
 /** The events that change a release's status: written only through `transition`. */
-export const STATUS_EVENT_TYPES = ['release.started', 'release.paused', 'release.resumed', 'rollback.started', 'rollback.finished', 'release.finished'] as const;
+export const STATUS_EVENT_TYPES = [
+  'release.started',
+  'release.paused',
+  'release.resumed',
+  'rollback.started',
+  'rollback.finished',
+  'release.finished',
+] as const;
 export type StatusEventType = (typeof STATUS_EVENT_TYPES)[number];
 export type StatusEvent = EventOf<StatusEventType>;
 /** Every other event: what the engine appends directly. */
