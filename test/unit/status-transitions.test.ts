@@ -7,6 +7,7 @@ import { foldJournal } from '../../src/core/model/releaseState';
 import { STATUS_EVENT_TYPES, TransitionRefused, transition } from '../../src/core/model/statusTransitions';
 import { errorCode } from '../../src/core/base/errors';
 import { journalDamage, refuseDamagedJournal } from '../../src/core/engine/gates/journalTrust';
+import { buildReport } from '../../src/core/report/report';
 import { RunContext } from '../../src/core/engine/run/context';
 import { Release } from '../../src/core/engine/run/engine';
 import { journalLines, workspace } from '../support/fixtures';
@@ -139,6 +140,13 @@ describe('status transitions: a journal with an impossible status change is flag
       () => refuseDamagedJournal(edited, plan, 'run-1', runDir),
       (e: Error) => errorCode(e) === 'RP_GATE',
     );
+  });
+
+  it("names an impossible status change first among the report's warnings", () => {
+    const r = buildReport(fold([started, ...deploy, finished('released'), paused, { type: 'warning', message: 'later' }]));
+    assert.equal(r.warnings.length, 2);
+    assert.match(r.warnings[0], /^the journal was edited or damaged: event 5 \(release\.paused .* was left out$/);
+    assert.equal(r.release.status, 'released');
   });
 
   it('folds a journal cut short mid-rollback without a flag: the reopen ends what it began', () => {

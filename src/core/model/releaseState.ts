@@ -2,7 +2,7 @@ import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
 import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome } from './events';
 import type { ChecklistView, MetricView, PhaseView, RollbackView, StepView } from './stateViews';
-import { isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
+import { afterPhaseStarted, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
 
@@ -160,7 +160,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         p.state = 'running';
         p.startedAt ??= e.at;
         p.finishedAt = undefined;
-        if (s.lifecycle === 'started') s.lifecycle = 'running';
+        s.lifecycle = afterPhaseStarted(s.lifecycle);
         if (e.phase === 'deploy') s.deployStartedAt ??= e.at;
         if (e.phase === 'monitoring') s.monitoring = { startedAt: e.at };
         break;

@@ -62,6 +62,9 @@ export const TRANSITIONS: readonly Row[] = [
   { from: UNDER_WAY, on: 'release.finished:failed', to: 'failed' },
 ];
 
+/** A run's first phase started: it is under way (a resume after its process ended goes on from there). */
+export const afterPhaseStarted = (l: Lifecycle): Lifecycle => (l === 'started' ? 'running' : l);
+
 /** The status the fold shows for a place in the table. */
 export function statusOfLifecycle(l: Lifecycle): 'running' | 'paused' | 'rolling-back' | ReleaseOutcome {
   if (l === 'new' || l === 'started') return 'running';
