@@ -2,6 +2,7 @@ import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
 import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome } from './events';
 import type { ChecklistView, MetricView, PhaseView, RollbackView, StepView } from './stateViews';
+import { afterPhaseStarted, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
 
@@ -19,6 +20,10 @@ export interface ReleaseState {
   startedAt: string;
   updatedAt: string;
   status: ReleaseStatus;
+  /** Where the release stands in the table of status changes (statusTransitions.ts); `status` is what it shows. */
+  lifecycle: Lifecycle;
+  /** The journal's status events the table refuses (a journal edited, replayed or spliced): each was not folded. */
+  transitionFlags?: string[];
   acceptance?: { ok: boolean; expected: string; said: string; source: string };
   checklist: ChecklistView[];
   phases: PhaseView[];
@@ -75,6 +80,7 @@ export function initialState(): ReleaseState {
     startedAt: '',
     updatedAt: '',
     status: 'running',
+    lifecycle: 'new',
     checklist: [],
     phases: PHASES.map((id) => ({ id, state: 'pending', steps: [] })),
     steps: {},
@@ -106,6 +112,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
   {
     s.events++;
     s.updatedAt = e.at;
+    if (!changeStatus(s, e)) return s;
     switch (e.type) {
       case 'release.started':
         Object.assign(s, {
@@ -125,7 +132,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         });
         break;
       case 'release.resumed': {
-        if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';
         // The phases a pause stopped mid-way do not count the pause as their time.
         const since = s.pausedAt?.since;
         const gap = since ? Date.parse(e.at) - Date.parse(since) : 0;
@@ -154,6 +160,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         p.state = 'running';
         p.startedAt ??= e.at;
         p.finishedAt = undefined;
+        s.lifecycle = afterPhaseStarted(s.lifecycle);
         if (e.phase === 'deploy') s.deployStartedAt ??= e.at;
         if (e.phase === 'monitoring') s.monitoring = { startedAt: e.at };
         break;
@@ -216,7 +223,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.gates[e.gate] = { state: e.state, message: e.message, ...(e.approvals ? { approvals: e.approvals } : {}) };
         break;
       case 'release.paused': {
-        s.status = 'paused';
         s.pausedAt = { step: e.step, message: e.message, since: s.pausedAt?.since ?? e.at };
         // The phase of a failed step stops there: failed until a resume starts it again.
         const st = e.step ? s.steps[e.step] : undefined;
@@ -270,7 +276,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           if (p.startedAt) p.durationMs = activeMs(p, e.at);
           if (p.id === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
         }
-        s.status = 'rolling-back';
         s.rollback = {
           trigger: e.trigger,
           reason: e.reason,
@@ -296,7 +301,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.changelog = { previousTag: e.previousTag, version: e.version, sections: e.sections };
         break;
       case 'release.finished':
-        s.status = e.outcome;
         s.outcome = e.outcome;
         s.outcomeMessage = e.message;
         s.finishedAt = e.at;
@@ -310,6 +314,22 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
     }
   }
   return s;
+}
+
+/**
+ * A status event moves the release as the table says; one the table refuses is flagged and not folded
+ * (false), so a journal with an impossible status change never reads as a status it could not reach.
+ */
+function changeStatus(s: ReleaseState, e: ReleaseEvent): boolean {
+  if (!isStatusEvent(e)) return true;
+  const r = step(s.lifecycle, moveOf(e));
+  if (!r.ok) {
+    (s.transitionFlags ??= []).push(`event ${s.events} (${String(e.type)} at ${String(e.at)}): ${r.why}`);
+    return false;
+  }
+  s.lifecycle = r.to;
+  s.status = statusOfLifecycle(r.to);
+  return true;
 }
 
 const activeMs = (p: PhaseView, end: string) => Date.parse(end) - Date.parse(p.startedAt!) - (p.pausedMs ?? 0);

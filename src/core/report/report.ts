@@ -84,7 +84,8 @@ export function buildReport(s: ReleaseState): ReleaseReport {
     checklist: s.checklist.map((c) => ({ id: c.id, title: c.title, state: c.state, by: c.by, reason: c.reason, detail: c.detail })),
     monitoring: Object.values(s.metrics).map((m) => monitoringRow(s, m)),
     announcements: s.announcements,
-    warnings: s.warnings,
+    // A status change the engine never makes was left out of this report: the journal says so first.
+    warnings: [...(s.transitionFlags ?? []).map((f) => `the journal was edited or damaged: ${f} was left out`), ...s.warnings],
   };
 }
 

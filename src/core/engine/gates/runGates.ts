@@ -8,6 +8,7 @@ import { isBaselineStep } from '../run/phaseUnits';
 import { environmentGates } from './environmentGates';
 import { clip } from '../../format';
 import { REASON_RULE, writtenReason } from './writtenReason';
+import { transition } from '../../model/statusTransitions';
 
 /** A release goes on only from the commit it started from: a moved HEAD or tag pauses it, naming both SHAs. */
 export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
@@ -22,7 +23,7 @@ export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
     return true;
   }
   c.append({ type: 'gate.changed', gate: 'git', state: 'blocked', message: moved });
-  c.append({ type: 'release.paused', message: `git gate: ${moved}; put it back to resume, or start a new release` });
+  transition(c, 'release.paused', { message: `git gate: ${moved}; put it back to resume, or start a new release` });
   return false;
 }
 

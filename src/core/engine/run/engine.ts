@@ -5,6 +5,7 @@ import { PHASES, PHASE_TITLES } from '../../model/schema';
 import { ReleaseLock, readJournal, repairTornTail } from '../../journal/journal';
 import type { RollbackTrigger } from '../../model/events';
 import { foldJournal, isFinal, type ReleaseState } from '../../model/releaseState';
+import { allows, transition } from '../../model/statusTransitions';
 import { userName } from '../../git/git';
 import { writeReport } from '../../report/report';
 import { freshRunId, lockFile, runsDir } from '../queries/runs';
@@ -77,7 +78,7 @@ export class Release {
       const kept = oldColourKept(o);
       c.openJournal();
       const inputs = startInputs(o.plan, { vars: o.vars, env: c.readEnv(), ...o.given }, c.holdsSecret);
-      c.append(startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf, inputs }));
+      transition(c, 'release.started', startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf, inputs }));
       if (previous?.uncertain)
         c.append({
           type: 'warning',
@@ -185,11 +186,10 @@ export class Release {
     const c = this.c;
     const interrupted = Object.values(c.state.steps).find((st) => st.state === 'interrupted');
     if (!c.events.some((e) => e.type === 'step.started')) {
-      c.append({ type: 'release.finished', outcome: 'aborted', message: `stopped by ${by} before any step ran` });
+      transition(c, 'release.finished', { outcome: 'aborted', message: `stopped by ${by} before any step ran` });
       return;
     }
-    c.append({
-      type: 'release.paused',
+    transition(c, 'release.paused', {
       step: interrupted?.key,
       stoppedBy: by,
       message: `stopped by ${by}${interrupted ? ` while "${interrupted.name}" ran` : ''}`,
@@ -200,10 +200,12 @@ export class Release {
   abandon(reason: string): ReleaseState {
     const c = this.c;
     try {
-      if (isFinal(c.state.status)) throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
+      // What the table lets end as aborted: a finished run, or one a rollback holds, is refused here rather than mid-way.
+      if (!allows(c.state.lifecycle, 'release.finished:aborted'))
+        throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
       if (!writtenReason(reason)) throw new GateError('abandon', `abandoning a release needs a written reason: ${REASON_RULE}`);
       c.append({ type: 'decision', action: 'abandon', by: c.user, reason });
-      c.append({ type: 'release.finished', outcome: 'aborted', message: `abandoned by ${c.user}: ${reason}` });
+      transition(c, 'release.finished', { outcome: 'aborted', message: `abandoned by ${c.user}: ${reason}` });
       return c.state;
     } finally {
       this.close();
@@ -233,9 +235,8 @@ export class Release {
     refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
     c.stopLatch.throwIfStopped();
     await runPreflight(c);
-    if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
-      c.append({ type: 'release.resumed', by: c.user, pid: process.pid });
-    }
+    // A run that paused, or whose phases had started when its process ended, goes on as resumed.
+    if (allows(c.state.lifecycle, 'release.resumed')) transition(c, 'release.resumed', { by: c.user, pid: process.pid });
     if (!(await releaseCommitUnchanged(c))) return c.state;
     if (!(await gates(c))) return c.state;
     for (const phase of PHASES) {
@@ -243,13 +244,12 @@ export class Release {
       const outcome = await runPhase(c, phase);
       if (outcome === 'stop') return c.state;
       if (this.o.stopAfter === phase && before !== 'passed' && before !== 'skipped' && phase !== PHASES[PHASES.length - 1]) {
-        c.append({ type: 'release.paused', message: `paused after ${PHASE_TITLES[phase]}, as asked` });
+        transition(c, 'release.paused', { message: `paused after ${PHASE_TITLES[phase]}, as asked` });
         return c.state;
       }
     }
     const failedAnnouncements = Object.values(c.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
-    c.append({
-      type: 'release.finished',
+    transition(c, 'release.finished', {
       outcome: 'released',
       message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed',
     });

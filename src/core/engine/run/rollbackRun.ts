@@ -7,6 +7,7 @@ import { execStep, outputCapBytes } from './stepExec';
 import { ReleaseStopped } from './stopLatch';
 import { notifyStep, webhookStep } from './announceUnits';
 import { notBackOnOldColour } from './liveColour';
+import { transition } from '../../model/statusTransitions';
 
 /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
 export async function runRollback(
@@ -22,8 +23,7 @@ export async function runRollback(
   const budget = c.o.plan.rollback.budget;
   // Journaled just before the first rollback command starts: the latency ends there.
   const started = () =>
-    c.append({
-      type: 'rollback.started',
+    transition(c, 'rollback.started', {
       trigger,
       reason,
       by,
@@ -36,8 +36,7 @@ export async function runRollback(
   const outcome = failed ? 'rollback-failed' : 'rolled-back';
   const durationMs = c.clock.now() - requestedAt;
   const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
-  c.append({
-    type: 'rollback.finished',
+  transition(c, 'rollback.finished', {
     outcome,
     message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`,
     durationMs,
@@ -51,8 +50,7 @@ export async function runRollback(
     if (!(e instanceof ReleaseStopped)) throw e;
     c.append({ type: 'warning', message: `the rollback announcement was cut short: ${e.message}` });
   }
-  c.append({
-    type: 'release.finished',
+  transition(c, 'release.finished', {
     outcome,
     message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}`,
   });
