@@ -128,6 +128,8 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       case 'release.resumed': {
         if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';
+        // A rollback that waited for a person (a held restore) goes on as a rollback.
+        if (s.status === 'running' && s.rollback && !s.rollback.outcome) s.status = 'rolling-back';
         // The phases a pause stopped mid-way do not count the pause as their time.
         const since = s.pausedAt?.since;
         const gap = since ? Date.parse(e.at) - Date.parse(since) : 0;
