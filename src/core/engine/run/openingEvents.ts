@@ -5,6 +5,7 @@ import type { RunInputs } from '../../base/inputs';
 import type { RunContext } from './context';
 import type { EngineOptions } from './ports';
 import { liveState } from '../queries/liveState';
+import { restoreHeld } from './dbRollback';
 import { planHash } from '../gates/planIdentity';
 
 /** The facts a new run's journal starts with. */
@@ -61,7 +62,8 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
         message: `ended the processes left running by the interrupted step "${st.name}" (${[group !== undefined ? `process group ${group}` : '', marked ? `${marked} process(es) outside it` : ''].filter(Boolean).join(' and ')})`,
       });
   }
-  if (c.state.rollback && !c.state.rollback.outcome) {
+  // A rollback that waits for a person before its restore did not stop half way: it waits.
+  if (c.state.rollback && !c.state.rollback.outcome && !restoreHeld(c.state)) {
     c.append({ type: 'rollback.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
     c.append({ type: 'release.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished; roll back again' });
   }
