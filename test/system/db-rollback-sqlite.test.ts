@@ -51,7 +51,7 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.deepEqual({ ...s.rollback?.database, message: undefined }, { strategy: 'code-only', action: 'kept', ok: true, message: undefined, writes: 4, tables: { orders: 4 }, kept: 4, discarded: 0 });
     const report = renderMarkdown(buildReport(s));
     assert.match(report, /database: code-only, schema kept/);
-    assert.match(report, /writes since the backup: 4; kept: 4 \/ discarded: 0/);
+    assert.match(report, /Database.*strategy code-only: schema kept; writes since the backup: 4; kept: 4 \/ discarded: 0 \(orders: 4\)/);
   });
 
   it('down: the down steps undo the migration after the code rollback, and every acknowledged row is still there', async () => {
@@ -93,7 +93,7 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     const discarded = before.filter((x) => !after.includes(x)).length + after.filter((x) => !before.includes(x)).length;
     assert.equal(discarded, 5);
     assert.equal(s.rollback?.database?.discarded, 5);
-    assert.match(renderMarkdown(buildReport(s)), /writes since the backup: 5; kept: 0 \/ discarded: 5/);
+    assert.match(renderMarkdown(buildReport(s)), /strategy restore: restored from the backup; writes since the backup: 5; kept: 0 \/ discarded: 5/);
   });
 
   it('restore declined: the run ends rolled back (code only), the database not restored', async () => {
