@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { Release } from '../../src/core/engine/run/engine';
 import { GateError } from '../../src/core/engine/gates/gateError';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
+import { previewRollback } from '../../src/core/engine/queries/rollbackPreview';
 import { journalLines, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const sql = (ws: Workspace, text: string) => execFileSync('sqlite3', ['-batch', '-noheader', path.join(ws.dir, 'app.db'), text], { encoding: 'utf8' }).trim();
@@ -16,12 +17,15 @@ const columns = (ws: Workspace) => sql(ws, "SELECT group_concat(name) FROM pragm
  * version does not know; the deploy takes writes (three orders added, one removed, as a live service
  * would between the backup and a failure) and then fails, and the person rolls back.
  */
-function dbWorkspace(database: string, deploy = '      - name: deploy\n        run: sqlite3 app.db "INSERT INTO orders(id, item) VALUES (101, \'x\'), (102, \'y\'), (103, \'z\'); DELETE FROM orders WHERE id = 2" && echo "image pull failed" >&2 && exit 9'): Workspace {
+function dbWorkspace(
+  database: string,
+  deploy = "      - name: deploy\n        run: sqlite3 app.db \"INSERT INTO orders(id, item) VALUES (101, 'x'), (102, 'y'), (103, 'z'); DELETE FROM orders WHERE id = 2\" && echo \"image pull failed\" >&2 && exit 9",
+): Workspace {
   const text = smallPlan({
     deploy: `    steps:\n${deploy}`,
     rollback: `    - name: code back\n      run: rm -f deployed.txt\n  database:\n${database}`,
   })
-    .replace("cp state.txt '${backup.path}'", "sqlite3 app.db \".backup '${backup.path}'\"")
+    .replace("cp state.txt '${backup.path}'", 'sqlite3 app.db ".backup \'${backup.path}\'"')
     .replace('run: echo migrated >> state.txt', 'run: sqlite3 app.db "ALTER TABLE orders ADD COLUMN region TEXT NOT NULL DEFAULT \'eu\'"');
   const ws = workspace(text);
   sql(ws, "CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT NOT NULL); INSERT INTO orders(id, item) VALUES (1,'a'),(2,'b'),(3,'c'),(4,'d'),(5,'e');");
@@ -37,7 +41,6 @@ async function releaseRolledBack(ws: Workspace): Promise<Release> {
   return r;
 }
 
-
 describe('rollback and the data written since the backup (sqlite)', function () {
   this.timeout(60_000);
 
@@ -48,20 +51,27 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.equal(s.status, 'rolled-back');
     assert.equal(ids(ws), '1,3,4,5,101,102,103');
     assert.match(columns(ws), /region/);
-    assert.deepEqual({ ...s.rollback?.database, message: undefined }, { strategy: 'code-only', action: 'kept', ok: true, message: undefined, writes: 4, tables: { orders: 4 }, kept: 4, discarded: 0 });
+    assert.deepEqual(
+      { ...s.rollback?.database, message: undefined },
+      { strategy: 'code-only', action: 'kept', ok: true, message: undefined, writes: 4, tables: { orders: 4 }, kept: 4, discarded: 0 },
+    );
     const report = renderMarkdown(buildReport(s));
     assert.match(report, /database: code-only, schema kept/);
     assert.match(report, /Database.*strategy code-only: schema kept; writes since the backup: 4; kept: 4 \/ discarded: 0 \(orders: 4\)/);
   });
 
   it('down: the down steps undo the migration after the code rollback, and every acknowledged row is still there', async () => {
-    const ws = dbWorkspace(`    strategy: down\n    down:\n      - name: undo the migration\n        run: sqlite3 app.db "ALTER TABLE orders DROP COLUMN region"\n${WRITES}`);
+    const ws = dbWorkspace(
+      `    strategy: down\n    down:\n      - name: undo the migration\n        run: sqlite3 app.db "ALTER TABLE orders DROP COLUMN region"\n${WRITES}`,
+    );
     const r = await releaseRolledBack(ws);
     assert.equal(r.snapshot.status, 'rolled-back');
     assert.equal(columns(ws), 'id,item');
     assert.equal(ids(ws), '1,3,4,5,101,102,103');
     // The code went back first, then the database.
-    const steps = journalLines(ws, r.runId).filter((e) => e.type === 'step.started' && e.phase === 'rollback').map((e) => e.step);
+    const steps = journalLines(ws, r.runId)
+      .filter((e) => e.type === 'step.started' && e.phase === 'rollback')
+      .map((e) => e.step);
     assert.deepEqual(steps, ['rollback/0', 'rollback/down/0']);
     assert.equal(r.snapshot.rollback?.database?.kept, 4);
   });
@@ -109,7 +119,10 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${RESTORE}`);
     const r = await releaseRolledBack(ws);
     const again = await Release.reopen(ws.options({ prompter: scripted({ confirm: false }) }), r.runId);
-    await assert.rejects(again.rollbackFinished('restore', { restore: true }), (e: unknown) => e instanceof GateError && /not confirmed; nothing was done/.test(e.message));
+    await assert.rejects(
+      again.rollbackFinished('restore', { restore: true }),
+      (e: unknown) => e instanceof GateError && /not confirmed; nothing was done/.test(e.message),
+    );
     assert.equal(ids(ws), '1,3,4,5,101,102,103');
     const s = (await Release.reopen(ws.options(), r.runId)).snapshot;
     assert.equal(s.status, 'paused');
@@ -159,7 +172,7 @@ describe('rollback and the data written since the backup (sqlite)', function () 
   it('marks taken when the backup passes: a table made after it counts every row', async () => {
     const ws = dbWorkspace(
       `    strategy: restore\n${WRITES}\n${RESTORE}`,
-      '      - name: deploy\n        run: sqlite3 app.db "CREATE TABLE audit (note TEXT); INSERT INTO audit VALUES (\'a\'), (\'b\')" && exit 9',
+      "      - name: deploy\n        run: sqlite3 app.db \"CREATE TABLE audit (note TEXT); INSERT INTO audit VALUES ('a'), ('b')\" && exit 9",
     );
     const r = await releaseRolledBack(ws);
     const marked = journalLines(ws, r.runId).find((e) => e.type === 'database.marked');
@@ -173,5 +186,24 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.equal(r.snapshot.status, 'paused');
     assert.match(r.snapshot.warnings.join('\n'), /printed "lots", expected one integer/);
     assert.match(r.snapshot.pausedAt?.message ?? '', /could not be counted/);
+  });
+
+  it('the go/no-go question, the rollback-plan gate and the rollback dry run name the strategy and each database command', async () => {
+    const ws = dbWorkspace(
+      `    strategy: down\n    down:\n      - name: undo the migration\n        run: sqlite3 app.db "ALTER TABLE orders DROP COLUMN region"\n${WRITES}\n${RESTORE}`,
+    );
+    const prompter = scripted({ failure: [{ action: 'pause' }] });
+    const r = await Release.start(ws.options({ prompter }));
+    await r.run();
+    assert.match(
+      prompter.asked.find((q) => q.startsWith('confirm: Release')) ?? '',
+      /Release tiny 1\.2\.3 to production\?\nOn rollback, database: down \(1 step\(s\) undo the migration, keeping the data; when they fail, the restore waits for a person\); writes since the backup counted with sqlite\./,
+    );
+    assert.match(r.snapshot.gates['rollback-plan'].message, /database: down/);
+    const p = previewRollback(ws.dir, ws.options().plan, r.runId, { env: process.env });
+    assert.ok(p.ok, p.ok ? '' : p.message);
+    assert.match(p.text, /Then, when the migration started: database: down/);
+    assert.match(p.text, /D1\. undo the migration: \$ sqlite3 app\.db "ALTER TABLE orders DROP COLUMN region"/);
+    assert.match(p.text, new RegExp(`B1\\. restore the backup: \\$ cp '${r.runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/backup' app\\.db`));
   });
 });

@@ -4,7 +4,8 @@ import type { ReleaseState } from '../../model/releaseState';
 import type { RollbackDatabase } from '../../model/schema-database';
 import type { Step } from '../../model/schema';
 import type { RunContext } from './context';
-import { countWrites, takeMarks, writesSource, writesText, type DbEnv, type WritesCount } from './dbWrites';
+import { countWrites, takeMarks, writesText, type DbEnv, type WritesCount } from './dbWrites';
+import { writesSource } from '../../model/dbStrategyText';
 import { execStep } from './stepExec';
 import { rollbackStepTimeout } from './rollbackTimeout';
 
@@ -26,7 +27,10 @@ export async function markDatabase(c: RunContext): Promise<void> {
   try {
     c.append({ type: 'database.marked', source: writesSource(w), tables: await takeMarks(w, dbEnv(c)) });
   } catch (e) {
-    c.append({ type: 'warning', message: `the database marks could not be taken after the backup (a restore will wait for a person): ${(e as Error).message}` });
+    c.append({
+      type: 'warning',
+      message: `the database marks could not be taken after the backup (a restore will wait for a person): ${(e as Error).message}`,
+    });
   }
 }
 
@@ -71,7 +75,9 @@ const keptText = (w?: WritesCount) => (w ? `; writes since the backup: ${w.total
 
 /** The restore, its count in the words a person decides on. */
 function heldText(w: WritesCount | undefined, before = ''): string {
-  const what = w ? `restore would discard ${writesText(w.total, w.tables)} made since the backup` : 'the writes since the backup could not be counted: a restore may discard them';
+  const what = w
+    ? `restore would discard ${writesText(w.total, w.tables)} made since the backup`
+    : 'the writes since the backup could not be counted: a restore may discard them';
   return `${before}${what}; the rollback waits for a person: confirm the restore (release-pilot rollback --restore) or decline it (release-pilot rollback --no-restore)`;
 }
 
@@ -124,7 +130,9 @@ export const restoreHeld = (s: ReleaseState): boolean => s.status === 'paused' &
 /** The question a person answers before a held restore: the writes it discards, counted now. */
 export async function restoreQuestion(c: RunContext): Promise<{ message: string; writes?: WritesCount }> {
   const w = await measureWrites(c);
-  const what = w ? `Restoring discards ${writesText(w.total, w.tables)} made since the backup.` : 'The writes since the backup could not be counted: restoring may discard them.';
+  const what = w
+    ? `Restoring discards ${writesText(w.total, w.tables)} made since the backup.`
+    : 'The writes since the backup could not be counted: restoring may discard them.';
   return { message: `Restore the database of ${c.state.name} ${c.state.version} on ${c.state.environment} from the backup?\n${what}`, writes: w };
 }
 
@@ -137,4 +145,5 @@ export async function decideRestore(c: RunContext, yes: boolean, w: WritesCount 
   return { done };
 }
 
-const lastWrites = (s: ReleaseState): WritesCount | undefined => (s.database?.writes ? { total: s.database.writes.total, tables: s.database.writes.tables } : undefined);
+const lastWrites = (s: ReleaseState): WritesCount | undefined =>
+  s.database?.writes ? { total: s.database.writes.total, tables: s.database.writes.tables } : undefined;

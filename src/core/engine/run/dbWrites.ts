@@ -33,7 +33,9 @@ const SEP = '\x1f';
 
 function ok(r: ShortResult, what: string): string {
   if (r.exitCode === 0) return r.stdout;
-  const why = r.spawnError ?? (r.timedOut ? `timed out after ${TIMEOUT_MS / 1000} s` : r.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${r.exitCode ?? r.signal}`);
+  const why =
+    r.spawnError ??
+    (r.timedOut ? `timed out after ${TIMEOUT_MS / 1000} s` : r.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${r.exitCode ?? r.signal}`);
   throw new Error(`${what}: ${why}`);
 }
 
@@ -54,7 +56,9 @@ function sqliteReader(file: string, e: DbEnv): Reader {
     quote: dq,
     implicitKey: 'rowid',
     tables: async () => {
-      const t = await query("SELECT name, (SELECT count(*) FROM pragma_table_info(name) WHERE pk > 0), COALESCE((SELECT 1 FROM sqlite_master s WHERE s.name = m.name AND lower(s.sql) LIKE '%without rowid%'), 0) FROM sqlite_master m WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+      const t = await query(
+        "SELECT name, (SELECT count(*) FROM pragma_table_info(name) WHERE pk > 0), COALESCE((SELECT 1 FROM sqlite_master s WHERE s.name = m.name AND lower(s.sql) LIKE '%without rowid%'), 0) FROM sqlite_master m WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      );
       // A table without rowid is counted by its rows alone.
       return t.map(([name, , noRowid]) => [name, noRowid === '1' ? '' : 'rowid']);
     },
@@ -130,9 +134,6 @@ function reader(w: DbWrites, e: DbEnv): Reader | undefined {
   return undefined;
 }
 
-/** Which source the plan counts writes with: the journal's name for it. */
-export const writesSource = (w: DbWrites): string => (w.sqlite !== undefined ? 'sqlite' : w.postgres ? 'postgres' : w.mysql ? 'mysql' : 'command');
-
 const int = (v: string | undefined) => (v === undefined || v === '' || v === '\\N' ? undefined : Number(v));
 
 /** Each table's rows and highest integer key, now: the marks a later count compares with. A command takes its own marks. */
@@ -161,7 +162,8 @@ export async function countWrites(w: DbWrites, marks: Record<string, TableMark>,
   if (w.command !== undefined) {
     const r = await runShort(e.resolve(w.command), { cwd: e.cwd, timeoutMs: TIMEOUT_MS, signal: e.signal, env: e.env });
     const out = ok(r, 'the writes command').trim();
-    if (!/^\d+$/.test(out) || !Number.isSafeInteger(Number(out))) throw new Error(`the writes command printed "${out.slice(0, 80)}", expected one integer (the writes since the backup)`);
+    if (!/^\d+$/.test(out) || !Number.isSafeInteger(Number(out)))
+      throw new Error(`the writes command printed "${out.slice(0, 80)}", expected one integer (the writes since the backup)`);
     return { total: Number(out), tables: {} };
   }
   const r = reader(w, e)!;
