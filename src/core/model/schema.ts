@@ -207,7 +207,7 @@ export const Plan = z
           ),
           database: doc(
             z.optional(RollbackDatabase),
-            'What the rollback does to the database, after `steps` (the code rollback), when the migration phase started in the run: `strategy` `code-only`, `down` or `restore`. A restore discards every write made since the backup: they are counted first (`writes`), and a restore over writes waits for a person unless `allowDataLoss` says why. Without it, a plan whose migration has steps is warned about.',
+            'What a rollback does to the database once the code went back. It applies when the migration phase started in the run: `strategy` `code-only`, `down` or `restore`, after `steps` (the code rollback). A restore discards every write made since the backup: they are counted first (`writes`), and a restore over writes waits for a person unless `allowDataLoss` says why. Without it, a plan whose migration has steps is warned about.',
           ),
         })
         .check(

@@ -30,7 +30,7 @@ export function planWarnings(plan: Plan): PlanWarning[] {
     warnings.push({
       path: ['phases', 'migration'],
       message:
-        'the migration has steps but rollback.database says nothing: a rollback leaves the migrated schema as it is; say what it does to the database (strategy code-only, down or restore)',
+        'the migration has steps but rollback.database says nothing: say what a rollback does to the database (strategy code-only, down or restore); a restore among rollback.steps discards every write made since the backup without counting them or asking',
     });
   return warnings;
 }
