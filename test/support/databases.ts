@@ -31,14 +31,20 @@ export async function startPostgres(dir: string): Promise<DbServer & { port: num
   execFileSync('setpriv', [...asPostgres, `${PG_BIN}/initdb`, '-D', `${pgDir}/data`, '-U', 'postgres', '--auth=trust', '-E', 'UTF8'], { stdio: 'ignore' });
   const port = await freePort();
   const log = path.join(dir, 'postgres.log');
-  const child = spawn('setpriv', [...asPostgres, `${PG_BIN}/postgres`, '-D', `${pgDir}/data`, '-p', String(port), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'], {
-    stdio: ['ignore', 'ignore', fs.openSync(log, 'w')],
-  });
+  const child = spawn(
+    'setpriv',
+    [...asPostgres, `${PG_BIN}/postgres`, '-D', `${pgDir}/data`, '-p', String(port), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+    {
+      stdio: ['ignore', 'ignore', fs.openSync(log, 'w')],
+    },
+  );
   // Waits for a real PostgreSQL to accept connections.
   const ready = await waitFor(() => spawnSync(`${PG_BIN}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0, 60_000, 200);
   if (!ready) throw new Error(`PostgreSQL did not start: ${fs.readFileSync(log, 'utf8')}`);
   const as = (user: string, db: string, text: string) =>
-    execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', db, '-c', text], { encoding: 'utf8' }).trim();
+    execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', db, '-c', text], {
+      encoding: 'utf8',
+    }).trim();
   as('postgres', 'postgres', 'create role app login');
   as('postgres', 'postgres', 'create database app owner app');
   return {
@@ -54,16 +60,29 @@ export async function startPostgres(dir: string): Promise<DbServer & { port: num
 export async function startMariadb(dir: string): Promise<DbServer & { socket: string }> {
   const data = path.join(dir, 'mariadb');
   const socket = path.join(dir, 'mariadb.sock');
-  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], { stdio: 'ignore' });
+  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], {
+    stdio: 'ignore',
+  });
   const port = await freePort();
   const log = path.join(dir, 'mariadb.log');
   const child = spawn(
     '/usr/sbin/mariadbd',
-    ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', `--pid-file=${path.join(dir, 'mariadb.pid')}`, '--innodb-flush-log-at-trx-commit=2'],
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      '--user=root',
+      `--pid-file=${path.join(dir, 'mariadb.pid')}`,
+      '--innodb-flush-log-at-trx-commit=2',
+    ],
     { stdio: ['ignore', 'ignore', fs.openSync(log, 'w')] },
   );
   const cli = (text: string, db?: string) =>
-    spawnSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-u', 'root', '--batch', '--skip-column-names', ...(db ? [db] : []), '-e', text], { encoding: 'utf8' });
+    spawnSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-u', 'root', '--batch', '--skip-column-names', ...(db ? [db] : []), '-e', text], {
+      encoding: 'utf8',
+    });
   // Waits for a real MariaDB to accept connections.
   const ready = await waitFor(() => cli('SELECT 1').status === 0, 60_000, 200);
   if (!ready) throw new Error(`MariaDB did not start: ${fs.readFileSync(log, 'utf8')}`);

@@ -100,7 +100,9 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
 
   const fresh = (e: Engine) => {
     e.server.sql('DROP TABLE IF EXISTS orders');
-    e.server.sql(`CREATE TABLE orders (id ${e.name === 'MariaDB' ? 'INT' : 'integer'} PRIMARY KEY, item ${e.name === 'MariaDB' ? 'VARCHAR(20)' : 'text'} NOT NULL)`);
+    e.server.sql(
+      `CREATE TABLE orders (id ${e.name === 'MariaDB' ? 'INT' : 'integer'} PRIMARY KEY, item ${e.name === 'MariaDB' ? 'VARCHAR(20)' : 'text'} NOT NULL)`,
+    );
     e.server.sql(ORDERS);
   };
 
@@ -124,7 +126,10 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
       // The old version runs again on the schema: its insert has no region.
       e.server.sql("INSERT INTO orders (id, item) VALUES (2001, 'old')");
       assert.equal(s.rollback?.database?.writes, WRITER_ROWS);
-      assert.match(renderMarkdown(buildReport(s)), new RegExp(`strategy down: down steps passed; writes since the backup: ${WRITER_ROWS}; kept: ${WRITER_ROWS} / discarded: 0`));
+      assert.match(
+        renderMarkdown(buildReport(s)),
+        new RegExp(`strategy down: down steps passed; writes since the backup: ${WRITER_ROWS}; kept: ${WRITER_ROWS} / discarded: 0`),
+      );
     });
 
     it(`${which}: strategy restore waits for a person; the count it shows is the number of rows the confirmed restore discards`, async () => {
@@ -146,7 +151,10 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
       assert.equal(Number(shown[1]), discarded);
       assert.equal(discarded, acked(ws).length);
       assert.match(prompter.asked.join('\n'), new RegExp(`Restoring discards ${discarded} writes \\(orders: ${discarded}\\)`));
-      assert.match(renderMarkdown(buildReport(s)), new RegExp(`strategy restore: restored from the backup; writes since the backup: ${discarded}; kept: 0 / discarded: ${discarded}`));
+      assert.match(
+        renderMarkdown(buildReport(s)),
+        new RegExp(`strategy restore: restored from the backup; writes since the backup: ${discarded}; kept: 0 / discarded: ${discarded}`),
+      );
     });
   }
 });

@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Release } from '../../src/core/engine/run/engine';
 import { GateError } from '../../src/core/engine/gates/gateError';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { previewRollback } from '../../src/core/engine/queries/rollbackPreview';
+import { ROOT } from '../support/helpers';
 import { journalLines, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const sql = (ws: Workspace, text: string) => execFileSync('sqlite3', ['-batch', '-noheader', path.join(ws.dir, 'app.db'), text], { encoding: 'utf8' }).trim();
@@ -205,5 +206,31 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.match(p.text, /Then, when the migration started: database: down/);
     assert.match(p.text, /D1\. undo the migration: \$ sqlite3 app\.db "ALTER TABLE orders DROP COLUMN region"/);
     assert.match(p.text, new RegExp(`B1\\. restore the backup: \\$ cp '${r.runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/backup' app\\.db`));
+  });
+
+  it('the command line: run rolls the code back and says how to answer; resume is refused; --no-restore ends it code only', () => {
+    const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${RESTORE}`);
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), ...args, '--plan', ws.planFile], {
+        encoding: 'utf8',
+        cwd: ws.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    const run = cli('run', '--yes', '--tick', 'sign-off');
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /the code rolled back; the restore waits: restore would discard 4 writes \(orders: 4\).*release-pilot rollback --restore/);
+    assert.equal(cli('rollback', '--restore', '--no-restore').status, 2);
+    const resume = cli('resume');
+    assert.equal(resume.status, 1, resume.stdout + resume.stderr);
+    assert.match(resume.stderr, /waits before the restore/);
+    const unconfirmed = cli('rollback', '--restore');
+    assert.equal(unconfirmed.status, 1, unconfirmed.stdout + unconfirmed.stderr);
+    assert.match(unconfirmed.stderr, /Restoring discards 4 writes/);
+    assert.equal(ids(ws), '1,3,4,5,101,102,103');
+    const declined = cli('rollback', '--no-restore');
+    assert.equal(declined.status, 3, declined.stdout + declined.stderr);
+    assert.match(declined.stdout, /rolled back \(code only\), database not restored/);
+    assert.match(declined.stdout, /strategy restore: restore declined, database not restored; writes since the backup: 4; kept: 4 \/ discarded: 0/);
+    assert.equal(ids(ws), '1,3,4,5,101,102,103');
   });
 });

@@ -60,7 +60,11 @@ describe('plan: rollback.database (what a rollback does to the data)', () => {
   });
 
   it('refuses down steps under another strategy', () => {
-    refusedAt(planWith('    strategy: code-only\n    down:\n      - run: echo undo'), 'rollback.database.down', /only with strategy down \(this plan says code-only\)/);
+    refusedAt(
+      planWith('    strategy: code-only\n    down:\n      - run: echo undo'),
+      'rollback.database.down',
+      /only with strategy down \(this plan says code-only\)/,
+    );
   });
 
   it('refuses strategy restore without restore steps', () => {
@@ -75,7 +79,11 @@ describe('plan: rollback.database (what a rollback does to the data)', () => {
     ['punctuation only', '"..."'],
   ] as const) {
     it(`refuses an allowDataLoss reason that is ${what}`, () => {
-      refusedAt(planWith(`    strategy: restore\n    allowDataLoss: ${value}\n    writes: { sqlite: app.db }${RESTORE}`), 'rollback.database.allowDataLoss', /why writes since the backup may be discarded/);
+      refusedAt(
+        planWith(`    strategy: restore\n    allowDataLoss: ${value}\n    writes: { sqlite: app.db }${RESTORE}`),
+        'rollback.database.allowDataLoss',
+        /why writes since the backup may be discarded/,
+      );
     });
   }
 
@@ -96,7 +104,11 @@ describe('plan: rollback.database (what a rollback does to the data)', () => {
   });
 
   it('refuses a restore in a plan without a backup phase', () => {
-    refusedAt(planWith(`    strategy: restore\n    writes: { sqlite: app.db }${RESTORE}`, { noBackup: true }), 'rollback.database.restore', /needs phases.backup/);
+    refusedAt(
+      planWith(`    strategy: restore\n    writes: { sqlite: app.db }${RESTORE}`, { noBackup: true }),
+      'rollback.database.restore',
+      /needs phases.backup/,
+    );
   });
 
   it('refuses a MySQL password written in the plan', () => {
@@ -108,7 +120,11 @@ describe('plan: rollback.database (what a rollback does to the data)', () => {
   });
 
   it('refuses a postgres source that is not a postgres URL', () => {
-    refusedAt(planWith(`    strategy: restore\n    writes:\n      postgres: { url: "mysql://127.0.0.1/app" }${RESTORE}`), 'rollback.database.writes.postgres.url', /postgres:\/\//);
+    refusedAt(
+      planWith(`    strategy: restore\n    writes:\n      postgres: { url: "mysql://127.0.0.1/app" }${RESTORE}`),
+      'rollback.database.writes.postgres.url',
+      /postgres:\/\//,
+    );
   });
 
   it('refuses an unknown strategy', () => {
@@ -137,7 +153,19 @@ describe('plan: rollback.database (what a rollback does to the data)', () => {
 describe('fold: the database part of a rollback', () => {
   const at = '2026-12-07T10:00:00.000Z';
   const base: ReleaseEvent[] = [
-    { at, type: 'release.started', runId: 'r1', plan: 'p', name: 'app', version: '2.0.0', environment: 'production', user: 'u', host: 'h', pid: 1, planHash: 'x' },
+    {
+      at,
+      type: 'release.started',
+      runId: 'r1',
+      plan: 'p',
+      name: 'app',
+      version: '2.0.0',
+      environment: 'production',
+      user: 'u',
+      host: 'h',
+      pid: 1,
+      planHash: 'x',
+    },
     { at, type: 'database.marked', source: 'sqlite', tables: { orders: { rows: 5, maxId: 5 } } },
     { at, type: 'rollback.started', trigger: 'guard', reason: 'breach', by: 'guard', requestedAt: at, latencyMs: 1 },
     { at, type: 'database.writes', source: 'sqlite', total: 3, tables: { orders: 3 } },
@@ -145,7 +173,10 @@ describe('fold: the database part of a rollback', () => {
 
   it('counts the writes a passed restore discarded', () => {
     const s = foldJournal([...base, { at, type: 'rollback.database', strategy: 'restore', action: 'restore', ok: true, message: 'restored', writes: 3 }]);
-    assert.deepEqual({ ...s.rollback?.database }, { strategy: 'restore', action: 'restore', ok: true, message: 'restored', writes: 3, tables: { orders: 3 }, kept: 0, discarded: 3 });
+    assert.deepEqual(
+      { ...s.rollback?.database },
+      { strategy: 'restore', action: 'restore', ok: true, message: 'restored', writes: 3, tables: { orders: 3 }, kept: 0, discarded: 3 },
+    );
   });
 
   it('counts the writes a down migration kept, and a failed restore as keeping them', () => {

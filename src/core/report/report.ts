@@ -121,8 +121,14 @@ export function databaseText(d: RollbackDatabaseView): string {
     held: 'waits for a person before the restore',
     declined: 'restore declined, database not restored',
   };
-  const writes = d.writes === undefined ? 'writes since the backup: not counted' : `writes since the backup: ${d.writes}; kept: ${d.kept} / discarded: ${d.discarded}`;
-  const per = d.tables && Object.keys(d.tables).length ? ` (${Object.entries(d.tables).map(([t, n]) => `${t}: ${n}`).join(', ')})` : '';
+  const writes =
+    d.writes === undefined ? 'writes since the backup: not counted' : `writes since the backup: ${d.writes}; kept: ${d.kept} / discarded: ${d.discarded}`;
+  const per =
+    d.tables && Object.keys(d.tables).length
+      ? ` (${Object.entries(d.tables)
+          .map(([t, n]) => `${t}: ${n}`)
+          .join(', ')})`
+      : '';
   return `strategy ${d.strategy}: ${did[d.action]}; ${writes}${per}`;
 }
 

@@ -283,7 +283,10 @@ export class Release {
       refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
       if (restoreHeld(c.state)) return await this.heldRestore(opts.restore);
       if (opts.restore !== undefined)
-        throw new GateError('rollback-restore', `no restore waits for a decision in run ${this.runId}: --restore and --no-restore answer a rollback that waits before its restore`);
+        throw new GateError(
+          'rollback-restore',
+          `no restore waits for a decision in run ${this.runId}: --restore and --no-restore answer a rollback that waits before its restore`,
+        );
       const admission = rollbackAdmission(c.state, this.o.plan, c.clock.now(), supersedingRuns(this.o.workspace, c.state), Boolean(opts.force));
       if (!admission.ok) throw new GateError(admission.supersededBy ? 'rollback-superseded' : 'rollback', admission.refusal);
       await refuseLiveMismatch(c);
@@ -314,8 +317,16 @@ export class Release {
     }
     const q = await restoreQuestion(c);
     if (!(await c.o.prompter.confirm(q.message)))
-      throw new GateError('rollback-unconfirmed', `the restore was not confirmed; nothing was done (to decline it: release-pilot rollback ${this.runId} --no-restore)`);
-    c.append({ type: 'decision', action: 'rollback', by: c.user, reason: `the restore was confirmed${q.writes ? ` over ${q.writes.total} write(s) since the backup` : ''}` });
+      throw new GateError(
+        'rollback-unconfirmed',
+        `the restore was not confirmed; nothing was done (to decline it: release-pilot rollback ${this.runId} --no-restore)`,
+      );
+    c.append({
+      type: 'decision',
+      action: 'rollback',
+      by: c.user,
+      reason: `the restore was confirmed${q.writes ? ` over ${q.writes.total} write(s) since the backup` : ''}`,
+    });
     return finishHeldRestore(c, true, q.writes);
   }
 }
