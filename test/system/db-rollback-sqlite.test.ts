@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { Release } from '../../src/core/engine/run/engine';
+import { Release, loadRun } from '../../src/core/engine/run/engine';
 import { GateError } from '../../src/core/engine/gates/gateError';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { previewRollback } from '../../src/core/engine/queries/rollbackPreview';
@@ -125,8 +125,7 @@ describe('rollback and the data written since the backup (sqlite)', function () 
       (e: unknown) => e instanceof GateError && /not confirmed; nothing was done/.test(e.message),
     );
     assert.equal(ids(ws), '1,3,4,5,101,102,103');
-    const s = (await Release.reopen(ws.options(), r.runId)).snapshot;
-    assert.equal(s.status, 'paused');
+    assert.equal(loadRun(ws.dir, r.runId).state.status, 'paused');
   });
 
   it('a resume of a run that waits before its restore is refused: the release does not go on', async () => {
@@ -231,6 +230,23 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.equal(declined.status, 3, declined.stdout + declined.stderr);
     assert.match(declined.stdout, /rolled back \(code only\), database not restored/);
     assert.match(declined.stdout, /strategy restore: restore declined, database not restored; writes since the backup: 4; kept: 4 \/ discarded: 0/);
+    assert.equal(ids(ws), '1,3,4,5,101,102,103');
+  });
+
+  it("a front end that asks both answers (the editor's dialog) shows the count; dismissed, the restore still waits; declined, the database stays", async () => {
+    const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${RESTORE}`);
+    const r = await releaseRolledBack(ws);
+    const shown: string[] = [];
+    const asking = (answer: 'restore' | 'decline' | undefined) => ({ ...scripted(), decideRestore: async (m: string) => (shown.push(m), answer) });
+    await assert.rejects(
+      (await Release.reopen(ws.options({ prompter: asking(undefined) }), r.runId)).rollbackFinished('rollback'),
+      /not confirmed; nothing was done/,
+    );
+    assert.equal(loadRun(ws.dir, r.runId).state.status, 'paused');
+    const s = await (await Release.reopen(ws.options({ prompter: asking('decline') }), r.runId)).rollbackFinished('rollback');
+    assert.equal(s.status, 'rolled-back');
+    assert.match(s.outcomeMessage ?? '', /rolled back \(code only\), database not restored/);
+    assert.match(shown[0], /Restore the database of tiny 1\.2\.3 on production from the backup\?\nRestoring discards 4 writes \(orders: 4\)/);
     assert.equal(ids(ws), '1,3,4,5,101,102,103');
   });
 });

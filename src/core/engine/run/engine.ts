@@ -316,7 +316,10 @@ export class Release {
       return finishHeldRestore(c, false, undefined);
     }
     const q = await restoreQuestion(c);
-    if (!(await c.o.prompter.confirm(q.message)))
+    const p = c.o.prompter;
+    const answer = restore === undefined && p.decideRestore ? await p.decideRestore(q.message) : (await p.confirm(q.message)) ? 'restore' : undefined;
+    if (answer === 'decline') return this.heldRestore(false);
+    if (answer !== 'restore')
       throw new GateError(
         'rollback-unconfirmed',
         `the restore was not confirmed; nothing was done (to decline it: release-pilot rollback ${this.runId} --no-restore)`,
