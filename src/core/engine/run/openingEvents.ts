@@ -61,7 +61,8 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
         message: `ended the processes left running by the interrupted step "${st.name}" (${[group !== undefined ? `process group ${group}` : '', marked ? `${marked} process(es) outside it` : ''].filter(Boolean).join(' and ')})`,
       });
   }
-  if (c.state.lifecycle === 'rolling-back') {
+  // A rollback that waits for a person before its restore (paused) did not stop half way: it waits.
+  if (c.state.lifecycle === 'rolling-back' || c.state.lifecycle === 'restore-held') {
     transition(c, 'rollback.finished', { outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
     transition(c, 'release.finished', { outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished; roll back again' });
   }
