@@ -218,6 +218,26 @@ describe('status transitions: reopening a journal cut short mid-transition', () 
   });
 });
 
+describe('status transitions: abandoning asks the table first', () => {
+  it('refuses to abandon a released run with a gate refusal, and journals nothing', async () => {
+    const ws = workspace();
+    const runId = '20260301-100000-1.0.0';
+    const file = path.join(ws.dir, '.release/runs', runId, 'journal.jsonl');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const text = stamp([{ ...started, runId }, ...deploy, finished('released')])
+      .map((e) => JSON.stringify(e) + '\n')
+      .join('');
+    fs.writeFileSync(file, text);
+    const r = await Release.reopen(ws.options({ planText: fs.readFileSync(ws.planFile, 'utf8') }), runId);
+    const before = fs.readFileSync(file, 'utf8');
+    assert.throws(
+      () => r.abandon('no longer wanted by the team'),
+      (e: Error) => errorCode(e) === 'RP_GATE' && /nothing to abandon: .* is released/.test(e.message),
+    );
+    assert.equal(fs.readFileSync(file, 'utf8'), before);
+  });
+});
+
 describe('status transitions: the engine changes status only as the table allows', () => {
   function context() {
     const ws = workspace();

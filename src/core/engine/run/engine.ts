@@ -201,7 +201,9 @@ export class Release {
   abandon(reason: string): ReleaseState {
     const c = this.c;
     try {
-      if (isFinal(c.state.status)) throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
+      // What the table lets end as aborted: a finished run, or one a rollback holds, is refused here rather than mid-way.
+      if (!allows(c.state.lifecycle, 'release.finished:aborted'))
+        throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
       if (!writtenReason(reason)) throw new GateError('abandon', `abandoning a release needs a written reason: ${REASON_RULE}`);
       c.append({ type: 'decision', action: 'abandon', by: c.user, reason });
       transition(c, 'release.finished', { outcome: 'aborted', message: `abandoned by ${c.user}: ${reason}` });
