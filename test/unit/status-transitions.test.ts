@@ -119,6 +119,18 @@ describe('status transitions: a journal with an impossible status change is flag
       assert.match(s.transitionFlags[0], /^event \d+ \(/);
     });
 
+  it('lets a rollback pause only where its restore waits for a person, and go on as a rollback', () => {
+    const held: NewEvent = { type: 'rollback.database', strategy: 'restore', action: 'held', ok: true, message: 'held' };
+    const s = fold([started, ...deploy, rbStarted, held, paused]);
+    assert.equal(s.transitionFlags, undefined);
+    assert.equal(s.status, 'paused');
+    const after = fold([started, ...deploy, rbStarted, held, paused, resumed, rbFinished('rolled-back'), finished('rolled-back')]);
+    assert.equal(after.transitionFlags, undefined);
+    assert.equal(after.status, 'rolled-back');
+    const early = fold([started, ...deploy, rbStarted, paused, { ...held }]);
+    assert.match(early.transitionFlags?.[0] ?? '', /release\.paused where the release is rolling back/);
+  });
+
   it('keeps the first outcome when a journal ends a release twice', () => {
     const s = fold([started, ...deploy, finished('released'), { type: 'release.finished', outcome: 'aborted', message: 'spliced' }]);
     assert.equal(s.outcome, 'released');

@@ -1,8 +1,8 @@
 import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
-import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome } from './events';
-import type { ChecklistView, MetricView, PhaseView, RollbackView, StepView } from './stateViews';
-import { afterPhaseStarted, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
+import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark } from './events';
+import type { ChecklistView, MetricView, PhaseView, RollbackDatabaseView, RollbackView, StepView } from './stateViews';
+import { afterPhaseStarted, afterRollbackDatabase, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
 
@@ -48,6 +48,8 @@ export interface ReleaseState {
   /** The newest rollback attempt; `rollbacks` holds every attempt, oldest first. */
   rollback?: RollbackView;
   rollbacks: RollbackView[];
+  /** The database's marks taken when the backup passed, and the writes since, as last measured. */
+  database?: { source: string; markedAt: string; marks: Record<string, TableMark>; writes?: { at: string; total: number; tables: Record<string, number> } };
   /** The old colour of an earlier release, kept up for its rollback, which this release retires before it deploys. */
   retireInherited?: { from: string; active: string; idle: string };
   pausedAt?: { step?: string; message: string; since?: string };
@@ -291,6 +293,16 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       case 'rollback.finished':
         if (s.rollback) Object.assign(s.rollback, { finishedAt: e.at, outcome: e.outcome, message: e.message, durationMs: e.durationMs, budgetMs: e.budgetMs });
         break;
+      case 'database.marked':
+        s.database = { source: e.source, markedAt: e.at, marks: e.tables };
+        break;
+      case 'database.writes':
+        if (s.database) s.database.writes = { at: e.at, total: e.total, tables: e.tables };
+        break;
+      case 'rollback.database':
+        s.lifecycle = afterRollbackDatabase(s.lifecycle, e.action);
+        if (s.rollback) s.rollback.database = dbView(e, s.database?.writes?.tables);
+        break;
       case 'retire.inherited':
         s.retireInherited = { from: e.from, active: e.active, idle: e.idle };
         break;
@@ -330,6 +342,14 @@ function changeStatus(s: ReleaseState, e: ReleaseEvent): boolean {
   s.lifecycle = r.to;
   s.status = statusOfLifecycle(r.to);
   return true;
+}
+
+/** The database part of a rollback as its last event says: a restore that passed discarded the writes, anything else kept them. */
+function dbView(e: Extract<ReleaseEvent, { type: 'rollback.database' }>, tables?: Record<string, number>): RollbackDatabaseView {
+  const v: RollbackDatabaseView = { strategy: e.strategy, action: e.action, ok: e.ok, message: e.message };
+  if (e.writes === undefined) return v;
+  const discarded = e.action === 'restore' && e.ok ? e.writes : 0;
+  return { ...v, writes: e.writes, tables, kept: e.writes - discarded, discarded };
 }
 
 const activeMs = (p: PhaseView, end: string) => Date.parse(end) - Date.parse(p.startedAt!) - (p.pausedMs ?? 0);

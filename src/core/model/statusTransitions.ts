@@ -7,7 +7,16 @@ import type { EventOf, NewEvent, ReleaseEvent, ReleaseOutcome } from './events';
  * outcome yet). A run is `started` until its first phase starts or it first pauses.
  */
 export type Lifecycle =
-  'new' | 'started' | 'running' | 'paused' | 'rolling-back' | 'rollback-ended:rolled-back' | 'rollback-ended:rollback-failed' | ReleaseOutcome;
+  | 'new'
+  | 'started'
+  | 'running'
+  | 'paused'
+  | 'rolling-back'
+  | 'restore-held'
+  | 'rollback-held'
+  | 'rollback-ended:rolled-back'
+  | 'rollback-ended:rollback-failed'
+  | ReleaseOutcome;
 
 /** The events that change a release's status: written only through `transition`. */
 export const STATUS_EVENT_TYPES = [
@@ -52,8 +61,11 @@ export const TRANSITIONS: readonly Row[] = [
   { from: ['running', 'paused'], on: 'release.resumed', to: 'running' },
   // A run rolled back while under way, after it was released, or again after a failed rollback.
   { from: [...UNDER_WAY, 'released', 'rollback-failed'], on: 'rollback.started', to: 'rolling-back' },
-  { from: ['rolling-back'], on: 'rollback.finished:rolled-back', to: 'rollback-ended:rolled-back' },
-  { from: ['rolling-back'], on: 'rollback.finished:rollback-failed', to: 'rollback-ended:rollback-failed' },
+  // The code went back and the restore waits for a person: the run pauses there, and goes on as a rollback.
+  { from: ['restore-held', 'rollback-held'], on: 'release.paused', to: 'rollback-held' },
+  { from: ['restore-held', 'rollback-held'], on: 'release.resumed', to: 'rolling-back' },
+  { from: ['rolling-back', 'restore-held'], on: 'rollback.finished:rolled-back', to: 'rollback-ended:rolled-back' },
+  { from: ['rolling-back', 'restore-held'], on: 'rollback.finished:rollback-failed', to: 'rollback-ended:rollback-failed' },
   { from: ['rollback-ended:rolled-back'], on: 'release.finished:rolled-back', to: 'rolled-back' },
   { from: ['rollback-ended:rollback-failed'], on: 'release.finished:rollback-failed', to: 'rollback-failed' },
   // Every phase passed (or was skipped); a run a gate, a stop or a person ended; a failed run.
@@ -65,10 +77,14 @@ export const TRANSITIONS: readonly Row[] = [
 /** A run's first phase started: it is under way (a resume after its process ended goes on from there). */
 export const afterPhaseStarted = (l: Lifecycle): Lifecycle => (l === 'started' ? 'running' : l);
 
+/** A rollback's database part held its restore for a person: the one pause a rollback makes comes next. */
+export const afterRollbackDatabase = (l: Lifecycle, action: string): Lifecycle => (l === 'rolling-back' && action === 'held' ? 'restore-held' : l);
+
 /** The status the fold shows for a place in the table. */
 export function statusOfLifecycle(l: Lifecycle): 'running' | 'paused' | 'rolling-back' | ReleaseOutcome {
   if (l === 'new' || l === 'started') return 'running';
-  if (l.startsWith('rollback-ended:')) return 'rolling-back';
+  if (l.startsWith('rollback-ended:') || l === 'restore-held') return 'rolling-back';
+  if (l === 'rollback-held') return 'paused';
   return l as 'running' | 'paused' | 'rolling-back' | ReleaseOutcome;
 }
 
@@ -88,6 +104,8 @@ const SAID: Record<Lifecycle, string> = {
   running: 'is running',
   paused: 'is paused',
   'rolling-back': 'is rolling back',
+  'restore-held': 'holds its restore for a person',
+  'rollback-held': 'is paused before its restore',
   'rollback-ended:rolled-back': 'has rolled back and has no outcome yet',
   'rollback-ended:rollback-failed': 'has failed to roll back and has no outcome yet',
   released: 'was released',

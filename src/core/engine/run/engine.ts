@@ -18,7 +18,8 @@ import { GateError } from '../gates/gateError';
 import { refuseOverUnresolvedRun, refuseRecordedSecrets, runPreflight, startPreflight } from '../gates/preflight';
 import { releaseCommitUnchanged, gates } from '../gates/runGates';
 import { runPhase } from './phases';
-import { runRollback } from './rollbackRun';
+import { finishHeldRestore, runRollback } from './rollbackRun';
+import { restoreHeld, restoreQuestion } from './dbRollback';
 import { refuseLiveMismatch } from './liveColour';
 import { oldColourKept, recordReopenFacts, startedEvent } from './openingEvents';
 import type { EngineOptions } from './ports';
@@ -232,6 +233,11 @@ export class Release {
   private async runToStop(): Promise<ReleaseState> {
     const c = this.c;
     if (isFinal(c.state.status)) return c.state;
+    if (restoreHeld(c.state))
+      throw new GateError(
+        'rollback-restore',
+        `run ${this.runId} rolled its code back and waits before the restore: ${c.state.pausedAt?.message ?? ''}`.replace(/: $/, ''),
+      );
     refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
     c.stopLatch.throwIfStopped();
     await runPreflight(c);
@@ -271,10 +277,16 @@ export class Release {
    * Rolls back a release this process reopened (CLI `rollback`, or a click after a reload). Refuses
    * a run a newer one superseded unless forced; after the window it asks, naming how late, and never refuses.
    */
-  async rollbackFinished(reason: string, opts: { force?: boolean } = {}): Promise<ReleaseState> {
+  async rollbackFinished(reason: string, opts: { force?: boolean; restore?: boolean } = {}): Promise<ReleaseState> {
     const c = this.c;
     try {
       refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
+      if (restoreHeld(c.state)) return await this.heldRestore(opts.restore);
+      if (opts.restore !== undefined)
+        throw new GateError(
+          'rollback-restore',
+          `no restore waits for a decision in run ${this.runId}: --restore and --no-restore answer a rollback that waits before its restore`,
+        );
       const admission = rollbackAdmission(c.state, this.o.plan, c.clock.now(), supersedingRuns(this.o.workspace, c.state), Boolean(opts.force));
       if (!admission.ok) throw new GateError(admission.supersededBy ? 'rollback-superseded' : 'rollback', admission.refusal);
       await refuseLiveMismatch(c);
@@ -291,5 +303,33 @@ export class Release {
     } finally {
       this.close();
     }
+  }
+
+  /**
+   * The answer to a rollback that waits before its restore: declined (`false`), the database stays as
+   * it is; otherwise the writes it would discard are counted again and the person confirms them.
+   */
+  private async heldRestore(restore: boolean | undefined): Promise<ReleaseState> {
+    const c = this.c;
+    if (restore === false) {
+      c.append({ type: 'decision', action: 'rollback', by: c.user, reason: 'the restore was declined: the database stays as it is' });
+      return finishHeldRestore(c, false, undefined);
+    }
+    const q = await restoreQuestion(c);
+    const p = c.o.prompter;
+    const answer = restore === undefined && p.decideRestore ? await p.decideRestore(q.message) : (await p.confirm(q.message)) ? 'restore' : undefined;
+    if (answer === 'decline') return this.heldRestore(false);
+    if (answer !== 'restore')
+      throw new GateError(
+        'rollback-unconfirmed',
+        `the restore was not confirmed; nothing was done (to decline it: release-pilot rollback ${this.runId} --no-restore)`,
+      );
+    c.append({
+      type: 'decision',
+      action: 'rollback',
+      by: c.user,
+      reason: `the restore was confirmed${q.writes ? ` over ${q.writes.total} write(s) since the backup` : ''}`,
+    });
+    return finishHeldRestore(c, true, q.writes);
   }
 }

@@ -63,7 +63,8 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
     if (ended.some(Boolean))
       c.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (${ended.filter(Boolean).join(' and ')})` });
   }
-  if (c.state.lifecycle === 'rolling-back') {
+  // A rollback that waits for a person before its restore (paused) did not stop half way: it waits.
+  if (c.state.lifecycle === 'rolling-back' || c.state.lifecycle === 'restore-held') {
     transition(c, 'rollback.finished', { outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
     transition(c, 'release.finished', { outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished; roll back again' });
   }
