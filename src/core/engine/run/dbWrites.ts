@@ -147,7 +147,8 @@ export async function takeMarks(w: DbWrites, e: DbEnv): Promise<Record<string, T
     .join(' UNION ALL ');
   const out: Record<string, TableMark> = {};
   for (const [i, n, max] of await r.query(sql)) {
-    const maxId = int(max);
+    // Kept as text, exactly: only an integer is ever put back into a query.
+    const maxId = max !== undefined && /^-?\d{1,20}$/.test(max) ? max : undefined;
     out[tables[Number(i)][0]] = { rows: Number(n), ...(maxId !== undefined ? { maxId } : {}) };
   }
   return out;
@@ -173,7 +174,7 @@ export async function countWrites(w: DbWrites, marks: Record<string, TableMark>,
     .map(([name, key], i) => {
       const m = marks[name];
       const k = key === 'rowid' ? key : key ? r.quote(key) : '';
-      const above = m?.maxId !== undefined && k ? `(SELECT count(*) FROM ${r.quote(name)} WHERE ${k} > ${m.maxId})` : 'NULL';
+      const above = m?.maxId !== undefined && /^-?\d{1,20}$/.test(m.maxId) && k ? `(SELECT count(*) FROM ${r.quote(name)} WHERE ${k} > ${m.maxId})` : 'NULL';
       return `SELECT ${i}, count(*), ${above} FROM ${r.quote(name)}`;
     })
     .join(' UNION ALL ');
