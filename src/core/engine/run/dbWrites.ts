@@ -110,7 +110,12 @@ function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   args.push(`--database=${e.resolve(m.database)}`);
   const env = { ...e.env, ...(m.password ? { MYSQL_PWD: e.resolve(m.password) } : {}) };
   const opts: ShortOptions = { cwd: e.cwd, timeoutMs: TIMEOUT_MS, signal: e.signal, env };
-  const query = async (sql: string) => rows(ok(await runProgram('mariadb', [...args, '-e', sql], opts), 'mariadb'), '\t');
+  // MariaDB's client, or MySQL's where only it is installed.
+  const query = async (sql: string) => {
+    let r = await runProgram('mariadb', [...args, '-e', sql], opts);
+    if (r.spawnError && /ENOENT/.test(r.spawnError)) r = await runProgram('mysql', [...args, '-e', sql], opts);
+    return rows(ok(r, 'the mariadb client'), '\t');
+  };
   return {
     query,
     quote: (n) => `\`${n.replace(/`/g, '``')}\``,
