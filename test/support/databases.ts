@@ -17,6 +17,7 @@ export interface DbServer {
 
 async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.pid && alive(child.pid)) child.kill(signal);
+  // Waits for the server process to end (a fast shutdown), then kills it.
   const gone = await waitFor(() => !child.pid || !alive(child.pid), 30_000, 100);
   if (!gone && child.pid) child.kill('SIGKILL');
 }

@@ -176,7 +176,7 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     );
     const r = await releaseRolledBack(ws);
     const marked = journalLines(ws, r.runId).find((e) => e.type === 'database.marked');
-    assert.deepEqual(marked?.tables, { orders: { rows: 5, maxId: 5 } });
+    assert.deepEqual(marked?.tables, { orders: { rows: 5, maxId: '5' } });
     assert.match(r.snapshot.pausedAt?.message ?? '', /restore would discard 2 writes \(audit: 2\)/);
   });
 
@@ -248,5 +248,17 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.match(s.outcomeMessage ?? '', /rolled back \(code only\), database not restored/);
     assert.match(shown[0], /Restore the database of tiny 1\.2\.3 on production from the backup\?\nRestoring discards 4 writes \(orders: 4\)/);
     assert.equal(ids(ws), '1,3,4,5,101,102,103');
+  });
+
+  it('counts exactly over keys beyond 2^53 and tables whose names need quoting', async () => {
+    const ws = dbWorkspace(
+      `    strategy: restore\n${WRITES}\n${RESTORE}`,
+      `      - name: deploy\n        run: sqlite3 app.db "INSERT INTO orders(id, item) VALUES (9007199254740995, 'big'); INSERT INTO \\"we\\"\\"ird t\\" VALUES ('x')" && exit 9`,
+    );
+    sql(ws, `CREATE TABLE "we""ird t" (note TEXT); INSERT INTO orders(id, item) VALUES (9007199254740993, 'huge')`);
+    const r = await releaseRolledBack(ws);
+    const marked = journalLines(ws, r.runId).find((e) => e.type === 'database.marked');
+    assert.deepEqual(marked?.tables, { orders: { rows: 6, maxId: '9007199254740993' }, 'we"ird t': { rows: 0 } });
+    assert.match(r.snapshot.pausedAt?.message ?? '', /restore would discard 2 writes \((orders: 1, we"ird t: 1|we"ird t: 1, orders: 1)\)/);
   });
 });

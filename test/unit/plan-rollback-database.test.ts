@@ -166,7 +166,7 @@ describe('fold: the database part of a rollback', () => {
       pid: 1,
       planHash: 'x',
     },
-    { at, type: 'database.marked', source: 'sqlite', tables: { orders: { rows: 5, maxId: 5 } } },
+    { at, type: 'database.marked', source: 'sqlite', tables: { orders: { rows: 5, maxId: '5' } } },
     { at, type: 'rollback.started', trigger: 'guard', reason: 'breach', by: 'guard', requestedAt: at, latencyMs: 1 },
     { at, type: 'database.writes', source: 'sqlite', total: 3, tables: { orders: 3 } },
   ];

@@ -7,10 +7,13 @@ export type StepState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' |
 export type PhaseState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped';
 export type ReleaseOutcome = 'released' | 'failed' | 'rolled-back' | 'rollback-failed' | 'aborted';
 export type RollbackTrigger = 'user' | 'guard' | 'step';
-/** One table's mark: its rows, and its highest integer key (rowid, primary key) when it has one. */
+/**
+ * One table's mark: its rows, and its highest integer key (rowid, primary key) when it has one, as
+ * the database printed it: a bigint beyond 2^53 stays exact.
+ */
 export interface TableMark {
   rows: number;
-  maxId?: number;
+  maxId?: string;
 }
 /** What a rollback did to the database: kept the schema, ran the down steps, restored, waits for a person, or was told not to restore. */
 export type DbAction = 'kept' | 'down' | 'restore' | 'held' | 'declined';

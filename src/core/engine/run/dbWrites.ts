@@ -110,7 +110,12 @@ function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   args.push(`--database=${e.resolve(m.database)}`);
   const env = { ...e.env, ...(m.password ? { MYSQL_PWD: e.resolve(m.password) } : {}) };
   const opts: ShortOptions = { cwd: e.cwd, timeoutMs: TIMEOUT_MS, signal: e.signal, env };
-  const query = async (sql: string) => rows(ok(await runProgram('mariadb', [...args, '-e', sql], opts), 'mariadb'), '\t');
+  // MariaDB's client, or MySQL's where only it is installed.
+  const query = async (sql: string) => {
+    let r = await runProgram('mariadb', [...args, '-e', sql], opts);
+    if (r.spawnError && /ENOENT/.test(r.spawnError)) r = await runProgram('mysql', [...args, '-e', sql], opts);
+    return rows(ok(r, 'the mariadb client'), '\t');
+  };
   return {
     query,
     quote: (n) => `\`${n.replace(/`/g, '``')}\``,
@@ -147,7 +152,8 @@ export async function takeMarks(w: DbWrites, e: DbEnv): Promise<Record<string, T
     .join(' UNION ALL ');
   const out: Record<string, TableMark> = {};
   for (const [i, n, max] of await r.query(sql)) {
-    const maxId = int(max);
+    // Kept as text, exactly: only an integer is ever put back into a query.
+    const maxId = max !== undefined && /^-?\d{1,20}$/.test(max) ? max : undefined;
     out[tables[Number(i)][0]] = { rows: Number(n), ...(maxId !== undefined ? { maxId } : {}) };
   }
   return out;
@@ -173,7 +179,7 @@ export async function countWrites(w: DbWrites, marks: Record<string, TableMark>,
     .map(([name, key], i) => {
       const m = marks[name];
       const k = key === 'rowid' ? key : key ? r.quote(key) : '';
-      const above = m?.maxId !== undefined && k ? `(SELECT count(*) FROM ${r.quote(name)} WHERE ${k} > ${m.maxId})` : 'NULL';
+      const above = m?.maxId !== undefined && /^-?\d{1,20}$/.test(m.maxId) && k ? `(SELECT count(*) FROM ${r.quote(name)} WHERE ${k} > ${m.maxId})` : 'NULL';
       return `SELECT ${i}, count(*), ${above} FROM ${r.quote(name)}`;
     })
     .join(' UNION ALL ');
