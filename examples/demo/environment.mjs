@@ -168,8 +168,8 @@ export class DemoEnvironment {
   summary() {
     const db = path.join(this.dir, 'data', 'app.db');
     const active = fs.readFileSync(path.join(this.dir, 'state', 'active'), 'utf8').trim();
-    const schema = Number(execFileSync('sqlite3', [db, 'SELECT MAX(version) FROM schema_migrations;'], { encoding: 'utf8' }).trim());
-    const columns = execFileSync('sqlite3', [db, 'PRAGMA table_info(orders);'], { encoding: 'utf8' })
+    const schema = Number(execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, 'SELECT MAX(version) FROM schema_migrations;'], { encoding: 'utf8' }).trim());
+    const columns = execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, 'PRAGMA table_info(orders);'], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .map((l) => l.split('|')[1]);

@@ -27,7 +27,9 @@ try {
 
 function schemaVersion() {
   try {
-    return Number(execFileSync('sqlite3', [db, 'SELECT COALESCE(MAX(version), 0) FROM schema_migrations;'], { encoding: 'utf8' }).trim());
+    return Number(
+      execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, 'SELECT COALESCE(MAX(version), 0) FROM schema_migrations;'], { encoding: 'utf8' }).trim(),
+    );
   } catch {
     return 0;
   }
@@ -35,7 +37,7 @@ function schemaVersion() {
 
 function loadOrders() {
   try {
-    const out = execFileSync('sqlite3', ['-json', db, 'SELECT * FROM orders ORDER BY id;'], { encoding: 'utf8' }).trim();
+    const out = execFileSync('sqlite3', ['-cmd', '.timeout 5000', '-json', db, 'SELECT * FROM orders ORDER BY id;'], { encoding: 'utf8' }).trim();
     return out ? JSON.parse(out) : [];
   } catch (e) {
     console.error(`FATAL cannot read orders: ${e.message}`);
