@@ -51,6 +51,10 @@ describe('the demo release through the CLI (a real service, database and traffic
   it('--bad: the monitor catches the error spike, rolls the code back and keeps every acknowledged order, exit 3, nothing left running', () => {
     const r = demo('--bad');
     try {
+      // Every order the service acknowledged is still there after the rollback (the demo read each one back).
+      const writes = writesOf(r.stdout);
+      assert.ok(writes.acknowledged > 0, `the traffic wrote orders: ${JSON.stringify(writes)}`);
+      assert.deepEqual(writes, { acknowledged: writes.acknowledged, afterRollback: true, present: writes.acknowledged, lost: 0 });
       assert.equal(r.status, 3, r.stdout.slice(-3000) + r.stderr);
       assert.match(r.stdout, /⟲ Rollback \(guard\): error_rate: [\d.]+ is above the maximum 0\.0200 for 3 sample\(s\) in a row/);
       assert.match(r.stdout, /- \*\*Rollback Triggered\*\*: Yes\n- \*\*Reason \(if Yes\)\*\*: error\\_rate: /);
@@ -60,9 +64,6 @@ describe('the demo release through the CLI (a real service, database and traffic
         r.stdout,
         /traffic is on blue; database schema version 2 \(orders columns: id, customer, total_cents, note\); 40\/40 requests answer 200 now/,
       );
-      const writes = writesOf(r.stdout);
-      assert.ok(writes.acknowledged > 0, `the traffic wrote orders: ${JSON.stringify(writes)}`);
-      assert.deepEqual(writes, { acknowledged: writes.acknowledged, afterRollback: true, present: writes.acknowledged, lost: 0 });
       assert.match(r.stdout, /baseline error_rate: 0\.00 ± 0\.00 from \d+ sample/, 'production was healthy before the release');
       assert.deepEqual(processesIn(r.dir), []);
     } finally {
