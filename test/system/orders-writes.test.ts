@@ -190,7 +190,7 @@ describe('the demo orders service takes writes (real service, real sqlite file s
     assert.doesNotMatch(old.log() + fresh.log(), /ERROR|FATAL/);
   });
 
-  it('the store process killed under the service: the next write is answered (the store starts again), none hangs', async () => {
+  it('the store process killed under the service: the next write is answered (the store starts again and waits for locks), none hangs', async () => {
     migrate(db, 2);
     const s = await startInstance(dir, db, '1.1.0');
     instances.push(s);
@@ -204,6 +204,21 @@ describe('the demo orders service takes writes (real service, real sqlite file s
     const next = await post(s.port, { id: 1002, customer: 'b', total_cents: 2 });
     assert.equal(next.status, 201, JSON.stringify(next.body));
     assert.equal(rows(db, 'id IN (1001, 1002)'), 2);
+    // The store started again waits for a lock as the first one did: another writer (a migration)
+    // holds the write lock for 150 ms while 20 orders come; each waits and is committed.
+    const holder = spawn('sqlite3', [db], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let holderErr = '';
+    holder.stderr.on('data', (c) => (holderErr += c));
+    holder.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO orders (id, customer, total_cents) VALUES (29999, 'lock', 0);\nSELECT 1;\n");
+    await new Promise((r) => setTimeout(r, 50));
+    const writes = Array.from({ length: 20 }, (_, k) => post(s.port, { id: 30_000 + k, customer: 'w', total_cents: k }).then((r) => r.status));
+    await new Promise((r) => setTimeout(r, 150));
+    holder.stdin.end('COMMIT;\n');
+    await new Promise((r) => holder.once('exit', r));
+    assert.equal(holderErr, '');
+    const statuses = await Promise.all(writes);
+    assert.deepEqual([...new Set(statuses)], [201], `every write committed: ${JSON.stringify(statuses)}`);
+    assert.equal(rows(db, 'id >= 29999'), 21);
   });
 
   it('stopped (SIGTERM) while writes are under way: every write it acknowledged is in the file', async () => {

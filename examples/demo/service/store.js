@@ -55,6 +55,8 @@ function openStore(file) {
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (text) => console.error(`ERROR store: ${text.trim()}`));
     proc.stdin.on('error', () => {});
+    // Every sqlite3 this store starts (again, after one ended) waits up to 5 s for a lock.
+    proc.stdin.write(`.timeout ${BUSY_TIMEOUT_MS}\n`);
     const dead = proc;
     proc.on('exit', (code, signal) => {
       if (proc === dead) proc = undefined;
@@ -76,7 +78,7 @@ function openStore(file) {
     });
   }
 
-  const ready = run(`.timeout ${BUSY_TIMEOUT_MS}\nPRAGMA journal_mode=WAL;\nSELECT name FROM pragma_table_info('orders');`).then((lines) => {
+  const ready = run(`PRAGMA journal_mode=WAL;\nSELECT name FROM pragma_table_info('orders');`).then((lines) => {
     columns = lines.slice(1);
     if (!columns.includes('id')) throw new Error(`${file} has no orders table`);
   });
