@@ -154,7 +154,15 @@ describe('the demo orders service takes writes (real service, real sqlite file s
     migrate(db, 1);
     const s = await startInstance(dir, db, '1.0.0');
     instances.push(s);
-    for (const p of ['/orders/424242', '/orders/abc', '/orders/99999999999999999999', '/orders/', '/orders/1/x'])
+    for (const p of [
+      '/orders/424242',
+      '/orders/9007199254740991',
+      '/orders/9007199254740993',
+      '/orders/abc',
+      '/orders/99999999999999999999',
+      '/orders/',
+      '/orders/1/x',
+    ])
       assert.equal((await fetch(`http://127.0.0.1:${s.port}${p}`)).status, 404, p);
   });
 

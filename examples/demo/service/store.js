@@ -129,8 +129,8 @@ const MAX_BODY = 16 * 1024;
  */
 function handleOrders(store, req, json) {
   const url = new URL(req.url, 'http://x');
-  const one = /^\/orders\/(\d{1,15})$/.exec(url.pathname);
-  if (req.method === 'GET' && one) {
+  const one = /^\/orders\/(\d{1,16})$/.exec(url.pathname);
+  if (req.method === 'GET' && one && Number.isSafeInteger(Number(one[1]))) {
     store.get(Number(one[1])).then(
       (row) => (row ? json(200, { order: row }) : json(404, { error: `no order ${one[1]}` })),
       (e) => json(503, { error: `store unavailable: ${e.message}` }),
