@@ -212,15 +212,21 @@ describe('the demo orders service takes writes (real service, real sqlite file s
     const next = await post(s.port, { id: 1002, customer: 'b', total_cents: 2 });
     assert.equal(next.status, 201, JSON.stringify(next.body));
     assert.equal(rows(db, 'id IN (1001, 1002)'), 2);
-    // The store started again waits for a lock as the first one did: another writer (a migration)
-    // holds the write lock for 150 ms while 20 orders come; each waits and is committed.
+    // Killed again with 20 writes inside it, waiting for the write lock another writer (a migration)
+    // holds: each is sent again to the next sqlite3, which waits for the lock too, and is committed.
     const holder = spawn('sqlite3', [db], { stdio: ['pipe', 'ignore', 'pipe'] });
     let holderErr = '';
     holder.stderr.on('data', (c) => (holderErr += c));
     holder.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO orders (id, customer, total_cents) VALUES (29999, 'lock', 0);\nSELECT 1;\n");
     await new Promise((r) => setTimeout(r, 50));
     const writes = Array.from({ length: 20 }, (_, k) => post(s.port, { id: 30_000 + k, customer: 'w', total_cents: k }).then((r) => r.status));
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 100));
+    const store = processesIn(dir)
+      .map((l) => l.split(' '))
+      .find(([, cmd, flag]) => /sqlite3$/.test(cmd) && flag === '-batch');
+    assert.ok(store, 'the store runs again');
+    process.kill(Number(store[0]), 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
     holder.stdin.end('COMMIT;\n');
     await new Promise((r) => holder.once('exit', r));
     assert.equal(holderErr, '');

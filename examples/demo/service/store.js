@@ -58,24 +58,31 @@ function openStore(file) {
     // Every sqlite3 this store starts (again, after one ended) waits up to 5 s for a lock.
     proc.stdin.write(`.timeout ${BUSY_TIMEOUT_MS}\n`);
     const dead = proc;
-    proc.on('exit', (code, signal) => {
-      if (proc === dead) proc = undefined;
-      for (const p of pending.splice(0)) p.reject(new Error(`sqlite3 ended (${signal ?? code})`));
-    });
-    proc.on('error', (e) => {
-      if (proc === dead) proc = undefined;
-      for (const p of pending.splice(0)) p.reject(e);
-    });
+    // The requests this sqlite3 had not answered go to the next one, once: each is idempotent (an
+    // insert of an id that is there already changes nothing, and the order is read back).
+    const ended = (why) => {
+      if (proc !== dead) return;
+      proc = undefined;
+      for (const p of pending.splice(0)) {
+        if (p.tries >= 2) p.reject(new Error(`sqlite3 ended (${why})`));
+        else send(p);
+      }
+    };
+    proc.on('exit', (code, signal) => ended(signal ?? code));
+    proc.on('error', (e) => ended(e.message));
+  }
+
+  function send(p) {
+    if (!proc) start();
+    p.tries++;
+    p.lines = [];
+    pending.push(p);
+    proc.stdin.write(`${p.sql}\nSELECT '@@END ${p.seq}';\n`);
   }
 
   /** Runs `sql` and resolves with its output lines (a failed statement shows as missing lines). */
   function run(sql) {
-    if (!proc) start();
-    const n = ++seq;
-    return new Promise((resolve, reject) => {
-      pending.push({ seq: n, lines: [], resolve, reject });
-      proc.stdin.write(`${sql}\nSELECT '@@END ${n}';\n`);
-    });
+    return new Promise((resolve, reject) => send({ seq: ++seq, sql, tries: 0, lines: [], resolve, reject }));
   }
 
   const ready = run(`PRAGMA journal_mode=WAL;\nSELECT name FROM pragma_table_info('orders');`).then((lines) => {
