@@ -270,9 +270,16 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     try {
       await f.start();
       const releasing = releaseWith(f, 'canary.yaml');
-      // h1 on 1.1.0 and UP at weight 0 (its deploy done): disabled in HAProxy at once, so its weights are set but it serves nothing.
+      // Once the canary's first weight is set (its deploy step done, so nothing waits for h1 to be UP any
+      // more), h1 is disabled in HAProxy: its weight stays set, but it serves nothing.
+      const weightSet = () => {
+        const runs = path.join(f.dir, '.release', 'runs');
+        const latest = fs.existsSync(runs) ? fs.readdirSync(runs).sort().pop() : undefined;
+        const journal = latest ? path.join(runs, latest, 'journal.jsonl') : undefined;
+        return journal !== undefined && fs.existsSync(journal) && fs.readFileSync(journal, 'utf8').includes('"type":"canary.weight"');
+      };
       const deployed = await waitFor(() => {
-        if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
+        if (f.versions().h1 !== '1.1.0' || !weightSet()) return false;
         return f.run(path.join(f.dir, 'tools', 'haproxy.sh'), [f.sock, 'disable server orders/h1']).status === 0;
       }, 120_000);
       assert.ok(deployed, 'h1 got 1.1.0 and was disabled in HAProxy');
