@@ -24,6 +24,7 @@ import { parseMessage } from '../src/core/report/conventional';
 import type { ReleaseEvent } from '../src/core/model/events';
 import { TestPrometheus, TestService } from '../test/support/traffic';
 import { scripted, smallPlan } from '../test/support/fixtures';
+import { startOnManyRuns } from './startReads';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -690,6 +691,16 @@ function parsingCost() {
   });
 }
 
+async function startCost() {
+  const f = await startOnManyRuns(300, QUICK ? 3 : 7);
+  rows.push({
+    figure: `A release start on a workspace with ${f.runs} earlier runs (refusals, lock, journal opened; ${f.samples} starts)`,
+    value: `${ms(f.startMs)}; one read of every journal ${ms(f.readMs)} (the start costs ${(f.startMs / f.readMs).toFixed(1)} reads)`,
+    goal: 'one read of the runs per start',
+    baseline: 'one read and fold of every journal of the workspace',
+  });
+}
+
 async function main() {
   const t0 = Date.now();
   const parts: [string, () => Promise<void> | void][] = [
@@ -704,6 +715,7 @@ async function main() {
     ['changelog', changelogCost],
     ['changelog of a real history', realHistoryChangelog],
     ['parsing', parsingCost],
+    ['start on many runs', startCost],
     ['extension cost', extensionCost],
   ];
   // --only=changelog runs the parts whose name contains the word (figures for one area, BENCHMARKS.md left as it is).
