@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { Release } from '../src/core/engine/run/engine';
 import { workspaceRuns } from '../src/core/engine/queries/liveState';
 import { parsePlan } from '../src/core/plan/load';
-import { scripted, smallPlan } from '../test/support/fixtures';
+import { scripted, smallPlan, writeRunJournal } from '../test/support/fixtures';
 
 export interface StartFigures {
   runs: number;
@@ -36,29 +36,12 @@ function workspaceWithRuns(runs: number): { dir: string; planFile: string; planT
   }
   for (let i = 0; i < runs; i++) {
     const version = `1.${Math.floor(i / 100)}.${i % 100}`;
-    const runId = `20260301-${String(100000 + i)}-${version}`;
-    const at = (s: number) => new Date(Date.parse('2026-03-01T10:00:00Z') + i * 60_000 + s * 1000).toISOString();
-    const events = [
-      {
-        type: 'release.started',
-        runId,
-        plan: '.release/plan.yaml',
-        name: 'tiny',
-        version,
-        environment: 'production',
-        user: 'u',
-        host: 'h',
-        pid: 1,
-        planHash: 'x',
-      },
-      ...['preparation', 'staging', 'backup', 'migration', 'deploy'].flatMap((phase) => [
-        { type: 'phase.started', phase },
-        { type: 'phase.finished', phase, outcome: 'passed' },
-      ]),
-      { type: 'release.finished', outcome: 'released', message: 'released' },
-    ].map((e, n) => JSON.stringify({ ...e, at: at(n) }));
-    fs.mkdirSync(path.join(dir, '.release', 'runs', runId), { recursive: true });
-    fs.writeFileSync(path.join(dir, '.release', 'runs', runId, 'journal.jsonl'), `${events.join('\n')}\n`);
+    writeRunJournal(dir, {
+      runId: `20260301-${String(100000 + i)}-${version}`,
+      version,
+      outcome: 'released',
+      startedAt: Date.parse('2026-03-01T10:00:00Z') + i * 60_000,
+    });
   }
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
   git('init', '-q', '-b', 'main');

@@ -6,39 +6,13 @@ import { Release } from '../../src/core/engine/run/engine';
 import { readWorkspaceRuns, type RunsRead } from '../../src/core/engine/queries/liveState';
 import { UnresolvedRunError } from '../../src/core/engine/gates/unresolvedRun';
 import { parsePlan } from '../../src/core/plan/load';
-import { scripted, smallPlan } from '../support/fixtures';
+import { scripted, smallPlan, writeRunJournal } from '../support/fixtures';
 import { gitRepo, tempDir, write } from '../support/helpers';
 
 // A start answers every question about earlier runs (the version's base, the previous version, the
 // same version released before, an unresolved run, the colour kept) from one read of the journals.
 
-type Outcome = 'released' | 'paused';
-
-/** A run journal as the engine writes it, of plan `tiny` to production. */
-function runJournal(ws: string, runId: string, version: string, outcome: Outcome): string {
-  const at = (s: number) => new Date(Date.parse('2026-03-01T10:00:00Z') + s * 1000).toISOString();
-  const events = [
-    {
-      type: 'release.started',
-      runId,
-      plan: '.release/plan.yaml',
-      name: 'tiny',
-      version,
-      environment: 'production',
-      user: 'u',
-      host: 'h',
-      pid: 1,
-      planHash: 'x',
-      at: at(0),
-    },
-    { type: 'phase.started', phase: 'deploy', at: at(1) },
-    { type: 'phase.finished', phase: 'deploy', outcome: 'passed', at: at(2) },
-    outcome === 'released'
-      ? { type: 'release.finished', outcome: 'released', message: 'released', at: at(3) }
-      : { type: 'release.paused', message: 'paused after deploy', at: at(3) },
-  ];
-  return write(ws, `.release/runs/${runId}/journal.jsonl`, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-}
+const runJournal = (ws: string, runId: string, version: string, outcome: 'released' | 'paused') => writeRunJournal(ws, { runId, version, outcome });
 
 /** A git workspace with the small plan at `version` and `runs` earlier released runs (1.0.0, 1.0.1, …). */
 function workspace(runs: number, version = '2.0.0'): { ws: string; planFile: string; planText: string } {
