@@ -287,9 +287,13 @@ export async function refusedStart(start: Promise<{ close(): void }>, o: { says?
 
 /**
  * A run journal of the small plan (`tiny`, .release/plan.yaml, to production) as the engine writes it: every
- * phase up to the deploy passed, then released or paused; the events one second apart from `startedAt`.
+ * phase up to the deploy passed (blue-green with `colors`), then released or paused; the events one second
+ * apart from `startedAt`.
  */
-export function writeRunJournal(workspaceDir: string, o: { runId: string; version: string; outcome: 'released' | 'paused'; startedAt?: number }): string {
+export function writeRunJournal(
+  workspaceDir: string,
+  o: { runId: string; version: string; outcome: 'released' | 'paused'; startedAt?: number; colors?: { active: string; idle: string } },
+): string {
   const at = (s: number) => new Date((o.startedAt ?? Date.parse('2026-03-01T10:00:00Z')) + s * 1000).toISOString();
   const events = [
     {
@@ -306,6 +310,7 @@ export function writeRunJournal(workspaceDir: string, o: { runId: string; versio
     },
     ...['preparation', 'staging', 'backup', 'migration', 'deploy'].flatMap((phase) => [
       { type: 'phase.started', phase },
+      ...(phase === 'deploy' && o.colors ? [{ type: 'deploy.colors', ...o.colors }] : []),
       { type: 'phase.finished', phase, outcome: 'passed' },
     ]),
     o.outcome === 'released'

@@ -15,7 +15,7 @@ import { gitRepo, tempDir, write } from '../support/helpers';
 const runJournal = (ws: string, runId: string, version: string, outcome: 'released' | 'paused') => writeRunJournal(ws, { runId, version, outcome });
 
 /** A git workspace with the small plan at `version` and `runs` earlier released runs (1.0.0, 1.0.1, …). */
-function workspace(runs: number, version = '2.0.0'): { ws: string; planFile: string; planText: string } {
+function workspace(runs: number, version = '2.0.0') {
   const ws = tempDir('rp-reads-');
   const planText = smallPlan().replace('version: 1.2.3', `version: ${version}`);
   const planFile = write(ws, '.release/plan.yaml', planText);
@@ -30,7 +30,7 @@ function workspace(runs: number, version = '2.0.0'): { ws: string; planFile: str
   const git = gitRepo(ws);
   git('add', '-A');
   git('commit', '-qm', 'feat: the plan');
-  return { ws, planFile, planText };
+  return { ws, planFile, planText, git };
 }
 
 /** Counts the reads of every run (the injected reader) and of each journal file. */
@@ -56,7 +56,7 @@ function counting(after?: (read: RunsRead) => void) {
   };
 }
 
-async function start(w: { ws: string; planFile: string; planText: string }, readRuns: (ws: string) => RunsRead) {
+async function start(w: { ws: string; planFile: string; planText: string }, readRuns: (ws: string) => RunsRead, more: { redeploy?: string } = {}) {
   const parsed = parsePlan(w.planText, w.planFile);
   if (!parsed.ok) throw new Error(parsed.problems.map((p) => p.message).join('\n'));
   return Release.start({
@@ -68,13 +68,14 @@ async function start(w: { ws: string; planFile: string; planText: string }, read
     user: 'u',
     holder: 'test',
     readRuns,
+    ...more,
   });
 }
 
 describe('a release start reads the runs of the workspace once', function () {
   this.timeout(30_000);
 
-  for (const runs of [0, 1, 12]) {
+  for (const runs of [0, 1, 12, 300]) {
     it(`reads every journal once with ${runs} earlier run(s), and the previous version is the newest released`, async () => {
       const w = workspace(runs);
       const c = counting();
@@ -96,6 +97,42 @@ describe('a release start reads the runs of the workspace once', function () {
       }
     });
   }
+
+  it('a redeploy finds the released run it redeploys, from its one read', async () => {
+    const w = workspace(3);
+    w.planText = w.planText.replace('  environment: production\n', '  environment: production\n  redeploy: true\n');
+    fs.writeFileSync(w.planFile, w.planText);
+    w.git('commit', '-qam', 'chore: redeploy');
+    const c = counting();
+    const r = await start(w, c.readRuns, { redeploy: '1.0.1' });
+    r.close();
+    assert.equal(r.snapshot.version, '1.0.1');
+    assert.equal(c.counts.reads, 1);
+  });
+
+  it('a blue-green start takes the colour the serving run kept up, from its one read', async () => {
+    const w = workspace(0);
+    const deploy = `    strategy: blue-green
+    blueGreen:
+      active: echo green
+      deploy:
+        - run: echo deployed
+      healthCheck:
+        run: "true"
+      switch:
+        - run: echo switched
+      retire:
+        - run: echo retired`;
+    w.planText = smallPlan({ deploy }).replace('version: 1.2.3', 'version: 2.0.0');
+    fs.writeFileSync(w.planFile, w.planText);
+    w.git('commit', '-qam', 'feat: blue-green');
+    writeRunJournal(w.ws, { runId: '20260301-100000-1.0.0', version: '1.0.0', outcome: 'released', colors: { active: 'blue', idle: 'green' } });
+    const c = counting();
+    const r = await start(w, c.readRuns);
+    r.close();
+    assert.deepEqual(r.snapshot.retireInherited, { from: '20260301-100000-1.0.0', active: 'blue', idle: 'green' });
+    assert.equal(c.counts.reads, 1);
+  });
 
   it('refuses the same version released before, from its one read', async () => {
     const w = workspace(3, '1.0.1');
