@@ -339,7 +339,17 @@ export class FleetEnvironment {
       'load.log',
     );
     await waitUntil('the load generator counting', () => fs.existsSync(this.loadFile), 10_000);
-    await sleep(1000);
+    // A baseline captured while Prometheus' 5 s rate still ramps up reads a fraction of the load
+    // (102, 152, 202 req/s for 250): the release starts once the rate it will read is the full one.
+    await waitUntil('Prometheus reading the full load (90 % of its rate)', async () => (await this.backendRate()) >= 0.9 * this.rps, 30_000);
+  }
+
+  /** The backend's responses per second as the plans' `traffic` metric reads it (0 when Prometheus has no value yet). */
+  async backendRate() {
+    const q = encodeURIComponent('sum(rate(haproxy_backend_http_responses_total{proxy="orders"}[5s]))');
+    const res = await fetch(`${this.prometheusUrl}/api/v1/query?query=${q}`).catch(() => undefined);
+    const body = res?.ok ? await res.json() : undefined;
+    return Number(body?.data?.result?.[0]?.value?.[1] ?? 0) || 0;
   }
 
   /** The load generator's counts now (see tools/load.mjs). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The fleet demo: production (v1.0.0 on four hosts behind HAProxy, Prometheus, steady traffic)
 // from environment.mjs, then v1.1.0 released through the release-pilot CLI as a canary
-// (.release/canary.yaml: h1 at 10 %, 50 %, 100 % of the traffic, then Ansible's rolling deploy of the
+// (.release/canary.yaml: h1 at 10 % and 50 % of the traffic, then Ansible's rolling deploy of the
 // others). `--bad` releases a faulty 1.1.0 whose errors show only under traffic: the canary's
 // analysis catches them and rolls back (exit 3). `--rolling` releases with .release/plan.yaml
 // (Ansible's rolling deploy of every host, no canary). `--keep` keeps the workspace.
@@ -113,7 +113,7 @@ async function main() {
       .map(([h, v]) => `${h} ${v} ${servers[h]?.status}`)
       .join(', ')}`,
   );
-  // Where the guards breached, as the rollback's reason says (`canary at 10 % (step 1/3): …`).
+  // Where the guards breached, as the rollback's reason says (`canary at 10 % (step 1/2): …`).
   if (rb?.trigger === 'guard') say(`breach seen: ${rb.reason}`);
   // What failed outside the canary: answers of another host than h1 (a canary's errors are its share).
   const outsideCanary = load

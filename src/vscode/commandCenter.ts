@@ -27,6 +27,7 @@ import { askApproval, checkGatesNow, chooseEnvironment, watchGitForGates } from 
 import { SecretMasker } from '../core/exec/mask';
 import { secretValues } from '../core/engine/gates/secrets';
 import { runScope, stepTitle } from '../core/plan/scope';
+import { installCliCommand } from './cliCommand';
 
 /** A command's argument, decoded once: a tree row, a string (a reason, a checklist id, a template, a file) or a URI. */
 export interface CommandArgs {
@@ -99,6 +100,7 @@ export class CommandCenter extends Disposable {
       [COMMANDS.refreshHistory]: () => this.history.refresh(),
       [COMMANDS.redeployRun]: ({ run }) => this.redeploy(this.needRun(run)),
       [COMMANDS.compareRelease]: ({ run }) => this.compare(this.needRun(run)),
+      [COMMANDS.installCli]: () => installCliCommand(this.extensionUri),
     };
     for (const [id, handler] of Object.entries(table) as [CommandId, Handler][]) {
       this.register(vscode.commands.registerCommand(id, (...args: unknown[]) => this.run(id, handler, args)));

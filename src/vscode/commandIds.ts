@@ -22,6 +22,7 @@ export const COMMANDS = {
   redeployRun: 'releasePilot.redeployRun',
   compareRelease: 'releasePilot.compareRelease',
   approveRelease: 'releasePilot.approveRelease',
+  installCli: 'releasePilot.installCli',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 

@@ -27,6 +27,7 @@ interface LoadCounts {
 }
 interface Fleet {
   dir: string;
+  rps: number;
   env: NodeJS.ProcessEnv;
   sock: string;
   inventory: string;
@@ -223,7 +224,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
         .map((l) => JSON.parse(l) as Record<string, unknown>);
       const started = events.find((e) => e.type === 'rollback.started')!;
       assert.equal(started.trigger, 'guard');
-      assert.match(String(started.reason), /^canary at 10 % \(step 1\/3\): (canary_5xx|error_ratio): /);
+      assert.match(String(started.reason), /^canary at 10 % \(step 1\/2\): (canary_5xx|error_ratio): /);
       assert.equal(events.filter((e) => e.type === 'canary.weight').length, 1, 'never past 10 %');
       // From the confirmed breach to h1 at weight 0 (the rollback's first step done).
       const confirmed = Date.parse(String(events.find((e) => e.type === 'guard.breached' && e.confirmed)!.at));
@@ -243,6 +244,80 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
       for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran the faulty build`);
     } finally {
+      await stopAndCheck(f);
+    }
+  });
+
+  it('a canary that takes no traffic (its weight set, h1 out of HAProxy): inconclusive, rolled back, never promoted', async () => {
+    const { FleetEnvironment } = await fleetModule();
+    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s', canaryAnalysis: '12s' });
+    try {
+      await f.start();
+      const releasing = releaseWith(f, 'canary.yaml');
+      // h1 on 1.1.0 and UP at weight 0 (its deploy done): disabled in HAProxy at once, so its weights are set but it serves nothing.
+      const deployed = await waitFor(() => {
+        if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
+        return f.run(path.join(f.dir, 'tools', 'haproxy.sh'), [f.sock, 'disable server orders/h1']).status === 0;
+      }, 120_000);
+      assert.ok(deployed, 'h1 got 1.1.0 and was disabled in HAProxy');
+      const r = await releasing;
+      assert.equal(r.code, 3, explain(f, r));
+      const runs = path.join(f.dir, '.release', 'runs');
+      const run = path.join(runs, fs.readdirSync(runs).sort().pop()!);
+      const events = fs
+        .readFileSync(path.join(run, 'journal.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const started = events.find((e) => e.type === 'rollback.started')!;
+      assert.match(
+        String(started.reason),
+        /^canary at 10 % \(step 1\/2\): canary_(5xx|rate): .*inconclusive: the canary served [\d.e-]+ of ~[\d.]+ expected requests req\/s/,
+      );
+      assert.equal(events.filter((e) => e.type === 'canary.weight').length, 1, 'never past 10 %');
+      assert.match(fs.readFileSync(path.join(run, 'report.md'), 'utf8'), /inconclusive: the canary served [\d.e-]+ of ~[\d.]+ expected requests/);
+      const traffic = events.find((e) => e.type === 'baseline.captured' && e.metric === 'traffic')!;
+      console.log(`      traffic baseline: ${JSON.stringify(traffic.samples)} req/s for ${f.rps} sent`);
+      assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
+    } finally {
+      await stopAndCheck(f);
+    }
+  });
+
+  it('h1 hung right after its switch: the gate before the next batch stops the rollout before h2 is drained, rolled back', async () => {
+    const { FleetEnvironment } = await fleetModule();
+    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
+    const h1 = () => f.hosts[0];
+    let stopped: number | undefined;
+    try {
+      await f.start();
+      const releasing = release(f);
+      // h1 on 1.1.0 and back UP in HAProxy: its batch is done; its app is stopped (SIGSTOP) at once.
+      const switched = await waitFor(() => {
+        if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
+        stopped = Number(fs.readFileSync(path.join(h1().root, 'service.pid'), 'utf8'));
+        process.kill(stopped, 'SIGSTOP');
+        return true;
+      }, 120_000);
+      assert.ok(switched, 'h1 switched to 1.1.0 and came back UP');
+      const r = await releasing;
+      assert.equal(r.code, 3, explain(f, r));
+      const runs = path.join(f.dir, '.release', 'runs');
+      const deployLog = fs.readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'logs', 'deploy_0.1.log'), 'utf8');
+      assert.match(deployLog, /gate: h1 failed after its batch/);
+      assert.doesNotMatch(deployLog, /Drain h2/, 'the rollout stopped before h2: h2 was never drained');
+      assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
+      const load = (await f.stopLoad())!;
+      const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
+      for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran 1.1.0`);
+    } finally {
+      if (stopped !== undefined) {
+        try {
+          process.kill(stopped, 'SIGCONT');
+        } catch {
+          // Ended by the rollback's restart already.
+        }
+      }
       await stopAndCheck(f);
     }
   });

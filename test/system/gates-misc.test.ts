@@ -108,6 +108,33 @@ describe('names compared as what they name', function () {
     assert.match(bg.stdout + bg.stderr, /"Blue" repeats item 1/);
   });
 
+  it('one version, one service: 1.0.0+build.2 and a look-alike name do not release 1.0.0 again from other code', () => {
+    const { dir, git, cli } = repo(plan());
+    const first = cli('run', '--yes');
+    assert.equal(first.status, 0, first.stdout + first.stderr);
+    write(dir, 'f', 'other code\n');
+    git('add', 'f');
+    git('commit', '-qm', 'fix: other code');
+    // Build metadata is not part of the version (semver precedence): 1.0.0+build.2 is 1.0.0.
+    write(dir, '.release/plan.yaml', plan({ version: '1.0.0+build.2' }));
+    git('commit', '-qam', 'chore: build metadata');
+    const again = cli('run', '--yes');
+    assert.notEqual(again.status, 0, again.stdout);
+    assert.match(
+      again.stdout + again.stderr,
+      /svc 1\.0\.0 was released to production in run \S+ from commit \w+, and 1\.0\.0\+build\.2 is the same version \(build metadata aside\), so it does not start again/,
+    );
+    // A name in Cyrillic look-alikes is refused at its line before anything runs.
+    write(dir, '.release/plan.yaml', plan({ name: '\u0455vc', version: '1.0.0' }));
+    git('commit', '-qam', 'chore: rename');
+    const renamed = cli('run', '--yes');
+    assert.equal(renamed.status, 2, renamed.stdout + renamed.stderr);
+    assert.match(renamed.stdout + renamed.stderr, /plan\.yaml:2:\d+: expected a name without look-alike characters: "\u0455" \(U\+0455\)/);
+    const runs = fs.readdirSync(path.join(dir, '.release/runs'));
+    const released = runs.filter((r) => fs.readFileSync(path.join(dir, '.release/runs', r, 'journal.jsonl'), 'utf8').includes('"release.finished"'));
+    assert.equal(released.length, 1, `one release of 1.0.0, not ${released.length}: ${runs.join(', ')}`);
+  });
+
   it('a production run does not supersede a staging run', () => {
     const { dir, git, cli } = repo(plan());
     // Staging is its own place: its own live colour beside production's.

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FROM_FD3 } from './short';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as delay } from 'node:timers/promises';
 import { execa, type Result } from 'execa';
 import { SecretMasker } from './mask';
 import { plainText } from '../base/text';
@@ -9,6 +11,7 @@ import type { StepEnd } from '../model/events';
 import { newStepMark, processesWithMark, STEP_MARK } from './cookie';
 import { processStart, type ProcessStart } from './identity';
 import { signalRecorded } from './signal';
+import { contain, enterCommand, populated, removeContainer, type Container } from './contain';
 
 export interface StepSpec {
   command: string;
@@ -22,7 +25,14 @@ export interface StepSpec {
   color?: boolean;
   /** Input is written to the step while it runs (a terminal); otherwise its standard input ends at once, as `< /dev/null`. */
   input?: boolean;
+  /** The most bytes of output kept (log and terminal); the rest is counted and let go. Default: DEFAULT_OUTPUT_CAP. */
+  outputCap?: number;
 }
+
+/** A step's output kept at most (16 MiB): beyond it, the log says how many bytes were not kept. */
+export const DEFAULT_OUTPUT_CAP = 16 * 1024 * 1024;
+/** After the step's shell exits, output still coming (from a child that inherited the pipe) is read this long, then let go. */
+export const DRAIN_AFTER_EXIT_MS = 500;
 
 export interface StepResult extends StepEnd {
   /** Set when the process could not be started, or its output could not be kept. */
@@ -78,6 +88,9 @@ interface RunState {
   killTimer?: NodeJS.Timeout;
   logError?: string;
   tail: string;
+  /** Bytes of output kept so far, and not kept past the cap. */
+  kept: number;
+  dropped: number;
 }
 
 export class StepRunner {
@@ -89,8 +102,11 @@ export class StepRunner {
   run(spec: StepSpec, onOutput: (maskedChunk: string) => void = () => {}): RunningStep {
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.openSync(spec.logFile, 'a');
-    const state: RunState = { timedOut: false, cancelled: false, killNow: new AbortController(), tail: '' };
-    const sink = this.masker.stream((text) => {
+    const state: RunState = { timedOut: false, cancelled: false, killNow: new AbortController(), tail: '', kept: 0, dropped: 0 };
+    const cap = spec.outputCap ?? DEFAULT_OUTPUT_CAP;
+    const sink = this.masker.stream((masked) => {
+      const text = keepWithin(masked, cap, state);
+      if (!text) return;
       if (!state.logError) {
         state.logError = writeLog(log, spec.logFile, text);
         // The step's output can no longer be kept: the step is ended, as its record would be incomplete.
@@ -101,10 +117,11 @@ export class StepRunner {
     });
     const started = Date.now();
     const mark = newStepMark();
-    const child = spawnStep(spec, mark);
+    const container = contain(mark);
+    const child = spawnStep(spec, mark, container);
     const pid = child.pid;
     // Read before this turn of the event loop ends: the child cannot be reaped before, so the pid is still its.
-    const step = { pid, mark, start: pid === undefined ? undefined : processStart(pid) };
+    const step = { pid, mark, start: pid === undefined ? undefined : processStart(pid), container };
     const killTree = () => {
       if (pid === undefined || state.killTimer) return;
       signalRecorded(step, 'SIGTERM');
@@ -114,19 +131,42 @@ export class StepRunner {
       state.timedOut = true;
       killTree();
     }, spec.timeoutMs);
-    child.stdout?.setEncoding('utf8');
-    child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => sink.write(d));
-    child.stderr?.on('data', (d: string) => sink.write(d));
+    // Output past the cap is only counted: neither decoded nor masked, so a flood costs no more than reading it.
+    const decoder = new StringDecoder('utf8');
+    const take = (d: Buffer) => {
+      if (state.kept >= cap) state.dropped += d.length;
+      else sink.write(decoder.write(d));
+    };
+    child.stdout?.on('data', take);
+    child.stderr?.on('data', take);
     child.stdin?.on('error', () => {});
     // Nobody will type into it: a step that reads its input gets end-of-file, not a wait until its timeout.
     if (!spec.input) child.stdin?.end();
 
+    const exited = new Promise<Pick<Result, 'exitCode' | 'signal' | 'failed' | 'shortMessage'>>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, failed: code !== 0, shortMessage: undefined })),
+    );
     const result = (async (): Promise<StepResult> => {
-      const r = await child;
+      // The step ends when its shell does: output a daemon still sends down the inherited pipe is read a little longer, then let go.
+      const first = await Promise.race([child.then((x) => ({ x, leaderOnly: false })), exited.then((x) => ({ x, leaderOnly: true }))]);
+      const r = first.x;
+      if (first.leaderOnly) {
+        const drained = await Promise.race([child.then(() => true), delay(DRAIN_AFTER_EXIT_MS).then(() => false)]);
+        if (!drained) {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }
+      }
       clearTimeout(timeout);
       await this.endGroup(step, state);
+      sink.write(decoder.end());
       sink.end();
+      if (state.dropped > 0) {
+        const marker = `\n… ${state.dropped} bytes not kept (the step's output cap of ${cap} bytes)\n`;
+        state.logError ??= writeLog(log, spec.logFile, marker);
+        state.tail += marker;
+        onOutput(marker);
+      }
       fs.closeSync(log);
       return this.stepResult(r, state, started);
     })();
@@ -152,14 +192,19 @@ export class StepRunner {
    * Anything of the step still alive after the leader ended (a forked child holding no pipe, a child
    * that left the group) is ended only when the step was cut short; a step may start a daemon on purpose.
    */
-  private async endGroup(step: { pid: number | undefined; mark: string; start: ProcessStart | undefined }, state: RunState): Promise<void> {
-    const { pid, mark } = step;
+  private async endGroup(
+    step: { pid: number | undefined; mark: string; start: ProcessStart | undefined; container: Container | undefined },
+    state: RunState,
+  ): Promise<void> {
+    const { pid, mark, container } = step;
     if ((state.timedOut || state.cancelled) && pid !== undefined) {
       if (!state.killNow.signal.aborted) signalRecorded(step, 'SIGTERM');
-      await waitTreeGone(pid, mark, this.graceMs, state.killNow.signal);
+      await waitTreeGone(pid, mark, container, this.graceMs, state.killNow.signal);
       signalRecorded(step, 'SIGKILL');
     }
     if (state.killTimer) clearTimeout(state.killTimer);
+    // An emptied cgroup goes at once; one holding a daemon the step started on purpose stays until it is empty (contain.ts prunes it).
+    if (container) await waitFor(() => !populated(container) && removeContainer(container), state.cancelled || state.timedOut ? 2000 : 0);
   }
 
   private stepResult(r: Pick<Result, 'exitCode' | 'signal' | 'failed' | 'shortMessage'>, state: RunState, started: number): StepResult {
@@ -180,13 +225,14 @@ export class StepRunner {
   }
 }
 
-/** Starts the step's shell, its environment marked with the step's \`mark\`. */
-function spawnStep(spec: StepSpec, mark: string) {
+/** Starts the step's shell, its environment marked with the step's \`mark\`, inside its cgroup when it has one. */
+function spawnStep(spec: StepSpec, mark: string, container: Container | undefined) {
   const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
   // detached: the step leads its own process group, so a timeout or cancel ends its children too.
   // --norc: the step's stdin is a socket, and bash reads ~/.bashrc when its stdin is a socket and SHLVL
   // is unset (it guesses it was started by rshd), as in a VS Code started from a desktop.
-  return execa('bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT], {
+  const run = enterCommand(container, 'bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT]);
+  return execa(run.file, run.args, {
     cwd: spec.cwd,
     env: stepEnv({ ...colorEnv, ...spec.env, [STEP_MARK]: mark }),
     extendEnv: false,
@@ -197,6 +243,22 @@ function spawnStep(spec: StepSpec, mark: string) {
     cleanup: true,
     encoding: 'utf8',
   });
+}
+
+/** The part of `text` that still fits under the cap; what does not is counted in `state.dropped`. */
+function keepWithin(text: string, cap: number, state: RunState): string {
+  const bytes = Buffer.byteLength(text);
+  if (state.kept + bytes <= cap) {
+    state.kept += bytes;
+    return text;
+  }
+  const room = Math.max(0, cap - state.kept);
+  // Cut on a character: a partial UTF-8 sequence at the cut is not kept.
+  const kept = new StringDecoder('utf8').write(Buffer.from(text).subarray(0, room));
+  const keptBytes = Buffer.byteLength(kept);
+  state.kept = cap;
+  state.dropped += bytes - keptBytes;
+  return kept;
 }
 
 /** Appends masked output to the step log; the reason when it can no longer be written. */
@@ -218,11 +280,21 @@ function groupAlive(pid: number): boolean {
   }
 }
 
-async function waitTreeGone(pid: number, mark: string, ms: number, hurry: AbortSignal): Promise<void> {
+async function waitTreeGone(pid: number, mark: string, container: Container | undefined, ms: number, hurry: AbortSignal): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end && !hurry.aborted) {
-    if (!groupAlive(pid) && processesWithMark(mark).length === 0) return;
+    if (!groupAlive(pid) && processesWithMark(mark).length === 0 && !(container && populated(container))) return;
     await sleep(50, hurry);
+  }
+}
+
+/** Polls `done` every 20 ms for up to `ms` (once at least); whether it held. */
+async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (done()) return true;
+    if (Date.now() >= end) return false;
+    await delay(20);
   }
 }
 

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { newStepMark, STEP_MARK } from './cookie';
 import { processStart } from './identity';
 import { signalRecorded } from './signal';
+import { contain, enterCommand, populated, removeContainer, signalContainer } from './contain';
 
 export interface ShortResult {
   exitCode: number | undefined;
@@ -46,12 +47,16 @@ export async function runProgram(file: string, args: string[], o: ShortOptions, 
   const stdio = fd3 === undefined ? (['ignore', 'pipe', 'pipe'] as const) : (['ignore', 'pipe', 'pipe', new TextEncoder().encode(fd3)] as const);
   // Marked as a step is: once the command itself has ended, its group is proven by the marks of what is left in it.
   const mark = newStepMark();
-  const child = execa(file, args, { cwd: o.cwd, env: { ...o.env, [STEP_MARK]: mark }, reject: false, all: true, detached: true, stdio: [...stdio] });
+  // In a cgroup of its own where the system has them: what it started goes with it, even out of its group.
+  const container = contain(mark);
+  const run = enterCommand(container, file, args);
+  const child = execa(run.file, run.args, { cwd: o.cwd, env: { ...o.env, [STEP_MARK]: mark }, reject: false, all: true, detached: true, stdio: [...stdio] });
   const recorded = { pid: child.pid, mark, start: child.pid === undefined ? undefined : processStart(child.pid) };
   let timedOut = false;
   let stopped = false;
   const endGroup = () => {
     if (child.pid !== undefined) signalRecorded(recorded, 'SIGKILL', { groupOnly: true });
+    if (container) signalContainer(container, 'SIGKILL');
   };
   const timer = setTimeout(() => {
     timedOut = true;
@@ -80,5 +85,14 @@ export async function runProgram(file: string, args: string[], o: ShortOptions, 
     o.signal?.removeEventListener('abort', onStop);
     // What the command started and left running goes with it: a check is over when its answer is.
     endGroup();
+    if (container) void removeWhenEmpty(container);
+  }
+}
+
+/** Removes a command's cgroup once the kill has emptied it (a second at most; contain.ts prunes one left behind). */
+async function removeWhenEmpty(c: Parameters<typeof removeContainer>[0]): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (!populated(c) && removeContainer(c)) return;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -1,5 +1,6 @@
 import { carriesMark, processesWithMark } from './cookie';
-import { describeStart, groupMembers, isProcessId, recordedProcess, type ProcessStart } from './identity';
+import { describeStart, groupMembers, isProcessId, processStat, recordedProcess, type ProcessStart } from './identity';
+import { containerOf, members, signalContainer } from './contain';
 
 /** What was recorded of a step's (or a short command's) processes when it was spawned. */
 export interface RecordedProcesses {
@@ -16,6 +17,8 @@ export interface Signalled {
   group?: number;
   /** How many processes carrying the mark were signalled, in the group or outside it. */
   marked: number;
+  /** How many processes only the step's cgroup reached (out of its group, their environment cleared or overwritten). */
+  contained: number;
   /** What was found at the recorded pid or group instead of the step's processes: nothing was signalled there. */
   refused?: string;
 }
@@ -82,11 +85,14 @@ function recordedProcessOrGroup(pid: number): boolean {
 /**
  * The one way Release Pilot signals what a step or a command started: the recorded process group only
  * once it is proven the recorded one (see proveGroup), and, unless `groupOnly`, every process carrying the
- * mark (a 96-bit value of the step's own; the processes that left the group). Nothing else is signalled,
+ * mark (a 96-bit value of the step's own; the processes that left the group) and every process in the
+ * cgroup the mark names (contain.ts; membership is the proof there). Nothing else is signalled,
  * whatever the recorded pid now names.
  */
 export function signalRecorded(r: RecordedProcesses, signal: NodeJS.Signals, o: { groupOnly?: boolean } = {}): Signalled {
-  const out: Signalled = { marked: 0 };
+  const out: Signalled = { marked: 0, contained: 0 };
+  const container = o.groupOnly ? undefined : containerOf(r.mark);
+  const outsideReach = container ? members(container).filter((pid) => !(processStat(pid)?.pgid === r.pid || carriesMark(pid, r.mark))) : [];
   if (isProcessId(r.pid)) {
     const proof = proveGroup({ ...r, pid: r.pid });
     if (proof.ours) {
@@ -107,5 +113,6 @@ export function signalRecorded(r: RecordedProcesses, signal: NodeJS.Signals, o: 
         // Ended meanwhile.
       }
     }
+  if (container && signalContainer(container, signal)) out.contained = outsideReach.length;
   return out;
 }

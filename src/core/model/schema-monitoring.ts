@@ -27,6 +27,26 @@ const Guard = z
   );
 export type Guard = z.infer<typeof Guard>;
 
+const Evidence = z.strictObject({
+  metric: doc(
+    z.string().check(z.regex(ID_RE, 'expected the id of a request-rate metric')),
+    "The id of the metric whose sample is the evidence: the rate of the requests this metric judges (for a canary's error ratio, the canary's own responses per second). It may be this metric itself. A sample of it that is 0, negative, not a number or not taken leaves the sample inconclusive.",
+  ),
+  min: doc(
+    z.optional(z.number().check(z.positive())),
+    "The least evidence a sample stands on, in the evidence metric's unit; below it the sample is inconclusive.",
+  ),
+  total: doc(
+    z.optional(z.string().check(z.regex(ID_RE, 'expected the id of the metric of all the requests'))),
+    "The id of the metric of all the requests (the whole backend's rate). During a canary analysis at weight w %, the evidence must reach `minShare` × w % of it: a canary that served less than its weight implies is inconclusive, never a pass.",
+  ),
+  minShare: doc(
+    z._default(z.number().check(z.positive(), z.lte(1)), 0.5),
+    'The share of the requests its weight implies a canary must have served (with `total`), between 0 and 1.',
+  ),
+});
+export type Evidence = z.infer<typeof Evidence>;
+
 export const Metric = z
   .strictObject({
     id: doc(
@@ -51,6 +71,10 @@ export const Metric = z
     compareTo: doc(
       z.optional(z.string().check(z.regex(ID_RE, 'expected the id of another metric'))),
       "The id of another metric this one is judged against, instead of its baseline. The percentage rules (`risePercent`, `dropPercent`) compare each sample with that metric's sample taken at the same moment, and `mannWhitney` compares the two windows. For a canary: its error ratio against the stable hosts'. `max` and `min` stay absolute.",
+    ),
+    evidence: doc(
+      z.optional(Evidence),
+      'The traffic a sample must stand on to be judged at all. A ratio over no requests (a `clamp_min` denominator, a canary that took no traffic) is no measurement: below its evidence a sample is inconclusive, never a pass, and counts as an unusable sample (`consecutiveErrorLimit`; a canary analysis needs at least half of its samples conclusive).',
     ),
     guard: doc(Guard, 'The rules the samples must keep: thresholds judged on each sample, and a statistical rule judged at the end of the window.'),
   })
@@ -130,6 +154,24 @@ export const Monitoring = z
             path: ['metrics', i, 'id'],
             input: x.id,
             message: `metric id ${x.id} is used twice; the journal and report tell metrics apart by id`,
+          });
+        for (const [key, ref] of [
+          ['metric', x.evidence?.metric],
+          ['total', x.evidence?.total],
+        ] as const)
+          if (ref !== undefined && !ids.includes(ref))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['metrics', i, 'evidence', key],
+              input: ref,
+              message: `no metric has the id ${ref}; expected one of: ${ids.join(', ')}`,
+            });
+        if (x.evidence?.total !== undefined && x.evidence.total === x.evidence.metric)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metrics', i, 'evidence', 'total'],
+            input: x.evidence.total,
+            message: 'evidence.total must be the metric of all the requests, not the evidence metric itself',
           });
         if (x.compareTo === undefined) return;
         if (x.guard.max === undefined && x.guard.min === undefined)

@@ -113,7 +113,11 @@ export const Step = z.strictObject({
   ),
   timeout: doc(
     z.optional(duration()),
-    'How long the step may run before it is ended and fails. Its process group gets SIGTERM, then SIGKILL 3 s later. Default: 15m; in `rollback.steps`, what is left of `rollback.budget`.',
+    'How long the step may run before it is ended and fails. Every process it started (its cgroup where the system has one; otherwise its process group and what carries its mark) gets SIGTERM, then SIGKILL 3 s later. The step ends when its shell exits: a daemon it leaves holding its output does not keep it running. Default: 15m; in `rollback.steps`, what is left of `rollback.budget`.',
+  ),
+  outputCapMiB: doc(
+    z.optional(int(1, 1024)),
+    'The most output of the step kept, in MiB (1 to 1024; default 16): what its log holds and the terminal shows. Past it the step keeps running and its output is read but not kept; the log ends with a line saying how many bytes were not kept.',
   ),
   production: doc(
     z.optional(z.boolean()),

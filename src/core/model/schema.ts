@@ -18,6 +18,7 @@ import {
   writtenDefault,
 } from './schema-parts';
 import { DeployPhase } from './schema-deploy';
+import { lookAlikes, lookAlikeText, nameKey } from './names';
 import { Environments, environmentIssues } from './schema-environments';
 export { Step, duration, durationMs, durationText } from './schema-parts';
 import { Monitoring } from './schema-monitoring';
@@ -91,8 +92,17 @@ export const Plan = z
               (v) => v.trim() === v && !/[\p{Cc}\p{Cf}]/u.test(v),
               'expected a name without surrounding blanks or invisible characters (runs of the same service are matched by it)',
             ),
+            z.superRefine((v, ctx) => {
+              const odd = lookAlikes(v);
+              if (odd.length)
+                ctx.addIssue({
+                  code: 'custom',
+                  input: v,
+                  message: `expected a name without look-alike characters: ${odd.map(lookAlikeText).join(', ')} read as other letters, so "${v}" looks like the service "${nameKey(v)}" and would be matched apart from it; write the name in plain letters`,
+                });
+            }),
           ),
-          "The service's name, in the go/no-go question, the report and the announcement; `${release.name}`. The previous version is looked up among released runs with the same name and environment.",
+          "The service's name, in the go/no-go question, the report and the announcement; `${release.name}`. The previous version is looked up among released runs with the same name and environment, names matched case aside; a name with look-alike characters (a Cyrillic `ѕ` for `s`, full-width letters) is refused, as it would read as another service's name.",
         ),
         version: doc(
           z.union([

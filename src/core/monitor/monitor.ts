@@ -5,6 +5,7 @@ import { evaluateGuard, guardRules } from './guard';
 import { mean, stdev } from './stats';
 import { decideVerdict } from './metricVerdict';
 import { untilAborted } from '../base/clock';
+import { classify } from './evidence';
 
 interface Track {
   id: string;
@@ -25,6 +26,8 @@ export class Monitor {
   private readonly tracks: Track[];
   /** The sources the baseline is sampled from (the window's, unless `resolveForBaseline` says otherwise). */
   private readonly baselineSources: MetricSource[];
+  /** The canary's weight during its analysis (the share its evidence is weighed against); none in the window. */
+  private weight?: number;
 
   constructor(
     private readonly cfg: Monitoring,
@@ -105,8 +108,9 @@ export class Monitor {
     for (let k = 1; !signal.aborted; k++) {
       const samples = await this.sampleAt(start + k * this.cfg.interval, this.baselineSources);
       if (!samples) return;
-      samples.forEach((s, i) => {
-        if (s.status === 'ok' && s.value !== null && Number.isFinite(s.value)) this.tracks[i].baselineSamples.push(s.value);
+      samples.forEach((_, i) => {
+        const c = classify(this.cfg.metrics, samples, i);
+        if ('value' in c) this.tracks[i].baselineSamples.push(c.value);
       });
       if (clock.now() - start >= duration) break;
     }
@@ -139,6 +143,7 @@ export class Monitor {
   async watch(analysis?: AnalysisWatch): Promise<WatchOutcome> {
     const { clock, append } = this.deps;
     const windowMs = analysis?.windowMs ?? this.cfg.window;
+    this.weight = analysis?.weight;
     // Each watch judges its own samples: a canary's analyses are not the window's.
     for (const t of this.tracks) Object.assign(t, { window: [], taken: 0, consecutiveBreaches: 0, consecutiveErrors: 0, lastProblem: undefined });
     if (!analysis)
@@ -212,7 +217,7 @@ export class Monitor {
   /** Judges one round of samples; a confirmed breach acts as `onBreach` says. */
   private async judgeAll(samples: Sample[]): Promise<WatchOutcome | undefined> {
     for (let i = 0; i < this.tracks.length; i++) {
-      const breach = this.judge(this.tracks[i], samples[i], this.reference(this.tracks[i], samples));
+      const breach = this.judge(this.tracks[i], i, samples);
       if (!breach) continue;
       const action = await this.act(breach);
       if (action === 'continue') {
@@ -339,29 +344,31 @@ export class Monitor {
     return { ok: true };
   }
 
-  private judge(t: Track, s: Sample, reference: number | undefined): Breach | undefined {
+  private judge(t: Track, i: number, samples: Sample[]): Breach | undefined {
     const { append, clock } = this.deps;
-    const m = this.cfg.metrics.find((x) => x.id === t.id)!;
+    const m = this.cfg.metrics[i];
     t.taken++;
-    // Infinity (JSON's 1e999, a division by zero) is no measurement, like NaN.
-    if (s.status === 'ok' && s.value !== null && !Number.isFinite(s.value)) s = { value: null, status: 'nan', message: `the source returned ${s.value}` };
-    if (s.status !== 'ok' || s.value === null) {
-      t.lastProblem = s.message ?? s.status;
+    // One decision for every path: an error, NaN, Infinity or a sample without its evidence is no measurement.
+    const c = classify(this.cfg.metrics, samples, i, this.weight);
+    if ('reason' in c) {
+      t.lastProblem = c.reason;
       t.consecutiveErrors++;
       append({
         type: 'metric.sample',
         metric: t.id,
         value: null,
-        status: s.status,
-        message: `${s.message ?? s.status} — inconclusive (${t.consecutiveErrors}/${this.cfg.consecutiveErrorLimit})`,
+        status: c.status,
+        message: `${c.reason} — inconclusive (${t.consecutiveErrors}/${this.cfg.consecutiveErrorLimit})`,
       });
       if (t.consecutiveErrors >= this.cfg.consecutiveErrorLimit) {
-        const reason = `${t.id}: ${t.consecutiveErrors} inconclusive samples in a row (last: ${s.message ?? s.status}); the analysis fails`;
+        const reason = `${t.id}: ${t.consecutiveErrors} inconclusive samples in a row (last: ${c.reason}); the analysis fails`;
         append({ type: 'monitoring.verdict', metric: t.id, verdict: 'fail', explanation: reason });
         return { metric: t.id, reason, confirmedAt: clock.now(), kind: 'errors' };
       }
       return undefined;
     }
+    const s = { ...samples[i], value: c.value };
+    const reference = this.reference(t, samples);
     t.consecutiveErrors = 0;
     t.window.push(s.value);
     const { breaches, notes } = evaluateGuard(m.guard, s.value, reference, m.compareTo === undefined ? 'the baseline' : `${m.compareTo} (same moment)`);

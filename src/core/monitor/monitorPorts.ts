@@ -36,4 +36,6 @@ export type WatchOutcome = { ok: true } | { ok: false; breach: Breach; action: '
  */
 export interface AnalysisWatch {
   windowMs: number;
+  /** The canary's weight in percent: a metric's `evidence.total` share is weighed against it. */
+  weight?: number;
 }

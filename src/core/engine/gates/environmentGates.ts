@@ -10,8 +10,8 @@ import { loadRun, runIds } from '../queries/runs';
 import { planHash } from './planIdentity';
 import type { RunContext } from '../run/context';
 import type { EnvGateVerdict } from './gateVerdict';
+import { sameName } from '../../model/names';
 
-const sameName = (a: string, b: string) => a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
 /** An age in the largest unit that does not round it to 0: a limit of 30 s is not "0 h". */
 export const dayText = (ms: number) =>
   ms >= 86_400_000

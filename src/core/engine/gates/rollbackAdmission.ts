@@ -1,7 +1,7 @@
 import type { Plan } from '../../model/schema';
 import { isFinal, rollbackOpenUntil, type ReleaseState } from '../../model/releaseState';
 import { loadRun, runIds } from '../queries/runs';
-import { sameName } from '../queries/liveState';
+import { sameName } from '../../model/names';
 
 /** A later run of the same service and environment that deployed: rolling an earlier run back would undo it. */
 export interface SupersedingRun {

@@ -1,6 +1,7 @@
 import type { ReleaseState, ReleaseStatus } from '../../model/releaseState';
 import type { Plan } from '../../model/schema';
 import { loadRun, runIds, runsStamp } from './runs';
+import { sameName } from '../../model/names';
 
 /**
  * How a run's ending bears on what serves in its environment now:
@@ -67,7 +68,6 @@ export interface LiveState {
 }
 
 /** Two names of one service or environment: `Staging` and `staging` are the same place. */
-export const sameName = (a: string, b: string) => a.normalize('NFKC').toLowerCase() === b.normalize('NFKC').toLowerCase();
 
 /**
  * What is live, from the folded runs of the workspace, newest first (every plan file's; runs of other

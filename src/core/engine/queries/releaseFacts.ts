@@ -5,6 +5,7 @@ import { commitOf } from '../../git/gate';
 import { changelogSince, omittedSummary, type Changelog } from '../../report/changelog';
 import { liveState, workspaceRuns } from './liveState';
 import { isFinal, type ReleaseState } from '../../model/releaseState';
+import { sameVersion } from '../../model/names';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
 // way by the engine at start, the CLI's validate and dry run, and a click in the tree. Each takes the
@@ -70,7 +71,7 @@ export function releasedBefore(
 ): string | undefined {
   for (const state of liveState(workspace, plan, undefined, runs).out) {
     const id = state.runId;
-    if (state.version !== version || (head !== undefined && state.commit === head)) continue;
+    if (!sameVersion(state.version, version) || (head !== undefined && state.commit === head)) continue;
     // A run of this plan that has not ended is the one to resume or abandon: the start refuses it as such.
     if (state.plan === planRel && !isFinal(state.status)) continue;
     const from = state.commit ? ` from commit ${state.commit.slice(0, 12)}` : '';
@@ -84,7 +85,8 @@ export function releasedBefore(
     const way = plan.release.redeploy
       ? `, or redeploy it (Redeploy This Version in the Releases view, or run --redeploy ${version})`
       : '; to deploy it again, a plan whose steps deploy by version sets release.redeploy: true and redeploys it';
-    return `${state.name} ${version} ${how} to ${state.environment} in run ${id}${elsewhere}${from}, so it does not start again: a second release of ${version} would ship ${head && state.commit ? `other code (HEAD is ${head.slice(0, 12)})` : 'code no commit tells apart from it'} under its name. Give this release a new version (release.version in ${planRel})${way}`;
+    const same = state.version !== version ? `, and ${version} is the same version (build metadata aside)` : '';
+    return `${state.name} ${state.version} ${how} to ${state.environment} in run ${id}${elsewhere}${from}${same}, so it does not start again: a second release of ${version} would ship ${head && state.commit ? `other code (HEAD is ${head.slice(0, 12)})` : 'code no commit tells apart from it'} under its name. Give this release a new version (release.version in ${planRel})${way}`;
   }
   return undefined;
 }

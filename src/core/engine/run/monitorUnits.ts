@@ -141,7 +141,7 @@ export async function runAnalysisUnit(c: RunContext, unit: Extract<Unit, { kind:
     name,
     `canary at ${unit.weight} %: ${cfg.metrics.length} metric(s) for ${Math.round(unit.durationMs / 1000)} s every ${cfg.interval / 1000} s`,
     async (write) => {
-      outcome = await monitor.watch({ windowMs: unit.durationMs });
+      outcome = await monitor.watch({ windowMs: unit.durationMs, weight: unit.weight });
       if (outcome.ok) return { ok: true, message: `every metric stayed within its guard at ${unit.weight} %` };
       if ('aborted' in outcome) return { ok: false, message: 'stopped: rollback requested' };
       write(outcome.breach.reason);

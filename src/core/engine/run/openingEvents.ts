@@ -53,13 +53,15 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
     if (st.state !== 'interrupted') continue;
     c.append({ type: 'step.interrupted', step: st.key, message: st.message ?? 'interrupted' });
     // The group only once proven the step's; those that left it (setsid, setpgid, a subshell's child handed to init) by the step's mark.
-    const { group, marked, refused } = signalRecorded({ pid: st.pid, start: st.start, mark: st.mark }, 'SIGKILL');
+    const { group, marked, contained, refused } = signalRecorded({ pid: st.pid, start: st.start, mark: st.mark }, 'SIGKILL');
     if (refused) c.append({ type: 'warning', message: `the interrupted step "${st.name}": ${refused}` });
-    if (group !== undefined || marked)
-      c.append({
-        type: 'warning',
-        message: `ended the processes left running by the interrupted step "${st.name}" (${[group !== undefined ? `process group ${group}` : '', marked ? `${marked} process(es) outside it` : ''].filter(Boolean).join(' and ')})`,
-      });
+    const ended = [
+      group !== undefined ? `process group ${group}` : '',
+      marked ? `${marked} process(es) outside it` : '',
+      contained ? `${contained} process(es) in its cgroup` : '',
+    ];
+    if (ended.some(Boolean))
+      c.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (${ended.filter(Boolean).join(' and ')})` });
   }
   if (c.state.rollback && !c.state.rollback.outcome) {
     c.append({ type: 'rollback.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });

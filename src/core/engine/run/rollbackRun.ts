@@ -3,7 +3,7 @@ import type { ReleaseState } from '../../model/releaseState';
 import { describeResult } from '../../exec/runner';
 import type { RunContext } from './context';
 import { spanText, type RollbackQuestion } from '../gates/rollbackAdmission';
-import { execStep } from './stepExec';
+import { execStep, outputCapBytes } from './stepExec';
 import { ReleaseStopped } from './stopLatch';
 import { notifyStep, webhookStep } from './announceUnits';
 import { notBackOnOldColour } from './liveColour';
@@ -75,7 +75,12 @@ async function runRollbackSteps(c: RunContext, requestedAt: number, started: () 
     }
     if (i === 0) started();
     const timeoutMs = rollbackStepTimeout(s.timeout, budget, c.clock.now() - requestedAt);
-    const r = await execStep(c, `rollback/${i}`, 'rollback', name, command, { cwd: s.cwd, env: c.stepEnv(s), timeoutMs });
+    const r = await execStep(c, `rollback/${i}`, 'rollback', name, command, {
+      cwd: s.cwd,
+      env: c.stepEnv(s),
+      timeoutMs,
+      outputCap: outputCapBytes(s.outputCapMiB),
+    });
     if (!r.ok) return `${name}: ${describeResult(r.result)}`;
   }
   return notBackOnOldColour(c);

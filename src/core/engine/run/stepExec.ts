@@ -7,6 +7,9 @@ import { ReleaseStopped } from './stopLatch';
 
 export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60_000;
 
+/** A step's `outputCapMiB` in bytes; undefined leaves the runner's default. */
+export const outputCapBytes = (mib: number | undefined): number | undefined => (mib === undefined ? undefined : mib * 1024 * 1024);
+
 type StepPhase = PhaseId | 'rollback';
 export type Judge = (log: string) => { ok: boolean; detail: string };
 
@@ -33,7 +36,7 @@ export async function execStep(
   phase: StepPhase,
   name: string,
   command: string,
-  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; judge?: Judge; linePrefix?: string } = {},
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; judge?: Judge; linePrefix?: string; outputCap?: number } = {},
 ): Promise<{ ok: boolean; result: StepResult; log: string }> {
   const log = logPath(c, key);
   const cwd = opts.cwd ? path.resolve(c.o.workspace, opts.cwd) : c.o.workspace;
@@ -49,6 +52,7 @@ export async function execStep(
       logFile: log,
       color: c.o.color,
       input: c.o.stepInput === true,
+      ...(opts.outputCap !== undefined ? { outputCap: opts.outputCap } : {}),
     },
     opts.linePrefix === undefined ? (chunk) => c.o.onOutput?.(key, chunk) : prefixLines(opts.linePrefix, (chunk) => c.o.onOutput?.(key, chunk)),
   );

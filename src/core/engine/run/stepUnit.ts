@@ -1,5 +1,5 @@
 import type { RunContext } from './context';
-import { execStep } from './stepExec';
+import { execStep, outputCapBytes } from './stepExec';
 import type { Unit } from './phaseUnits';
 
 type Outcome = 'ok' | 'failed' | 'stop';
@@ -25,6 +25,12 @@ export async function runStepUnit(c: RunContext, unit: Extract<Unit, { kind: 'ru
   }
   // The step runs the command as resolved; the journal and every front end see it masked (append masks).
   const linePrefix = unit.group && extra.target ? `[${extra.target}] ` : undefined;
-  const r = await execStep(c, unit.key, unit.phase, name, command, { cwd: s.cwd, env, timeoutMs: s.timeout, linePrefix });
+  const r = await execStep(c, unit.key, unit.phase, name, command, {
+    cwd: s.cwd,
+    env,
+    timeoutMs: s.timeout,
+    linePrefix,
+    outputCap: outputCapBytes(s.outputCapMiB),
+  });
   return r.ok ? 'ok' : 'failed';
 }
