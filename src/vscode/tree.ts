@@ -21,6 +21,7 @@ import {
 } from './treeNodes';
 import { environmentOf } from '../core/plan/environments';
 import { shortTime } from '../core/engine/queries/releaseHistory';
+import { databaseStrategyText } from '../core/model/dbStrategyText';
 import { formatCountdown } from '../core/format';
 
 /** Maps the controller's state to tree items; no I/O and no prompts happen here. */
@@ -176,7 +177,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
         item.iconPath = state === 'passed' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('testing.iconPassed')) : icon(state);
         item.description = `${rb.trigger}: ${rb.reason}`;
         item.tooltip = new vscode.MarkdownString().appendText(
-          `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}`,
+          `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}${rb.database ? `\nDatabase (${rb.database.strategy}): ${rb.database.message}` : ''}`,
         );
         item.contextValue = `rollback:${state}`;
         return item;
@@ -222,7 +223,10 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       const said = this.c.state?.acceptance;
       if (said) lines.push(`It said: "${said.said}"`);
     }
-    if (id === 'rollback-plan' && plan) lines.push(...plan.rollback.steps.map((s, i) => `${i + 1}. ${s.name}`));
+    if (id === 'rollback-plan' && plan) {
+      lines.push(...plan.rollback.steps.map((s, i) => `${i + 1}. ${s.name}`));
+      if (plan.rollback.database) lines.push(`Then, when the migration started: ${databaseStrategyText(plan.rollback.database)}`);
+    }
     const g = this.c.gatesNow;
     if (g?.verdicts.some((v) => v.gate === id))
       lines.push(
