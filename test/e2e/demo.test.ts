@@ -50,7 +50,7 @@ describe(`the demo, driven from VS Code ${host.version}: a faulty release caught
     await ui.wb.shot('demo-rolled-back');
     const after = env.summary();
     assert.equal(after.active, 'blue', 'traffic is back on the old version');
-    assert.equal(after.schema, 1, 'the database was restored from the backup');
+    assert.equal(after.schema, 2, 'the rollback is code-only: the additive migration stays');
   });
 
   it('shows the report with the incident response', async () => {
