@@ -1,5 +1,6 @@
 import { PHASE_TITLES } from '../core/model/schema';
 import { statusName, type ReleaseState } from '../core/model/releaseState';
+import { exceptText } from '../core/model/needsAttention';
 
 export function renderStatus(s: ReleaseState): string {
   const L = [
@@ -17,7 +18,7 @@ export function renderStatus(s: ReleaseState): string {
   }
   if (s.rollback)
     L.push(
-      `  rollback (${s.rollback.trigger}): ${s.rollback.outcome ?? 'running'} — ${s.rollback.reason}; started ${s.rollback.latencyMs} ms after the trigger`,
+      `  rollback (${s.rollback.trigger}): ${s.rollback.outcome ?? 'running'}${exceptText(s.rollback.needsAttention)} — ${s.rollback.reason}; started ${s.rollback.latencyMs} ms after the trigger`,
     );
   return L.join('\n');
 }

@@ -23,6 +23,7 @@ import { environmentOf } from '../core/plan/environments';
 import { shortTime } from '../core/engine/queries/releaseHistory';
 import { databaseStrategyText } from '../core/model/dbStrategyText';
 import { formatCountdown } from '../core/format';
+import { exceptText } from '../core/model/needsAttention';
 
 /** Maps the controller's state to tree items; no I/O and no prompts happen here. */
 export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataProvider<Node> {
@@ -172,12 +173,13 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       case 'rollback': {
         const rb = this.c.state!.rollback!;
         const state: GateState = rb.outcome === 'rolled-back' ? 'passed' : rb.outcome === 'rollback-failed' ? 'failed' : 'running';
-        const item = new vscode.TreeItem(rb.outcome === 'rollback-failed' ? 'ROLLBACK FAILED' : 'Rollback', vscode.TreeItemCollapsibleState.Expanded);
+        const label = rb.outcome === 'rollback-failed' ? 'ROLLBACK FAILED' : rb.needsAttention?.length ? 'Rollback: hosts need a person' : 'Rollback';
+        const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Expanded);
         item.id = 'rollback';
         item.iconPath = state === 'passed' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('testing.iconPassed')) : icon(state);
         item.description = `${rb.trigger}: ${rb.reason}`;
         item.tooltip = new vscode.MarkdownString().appendText(
-          `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}${rb.database ? `\nDatabase (${rb.database.strategy}): ${rb.database.message}` : ''}`,
+          `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}${exceptText(rb.needsAttention)}${rb.database ? `\nDatabase (${rb.database.strategy}): ${rb.database.message}` : ''}`,
         );
         item.contextValue = `rollback:${state}`;
         return item;

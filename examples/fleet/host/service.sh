@@ -47,12 +47,33 @@ case "${1:-}" in
     exit 1
     ;;
   switch)
-    # current -> releases/VERSION, atomically (a new link renamed over the old one), then a restart.
+    # Runs detached (its own session, no terminal, its progress in switch.log): an ssh session that
+    # ends mid-switch (a stopped release, a cut connection) cannot kill it between stop and start.
+    # This waits for it and answers with its outcome; run again, it waits for the one under way.
     version=${2:?version missing}
     [ -f "releases/$version/server.js" ] || { echo "$HOST_NAME: release $version is not installed" >&2; exit 1; }
+    if ! { [ -f switch.pid ] && kill -0 "$(cat switch.pid)" 2>/dev/null; }; then
+      rm -f switch.done
+      : > switch.log
+      setsid nohup "$0" switch-detached "$version" >> switch.log 2>&1 < /dev/null &
+      echo $! > switch.pid
+    fi
+    for _ in $(seq 300); do [ -f switch.done ] && break; sleep 0.1; done
+    cat switch.log
+    [ -f switch.done ] || { echo "$HOST_NAME: the switch to $version did not finish in 30 s" >&2; exit 1; }
+    exit "$(cat switch.done)"
+    ;;
+  switch-detached)
+    # current -> releases/VERSION, atomically (a new link renamed over the old one), then a restart;
+    # switch.done holds its exit status once it is over.
+    version=${2:?version missing}
+    rc=0
     ln -sfn "releases/$version" current.next
     mv -T current.next current
-    exec "$0" start
+    "$0" start || rc=$?
+    echo "$rc" > switch.done.next
+    mv -f switch.done.next switch.done
+    rm -f switch.pid
     ;;
   stop)
     stop

@@ -1,6 +1,6 @@
 // Steady traffic through HAProxy for the fleet demo and its tests, counted by release phase.
 // Usage: node tools/load.mjs URL RPS WORKSPACE OUT.json [ORDERS.db]
-// Keep-alive clients send RPS requests/s to URL (the HAProxy frontend), one in four a write (POST
+// Independent clients (a connection per request) send RPS requests/s to URL (the HAProxy frontend), one in four a write (POST
 // /orders with an id of its own), the others reads (GET /api/orders); every answer is counted by the phase the release was in
 // when the request was sent (read from the newest run's journal: phase.started, rollback.started,
 // release.finished), by status, by the server that answered (X-Served-By) and by the version it
@@ -8,7 +8,9 @@
 // OUT.json twice a second and when the process ends (SIGTERM, SIGINT). At the end, every write
 // HAProxy answered 2xx to is looked up in the store the hosts share (ORDERS.db, by default
 // WORKSPACE/state/orders.db): "acknowledged writes: N, present[ after rollback]: P, lost: L" is printed
-// and written to OUT.json as `writes`.
+// and written to OUT.json as `writes`. Every request's latency is kept: OUT.json has `latencyMs`
+// (p50, p99, max) and `longestSilence`, the longest stretch without any answer (what a hung host
+// costs the users), both printed at the end too.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -24,11 +26,23 @@ let nextId = firstId;
 let inFlight = 0;
 const acknowledged = new Set();
 let writes = { acknowledged: 0 };
-// A kept-alive connection the client reuses just as HAProxy closes it for idleness fails with
-// ECONNRESET: a race of any keep-alive client, not a failure of the release. The client closes an
-// idle connection itself after 4 s (HAProxy waits 30 s), and uses its connections in turn (fifo)
-// so that none sits idle long.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16, scheduling: 'fifo', timeout: 4000 });
+// Independent clients: every request on a connection of its own (no keep-alive pool), so a hung host
+// holds only the requests HAProxy sent it, never the connections the other requests would have used.
+const agent = false;
+// Every answer's latency (ms), and the longest stretch in which no request got any answer at all.
+const latencies = [];
+let lastAnswerAt = Date.now();
+let longestSilence = { ms: 0, from: undefined, to: undefined };
+function answered(now = Date.now()) {
+  if (now - lastAnswerAt > longestSilence.ms)
+    longestSilence = { ms: now - lastAnswerAt, from: new Date(lastAnswerAt).toISOString(), to: new Date(now).toISOString() };
+  lastAnswerAt = now;
+}
+function latencySummary() {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0);
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.length ? sorted[sorted.length - 1] : 0 };
+}
 
 const counts = {}; // phase -> { requests, ok, non2xx, connErrors, byServer: {server: {ok, failed}}, byVersion: {server@version: n}, errors: [] }
 const phases = []; // [{ phase, at }]
@@ -90,16 +104,20 @@ function send(n) {
   const id = n % WRITE_EVERY === WRITE_EVERY - 1 ? nextId++ : 0;
   const payload = id ? JSON.stringify({ id, customer: `load-${id % 1000}`, total_cents: id % 10_000 }) : undefined;
   let settled = false;
+  const sentAt = Date.now();
   inFlight++;
   // Each request is counted once: its answer, or the error that ended it.
   const count = (status, server, version, error) => {
     if (settled) return;
     settled = true;
     inFlight--;
+    const now = Date.now();
+    latencies.push(now - sentAt);
+    if (status) answered(now);
     record(p, status, server, version, error);
     if (id && status >= 200 && status < 300) acknowledged.add(id);
   };
-  const options = { host: target.hostname, port: target.port, agent, timeout: 10_000 };
+  const options = { host: target.hostname, port: target.port, agent, headers: { connection: 'close' }, timeout: 10_000 };
   const onAnswer = (res) => {
     let body = '';
     res.setEncoding('utf8');
@@ -115,7 +133,7 @@ function send(n) {
   };
   const req = payload
     ? http.request(
-        { ...options, method: 'POST', path: '/orders', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        { ...options, method: 'POST', path: '/orders', headers: { connection: 'close', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
         onAnswer,
       )
     : http.get({ ...options, path: target.pathname === '/' ? '/api/orders' : target.pathname }, onAnswer);
@@ -171,7 +189,7 @@ function write() {
   const total = Object.values(counts).reduce((a, b) => a + b.requests, 0);
   const tmp = `${out}.tmp`;
   if (!writes.line) writes = { acknowledged: acknowledged.size };
-  fs.writeFileSync(tmp, JSON.stringify({ url, rps, seconds, sent, answered: total, achievedRps: total / seconds, phases, counts, writes }, null, 1));
+  fs.writeFileSync(tmp, JSON.stringify({ url, rps, seconds, sent, answered: total, achievedRps: total / seconds, latencyMs: latencySummary(), longestSilence, phases, counts, writes }, null, 1));
   fs.renameSync(tmp, out);
 }
 setInterval(write, 500);
@@ -184,6 +202,11 @@ async function stop() {
   await new Promise((r) => setTimeout(r, 500));
   for (let waited = 500; inFlight > 0 && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   writes = verifyWrites();
+  const l = latencySummary();
+  console.log(
+    `${new Date().toISOString()} latency of ${l.count} requests: p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; longest stretch without any answer: ${longestSilence.ms} ms` +
+      (longestSilence.from ? ` (${longestSilence.from} → ${longestSilence.to})` : ''),
+  );
   console.log(`${new Date().toISOString()} ${writes.line}${writes.error ? ` (${writes.error})` : ''}`);
   if (writes.lostIds.length) console.log(`  lost orders: ${writes.lostIds.slice(0, 10).join(', ')}`);
   write();

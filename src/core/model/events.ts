@@ -142,7 +142,15 @@ export type ReleaseEvent = At &
         lateByMs?: number;
         forcedOver?: string;
       }
-    | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string; durationMs?: number; budgetMs?: number }
+    | {
+        type: 'rollback.finished';
+        outcome: 'rolled-back' | 'rollback-failed';
+        message: string;
+        durationMs?: number;
+        budgetMs?: number;
+        /** Hosts a rollback step could not roll back, each "HOST: WHY" (its `release-pilot: needs-attention` lines). */
+        needsAttention?: string[];
+      }
     /** The database's marks, taken when the backup phase passed: what "writes since the backup" is measured from. */
     | { type: 'database.marked'; source: string; tables: Record<string, TableMark> }
     /** The writes since the backup, measured before a restore: in all and per table. */

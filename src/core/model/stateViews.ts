@@ -76,6 +76,8 @@ export interface RollbackView {
   finishedAt?: string;
   outcome?: 'rolled-back' | 'rollback-failed';
   message?: string;
+  /** Rolled back except these hosts, each "HOST: WHY": they need a person (see needsAttention.ts). */
+  needsAttention?: string[];
   /** From the trigger to the end of the last rollback step. */
   durationMs?: number;
   budgetMs?: number;

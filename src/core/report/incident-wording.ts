@@ -1,6 +1,7 @@
 import type { ReleaseState } from '../model/releaseState';
 import type { MetricView } from '../model/stateViews';
 import { formatNumber } from '../format';
+import { exceptText } from '../model/needsAttention';
 
 // What a rollback did and why, in the words the report's Verification and Monitoring lines use.
 
@@ -14,7 +15,7 @@ export function rollbackClause(s: ReleaseState): string | undefined {
   const rb = s.rollback;
   if (!rb) return undefined;
   const to = previousVersionText(s);
-  if (rb.outcome === 'rolled-back') return `rolled back to ${to}`;
+  if (rb.outcome === 'rolled-back') return `rolled back to ${to}${exceptText(rb.needsAttention)}`;
   if (rb.outcome === 'rollback-failed') return `the rollback to ${to} failed${rb.message ? ` (${rb.message})` : ''}`;
   return `rolling back to ${to}`;
 }

@@ -11,6 +11,8 @@ import { transition } from '../../model/statusTransitions';
 import { databaseTouched, decideRestore, rollbackDatabase, type DbPart } from './dbRollback';
 import type { WritesCount } from './dbWrites';
 import { rollbackStepTimeout } from './rollbackTimeout';
+import { exceptText, needsAttentionIn } from '../../model/needsAttention';
+import * as fs from 'node:fs';
 
 /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
 export async function runRollback(
@@ -34,7 +36,8 @@ export async function runRollback(
       lateByMs: q.lateByMs,
       forcedOver: q.forcedOver,
     });
-  const failed = await runRollbackSteps(c, requestedAt, started);
+  const attention: string[] = [];
+  const failed = await runRollbackSteps(c, requestedAt, started, attention);
   const db = databaseTouched(c);
   const part: DbPart | undefined = !failed && db ? await rollbackDatabase(c, db, requestedAt) : undefined;
   if (part && 'held' in part) {
@@ -42,7 +45,7 @@ export async function runRollback(
     transition(c, 'release.paused', { message: part.held });
     return c.state;
   }
-  return finishRollback(c, failed ?? (part && 'failed' in part ? part.failed : undefined), reason, requestedAt, part && 'done' in part ? part.done : undefined);
+  return finishRollback(c, failed ?? (part && 'failed' in part ? part.failed : undefined), reason, requestedAt, part && 'done' in part ? part.done : undefined, attention);
 }
 
 /**
@@ -60,17 +63,30 @@ export async function finishHeldRestore(c: RunContext, yes: boolean, w: WritesCo
 }
 
 /** The rollback's outcome journaled, announced, and the release finished with it. */
-async function finishRollback(c: RunContext, failed: string | undefined, reason: string, requestedAt: number, dbText?: string): Promise<ReleaseState> {
+async function finishRollback(
+  c: RunContext,
+  failed: string | undefined,
+  reason: string,
+  requestedAt: number,
+  dbText?: string,
+  needsAttention: string[] = [],
+): Promise<ReleaseState> {
   const budget = c.o.plan.rollback.budget;
   const outcome = failed ? 'rollback-failed' : 'rolled-back';
   const durationMs = c.clock.now() - requestedAt;
   const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
   const db = dbText ? `; ${dbText}` : '';
+  const except = exceptText(needsAttention);
   transition(c, 'rollback.finished', {
     outcome,
-    message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}${db}`,
+    message: failed
+      ? `ROLLBACK FAILED at ${failed}${except ? `; it could not roll back${except.replace(/^ except/, '')}` : ''}`
+      : except
+        ? `rolled back${except}: a person is needed there${over}${db}`
+        : `every rollback step passed${over}${db}`,
     durationMs,
     budgetMs: budget,
+    ...(needsAttention.length ? { needsAttention } : {}),
   });
   // Announced after the outcome is a fact in the journal: a failed announcement cannot hide it,
   // and a stop during the announcement cannot leave a finished rollback looking paused.
@@ -82,13 +98,15 @@ async function finishRollback(c: RunContext, failed: string | undefined, reason:
   }
   transition(c, 'release.finished', {
     outcome,
-    message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}${db}`,
+    message: failed
+      ? `rollback failed at ${failed}; production needs a person now`
+      : `rolled back${except}: ${reason}${db}${except ? '; a person is needed there' : ''}`,
   });
   return c.state;
 }
 
 /** The rollback steps in order, each with what is left of the budget; returns where it failed, if it did. */
-async function runRollbackSteps(c: RunContext, requestedAt: number, started: () => void): Promise<string | undefined> {
+async function runRollbackSteps(c: RunContext, requestedAt: number, started: () => void, attention: string[]): Promise<string | undefined> {
   const { steps, budget } = c.o.plan.rollback;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
@@ -109,9 +127,19 @@ async function runRollbackSteps(c: RunContext, requestedAt: number, started: () 
       timeoutMs,
       outputCap: outputCapBytes(s.outputCapMiB),
     });
+    for (const a of needsAttentionIn(readLog(r.log))) if (!attention.includes(a)) attention.push(a);
     if (!r.ok) return `${name}: ${describeResult(r.result)}`;
   }
   return notBackOnOldColour(c);
+}
+
+/** A step's log as written ('' when it cannot be read: no line of it can then be taken into account). */
+function readLog(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -182,7 +210,9 @@ export function rollbackAnnouncementText(s: ReleaseState): string {
       ? ` in ${spanText(rb.durationMs)}${rb.budgetMs !== undefined && rb.durationMs > rb.budgetMs ? ` (OVER the ${spanText(rb.budgetMs)} budget)` : ''}`
       : '';
   const outcome =
-    rb.outcome === 'rolled-back' ? `ROLLED BACK${took}` : `ROLLBACK FAILED${took}: ${rb.message ?? 'see the journal'}; production needs a person now`;
+    rb.outcome === 'rolled-back'
+      ? `ROLLED BACK${took}${rb.needsAttention?.length ? `${exceptText(rb.needsAttention)}; a person is needed there` : ''}`
+      : `ROLLBACK FAILED${took}: ${rb.message ?? 'see the journal'}; production needs a person now`;
   return `${head}: ${outcome}. Reason (${rb.trigger}, by ${rb.by}): ${rb.reason}`;
 }
 
