@@ -14,19 +14,21 @@ target=${4:?ADDR:PORT missing}
 version=${5:?version missing}
 why=${6:-}
 
-health() { # the body of GET /health when it answers 200 within a second
-  local status= line body=
+health() { # the answer of GET /health (status line, headers, body), read within 2 s
   { exec 3<>"/dev/tcp/${target%:*}/${target##*:}"; } 2>/dev/null || return 1
   printf 'GET /health HTTP/1.0\r\nHost: %s\r\n\r\n' "${target%:*}" >&3
-  read -r -t 1 _ status _ <&3 || true
-  while read -r -t 1 line <&3; do body=$line; done
+  timeout 2 cat <&3 || true
   exec 3<&- 3>&-
-  [ "$status" = 200 ] && printf '%s' "$body"
 }
 
 serves=
 for _ in 1 2 3; do
-  body=$(health) && serves=$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' <<< "$body") && [ -n "$serves" ] && break
+  answer=$(health) || answer=
+  # 200 and the version it runs: {"status":"ok","version":"1.0.0",…}
+  if [[ "$answer" =~ ^HTTP/[0-9.]+\ 200 ]] && [[ "$answer" =~ \"version\":\"([^\"]+)\" ]]; then
+    serves=${BASH_REMATCH[1]}
+    break
+  fi
   sleep 0.3
 done
 attention() { echo "release-pilot: needs-attention $name: $*"; }
