@@ -150,6 +150,7 @@ describe('the fleet under faults (real sshd, HAProxy, Ansible, Prometheus)', fun
       await new Promise((r) => setTimeout(r, 5000));
       process.kill(hung, 'SIGCONT');
       hung = undefined;
+      // Waits for 3 s of the real load generator's traffic after the hang.
       await new Promise((r) => setTimeout(r, 3000));
       const load = (await f.stopLoad())!;
       const failed = Object.values(load.counts).reduce((a, c) => a + c.non2xx + c.connErrors, 0);

@@ -133,7 +133,12 @@ function send(n) {
   };
   const req = payload
     ? http.request(
-        { ...options, method: 'POST', path: '/orders', headers: { connection: 'close', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        {
+          ...options,
+          method: 'POST',
+          path: '/orders',
+          headers: { connection: 'close', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
         onAnswer,
       )
     : http.get({ ...options, path: target.pathname === '/' ? '/api/orders' : target.pathname }, onAnswer);
@@ -189,7 +194,14 @@ function write() {
   const total = Object.values(counts).reduce((a, b) => a + b.requests, 0);
   const tmp = `${out}.tmp`;
   if (!writes.line) writes = { acknowledged: acknowledged.size };
-  fs.writeFileSync(tmp, JSON.stringify({ url, rps, seconds, sent, answered: total, achievedRps: total / seconds, latencyMs: latencySummary(), longestSilence, phases, counts, writes }, null, 1));
+  fs.writeFileSync(
+    tmp,
+    JSON.stringify(
+      { url, rps, seconds, sent, answered: total, achievedRps: total / seconds, latencyMs: latencySummary(), longestSilence, phases, counts, writes },
+      null,
+      1,
+    ),
+  );
   fs.renameSync(tmp, out);
 }
 setInterval(write, 500);

@@ -291,14 +291,8 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.rollbacks.push(s.rollback);
         break;
       case 'rollback.finished':
-        if (s.rollback) Object.assign(s.rollback, {
-            finishedAt: e.at,
-            outcome: e.outcome,
-            message: e.message,
-            durationMs: e.durationMs,
-            budgetMs: e.budgetMs,
-            ...(e.needsAttention?.length ? { needsAttention: e.needsAttention } : {}),
-          });
+        if (s.rollback) Object.assign(s.rollback, { finishedAt: e.at, outcome: e.outcome, message: e.message, durationMs: e.durationMs, budgetMs: e.budgetMs });
+        if (s.rollback && e.needsAttention) s.rollback.needsAttention = e.needsAttention;
         break;
       case 'database.marked':
         s.database = { source: e.source, markedAt: e.at, marks: e.tables };

@@ -45,7 +45,14 @@ export async function runRollback(
     transition(c, 'release.paused', { message: part.held });
     return c.state;
   }
-  return finishRollback(c, failed ?? (part && 'failed' in part ? part.failed : undefined), reason, requestedAt, part && 'done' in part ? part.done : undefined, attention);
+  return finishRollback(
+    c,
+    failed ?? (part && 'failed' in part ? part.failed : undefined),
+    reason,
+    requestedAt,
+    part && 'done' in part ? part.done : undefined,
+    attention,
+  );
 }
 
 /**
