@@ -57,11 +57,11 @@ export const RollbackDatabase = z
     ),
     migrations: doc(
       z.optional(z.array(str()).check(z.minLength(1, 'expected at least one glob pattern of migration files'))),
-      'The migration SQL files, as glob patterns relative to the workspace (`db/migrations/*.sql`): `validate` and the Problems panel read every statement that drops, renames, retypes, adds NOT NULL without a default, truncates, or deletes or updates every row. With `code-only` such a statement is an error (the previous version cannot run on that schema); with `down` or `restore` a warning (a rollback will need them).',
+      'The migration SQL files, as glob patterns relative to the workspace (`db/migrations/*.sql`). `validate` reads every statement that drops, renames, retypes, adds NOT NULL without a default, truncates, or deletes or updates every row. With `code-only` such a statement is an error (the previous version cannot run on that schema); with `down` or `restore` a warning (a rollback will need them).',
     ),
     compatCheck: doc(
       z.optional(Steps.check(z.minLength(1, 'expected at least one compat check step'))),
-      "The previous version's smoke test, run at the end of the staging phase against the migrated staging schema (`${release.previousVersion}` names it). Passed: `code-only` is proven for this release. Failed: with `code-only` the release stops before production; with `down` or `restore` a person confirms going on, knowing a rollback will need them.",
+      "The previous version's smoke test on the migrated staging schema. It runs at the end of the staging phase (`${release.previousVersion}` names that version). Passed: `code-only` is proven for this release. Failed: with `code-only` the release stops before production; with `down` or `restore` a person confirms going on, knowing a rollback will need them.",
     ),
     writes: doc(
       z.optional(DbWrites),
