@@ -357,7 +357,7 @@ http {
     assert.deepEqual(Object.keys(traffic.codes), ['200'], `every request answered 200 through the release and the rollback: ${JSON.stringify(traffic.codes)}`);
     assert.ok(total >= 20, `enough requests were made to mean something: ${total}`);
     // status and report, as the block printed them.
-    assert.match(r.out, /items-service 1\.1\.0 → production: ROLLED-BACK \(rolled back: rehearsal\)/, 'status, as the guide quotes it');
+    assert.match(r.out, /items-service 1\.1\.0 → production: ROLLED-BACK \(rolled back: rehearsal; database: down steps passed, data kept/, 'status, as the guide quotes it');
     assert.match(r.out, /Reason \(if Yes\)\*\*: rehearsal/, 'the report printed');
     const runs = path.join(repo, '.release', 'runs');
     const runId = fs.readdirSync(runs).sort().at(-1)!;
@@ -400,7 +400,12 @@ http {
       FAULTY: 'this version fails after its first requests\n',
     });
     assert.equal(r.code, 1, `exit 1 (waits for a person before the restore): ${r.out}${r.err}`);
-    assert.match(r.out + r.err, /no undo in db\/migrations for: 003_items_view\.down\.sql; nothing was changed/);
+    const held = fs.readdirSync(path.join(repo, '.release', 'runs')).sort().at(-1)!;
+    const heldLogs = fs
+      .readdirSync(path.join(repo, '.release', 'runs', held, 'logs'))
+      .map((f) => fs.readFileSync(path.join(repo, '.release', 'runs', held, 'logs', f), 'utf8'))
+      .join('\n');
+    assert.match(heldLogs, /no undo in db\/migrations for: 003_items_view\.down\.sql; nothing was changed/);
     assert.match(r.out + r.err, /restore would discard \d+ writes/);
     assert.equal(snapshot().relations.includes('items:v'), true, 'nothing restored while it waits');
     const confirmed = await cli('rollback', '--restore', '--yes');
@@ -460,7 +465,7 @@ http {
     const before = snapshot().columns;
     // Still FAULTY; 003 (no undo) goes, as after an incident.
     const r = await release(
-      '1.5.0',
+      '1.3.1',
       'feat: order notes',
       {
         'db/migrations/005_order_notes.sql': 'ALTER TABLE orders ADD COLUMN note text;\n',
@@ -471,8 +476,14 @@ http {
     writing = false;
     await writer;
     assert.equal(r.code, 3, `exit 3 (rolled back): ${r.out}${r.err}`);
-    assert.match(r.out + r.err, /applied 005_order_notes\.sql/);
-    assert.match(r.out + r.err, /undone, newest first: 005_order_notes\.sql/);
+    const runs = path.join(repo, '.release', 'runs');
+    const runId = fs.readdirSync(runs).sort().at(-1)!;
+    const logs = fs
+      .readdirSync(path.join(runs, runId, 'logs'))
+      .map((f) => fs.readFileSync(path.join(runs, runId, 'logs', f), 'utf8'))
+      .join('\n');
+    assert.match(logs, /applied 005_order_notes\.sql/);
+    assert.match(logs, /undone, newest first: 005_order_notes\.sql/);
     assert.match(r.out, /strategy down: down steps passed; writes since the backup: \d+; kept: \d+ \/ discarded: 0/);
     assert.equal(snapshot().columns, before, 'the column 005 added is gone');
     assert.equal(psql("select count(*) from schema_migrations where name = '005_order_notes.sql'"), '0');
