@@ -299,7 +299,10 @@ Include ${ap}/live.conf
     assert.match(r.out, /strategy down: down steps passed; writes since the backup: \d+; kept: \d+ \/ discarded: 0/);
     assert.ok(!fs.existsSync(path.join(stateDir, 'releases', '1.1.0', 'UNTRACKED-NOTE')), 'the copy is the tag');
     assert.deepEqual((await live()).body, { version: '1.0.0', color: 'green' }, 'Apache serves 1.0.0 again');
-    assert.equal(db.sql("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'region'"), '0');
+    assert.equal(
+      db.sql("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'region'"),
+      '0',
+    );
     assert.equal(db.sql('SELECT MAX(batch) FROM knex_migrations'), '1');
     assert.ok(acked.length >= 20, `enough orders were acknowledged to mean something: ${acked.length}`);
     const missing = db.sql(`SELECT COUNT(*) FROM (SELECT ${acked.join(' AS id UNION ALL SELECT ')} AS id) a WHERE a.id NOT IN (SELECT id FROM orders)`);

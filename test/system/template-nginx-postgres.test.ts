@@ -357,7 +357,11 @@ http {
     assert.deepEqual(Object.keys(traffic.codes), ['200'], `every request answered 200 through the release and the rollback: ${JSON.stringify(traffic.codes)}`);
     assert.ok(total >= 20, `enough requests were made to mean something: ${total}`);
     // status and report, as the block printed them.
-    assert.match(r.out, /items-service 1\.1\.0 → production: ROLLED-BACK \(rolled back: rehearsal; database: down steps passed, data kept/, 'status, as the guide quotes it');
+    assert.match(
+      r.out,
+      /items-service 1\.1\.0 → production: ROLLED-BACK \(rolled back: rehearsal; database: down steps passed, data kept/,
+      'status, as the guide quotes it',
+    );
     assert.match(r.out, /Reason \(if Yes\)\*\*: rehearsal/, 'the report printed');
     const runs = path.join(repo, '.release', 'runs');
     const runId = fs.readdirSync(runs).sort().at(-1)!;
@@ -400,7 +404,10 @@ http {
       FAULTY: 'this version fails after its first requests\n',
     });
     assert.equal(r.code, 1, `exit 1 (waits for a person before the restore): ${r.out}${r.err}`);
-    const held = fs.readdirSync(path.join(repo, '.release', 'runs')).sort().at(-1)!;
+    const held = fs
+      .readdirSync(path.join(repo, '.release', 'runs'))
+      .sort()
+      .at(-1)!;
     const heldLogs = fs
       .readdirSync(path.join(repo, '.release', 'runs', held, 'logs'))
       .map((f) => fs.readFileSync(path.join(repo, '.release', 'runs', held, 'logs', f), 'utf8'))
