@@ -261,6 +261,7 @@ for (const [name, source] of [
   ['helm', 'examples/helm/.release/plan.yaml'],
   ['fleet', 'examples/fleet/.release/plan.yaml'],
   ['nginx-postgres', 'templates/nginx-postgres.yaml'],
+  ['apache-mariadb', 'templates/apache-mariadb.yaml'],
   ['systemd', 'templates/systemd.yaml'],
 ]) {
   fs.copyFileSync(source, `dist/templates/${name}.yaml`);

@@ -19,6 +19,7 @@ import { formatDuration } from '../core/format';
 import { compareRuns, type Comparison } from '../core/engine/queries/compareRuns';
 import { renderComparison } from '../core/engine/queries/comparisonText';
 import { SignalStop } from './signals';
+import { lintMigrations } from '../core/plan/migrationLint';
 
 /** A plan loaded for a command, and where it runs. */
 export interface PlanContext {
@@ -51,6 +52,12 @@ export function readRunCommand(command: 'status' | 'report', runArg: string | un
 const factsOf = (p: PlanContext) =>
   startFacts(p.workspace, p.plan, path.relative(p.workspace, p.planFile) || p.planFile, p.planText, path.relative(process.cwd(), p.planFile) || p.planFile);
 
+/** A file under the current folder relative to it; one elsewhere by its absolute path. */
+const shownPath = (file: string) => {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(file);
+};
+
 /** An unmet start precondition: the plan is right, the workspace is not ready for `run` yet. */
 const warnUnmet = (facts: StartFacts, io: Io) => {
   for (const m of facts.unmet) io.err(`warning: ${m} (a start precondition: \`run\` refuses until it holds; the plan itself is valid)`);
@@ -59,6 +66,13 @@ const warnUnmet = (facts: StartFacts, io: Io) => {
 export async function validateCommand(p: PlanContext, io: Io): Promise<number> {
   const { plan } = p;
   warnUnmet(await factsOf(p), io);
+  const findings = await lintMigrations(p.workspace, plan.rollback.database, p.planFile);
+  for (const f of findings) io.err(`${shownPath(f.file)}:${f.line}:${f.column}: ${f.severity ?? 'error'}: ${f.message}`);
+  const errors = findings.filter((f) => f.severity === undefined).length;
+  if (errors) {
+    io.err(`${errors} migration statement(s) the previous version cannot run on, with rollback.database.strategy code-only`);
+    return EXIT.failed;
+  }
   io.out(
     `${path.relative(process.cwd(), p.planFile) || p.planFile}: valid (${plan.release.name} ${plan.release.version} → ${plan.release.environment}, ${plan.checklist.length} checklist item(s), ${plan.monitoring.metrics.length} metric(s))`,
   );

@@ -32,7 +32,7 @@ const START = `node -e 'require("./server.js")'`;
 
 const SERVER = `const http = require('node:http');
 const fs = require('node:fs');
-const { execFileSync } = require('node:child_process');
+const { execFile, execFileSync } = require('node:child_process');
 const { PORT, APP_VERSION, APP_COLOR } = process.env;
 // The database, as the plan's env describes it (PGHOST, PGPORT, PGDATABASE, PGUSER).
 const migrations = execFileSync('psql', ['-qAt', '-c', 'select string_agg(name, \\',\\' order by name) from schema_migrations'], { encoding: 'utf8' }).trim();
@@ -41,6 +41,19 @@ let served = 0;
 http
   .createServer((req, res) => {
     if (req.url === '/health') return res.end('ok');
+    if (req.url === '/api/orders' && req.method === 'POST') {
+      // A write with the id the client chose: acknowledged (201) once PostgreSQL committed it.
+      let body = '';
+      req.on('data', (d) => (body += d));
+      return req.on('end', () => {
+        const id = Number(JSON.parse(body).id);
+        const child = execFile('psql', ['-qAt', '-v', 'ON_ERROR_STOP=1', '-v', 'id=' + id], (err) => {
+          res.statusCode = err ? 500 : 201;
+          res.end(err ? String(err) : 'ok');
+        });
+        child.stdin.end("INSERT INTO orders (id, item) VALUES (:'id'::int, 'order')");
+      });
+    }
     if (req.url === '/api/items') {
       served++;
       // The faulty version passes its health check and its first requests, then fails.
@@ -239,7 +252,8 @@ http {
     write(
       repo,
       'db/migrations/001_items.sql',
-      "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\nINSERT INTO items VALUES (1, 'apple'), (2, 'pear');\n",
+      "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\nINSERT INTO items VALUES (1, 'apple'), (2, 'pear');\n" +
+        'CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL);\n',
     );
     git('add', '-A');
     git('commit', '-qm', 'feat: items service');
@@ -320,6 +334,8 @@ http {
     const plan = path.join(repo, '.release', 'plan.yaml');
     fs.writeFileSync(plan, fillIn(fs.readFileSync(plan, 'utf8'), { version: '1.1.0' }));
     write(repo, 'db/migrations/002_rehearsal.sql', 'CREATE TABLE notes (id int PRIMARY KEY, body text);\nALTER TABLE items ADD COLUMN note_id int;\n');
+    // Its undo: the rollback's strategy down applies it (and removes 002 from schema_migrations).
+    write(repo, 'db/migrations/002_rehearsal.down.sql', 'ALTER TABLE items DROP COLUMN note_id;\nDROP TABLE notes;\n');
     const before = snapshot();
     const traffic = countTraffic(nginxPort, 2, '/api/items');
     const r = await guideBlock(/^git tag v1\.1\.0\nrelease-pilot run --yes\nrelease-pilot rollback --reason "rehearsal"/m);
@@ -332,6 +348,7 @@ http {
       out,
     );
     assert.match(out, /applied 002_rehearsal\.sql|released/i);
+    assert.match(r.out, /strategy down: down steps passed/, 'the report names the strategy that kept the data');
     const l = await live();
     assert.deepEqual(l.body, { version: '1.0.0', color: 'green', migrations: '001_items.sql' }, 'nginx points at green again, on 1.0.0');
     assert.deepEqual(snapshot(), before, 'the database is as it was before 1.1.0: its migration undone');
@@ -340,7 +357,11 @@ http {
     assert.deepEqual(Object.keys(traffic.codes), ['200'], `every request answered 200 through the release and the rollback: ${JSON.stringify(traffic.codes)}`);
     assert.ok(total >= 20, `enough requests were made to mean something: ${total}`);
     // status and report, as the block printed them.
-    assert.match(r.out, /items-service 1\.1\.0 → production: ROLLED-BACK \(rolled back: rehearsal\)/, 'status, as the guide quotes it');
+    assert.match(
+      r.out,
+      /items-service 1\.1\.0 → production: ROLLED-BACK \(rolled back: rehearsal; database: down steps passed, data kept/,
+      'status, as the guide quotes it',
+    );
     assert.match(r.out, /Reason \(if Yes\)\*\*: rehearsal/, 'the report printed');
     const runs = path.join(repo, '.release', 'runs');
     const runId = fs.readdirSync(runs).sort().at(-1)!;
@@ -357,6 +378,7 @@ http {
     const r = await release('1.2.0', 'feat: prices', { 'db/migrations/002_prices.sql': 'ALTER TABLE items ADD COLUMN price int NOT NULL DEFAULT 0;\n' }, [
       // The rehearsal's change goes, as after a rehearsal.
       'db/migrations/002_rehearsal.sql',
+      'db/migrations/002_rehearsal.down.sql',
     ]);
     await traffic.stop();
     assert.equal(r.code, 0, r.out + r.err);
@@ -370,7 +392,7 @@ http {
     console.log(`      good release: ${total} requests through nginx during the release, ${JSON.stringify(traffic.codes)}`);
   });
 
-  it('a faulty release: its migration turns a table into a view, changes a second schema and adds a third, monitoring breaches, the rollback switches back and restores every schema in one transaction', async () => {
+  it('a faulty release whose migration has no undo: monitoring breaches, the rollback switches back and waits; the restore, confirmed, brings back every schema in one transaction', async () => {
     // A database with a schema besides public (the restore once failed on "schema already exists").
     psql('create schema billing; create table billing.invoices (id int primary key, amount int); insert into billing.invoices values (1, 100);');
     const before = snapshot();
@@ -381,7 +403,21 @@ http {
         'UPDATE billing.invoices SET amount = 0;\nCREATE SCHEMA audit;\nCREATE TABLE audit.log (x int);\n',
       FAULTY: 'this version fails after its first requests\n',
     });
-    assert.equal(r.code, 3, `exit 3 (rolled back): ${r.out}${r.err}`);
+    assert.equal(r.code, 1, `exit 1 (waits for a person before the restore): ${r.out}${r.err}`);
+    const held = fs
+      .readdirSync(path.join(repo, '.release', 'runs'))
+      .sort()
+      .at(-1)!;
+    const heldLogs = fs
+      .readdirSync(path.join(repo, '.release', 'runs', held, 'logs'))
+      .map((f) => fs.readFileSync(path.join(repo, '.release', 'runs', held, 'logs', f), 'utf8'))
+      .join('\n');
+    assert.match(heldLogs, /no undo in db\/migrations for: 003_items_view\.down\.sql; nothing was changed/);
+    assert.match(r.out + r.err, /restore would discard \d+ writes/);
+    assert.equal(snapshot().relations.includes('items:v'), true, 'nothing restored while it waits');
+    const confirmed = await cli('rollback', '--restore', '--yes');
+    assert.equal(confirmed.code, 3, `exit 3 (rolled back): ${confirmed.out}${confirmed.err}`);
+    assert.match(confirmed.out, /strategy down: restored from the backup; writes since the backup: \d+/);
     const runs = path.join(repo, '.release', 'runs');
     const runId = fs.readdirSync(runs).sort().at(-1)!;
     const journal = fs
@@ -417,6 +453,55 @@ http {
     assert.ok(!fs.existsSync(path.join(stateDir, 'green.pid')), 'the faulty colour was stopped');
   });
 
+  it('a faulty release under a load that writes: strategy down undoes its migration, every acknowledged order is in the database', async () => {
+    // Orders posted through nginx with ids the client chooses, one after the other; an id is
+    // acknowledged when the service answered 201 (PostgreSQL committed it).
+    const acked: number[] = [];
+    const failed: string[] = [];
+    let writing = true;
+    let next = 100_001;
+    const writer = (async () => {
+      while (writing) {
+        const id = next++;
+        const r = await fetch(`http://127.0.0.1:${nginxPort}/api/orders`, { method: 'POST', body: JSON.stringify({ id }) }).catch((e: Error) => e);
+        if (r instanceof Error) failed.push(`${id}: ${r.message}`);
+        else if (r.status === 201) acked.push(id);
+        else failed.push(`${id}: ${r.status}`);
+      }
+    })();
+    const before = snapshot().columns;
+    // Still FAULTY; 003 (no undo) goes, as after an incident.
+    const r = await release(
+      '1.3.1',
+      'feat: order notes',
+      {
+        'db/migrations/005_order_notes.sql': 'ALTER TABLE orders ADD COLUMN note text;\n',
+        'db/migrations/005_order_notes.down.sql': 'ALTER TABLE orders DROP COLUMN note;\n',
+      },
+      ['db/migrations/003_items_view.sql'],
+    );
+    writing = false;
+    await writer;
+    assert.equal(r.code, 3, `exit 3 (rolled back): ${r.out}${r.err}`);
+    const runs = path.join(repo, '.release', 'runs');
+    const runId = fs.readdirSync(runs).sort().at(-1)!;
+    const logs = fs
+      .readdirSync(path.join(runs, runId, 'logs'))
+      .map((f) => fs.readFileSync(path.join(runs, runId, 'logs', f), 'utf8'))
+      .join('\n');
+    assert.match(logs, /applied 005_order_notes\.sql/);
+    assert.match(logs, /undone, newest first: 005_order_notes\.sql/);
+    assert.match(r.out, /strategy down: down steps passed; writes since the backup: \d+; kept: \d+ \/ discarded: 0/);
+    assert.equal(snapshot().columns, before, 'the column 005 added is gone');
+    assert.equal(psql("select count(*) from schema_migrations where name = '005_order_notes.sql'"), '0');
+    assert.ok(acked.length >= 20, `enough orders were acknowledged to mean something: ${acked.length}`);
+    const present = psql(`select count(*) from orders where id between 100001 and ${next}`);
+    const missing = psql(`select count(*) from unnest(array[${acked.join(',')}]) a(id) where not exists (select 1 from orders o where o.id = a.id)`);
+    assert.equal(missing, '0', 'every acknowledged order is in the database');
+    assert.ok(Number(present) >= acked.length);
+    console.log(`      orders under load: ${acked.length} acknowledged, ${present} in the database after the rollback, ${failed.length} not acknowledged`);
+  });
+
   /** waitFor with an asynchronous condition: up to 20 s. */
   async function until(cond: () => Promise<boolean>): Promise<boolean> {
     for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (await cond().catch(() => false)) return true;
@@ -434,7 +519,7 @@ http {
 
   const planValue = (key: string) => new RegExp(`^\\s*${key}: "?(\\d+)"?$`, 'm').exec(fs.readFileSync(path.join(repo, '.release', 'plan.yaml'), 'utf8'))![1];
 
-  it('a first release onto a service already live: the faulty release is rolled back to the upstream that served before, and the database is restored', async () => {
+  it('a first release onto a service already live: the faulty release is rolled back to the upstream that served before, and the confirmed restore brings the database back', async () => {
     // Nothing of this template ran here before: a fresh state folder, nginx on a service started by hand.
     stopInstances();
     stateDir = path.join(tmp, 'fresh state');
@@ -448,10 +533,15 @@ http {
     assert.ok(await until(async () => (await live()).body?.version === 'live before release-pilot'), 'nginx serves the live service');
     const before = snapshot();
     // Still FAULTY (1.3.0's file stays in the repository).
-    const r = await release('1.4.0', 'feat: billing reset', {
-      'db/migrations/004_billing.sql': 'UPDATE billing.invoices SET amount = 0;\nCREATE TABLE extra (x int);\n',
-    });
-    assert.equal(r.code, 3, `exit 3 (rolled back): ${r.out}${r.err}`);
+    const r = await release(
+      '1.4.0',
+      'feat: billing reset',
+      { 'db/migrations/004_billing.sql': 'UPDATE billing.invoices SET amount = 0;\nCREATE TABLE extra (x int);\n' },
+      ['db/migrations/005_order_notes.sql', 'db/migrations/005_order_notes.down.sql'],
+    );
+    // 004 has no undo: the code goes back, and the restore waits for a person.
+    assert.equal(r.code, 1, `exit 1 (waits before the restore): ${r.out}${r.err}`);
+    assert.equal((await cli('rollback', '--restore', '--yes')).code, 3);
     const runs = path.join(repo, '.release', 'runs');
     const runId = fs.readdirSync(runs).sort().at(-1)!;
     const logs = fs

@@ -28,22 +28,19 @@ describe('plan templates', () => {
     );
   });
 
-  // These restore the database among rollback.steps, over every write since the backup, uncounted:
-  // validate says so until their restore moves to rollback.database.
-  const RESTORE_IN_STEPS = ['nginx-postgres'];
   for (const name of Object.keys(PLAN_TEMPLATES)) {
-    it(`${name} loads with the real loader, without a problem or a warning${RESTORE_IN_STEPS.includes(name) ? ' but the uncounted restore' : ''}`, () => {
+    it(`${name} loads with the real loader, without a problem or a warning`, () => {
       const r = loadPlanFile(path.join(TEMPLATE_DIR, `${name}.yaml`));
       assert.ok(r.ok, r.ok ? '' : r.problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n'));
       assert.deepEqual(
         r.warnings.map((w) => w.path),
-        RESTORE_IN_STEPS.includes(name) ? ['phases.migration'] : [],
+        [],
         r.warnings.map((w) => w.message).join('\n'),
       );
     });
   }
 
-  for (const name of ['nginx-postgres', 'systemd']) {
+  for (const name of ['nginx-postgres', 'apache-mariadb', 'systemd']) {
     it(`${name} marks the values a user fills in at the top: release, variables, env and monitoring`, () => {
       const text = fs.readFileSync(path.join(TEMPLATE_DIR, `${name}.yaml`), 'utf8');
       const start = text.indexOf('# ---- FILL IN ---');
@@ -64,7 +61,7 @@ describe('plan templates', () => {
  */
 describe('plan templates: values reach the shell as variables', () => {
   const PASTED = /\$\{(var\.[A-Za-z_]\w*|run\.dir|backup\.path)\}/;
-  for (const name of ['nginx-postgres', 'systemd']) {
+  for (const name of ['nginx-postgres', 'apache-mariadb', 'systemd']) {
     it(`${name}: no command pastes a variable, the run folder or the backup path into its text`, () => {
       const pasted: string[] = [];
       const walk = (node: unknown, key: string): void => {

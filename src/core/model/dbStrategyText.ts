@@ -1,4 +1,4 @@
-import type { DbWrites, RollbackDatabase } from './schema-database';
+import type { DbStrategy, DbWrites, RollbackDatabase } from './schema-database';
 
 /** Which source the plan counts writes with: the journal's name for it. */
 export const writesSource = (w: DbWrites): string => (w.sqlite !== undefined ? 'sqlite' : w.postgres ? 'postgres' : w.mysql ? 'mysql' : 'command');
@@ -17,4 +17,20 @@ export function databaseStrategyText(d: RollbackDatabase | undefined): string {
     ? `by itself, even over writes since the backup (allowed: ${d.allowDataLoss})`
     : 'by itself only over no writes since the backup, otherwise after a person confirms';
   return `database: restore from the backup, ${auto}${counted}`;
+}
+
+/**
+ * What the previous version's smoke test on the migrated schema proved, in one line: the question
+ * before production, the gate's refusal and the report say it with these words.
+ */
+export function compatText(c: { ok: boolean; strategy: DbStrategy; previousVersion: string; message: string }): string {
+  const prev = `the previous version${c.previousVersion ? ` (${c.previousVersion})` : ''}`;
+  if (c.ok) return `code-only proven: ${prev} passed its smoke test on the new schema`;
+  const needs =
+    c.strategy === 'down'
+      ? 'a rollback will need the down steps'
+      : c.strategy === 'restore'
+        ? 'a rollback will need the restore, which loses the writes since the backup'
+        : 'a rollback will need down steps or lose data with a restore; strategy code-only cannot roll this release back';
+  return `${prev} failed its smoke test on the new schema (${c.message}): ${needs}`;
 }

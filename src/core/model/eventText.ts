@@ -37,6 +37,7 @@ export const TEXT_FIELDS: { readonly [T in Type]: readonly Field<T>[] } = {
   'rollback.finished': ['message'],
   'database.marked': [],
   'database.writes': [],
+  'database.compat': ['message'],
   'rollback.database': ['message'],
   'retire.inherited': [],
   'announcement.sent': ['channel', 'message'],

@@ -160,6 +160,8 @@ export type ReleaseEvent = At &
      * to confirm or decline the restore; `writes` is the count the decision was made on.
      */
     | { type: 'rollback.database'; strategy: DbStrategy; action: DbAction; ok: boolean; message: string; writes?: number }
+    /** The previous version's smoke test on the migrated staging schema: passed proves `code-only` for this release. */
+    | { type: 'database.compat'; strategy: DbStrategy; ok: boolean; previousVersion: string; message: string }
     | { type: 'retire.inherited'; from: string; active: string; idle: string }
     | { type: 'announcement.sent'; channel: string; ok: boolean; message: string }
     | { type: 'changelog.generated'; previousTag: string | null; version: string; sections: Record<string, string[]> }

@@ -50,6 +50,7 @@ export interface ReleaseState {
   rollbacks: RollbackView[];
   /** The database's marks taken when the backup passed, and the writes since, as last measured. */
   database?: { source: string; markedAt: string; marks: Record<string, TableMark>; writes?: { at: string; total: number; tables: Record<string, number> } };
+  compat?: Omit<Extract<ReleaseEvent, { type: 'database.compat' }>, 'type' | 'at'>;
   /** The old colour of an earlier release, kept up for its rollback, which this release retires before it deploys. */
   retireInherited?: { from: string; active: string; idle: string };
   pausedAt?: { step?: string; message: string; since?: string };
@@ -299,6 +300,9 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       case 'database.writes':
         if (s.database) s.database.writes = { at: e.at, total: e.total, tables: e.tables };
+        break;
+      case 'database.compat':
+        s.compat = { strategy: e.strategy, ok: e.ok, previousVersion: e.previousVersion, message: e.message };
         break;
       case 'rollback.database':
         s.lifecycle = afterRollbackDatabase(s.lifecycle, e.action);

@@ -55,6 +55,14 @@ export const RollbackDatabase = z
       z.optional(z.string().check(z.refine((v) => writtenReason(v) !== undefined, `expected why writes since the backup may be discarded: ${REASON_RULE}`))),
       'Why an automatic rollback may restore over the writes made since the backup (the count is still journaled and reported). Without it, a restore over writes waits for a person.',
     ),
+    migrations: doc(
+      z.optional(z.array(str()).check(z.minLength(1, 'expected at least one glob pattern of migration files'))),
+      'The migration SQL files, as glob patterns relative to the workspace (`db/migrations/*.sql`). `validate` reads every statement that drops, renames, retypes, adds NOT NULL without a default, truncates, or deletes or updates every row. With `code-only` such a statement is an error (the previous version cannot run on that schema); with `down` or `restore` a warning (a rollback will need them).',
+    ),
+    compatCheck: doc(
+      z.optional(Steps.check(z.minLength(1, 'expected at least one compat check step'))),
+      "The previous version's smoke test on the migrated staging schema. It runs at the end of the staging phase (`${release.previousVersion}` names that version). Passed: `code-only` is proven for this release. Failed: with `code-only` the release stops before production; with `down` or `restore` a person confirms going on, knowing a rollback will need them.",
+    ),
     writes: doc(
       z.optional(DbWrites),
       'How the writes since the backup are measured: exactly one of `sqlite`, `postgres`, `mysql` or `command`. Marks are taken when the backup phase passes, and measured again before a restore. Rows added, and rows removed, are counted; a row updated in place is not.',

@@ -201,6 +201,8 @@ const PLACES: [RegExp, Place][] = [
   [new RegExp(`^phases\\.deploy\\.canary\\.(?:deploy|promote)${STEP}$`), 'step'],
   [new RegExp(`^rollback\\.steps${STEP}$`), 'rollback'],
   [new RegExp(`^rollback\\.database\\.(?:down|restore)${STEP}$`), 'rollback'],
+  // The compat check runs in the staging phase, as a step of the run (src/core/engine/run/dbCompat.ts).
+  [new RegExp(`^rollback\\.database\\.compatCheck${STEP}$`), 'step'],
   // Each text the writes since the backup are counted with (src/core/engine/run/dbWrites.ts).
   [/^rollback\.database\.writes\.(?:sqlite|command|postgres\.url|mysql\.(?:host|socket|user|password|database))$/, 'rollback'],
   [new RegExp(`^phases\\.(?:preparation|staging|backup|migration|config|announcement|verification|deploy)\\.steps${STEP}$`), 'step'],

@@ -6,7 +6,8 @@ import * as path from 'node:path';
  * copies each to `dist/templates/<name>.yaml` (esbuild.mjs); a test loads every one with the real loader.
  */
 export const PLAN_TEMPLATES = {
-  'nginx-postgres': 'A service behind nginx, blue-green, PostgreSQL: pg_dump backup, psql migrations, one-transaction restore',
+  'nginx-postgres': 'A service behind nginx, blue-green, PostgreSQL: psql migrations undone by their .down.sql, pg_dump restore as the last resort',
+  'apache-mariadb': 'A Node service behind Apache httpd, blue-green, MariaDB: knex migrations, knex migrate:rollback, mariadb-dump last resort',
   systemd: 'A systemd service on one host: a release folder per version, restart, health and active-state checks',
   fleet: 'A fleet behind HAProxy: a rolling deploy with Ansible over SSH, Prometheus guards (examples/fleet)',
   local: 'A local service: blue-green behind a router, SQLite backup, metrics scraped (the demo)',

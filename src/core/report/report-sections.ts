@@ -96,7 +96,11 @@ export function specSections(r: ReleaseReport): ReportSection[] {
 }
 
 function incidentFields(ir: ReleaseReport['incidentResponse']): ReportField[] {
-  const fields = [field('Rollback Triggered', ir.rollbackTriggered), field('Reason (if Yes)', ir.rollbackTriggered === 'Yes' ? ir.reason : 'N/A')];
+  const fields = [
+    field('Rollback Triggered', ir.rollbackTriggered),
+    field('Reason (if Yes)', ir.rollbackTriggered === 'Yes' ? ir.reason : 'N/A'),
+    ...(ir.compat ? [field('Database Compatibility', ir.compat)] : []),
+  ];
   if (ir.rollbackTriggered !== 'Yes') return fields;
   const attempts = ir.attempts ?? [];
   return [

@@ -1,3 +1,4 @@
+import { compatText } from '../model/dbStrategyText';
 import type { RollbackDatabaseView } from '../model/stateViews';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -98,8 +99,10 @@ function changelogOf(s: ReleaseState): ReleaseReport['changelog'] {
 
 function incidentResponse(s: ReleaseState): ReleaseReport['incidentResponse'] {
   const rb = s.rollback;
-  if (!rb) return { rollbackTriggered: 'No', reason: 'N/A' };
+  const compat = s.compat ? { compat: compatText(s.compat) } : {};
+  if (!rb) return { rollbackTriggered: 'No', reason: 'N/A', ...compat };
   return {
+    ...compat,
     rollbackTriggered: 'Yes',
     reason: rb.reason,
     trigger: rb.trigger,

@@ -26,6 +26,8 @@ export interface ReleaseReport {
     attempts?: RollbackAttempt[];
     /** What the rollback did to the database: its strategy, and the writes since the backup kept and discarded. */
     database?: string;
+    /** What the previous version's smoke test on the migrated schema proved (absent when the plan has no compat check or it did not run). */
+    compat?: string;
   };
   outcome: string;
   outcomeMessage?: string;

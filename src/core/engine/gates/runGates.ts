@@ -7,7 +7,7 @@ import { checkAcceptance, runCheck } from './checks';
 import { isBaselineStep } from '../run/phaseUnits';
 import { environmentGates } from './environmentGates';
 import { clip } from '../../format';
-import { databaseStrategyText } from '../../model/dbStrategyText';
+import { compatText, databaseStrategyText } from '../../model/dbStrategyText';
 import { REASON_RULE, writtenReason } from './writtenReason';
 import { transition } from '../../model/statusTransitions';
 
@@ -149,6 +149,7 @@ async function goDecision(c: RunContext): Promise<boolean> {
 
 /** The ordering rules a careful engineer keeps. */
 export function phaseGate(s: ReleaseState, phase: PhaseId): string | undefined {
+  if (s.compat && !s.compat.ok && s.compat.strategy === 'code-only' && phase !== 'preparation' && phase !== 'staging') return compatText(s.compat);
   if (phase === 'migration') {
     const backupSteps = Object.values(s.steps).filter((x) => x.phase === 'backup' && !isBaselineStep(x.key));
     const backupPassed = backupSteps.length > 0 && backupSteps.every((x) => x.state === 'passed');

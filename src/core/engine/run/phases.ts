@@ -5,6 +5,7 @@ import { phaseGate } from '../gates/runGates';
 import type { FailureDecision } from './ports';
 import { rollbackNow } from './rollbackRun';
 import { markDatabase } from './dbRollback';
+import { compatCheck } from './dbCompat';
 import { retireUnits, unitsFor, type Unit } from './phaseUnits';
 import { runUnit } from './unitDispatch';
 import { REASON_RULE, writtenReason } from '../gates/writtenReason';
@@ -36,6 +37,8 @@ export async function runPhase(c: RunContext, phase: PhaseId): Promise<'ok' | 's
     if (r === 'stop') return 'stop';
     if (r === 'failed-continue') anyFailed = true;
   }
+  // The previous version on the schema the staging migration left: what a code-only rollback relies on.
+  if (phase === 'staging' && !anyFailed && (await compatCheck(c)) === 'stop') return 'stop';
   c.append({ type: 'phase.finished', phase, outcome: anyFailed ? 'failed' : 'passed' });
   // What "writes since the backup" is measured from: the database as the backup left it.
   if (phase === 'backup' && !anyFailed) await markDatabase(c);
