@@ -1,7 +1,7 @@
 import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
 import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark } from './events';
-import type { ChecklistView, MetricView, PhaseView, RollbackDatabaseView, RollbackView, StepView } from './stateViews';
+import { rollbackEnd, type ChecklistView, type MetricView, type PhaseView, type RollbackDatabaseView, type RollbackView, type StepView } from './stateViews';
 import { afterPhaseStarted, afterRollbackDatabase, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
@@ -292,8 +292,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.rollbacks.push(s.rollback);
         break;
       case 'rollback.finished':
-        if (s.rollback) Object.assign(s.rollback, { finishedAt: e.at, outcome: e.outcome, message: e.message, durationMs: e.durationMs, budgetMs: e.budgetMs });
-        if (s.rollback && e.needsAttention) s.rollback.needsAttention = e.needsAttention;
+        if (s.rollback) Object.assign(s.rollback, rollbackEnd(e));
         break;
       case 'database.marked':
         s.database = { source: e.source, markedAt: e.at, marks: e.tables };

@@ -1,6 +1,6 @@
 // The parts of a ReleaseState (releaseState.ts): a step, a checklist item, a phase, a metric, a rollback, as the fold keeps them.
 import type { PhaseId } from './schema';
-import type { DbAction, ItemState, PhaseState, ProcessStart, RollbackTrigger, SampleStatus, StepState } from './events';
+import type { DbAction, ItemState, PhaseState, ProcessStart, RollbackTrigger, ReleaseEvent, SampleStatus, StepState } from './events';
 import type { DbStrategy } from './schema-database';
 
 export interface StepView {
@@ -102,4 +102,10 @@ export interface RollbackDatabaseView {
   /** Of the writes counted, how many the rollback kept and how many a restore discarded. */
   kept?: number;
   discarded?: number;
+}
+
+/** What a `rollback.finished` event sets on the rollback's view. */
+export function rollbackEnd(e: Extract<ReleaseEvent, { type: 'rollback.finished' }>): Partial<RollbackView> {
+  const { at, outcome, message, durationMs, budgetMs, needsAttention } = e;
+  return { finishedAt: at, outcome, message, durationMs, budgetMs, ...(needsAttention?.length ? { needsAttention } : {}) };
 }
