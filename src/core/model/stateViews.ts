@@ -1,6 +1,6 @@
 // The parts of a ReleaseState (releaseState.ts): a step, a checklist item, a phase, a metric, a rollback, as the fold keeps them.
 import type { PhaseId } from './schema';
-import type { DbAction, ItemState, PhaseState, ProcessStart, RollbackTrigger, ReleaseEvent, SampleStatus, StepState } from './events';
+import type { DbAction, ItemState, PhaseState, ProcessStart, RollbackTrigger, SampleStatus, StepState } from './events';
 import type { DbStrategy } from './schema-database';
 
 export interface StepView {
@@ -105,7 +105,9 @@ export interface RollbackDatabaseView {
 }
 
 /** What a `rollback.finished` event sets on the rollback's view. */
-export function rollbackEnd(e: Extract<ReleaseEvent, { type: 'rollback.finished' }>): Partial<RollbackView> {
+export function rollbackEnd(
+  e: Pick<RollbackView, 'outcome' | 'message' | 'durationMs' | 'budgetMs' | 'needsAttention'> & { at: string },
+): Partial<RollbackView> {
   const { at, outcome, message, durationMs, budgetMs, needsAttention } = e;
   return { finishedAt: at, outcome, message, durationMs, budgetMs, ...(needsAttention?.length ? { needsAttention } : {}) };
 }
