@@ -164,4 +164,36 @@ describe('the fleet under faults (real sshd, HAProxy, Ansible, Prometheus)', fun
       await stopAndCheck(f);
     }
   });
+  it('SIGTERM of the release while h2 switches, then resume: h2 serves throughout its restart and the fleet ends released, every host UP', async () => {
+    const { FleetEnvironment } = await fleetModule();
+    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
+    try {
+      await f.start();
+      const releasing = release(f);
+      const h2 = f.hosts[1];
+      // h2's `current` points to 1.1.0 while h2 is still drained: its restart is under way; the CLI gets SIGTERM then.
+      const switching = await waitFor(() => {
+        if (f.versions().h2 !== '1.1.0') return false;
+        process.kill(releasing.pid, 'SIGTERM');
+        return true;
+      }, 150_000);
+      assert.ok(switching, 'h2 started its switch');
+      const stopped = await releasing.done;
+      assert.equal(stopped.code, 143, stopped.out.slice(-3000));
+      // Whatever the stop cut, h2 answers its health check (the old or the new version) once its restart is over.
+      const health = async () => {
+        const res = await fetch(`http://${h2.addr}:${h2.servicePort}/health`).catch(() => undefined);
+        return res?.status === 200;
+      };
+      assert.ok(await waitFor(health, 15_000), 'h2 serves after the stop: never left down');
+      const runId = path.basename(newestRun(f)!);
+      const resumed = await cli(f, ['resume', runId, '--retry', '--yes']).done;
+      assert.equal(resumed.code, 0, resumed.out.slice(-4000));
+      assert.deepEqual(f.versions(), { h1: '1.1.0', h2: '1.1.0', h3: '1.1.0', h4: '1.1.0' });
+      const servers = f.haproxyServers();
+      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} takes traffic: ${JSON.stringify(servers)}`);
+    } finally {
+      await stopAndCheck(f);
+    }
+  });
 });
