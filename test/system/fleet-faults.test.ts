@@ -126,6 +126,13 @@ describe('the fleet under faults (real sshd, HAProxy, Ansible, Prometheus)', fun
       assert.deepEqual(finished.needsAttention, ['h3: unreachable over SSH; h3 serves 1.0.0 and takes traffic again'], why);
       assert.match(r.out, /rolled back except h3: unreachable over SSH; h3 serves 1\.0\.0 and takes traffic again/);
       assert.match(fs.readFileSync(path.join(run, 'report.md'), 'utf8'), /except h3: unreachable over SSH/);
+      const announced = journal(f).filter((e) => e.type === 'announcement.sent');
+      assert.ok(
+        announced.some((e) =>
+          /ROLLED BACK in .* except h3: unreachable over SSH; h3 serves 1\.0\.0 and takes traffic again; a person is needed there/.test(String(e.message)),
+        ),
+        JSON.stringify(announced),
+      );
       assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' });
       const servers = f.haproxyServers();
       for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} takes traffic: ${JSON.stringify(servers)}`);

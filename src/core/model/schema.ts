@@ -213,7 +213,7 @@ export const Plan = z
           ),
           steps: doc(
             Steps.check(z.minLength(1, 'a rollback plan needs at least one step')),
-            'The rollback steps, run in order when a rollback starts; the first step that fails stops the rollback, which ends as failed. Plan references are resolved, the colours included in a blue-green plan.',
+            'The rollback steps, run in order when a rollback starts; the first step that fails stops the rollback, which ends as failed. A step that rolled back everything it could but some hosts says so with a line of its output containing `release-pilot: needs-attention HOST: WHY` (one per host): the rollback still ends rolled back, but "except HOST: WHY", in the journal (`rollback.finished` `needsAttention`), the report, the status, the tree and the announcement. Plan references are resolved, the colours included in a blue-green plan.',
           ),
           database: doc(
             z.optional(RollbackDatabase),
