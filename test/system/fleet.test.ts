@@ -25,6 +25,7 @@ interface LoadCounts {
   achievedRps: number;
   counts: Record<string, PhaseCounts>;
   writes: { acknowledged: number; line?: string; error?: string };
+  longestSilence?: { ms: number };
 }
 interface Fleet {
   dir: string;
@@ -312,6 +313,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
     const h1 = () => f.hosts[0];
     let stopped: number | undefined;
+    let hungAt = 0;
     try {
       await f.start();
       const releasing = release(f);
@@ -320,17 +322,22 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
         if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
         stopped = Number(fs.readFileSync(path.join(h1().root, 'service.pid'), 'utf8'));
         process.kill(stopped, 'SIGSTOP');
+        hungAt = Date.now();
         return true;
       }, 120_000);
       assert.ok(switched, 'h1 switched to 1.1.0 and came back UP');
       const r = await releasing;
       assert.equal(r.code, 3, explain(f, r));
       const runs = path.join(f.dir, '.release', 'runs');
+      const load = (await f.stopLoad())!;
+      const failed = total(load, 'non2xx') + total(load, 'connErrors');
+      console.log(
+        `      h1 hung → rollback done in ${Date.now() - hungAt} ms; ${failed} failed requests, longest stretch without an answer ${load.longestSilence?.ms} ms`,
+      );
       const deployLog = fs.readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'logs', 'deploy_0.1.log'), 'utf8');
       assert.match(deployLog, /gate: h1 failed after its batch/);
       assert.doesNotMatch(deployLog, /Drain h2/, 'the rollout stopped before h2: h2 was never drained');
       assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
-      const load = (await f.stopLoad())!;
       const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
       for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran 1.1.0`);
       assertWritesKept(load, true);
