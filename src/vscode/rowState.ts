@@ -79,17 +79,20 @@ export type RowKind = keyof typeof ROW_STATES;
 /** A state word for a status no table names (a newer journal's): the status itself, capitalised. */
 const said = (status: string) => (status ? status[0].toUpperCase() + status.slice(1).replace(/-/g, ' ') : 'Unknown state');
 
+/** A table's own entry for `key` (never an inherited one such as `constructor`). */
+const own = <T>(table: Record<string, T>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
 /** How a row of `kind` shows `state`: the one table every row's icon and accessible label come from. */
 export function rowLook(kind: RowKind, state: string): StateLook {
   switch (kind) {
     case 'gate':
-      return state === 'open' ? { ...GATE_LOOKS.passed, word: 'Open' } : (GATE_LOOKS[state as GateState] ?? { word: said(state), icon: 'circle-outline' });
+      return state === 'open' ? { ...GATE_LOOKS.passed, word: 'Open' } : (own(GATE_LOOKS, state) ?? { word: said(state), icon: 'circle-outline' });
     case 'release':
       if (state === 'not-started') return { word: 'Not started', icon: 'rocket' };
       if (state === 'invalid') return { ...GATE_LOOKS.failed, word: 'Invalid plan' };
       if (state === 'rolled-back') return RUN_LOOKS['rolled-back'];
       // The release row keeps the Release view's icons (a released run's filled tick), with the status's own word.
-      return { ...GATE_LOOKS[releaseGateState(state)], word: RUN_LOOKS[state]?.word ?? said(state) };
+      return { ...GATE_LOOKS[releaseGateState(state)], word: own(RUN_LOOKS, state)?.word ?? said(state) };
     case 'rollback':
       return state === 'rolled-back'
         ? { word: 'Rolled back', icon: 'history', colour: 'testing.iconPassed' }
@@ -97,11 +100,11 @@ export function rowLook(kind: RowKind, state: string): StateLook {
           ? RUN_LOOKS['rollback-failed']
           : { ...GATE_LOOKS.running, word: 'Rolling back' };
     case 'run':
-      return RUN_LOOKS[state] ?? { word: said(state), icon: 'circle-outline' };
+      return own(RUN_LOOKS, state) ?? { word: said(state), icon: 'circle-outline' };
     case 'refused-attempts':
       return { word: 'Refused', icon: 'circle-slash', colour: 'disabledForeground' };
     default:
-      return GATE_LOOKS[state as GateState] ?? { word: said(state), icon: 'circle-outline' };
+      return own(GATE_LOOKS, state) ?? { word: said(state), icon: 'circle-outline' };
   }
 }
 

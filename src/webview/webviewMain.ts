@@ -115,7 +115,8 @@ function markerPlugin(): uPlot.Plugin {
             ctx.moveTo(x, u.bbox.top);
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
-            ctx.fillStyle = ctx.strokeStyle;
+            // The marker's line in its colour; its word in the theme's text colour, readable in every theme.
+            ctx.fillStyle = css('--vscode-foreground', '#ccc');
             ctx.fillText(mk.label, x + 3, u.bbox.top + 12 * devicePixelRatio);
           }
           const m = snap.metrics.find((x) => x.id === (u as uPlot & { metricId?: string }).metricId);
