@@ -58,6 +58,9 @@ Options:
   --reason TEXT            why you roll back or abandon
   --late                   with rollback --yes: confirm a rollback after its window closed
                            (without a terminal, --yes alone does not start a late rollback)
+  --restore                with rollback: confirm the restore a rollback waits for (it shows the
+                           writes since the backup it discards; no terminal: with --yes)
+  --no-restore             with rollback: decline it; the run ends rolled back (code only)
   --force                  with rollback: roll back a run a newer run superseded (needs --reason);
                            with init: replace the existing plan
   --template NAME          with init: the template to start from
@@ -123,6 +126,8 @@ export const OPTIONS = {
   retry: { type: 'boolean' },
   late: { type: 'boolean' },
   force: { type: 'boolean' },
+  restore: { type: 'boolean' },
+  'no-restore': { type: 'boolean' },
   template: { type: 'string' },
   json: { type: 'boolean' },
   limit: { type: 'string' },

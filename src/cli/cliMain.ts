@@ -207,6 +207,10 @@ async function runCommand(command: string, runArg: string | undefined, o: CliOpt
       // A refusal, as the gate it would waive refuses it: nothing ran.
       return EXIT.failed;
     }
+  if ((o.restore || o['no-restore']) && (command !== 'rollback' || (o.restore && o['no-restore']))) {
+    io.err('release-pilot: --restore or --no-restore (one of them) answers a rollback that waits before its restore: release-pilot rollback [RUN] --restore');
+    return EXIT.usage;
+  }
   if (command === 'rollback' && o.force && !writtenReason(o.reason)) {
     io.err(`release-pilot: --force needs --reason TEXT: why roll back a run a newer run superseded (${REASON_RULE})`);
     return EXIT.usage;

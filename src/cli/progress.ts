@@ -55,7 +55,14 @@ export function progressPrinter(io: Io, plan: Plan, verbose: boolean) {
         io.out(`${e.outcome === 'rolled-back' ? '✓' : '✗✗'} ${e.message}`);
         break;
       case 'release.paused':
-        io.out(`\n⏸ paused: ${e.message}\n  continue with: release-pilot resume ${s.runId}   (or: release-pilot abandon ${s.runId} --reason TEXT)`);
+        io.out(
+          s.rollback?.database?.action === 'held'
+            ? `\n⏸ the code rolled back; the restore waits: ${s.rollback.database.message}`
+            : `\n⏸ paused: ${e.message}\n  continue with: release-pilot resume ${s.runId}   (or: release-pilot abandon ${s.runId} --reason TEXT)`,
+        );
+        break;
+      case 'rollback.database':
+        if (e.action !== 'held') io.out(`  ${e.ok ? '✓' : '✗'} ${e.message}`);
         break;
       case 'release.finished':
         io.out(

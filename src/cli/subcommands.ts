@@ -237,7 +237,11 @@ async function driveRelease(command: string, release: Release, o: CliOptions, io
       io.out(`abandoned ${state.name} ${state.version} (run ${state.runId}): ${state.outcomeMessage}`);
       return 0;
     }
-    if (command === 'rollback') state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line', { force: Boolean(o.force) });
+    if (command === 'rollback')
+      state = await release.rollbackFinished(o.reason ?? 'rolled back by hand from the command line', {
+        force: Boolean(o.force),
+        restore: o['no-restore'] ? false : o.restore ? true : undefined,
+      });
     else state = await release.run();
   } catch (e) {
     if (command === 'run' || command === 'resume' || !(e instanceof GateError)) throw e;

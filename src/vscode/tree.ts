@@ -21,6 +21,7 @@ import {
 } from './treeNodes';
 import { environmentOf } from '../core/plan/environments';
 import { shortTime } from '../core/engine/queries/releaseHistory';
+import { databaseStrategyText } from '../core/model/dbStrategyText';
 import { formatCountdown } from '../core/format';
 import { rowLook, type RowKind } from './rowState';
 
@@ -185,7 +186,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
         item.id = 'rollback';
         item.description = `${rb.trigger}: ${rb.reason}`;
         item.tooltip = new vscode.MarkdownString().appendText(
-          `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}`,
+          `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}${rb.database ? `\nDatabase (${rb.database.strategy}): ${rb.database.message}` : ''}`,
         );
         item.contextValue = `rollback:${state}`;
         return [item, ['rollback', rb.outcome ?? 'running']];
@@ -230,7 +231,10 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
       const said = this.c.state?.acceptance;
       if (said) lines.push(`It said: "${said.said}"`);
     }
-    if (id === 'rollback-plan' && plan) lines.push(...plan.rollback.steps.map((s, i) => `${i + 1}. ${s.name}`));
+    if (id === 'rollback-plan' && plan) {
+      lines.push(...plan.rollback.steps.map((s, i) => `${i + 1}. ${s.name}`));
+      if (plan.rollback.database) lines.push(`Then, when the migration started: ${databaseStrategyText(plan.rollback.database)}`);
+    }
     const g = this.c.gatesNow;
     if (g?.verdicts.some((v) => v.gate === id))
       lines.push(

@@ -49,6 +49,7 @@ export async function askCancelStep(live: () => Release | undefined): Promise<vo
 /** Every question the extension asks about a release: the engine's, and the two Start Release asks over an unfinished run. */
 export interface ReleasePrompts extends Prompter {
   confirmRollback(q: RollbackQuestion): Promise<boolean>;
+  decideRestore(message: string): Promise<'restore' | 'decline' | undefined>;
   /** A paused or interrupted run blocks a new one: "Resume", "Abandon…" or nothing. */
   unresolved(message: string, detail: string): Thenable<string | undefined>;
   abandonReason(version: string): Thenable<string | undefined>;
@@ -80,6 +81,7 @@ export class Answerers {
       onBreach: o.onBreach ?? person.onBreach.bind(person),
       notify: o.notify ?? person.notify.bind(person),
       confirmRollback: o.confirmRollback ?? person.confirmRollback.bind(person),
+      decideRestore: o.decideRestore ?? person.decideRestore.bind(person),
       unresolved: o.unresolved ?? person.unresolved.bind(person),
       abandonReason: o.abandonReason ?? person.abandonReason.bind(person),
     };
@@ -160,6 +162,15 @@ export class VscodePrompter implements ReleasePrompts {
     const go = q.lateByMs !== undefined ? 'Roll Back Late' : 'Roll Back Anyway';
     const pick = await vscode.window.showWarningMessage(q.message.split('\n')[0], { modal: true, detail: q.message.split('\n').slice(1).join('\n') }, go);
     return pick === go;
+  }
+
+  /** The rollback that waits before its restore: the count of the writes it discards, and both answers. */
+  async decideRestore(message: string): Promise<'restore' | 'decline' | undefined> {
+    const [head, ...rest] = message.split('\n');
+    const restore = 'Restore (discard them)';
+    const keep = 'Keep the Database (code only)';
+    const pick = await vscode.window.showWarningMessage(head, { modal: true, detail: rest.join('\n') }, restore, keep);
+    return pick === restore ? 'restore' : pick === keep ? 'decline' : undefined;
   }
 
   async unresolved(message: string, detail: string): Promise<string | undefined> {

@@ -72,6 +72,13 @@ environments:
   });
   (everything.phases as Record<string, Record<string, unknown>>).verification.http = [{ url: 'http://127.0.0.1:9/', maxLatency: '1s' }];
   (everything.rollback as { steps: Record<string, unknown>[] }).steps[0].timeout = '1m';
+  // Each step list of the database rollback (their timeouts), with the backup a restore needs.
+  (everything.rollback as Record<string, unknown>).database = {
+    strategy: 'down',
+    down: [{ run: 'true' }],
+    restore: [{ run: 'true' }],
+    writes: { command: 'echo 0' },
+  };
   const capture = base();
   (capture.monitoring as Record<string, unknown>).baseline = { capture: '1s' };
   const health = `healthCheck: { http: { url: "http://127.0.0.1:9/" } }`;

@@ -28,13 +28,17 @@ describe('plan templates', () => {
     );
   });
 
+  // These restore the database among rollback.steps, over every write since the backup, uncounted:
+  // validate says so until their restore moves to rollback.database.
+  const RESTORE_IN_STEPS = ['nginx-postgres', 'local'];
   for (const name of Object.keys(PLAN_TEMPLATES)) {
-    it(`${name} loads with the real loader, without a problem or a warning`, () => {
+    it(`${name} loads with the real loader, without a problem or a warning${RESTORE_IN_STEPS.includes(name) ? ' but the uncounted restore' : ''}`, () => {
       const r = loadPlanFile(path.join(TEMPLATE_DIR, `${name}.yaml`));
       assert.ok(r.ok, r.ok ? '' : r.problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n'));
       assert.deepEqual(
-        r.warnings.map((w) => w.message),
-        [],
+        r.warnings.map((w) => w.path),
+        RESTORE_IN_STEPS.includes(name) ? ['phases.migration'] : [],
+        r.warnings.map((w) => w.message).join('\n'),
       );
     });
   }

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   Stopped: 'RP_STOPPED',
   /** A `${…}` reference has no value. */
   UnresolvedReference: 'RP_UNRESOLVED_REFERENCE',
+  /** The engine tried a status change its table does not allow; nothing was journaled but a warning. */
+  TransitionRefused: 'RP_TRANSITION_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,11 +1,22 @@
 import type { PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
+import type { DbStrategy } from './schema-database';
 
 export type ItemState = 'pending' | 'checking' | 'passed' | 'failed' | 'waived';
 export type StepState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' | 'interrupted' | 'skipped';
 export type PhaseState = 'pending' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped';
 export type ReleaseOutcome = 'released' | 'failed' | 'rolled-back' | 'rollback-failed' | 'aborted';
 export type RollbackTrigger = 'user' | 'guard' | 'step';
+/**
+ * One table's mark: its rows, and its highest integer key (rowid, primary key) when it has one, as
+ * the database printed it: a bigint beyond 2^53 stays exact.
+ */
+export interface TableMark {
+  rows: number;
+  maxId?: string;
+}
+/** What a rollback did to the database: kept the schema, ran the down steps, restored, waits for a person, or was told not to restore. */
+export type DbAction = 'kept' | 'down' | 'restore' | 'held' | 'declined';
 export type SampleStatus = 'ok' | 'breach' | 'error' | 'nan' | 'empty' | 'no-traffic';
 
 /** How a step's process ended: what the runner reports and the journal's `step.finished` keeps. */
@@ -132,6 +143,15 @@ export type ReleaseEvent = At &
         forcedOver?: string;
       }
     | { type: 'rollback.finished'; outcome: 'rolled-back' | 'rollback-failed'; message: string; durationMs?: number; budgetMs?: number }
+    /** The database's marks, taken when the backup phase passed: what "writes since the backup" is measured from. */
+    | { type: 'database.marked'; source: string; tables: Record<string, TableMark> }
+    /** The writes since the backup, measured before a restore: in all and per table. */
+    | { type: 'database.writes'; source: string; total: number; tables: Record<string, number> }
+    /**
+     * A step of the rollback's database part: `ok` false when its steps failed. `held` waits for a person
+     * to confirm or decline the restore; `writes` is the count the decision was made on.
+     */
+    | { type: 'rollback.database'; strategy: DbStrategy; action: DbAction; ok: boolean; message: string; writes?: number }
     | { type: 'retire.inherited'; from: string; active: string; idle: string }
     | { type: 'announcement.sent'; channel: string; ok: boolean; message: string }
     | { type: 'changelog.generated'; previousTag: string | null; version: string; sections: Record<string, string[]> }

@@ -1,7 +1,8 @@
 import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
-import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome } from './events';
-import type { ChecklistView, MetricView, PhaseView, RollbackView, StepView } from './stateViews';
+import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark } from './events';
+import type { ChecklistView, MetricView, PhaseView, RollbackDatabaseView, RollbackView, StepView } from './stateViews';
+import { afterPhaseStarted, afterRollbackDatabase, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
 
@@ -19,6 +20,10 @@ export interface ReleaseState {
   startedAt: string;
   updatedAt: string;
   status: ReleaseStatus;
+  /** Where the release stands in the table of status changes (statusTransitions.ts); `status` is what it shows. */
+  lifecycle: Lifecycle;
+  /** The journal's status events the table refuses (a journal edited, replayed or spliced): each was not folded. */
+  transitionFlags?: string[];
   acceptance?: { ok: boolean; expected: string; said: string; source: string };
   checklist: ChecklistView[];
   phases: PhaseView[];
@@ -43,6 +48,8 @@ export interface ReleaseState {
   /** The newest rollback attempt; `rollbacks` holds every attempt, oldest first. */
   rollback?: RollbackView;
   rollbacks: RollbackView[];
+  /** The database's marks taken when the backup passed, and the writes since, as last measured. */
+  database?: { source: string; markedAt: string; marks: Record<string, TableMark>; writes?: { at: string; total: number; tables: Record<string, number> } };
   /** The old colour of an earlier release, kept up for its rollback, which this release retires before it deploys. */
   retireInherited?: { from: string; active: string; idle: string };
   pausedAt?: { step?: string; message: string; since?: string };
@@ -75,6 +82,7 @@ export function initialState(): ReleaseState {
     startedAt: '',
     updatedAt: '',
     status: 'running',
+    lifecycle: 'new',
     checklist: [],
     phases: PHASES.map((id) => ({ id, state: 'pending', steps: [] })),
     steps: {},
@@ -106,6 +114,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
   {
     s.events++;
     s.updatedAt = e.at;
+    if (!changeStatus(s, e)) return s;
     switch (e.type) {
       case 'release.started':
         Object.assign(s, {
@@ -125,7 +134,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         });
         break;
       case 'release.resumed': {
-        if (s.status === 'paused' || s.status === 'interrupted') s.status = 'running';
         // The phases a pause stopped mid-way do not count the pause as their time.
         const since = s.pausedAt?.since;
         const gap = since ? Date.parse(e.at) - Date.parse(since) : 0;
@@ -154,6 +162,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         p.state = 'running';
         p.startedAt ??= e.at;
         p.finishedAt = undefined;
+        s.lifecycle = afterPhaseStarted(s.lifecycle);
         if (e.phase === 'deploy') s.deployStartedAt ??= e.at;
         if (e.phase === 'monitoring') s.monitoring = { startedAt: e.at };
         break;
@@ -216,7 +225,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.gates[e.gate] = { state: e.state, message: e.message, ...(e.approvals ? { approvals: e.approvals } : {}) };
         break;
       case 'release.paused': {
-        s.status = 'paused';
         s.pausedAt = { step: e.step, message: e.message, since: s.pausedAt?.since ?? e.at };
         // The phase of a failed step stops there: failed until a resume starts it again.
         const st = e.step ? s.steps[e.step] : undefined;
@@ -270,7 +278,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           if (p.startedAt) p.durationMs = activeMs(p, e.at);
           if (p.id === 'monitoring' && s.monitoring) s.monitoring.finishedAt = e.at;
         }
-        s.status = 'rolling-back';
         s.rollback = {
           trigger: e.trigger,
           reason: e.reason,
@@ -286,6 +293,16 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
       case 'rollback.finished':
         if (s.rollback) Object.assign(s.rollback, { finishedAt: e.at, outcome: e.outcome, message: e.message, durationMs: e.durationMs, budgetMs: e.budgetMs });
         break;
+      case 'database.marked':
+        s.database = { source: e.source, markedAt: e.at, marks: e.tables };
+        break;
+      case 'database.writes':
+        if (s.database) s.database.writes = { at: e.at, total: e.total, tables: e.tables };
+        break;
+      case 'rollback.database':
+        s.lifecycle = afterRollbackDatabase(s.lifecycle, e.action);
+        if (s.rollback) s.rollback.database = dbView(e, s.database?.writes?.tables);
+        break;
       case 'retire.inherited':
         s.retireInherited = { from: e.from, active: e.active, idle: e.idle };
         break;
@@ -296,7 +313,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.changelog = { previousTag: e.previousTag, version: e.version, sections: e.sections };
         break;
       case 'release.finished':
-        s.status = e.outcome;
         s.outcome = e.outcome;
         s.outcomeMessage = e.message;
         s.finishedAt = e.at;
@@ -310,6 +326,30 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
     }
   }
   return s;
+}
+
+/**
+ * A status event moves the release as the table says; one the table refuses is flagged and not folded
+ * (false), so a journal with an impossible status change never reads as a status it could not reach.
+ */
+function changeStatus(s: ReleaseState, e: ReleaseEvent): boolean {
+  if (!isStatusEvent(e)) return true;
+  const r = step(s.lifecycle, moveOf(e));
+  if (!r.ok) {
+    (s.transitionFlags ??= []).push(`event ${s.events} (${String(e.type)} at ${String(e.at)}): ${r.why}`);
+    return false;
+  }
+  s.lifecycle = r.to;
+  s.status = statusOfLifecycle(r.to);
+  return true;
+}
+
+/** The database part of a rollback as its last event says: a restore that passed discarded the writes, anything else kept them. */
+function dbView(e: Extract<ReleaseEvent, { type: 'rollback.database' }>, tables?: Record<string, number>): RollbackDatabaseView {
+  const v: RollbackDatabaseView = { strategy: e.strategy, action: e.action, ok: e.ok, message: e.message };
+  if (e.writes === undefined) return v;
+  const discarded = e.action === 'restore' && e.ok ? e.writes : 0;
+  return { ...v, writes: e.writes, tables, kept: e.writes - discarded, discarded };
 }
 
 const activeMs = (p: PhaseView, end: string) => Date.parse(end) - Date.parse(p.startedAt!) - (p.pausedMs ?? 0);

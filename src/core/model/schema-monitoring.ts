@@ -30,7 +30,7 @@ export type Guard = z.infer<typeof Guard>;
 const Evidence = z.strictObject({
   metric: doc(
     z.string().check(z.regex(ID_RE, 'expected the id of a request-rate metric')),
-    "The id of the metric whose sample is the evidence: the rate of the requests this metric judges (for a canary's error ratio, the canary's own responses per second). It may be this metric itself. A sample of it that is 0, negative, not a number or not taken leaves the sample inconclusive.",
+    "The id of the metric whose sample is the evidence: the rate of the requests this metric judges. For a canary's error ratio, that is the canary's own responses per second. It may be this metric itself. A sample of it that is 0, negative, not a number or not taken leaves the sample inconclusive.",
   ),
   min: doc(
     z.optional(z.number().check(z.positive())),

@@ -22,6 +22,7 @@ import { lookAlikes, lookAlikeText, nameKey } from './names';
 import { Environments, environmentIssues } from './schema-environments';
 export { Step, duration, durationMs, durationText } from './schema-parts';
 import { Monitoring } from './schema-monitoring';
+import { RollbackDatabase } from './schema-database';
 export type { HttpCheck, HealthCheck, LogCheck, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
 export type { DeployPhase } from './schema-deploy';
 
@@ -214,18 +215,28 @@ export const Plan = z
             Steps.check(z.minLength(1, 'a rollback plan needs at least one step')),
             'The rollback steps, run in order when a rollback starts; the first step that fails stops the rollback, which ends as failed. Plan references are resolved, the colours included in a blue-green plan.',
           ),
+          database: doc(
+            z.optional(RollbackDatabase),
+            'What a rollback does to the database once the code went back. It applies when the migration phase started in the run: `strategy` `code-only`, `down` or `restore`, after `steps` (the code rollback). A restore discards every write made since the backup: they are counted first (`writes`), and a restore over writes waits for a person unless `allowDataLoss` says why. Without it, a plan whose migration has steps is warned about.',
+          ),
         })
         .check(
           z.superRefine((r, ctx) => {
-            r.steps.forEach((s, i) => {
-              if (s.timeout !== undefined && s.timeout > r.budget)
-                ctx.addIssue({
-                  code: 'custom',
-                  path: ['steps', i, 'timeout'],
-                  input: s.timeout,
-                  message: `a rollback step's timeout (${s.timeout / 1000} s) cannot exceed the rollback budget (${r.budget / 1000} s)`,
-                });
-            });
+            const lists: [string[], { timeout?: number }[]][] = [
+              [['steps'], r.steps],
+              [['database', 'down'], r.database?.down ?? []],
+              [['database', 'restore'], r.database?.restore ?? []],
+            ];
+            for (const [at, steps] of lists)
+              steps.forEach((s, i) => {
+                if (s.timeout !== undefined && s.timeout > r.budget)
+                  ctx.addIssue({
+                    code: 'custom',
+                    path: [...at, i, 'timeout'],
+                    input: s.timeout,
+                    message: `a rollback step's timeout (${s.timeout / 1000} s) cannot exceed the rollback budget (${r.budget / 1000} s)`,
+                  });
+              });
           }),
         ),
       'How production goes back to the previous version; a release never starts without it. A rollback starts on a confirmed guard breach, on a failed rolling health check, or on request: after a failed step, or later with the rollback command.',
@@ -242,6 +253,17 @@ export const Plan = z
   .check(
     z.superRefine((p, ctx) => {
       for (const i of environmentIssues(p)) ctx.addIssue({ code: 'custom', ...i });
+    }),
+    z.superRefine((p, ctx) => {
+      // A restore and its count need a backup taken in the same release: the marks are taken when it passes.
+      const d = p.rollback.database;
+      if ((d?.restore || d?.writes) && !p.phases.backup?.steps.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rollback', 'database', d.restore ? 'restore' : 'writes'],
+          input: d,
+          message: 'a database restore (and the count of writes since the backup) needs phases.backup with steps: the backup it restores',
+        });
     }),
     z.superRefine((p, ctx) => {
       // An analysis too short to confirm anything would pass a canary it never judged.

@@ -1,6 +1,7 @@
 // The parts of a ReleaseState (releaseState.ts): a step, a checklist item, a phase, a metric, a rollback, as the fold keeps them.
 import type { PhaseId } from './schema';
-import type { ItemState, PhaseState, ProcessStart, RollbackTrigger, SampleStatus, StepState } from './events';
+import type { DbAction, ItemState, PhaseState, ProcessStart, RollbackTrigger, SampleStatus, StepState } from './events';
+import type { DbStrategy } from './schema-database';
 
 export interface StepView {
   key: string;
@@ -82,4 +83,21 @@ export interface RollbackView {
   lateByMs?: number;
   /** The newer run this rollback was forced over. */
   forcedOver?: string;
+  /** What the rollback did to the database, when the plan says (`rollback.database`) and the migration started. */
+  database?: RollbackDatabaseView;
+}
+
+/** The database part of a rollback: its strategy, what it did last, and the writes since the backup it counted. */
+export interface RollbackDatabaseView {
+  strategy: DbStrategy;
+  action: DbAction;
+  ok: boolean;
+  message: string;
+  /** Writes made since the backup, as last measured before a restore. */
+  writes?: number;
+  /** Per table, as last measured. */
+  tables?: Record<string, number>;
+  /** Of the writes counted, how many the rollback kept and how many a restore discarded. */
+  kept?: number;
+  discarded?: number;
 }

@@ -1,5 +1,5 @@
 // What a Monitor is given and what it answers: its dependencies, a breach and the outcome of a watch.
-import type { NewEvent } from '../model/events';
+import type { PlainNewEvent } from '../model/statusTransitions';
 import type { Clock } from '../base/clock';
 
 export interface Breach {
@@ -13,7 +13,8 @@ export interface Breach {
 export type BreachDecision = 'rollback' | 'pause' | 'continue';
 
 export interface MonitorDeps {
-  append: (e: NewEvent) => void;
+  /** The monitor journals samples, baselines and verdicts; never a status change. */
+  append: (e: PlainNewEvent) => void;
   clock: Clock;
   signal: AbortSignal;
   /** Called for `onBreach: prompt`. */

@@ -200,6 +200,9 @@ const PLACES: [RegExp, Place][] = [
   [new RegExp(`^phases\\.deploy\\.canary\\.setWeight${STEP}$`), 'canary'],
   [new RegExp(`^phases\\.deploy\\.canary\\.(?:deploy|promote)${STEP}$`), 'step'],
   [new RegExp(`^rollback\\.steps${STEP}$`), 'rollback'],
+  [new RegExp(`^rollback\\.database\\.(?:down|restore)${STEP}$`), 'rollback'],
+  // Each text the writes since the backup are counted with (src/core/engine/run/dbWrites.ts).
+  [/^rollback\.database\.writes\.(?:sqlite|command|postgres\.url|mysql\.(?:host|socket|user|password|database))$/, 'rollback'],
   [new RegExp(`^phases\\.(?:preparation|staging|backup|migration|config|announcement|verification|deploy)\\.steps${STEP}$`), 'step'],
   [new RegExp(`^phases\\.deploy\\.blueGreen\\.(?:deploy|switch|retire)${STEP}$`), 'step'],
   [/^phases\.deploy\.blueGreen\.healthCheck\.(?:run|http\.url)$/, 'step'],

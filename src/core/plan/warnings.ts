@@ -26,6 +26,12 @@ export function planWarnings(plan: Plan): PlanWarning[] {
       message: `a monitoring window of ${duration(m.window)} on ${plan.release.environment} is shorter than the spec's minimum of 15 minutes (15–30 min); lengthen it, or record why under monitoring.shortWindowReason`,
     });
   }
+  if (plan.phases.migration?.steps.length && !plan.rollback.database)
+    warnings.push({
+      path: ['phases', 'migration'],
+      message:
+        'the migration has steps but rollback.database says nothing: say what a rollback does to the database (strategy code-only, down or restore); a restore among rollback.steps discards every write made since the backup without counting them or asking',
+    });
   return warnings;
 }
 

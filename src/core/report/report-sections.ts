@@ -104,6 +104,7 @@ function incidentFields(ir: ReleaseReport['incidentResponse']): ReportField[] {
     { label: 'Rollback Outcome', value: [outcomeSpan(ir.outcome ?? 'in progress')] },
     field('Trigger → Rollback Start', `${ir.latencyMs} ms (trigger: ${ir.trigger})`),
     { label: 'Rollback Duration', value: [{ text: rollbackDurationText(ir), ...(ir.overBudget ? { strong: true } : {}) }] },
+    ...(ir.database ? [field('Database', ir.database)] : []),
     {
       label: 'Rollback Attempts',
       value: text(String(attempts.length)),

@@ -1,3 +1,4 @@
+import type { RollbackDatabaseView } from '../model/stateViews';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { statusName, type ReleaseState } from '../model/releaseState';
@@ -84,7 +85,8 @@ export function buildReport(s: ReleaseState): ReleaseReport {
     checklist: s.checklist.map((c) => ({ id: c.id, title: c.title, state: c.state, by: c.by, reason: c.reason, detail: c.detail })),
     monitoring: Object.values(s.metrics).map((m) => monitoringRow(s, m)),
     announcements: s.announcements,
-    warnings: s.warnings,
+    // A status change the engine never makes was left out of this report: the journal says so first.
+    warnings: [...(s.transitionFlags ?? []).map((f) => `the journal was edited or damaged: ${f} was left out`), ...s.warnings],
   };
 }
 
@@ -107,7 +109,28 @@ function incidentResponse(s: ReleaseState): ReleaseReport['incidentResponse'] {
     budgetMs: rb.budgetMs,
     overBudget: overBudget(rb),
     attempts: s.rollbacks.map(attemptRow),
+    ...(rb.database ? { database: databaseText(rb.database) } : {}),
   };
+}
+
+/** The database part of a rollback in one line: the strategy, what it did, and the writes since the backup it kept or discarded. */
+export function databaseText(d: RollbackDatabaseView): string {
+  const did: Record<RollbackDatabaseView['action'], string> = {
+    kept: 'schema kept',
+    down: d.ok ? 'down steps passed' : 'down steps FAILED',
+    restore: d.ok ? 'restored from the backup' : 'restore FAILED',
+    held: 'waits for a person before the restore',
+    declined: 'restore declined, database not restored',
+  };
+  const writes =
+    d.writes === undefined ? 'writes since the backup: not counted' : `writes since the backup: ${d.writes}; kept: ${d.kept} / discarded: ${d.discarded}`;
+  const per =
+    d.tables && Object.keys(d.tables).length
+      ? ` (${Object.entries(d.tables)
+          .map(([t, n]) => `${t}: ${n}`)
+          .join(', ')})`
+      : '';
+  return `strategy ${d.strategy}: ${did[d.action]}; ${writes}${per}`;
 }
 
 /** The plan's phases in order, then the rollback when one was triggered. */

@@ -24,6 +24,8 @@ export interface ReleaseReport {
     overBudget?: boolean;
     /** Every rollback attempt, oldest first (none when no rollback was triggered). */
     attempts?: RollbackAttempt[];
+    /** What the rollback did to the database: its strategy, and the writes since the backup kept and discarded. */
+    database?: string;
   };
   outcome: string;
   outcomeMessage?: string;

@@ -11,6 +11,7 @@ import { planHash } from './planIdentity';
 import type { RunContext } from '../run/context';
 import type { EnvGateVerdict } from './gateVerdict';
 import { sameName } from '../../model/names';
+import { transition } from '../../model/statusTransitions';
 
 /** An age in the largest unit that does not round it to 0: a limit of 30 s is not "0 h". */
 export const dayText = (ms: number) =>
@@ -279,7 +280,7 @@ function earlierOverride(c: RunContext): { by: string; reason: string } | undefi
  */
 function blockedAt(c: RunContext, message: string): boolean {
   if (!c.reopened) return c.abort(message);
-  c.append({ type: 'release.paused', message: `${message}; resume once it is open, or roll back or abandon this run` });
+  transition(c, 'release.paused', { message: `${message}; resume once it is open, or roll back or abandon this run` });
   c.log.info(message);
   return false;
 }

@@ -72,6 +72,9 @@ const quoted = (v: unknown) => {
 
 /** Why a run's journal cannot be trusted to drive a command (its first bad value), or undefined. */
 export function journalDamage(s: ReleaseState, plan: Plan, runId: string, runDir: string): string | undefined {
+  // A status change the engine could not have made (statusTransitions.ts): the fold left it out.
+  const impossible = s.transitionFlags?.[0];
+  if (impossible) return `the journal of run ${runId} was edited or damaged: ${impossible}, which the engine never writes; nothing ran`;
   const bad = readBacks(s, plan, runId, runDir).find((r) => !r.ok(r.value));
   if (!bad) return undefined;
   return `the journal of run ${bad.run} was edited or damaged: ${bad.field} is ${quoted(bad.value)}, which is not ${bad.expected}; nothing ran`;

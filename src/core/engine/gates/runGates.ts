@@ -7,7 +7,9 @@ import { checkAcceptance, runCheck } from './checks';
 import { isBaselineStep } from '../run/phaseUnits';
 import { environmentGates } from './environmentGates';
 import { clip } from '../../format';
+import { databaseStrategyText } from '../../model/dbStrategyText';
 import { REASON_RULE, writtenReason } from './writtenReason';
+import { transition } from '../../model/statusTransitions';
 
 /** A release goes on only from the commit it started from: a moved HEAD or tag pauses it, naming both SHAs. */
 export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
@@ -22,7 +24,7 @@ export async function releaseCommitUnchanged(c: RunContext): Promise<boolean> {
     return true;
   }
   c.append({ type: 'gate.changed', gate: 'git', state: 'blocked', message: moved });
-  c.append({ type: 'release.paused', message: `git gate: ${moved}; put it back to resume, or start a new release` });
+  transition(c, 'release.paused', { message: `git gate: ${moved}; put it back to resume, or start a new release` });
   return false;
 }
 
@@ -65,7 +67,7 @@ function rollbackPlanGate(c: RunContext): boolean {
     type: 'gate.changed',
     gate: 'rollback-plan',
     state: 'open',
-    message: `${rb.steps.length} rollback step(s), to start within ${Math.round(rb.deadline / 1000)} s`,
+    message: `${rb.steps.length} rollback step(s), to start within ${Math.round(rb.deadline / 1000)} s${rb.database ? `; ${databaseStrategyText(rb.database)}` : ''}`,
   });
   return true;
 }
@@ -137,7 +139,8 @@ async function goDecision(c: RunContext): Promise<boolean> {
   if (c.events.some((e) => e.type === 'decision' && e.reason === 'go')) return true;
   const plan = c.o.plan;
   const again = c.state.redeployOf ? `Redeploy ${plan.release.name} ${c.state.version}, released before in run ${c.state.redeployOf.runId},` : '';
-  const question = again ? `${again} to ${plan.release.environment}?` : `Release ${plan.release.name} ${c.state.version} to ${plan.release.environment}?`;
+  const asked = again ? `${again} to ${plan.release.environment}?` : `Release ${plan.release.name} ${c.state.version} to ${plan.release.environment}?`;
+  const question = plan.rollback.database ? `${asked}\nOn rollback, ${databaseStrategyText(plan.rollback.database)}.` : asked;
   const go = await c.stopLatch.race(c.o.prompter.confirm(question));
   if (!go) return c.abort('the release was not confirmed');
   c.append({ type: 'decision', action: 'continue', by: c.user, reason: 'go' });

@@ -11,6 +11,7 @@ import { envReferences } from '../../plan/load';
 import { headCommit } from '../../git/gate';
 import { unitsFor, type Unit } from '../run/phaseUnits';
 import { currentEnvironment } from '../../plan/environments';
+import { databasePreview } from './databasePreview';
 import { judgeEnvironmentGates } from '../gates/gatesNow';
 
 type Resolve = (t: string, extra?: Record<string, string>) => string;
@@ -47,6 +48,7 @@ export function dryRun(plan: Plan, vars: Record<string, string>, facts: { versio
   }
   L.push('', `Rollback (within ${plan.rollback.deadline / 1000} s):`);
   plan.rollback.steps.forEach((s, i) => L.push(`  R${i + 1}. ${r(s.name ?? s.run)}: $ ${r(s.run)}`));
+  L.push(...databasePreview(plan, r));
   return L.join('\n');
 }
 

@@ -6,6 +6,7 @@ import type { Plan } from '../../model/schema';
 import { interpolate, runScope } from '../../plan/scope';
 import type { ReleaseState } from '../../model/releaseState';
 import { loadRun, runDir, runsDir } from './runs';
+import { databasePreview } from './databasePreview';
 import { rollbackAdmission, spanText, supersedingRuns } from '../gates/rollbackAdmission';
 
 export type RollbackPreview = { ok: true; text: string } | { ok: false; message: string; supersededBy?: string };
@@ -51,6 +52,7 @@ export function previewRollback(workspace: string, plan: Plan, runId: string, o:
     `Rollback (budget ${spanText(budget)}):`,
     ...steps.map((st, i) => `  R${i + 1}. ${resolve(st.name ?? st.run)}: $ ${resolve(st.run)}${st.timeout ? `   (timeout ${st.timeout / 1000} s)` : ''}`),
   ];
+  L.push(...databasePreview(plan, resolve));
   const a = plan.announce;
   const channels = [a.command ? 'command' : '', a.webhook ? 'webhook' : '', a.notify ? 'notification' : ''].filter(Boolean);
   if (channels.length) L.push('', `Then announced (${channels.join(', ')}).`);

@@ -8,6 +8,7 @@ import { Journal } from '../../journal/journal';
 import type { Monitor } from '../../monitor/monitor';
 import { realClock, type Clock } from '../../base/clock';
 import type { NewEvent, ReleaseEvent, RollbackTrigger } from '../../model/events';
+import { transition, type PlainNewEvent, type StatusWriter } from '../../model/statusTransitions';
 import { applyEvent, foldJournal, type ReleaseState } from '../../model/releaseState';
 import { interpolate, type Scope } from '../../plan/scope';
 import { secretSources } from '../gates/secrets';
@@ -27,7 +28,7 @@ export interface RollbackRequest {
  * What one run holds while it runs: its journal, its folded state, the masker and the stop latch.
  * The engine's parts (gates, unit handlers, monitoring, rollback) act on a release through it.
  */
-export class RunContext {
+export class RunContext implements StatusWriter {
   readonly o: EngineOptions;
   readonly runDir: string;
   readonly env: NodeJS.ProcessEnv;
@@ -94,7 +95,13 @@ export class RunContext {
     this.state ??= foldJournal(this.events);
   }
 
-  append(e: NewEvent): ReleaseEvent {
+  /** Appends an event that leaves the status as it is; a status change goes through `transition`. */
+  append(e: PlainNewEvent): ReleaseEvent {
+    return this.write(e);
+  }
+
+  /** Appends any event: `transition` alone calls it with a status event, once the table allowed it. */
+  write(e: NewEvent): ReleaseEvent {
     const full = this.journal!.append(this.masker.maskEvent(e));
     this.events.push(full);
     applyEvent(this.state, full);
@@ -132,7 +139,7 @@ export class RunContext {
 
   /** Ends the release at a gate: an outcome, journalled and shown as one. */
   abort(message: string): false {
-    this.append({ type: 'release.finished', outcome: 'aborted', message });
+    transition(this, 'release.finished', { outcome: 'aborted', message });
     // Not also a warning (the CLI printed it twice).
     this.log.info(message);
     return false;

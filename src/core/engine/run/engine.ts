@@ -5,6 +5,7 @@ import { PHASES, PHASE_TITLES } from '../../model/schema';
 import { ReleaseLock, readJournal, repairTornTail } from '../../journal/journal';
 import type { RollbackTrigger } from '../../model/events';
 import { foldJournal, isFinal, type ReleaseState } from '../../model/releaseState';
+import { allows, transition } from '../../model/statusTransitions';
 import { userName } from '../../git/git';
 import { writeReport } from '../../report/report';
 import { freshRunId, lockFile, runsDir } from '../queries/runs';
@@ -17,7 +18,8 @@ import { GateError } from '../gates/gateError';
 import { refuseOverUnresolvedRun, refuseRecordedSecrets, runPreflight, startPreflight } from '../gates/preflight';
 import { releaseCommitUnchanged, gates } from '../gates/runGates';
 import { runPhase } from './phases';
-import { runRollback } from './rollbackRun';
+import { finishHeldRestore, runRollback } from './rollbackRun';
+import { restoreHeld, restoreQuestion } from './dbRollback';
 import { refuseLiveMismatch } from './liveColour';
 import { oldColourKept, recordReopenFacts, startedEvent } from './openingEvents';
 import type { EngineOptions } from './ports';
@@ -77,7 +79,7 @@ export class Release {
       const kept = oldColourKept(o);
       c.openJournal();
       const inputs = startInputs(o.plan, { vars: o.vars, env: c.readEnv(), ...o.given }, c.holdsSecret);
-      c.append(startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf, inputs }));
+      transition(c, 'release.started', startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf, inputs }));
       if (previous?.uncertain)
         c.append({
           type: 'warning',
@@ -185,11 +187,10 @@ export class Release {
     const c = this.c;
     const interrupted = Object.values(c.state.steps).find((st) => st.state === 'interrupted');
     if (!c.events.some((e) => e.type === 'step.started')) {
-      c.append({ type: 'release.finished', outcome: 'aborted', message: `stopped by ${by} before any step ran` });
+      transition(c, 'release.finished', { outcome: 'aborted', message: `stopped by ${by} before any step ran` });
       return;
     }
-    c.append({
-      type: 'release.paused',
+    transition(c, 'release.paused', {
       step: interrupted?.key,
       stoppedBy: by,
       message: `stopped by ${by}${interrupted ? ` while "${interrupted.name}" ran` : ''}`,
@@ -200,10 +201,12 @@ export class Release {
   abandon(reason: string): ReleaseState {
     const c = this.c;
     try {
-      if (isFinal(c.state.status)) throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
+      // What the table lets end as aborted: a finished run, or one a rollback holds, is refused here rather than mid-way.
+      if (!allows(c.state.lifecycle, 'release.finished:aborted'))
+        throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
       if (!writtenReason(reason)) throw new GateError('abandon', `abandoning a release needs a written reason: ${REASON_RULE}`);
       c.append({ type: 'decision', action: 'abandon', by: c.user, reason });
-      c.append({ type: 'release.finished', outcome: 'aborted', message: `abandoned by ${c.user}: ${reason}` });
+      transition(c, 'release.finished', { outcome: 'aborted', message: `abandoned by ${c.user}: ${reason}` });
       return c.state;
     } finally {
       this.close();
@@ -230,12 +233,16 @@ export class Release {
   private async runToStop(): Promise<ReleaseState> {
     const c = this.c;
     if (isFinal(c.state.status)) return c.state;
+    if (restoreHeld(c.state))
+      throw new GateError(
+        'rollback-restore',
+        `run ${this.runId} rolled its code back and waits before the restore: ${c.state.pausedAt?.message ?? ''}`.replace(/: $/, ''),
+      );
     refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
     c.stopLatch.throwIfStopped();
     await runPreflight(c);
-    if (c.events.some((e) => e.type === 'release.paused' || e.type === 'phase.started')) {
-      c.append({ type: 'release.resumed', by: c.user, pid: process.pid });
-    }
+    // A run that paused, or whose phases had started when its process ended, goes on as resumed.
+    if (allows(c.state.lifecycle, 'release.resumed')) transition(c, 'release.resumed', { by: c.user, pid: process.pid });
     if (!(await releaseCommitUnchanged(c))) return c.state;
     if (!(await gates(c))) return c.state;
     for (const phase of PHASES) {
@@ -243,13 +250,12 @@ export class Release {
       const outcome = await runPhase(c, phase);
       if (outcome === 'stop') return c.state;
       if (this.o.stopAfter === phase && before !== 'passed' && before !== 'skipped' && phase !== PHASES[PHASES.length - 1]) {
-        c.append({ type: 'release.paused', message: `paused after ${PHASE_TITLES[phase]}, as asked` });
+        transition(c, 'release.paused', { message: `paused after ${PHASE_TITLES[phase]}, as asked` });
         return c.state;
       }
     }
     const failedAnnouncements = Object.values(c.state.steps).filter((s) => s.phase === 'announcement' && s.state === 'failed').length;
-    c.append({
-      type: 'release.finished',
+    transition(c, 'release.finished', {
       outcome: 'released',
       message: failedAnnouncements ? `every phase passed; ${failedAnnouncements} announcement(s) failed` : 'every phase passed',
     });
@@ -271,10 +277,16 @@ export class Release {
    * Rolls back a release this process reopened (CLI `rollback`, or a click after a reload). Refuses
    * a run a newer one superseded unless forced; after the window it asks, naming how late, and never refuses.
    */
-  async rollbackFinished(reason: string, opts: { force?: boolean } = {}): Promise<ReleaseState> {
+  async rollbackFinished(reason: string, opts: { force?: boolean; restore?: boolean } = {}): Promise<ReleaseState> {
     const c = this.c;
     try {
       refuseDamagedJournal(c.state, this.o.plan, this.runId, this.runDir);
+      if (restoreHeld(c.state)) return await this.heldRestore(opts.restore);
+      if (opts.restore !== undefined)
+        throw new GateError(
+          'rollback-restore',
+          `no restore waits for a decision in run ${this.runId}: --restore and --no-restore answer a rollback that waits before its restore`,
+        );
       const admission = rollbackAdmission(c.state, this.o.plan, c.clock.now(), supersedingRuns(this.o.workspace, c.state), Boolean(opts.force));
       if (!admission.ok) throw new GateError(admission.supersededBy ? 'rollback-superseded' : 'rollback', admission.refusal);
       await refuseLiveMismatch(c);
@@ -291,5 +303,33 @@ export class Release {
     } finally {
       this.close();
     }
+  }
+
+  /**
+   * The answer to a rollback that waits before its restore: declined (`false`), the database stays as
+   * it is; otherwise the writes it would discard are counted again and the person confirms them.
+   */
+  private async heldRestore(restore: boolean | undefined): Promise<ReleaseState> {
+    const c = this.c;
+    if (restore === false) {
+      c.append({ type: 'decision', action: 'rollback', by: c.user, reason: 'the restore was declined: the database stays as it is' });
+      return finishHeldRestore(c, false, undefined);
+    }
+    const q = await restoreQuestion(c);
+    const p = c.o.prompter;
+    const answer = restore === undefined && p.decideRestore ? await p.decideRestore(q.message) : (await p.confirm(q.message)) ? 'restore' : undefined;
+    if (answer === 'decline') return this.heldRestore(false);
+    if (answer !== 'restore')
+      throw new GateError(
+        'rollback-unconfirmed',
+        `the restore was not confirmed; nothing was done (to decline it: release-pilot rollback ${this.runId} --no-restore)`,
+      );
+    c.append({
+      type: 'decision',
+      action: 'rollback',
+      by: c.user,
+      reason: `the restore was confirmed${q.writes ? ` over ${q.writes.total} write(s) since the backup` : ''}`,
+    });
+    return finishHeldRestore(c, true, q.writes);
   }
 }

@@ -15,6 +15,7 @@ export function maskedPrompter(p: Prompter, masker: SecretMasker): Prompter {
     onBreach: (b) => p.onBreach(m(b)),
     notify: (message) => p.notify(masker.mask(message)),
     ...(p.confirmRollback ? { confirmRollback: (q) => p.confirmRollback!(m(q)) } : {}),
+    ...(p.decideRestore ? { decideRestore: (message) => p.decideRestore!(masker.mask(message)) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { RunContext } from './context';
 import { rollbackNow } from './rollbackRun';
 import { pseudoStep } from './stepExec';
 import type { Unit } from './phaseUnits';
+import { transition } from '../../model/statusTransitions';
 
 type Outcome = 'ok' | 'failed' | 'stop';
 
@@ -160,7 +161,7 @@ async function afterWatch(c: RunContext, unit: Unit, outcome: Awaited<ReturnType
     return 'stop';
   }
   if (outcome.action === 'pause') {
-    c.append({ type: 'release.paused', step: unit.key, message: where + outcome.breach.reason });
+    transition(c, 'release.paused', { step: unit.key, message: where + outcome.breach.reason });
     return 'stop';
   }
   c.requestRollback({ reason: where + outcome.breach.reason, by: 'monitor', at: outcome.breach.confirmedAt, trigger: 'guard' });

@@ -6,6 +6,7 @@ import type { RunContext } from './context';
 import type { EngineOptions } from './ports';
 import { liveState } from '../queries/liveState';
 import { planHash } from '../gates/planIdentity';
+import { transition } from '../../model/statusTransitions';
 
 /** The facts a new run's journal starts with. */
 export function startedEvent(
@@ -22,7 +23,6 @@ export function startedEvent(
   },
 ) {
   return {
-    type: 'release.started' as const,
     runId: c.runId,
     plan: facts.planRel,
     name: o.plan.release.name,
@@ -63,10 +63,21 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
     if (ended.some(Boolean))
       c.append({ type: 'warning', message: `ended the processes left running by the interrupted step "${st.name}" (${ended.filter(Boolean).join(' and ')})` });
   }
-  if (c.state.rollback && !c.state.rollback.outcome) {
-    c.append({ type: 'rollback.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
-    c.append({ type: 'release.finished', outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished; roll back again' });
+  // A rollback that waits for a person before its restore (paused) did not stop half way: it waits.
+  if (c.state.lifecycle === 'rolling-back' || c.state.lifecycle === 'restore-held') {
+    transition(c, 'rollback.finished', { outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished' });
+    transition(c, 'release.finished', { outcome: 'rollback-failed', message: 'the rollback was interrupted before it finished; roll back again' });
   }
+  // The process ended after the rollback's outcome and before the release's: the release ends as its rollback did.
+  const rb = c.state.rollback;
+  if (rb?.outcome && c.state.lifecycle === `rollback-ended:${rb.outcome}`)
+    transition(c, 'release.finished', {
+      outcome: rb.outcome,
+      message:
+        rb.outcome === 'rolled-back'
+          ? `rolled back: ${rb.reason} (its outcome is recorded on reopening: the process ended before it was)`
+          : 'the rollback failed and the process ended before it was recorded; roll back again',
+    });
   const started = c.events.find((e) => e.type === 'release.started');
   if (started && started.type === 'release.started' && started.planHash !== planHash(planText))
     c.append({ type: 'warning', message: 'the plan changed since this release started; the current plan is used, unless the run has environment gates' });

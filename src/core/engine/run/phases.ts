@@ -4,9 +4,11 @@ import type { RunContext } from './context';
 import { phaseGate } from '../gates/runGates';
 import type { FailureDecision } from './ports';
 import { rollbackNow } from './rollbackRun';
+import { markDatabase } from './dbRollback';
 import { retireUnits, unitsFor, type Unit } from './phaseUnits';
 import { runUnit } from './unitDispatch';
 import { REASON_RULE, writtenReason } from '../gates/writtenReason';
+import { transition } from '../../model/statusTransitions';
 
 /** Runs one phase's units in order; a unit that passed or was waived before is not run again. */
 export async function runPhase(c: RunContext, phase: PhaseId): Promise<'ok' | 'stop'> {
@@ -20,7 +22,7 @@ export async function runPhase(c: RunContext, phase: PhaseId): Promise<'ok' | 's
   const blocked = phaseGate(c.state, phase);
   if (blocked) {
     c.append({ type: 'gate.changed', gate: phase, state: 'blocked', message: blocked });
-    c.append({ type: 'release.paused', message: blocked });
+    transition(c, 'release.paused', { message: blocked });
     return 'stop';
   }
   c.stopLatch.throwIfStopped();
@@ -35,6 +37,8 @@ export async function runPhase(c: RunContext, phase: PhaseId): Promise<'ok' | 's
     if (r === 'failed-continue') anyFailed = true;
   }
   c.append({ type: 'phase.finished', phase, outcome: anyFailed ? 'failed' : 'passed' });
+  // What "writes since the backup" is measured from: the database as the backup left it.
+  if (phase === 'backup' && !anyFailed) await markDatabase(c);
   return 'ok';
 }
 
@@ -174,7 +178,7 @@ async function applyDecision(c: RunContext, unit: Unit, step: StepView, d: Failu
   if (d.action === 'waive') {
     const reason = writtenReason(d.reason);
     if (!reason) {
-      c.append({ type: 'release.paused', step: unit.key, message: `${step.name} failed and a waiver needs a written reason: ${REASON_RULE}` });
+      transition(c, 'release.paused', { step: unit.key, message: `${step.name} failed and a waiver needs a written reason: ${REASON_RULE}` });
       return 'stop';
     }
     c.append({ type: 'step.waived', step: unit.key, by: c.user, reason });
@@ -184,6 +188,6 @@ async function applyDecision(c: RunContext, unit: Unit, step: StepView, d: Failu
     c.requestRollback({ reason: `${step.name} failed: ${step.message}`, by: c.user, at: c.clock.now(), trigger: 'step' });
     return rollbackNow(c);
   }
-  c.append({ type: 'release.paused', step: unit.key, message: `${step.name} failed: ${step.message}` });
+  transition(c, 'release.paused', { step: unit.key, message: `${step.name} failed: ${step.message}` });
   return 'stop';
 }

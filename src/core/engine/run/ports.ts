@@ -41,6 +41,12 @@ export interface Prompter {
    * as such; without this method, `confirm` is asked with the question's message.
    */
   confirmRollback?(q: RollbackQuestion): Promise<boolean>;
+  /**
+   * A rollback waits before its restore (`message` counts the writes it discards): restore, decline
+   * (the database stays as it is), or undefined to leave it waiting. Without this method, `confirm`
+   * is asked, and only a restore can be answered.
+   */
+  decideRestore?(message: string): Promise<'restore' | 'decline' | undefined>;
 }
 
 export interface EngineOptions {

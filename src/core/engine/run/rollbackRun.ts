@@ -7,6 +7,10 @@ import { execStep, outputCapBytes } from './stepExec';
 import { ReleaseStopped } from './stopLatch';
 import { notifyStep, webhookStep } from './announceUnits';
 import { notBackOnOldColour } from './liveColour';
+import { transition } from '../../model/statusTransitions';
+import { databaseTouched, decideRestore, rollbackDatabase, type DbPart } from './dbRollback';
+import type { WritesCount } from './dbWrites';
+import { rollbackStepTimeout } from './rollbackTimeout';
 
 /** Runs the plan's rollback steps; a failure among them ends in `rollback-failed`, never in success. */
 export async function runRollback(
@@ -19,11 +23,9 @@ export async function runRollback(
 ): Promise<ReleaseState> {
   // Whatever the release still waited on ends; the rollback's own waits end only on a second stop.
   c.stopLatch.interrupt();
-  const budget = c.o.plan.rollback.budget;
   // Journaled just before the first rollback command starts: the latency ends there.
   const started = () =>
-    c.append({
-      type: 'rollback.started',
+    transition(c, 'rollback.started', {
       trigger,
       reason,
       by,
@@ -33,13 +35,40 @@ export async function runRollback(
       forcedOver: q.forcedOver,
     });
   const failed = await runRollbackSteps(c, requestedAt, started);
+  const db = databaseTouched(c);
+  const part: DbPart | undefined = !failed && db ? await rollbackDatabase(c, db, requestedAt) : undefined;
+  if (part && 'held' in part) {
+    // The code went back; the restore waits for a person (the run pauses, as any pause does).
+    transition(c, 'release.paused', { message: part.held });
+    return c.state;
+  }
+  return finishRollback(c, failed ?? (part && 'failed' in part ? part.failed : undefined), reason, requestedAt, part && 'done' in part ? part.done : undefined);
+}
+
+/**
+ * A restore a rollback held for a person, confirmed or declined: the restore runs (or the database
+ * stays as it is) and the rollback ends as any rollback does. The wait for the person is not the
+ * rollback's time.
+ */
+export async function finishHeldRestore(c: RunContext, yes: boolean, w: WritesCount | undefined): Promise<ReleaseState> {
+  const rb = c.state.rollback!;
+  const heldMs = Math.max(0, c.clock.now() - Date.parse(c.state.pausedAt?.since ?? c.state.updatedAt));
+  transition(c, 'release.resumed', { by: c.user, pid: process.pid });
+  const requestedAt = Date.parse(rb.requestedAt) + heldMs;
+  const part = await decideRestore(c, yes, w, requestedAt);
+  return finishRollback(c, 'failed' in part ? part.failed : undefined, rb.reason, requestedAt, 'done' in part ? part.done : undefined);
+}
+
+/** The rollback's outcome journaled, announced, and the release finished with it. */
+async function finishRollback(c: RunContext, failed: string | undefined, reason: string, requestedAt: number, dbText?: string): Promise<ReleaseState> {
+  const budget = c.o.plan.rollback.budget;
   const outcome = failed ? 'rollback-failed' : 'rolled-back';
   const durationMs = c.clock.now() - requestedAt;
   const over = durationMs > budget ? ` (over the ${Math.round(budget / 1000)} s budget)` : '';
-  c.append({
-    type: 'rollback.finished',
+  const db = dbText ? `; ${dbText}` : '';
+  transition(c, 'rollback.finished', {
     outcome,
-    message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}`,
+    message: failed ? `ROLLBACK FAILED at ${failed}` : `every rollback step passed${over}${db}`,
     durationMs,
     budgetMs: budget,
   });
@@ -51,10 +80,9 @@ export async function runRollback(
     if (!(e instanceof ReleaseStopped)) throw e;
     c.append({ type: 'warning', message: `the rollback announcement was cut short: ${e.message}` });
   }
-  c.append({
-    type: 'release.finished',
+  transition(c, 'release.finished', {
     outcome,
-    message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}`,
+    message: failed ? `rollback failed at ${failed}; production needs a person now` : `rolled back: ${reason}${db}`,
   });
   return c.state;
 }
@@ -158,7 +186,4 @@ export function rollbackAnnouncementText(s: ReleaseState): string {
   return `${head}: ${outcome}. Reason (${rb.trigger}, by ${rb.by}): ${rb.reason}`;
 }
 
-/** A rollback step's timeout: its own, or what is left of the budget (never less than a second). */
-export function rollbackStepTimeout(own: number | undefined, budgetMs: number, elapsedMs: number): number {
-  return own ?? Math.max(1000, budgetMs - elapsedMs);
-}
+export { rollbackStepTimeout } from './rollbackTimeout';

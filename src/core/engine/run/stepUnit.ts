@@ -1,6 +1,7 @@
 import type { RunContext } from './context';
 import { execStep, outputCapBytes } from './stepExec';
 import type { Unit } from './phaseUnits';
+import { transition } from '../../model/statusTransitions';
 
 type Outcome = 'ok' | 'failed' | 'stop';
 
@@ -20,7 +21,7 @@ export async function runStepUnit(c: RunContext, unit: Extract<Unit, { kind: 'ru
   ) {
     // A rollback asked for while the person was asked: the step does not run, the rollback does.
     if (c.rollbackRequest) return 'failed';
-    c.append({ type: 'release.paused', step: unit.key, message: `production step "${name}" was not confirmed` });
+    transition(c, 'release.paused', { step: unit.key, message: `production step "${name}" was not confirmed` });
     return 'stop';
   }
   // The step runs the command as resolved; the journal and every front end see it masked (append masks).
