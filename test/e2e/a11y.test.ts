@@ -45,7 +45,7 @@ const STATE_ICONS = [
  * and high-contrast themes, after two real releases: one released, one whose health guard breached
  * and was rolled back (so failed, passed and skipped states show).
  */
-describe(`readable by everyone: axe-core in the release panel and the Release views, three themes (VS Code ${host.version})`, function () {
+describe(`readable by everyone: axe-core in the release panel and the Release views, light, dark, high-contrast and Light+ themes (VS Code ${host.version})`, function () {
   let session: Session | undefined;
   let folder: string;
   let wb: Workbench;
