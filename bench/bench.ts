@@ -24,6 +24,8 @@ import { parseMessage } from '../src/core/report/conventional';
 import type { ReleaseEvent } from '../src/core/model/events';
 import { TestPrometheus, TestService } from '../test/support/traffic';
 import { scripted, smallPlan } from '../test/support/fixtures';
+import { startOnManyRuns } from './startReads';
+import { activationLoad } from './activationLoad';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -311,6 +313,25 @@ function extensionCost() {
     value: m ? `${m[3]} ms` : `not measured (host exit ${r.status})`,
     goal: '—',
     baseline: '—',
+  });
+}
+
+/** The bundles the host loads at activation and by the first plan read, three bundles against two (of the production build). */
+function layoutCost() {
+  execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: ROOT });
+  const { three, two, lazy } = activationLoad(ROOT, QUICK ? 5 : 21);
+  const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`;
+  const row = (what: string, l: typeof three) =>
+    `${what}: activation ${ms(l.activationMs)} (${kb(l.activationBytes)}), plan readable ${ms(l.readyMs)} (${kb(l.readyBytes)})`;
+  rows.push({
+    figure: 'Bundles required at activation and by the first plan read, fresh Node process each (load only, not activate())',
+    value: [
+      row('three bundles', three),
+      `${row('two, core in extension.js', two)}; ratio ${(two.activationMs / three.activationMs).toFixed(2)} at activation, ${(two.readyMs / three.readyMs).toFixed(2)} to the plan`,
+      `${row('two, core in the engine bundle', lazy)}; ratio ${(lazy.activationMs / three.activationMs).toFixed(2)}, ${(lazy.readyMs / three.readyMs).toFixed(2)}`,
+    ].join('<br>'),
+    goal: 'activation ≤ 30 ms with the plan read soon after',
+    baseline: 'three bundles (today’s layout)',
   });
 }
 
@@ -690,6 +711,16 @@ function parsingCost() {
   });
 }
 
+async function startCost() {
+  const f = await startOnManyRuns(300, QUICK ? 3 : 7);
+  rows.push({
+    figure: `A release start on a workspace with ${f.runs} earlier runs (refusals, lock, journal opened; ${f.samples} starts)`,
+    value: `${ms(f.startMs)}; one read of every journal ${ms(f.readMs)} (the start costs ${(f.startMs / f.readMs).toFixed(1)} reads)`,
+    goal: 'one read of the runs per start',
+    baseline: 'one read and fold of every journal of the workspace',
+  });
+}
+
 async function main() {
   const t0 = Date.now();
   const parts: [string, () => Promise<void> | void][] = [
@@ -704,7 +735,9 @@ async function main() {
     ['changelog', changelogCost],
     ['changelog of a real history', realHistoryChangelog],
     ['parsing', parsingCost],
+    ['start on many runs', startCost],
     ['extension cost', extensionCost],
+    ['bundle layouts', layoutCost],
   ];
   // --only=changelog runs the parts whose name contains the word (figures for one area, BENCHMARKS.md left as it is).
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);

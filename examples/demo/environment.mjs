@@ -119,7 +119,11 @@ export class DemoEnvironment {
     this.background('router', ['service/router.js', '--port', String(this.ports.ROUTER_PORT), '--state', 'state'], 'router.log');
     await waitHttp(`http://127.0.0.1:${this.ports.BLUE_PORT}/health`);
     await waitHttp(`http://127.0.0.1:${this.ports.ROUTER_PORT}/metrics`);
-    this.background('traffic', [path.join(HERE, 'tools', 'load.js'), `http://127.0.0.1:${this.ports.ROUTER_PORT}/api/orders`, String(RPS)], 'load.log');
+    this.background(
+      'traffic',
+      [path.join(HERE, 'tools', 'load.js'), `http://127.0.0.1:${this.ports.ROUTER_PORT}`, String(RPS), this.dir, path.join(this.dir, 'state', 'writes.json')],
+      'load.log',
+    );
     await new Promise((r) => setTimeout(r, 1500));
     return this;
   }
@@ -143,12 +147,29 @@ export class DemoEnvironment {
     return codes;
   }
 
+  /**
+   * Stops the traffic and returns what became of its writes (tools/load.js): { acknowledged, present,
+   * lost, afterRollback, line } once the generator has read every acknowledged order back.
+   */
+  async stopTraffic() {
+    const traffic = this.children.find((c) => c.name === 'traffic')?.child;
+    const file = path.join(this.dir, 'state', 'writes.json');
+    if (traffic && traffic.exitCode === null && traffic.signalCode === null) {
+      const ended = new Promise((r) => traffic.once('exit', r));
+      traffic.kill('SIGTERM');
+      // Waits for the generator: it lets the requests under way finish (at most 5 s), then reads every order back.
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 30_000))]);
+    }
+    if (!fs.existsSync(file)) throw new Error(`the traffic generator wrote no count of its writes (${file}); see state/load.log`);
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  }
+
   /** Where traffic goes and what schema the database has now. */
   summary() {
     const db = path.join(this.dir, 'data', 'app.db');
     const active = fs.readFileSync(path.join(this.dir, 'state', 'active'), 'utf8').trim();
-    const schema = Number(execFileSync('sqlite3', [db, 'SELECT MAX(version) FROM schema_migrations;'], { encoding: 'utf8' }).trim());
-    const columns = execFileSync('sqlite3', [db, 'PRAGMA table_info(orders);'], { encoding: 'utf8' })
+    const schema = Number(execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, 'SELECT MAX(version) FROM schema_migrations;'], { encoding: 'utf8' }).trim());
+    const columns = execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, 'PRAGMA table_info(orders);'], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .map((l) => l.split('|')[1]);

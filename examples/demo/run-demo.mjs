@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The demo release: production (v1.0.0 on blue, a router, steady traffic) from environment.mjs,
 // then v1.1.0 released through the release-pilot CLI. `--bad` releases a faulty 1.1.0 that the
-// monitor catches and rolls back (exit 3). `--vscode` opens the prepared workspace in VS Code.
+// monitor catches and rolls back (exit 3). The traffic writes orders too; at the end each one the
+// service acknowledged is read back ("acknowledged writes: N, present after rollback: N, lost: 0"). `--vscode` opens the prepared workspace in VS Code.
 // Every process it started is stopped at the end, on Ctrl+C and on failure.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,12 +39,17 @@ async function main() {
   say(
     `traffic is on ${after.active}; database schema version ${after.schema} (orders columns: ${after.columns.join(', ')}); ${probe[200] ?? 0}/${Object.values(probe).reduce((a, b) => a + b, 0)} requests answer 200 now${probe[200] === 40 ? '' : ` (statuses: ${JSON.stringify(probe)})`}`,
   );
-  const expected = bad ? { code: 3, active: 'blue', schema: 1 } : { code: 0, active: 'green', schema: 2 };
-  expectedOutcome = code === expected.code && after.active === expected.active && after.schema === expected.schema && probe[200] === 40;
+  // Every order the service acknowledged during the release, read back now (tools/load.js).
+  const writes = await env.stopTraffic();
+  say(writes.line);
+  // A rollback is code-only: the migration is additive (v1.0.0 runs on schema 2), so the database keeps it and every order.
+  const expected = bad ? { code: 3, active: 'blue', schema: 2 } : { code: 0, active: 'green', schema: 2 };
+  const writesKept = writes.acknowledged > 0 && writes.lost === 0;
+  expectedOutcome = code === expected.code && after.active === expected.active && after.schema === expected.schema && probe[200] === 40 && writesKept;
   say(
     expectedOutcome
-      ? `as expected: ${bad ? 'the faulty release was rolled back: traffic and database are on v1.0.0 again' : 'v1.1.0 is live on green and the database is migrated'}`
-      : `UNEXPECTED: exit ${code}, traffic on ${after.active}, schema ${after.schema}`,
+      ? `as expected: ${bad ? 'the faulty release was rolled back: traffic is on v1.0.0 again, every acknowledged order kept' : 'v1.1.0 is live on green, the database is migrated, every acknowledged order kept'}`
+      : `UNEXPECTED: exit ${code}, traffic on ${after.active}, schema ${after.schema}, ${writes.line}`,
   );
   return expectedOutcome ? code : 1;
 }

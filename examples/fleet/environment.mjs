@@ -104,6 +104,10 @@ export class FleetEnvironment {
   get inventory() {
     return path.join(this.state, 'inventory.ini');
   }
+  /** The orders store every host's service writes: one sqlite file in WAL mode (the demo's store.js). */
+  get ordersDb() {
+    return path.join(this.state, 'orders.db');
+  }
   get loadFile() {
     return path.join(this.state, 'load.json');
   }
@@ -166,6 +170,16 @@ export class FleetEnvironment {
       if (this.canaryAnalysis) text = text.replace(/^ {6}analysis: \S+$/m, `      analysis: ${this.canaryAnalysis}`);
       fs.writeFileSync(plan, text);
     }
+    // The store of the demo's service, part of the fleet's service (both versions) from the first commit.
+    fs.copyFileSync(path.join(HERE, '..', 'demo', 'service', 'store.js'), path.join(dir, 'service', 'store.js'));
+    execFileSync('sqlite3', [this.ordersDb], {
+      input: [
+        'PRAGMA journal_mode=WAL;',
+        'CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, total_cents INTEGER NOT NULL);',
+        "INSERT INTO orders VALUES (1, 'ada', 1250), (2, 'grace', 4200);",
+      ].join('\n'),
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
     const serverJs = path.join(dir, 'service', 'server.js');
     const v11 = fs.readFileSync(serverJs, 'utf8');
     // v1.0.0: the same service without the 1.1.0 work (the X-Order-Count header).
@@ -228,7 +242,10 @@ export class FleetEnvironment {
         '',
       ].join('\n'),
     );
-    fs.writeFileSync(path.join(root, 'host.env'), `HOST_NAME=${name}\nHOST_ADDR=${addr}\nSERVICE_PORT=${host.servicePort}\nNODE=${process.execPath}\n`);
+    fs.writeFileSync(
+      path.join(root, 'host.env'),
+      `HOST_NAME=${name}\nHOST_ADDR=${addr}\nSERVICE_PORT=${host.servicePort}\nNODE=${process.execPath}\nORDERS_DB=${this.ordersDb}\n`,
+    );
     fs.copyFileSync(path.join(this.dir, 'host', 'service.sh'), path.join(root, 'service.sh'));
     fs.chmodSync(path.join(root, 'service.sh'), 0o755);
     // v1.0.0 is what production runs: installed and started on every host.
@@ -335,7 +352,7 @@ export class FleetEnvironment {
     this.spawnBg(
       'load',
       process.execPath,
-      [path.join(HERE, 'tools', 'load.mjs'), `${this.haproxyUrl}/api/orders`, String(this.rps), this.dir, this.loadFile],
+      [path.join(HERE, 'tools', 'load.mjs'), `${this.haproxyUrl}/api/orders`, String(this.rps), this.dir, this.loadFile, this.ordersDb],
       'load.log',
     );
     await waitUntil('the load generator counting', () => fs.existsSync(this.loadFile), 10_000);
@@ -361,12 +378,13 @@ export class FleetEnvironment {
     }
   }
 
-  /** Stops the load generator and returns its final counts. */
+  /** Stops the load generator and returns its final counts, with `writes`: each acknowledged write looked up in the store. */
   async stopLoad() {
     const load = this.children.find((c) => c.name === 'load');
     if (!load || !alive(load.child.pid)) return this.loadCounts();
     load.child.kill('SIGTERM');
-    await waitUntil('the load generator writing its counts', () => !alive(load.child.pid), 5000).catch(() => load.child.kill('SIGKILL'));
+    // Waits for the generator: the answers under way (at most 5 s), then one query of the store.
+    await waitUntil('the load generator writing its counts', () => !alive(load.child.pid), 20_000).catch(() => load.child.kill('SIGKILL'));
     return this.loadCounts();
   }
 

@@ -5,7 +5,9 @@
 // others). `--bad` releases a faulty 1.1.0 whose errors show only under traffic: the canary's
 // analysis catches them and rolls back (exit 3). `--rolling` releases with .release/plan.yaml
 // (Ansible's rolling deploy of every host, no canary). `--keep` keeps the workspace.
-// Prints the traffic by phase: requests, non-2xx answers, connection errors, by server.
+// Prints the traffic by phase: requests, non-2xx answers, connection errors, by server; and the
+// writes: each one acknowledged, looked up in the store the hosts share ("acknowledged writes: N,
+// present after rollback: N, lost: 0").
 // Every process it started is stopped at the end, on Ctrl+C and on failure.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -123,6 +125,9 @@ async function main() {
       )
     : -1;
   if (canary) say(`failed requests outside the canary's share (another host's non-2xx, or a connection error): ${outsideCanary}`);
+  // Every write HAProxy acknowledged, looked up in the hosts' shared store once the traffic stopped (tools/load.mjs).
+  const writes = load?.writes ?? { acknowledged: 0, lost: -1, line: 'no count of the writes' };
+  say(writes.error ? `${writes.line} (${writes.error})` : writes.line);
   const want = bad ? '1.0.0' : '1.1.0';
   const failedByMechanics = load ? Object.values(load.counts).reduce((a, c) => a + c.connErrors, 0) : -1;
   expectedOutcome =
@@ -130,13 +135,15 @@ async function main() {
     Object.values(versions).every((v) => v === want) &&
     Object.values(servers).every((s) => s.status === 'UP') &&
     failedByMechanics === 0 &&
+    writes.acknowledged > 0 &&
+    writes.lost === 0 &&
     (!canary || outsideCanary === 0);
   const summary = { code, seconds, rollback: rb, versions, load };
   fs.writeFileSync(path.join(env.dir, 'fleet-demo-result.json'), JSON.stringify(summary, null, 1));
   say(
     expectedOutcome
-      ? `as expected: ${bad ? 'the faulty release was rolled back: every host runs v1.0.0 again' : 'v1.1.0 runs on every host'}, no connection error`
-      : `UNEXPECTED: exit ${code}, versions ${JSON.stringify(versions)}, connection errors ${failedByMechanics}`,
+      ? `as expected: ${bad ? 'the faulty release was rolled back: every host runs v1.0.0 again' : 'v1.1.0 runs on every host'}, no connection error, no acknowledged write lost`
+      : `UNEXPECTED: exit ${code}, versions ${JSON.stringify(versions)}, connection errors ${failedByMechanics}, ${writes.line}`,
   );
   return expectedOutcome ? code : 1;
 }

@@ -2,51 +2,42 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { host, Session, Workbench } from './workbench';
+import { host, useWorkbench } from './workbench';
 
 /** The plan's editor help, the dry-run preview, the Releases view and the walkthrough, as a person sees them. */
 describe(`the plan editor, the preview, the Releases view and the walkthrough (VS Code ${host.version})`, function () {
-  let session: Session | undefined;
-  let folder: string;
-  let wb: Workbench;
-
-  before(async () => {
-    folder = host.prepareWorkspace('ws-basic');
-    fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
-    fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
-    // One real release from the CLI, before the window opens: the Releases view lists runs from anywhere.
-    const cli = spawnSync(
-      'node',
-      [path.join(host.root, 'dist', 'cli.js'), 'run', '--yes', '--tick', 'sign-off', '--plan', path.join(folder, '.release', 'plan.yaml')],
-      {
-        encoding: 'utf8',
-        timeout: 120_000,
-      },
-    );
-    assert.equal(cli.status, 0, cli.stdout + cli.stderr);
-    session = await Session.open(folder);
-    wb = session.wb;
-  });
-
-  after(async () => {
-    await session?.close();
-    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+  const ui = useWorkbench({
+    fixture: 'ws-basic',
+    prepare: (folder) => {
+      fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
+      fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
+      // One real release from the CLI, before the window opens: the Releases view lists runs from anywhere.
+      const cli = spawnSync(
+        'node',
+        [path.join(host.root, 'dist', 'cli.js'), 'run', '--yes', '--tick', 'sign-off', '--plan', path.join(folder, '.release', 'plan.yaml')],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+      assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+    },
   });
 
   const editorText = async () =>
-    (await wb.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+    (await ui.wb.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
 
   /** Runs a palette command that opens a quick pick of its own (the palette helper waits for the palette to close). */
   async function paletteThenPick(command: string): Promise<void> {
-    await wb.page.keyboard.press('Escape');
-    await wb.page.locator('#workbench\\.parts\\.statusbar').click({ position: { x: 600, y: 5 } });
-    await wb.page.keyboard.press('F1');
-    const input = wb.page.locator('.quick-input-widget .quick-input-box input');
+    await ui.wb.page.keyboard.press('Escape');
+    await ui.wb.page.locator('#workbench\\.parts\\.statusbar').click({ position: { x: 600, y: 5 } });
+    await ui.wb.page.keyboard.press('F1');
+    const input = ui.wb.page.locator('.quick-input-widget .quick-input-box input');
     await input.fill(`>${command}`);
-    const row = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: command }).first();
+    const row = ui.wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: command }).first();
     await row.waitFor({ timeout: 15_000 });
-    await wb.chooseRow(row);
-    await wb.page.waitForFunction(
+    await ui.wb.chooseRow(row);
+    await ui.wb.page.waitForFunction(
       () => !document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value.startsWith('>'),
       undefined,
       {
@@ -57,52 +48,52 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
 
   /** Picks the row of the open quick pick that shows `text`, once it is listed. */
   async function pick(text: string | RegExp): Promise<void> {
-    const row = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first();
+    const row = ui.wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first();
     await row.waitFor({ timeout: 30_000 });
-    await wb.chooseRow(row);
-    await wb.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await ui.wb.chooseRow(row);
+    await ui.wb.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 
   /** Opens the plan and puts the cursor on a new line after the line that reads `after`. */
   async function newLineAfter(after: string): Promise<void> {
-    const lines = fs.readFileSync(path.join(folder, '.release', 'plan.yaml'), 'utf8').split('\n');
+    const lines = fs.readFileSync(path.join(ui.folder, '.release', 'plan.yaml'), 'utf8').split('\n');
     const n = lines.indexOf(after) + 1;
     assert.ok(n > 0, after);
-    await wb.page.keyboard.press('Escape');
-    await wb.page.keyboard.press('Control+G');
+    await ui.wb.page.keyboard.press('Escape');
+    await ui.wb.page.keyboard.press('Control+G');
     // Go to Line is a quick input: the keys after it go to the editor only once it has closed.
-    const box = wb.page.locator('.quick-input-widget .quick-input-box input');
+    const box = ui.wb.page.locator('.quick-input-widget .quick-input-box input');
     await box.waitFor();
     await box.fill(`:${n}`);
-    await wb.page.keyboard.press('Enter');
-    await wb.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-    await wb.page.keyboard.press('End');
-    await wb.page.keyboard.press('Enter');
+    await ui.wb.page.keyboard.press('Enter');
+    await ui.wb.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await ui.wb.page.keyboard.press('End');
+    await ui.wb.page.keyboard.press('Enter');
     // What is typed next starts at column 1 whatever the editor's auto-indent did: it replaces the
     // indent selected here. (A Backspace instead deleted the new line itself when there was no indent,
     // and the next test's line then replaced `interval`.)
-    await wb.page.keyboard.press('Shift+Home');
-    await wb.page.keyboard.press('Shift+Home');
+    await ui.wb.page.keyboard.press('Shift+Home');
+    await ui.wb.page.keyboard.press('Shift+Home');
   }
 
   it('completes the keys that fit at the cursor, in the suggest list a person sees', async () => {
     await paletteThenPick('Go to File');
-    await wb.page.locator('.quick-input-widget .quick-input-box input').fill('.release/plan.yaml');
+    await ui.wb.page.locator('.quick-input-widget .quick-input-box input').fill('.release/plan.yaml');
     await pick('plan.yaml');
-    await wb.page.locator('.editor-instance .monaco-editor').first().waitFor();
+    await ui.wb.page.locator('.editor-instance .monaco-editor').first().waitFor();
     await newLineAfter('  interval: 250ms');
-    await wb.page.keyboard.type('  fai', { delay: 30 });
-    const suggest = wb.page.locator('.editor-widget.suggest-widget .monaco-list-row');
+    await ui.wb.page.keyboard.type('  fai', { delay: 30 });
+    const suggest = ui.wb.page.locator('.editor-widget.suggest-widget .monaco-list-row');
     // As a person does when the list stays on "Loading…" (a loaded CI run lost the first request):
     // close it and ask again, three times at most; the list must then hold the key.
     for (let attempt = 1; ; attempt++) {
-      await wb.page.keyboard.press('Control+Space');
+      await ui.wb.page.keyboard.press('Control+Space');
       try {
         await suggest.first().waitFor({ timeout: 10_000 });
         break;
       } catch (e) {
         if (attempt === 3) throw e;
-        await wb.page.keyboard.press('Escape');
+        await ui.wb.page.keyboard.press('Escape');
       }
     }
     const shown = await suggest.allInnerTexts();
@@ -110,80 +101,80 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
       shown.some((t) => t.includes('failureLimit')),
       shown.join(' | '),
     );
-    await wb.shot('plan-completion');
-    await wb.page.keyboard.press('Escape');
+    await ui.wb.shot('plan-completion');
+    await ui.wb.page.keyboard.press('Escape');
   });
 
   it('underlines a misspelt key as it is typed', async () => {
     // The whole line, indentation included: Shift+Home once stops at the first letter, and the line read
     // `    failureLimt: 2`, a continuation of interval's value (another problem, which has no quick fix).
-    await wb.page.keyboard.press('End');
-    await wb.page.keyboard.press('Shift+Home');
-    await wb.page.keyboard.press('Shift+Home');
-    await wb.page.keyboard.type('  failureLimt: 2', { delay: 20 });
-    await wb.page.keyboard.press('Escape');
+    await ui.wb.page.keyboard.press('End');
+    await ui.wb.page.keyboard.press('Shift+Home');
+    await ui.wb.page.keyboard.press('Shift+Home');
+    await ui.wb.page.keyboard.type('  failureLimt: 2', { delay: 20 });
+    await ui.wb.page.keyboard.press('Escape');
     assert.match(await editorText(), /^ {2}failureLimt: 2$/m);
-    const squiggle = wb.page.locator('.editor-instance .squiggly-error');
+    const squiggle = ui.wb.page.locator('.editor-instance .squiggly-error');
     await squiggle.first().waitFor({ timeout: 15_000 });
     // The squiggles of the half-typed line go once the problems are computed again for the whole line.
     const end = Date.now() + 15_000;
-    while ((await squiggle.count()) !== 1 && Date.now() < end) await wb.page.waitForTimeout(250);
+    while ((await squiggle.count()) !== 1 && Date.now() < end) await ui.wb.page.waitForTimeout(250);
     assert.equal(await squiggle.count(), 1);
     // The problem a person reads on hover: the "did you mean" that the quick fix acts on.
     // The hover of the cursor's position (Ctrl+K Ctrl+I), on the misspelt key's first letter.
-    await wb.page.keyboard.press('End');
-    await wb.page.keyboard.press('Home');
-    await wb.page.keyboard.press('Control+K');
-    await wb.page.keyboard.press('Control+I');
-    await wb.page.locator('.monaco-hover', { hasText: 'unknown key "failureLimt"; did you mean "failureLimit"?' }).first().waitFor({ timeout: 15_000 });
-    await wb.shot('plan-problem');
-    await wb.page.keyboard.press('Escape');
+    await ui.wb.page.keyboard.press('End');
+    await ui.wb.page.keyboard.press('Home');
+    await ui.wb.page.keyboard.press('Control+K');
+    await ui.wb.page.keyboard.press('Control+I');
+    await ui.wb.page.locator('.monaco-hover', { hasText: 'unknown key "failureLimt"; did you mean "failureLimit"?' }).first().waitFor({ timeout: 15_000 });
+    await ui.wb.shot('plan-problem');
+    await ui.wb.page.keyboard.press('Escape');
   });
 
   it('its quick fix, chosen with Ctrl+. on the misspelt key, puts the right one', async () => {
-    const line = wb.page.locator('.editor-group-container.active .view-line', { hasText: 'failureLimt: 2' }).first();
+    const line = ui.wb.page.locator('.editor-group-container.active .view-line', { hasText: 'failureLimt: 2' }).first();
     await line.waitFor({ timeout: 15_000 });
-    await wb.page.keyboard.press('Escape');
+    await ui.wb.page.keyboard.press('Escape');
     // The cursor on the misspelt word (Home: its first letter), then the quick-fix menu of that position.
-    await wb.page.keyboard.press('End');
-    await wb.page.keyboard.press('Home');
-    await wb.page.keyboard.press('Control+.');
-    const fix = wb.page.locator('.action-widget .monaco-list-row', { hasText: 'Change to "failureLimit"' }).first();
+    await ui.wb.page.keyboard.press('End');
+    await ui.wb.page.keyboard.press('Home');
+    await ui.wb.page.keyboard.press('Control+.');
+    const fix = ui.wb.page.locator('.action-widget .monaco-list-row', { hasText: 'Change to "failureLimit"' }).first();
     await fix.waitFor({ timeout: 15_000 });
-    await wb.chooseRow(fix);
-    await wb.page.locator('.editor-group-container.active .view-line', { hasText: 'failureLimit: 2' }).first().waitFor({ timeout: 15_000 });
+    await ui.wb.chooseRow(fix);
+    await ui.wb.page.locator('.editor-group-container.active .view-line', { hasText: 'failureLimit: 2' }).first().waitFor({ timeout: 15_000 });
     const text = await editorText();
     assert.match(text, /^ {2}failureLimit: 2$/m);
     assert.doesNotMatch(text, /failureLimt/);
-    await wb.page.locator('.editor-instance .squiggly-error').first().waitFor({ state: 'detached', timeout: 15_000 });
-    await wb.command('File: Revert File');
+    await ui.wb.page.locator('.editor-instance .squiggly-error').first().waitFor({ state: 'detached', timeout: 15_000 });
+    await ui.wb.command('File: Revert File');
   });
 
   it('Preview Release opens a read-only document: every command resolved, then the gates as they stand', async () => {
-    await wb.command('Deploy: Preview Release (dry run)');
-    await wb.page.locator('.tab', { hasText: 'Preview of fixture-app' }).first().waitFor({ timeout: 30_000 });
-    await wb.page.locator('.editor-instance .view-lines', { hasText: 'Dry run of fixture-app' }).first().waitFor({ timeout: 15_000 });
+    await ui.wb.command('Deploy: Preview Release (dry run)');
+    await ui.wb.page.locator('.tab', { hasText: 'Preview of fixture-app' }).first().waitFor({ timeout: 30_000 });
+    await ui.wb.page.locator('.editor-instance .view-lines', { hasText: 'Dry run of fixture-app' }).first().waitFor({ timeout: 15_000 });
     const text = await editorText();
     assert.match(text, /Dry run of fixture-app 1\.2\.3 → production/);
     assert.match(text, /Gates now \(evaluated, nothing run\)/);
-    await wb.shot('preview');
+    await ui.wb.shot('preview');
   });
 
   it('the Releases view lists the release the CLI ran, and a click opens its report', async () => {
     // The Releases view sits in the panel, where its long rows have the width.
-    await wb.command('Focus on Releases View');
-    const row = wb.page.locator('#workbench\\.parts\\.panel .monaco-list-row', { hasText: /1\.2\.3\s*released · production/ }).first();
+    await ui.wb.command('Focus on Releases View');
+    const row = ui.wb.page.locator('#workbench\\.parts\\.panel .monaco-list-row', { hasText: /1\.2\.3\s*released · production/ }).first();
     await row.waitFor({ timeout: 30_000 });
-    await wb.shot('releases-view');
+    await ui.wb.shot('releases-view');
     await row.click();
-    await wb.page.locator('.tab', { hasText: 'report.md' }).first().waitFor({ timeout: 30_000 });
+    await ui.wb.page.locator('.tab', { hasText: 'report.md' }).first().waitFor({ timeout: 30_000 });
   });
 
   it('the walkthrough goes from a plan to a rollback, each step with its command', async () => {
     await paletteThenPick('Welcome: Open Walkthrough');
-    await wb.page.locator('.quick-input-widget .quick-input-box input').fill('Release safely');
+    await ui.wb.page.locator('.quick-input-widget .quick-input-box input').fill('Release safely');
     await pick('Release safely with Release Pilot');
-    const page = wb.page.locator('.gettingStartedContainer');
+    const page = ui.wb.page.locator('.gettingStartedContainer');
     await page.locator('text=Create a release plan').first().waitFor({ timeout: 30_000 });
     const text = await page.innerText();
     for (const step of [
@@ -198,6 +189,6 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
       'Look back',
     ])
       assert.ok(text.includes(step), `${step} in ${text.slice(0, 400)}`);
-    await wb.shot('walkthrough');
+    await ui.wb.shot('walkthrough');
   });
 });

@@ -23,7 +23,7 @@ export class Session {
     readonly wb: Workbench,
   ) {}
 
-  static async open(folder: string): Promise<Session> {
+  static async open(folder?: string): Promise<Session> {
     const server = await host.startServer();
     let browser: BrowserContext | undefined;
     try {
@@ -41,6 +41,64 @@ export class Session {
     await this.browser.close().catch(() => {});
     await this.server.stop();
   }
+}
+
+/** What a UI test file works with once its `before` opened the workbench. */
+export interface OpenWorkbench {
+  readonly wb: Workbench;
+  /** The folder the workbench opened (undefined for an empty window). */
+  readonly folder: string;
+}
+
+/**
+ * The one set-up and tear-down of a UI test file, registered as its `before` and `after`. Before: either
+ * a copy of `fixture` (test/fixtures) that `prepare` edits, or the folder `open` returns (one something
+ * else owns, such as the demo's environment; none for an empty window); then code-server, Chromium and
+ * the workbench open on it. After: the workbench closes, then `cleanUp` stops what `open` started, and
+ * the fixture's copy is removed. With `shots`, every test's last screen is saved as `<shots><test title>`
+ * (`FAILED-` first when it failed).
+ */
+export function useWorkbench(
+  o: (
+    | { fixture: string; prepare?: (folder: string) => Promise<void> | void }
+    | { open: () => Promise<string | undefined> | string | undefined; cleanUp?: () => Promise<void> | void }
+  ) & { shots?: string },
+): OpenWorkbench {
+  let session: Session | undefined;
+  let copy: string | undefined;
+  let folder: string | undefined;
+  before(async () => {
+    if ('fixture' in o) {
+      folder = copy = host.prepareWorkspace(o.fixture);
+      await o.prepare?.(copy);
+    } else folder = await o.open();
+    session = await Session.open(folder);
+  });
+  if (o.shots !== undefined) {
+    const prefix = o.shots;
+    afterEach(async function () {
+      const name = (this.currentTest?.title ?? 'test')
+        .replace(/[^a-z0-9]+/gi, '-')
+        .toLowerCase()
+        .slice(0, 60);
+      await session?.wb.shot(`${this.currentTest?.state === 'failed' ? 'FAILED-' : ''}${prefix}${name}`).catch(() => {});
+    });
+  }
+  after(async () => {
+    await session?.close();
+    if ('cleanUp' in o) await o.cleanUp?.();
+    if (copy) fs.rmSync(copy, { recursive: true, force: true });
+  });
+  return {
+    get wb() {
+      if (!session) throw new Error('the workbench is not open yet: use it in a test, or in a hook registered after useWorkbench');
+      return session.wb;
+    },
+    get folder() {
+      if (folder === undefined) throw new Error('no folder: the workbench is not open yet, or opened an empty window');
+      return folder;
+    },
+  };
 }
 
 export class Workbench {

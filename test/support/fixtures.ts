@@ -1,9 +1,10 @@
+import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlan } from '../../src/core/plan/load';
 import type { EngineOptions, FailureDecision, Prompter, ChecklistDecision } from '../../src/core/engine/run/engine';
 import type { BreachDecision } from '../../src/core/monitor/monitorPorts';
-import { tempDir, write } from './helpers';
+import { gitRepo, tempDir, write } from './helpers';
 
 /** A small plan whose steps touch real files in the workspace; every phase is used. */
 /** Environments whose production has every gate: promotion from staging, a signed approval, a freeze window (smallPlan's `extra`). */
@@ -181,4 +182,140 @@ export function journalLines(ws: Workspace, runId: string): Record<string, unkno
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
+}
+
+/**
+ * The blue-green plan of service `svc`: its steps write files in `state/` (`active` names the colour that
+ * serves, `<colour>.ver` what each colour runs), the rollback switches back, one metric reads `state/err`.
+ * `head` goes before `release:`, `extra` before `phases:`, `phases` first under it; `deployed` is what the
+ * deploy step writes (the version by default).
+ */
+export function blueGreenPlan(
+  o: {
+    name?: string;
+    version?: string;
+    environment?: string;
+    head?: string;
+    extra?: string;
+    phases?: string;
+    deployed?: string;
+    rollbackRun?: string;
+    window?: string;
+    interval?: string;
+    shortWindowReason?: string;
+  } = {},
+): string {
+  return `${o.head ?? ''}release:
+  name: ${o.name ?? 'svc'}
+  version: ${o.version ?? '1.0.0'}
+${o.environment ? `  environment: ${o.environment}\n` : ''}acceptance:
+  file: qa.md
+${o.extra ?? ''}phases:
+${o.phases ?? ''}  deploy:
+    strategy: blue-green
+    blueGreen:
+      active: cat state/active
+      deploy:
+        - name: deploy \${deploy.color}
+          run: echo ${o.deployed ?? '${release.version}'} > state/\${deploy.color}.ver
+      healthCheck:
+        run: "true"
+        retries: 0
+      switch:
+        - name: switch
+          run: echo \${deploy.color} > state/active
+rollback:
+  budget: 30s
+  steps:
+    - name: back
+      run: ${o.rollbackRun ?? 'echo ${deploy.active} > state/active'}
+monitoring:
+  window: ${o.window ?? '2s'}
+  interval: ${o.interval ?? '500ms'}
+  shortWindowReason: ${o.shortWindowReason ?? 'test'}
+  baseline:
+    fixed: { err: 0 }
+  metrics:
+    - id: err
+      command: cat state/err
+      guard: { max: 0.5 }
+`;
+}
+
+/**
+ * A git repository holding `planText` as .release/plan.yaml, blue serving (`state/active`), no error
+ * (`state/err`) and the QA verdict (`qa.md`), committed as `feat: init` (by `identity` when given) and
+ * tagged `tag` when given.
+ */
+export function blueGreenRepo(planText: string, o: { prefix?: string; tag?: string; identity?: { name: string; email: string } } = {}) {
+  const dir = tempDir(o.prefix ?? 'rp-bg-');
+  const git = gitRepo(dir);
+  if (o.identity) {
+    git('config', 'user.email', o.identity.email);
+    git('config', 'user.name', o.identity.name);
+  }
+  write(dir, 'state/active', 'blue\n');
+  write(dir, 'state/err', '0\n');
+  write(dir, '.gitignore', 'state/\n.release/runs/\n.release/lock\n');
+  write(dir, 'qa.md', 'Verdict: Ready for Launch\n');
+  write(dir, '.release/plan.yaml', planText);
+  git('add', '-A');
+  git('commit', '-qm', 'feat: init');
+  if (o.tag) git('tag', o.tag);
+  return { dir, git };
+}
+
+/**
+ * The refusal a release start ends in (a GateError: the test fails if the release started). With
+ * `says`, its message matches; with `hides`, it never holds that value (a secret's, say); with
+ * `nothingWrittenIn`, that workspace has no run folder.
+ */
+export async function refusedStart(start: Promise<{ close(): void }>, o: { says?: RegExp; hides?: string; nothingWrittenIn?: string } = {}): Promise<Error> {
+  let err: Error | undefined;
+  try {
+    (await start).close();
+  } catch (e) {
+    err = e as Error;
+  }
+  assert.ok(err, 'the release started');
+  assert.equal(err.name, 'GateError', err.message);
+  if (o.says) assert.match(err.message, o.says);
+  if (o.hides !== undefined) assert.ok(!err.message.includes(o.hides), err.message);
+  if (o.nothingWrittenIn) assert.ok(!fs.existsSync(path.join(o.nothingWrittenIn, '.release/runs')), 'no run was written');
+  return err;
+}
+
+/**
+ * A run journal of the small plan (`tiny`, .release/plan.yaml, to production) as the engine writes it: every
+ * phase up to the deploy passed (blue-green with `colors`), then released or paused; the events one second
+ * apart from `startedAt`.
+ */
+export function writeRunJournal(
+  workspaceDir: string,
+  o: { runId: string; version: string; outcome: 'released' | 'paused'; startedAt?: number; colors?: { active: string; idle: string } },
+): string {
+  const at = (s: number) => new Date((o.startedAt ?? Date.parse('2026-03-01T10:00:00Z')) + s * 1000).toISOString();
+  const events = [
+    {
+      type: 'release.started',
+      runId: o.runId,
+      plan: '.release/plan.yaml',
+      name: 'tiny',
+      version: o.version,
+      environment: 'production',
+      user: 'u',
+      host: 'h',
+      pid: 1,
+      planHash: 'x',
+    },
+    ...['preparation', 'staging', 'backup', 'migration', 'deploy'].flatMap((phase) => [
+      { type: 'phase.started', phase },
+      ...(phase === 'deploy' && o.colors ? [{ type: 'deploy.colors', ...o.colors }] : []),
+      { type: 'phase.finished', phase, outcome: 'passed' },
+    ]),
+    o.outcome === 'released'
+      ? { type: 'release.finished', outcome: 'released', message: 'released' }
+      : { type: 'release.paused', message: 'paused after deploy' },
+  ];
+  return write(workspaceDir, `.release/runs/${o.runId}/journal.jsonl`, events.map((e, n) => JSON.stringify({ ...e, at: at(n) })).join('\n') + '\n');
 }

@@ -15,10 +15,17 @@ function demo(...args: string[]) {
   return { ...r, dir };
 }
 
+/** The demo's count of its writes ("acknowledged writes: N, present[ after rollback]: P, lost: L"), parsed from its output. */
+function writesOf(out: string) {
+  const m = /acknowledged writes: (\d+), present( after rollback)?: (\d+), lost: (\d+)/.exec(out);
+  assert.ok(m, `the demo counted its writes:\n${out.slice(-3000)}`);
+  return { acknowledged: Number(m[1]), afterRollback: Boolean(m[2]), present: Number(m[3]), lost: Number(m[4]) };
+}
+
 describe('the demo release through the CLI (a real service, database and traffic)', function () {
   this.timeout(180_000);
 
-  it('releases v1.1.0: exit 0, green serves, the database is migrated, the report says so, nothing left running', () => {
+  it('releases v1.1.0: exit 0, green serves, the database is migrated, every acknowledged order is there, nothing left running', () => {
     const r = demo();
     try {
       assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr);
@@ -29,6 +36,9 @@ describe('the demo release through the CLI (a real service, database and traffic
         r.stdout,
         /traffic is on green; database schema version 2 \(orders columns: id, customer, total_cents, note\); 40\/40 requests answer 200 now/,
       );
+      const writes = writesOf(r.stdout);
+      assert.ok(writes.acknowledged > 0, `the traffic wrote orders: ${JSON.stringify(writes)}`);
+      assert.deepEqual(writes, { acknowledged: writes.acknowledged, afterRollback: false, present: writes.acknowledged, lost: 0 });
       const runs = path.join(r.dir, '.release', 'runs');
       const report = fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'report.md'), 'utf8');
       assert.match(report, /- \*\*Rollback Triggered\*\*: No/);
@@ -38,14 +48,22 @@ describe('the demo release through the CLI (a real service, database and traffic
     }
   });
 
-  it('--bad: the monitor catches the error spike, rolls back traffic and database, exit 3, nothing left running', () => {
+  it('--bad: the monitor catches the error spike, rolls the code back and keeps every acknowledged order, exit 3, nothing left running', () => {
     const r = demo('--bad');
     try {
+      // Every order the service acknowledged is still there after the rollback (the demo read each one back).
+      const writes = writesOf(r.stdout);
+      assert.ok(writes.acknowledged > 0, `the traffic wrote orders: ${JSON.stringify(writes)}`);
+      assert.deepEqual(writes, { acknowledged: writes.acknowledged, afterRollback: true, present: writes.acknowledged, lost: 0 });
       assert.equal(r.status, 3, r.stdout.slice(-3000) + r.stderr);
       assert.match(r.stdout, /⟲ Rollback \(guard\): error_rate: [\d.]+ is above the maximum 0\.0200 for 3 sample\(s\) in a row/);
       assert.match(r.stdout, /- \*\*Rollback Triggered\*\*: Yes\n- \*\*Reason \(if Yes\)\*\*: error\\_rate: /);
       assert.match(r.stdout, /- \*\*Trigger → Rollback Start\*\*: \d+ ms \(trigger: guard\)/);
-      assert.match(r.stdout, /traffic is on blue; database schema version 1 \(orders columns: id, customer, total_cents\); 40\/40 requests answer 200 now/);
+      // A code-only rollback: the additive migration stays (1.0.0 runs on it), and with it every order written since the release.
+      assert.match(
+        r.stdout,
+        /traffic is on blue; database schema version 2 \(orders columns: id, customer, total_cents, note\); 40\/40 requests answer 200 now/,
+      );
       assert.match(r.stdout, /baseline error_rate: 0\.00 ± 0\.00 from \d+ sample/, 'production was healthy before the release');
       assert.deepEqual(processesIn(r.dir), []);
     } finally {
@@ -62,6 +80,7 @@ interface DemoEnv {
   remove(): void;
   git(...args: string[]): void;
   summary(): { active: string; schema: number; columns: string[] };
+  stopTraffic(): Promise<{ acknowledged: number; present: number; lost: number; afterRollback: boolean; line: string }>;
 }
 
 /** Runs the CLI without blocking the event loop (the traffic counter runs meanwhile). */
@@ -78,7 +97,7 @@ function cliAsync(cwd: string, args: string[]): Promise<{ code: number | null; o
 describe('the demo: a rollback started after the release finished (real service, router, traffic)', function () {
   this.timeout(240_000);
 
-  it('leaves every request answering 200, during the rollback and after it (each request counted)', async () => {
+  it('leaves every request answering 200, during the rollback and after it (each request counted), and every acknowledged order', async () => {
     const { DemoEnvironment } = (await import(pathToFileURL(path.join(ROOT, 'examples', 'demo', 'environment.mjs')).href)) as {
       DemoEnvironment: new (o?: object) => DemoEnv;
     };
@@ -117,7 +136,11 @@ describe('the demo: a rollback started after the release finished (real service,
       assert.match(ensured?.tail ?? '', /^blue is up \(1\.0\.0\)$/m, 'the old colour was still running: the rollback was a switch, not a restart');
       const after = env.summary();
       assert.equal(after.active, 'blue');
-      assert.equal(after.schema, 1, 'the database was restored');
+      assert.equal(after.schema, 2, 'a code-only rollback: the additive migration stays');
+      const writes = await env.stopTraffic();
+      assert.ok(writes.acknowledged > 0, writes.line);
+      assert.match(writes.line, /^acknowledged writes: \d+, present after rollback: \d+, lost: 0$/);
+      assert.equal(writes.present, writes.acknowledged, writes.line);
       assert.match(rolled.out, /- \*\*Rollback Duration\*\*: \d+(\.\d)? m?s \(budget 5 min\)/);
     } finally {
       await env.stop();

@@ -8,7 +8,7 @@ import { planHash } from '../../src/core/engine/gates/planIdentity';
 import { parsePlan } from '../../src/core/plan/load';
 import { gitRepo, tempDir, write } from '../support/helpers';
 import { smallPlan } from '../support/fixtures';
-import { approvalText, gpgApprovalTag, gpgIn, newGpgKey } from '../support/approvals';
+import { allowSigners, approvalText, gpgApprovalTag, gpgIn, newGpgKey, newSshKey, publicKey, signedApprovalTag } from '../support/approvals';
 
 /**
  * Who a signed approval proves a signature proves a key, and only what binds that key to an
@@ -207,24 +207,11 @@ describe('approval gate: with signed approvals, from names emails the signature 
   const dir = tempDir('rp-f2-repo-');
   const git = gitRepo(dir);
   let head = '';
-  const keyOf = (who: string) => {
-    const f = path.join(tempDir('rp-f2-key-'), 'id');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', who, '-f', f]);
-    return f;
-  };
-  const pub = (key: string) => fs.readFileSync(`${key}.pub`, 'utf8').trim();
   const keys = { alice: '', mallory: '', ca: '' };
-  const signers = (lines: string[]) => git('config', 'gpg.ssh.allowedSignersFile', write(tempDir('rp-f2-signers-'), 'allowed', `${lines.join('\n')}\n`));
-  const standard = () => [`alice@example.com ${pub(keys.alice)}`, `mallory@example.com ${pub(keys.mallory)}`];
+  const signers = (lines: string[]) => allowSigners(git, lines);
+  const standard = () => [`alice@example.com ${publicKey(keys.alice)}`, `mallory@example.com ${publicKey(keys.mallory)}`];
   const tag = (name: string, who: { name: string; email: string }, key: string) =>
-    execFileSync(
-      'git',
-      [
-        ...['-c', `user.name=${who.name}`, '-c', `user.email=${who.email}`, '-c', `user.signingkey=${key}`],
-        ...['tag', '-s', '-m', approvalMessage(head, `${who.name} <${who.email}>`), `release-pilot/approval/production/1.2.3/${name}`, head],
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    signedApprovalTag(dir, { name, head, who, key, message: approvalMessage(head, `${who.name} <${who.email}>`) });
   const verdict = (from: string[]) =>
     approvalVerdict(dir, { count: 1, from, signed: true }, { environment: 'production', version: '1.2.3', commit: head, planHash: hash }, operator);
 
@@ -233,9 +220,9 @@ describe('approval gate: with signed approvals, from names emails the signature 
     git('add', '-A');
     git('commit', '-qm', 'feat: a');
     head = git('rev-parse', 'HEAD');
-    keys.alice = keyOf('alice');
-    keys.mallory = keyOf('mallory');
-    keys.ca = keyOf('ca');
+    keys.alice = newSshKey('alice');
+    keys.mallory = newSshKey('mallory');
+    keys.ca = newSshKey('ca');
     git('config', 'gpg.format', 'ssh');
   });
   beforeEach(() => {
@@ -304,26 +291,26 @@ describe('approval gate: with signed approvals, from names emails the signature 
     ],
     [
       'allowed signers with a wildcard principal "*@example.com" for Mallory\'s key, Mallory tagging as alice@example.com',
-      () => (signers([`*@example.com ${pub(keys.mallory)}`]), tag('wild', { name: 'Alice', email: 'alice@example.com' }, keys.mallory)),
+      () => (signers([`*@example.com ${publicKey(keys.mallory)}`]), tag('wild', { name: 'Alice', email: 'alice@example.com' }, keys.mallory)),
       ['alice@example.com'],
       /signature does not verify|signed by \S+, not by the approver alice@example\.com/,
     ],
     [
       'a wildcard principal for Mallory\'s key, Mallory tagging as herself with user.name "Alice Smith"',
-      () => (signers([`*@example.com ${pub(keys.mallory)}`]), tag('wild2', { name: 'Alice Smith', email: 'mallory@example.com' }, keys.mallory)),
+      () => (signers([`*@example.com ${publicKey(keys.mallory)}`]), tag('wild2', { name: 'Alice Smith', email: 'mallory@example.com' }, keys.mallory)),
       ['Alice Smith'],
       /signature does not verify|not among those who may approve|not by the approver/,
     ],
     [
       'Alice\'s key restricted to namespaces="file" (git signs in the namespace "git")',
-      () => (signers([`alice@example.com namespaces="file" ${pub(keys.alice)}`]), tag('ns', { name: 'Alice', email: 'alice@example.com' }, keys.alice)),
+      () => (signers([`alice@example.com namespaces="file" ${publicKey(keys.alice)}`]), tag('ns', { name: 'Alice', email: 'alice@example.com' }, keys.alice)),
       ['alice@example.com'],
       /signature does not verify/,
     ],
     [
       'a cert-authority line "*@example.com", Mallory with a certificate for mallory@example.com tagging as alice@example.com',
       () => {
-        signers([`*@example.com cert-authority ${pub(keys.ca)}`]);
+        signers([`*@example.com cert-authority ${publicKey(keys.ca)}`]);
         execFileSync('ssh-keygen', ['-q', '-s', keys.ca, '-I', 'mallory', '-n', 'mallory@example.com', `${keys.mallory}.pub`]);
         tag('ca', { name: 'Alice', email: 'alice@example.com' }, `${keys.mallory}-cert.pub`);
       },
@@ -332,7 +319,7 @@ describe('approval gate: with signed approvals, from names emails the signature 
     ],
     [
       'an allowed signer for a look-alike domain, alice@examp1e.com, where from lists alice@example.com',
-      () => (signers([`alice@examp1e.com ${pub(keys.mallory)}`]), tag('digit', { name: 'Alice', email: 'alice@examp1e.com' }, keys.mallory)),
+      () => (signers([`alice@examp1e.com ${publicKey(keys.mallory)}`]), tag('digit', { name: 'Alice', email: 'alice@examp1e.com' }, keys.mallory)),
       ['alice@example.com'],
       /not among those who may approve/,
     ],

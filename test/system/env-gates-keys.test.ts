@@ -6,7 +6,7 @@ import { approvalVerdict } from '../../src/core/engine/gates/environmentGates';
 import { recordApproval } from '../../src/core/git/approvals';
 import { planHash } from '../../src/core/engine/gates/planIdentity';
 import { gitRepo, tempDir, write } from '../support/helpers';
-import { approvalText, gpgIn, newGpgKey } from '../support/approvals';
+import { allowSigners, approvalText, gpgIn, newGpgKey, newSshKey, publicKey, signedApprovalTag } from '../support/approvals';
 
 /**
  * Approvals are counted per signing key, never a key that carries any identity of the operator, and are bound to
@@ -165,31 +165,18 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
   const dir = tempDir('rp-sshkeys-repo-');
   const git = gitRepo(dir);
   let head = '';
-  const keyOf = (who: string) => {
-    const f = path.join(tempDir('rp-sshkeys-key-'), 'id');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', who, '-f', f]);
-    return f;
-  };
-  const pub = (key: string) => fs.readFileSync(`${key}.pub`, 'utf8').trim();
   const keys = { bob: '', dave: '', olga: '' };
   const operator = () => ({ name: 'Olga', email: 'olga@example.com', signingKey: keys.olga });
-  const signers = (lines: string[]) => git('config', 'gpg.ssh.allowedSignersFile', write(tempDir('rp-sshkeys-signers-'), 'allowed', `${lines.join('\n')}\n`));
+  const signers = (lines: string[]) => allowSigners(git, lines);
   const tag = (name: string, who: { name: string; email: string }, key: string) =>
-    execFileSync(
-      'git',
-      [
-        ...['-c', `user.name=${who.name}`, '-c', `user.email=${who.email}`, '-c', `user.signingkey=${key}`],
-        ...[
-          'tag',
-          '-s',
-          '-m',
-          approvalText({ commit: head, plan: hash, approver: `${who.name} <${who.email}>`, at: new Date().toISOString() }),
-          `release-pilot/approval/production/${version}/${name}`,
-          head,
-        ],
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    signedApprovalTag(dir, {
+      name,
+      head,
+      who,
+      key,
+      version,
+      message: approvalText({ commit: head, plan: hash, approver: `${who.name} <${who.email}>`, at: new Date().toISOString() }),
+    });
   const verdict = (count: number) =>
     approvalVerdict(dir, { count, from: [], signed: true }, { environment: 'production', version, commit: head, planHash: hash }, operator());
 
@@ -198,9 +185,9 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
     git('add', '-A');
     git('commit', '-qm', 'feat: a');
     head = git('rev-parse', 'HEAD');
-    keys.bob = keyOf('bob');
-    keys.dave = keyOf('dave');
-    keys.olga = keyOf('olga');
+    keys.bob = newSshKey('bob');
+    keys.dave = newSshKey('dave');
+    keys.olga = newSshKey('olga');
     git('config', 'gpg.format', 'ssh');
   });
   beforeEach(() =>
@@ -211,7 +198,7 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
   );
 
   it('control: Bob and Dave, two allowed keys, make two approvals', async () => {
-    signers([`bob@example.com ${pub(keys.bob)}`, `dave@example.com ${pub(keys.dave)}`]);
+    signers([`bob@example.com ${publicKey(keys.bob)}`, `dave@example.com ${publicKey(keys.dave)}`]);
     tag('bob', { name: 'Bob', email: 'bob@example.com' }, keys.bob);
     tag('dave', { name: 'Dave', email: 'dave@example.com' }, keys.dave);
     const v = await verdict(2);
@@ -220,7 +207,7 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
   });
 
   it('refuses one SSH key listed twice with two principals, signing as Bob and as Carol, count 2', async () => {
-    signers([`bob@example.com ${pub(keys.bob)}`, `carol@example.com ${pub(keys.bob)}`]);
+    signers([`bob@example.com ${publicKey(keys.bob)}`, `carol@example.com ${publicKey(keys.bob)}`]);
     tag('bob', { name: 'Bob', email: 'bob@example.com' }, keys.bob);
     tag('carol', { name: 'Carol', email: 'carol@example.com' }, keys.bob);
     const v = await verdict(2);
@@ -233,7 +220,7 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
   });
 
   it("refuses the operator's own SSH key listed under a second principal", async () => {
-    signers([`olga@example.com ${pub(keys.olga)}`, `o.k@home.example ${pub(keys.olga)}`]);
+    signers([`olga@example.com ${publicKey(keys.olga)}`, `o.k@home.example ${publicKey(keys.olga)}`]);
     tag('olga2', { name: 'O. K', email: 'o.k@home.example' }, keys.olga);
     const v = await verdict(1);
     assert.equal(v.state, 'blocked', v.message);
@@ -241,7 +228,7 @@ describe('approval gate: counted per SSH key, never a key of the operator (real 
   });
 
   it("refuses a key listed for the operator's email, signing under another principal (not her user.signingkey)", async () => {
-    signers([`olga@example.com ${pub(keys.dave)}`, `dave@example.com ${pub(keys.dave)}`]);
+    signers([`olga@example.com ${publicKey(keys.dave)}`, `dave@example.com ${publicKey(keys.dave)}`]);
     tag('dave', { name: 'Dave', email: 'dave@example.com' }, keys.dave);
     const v = await verdict(1);
     assert.equal(v.state, 'blocked', v.message);

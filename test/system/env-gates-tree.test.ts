@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { main } from '../../src/cli/cliMain';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { gitRepo, write } from '../support/helpers';
+import { newSshKey, sshApprovals, type Person } from '../support/approvals';
 import { smallPlan, workspace, journalLines, type Workspace } from '../support/fixtures';
 
 /**
@@ -35,12 +34,6 @@ const GATED = `environments:
     approvals: { count: 1, signed: true }
 `;
 
-interface Person {
-  name: string;
-  email: string;
-  key: string;
-}
-
 /** A workspace in a git repository with a tracked deploy.sh, and SSH keys for the operator and Alice. */
 function setUp(planText: string) {
   const ws = workspace(planText, { 'deploy.sh': DEPLOY });
@@ -48,39 +41,10 @@ function setUp(planText: string) {
   const git = gitRepo(ws.dir);
   git('add', '-A');
   git('commit', '-qm', 'feat: first');
-  const key = (name: string, email: string): Person => {
-    const file = path.join(ws.dir, '..', `${path.basename(ws.dir)}-${name.replace(/\W/g, '')}`);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', email, '-f', file]);
-    return { name, email, key: file };
-  };
+  const key = (name: string, email: string): Person => ({ name, email, key: newSshKey(email) });
   const operator = key('Test Engineer', 'test@example.com');
   const alice = key('Alice', 'alice@example.com');
-  const signers = write(
-    path.dirname(ws.dir),
-    `${path.basename(ws.dir)}-allowed`,
-    [operator, alice].map((p) => `${p.email} ${fs.readFileSync(`${p.key}.pub`, 'utf8').trim()}`).join('\n') + '\n',
-  );
-  git('config', 'gpg.format', 'ssh');
-  git('config', 'gpg.ssh.allowedSignersFile', signers);
-  git('config', 'user.signingkey', operator.key);
-  const cli = async (...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await main([...argv, '--plan', ws.planFile], { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n') });
-    return { code, out, err };
-  };
-  const approveAs = async (p: Person, ...argv: string[]) => {
-    git('config', 'user.name', p.name);
-    git('config', 'user.email', p.email);
-    git('config', 'user.signingkey', p.key);
-    try {
-      return await cli('approve', ...argv);
-    } finally {
-      git('config', 'user.name', operator.name);
-      git('config', 'user.email', operator.email);
-      git('config', 'user.signingkey', operator.key);
-    }
-  };
+  const { cli, approveAs } = sshApprovals(git, ws.planFile, operator, [operator, alice]);
   const newest = () => journalLines(ws, runIds(ws.dir)[0]);
   const gate = (name: string) => newest().filter((e) => e.type === 'gate.changed' && e.gate === name);
   const report = () => fs.readFileSync(path.join(ws.dir, '.release/runs', runIds(ws.dir)[0], 'report.md'), 'utf8');

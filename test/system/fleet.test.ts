@@ -24,6 +24,7 @@ interface LoadCounts {
   answered: number;
   achievedRps: number;
   counts: Record<string, PhaseCounts>;
+  writes: { acknowledged: number; line?: string; error?: string };
 }
 interface Fleet {
   dir: string;
@@ -103,6 +104,19 @@ function explain(fleet: Fleet, r: { out: string }): string {
           .map((n) => `--- ${n}\n${fs.readFileSync(path.join(logs, n), 'utf8').slice(-2000)}`)
       : [];
   return `${r.out.slice(-4000)}\n${rollbackLogs.join('\n')}`;
+}
+
+/**
+ * Every write HAProxy acknowledged is in the store the hosts share: the load generator's line
+ * ("acknowledged writes: N, present[ after rollback]: P, lost: L"), parsed, with N > 0 and L = 0.
+ */
+function assertWritesKept(load: LoadCounts, afterRollback: boolean) {
+  const line = load.writes.line ?? '';
+  const m = /^acknowledged writes: (\d+), present( after rollback)?: (\d+), lost: (\d+)$/.exec(line);
+  assert.ok(m, `the load generator counted its writes: ${JSON.stringify(load.writes)}`);
+  const [n, present, lost] = [Number(m[1]), Number(m[3]), Number(m[4])];
+  assert.ok(n > 0, `writes were acknowledged: ${line}`);
+  assert.deepEqual({ afterRollback: Boolean(m[2]), present, lost }, { afterRollback, present: n, lost: 0 }, `${line} ${load.writes.error ?? ''}`);
 }
 
 const total = (load: LoadCounts, key: 'requests' | 'non2xx' | 'connErrors') => Object.values(load.counts).reduce((a, c) => a + c[key], 0);
@@ -186,7 +200,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, JSON.stringify(failuresByPhase(load)));
     });
 
-    it('a good release through the CLI under load: exit 0, every host on 1.1.0, not one failed request', async () => {
+    it('a good release through the CLI under load: exit 0, every host on 1.1.0, not one failed request, every acknowledged write stored', async () => {
       const f = fleet!;
       const r = await release(f, '--var', 'BATCH=2');
       assert.equal(r.code, 0, explain(f, r));
@@ -199,6 +213,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.ok(load.achievedRps >= 200, `at least 200 requests/s: ${load.achievedRps}`);
       assert.ok(load.counts.deploy?.requests > 1000, `traffic during the deploy: ${JSON.stringify(failuresByPhase(load))}`);
       assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, `no failed request: ${JSON.stringify(failuresByPhase(load))}`);
+      assertWritesKept(load, false);
       // Every host served both versions: the traffic went on while each one switched.
       for (const name of ['h1', 'h2', 'h3', 'h4'])
         for (const v of ['1.0.0', '1.1.0'])
@@ -209,7 +224,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     });
   });
 
-  it('a faulty canary: the breach at 10 % rolls back at once, h1 out of traffic; no request failed outside the canary', async () => {
+  it('a faulty canary: the breach at 10 % rolls back at once, h1 out of traffic; no request failed outside the canary, no acknowledged write lost', async () => {
     const { FleetEnvironment } = await fleetModule();
     const f = new FleetEnvironment({ bad: true, monitoringWindow: '6s', baselineCapture: '3s', canaryAnalysis: '12s' });
     try {
@@ -243,6 +258,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.equal(total(load, 'connErrors'), 0, `no connection error: ${JSON.stringify(failuresByPhase(load))}`);
       const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
       for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran the faulty build`);
+      assertWritesKept(load, true);
     } finally {
       await stopAndCheck(f);
     }
@@ -254,9 +270,16 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     try {
       await f.start();
       const releasing = releaseWith(f, 'canary.yaml');
-      // h1 on 1.1.0 and UP at weight 0 (its deploy done): disabled in HAProxy at once, so its weights are set but it serves nothing.
+      // Once the canary's first weight is set (its deploy step done, so nothing waits for h1 to be UP any
+      // more), h1 is disabled in HAProxy: its weight stays set, but it serves nothing.
+      const weightSet = () => {
+        const runs = path.join(f.dir, '.release', 'runs');
+        const latest = fs.existsSync(runs) ? fs.readdirSync(runs).sort().pop() : undefined;
+        const journal = latest ? path.join(runs, latest, 'journal.jsonl') : undefined;
+        return journal !== undefined && fs.existsSync(journal) && fs.readFileSync(journal, 'utf8').includes('"type":"canary.weight"');
+      };
       const deployed = await waitFor(() => {
-        if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
+        if (f.versions().h1 !== '1.1.0' || !weightSet()) return false;
         return f.run(path.join(f.dir, 'tools', 'haproxy.sh'), [f.sock, 'disable server orders/h1']).status === 0;
       }, 120_000);
       assert.ok(deployed, 'h1 got 1.1.0 and was disabled in HAProxy');
@@ -284,7 +307,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     }
   });
 
-  it('h1 hung right after its switch: the gate before the next batch stops the rollout before h2 is drained, rolled back', async () => {
+  it('h1 hung right after its switch: the gate before the next batch stops the rollout before h2 is drained, rolled back, no acknowledged write lost', async () => {
     const { FleetEnvironment } = await fleetModule();
     const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
     const h1 = () => f.hosts[0];
@@ -310,6 +333,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       const load = (await f.stopLoad())!;
       const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
       for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran 1.1.0`);
+      assertWritesKept(load, true);
     } finally {
       if (stopped !== undefined) {
         try {
@@ -322,7 +346,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     }
   });
 
-  it("h3's health fails on 1.1.0 mid-rollout: the rollout stops, the updated hosts are rolled back, h3 answers nothing on 1.1.0", async () => {
+  it("h3's health fails on 1.1.0 mid-rollout: the rollout stops, the updated hosts are rolled back, h3 answers nothing on 1.1.0, no acknowledged write lost", async () => {
     const { FleetEnvironment } = await fleetModule();
     const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
     try {
@@ -347,6 +371,7 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.equal(byVersion('h4@1.1.0'), 0, 'h4 was never touched');
       assert.ok(load.counts.rollback?.requests > 0, 'traffic during the rollback');
       assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, `no failed request: ${JSON.stringify(failuresByPhase(load))}`);
+      assertWritesKept(load, true);
     } finally {
       await stopAndCheck(f);
     }

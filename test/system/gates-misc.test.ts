@@ -2,58 +2,18 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { gitRepo, ROOT, tempDir, write } from '../support/helpers';
+import { ROOT, write } from '../support/helpers';
+import { blueGreenPlan, blueGreenRepo } from '../support/fixtures';
 import { writtenReason } from '../../src/core/engine/gates/writtenReason';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
-/** A blue-green plan whose steps write files in `state/`; `extra` is inserted before `phases:`. */
-const plan = (o: { name?: string; version?: string; environment?: string; extra?: string } = {}) => `release:
-  name: ${o.name ?? 'svc'}
-  version: ${o.version ?? '1.0.0'}
-${o.environment ? `  environment: ${o.environment}\n` : ''}acceptance:
-  file: qa.md
-${o.extra ?? ''}phases:
-  deploy:
-    strategy: blue-green
-    blueGreen:
-      active: cat state/active
-      deploy:
-        - name: deploy \${deploy.color}
-          run: echo \${release.version} > state/\${deploy.color}.ver
-      healthCheck:
-        run: "true"
-        retries: 0
-      switch:
-        - name: switch
-          run: echo \${deploy.color} > state/active
-rollback:
-  budget: 30s
-  steps:
-    - name: back
-      run: echo \${deploy.active} > state/active
-monitoring:
-  window: 1s
-  interval: 250ms
-  shortWindowReason: a test
-  baseline:
-    fixed: { err: 0 }
-  metrics:
-    - id: err
-      command: cat state/err
-      guard: { max: 0.5 }
-`;
+/** The blue-green plan (`blueGreenPlan`) with a 1 s monitoring window; `extra` is inserted before `phases:`. */
+const plan = (o: { name?: string; version?: string; environment?: string; extra?: string } = {}) =>
+  blueGreenPlan({ ...o, window: '1s', interval: '250ms', shortWindowReason: 'a test' });
 
 function repo(planText: string) {
-  const dir = tempDir('rp-gm-');
-  const git = gitRepo(dir);
-  write(dir, 'state/active', 'blue\n');
-  write(dir, 'state/err', '0\n');
-  write(dir, '.gitignore', 'state/\n.release/runs/\n.release/lock\n');
-  write(dir, 'qa.md', 'Verdict: Ready for Launch\n');
-  write(dir, '.release/plan.yaml', planText);
-  git('add', '-A');
-  git('commit', '-qm', 'feat: init');
+  const { dir, git } = blueGreenRepo(planText, { prefix: 'rp-gm-' });
   const cli = (...args: string[]) => spawnSync('node', [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   return { dir, git, cli };
 }

@@ -2,45 +2,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, gitRepo, tempDir, write } from '../support/helpers';
+import { ROOT, tempDir } from '../support/helpers';
+import { blueGreenPlan, blueGreenRepo } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-
-const PLAN = (rollbackRun: string) => `release:
-  name: svc
-  version: 1.0.0
-acceptance:
-  file: qa.md
-phases:
-  deploy:
-    strategy: blue-green
-    blueGreen:
-      active: cat state/active
-      deploy:
-        - name: deploy \${deploy.color}
-          run: echo \${release.version} > state/\${deploy.color}.ver
-      healthCheck:
-        run: "true"
-        retries: 0
-      switch:
-        - name: switch
-          run: echo \${deploy.color} > state/active
-rollback:
-  budget: 30s
-  steps:
-    - name: back
-      run: ${rollbackRun}
-monitoring:
-  window: 2s
-  interval: 500ms
-  shortWindowReason: test
-  baseline:
-    fixed: { err: 0 }
-  metrics:
-    - id: err
-      command: cat state/err
-      guard: { max: 0.5 }
-`;
 
 function cli(dir: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
@@ -49,16 +14,7 @@ function cli(dir: string, ...args: string[]) {
 
 /** A workspace with the blue-green plan, released once: green serves, blue is kept up for the rollback. */
 function released(rollbackRun = 'echo ${deploy.active} > state/active'): string {
-  const dir = tempDir('rp-journal-trust-');
-  const git = gitRepo(dir);
-  write(dir, 'state/active', 'blue\n');
-  write(dir, 'state/err', '0\n');
-  write(dir, '.gitignore', 'state/\n.release/runs/\n.release/lock\n');
-  write(dir, 'qa.md', 'Verdict: Ready for Launch\n');
-  write(dir, '.release/plan.yaml', PLAN(rollbackRun));
-  git('add', '-A');
-  git('commit', '-qm', 'feat: init');
-  git('tag', 'v1.0.0');
+  const { dir } = blueGreenRepo(blueGreenPlan({ rollbackRun }), { prefix: 'rp-journal-trust-', tag: 'v1.0.0' });
   const r = cli(dir, 'run', '--yes');
   assert.equal(r.code, 0, r.out + r.err);
   assert.equal(activeColour(dir), 'green');

@@ -1,14 +1,8 @@
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { SecretMasker } from '../../src/core/exec/mask';
-import { ROOT } from '../support/helpers';
-import { smallPlan, workspace } from '../support/fixtures';
-
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const OPEN = 'QQopenQQ';
-const CLOSE = 'QQcloseQQ';
+import { workspace } from '../support/fixtures';
+import { CLOSE, maskedEveryWay, newestDeployLog, OPEN, runCliToEnd, secretPrintingPlan } from '../support/secretOutput';
 
 /** Secrets of ASCII, quotes, blanks, control bytes and non-ASCII, each at least 10 bytes. */
 const SECRETS = [
@@ -99,25 +93,6 @@ function assertHidden(where: string, text: string, token: string, secret: string
   assert.ok(found > 0, `${where}: no marker in ${JSON.stringify(shown.slice(0, 300))}`);
 }
 
-/** The masker's output for the whole text, and that the stream gives the same cut anywhere and a character at a time. */
-function maskedEveryWay(masker: SecretMasker, printed: string, where: string): string {
-  const whole = masker.mask(printed);
-  for (let at = 0; at <= printed.length; at++) {
-    let streamed = '';
-    const sink = masker.stream((t) => (streamed += t));
-    sink.write(printed.slice(0, at));
-    sink.write(printed.slice(at));
-    sink.end();
-    assert.equal(streamed, whole, `${where}: cut at ${at}`);
-  }
-  let byChar = '';
-  const sink = masker.stream((t) => (byChar += t));
-  for (const ch of printed) sink.write(ch);
-  sink.end();
-  assert.equal(byChar, whole, `${where}: one character at a time`);
-  return whole;
-}
-
 describe('§5 secrets: a secret printed as bytes (base64, base64url, hex, Basic auth) or with a backspace is masked', function () {
   this.timeout(120_000);
   for (const secret of SECRETS)
@@ -143,32 +118,6 @@ describe('§5 secrets: a secret printed as bytes (base64, base64url, hex, Basic 
   });
 });
 
-function runCli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('node', [CLI, ...args], { cwd, env: { ...process.env, USER: 'cli-user', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A deploy step that prints the secret in RP_SECRET every way of `commands`, then fails. */
-function encodingPlan(commands: Record<string, string>): string {
-  const script = [
-    `O=${OPEN.slice(0, 4)}''${OPEN.slice(4)} C=${CLOSE.slice(0, 4)}''${CLOSE.slice(4)} S="$RP_SECRET"`,
-    ...Object.values(commands),
-    'exit 3',
-  ].join('\n');
-  return smallPlan({
-    deploy: `    steps:\n      - name: deploy\n        env: { LANG: C.UTF-8 }\n        run: |\n${script
-      .split('\n')
-      .map((l) => `          ${l}`)
-      .join('\n')}`,
-  }).replace('secrets: [TINY_TOKEN]', 'secrets: [TINY_TOKEN, RP_SECRET]');
-}
-
 describe('§5 secrets: a real release through the CLI shows no encoding of the secret', function () {
   this.timeout(300_000);
   const cases: [string, string, Record<string, string>][] = [
@@ -178,21 +127,12 @@ describe('§5 secrets: a real release through the CLI shows no encoding of the s
   ];
   for (const [secret, what, commands] of cases)
     it(`${JSON.stringify(secret.slice(0, 20))}: ${what}: terminal (--verbose), step log, journal`, async () => {
-      const ws = workspace(encodingPlan(commands));
+      const ws = workspace(secretPrintingPlan(Object.values(commands)));
       const token = new SecretMasker([secret]).token;
-      const r = await runCli(['run', '--yes', '--tick', 'sign-off', '--verbose', '--plan', ws.planFile], { RP_SECRET: secret });
+      const r = await runCliToEnd(['run', '--yes', '--tick', 'sign-off', '--verbose', '--plan', ws.planFile], { RP_SECRET: secret });
       assert.equal(r.code, 3, `the deploy failed and the release rolled back:\n${r.stdout}\n${r.stderr}`);
       assertHidden('CLI stdout --verbose', r.stdout, token, secret);
-      const runs = path.join(ws.dir, '.release/runs');
-      const run = fs.readdirSync(runs).sort().at(-1)!;
-      const logs = path.join(runs, run, 'logs');
-      const log = fs.readFileSync(
-        path.join(
-          logs,
-          fs.readdirSync(logs).find((f) => f.startsWith('deploy'))!,
-        ),
-        'utf8',
-      );
+      const { log } = newestDeployLog(ws);
       assertHidden('the step log', log, token, secret);
       assert.equal(onTerminal(log).split(OPEN).length - 1, Object.keys(commands).length, log);
     });

@@ -1,13 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { SecretMasker } from '../../src/core/exec/mask';
-import { ROOT } from '../support/helpers';
-import { smallPlan, workspace } from '../support/fixtures';
-
-const CLI = path.join(ROOT, 'dist', 'cli.js');
+import { workspace } from '../support/fixtures';
+import { CLOSE, maskedEveryWay, newestDeployLog, OPEN, runCliToEnd, secretPrintingPlan } from '../support/secretOutput';
 
 /**
  * Secrets with what shells quote: a quote, spaces, a newline, a tab, backslashes, non-ASCII, a
@@ -28,10 +26,6 @@ export const SHELL_SECRETS = [
   'mix\'d\n"q"\\e',
   'bell\x07\x01ctl-x9',
 ];
-
-/** Where a step prints the secret between two markers, so a test can tell what lies between them. */
-const OPEN = 'QQopenQQ';
-const CLOSE = 'QQcloseQQ';
 
 /** Control sequences, as a test recognises them independently of the product: CSI, OSC and two-character escapes. */
 // eslint-disable-next-line no-control-regex -- control sequences are what it finds
@@ -99,21 +93,7 @@ describe('§5 secrets: masked as a person sees them (bash quoting, colour codes)
     it(`masks ${JSON.stringify(secret)} in every rendering bash prints, whole and streamed at every cut`, () => {
       const masker = new SecretMasker([secret]);
       for (const [how, printed] of Object.entries(bashRenderings(secret))) {
-        const whole = masker.mask(printed);
-        assertHidden(`${how}: ${JSON.stringify(printed)}`, whole, masker.token);
-        for (let at = 0; at <= printed.length; at++) {
-          let streamed = '';
-          const sink = masker.stream((t) => (streamed += t));
-          sink.write(printed.slice(0, at));
-          sink.write(printed.slice(at));
-          sink.end();
-          assert.equal(streamed, whole, `${how}: cut at ${at}`);
-        }
-        let byChar = '';
-        const sink = masker.stream((t) => (byChar += t));
-        for (const ch of printed) sink.write(ch);
-        sink.end();
-        assert.equal(byChar, whole, `${how}: one character at a time`);
+        assertHidden(`${how}: ${JSON.stringify(printed)}`, maskedEveryWay(masker, printed, how), masker.token);
       }
     });
 });
@@ -156,30 +136,9 @@ describe('§5 secrets: control sequences inside a secret, streamed in any chunks
   });
 });
 
-/** Runs the CLI on the plan with the secret in RP_SECRET. */
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('node', [CLI, ...args], { env: { ...process.env, USER: 'cli-user', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A deploy step that prints the secret every way bash renders it, then fails: its tail reaches the journal, the report and the terminal. */
-function renderingPlan(secret: string): string {
-  // The markers are put together by bash, so the command --verbose shows does not hold them.
-  const cmds = Object.values(renderCommands(secret)).map((c) => c.split(OPEN).join('${O}').split(CLOSE).join('${C}'));
-  const script = [`O=${OPEN.slice(0, 4)}''${OPEN.slice(4)} C=${CLOSE.slice(0, 4)}''${CLOSE.slice(4)} S="$RP_SECRET"`, ...cmds, 'exit 3'].join('\n');
-  return smallPlan({
-    deploy: `    steps:\n      - name: deploy\n        env: { LANG: C.UTF-8 }\n        run: |\n${script
-      .split('\n')
-      .map((l) => `          ${l}`)
-      .join('\n')}`,
-  }).replace('secrets: [TINY_TOKEN]', 'secrets: [TINY_TOKEN, RP_SECRET]');
-}
+/** A deploy step that prints the secret every way bash renders it, then fails. */
+const renderingPlan = (secret: string) =>
+  secretPrintingPlan(Object.values(renderCommands(secret)).map((c) => c.split(OPEN).join('${O}').split(CLOSE).join('${C}')));
 
 describe('§5 secrets: a real release through the CLI shows no rendering of the secret', function () {
   this.timeout(600_000);
@@ -190,25 +149,15 @@ describe('§5 secrets: a real release through the CLI shows no rendering of the 
       const token = new SecretMasker([secret]).token;
       for (const verbose of [true, false]) {
         const args = ['run', '--yes', '--tick', 'sign-off', ...(verbose ? ['--verbose'] : []), '--plan', ws.planFile];
-        const r = await runCli(args, { RP_SECRET: secret });
+        const r = await runCliToEnd(args, { RP_SECRET: secret });
         assert.equal(r.code, 3, `the deploy failed and the release rolled back:\n${r.stdout}\n${r.stderr}`);
         assertHidden(`CLI stdout${verbose ? ' --verbose' : ''}`, r.stdout, token);
         // Six renderings, each between the markers: the verbose output shows them all.
         if (verbose) assert.equal(r.stdout.replace(ANSI, '').split(OPEN).length - 1, 6, r.stdout);
-        const runs = path.join(ws.dir, '.release/runs');
-        const run = fs.readdirSync(runs).sort().at(-1)!;
-        const log = fs.readFileSync(
-          path.join(
-            runs,
-            run,
-            'logs',
-            fs.readdirSync(path.join(runs, run, 'logs')).find((f) => f.startsWith('deploy'))!,
-          ),
-          'utf8',
-        );
+        const { runDir, log } = newestDeployLog(ws);
         assertHidden('the step log', log, token);
         assert.equal(log.replace(ANSI, '').split(OPEN).length - 1, 6, log);
-        const journal = fs.readFileSync(path.join(runs, run, 'journal.jsonl'), 'utf8');
+        const journal = fs.readFileSync(path.join(runDir, 'journal.jsonl'), 'utf8');
         const tail = journal
           .split('\n')
           .filter(Boolean)
@@ -233,7 +182,7 @@ describe('§5 secrets: a real release through the CLI shows no rendering of the 
           token,
         );
         for (const f of ['report.md', 'report.json']) {
-          const text = fs.readFileSync(path.join(runs, run, f), 'utf8');
+          const text = fs.readFileSync(path.join(runDir, f), 'utf8');
           if (text.includes(OPEN)) assertHidden(f, f.endsWith('.json') ? text.replace(/\\u001b/g, '\x1b') : text, token);
         }
       }

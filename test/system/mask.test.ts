@@ -12,6 +12,7 @@ import { parsePlan } from '../../src/core/plan/load';
 import { ROOT, tempDir } from '../support/helpers';
 import { smallPlan, workspace } from '../support/fixtures';
 import { freePort } from '../support/server';
+import { runCliToEnd } from '../support/secretOutput';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
@@ -347,23 +348,11 @@ function leakyPlan(port: number, cuts: number[]): string {
   );
 }
 
-function runCli(ws: string, secret: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      'node',
-      [CLI, 'run', '--yes', '--verbose', '--tick', 'sign-off', '--waive', 'leaky=known flaky check', '--plan', path.join(ws, '.release/plan.yaml')],
-      {
-        env: { ...process.env, USER: 'cli-user', RP_SECRET: secret },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+/** A verbose release through the real CLI with the secret in RP_SECRET, one check waived. */
+const runCli = (ws: string, secret: string) =>
+  runCliToEnd(['run', '--yes', '--verbose', '--tick', 'sign-off', '--waive', 'leaky=known flaky check', '--plan', path.join(ws, '.release/plan.yaml')], {
+    RP_SECRET: secret,
   });
-}
 
 /** Everything a release wrote or showed: files under the run, CLI output, the panel's message. */
 function artefacts(wsDir: string, out: { stdout: string; stderr: string }): Record<string, string> {

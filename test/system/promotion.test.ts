@@ -2,13 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { main } from '../../src/cli/cliMain';
 import { loadRun, runIds } from '../../src/core/engine/queries/runs';
 import { Release } from '../../src/core/engine/run/engine';
 import { realClock } from '../../src/core/base/clock';
 import { loadPlanFile } from '../../src/core/plan/load';
 import { planForEnvironment } from '../../src/core/plan/environments';
 import { gitRepo, write } from '../support/helpers';
+import { newSshKey, sshApprovals, type Person } from '../support/approvals';
 import { smallPlan, workspace, journalLines, type Workspace } from '../support/fixtures';
 
 const CHECKLIST = `  - id: migration-script
@@ -40,12 +40,6 @@ function inIndia(ms: number): string {
   return new Date(ms + 5.5 * 3_600_000).toISOString().replace(/\.\d+Z$/, '+05:30');
 }
 
-interface Person {
-  name: string;
-  email: string;
-  key: string;
-}
-
 describe('environments: promotion, approvals in git, freeze windows (real git, real SSH signatures)', function () {
   this.timeout(120_000);
   let ws: Workspace;
@@ -53,30 +47,9 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
   let alice: Person;
   let mallory: Person;
   let operator: Person;
-  const cli = async (...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await main([...argv, '--plan', ws.planFile], { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n') });
-    return { code, out, err };
-  };
-  const key = (who: string, email: string): Person => {
-    const file = path.join(ws.dir, '..', `${path.basename(ws.dir)}-${who}`);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', email, '-f', file]);
-    return { name: who, email, key: file };
-  };
-  /** Runs `approve` as another person: their git identity and signing key for that one command. */
-  const approveAs = async (p: Person, ...argv: string[]) => {
-    git('config', 'user.name', p.name);
-    git('config', 'user.email', p.email);
-    git('config', 'user.signingkey', p.key);
-    try {
-      return await cli('approve', ...argv);
-    } finally {
-      git('config', 'user.name', operator.name);
-      git('config', 'user.email', operator.email);
-      git('config', 'user.signingkey', operator.key);
-    }
-  };
+  let cli: ReturnType<typeof sshApprovals>['cli'];
+  let approveAs: ReturnType<typeof sshApprovals>['approveAs'];
+  const key = (who: string, email: string): Person => ({ name: who, email, key: newSshKey(email) });
   const approvalTags = () => git('tag', '-l', 'release-pilot/approval/*').split('\n').filter(Boolean);
   const dropApprovals = () => approvalTags().forEach((t) => git('tag', '-d', t));
   const newestJournal = () => journalLines(ws, runIds(ws.dir)[0]);
@@ -93,14 +66,7 @@ describe('environments: promotion, approvals in git, freeze windows (real git, r
     alice = key('Alice', 'alice@example.com');
     mallory = key('Mallory', 'mallory@example.com');
     // The operator and Alice are trusted signers; Mallory's key is not.
-    const signers = write(
-      path.dirname(ws.dir),
-      `${path.basename(ws.dir)}-allowed`,
-      [operator, alice].map((p) => `${p.email} ${fs.readFileSync(`${p.key}.pub`, 'utf8').trim()}`).join('\n') + '\n',
-    );
-    git('config', 'gpg.format', 'ssh');
-    git('config', 'gpg.ssh.allowedSignersFile', signers);
-    git('config', 'user.signingkey', operator.key);
+    ({ cli, approveAs } = sshApprovals(git, ws.planFile, operator, [operator, alice]));
   });
 
   it('refuses a run without --env, listing the environments, and an environment the plan does not have', async () => {

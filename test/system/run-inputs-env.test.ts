@@ -2,62 +2,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, tempDir, write, gitRepo } from '../support/helpers';
+import { ROOT, write } from '../support/helpers';
+import { blueGreenPlan, blueGreenRepo } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
-const BASE = `release:
-  name: svc
-  version: 1.0.0
-acceptance:
-  file: qa.md
-phases:
-  deploy:
-    strategy: blue-green
-    blueGreen:
-      active: cat state/active
-      deploy:
-        - name: deploy \${deploy.color}
-          run: echo DEPLOYED > state/\${deploy.color}.ver
-      healthCheck:
-        run: "true"
-        retries: 0
-      switch:
-        - name: switch
-          run: echo \${deploy.color} > state/active
-rollback:
-  budget: 30s
-  steps:
-    - name: back
-      run: echo \${deploy.active} > state/active
-monitoring:
-  window: 2s
-  interval: 500ms
-  shortWindowReason: test
-  baseline:
-    fixed: { err: 0 }
-  metrics:
-    - id: err
-      command: cat state/err
-      guard: { max: 0.5 }
-`;
-
 /** A git repo with the blue-green plan, `head` before `release:` and the deploy writing `what`. */
 function repo(head: string, what: string, extraPhases = ''): string {
-  const dir = tempDir('rp-envinputs-');
-  const plan = (head + BASE).replace('echo DEPLOYED', `echo ${what}`).replace('phases:\n', `phases:\n${extraPhases}`);
-  write(dir, '.release/plan.yaml', plan);
-  write(dir, 'state/active', 'blue\n');
-  write(dir, 'state/err', '0\n');
-  write(dir, '.gitignore', 'state/\n.release/runs/\n.release/lock\n');
-  write(dir, 'qa.md', 'Verdict: Ready for Launch\n');
-  const git = gitRepo(dir);
-  git('config', 'user.email', 'op@x.io');
-  git('config', 'user.name', 'Operator');
-  git('add', '-A');
-  git('commit', '-qm', 'feat: init');
-  git('tag', 'v1.0.0');
-  return dir;
+  const plan = blueGreenPlan({ head, deployed: what, phases: extraPhases });
+  return blueGreenRepo(plan, { prefix: 'rp-envinputs-', tag: 'v1.0.0', identity: { name: 'Operator', email: 'op@x.io' } }).dir;
 }
 
 /** The real CLI in `dir`, with `env` over this process's environment (a value undefined: unset). */

@@ -1,10 +1,12 @@
-// The demo's orders service: /health, the core API /api/orders, and its own Prometheus metrics.
+// The demo's orders service: /health, the core API /api/orders, and the orders a client writes
+// (POST /orders with the id it chose, GET /orders/ID: store.js).
 // Usage: node service/server.js --color blue --port 7101 --version 1.1.0 --db data/app.db
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const { openStore, handleOrders } = require('./store');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +27,9 @@ try {
 
 function schemaVersion() {
   try {
-    return Number(execFileSync('sqlite3', [db, 'SELECT COALESCE(MAX(version), 0) FROM schema_migrations;'], { encoding: 'utf8' }).trim());
+    return Number(
+      execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, 'SELECT COALESCE(MAX(version), 0) FROM schema_migrations;'], { encoding: 'utf8' }).trim(),
+    );
   } catch {
     return 0;
   }
@@ -33,7 +37,7 @@ function schemaVersion() {
 
 function loadOrders() {
   try {
-    const out = execFileSync('sqlite3', ['-json', db, 'SELECT * FROM orders ORDER BY id;'], { encoding: 'utf8' }).trim();
+    const out = execFileSync('sqlite3', ['-cmd', '.timeout 5000', '-json', db, 'SELECT * FROM orders ORDER BY id;'], { encoding: 'utf8' }).trim();
     return out ? JSON.parse(out) : [];
   } catch (e) {
     console.error(`FATAL cannot read orders: ${e.message}`);
@@ -43,6 +47,7 @@ function loadOrders() {
 
 const schema = schemaVersion();
 const orders = loadOrders();
+const store = openStore(db);
 let served = 0;
 
 const server = http.createServer((req, res) => {
@@ -60,10 +65,16 @@ const server = http.createServer((req, res) => {
     }
     return json(200, { version, orders });
   }
+  if (handleOrders(store, req, (code, body) => json(code, { ...body, version }))) return;
   json(404, { error: 'not found' });
 });
 
 server.listen(port, '127.0.0.1', () => {
   console.log(`INFO orders-service ${version} (${color}) on 127.0.0.1:${server.address().port}, schema ${schema}, ${orders.length} orders`);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () =>
+  server.close(() => {
+    store.close();
+    process.exit(0);
+  }),
+);

@@ -11,7 +11,7 @@ const version = process.argv[2];
 const root = path.resolve(__dirname, '..');
 const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'orders-staging-'));
 const db = path.join(staging, 'app.db');
-execFileSync('sqlite3', [path.join(root, 'data', 'app.db'), `.backup '${db}'`]);
+execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(root, 'data', 'app.db'), `.backup '${db}'`]);
 execFileSync('bash', [path.join(root, 'tools', 'migrate.sh'), db, path.join(root, 'db', 'migrations')], { stdio: 'inherit' });
 
 const free = () =>

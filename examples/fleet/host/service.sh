@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The orders service of one host, run from the host's folder: releases/<version>/ holds each
 # installed version, `current` links the one that runs. host.env (written when the host was set
-# up) says the host's name, address, port and node.
+# up) says the host's name, address, port, node and the orders store the hosts share.
 #   service.sh start | stop | status | version | switch VERSION
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,7 +34,7 @@ case "${1:-}" in
     stop
     version=$(basename "$(readlink current)")
     # setsid + nohup + redirected output: the service outlives the ssh session that started it.
-    setsid nohup "$NODE" current/server.js --host "$HOST_ADDR" --port "$SERVICE_PORT" --version "$version" --name "$HOST_NAME" --root "$PWD" \
+    setsid nohup "$NODE" current/server.js --host "$HOST_ADDR" --port "$SERVICE_PORT" --version "$version" --name "$HOST_NAME" --root "$PWD" --db "$ORDERS_DB" \
       >> service.log 2>&1 < /dev/null &
     echo $! > "$pidfile"
     for _ in $(seq 40); do

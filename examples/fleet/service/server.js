@@ -1,10 +1,13 @@
-// The fleet's orders service: the demo's orders service (examples/demo/service/server.js) without
-// its database, one instance per host, bound to that host's loopback address, with its own
-// Prometheus metrics. Usage: node server.js --host 127.0.0.11 --port 7101 --version 1.1.0 --name h1 --root HOSTDIR
+// The fleet's orders service: the demo's orders service (examples/demo/service/server.js), one
+// instance per host, bound to that host's loopback address, with its own Prometheus metrics. The
+// orders the clients write (POST /orders, GET /orders/ID) go to one store all hosts share: the
+// sqlite file DB in WAL mode, through the demo's store.js (copied beside this file by environment.mjs).
+// Usage: node server.js --host 127.0.0.11 --port 7101 --version 1.1.0 --name h1 --root HOSTDIR --db ORDERS.db
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
+const { openStore, handleOrders } = require('./store');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -15,6 +18,7 @@ const port = Number(arg('port', '0'));
 const version = arg('version', '0.0.0');
 const name = arg('name', 'local');
 const root = arg('root', path.join(__dirname, '..', '..'));
+const store = openStore(arg('db', path.join(root, 'orders.db')));
 
 // A release may carry behaviour switches (release.json beside this file); the faulty 1.1.0 of
 // `--bad` turns one on: a share of the core API's answers fail, which only traffic shows.
@@ -61,7 +65,7 @@ const server = http.createServer((req, res) => {
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
     if (req.url !== '/metrics' && req.url !== '/health') {
-      const k = `${req.url}|${code}`;
+      const k = `${req.url.replace(/^\/orders\/.*/, '/orders/:id')}|${code}`;
       counts.set(k, (counts.get(k) ?? 0) + 1);
       const s = Number(process.hrtime.bigint() - start) / 1e9;
       durSum += s;
@@ -87,6 +91,7 @@ const server = http.createServer((req, res) => {
     res.setHeader('x-order-count', String(orders.length));
     return json(200, { version, host: name, orders });
   }
+  if (handleOrders(store, req, (code, body) => json(code, { ...body, version, host: name }))) return;
   json(404, { error: 'not found' });
 });
 server.keepAliveTimeout = 65_000;
@@ -97,7 +102,10 @@ server.listen(port, host, () => {
 // A stop finishes the requests under way; a kept-alive connection is closed as soon as it is idle
 // (HAProxy drained this host before, so no new request comes).
 process.on('SIGTERM', () => {
-  server.close(() => process.exit(0));
+  server.close(() => {
+    store.close();
+    process.exit(0);
+  });
   server.closeIdleConnections();
   setInterval(() => server.closeIdleConnections(), 20).unref();
   setTimeout(() => process.exit(0), 3000).unref();

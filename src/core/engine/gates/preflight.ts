@@ -11,7 +11,9 @@ import { resolvedPathProblem } from './envPath';
 import { GateError } from './gateError';
 import { gatedPlanChanged, identityChanged } from './planIdentity';
 import { collidingSecrets, planIdentifiers, secretSources, unmaskableSecrets, unsetEnvReferences } from './secrets';
-import { findUnresolvedRun, UnresolvedRunError } from './unresolvedRun';
+import { unresolvedIn, UnresolvedRunError } from './unresolvedRun';
+import { readWorkspaceRuns, statesOf, type RunsRead } from '../queries/liveState';
+import { runsStamp } from '../queries/runs';
 
 /** What a new release starts from once nothing refused it. */
 export interface StartPreflight {
@@ -23,6 +25,8 @@ export interface StartPreflight {
   commit?: string;
   /** Whether the tree matched the commit at the start: only such a run can stand for that commit (promotion). */
   clean?: boolean;
+  /** The workspace's runs as the refusals read them: the start's one read of every journal. */
+  runs: RunsRead;
 }
 
 /**
@@ -39,21 +43,24 @@ export async function startPreflight(o: EngineOptions): Promise<StartPreflight> 
   if (unset) throw new GateError('environment', unset);
   const uncommitted = await uncommittedGatedPlan(o.workspace, o.planFile, o.plan, o.planText);
   if (uncommitted) throw new GateError('plan-not-committed', uncommitted);
-  const v = o.redeploy !== undefined ? await resolveRedeploy(o.workspace, o.plan, planRel, o.redeploy) : await resolveVersion(o.workspace, o.plan);
+  const runs = (o.readRuns ?? readWorkspaceRuns)(o.workspace);
+  const states = statesOf(runs);
+  const v =
+    o.redeploy !== undefined ? await resolveRedeploy(o.workspace, o.plan, planRel, o.redeploy, states) : await resolveVersion(o.workspace, o.plan, states);
   if (!v.ok) throw new GateError(o.redeploy !== undefined ? 'redeploy' : 'version', v.message);
   const { version } = v;
   const badPath = resolvedPathProblem(o.plan, o.planText, planRel, runScope(o.plan, { version, runId: '' }, '', o.env ?? process.env, o.vars));
   if (badPath) throw new GateError('environment', badPath);
   const changelog = 'changelog' in v ? v.changelog : undefined;
   const redeployOf = 'of' in v ? v.of : undefined;
-  const previous = await previousVersionOf(o.workspace, o.plan, version);
+  const previous = await previousVersionOf(o.workspace, o.plan, version, states);
   const refused = previousVersionRefusal(planRel, o.planText, o.plan, previous);
   if (refused) throw new GateError('previous-version', refused);
   const commit = await headCommit(o.workspace);
   const clean = commit ? (await userChanges(o.workspace)).length === 0 : undefined;
-  const again = redeployOf ? undefined : releasedBefore(o.workspace, o.plan, planRel, version, commit);
+  const again = redeployOf ? undefined : releasedBefore(o.workspace, o.plan, planRel, version, commit, states);
   if (again) throw new GateError('version', again);
-  return { planRel, version, changelog, redeployOf, previous, commit, clean };
+  return { planRel, version, changelog, redeployOf, previous, commit, clean, runs };
 }
 
 /** Refuses a secret equal to a value the journal records as it is, once the run's id and user are known. */
@@ -73,9 +80,17 @@ export function refuseRecordedSecrets(o: EngineOptions, env: NodeJS.ProcessEnv, 
   if (colliding) throw new GateError('secrets', colliding);
 }
 
-/** Refuses a new release over a run of the same plan without an outcome; called with the lock held. */
-export function refuseOverUnresolvedRun(workspace: string, planRel: string, runId: string): void {
-  const unresolved = findUnresolvedRun(workspace, planRel, runId);
+/**
+ * The start's read of the runs once it holds the lock: the preflight's read when no journal changed
+ * since (and no live process held a run open then), else a new read.
+ */
+export function runsUnderLock(o: EngineOptions, p: StartPreflight, runId: string): RunsRead {
+  return runsStamp(o.workspace, runId) === p.runs.stamp ? p.runs : (o.readRuns ?? readWorkspaceRuns)(o.workspace);
+}
+
+/** Refuses a new release over a run of the same plan without an outcome; called with the lock held, with `runsUnderLock`. */
+export function refuseOverUnresolvedRun(runs: RunsRead, planRel: string, runId: string): void {
+  const unresolved = unresolvedIn(runs, planRel, runId);
   if (unresolved) throw new UnresolvedRunError(unresolved.runId, unresolved.state);
 }
 

@@ -1,7 +1,5 @@
-import * as path from 'node:path';
-import { readJournal } from '../../journal/journal';
-import { foldJournal, isFinal, type ReleaseState } from '../../model/releaseState';
-import { runDir, runIds } from '../queries/runs';
+import { isFinal, type ReleaseState } from '../../model/releaseState';
+import { readWorkspaceRuns, type RunsRead } from '../queries/liveState';
 import { ErrorCodes } from '../../base/errors';
 
 /** A run of this plan that has not reached an outcome: a new release must not start over it. */
@@ -39,12 +37,21 @@ function unresolvedMessage(runId: string, s: ReleaseState): string {
  * interrupted), or undefined. `ownRun` is skipped: it is the run being started.
  */
 export function findUnresolvedRun(workspace: string, planRel: string, ownRun?: string): { runId: string; state: ReleaseState } | undefined {
-  const ids = runIds(workspace).filter((d) => d !== ownRun);
-  for (const runId of ids) {
-    // Called with the plan's lock held: no other process runs any of these, so each is folded closed.
-    const state = foldJournal(readJournal(path.join(runDir(workspace, runId), 'journal.jsonl')).events, { closed: true });
+  return unresolvedIn(readWorkspaceRuns(workspace), planRel, ownRun);
+}
+
+/**
+ * `findUnresolvedRun` over runs read already, read with the plan's lock held (or with no live holder):
+ * no other process runs any of them, so each is folded closed. A run that could not be read is an error:
+ * it may be the unresolved one.
+ */
+export function unresolvedIn(read: RunsRead, planRel: string, ownRun?: string): { runId: string; state: ReleaseState } | undefined {
+  for (const r of read.runs) {
+    if (r.runId === ownRun) continue;
+    if ('error' in r) throw r.error;
+    const state = r.state;
     if (!state.runId || state.plan !== planRel) continue;
-    if (!isFinal(state.status)) return { runId, state };
+    if (!isFinal(state.status)) return { runId: r.runId, state };
   }
   return undefined;
 }

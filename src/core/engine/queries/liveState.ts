@@ -1,6 +1,6 @@
 import type { ReleaseState, ReleaseStatus } from '../../model/releaseState';
 import type { Plan } from '../../model/schema';
-import { loadRun, runIds } from './runs';
+import { loadRun, runIds, runsStamp } from './runs';
 import { sameName } from '../../model/names';
 
 /**
@@ -115,21 +115,51 @@ export function liveFrom(runs: readonly ReleaseState[], name: string, environmen
 const uncertainWhy = (status: string) =>
   status === 'rollback-failed' ? 'its rollback failed' : status === 'rolling-back' ? 'its rollback did not finish' : `${status} while its deploy ran`;
 
-/** Every readable run of the workspace, folded, newest first: an unreadable run says nothing about what production runs. */
-export function workspaceRuns(workspace: string): ReleaseState[] {
-  const runs: ReleaseState[] = [];
-  for (const id of runIds(workspace)) {
+/** One run of a read of the workspace: its folded journal, or why it could not be read. */
+export type RunRead = { runId: string; state: ReleaseState } | { runId: string; error: unknown };
+
+/**
+ * One read of every run of the workspace, newest first, and what tells whether it is still current
+ * (`stamp`): the queries of one start answer from the same read (`liveState`, `releasedBefore`,
+ * the unresolved run) instead of each reading every journal again.
+ */
+export interface RunsRead {
+  runs: RunRead[];
+  stamp: string;
+}
+
+/** How a start reads the workspace's runs (the engine's option; the default reads the journals). */
+export type RunsReader = (workspace: string) => RunsRead;
+
+/** Reads and folds every run of the workspace, newest first. */
+export function readWorkspaceRuns(workspace: string): RunsRead {
+  const stamp = runsStamp(workspace);
+  const runs: RunRead[] = [];
+  for (const runId of runIds(workspace)) {
     try {
-      runs.push(loadRun(workspace, id).state);
-    } catch {
-      continue;
+      runs.push({ runId, state: loadRun(workspace, runId).state });
+    } catch (error) {
+      runs.push({ runId, error });
     }
   }
-  return runs;
+  return { runs, stamp };
+}
+
+/** The folded runs of a read: an unreadable run says nothing about what production runs. */
+export const statesOf = (read: RunsRead): ReleaseState[] => read.runs.flatMap((r) => ('state' in r ? [r.state] : []));
+
+/** Every readable run of the workspace, folded, newest first: an unreadable run says nothing about what production runs. */
+export function workspaceRuns(workspace: string): ReleaseState[] {
+  return statesOf(readWorkspaceRuns(workspace));
 }
 
 /** What is live in `environment` (the plan's own by default) for the plan's service, from every journal of the workspace. */
-export function liveState(workspace: string, plan: Plan, environment = plan.release.environment, runs = workspaceRuns(workspace)): LiveState {
+export function liveState(
+  workspace: string,
+  plan: Plan,
+  environment = plan.release.environment,
+  runs: readonly ReleaseState[] = workspaceRuns(workspace),
+): LiveState {
   return liveFrom(runs, plan.release.name, environment);
 }
 

@@ -3,12 +3,13 @@ import { buildScope, planUses, type Scope } from '../../plan/scope';
 import { git, isRepo } from '../../git/git';
 import { commitOf } from '../../git/gate';
 import { changelogSince, omittedSummary, type Changelog } from '../../report/changelog';
-import { liveState } from './liveState';
-import { isFinal } from '../../model/releaseState';
+import { liveState, workspaceRuns } from './liveState';
+import { isFinal, type ReleaseState } from '../../model/releaseState';
 import { sameVersion } from '../../model/names';
 
 // The facts the scope's values come from that need the workspace (git, earlier runs): read the same
-// way by the engine at start, the CLI's validate and dry run, and a click in the tree.
+// way by the engine at start, the CLI's validate and dry run, and a click in the tree. Each takes the
+// workspace's folded runs (`runs`) when its caller read them already; without, it reads them itself.
 
 export type VersionFact = { ok: true; version: string; changelog?: Changelog } | { ok: false; message: string };
 
@@ -16,7 +17,7 @@ export type VersionFact = { ok: true; version: string; changelog?: Changelog } |
  * The version a release of this plan would carry now (`auto`: from the commits since the newest release tag),
  * and its changelog: the commits since the version that serves now (`changelogSince`).
  */
-export async function resolveVersion(workspace: string, plan: Plan): Promise<VersionFact> {
+export async function resolveVersion(workspace: string, plan: Plan, runs?: readonly ReleaseState[]): Promise<VersionFact> {
   const prefix = plan.release.tagPrefix;
   const version = plan.release.version.replace(/^v/, '');
   if (!(await isRepo(workspace))) {
@@ -24,7 +25,7 @@ export async function resolveVersion(workspace: string, plan: Plan): Promise<Ver
     return { ok: true, version };
   }
   // The base is what serves before this release (one answer, liveState), not merely the newest tag.
-  const served = liveState(workspace, plan).known;
+  const served = liveState(workspace, plan, undefined, runs).known;
   const changelog = await changelogSince(
     workspace,
     prefix,
@@ -60,8 +61,15 @@ function nothingUserFacing(plan: Plan, cl: Changelog): string | undefined {
  * the commit that run recorded, or there is no commit to tell (no git). The same commit again is
  * the same code; a version that was rolled back may be released again.
  */
-export function releasedBefore(workspace: string, plan: Plan, planRel: string, version: string, head?: string): string | undefined {
-  for (const state of liveState(workspace, plan).out) {
+export function releasedBefore(
+  workspace: string,
+  plan: Plan,
+  planRel: string,
+  version: string,
+  head?: string,
+  runs?: readonly ReleaseState[],
+): string | undefined {
+  for (const state of liveState(workspace, plan, undefined, runs).out) {
     const id = state.runId;
     if (!sameVersion(state.version, version) || (head !== undefined && state.commit === head)) continue;
     // A run of this plan that has not ended is the one to resume or abandon: the start refuses it as such.
@@ -89,7 +97,7 @@ export type RedeployFact = { ok: true; version: string; of: { runId: string; tag
  * A redeploy of `wanted`: allowed by the plan (its steps deploy by version), and only of a version
  * this plan released before, to the same environment, in a run that ended released.
  */
-export async function resolveRedeploy(workspace: string, plan: Plan, planRel: string, wanted: string): Promise<RedeployFact> {
+export async function resolveRedeploy(workspace: string, plan: Plan, planRel: string, wanted: string, runs?: readonly ReleaseState[]): Promise<RedeployFact> {
   const version = wanted.trim().replace(/^v/, '');
   if (!plan.release.redeploy)
     return {
@@ -97,7 +105,7 @@ export async function resolveRedeploy(workspace: string, plan: Plan, planRel: st
       message: `${planRel} does not allow a redeploy: set release.redeploy: true when its steps deploy \${release.version} by version (an image tag, a package), not from the working tree`,
     };
   const where = `${plan.release.name} ${version} to ${plan.release.environment}`;
-  for (const state of liveState(workspace, plan).out) {
+  for (const state of liveState(workspace, plan, undefined, runs).out) {
     if (state.version !== version || state.status !== 'released' || state.plan !== planRel) continue;
     const id = state.runId;
     const tag = `${plan.release.tagPrefix}${version}`;
@@ -141,8 +149,8 @@ export interface PreviousVersion {
  * The version a release replaces, its rollback target: what is live in the environment (`liveState`), the
  * last version known to serve when that is uncertain (saying so), else the previous version tag.
  */
-export async function previousVersionOf(workspace: string, plan: Plan, version: string): Promise<PreviousVersion | undefined> {
-  const live = liveState(workspace, plan);
+export async function previousVersionOf(workspace: string, plan: Plan, version: string, runs?: readonly ReleaseState[]): Promise<PreviousVersion | undefined> {
+  const live = liveState(workspace, plan, undefined, runs);
   const uncertain = live.uncertain ? { uncertain: live.uncertain } : {};
   if (live.known) return { version: live.known.version, source: `${live.known.status === 'released' ? 'released ' : ''}run ${live.known.runId}`, ...uncertain };
   const tagged = await previousTagVersion(workspace, plan, version);
@@ -189,10 +197,11 @@ export interface StartFacts {
 }
 
 export async function startFacts(workspace: string, plan: Plan, planRel: string, planText: string, shownAs = planRel): Promise<StartFacts> {
-  const v = await resolveVersion(workspace, plan);
+  const runs = workspaceRuns(workspace);
+  const v = await resolveVersion(workspace, plan, runs);
   if (!v.ok) return { unmet: [v.message] };
   if (!planUses(planText, 'release.previousVersion')) return { version: v.version, unmet: [] };
-  const p = await previousVersionOf(workspace, plan, v.version);
+  const p = await previousVersionOf(workspace, plan, v.version, runs);
   const refused = previousVersionRefusal(shownAs, planText, plan, p);
   return { version: v.version, ...(p ? { previousVersion: p.version } : {}), unmet: refused ? [refused] : [] };
 }

@@ -87,6 +87,21 @@ export function freshRunId(workspace: string, base: string): string {
   return id;
 }
 
+/**
+ * What changes when a run of the workspace changes, read without reading a journal: each run's
+ * journal size and time, and the run a live process holds the lock for (its journal is folded open).
+ * `own` is the run being started, whose lock is no other run's.
+ */
+export function runsStamp(workspace: string, own?: string): string {
+  const lock = readLock(lockFile(workspace));
+  const live = lock && lock.runId !== own && isAlive(lock) ? lock.runId : '';
+  const journals = runIds(workspace).map((id) => {
+    const st = fs.statSync(path.join(runDir(workspace, id), 'journal.jsonl'), { throwIfNoEntry: false });
+    return `${id}:${st?.size}:${st?.mtimeMs}`;
+  });
+  return JSON.stringify([live, journals]);
+}
+
 /** The newest run of the workspace, or undefined. */
 export function latestRunId(workspace: string): string | undefined {
   return runIds(workspace)[0];

@@ -15,7 +15,8 @@ import { ReleaseStopped } from './stopLatch';
 import { RunContext } from './context';
 import { refuseDamagedJournal } from '../gates/journalTrust';
 import { GateError } from '../gates/gateError';
-import { refuseOverUnresolvedRun, refuseRecordedSecrets, runPreflight, startPreflight } from '../gates/preflight';
+import { refuseOverUnresolvedRun, refuseRecordedSecrets, runPreflight, runsUnderLock, startPreflight } from '../gates/preflight';
+import { statesOf } from '../queries/liveState';
 import { releaseCommitUnchanged, gates } from '../gates/runGates';
 import { runPhase } from './phases';
 import { finishHeldRestore, runRollback } from './rollbackRun';
@@ -74,9 +75,10 @@ export class Release {
     refuseRecordedSecrets(o, c.env, p, { runId, user: c.user });
     r.takeLock();
     try {
-      refuseOverUnresolvedRun(o.workspace, planRel, runId);
+      const runs = runsUnderLock(o, p, runId);
+      refuseOverUnresolvedRun(runs, planRel, runId);
       r.warnTakeover();
-      const kept = oldColourKept(o);
+      const kept = oldColourKept(o, statesOf(runs));
       c.openJournal();
       const inputs = startInputs(o.plan, { vars: o.vars, env: c.readEnv(), ...o.given }, c.holdsSecret);
       transition(c, 'release.started', startedEvent(o, c, { planRel, version, previous, commit, clean, redeployOf, inputs }));

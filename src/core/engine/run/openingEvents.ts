@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { foldJournal } from '../../model/releaseState';
+import { foldJournal, type ReleaseState } from '../../model/releaseState';
 import { signalRecorded } from '../../exec/signal';
 import type { RunInputs } from '../../base/inputs';
 import type { RunContext } from './context';
@@ -87,7 +87,7 @@ export function recordReopenFacts(c: RunContext, planText: string, torn: boolean
  * The old colour the serving run kept up for its rollback, which the new run retires before it
  * deploys: what `liveState` says, so a run rolled back, or one whose switch may not have happened, hands none on.
  */
-export function oldColourKept(o: EngineOptions): { from: string; active: string; idle: string } | undefined {
+export function oldColourKept(o: EngineOptions, runs: readonly ReleaseState[]): { from: string; active: string; idle: string } | undefined {
   if (!o.plan.phases.deploy.blueGreen?.retire.length) return undefined;
-  return liveState(o.workspace, o.plan).keptColour;
+  return liveState(o.workspace, o.plan, undefined, runs).keptColour;
 }

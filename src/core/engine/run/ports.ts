@@ -3,6 +3,7 @@ import type { RunningStep } from '../../exec/runner';
 import type { Clock } from '../../base/clock';
 import type { ReleaseEvent } from '../../model/events';
 import type { ReleaseState } from '../../model/releaseState';
+import type { RunsReader } from '../queries/liveState';
 import type { StepView } from '../../model/stateViews';
 import type { Breach, BreachDecision } from '../../monitor/monitorPorts';
 import type { Unit } from './phaseUnits';
@@ -84,4 +85,6 @@ export interface EngineOptions {
   overrideFreeze?: string;
   /** Grace period between SIGTERM and SIGKILL when a step is ended. */
   killGraceMs?: number;
+  /** How a start reads the workspace's runs, once for all its refusals (default: every journal of `.release/runs`). */
+  readRuns?: RunsReader;
 }
