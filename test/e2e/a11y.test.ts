@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Locator } from 'playwright-core';
-import { host, Session, Workbench } from './workbench';
+import { host, useWorkbench, type Workbench } from './workbench';
 
 /** What axe-core reports of one violated rule. */
 interface Violation {
@@ -46,12 +46,10 @@ const STATE_ICONS = [
  * and was rolled back (so failed, passed and skipped states show).
  */
 describe(`readable by everyone: axe-core in the release panel and the Release views, light, dark, high-contrast and Light+ themes (VS Code ${host.version})`, function () {
-  let session: Session | undefined;
-  let folder: string;
   let wb: Workbench;
   const axeSource = fs.readFileSync(path.join(host.root, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
-  const cli = (expected: number) => {
+  const cli = (folder: string, expected: number) => {
     const r = spawnSync(
       'node',
       [path.join(host.root, 'dist', 'cli.js'), 'run', '--yes', '--tick', 'sign-off', '--plan', path.join(folder, '.release', 'plan.yaml')],
@@ -60,32 +58,32 @@ describe(`readable by everyone: axe-core in the release panel and the Release vi
     assert.equal(r.status, expected, r.stdout + r.stderr);
   };
 
-  before(async () => {
-    folder = host.prepareWorkspace('ws-basic');
-    fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
-    fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
-    const git = (...a: string[]) => execFileSync('git', a, { cwd: folder, encoding: 'utf8' }).trim();
-    const planFile = path.join(folder, '.release', 'plan.yaml');
-    git('tag', '-f', 'v1.2.3');
-    cli(0);
-    git('commit', '-q', '--allow-empty', '-m', 'fix: totals rounded to the cent');
-    fs.writeFileSync(path.join(folder, 'health.txt'), '0\n');
-    fs.writeFileSync(planFile, fs.readFileSync(planFile, 'utf8').replace('version: 1.2.3', 'version: 1.2.4'));
-    git('commit', '-qam', 'chore: 1.2.4');
-    git('tag', 'v1.2.4');
-    cli(3);
-    setTheme(THEMES[0].name);
-    session = await Session.open(folder);
-    wb = session.wb;
+  const ui = useWorkbench({
+    fixture: 'ws-basic',
+    prepare: (folder) => {
+      // Two real releases from the CLI before the window opens: 1.2.3 released; then 1.2.4, whose
+      // health probe reads 0, rolled back by the monitor (failed, passed and rolled-back rows).
+      fs.mkdirSync(path.join(folder, 'state'), { recursive: true });
+      fs.writeFileSync(path.join(folder, 'state', 'allow-deploy'), '');
+      const git = (...a: string[]) => execFileSync('git', a, { cwd: folder, encoding: 'utf8' }).trim();
+      const planFile = path.join(folder, '.release', 'plan.yaml');
+      git('tag', '-f', 'v1.2.3');
+      cli(folder, 0);
+      git('commit', '-q', '--allow-empty', '-m', 'fix: totals rounded to the cent');
+      fs.writeFileSync(path.join(folder, 'health.txt'), '0\n');
+      fs.writeFileSync(planFile, fs.readFileSync(planFile, 'utf8').replace('version: 1.2.3', 'version: 1.2.4'));
+      git('commit', '-qam', 'chore: 1.2.4');
+      git('tag', 'v1.2.4');
+      cli(folder, 3);
+      setTheme(folder, THEMES[0].name);
+    },
   });
-
-  after(async () => {
-    await session?.close();
-    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+  before(() => {
+    wb = ui.wb;
   });
 
   /** The workspace's settings name the theme: VS Code applies a change of the file as it is saved. */
-  function setTheme(name: string): void {
+  function setTheme(folder: string, name: string): void {
     fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
     fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'workbench.colorTheme': name }, null, 2));
   }
@@ -180,7 +178,7 @@ describe(`readable by everyone: axe-core in the release panel and the Release vi
 
   for (const theme of THEMES)
     it(`has no serious or critical axe-core violation in ${theme.name}: each tab of the panel, the Release and Releases views`, async () => {
-      setTheme(theme.name);
+      setTheme(ui.folder, theme.name);
       await wb.webview().locator(`body.${theme.body}`).waitFor({ timeout: 30_000 });
       const found: string[] = [];
       for (const tab of ['monitor', 'report', 'compare'] as const) {
