@@ -182,7 +182,10 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     });
     const s = await vscode.commands.executeCommand<{ status: string; outcomeMessage?: string }>(COMMANDS.startRelease);
     assert.equal(s.status, 'released', s.outcomeMessage);
-    assert.equal(asked[0], 'Release fixture-app 1.2.3 to production?');
+    assert.equal(
+      asked[0],
+      "Release fixture-app 1.2.3 to production?\nOn rollback, database: restore from the backup, by itself, even over writes since the backup (allowed: data.txt holds only what the release's own migration wrote).",
+    );
     assert.match(asked.at(-1)!, /^notify: fixture-app 1\.2\.3 released to production/);
 
     const terms = rp.controller.terminals.terminals;
