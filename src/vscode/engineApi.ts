@@ -4,6 +4,7 @@
 export { Release, currentUser, GateError } from '../core/engine/run/engine';
 export { UnresolvedRunError } from '../core/engine/gates/unresolvedRun';
 export { runCheck } from '../core/engine/gates/checks';
+export { lintMigrations } from '../core/plan/migrationLint';
 export { beforeRunScope } from '../core/engine/queries/releaseFacts';
 export { previewRelease } from '../core/engine/queries/releasePreview';
 export { compareRuns, comparableRuns } from '../core/engine/queries/compareRuns';

@@ -2,17 +2,8 @@ import * as vscode from 'vscode';
 import { foldRefused, releaseHistory, shortTime, type HistoryRow } from '../core/engine/queries/releaseHistory';
 import { runsDir } from '../core/engine/queries/runs';
 import { formatDuration } from '../core/format';
-
-const ICONS: Record<string, [string, string?]> = {
-  released: ['pass', 'testing.iconPassed'],
-  'rolled-back': ['history', 'charts.yellow'],
-  'rollback-failed': ['error', 'testing.iconFailed'],
-  aborted: ['circle-slash', 'disabledForeground'],
-  abandoned: ['trash', 'disabledForeground'],
-  running: ['sync~spin', 'charts.blue'],
-  paused: ['debug-pause', 'charts.yellow'],
-  interrupted: ['warning', 'charts.orange'],
-};
+import { rowLook } from './rowState';
+import { showState } from './treeNodes';
 
 /** The one collapsed node that holds the refused attempts (runs that ended before any step ran). */
 export interface RefusedAttempts {
@@ -86,10 +77,9 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryNode>, vs
     if (!isGroup(n)) return this.rowItem(n);
     const item = new vscode.TreeItem(`Refused attempts (${n.refusedAttempts.length})`, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = 'refused-attempts';
-    item.iconPath = new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
     item.tooltip = 'Runs that ended before any step ran (a gate refused, the go/no-go question was not answered): they changed nothing.';
     item.contextValue = 'refused-attempts';
-    return item;
+    return showState(item, rowLook('refused-attempts', 'refused'));
   }
 
   private rowItem(r: HistoryRow): vscode.TreeItem {
@@ -99,8 +89,6 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryNode>, vs
     item.description = [status, r.environment, shortTime(r.startedAt), r.durationMs !== undefined ? formatDuration(r.durationMs) : undefined, r.user]
       .filter(Boolean)
       .join(' · ');
-    const [icon, color] = ICONS[r.status] ?? ['circle-outline'];
-    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     const tip = new vscode.MarkdownString();
     tip.appendText(`${r.name} ${r.version} → ${r.environment}: ${r.status}\n`);
     tip.appendText(
@@ -115,7 +103,7 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryNode>, vs
     item.tooltip = tip;
     item.contextValue = `run:${r.status}`;
     item.command = { command: 'releasePilot.openRunReport', title: 'Open Report', arguments: [r] };
-    return item;
+    return showState(item, rowLook('run', r.status));
   }
 
   dispose(): void {

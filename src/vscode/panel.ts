@@ -201,7 +201,7 @@ export class ReleasePanel extends Disposable {
   <button id="rollback" class="danger" hidden>Roll Back</button>
 </header>
 <main>
-  <section id="monitor"><table id="metrics-table"><thead><tr><th>Metric</th><th>Current</th><th>Baseline</th><th>Guard</th><th>Verdict</th></tr></thead><tbody></tbody></table><div id="charts"></div></section>
+  <section id="monitor"><h2>Metrics</h2><table id="metrics-table"><thead><tr><th>Metric</th><th>Current</th><th>Baseline</th><th>Guard</th><th>Verdict</th></tr></thead><tbody></tbody></table><div id="charts"></div></section>
   <section id="compare" hidden><h2 id="compare-title"></h2><div id="compare-runs"></div><div id="compare-changelog"></div></section>
   <section id="report" hidden><div class="actions"><button id="open-md">Open as Markdown</button><button id="copy">Copy</button></div><div id="report-body"></div></section>
 </main>

@@ -10,10 +10,10 @@ import { Disposable } from './dispose';
 import {
   childrenKey,
   ENVIRONMENT_GATES,
-  icon,
   itemSignature,
   nodeKey,
   secs,
+  showState,
   type EnvironmentGateId,
   type GateId,
   type GateState,
@@ -24,6 +24,10 @@ import { shortTime } from '../core/engine/queries/releaseHistory';
 import { databaseStrategyText } from '../core/model/dbStrategyText';
 import { formatCountdown } from '../core/format';
 import { exceptText } from '../core/model/needsAttention';
+import { rowLook, type RowKind } from './rowState';
+
+/** A row as its builder makes it: the item, and the state it shows (none for a group, which has no icon). */
+type Row = [vscode.TreeItem, [RowKind, string] | null];
 
 /** Maps the controller's state to tree items; no I/O and no prompts happen here. */
 export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataProvider<Node> {
@@ -139,7 +143,13 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     return undefined;
   }
 
+  /** Every row goes through here: the state its builder names becomes its icon and what a screen reader says of it. */
   private build(node: Node): vscode.TreeItem {
+    const [item, state] = this.row(node);
+    return state ? showState(item, rowLook(...state)) : item;
+  }
+
+  private row(node: Node): Row {
     switch (node.kind) {
       case 'release':
         return this.releaseItem();
@@ -160,7 +170,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
           item.description = `${done}/${items.length}`;
         }
         if (node.id === 'gates') item.description = `${this.gates().filter((g) => this.gateState(g).state === 'open').length}/${this.gates().length} open`;
-        return item;
+        return [item, null];
       }
       case 'gate':
         return this.gateItem(node.id);
@@ -172,17 +182,16 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
         return this.stepItem(node.key);
       case 'rollback': {
         const rb = this.c.state!.rollback!;
-        const state: GateState = rb.outcome === 'rolled-back' ? 'passed' : rb.outcome === 'rollback-failed' ? 'failed' : 'running';
+        const state = rb.outcome === 'rolled-back' ? 'passed' : rb.outcome === 'rollback-failed' ? 'failed' : 'running';
         const label = rb.outcome === 'rollback-failed' ? 'ROLLBACK FAILED' : rb.needsAttention?.length ? 'Rollback: hosts need a person' : 'Rollback';
         const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Expanded);
         item.id = 'rollback';
-        item.iconPath = state === 'passed' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('testing.iconPassed')) : icon(state);
         item.description = `${rb.trigger}: ${rb.reason}`;
         item.tooltip = new vscode.MarkdownString().appendText(
           `Trigger: ${rb.trigger} (${rb.by})\nReason: ${rb.reason}\nStarted ${rb.latencyMs} ms after the trigger\nOutcome: ${rb.outcome ?? 'running'}${exceptText(rb.needsAttention)}${rb.database ? `\nDatabase (${rb.database.strategy}): ${rb.database.message}` : ''}`,
         );
         item.contextValue = `rollback:${state}`;
-        return item;
+        return [item, ['rollback', rb.outcome ?? 'running']];
       }
     }
   }
@@ -211,13 +220,12 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     return { state: 'pending', detail: 'checked when the release starts' };
   }
 
-  private gateItem(id: GateId): vscode.TreeItem {
+  private gateItem(id: GateId): Row {
     const st = this.gateState(id);
     const plan = this.c.plan?.ok ? this.c.plan.plan : undefined;
     const title = id === 'acceptance' ? 'Acceptance verdict' : id === 'rollback-plan' ? 'Rollback plan' : ENVIRONMENT_GATES[id];
     const item = new vscode.TreeItem(title, vscode.TreeItemCollapsibleState.None);
     item.id = `gate:${id}`;
-    item.iconPath = icon(st.state === 'open' ? 'passed' : st.state);
     const lines = [`${title}: ${st.state}`, st.detail];
     if (id === 'acceptance' && plan) {
       const a = plan.acceptance;
@@ -244,8 +252,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
         : st.detail;
     item.tooltip = new vscode.MarkdownString().appendText(lines.filter(Boolean).join('\n'));
     item.contextValue = `gate:${id}:${st.state}`;
-    item.accessibilityInformation = { label: `${title}: ${st.state}${st.state === 'pending' ? '' : `, ${st.detail}`}` };
-    return item;
+    return [item, ['gate', st.state]];
   }
 
   checklistState(id: string): { state: GateState; detail: string; by?: string; reason?: string } {
@@ -258,7 +265,7 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     return { state: 'pending', detail: '' };
   }
 
-  private releaseItem(): vscode.TreeItem {
+  private releaseItem(): Row {
     const s = this.c.state;
     const plan = this.c.plan;
     const item = new vscode.TreeItem('', vscode.TreeItemCollapsibleState.None);
@@ -266,33 +273,20 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     if (!plan?.ok) {
       item.label = 'Release plan has problems';
       item.description = plan ? `${plan.problems.length} problem(s)` : '';
-      item.iconPath = icon('failed');
       item.command = { command: COMMANDS.validatePlan, title: 'Validate Plan' };
       item.contextValue = 'release:invalid';
-      return item;
+      return [item, ['release', 'invalid']];
     }
     const p = plan.plan.release;
     if (!s) {
       item.label = `${p.name} ${p.version}`;
       item.description = `→ ${p.environment} · not started`;
-      item.iconPath = new vscode.ThemeIcon('rocket');
       item.command = { command: COMMANDS.startRelease, title: 'Start Release' };
       item.contextValue = 'release:none';
-      return item;
+      return [item, ['release', 'not-started']];
     }
     item.label = `${s.name} ${s.version}`;
     item.description = `→ ${s.environment} · ${statusName(s)}`;
-    const state: GateState =
-      s.status === 'released' || s.status === 'rolled-back'
-        ? 'passed'
-        : s.status === 'running' || s.status === 'rolling-back'
-          ? 'running'
-          : s.status === 'paused'
-            ? 'paused'
-            : s.status === 'interrupted'
-              ? 'interrupted'
-              : 'failed';
-    item.iconPath = s.status === 'rolled-back' ? new vscode.ThemeIcon('history', new vscode.ThemeColor('charts.yellow')) : icon(state);
     const md = new vscode.MarkdownString();
     md.appendMarkdown('**').appendText(`${s.name} ${s.version}`).appendMarkdown('** → ').appendText(s.environment).appendMarkdown('\n\n');
     md.appendText(
@@ -301,15 +295,14 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     item.tooltip = md;
     item.contextValue = `release:${s.status}${this.c.rollbackUntil() ? ':rollback' : ''}`;
     item.command = { command: COMMANDS.openReport, title: 'Open Release Report' };
-    return item;
+    return [item, ['release', s.status]];
   }
 
-  private checklistItem(id: string): vscode.TreeItem {
+  private checklistItem(id: string): Row {
     const def = this.c.plan?.ok ? this.c.plan.plan.checklist.find((c) => c.id === id) : undefined;
     const st = this.checklistState(id);
     const item = new vscode.TreeItem(def?.title ?? id, vscode.TreeItemCollapsibleState.None);
     item.id = `checklist:${id}`;
-    item.iconPath = icon(st.state);
     const kind = def?.git ? 'git' : def?.files ? 'files' : def?.run ? 'command' : 'manual';
     item.description =
       st.state === 'waived'
@@ -324,15 +317,14 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     item.tooltip = new vscode.MarkdownString().appendText(`${def?.title ?? id} (${kind} check)\nState: ${st.state}${st.detail ? `\n${st.detail}` : ''}`);
     item.contextValue = `checklist:${st.state}:${kind}`;
     item.command = { command: COMMANDS.checkItem, title: 'Run Check', arguments: [id] };
-    item.accessibilityInformation = { label: `${def?.title ?? id}: ${st.state}` };
-    return item;
+    return [item, ['checklist', st.state]];
   }
 
   private phaseRan(id: PhaseId): boolean {
     return (this.c.state?.phases.find((x) => x.id === id)?.steps.length ?? 0) > 0;
   }
 
-  private phaseItem(id: PhaseId, ran: boolean): vscode.TreeItem {
+  private phaseItem(id: PhaseId, ran: boolean): Row {
     const p = this.c.state?.phases.find((x) => x.id === id);
     const gate = this.c.state?.gates[id];
     const state: GateState = gate?.state === 'blocked' && p?.state !== 'passed' ? 'blocked' : (p?.state ?? 'pending');
@@ -340,7 +332,6 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     const item = new vscode.TreeItem(PHASE_TITLES[id], ran ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     // VS Code keeps a node's first collapsible state for its id: a phase that starts running gets a new id, so it opens.
     item.id = `phase:${id}:${ran ? 'ran' : 'idle'}`;
-    item.iconPath = icon(state);
     item.description = state === 'blocked' ? gate!.message : p?.durationMs !== undefined ? `${state} · ${secs(p.durationMs)}` : state;
     if (id === 'monitoring' && state === 'running' && this.c.plan?.ok) {
       const started = Date.parse(this.c.state!.monitoring?.startedAt ?? '');
@@ -352,15 +343,14 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     if (id === 'deploy' && canary && state === 'running') item.description = `running · canary ${canary.weight} % (step ${canary.index}/${canary.of})`;
     item.tooltip = new vscode.MarkdownString().appendText(`${PHASE_TITLES[id]}: ${state}${gate ? `\nGate: ${gate.message}` : ''}`);
     item.contextValue = `phase:${state}`;
-    return item;
+    return [item, ['phase', state]];
   }
 
-  private stepItem(key: string): vscode.TreeItem {
+  private stepItem(key: string): Row {
     const st: StepView | undefined = this.c.state?.steps[key];
     const item = new vscode.TreeItem(st?.name ?? key, vscode.TreeItemCollapsibleState.None);
     item.id = `step:${key}`;
-    if (!st) return item;
-    item.iconPath = icon(st.state);
+    if (!st) return [item, null];
     const parts: string[] = [];
     if (st.state === 'waived') parts.push(`waived by ${st.waivedBy}: ${st.waiveReason}`);
     else {
@@ -377,6 +367,6 @@ export class ReleaseTreeProvider extends Disposable implements vscode.TreeDataPr
     item.tooltip = md;
     item.contextValue = `step:${st.state}${st.log ? ':log' : ''}`;
     if (st.log && this.c.runDir) item.command = { command: COMMANDS.openStepLog, title: 'Open Log', arguments: [path.join(this.c.runDir, st.log)] };
-    return item;
+    return [item, ['step', st.state]];
   }
 }

@@ -1,13 +1,14 @@
 // The Release view's nodes: what each is, its key across refreshes, its icon, and what a person sees of its item.
 import * as vscode from 'vscode';
 import type { PhaseId } from '../core/model/schema';
+import { accessibleLabel, type StateLook } from './rowState';
 
 /** The gates a release passes before its checklist: a verdict that says go, a rollback plan, and what its environment declares. */
 export type GateId = 'acceptance' | 'rollback-plan' | EnvironmentGateId;
 export type EnvironmentGateId = 'freeze' | 'promotion' | 'approval';
 export const ENVIRONMENT_GATES: Record<EnvironmentGateId, string> = { freeze: 'Freeze window', promotion: 'Promotion', approval: 'Approval' };
 
-export type GateState = 'pending' | 'checking' | 'running' | 'passed' | 'failed' | 'waived' | 'blocked' | 'interrupted' | 'skipped' | 'paused';
+export type { GateState } from './rowState';
 
 export type Node =
   | { kind: 'release' }
@@ -20,22 +21,15 @@ export type Node =
 
 export const NODE_KINDS: readonly Node['kind'][] = ['release', 'group', 'gate', 'checklist', 'phase', 'step', 'rollback'];
 
-export const ICONS: Record<GateState, [string, string | undefined]> = {
-  pending: ['circle-large-outline', undefined],
-  checking: ['sync~spin', 'charts.blue'],
-  running: ['sync~spin', 'charts.blue'],
-  passed: ['pass-filled', 'testing.iconPassed'],
-  failed: ['error', 'testing.iconFailed'],
-  waived: ['pass', 'charts.yellow'],
-  blocked: ['circle-slash', 'charts.orange'],
-  interrupted: ['debug-pause', 'charts.orange'],
-  skipped: ['dash', 'disabledForeground'],
-  paused: ['debug-pause', 'charts.yellow'],
-};
-
-export function icon(state: GateState): vscode.ThemeIcon {
-  const [id, colour] = ICONS[state];
-  return new vscode.ThemeIcon(id, colour ? new vscode.ThemeColor(colour) : undefined);
+/**
+ * The one way a row shows a state: its icon and its accessible label come from the same look, so a
+ * screen reader says the state the icon shows. Called once the row's label and description are final.
+ */
+export function showState(item: vscode.TreeItem, look: StateLook): vscode.TreeItem {
+  item.iconPath = new vscode.ThemeIcon(look.icon, look.colour ? new vscode.ThemeColor(look.colour) : undefined);
+  const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+  item.accessibilityInformation = { label: accessibleLabel(look, label, typeof item.description === 'string' ? item.description : undefined) };
+  return item;
 }
 
 export const secs = (ms?: number) => (ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
@@ -65,5 +59,16 @@ export function nodeKey(n: Node): string {
 export function itemSignature(i: vscode.TreeItem): string {
   const iconId = i.iconPath instanceof vscode.ThemeIcon ? `${i.iconPath.id}/${i.iconPath.color?.id ?? ''}` : JSON.stringify(i.iconPath ?? '');
   const tooltip = i.tooltip instanceof vscode.MarkdownString ? i.tooltip.value : (i.tooltip ?? '');
-  return JSON.stringify([i.id, i.label, i.description, iconId, tooltip, i.contextValue, i.collapsibleState, i.command?.command, i.command?.arguments]);
+  return JSON.stringify([
+    i.id,
+    i.label,
+    i.description,
+    iconId,
+    tooltip,
+    i.contextValue,
+    i.collapsibleState,
+    i.command?.command,
+    i.command?.arguments,
+    i.accessibilityInformation?.label,
+  ]);
 }

@@ -68,7 +68,10 @@ function renderTable(s: Snapshot): void {
       const tr = el('tr');
       tr.dataset.metric = m.id;
       tr.append(el('td', m.title + (m.unit ? ` (${m.unit})` : '')));
-      tr.append(el('td', fmt(m.last?.value), m.last?.status ?? ''));
+      // The last sample's status in words beside its value: its colour alone says nothing to everyone.
+      const current = el('td', fmt(m.last?.value), m.last?.status ?? '');
+      if (m.last?.status) current.append(el('span', m.last.status, 'state-word'));
+      tr.append(current);
       tr.append(el('td', m.baseline ? `${fmt(m.baseline.mean)} ± ${fmt(m.baseline.stdev)}` : '—'));
       tr.append(el('td', m.guard));
       const verdict = el('td', m.verdict ? m.verdict.verdict : (m.last?.status ?? 'waiting'), m.verdict?.verdict ?? m.last?.status ?? '');
@@ -112,7 +115,8 @@ function markerPlugin(): uPlot.Plugin {
             ctx.moveTo(x, u.bbox.top);
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
-            ctx.fillStyle = ctx.strokeStyle;
+            // The marker's line in its colour; its word in the theme's text colour, readable in every theme.
+            ctx.fillStyle = css('--vscode-foreground', '#ccc');
             ctx.fillText(mk.label, x + 3, u.bbox.top + 12 * devicePixelRatio);
           }
           const m = snap.metrics.find((x) => x.id === (u as uPlot & { metricId?: string }).metricId);

@@ -156,7 +156,11 @@ describe(`the plan editor, the preview, the Releases view and the walkthrough (V
     await ui.wb.page.locator('.editor-instance .view-lines', { hasText: 'Dry run of fixture-app' }).first().waitFor({ timeout: 15_000 });
     const text = await editorText();
     assert.match(text, /Dry run of fixture-app 1\.2\.3 → production/);
-    assert.match(text, /Gates now \(evaluated, nothing run\)/);
+    // The gates come last: the editor shows only the lines in view, so it goes to the end first.
+    await ui.wb.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await ui.wb.page.keyboard.press('Control+End');
+    await ui.wb.page.locator('.editor-instance .view-lines', { hasText: 'Gates now' }).first().waitFor({ timeout: 15_000 });
+    assert.match(await editorText(), /Gates now \(evaluated, nothing run\)/);
     await ui.wb.shot('preview');
   });
 

@@ -148,6 +148,31 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('puts a destructive migration statement in the Problems panel at its line in the SQL file', async () => {
+    const sql = path.join(folder(), 'migrations', '002-drop.sql');
+    fs.writeFileSync(sql, '-- DROP TABLE orders; is only a comment\nALTER TABLE orders\n  DROP COLUMN note;\n');
+    const uri = vscode.Uri.file(sql);
+    try {
+      const diags = await until(
+        () => {
+          const d = vscode.languages.getDiagnostics(uri);
+          return d.length ? d : undefined;
+        },
+        10_000,
+        'migration diagnostics',
+      );
+      assert.equal(diags.length, 1, diags.map((d) => d.message).join('\n'));
+      assert.match(diags[0].message, /drops column orders\.note: .*a rollback will need the restore/);
+      assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Warning);
+      assert.equal(diags[0].range.start.line, 2);
+      assert.equal(diags[0].range.start.character, 2);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      fs.rmSync(sql, { force: true });
+    }
+    await until(() => vscode.languages.getDiagnostics(uri).length === 0, 10_000, 'migration diagnostics cleared with the file');
+  });
+
   it('runs a whole release from the command: terminals per phase, tree states, status bar, panel', async () => {
     fs.writeFileSync(allow(), '');
     const asked: string[] = [];
@@ -157,7 +182,10 @@ describe('Release Pilot in a real VS Code (trusted workspace)', function () {
     });
     const s = await vscode.commands.executeCommand<{ status: string; outcomeMessage?: string }>(COMMANDS.startRelease);
     assert.equal(s.status, 'released', s.outcomeMessage);
-    assert.equal(asked[0], 'Release fixture-app 1.2.3 to production?');
+    assert.equal(
+      asked[0],
+      "Release fixture-app 1.2.3 to production?\nOn rollback, database: restore from the backup, by itself, even over writes since the backup (allowed: data.txt holds only what the release's own migration wrote).",
+    );
     assert.match(asked.at(-1)!, /^notify: fixture-app 1\.2\.3 released to production/);
 
     const terms = rp.controller.terminals.terminals;

@@ -69,7 +69,8 @@ describe('plan help in the editor (keys, values, references, hovers, quick fixes
     const step = keysAt('        run: node app.js --smoke', '        ');
     assert.deepEqual(step.path, ['phases', 'staging', 'steps', '[]']);
     assert.ok(step.keys.includes('timeout') && step.keys.includes('production') && !step.keys.includes('run'), step.keys.join(' '));
-    assert.deepEqual(keysAt("      run: cp '${backup.path}' data.txt && rm -f state/deployed", '      ').path, ['rollback', 'steps', '[]']);
+    assert.deepEqual(keysAt('      run: rm -f state/deployed', '      ').path, ['rollback', 'steps', '[]']);
+    assert.deepEqual(keysAt("        run: cp '${backup.path}' data.txt", '        ').path, ['rollback', 'database', 'restore', '[]']);
   });
 
   it("offers an enum's values, and no keys where the schema has none", () => {

@@ -78,6 +78,7 @@ environments:
     down: [{ run: 'true' }],
     restore: [{ run: 'true' }],
     writes: { command: 'echo 0' },
+    compatCheck: [{ run: 'true' }],
   };
   const capture = base();
   (capture.monitoring as Record<string, unknown>).baseline = { capture: '1s' };
