@@ -108,7 +108,7 @@ describe('nothing a step started outlives a stop of the release, out of its sess
 describe('a step ends when its shell exits, and keeps a bounded log', function () {
   this.timeout(90_000);
 
-  it('a step whose nohup daemon holds its output open ends with its shell, in under 2 s, and passes', async () => {
+  it('a step whose nohup daemon holds its output open ends with its shell, long before its timeout, and passes', async () => {
     // nohup keeps its output where it is when that is not a terminal: the daemon holds the step's pipe.
     const step = `nohup bash -c '${WHO.replace(/'/g, `'\\''`)} > escape1.pid; echo from the daemon; exec sleep 3203' &\necho 'version 1.2.3' > deployed.txt\n`;
     const ws = workspace(smallPlan({ deploy: `    steps:\n      - name: deploy\n        run: bash step.sh\n        timeout: 20s` }), { 'step.sh': step });
@@ -123,7 +123,9 @@ describe('a step ends when its shell exits, and keeps a bounded log', function (
       assert.ok(finished, runJournal(ws));
       assert.equal(finished.exitCode, 0);
       assert.equal(finished.timedOut, false);
-      assert.ok(finished.durationMs! < 2000, `the step took ${finished.durationMs} ms`);
+      // Held open, the pipe would keep the step to its 20 s timeout; its shell exits at once and the
+      // output is read 500 ms more. 10 s is far from both, on a machine busy with other tests.
+      assert.ok(finished.durationMs! < 10_000, `the step took ${finished.durationMs} ms`);
       // A daemon started on purpose by a step that ended normally still runs.
       assert.ok(recorded1(ws).every(stillRunning), 'the daemon still runs');
     } finally {
