@@ -90,7 +90,8 @@ describe('a value given at run time reaches every command as data, never as shel
     assert.equal(fs.readFileSync(path.join(ws.dir, 'run.txt'), 'utf8'), '<one><two>');
   });
 
-  const refused = (run: string) => smallPlan({ extra: 'variables:\n  X: "plain"\n  Y: "other"', deploy: `    steps:\n      - name: deploy\n        run: ${run}` });
+  const refused = (run: string) =>
+    smallPlan({ extra: 'variables:\n  X: "plain"\n  Y: "other"', deploy: `    steps:\n      - name: deploy\n        run: ${run}` });
   for (const [where, run, why] of [
     ['inside single quotes', `echo 'got ${'${var.X}'}'`, /inside single quotes \(or a quoted here-document\), where bash expands nothing/],
     ['in a quoted here-document', `|\n          cat <<'EOF'\n          ${'${var.X}'}\n          EOF`, /inside single quotes \(or a quoted here-document\)/],
@@ -142,7 +143,11 @@ describe('a value given at run time reaches every command as data, never as shel
 
     it('a second --var for the same name is a usage error naming both, for run, dry run and approve', () => {
       const text = smallPlan({ extra: 'variables:\n  X: "abc"' });
-      for (const mode of [['run', '--yes', '--tick', 'sign-off'], ['run', '--dry-run'], ['approve', '1.2.3', '--env', 'production']]) {
+      for (const mode of [
+        ['run', '--yes', '--tick', 'sign-off'],
+        ['run', '--dry-run'],
+        ['approve', '1.2.3', '--env', 'production'],
+      ]) {
         const r = cli(text, ...mode, '--var', 'X=first', '--var', 'X=second');
         assert.equal(r.status, 2, `${mode.join(' ')}: ${r.stdout}${r.stderr}`);
         assert.match(r.stderr, /--var X is given twice \(--var "X=first" and --var "X=second"\): give each variable once/);

@@ -13,7 +13,13 @@ import { clip } from '../format';
 export type { MetricSource, Sample } from './sample';
 
 /** `env`: the plan's `env` as written; a command metric gets it resolved as its command is, over `data` as it is. */
-export function createSource(m: Metric, resolve: (s: string) => string, cwd: string, env: Record<string, string> = {}, data: Record<string, string> = {}): MetricSource {
+export function createSource(
+  m: Metric,
+  resolve: (s: string) => string,
+  cwd: string,
+  env: Record<string, string> = {},
+  data: Record<string, string> = {},
+): MetricSource {
   if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
   if (m.scrape) return new ScrapeSource(resolve(m.scrape.url), m.scrape.metric, m.scrape.labels, m.scrape.kind, m.scrape.quantile, m.timeout);
   if (m.http) return new HttpJsonSource(resolve(m.http.url), m.http.field, m.timeout);

@@ -210,9 +210,7 @@ export function shellForm(command: string, data: DataRefs = envData): string {
   let out = '';
   let at = 0;
   refs.forEach(({ m, name }, i) => {
-    const refused = m.ref!.startsWith('env:')
-      ? q[i] === 'single' && shellReferenceProblems(command)[0]
-      : runtimeVarProblem(m.raw, m.ref!.slice(4), q[i]);
+    const refused = m.ref!.startsWith('env:') ? q[i] === 'single' && shellReferenceProblems(command)[0] : runtimeVarProblem(m.raw, m.ref!.slice(4), q[i]);
     if (refused) throw new Error(refused);
     out += command.slice(at, m.start) + (q[i] === 'plain' ? `"\${${name}}"` : `\${${name}}`);
     at = m.end;
@@ -246,7 +244,8 @@ export function withRuntimeVars<T>(plan: T, names: readonly string[]): T {
 export function runtimeVarEnv(vars: Readonly<Record<string, string>> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(vars ?? {})) {
-    if (value.includes('\0')) throw new Error(`${name} is given at run time with a NUL character, which no command's environment can carry: give a value without it`);
+    if (value.includes('\0'))
+      throw new Error(`${name} is given at run time with a NUL character, which no command's environment can carry: give a value without it`);
     out[runtimeVarEnvName(name)] = value;
   }
   return out;
