@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { formatProblem, loadPlanFile } from '../core/plan/load';
+import { formatProblem, loadPlanFile, runtimeVarRefusals } from '../core/plan/load';
 import { closest } from '../core/plan/planPaths';
 import { planJsonSchema } from '../core/plan/json-schema';
 import { secretValues } from '../core/engine/gates/secrets';
@@ -117,7 +117,7 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
   if (command === 'validate' || command === 'run') for (const w of loaded.warnings) io.err(formatProblem(shown(w)));
   try {
     if (command === 'approve') {
-      const flags = varFlags(o, plan);
+      const flags = varFlags(o, plan, loaded.text, planFile);
       if ('error' in flags) {
         io.err(`release-pilot: ${flags.error}`);
         return EXIT.usage;
@@ -173,16 +173,29 @@ function undeclaredVars(given: string[], declared: string[]): string | undefined
   return `--var names ${unknown.length === 1 ? 'a variable' : 'variables'} the plan does not declare under variables: ${each.join(', ')}; ${list}`;
 }
 
-/** The `--var NAME=VALUE` flags, each naming a variable the plan declares: read one way for run, dry run and approve. */
-function varFlags(o: CliOptions, plan: Plan): { vars: Record<string, string> } | { error: string } {
-  const vars = Object.fromEntries((o.var ?? []).map((kv) => splitKv(kv, '--var')));
+/**
+ * The `--var NAME=VALUE` flags, each naming a variable the plan declares once, and each read by the
+ * plan's commands as data (runtimeVarRefusals): read one way for run, dry run and approve.
+ */
+function varFlags(o: CliOptions, plan: Plan, planText: string, planFile: string): { vars: Record<string, string> } | { error: string } {
+  const given = (o.var ?? []).map((kv) => ({ flag: kv, kv: splitKv(kv, '--var') }));
+  for (const [i, a] of given.entries()) {
+    const b = given.slice(i + 1).find((x) => x.kv[0] === a.kv[0]);
+    if (b) return { error: `--var ${a.kv[0]} is given twice (--var ${shortFlag(a.flag)} and --var ${shortFlag(b.flag)}): give each variable once` };
+  }
+  const vars = Object.fromEntries(given.map((g) => g.kv));
   const undeclared = undeclaredVars(Object.keys(vars), Object.keys(plan.variables));
-  return undeclared ? { error: undeclared } : { vars };
+  if (undeclared) return { error: undeclared };
+  const refused = runtimeVarRefusals(planText, path.relative(process.cwd(), planFile) || planFile, Object.keys(vars));
+  if (refused.length) return { error: `the plan cannot take these --var values as data:\n${refused.map(formatProblem).join('\n')}` };
+  return { vars };
 }
+
+const shortFlag = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}…` : s);
 
 async function runCommand(command: string, runArg: string | undefined, o: CliOptions, p: PlanContext, io: Io): Promise<number> {
   if (command === 'validate') return validateCommand(p, io);
-  const flags = varFlags(o, p.plan);
+  const flags = varFlags(o, p.plan, p.planText, p.planFile);
   if ('error' in flags) {
     io.err(`release-pilot: ${flags.error}`);
     return EXIT.usage;

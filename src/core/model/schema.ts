@@ -150,7 +150,7 @@ export const Plan = z
     environments: Environments,
     variables: doc(
       z._default(z.record(z.string().check(z.regex(NAME_RE)), z.string()), {}),
-      'Plan variables, used as `${var.NAME}` in commands, URLs and step environments. `--var NAME=VALUE` overrides one for a run. They are not masked: a secret belongs in the environment (`${env:NAME}`).',
+      'Plan variables, used as `${var.NAME}` in commands, URLs and step environments. `--var NAME=VALUE` overrides one for a run: a command then reads the value from its environment as bash\'s `"${RELEASE_PILOT_VAR_NAME}"` (data, one word, never shell text), and a run is refused where the plan reads it inside single quotes or arithmetic. A value written here is put into commands as text, as written. They are not masked: a secret belongs in the environment (`${env:NAME}`).',
     ),
     env: doc(
       writtenDefault(z._default(Env, {}), {}),

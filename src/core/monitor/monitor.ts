@@ -37,7 +37,7 @@ export class Monitor {
   ) {
     this.tracks = cfg.metrics.map((m) => ({
       id: m.id,
-      source: createSource(m, resolve, cwd, deps.env),
+      source: createSource(m, resolve, cwd, deps.env, deps.data),
       baselineSamples: [],
       fixedBaseline: false,
       window: [],
@@ -46,7 +46,7 @@ export class Monitor {
       consecutiveErrors: 0,
     }));
     const rb = deps.resolveForBaseline;
-    this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd, deps.env)) : this.tracks.map((t) => t.source);
+    this.baselineSources = rb ? cfg.metrics.map((m) => createSource(m, rb, cwd, deps.env, deps.data)) : this.tracks.map((t) => t.source);
   }
 
   /** Closes what the sources hold open between samples; the monitor is not used after it. */

@@ -27,6 +27,8 @@ export interface MonitorDeps {
   resolveForBaseline?: (s: string) => string;
   /** The plan's `env` as written: `command` metrics run with it. */
   env?: Record<string, string>;
+  /** Variables a `command` metric's environment holds as they are, under the plan's `env`: the values its command reads as data. */
+  data?: Record<string, string>;
 }
 
 export type WatchOutcome = { ok: true } | { ok: false; breach: Breach; action: 'rollback' | 'pause' } | { ok: false; aborted: true };

@@ -12,14 +12,20 @@ import { clip } from '../format';
 
 export type { MetricSource, Sample } from './sample';
 
-/** `env`: the plan's `env` as written; a command metric gets it resolved as its command is. */
-export function createSource(m: Metric, resolve: (s: string) => string, cwd: string, env: Record<string, string> = {}): MetricSource {
+/** `env`: the plan's `env` as written; a command metric gets it resolved as its command is, over `data` as it is. */
+export function createSource(
+  m: Metric,
+  resolve: (s: string) => string,
+  cwd: string,
+  env: Record<string, string> = {},
+  data: Record<string, string> = {},
+): MetricSource {
   if (m.prometheus) return new PrometheusQuerySource(resolve(m.prometheus.url), resolve(m.prometheus.query), m.timeout);
   if (m.scrape) return new ScrapeSource(resolve(m.scrape.url), m.scrape.metric, m.scrape.labels, m.scrape.kind, m.scrape.quantile, m.timeout);
   if (m.http) return new HttpJsonSource(resolve(m.http.url), m.http.field, m.timeout);
   if (m.accessLog) return new AccessLogSource(path.resolve(cwd, resolve(m.accessLog.path)), m.accessLog);
   if (m.stubStatus) return new StubStatusSource(resolve(m.stubStatus.url), m.stubStatus.field, m.timeout);
-  return new CommandSource(resolve(m.command!), m.timeout, cwd, Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])));
+  return new CommandSource(resolve(m.command!), m.timeout, cwd, { ...data, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)])) });
 }
 
 /** Prometheus HTTP API instant query. */

@@ -5,7 +5,7 @@ import { closest, knownKeys, locate } from './planPaths';
 import { Plan } from '../model/schema';
 import { scalarText } from '../model/schema-parts';
 import { BUILTIN_NAMES, placeOf, scanReferences, unavailable } from './scope';
-import { isShellKey, shellReferenceProblems, withShellForms } from './shellRefs';
+import { isShellKey, runtimeVarProblems, shellReferenceProblems, withShellForms } from './shellRefs';
 import { planWarnings } from './warnings';
 import { firstInvalidUtf8, invisibleCharacters, notUtf8Spot, tabIndentMessage } from './planText';
 
@@ -179,6 +179,31 @@ export function envReferences(text: string): EnvReference[] {
     },
   });
   return refs;
+}
+
+/**
+ * Where a command of the plan cannot read a variable given at run time (`names`, from `--var`) as
+ * data: inside single quotes or arithmetic. Each names its line; a run with those values is refused.
+ */
+export function runtimeVarRefusals(text: string, file: string, names: readonly string[]): PlanProblem[] {
+  if (names.length === 0) return [];
+  const lc = new LineCounter();
+  const doc = parseDocument(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
+  const at = problemAt(lc, text, file);
+  const out: PlanProblem[] = [];
+  visit(doc, {
+    Scalar(key, node, ancestry) {
+      const keyPath = pathOf(ancestry, key);
+      if (typeof node.value !== 'string' || !node.range || !isShellKey(keyPath)) return;
+      for (const p of runtimeVarProblems(node.value, names)) {
+        const where = at(node.range[0], node.range[1], keyPath, p.message);
+        // In a literal block (|) each line of the value is a line of the file, after the one of its indicator.
+        const line = node.type === 'BLOCK_LITERAL' ? where.line + 1 + (node.value.slice(0, p.start).match(/\n/g)?.length ?? 0) : where.line;
+        out.push({ ...where, line, endLine: Math.max(line, where.endLine) });
+      }
+    },
+  });
+  return out;
 }
 
 function checkReferences(doc: Document.Parsed, plan: Plan, at: At): PlanProblem[] {

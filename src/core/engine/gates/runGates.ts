@@ -111,7 +111,7 @@ async function checkItem(c: RunContext, item: ChecklistItem): Promise<{ ok: bool
     signal: c.stopLatch.signal,
     redeploy: Boolean(c.state.redeployOf),
     env: c.o.plan.env,
-    read: c.readEnv(),
+    read: c.commandEnv(),
     versionOrigin: autoVersionOrigin(c),
   });
   c.stopLatch.throwIfStopped();

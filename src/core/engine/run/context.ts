@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import type { Step } from '../../model/schema';
 import { runScope } from '../../plan/scope';
+import { runtimeVarEnv, withRuntimeVars } from '../../plan/shellRefs';
+import type { Plan } from '../../model/schema';
 import { envReferences } from '../../plan/load';
 import { SecretMasker } from '../../exec/mask';
 import { StepRunner, type RunningStep } from '../../exec/runner';
@@ -47,8 +49,10 @@ export class RunContext implements StatusWriter {
   monitor?: Monitor;
   private request?: RollbackRequest;
   user = '';
-  /** The `--var` overrides the steps see: a new run's as given; a reopened run's, those it started with. */
-  vars: Record<string, string> | undefined;
+  /** The plan as loaded: `o.plan` is it with the commands reading the variables given at run time as data. */
+  private readonly loadedPlan: Plan;
+  private given: Record<string, string> | undefined;
+  private givenEnv: Record<string, string> = {};
   /** Opened again after a pause, a crash or a reload: only then can its commit have moved since it started. */
   reopened = false;
 
@@ -58,13 +62,34 @@ export class RunContext implements StatusWriter {
   ) {
     this.runDir = runDir(o.workspace, runId);
     this.env = o.env ?? process.env;
-    this.vars = o.vars;
+    this.loadedPlan = o.plan;
     this.masker = new SecretMasker(secretSources(o.planText, o.plan, this.env).map((x) => x.value));
     // Front ends only ever see masked text, whatever the engine hands them.
     this.o = { ...o, prompter: maskedPrompter(o.prompter, this.masker) };
+    this.vars = o.vars;
     this.runner = new StepRunner(this.masker, o.killGraceMs);
     this.log = maskedLogger(o.logger ?? silentLogger, this.masker);
     this.clock = o.clock ?? realClock;
+  }
+
+  /** The `--var` overrides the steps see: a new run's as given; a reopened run's, those it started with. */
+  get vars(): Record<string, string> | undefined {
+    return this.given;
+  }
+
+  /**
+   * The one place a value given at run time meets the plan: every command reads it as bash's
+   * expansion of a reserved variable of its environment (commandEnv), never as pasted shell text.
+   */
+  set vars(v: Record<string, string> | undefined) {
+    this.givenEnv = runtimeVarEnv(v);
+    this.o.plan = withRuntimeVars(this.loadedPlan, Object.keys(v ?? {}));
+    this.given = v;
+  }
+
+  /** The variables every command's environment holds for the plan: those it reads as `${env:NAME}`, and those given at run time. */
+  commandEnv(): Record<string, string> {
+    return { ...this.readEnv(), ...this.givenEnv };
   }
 
   /** Why and by whom the rollback was asked for, once it was. */
@@ -125,7 +150,7 @@ export class RunContext implements StatusWriter {
    * the variables the plan reads as `${env:NAME}`: a command reads those as bash's `${NAME}`.
    */
   stepEnv(s: Pick<Step, 'env'>, extra?: Record<string, string>): Record<string, string> {
-    return { ...this.readEnv(), ...Object.fromEntries(Object.entries({ ...this.o.plan.env, ...s.env }).map(([k, v]) => [k, this.resolve(v, extra)])) };
+    return { ...this.commandEnv(), ...Object.fromEntries(Object.entries({ ...this.o.plan.env, ...s.env }).map(([k, v]) => [k, this.resolve(v, extra)])) };
   }
 
   /** The names the plan reads as `${env:NAME}`: read from its text once, as the text does not change during a run. */

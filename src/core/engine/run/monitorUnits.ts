@@ -18,6 +18,7 @@ function monitorOf(c: RunContext): Monitor {
     clock: c.clock,
     signal: c.stopLatch.signal,
     env: c.o.plan.env,
+    data: c.commandEnv(),
     decide: (b) => c.stopLatch.race(c.o.prompter.onBreach(b), () => 'rollback'),
     // Before the switch the new colour serves nothing: the baseline of a metric of `${deploy.color}` is the live colour's.
     resolveForBaseline: c.state.colors ? (t) => c.resolve(t, { 'deploy.color': c.state.colors!.active }) : undefined,
