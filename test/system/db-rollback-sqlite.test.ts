@@ -7,6 +7,7 @@ import { GateError } from '../../src/core/engine/gates/gateError';
 import { buildReport, renderMarkdown } from '../../src/core/report/report';
 import { previewRollback } from '../../src/core/engine/queries/rollbackPreview';
 import { ROOT } from '../support/helpers';
+import type { TableMark } from '../../src/core/model/events';
 import { journalLines, scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const sql = (ws: Workspace, text: string) => execFileSync('sqlite3', ['-batch', '-noheader', path.join(ws.dir, 'app.db'), text], { encoding: 'utf8' }).trim();
@@ -176,8 +177,9 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     );
     const r = await releaseRolledBack(ws);
     const marked = journalLines(ws, r.runId).find((e) => e.type === 'database.marked');
-    assert.deepEqual({ ...marked?.tables.orders, sum: undefined }, { rows: 5, maxId: '5', columns: ['id', 'item'], sum: undefined });
-    assert.match(marked?.tables.orders.sum ?? '', /^[0-9A-F]{64}$/);
+    const orders = (marked?.tables as Record<string, TableMark>).orders;
+    assert.deepEqual({ ...orders, sum: undefined }, { rows: 5, maxId: '5', columns: ['id', 'item'], sum: undefined });
+    assert.match(orders.sum ?? '', /^[0-9A-F]{64}$/);
     assert.match(r.snapshot.pausedAt?.message ?? '', /restore would discard 2 writes \(audit: 2\)/);
   });
 
@@ -260,7 +262,7 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     const r = await releaseRolledBack(ws);
     const marked = journalLines(ws, r.runId).find((e) => e.type === 'database.marked');
     assert.deepEqual(
-      Object.fromEntries(Object.entries(marked?.tables ?? {}).map(([k, v]) => [k, { rows: v.rows, maxId: v.maxId }])),
+      Object.fromEntries(Object.entries((marked?.tables ?? {}) as Record<string, TableMark>).map(([k, v]) => [k, { rows: v.rows, maxId: v.maxId }])),
       { orders: { rows: 6, maxId: '9007199254740993' }, 'we"ird t': { rows: 0, maxId: undefined } },
     );
     assert.match(r.snapshot.pausedAt?.message ?? '', /restore would discard at least 2 writes \((orders: 1, we"ird t: 1|we"ird t: 1, orders: 1)\)/);

@@ -175,7 +175,8 @@ function reader(w: DbWrites, e: DbEnv): Reader | undefined {
   return undefined;
 }
 
-const int = (v: string | undefined) => (v === undefined || v === '' || v === '\\N' ? undefined : Number(v));
+/** A count read back, or undefined for NULL however the client prints it (empty, \N or NULL). */
+const int = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
 const keyExpr = (r: Reader, t: Table) => (t.key === 'rowid' ? 'rowid' : t.key ? r.quote(t.key) : '');
 
 /**
