@@ -126,7 +126,11 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
 
   for (const which of ['PostgreSQL', 'MariaDB']) {
     it(`${which}: a row inserted below the marked keys counts a write`, async () => {
-      const w = await measure(engines.find((x) => x.name === which)!, ORDERS_T, ["INSERT INTO orders VALUES (-5, 'below')"]);
+      const w = await measure(
+        engines.find((x) => x.name === which)!,
+        ORDERS_T,
+        ["INSERT INTO orders VALUES (-5, 'below')"],
+      );
       assert.ok(w.total >= 1 && !provenNone(w), JSON.stringify(w));
     });
 
@@ -151,7 +155,11 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
     });
 
     it(`${which}: a dropped table counts every row it held`, async () => {
-      const w = await measure(engines.find((x) => x.name === which)!, ORDERS_T, ['DROP TABLE orders']);
+      const w = await measure(
+        engines.find((x) => x.name === which)!,
+        ORDERS_T,
+        ['DROP TABLE orders'],
+      );
       assert.deepEqual(w, { total: 2, tables: { orders: 2 }, atLeast: true });
     });
   }

@@ -133,7 +133,10 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${RESTORE}`);
     const r = await releaseRolledBack(ws);
     const again = await Release.reopen(ws.options(), r.runId);
-    await assert.rejects(again.run(), (e: unknown) => e instanceof GateError && /waits before the restore: restore would discard at least 4 writes/.test(e.message));
+    await assert.rejects(
+      again.run(),
+      (e: unknown) => e instanceof GateError && /waits before the restore: restore would discard at least 4 writes/.test(e.message),
+    );
     assert.ok(!fs.existsSync(path.join(ws.dir, 'deployed.txt')), 'no deploy ran again');
   });
 
@@ -159,7 +162,10 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     const ws = dbWorkspace(`    strategy: down\n    down:\n      - name: undo the migration\n        run: exit 3\n${WRITES}\n${RESTORE}`);
     const r = await releaseRolledBack(ws);
     assert.equal(r.snapshot.status, 'paused');
-    assert.match(r.snapshot.pausedAt?.message ?? '', /the down steps failed at undo the migration.*does not restore by itself.*restore would discard at least 4 writes/);
+    assert.match(
+      r.snapshot.pausedAt?.message ?? '',
+      /the down steps failed at undo the migration.*does not restore by itself.*restore would discard at least 4 writes/,
+    );
     assert.equal(ids(ws), '1,3,4,5,101,102,103');
   });
 
@@ -220,7 +226,10 @@ describe('rollback and the data written since the backup (sqlite)', function () 
       });
     const run = cli('run', '--yes', '--tick', 'sign-off');
     assert.equal(run.status, 1, run.stdout + run.stderr);
-    assert.match(run.stdout, /the code rolled back; the restore waits: restore would discard at least 4 writes \(orders: 4\).*release-pilot rollback --restore/);
+    assert.match(
+      run.stdout,
+      /the code rolled back; the restore waits: restore would discard at least 4 writes \(orders: 4\).*release-pilot rollback --restore/,
+    );
     assert.equal(cli('rollback', '--restore', '--no-restore').status, 2);
     const resume = cli('resume');
     assert.equal(resume.status, 1, resume.stdout + resume.stderr);

@@ -45,7 +45,10 @@ describe('the writes since the backup: 0 only when every table is proven unchang
   });
 
   it('a table without an integer key: one row deleted and one inserted counts a write', async () => {
-    const w = await measure("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID; INSERT INTO t VALUES ('a', '1'), ('b', '2');", "DELETE FROM t WHERE k = 'a'; INSERT INTO t VALUES ('c', '3')");
+    const w = await measure(
+      "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID; INSERT INTO t VALUES ('a', '1'), ('b', '2');",
+      "DELETE FROM t WHERE k = 'a'; INSERT INTO t VALUES ('c', '3')",
+    );
     assert.ok(w.total >= 1 && w.atLeast, JSON.stringify(w));
   });
 
@@ -73,13 +76,18 @@ describe('the writes since the backup: 0 only when every table is proven unchang
   });
 
   it('ten tables, one changed in place: only that one counts', async () => {
-    const setup = Array.from({ length: 10 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t${i}(v) VALUES ('a'), ('b');`).join(' ');
+    const setup = Array.from({ length: 10 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t${i}(v) VALUES ('a'), ('b');`).join(
+      ' ',
+    );
     const w = await measure(setup, "UPDATE t7 SET v = 'x' WHERE id = 2");
     assert.deepEqual(w, { total: 1, tables: { t7: 1 }, atLeast: true });
   });
 
-  it("table and column names that need quoting are fingerprinted: an update in place in them counts", async () => {
-    const w = await measure(`CREATE TABLE "it's ""t""" ("o'k" TEXT, "a""b" TEXT); INSERT INTO "it's ""t""" VALUES ('1', '2');`, `UPDATE "it's ""t""" SET "a""b" = '3'`);
+  it('table and column names that need quoting are fingerprinted: an update in place in them counts', async () => {
+    const w = await measure(
+      `CREATE TABLE "it's ""t""" ("o'k" TEXT, "a""b" TEXT); INSERT INTO "it's ""t""" VALUES ('1', '2');`,
+      `UPDATE "it's ""t""" SET "a""b" = '3'`,
+    );
     assert.deepEqual(w.tables, { 'it\'s "t"': 1 });
   });
 

@@ -19,6 +19,13 @@ export interface TableMark {
   /** A hash over every row's content at the marks: unchanged, the table is proven to hold no writes. */
   sum?: string;
 }
+/** The writes since the backup as last measured; `atLeast` when a changed table's count was estimated. */
+export interface WritesSeen {
+  at: string;
+  total: number;
+  tables: Record<string, number>;
+  atLeast?: boolean;
+}
 /** What a rollback did to the database: kept the schema, ran the down steps, restored, waits for a person, or was told not to restore. */
 export type DbAction = 'kept' | 'down' | 'restore' | 'held' | 'declined';
 export type SampleStatus = 'ok' | 'breach' | 'error' | 'nan' | 'empty' | 'no-traffic';

@@ -1,6 +1,6 @@
 import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
-import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark } from './events';
+import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark, WritesSeen } from './events';
 import type { ChecklistView, MetricView, PhaseView, RollbackDatabaseView, RollbackView, StepView } from './stateViews';
 import { afterPhaseStarted, afterRollbackDatabase, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
@@ -49,7 +49,7 @@ export interface ReleaseState {
   rollback?: RollbackView;
   rollbacks: RollbackView[];
   /** The database's marks taken when the backup passed, and the writes since, as last measured. */
-  database?: { source: string; markedAt: string; marks: Record<string, TableMark>; writes?: { at: string; total: number; tables: Record<string, number>; atLeast?: boolean } };
+  database?: { source: string; markedAt: string; marks: Record<string, TableMark>; writes?: WritesSeen };
   compat?: Omit<Extract<ReleaseEvent, { type: 'database.compat' }>, 'type' | 'at'>;
   /** The old colour of an earlier release, kept up for its rollback, which this release retires before it deploys. */
   retireInherited?: { from: string; active: string; idle: string };

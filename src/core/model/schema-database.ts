@@ -30,8 +30,14 @@ const Mysql = z
 export const DbWrites = z
   .strictObject({
     sqlite: doc(z.optional(str()), 'The SQLite database file: per table, its rows, highest rowid and a SHA3 of every row.'),
-    postgres: doc(z.optional(Postgres), 'A PostgreSQL database, read with psql: per table, its rows, highest integer primary key and a fingerprint of every row.'),
-    mysql: doc(z.optional(Mysql), 'A MySQL or MariaDB database, read with the mariadb (or mysql) client: per table, its rows, highest integer primary key and a fingerprint of every row.'),
+    postgres: doc(
+      z.optional(Postgres),
+      'A PostgreSQL database, read with psql: per table, its rows, highest integer primary key and a fingerprint of every row.',
+    ),
+    mysql: doc(
+      z.optional(Mysql),
+      'A MySQL or MariaDB database, read with the mariadb (or mysql) client: per table, its rows, highest integer primary key and a fingerprint of every row.',
+    ),
     command: doc(z.optional(str()), 'A command that prints one integer: the writes made since the backup (`${backup.path}` names it). Run before a restore.'),
   })
   .check(exactlyOne(['sqlite', 'postgres', 'mysql', 'command'], 'expected exactly one source of the writes since the backup'));

@@ -242,9 +242,10 @@ export async function countWrites(w: DbWrites, marks: Record<string, TableMark>,
       const k = keyExpr(r, t);
       const above = m?.maxId !== undefined && /^-?\d{1,20}$/.test(m.maxId) && k ? `(SELECT count(*) FROM ${r.quote(t.name)} WHERE ${k} > ${m.maxId})` : 'NULL';
       // The fingerprint over the marked columns, when every one is still there; else the table changed.
-      const kept = m?.columns !== undefined && m.columns.length > 0 && m.columns.every((c) => t.columns.includes(c));
-      const sum = m?.sum !== undefined && kept ? r.fingerprint(t, m.columns!) : 'NULL';
-      const added = kept ? t.columns.filter((c) => !m!.columns!.includes(c)).map((c) => newColumnWritten(r, t, c)) : [];
+      const marked = m?.columns ?? [];
+      const kept = marked.length > 0 && marked.every((c) => t.columns.includes(c));
+      const sum = m?.sum !== undefined && kept ? r.fingerprint(t, marked) : 'NULL';
+      const added = kept ? t.columns.filter((c) => !marked.includes(c)).map((c) => newColumnWritten(r, t, c)) : [];
       return `SELECT ${i}, count(*), ${above}, ${sum}, ${added.length ? added.join(' + ') : '0'} FROM ${r.quote(t.name)}`;
     })
     .join(' UNION ALL ');
