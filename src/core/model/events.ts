@@ -14,6 +14,17 @@ export type RollbackTrigger = 'user' | 'guard' | 'step';
 export interface TableMark {
   rows: number;
   maxId?: string;
+  /** The table's columns at the marks, in order: the fingerprint is read over these. */
+  columns?: string[];
+  /** A hash over every row's content at the marks: unchanged, the table is proven to hold no writes. */
+  sum?: string;
+}
+/** The writes since the backup as last measured; `atLeast` when a changed table's count was estimated. */
+export interface WritesSeen {
+  at: string;
+  total: number;
+  tables: Record<string, number>;
+  atLeast?: boolean;
 }
 /** What a rollback did to the database: kept the schema, ran the down steps, restored, waits for a person, or was told not to restore. */
 export type DbAction = 'kept' | 'down' | 'restore' | 'held' | 'declined';
@@ -154,7 +165,7 @@ export type ReleaseEvent = At &
     /** The database's marks, taken when the backup phase passed: what "writes since the backup" is measured from. */
     | { type: 'database.marked'; source: string; tables: Record<string, TableMark> }
     /** The writes since the backup, measured before a restore: in all and per table. */
-    | { type: 'database.writes'; source: string; total: number; tables: Record<string, number> }
+    | { type: 'database.writes'; source: string; total: number; tables: Record<string, number>; atLeast?: boolean }
     /**
      * A step of the rollback's database part: `ok` false when its steps failed. `held` waits for a person
      * to confirm or decline the restore; `writes` is the count the decision was made on.

@@ -1,6 +1,6 @@
 import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
-import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark } from './events';
+import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark, WritesSeen } from './events';
 import { rollbackEnd, type ChecklistView, type MetricView, type PhaseView, type RollbackDatabaseView, type RollbackView, type StepView } from './stateViews';
 import { afterPhaseStarted, afterRollbackDatabase, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
@@ -49,7 +49,7 @@ export interface ReleaseState {
   rollback?: RollbackView;
   rollbacks: RollbackView[];
   /** The database's marks taken when the backup passed, and the writes since, as last measured. */
-  database?: { source: string; markedAt: string; marks: Record<string, TableMark>; writes?: { at: string; total: number; tables: Record<string, number> } };
+  database?: { source: string; markedAt: string; marks: Record<string, TableMark>; writes?: WritesSeen };
   compat?: Omit<Extract<ReleaseEvent, { type: 'database.compat' }>, 'type' | 'at'>;
   /** The old colour of an earlier release, kept up for its rollback, which this release retires before it deploys. */
   retireInherited?: { from: string; active: string; idle: string };
@@ -298,7 +298,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         s.database = { source: e.source, markedAt: e.at, marks: e.tables };
         break;
       case 'database.writes':
-        if (s.database) s.database.writes = { at: e.at, total: e.total, tables: e.tables };
+        if (s.database) s.database.writes = { at: e.at, total: e.total, tables: e.tables, ...(e.atLeast ? { atLeast: true } : {}) };
         break;
       case 'database.compat':
         s.compat = { strategy: e.strategy, ok: e.ok, previousVersion: e.previousVersion, message: e.message };

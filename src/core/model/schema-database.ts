@@ -29,9 +29,15 @@ const Mysql = z
 
 export const DbWrites = z
   .strictObject({
-    sqlite: doc(z.optional(str()), 'The SQLite database file: per table, its rows and highest rowid.'),
-    postgres: doc(z.optional(Postgres), 'A PostgreSQL database, read with psql: per table, its rows and highest integer primary key.'),
-    mysql: doc(z.optional(Mysql), 'A MySQL or MariaDB database, read with the mariadb (or mysql) client: per table, its rows and highest integer primary key.'),
+    sqlite: doc(z.optional(str()), 'The SQLite database file: per table, its rows, highest rowid and a SHA3 of every row.'),
+    postgres: doc(
+      z.optional(Postgres),
+      'A PostgreSQL database, read with psql: per table, its rows, highest integer primary key and a fingerprint of every row.',
+    ),
+    mysql: doc(
+      z.optional(Mysql),
+      'A MySQL or MariaDB database, read with the mariadb (or mysql) client: per table, its rows, highest integer primary key and a fingerprint of every row.',
+    ),
     command: doc(z.optional(str()), 'A command that prints one integer: the writes made since the backup (`${backup.path}` names it). Run before a restore.'),
   })
   .check(exactlyOne(['sqlite', 'postgres', 'mysql', 'command'], 'expected exactly one source of the writes since the backup'));
@@ -65,7 +71,7 @@ export const RollbackDatabase = z
     ),
     writes: doc(
       z.optional(DbWrites),
-      'How the writes since the backup are measured: exactly one of `sqlite`, `postgres`, `mysql` or `command`. Marks are taken when the backup phase passes, and measured again before a restore. Rows added, and rows removed, are counted; a row updated in place is not.',
+      'How the writes since the backup are measured: exactly one of `sqlite`, `postgres`, `mysql` or `command`. Marks (per table: columns, rows, highest key and a content fingerprint) are taken when the backup phase passes, and measured again before a restore. A table whose fingerprint is unchanged holds no writes; a changed one (rows added, removed or updated in place) counts at least 1, a table gone every marked row. The restore runs by itself only when every table is proven unchanged.',
     ),
   })
   .check(

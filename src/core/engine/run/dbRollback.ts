@@ -4,7 +4,7 @@ import type { ReleaseState } from '../../model/releaseState';
 import type { RollbackDatabase } from '../../model/schema-database';
 import type { Step } from '../../model/schema';
 import type { RunContext } from './context';
-import { countWrites, takeMarks, writesText, type DbEnv, type WritesCount } from './dbWrites';
+import { countWrites, provenNone, takeMarks, writesText, type DbEnv, type WritesCount } from './dbWrites';
 import { writesSource } from '../../model/dbStrategyText';
 import { execStep } from './stepExec';
 import { rollbackStepTimeout } from './rollbackTimeout';
@@ -71,12 +71,12 @@ async function runDbSteps(c: RunContext, kind: 'down' | 'restore', steps: Step[]
   return undefined;
 }
 
-const keptText = (w?: WritesCount) => (w ? `; writes since the backup: ${w.total}, kept` : '');
+const keptText = (w?: WritesCount) => (w ? `; writes since the backup: ${w.atLeast ? 'at least ' : ''}${w.total}, kept` : '');
 
 /** The restore, its count in the words a person decides on. */
 function heldText(w: WritesCount | undefined, before = ''): string {
   const what = w
-    ? `restore would discard ${writesText(w.total, w.tables)} made since the backup`
+    ? `restore would discard ${writesText(w)} made since the backup`
     : 'the writes since the backup could not be counted: a restore may discard them';
   return `${before}${what}; the rollback waits for a person: confirm the restore (release-pilot rollback --restore) or decline it (release-pilot rollback --no-restore)`;
 }
@@ -84,7 +84,7 @@ function heldText(w: WritesCount | undefined, before = ''): string {
 /**
  * The database after the code rollback: `code-only` keeps the schema; `down` runs the migration's
  * undo (when it fails, a restore waits for a person); `restore` counts the writes since the backup
- * and restores by itself only over none, or with `allowDataLoss`; otherwise it waits for a person.
+ * and restores by itself only when every table is proven unchanged, or with `allowDataLoss`; otherwise it waits for a person.
  */
 export async function rollbackDatabase(c: RunContext, d: RollbackDatabase, requestedAt: number): Promise<DbPart> {
   const w = await measureWrites(c);
@@ -106,7 +106,7 @@ export async function rollbackDatabase(c: RunContext, d: RollbackDatabase, reque
     note(c, d, 'held', true, held, w);
     return { held };
   }
-  if ((w && w.total === 0) || d.allowDataLoss !== undefined) return restore(c, d, w, requestedAt);
+  if (provenNone(w) || d.allowDataLoss !== undefined) return restore(c, d, w, requestedAt);
   const held = heldText(w);
   note(c, d, 'held', true, held, w);
   return { held };
@@ -118,7 +118,7 @@ async function restore(c: RunContext, d: RollbackDatabase, w: WritesCount | unde
     note(c, d, 'restore', false, `the restore failed at ${failed}`, w);
     return { failed: `database restore: ${failed}` };
   }
-  const lost = w ? `writes since the backup: ${w.total}, discarded` : 'writes since the backup: not counted';
+  const lost = w ? `writes since the backup: ${w.atLeast ? 'at least ' : ''}${w.total}, discarded` : 'writes since the backup: not counted';
   const done = `database: restored from the backup; ${lost}${w && w.total > 0 && d.allowDataLoss ? ` (allowed: ${d.allowDataLoss})` : ''}`;
   note(c, d, 'restore', true, done, w);
   return { done };
@@ -131,7 +131,7 @@ export const restoreHeld = (s: ReleaseState): boolean => s.status === 'paused' &
 export async function restoreQuestion(c: RunContext): Promise<{ message: string; writes?: WritesCount }> {
   const w = await measureWrites(c);
   const what = w
-    ? `Restoring discards ${writesText(w.total, w.tables)} made since the backup.`
+    ? `Restoring discards ${writesText(w)} made since the backup.`
     : 'The writes since the backup could not be counted: restoring may discard them.';
   return { message: `Restore the database of ${c.state.name} ${c.state.version} on ${c.state.environment} from the backup?\n${what}`, writes: w };
 }
@@ -146,4 +146,4 @@ export async function decideRestore(c: RunContext, yes: boolean, w: WritesCount 
 }
 
 const lastWrites = (s: ReleaseState): WritesCount | undefined =>
-  s.database?.writes ? { total: s.database.writes.total, tables: s.database.writes.tables } : undefined;
+  s.database?.writes ? { total: s.database.writes.total, tables: s.database.writes.tables, atLeast: s.database.writes.atLeast } : undefined;

@@ -2,22 +2,36 @@ import type { TableMark } from '../../model/events';
 import type { DbWrites } from '../../model/schema-database';
 import { runProgram, runShort, type ShortOptions, type ShortResult } from '../../exec/short';
 
-/** How one database is read: its tables with their integer key, and one query over all of them. */
+/** One table as the catalog says now: its name, the integer key it is counted by ('' when none), its columns in order. */
+interface Table {
+  name: string;
+  key: string;
+  columns: string[];
+}
+
+/** How one database is read: its tables, one query over all of them, and each table's content fingerprint. */
 interface Reader {
-  /** Each table's name and its single integer key column ('' when it has none). */
-  tables(): Promise<[string, string][]>;
+  tables(): Promise<Table[]>;
   /** Rows of tab- or unit-separated fields for one SQL text. */
   query(sql: string): Promise<string[][]>;
   quote(name: string): string;
-  /** The key a table is counted by when it has no integer key of its own ('' when none: rows only). */
-  implicitKey: string;
+  /** A scalar SQL expression: a hash over every row of the table, read in the given columns (text, '' for no rows). */
+  fingerprint(t: Table, columns: string[]): string;
 }
 
 /** A `database.writes` measure: in all and per table (tables with none left out). */
 export interface WritesCount {
   total: number;
   tables: Record<string, number>;
+  /**
+   * True when some changed table's writes were estimated (from keys and rows): the total is then a
+   * lower bound ("at least"). A count of 0 is never estimated: every table was proven unchanged.
+   */
+  atLeast?: boolean;
 }
+
+/** Whether the count proves that a restore discards nothing: every table's content is what it was at the marks. */
+export const provenNone = (w: WritesCount | undefined): boolean => w !== undefined && w.total === 0 && !w.atLeast;
 
 export interface DbEnv {
   cwd: string;
@@ -46,6 +60,17 @@ const rows = (out: string, sep: string) =>
     .map((l) => l.split(sep));
 
 const dq = (n: string) => `"${n.replace(/"/g, '""')}"`;
+const sq = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** A JSON array of names from the catalog (a table's columns); anything else is an empty list. */
+function names(text: string | undefined): string[] {
+  try {
+    const v = JSON.parse(text ?? '[]') as unknown;
+    return Array.isArray(v) ? v.map(String) : [];
+  } catch {
+    return [];
+  }
+}
 
 function sqliteReader(file: string, e: DbEnv): Reader {
   const opts: ShortOptions = { cwd: e.cwd, timeoutMs: TIMEOUT_MS, signal: e.signal, env: e.env };
@@ -54,13 +79,15 @@ function sqliteReader(file: string, e: DbEnv): Reader {
   return {
     query,
     quote: dq,
-    implicitKey: 'rowid',
+    // The shell's sha3_query: SHA3 over every row's values and their types, in rowid order.
+    fingerprint: (t, cols) =>
+      `COALESCE(hex(sha3_query(${sq(`SELECT ${cols.map(dq).join(', ')} FROM ${dq(t.name)} ORDER BY ${t.key === 'rowid' ? 'rowid' : cols.map((_, i) => i + 1).join(', ')}`)})), '')`,
     tables: async () => {
       const t = await query(
-        "SELECT name, (SELECT count(*) FROM pragma_table_info(name) WHERE pk > 0), COALESCE((SELECT 1 FROM sqlite_master s WHERE s.name = m.name AND lower(s.sql) LIKE '%without rowid%'), 0) FROM sqlite_master m WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        "SELECT name, COALESCE((SELECT 1 FROM sqlite_master s WHERE s.name = m.name AND lower(s.sql) LIKE '%without rowid%'), 0), (SELECT json_group_array(c.name) FROM (SELECT name FROM pragma_table_info(m.name) ORDER BY cid) c) FROM sqlite_master m WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
       );
       // A table without rowid is counted by its rows alone.
-      return t.map(([name, , noRowid]) => [name, noRowid === '1' ? '' : 'rowid']);
+      return t.map(([name, noRowid, cols]) => ({ name, key: noRowid === '1' ? '' : 'rowid', columns: names(cols) }));
     },
   };
 }
@@ -86,20 +113,27 @@ function postgresReader(url: string, e: DbEnv): Reader {
   return {
     query,
     quote: (n) => n.split('.').map(dq).join('.'),
-    implicitKey: '',
+    // Every row's MD5, its two 64-bit halves summed apart: the same rows give the same sums whatever their order, with no sort.
+    fingerprint: (t, cols) => {
+      const half = (from: number) => `sum(('x' || substr(h, ${from}, 16))::bit(64)::bigint::numeric)::text`;
+      return `(SELECT COALESCE(${half(1)} || '.' || ${half(17)}, '') FROM (SELECT md5(ROW(${cols.map(dq).join(', ')})::text) AS h FROM ${t.name.split('.').map(dq).join('.')}) d)`;
+    },
     tables: async () => {
       const t = await query(
         `SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
                 COALESCE((SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-                          WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)), '')
+                          WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)), ''),
+                (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition
          ORDER BY 1`,
       );
-      return t.map(([name, key]) => [name, key ?? '']);
+      return t.map(([name, key, cols]) => ({ name, key: key ?? '', columns: names(cols) }));
     },
   };
 }
+
+const bq = (n: string) => `\`${n.replace(/`/g, '``')}\``;
 
 function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   const args = ['--batch', '--skip-column-names', '--connect-timeout=10'];
@@ -118,16 +152,21 @@ function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   };
   return {
     query,
-    quote: (n) => `\`${n.replace(/`/g, '``')}\``,
-    implicitKey: '',
+    quote: bq,
+    // Every row's MD5 over its values as JSON, its two 64-bit halves summed apart (no sort, no length limit).
+    fingerprint: (t, cols) => {
+      const half = (from: number) => `SUM(CAST(CONV(SUBSTR(h, ${from}, 16), 16, 10) AS DECIMAL(65)))`;
+      return `(SELECT COALESCE(CONCAT(${half(1)}, '.', ${half(17)}), '') FROM (SELECT MD5(JSON_ARRAY(${cols.map(bq).join(', ')})) AS h FROM ${bq(t.name)}) d)`;
+    },
     tables: async () => {
       const t = await query(
-        `SELECT t.TABLE_NAME, IF(COUNT(c.COLUMN_NAME) = 1 AND MAX(c.DATA_TYPE) IN ('tinyint','smallint','mediumint','int','bigint'), MAX(c.COLUMN_NAME), '')
+        `SELECT t.TABLE_NAME, IF(COUNT(c.COLUMN_NAME) = 1 AND MAX(c.DATA_TYPE) IN ('tinyint','smallint','mediumint','int','bigint'), MAX(c.COLUMN_NAME), ''),
+                (SELECT JSON_ARRAYAGG(a.COLUMN_NAME ORDER BY a.ORDINAL_POSITION) FROM information_schema.COLUMNS a WHERE a.TABLE_SCHEMA = t.TABLE_SCHEMA AND a.TABLE_NAME = t.TABLE_NAME)
          FROM information_schema.TABLES t LEFT JOIN information_schema.COLUMNS c
            ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.COLUMN_KEY = 'PRI'
          WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' GROUP BY t.TABLE_NAME ORDER BY t.TABLE_NAME`,
       );
-      return t.map(([name, key]) => [name, key ?? '']);
+      return t.map(([name, key, cols]) => ({ name, key: key ?? '', columns: names(cols) }));
     },
   };
 }
@@ -139,30 +178,42 @@ function reader(w: DbWrites, e: DbEnv): Reader | undefined {
   return undefined;
 }
 
-const int = (v: string | undefined) => (v === undefined || v === '' || v === '\\N' ? undefined : Number(v));
+/** A count read back, or undefined for NULL however the client prints it (empty, \N or NULL). */
+const int = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+const keyExpr = (r: Reader, t: Table) => (t.key === 'rowid' ? 'rowid' : t.key ? r.quote(t.key) : '');
 
-/** Each table's rows and highest integer key, now: the marks a later count compares with. A command takes its own marks. */
+/**
+ * Each table's rows, highest integer key, columns and content fingerprint, now, in one query: the
+ * marks a later count compares with. A command takes its own marks.
+ */
 export async function takeMarks(w: DbWrites, e: DbEnv): Promise<Record<string, TableMark>> {
   const r = reader(w, e);
   if (!r) return {};
   const tables = await r.tables();
   if (tables.length === 0) return {};
   const sql = tables
-    .map(([name, key], i) => `SELECT ${i}, count(*), ${key ? `max(${key === 'rowid' ? key : r.quote(key)})` : 'NULL'} FROM ${r.quote(name)}`)
+    .map((t, i) => `SELECT ${i}, count(*), ${t.key ? `max(${keyExpr(r, t)})` : 'NULL'}, ${r.fingerprint(t, t.columns)} FROM ${r.quote(t.name)}`)
     .join(' UNION ALL ');
   const out: Record<string, TableMark> = {};
-  for (const [i, n, max] of await r.query(sql)) {
+  for (const [i, n, max, sum] of await r.query(sql)) {
+    const t = tables[Number(i)];
     // Kept as text, exactly: only an integer is ever put back into a query.
     const maxId = max !== undefined && /^-?\d{1,20}$/.test(max) ? max : undefined;
-    out[tables[Number(i)][0]] = { rows: Number(n), ...(maxId !== undefined ? { maxId } : {}) };
+    out[t.name] = { rows: Number(n), ...(maxId !== undefined ? { maxId } : {}), columns: t.columns, sum: sum ?? '' };
   }
   return out;
 }
 
+/** A column made since the marks: it is the schema's own fill while it holds one value in every row (its default). */
+const newColumnWritten = (r: Reader, t: Table, c: string) =>
+  `CASE WHEN (SELECT count(*) FROM (SELECT DISTINCT ${r.quote(c)} FROM ${r.quote(t.name)}) v) > 1 THEN 1 ELSE 0 END`;
+
 /**
- * The writes since the marks: per table, the rows added (a key above the marked highest) and the
- * marked rows gone; a table without an integer key, by how far its row count moved; a table made
- * since, every row. A row updated in place is not counted. A command prints the total itself.
+ * The writes since the marks. A table is proven unchanged when its marked columns' fingerprint is the
+ * marked one and every column made since holds one value: 0 writes. A changed table counts at least
+ * 1: the rows added above the marked highest key plus the marked rows gone, or how far its row count
+ * moved, when larger; the total is then "at least". A table made since counts every row; a marked
+ * table gone, every marked row (at least 1). A command prints the total itself.
  */
 export async function countWrites(w: DbWrites, marks: Record<string, TableMark>, e: DbEnv): Promise<WritesCount> {
   if (w.command !== undefined) {
@@ -174,36 +225,54 @@ export async function countWrites(w: DbWrites, marks: Record<string, TableMark>,
   }
   const r = reader(w, e)!;
   const tables = await r.tables();
-  if (tables.length === 0) return { total: 0, tables: {} };
-  const sql = tables
-    .map(([name, key], i) => {
-      const m = marks[name];
-      const k = key === 'rowid' ? key : key ? r.quote(key) : '';
-      const above = m?.maxId !== undefined && /^-?\d{1,20}$/.test(m.maxId) && k ? `(SELECT count(*) FROM ${r.quote(name)} WHERE ${k} > ${m.maxId})` : 'NULL';
-      return `SELECT ${i}, count(*), ${above} FROM ${r.quote(name)}`;
-    })
-    .join(' UNION ALL ');
   const out: Record<string, number> = {};
   let total = 0;
-  for (const [i, n, aboveText] of await r.query(sql)) {
-    const name = tables[Number(i)][0];
+  let atLeast = false;
+  const add = (name: string, n: number, estimated: boolean) => {
+    if (n > 0) out[name] = n;
+    total += n;
+    atLeast ||= estimated && n > 0;
+  };
+  const now = new Set(tables.map((t) => t.name));
+  for (const [name, m] of Object.entries(marks)) if (!now.has(name)) add(name, Math.max(1, m.rows), true);
+  if (tables.length === 0) return { total, tables: out, ...(atLeast ? { atLeast } : {}) };
+  const sql = tables
+    .map((t, i) => {
+      const m = marks[t.name];
+      const k = keyExpr(r, t);
+      const above = m?.maxId !== undefined && /^-?\d{1,20}$/.test(m.maxId) && k ? `(SELECT count(*) FROM ${r.quote(t.name)} WHERE ${k} > ${m.maxId})` : 'NULL';
+      // The fingerprint over the marked columns, when every one is still there; else the table changed.
+      const marked = m?.columns ?? [];
+      const kept = marked.length > 0 && marked.every((c) => t.columns.includes(c));
+      const sum = m?.sum !== undefined && kept ? r.fingerprint(t, marked) : 'NULL';
+      const added = kept ? t.columns.filter((c) => !marked.includes(c)).map((c) => newColumnWritten(r, t, c)) : [];
+      return `SELECT ${i}, count(*), ${above}, ${sum}, ${added.length ? added.join(' + ') : '0'} FROM ${r.quote(t.name)}`;
+    })
+    .join(' UNION ALL ');
+  for (const [i, n, aboveText, sum, addedText] of await r.query(sql)) {
+    const name = tables[Number(i)].name;
     const m = marks[name];
-    const now = Number(n);
+    const rows = Number(n);
+    if (!m) {
+      // Made since the marks: every row is a write; an empty table holds none.
+      add(name, rows, false);
+      continue;
+    }
+    if (m.sum !== undefined && sum === m.sum && Number(addedText) === 0) continue;
     const above = int(aboveText);
-    let writes: number;
-    if (!m) writes = now;
-    else if (above !== undefined) writes = above + Math.max(0, m.rows - (now - above));
-    else writes = Math.abs(now - m.rows);
-    if (writes > 0) out[name] = writes;
-    total += writes;
+    const estimate = above !== undefined ? above + Math.max(0, m.rows - (rows - above)) : Math.abs(rows - m.rows);
+    // Marks without a fingerprint prove nothing: their estimate stands, as a lower bound.
+    add(name, m.sum === undefined ? estimate : Math.max(1, estimate), true);
+    if (m.sum === undefined) atLeast = true;
   }
-  return { total, tables: out };
+  return { total, tables: out, ...(atLeast ? { atLeast } : {}) };
 }
 
-/** "3 writes (orders: 2, users: 1)": the count a person decides a restore on. */
-export function writesText(n: number, tables: Record<string, number> = {}): string {
-  const per = Object.entries(tables)
+/** "at least 3 writes (orders: 2, users: 1)": the count a person decides a restore on. */
+export function writesText(w: WritesCount): string {
+  const n = w.total;
+  const per = Object.entries(w.tables)
     .sort((a, b) => b[1] - a[1])
     .map(([t, k]) => `${t}: ${k}`);
-  return `${n} write${n === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}`;
+  return `${w.atLeast ? 'at least ' : ''}${n} write${n === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}`;
 }
