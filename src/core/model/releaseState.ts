@@ -305,7 +305,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
         break;
       case 'rollback.database':
         s.lifecycle = afterRollbackDatabase(s.lifecycle, e.action);
-        if (s.rollback) s.rollback.database = dbView(e, s.database?.writes?.tables);
+        if (s.rollback) s.rollback.database = dbView(e, s.database?.writes);
         break;
       case 'retire.inherited':
         s.retireInherited = { from: e.from, active: e.active, idle: e.idle };
@@ -349,11 +349,11 @@ function changeStatus(s: ReleaseState, e: ReleaseEvent): boolean {
 }
 
 /** The database part of a rollback as its last event says: a restore that passed discarded the writes, anything else kept them. */
-function dbView(e: Extract<ReleaseEvent, { type: 'rollback.database' }>, tables?: Record<string, number>): RollbackDatabaseView {
+function dbView(e: Extract<ReleaseEvent, { type: 'rollback.database' }>, seen?: { tables?: Record<string, number>; atLeast?: boolean }): RollbackDatabaseView {
   const v: RollbackDatabaseView = { strategy: e.strategy, action: e.action, ok: e.ok, message: e.message };
   if (e.writes === undefined) return v;
   const discarded = e.action === 'restore' && e.ok ? e.writes : 0;
-  return { ...v, writes: e.writes, tables, kept: e.writes - discarded, discarded };
+  return { ...v, writes: e.writes, tables: seen?.tables, kept: e.writes - discarded, discarded, ...(seen?.atLeast ? { atLeast: true } : {}) };
 }
 
 const activeMs = (p: PhaseView, end: string) => Date.parse(end) - Date.parse(p.startedAt!) - (p.pausedMs ?? 0);

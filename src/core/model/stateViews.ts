@@ -97,6 +97,8 @@ export interface RollbackDatabaseView {
   message: string;
   /** Writes made since the backup, as last measured before a restore. */
   writes?: number;
+  /** The count is a lower bound: a table changed in a way its keys and rows cannot tell exactly. */
+  atLeast?: boolean;
   /** Per table, as last measured. */
   tables?: Record<string, number>;
   /** Of the writes counted, how many the rollback kept and how many a restore discarded. */

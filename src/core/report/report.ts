@@ -126,7 +126,9 @@ export function databaseText(d: RollbackDatabaseView): string {
     declined: 'restore declined, database not restored',
   };
   const writes =
-    d.writes === undefined ? 'writes since the backup: not counted' : `writes since the backup: ${d.writes}; kept: ${d.kept} / discarded: ${d.discarded}`;
+    d.writes === undefined
+      ? 'writes since the backup: not counted'
+      : `writes since the backup: ${d.atLeast ? 'at least ' : ''}${d.writes}; kept: ${d.kept} / discarded: ${d.discarded}`;
   const per =
     d.tables && Object.keys(d.tables).length
       ? ` (${Object.entries(d.tables)
