@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { execa } from 'execa';
 import { newStepMark, STEP_MARK } from './cookie';
 import { processStart } from './identity';
@@ -45,6 +47,10 @@ export const FROM_FD3 = 'IFS= read -r -d "" __release_pilot_step <&3; exec 3<&-;
 /** A program with arguments (no shell), run as `runShort` runs a command: the core's git queries. */
 export async function runProgram(file: string, args: string[], o: ShortOptions, fd3?: string): Promise<ShortResult> {
   const stdio = fd3 === undefined ? (['ignore', 'pipe', 'pipe'] as const) : (['ignore', 'pipe', 'pipe', new TextEncoder().encode(fd3)] as const);
+  // Entered through a shell into its cgroup, a program that is not there would be the shell's "not found":
+  // it is looked up first, so the caller sees the system's own spawn error, as without a cgroup.
+  const missing = notRunnable(file, o.env?.PATH ?? process.env.PATH ?? '', o.cwd);
+  if (missing) return { exitCode: undefined, all: '', stdout: '', stderr: '', timedOut: false, stopped: false, spawnError: missing };
   // Marked as a step is: once the command itself has ended, its group is proven by the marks of what is left in it.
   const mark = newStepMark();
   // In a cgroup of its own where the system has them: what it started goes with it, even out of its group.
@@ -95,4 +101,19 @@ async function removeWhenEmpty(c: Parameters<typeof removeContainer>[0]): Promis
     if (!populated(c) && removeContainer(c)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Why `file` cannot be run as a program from `cwd` with `PATH`, in the words of spawn's errors, or undefined. */
+export function notRunnable(file: string, pathEnv: string, cwd?: string): string | undefined {
+  const runnable = (f: string) => {
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      return fs.statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (file.includes('/')) return runnable(path.resolve(cwd ?? '.', file)) ? undefined : `spawn ${file} ENOENT`;
+  for (const dir of pathEnv.split(path.delimiter)) if (dir && runnable(path.join(path.resolve(cwd ?? '.', dir), file))) return undefined;
+  return `spawn ${file} ENOENT`;
 }
