@@ -286,6 +286,8 @@ describe('a production plan with a short monitoring window warns', () => {
   const plan = (env: string, window: string, extra = '') =>
     smallPlan({
       monitoring: `  window: ${window}\n  interval: 1s\n  baseline:\n    fixed: { health: 1 }\n  metrics:\n    - id: health\n      command: cat health.txt\n      guard: { min: 1 }${extra}`,
+      // Its migration's rollback says what it does to the data: the window is the plan's only warning.
+      rollback: `    - name: back\n      run: rm -f deployed.txt\n  database:\n    strategy: code-only`,
     }).replace('environment: production', env);
   const cases: [string, string, string, boolean][] = [
     ['production, 45 s', 'environment: production', '45s', true],
