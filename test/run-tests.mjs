@@ -121,19 +121,27 @@ function deal(files, lanes, head) {
   const known = Object.values(times).sort((a, b) => a - b);
   const median = known.length ? known[Math.floor(known.length / 2)] : 1;
   const time = (f) => times[f] ?? median;
+  // Files that use the same fixed addresses (the fleet's sshd hosts on 127.0.0.x) go to one lane together.
+  const bundles = new Map();
+  for (const f of files) {
+    const key = /^fleet/.test(f) ? 'fleet' : f;
+    bundles.set(key, [...(bundles.get(key) ?? []), f]);
+  }
+  const cost = (b) => b.reduce((sum, f) => sum + time(f), 0);
   const out = Array.from({ length: lanes }, (_, i) => ({ ms: i === 0 ? head : 0, files: [] }));
-  for (const f of [...files].sort((a, b) => time(b) - time(a) || a.localeCompare(b))) {
+  for (const b of [...bundles.values()].sort((a, b) => cost(b) - cost(a) || a[0].localeCompare(b[0]))) {
     const lane = out.reduce((min, l) => (l.ms < min.ms ? l : min));
-    lane.files.push(f);
-    lane.ms += time(f);
+    lane.files.push(...b);
+    lane.ms += cost(b);
   }
   return out.map((l) => l.files.sort());
 }
 
-// The system layer runs in TEST_SHARDS mocha processes at once (2 by default): its tests mostly wait
+// The system layer runs in TEST_SHARDS mocha processes at once (3 by default): its tests mostly wait
 // on the processes, services and timers they start, and no two files share a port, an address or a
-// folder (each takes free ports and its own temp folders; only fleet uses fixed addresses).
-const SHARDS = Math.max(1, Number(process.env.TEST_SHARDS ?? 2) || 1);
+// folder (each takes free ports and its own temp folders; only the fleet files use fixed addresses,
+// and they share one lane).
+const SHARDS = Math.max(1, Number(process.env.TEST_SHARDS ?? 3) || 1);
 const UNIT_MS = 60_000;
 
 async function nodeLane() {
