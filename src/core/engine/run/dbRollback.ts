@@ -1,4 +1,3 @@
-import { describeResult } from '../../exec/runner';
 import type { DbAction } from '../../model/events';
 import type { ReleaseState } from '../../model/releaseState';
 import type { RollbackDatabase } from '../../model/schema-database';
@@ -6,8 +5,7 @@ import type { Step } from '../../model/schema';
 import type { RunContext } from './context';
 import { countWrites, provenNone, takeMarks, writesText, type DbEnv, type WritesCount } from './dbWrites';
 import { writesSource } from '../../model/dbStrategyText';
-import { execStep } from './stepExec';
-import { rollbackStepTimeout } from './rollbackTimeout';
+import { runRollbackSteps } from './rollbackTimeout';
 
 /** What the database part of a rollback came to: done (with what to say), failed, or waiting for a person before the restore. */
 export type DbPart = { done: string } | { failed: string } | { held: string };
@@ -53,23 +51,8 @@ const note = (c: RunContext, d: RollbackDatabase, action: DbAction, ok: boolean,
   c.append({ type: 'rollback.database', strategy: d.strategy, action, ok, message, ...(writes ? { writes: writes.total } : {}) });
 
 /** Runs database steps in order (`down` or `restore`), each with what is left of the rollback's budget; returns where one failed. */
-async function runDbSteps(c: RunContext, kind: 'down' | 'restore', steps: Step[], requestedAt: number): Promise<string | undefined> {
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i];
-    let command: string;
-    let name: string;
-    try {
-      command = c.resolve(s.run);
-      name = c.resolve(s.name ?? s.run);
-    } catch (e) {
-      return `${kind} step ${i + 1}: ${(e as Error).message}`;
-    }
-    const timeoutMs = rollbackStepTimeout(s.timeout, c.o.plan.rollback.budget, c.clock.now() - requestedAt);
-    const r = await execStep(c, `rollback/${kind}/${i}`, 'rollback', name, command, { cwd: s.cwd, env: c.stepEnv(s), timeoutMs });
-    if (!r.ok) return `${name}: ${describeResult(r.result)}`;
-  }
-  return undefined;
-}
+const runDbSteps = (c: RunContext, kind: 'down' | 'restore', steps: Step[], requestedAt: number) =>
+  runRollbackSteps(c, steps, { id: (i) => `rollback/${kind}/${i}`, what: `${kind} step`, requestedAt });
 
 const keptText = (w?: WritesCount) => (w ? `; writes since the backup: ${w.atLeast ? 'at least ' : ''}${w.total}, kept` : '');
 

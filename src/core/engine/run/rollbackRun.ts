@@ -3,14 +3,14 @@ import type { ReleaseState } from '../../model/releaseState';
 import { describeResult } from '../../exec/runner';
 import type { RunContext } from './context';
 import { spanText, type RollbackQuestion } from '../gates/rollbackAdmission';
-import { execStep, outputCapBytes } from './stepExec';
+import { execStep } from './stepExec';
 import { ReleaseStopped } from './stopLatch';
 import { notifyStep, webhookStep } from './announceUnits';
 import { notBackOnOldColour } from './liveColour';
 import { transition } from '../../model/statusTransitions';
 import { databaseTouched, decideRestore, rollbackDatabase, type DbPart } from './dbRollback';
 import type { WritesCount } from './dbWrites';
-import { rollbackStepTimeout } from './rollbackTimeout';
+import { runRollbackSteps } from './rollbackTimeout';
 import { exceptText, needsAttentionIn } from '../../model/needsAttention';
 import * as fs from 'node:fs';
 
@@ -37,7 +37,7 @@ export async function runRollback(
       forcedOver: q.forcedOver,
     });
   const attention: string[] = [];
-  const failed = await runRollbackSteps(c, requestedAt, started, attention);
+  const failed = await runCodeSteps(c, requestedAt, started, attention);
   const db = databaseTouched(c);
   const part: DbPart | undefined = !failed && db ? await rollbackDatabase(c, db, requestedAt) : undefined;
   if (part && 'held' in part) {
@@ -112,32 +112,18 @@ async function finishRollback(
   return c.state;
 }
 
-/** The rollback steps in order, each with what is left of the budget; returns where it failed, if it did. */
-async function runRollbackSteps(c: RunContext, requestedAt: number, started: () => void, attention: string[]): Promise<string | undefined> {
-  const { steps, budget } = c.o.plan.rollback;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i];
-    let command: string;
-    let name: string;
-    try {
-      command = c.resolve(s.run);
-      name = c.resolve(s.name ?? s.run);
-    } catch (e) {
-      if (i === 0) started();
-      return `rollback step ${i + 1}: ${(e as Error).message}`;
-    }
-    if (i === 0) started();
-    const timeoutMs = rollbackStepTimeout(s.timeout, budget, c.clock.now() - requestedAt);
-    const r = await execStep(c, `rollback/${i}`, 'rollback', name, command, {
-      cwd: s.cwd,
-      env: c.stepEnv(s),
-      timeoutMs,
-      outputCap: outputCapBytes(s.outputCapMiB),
-    });
-    for (const a of needsAttentionIn(readLog(r.log))) if (!attention.includes(a)) attention.push(a);
-    if (!r.ok) return `${name}: ${describeResult(r.result)}`;
-  }
-  return notBackOnOldColour(c);
+/** The rollback's code steps; hosts a step names as needing a person go to `attention`; returns where it failed, if it did. */
+async function runCodeSteps(c: RunContext, requestedAt: number, started: () => void, attention: string[]): Promise<string | undefined> {
+  const failed = await runRollbackSteps(c, c.o.plan.rollback.steps, {
+    id: (i) => `rollback/${i}`,
+    what: 'rollback step',
+    requestedAt,
+    first: started,
+    logged: (log) => {
+      for (const a of needsAttentionIn(readLog(log))) if (!attention.includes(a)) attention.push(a);
+    },
+  });
+  return failed ?? notBackOnOldColour(c);
 }
 
 /** A step's log as written ('' when it cannot be read: no line of it can then be taken into account). */
