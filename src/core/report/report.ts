@@ -1,4 +1,4 @@
-import { compatText } from '../model/dbStrategyText';
+import { carriedText, compatText } from '../model/dbStrategyText';
 import type { RollbackDatabaseView } from '../model/stateViews';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -125,8 +125,9 @@ export function databaseText(d: RollbackDatabaseView): string {
     held: 'waits for a person before the restore',
     declined: 'restore declined, database not restored',
   };
-  const writes =
-    d.writes === undefined
+  const writes = d.carry
+    ? carriedText(d.carry)
+    : d.writes === undefined
       ? 'writes since the backup: not counted'
       : `writes since the backup: ${d.atLeast ? 'at least ' : ''}${d.writes}; kept: ${d.kept} / discarded: ${d.discarded}`;
   const per =
