@@ -15,6 +15,12 @@ interface CopiedRow {
   table: string;
   columns: string[];
   json: string;
+  /**
+   * A row at or below the marked key may update the restored row with its key; a row above it (or of
+   * an unmarked table) was inserted since, and is only inserted: a row the service wrote after the
+   * restore under the same key is never overwritten, the copied one is kept in the file instead.
+   */
+  update: boolean;
 }
 
 /** What was copied before the restore: the rows, and the marked tables gone since (the restore brings their marked rows back). */
@@ -45,12 +51,19 @@ const kindOf = (w: DbWrites): Kind | undefined => (w.sqlite !== undefined ? 'sql
 /** Whether the plan's rollback carries the writes since the backup across a restore: on by default for a database it can read. */
 export const carries = (w: DbWrites | undefined, carryForward: boolean | undefined): boolean => !!w && kindOf(w) !== undefined && carryForward !== false;
 
-/** Which rows of a changed table to copy: above the marked key when the rows at or below it are proven as marked, else every row. */
-async function rowsToCopy(r: Reader, t: Table, m: TableMark | undefined): Promise<string> {
+/**
+ * Which rows of a changed table to copy, each part with whether its rows may update: above the marked
+ * key (inserted since); at or below it too unless those rows are proven as marked. A table without
+ * a marked key: every row, inserted only.
+ */
+async function rowsToCopy(r: Reader, t: Table, m: TableMark | undefined): Promise<{ where: string; update: boolean }[]> {
   const k = keyExpr(r, t);
-  if (!m || !k || m.maxId === undefined || !/^-?\d{1,20}$/.test(m.maxId) || m.sum === undefined || !m.columns?.every((c) => t.columns.includes(c))) return '';
-  const [[below]] = await r.query(`SELECT ${r.fingerprint(t, m.columns, `${k} <= ${m.maxId}`)}`);
-  return (below ?? '') === m.sum ? `${k} > ${m.maxId}` : '';
+  if (!m || !k || m.maxId === undefined || !/^-?\d{1,20}$/.test(m.maxId)) return [{ where: '', update: false }];
+  const above = { where: `${k} > ${m.maxId}`, update: false };
+  const below = { where: `${k} <= ${m.maxId}`, update: true };
+  if (!r.partial || m.sum === undefined || !m.columns?.every((c) => t.columns.includes(c))) return [above, below];
+  const [[sum]] = await r.query(`SELECT ${r.fingerprint(t, m.columns, below.where)}`);
+  return (sum ?? '') === m.sum ? [above] : [above, below];
 }
 
 function writeSynced(file: string, lines: string[]): void {
@@ -82,9 +95,10 @@ export async function copyOut(w: DbWrites, marks: Record<string, TableMark>, cou
   const rows: CopiedRow[] = [];
   for (const t of tables) {
     if (!count.tables[t.name] || t.columns.length === 0) continue;
-    const where = await rowsToCopy(r, t, marks[t.name]);
-    const out = await r.query(`SELECT ${r.json(t.columns)} FROM ${r.quote(t.name)}${where ? ` WHERE ${where}` : ''}`);
-    for (const [json] of out) if (json?.startsWith('{')) rows.push({ table: t.name, columns: t.columns, json });
+    for (const part of await rowsToCopy(r, t, marks[t.name])) {
+      const out = await r.query(`SELECT ${r.json(t.columns)} FROM ${r.quote(t.name)}${part.where ? ` WHERE ${part.where}` : ''}`);
+      for (const [json] of out) if (json?.startsWith('{')) rows.push({ table: t.name, columns: t.columns, json, update: part.update });
+    }
   }
   const file = path.join(dir, CARRY_FILE);
   if (rows.length > 0) writeSynced(file, rows.map((x) => `{"table":${JSON.stringify(x.table)},"row":${x.json}}`));
@@ -93,7 +107,12 @@ export async function copyOut(w: DbWrites, marks: Record<string, TableMark>, cou
 
 /** One engine's put-back: a statement line per row (line n is row n-1), how a script runs, and where its errors name a line. */
 interface Engine {
-  line(n: number, t: Table, cols: string[], key: string, json: string): string;
+  /**
+   * Row n's statements on one line. With a key that may update: inserted when its key is free, else the
+   * row with that key updated when it differs. With a key that may not: inserted, a taken key refused. No
+   * key: inserted unless an identical row is there.
+   */
+  line(n: number, t: Table, cols: string[], key: { key: string; update: boolean } | undefined, json: string): string;
   /** What ends the script: sequences moved past the keys put back. */
   tail(tables: Map<Table, string>): string[];
   run(file: string): Promise<{ stdout: string; stderr: string }>;
@@ -113,11 +132,13 @@ const path$ = (c: string) => sq(`$."${c}"`);
 function sqliteEngine(file: string, e: DbEnv): Engine {
   const v = (c: string) => `json_extract(j.d, ${path$(c)})`;
   return {
-    line: (n, t, cols, key, json) => {
+    line: (n, t, cols, k, json) => {
       const T = dq(t.name);
       const list = cols.map(dq).join(', ');
       const vals = cols.map(v).join(', ');
       const j = `(SELECT ${sq(json)} AS d) AS j`;
+      if (k && !k.update) return `INSERT INTO ${T} (${list}) SELECT ${vals} FROM ${j} RETURNING '${n}:i'; SELECT '${n}:=';`;
+      const key = k?.key;
       if (!key) {
         const same = cols.map((c) => `x.${dq(c)} IS ${v(c)}`).join(' AND ');
         return `INSERT INTO ${T} (${list}) SELECT ${vals} FROM ${j} WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE ${same}) RETURNING '${n}:i'; SELECT '${n}:=';`;
@@ -138,13 +159,15 @@ function sqliteEngine(file: string, e: DbEnv): Engine {
 function postgresEngine(url: string, e: DbEnv): Engine {
   const q = (n: string) => n.split('.').map(dq).join('.');
   return {
-    line: (n, t, cols, key, json) => {
+    line: (n, t, cols, k, json) => {
+      const key = k?.key;
       const T = q(t.name);
       const list = cols.map(dq).join(', ');
       const row = (a: string) => `ROW(${cols.map((c) => `${a}.${dq(c)}`).join(', ')})`;
       const j = `j AS (SELECT * FROM json_populate_record(NULL::${T}, ${sq(json)}::json))`;
-      const ins = `i AS (INSERT INTO ${T} (${list}) SELECT ${list} FROM j WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE ${key ? `x.${dq(key)} = j.${dq(key)}` : `${row('x')} IS NOT DISTINCT FROM ${row('j')}`}) RETURNING 1)`;
-      const upd = key
+      const free = k && !k.update ? '' : ' WHERE NOT EXISTS';
+      const ins = `i AS (INSERT INTO ${T} (${list}) SELECT ${list} FROM j${free} ${free ? ` (SELECT 1 FROM ${T} x WHERE ${key ? `x.${dq(key)} = j.${dq(key)}` : `${row('x')} IS NOT DISTINCT FROM ${row('j')}`})` : ''} RETURNING 1)`;
+      const upd = key && k.update
         ? `, u AS (UPDATE ${T} x SET ${cols.map((c) => `${dq(c)} = j.${dq(c)}`).join(', ')} FROM j WHERE x.${dq(key)} = j.${dq(key)} AND ${row('x')} IS DISTINCT FROM ${row('j')} RETURNING 1)`
         : ', u AS (SELECT 1 WHERE false)';
       return `WITH ${j}, ${ins}${upd} SELECT '${n}:' || CASE WHEN EXISTS (SELECT 1 FROM i) THEN 'i' WHEN EXISTS (SELECT 1 FROM u) THEN 'u' ELSE '=' END;`;
@@ -165,19 +188,20 @@ function mysqlEngine(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Engine {
   const v = (c: string) => `IF(JSON_TYPE(JSON_EXTRACT(@j, ${path$(c)})) = 'NULL', NULL, JSON_UNQUOTE(JSON_EXTRACT(@j, ${path$(c)})))`;
   const client = mysqlClient(m, e);
   return {
-    line: (n, t, cols, key, json) => {
+    line: (n, t, cols, k, json) => {
       const T = bq(t.name);
       const list = cols.map(bq).join(', ');
       const vals = cols.map(v).join(', ');
       // The JSON as hex: no quoting or backslash rule of the server's SQL mode applies to it.
       const set = `SET @j = CONVERT(X'${Buffer.from(json, 'utf8').toString('hex')}' USING utf8mb4), @i = 0, @u = 0;`;
-      if (!key)
+      if (!k)
         return `${set} INSERT INTO ${T} (${list}) SELECT ${vals} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE ${cols.map((c) => `x.${bq(c)} <=> ${v(c)}`).join(' AND ')}); SET @i = ROW_COUNT(); SELECT CONCAT('${n}:', IF(@i > 0, 'i', '='));`;
+      if (!k.update) return `${set} INSERT INTO ${T} (${list}) SELECT ${vals}; SET @i = ROW_COUNT(); SELECT CONCAT('${n}:', IF(@i > 0, 'i', '='));`;
       // The key compared as a DECIMAL: a bigint beyond 2^53 stays exact.
-      const k = `${bq(key)} = CAST(${v(key)} AS DECIMAL(65))`;
+      const at = `${bq(k.key)} = CAST(${v(k.key)} AS DECIMAL(65))`;
       return (
-        `${set} INSERT INTO ${T} (${list}) SELECT ${vals} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE x.${k}); SET @i = ROW_COUNT(); ` +
-        `UPDATE ${T} SET ${cols.map((c) => `${bq(c)} = ${v(c)}`).join(', ')} WHERE ${k} AND NOT (${cols.map((c) => `${bq(c)} <=> ${v(c)}`).join(' AND ')}); SET @u = ROW_COUNT(); ` +
+        `${set} INSERT INTO ${T} (${list}) SELECT ${vals} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE x.${at}); SET @i = ROW_COUNT(); ` +
+        `UPDATE ${T} SET ${cols.map((c) => `${bq(c)} = ${v(c)}`).join(', ')} WHERE ${at} AND NOT (${cols.map((c) => `${bq(c)} <=> ${v(c)}`).join(' AND ')}); SET @u = ROW_COUNT(); ` +
         `SELECT CONCAT('${n}:', IF(@i > 0, 'i', IF(@u > 0, 'u', '=')));`
       );
     },
@@ -235,7 +259,7 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
     const key = keys.get(t.name) ?? '';
     const k = cols.includes(key) ? key : '';
     if (k) keyed.set(t, k);
-    lines.push(engine.line(n, t, cols, k, row.json));
+    lines.push(engine.line(n, t, cols, k ? { key: k, update: row.update } : undefined, row.json));
     index.push(n);
   });
   const done = new Map<number, string>();

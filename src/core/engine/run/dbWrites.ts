@@ -17,6 +17,8 @@ export interface Reader {
   quote(name: string): string;
   /** A scalar SQL expression: a hash over every row of the table (or those `where` keeps), read in the given columns (text, '' for no rows). */
   fingerprint(t: Table, columns: string[], where?: string): string;
+  /** Whether a fingerprint over some rows (`where`) equals the marked one when those rows are as marked (SQLite's hashes the query's text too). */
+  partial: boolean;
   /** A scalar SQL expression: one row of the table as a JSON object of its columns (a bigint exact, control characters escaped: one line). */
   json(columns: string[]): string;
 }
@@ -81,6 +83,7 @@ function sqliteReader(file: string, e: DbEnv): Reader {
   return {
     query,
     quote: dq,
+    partial: false,
     // The shell's sha3_query: SHA3 over every row's values and their types, in rowid order.
     json: (cols) => `json_object(${cols.map((c) => `${sq(c)}, ${dq(c)}`).join(', ')})`,
     fingerprint: (t, cols, where) =>
@@ -116,6 +119,7 @@ function postgresReader(url: string, e: DbEnv): Reader {
   return {
     query,
     quote: (n) => n.split('.').map(dq).join('.'),
+    partial: true,
     // Every row's MD5, its two 64-bit halves summed apart: the same rows give the same sums whatever their order, with no sort.
     json: (cols) => `(SELECT row_to_json(x)::text FROM (SELECT ${cols.map(dq).join(', ')}) x)`,
     fingerprint: (t, cols, where) => {
@@ -142,7 +146,7 @@ export const bq = (n: string) => `\`${n.replace(/`/g, '``')}\``;
 /** The client's arguments and environment for one MySQL or MariaDB database: the password only in MYSQL_PWD. */
 export function mysqlClient(m: NonNullable<DbWrites['mysql']>, e: DbEnv): { args: string[]; env: Record<string, string | undefined> } {
   // Raw: a JSON text keeps its own escapes, one row a line.
-  const args = ['--batch', '--raw', '--skip-column-names', '--connect-timeout=10'];
+  const args = ['--batch', '--raw', '--skip-column-names', '--connect-timeout=10', '--default-character-set=utf8mb4'];
   if (m.socket) args.push(`--socket=${e.resolve(m.socket)}`, '--protocol=SOCKET');
   if (m.host) args.push(`--host=${e.resolve(m.host)}`, '--protocol=TCP');
   if (m.port) args.push(`--port=${m.port}`);
@@ -163,6 +167,7 @@ function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   return {
     query,
     quote: bq,
+    partial: true,
     // Every row's MD5 over its values as JSON, its two 64-bit halves summed apart (no sort, no length limit).
     json: (cols) => `JSON_OBJECT(${cols.map((c) => `${sq(c)}, ${bq(c)}`).join(', ')})`,
     fingerprint: (t, cols, where) => {
