@@ -61,8 +61,8 @@ async function rowsToCopy(r: Reader, t: Table, m: TableMark | undefined): Promis
   if (!m || !k || m.maxId === undefined || !/^-?\d{1,20}$/.test(m.maxId)) return [{ where: '', update: false }];
   const above = { where: `${k} > ${m.maxId}`, update: false };
   const below = { where: `${k} <= ${m.maxId}`, update: true };
-  if (!r.partial || m.sum === undefined || !m.columns?.every((c) => t.columns.includes(c))) return [above, below];
-  const [[sum]] = await r.query(`SELECT ${r.fingerprint(t, m.columns, below.where)}`);
+  if (m.sum === undefined || !m.columns?.every((c) => t.columns.includes(c))) return [above, below];
+  const [[sum]] = await r.query(r.partialSum(t, m.columns, below.where));
   return (sum ?? '') === m.sum ? [above] : [above, below];
 }
 
@@ -179,7 +179,7 @@ function postgresEngine(url: string, e: DbEnv): Engine {
           `SELECT setval(s, m) FROM (SELECT pg_get_serial_sequence(${sq(q(t.name))}, ${sq(key)}) AS s, (SELECT max(${dq(key)}) FROM ${q(t.name)}) AS m) x WHERE s IS NOT NULL AND m IS NOT NULL;`,
       ),
     run: async (script) =>
-      spawned(await runProgram('psql', ['-X', '-q', '-A', '-t', '-f', script], opts(e, { ...e.env, ...pgEnv(url), PGCONNECT_TIMEOUT: '10' })), 'psql'),
+      spawned(await runProgram('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_ROLLBACK=on', '-f', script], opts(e, { ...e.env, ...pgEnv(url), PGCONNECT_TIMEOUT: '10' })), 'psql'),
     error: /^psql:.*?:(\d+): ERROR:\s+(.*)$/,
   };
 }
@@ -265,7 +265,10 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
   const done = new Map<number, string>();
   if (lines.length > 0) {
     const script = path.join(dir, `.carry-${process.pid}.sql`);
-    fs.writeFileSync(script, [...lines, ...engine.tail(keyed)].map((l) => `${l}\n`).join(''), { mode: 0o600 });
+    // One transaction (a refused row undoes only its own statement): line 1 begins it, row i is on line i + 2, the last line commits.
+    const tail = engine.tail(keyed);
+    const commitLine = lines.length + tail.length + 2;
+    fs.writeFileSync(script, ['BEGIN;', ...lines, ...tail, 'COMMIT;'].map((l) => `${l}\n`).join(''), { mode: 0o600 });
     try {
       const out = await engine.run(script);
       for (const l of out.stdout.split('\n')) {
@@ -275,8 +278,11 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
       }
       for (const l of out.stderr.split('\n')) {
         const m = engine.error.exec(l.trim());
-        const n = m ? index[Number(m[1]) - 1] : undefined;
-        if (n !== undefined && !kept.some((x) => x.n === n)) kept.push({ n, why: m![2] });
+        if (!m) continue;
+        // Not committed, nothing went back: every row is kept.
+        if (Number(m[1]) >= commitLine || Number(m[1]) === 1) for (const n of index) done.delete(n);
+        const n = index[Number(m[1]) - 2];
+        if (n !== undefined && !kept.some((x) => x.n === n)) kept.push({ n, why: m[2] });
       }
       // Every row's line prints its outcome: a row without one (the script ended early, its server gone) is kept.
       const last = out.stderr.trim().split('\n').slice(-1)[0];

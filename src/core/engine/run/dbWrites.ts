@@ -17,8 +17,8 @@ export interface Reader {
   quote(name: string): string;
   /** A scalar SQL expression: a hash over every row of the table (or those `where` keeps), read in the given columns (text, '' for no rows). */
   fingerprint(t: Table, columns: string[], where?: string): string;
-  /** Whether a fingerprint over some rows (`where`) equals the marked one when those rows are as marked (SQLite's hashes the query's text too). */
-  partial: boolean;
+  /** One SQL text printing the fingerprint of the rows `where` keeps, comparable with the marked one: the same when those rows are as marked. */
+  partialSum(t: Table, columns: string[], where: string): string;
   /** A scalar SQL expression: one row of the table as a JSON object of its columns (a bigint exact, control characters escaped: one line). */
   json(columns: string[]): string;
 }
@@ -83,7 +83,9 @@ function sqliteReader(file: string, e: DbEnv): Reader {
   return {
     query,
     quote: dq,
-    partial: false,
+    // SHA3 hashes the query's text too: the same text is read from a temporary table of the kept rows, which the name finds first.
+    partialSum: (t, cols, where) =>
+      `CREATE TEMP TABLE ${dq(t.name)} (${cols.map(dq).join(', ')}); INSERT INTO temp.${dq(t.name)} (rowid, ${cols.map(dq).join(', ')}) SELECT rowid, ${cols.map(dq).join(', ')} FROM main.${dq(t.name)} WHERE ${where} ORDER BY rowid; SELECT COALESCE(hex(sha3_query(${sq(`SELECT ${cols.map(dq).join(', ')} FROM ${dq(t.name)} ORDER BY rowid`)})), '')`,
     // The shell's sha3_query: SHA3 over every row's values and their types, in rowid order.
     json: (cols) => `json_object(${cols.map((c) => `${sq(c)}, ${dq(c)}`).join(', ')})`,
     fingerprint: (t, cols, where) =>
@@ -119,9 +121,11 @@ function postgresReader(url: string, e: DbEnv): Reader {
   return {
     query,
     quote: (n) => n.split('.').map(dq).join('.'),
-    partial: true,
-    // Every row's MD5, its two 64-bit halves summed apart: the same rows give the same sums whatever their order, with no sort.
+    partialSum(t, cols, where) {
+      return `SELECT ${this.fingerprint(t, cols, where)}`;
+    },
     json: (cols) => `(SELECT row_to_json(x)::text FROM (SELECT ${cols.map(dq).join(', ')}) x)`,
+    // Every row's MD5, its two 64-bit halves summed apart: the same rows give the same sums whatever their order, with no sort.
     fingerprint: (t, cols, where) => {
       const half = (from: number) => `sum(('x' || substr(h, ${from}, 16))::bit(64)::bigint::numeric)::text`;
       return `(SELECT COALESCE(${half(1)} || '.' || ${half(17)}, '') FROM (SELECT md5(ROW(${cols.map(dq).join(', ')})::text) AS h FROM ${t.name.split('.').map(dq).join('.')}${where ? ` WHERE ${where}` : ''}) d)`;
@@ -167,7 +171,9 @@ function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   return {
     query,
     quote: bq,
-    partial: true,
+    partialSum(t, cols, where) {
+      return `SELECT ${this.fingerprint(t, cols, where)}`;
+    },
     // Every row's MD5 over its values as JSON, its two 64-bit halves summed apart (no sort, no length limit).
     json: (cols) => `JSON_OBJECT(${cols.map((c) => `${sq(c)}, ${bq(c)}`).join(', ')})`,
     fingerprint: (t, cols, where) => {
