@@ -725,7 +725,11 @@ async function startCost() {
 async function dbRollback() {
   for (const f of await dbRollbackFigures(QUICK ? 1 : 3)) {
     const said = /carried forward: (\d+); kept in [^:]+: (\d+)/.exec(f.said);
-    const what = said ? ` (${said[1]} rows carried forward, ${said[2]} kept in the file)` : /discarded/.test(f.said) ? ' (the writes since the backup discarded)' : '';
+    const what = said
+      ? ` (${said[1]} rows carried forward, ${said[2]} kept in the file)`
+      : /discarded/.test(f.said)
+        ? ' (the writes since the backup discarded)'
+        : '';
     rows.push({
       figure: `Rollback, database ${f.strategy}: ${f.engine}, 10,000 rows, 100 written since the backup (${f.samples} runs)`,
       value: `${ms(f.ms)}${what}`,

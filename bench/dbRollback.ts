@@ -45,10 +45,15 @@ function seed(db: Db) {
 
 const STRATEGIES: [string, (db: Db) => string][] = [
   ['code-only', (db) => `    strategy: code-only\n${db.writes}`],
-  ['down', (db) => `    strategy: down\n    down:\n      - name: undo the migration\n        run: ${JSON.stringify(db.sql('ALTER TABLE orders DROP COLUMN region'))}\n${db.writes}`],
+  [
+    'down',
+    (db) =>
+      `    strategy: down\n    down:\n      - name: undo the migration\n        run: ${JSON.stringify(db.sql('ALTER TABLE orders DROP COLUMN region'))}\n${db.writes}`,
+  ],
   [
     'restore, writes carried forward',
-    (db) => `    strategy: restore\n    allowDataLoss: a bench database nobody reads\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(db.restore)}\n${db.writes}`,
+    (db) =>
+      `    strategy: restore\n    allowDataLoss: a bench database nobody reads\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(db.restore)}\n${db.writes}`,
   ],
   [
     'restore alone (carryForward false)',

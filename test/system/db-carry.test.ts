@@ -122,7 +122,10 @@ describe('a restore carries the writes since the backup forward: SQLite, Postgre
     assert.ok(left, `processes left running: ${processesIn(tmp).join('\n')}`);
   });
 
-  const orders = (d: Db) => [`CREATE TABLE orders (id ${d.types.int} PRIMARY KEY, item ${d.types.text} NOT NULL)`, "INSERT INTO orders VALUES (1, 'a'), (2, 'b')"];
+  const orders = (d: Db) => [
+    `CREATE TABLE orders (id ${d.types.int} PRIMARY KEY, item ${d.types.text} NOT NULL)`,
+    "INSERT INTO orders VALUES (1, 'a'), (2, 'b')",
+  ];
   const count = (d: Db, t: string, where = '1 = 1') => Number(d.sql(`SELECT count(*) FROM ${t} WHERE ${where}`));
 
   it('SQLite: a BLOB value cannot be copied as JSON: the copy fails, so no restore may start, and no file is left half written', async () => {
@@ -171,9 +174,11 @@ describe('a restore carries the writes since the backup forward: SQLite, Postgre
 
     it(`${which}: a table without a primary key: its new rows come back, once each`, async () => {
       const d = db();
-      const r = await carry(d, [`CREATE TABLE events (what ${d.types.short}, n ${d.types.int})`, "INSERT INTO events VALUES ('a', 1), ('b', 2)"], [
-        "INSERT INTO events VALUES ('c', 3), ('d', 4)",
-      ]);
+      const r = await carry(
+        d,
+        [`CREATE TABLE events (what ${d.types.short}, n ${d.types.int})`, "INSERT INTO events VALUES ('a', 1), ('b', 2)"],
+        ["INSERT INTO events VALUES ('c', 3), ('d', 4)"],
+      );
       assert.equal(r.carried.carried, 2, JSON.stringify(r.carried));
       assert.equal(count(d, 'events'), 4);
     });
@@ -226,11 +231,23 @@ describe('a restore carries the writes since the backup forward: SQLite, Postgre
       const d = db();
       const weird = `it's "q" \\ back\\slash\nline\ttab ünï 😀`;
       const lit = (s: string) => (d.name === 'MariaDB' ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${s.replace(/'/g, "''")}'`);
-      const r = await carry(d, [`CREATE TABLE big (id ${d.types.big} PRIMARY KEY, v ${d.types.text})`, "INSERT INTO big VALUES (9007199254740993, 'a')"], [
-        `${d.name === 'MariaDB' ? 'SET NAMES utf8mb4; ' : ''}INSERT INTO big VALUES (9007199254740995, ${lit(weird)}), (9007199254740997, NULL), (9007199254740999, '')`,
-      ]);
+      const r = await carry(
+        d,
+        [`CREATE TABLE big (id ${d.types.big} PRIMARY KEY, v ${d.types.text})`, "INSERT INTO big VALUES (9007199254740993, 'a')"],
+        [
+          `${d.name === 'MariaDB' ? 'SET NAMES utf8mb4; ' : ''}INSERT INTO big VALUES (9007199254740995, ${lit(weird)}), (9007199254740997, NULL), (9007199254740999, '')`,
+        ],
+      );
       assert.deepEqual([r.carried.carried, r.carried.kept], [3, 0], r.keptLines.join('\n'));
-      assert.equal(d.sql('SELECT group_concat(id) FROM (SELECT id FROM big ORDER BY id) x'.replace('group_concat(id)', d.name === 'PostgreSQL' ? "string_agg(id::text, ',')" : 'group_concat(id)')), '9007199254740993,9007199254740995,9007199254740997,9007199254740999');
+      assert.equal(
+        d.sql(
+          'SELECT group_concat(id) FROM (SELECT id FROM big ORDER BY id) x'.replace(
+            'group_concat(id)',
+            d.name === 'PostgreSQL' ? "string_agg(id::text, ',')" : 'group_concat(id)',
+          ),
+        ),
+        '9007199254740993,9007199254740995,9007199254740997,9007199254740999',
+      );
       const hex = d.name === 'PostgreSQL' ? "encode(convert_to(v, 'UTF8'), 'hex')" : d.name === 'MariaDB' ? 'HEX(v)' : 'hex(v)';
       assert.equal(d.sql(`SELECT ${hex} FROM big WHERE id = 9007199254740995`).toLowerCase(), Buffer.from(weird, 'utf8').toString('hex'));
       assert.equal(count(d, 'big', 'v IS NULL'), 1);

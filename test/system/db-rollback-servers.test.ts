@@ -196,7 +196,10 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
       const ws = planFor(e, `    strategy: restore\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(e.restore)}\n${e.writes}`);
       const r = await rolledBack(ws);
       assert.equal(r.snapshot.status, 'paused', r.snapshot.outcomeMessage);
-      const shown = /restore would replace (?:at least )?(\d+) writes \(orders: (\d+)\) made since the backup; they are copied to carried-writes.jsonl first/.exec(r.snapshot.pausedAt?.message ?? '');
+      const shown =
+        /restore would replace (?:at least )?(\d+) writes \(orders: (\d+)\) made since the backup; they are copied to carried-writes.jsonl first/.exec(
+          r.snapshot.pausedAt?.message ?? '',
+        );
       assert.ok(shown, r.snapshot.pausedAt?.message);
       const before = idsOf(e);
       assert.equal(before.length, 5 + WRITER_ROWS, 'nothing was restored while it waits');
@@ -209,7 +212,11 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
       assert.deepEqual(after, before);
       const runDir = path.join(ws.dir, '.release', 'runs', r.runId);
       const kept = fs.existsSync(path.join(runDir, 'carried-writes.kept.jsonl'))
-        ? fs.readFileSync(path.join(runDir, 'carried-writes.kept.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { row: { id: number } }).row.id)
+        ? fs
+            .readFileSync(path.join(runDir, 'carried-writes.kept.jsonl'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { row: { id: number } }).row.id)
         : [];
       const carried = after.filter((id) => id > 1000).length;
       assert.equal(Number(shown[1]), carried + kept.length);
@@ -225,15 +232,23 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
       assert.match(prompter.asked.join('\n'), new RegExp(`Restoring replaces (?:at least )?${carried} writes \\(orders: ${carried}\\)`));
       assert.match(
         renderMarkdown(buildReport(s)),
-        new RegExp(`strategy restore: restored from the backup; writes since the backup: ${carried}; carried forward: ${carried}; kept in carried-writes.kept.jsonl: 0; discarded: 0`),
+        new RegExp(
+          `strategy restore: restored from the backup; writes since the backup: ${carried}; carried forward: ${carried}; kept in carried-writes.kept.jsonl: 0; discarded: 0`,
+        ),
       );
-      assert.deepEqual({ ...s.rollback?.database?.carry, windowMs: 0 }, { writes: carried, carried, kept: 0, keptFile: 'carried-writes.kept.jsonl', windowMs: 0 });
+      assert.deepEqual(
+        { ...s.rollback?.database?.carry, windowMs: 0 },
+        { writes: carried, carried, kept: 0, keptFile: 'carried-writes.kept.jsonl', windowMs: 0 },
+      );
     });
 
     it(`${which}: carryForward false: the confirmed restore discards the rows it counted, as before`, async () => {
       const e = engines.find((x) => x.name === which)!;
       fresh(e);
-      const ws = planFor(e, `    strategy: restore\n    carryForward: false\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(e.restore)}\n${e.writes}`);
+      const ws = planFor(
+        e,
+        `    strategy: restore\n    carryForward: false\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(e.restore)}\n${e.writes}`,
+      );
       const r = await rolledBack(ws);
       const shown = /restore would discard (?:at least )?(\d+) writes \(orders: (\d+)\)/.exec(r.snapshot.pausedAt?.message ?? '');
       assert.ok(shown, r.snapshot.pausedAt?.message);

@@ -285,7 +285,10 @@ describe('rollback and the data written since the backup (sqlite)', function () 
   it('restore confirmed, writes carried forward by default: the rows written since the backup are back in the restored schema, and the report counts them', async () => {
     const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${CARRY}`);
     const r = await releaseRolledBack(ws);
-    assert.match(r.snapshot.pausedAt?.message ?? '', /restore would replace at least 4 writes \(orders: 4\) made since the backup; they are copied to carried-writes.jsonl first/);
+    assert.match(
+      r.snapshot.pausedAt?.message ?? '',
+      /restore would replace at least 4 writes \(orders: 4\) made since the backup; they are copied to carried-writes.jsonl first/,
+    );
     const s = await (await Release.reopen(ws.options({ prompter: scripted() }), r.runId)).rollbackFinished('restore it', { restore: true });
     assert.equal(s.status, 'rolled-back', s.outcomeMessage);
     assert.equal(columns(ws), 'id,item');
@@ -295,8 +298,14 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.match(carried, /\{"table":"orders","row":\{"id":101,"item":"x","region":"eu"\}\}/);
     assert.ok(!fs.existsSync(runFile(ws, r.runId, 'carried-writes.kept.jsonl')), 'nothing kept: every row went back');
     const event = journalLines(ws, r.runId).find((e) => e.type === 'rollback.database' && e.action === 'restore');
-    assert.match(String(event?.message), /writes since the backup: 3; carried forward: 3; kept in carried-writes.kept.jsonl: 0; discarded: 0.* a write made in the \d+ ms between the copy and the put-back is not carried/);
-    assert.match(renderMarkdown(buildReport(s)), /strategy restore: restored from the backup; writes since the backup: 3; carried forward: 3; kept in carried-writes.kept.jsonl: 0; discarded: 0/);
+    assert.match(
+      String(event?.message),
+      /writes since the backup: 3; carried forward: 3; kept in carried-writes.kept.jsonl: 0; discarded: 0.* a write made in the \d+ ms between the copy and the put-back is not carried/,
+    );
+    assert.match(
+      renderMarkdown(buildReport(s)),
+      /strategy restore: restored from the backup; writes since the backup: 3; carried forward: 3; kept in carried-writes.kept.jsonl: 0; discarded: 0/,
+    );
   });
 
   it('the carried writes cannot be saved: the restore does not start, and the database keeps every write', async () => {

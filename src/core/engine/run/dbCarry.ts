@@ -101,7 +101,11 @@ export async function copyOut(w: DbWrites, marks: Record<string, TableMark>, cou
     }
   }
   const file = path.join(dir, CARRY_FILE);
-  if (rows.length > 0) writeSynced(file, rows.map((x) => `{"table":${JSON.stringify(x.table)},"row":${x.json}}`));
+  if (rows.length > 0)
+    writeSynced(
+      file,
+      rows.map((x) => `{"table":${JSON.stringify(x.table)},"row":${x.json}}`),
+    );
   return { file, rows, dropped: Object.keys(marks).filter((n) => !now.has(n)), at };
 }
 
@@ -167,9 +171,10 @@ function postgresEngine(url: string, e: DbEnv): Engine {
       const j = `j AS (SELECT * FROM json_populate_record(NULL::${T}, ${sq(json)}::json))`;
       const free = k && !k.update ? '' : ' WHERE NOT EXISTS';
       const ins = `i AS (INSERT INTO ${T} (${list}) SELECT ${list} FROM j${free} ${free ? ` (SELECT 1 FROM ${T} x WHERE ${key ? `x.${dq(key)} = j.${dq(key)}` : `${row('x')} IS NOT DISTINCT FROM ${row('j')}`})` : ''} RETURNING 1)`;
-      const upd = key && k.update
-        ? `, u AS (UPDATE ${T} x SET ${cols.map((c) => `${dq(c)} = j.${dq(c)}`).join(', ')} FROM j WHERE x.${dq(key)} = j.${dq(key)} AND ${row('x')} IS DISTINCT FROM ${row('j')} RETURNING 1)`
-        : ', u AS (SELECT 1 WHERE false)';
+      const upd =
+        key && k.update
+          ? `, u AS (UPDATE ${T} x SET ${cols.map((c) => `${dq(c)} = j.${dq(c)}`).join(', ')} FROM j WHERE x.${dq(key)} = j.${dq(key)} AND ${row('x')} IS DISTINCT FROM ${row('j')} RETURNING 1)`
+          : ', u AS (SELECT 1 WHERE false)';
       return `WITH ${j}, ${ins}${upd} SELECT '${n}:' || CASE WHEN EXISTS (SELECT 1 FROM i) THEN 'i' WHEN EXISTS (SELECT 1 FROM u) THEN 'u' ELSE '=' END;`;
     },
     // A serial key's sequence, left where the backup had it, would hand out the carried ids again.
@@ -179,7 +184,14 @@ function postgresEngine(url: string, e: DbEnv): Engine {
           `SELECT setval(s, m) FROM (SELECT pg_get_serial_sequence(${sq(q(t.name))}, ${sq(key)}) AS s, (SELECT max(${dq(key)}) FROM ${q(t.name)}) AS m) x WHERE s IS NOT NULL AND m IS NOT NULL;`,
       ),
     run: async (script) =>
-      spawned(await runProgram('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_ROLLBACK=on', '-f', script], opts(e, { ...e.env, ...pgEnv(url), PGCONNECT_TIMEOUT: '10' })), 'psql'),
+      spawned(
+        await runProgram(
+          'psql',
+          ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_ROLLBACK=on', '-f', script],
+          opts(e, { ...e.env, ...pgEnv(url), PGCONNECT_TIMEOUT: '10' }),
+        ),
+        'psql',
+      ),
     error: /^psql:.*?:(\d+): ERROR:\s+(.*)$/,
   };
 }
@@ -304,5 +316,13 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
       kept.map((x) => `{"table":${JSON.stringify(copied.rows[x.n].table)},"why":${JSON.stringify(x.why)},"row":${copied.rows[x.n].json}}`),
     );
   }
-  return { writes: carried + kept.length, carried, kept: kept.length, unchanged, ...(keptFile ? { keptFile } : {}), windowMs: Date.now() - copied.at, dropped: copied.dropped };
+  return {
+    writes: carried + kept.length,
+    carried,
+    kept: kept.length,
+    unchanged,
+    ...(keptFile ? { keptFile } : {}),
+    windowMs: Date.now() - copied.at,
+    dropped: copied.dropped,
+  };
 }
