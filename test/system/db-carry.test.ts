@@ -227,7 +227,7 @@ describe('a restore carries the writes since the backup forward: SQLite, Postgre
       assert.equal(count(d, 'orders'), 2);
     });
 
-    it(`${which}: ids beyond 2^53, quotes, backslashes, newlines, tabs and unicode come back exactly`, async () => {
+    it(`${which}: ids beyond 2^53, quotes, backslashes, newlines, tabs, unicode and NUL come back exactly (a row with a NUL SQLite cannot put back is kept whole)`, async () => {
       const d = db();
       const weird = `it's "q" \\ back\\slash\nline\ttab ünï 😀`;
       const lit = (s: string) => (d.name === 'MariaDB' ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${s.replace(/'/g, "''")}'`);
@@ -252,6 +252,20 @@ describe('a restore carries the writes since the backup forward: SQLite, Postgre
       assert.equal(d.sql(`SELECT ${hex} FROM big WHERE id = 9007199254740995`).toLowerCase(), Buffer.from(weird, 'utf8').toString('hex'));
       assert.equal(count(d, 'big', 'v IS NULL'), 1);
       assert.equal(count(d, 'big', "v = ''"), 1, 'the empty text stays empty, not NULL');
+      if (d.name !== 'PostgreSQL') {
+        // A NUL inside a text (PostgreSQL's text cannot hold one).
+        const nul = d.name === 'MariaDB' ? "CONCAT('a', CHAR(0), 'b')" : "'a' || char(0) || 'b'";
+        const again = await carry(d, [`CREATE TABLE big (id ${d.types.big} PRIMARY KEY, v ${d.types.text})`], [`INSERT INTO big VALUES (1, ${nul})`]);
+        if (d.name === 'MariaDB') {
+          assert.deepEqual([again.carried.carried, again.carried.kept], [1, 0]);
+          assert.equal(d.sql('SELECT HEX(v) FROM big WHERE id = 1'), '610062');
+        } else {
+          // SQLite's JSON functions end a text at its NUL: the row is kept in the file whole, not put back cut.
+          assert.deepEqual([again.carried.carried, again.carried.kept], [0, 1]);
+          assert.match(again.keptLines[0], /"v":"a\\u0000b"/);
+          assert.match(again.keptLines[0], /NUL/);
+        }
+      }
     });
 
     it(`${which}: a huge row (4 MB) comes back whole`, async () => {

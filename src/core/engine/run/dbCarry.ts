@@ -121,6 +121,8 @@ interface Engine {
   tail(tables: Map<Table, string>): string[];
   run(file: string): Promise<{ stdout: string; stderr: string }>;
   error: RegExp;
+  /** Why a row cannot be put back exactly by this engine, if it cannot. */
+  refuses?: (json: string) => string | undefined;
 }
 
 const TIMEOUT_MS = 300_000;
@@ -155,6 +157,8 @@ function sqliteEngine(file: string, e: DbEnv): Engine {
       );
     },
     tail: () => [],
+    // An escaped NUL not itself escaped: json_extract would end the text there.
+    refuses: (json) => (/(?<!\\)(?:\\\\)*\\u0000/.test(json) ? "a text holds a NUL, which SQLite's JSON functions would cut it at" : undefined),
     run: async (script) => spawned(await runProgram('sqlite3', ['-batch', '-noheader', file, `.read ${script}`], opts(e)), `sqlite3 ${file}`),
     error: /^(?:Runtime|Parse) error near line (\d+): (.*)$/,
   };
@@ -264,8 +268,9 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
   copied.rows.forEach((row, n) => {
     const t = byName.get(row.table);
     const cols = t?.columns.filter((c) => row.columns.includes(c)) ?? [];
-    if (!t || cols.length === 0) {
-      kept.push({ n, why: t ? `no column of the row is in the restored table ${row.table}` : `table ${row.table} is not in the restored schema` });
+    const refused = engine.refuses?.(row.json);
+    if (!t || cols.length === 0 || refused) {
+      kept.push({ n, why: refused ?? (t ? `no column of the row is in the restored table ${row.table}` : `table ${row.table} is not in the restored schema`) });
       return;
     }
     const key = keys.get(t.name) ?? '';
