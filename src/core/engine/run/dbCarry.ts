@@ -296,8 +296,8 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
       for (const l of out.stderr.split('\n')) {
         const m = engine.error.exec(l.trim());
         if (!m) continue;
-        // Not committed, nothing went back: every row is kept.
-        if (Number(m[1]) >= commitLine || Number(m[1]) === 1) for (const n of index) done.delete(n);
+        // Not committed, or the whole transaction undone (a deadlock ends it on MariaDB): nothing before went back, every row is kept.
+        if (Number(m[1]) >= commitLine || Number(m[1]) === 1 || /deadlock/i.test(m[2])) for (const n of index) done.delete(n);
         const n = index[Number(m[1]) - 2];
         if (n !== undefined && !kept.some((x) => x.n === n)) kept.push({ n, why: m[2] });
       }
