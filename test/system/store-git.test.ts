@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { lockKey } from '../../src/core/model/schema-store';
 import { GitStore, gitCacheDir } from '../../src/core/store/gitStore';
+import { holdersFile, syncMirror } from '../../src/core/store/mirror';
+import { loadRun } from '../../src/core/engine/queries/runs';
 import { StoreDataError } from '../../src/core/store/storeRecords';
 import { LeaseLostError, StoreUnreachableError, type HolderInfo, type RunMeta } from '../../src/core/store/storeTypes';
 import type { ReleaseEvent } from '../../src/core/model/events';
@@ -202,7 +204,8 @@ else
           );
           assert.ok(e instanceof StoreUnreachableError, String(e));
           assert.ok(Date.now() - t < 6000, `said within 6 s, took ${Date.now() - t} ms`);
-          assert.match(e.message, new RegExp(`${STORE_ADDR}.*Connection refused`));
+          // ssh says why: refused by the stopped server (git hands ssh the user:password of a URL as a host name it cannot resolve).
+          assert.match(e.message, store === stopped ? new RegExp(`${STORE_ADDR}.*Connection refused`) : /cannot be reached: ssh: /);
           assert.equal(e.where.includes('hunter2secret'), false);
           assert.equal(`${e.message} ${e.why} ${e.stack}`.includes('hunter2secret'), false, e.message);
         }
@@ -243,7 +246,7 @@ else
       }
       assert.equal(fs.existsSync(gitCacheDir(m.workspace)), false, 'no git command ran: the cache was never made');
       // What lockKey makes from hostile names is always a key.
-      for (const [name, env] of [['Orders API', 'production'], ['../../etc', 'prod..eu'], ['ünïcode', 'prod'], ['x'.repeat(5000), 'y'.repeat(5000)], ['a/b', 'c d']])
+      for (const [name, env] of [['Orders API', 'production'], ['../../etc', 'prod..eu'], ['ünïcode', 'prod'], ['x'.repeat(5000), 'y'.repeat(5000)], ['a/b', 'c d'], ['-x', '-y'], ['@{u}', 'x.lock']])
         assert.equal((await s.holder(lockKey(name, env)).catch((e: Error) => e.message)) ?? 'none', 'none', `${name.slice(0, 20)}@${env.slice(0, 20)}`);
       assert.equal(lockKey('ORDERS', 'Production'), lockKey('orders', 'production'));
     });
@@ -255,7 +258,7 @@ else
           const blob = execFileSync('git', ['--git-dir', remote.bare, 'hash-object', '-w', '--stdin'], { input: text, encoding: 'utf8' }).trim();
           return `100644 blob ${blob}\t${name}`;
         });
-        const tree = execFileSync('git', ['--git-dir', remote.bare, 'mktree'], { input: entries.join('\n') + '\n', encoding: 'utf8' }).trim();
+        const tree = execFileSync('git', ['--git-dir', remote.bare, 'mktree'], { input: entries.map((e) => `${e}\n`).join(''), encoding: 'utf8' }).trim();
         const commit = remote.git('-c', 'user.name=x', '-c', 'user.email=x@x', 'commit-tree', tree, '-m', 'broken');
         remote.git('update-ref', ref, commit);
       };
@@ -265,7 +268,7 @@ else
       put(`refs/release-pilot/locks/${key('wrong')}`, { 'holder.json': JSON.stringify({ runId: '../x', pid: 'no' }) });
       await assert.rejects(s.holder(key('wrong')), /"runId" is "\.\.\/x", expected a run id/);
       put(`refs/release-pilot/locks/${key('huge')}`, { 'holder.json': `{"pad":"${'x'.repeat(2_000_000)}"}` });
-      await assert.rejects(s.holder(key('huge')), /2000011 bytes, more than the 65536/);
+      await assert.rejects(s.holder(key('huge')), /locks\/orders@huge holder\.json is 2000010 bytes, more than the 65536/);
       put(`refs/release-pilot/locks/${key('empty')}`, {});
       await assert.rejects(s.holder(key('empty')), /holder\.json is missing/);
       const blob = execFileSync('git', ['--git-dir', remote.bare, 'hash-object', '-w', '--stdin'], { input: 'hello', encoding: 'utf8' }).trim();
@@ -286,5 +289,82 @@ else
       assert.ok(s.problems.some((p) => /runs\/run-blob points to a blob/.test(p)), s.problems.join('\n'));
       for (const k of ['garbage', 'wrong', 'huge', 'empty', 'blob']) remote.git('update-ref', '-d', `refs/release-pilot/locks/${key(k)}`);
       for (const r of ['run-broken', 'run-torn', 'run-nometa', 'run-blob']) remote.git('update-ref', '-d', `refs/release-pilot/runs/${r}`);
+    });
+  
+    it('the mirror copies runs made elsewhere only by extension, never over a longer or diverging local journal, and reads a remote holder as live', async function () {
+      const sa = open(a);
+      const sb = open(b);
+      const events = Array.from({ length: 5 }, (_, i) => ev(i === 0 ? 'release.started' : 'step.finished', i));
+      const journalOf = (id: string) => path.join(b.workspace, '.release', 'runs', id, 'journal.jsonl');
+      await sa.publish(metaOf(a, 'run-mirror'), events.slice(0, 3));
+      const lease = await sa.acquire(lockKey('orders', 'production'), holderOf(a, 'run-mirror'));
+      assert.ok(lease.ok);
+      let r = await syncMirror(b.workspace, sb);
+      assert.ok(r.copied.some((c) => c.runId === 'run-mirror' && c.events === 3));
+      assert.equal(fs.readFileSync(journalOf('run-mirror'), 'utf8'), events.slice(0, 3).map((e) => `${JSON.stringify(e)}\n`).join(''));
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(b.workspace, '.release', 'runs', 'run-mirror', 'origin.json'), 'utf8')), { user: 'ada', host: a.host, workspace: a.workspace });
+      assert.equal(loadRun(b.workspace, 'run-mirror').live, true, 'held by a live holder elsewhere');
+      const inode = fs.statSync(journalOf('run-mirror')).ino;
+      await sa.publish(metaOf(a, 'run-mirror'), events);
+      r = await syncMirror(b.workspace, sb);
+      assert.equal(fs.statSync(journalOf('run-mirror')).ino, inode, 'appended to, not replaced');
+      assert.equal(fs.readFileSync(journalOf('run-mirror'), 'utf8').split('\n').length - 1, 5);
+
+      // A local journal longer than the store's, and one that differs: both stay as they are, and are reported.
+      const longer = [...events.slice(0, 2), ev('step.finished', 7), ev('step.finished', 8)];
+      await sa.publish(metaOf(a, 'run-longer'), events.slice(0, 2));
+      fs.mkdirSync(path.dirname(journalOf('run-longer')), { recursive: true });
+      fs.writeFileSync(journalOf('run-longer'), longer.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      await sa.publish(metaOf(a, 'run-differs'), events.slice(0, 3));
+      fs.mkdirSync(path.dirname(journalOf('run-differs')), { recursive: true });
+      const differs = `${JSON.stringify(events[0])}\n${JSON.stringify(ev('release.aborted', 1))}\n`;
+      fs.writeFileSync(journalOf('run-differs'), differs);
+      r = await syncMirror(b.workspace, sb);
+      assert.match(r.diverged.find((d) => d.runId === 'run-longer')?.why ?? '', /holds 2 more lines .* not overwritten/);
+      assert.match(r.diverged.find((d) => d.runId === 'run-differs')?.why ?? '', /differs from the one in .* not overwritten/);
+      assert.equal(fs.readFileSync(journalOf('run-longer'), 'utf8'), longer.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      assert.equal(fs.readFileSync(journalOf('run-differs'), 'utf8'), differs);
+
+      // A holder that stopped renewing reads as stale on the syncing machine's clock, and its run as not live.
+      const later = open(b, { now: () => Date.now() + 60_000 });
+      await syncMirror(b.workspace, later);
+      assert.equal(JSON.parse(fs.readFileSync(holdersFile(b.workspace), 'utf8'))[lockKey('orders', 'production')].stale, true);
+      assert.equal(loadRun(b.workspace, 'run-mirror').live, false);
+      await syncMirror(b.workspace, sb);
+      assert.equal(loadRun(b.workspace, 'run-mirror').live, true);
+      await lease.lease.release();
+      await syncMirror(b.workspace, sb);
+      assert.equal(loadRun(b.workspace, 'run-mirror').live, false, 'released: no longer live');
+    });
+
+    it('latencies over ssh on loopback (median of 20)', async function () {
+      const s = open(a);
+      const timed = async (f: () => Promise<unknown>) => {
+        const t = performance.now();
+        await f();
+        return performance.now() - t;
+      };
+      const acquire: number[] = [];
+      const renew: number[] = [];
+      const publish: number[] = [];
+      const fetch: number[] = [];
+      const events: ReleaseEvent[] = [];
+      for (let i = 0; i < 20; i++) {
+        let lease: Awaited<ReturnType<GitStore['acquire']>> | undefined;
+        acquire.push(await timed(async () => (lease = await s.acquire(lockKey('orders', `bench-${i}`), holderOf(a, `run-bench-${i}`)))));
+        assert.ok(lease?.ok);
+        renew.push(
+          await timed(async () => {
+            if (lease?.ok) await lease.lease.renew();
+          }),
+        );
+        events.push(ev('step.finished', i));
+        publish.push(await timed(() => s.publish(metaOf(a, 'run-bench'), events)));
+        fetch.push(await timed(() => s.runs()));
+        await lease.lease.release();
+      }
+      console.log(
+        `      medians: acquire ${median(acquire).toFixed(0)} ms, renew ${median(renew).toFixed(0)} ms, publish ${median(publish).toFixed(0)} ms, runs() fetch ${median(fetch).toFixed(0)} ms`,
+      );
     });
   });
