@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { lockKey } from '../../src/core/model/schema-store';
 import { GitStore, gitCacheDir } from '../../src/core/store/gitStore';
 import { holdersFile, syncMirror } from '../../src/core/store/mirror';
+import { openStore } from '../../src/core/store/openStore';
 import { loadRun } from '../../src/core/engine/queries/runs';
 import { StoreDataError } from '../../src/core/store/storeRecords';
 import { LeaseLostError, StoreUnreachableError, type HolderInfo, type RunMeta } from '../../src/core/store/storeTypes';
@@ -366,5 +367,18 @@ else
       console.log(
         `      medians: acquire ${median(acquire).toFixed(0)} ms, renew ${median(renew).toFixed(0)} ms, publish ${median(publish).toFixed(0)} ms, runs() fetch ${median(fetch).toFixed(0)} ms`,
       );
+    });
+  
+    it("opens the plan's git store by URL or by a remote name of the workspace repository", async function () {
+      execFileSync('git', ['init', '-q', a.workspace], { env: a.env });
+      execFileSync('git', ['-C', a.workspace, 'remote', 'add', 'team', remote.url], { env: a.env });
+      const byName = await openStore({ git: { remote: 'team', lease: 30_000 } }, a.workspace, a.env);
+      assert.equal(byName.kind, 'git');
+      assert.equal(byName.where, remote.url);
+      assert.ok(Array.isArray(await byName.runs()));
+      const byUrl = await openStore({ git: { remote: remote.url, lease: 30_000 } }, a.workspace, a.env);
+      assert.equal(byUrl.where, remote.url);
+      await assert.rejects(openStore({ git: { remote: 'nowhere', lease: 30_000 } }, a.workspace, a.env), /store\.git\.remote: "nowhere" is no remote of the workspace repository/);
+      await assert.rejects(openStore({ postgres: { url: '${env:RP_NO_SUCH_URL}', lease: 30_000 } }, a.workspace, {}), /store\.postgres\.url: \$\{env:RP_NO_SUCH_URL\} is not set/);
     });
   });

@@ -41,7 +41,8 @@ function replaceFile(file: string, text: string): void {
 
 /**
  * Copies the store's runs into `.release/runs/<id>/journal.jsonl`, only ever extending a local journal:
- * one that is longer or differs is left as it is and reported. A run made on another machine or in
+ * one that is longer or differs is left as it is and reported (a local journal with exactly as many lines
+ * as the store's is not read again, so a difference of the same length is not seen). A run made on another machine or in
  * another workspace gets `origin.json` (`{user, host, workspace}`); the holders of every lock go to
  * `.release/store/holders.json` so that a run held by a live holder elsewhere reads as live.
  */
@@ -59,6 +60,8 @@ export async function syncMirror(workspace: string, store: ReleaseStore): Promis
       continue;
     }
     const local = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    // A local journal with as many whole lines as the store's is read as the same: only a run that grew costs a read of its journal.
+    if (local.endsWith('\n') && local.split('\n').length - 1 === run.events) continue;
     const stored = journalText(await store.events(run.runId));
     if (local === stored) continue;
     if (!stored.startsWith(local)) {
