@@ -83,7 +83,7 @@ function digest(text: string): string {
 export function lockKey(name: string, environment: string): string {
   const part = (t: string) => {
     const k = keyPart(nameKey(t));
-    return k.length <= 96 ? k : `${k.slice(0, 78)}%z${digest(k)}`;
+    return k === '' ? '%z' : k.length <= 96 ? k : `${k.slice(0, 78)}%z${digest(k)}`;
   };
   return `${part(name)}@${part(environment)}`;
 }
