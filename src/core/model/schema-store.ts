@@ -1,6 +1,6 @@
 // The plan's `store:` key: where a team shares its record of releases and who may release an environment now.
 import * as z from 'zod/mini';
-import { ENV_REF_RE } from './schema-parts';
+import { ENV_REF_RE, exactlyOne } from './schema-parts';
 import { doc, duration, durationText, writtenDefault } from './schema-values';
 import { nameKey } from './names';
 
@@ -43,10 +43,13 @@ const PostgresStoreSettings = z.strictObject({
   lease: lease(),
 });
 
-export const StoreSettings = z.union([
-  z.strictObject({ git: doc(GitStoreSettings, 'A git remote the team already has: no extra service.') }),
-  z.strictObject({ postgres: doc(PostgresStoreSettings, 'One PostgreSQL database: the lock goes with the releasing connection.') }),
-]);
+export const StoreSettings = z
+  .strictObject({
+    git: doc(z.optional(GitStoreSettings), 'A git remote the team already has: no extra service.'),
+    postgres: doc(z.optional(PostgresStoreSettings), 'One PostgreSQL database: the lock goes with the releasing connection.'),
+  })
+  .check(exactlyOne(['git', 'postgres'], 'expected exactly one store'));
+/** The store a plan names: exactly one of its backends is set (the schema's check). */
 export type StoreSettings = z.infer<typeof StoreSettings>;
 
 export const storeDoc =

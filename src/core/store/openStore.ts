@@ -25,11 +25,12 @@ function envValue(key: string, ref: string, env: Record<string, string | undefin
 }
 
 export async function openStore(config: StoreSettings, workspace: string, env: Record<string, string | undefined> = process.env): Promise<ReleaseStore> {
-  if ('git' in config) {
+  if (config.git) {
     const { remote, lease } = config.git;
     const url = REMOTE_NAME_RE.test(remote) ? await remoteUrl(remote, workspace, env) : remote;
     return new GitStore(url, { workspace, leaseMs: lease, env });
   }
+  if (!config.postgres) throw new Error('store: expected exactly one store: git or postgres');
   envValue('store.postgres.url', config.postgres.url, env);
   throw new Error('store.postgres: the PostgreSQL store is not built in this build');
 }
