@@ -24,12 +24,26 @@ const holderOf = (m: Machine, runId: string, leaseMs = 30_000): HolderInfo => ({
   holder: 'CLI',
   leaseMs,
 });
-const metaOf = (m: Machine, runId: string): RunMeta => ({ runId, name: 'orders', environment: 'production', version: '1.4.0', user: m.name, host: m.host, workspace: m.workspace });
+const metaOf = (m: Machine, runId: string): RunMeta => ({
+  runId,
+  name: 'orders',
+  environment: 'production',
+  version: '1.4.0',
+  user: m.name,
+  host: m.host,
+  workspace: m.workspace,
+});
 const ev = (type: string, i: number) => ({ type, at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), n: i }) as unknown as ReleaseEvent;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs this bundle as machine `m` racing for `key` at `startAt`; resolves with its one line of JSON. */
-function race(remote: GitRemote, m: Machine, key: string, runId: string, startAt: number): Promise<{ ok?: boolean; info?: HolderInfo; holder?: HolderInfo; error?: string; ms: number }> {
+function race(
+  remote: GitRemote,
+  m: Machine,
+  key: string,
+  runId: string,
+  startAt: number,
+): Promise<{ ok?: boolean; info?: HolderInfo; holder?: HolderInfo; error?: string; ms: number }> {
   const order = { url: remote.url, workspace: m.workspace, key, me: holderOf(m, runId), startAt };
   const child = spawn(process.execPath, [__filename], { env: { ...m.env, STORE_MACHINE: JSON.stringify(order) }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -140,7 +154,10 @@ else
       assert.equal(run?.events, 4);
       assert.equal(run?.host, a.host);
       assert.equal(run?.updatedAt, events[3].at);
-      await assert.rejects(sb.publish(meta, [events[0], ev('release.finished', 9)]), (e: Error) => e instanceof StoreDataError && /run-publish.*not an extension/.test(e.message));
+      await assert.rejects(
+        sb.publish(meta, [events[0], ev('release.finished', 9)]),
+        (e: Error) => e instanceof StoreDataError && /run-publish.*not an extension/.test(e.message),
+      );
       await sb.publish(meta, []); // nothing: the store holds more already
       assert.deepEqual(await sa.events('run-publish'), events, 'the stored journal is unchanged');
       // The run ref's history is the history of pushes.
@@ -184,7 +201,7 @@ else
       assert.equal(calls, 1);
       await sb.close();
     });
-  
+
     it('an unreachable store is said within seconds, with where and why, and never with the password of its URL', async function () {
       const stopped = open(a);
       const withPassword = open(a, { url: remote.url.replace('ssh://root@', 'ssh://root:hunter2secret@') });
@@ -233,9 +250,27 @@ else
     it('refuses a key or run id that is no ref name part before any git runs', async function () {
       const m = machine('carol', remote);
       const s = open(m);
-      const badKeys = ['', '..', 'a/../b@prod', 'orders@prod/x', 'orders api@prod', 'orders@prod.lock', 'ordérs@prod', 'orders', '-x@prod', 'a@b@c', `${'x'.repeat(300)}@prod`, 'orders@prod\n', 'refs/heads/main'];
+      const badKeys = [
+        '',
+        '..',
+        'a/../b@prod',
+        'orders@prod/x',
+        'orders api@prod',
+        'orders@prod.lock',
+        'ordérs@prod',
+        'orders',
+        '-x@prod',
+        'a@b@c',
+        `${'x'.repeat(300)}@prod`,
+        'orders@prod\n',
+        'refs/heads/main',
+      ];
       for (const key of badKeys) {
-        await assert.rejects(s.acquire(key, holderOf(m, 'run-x')), (e: Error) => e instanceof StoreDataError && /is not a lock key/.test(e.message), JSON.stringify(key));
+        await assert.rejects(
+          s.acquire(key, holderOf(m, 'run-x')),
+          (e: Error) => e instanceof StoreDataError && /is not a lock key/.test(e.message),
+          JSON.stringify(key),
+        );
         await assert.rejects(s.holder(key), StoreDataError);
       }
       const badRuns = ['', '.', '..', 'a..b', '../x', 'a/b', 'run x', 'rün', 'run.lock', 'run.', '-run', 'x'.repeat(201), 'run\u0000'];
@@ -247,7 +282,15 @@ else
       }
       assert.equal(fs.existsSync(gitCacheDir(m.workspace)), false, 'no git command ran: the cache was never made');
       // What lockKey makes from hostile names is always a key.
-      for (const [name, env] of [['Orders API', 'production'], ['../../etc', 'prod..eu'], ['ünïcode', 'prod'], ['x'.repeat(5000), 'y'.repeat(5000)], ['a/b', 'c d'], ['-x', '-y'], ['@{u}', 'x.lock']])
+      for (const [name, env] of [
+        ['Orders API', 'production'],
+        ['../../etc', 'prod..eu'],
+        ['ünïcode', 'prod'],
+        ['x'.repeat(5000), 'y'.repeat(5000)],
+        ['a/b', 'c d'],
+        ['-x', '-y'],
+        ['@{u}', 'x.lock'],
+      ])
         assert.equal((await s.holder(lockKey(name, env)).catch((e: Error) => e.message)) ?? 'none', 'none', `${name.slice(0, 20)}@${env.slice(0, 20)}`);
       assert.equal(lockKey('ORDERS', 'Production'), lockKey('orders', 'production'));
     });
@@ -265,7 +308,10 @@ else
       };
       const key = (k: string) => lockKey('orders', k);
       put(`refs/release-pilot/locks/${key('garbage')}`, { 'holder.json': '{not json' });
-      await assert.rejects(s.holder(key('garbage')), (e: Error) => e instanceof StoreDataError && /locks\/orders@garbage holder\.json is not JSON/.test(e.message));
+      await assert.rejects(
+        s.holder(key('garbage')),
+        (e: Error) => e instanceof StoreDataError && /locks\/orders@garbage holder\.json is not JSON/.test(e.message),
+      );
       put(`refs/release-pilot/locks/${key('wrong')}`, { 'holder.json': JSON.stringify({ runId: '../x', pid: 'no' }) });
       await assert.rejects(s.holder(key('wrong')), /"runId" is "\.\.\/x", expected a run id/);
       put(`refs/release-pilot/locks/${key('huge')}`, { 'holder.json': `{"pad":"${'x'.repeat(2_000_000)}"}` });
@@ -276,22 +322,37 @@ else
       remote.git('update-ref', `refs/release-pilot/locks/${key('blob')}`, blob);
       await assert.rejects(s.holder(key('blob')), /points to a blob, expected a commit/);
       await assert.rejects(s.acquire(key('blob'), holderOf(a, 'run-x')), /points to a blob/);
-      put('refs/release-pilot/runs/run-broken', { 'meta.json': JSON.stringify({ ...metaOf(a, 'run-broken'), events: 2, updatedAt: new Date().toISOString() }), 'journal.jsonl': '{"type":"a"}\nnot json\n' });
+      put('refs/release-pilot/runs/run-broken', {
+        'meta.json': JSON.stringify({ ...metaOf(a, 'run-broken'), events: 2, updatedAt: new Date().toISOString() }),
+        'journal.jsonl': '{"type":"a"}\nnot json\n',
+      });
       await assert.rejects(s.events('run-broken'), /run-broken journal\.jsonl, line 2: not JSON/);
-      put('refs/release-pilot/runs/run-torn', { 'meta.json': JSON.stringify({ ...metaOf(a, 'run-torn'), events: 1, updatedAt: new Date().toISOString() }), 'journal.jsonl': '{"type":"a"}' });
+      put('refs/release-pilot/runs/run-torn', {
+        'meta.json': JSON.stringify({ ...metaOf(a, 'run-torn'), events: 1, updatedAt: new Date().toISOString() }),
+        'journal.jsonl': '{"type":"a"}',
+      });
       await assert.rejects(s.events('run-torn'), /does not end with a line break/);
       await assert.rejects(s.publish(metaOf(a, 'run-torn'), [ev('release.started', 0)]), /not an extension/);
       put('refs/release-pilot/runs/run-nometa', { 'meta.json': '[]', 'journal.jsonl': '' });
       remote.git('update-ref', 'refs/release-pilot/runs/run-blob', blob);
       const runs = await s.runs();
-      assert.ok(runs.some((r) => r.runId === 'run-broken'), 'the readable runs are listed');
+      assert.ok(
+        runs.some((r) => r.runId === 'run-broken'),
+        'the readable runs are listed',
+      );
       assert.ok(!runs.some((r) => r.runId === 'run-nometa' || r.runId === 'run-blob'));
-      assert.ok(s.problems.some((p) => /run-nometa meta\.json is not a JSON object/.test(p)), s.problems.join('\n'));
-      assert.ok(s.problems.some((p) => /runs\/run-blob points to a blob/.test(p)), s.problems.join('\n'));
+      assert.ok(
+        s.problems.some((p) => /run-nometa meta\.json is not a JSON object/.test(p)),
+        s.problems.join('\n'),
+      );
+      assert.ok(
+        s.problems.some((p) => /runs\/run-blob points to a blob/.test(p)),
+        s.problems.join('\n'),
+      );
       for (const k of ['garbage', 'wrong', 'huge', 'empty', 'blob']) remote.git('update-ref', '-d', `refs/release-pilot/locks/${key(k)}`);
       for (const r of ['run-broken', 'run-torn', 'run-nometa', 'run-blob']) remote.git('update-ref', '-d', `refs/release-pilot/runs/${r}`);
     });
-  
+
     it('the mirror copies runs made elsewhere only by extension, never over a longer or diverging local journal, and reads a remote holder as live', async function () {
       const sa = open(a);
       const sb = open(b);
@@ -302,12 +363,23 @@ else
       assert.ok(lease.ok);
       let r = await syncMirror(b.workspace, sb);
       assert.ok(r.copied.some((c) => c.runId === 'run-mirror' && c.events === 3));
-      assert.equal(fs.readFileSync(journalOf('run-mirror'), 'utf8'), events.slice(0, 3).map((e) => `${JSON.stringify(e)}\n`).join(''));
-      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(b.workspace, '.release', 'runs', 'run-mirror', 'origin.json'), 'utf8')), { user: 'ada', host: a.host, workspace: a.workspace });
+      assert.equal(
+        fs.readFileSync(journalOf('run-mirror'), 'utf8'),
+        events
+          .slice(0, 3)
+          .map((e) => `${JSON.stringify(e)}\n`)
+          .join(''),
+      );
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(b.workspace, '.release', 'runs', 'run-mirror', 'origin.json'), 'utf8')), {
+        user: 'ada',
+        host: a.host,
+        workspace: a.workspace,
+      });
       assert.equal(loadRun(b.workspace, 'run-mirror').live, true, 'held by a live holder elsewhere');
       const inode = fs.statSync(journalOf('run-mirror')).ino;
       await sa.publish(metaOf(a, 'run-mirror'), events);
       r = await syncMirror(b.workspace, sb);
+      assert.deepEqual(r.copied, [{ runId: 'run-mirror', events: 5 }]);
       assert.equal(fs.statSync(journalOf('run-mirror')).ino, inode, 'appended to, not replaced');
       assert.equal(fs.readFileSync(journalOf('run-mirror'), 'utf8').split('\n').length - 1, 5);
 
@@ -368,7 +440,7 @@ else
         `      medians: acquire ${median(acquire).toFixed(0)} ms, renew ${median(renew).toFixed(0)} ms, publish ${median(publish).toFixed(0)} ms, runs() fetch ${median(fetch).toFixed(0)} ms`,
       );
     });
-  
+
     it("opens the plan's git store by URL or by a remote name of the workspace repository", async function () {
       execFileSync('git', ['init', '-q', a.workspace], { env: a.env });
       execFileSync('git', ['-C', a.workspace, 'remote', 'add', 'team', remote.url], { env: a.env });
@@ -378,7 +450,13 @@ else
       assert.ok(Array.isArray(await byName.runs()));
       const byUrl = await openStore({ git: { remote: remote.url, lease: 30_000 } }, a.workspace, a.env);
       assert.equal(byUrl.where, remote.url);
-      await assert.rejects(openStore({ git: { remote: 'nowhere', lease: 30_000 } }, a.workspace, a.env), /store\.git\.remote: "nowhere" is no remote of the workspace repository/);
-      await assert.rejects(openStore({ postgres: { url: '${env:RP_NO_SUCH_URL}', lease: 30_000 } }, a.workspace, {}), /store\.postgres\.url: \$\{env:RP_NO_SUCH_URL\} is not set/);
+      await assert.rejects(
+        openStore({ git: { remote: 'nowhere', lease: 30_000 } }, a.workspace, a.env),
+        /store\.git\.remote: "nowhere" is no remote of the workspace repository/,
+      );
+      await assert.rejects(
+        openStore({ postgres: { url: '${env:RP_NO_SUCH_URL}', lease: 30_000 } }, a.workspace, {}),
+        /store\.postgres\.url: \$\{env:RP_NO_SUCH_URL\} is not set/,
+      );
     });
   });

@@ -15,7 +15,8 @@ const lease = () =>
       z._default(
         duration({ max: LEASE_MAX_MS }).check(
           z.refine((ms) => ms >= LEASE_MIN_MS, {
-            error: (i) => `expected a lease of at least ${durationText(LEASE_MIN_MS)}, got ${durationText(Number(i.input))}: the holder renews every third of it, and a shorter one expires on an ordinary network hiccup`,
+            error: (i) =>
+              `expected a lease of at least ${durationText(LEASE_MIN_MS)}, got ${durationText(Number(i.input))}: the holder renews every third of it, and a shorter one expires on an ordinary network hiccup`,
           }),
         ),
         LEASE_DEFAULT_MS,
@@ -27,9 +28,14 @@ const lease = () =>
 
 const GitStoreSettings = z.strictObject({
   remote: doc(
-    z.string().check(
-      z.refine((v) => v.trim() === v && v.length > 0 && !/[\s\p{Cc}]/u.test(v) && !v.startsWith('-'), 'expected a git remote: a URL (ssh://git@host/team/releases.git) or the name of a remote of the workspace repository (origin)'),
-    ),
+    z
+      .string()
+      .check(
+        z.refine(
+          (v) => v.trim() === v && v.length > 0 && !/[\s\p{Cc}]/u.test(v) && !v.startsWith('-'),
+          'expected a git remote: a URL (ssh://git@host/team/releases.git) or the name of a remote of the workspace repository (origin)',
+        ),
+      ),
     'The git remote that holds the store: a URL (`ssh://git@git.example.com/team/releases.git`, `git@host:team/repo.git`) or the name of a remote of the workspace repository (`origin`). Runs, locks and rollback requests are refs under `refs/release-pilot/`; branches and tags are never touched.',
   ),
   lease: lease(),
@@ -37,7 +43,9 @@ const GitStoreSettings = z.strictObject({
 
 const PostgresStoreSettings = z.strictObject({
   url: doc(
-    z.string().check(z.regex(ENV_REF_RE, 'expected ${env:NAME}: a database URL can hold a password, so it comes from the environment and stays out of the plan')),
+    z
+      .string()
+      .check(z.regex(ENV_REF_RE, 'expected ${env:NAME}: a database URL can hold a password, so it comes from the environment and stays out of the plan')),
     'The PostgreSQL connection URL, written as `${env:NAME}`: it can hold a password, so it comes from the environment and is masked in every output.',
   ),
   lease: lease(),
@@ -62,7 +70,9 @@ const LOCK_KEY_RE = /^[a-z0-9_%][a-z0-9_%-]*@[a-z0-9_%][a-z0-9_%-]*$/;
 /** A name key as a lock key writes it: letters, digits, `_` and `-` (not first) as they are, any other byte of its UTF-8 as `%xx`; `%z` (never a byte) starts the digest of a long part. */
 const keyPart = (text: string) =>
   [...new TextEncoder().encode(text)]
-    .map((b, i) => (b < 0x80 && (/[a-z0-9_]/.test(String.fromCharCode(b)) || (b === 0x2d && i > 0)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`))
+    .map((b, i) =>
+      b < 0x80 && (/[a-z0-9_]/.test(String.fromCharCode(b)) || (b === 0x2d && i > 0)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`,
+    )
     .join('');
 
 /** A short stable digest of a long key part (FNV-1a, 64 bits in two halves): the model layer imports no crypto. */

@@ -72,9 +72,19 @@ export class GitCli {
 
   /** A command on the cache repository; its stdout, or a GitCacheError with git's first line. */
   async local(args: string[], input?: string | Buffer): Promise<Buffer> {
-    const r = await execa('git', args, { env: this.env, extendEnv: false, input, encoding: 'buffer', reject: false, timeout: 60_000, stripFinalNewline: false });
+    const r = await execa('git', args, {
+      env: this.env,
+      extendEnv: false,
+      input,
+      encoding: 'buffer',
+      reject: false,
+      timeout: 60_000,
+      stripFinalNewline: false,
+    });
     if (r.exitCode !== 0)
-      throw new GitCacheError(this.redact(`git ${args[0]} in the store cache ${this.cache} failed: ${firstLine(Buffer.from(r.stderr).toString('utf8')) || r.shortMessage}`));
+      throw new GitCacheError(
+        this.redact(`git ${args[0]} in the store cache ${this.cache} failed: ${firstLine(Buffer.from(r.stderr).toString('utf8')) || r.shortMessage}`),
+      );
     return Buffer.from(r.stdout);
   }
 
@@ -111,7 +121,15 @@ export class GitCli {
    * (git 2.39: a ref created meanwhile is refused "(stale info)" by the client or "[remote rejected]" by the server).
    */
   async push(ref: string, oid: string | undefined, expected: string | undefined): Promise<PushOutcome> {
-    const r = await this.remote(['push', '--atomic', '--porcelain', '--no-verify', `--force-with-lease=${ref}:${expected ?? ''}`, this.url, `${oid ?? ''}:${ref}`]);
+    const r = await this.remote([
+      'push',
+      '--atomic',
+      '--porcelain',
+      '--no-verify',
+      `--force-with-lease=${ref}:${expected ?? ''}`,
+      this.url,
+      `${oid ?? ''}:${ref}`,
+    ]);
     const mine = r.stdout.split('\n').find((l) => l.endsWith(ref) || l.includes(`:${ref}\t`));
     if (r.exitCode === 0 && mine && !mine.startsWith('!')) return 'ok';
     if (mine?.startsWith('!')) return 'rejected';

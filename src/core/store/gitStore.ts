@@ -11,6 +11,8 @@ import {
   RECORD_MAX_BYTES,
   StoreDataError,
   checkMeta,
+  pickHolder,
+  pickMeta,
   journalText,
   readEvents,
   readHolder,
@@ -142,7 +144,12 @@ export class GitStore implements ReleaseStore {
     return result;
   }
 
-  private async file(ref: string, name: string, max: number, kinds: Map<string, { oid: string; type: string }>): Promise<{ oid: string; text: string } | undefined> {
+  private async file(
+    ref: string,
+    name: string,
+    max: number,
+    kinds: Map<string, { oid: string; type: string }>,
+  ): Promise<{ oid: string; text: string } | undefined> {
     const found = kinds.get(ref);
     if (!found) return undefined;
     if (found.type !== 'commit') throw new StoreDataError(`${this.where}: ${ref} points to a ${found.type}, expected a commit written by Release Pilot`);
@@ -259,7 +266,12 @@ export class GitStore implements ReleaseStore {
         );
       const updatedAt = (events.at(-1) as { at?: string } | undefined)?.at ?? new Date(this.now()).toISOString();
       const record: MetaRecord = { ...pickMeta(meta), events: events.length, updatedAt };
-      const oid = await this.commit({ 'meta.json': JSON.stringify(record, null, 1), 'journal.jsonl': text }, `run ${meta.runId}: ${events.length} events`, meta, stored?.oid);
+      const oid = await this.commit(
+        { 'meta.json': JSON.stringify(record, null, 1), 'journal.jsonl': text },
+        `run ${meta.runId}: ${events.length} events`,
+        meta,
+        stored?.oid,
+      );
       if ((await this.git.push(runRef(meta.runId), oid, stored?.oid)) === 'ok') {
         this.pushed.set(meta.runId, { oid, text, meta: record });
         return;
@@ -305,7 +317,10 @@ export class GitStore implements ReleaseStore {
 
   async requestRollback(runId: string, request: RollbackRequest): Promise<void> {
     checkRunId(runId);
-    const oid = await this.commit({ 'request.json': JSON.stringify(request, null, 1) }, `rollback of run ${runId} asked by ${request.by}`, { user: request.by, host: request.host });
+    const oid = await this.commit({ 'request.json': JSON.stringify(request, null, 1) }, `rollback of run ${runId} asked by ${request.by}`, {
+      user: request.by,
+      host: request.host,
+    });
     // The first request stands: another one for the same run asks for what is asked already.
     if ((await this.git.push(requestRef(runId), oid, undefined)) === 'rejected' && !(await this.rollbackRequest(runId)))
       throw new Error(`the rollback request for run ${runId} could not be stored in ${this.where}; try again`);
@@ -379,11 +394,4 @@ class GitLease implements StoreLease {
   async release(): Promise<void> {
     if (!this.lost) await this.store.releaseLock(this.key, this.last);
   }
-}
-
-function pickHolder(h: HolderInfo): HolderInfo {
-  return { runId: h.runId, user: h.user, host: h.host, workspace: h.workspace, pid: h.pid, holder: h.holder, leaseMs: h.leaseMs };
-}
-function pickMeta(m: RunMeta): RunMeta {
-  return { runId: m.runId, name: m.name, environment: m.environment, version: m.version, user: m.user, host: m.host, workspace: m.workspace };
 }

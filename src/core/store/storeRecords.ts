@@ -57,7 +57,17 @@ export function readHolder(text: string, where: string, now: number): StoreHolde
   const o = parseObject(text, where);
   need(o, where, HOLDER_CHECKS);
   const h = o as unknown as HolderRecord;
-  const info: HolderRecord = { runId: h.runId, user: h.user, host: h.host, workspace: h.workspace, pid: h.pid, holder: h.holder, leaseMs: h.leaseMs, since: h.since, renewedAt: h.renewedAt };
+  const info: HolderRecord = {
+    runId: h.runId,
+    user: h.user,
+    host: h.host,
+    workspace: h.workspace,
+    pid: h.pid,
+    holder: h.holder,
+    leaseMs: h.leaseMs,
+    since: h.since,
+    renewedAt: h.renewedAt,
+  };
   return { ...info, stale: isStale(info, now) };
 }
 
@@ -87,14 +97,25 @@ export function readMeta(text: string, where: string): MetaRecord {
   const o = parseObject(text, where);
   need(o, where, META_CHECKS);
   const m = o as unknown as MetaRecord;
-  return { runId: m.runId, name: m.name, environment: m.environment, version: m.version, user: m.user, host: m.host, workspace: m.workspace, events: m.events, updatedAt: m.updatedAt };
+  return {
+    runId: m.runId,
+    name: m.name,
+    environment: m.environment,
+    version: m.version,
+    user: m.user,
+    host: m.host,
+    workspace: m.workspace,
+    events: m.events,
+    updatedAt: m.updatedAt,
+  };
 }
 
 export function checkMeta(meta: RunMeta): void {
   const problem = runIdProblem(meta.runId);
   if (problem) throw new StoreDataError(problem);
   for (const k of ['name', 'environment', 'version', 'user', 'host', 'workspace'] as const)
-    if (!isText(meta[k])) throw new StoreDataError(`run ${meta.runId}: "${k}" is ${JSON.stringify(meta[k])?.slice(0, 60)}, expected a text of at most 4096 characters`);
+    if (!isText(meta[k]))
+      throw new StoreDataError(`run ${meta.runId}: "${k}" is ${JSON.stringify(meta[k])?.slice(0, 60)}, expected a text of at most 4096 characters`);
 }
 
 export function readRequest(text: string, where: string): RollbackRequest {
@@ -123,4 +144,13 @@ export function readEvents(text: string, where: string): ReleaseEvent[] {
       throw new StoreDataError(`${where}, line ${i + 1}: expected a journal event (an object with a "type")`);
     return e as ReleaseEvent;
   });
+}
+
+/** The holder's own fields, nothing a caller added. */
+export function pickHolder(h: HolderInfo): HolderInfo {
+  return { runId: h.runId, user: h.user, host: h.host, workspace: h.workspace, pid: h.pid, holder: h.holder, leaseMs: h.leaseMs };
+}
+/** The run's own fields, nothing a caller added. */
+export function pickMeta(m: RunMeta): RunMeta {
+  return { runId: m.runId, name: m.name, environment: m.environment, version: m.version, user: m.user, host: m.host, workspace: m.workspace };
 }
