@@ -13,12 +13,10 @@ const lease = () =>
   writtenDefault(
     doc(
       z._default(
-        duration({ max: LEASE_MAX_MS }).check(
-          z.refine((ms) => ms >= LEASE_MIN_MS, {
-            error: (i) =>
-              `expected a lease of at least ${durationText(LEASE_MIN_MS)}, got ${durationText(Number(i.input))}: the holder renews every third of it, and a shorter one expires on an ordinary network hiccup`,
-          }),
-        ),
+        duration({
+          max: LEASE_MAX_MS,
+          min: { ms: LEASE_MIN_MS, why: 'the holder renews every third of its lease, and a shorter one expires on an ordinary network hiccup' },
+        }),
         LEASE_DEFAULT_MS,
       ),
       `How long the releasing process holds the environment's lock without renewing it (it renews every third of it); after it, the holder is stale and another machine may take over. Between ${durationText(LEASE_MIN_MS)} and ${durationText(LEASE_MAX_MS)}.`,
