@@ -116,9 +116,13 @@ export class GitCli {
 
   /**
    * One compare-and-swap the server decides: sets `ref` to `oid` (or deletes it, oid undefined) only if
-   * the remote's ref is `expected` now (undefined: only if it does not exist). `--force-with-lease` sends the
-   * expected value as the update's old value, and the receiving side updates the ref only if it still is that
-   * (git 2.39: a ref created meanwhile is refused "(stale info)" by the client or "[remote rejected]" by the server).
+   * the remote's ref is `expected` now (undefined: only if it does not exist). `--force-with-lease=<ref>:<oid>`
+   * (`<ref>:` for "must not exist") sends the expected value as the update's old value. As git 2.39 does it:
+   * a ref that already differs when the push connects is refused by the client, `! … [rejected] (stale info)`;
+   * two pushes that both saw the old value race in receive-pack, which updates the ref under its lock only if
+   * it still is that value: the loser gets `! … [remote rejected] (atomic transaction failed)` ("cannot lock
+   * ref …: reference already exists" / "is at … but expected …"). Both exit 1 with a `!` porcelain line; a push
+   * that never reached the server exits 128 without one.
    */
   async push(ref: string, oid: string | undefined, expected: string | undefined): Promise<PushOutcome> {
     const r = await this.remote([
