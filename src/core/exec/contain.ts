@@ -10,7 +10,7 @@ import * as path from 'node:path';
  * no pid read from /proc that could have been reused. The step's shell enters its cgroup itself before
  * it runs anything (the wrapper below), so no child can be forked outside it first.
  * Where no cgroup can be made (not root, no cgroup2, macOS), `contain` returns none and the process
- * group, the mark and the tracked descendants (signal.ts, tracker.ts) are what reach the tree.
+ * group, the mark and the descendants followed while the step runs (signal.ts, tracker.ts) reach the tree.
  */
 export interface Container {
   /** The cgroup's folder. */

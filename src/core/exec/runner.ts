@@ -12,6 +12,7 @@ import { newStepMark, processesWithMark, STEP_MARK } from './cookie';
 import { processStart, type ProcessStart } from './identity';
 import { signalRecorded } from './signal';
 import { contain, enterCommand, populated, removeContainer, type Container } from './contain';
+import { trackUnlessContained, type Descendants } from './tracker';
 
 export interface StepSpec {
   command: string;
@@ -121,7 +122,7 @@ export class StepRunner {
     const child = spawnStep(spec, mark, container);
     const pid = child.pid;
     // Read before this turn of the event loop ends: the child cannot be reaped before, so the pid is still its.
-    const step = { pid, mark, start: pid === undefined ? undefined : processStart(pid), container };
+    const step = { pid, mark, start: pid === undefined ? undefined : processStart(pid), container, tracked: trackUnlessContained(container, pid, mark) };
     const killTree = () => {
       if (pid === undefined || state.killTimer) return;
       signalRecorded(step, 'SIGTERM');
@@ -193,15 +194,16 @@ export class StepRunner {
    * that left the group) is ended only when the step was cut short; a step may start a daemon on purpose.
    */
   private async endGroup(
-    step: { pid: number | undefined; mark: string; start: ProcessStart | undefined; container: Container | undefined },
+    step: { pid: number | undefined; mark: string; start: ProcessStart | undefined; container: Container | undefined; tracked: Descendants | undefined },
     state: RunState,
   ): Promise<void> {
-    const { pid, mark, container } = step;
+    const { pid, mark, container, tracked } = step;
     if ((state.timedOut || state.cancelled) && pid !== undefined) {
       if (!state.killNow.signal.aborted) signalRecorded(step, 'SIGTERM');
-      await waitTreeGone(pid, mark, container, this.graceMs, state.killNow.signal);
+      await waitTreeGone(pid, mark, container, tracked, this.graceMs, state.killNow.signal);
       signalRecorded(step, 'SIGKILL');
     }
+    tracked?.stop();
     if (state.killTimer) clearTimeout(state.killTimer);
     // An emptied cgroup goes at once; one holding a daemon the step started on purpose stays until it is empty (contain.ts prunes it).
     if (container) await waitFor(() => !populated(container) && removeContainer(container), state.cancelled || state.timedOut ? 2000 : 0);
@@ -280,10 +282,17 @@ function groupAlive(pid: number): boolean {
   }
 }
 
-async function waitTreeGone(pid: number, mark: string, container: Container | undefined, ms: number, hurry: AbortSignal): Promise<void> {
+async function waitTreeGone(
+  pid: number,
+  mark: string,
+  container: Container | undefined,
+  tracked: Descendants | undefined,
+  ms: number,
+  hurry: AbortSignal,
+): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end && !hurry.aborted) {
-    if (!groupAlive(pid) && processesWithMark(mark).length === 0 && !(container && populated(container))) return;
+    if (!groupAlive(pid) && processesWithMark(mark).length === 0 && !(container && populated(container)) && !tracked?.live().length) return;
     await sleep(50, hurry);
   }
 }
