@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from '../support/helpers';
-import { alive } from '../support/processes';
+import { alive, processesWhere } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { smallPlan, workspace, type Workspace } from '../support/fixtures';
 import { tempDir } from '../support/helpers';
@@ -95,10 +95,24 @@ describe('nothing a step started outlives a stop of the release, out of its sess
       await noneLeft(ws, `after ${signal}`);
     });
 
-  it('kill -9 of the CLI, then abandon: the escaped daemons are gone, and the journal says the cgroup ended them', async () => {
+  it('kill -9 of the CLI: the escaped daemons are gone within 10 s with nobody running anything (the step died with the release)', async () => {
     const ws = workspace(plan(), { 'tree.sh': TREE });
     const live = start(ws, 'run', '--yes', '--tick', 'sign-off');
     assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, 'tree-up')), 20_000), live.out());
+    assert.ok(recorded(ws).every(stillRunning), 'both escapes run before the signal');
+    live.child.kill('SIGKILL');
+    await live.exited;
+    await noneLeft(ws, 'after kill -9, nothing run since');
+  });
+
+  it('kill -9 of the CLI and of the watcher of its step (a crash of both), then abandon: the escaped daemons are gone, and the journal says the cgroup ended them', async () => {
+    const ws = workspace(plan(), { 'tree.sh': TREE });
+    const live = start(ws, 'run', '--yes', '--tick', 'sign-off');
+    assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, 'tree-up')), 20_000), live.out());
+    // The watcher: the shell that entered the step's cgroup left it outside, waiting on the release's lifeline.
+    const watchers = processesWhere((p) => p.cmd.includes('release-pilot-enter') && p.cmd.includes('cgroup.kill'));
+    assert.equal(watchers.length, 1, watchers.join('\n'));
+    process.kill(Number(watchers[0].split(' ')[0]), 'SIGKILL');
     live.child.kill('SIGKILL');
     await live.exited;
     const r = spawnSync('node', [CLI, 'abandon', '--reason', 'the CLI was killed', '--plan', ws.planFile], { encoding: 'utf8', env: ENV, timeout: 60_000 });

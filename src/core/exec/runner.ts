@@ -11,7 +11,7 @@ import type { StepEnd } from '../model/events';
 import { newStepMark, processesWithMark, STEP_MARK } from './cookie';
 import { processStart, type ProcessStart } from './identity';
 import { signalRecorded } from './signal';
-import { contain, enterCommand, populated, removeContainer, type Container } from './contain';
+import { contain, enterCommand, populated, releaseLifeline, removeContainer, type Container } from './contain';
 import { trackUnlessContained, type Descendants } from './tracker';
 
 export interface StepSpec {
@@ -144,6 +144,8 @@ export class StepRunner {
     // Nobody will type into it: a step that reads its input gets end-of-file, not a wait until its timeout.
     if (!spec.input) child.stdin?.end();
 
+    // The step is over when its shell is: its watcher goes without killing anything (a daemon it started on purpose stays).
+    child.once('exit', () => releaseLifeline(child.stdio[LIFELINE_FD] as unknown as NodeJS.WritableStream | undefined));
     const exited = new Promise<Pick<Result, 'exitCode' | 'signal' | 'failed' | 'shortMessage'>>((resolve) =>
       child.once('exit', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, failed: code !== 0, shortMessage: undefined })),
     );
@@ -227,13 +229,16 @@ export class StepRunner {
   }
 }
 
+const LIFELINE_FD = 4;
+
 /** Starts the step's shell, its environment marked with the step's \`mark\`, inside its cgroup when it has one. */
 function spawnStep(spec: StepSpec, mark: string, container: Container | undefined) {
   const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
   // detached: the step leads its own process group, so a timeout or cancel ends its children too.
   // --norc: the step's stdin is a socket, and bash reads ~/.bashrc when its stdin is a socket and SHLVL
   // is unset (it guesses it was started by rshd), as in a VS Code started from a desktop.
-  const run = enterCommand(container, 'bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT]);
+  // fd 4: the step's lifeline (contain.ts): if this process dies with the step running, its cgroup is killed.
+  const run = enterCommand(container, 'bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT], LIFELINE_FD);
   return execa(run.file, run.args, {
     cwd: spec.cwd,
     env: stepEnv({ ...colorEnv, ...spec.env, [STEP_MARK]: mark }),
@@ -241,7 +246,7 @@ function spawnStep(spec: StepSpec, mark: string, container: Container | undefine
     detached: true,
     reject: false,
     buffer: false,
-    stdio: ['pipe', 'pipe', 'pipe', new TextEncoder().encode(spec.command)],
+    stdio: ['pipe', 'pipe', 'pipe', new TextEncoder().encode(spec.command), container ? 'pipe' : 'ignore'],
     cleanup: true,
     encoding: 'utf8',
   });
