@@ -111,7 +111,12 @@ describe('the fleet stopped mid-rollout by a signal to the CLI, SSH masters kept
   it('a playbook run through tools/playbook.sh leaves no SSH master behind, where ansible-playbook alone leaves one per host', () => {
     assert.match(fs.readFileSync(path.join(f.dir, 'ansible', 'ansible.cfg'), 'utf8'), /^ssh_args = .*-o ControlPersist=\d+s/m, 'ControlPersist is on');
     // precheck.yml has no play that closes the connections: what is left after it is the wrapper's to close.
-    const bare = spawnSync('ansible-playbook', ['-i', 'state/inventory.ini', 'ansible/precheck.yml'], { cwd: f.dir, env: f.env, encoding: 'utf8', timeout: 120_000 });
+    const bare = spawnSync('ansible-playbook', ['-i', 'state/inventory.ini', 'ansible/precheck.yml'], {
+      cwd: f.dir,
+      env: f.env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(bare.status, 0, bare.stdout + bare.stderr);
     assert.equal(masters(f).length, 4, `ansible-playbook alone: ${masters(f).join('\n')}`);
     const wrapped = spawnSync(path.join(f.dir, 'tools', 'playbook.sh'), ['-i', 'state/inventory.ini', 'ansible/precheck.yml'], {
@@ -139,12 +144,16 @@ describe('the fleet stopped mid-rollout by a signal to the CLI, SSH masters kept
       const none = await waitFor(() => releaseProcesses(f).length === 0, 10_000, 100);
       const left = releaseProcesses(f);
       console.log(`      ${signal}: ${before.length} process(es) of the release before it; none left after ${Date.now() - at} ms`);
-      assert.ok(none, `${signal} (exit ${stopped.code ?? stopped.signal}): still running 10 s later:\n${left.join('\n')}\nbefore the signal:\n${before.join('\n')}`);
+      assert.ok(
+        none,
+        `${signal} (exit ${stopped.code ?? stopped.signal}): still running 10 s later:\n${left.join('\n')}\nbefore the signal:\n${before.join('\n')}`,
+      );
       // Back to production as it was for the next stop: the stopped release rolled back.
       const back = await cli(f, ['rollback', newestRun(f), '--yes']).done;
       assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, `${signal}: rolled back\n${back.out.slice(-3000)}`);
       const servers = f.haproxyServers();
-      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${signal}: ${name} takes traffic again: ${JSON.stringify(servers)}`);
+      for (const name of ['h1', 'h2', 'h3', 'h4'])
+        assert.equal(servers[name]?.status, 'UP', `${signal}: ${name} takes traffic again: ${JSON.stringify(servers)}`);
       assert.deepEqual(releaseProcesses(f), [], `${signal}: nothing of the rollback left running, no SSH master either`);
     }
   });
