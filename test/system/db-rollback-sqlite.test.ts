@@ -235,6 +235,12 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     const resume = cli('resume');
     assert.equal(resume.status, 1, resume.stdout + resume.stderr);
     assert.match(resume.stderr, /waits before the restore/);
+    const abandon = cli('abandon', '--reason', 'leave it as it is');
+    assert.equal(abandon.status, 1, abandon.stdout + abandon.stderr);
+    assert.match(
+      abandon.stderr,
+      /waits before the database restore; a rollback is not abandoned half way: answer it with `release-pilot rollback \S+ --restore`.* or `release-pilot rollback \S+ --no-restore`/,
+    );
     const unconfirmed = cli('rollback', '--restore');
     assert.equal(unconfirmed.status, 1, unconfirmed.stdout + unconfirmed.stderr);
     assert.match(unconfirmed.stderr, /Restoring discards at least 4 writes/);

@@ -1,4 +1,5 @@
 import { compatText } from '../model/dbStrategyText';
+import { editedJournalLines } from '../model/editedJournal';
 import type { RollbackDatabaseView } from '../model/stateViews';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -87,7 +88,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
     monitoring: Object.values(s.metrics).map((m) => monitoringRow(s, m)),
     announcements: s.announcements,
     // A status change the engine never makes was left out of this report: the journal says so first.
-    warnings: [...(s.transitionFlags ?? []).map((f) => `the journal was edited or damaged: ${f} was left out`), ...s.warnings],
+    warnings: [...editedJournalLines(s), ...s.warnings],
   };
 }
 
