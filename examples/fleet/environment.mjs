@@ -251,9 +251,14 @@ export class FleetEnvironment {
     // v1.0.0 is what production runs: installed and started on every host.
     fs.cpSync(this.installed10, path.join(root, 'releases', '1.0.0'), { recursive: true });
     fs.symlinkSync('releases/1.0.0', path.join(root, 'current'));
-    host.sshd = this.spawnBg(`sshd ${name}`, SSHD, ['-D', '-e', '-f', path.join(sshDir, 'sshd_config')], `sshd-${name}.log`);
+    this.startSshd(host);
     execFileSync(path.join(root, 'service.sh'), ['start'], { stdio: 'ignore', timeout: 15_000 });
     return host;
+  }
+
+  /** The host's sshd (its config written by startHost). */
+  startSshd(host) {
+    host.sshd = this.spawnBg(`sshd ${host.name}`, SSHD, ['-D', '-e', '-f', path.join(host.root, 'ssh', 'sshd_config')], `sshd-${host.name}.log`);
   }
 
   async startHaproxy() {
@@ -440,8 +445,8 @@ export class FleetEnvironment {
 
   /**
    * Production as start() left it, for the next test on the same fleet: the load generator stopped
-   * (its counts were the test's before) and started afresh; on every host the fault files gone, a
-   * stopped service continued, 1.0.0 running and healthy; every server ready in HAProxy at weight 100
+   * (its counts were the test's before) and started afresh; on every host its sshd running again (a
+   * killed one restarted), the fault files gone, a stopped service continued, 1.0.0 running and healthy; every server ready in HAProxy at weight 100
    * and UP by its checks.
    */
   async reset() {
@@ -450,6 +455,10 @@ export class FleetEnvironment {
     fs.rmSync(this.loadFile, { force: true });
     const haproxy = (...args) => execFileSync(path.join(this.dir, 'tools', 'haproxy.sh'), [this.sock, ...args], { stdio: 'ignore', timeout: 30_000 });
     for (const h of this.hosts) {
+      if (!alive(h.sshd.pid)) {
+        this.startSshd(h);
+        await this.waitSsh(h);
+      }
       for (const f of fs.readdirSync(h.root)) if (f.startsWith('fail-health-')) fs.rmSync(path.join(h.root, f));
       const pid = readPid(path.join(h.root, 'service.pid'));
       if (pid && alive(pid)) process.kill(pid, 'SIGCONT');

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from '../support/helpers';
-import { alive, processesWhere } from '../support/processes';
+import { alive, killStepWatchers } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { smallPlan, workspace, type Workspace } from '../support/fixtures';
 import { tempDir } from '../support/helpers';
@@ -110,9 +110,7 @@ describe('nothing a step started outlives a stop of the release, out of its sess
     const live = start(ws, 'run', '--yes', '--tick', 'sign-off');
     assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, 'tree-up')), 20_000), live.out());
     // The watcher: the shell that entered the step's cgroup left it outside, waiting on the release's lifeline.
-    const watchers = processesWhere((p) => p.cmd.includes('release-pilot-enter') && p.cmd.includes('cgroup.kill'));
-    assert.equal(watchers.length, 1, watchers.join('\n'));
-    process.kill(Number(watchers[0].split(' ')[0]), 'SIGKILL');
+    assert.equal(killStepWatchers(ws.dir), 1, "the deploy step's watcher");
     live.child.kill('SIGKILL');
     await live.exited;
     const r = spawnSync('node', [CLI, 'abandon', '--reason', 'the CLI was killed', '--plan', ws.planFile], { encoding: 'utf8', env: ENV, timeout: 60_000 });
