@@ -168,8 +168,18 @@ async function rollingBatches() {
   });
 }
 
-/** A canary whose errors appear at its first weight (10 %): from the weight set to the rollback's weight 0. */
+/**
+ * A canary whose errors appear at its first weight (10 %): from the weight set to the rollback's weight 0.
+ * Measured twice: with `warmup: 0s` (the metric reads the canary at once, so every sample is judged)
+ * against one interval + 1 s, and with the default warm-up of one interval (its first sample is not
+ * judged, by the plan's choice) against warm-up + interval + 1 s.
+ */
 async function canaryAbort() {
+  await canaryAbortWith('0s');
+  await canaryAbortWith(undefined);
+}
+
+async function canaryAbortWith(warmup: string | undefined) {
   const N = QUICK ? 2 : 5;
   const deploy = `    strategy: canary
     canary:
@@ -180,7 +190,7 @@ async function canaryAbort() {
       weights: [10, 50, 100]
       analysis: 30s`;
   const monitoring = `  window: 30s
-  interval: 1s
+  interval: 1s${warmup === undefined ? '' : `\n  warmup: ${warmup}`}
   failureLimit: 1
   baseline:
     fixed: { errors: 0 }
@@ -216,12 +226,14 @@ async function canaryAbort() {
     lat.push(zero - set);
   }
   const p95 = pct(lat, 95);
+  const warm = warmup === undefined ? 1000 : 0;
+  lat.sort((a, b) => a - b);
   rows.push({
-    figure: `Canary breach at 10 %: errors start (weight set) → rollback has set weight 0, 1 s sampling (${lat.length} runs)`,
-    value: `p50 ${ms(median(lat))}, p95 ${ms(p95)}`,
-    goal: '≤ one interval + 1 s (2000 ms)',
+    figure: `Canary breach at 10 %: errors start (weight set) → rollback has set weight 0, 1 s sampling, ${warmup === undefined ? 'default warm-up (one interval, its sample not judged)' : `warmup: ${warmup}`} (${lat.length} runs)`,
+    value: `p50 ${ms(median(lat))}, p95 ${ms(p95)} (each: ${lat.map((x) => Math.round(x)).join(', ')} ms)`,
+    goal: `≤ ${warm ? 'the warm-up + ' : ''}one interval + 1 s (${warm + 2000} ms)`,
     baseline: 'the sampling interval (1000 ms)',
-    met: p95 <= 2000,
+    met: p95 <= warm + 2000,
   });
 }
 

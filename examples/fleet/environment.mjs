@@ -251,9 +251,14 @@ export class FleetEnvironment {
     // v1.0.0 is what production runs: installed and started on every host.
     fs.cpSync(this.installed10, path.join(root, 'releases', '1.0.0'), { recursive: true });
     fs.symlinkSync('releases/1.0.0', path.join(root, 'current'));
-    host.sshd = this.spawnBg(`sshd ${name}`, SSHD, ['-D', '-e', '-f', path.join(sshDir, 'sshd_config')], `sshd-${name}.log`);
+    this.startSshd(host);
     execFileSync(path.join(root, 'service.sh'), ['start'], { stdio: 'ignore', timeout: 15_000 });
     return host;
+  }
+
+  /** The host's sshd (its config written by startHost). */
+  startSshd(host) {
+    host.sshd = this.spawnBg(`sshd ${host.name}`, SSHD, ['-D', '-e', '-f', path.join(host.root, 'ssh', 'sshd_config')], `sshd-${host.name}.log`);
   }
 
   async startHaproxy() {
@@ -436,6 +441,39 @@ export class FleetEnvironment {
       } catch {}
     }
     return found;
+  }
+
+  /**
+   * Production as start() left it, for the next test on the same fleet: the load generator stopped
+   * (its counts were the test's before) and started afresh; on every host its sshd running again (a
+   * killed one restarted), the fault files gone, a stopped service continued, 1.0.0 running and healthy; every server ready in HAProxy at weight 100
+   * and UP by its checks.
+   */
+  async reset() {
+    await this.stopLoad();
+    this.children = this.children.filter((c) => c.name !== 'load');
+    fs.rmSync(this.loadFile, { force: true });
+    const haproxy = (...args) => execFileSync(path.join(this.dir, 'tools', 'haproxy.sh'), [this.sock, ...args], { stdio: 'ignore', timeout: 30_000 });
+    for (const h of this.hosts) {
+      if (!alive(h.sshd.pid)) {
+        this.startSshd(h);
+        await this.waitSsh(h);
+      }
+      for (const f of fs.readdirSync(h.root)) if (f.startsWith('fail-health-')) fs.rmSync(path.join(h.root, f));
+      const pid = readPid(path.join(h.root, 'service.pid'));
+      if (pid && alive(pid)) process.kill(pid, 'SIGCONT');
+      const service = path.join(h.root, 'service.sh');
+      const onOld = path.basename(fs.readlinkSync(path.join(h.root, 'current'))) === '1.0.0';
+      if (!onOld) {
+        fs.symlinkSync('releases/1.0.0', path.join(h.root, 'current.next'));
+        fs.renameSync(path.join(h.root, 'current.next'), path.join(h.root, 'current'));
+      }
+      if (!onOld || spawnSync(service, ['status'], { stdio: 'ignore', timeout: 10_000 }).status !== 0)
+        execFileSync(service, ['start'], { stdio: 'ignore', timeout: 15_000 });
+      haproxy(`set server orders/${h.name} weight 100`);
+      haproxy('ready', `orders/${h.name}`);
+    }
+    if (this.withLoad) await this.startLoad();
   }
 
   /** Stops every process the fleet started; waits until each is gone (5 s, then SIGKILL). */

@@ -41,3 +41,15 @@ export function processesWhere(match: (p: { pid: number; cwd: string; cmd: strin
 export function processesIn(dir: string): string[] {
   return processesWhere((p) => p.cwd.startsWith(dir) || p.cmd.includes(dir));
 }
+
+/**
+ * Kills the watchers of the steps running in `dir` (contain.ts: each waits on its release's lifeline,
+ * outside the step's cgroup, to kill the step if the release dies). With them gone first, a kill -9 of
+ * the release leaves its step running, as a crash of the whole machine's supervision would: what a
+ * reopened journal (resume, rollback, abandon) must then end itself. How many were killed.
+ */
+export function killStepWatchers(dir: string): number {
+  const watchers = processesWhere((p) => p.cwd.startsWith(dir) && p.cmd.includes('release-pilot-enter') && p.cmd.includes('cgroup.kill'));
+  for (const w of watchers) process.kill(Number(w.split(' ')[0]), 'SIGKILL');
+  return watchers.length;
+}

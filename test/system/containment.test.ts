@@ -3,9 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from '../support/helpers';
-import { alive } from '../support/processes';
+import { alive, killStepWatchers } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { smallPlan, workspace, type Workspace } from '../support/fixtures';
+import { tempDir } from '../support/helpers';
+import { StepRunner } from '../../src/core/exec/runner';
+import { SecretMasker } from '../../src/core/exec/mask';
 
 /**
  * What a step starts is held whole by the system (a cgroup per step): a daemon that leaves the step's
@@ -92,10 +95,22 @@ describe('nothing a step started outlives a stop of the release, out of its sess
       await noneLeft(ws, `after ${signal}`);
     });
 
-  it('kill -9 of the CLI, then abandon: the escaped daemons are gone, and the journal says the cgroup ended them', async () => {
+  it('kill -9 of the CLI: the escaped daemons are gone within 10 s with nobody running anything (the step died with the release)', async () => {
     const ws = workspace(plan(), { 'tree.sh': TREE });
     const live = start(ws, 'run', '--yes', '--tick', 'sign-off');
     assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, 'tree-up')), 20_000), live.out());
+    assert.ok(recorded(ws).every(stillRunning), 'both escapes run before the signal');
+    live.child.kill('SIGKILL');
+    await live.exited;
+    await noneLeft(ws, 'after kill -9, nothing run since');
+  });
+
+  it('kill -9 of the CLI and of the watcher of its step (a crash of both), then abandon: the escaped daemons are gone, and the journal says the cgroup ended them', async () => {
+    const ws = workspace(plan(), { 'tree.sh': TREE });
+    const live = start(ws, 'run', '--yes', '--tick', 'sign-off');
+    assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, 'tree-up')), 20_000), live.out());
+    // The watcher: the shell that entered the step's cgroup left it outside, waiting on the release's lifeline.
+    assert.equal(killStepWatchers(ws.dir), 1, "the deploy step's watcher");
     live.child.kill('SIGKILL');
     await live.exited;
     const r = spawnSync('node', [CLI, 'abandon', '--reason', 'the CLI was killed', '--plan', ws.planFile], { encoding: 'utf8', env: ENV, timeout: 60_000 });
@@ -105,6 +120,68 @@ describe('nothing a step started outlives a stop of the release, out of its sess
     // are the cgroup's to end, and it says how many it found.
     assert.match(runJournal(ws), /ended the processes left running by the interrupted step \\"deploy\\" \(.*\b[12] process\(es\) in its cgroup\)"/);
   });
+});
+
+/**
+ * A daemon as OpenSSH's ControlPersist master makes itself: a double fork (its parent exits, so init
+ * adopts it), `setsid`, then, half a second later, its environment emptied (the mark gone) and its title
+ * rewritten. It records "pid start" itself, then waits until its own environ no longer holds the mark.
+ */
+const DAEMON = `perl -MPOSIX=setsid -e 'exit 0 if fork; setsid(); exit 0 if fork; open(my $f, ">", "escape3.pid.tmp"); my @s = split / /, (do { local $/; open(my $p, "<", "/proc/self/stat"); <$p> }) =~ s/^.*\\) //sr; print $f "$$ $s[19]\\n"; close $f; rename "escape3.pid.tmp", "escape3.pid"; select(undef, undef, undef, 0.5); %ENV = (); exec { "sleep" } "ssh: [mux]", "3203"' < /dev/null > /dev/null 2>&1
+while [ ! -s escape3.pid ]; do sleep 0.05; done
+read -r __pid __ticks < escape3.pid
+while tr '\\0' '\\n' < /proc/$__pid/environ 2>/dev/null | grep -q '^RELEASE_PILOT_STEP='; do sleep 0.05; done
+touch tree-up
+sleep 300
+`;
+
+describe('without a cgroup (none can be made: not root, a read-only cgroupfs), the tree followed while the step runs', function () {
+  this.timeout(90_000);
+  const NO_CGROUP = { ...ENV, RELEASE_PILOT_NO_CGROUP: '1' };
+
+  it('the probe picks a cgroup on this machine: the step runs in release-pilot/<its mark>', async () => {
+    const dir = tempDir('rp-probe-');
+    const logFile = path.join(dir, 'step.log');
+    const step = new StepRunner(new SecretMasker([]), 300).run({
+      command: 'cat /proc/self/cgroup',
+      cwd: dir,
+      env: { PATH: process.env.PATH },
+      timeoutMs: 10_000,
+      logFile,
+    });
+    const r = await step.result;
+    assert.equal(r.exitCode, 0, r.tail);
+    assert.match(fs.readFileSync(logFile, 'utf8'), new RegExp(`^0::.*/release-pilot/${step.mark}$`, 'm'));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    it(`${signal} to the CLI mid-step: a daemon that double-forked, left the session and emptied its environment is gone within 10 s`, async () => {
+      const ws = workspace(plan(), { 'tree.sh': DAEMON });
+      const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { env: NO_CGROUP, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise((r) => child.once('exit', r));
+      const up = await waitFor(() => fs.existsSync(path.join(ws.dir, 'tree-up')), 20_000);
+      assert.ok(up, out);
+      const [pid, ticks] = fs.readFileSync(path.join(ws.dir, 'escape3.pid'), 'utf8').trim().split(' ').map(Number);
+      const daemon = { pid, ticks };
+      assert.ok(stillRunning(daemon), 'the daemon runs before the signal');
+      const stepPid = Number(/"type":"step.running"[^\n]*"pid":(\d+)/.exec(runJournal(ws))?.[1]);
+      const [, , , , pgid, sid] = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ');
+      assert.ok(
+        stepPid > 0 && Number(pgid) !== stepPid && Number(sid) !== stepPid,
+        `the daemon left the step's group and session (${pgid}, ${sid}; the step ${stepPid})`,
+      );
+      assert.doesNotMatch(fs.readFileSync(`/proc/${pid}/environ`, 'utf8'), /RELEASE_PILOT_STEP=/, 'no mark left on the daemon');
+      child.kill(signal);
+      await exited;
+      // Waits for the kill to reach the daemon (10 s at most).
+      const gone = await waitFor(() => !stillRunning(daemon), 10_000, 50);
+      if (!gone) spawnSync('kill', ['-KILL', String(pid)]);
+      assert.ok(gone, `after ${signal}: the daemon ${pid} still runs; ${out.slice(-2000)}`);
+    });
 });
 
 describe('a step ends when its shell exits, and keeps a bounded log', function () {

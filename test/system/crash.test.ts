@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readJournal, ReleaseLock, repairTornTail } from '../../src/core/journal/journal';
 import { foldJournal } from '../../src/core/model/releaseState';
 import { ROOT, tempDir } from '../support/helpers';
-import { alive } from '../support/processes';
+import { alive, killStepWatchers } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { smallPlan, workspace } from '../support/fixtures';
 
@@ -21,7 +21,7 @@ function cli(ws: string, ...args: string[]) {
   });
 }
 
-/** Starts a release in the CLI and kill -9s it while the deploy step runs. */
+/** Starts a release in the CLI and kill -9s it while the deploy step runs, its step's watcher first (a crash of both: the step runs on). */
 async function crashMidDeploy(): Promise<{ dir: string; runId: string; stepPid: number }> {
   const ws = workspace(smallPlan({ deploy: SLOW_DEPLOY }));
   const child = spawn('node', [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { stdio: 'ignore' });
@@ -36,6 +36,7 @@ async function crashMidDeploy(): Promise<{ dir: string; runId: string; stepPid: 
   assert.ok(ok, 'the deploy step started');
   // The step's shell sets up its pipes before the step's first command runs: wait until it has.
   assert.ok(await waitFor(() => fs.existsSync(path.join(ws.dir, 'deploy.pid')), 20_000), 'the deploy step wrote its pid');
+  assert.equal(killStepWatchers(ws.dir), 1, "the deploy step's watcher");
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const stepPid = Number(fs.readFileSync(path.join(ws.dir, 'deploy.pid'), 'utf8'));

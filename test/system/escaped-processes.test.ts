@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from '../support/helpers';
-import { processesIn } from '../support/processes';
+import { killStepWatchers, processesIn } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { smallPlan, workspace, type Workspace } from '../support/fixtures';
 
@@ -98,10 +98,12 @@ describe("a step cut short ends the processes that left its group (the step's ma
     await noneLeft(ws, 'after the timeout');
   });
 
-  it('kill -9 of the CLI, then abandon: the journal names the processes outside the group, and every escape is gone', async () => {
+  it("kill -9 of the CLI and of its step's watcher, then abandon: the journal names the processes outside the group, and every escape is gone", async () => {
     const ws = workspace(plan(), { 'tree.sh': TREE });
     const live = start(ws, 'run', '--yes', '--tick', 'sign-off');
     await treeUp(ws, live.out);
+    // A crash of both: the step runs on, for the abandon to end.
+    assert.equal(killStepWatchers(ws.dir), 1, "the deploy step's watcher");
     live.child.kill('SIGKILL');
     await live.exited;
     assert.equal(sleeping(ws).length, SECONDS.length, 'nothing ended them yet: the CLI died at once');

@@ -27,6 +27,7 @@ interface Fleet {
   stop(): Promise<void>;
   remove(): void;
   stopLoad(): Promise<LoadCounts | undefined>;
+  reset(): Promise<void>;
   loadCounts(): LoadCounts | undefined;
   versions(): Record<string, string>;
   haproxyServers(): Record<string, { status: string; weight: number }>;
@@ -89,64 +90,73 @@ async function stopAndCheck(fleet: Fleet) {
   assert.deepEqual(left, [], `every process of the fleet ended (workspace kept: ${fleet.dir})`);
 }
 
-describe('the fleet under faults (real sshd, HAProxy, Ansible, Prometheus)', function () {
+describe('the fleet under faults, one fleet with production reset between (real sshd, HAProxy, Ansible, Prometheus)', function () {
   this.timeout(240_000);
+  let f: Fleet;
+  let first = true;
+  before(async function () {
+    this.timeout(120_000);
+    const { FleetEnvironment } = await fleetModule();
+    f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
+    await f.start();
+  });
+  // The fleet as it started: sshd, versions, services, HAProxy weights and the load, all reset.
+  beforeEach(async function () {
+    this.timeout(120_000);
+    if (!first) await f.reset();
+    first = false;
+    assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host on 1.0.0');
+    const servers = f.haproxyServers();
+    for (const name of ['h1', 'h2', 'h3', 'h4'])
+      assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} takes traffic`);
+  });
+  after(() => stopAndCheck(f));
 
   it("h3's sshd gone before its turn: every other host rolled back, h3 back in traffic on the old version, the outcome names h3", async () => {
-    const { FleetEnvironment } = await fleetModule();
-    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
-    try {
-      await f.start();
-      const releasing = release(f);
-      const h3 = f.hosts[2];
-      // h1 switched to 1.1.0 and UP again: h3's sshd and every session it serves end (a host gone from the network for SSH).
-      const killed = await waitFor(() => {
-        if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
-        const sshd = Number(fs.readFileSync(path.join(h3.root, 'ssh', 'sshd.pid'), 'utf8'));
-        for (const pid of processTree(sshd)) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // ended meanwhile
-          }
+    const releasing = release(f);
+    const h3 = f.hosts[2];
+    // h1 switched to 1.1.0 and UP again: h3's sshd and every session it serves end (a host gone from the network for SSH).
+    const killed = await waitFor(() => {
+      if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
+      const sshd = Number(fs.readFileSync(path.join(h3.root, 'ssh', 'sshd.pid'), 'utf8'));
+      for (const pid of processTree(sshd)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ended meanwhile
         }
-        return true;
-      }, 150_000);
-      assert.ok(killed, 'h1 switched and came back UP');
-      const faultAt = Date.now();
-      const r = await releasing.done;
-      const tookMs = Date.now() - faultAt;
-      const run = newestRun(f)!;
-      const logs = fs.readdirSync(path.join(run, 'logs')).filter((n) => n.startsWith('rollback'));
-      const why = `${r.out.slice(-3000)}\n${logs.map((n) => fs.readFileSync(path.join(run, 'logs', n), 'utf8').slice(-3000)).join('\n')}`;
-      assert.equal(r.code, 3, why);
-      const finished = journal(f).find((e) => e.type === 'rollback.finished')!;
-      console.log(`      h3 unreachable → rollback done in ${tookMs} ms: ${String(finished.message)}`);
-      assert.equal(finished.outcome, 'rolled-back', why);
-      assert.deepEqual(finished.needsAttention, ['h3: unreachable over SSH; h3 serves 1.0.0 and takes traffic again'], why);
-      assert.match(r.out, /rolled back except h3: unreachable over SSH; h3 serves 1\.0\.0 and takes traffic again/);
-      assert.match(fs.readFileSync(path.join(run, 'report.md'), 'utf8'), /except h3: unreachable over SSH/);
-      const announced = journal(f).filter((e) => e.type === 'announcement.sent');
-      assert.ok(
-        announced.some((e) =>
-          /ROLLED BACK in .* except h3: unreachable over SSH; h3 serves 1\.0\.0 and takes traffic again; a person is needed there/.test(String(e.message)),
-        ),
-        JSON.stringify(announced),
-      );
-      assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' });
-      const servers = f.haproxyServers();
-      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} takes traffic: ${JSON.stringify(servers)}`);
-    } finally {
-      await stopAndCheck(f);
-    }
+      }
+      return true;
+    }, 150_000);
+    assert.ok(killed, 'h1 switched and came back UP');
+    const faultAt = Date.now();
+    const r = await releasing.done;
+    const tookMs = Date.now() - faultAt;
+    const run = newestRun(f)!;
+    const logs = fs.readdirSync(path.join(run, 'logs')).filter((n) => n.startsWith('rollback'));
+    const why = `${r.out.slice(-3000)}\n${logs.map((n) => fs.readFileSync(path.join(run, 'logs', n), 'utf8').slice(-3000)).join('\n')}`;
+    assert.equal(r.code, 3, why);
+    const finished = journal(f).find((e) => e.type === 'rollback.finished')!;
+    console.log(`      h3 unreachable → rollback done in ${tookMs} ms: ${String(finished.message)}`);
+    assert.equal(finished.outcome, 'rolled-back', why);
+    assert.deepEqual(finished.needsAttention, ['h3: unreachable over SSH; h3 serves 1.0.0 and takes traffic again'], why);
+    assert.match(r.out, /rolled back except h3: unreachable over SSH; h3 serves 1\.0\.0 and takes traffic again/);
+    assert.match(fs.readFileSync(path.join(run, 'report.md'), 'utf8'), /except h3: unreachable over SSH/);
+    const announced = journal(f).filter((e) => e.type === 'announcement.sent');
+    assert.ok(
+      announced.some((e) =>
+        /ROLLED BACK in .* except h3: unreachable over SSH; h3 serves 1\.0\.0 and takes traffic again; a person is needed there/.test(String(e.message)),
+      ),
+      JSON.stringify(announced),
+    );
+    assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' });
+    const servers = f.haproxyServers();
+    for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} takes traffic: ${JSON.stringify(servers)}`);
   });
 
   it('a hung host (its service stopped by SIGSTOP for 6 s): the users never wait 2 s without any answer', async () => {
-    const { FleetEnvironment } = await fleetModule();
-    const f = new FleetEnvironment({});
     let hung: number | undefined;
     try {
-      await f.start();
       // Waits for 3 s of steady traffic first (the real load generator), then hangs h2 for 6 s.
       await new Promise((r) => setTimeout(r, 3000));
       hung = Number(fs.readFileSync(path.join(f.hosts[1].root, 'service.pid'), 'utf8'));
@@ -168,41 +178,33 @@ describe('the fleet under faults (real sshd, HAProxy, Ansible, Prometheus)', fun
       assert.ok(load.latencyMs.max < 2500, `no request waited out a long server timeout: ${JSON.stringify(load.latencyMs)}`);
     } finally {
       if (hung !== undefined) process.kill(hung, 'SIGCONT');
-      await stopAndCheck(f);
     }
   });
   it('SIGTERM of the release while h2 switches, then resume: h2 serves throughout its restart and the fleet ends released, every host UP', async () => {
-    const { FleetEnvironment } = await fleetModule();
-    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
-    try {
-      await f.start();
-      const releasing = release(f);
-      const h2 = f.hosts[1];
-      // h2's `current` points to 1.1.0 while h2 is still drained: its restart is under way; the CLI gets SIGTERM then.
-      const switching = await waitFor(() => {
-        if (f.versions().h2 !== '1.1.0') return false;
-        process.kill(releasing.pid, 'SIGTERM');
-        return true;
-      }, 150_000);
-      assert.ok(switching, 'h2 started its switch');
-      const stopped = await releasing.done;
-      assert.equal(stopped.code, 143, stopped.out.slice(-3000));
-      // Whatever the stop cut, h2 answers its health check (the old or the new version) once its restart is over.
-      const serves = async () => (await fetch(`http://${h2.addr}:${h2.servicePort}/health`).catch(() => undefined))?.status === 200;
-      let up = false;
-      for (const end = Date.now() + 15_000; !up && Date.now() < end;) {
-        up = await serves();
-        if (!up) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(up, 'h2 serves after the stop (the old or the new version): never left down');
-      const runId = path.basename(newestRun(f)!);
-      const resumed = await cli(f, ['resume', runId, '--retry', '--yes']).done;
-      assert.equal(resumed.code, 0, resumed.out.slice(-4000));
-      assert.deepEqual(f.versions(), { h1: '1.1.0', h2: '1.1.0', h3: '1.1.0', h4: '1.1.0' });
-      const servers = f.haproxyServers();
-      for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} takes traffic: ${JSON.stringify(servers)}`);
-    } finally {
-      await stopAndCheck(f);
+    const releasing = release(f);
+    const h2 = f.hosts[1];
+    // h2's `current` points to 1.1.0 while h2 is still drained: its restart is under way; the CLI gets SIGTERM then.
+    const switching = await waitFor(() => {
+      if (f.versions().h2 !== '1.1.0') return false;
+      process.kill(releasing.pid, 'SIGTERM');
+      return true;
+    }, 150_000);
+    assert.ok(switching, 'h2 started its switch');
+    const stopped = await releasing.done;
+    assert.equal(stopped.code, 143, stopped.out.slice(-3000));
+    // Whatever the stop cut, h2 answers its health check (the old or the new version) once its restart is over.
+    const serves = async () => (await fetch(`http://${h2.addr}:${h2.servicePort}/health`).catch(() => undefined))?.status === 200;
+    let up = false;
+    for (const end = Date.now() + 15_000; !up && Date.now() < end;) {
+      up = await serves();
+      if (!up) await new Promise((r) => setTimeout(r, 100));
     }
+    assert.ok(up, 'h2 serves after the stop (the old or the new version): never left down');
+    const runId = path.basename(newestRun(f)!);
+    const resumed = await cli(f, ['resume', runId, '--retry', '--yes']).done;
+    assert.equal(resumed.code, 0, resumed.out.slice(-4000));
+    assert.deepEqual(f.versions(), { h1: '1.1.0', h2: '1.1.0', h3: '1.1.0', h4: '1.1.0' });
+    const servers = f.haproxyServers();
+    for (const name of ['h1', 'h2', 'h3', 'h4']) assert.equal(servers[name]?.status, 'UP', `${name} takes traffic: ${JSON.stringify(servers)}`);
   });
 });

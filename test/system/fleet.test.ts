@@ -40,6 +40,7 @@ interface Fleet {
   stop(): Promise<void>;
   remove(): void;
   stopLoad(): Promise<LoadCounts | undefined>;
+  reset(): Promise<void>;
   loadCounts(): LoadCounts | undefined;
   versions(): Record<string, string>;
   haproxyServers(): Record<string, { status: string; weight: number; scur: number }>;
@@ -130,6 +131,14 @@ function assertUntouched(fleet: Fleet) {
   const servers = fleet.haproxyServers();
   for (const name of ['h1', 'h2', 'h3', 'h4'])
     assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} still takes traffic`);
+}
+
+/** Production as the fleet started it: every host on 1.0.0, UP in HAProxy at weight 100 (a release's files may be installed). */
+function assertUntouchedRunning(fleet: Fleet) {
+  assert.deepEqual(fleet.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host on 1.0.0');
+  const servers = fleet.haproxyServers();
+  for (const name of ['h1', 'h2', 'h3', 'h4'])
+    assert.deepEqual([name, servers[name]?.status, servers[name]?.weight], [name, 'UP', 100], `${name} takes traffic`);
 }
 
 async function stopAndCheck(fleet: Fleet | undefined) {
@@ -265,11 +274,24 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
     }
   });
 
-  it('a canary that takes no traffic (its weight set, h1 out of HAProxy): inconclusive, rolled back, never promoted', async () => {
-    const { FleetEnvironment } = await fleetModule();
-    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s', canaryAnalysis: '12s' });
-    try {
+  describe('one fleet, production reset between (versions, weights, services, load): a canary without traffic, a host hung after its batch, a host failing its health', () => {
+    let f: Fleet;
+    let first = true;
+    before(async function () {
+      this.timeout(120_000);
+      const { FleetEnvironment } = await fleetModule();
+      f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s', canaryAnalysis: '12s' });
       await f.start();
+    });
+    beforeEach(async function () {
+      this.timeout(120_000);
+      if (!first) await f.reset();
+      first = false;
+      assertUntouchedRunning(f);
+    });
+    after(() => stopAndCheck(f));
+
+    it('a canary that takes no traffic (its weight set, h1 out of HAProxy): inconclusive, rolled back, never promoted', async () => {
       const releasing = releaseWith(f, 'canary.yaml');
       // Once the canary's first weight is set (its deploy step done, so nothing waits for h1 to be UP any
       // more), h1 is disabled in HAProxy: its weight stays set, but it serves nothing.
@@ -303,61 +325,50 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       const traffic = events.find((e) => e.type === 'baseline.captured' && e.metric === 'traffic')!;
       console.log(`      traffic baseline: ${JSON.stringify(traffic.samples)} req/s for ${f.rps} sent`);
       assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
-    } finally {
-      await stopAndCheck(f);
-    }
-  });
+    });
 
-  it('h1 hung right after its switch: the gate before the next batch stops the rollout before h2 is drained, rolled back, no acknowledged write lost', async () => {
-    const { FleetEnvironment } = await fleetModule();
-    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
-    const h1 = () => f.hosts[0];
-    let stopped: number | undefined;
-    let hungAt = 0;
-    try {
-      await f.start();
-      const releasing = release(f);
-      // h1 on 1.1.0 and back UP in HAProxy: its batch is done; its app is stopped (SIGSTOP) at once.
-      const switched = await waitFor(() => {
-        if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
-        stopped = Number(fs.readFileSync(path.join(h1().root, 'service.pid'), 'utf8'));
-        process.kill(stopped, 'SIGSTOP');
-        hungAt = Date.now();
-        return true;
-      }, 120_000);
-      assert.ok(switched, 'h1 switched to 1.1.0 and came back UP');
-      const r = await releasing;
-      assert.equal(r.code, 3, explain(f, r));
-      const runs = path.join(f.dir, '.release', 'runs');
-      const load = (await f.stopLoad())!;
-      const failed = total(load, 'non2xx') + total(load, 'connErrors');
-      console.log(
-        `      h1 hung → rollback done in ${Date.now() - hungAt} ms; ${failed} failed requests, longest stretch without an answer ${load.longestSilence?.ms} ms`,
-      );
-      const deployLog = fs.readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'logs', 'deploy_0.1.log'), 'utf8');
-      assert.match(deployLog, /gate: h1 failed after its batch/);
-      assert.doesNotMatch(deployLog, /Drain h2/, 'the rollout stopped before h2: h2 was never drained');
-      assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
-      const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
-      for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran 1.1.0`);
-      assertWritesKept(load, true);
-    } finally {
-      if (stopped !== undefined) {
-        try {
-          process.kill(stopped, 'SIGCONT');
-        } catch {
-          // Ended by the rollback's restart already.
+    it('h1 hung right after its switch: the gate before the next batch stops the rollout before h2 is drained, rolled back, no acknowledged write lost', async () => {
+      const h1 = () => f.hosts[0];
+      let stopped: number | undefined;
+      let hungAt = 0;
+      try {
+        const releasing = release(f);
+        // h1 on 1.1.0 and back UP in HAProxy: its batch is done; its app is stopped (SIGSTOP) at once.
+        const switched = await waitFor(() => {
+          if (f.versions().h1 !== '1.1.0' || f.haproxyServers().h1?.status !== 'UP') return false;
+          stopped = Number(fs.readFileSync(path.join(h1().root, 'service.pid'), 'utf8'));
+          process.kill(stopped, 'SIGSTOP');
+          hungAt = Date.now();
+          return true;
+        }, 120_000);
+        assert.ok(switched, 'h1 switched to 1.1.0 and came back UP');
+        const r = await releasing;
+        assert.equal(r.code, 3, explain(f, r));
+        const runs = path.join(f.dir, '.release', 'runs');
+        const load = (await f.stopLoad())!;
+        const failed = total(load, 'non2xx') + total(load, 'connErrors');
+        console.log(
+          `      h1 hung → rollback done in ${Date.now() - hungAt} ms; ${failed} failed requests, longest stretch without an answer ${load.longestSilence?.ms} ms`,
+        );
+        const deployLog = fs.readFileSync(path.join(runs, fs.readdirSync(runs).sort().pop()!, 'logs', 'deploy_0.1.log'), 'utf8');
+        assert.match(deployLog, /gate: h1 failed after its batch/);
+        assert.doesNotMatch(deployLog, /Drain h2/, 'the rollout stopped before h2: h2 was never drained');
+        assert.deepEqual(f.versions(), { h1: '1.0.0', h2: '1.0.0', h3: '1.0.0', h4: '1.0.0' }, 'every host runs 1.0.0 again');
+        const byVersion = (key: string) => Object.values(load.counts).reduce((a, c) => a + (c.byVersion[key] ?? 0), 0);
+        for (const h of ['h2', 'h3', 'h4']) assert.equal(byVersion(`${h}@1.1.0`), 0, `${h} never ran 1.1.0`);
+        assertWritesKept(load, true);
+      } finally {
+        if (stopped !== undefined) {
+          try {
+            process.kill(stopped, 'SIGCONT');
+          } catch {
+            // Ended by the rollback's restart already.
+          }
         }
       }
-      await stopAndCheck(f);
-    }
-  });
+    });
 
-  it("h3's health fails on 1.1.0 mid-rollout: the rollout stops, the updated hosts are rolled back, h3 answers nothing on 1.1.0, no acknowledged write lost", async () => {
-    const { FleetEnvironment } = await fleetModule();
-    const f = new FleetEnvironment({ monitoringWindow: '6s', baselineCapture: '3s' });
-    try {
-      await f.start();
+    it("h3's health fails on 1.1.0 mid-rollout: the rollout stops, the updated hosts are rolled back, h3 answers nothing on 1.1.0, no acknowledged write lost", async () => {
       const h3 = f.hosts[2];
       fs.writeFileSync(path.join(h3.root, 'fail-health-1.1.0'), 'the fault test: h3 fails /health on 1.1.0\n');
       const r = await release(f);
@@ -379,8 +390,6 @@ describe('the fleet: four sshd hosts behind HAProxy, released with Ansible (real
       assert.ok(load.counts.rollback?.requests > 0, 'traffic during the rollback');
       assert.equal(total(load, 'non2xx') + total(load, 'connErrors'), 0, `no failed request: ${JSON.stringify(failuresByPhase(load))}`);
       assertWritesKept(load, true);
-    } finally {
-      await stopAndCheck(f);
-    }
+    });
   });
 });

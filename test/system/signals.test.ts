@@ -7,7 +7,7 @@ import { foldJournal } from '../../src/core/model/releaseState';
 import { Release } from '../../src/core/engine/run/engine';
 import type { ReleaseEvent } from '../../src/core/model/events';
 import { ROOT, tempDir, write } from '../support/helpers';
-import { alive, processesIn } from '../support/processes';
+import { alive, killStepWatchers, processesIn } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { scripted, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
@@ -128,10 +128,12 @@ describe('signals: every way a release is stopped leaves no orphan', function ()
     });
   }
 
-  it('kill -9 of the CLI: a plain run refuses (no silent takeover), abandon ends the orphaned group and journals who and why, then run works', async () => {
+  it("kill -9 of the CLI and of its step's watcher: a plain run refuses (no silent takeover), abandon ends the orphaned group and journals who and why, then run works", async () => {
     const ws = workspace(smallPlan({ deploy: TREE_DEPLOY() }));
     const live = startCli(ws, 'run', '--yes', '--tick', 'sign-off');
     await deployTreeUp(ws);
+    // A crash of both: the step runs on, for the reopened journal to end.
+    assert.equal(killStepWatchers(ws.dir), 1, "the deploy step's watcher");
     live.child.kill('SIGKILL');
     await live.exited;
     const { id, journal } = onlyRun(ws);

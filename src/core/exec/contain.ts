@@ -10,7 +10,7 @@ import * as path from 'node:path';
  * no pid read from /proc that could have been reused. The step's shell enters its cgroup itself before
  * it runs anything (the wrapper below), so no child can be forked outside it first.
  * Where no cgroup can be made (not root, no cgroup2, macOS), `contain` returns none and the process
- * group, the mark and the tracked descendants (signal.ts, tracker.ts) are what reach the tree.
+ * group, the mark and the descendants followed while the step runs (signal.ts, tracker.ts) reach the tree.
  */
 export interface Container {
   /** The cgroup's folder. */
@@ -83,11 +83,27 @@ export function containerOf(mark: string | undefined): Container | undefined {
 /**
  * The program to spawn so that it runs inside `c`: a shell that writes its own pid into the cgroup
  * and then becomes the program (same pid), or refuses to run it when it cannot enter.
+ * With `lifeline` (a file descriptor the release holds the other end of, see `releaseLifeline`), a
+ * watcher left outside the cgroup reads it: a line means the step ended and the release let it go (its
+ * daemons stay, as any step's may); end-of-file means the release itself died (kill -9, a crash) with
+ * the step still running, and the whole cgroup is killed, so nothing a release started runs on with
+ * nobody to watch it or journal it.
  */
-export function enterCommand(c: Container | undefined, file: string, args: string[]): { file: string; args: string[] } {
+export function enterCommand(c: Container | undefined, file: string, args: string[], lifeline?: number): { file: string; args: string[] } {
   if (!c) return { file, args };
-  const enter = 'echo $$ > "$1/cgroup.procs" || { echo "release-pilot: cannot enter the cgroup $1" >&2; exit 125; }; shift; exec "$@"';
+  const watch =
+    lifeline === undefined
+      ? ''
+      : `( exec < /dev/null > /dev/null 2>&1; read -r _ <&${lifeline} || echo 1 > "$1/cgroup.kill" || kill -KILL $(cat "$1/cgroup.procs") ) & exec ${lifeline}<&-; `;
+  const enter = `${watch}echo $$ > "$1/cgroup.procs" || { echo "release-pilot: cannot enter the cgroup $1" >&2; exit 125; }; shift; exec "$@"`;
   return { file: '/bin/sh', args: ['-c', enter, 'release-pilot-enter', c.dir, file, ...args] };
+}
+
+/** The release's end of a step's lifeline (`enterCommand`): a line lets the watcher go without killing anything. */
+export function releaseLifeline(end: NodeJS.WritableStream | null | undefined): void {
+  if (!end) return;
+  end.on?.('error', () => {});
+  end.end('released\n');
 }
 
 /** The pids in the cgroup now (its sub-cgroups included). */

@@ -11,7 +11,8 @@ import type { StepEnd } from '../model/events';
 import { newStepMark, processesWithMark, STEP_MARK } from './cookie';
 import { processStart, type ProcessStart } from './identity';
 import { signalRecorded } from './signal';
-import { contain, enterCommand, populated, removeContainer, type Container } from './contain';
+import { contain, enterCommand, populated, releaseLifeline, removeContainer, type Container } from './contain';
+import { trackUnlessContained, type Descendants } from './tracker';
 
 export interface StepSpec {
   command: string;
@@ -121,7 +122,7 @@ export class StepRunner {
     const child = spawnStep(spec, mark, container);
     const pid = child.pid;
     // Read before this turn of the event loop ends: the child cannot be reaped before, so the pid is still its.
-    const step = { pid, mark, start: pid === undefined ? undefined : processStart(pid), container };
+    const step = { pid, mark, start: pid === undefined ? undefined : processStart(pid), container, tracked: trackUnlessContained(container, pid, mark) };
     const killTree = () => {
       if (pid === undefined || state.killTimer) return;
       signalRecorded(step, 'SIGTERM');
@@ -143,6 +144,8 @@ export class StepRunner {
     // Nobody will type into it: a step that reads its input gets end-of-file, not a wait until its timeout.
     if (!spec.input) child.stdin?.end();
 
+    // The step is over when its shell is: its watcher goes without killing anything (a daemon it started on purpose stays).
+    child.once('exit', () => releaseLifeline(child.stdio[LIFELINE_FD] as unknown as NodeJS.WritableStream | undefined));
     const exited = new Promise<Pick<Result, 'exitCode' | 'signal' | 'failed' | 'shortMessage'>>((resolve) =>
       child.once('exit', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, failed: code !== 0, shortMessage: undefined })),
     );
@@ -193,15 +196,16 @@ export class StepRunner {
    * that left the group) is ended only when the step was cut short; a step may start a daemon on purpose.
    */
   private async endGroup(
-    step: { pid: number | undefined; mark: string; start: ProcessStart | undefined; container: Container | undefined },
+    step: { pid: number | undefined; mark: string; start: ProcessStart | undefined; container: Container | undefined; tracked: Descendants | undefined },
     state: RunState,
   ): Promise<void> {
-    const { pid, mark, container } = step;
+    const { pid, mark, container, tracked } = step;
     if ((state.timedOut || state.cancelled) && pid !== undefined) {
       if (!state.killNow.signal.aborted) signalRecorded(step, 'SIGTERM');
-      await waitTreeGone(pid, mark, container, this.graceMs, state.killNow.signal);
+      await waitTreeGone(pid, mark, container, tracked, this.graceMs, state.killNow.signal);
       signalRecorded(step, 'SIGKILL');
     }
+    tracked?.stop();
     if (state.killTimer) clearTimeout(state.killTimer);
     // An emptied cgroup goes at once; one holding a daemon the step started on purpose stays until it is empty (contain.ts prunes it).
     if (container) await waitFor(() => !populated(container) && removeContainer(container), state.cancelled || state.timedOut ? 2000 : 0);
@@ -225,13 +229,16 @@ export class StepRunner {
   }
 }
 
+const LIFELINE_FD = 4;
+
 /** Starts the step's shell, its environment marked with the step's \`mark\`, inside its cgroup when it has one. */
 function spawnStep(spec: StepSpec, mark: string, container: Container | undefined) {
   const colorEnv: Record<string, string> = spec.color ? { FORCE_COLOR: '1', CLICOLOR_FORCE: '1' } : {};
   // detached: the step leads its own process group, so a timeout or cancel ends its children too.
   // --norc: the step's stdin is a socket, and bash reads ~/.bashrc when its stdin is a socket and SHLVL
   // is unset (it guesses it was started by rshd), as in a VS Code started from a desktop.
-  const run = enterCommand(container, 'bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT]);
+  // fd 4: the step's lifeline (contain.ts): if this process dies with the step running, its cgroup is killed.
+  const run = enterCommand(container, 'bash', ['--norc', '-c', REAL_PIPES, 'bash', CAT], LIFELINE_FD);
   return execa(run.file, run.args, {
     cwd: spec.cwd,
     env: stepEnv({ ...colorEnv, ...spec.env, [STEP_MARK]: mark }),
@@ -239,7 +246,7 @@ function spawnStep(spec: StepSpec, mark: string, container: Container | undefine
     detached: true,
     reject: false,
     buffer: false,
-    stdio: ['pipe', 'pipe', 'pipe', new TextEncoder().encode(spec.command)],
+    stdio: ['pipe', 'pipe', 'pipe', new TextEncoder().encode(spec.command), container ? 'pipe' : 'ignore'],
     cleanup: true,
     encoding: 'utf8',
   });
@@ -280,10 +287,17 @@ function groupAlive(pid: number): boolean {
   }
 }
 
-async function waitTreeGone(pid: number, mark: string, container: Container | undefined, ms: number, hurry: AbortSignal): Promise<void> {
+async function waitTreeGone(
+  pid: number,
+  mark: string,
+  container: Container | undefined,
+  tracked: Descendants | undefined,
+  ms: number,
+  hurry: AbortSignal,
+): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end && !hurry.aborted) {
-    if (!groupAlive(pid) && processesWithMark(mark).length === 0 && !(container && populated(container))) return;
+    if (!groupAlive(pid) && processesWithMark(mark).length === 0 && !(container && populated(container)) && !tracked?.live().length) return;
     await sleep(50, hurry);
   }
 }

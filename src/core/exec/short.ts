@@ -5,6 +5,7 @@ import { newStepMark, STEP_MARK } from './cookie';
 import { processStart } from './identity';
 import { signalRecorded } from './signal';
 import { contain, enterCommand, populated, removeContainer, signalContainer } from './contain';
+import { trackUnlessContained } from './tracker';
 
 export interface ShortResult {
   exitCode: number | undefined;
@@ -58,11 +59,13 @@ export async function runProgram(file: string, args: string[], o: ShortOptions, 
   const run = enterCommand(container, file, args);
   const child = execa(run.file, run.args, { cwd: o.cwd, env: { ...o.env, [STEP_MARK]: mark }, reject: false, all: true, detached: true, stdio: [...stdio] });
   const recorded = { pid: child.pid, mark, start: child.pid === undefined ? undefined : processStart(child.pid) };
+  const tracked = trackUnlessContained(container, child.pid, mark);
   let timedOut = false;
   let stopped = false;
   const endGroup = () => {
     if (child.pid !== undefined) signalRecorded(recorded, 'SIGKILL', { groupOnly: true });
     if (container) signalContainer(container, 'SIGKILL');
+    tracked?.signal('SIGKILL');
   };
   const timer = setTimeout(() => {
     timedOut = true;
@@ -91,6 +94,7 @@ export async function runProgram(file: string, args: string[], o: ShortOptions, 
     o.signal?.removeEventListener('abort', onStop);
     // What the command started and left running goes with it: a check is over when its answer is.
     endGroup();
+    tracked?.stop();
     if (container) void removeWhenEmpty(container);
   }
 }

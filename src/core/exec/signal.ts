@@ -1,6 +1,7 @@
 import { carriesMark, processesWithMark } from './cookie';
 import { describeStart, groupMembers, isProcessId, processStat, recordedProcess, type ProcessStart } from './identity';
 import { containerOf, members, signalContainer } from './contain';
+import type { Descendants } from './tracker';
 
 /** What was recorded of a step's (or a short command's) processes when it was spawned. */
 export interface RecordedProcesses {
@@ -10,6 +11,8 @@ export interface RecordedProcesses {
   start?: ProcessStart;
   /** The value of RELEASE_PILOT_STEP in the environment of every process it started. */
   mark?: string;
+  /** Its tree as followed while it runs, where no cgroup holds it (tracker.ts). */
+  tracked?: Descendants;
 }
 
 export interface Signalled {
@@ -19,6 +22,8 @@ export interface Signalled {
   marked: number;
   /** How many processes only the step's cgroup reached (out of its group, their environment cleared or overwritten). */
   contained: number;
+  /** How many processes of the followed tree were signalled (where no cgroup holds the step). */
+  tracked?: number;
   /** What was found at the recorded pid or group instead of the step's processes: nothing was signalled there. */
   refused?: string;
 }
@@ -85,8 +90,9 @@ function recordedProcessOrGroup(pid: number): boolean {
 /**
  * The one way Release Pilot signals what a step or a command started: the recorded process group only
  * once it is proven the recorded one (see proveGroup), and, unless `groupOnly`, every process carrying the
- * mark (a 96-bit value of the step's own; the processes that left the group) and every process in the
- * cgroup the mark names (contain.ts; membership is the proof there). Nothing else is signalled,
+ * mark (a 96-bit value of the step's own; the processes that left the group), every process in the
+ * cgroup the mark names (contain.ts; membership is the proof there) and, without a cgroup, every
+ * process of the tree followed while the step ran (tracker.ts; pid and start time are the proof). Nothing else is signalled,
  * whatever the recorded pid now names.
  */
 export function signalRecorded(r: RecordedProcesses, signal: NodeJS.Signals, o: { groupOnly?: boolean } = {}): Signalled {
@@ -114,5 +120,6 @@ export function signalRecorded(r: RecordedProcesses, signal: NodeJS.Signals, o: 
       }
     }
   if (container && signalContainer(container, signal)) out.contained = outsideReach.length;
+  if (!o.groupOnly && r.tracked) out.tracked = r.tracked.signal(signal);
   return out;
 }

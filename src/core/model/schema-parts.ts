@@ -113,7 +113,7 @@ export const Step = z.strictObject({
   ),
   timeout: doc(
     z.optional(duration()),
-    'How long the step may run before it is ended and fails. Every process it started (its cgroup where the system has one; otherwise its process group and what carries its mark) gets SIGTERM, then SIGKILL 3 s later. The step ends when its shell exits: a daemon it leaves holding its output does not keep it running. Default: 15m; in `rollback.steps`, what is left of `rollback.budget`.',
+    'How long the step may run before it is ended and fails. Every process it started (its cgroup where the system has one; otherwise its process group, what carries its mark and the descendants seen while it ran) gets SIGTERM, then SIGKILL 3 s later. The step ends when its shell exits: a daemon it leaves holding its output does not keep it running. Default: 15m; in `rollback.steps`, what is left of `rollback.budget`.',
   ),
   outputCapMiB: doc(
     z.optional(int(1, 1024)),

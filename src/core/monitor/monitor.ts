@@ -154,9 +154,11 @@ export class Monitor {
         metrics: this.tracks.map((t) => t.id),
         guards: this.cfg.metrics.map((m) => ({ metric: m.id, title: m.title ?? m.id, unit: m.unit ?? '', rules: guardRules(m.guard) })),
       });
+    // The schedule counts from the switch (the window's start, the weight set), not from the end of the
+    // first scrape: a slow first read does not push every sample, and the breach's confirmation, later.
+    const start = clock.now();
     await this.prime();
     const warmupMs = this.cfg.warmup ?? this.cfg.interval;
-    const start = clock.now();
     for (let k = 1; ; k++) {
       const samples = await this.sampleAt(start + k * this.cfg.interval);
       if (!samples) return { ok: false, aborted: true };
