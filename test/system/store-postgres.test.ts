@@ -368,6 +368,37 @@ describe('postgres release store (real PostgreSQL 15)', function () {
     });
   });
 
+  it('takes, renews and publishes within a second each (figures printed: median of twenty)', async () => {
+    const s = store();
+    const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
+    const time = async (work: () => Promise<unknown>) => {
+      const t0 = process.hrtime.bigint();
+      await work();
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    await s.runs();
+    const acquire: number[] = [];
+    const renew: number[] = [];
+    const publish: number[] = [];
+    const events = journal(200);
+    for (let i = 0; i < 20; i++) {
+      let lease: StoreLease | undefined;
+      acquire.push(
+        await time(async () => {
+          const r = await s.acquire(`figures-${i}`, me('ana'));
+          lease = r.ok ? r.lease : undefined;
+        }),
+      );
+      renew.push(await time(() => lease!.renew()));
+      await lease!.release();
+      publish.push(await time(() => s.publish(meta('r-figures'), events.slice(0, (i + 1) * 10))));
+    }
+    console.log(
+      `      median: acquire ${median(acquire).toFixed(1)} ms, renew ${median(renew).toFixed(1)} ms, publish of 10 events ${median(publish).toFixed(1)} ms`,
+    );
+    for (const xs of [acquire, renew, publish]) assert.ok(Math.max(...xs) < 1_000, xs.join(' '));
+  });
+
   describe('hostile input', () => {
     const names = [`it's "quoted"`, `'; DROP TABLE release_pilot.runs; --`, 'ünïcödé — 发布 🚀 עברית', 'back\\slash $HOME `x` %s', ' ', 'a'.repeat(1_000)];
 

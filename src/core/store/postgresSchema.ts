@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import { advisoryKey } from './postgresConnect';
 
@@ -74,4 +75,32 @@ export function canonicalJson(value: unknown): string {
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : v,
   );
+}
+
+/**
+ * Each event's chain: sha256 of the previous chain and the event's canonical JSON. A publisher sends a
+ * growing journal again and again; the chains of what it sent last time are kept (for a few runs) and
+ * reused for as long as each event serialises to the same text, so a publish hashes only what is new.
+ */
+export class Chains {
+  private readonly kept = new Map<string, { texts: string[]; chains: string[] }>();
+
+  /** The chains of `events`, and each event's JSON text (what the store writes). */
+  of(runId: string, events: readonly unknown[]): { chains: string[]; texts: string[] } {
+    const before = this.kept.get(runId);
+    const chains: string[] = [];
+    const texts: string[] = [];
+    let same = before !== undefined;
+    for (let i = 0; i < events.length; i++) {
+      const text = JSON.stringify(events[i]);
+      same &&= i < before!.chains.length && text === before!.texts[i];
+      const prev = i > 0 ? chains[i - 1] : '';
+      chains.push(same ? before!.chains[i] : createHash('sha256').update(prev).update('\n').update(canonicalJson(events[i])).digest('hex'));
+      texts.push(text);
+    }
+    this.kept.delete(runId);
+    this.kept.set(runId, { texts, chains });
+    for (const old of this.kept.keys()) if (this.kept.size > 8) this.kept.delete(old);
+    return { chains, texts };
+  }
 }

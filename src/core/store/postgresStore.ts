@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Client, ClientBase } from 'pg';
 import type { ReleaseEvent } from '../model/events';
 import { PgTarget, checkName } from './postgresConnect';
 import { PgLocks } from './postgresLock';
-import { EVENTS_CHANNEL, REQUESTS_CHANNEL, canonicalJson, ensureSchema } from './postgresSchema';
+import { Chains, EVENTS_CHANNEL, REQUESTS_CHANNEL, ensureSchema } from './postgresSchema';
 import type { AcquireResult, HolderInfo, ReleaseStore, RollbackRequest, RunMeta, StoreHolder, StoredRun } from './storeTypes';
 
 interface RunRow {
@@ -31,6 +30,7 @@ export class PostgresStore implements ReleaseStore {
   private readonly locks: PgLocks;
   private schema: Promise<void> | undefined;
   private readonly watchers = new Set<() => Promise<void>>();
+  private readonly chains = new Chains();
 
   constructor(url: string, opts: { leaseMs: number }) {
     this.target = new PgTarget(url);
@@ -68,7 +68,7 @@ export class PostgresStore implements ReleaseStore {
   async publish(meta: RunMeta, events: readonly ReleaseEvent[]): Promise<void> {
     const runId = meta.runId;
     checkName('run id', runId);
-    const chains = chainOf(events);
+    const { chains, texts } = this.chains.of(runId, events);
     await this.run((c) =>
       transaction(c, async () => {
         await c.query(
@@ -90,16 +90,11 @@ export class PostgresStore implements ReleaseStore {
           }
         }
         if (events.length <= stored) return;
-        const seqs: number[] = [];
-        const texts: string[] = [];
-        for (let i = stored; i < events.length; i++) {
-          seqs.push(i);
-          texts.push(JSON.stringify(events[i]));
-        }
+        const seqs = Array.from({ length: events.length - stored }, (_, i) => stored + i);
         await c.query(
           `INSERT INTO release_pilot.events (run_id, seq, event, chain)
            SELECT $1, t.seq, t.event::json, t.chain FROM unnest($2::integer[], $3::text[], $4::text[]) AS t(seq, event, chain)`,
-          [runId, seqs, texts, chains.slice(stored)],
+          [runId, seqs, texts.slice(stored), chains.slice(stored)],
         );
         await c.query(`UPDATE release_pilot.runs SET events = $2, updated_at = now() WHERE run_id = $1`, [runId, events.length]);
         await c.query(`SELECT pg_notify($1, $2)`, [EVENTS_CHANNEL, `${runId}:${events.length}`]);
@@ -225,12 +220,6 @@ export class PostgresStore implements ReleaseStore {
     await this.locks.closeAll();
     await this.target.end();
   }
-}
-
-/** Each event's chain: sha256 of the previous chain and the event's canonical JSON. */
-function chainOf(events: readonly ReleaseEvent[]): string[] {
-  let prev = '';
-  return events.map((e) => (prev = createHash('sha256').update(prev).update('\n').update(canonicalJson(e)).digest('hex')));
 }
 
 async function transaction(c: ClientBase, work: () => Promise<void>): Promise<void> {
