@@ -557,6 +557,29 @@ describe('postgres release store (real PostgreSQL 15)', function () {
       );
     });
 
+    it('says unreachable within six seconds when another client holds its tables locked, and answers again after', async () => {
+      const s = store();
+      await s.publish(meta('r-locked'), journal(1));
+      const other = new Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('LOCK TABLE release_pilot.runs, release_pilot.events IN ACCESS EXCLUSIVE MODE');
+        const t0 = Date.now();
+        const e = await s.publish(meta('r-locked'), journal(2)).then(
+          () => undefined,
+          (x: Error) => x,
+        );
+        assert.ok(e instanceof StoreUnreachableError && /lock timeout/.test(e.why), String(e));
+        assert.ok(Date.now() - t0 < 6_000, `${Date.now() - t0} ms`);
+        await other.query('ROLLBACK');
+        await s.publish(meta('r-locked'), journal(2));
+        assert.equal((await s.events('r-locked')).length, 2);
+      } finally {
+        await other.end();
+      }
+    });
+
     it('fails within six seconds, with no hang and nothing left running, when the server stops answering or stops', async () => {
       const dir = tempDir('rp-pgstore-down-');
       const down = await startPostgres(dir);

@@ -130,8 +130,9 @@ function isUnreachable(e: unknown): boolean {
   const raw = (e as { code?: unknown } | undefined)?.code;
   const code = typeof raw === 'string' ? raw : '';
   if (/^(ECONN|ENOTFOUND|EAI_|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ENOENT)/.test(code)) return true;
-  // 08 connection exception, 28 authorization, 3D000 no such database, 57P0x shutdown/cannot connect now, 53300 too many connections, 57014 statement timeout.
-  if (/^(08|28|57P0|3D000|53300|57014)/.test(code)) return true;
+  // 08 connection exception, 28 authorization, 3D000 no such database, 57P0x shutdown/cannot connect now,
+  // 53300 too many connections, 57014 statement timeout, 55P03 lock timeout: the store does not answer now.
+  if (/^(08|28|57P0|3D000|53300|57014|55P03)/.test(code)) return true;
   const message = e instanceof Error ? e.message : '';
   return /Connection terminated|timeout expired|Query read timeout|Client was closed|Client has encountered a connection error|connection timeout/i.test(
     message,
