@@ -350,6 +350,21 @@ describe('postgres release store (real PostgreSQL 15)', function () {
       assert.equal(other, 0);
     });
 
+    it('keeps watching after its connection is ended: it listens again and says the run may have grown', async () => {
+      const writer = store();
+      const reader = store();
+      let calls = 0;
+      const stop = await reader.watch('r-relisten', () => calls++, 50);
+      const listener = admin(`SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND application_name = 'release-pilot'`);
+      assert.match(listener, /^\d+$/);
+      admin(`SELECT pg_terminate_backend(${listener})`);
+      assert.ok(await waitFor(() => calls > 0, 3_000, 10), 'called once listening again');
+      const before = calls;
+      await writer.publish(meta('r-relisten'), journal(1));
+      assert.ok(await waitFor(() => calls > before, 2_000, 5), 'notified on the new connection');
+      stop();
+    });
+
     it('stores a 10,000-event journal and extends it by ten events, timed', async () => {
       const s = store();
       const events = journal(10_010);
