@@ -518,7 +518,7 @@ describe('postgres release store (real PostgreSQL 15)', function () {
       assert.equal(admin(`SELECT count(*) FROM release_pilot.runs`, 'fresh'), '3');
     });
 
-    it('never leaves a connection behind once closed', async () => {
+    it('never leaves a connection behind once closed, and leaves a key it held to be taken over', async () => {
       const s = store();
       const r = await s.acquire('conn', me('ana'));
       assert.ok(r.ok);
@@ -528,7 +528,11 @@ describe('postgres release store (real PostgreSQL 15)', function () {
       assert.ok(count() >= 3);
       await Promise.all(stores.splice(0).map((x) => x.close()));
       assert.ok(await waitFor(() => count() === 0, 5_000, 20), `${count()} connections left`);
-      assert.equal(await store().holder('conn'), undefined, 'closing released the lock');
+      const after = await store().holder('conn');
+      assert.equal(after?.stale, true, 'a store closed while holding a key leaves its holder stale, not the key free');
+      assert.equal(after?.runId, 'run-ana');
+      const next = await store().acquire('conn', me('bo'), { takeOverStale: true });
+      assert.ok(next.ok && next.tookOver?.runId === 'run-ana');
     });
   });
 

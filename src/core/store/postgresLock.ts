@@ -152,9 +152,12 @@ export class PgLocks {
     return s.kind === 'free' ? undefined : s.holder;
   }
 
-  /** Ends every lease's session (their locks go with them). */
+  /**
+   * Ends every lease's session without giving its key up: the lock goes with the session and the row stays,
+   * so other machines read the holder as stale (a run that did not end), not as a key nobody held.
+   */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.leases].map((l) => l.release()));
+    await Promise.all([...this.leases].map((l) => l.end()));
   }
 }
 
@@ -255,10 +258,15 @@ class PgLease implements StoreLease {
 
   /** Removes the row and unlocks; ending the session frees the lock whatever happens to those statements. */
   async release(): Promise<void> {
+    await this.end(true);
+  }
+
+  /** Ends the lease's session; `giveUp` first removes the row and unlocks. */
+  async end(giveUp = false): Promise<void> {
     if (this.released) return;
     this.released = true;
     this.locks.leases.delete(this);
-    if (!this.broken) {
+    if (giveUp && !this.broken) {
       await this.client
         .query(`DELETE FROM release_pilot.locks WHERE key = $1 AND backend_pid = pg_backend_pid()`, [this.key])
         .then(() => this.client.query('SELECT pg_advisory_unlock($1)', [advisoryKey(this.key)]))
