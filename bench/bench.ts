@@ -26,6 +26,7 @@ import { TestPrometheus, TestService } from '../test/support/traffic';
 import { scripted, smallPlan } from '../test/support/fixtures';
 import { startOnManyRuns } from './startReads';
 import { activationLoad } from './activationLoad';
+import { dbRollbackFigures } from './dbRollback';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -721,6 +722,23 @@ async function startCost() {
   });
 }
 
+async function dbRollback() {
+  for (const f of await dbRollbackFigures(QUICK ? 1 : 3)) {
+    const said = /carried forward: (\d+); kept in [^:]+: (\d+)/.exec(f.said);
+    const what = said
+      ? ` (${said[1]} rows carried forward, ${said[2]} kept in the file)`
+      : /discarded/.test(f.said)
+        ? ' (the writes since the backup discarded)'
+        : '';
+    rows.push({
+      figure: `Rollback, database ${f.strategy}: ${f.engine}, 10,000 rows, 100 written since the backup (${f.samples} runs)`,
+      value: `${ms(f.ms)}${what}`,
+      goal: '—',
+      baseline: '—',
+    });
+  }
+}
+
 async function main() {
   const t0 = Date.now();
   const parts: [string, () => Promise<void> | void][] = [
@@ -736,6 +754,7 @@ async function main() {
     ['changelog of a real history', realHistoryChangelog],
     ['parsing', parsingCost],
     ['start on many runs', startCost],
+    ['database rollback', dbRollback],
     ['extension cost', extensionCost],
     ['bundle layouts', layoutCost],
   ];

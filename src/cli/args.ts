@@ -14,7 +14,8 @@ Commands:
   resume [RUN]             continue a paused or interrupted release
   abandon [RUN] --reason TEXT
                            end a paused or interrupted release without rolling back: ends the
-                           processes its interrupted step left running and journals who and why
+                           processes its interrupted step left running and journals who and why (a
+                           rollback waiting before its restore: rollback --restore or --no-restore)
   status [RUN]             show the state of the newest (or the named) release
   rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes);
                            --dry-run shows what it goes back to and every rollback command, runs nothing

@@ -1,12 +1,14 @@
 import { PHASE_TITLES } from '../core/model/schema';
 import { statusName, type ReleaseState } from '../core/model/releaseState';
 import { exceptText } from '../core/model/needsAttention';
+import { editedJournalLines } from '../core/model/editedJournal';
 
 export function renderStatus(s: ReleaseState): string {
   const L = [
     `${s.name} ${s.version} → ${s.environment}: ${statusName(s).toUpperCase()}${s.outcomeMessage ? ` (${s.outcomeMessage})` : ''}`,
     `run ${s.runId}, started ${s.startedAt} by ${s.user}`,
   ];
+  for (const line of editedJournalLines(s)) L.push(`warning: ${line}`);
   if (s.pausedAt) L.push(`paused: ${s.pausedAt.message}`);
   for (const c of s.checklist) L.push(`  [${c.state}] ${c.title}${c.by ? ` (${c.by}${c.reason ? `: ${c.reason}` : ''})` : ''}`);
   for (const p of s.phases) {

@@ -190,29 +190,74 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
       );
     });
 
-    it(`${which}: strategy restore waits for a person; the count it shows is the number of rows the confirmed restore discards`, async () => {
+    it(`${which}: strategy restore waits for a person; the count it shows is the number of rows the confirmed restore carries forward, each acknowledged row in the database or the file`, async () => {
       const e = engines.find((x) => x.name === which)!;
       fresh(e);
       const ws = planFor(e, `    strategy: restore\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(e.restore)}\n${e.writes}`);
       const r = await rolledBack(ws);
       assert.equal(r.snapshot.status, 'paused', r.snapshot.outcomeMessage);
-      const shown = /restore would discard (?:at least )?(\d+) writes \(orders: (\d+)\)/.exec(r.snapshot.pausedAt?.message ?? '');
+      const shown =
+        /restore would replace (?:at least )?(\d+) writes \(orders: (\d+)\) made since the backup; they are copied to carried-writes.jsonl first/.exec(
+          r.snapshot.pausedAt?.message ?? '',
+        );
       assert.ok(shown, r.snapshot.pausedAt?.message);
       const before = idsOf(e);
       assert.equal(before.length, 5 + WRITER_ROWS, 'nothing was restored while it waits');
       const prompter = scripted();
       const s = await (await Release.reopen(ws.options({ prompter }), r.runId)).rollbackFinished('restore it', { restore: true });
       assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+      // The backup's schema is back (no region column), and every row written since is back in it.
+      assert.equal(e.server.sql(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'region'`), '0');
       const after = idsOf(e);
-      const discarded = before.filter((id) => !after.includes(id)).length;
-      assert.deepEqual(after, [1, 2, 3, 4, 5]);
-      assert.equal(Number(shown[1]), discarded);
-      assert.equal(discarded, acked(ws).length);
-      assert.match(prompter.asked.join('\n'), new RegExp(`Restoring discards (?:at least )?${discarded} writes \\(orders: ${discarded}\\)`));
+      assert.deepEqual(after, before);
+      const runDir = path.join(ws.dir, '.release', 'runs', r.runId);
+      const kept = fs.existsSync(path.join(runDir, 'carried-writes.kept.jsonl'))
+        ? fs
+            .readFileSync(path.join(runDir, 'carried-writes.kept.jsonl'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { row: { id: number } }).row.id)
+        : [];
+      const carried = after.filter((id) => id > 1000).length;
+      assert.equal(Number(shown[1]), carried + kept.length);
+      // Nothing disappeared: every acknowledged row is in the database or in the kept file.
+      assert.deepEqual(
+        acked(ws).filter((id) => !after.includes(id) && !kept.includes(id)),
+        [],
+      );
+      assert.equal(carried, WRITER_ROWS);
+      const copied = fs.readFileSync(path.join(runDir, 'carried-writes.jsonl'), 'utf8').trim().split('\n');
+      assert.equal(copied.length, WRITER_ROWS);
+      assert.deepEqual(JSON.parse(copied[0]), { table: 'orders', row: { id: 1001, item: 'new', region: 'us' } });
+      assert.match(prompter.asked.join('\n'), new RegExp(`Restoring replaces (?:at least )?${carried} writes \\(orders: ${carried}\\)`));
       assert.match(
         renderMarkdown(buildReport(s)),
-        new RegExp(`strategy restore: restored from the backup; writes since the backup: (at least )?${discarded}; kept: 0 / discarded: ${discarded}`),
+        new RegExp(
+          `strategy restore: restored from the backup; writes since the backup: ${carried}; carried forward: ${carried}; kept in carried-writes.kept.jsonl: 0; discarded: 0`,
+        ),
       );
+      assert.deepEqual(
+        { ...s.rollback?.database?.carry, windowMs: 0 },
+        { writes: carried, carried, kept: 0, keptFile: 'carried-writes.kept.jsonl', windowMs: 0 },
+      );
+    });
+
+    it(`${which}: carryForward false: the confirmed restore discards the rows it counted, as before`, async () => {
+      const e = engines.find((x) => x.name === which)!;
+      fresh(e);
+      const ws = planFor(
+        e,
+        `    strategy: restore\n    carryForward: false\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(e.restore)}\n${e.writes}`,
+      );
+      const r = await rolledBack(ws);
+      const shown = /restore would discard (?:at least )?(\d+) writes \(orders: (\d+)\)/.exec(r.snapshot.pausedAt?.message ?? '');
+      assert.ok(shown, r.snapshot.pausedAt?.message);
+      const before = idsOf(e);
+      const s = await (await Release.reopen(ws.options({ prompter: scripted() }), r.runId)).rollbackFinished('restore it', { restore: true });
+      const after = idsOf(e);
+      assert.deepEqual(after, [1, 2, 3, 4, 5]);
+      assert.equal(Number(shown[1]), before.length - after.length);
+      assert.match(renderMarkdown(buildReport(s)), new RegExp(`kept: 0 / discarded: ${before.length - after.length}`));
     });
   }
 });

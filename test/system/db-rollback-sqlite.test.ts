@@ -34,7 +34,8 @@ function dbWorkspace(
   return ws;
 }
 
-const RESTORE = `    restore:\n      - name: restore the backup\n        run: cp '\${backup.path}' app.db`;
+/** The restore alone, as before writes were carried forward: these tests are about what it discards and when it waits. */
+const RESTORE = `    carryForward: false\n    restore:\n      - name: restore the backup\n        run: cp '\${backup.path}' app.db`;
 const WRITES = '    writes: { sqlite: app.db }';
 
 async function releaseRolledBack(ws: Workspace): Promise<Release> {
@@ -235,6 +236,12 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     const resume = cli('resume');
     assert.equal(resume.status, 1, resume.stdout + resume.stderr);
     assert.match(resume.stderr, /waits before the restore/);
+    const abandon = cli('abandon', '--reason', 'leave it as it is');
+    assert.equal(abandon.status, 1, abandon.stdout + abandon.stderr);
+    assert.match(
+      abandon.stderr,
+      /waits before the database restore; a rollback is not abandoned half way: answer it with `release-pilot rollback \S+ --restore`.* or `release-pilot rollback \S+ --no-restore`/,
+    );
     const unconfirmed = cli('rollback', '--restore');
     assert.equal(unconfirmed.status, 1, unconfirmed.stdout + unconfirmed.stderr);
     assert.match(unconfirmed.stderr, /Restoring discards at least 4 writes/);
@@ -276,5 +283,64 @@ describe('rollback and the data written since the backup (sqlite)', function () 
       { orders: { rows: 6, maxId: '9007199254740993' }, 'we"ird t': { rows: 0, maxId: undefined } },
     );
     assert.match(r.snapshot.pausedAt?.message ?? '', /restore would discard at least 2 writes \((orders: 1, we"ird t: 1|we"ird t: 1, orders: 1)\)/);
+  });
+
+  const CARRY = `    restore:\n      - name: restore the backup\n        run: cp '\${backup.path}' app.db`;
+  const runFile = (ws: Workspace, runId: string, name: string) => path.join(ws.dir, '.release', 'runs', runId, name);
+
+  it('restore confirmed, writes carried forward by default: the rows written since the backup are back in the restored schema, and the report counts them', async () => {
+    const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${CARRY}`);
+    const r = await releaseRolledBack(ws);
+    assert.match(
+      r.snapshot.pausedAt?.message ?? '',
+      /restore would replace at least 4 writes \(orders: 4\) made since the backup; they are copied to carried-writes.jsonl first/,
+    );
+    const s = await (await Release.reopen(ws.options({ prompter: scripted() }), r.runId)).rollbackFinished('restore it', { restore: true });
+    assert.equal(s.status, 'rolled-back', s.outcomeMessage);
+    assert.equal(columns(ws), 'id,item');
+    // The three orders come back; the one deleted since the backup is back as the backup held it.
+    assert.equal(ids(ws), '1,2,3,4,5,101,102,103');
+    const carried = fs.readFileSync(runFile(ws, r.runId, 'carried-writes.jsonl'), 'utf8');
+    assert.match(carried, /\{"table":"orders","row":\{"id":101,"item":"x","region":"eu"\}\}/);
+    assert.ok(!fs.existsSync(runFile(ws, r.runId, 'carried-writes.kept.jsonl')), 'nothing kept: every row went back');
+    const event = journalLines(ws, r.runId).find((e) => e.type === 'rollback.database' && e.action === 'restore');
+    assert.match(
+      String(event?.message),
+      /writes since the backup: 3; carried forward: 3; kept in carried-writes.kept.jsonl: 0; discarded: 0.* a write made in the \d+ ms between the copy and the put-back is not carried/,
+    );
+    assert.match(
+      renderMarkdown(buildReport(s)),
+      /strategy restore: restored from the backup; writes since the backup: 3; carried forward: 3; kept in carried-writes.kept.jsonl: 0; discarded: 0/,
+    );
+  });
+
+  it('the carried writes cannot be saved: the restore does not start, and the database keeps every write', async () => {
+    const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${CARRY}`);
+    const r = await releaseRolledBack(ws);
+    // A folder where the file goes: it cannot be written, as on a full or read-only disk.
+    fs.mkdirSync(runFile(ws, r.runId, 'carried-writes.jsonl'));
+    const s = await (await Release.reopen(ws.options({ prompter: scripted() }), r.runId)).rollbackFinished('restore it', { restore: true });
+    assert.equal(s.status, 'rollback-failed');
+    assert.match(s.outcomeMessage ?? '', /could not be copied to carried-writes.jsonl.*the restore did not start/);
+    assert.equal(ids(ws), '1,3,4,5,101,102,103');
+    assert.match(columns(ws), /region/);
+    assert.ok(!journalLines(ws, r.runId).some((e) => e.type === 'step.started' && String(e.step).startsWith('rollback/restore')), 'no restore step ran');
+  });
+
+  it('restore over no writes, carrying forward: it runs by itself and makes no carried file', async () => {
+    const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${CARRY}`, '      - name: deploy\n        run: exit 9');
+    const r = await releaseRolledBack(ws);
+    assert.equal(r.snapshot.status, 'rolled-back');
+    assert.equal(columns(ws), 'id,item');
+    assert.ok(!fs.existsSync(runFile(ws, r.runId, 'carried-writes.jsonl')));
+  });
+
+  it('allowDataLoss with writes carried forward: the restore runs by itself and discards nothing', async () => {
+    const ws = dbWorkspace(`    strategy: restore\n    allowDataLoss: the orders are replayed from the queue\n${WRITES}\n${CARRY}`);
+    const r = await releaseRolledBack(ws);
+    assert.equal(r.snapshot.status, 'rolled-back', r.snapshot.outcomeMessage);
+    assert.equal(ids(ws), '1,2,3,4,5,101,102,103');
+    assert.equal(r.snapshot.rollback?.database?.discarded, 0);
+    assert.equal(r.snapshot.rollback?.database?.carry?.carried, 3);
   });
 });

@@ -129,6 +129,19 @@ describe('a value given at run time reaches every command as data, never as shel
       assert.ok(!fs.existsSync(path.join(r.ws.dir, 'injected')));
     });
 
+    it('run --dry-run --var X=$(touch …): shows the command as bash gets it, reading the value as data, and the value apart', () => {
+      const text = smallPlan({
+        extra: 'variables:\n  X: "abc"',
+        deploy: `    steps:\n      - name: deploy\n        run: ${JSON.stringify('echo "got: ${var.X}" > got.txt; echo ${var.X}')}`,
+      });
+      const dry = cli(text, 'run', '--dry-run', '--var', 'X=$(touch injected)');
+      assert.equal(dry.status, 0, dry.stdout + dry.stderr);
+      assert.ok(dry.stdout.includes('$ echo "got: ${RELEASE_PILOT_VAR_X}" > got.txt; echo "${RELEASE_PILOT_VAR_X}"'), dry.stdout);
+      assert.ok(dry.stdout.includes('  RELEASE_PILOT_VAR_X="$(touch injected)"'), dry.stdout);
+      assert.ok(!dry.stdout.includes('echo "got: $(touch injected)"'), 'the value is never shown pasted into a command');
+      assert.ok(!fs.existsSync(path.join(dry.ws.dir, 'injected')));
+    });
+
     it('refuses a --var the plan reads inside single quotes as a usage error naming file and line; nothing runs', () => {
       const text = refused(`echo 'got ${'${var.X}'}' > deployed.txt`);
       const r = cli(text, 'run', '--yes', '--tick', 'sign-off', '--var', 'X=v');

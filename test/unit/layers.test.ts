@@ -15,8 +15,8 @@ import * as path from 'node:path';
  *   2 git, plan, journal
  *               git queries; plan loading, validation and the `${…}` scope; the journal and lock
  *   3 monitor, report, store
- *               metric sources and guards; report, changelog and announcements; the shared release store
- *               (its one type, the git and postgres backends)
+ *               metric sources and guards; report, changelog and announcements; the shared release
+ *               store (git refs, PostgreSQL) and its local mirror
  *   4 engine    the release, in three rooms that count as one folder, every module in one of them:
  *               run      the state machine: the Release, its context, phases, one handler per unit kind, rollback
  *               gates    every refusal before and during a run: preflight, the run's gates, environment gates

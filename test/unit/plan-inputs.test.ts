@@ -5,7 +5,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { parsePlan, type PlanProblem } from '../../src/core/plan/load';
 import { planJsonSchema } from '../../src/core/plan/json-schema';
 import { Plan } from '../../src/core/model/schema';
-import { DURATION_BOUNDS, DURATION_RE, type DurationBounds } from '../../src/core/model/schema-parts';
+import { DURATION_BOUNDS, DURATION_RE, durationText, type DurationBounds } from '../../src/core/model/schema-parts';
 import { TIMER_MAX_MS } from '../../src/core/base/clock';
 import { freshRunId, latestRunId, parseRunId, runDir, runIdProblem, runIds } from '../../src/core/engine/queries/runs';
 import { smallPlan } from '../support/fixtures';
@@ -86,6 +86,9 @@ environments:
   return [
     everything,
     capture,
+    // The store's two backends: a plan names one of them.
+    base({ extra: 'store:\n  git: { remote: origin }' }),
+    base({ extra: 'store:\n  postgres: { url: "${env:RELEASE_DB_URL}" }' }),
     base({
       deploy: `    strategy: blue-green\n    blueGreen:\n      active: echo blue\n      deploy: [${ok}]\n      ${health}\n      switch: [${ok}]\n      retire: [${ok}]`,
     }),
@@ -179,7 +182,7 @@ describe('plan inputs: every duration has bounds the runtime honours', () => {
         const r = parsePlan(text, 'plan.yaml');
         const what = `${dotted}: ${JSON.stringify(written)}`;
         tried++;
-        const inBounds = (ms > 0 || f.bounds.zero !== undefined) && ms <= f.bounds.max;
+        const inBounds = (ms > 0 || f.bounds.zero !== undefined) && (ms === 0 || ms >= (f.bounds.min ?? 0)) && ms <= f.bounds.max;
         if (r.ok) {
           assert.ok(inBounds, `${what} validated outside its bounds`);
           assert.equal(loadedAt(r.plan, dotted), ms, `${what} did not load as written`);
@@ -191,7 +194,15 @@ describe('plan inputs: every duration has bounds the runtime honours', () => {
         if (inBounds) continue;
         const own = r.problems.find((q: PlanProblem) => q.path === dotted);
         assert.ok(own, `${what} refused, but not at its own key: ${r.problems.map((q) => `${q.path}: ${q.message}`).join('; ')}`);
-        assert.match(own.message, ms === 0 ? /expected a duration above 0/ : /expected a duration of at most 2147483647ms \(about 24\.8 days/, what);
+        const says =
+          ms === 0
+            ? /expected a duration above 0/
+            : ms < (f.bounds.min ?? 0)
+              ? new RegExp(`expected a duration of at least ${durationText(f.bounds.min!)}`)
+              : f.bounds.max === TIMER_MAX_MS
+                ? /expected a duration of at most 2147483647ms \(about 24\.8 days/
+                : new RegExp(`expected a duration of at most ${durationText(f.bounds.max)}`);
+        assert.match(own.message, says, what);
         assert.ok(lines[own.line - 1].includes(String(written)), `${what}: line ${own.line} is ${JSON.stringify(lines[own.line - 1])}`);
       }
     }

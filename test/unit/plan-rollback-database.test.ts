@@ -91,6 +91,19 @@ describe('plan: rollback.database (what a rollback does to the data)', () => {
     refusedAt(planWith('    strategy: code-only\n    allowDataLoss: nobody writes here'), 'rollback.database.allowDataLoss', /needs `restore` steps/);
   });
 
+  it('refuses carryForward with writes counted by a command: it cannot say which rows to carry', () => {
+    refusedAt(
+      planWith(`    strategy: restore\n    carryForward: true\n    writes: { command: echo 3 }${RESTORE}`),
+      'rollback.database.carryForward',
+      /needs `writes` from `sqlite`, `postgres` or `mysql`/,
+    );
+    accepted(planWith(`    strategy: restore\n    carryForward: false\n    writes: { command: echo 3 }${RESTORE}`));
+  });
+
+  it('refuses a carryForward that is not true or false', () => {
+    refusedAt(planWith(`    strategy: restore\n    carryForward: yes please\n    writes: { sqlite: app.db }${RESTORE}`), 'rollback.database.carryForward', /./);
+  });
+
   it('refuses writes measured by two sources', () => {
     refusedAt(planWith(`    strategy: restore\n    writes: { sqlite: app.db, command: echo 3 }${RESTORE}`), 'rollback.database.writes', /exactly one source/);
   });

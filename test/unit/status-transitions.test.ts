@@ -8,6 +8,7 @@ import { STATUS_EVENT_TYPES, TransitionRefused, transition } from '../../src/cor
 import { errorCode } from '../../src/core/base/errors';
 import { journalDamage, refuseDamagedJournal } from '../../src/core/engine/gates/journalTrust';
 import { buildReport } from '../../src/core/report/report';
+import { renderStatus } from '../../src/cli/render';
 import { RunContext } from '../../src/core/engine/run/context';
 import { Release } from '../../src/core/engine/run/engine';
 import { journalLines, workspace } from '../support/fixtures';
@@ -159,6 +160,14 @@ describe('status transitions: a journal with an impossible status change is flag
     assert.equal(r.warnings.length, 2);
     assert.match(r.warnings[0], /^the journal was edited or damaged: event 5 \(release\.paused .* was left out$/);
     assert.equal(r.release.status, 'released');
+  });
+
+  it('says in `status` that the journal was edited, in the words of the report, before anything else of the run', () => {
+    const s = fold([started, ...deploy, finished('released'), paused]);
+    const lines = renderStatus(s).split('\n');
+    assert.match(lines[2], /^warning: the journal was edited or damaged: event 5 \(release\.paused .* was left out$/);
+    assert.equal(lines[2], `warning: ${buildReport(s).warnings[0]}`);
+    assert.ok(!renderStatus(fold([started, ...deploy, finished('released')])).includes('edited'));
   });
 
   it('folds a journal cut short mid-rollback without a flag: the reopen ends what it began', () => {

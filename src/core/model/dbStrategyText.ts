@@ -1,4 +1,9 @@
+import type { CarrySeen } from './events';
 import type { DbStrategy, DbWrites, RollbackDatabase } from './schema-database';
+
+/** What a restore that carried the writes forward did with them, in the words the journal and the report use. */
+export const carriedText = (c: CarrySeen): string =>
+  `writes since the backup: ${c.writes}; carried forward: ${c.carried}; kept in ${c.keptFile}: ${c.kept}; discarded: 0`;
 
 /** Which source the plan counts writes with: the journal's name for it. */
 export const writesSource = (w: DbWrites): string => (w.sqlite !== undefined ? 'sqlite' : w.postgres ? 'postgres' : w.mysql ? 'mysql' : 'command');
@@ -16,7 +21,8 @@ export function databaseStrategyText(d: RollbackDatabase | undefined): string {
   const auto = d.allowDataLoss
     ? `by itself, even over writes since the backup (allowed: ${d.allowDataLoss})`
     : 'by itself only over no writes since the backup, otherwise after a person confirms';
-  return `database: restore from the backup, ${auto}${counted}`;
+  const carry = d.writes && d.writes.command === undefined && d.carryForward !== false ? ', carrying the writes since the backup forward' : '';
+  return `database: restore from the backup${carry}, ${auto}${counted}`;
 }
 
 /**

@@ -19,6 +19,18 @@ export interface TableMark {
   /** A hash over every row's content at the marks: unchanged, the table is proven to hold no writes. */
   sum?: string;
 }
+/**
+ * The writes a restore carried forward: the rows written since the backup (`writes`), put back after it
+ * (`carried`) or kept in `keptFile` in the run's folder (`kept`); `windowMs` from the copy's read to the
+ * put-back's end, in which a write the service makes is not carried.
+ */
+export interface CarrySeen {
+  writes: number;
+  carried: number;
+  kept: number;
+  keptFile: string;
+  windowMs: number;
+}
 /** The writes since the backup as last measured; `atLeast` when a changed table's count was estimated. */
 export interface WritesSeen {
   at: string;
@@ -170,7 +182,7 @@ export type ReleaseEvent = At &
      * A step of the rollback's database part: `ok` false when its steps failed. `held` waits for a person
      * to confirm or decline the restore; `writes` is the count the decision was made on.
      */
-    | { type: 'rollback.database'; strategy: DbStrategy; action: DbAction; ok: boolean; message: string; writes?: number }
+    | { type: 'rollback.database'; strategy: DbStrategy; action: DbAction; ok: boolean; message: string; writes?: number; carry?: CarrySeen }
     /** The previous version's smoke test on the migrated staging schema: passed proves `code-only` for this release. */
     | { type: 'database.compat'; strategy: DbStrategy; ok: boolean; previousVersion: string; message: string }
     | { type: 'retire.inherited'; from: string; active: string; idle: string }

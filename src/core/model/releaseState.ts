@@ -1,7 +1,8 @@
 import { PHASES, type PhaseId } from './schema';
 import type { RunInputs } from '../base/inputs';
 import type { ApprovalCounted, ReleaseEvent, ReleaseOutcome, TableMark, WritesSeen } from './events';
-import { rollbackEnd, type ChecklistView, type MetricView, type PhaseView, type RollbackDatabaseView, type RollbackView, type StepView } from './stateViews';
+import { rollbackEnd, type ChecklistView, type MetricView, type PhaseView, type RollbackView, type StepView } from './stateViews';
+import { dbView } from './dbView';
 import { afterPhaseStarted, afterRollbackDatabase, isStatusEvent, moveOf, statusOfLifecycle, step, type Lifecycle } from './statusTransitions';
 
 export type ReleaseStatus = 'running' | 'paused' | 'rolling-back' | 'interrupted' | ReleaseOutcome;
@@ -346,14 +347,6 @@ function changeStatus(s: ReleaseState, e: ReleaseEvent): boolean {
   s.lifecycle = r.to;
   s.status = statusOfLifecycle(r.to);
   return true;
-}
-
-/** The database part of a rollback as its last event says: a restore that passed discarded the writes, anything else kept them. */
-function dbView(e: Extract<ReleaseEvent, { type: 'rollback.database' }>, seen?: { tables?: Record<string, number>; atLeast?: boolean }): RollbackDatabaseView {
-  const v: RollbackDatabaseView = { strategy: e.strategy, action: e.action, ok: e.ok, message: e.message };
-  if (e.writes === undefined) return v;
-  const discarded = e.action === 'restore' && e.ok ? e.writes : 0;
-  return { ...v, writes: e.writes, tables: seen?.tables, kept: e.writes - discarded, discarded, ...(seen?.atLeast ? { atLeast: true } : {}) };
 }
 
 const activeMs = (p: PhaseView, end: string) => Date.parse(end) - Date.parse(p.startedAt!) - (p.pausedMs ?? 0);

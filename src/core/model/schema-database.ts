@@ -61,6 +61,10 @@ export const RollbackDatabase = z
       z.optional(z.string().check(z.refine((v) => writtenReason(v) !== undefined, `expected why writes since the backup may be discarded: ${REASON_RULE}`))),
       'Why an automatic rollback may restore over the writes made since the backup (the count is still journaled and reported). Without it, a restore over writes waits for a person.',
     ),
+    carryForward: doc(
+      z.optional(z.boolean()),
+      "Whether a restore carries the writes since the backup forward (default: true when `writes` names `sqlite`, `postgres` or `mysql`). Before the restore, the rows written since the marks (above each table's marked key, or every row of a table changed below it) are copied to `carried-writes.jsonl` in the run's folder and fsynced; when that file cannot be written the restore does not start. After it, each row is put back in the columns the restored table has (matched by its integer key: updated when it differs, inserted when new); a row the restored schema refuses stays in `carried-writes.kept.jsonl` with why. `false` restores the backup alone.",
+    ),
     migrations: doc(
       z.optional(z.array(str()).check(z.minLength(1, 'expected at least one glob pattern of migration files'))),
       'The migration SQL files, as glob patterns relative to the workspace (`db/migrations/*.sql`). `validate` reads every statement that drops, renames, retypes, adds NOT NULL without a default, truncates, or deletes or updates every row. With `code-only` such a statement is an error (the previous version cannot run on that schema); with `down` or `restore` a warning (a rollback will need them).',
@@ -82,6 +86,8 @@ export const RollbackDatabase = z
       if (d.strategy === 'restore' && !d.restore) issue(['restore'], 'strategy restore needs `restore`: the steps that restore the backup');
       if (d.restore && !d.writes && d.allowDataLoss === undefined)
         issue(['writes'], 'a restore needs `writes` (how the writes since the backup are counted), or `allowDataLoss` with why they may be discarded');
+      if (d.carryForward === true && (!d.writes || d.writes.command !== undefined))
+        issue(['carryForward'], 'carryForward needs `writes` from `sqlite`, `postgres` or `mysql`: a command cannot say which rows to carry');
       if (d.allowDataLoss !== undefined && !d.restore) issue(['allowDataLoss'], '`allowDataLoss` allows a restore: it needs `restore` steps');
     }),
   );

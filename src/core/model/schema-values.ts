@@ -22,12 +22,16 @@ const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 
 /** What a duration field accepts, in milliseconds; `zero` says what 0 means where 0 is allowed. */
 export interface DurationBounds {
   max: number;
+  /** The shortest allowed, where a shorter one cannot work (a lease); 1 ms otherwise. */
+  min?: number;
   zero?: string;
 }
 /** How a duration field departs from a timer's: what 0 means there, a longer bound, what it is called. */
 export interface DurationOptions {
   zero?: string;
   max?: number;
+  /** The shortest allowed, and why a shorter one cannot work. */
+  min?: { ms: number; why: string };
   /** The value, with examples, as a message names it: `an age such as 12h or 7d`. */
   noun?: string;
 }
@@ -40,7 +44,7 @@ export const DURATION_BOUNDS = new Map<unknown, DurationBounds>();
  * says what it means, so a timeout, an interval or a budget of 0 never validates.
  */
 export function duration(o: DurationOptions = {}) {
-  const bounds: DurationBounds = { max: o.max ?? TIMER_MAX_MS, ...(o.zero ? { zero: o.zero } : {}) };
+  const bounds: DurationBounds = { max: o.max ?? TIMER_MAX_MS, ...(o.zero ? { zero: o.zero } : {}), ...(o.min ? { min: o.min.ms } : {}) };
   const schema = z.pipe(
     z.pipe(
       z.union([z.number().check(z.gte(0)), z.string().check(z.regex(DURATION_RE, `expected ${o.noun ?? 'a duration such as 30s, 5m or 1h'}`))]),
@@ -49,6 +53,9 @@ export function duration(o: DurationOptions = {}) {
     z.number().check(
       z.refine((ms) => ms > 0 || (ms === 0 && bounds.zero !== undefined), {
         error: (i) => `expected a duration above 0${i.input === 0 ? '' : ` (${String(i.input)} ms rounds to 0)`}: a wait of 0 would end at once`,
+      }),
+      z.refine((ms) => ms === 0 || o.min === undefined || ms >= o.min.ms, {
+        error: (i) => `expected a duration of at least ${durationText(o.min!.ms)}, got ${durationText(Number(i.input))}: ${o.min!.why}`,
       }),
       z.refine((ms) => ms <= bounds.max, {
         error: (i) =>

@@ -1,6 +1,6 @@
 // The parts of a ReleaseState (releaseState.ts): a step, a checklist item, a phase, a metric, a rollback, as the fold keeps them.
 import type { PhaseId } from './schema';
-import type { DbAction, ItemState, PhaseState, ProcessStart, RollbackTrigger, SampleStatus, StepState } from './events';
+import type { CarrySeen, DbAction, ItemState, PhaseState, ProcessStart, RollbackTrigger, SampleStatus, StepState } from './events';
 import type { DbStrategy } from './schema-database';
 
 export interface StepView {
@@ -104,6 +104,8 @@ export interface RollbackDatabaseView {
   /** Of the writes counted, how many the rollback kept and how many a restore discarded. */
   kept?: number;
   discarded?: number;
+  /** What a restore carried forward: the rows put back, and those kept in a file of the run's folder. */
+  carry?: CarrySeen;
 }
 
 /** What a `rollback.finished` event sets on the rollback's view. */

@@ -18,10 +18,10 @@ function consequence(d: RollbackDatabase): { severity?: 'warning'; text: string 
   return { severity: 'warning', text: 'a rollback will need the restore, which discards the writes since the backup' };
 }
 
-/** The findings of one migration script's text, as problems of that file. */
+/** The findings of one migration script's text, as problems of that file; read as MySQL/MariaDB when the writes are counted there, otherwise as PostgreSQL. */
 export function lintMigrationText(file: string, text: string, d: RollbackDatabase): PlanProblem[] {
   const c = consequence(d);
-  return lintSql(text).map((f) => ({
+  return lintSql(text, d.writes?.mysql ? 'mysql' : 'postgres').map((f) => ({
     file,
     line: f.line,
     column: f.column,

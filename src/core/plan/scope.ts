@@ -214,6 +214,8 @@ const PLACES: [RegExp, Place][] = [
   // Each text a metric source resolves (src/core/monitor/sources.ts): a test holds the two to the plan reference.
   [/^monitoring\.metrics\.(?:prometheus\.(?:url|query)|scrape\.url|http\.url|accessLog\.path|stubStatus\.url|command)$/, 'step'],
   [/^announce\.(?:command|webhook\.url)$/, 'step'],
+  // The store is opened before a run exists (its lock decides whether one starts); its URL is an ${env:NAME} only.
+  [/^store\.postgres\.url$/, 'checklist'],
 ];
 
 /** The place of a dotted key path such as `phases.deploy.blueGreen.deploy[0].run`. */

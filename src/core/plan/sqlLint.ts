@@ -1,4 +1,4 @@
-import { lineColumns, sqlStatements, type SqlToken } from './sqlStatements';
+import { lineColumns, sqlStatements, type SqlDialect, type SqlToken } from './sqlStatements';
 
 /** What a statement does that the version before the migration may not survive. */
 export type SqlRule = 'drop-table' | 'drop-column' | 'rename' | 'change-type' | 'not-null' | 'truncate' | 'unfiltered-write';
@@ -156,7 +156,7 @@ function statementHits(ts: SqlToken[]): Hit[] {
  * data: DROP TABLE/COLUMN, renames, type changes, NOT NULL without a default, TRUNCATE, and
  * DELETE/UPDATE without WHERE. Words inside strings, dollar-quoted bodies and comments are not read.
  */
-export function lintSql(text: string): SqlFinding[] {
+export function lintSql(text: string, dialect: SqlDialect = 'postgres'): SqlFinding[] {
   const at = lineColumns(text);
-  return sqlStatements(text).flatMap((s) => statementHits(s.tokens).map((h) => ({ rule: h.rule, ...at(h.at.offset), message: h.message })));
+  return sqlStatements(text, dialect).flatMap((s) => statementHits(s.tokens).map((h) => ({ rule: h.rule, ...at(h.at.offset), message: h.message })));
 }

@@ -1,4 +1,5 @@
-import { compatText } from '../model/dbStrategyText';
+import { carriedText, compatText } from '../model/dbStrategyText';
+import { editedJournalLines } from '../model/editedJournal';
 import type { RollbackDatabaseView } from '../model/stateViews';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -87,7 +88,7 @@ export function buildReport(s: ReleaseState): ReleaseReport {
     monitoring: Object.values(s.metrics).map((m) => monitoringRow(s, m)),
     announcements: s.announcements,
     // A status change the engine never makes was left out of this report: the journal says so first.
-    warnings: [...(s.transitionFlags ?? []).map((f) => `the journal was edited or damaged: ${f} was left out`), ...s.warnings],
+    warnings: [...editedJournalLines(s), ...s.warnings],
   };
 }
 
@@ -125,8 +126,9 @@ export function databaseText(d: RollbackDatabaseView): string {
     held: 'waits for a person before the restore',
     declined: 'restore declined, database not restored',
   };
-  const writes =
-    d.writes === undefined
+  const writes = d.carry
+    ? carriedText(d.carry)
+    : d.writes === undefined
       ? 'writes since the backup: not counted'
       : `writes since the backup: ${d.atLeast ? 'at least ' : ''}${d.writes}; kept: ${d.kept} / discarded: ${d.discarded}`;
   const per =

@@ -2,6 +2,7 @@
 import type { Plan } from '../../model/schema';
 import { PHASES, PHASE_TITLES } from '../../model/schema';
 import { interpolate, previewScope, runScope } from '../../plan/scope';
+import { runtimeVarEnvName, withRuntimeVars } from '../../plan/shellRefs';
 import { SecretMasker } from '../../exec/mask';
 import { checkAcceptance, runCheck } from '../gates/checks';
 import { previewFacts, releasedBefore, startFacts } from './releaseFacts';
@@ -17,7 +18,9 @@ import { judgeEnvironmentGates } from '../gates/gatesNow';
 type Resolve = (t: string, extra?: Record<string, string>) => string;
 
 /** Every command of the plan in the order a release runs it, with variables resolved. */
-export function dryRun(plan: Plan, vars: Record<string, string>, facts: { version?: string; previousVersion?: string } = {}): string {
+export function dryRun(given: Plan, vars: Record<string, string>, facts: { version?: string; previousVersion?: string } = {}): string {
+  // The plan a run executes: a command reads each variable given at run time from its environment, as data.
+  const plan = withRuntimeVars(given, Object.keys(vars));
   const scope = previewScope(plan, { vars, ...facts });
   const r: Resolve = (t, extra = {}) => interpolate(t, { ...scope, builtins: { ...scope.builtins, ...extra } });
   const L: string[] = [
@@ -36,6 +39,13 @@ export function dryRun(plan: Plan, vars: Record<string, string>, facts: { versio
   // The commands below read these as "$NAME": a dry run that showed only the commands would hide the values.
   const env = Object.entries(plan.env ?? {});
   if (env.length) L.push('', 'Environment of every command (env):', ...env.map(([k, v]) => `  ${k}=${r(v)}`));
+  const runtime = Object.entries(vars);
+  if (runtime.length)
+    L.push(
+      '',
+      'Given at run time (--var), read by every command from its environment as data, never as shell text:',
+      ...runtime.map(([k, v]) => `  ${runtimeVarEnvName(k)}=${JSON.stringify(v)}`),
+    );
   let n = 1;
   for (const phase of PHASES) {
     const units = unitsFor(plan, phase);

@@ -3,26 +3,15 @@ import * as path from 'node:path';
 import { isAlive, readJournal, readLock } from '../../journal/journal';
 import type { ReleaseEvent } from '../../model/events';
 import { foldJournal, type ReleaseState } from '../../model/releaseState';
+import { runIdProblem } from '../../model/runIdRule';
+export { runIdProblem } from '../../model/runIdRule';
+import { holdersFile } from '../../store/mirror';
+import { isStale } from '../../store/storeRecords';
 
 // Reading runs needs no process runner: the extension shows them without loading the engine.
 
 export function runsDir(workspace: string): string {
   return path.join(workspace, '.release', 'runs');
-}
-
-/**
- * A run id: what `freshRunId` makes (a timestamp, the version with anything but letters, digits, `.`
- * and `-` written `_`, and a count). It starts with a letter or a digit, so `.` and `..` are not ids,
- * and holds no `/`, `\\`, NUL, line break, blank or other script's look-alike: an id is never a path.
- */
-const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const RUN_ID_MAX = 200;
-
-/** Why a text names no run, quoting at most its first characters, or undefined for a run id. */
-export function runIdProblem(text: string): string | undefined {
-  if (text.length <= RUN_ID_MAX && RUN_ID_RE.test(text)) return undefined;
-  const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
-  return `${shown} is not a run id: expected the name of a folder of .release/runs (letters, digits, . _ -, starting with a letter or a digit, at most ${RUN_ID_MAX} characters), such as the ids \`release-pilot history\` lists`;
 }
 
 /** The run id a command was given, or an error saying what a run id is. */
@@ -99,7 +88,8 @@ export function runsStamp(workspace: string, own?: string): string {
     const st = fs.statSync(path.join(runDir(workspace, id), 'journal.jsonl'), { throwIfNoEntry: false });
     return `${id}:${st?.size}:${st?.mtimeMs}`;
   });
-  return JSON.stringify([live, journals]);
+  const holders = fs.statSync(holdersFile(workspace), { throwIfNoEntry: false });
+  return JSON.stringify([live, journals, holders?.mtimeMs ?? 0]);
 }
 
 /** The newest run of the workspace, or undefined. */
@@ -112,7 +102,27 @@ export function loadRun(workspace: string, runId: string): { state: ReleaseState
   const file = path.join(runDir(workspace, runId), 'journal.jsonl');
   const read = readJournal(file);
   const lock = readLock(lockFile(workspace));
-  const live = !!lock && lock.runId === runId && isAlive(lock);
+  const live = (!!lock && lock.runId === runId && isAlive(lock)) || heldElsewhere(workspace, runId);
   const state = foldJournal(read.events, { closed: !live });
   return { state, events: read.events, torn: read.tornLine?.text, corrupt: read.corruptLines, live };
+}
+
+/**
+ * Whether a live holder on another machine holds `runId`, as the last sync of the shared store saw the
+ * holders (`.release/store/holders.json`): live when it was not stale then and its lease has not run out
+ * since, judged by this machine's clock. A damaged or missing file says nobody.
+ */
+function heldElsewhere(workspace: string, runId: string): boolean {
+  let holders: unknown;
+  try {
+    holders = JSON.parse(fs.readFileSync(holdersFile(workspace), 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!holders || typeof holders !== 'object') return false;
+  return Object.values(holders).some((h: unknown) => {
+    const o = h as { runId?: unknown; renewedAt?: unknown; leaseMs?: unknown; stale?: unknown } | null;
+    if (!o || o.runId !== runId || o.stale !== false || typeof o.renewedAt !== 'string' || typeof o.leaseMs !== 'number') return false;
+    return !Number.isNaN(Date.parse(o.renewedAt)) && !isStale({ renewedAt: o.renewedAt, leaseMs: o.leaseMs }, Date.now());
+  });
 }

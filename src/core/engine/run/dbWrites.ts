@@ -3,20 +3,24 @@ import type { DbWrites } from '../../model/schema-database';
 import { runProgram, runShort, type ShortOptions, type ShortResult } from '../../exec/short';
 
 /** One table as the catalog says now: its name, the integer key it is counted by ('' when none), its columns in order. */
-interface Table {
+export interface Table {
   name: string;
   key: string;
   columns: string[];
 }
 
 /** How one database is read: its tables, one query over all of them, and each table's content fingerprint. */
-interface Reader {
+export interface Reader {
   tables(): Promise<Table[]>;
   /** Rows of tab- or unit-separated fields for one SQL text. */
   query(sql: string): Promise<string[][]>;
   quote(name: string): string;
-  /** A scalar SQL expression: a hash over every row of the table, read in the given columns (text, '' for no rows). */
-  fingerprint(t: Table, columns: string[]): string;
+  /** A scalar SQL expression: a hash over every row of the table (or those `where` keeps), read in the given columns (text, '' for no rows). */
+  fingerprint(t: Table, columns: string[], where?: string): string;
+  /** One SQL text printing the fingerprint of the rows `where` keeps, comparable with the marked one: the same when those rows are as marked. */
+  partialSum(t: Table, columns: string[], where: string): string;
+  /** A scalar SQL expression: one row of the table as a JSON object of its columns (a bigint exact, control characters escaped: one line). */
+  json(columns: string[]): string;
 }
 
 /** A `database.writes` measure: in all and per table (tables with none left out). */
@@ -59,8 +63,8 @@ const rows = (out: string, sep: string) =>
     .filter((l) => l !== '')
     .map((l) => l.split(sep));
 
-const dq = (n: string) => `"${n.replace(/"/g, '""')}"`;
-const sq = (text: string) => `'${text.replace(/'/g, "''")}'`;
+export const dq = (n: string) => `"${n.replace(/"/g, '""')}"`;
+export const sq = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** A JSON array of names from the catalog (a table's columns); anything else is an empty list. */
 function names(text: string | undefined): string[] {
@@ -79,9 +83,13 @@ function sqliteReader(file: string, e: DbEnv): Reader {
   return {
     query,
     quote: dq,
+    // SHA3 hashes the query's text too: the same text is read from a temporary table of the kept rows, which the name finds first.
+    partialSum: (t, cols, where) =>
+      `CREATE TEMP TABLE ${dq(t.name)} (${cols.map(dq).join(', ')}); INSERT INTO temp.${dq(t.name)} (rowid, ${cols.map(dq).join(', ')}) SELECT rowid, ${cols.map(dq).join(', ')} FROM main.${dq(t.name)} WHERE ${where} ORDER BY rowid; SELECT COALESCE(hex(sha3_query(${sq(`SELECT ${cols.map(dq).join(', ')} FROM ${dq(t.name)} ORDER BY rowid`)})), '')`,
     // The shell's sha3_query: SHA3 over every row's values and their types, in rowid order.
-    fingerprint: (t, cols) =>
-      `COALESCE(hex(sha3_query(${sq(`SELECT ${cols.map(dq).join(', ')} FROM ${dq(t.name)} ORDER BY ${t.key === 'rowid' ? 'rowid' : cols.map((_, i) => i + 1).join(', ')}`)})), '')`,
+    json: (cols) => `json_object(${cols.map((c) => `${sq(c)}, ${dq(c)}`).join(', ')})`,
+    fingerprint: (t, cols, where) =>
+      `COALESCE(hex(sha3_query(${sq(`SELECT ${cols.map(dq).join(', ')} FROM ${dq(t.name)}${where ? ` WHERE ${where}` : ''} ORDER BY ${t.key === 'rowid' ? 'rowid' : cols.map((_, i) => i + 1).join(', ')}`)})), '')`,
     tables: async () => {
       const t = await query(
         "SELECT name, COALESCE((SELECT 1 FROM sqlite_master s WHERE s.name = m.name AND lower(s.sql) LIKE '%without rowid%'), 0), (SELECT json_group_array(c.name) FROM (SELECT name FROM pragma_table_info(m.name) ORDER BY cid) c) FROM sqlite_master m WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -93,7 +101,7 @@ function sqliteReader(file: string, e: DbEnv): Reader {
 }
 
 /** The URL taken apart into libpq's variables: a password in it never reaches a command line. */
-function pgEnv(url: string): Record<string, string> {
+export function pgEnv(url: string): Record<string, string> {
   const u = new URL(url);
   const env: Record<string, string> = {};
   if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname.replace(/^\[|\]$/g, ''));
@@ -113,10 +121,14 @@ function postgresReader(url: string, e: DbEnv): Reader {
   return {
     query,
     quote: (n) => n.split('.').map(dq).join('.'),
+    partialSum(t, cols, where) {
+      return `SELECT ${this.fingerprint(t, cols, where)}`;
+    },
+    json: (cols) => `(SELECT row_to_json(x)::text FROM (SELECT ${cols.map(dq).join(', ')}) x)`,
     // Every row's MD5, its two 64-bit halves summed apart: the same rows give the same sums whatever their order, with no sort.
-    fingerprint: (t, cols) => {
+    fingerprint: (t, cols, where) => {
       const half = (from: number) => `sum(('x' || substr(h, ${from}, 16))::bit(64)::bigint::numeric)::text`;
-      return `(SELECT COALESCE(${half(1)} || '.' || ${half(17)}, '') FROM (SELECT md5(ROW(${cols.map(dq).join(', ')})::text) AS h FROM ${t.name.split('.').map(dq).join('.')}) d)`;
+      return `(SELECT COALESCE(${half(1)} || '.' || ${half(17)}, '') FROM (SELECT md5(ROW(${cols.map(dq).join(', ')})::text) AS h FROM ${t.name.split('.').map(dq).join('.')}${where ? ` WHERE ${where}` : ''}) d)`;
     },
     tables: async () => {
       const t = await query(
@@ -133,16 +145,22 @@ function postgresReader(url: string, e: DbEnv): Reader {
   };
 }
 
-const bq = (n: string) => `\`${n.replace(/`/g, '``')}\``;
+export const bq = (n: string) => `\`${n.replace(/`/g, '``')}\``;
 
-function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
-  const args = ['--batch', '--skip-column-names', '--connect-timeout=10'];
+/** The client's arguments and environment for one MySQL or MariaDB database: the password only in MYSQL_PWD. */
+export function mysqlClient(m: NonNullable<DbWrites['mysql']>, e: DbEnv): { args: string[]; env: Record<string, string | undefined> } {
+  // Raw: a JSON text keeps its own escapes, one row a line.
+  const args = ['--batch', '--raw', '--skip-column-names', '--connect-timeout=10', '--default-character-set=utf8mb4'];
   if (m.socket) args.push(`--socket=${e.resolve(m.socket)}`, '--protocol=SOCKET');
   if (m.host) args.push(`--host=${e.resolve(m.host)}`, '--protocol=TCP');
   if (m.port) args.push(`--port=${m.port}`);
   if (m.user) args.push(`--user=${e.resolve(m.user)}`);
   args.push(`--database=${e.resolve(m.database)}`);
-  const env = { ...e.env, ...(m.password ? { MYSQL_PWD: e.resolve(m.password) } : {}) };
+  return { args, env: { ...e.env, ...(m.password ? { MYSQL_PWD: e.resolve(m.password) } : {}) } };
+}
+
+function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
+  const { args, env } = mysqlClient(m, e);
   const opts: ShortOptions = { cwd: e.cwd, timeoutMs: TIMEOUT_MS, signal: e.signal, env };
   // MariaDB's client, or MySQL's where only it is installed.
   const query = async (sql: string) => {
@@ -153,10 +171,14 @@ function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   return {
     query,
     quote: bq,
+    partialSum(t, cols, where) {
+      return `SELECT ${this.fingerprint(t, cols, where)}`;
+    },
     // Every row's MD5 over its values as JSON, its two 64-bit halves summed apart (no sort, no length limit).
-    fingerprint: (t, cols) => {
+    json: (cols) => `JSON_OBJECT(${cols.map((c) => `${sq(c)}, ${bq(c)}`).join(', ')})`,
+    fingerprint: (t, cols, where) => {
       const half = (from: number) => `SUM(CAST(CONV(SUBSTR(h, ${from}, 16), 16, 10) AS DECIMAL(65)))`;
-      return `(SELECT COALESCE(CONCAT(${half(1)}, '.', ${half(17)}), '') FROM (SELECT MD5(JSON_ARRAY(${cols.map(bq).join(', ')})) AS h FROM ${bq(t.name)}) d)`;
+      return `(SELECT COALESCE(CONCAT(${half(1)}, '.', ${half(17)}), '') FROM (SELECT MD5(JSON_ARRAY(${cols.map(bq).join(', ')})) AS h FROM ${bq(t.name)}${where ? ` WHERE ${where}` : ''}) d)`;
     },
     tables: async () => {
       const t = await query(
@@ -171,7 +193,7 @@ function mysqlReader(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Reader {
   };
 }
 
-function reader(w: DbWrites, e: DbEnv): Reader | undefined {
+export function reader(w: DbWrites, e: DbEnv): Reader | undefined {
   if (w.sqlite !== undefined) return sqliteReader(e.resolve(w.sqlite), e);
   if (w.postgres) return postgresReader(e.resolve(w.postgres.url), e);
   if (w.mysql) return mysqlReader(w.mysql, e);
@@ -180,7 +202,7 @@ function reader(w: DbWrites, e: DbEnv): Reader | undefined {
 
 /** A count read back, or undefined for NULL however the client prints it (empty, \N or NULL). */
 const int = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
-const keyExpr = (r: Reader, t: Table) => (t.key === 'rowid' ? 'rowid' : t.key ? r.quote(t.key) : '');
+export const keyExpr = (r: Reader, t: Table) => (t.key === 'rowid' ? 'rowid' : t.key ? r.quote(t.key) : '');
 
 /**
  * Each table's rows, highest integer key, columns and content fingerprint, now, in one query: the

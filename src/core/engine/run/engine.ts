@@ -204,6 +204,12 @@ export class Release {
     const c = this.c;
     try {
       // What the table lets end as aborted: a finished run, or one a rollback holds, is refused here rather than mid-way.
+      // A rollback waiting before its restore is not abandoned half way: the person answers the restore.
+      if (restoreHeld(c.state))
+        throw new GateError(
+          'abandon',
+          `release ${c.state.version} (run ${this.runId}) rolled its code back and waits before the database restore; a rollback is not abandoned half way: answer it with \`release-pilot rollback ${this.runId} --restore\` (restore the backup) or \`release-pilot rollback ${this.runId} --no-restore\` (keep the database as it is)`,
+        );
       if (!allows(c.state.lifecycle, 'release.finished:aborted'))
         throw new GateError('abandon', `nothing to abandon: release ${c.state.version} (run ${this.runId}) is ${c.state.status}`);
       if (!writtenReason(reason)) throw new GateError('abandon', `abandoning a release needs a written reason: ${REASON_RULE}`);
