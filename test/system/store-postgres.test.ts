@@ -9,6 +9,7 @@ import { startPostgres, type DbServer } from '../support/databases';
 import { alive } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { PostgresStore } from '../../src/core/store/postgresStore';
+import { openStore } from '../../src/core/store/openStore';
 import { advisoryKey } from '../../src/core/store/postgresConnect';
 import { LeaseLostError, StoreUnreachableError, type HolderInfo, type RunMeta, type StoreHolder, type StoreLease } from '../../src/core/store/storeTypes';
 import type { ReleaseEvent } from '../../src/core/model/events';
@@ -412,6 +413,19 @@ describe('postgres release store (real PostgreSQL 15)', function () {
       `      median: acquire ${median(acquire).toFixed(1)} ms, renew ${median(renew).toFixed(1)} ms, publish of 10 events ${median(publish).toFixed(1)} ms`,
     );
     for (const xs of [acquire, renew, publish]) assert.ok(Math.max(...xs) < 1_000, xs.join(' '));
+  });
+
+  it("opens from a plan's store.postgres with the URL from the environment, named without its password", async () => {
+    const secretUrl = `postgres://app:Plan-s3cret@127.0.0.1:${pg.port}/app`;
+    const s = await openStore({ postgres: { url: '${env:RP_STORE_URL}', lease: 30_000 } }, '/nowhere', { RP_STORE_URL: secretUrl });
+    try {
+      assert.equal(s.kind, 'postgres');
+      assert.equal(s.where, `postgres://app@127.0.0.1:${pg.port}/app`);
+      const r = await s.acquire('from-plan', { ...me('ana'), leaseMs: 0 });
+      assert.ok(r.ok && r.lease.info.leaseMs === 30_000, "the lease is the plan's");
+    } finally {
+      await s.close();
+    }
   });
 
   describe('hostile input', () => {
