@@ -2,6 +2,7 @@
 import { execa } from 'execa';
 import type { StoreSettings } from '../model/schema-store';
 import { GitStore } from './gitStore';
+import { PostgresStore } from './postgresStore';
 import type { ReleaseStore } from './storeTypes';
 
 /** A remote written as a name (`origin`), not a URL or a path: letters, digits, `.`, `_`, `-`. */
@@ -31,6 +32,5 @@ export async function openStore(config: StoreSettings, workspace: string, env: R
     return new GitStore(url, { workspace, leaseMs: lease, env });
   }
   if (!config.postgres) throw new Error('store: expected exactly one store: git or postgres');
-  envValue('store.postgres.url', config.postgres.url, env);
-  throw new Error('store.postgres: the PostgreSQL store is not built in this build');
+  return new PostgresStore(envValue('store.postgres.url', config.postgres.url, env), { leaseMs: config.postgres.lease });
 }
