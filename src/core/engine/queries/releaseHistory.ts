@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { statusName, type ReleaseState } from '../../model/releaseState';
 import { loadRun, runDir, runIds } from './runs';
@@ -17,6 +18,8 @@ export interface HistoryRow {
   finishedAt?: string;
   durationMs?: number;
   user: string;
+  /** `user@host` of a run made on another machine or in another workspace (one the store shared). */
+  madeElsewhere?: string;
   commit?: string;
   previousVersion?: string;
   /** Why it was rolled back and how that ended, when it was. */
@@ -82,6 +85,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
       ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
       ...(end !== undefined ? { durationMs: end - Date.parse(s.startedAt) } : {}),
       user: s.user,
+      ...(elsewhere(s, workspace) ? { madeElsewhere: `${s.user}@${s.host}` } : {}),
       ...(s.commit ? { commit: s.commit } : {}),
       ...(s.previousVersion ? { previousVersion: s.previousVersion } : {}),
       ...(s.rollback
@@ -128,9 +132,15 @@ export function renderHistory(rows: readonly HistoryRow[], duration: (ms: number
         (r.refused ? ' (refused)' : ''),
       shortTime(r.startedAt),
       r.durationMs !== undefined ? duration(r.durationMs) : '—',
-      r.user,
+      r.madeElsewhere ?? r.user,
     ]),
   ];
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   return [...table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')), ...folded].join('\n');
+}
+
+/** A run made on another machine, or in another workspace of this one: it reached this workspace through the store. */
+function elsewhere(s: ReleaseState, workspace: string): boolean {
+  if (!s.host) return false;
+  return s.host !== os.hostname() || (s.workspace !== undefined && path.resolve(s.workspace) !== path.resolve(workspace));
 }

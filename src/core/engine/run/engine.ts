@@ -26,6 +26,7 @@ import { oldColourKept, recordReopenFacts, startedEvent } from './openingEvents'
 import type { EngineOptions } from './ports';
 import { resumedInputs, startInputs } from './runInputs';
 import { REASON_RULE, writtenReason } from '../gates/writtenReason';
+import { StoreSync } from './storeSync';
 
 export { latestRunId, loadRun, lockFile, parseRunId, runDir, runIdProblem, runsDir } from '../queries/runs';
 export { silentLogger, type ChecklistDecision, type EngineOptions, type FailureDecision, type FailureInfo, type Logger, type Prompter } from './ports';
@@ -75,6 +76,7 @@ export class Release {
     refuseRecordedSecrets(o, c.env, p, { runId, user: c.user });
     r.takeLock();
     try {
+      await r.takeStoreLock();
       const runs = runsUnderLock(o, p, runId);
       refuseOverUnresolvedRun(runs, planRel, runId);
       r.warnTakeover();
@@ -90,8 +92,9 @@ export class Release {
       if (changelog) c.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
       c.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
       if (kept) c.append({ type: 'retire.inherited', ...kept });
+      r.beginStore();
     } catch (e) {
-      r.lock?.release();
+      await r.releaseLocks();
       throw e;
     }
     return r;
@@ -108,6 +111,7 @@ export class Release {
     r.takeLock();
     r.warnTakeover();
     try {
+      await r.takeStoreLock();
       const torn = repairTornTail(file);
       c.events = readJournal(file).events;
       c.state = foldJournal(c.events);
@@ -117,8 +121,9 @@ export class Release {
       c.vars = resumed.vars;
       c.openJournal();
       recordReopenFacts(c, o.planText, torn);
+      r.beginStore();
     } catch (e) {
-      r.lock?.release();
+      await r.releaseLocks();
       throw e;
     }
     return r;
@@ -127,6 +132,34 @@ export class Release {
   private takeLock(): void {
     this.lock = ReleaseLock.acquire(lockFile(this.o.workspace), { user: this.c.user, holder: this.o.holder ?? 'release-pilot', runId: this.runId });
   }
+
+  /** After the local lock: the shared store's lock for the environment, when the plan has a store. */
+  private async takeStoreLock(): Promise<void> {
+    if (this.o.store) this.c.store = await StoreSync.acquire(this.c, this.o.store, this.o.holder ?? 'release-pilot');
+  }
+
+  /**
+   * Once the journal is open: the store's renewals start; a lost lease stops the release (paused,
+   * journaled), and a rollback asked for through the store is asked of this release as a person would.
+   */
+  private beginStore(): void {
+    this.c.store?.begin(
+      (e) => this.stop(`the loss of the store lock ${e.key}`),
+      (reason, by) => this.requestRollback(reason, by),
+    );
+    void this.c.store?.publish();
+  }
+
+  private async releaseLocks(): Promise<void> {
+    await this.c.store?.close();
+    this.lock?.release();
+  }
+
+  /** Settles once the store has the run's last events and its lock is given up (at once without a store). */
+  settled(): Promise<void> {
+    return this.storeClosed ?? Promise.resolve();
+  }
+  private storeClosed?: Promise<void>;
 
   /** Said only once the lock is really used: a start refused over the dead holder's run took nothing over. */
   private warnTakeover(): void {
@@ -145,6 +178,7 @@ export class Release {
       }
     }
     void this.c.monitor?.close();
+    this.storeClosed ??= this.c.store?.close();
     this.c.journal?.close();
     this.lock?.release();
     this.lock = undefined;
@@ -229,6 +263,7 @@ export class Release {
       return this.c.state;
     } finally {
       this.close();
+      await this.settled();
     }
   }
 
@@ -304,6 +339,7 @@ export class Release {
       return await runRollback(c, 'user', reason, c.user, requestedAt, q);
     } finally {
       this.close();
+      await this.settled();
     }
   }
 

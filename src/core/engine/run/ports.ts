@@ -8,6 +8,7 @@ import type { StepView } from '../../model/stateViews';
 import type { Breach, BreachDecision } from '../../monitor/monitorPorts';
 import type { Unit } from './phaseUnits';
 import type { RollbackQuestion } from '../gates/rollbackAdmission';
+import type { StoreOptions } from './storeSync';
 
 /** Where the engine says what it does: an output channel, the CLI's stderr, or nowhere. */
 export interface Logger {
@@ -87,4 +88,6 @@ export interface EngineOptions {
   killGraceMs?: number;
   /** How a start reads the workspace's runs, once for all its refusals (default: every journal of `.release/runs`). */
   readRuns?: RunsReader;
+  /** The plan's shared release store: its lock is taken after the local one, and the journal is published to it. */
+  store?: StoreOptions;
 }

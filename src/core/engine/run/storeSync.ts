@@ -1,0 +1,272 @@
+import * as os from 'node:os';
+import { ErrorCodes } from '../../base/errors';
+import type { ReleaseEvent } from '../../model/events';
+import { lockKey } from '../../model/schema-store';
+import { isProduction } from '../../plan/warnings';
+import {
+  LeaseLostError,
+  StoreUnreachableError,
+  type HolderInfo,
+  type ReleaseStore,
+  type RunMeta,
+  type StoreHolder,
+  type StoreLease,
+} from '../../store/storeTypes';
+import { GateError } from '../gates/gateError';
+import type { RunContext } from './context';
+
+/** How a run shares its record through a release store (the plan's `store:`), as a front end asks. */
+export interface StoreOptions {
+  store: ReleaseStore;
+  /** Wait this long for a lock another machine holds (polling), then run; unset: refuse at once. */
+  waitMs?: number;
+  /** Start although the store cannot be reached, for this written reason (journaled as a warning). */
+  offline?: string;
+  /** Default 30 s: without a renewal for this long, the holder is stale. */
+  leaseMs?: number;
+  /** How long one publish may take before the run goes on without it (default 10 s). */
+  publishTimeoutMs?: number;
+  /** Take the lock over from a stale holder of this same run (a rollback from another machine). */
+  takeOverStale?: boolean;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
+
+/** The store lock held by another machine: who, where, since when, and how to act from here. */
+export class StoreLockHeldError extends Error {
+  override name = 'StoreLockHeldError';
+  readonly code = ErrorCodes.LockHeld;
+  constructor(
+    readonly holder: StoreHolder,
+    readonly where: string,
+  ) {
+    super(storeHeldText(holder, where));
+  }
+}
+
+/** The one sentence every refusal of the store lock says (CLI and VS Code alike). */
+export function storeHeldText(h: StoreHolder, where: string): string {
+  const who = `${h.holder} (pid ${h.pid}, ${h.user}@${h.host}, workspace ${h.workspace}, run ${h.runId}, since ${h.since})`;
+  if (h.stale)
+    return (
+      `the release is held by ${who} in the store ${where}, which has not renewed its lease since ${h.renewedAt} (interrupted): ` +
+      `\`release-pilot status ${h.runId}\` shows its journal, \`release-pilot rollback ${h.runId}\` takes it over and rolls it back from here`
+    );
+  return (
+    `the release is already being run by ${who}, held in the store ${where}: follow it with \`release-pilot status --follow ${h.runId}\`; ` +
+    `\`release-pilot rollback ${h.runId}\` from here asks it to roll back through the store; or wait for it with \`run --wait\``
+  );
+}
+
+/** Events after which the store gets the journal: phase boundaries, every rollback event, pauses and the end. */
+const BOUNDARY = /^(phase\.|rollback\.|release\.(started|paused|resumed|finished))/;
+
+/** The run's meta as the store keeps it: from its state. */
+function metaOf(c: RunContext, host: string): RunMeta {
+  const s = c.state;
+  return {
+    runId: c.runId,
+    name: s.name || c.o.plan.release.name,
+    environment: s.environment || c.o.plan.release.environment,
+    version: s.version,
+    user: c.user,
+    host,
+    workspace: c.o.workspace,
+  };
+}
+
+const bounded = <T>(p: Promise<T>, ms: number, where: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new StoreUnreachableError(where, `no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e instanceof Error ? e : new Error(String(e)))),
+    );
+  });
+
+/**
+ * A run's hold on the store: the environment's lock (renewed every lease / 3), the journal published at
+ * every boundary and at each renewal, and a rollback asked for from another machine, read at each renewal.
+ * The local journal stays the record written first; the store gets a copy that only grows.
+ */
+export class StoreSync {
+  readonly key: string;
+  private lease?: StoreLease;
+  private timer?: NodeJS.Timeout;
+  private published = 0;
+  private chain: Promise<boolean> = Promise.resolve(true);
+  /** The store could not be reached at the last try: said once in the journal, and again when it returns. */
+  private unreachable = false;
+  private readonly host = os.hostname();
+  private readonly notes: string[] = [];
+  private stopped = false;
+  private onLeaseLost?: (e: LeaseLostError) => void;
+  private onRollback?: (reason: string, by: string) => void;
+
+  private constructor(
+    private readonly c: RunContext,
+    private readonly so: StoreOptions,
+  ) {
+    this.key = lockKey(c.o.plan.release.name, c.o.plan.release.environment);
+  }
+
+  get leaseMs(): number {
+    return this.so.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /**
+   * Takes the store's lock for the run, after the local lock. Held elsewhere: refused naming the holder, or
+   * polled until free with `waitMs`. Unreachable: a production environment refuses unless `offline` says why;
+   * any other goes on with a warning.
+   */
+  static async acquire(c: RunContext, so: StoreOptions, holder: string): Promise<StoreSync> {
+    const s = new StoreSync(c, so);
+    const me: HolderInfo = { runId: c.runId, user: c.user, host: s.host, workspace: c.o.workspace, pid: process.pid, holder, leaseMs: s.leaseMs };
+    const deadline = Date.now() + (so.waitMs ?? 0);
+    let said = false;
+    for (;;) {
+      let r;
+      try {
+        r = await bounded(so.store.acquire(s.key, me, { takeOverStale: so.takeOverStale }), s.timeoutMs, so.store.where);
+      } catch (e) {
+        if (!(e instanceof StoreUnreachableError)) throw e;
+        return s.offline(e);
+      }
+      if (r.ok) {
+        s.lease = r.lease;
+        if (r.tookOver)
+          s.notes.push(
+            `took over the store lock ${s.key} from ${r.tookOver.holder} (pid ${r.tookOver.pid}, ${r.tookOver.user}@${r.tookOver.host}, run ${r.tookOver.runId}), whose lease ran out at ${r.tookOver.renewedAt}`,
+          );
+        return s;
+      }
+      if (Date.now() >= deadline || (r.holder.stale && !so.takeOverStale && so.waitMs === undefined)) throw new StoreLockHeldError(r.holder, so.store.where);
+      if (!said) c.log.info(`waiting for ${r.holder.holder} (${r.holder.user}@${r.holder.host}, run ${r.holder.runId}) to release ${s.key}`);
+      said = true;
+      // Waits for the other machine's release to end: polled at a third of its lease.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, Math.max(200, r.holder.leaseMs / 3))));
+    }
+  }
+
+  private get timeoutMs(): number {
+    return this.so.publishTimeoutMs ?? 10_000;
+  }
+
+  private offline(e: StoreUnreachableError): StoreSync {
+    const reason = this.so.offline?.trim();
+    if (isProduction(this.c.o.plan) && !reason)
+      throw new GateError(
+        'store',
+        `${e.message}; ${this.c.o.plan.release.environment} is production, so the release does not start without the store's lock ` +
+          `(another machine could be releasing it): retry when the store is back, or start with --offline "<reason>" to release without it`,
+      );
+    this.unreachable = true;
+    this.notes.push(
+      reason
+        ? `released offline, without the store's lock (${e.message}): ${reason}`
+        : `${e.message}: this release goes on without the store's lock and syncs its journal when the store returns`,
+    );
+    return this;
+  }
+
+  /** Once the journal is open: journals what the acquire found, then starts the renewals. */
+  begin(onLeaseLost: (e: LeaseLostError) => void, onRollback: (reason: string, by: string) => void): void {
+    for (const n of this.notes.splice(0)) this.c.append({ type: 'warning', message: n });
+    this.onLeaseLost = onLeaseLost;
+    this.onRollback = onRollback;
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  /** After each event: a boundary publishes (in order, in the background; `recorded` waits for it). */
+  onEvent(e: ReleaseEvent): void {
+    if (BOUNDARY.test(e.type)) void this.publish();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const store = this.so.store;
+    try {
+      if (this.lease) await bounded(this.lease.renew(), this.timeoutMs, store.where);
+    } catch (e) {
+      if (e instanceof LeaseLostError) {
+        this.lost(e);
+        return;
+      }
+      this.down(e);
+    }
+    await this.publish();
+    try {
+      const asked = await bounded(store.rollbackRequest(this.c.runId), this.timeoutMs, store.where);
+      if (asked && !this.stopped && !this.c.rollbackRequest)
+        this.onRollback?.(`${asked.reason} (asked through the store by ${asked.by} on ${asked.host} at ${asked.at})`, `${asked.by}@${asked.host}`);
+    } catch (e) {
+      this.down(e);
+    }
+  }
+
+  private lost(e: LeaseLostError): void {
+    if (this.stopped) return;
+    this.lease = undefined;
+    clearInterval(this.timer);
+    this.c.append({ type: 'warning', message: `${e.message}: this process stops acting on the release` });
+    this.onLeaseLost?.(e);
+  }
+
+  private down(e: unknown): void {
+    if (!(e instanceof StoreUnreachableError)) {
+      this.c.log.warn(`the release store: ${(e as Error).message}`);
+      return;
+    }
+    if (this.unreachable) return;
+    this.unreachable = true;
+    if (this.stopped) {
+      this.c.log.warn(`${e.message}: the store gets the journal's last events at the next command that syncs it`);
+      return;
+    }
+    this.c.append({ type: 'warning', message: `${e.message}: the release goes on with its local journal and syncs when the store returns` });
+  }
+
+  /** Publishes the journal as it is now; true once the store holds every event. Calls run one after the other. */
+  publish(): Promise<boolean> {
+    this.chain = this.chain.then(async () => {
+      const events = this.c.events.slice();
+      if (events.length === 0 || events.length === this.published) return events.length === this.published;
+      try {
+        await bounded(this.so.store.publish(metaOf(this.c, this.host), events), this.timeoutMs, this.so.store.where);
+        this.published = events.length;
+        if (this.unreachable) {
+          this.unreachable = false;
+          if (!this.stopped) this.c.append({ type: 'warning', message: `the release store ${this.so.store.where} is reachable again: the journal is synced` });
+        }
+        return true;
+      } catch (e) {
+        this.down(e);
+        return false;
+      }
+    });
+    return this.chain.then(() => this.published === this.c.events.length);
+  }
+
+  /**
+   * Before a production step: the store must hold the run's journal, so another machine sees what runs.
+   * False when it cannot be published (the run then pauses, resumable; a resume publishes first).
+   */
+  async recorded(): Promise<boolean> {
+    return (await this.publish()) || (await this.publish());
+  }
+
+  /** Stops the renewals, publishes the end (bounded) and gives the lock up. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.publish();
+    try {
+      if (this.lease) await bounded(this.lease.release(), this.timeoutMs, this.so.store.where);
+    } catch (e) {
+      this.c.log.warn(`the store lock ${this.key} was not released: ${(e as Error).message} (its lease runs out)`);
+    }
+    this.lease = undefined;
+  }
+}
