@@ -1,61 +1,37 @@
 import { loadPlanFile } from '../core/plan/load';
 import type { Plan } from '../core/model/schema';
-import { lockKey } from '../core/model/schema-store';
 import { applyEvent, initialState, isFinal, type ReleaseState } from '../core/model/releaseState';
 import type { ReleaseEvent } from '../core/model/events';
-import { openStore } from '../core/store/openStore';
-import { syncMirror } from '../core/store/mirror';
-import { StoreUnreachableError, type ReleaseStore, type StoreHolder } from '../core/store/storeTypes';
+import type { ReleaseStore, StoreHolder } from '../core/store/storeTypes';
 import { durationMs } from '../core/model/schema-values';
 import type { StoreOptions } from '../core/engine/run/storeSync';
+import { askRollback, openPlanStore, syncSharedRuns } from '../core/engine/queries/sharedRuns';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 import { progressPrinter } from './progress';
-import * as os from 'node:os';
-
-/** How long a reader waits for the store before it shows the local record. */
-const SYNC_TIMEOUT_MS = 15_000;
-
-const bounded = <T>(p: Promise<T>, ms: number, where: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new StoreUnreachableError(where, `no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e instanceof Error ? e : new Error(String(e)))),
-    );
-  });
-
-/** The plan's store, opened, or undefined when the plan has none (or cannot be read: the command says why later). */
-export async function planStore(planFile: string, workspace: string, plan?: Plan): Promise<{ store: ReleaseStore; plan: Plan } | undefined> {
-  let p = plan;
-  if (!p) {
-    const loaded = loadPlanFile(planFile);
-    if (!loaded.ok) return undefined;
-    p = loaded.plan;
-  }
-  if (!p.store) return undefined;
-  return { store: await openStore(p.store, { workspace, env: process.env }), plan: p };
-}
 
 /**
  * Before a command reads runs: the store's runs and holders copied into the workspace (bounded); unreachable,
  * a warning, and the local record is what is shown. Returns the open store (the caller closes it).
  */
 export async function syncFirst(planFile: string, workspace: string, io: Io, plan?: Plan): Promise<ReleaseStore | undefined> {
-  let opened;
+  let store;
   try {
-    opened = await planStore(planFile, workspace, plan);
+    const p =
+      plan ??
+      (() => {
+        const loaded = loadPlanFile(planFile);
+        return loaded.ok ? loaded.plan : undefined;
+      })();
+    store = p && (await openPlanStore(p, workspace));
   } catch (e) {
     io.err(`warning: ${(e as Error).message}; showing the local record`);
     return undefined;
   }
-  if (!opened) return undefined;
-  try {
-    await bounded(syncMirror(opened.store, workspace), SYNC_TIMEOUT_MS, opened.store.where);
-  } catch (e) {
-    io.err(`warning: ${(e as Error).message}; showing the local record, which may miss runs made elsewhere`);
-  }
-  return opened.store;
+  if (!store) return undefined;
+  const why = await syncSharedRuns(store, workspace);
+  if (why) io.err(`warning: ${why}`);
+  return store;
 }
 
 /** The engine's store options from the plan and `--wait` / `--offline`. */
@@ -67,18 +43,6 @@ export function storeOptions(store: ReleaseStore, plan: Plan, o: CliOptions): St
     ...(o.wait !== undefined ? { waitMs: durationMs(o.wait) } : {}),
     ...(o.offline !== undefined ? { offline: o.offline } : {}),
   };
-}
-
-/** Who holds a run's environment in the store, said as `status` says it. */
-export function holderLine(h: StoreHolder): string {
-  const who = `${h.holder} (pid ${h.pid}) on ${h.user}@${h.host}, workspace ${h.workspace}, since ${h.since}`;
-  return h.stale ? `interrupted: held by ${who}; its lease ran out (last renewed ${h.renewedAt})` : `live: held by ${who}, renewed ${h.renewedAt}`;
-}
-
-/** The holder of the environment a run went to, when it holds that very run. */
-export async function runHolder(store: ReleaseStore, s: ReleaseState): Promise<StoreHolder | undefined> {
-  const h = await bounded(store.holder(lockKey(s.name, s.environment)), SYNC_TIMEOUT_MS, store.where);
-  return h?.runId === s.runId ? h : undefined;
 }
 
 /**
@@ -146,7 +110,7 @@ export async function askedRollback(
   io: Io,
   timeoutMs = ASKED_ROLLBACK_TIMEOUT_MS,
 ): Promise<number> {
-  await store.requestRollback(h.runId, { by, reason, at: new Date().toISOString(), host: os.hostname() });
+  await askRollback(store, h.runId, by, reason);
   io.err(`asked ${h.holder} (pid ${h.pid}, ${h.user}@${h.host}) through the store ${store.where} to roll back run ${h.runId}; following it`);
   const { state, ended } = await followRun(store, h.runId, plan, io, { timeoutMs });
   if (!ended) {

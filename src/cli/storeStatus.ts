@@ -5,7 +5,8 @@ import type { ReleaseStore } from '../core/store/storeTypes';
 import { EXIT, type CliOptions } from './args';
 import type { Io } from './io';
 import { renderStatus } from './render';
-import { followCommand, holderLine, runHolder } from './storeCommands';
+import { followCommand } from './storeCommands';
+import { holderText, runHolder } from '../core/engine/queries/sharedRuns';
 
 /**
  * `status [RUN]` of a plan with a store, after the sync: the run as its journal says, and who holds it now
@@ -43,6 +44,6 @@ export async function storeStatusCommand(
   }
   // A run held live on another machine: its running step runs there, it is not interrupted.
   io.out(renderStatus(held && !held.stale && !live ? foldJournal(events, { closed: false }) : state));
-  if (held) io.out(holderLine(held));
+  if (held) io.out(holderText(held));
   return EXIT.released;
 }

@@ -20,21 +20,10 @@ import { compareRuns, type Comparison } from '../core/engine/queries/compareRuns
 import { renderComparison } from '../core/engine/queries/comparisonText';
 import { SignalStop } from './signals';
 import { lintMigrations } from '../core/plan/migrationLint';
-import type { ReleaseStore, StoreHolder } from '../core/store/storeTypes';
-import { askedRollback, runHolder, storeOptions } from './storeCommands';
+import type { ReleaseStore } from '../core/store/storeTypes';
+import { askedRollback, storeOptions } from './storeCommands';
 import { currentUser } from '../core/engine/run/engine';
-
-/** The store's holder of a run, when a process other than this one holds it (live or stale). */
-async function heldElsewhere(store: ReleaseStore, runId: string | undefined, workspace: string): Promise<StoreHolder | undefined> {
-  if (!runId) return undefined;
-  let state: ReleaseState;
-  try {
-    state = loadRun(workspace, runId).state;
-  } catch {
-    return undefined;
-  }
-  return runHolder(store, state);
-}
+import { rollbackRoute } from '../core/engine/queries/sharedRuns';
 
 /** A plan loaded for a command, and where it runs. */
 export interface PlanContext {
@@ -225,11 +214,19 @@ const REFUSALS: readonly string[] = [ErrorCodes.LockHeld, ErrorCodes.Gate, Error
 export async function releaseCommand(command: string, runArg: string | undefined, o: CliOptions, flags: ReleaseFlags, p: PlanContext, io: Io): Promise<number> {
   const engine = engineOptions(p, o, flags, io);
   if (command === 'rollback' && p.store && engine.store) {
-    const held = await heldElsewhere(p.store, runArg ?? latestRunId(p.workspace), p.workspace);
-    if (held && !held.stale)
-      return askedRollback(p.store, held, p.plan, engine.user ?? (await currentUser(p.workspace)), o.reason ?? 'rolled back by hand from another machine', io);
+    const runId = runArg ?? latestRunId(p.workspace);
+    const route = runId ? await rollbackRoute(p.store, p.workspace, runId) : { kind: 'here' as const };
+    if (route.kind === 'ask')
+      return askedRollback(
+        p.store,
+        route.holder,
+        p.plan,
+        engine.user ?? (await currentUser(p.workspace)),
+        o.reason ?? 'rolled back by hand from another machine',
+        io,
+      );
     // Its holder is gone: this machine takes the lock over and rolls back from the synced journal.
-    if (held) engine.store.takeOverStale = true;
+    if (route.kind === 'take-over') engine.store.takeOverStale = true;
   }
   const signals = new SignalStop((text) => io.err(text));
   let release: Release | undefined;
