@@ -358,10 +358,7 @@ export class ReleaseController extends Disposable {
   }
 
   /** The Releases view's refresh from the plan's shared store; false (loading nothing) when the plan has none. */
-  async syncStore(): Promise<boolean> {
-    const p = this.plan?.ok ? this.plan.plan : undefined;
-    return p?.store && this.workspaceDir ? this.windowStore.sync(p, this.workspaceDir) : false;
-  }
+  syncStore = () => this.windowStore.sync(this.plan?.ok ? this.plan.plan : undefined, this.workspaceDir);
 
   cancelStep(): void {
     this.live?.cancelStep();

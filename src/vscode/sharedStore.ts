@@ -68,7 +68,9 @@ export class WindowStore {
   }
 
   /** The Releases view's refresh: the store's runs copied into the workspace; false when the plan has no store. */
-  async sync(plan: Plan, workspace: string): Promise<boolean> {
+  async sync(plan: Plan | undefined, workspace: string | undefined): Promise<boolean> {
+    // Without a store in the plan, nothing is loaded (the engine bundle stays unloaded).
+    if (!plan?.store || !workspace) return false;
     const store = await engine().openPlanStore(plan, workspace);
     if (!store) return false;
     try {
