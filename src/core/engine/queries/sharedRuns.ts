@@ -23,7 +23,7 @@ export function bounded<T>(p: Promise<T>, ms: number, where: string): Promise<T>
 
 /** The plan's store, opened; undefined when the plan has none (the record is then the workspace's alone). */
 export async function openPlanStore(plan: Plan, workspace: string, env: NodeJS.ProcessEnv = process.env): Promise<ReleaseStore | undefined> {
-  return plan.store ? openStore(plan.store, { workspace, env }) : undefined;
+  return plan.store ? openStore(plan.store, workspace, env) : undefined;
 }
 
 /**
