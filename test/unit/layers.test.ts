@@ -14,8 +14,8 @@ import * as path from 'node:path';
  *   1 exec      processes: the step runner, short commands, secret masking
  *   2 git, plan, journal
  *               git queries; plan loading, validation and the `${…}` scope; the journal and lock
- *   3 monitor, report
- *               metric sources and guards; report, changelog and announcements
+ *   3 monitor, report, store
+ *               metric sources and guards; report, changelog and announcements; the shared release store
  *   4 engine    the release, in three rooms that count as one folder, every module in one of them:
  *               run      the state machine: the Release, its context, phases, one handler per unit kind, rollback
  *               gates    every refusal before and during a run: preflight, the run's gates, environment gates
@@ -26,7 +26,7 @@ const LAYERS: [layer: number, pattern: RegExp][] = [
   [0, /^src\/core\/(base\/|model\/|format\.ts$)/],
   [1, /^src\/core\/exec\//],
   [2, /^src\/core\/(git|plan|journal)\//],
-  [3, /^src\/core\/(monitor|report)\//],
+  [3, /^src\/core\/(monitor|report|store)\//],
   [4, /^src\/core\/engine\/(run|gates|queries)\//],
   [5, /^src\/cli\//],
 ];

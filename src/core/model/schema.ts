@@ -23,6 +23,8 @@ import { Environments, environmentIssues } from './schema-environments';
 export { Step, duration, durationMs, durationText } from './schema-parts';
 import { Monitoring } from './schema-monitoring';
 import { RollbackDatabase } from './schema-database';
+import { StoreSettings, storeDoc } from './schema-store';
+export { lockKey, lockKeyProblem, type StoreSettings } from './schema-store';
 export type { HttpCheck, HealthCheck, LogCheck, ChecklistItem, Acceptance, VerificationHttpCheck } from './schema-parts';
 export type { DeployPhase } from './schema-deploy';
 
@@ -245,6 +247,7 @@ export const Plan = z
       Monitoring,
       'The monitoring window after verification: every metric is sampled each `interval` for `window` and judged by its guard against the baseline. A confirmed breach triggers `onBreach`.',
     ),
+    store: doc(z.optional(StoreSettings), storeDoc),
     announce: doc(
       writtenDefault(z._default(Announce, { notify: true }), { notify: true }),
       'How the outcome is announced, at the end of the announcement phase and after a rollback. A failed announcement is reported, and the release still counts as released.',

@@ -3,26 +3,13 @@ import * as path from 'node:path';
 import { isAlive, readJournal, readLock } from '../../journal/journal';
 import type { ReleaseEvent } from '../../model/events';
 import { foldJournal, type ReleaseState } from '../../model/releaseState';
+import { runIdProblem } from '../../model/runIdRule';
+export { runIdProblem } from '../../model/runIdRule';
 
 // Reading runs needs no process runner: the extension shows them without loading the engine.
 
 export function runsDir(workspace: string): string {
   return path.join(workspace, '.release', 'runs');
-}
-
-/**
- * A run id: what `freshRunId` makes (a timestamp, the version with anything but letters, digits, `.`
- * and `-` written `_`, and a count). It starts with a letter or a digit, so `.` and `..` are not ids,
- * and holds no `/`, `\\`, NUL, line break, blank or other script's look-alike: an id is never a path.
- */
-const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const RUN_ID_MAX = 200;
-
-/** Why a text names no run, quoting at most its first characters, or undefined for a run id. */
-export function runIdProblem(text: string): string | undefined {
-  if (text.length <= RUN_ID_MAX && RUN_ID_RE.test(text)) return undefined;
-  const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
-  return `${shown} is not a run id: expected the name of a folder of .release/runs (letters, digits, . _ -, starting with a letter or a digit, at most ${RUN_ID_MAX} characters), such as the ids \`release-pilot history\` lists`;
 }
 
 /** The run id a command was given, or an error saying what a run id is. */
