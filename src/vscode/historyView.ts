@@ -36,7 +36,7 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryNode>, vs
    */
   constructor(
     private readonly workspaceDir: () => string | undefined,
-    private readonly syncStore?: () => Promise<boolean>,
+    syncStore?: () => Promise<boolean>,
   ) {
     // Just after activation, which only registers.
     const soon = setImmediate(() => this.watch());

@@ -33,7 +33,7 @@ export async function openPlanStore(plan: Plan, workspace: string, env: NodeJS.P
  */
 export async function syncSharedRuns(store: ReleaseStore, workspace: string, ms = SYNC_TIMEOUT_MS): Promise<string | undefined> {
   try {
-    await bounded(syncMirror(store, workspace), ms, store.where);
+    await bounded(syncMirror(workspace, store), ms, store.where);
     return undefined;
   } catch (e) {
     return `${(e as Error).message}; the local record is shown, which may miss runs made elsewhere`;
