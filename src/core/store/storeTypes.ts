@@ -29,6 +29,9 @@ export interface ReleaseStore {
   /** Who holds the key now (with `stale` judged now), or undefined when nobody does. */
   holder(key: string): Promise<StoreHolder | undefined>;
 
+  /** Every key's holder (with `stale` judged now), read at once; a backend without it is asked key by key. */
+  holders?(): Promise<Record<string, StoreHolder>>;
+
   /**
    * Stores a run's journal up to `events` (all of it, from the first event): idempotent, and only ever
    * extends what the store holds (a journal in the store is never shortened or rewritten; a journal that

@@ -5,6 +5,8 @@ import type { ReleaseEvent } from '../../model/events';
 import { foldJournal, type ReleaseState } from '../../model/releaseState';
 import { runIdProblem } from '../../model/runIdRule';
 export { runIdProblem } from '../../model/runIdRule';
+import { holdersFile } from '../../store/mirror';
+import { isStale } from '../../store/storeRecords';
 
 // Reading runs needs no process runner: the extension shows them without loading the engine.
 
@@ -86,7 +88,8 @@ export function runsStamp(workspace: string, own?: string): string {
     const st = fs.statSync(path.join(runDir(workspace, id), 'journal.jsonl'), { throwIfNoEntry: false });
     return `${id}:${st?.size}:${st?.mtimeMs}`;
   });
-  return JSON.stringify([live, journals]);
+  const holders = fs.statSync(holdersFile(workspace), { throwIfNoEntry: false });
+  return JSON.stringify([live, journals, holders?.mtimeMs ?? 0]);
 }
 
 /** The newest run of the workspace, or undefined. */
@@ -99,7 +102,27 @@ export function loadRun(workspace: string, runId: string): { state: ReleaseState
   const file = path.join(runDir(workspace, runId), 'journal.jsonl');
   const read = readJournal(file);
   const lock = readLock(lockFile(workspace));
-  const live = !!lock && lock.runId === runId && isAlive(lock);
+  const live = (!!lock && lock.runId === runId && isAlive(lock)) || heldElsewhere(workspace, runId);
   const state = foldJournal(read.events, { closed: !live });
   return { state, events: read.events, torn: read.tornLine?.text, corrupt: read.corruptLines, live };
+}
+
+/**
+ * Whether a live holder on another machine holds `runId`, as the last sync of the shared store saw the
+ * holders (`.release/store/holders.json`): live when it was not stale then and its lease has not run out
+ * since, judged by this machine's clock. A damaged or missing file says nobody.
+ */
+function heldElsewhere(workspace: string, runId: string): boolean {
+  let holders: unknown;
+  try {
+    holders = JSON.parse(fs.readFileSync(holdersFile(workspace), 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!holders || typeof holders !== 'object') return false;
+  return Object.values(holders).some((h: unknown) => {
+    const o = h as { runId?: unknown; renewedAt?: unknown; leaseMs?: unknown; stale?: unknown } | null;
+    if (!o || o.runId !== runId || o.stale !== false || typeof o.renewedAt !== 'string' || typeof o.leaseMs !== 'number') return false;
+    return !Number.isNaN(Date.parse(o.renewedAt)) && !isStale({ renewedAt: o.renewedAt, leaseMs: o.leaseMs }, Date.now());
+  });
 }

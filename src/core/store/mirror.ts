@@ -1,0 +1,91 @@
+// A workspace's copy of a shared store: the runs made elsewhere become local journals the existing readers
+// (history, live state, promotion evidence) read as they read any run, and the lock holders a file beside them.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { lockKey } from '../model/schema-store';
+import { runIdProblem } from '../model/runIdRule';
+import { journalText } from './storeRecords';
+import type { ReleaseStore, StoreHolder } from './storeTypes';
+
+export interface MirrorResult {
+  /** Runs whose local journal was created or grew. */
+  copied: { runId: string; events: number }[];
+  /** Runs whose local journal is longer than the store's or differs from it: never overwritten. */
+  diverged: { runId: string; why: string }[];
+}
+
+/** Where the workspace keeps the holders the last sync saw, by lock key. */
+export const holdersFile = (workspace: string) => path.join(workspace, '.release', 'store', 'holders.json');
+
+/** Appends `text` to `file` and makes it durable, as the journal does. */
+function appendDurably(file: string, text: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    const buf = Buffer.from(text);
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(fd, buf, off);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes a small file whole: a reader sees the old one or the new one. */
+function replaceFile(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Copies the store's runs into `.release/runs/<id>/journal.jsonl`, only ever extending a local journal:
+ * one that is longer or differs is left as it is and reported. A run made on another machine or in
+ * another workspace gets `origin.json` (`{user, host, workspace}`); the holders of every lock go to
+ * `.release/store/holders.json` so that a run held by a live holder elsewhere reads as live.
+ */
+export async function syncMirror(workspace: string, store: ReleaseStore): Promise<MirrorResult> {
+  const result: MirrorResult = { copied: [], diverged: [] };
+  const runs = await store.runs();
+  const runsRoot = path.join(workspace, '.release', 'runs');
+  for (const run of runs) {
+    if (runIdProblem(run.runId)) continue;
+    const dir = path.join(runsRoot, run.runId);
+    const file = path.join(dir, 'journal.jsonl');
+    const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) {
+      result.diverged.push({ runId: run.runId, why: `${dir} is not a folder` });
+      continue;
+    }
+    const local = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    const stored = journalText(await store.events(run.runId));
+    if (local === stored) continue;
+    if (!stored.startsWith(local)) {
+      const why = local.startsWith(stored)
+        ? `the local journal holds ${local.split('\n').length - 1 - (stored.split('\n').length - 1)} more lines than ${store.where}: it is not overwritten (publish it from the machine that ran it)`
+        : `the local journal differs from the one in ${store.where}: it is not overwritten; compare the two before trusting either`;
+      result.diverged.push({ runId: run.runId, why });
+      continue;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    appendDurably(file, stored.slice(local.length));
+    const elsewhere = run.host !== os.hostname() || path.resolve(run.workspace) !== path.resolve(workspace);
+    if (elsewhere && !fs.existsSync(path.join(dir, 'origin.json')))
+      replaceFile(path.join(dir, 'origin.json'), `${JSON.stringify({ user: run.user, host: run.host, workspace: run.workspace })}\n`);
+    result.copied.push({ runId: run.runId, events: run.events });
+  }
+  replaceFile(holdersFile(workspace), `${JSON.stringify(await holdersOf(store, runs), null, 1)}\n`);
+  return result;
+}
+
+/** Every lock's holder: from one read where the backend has it, else a read per key the runs name. */
+async function holdersOf(store: ReleaseStore, runs: { name: string; environment: string }[]): Promise<Record<string, StoreHolder>> {
+  if (store.holders) return store.holders();
+  const out: Record<string, StoreHolder> = {};
+  for (const key of new Set(runs.map((r) => lockKey(r.name, r.environment)))) {
+    const h = await store.holder(key);
+    if (h) out[key] = h;
+  }
+  return out;
+}
