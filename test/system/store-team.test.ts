@@ -27,6 +27,10 @@ store:
 acceptance:
   file: verdict.txt
 phases:
+  preparation:
+    steps:
+      - name: wait while held
+        run: while [ -f hold ]; do sleep 0.05; done
   deploy:
     steps:
       - name: deploy
@@ -60,7 +64,8 @@ interface Machine {
   git(...args: string[]): Promise<string>;
   cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }>;
   spawnCli(...args: string[]): ChildProcess & { out: () => string; err: () => string };
-  setVersion(v: string, commit?: boolean): Promise<void>;
+  setVersion(v: string, o?: { push?: boolean; window?: string; store?: boolean }): Promise<void>;
+  runs(): string[];
 }
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
@@ -86,7 +91,8 @@ describe('team releases: two machines share one git store behind a real sshd', f
     const home = tempDir(`rp-home-${name}-`);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      ...remote.clientEnv(home),
+      GIT_SSH_COMMAND: remote.sshCommand,
+      GIT_CONFIG_NOSYSTEM: '1',
       HOME: home,
       GIT_AUTHOR_NAME: name,
       GIT_AUTHOR_EMAIL: `${name}@example.com`,
@@ -116,21 +122,24 @@ describe('team releases: two machines share one git store behind a real sshd', f
         c.stderr.on('data', (d: Buffer) => (err += d.toString()));
         return Object.assign(c, { out: () => out, err: () => err });
       },
-      setVersion: async (v, commit = false) => {
+      setVersion: async (v, o = {}) => {
         const file = path.join(dir, '.release', 'plan.yaml');
-        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^( {2}version: ).*$/m, `$1${v}`));
-        if (commit) {
-          await m.git('commit', '-qam', `release ${v}`);
-          await m.git('push', '-q', 'origin', 'HEAD:main');
-        }
+        let text = fs.readFileSync(file, 'utf8').replace(/^( {2}version: ).*$/m, `$1${v}`);
+        if (o.window) text = text.replace(/^( {2}window: ).*$/m, `$1${o.window}`);
+        if (o.store === false) text = text.replace(/^store:\n.*\n/m, '');
+        fs.writeFileSync(file, text);
+        // Environments with gates read the plan as committed.
+        await m.git('commit', '-qam', `release ${v}`);
+        if (o.push) await m.git('push', '-q', '-f', 'origin', 'HEAD:main');
       },
+      runs: () => fs.readdirSync(path.join(dir, '.release', 'runs')).sort(),
     };
     machines.push(m);
     return m;
   }
 
   before(async function () {
-    remote = await startGitRemote({ address: '127.0.0.22' });
+    remote = await startGitRemote('127.0.0.22');
     serving = path.join(tempDir('rp-serving-'), 'current');
     fs.writeFileSync(serving, '0.9.0\n');
     // The application's repository, which both machines clone: its plan names the store.
@@ -139,11 +148,18 @@ describe('team releases: two machines share one git store behind a real sshd', f
     const env = { ...process.env, GIT_AUTHOR_NAME: 'seed', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 'seed', GIT_COMMITTER_EMAIL: 's@e' };
     await run('git', ['init', '-q', '--bare', '-b', 'main', origin], seed, env);
     await run('git', ['init', '-q', '-b', 'main'], seed, env);
-    write(seed, '.release/plan.yaml', teamPlan(remote.url, '1.0.0', serving));
+    write(seed, '.release/plan.yaml', teamPlan(remote.url, '1.0.0', serving, '2s'));
     write(seed, 'verdict.txt', 'QA verdict: Ready for Launch\n');
     write(seed, 'health.txt', '1\n');
     write(seed, '.gitignore', '.release/runs/\n.release/lock\n.release/store/\n');
-    for (const args of [['add', '-A'], ['commit', '-qm', 'app'], ['remote', 'add', 'origin', origin], ['push', '-q', 'origin', 'main']]) {
+    const steps = [
+      ['add', '-A'],
+      ['commit', '-qm', 'app'],
+      ['tag', '-a', 'v0.9.0', '-m', '0.9.0'],
+      ['remote', 'add', 'origin', origin],
+      ['push', '-q', 'origin', 'main', 'v0.9.0'],
+    ];
+    for (const args of steps) {
       const r = await run('git', args, seed, env);
       assert.equal(r.code, 0, r.err);
     }
@@ -151,7 +167,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
 
   after(async function () {
     for (const c of spawned) if (c.pid && alive(c.pid)) c.kill('SIGKILL');
-    await remote?.close();
+    await remote?.stop();
   });
 
   it('two machines racing run of one environment: exactly one runs, the other is refused naming the holder (5 races)', async function () {
@@ -160,6 +176,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
     for (let i = 0; i < 5; i++) {
       await a.setVersion(`2.0.${i}`);
       await b.setVersion(`2.0.${i}`);
+      // Waits for both real CLI processes, which race for the lock in the store.
       // The window holds the winner long enough for the loser's acquire to meet it.
       const [ra, rb] = await Promise.all([a.cli('run', '--env', 'race', '--yes'), b.cli('run', '--env', 'race', '--yes')]);
       const won = [ra, rb].filter((r) => r.code === 0);
@@ -169,7 +186,83 @@ describe('team releases: two machines share one git store behind a real sshd', f
       assert.match(lost[0].err, /status --follow/);
     }
   });
-});
 
-export type { ReleaseEvent };
-export { openStore, waitFor, LEASE_MS };
+  /** What the store holds of a run, read by a client of its own (a third workspace). */
+  async function storeEvents(runId: string): Promise<ReleaseEvent[]> {
+    const ws = tempDir('rp-reader-');
+    const store = await openStore({ git: { remote: remote.url, lease: LEASE_MS } }, ws, { ...process.env, GIT_SSH_COMMAND: remote.sshCommand });
+    try {
+      return await store.events(runId, 0);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('a staging run published by a headless CI clone opens the promotion gate of production on another clone; without the store it is refused', async function () {
+    const ci = await machine('ci');
+    const bob = await machine('bob2');
+    await ci.setVersion('3.0.0', { push: true });
+    const staged = await ci.cli('run', '--env', 'staging', '--yes');
+    assert.equal(staged.code, 0, staged.err);
+    await bob.git('pull', '-q', 'origin', 'main');
+    const prod = await bob.cli('run', '--env', 'production', '--yes');
+    assert.equal(prod.code, 0, prod.err);
+    const stagingRun = ci.runs().at(-1)!;
+    assert.match(prod.out, new RegExp(`Promotion \\(open\\): 3\\.0\\.0 at \\w+ was released to staging in run ${stagingRun}`));
+    assert.equal(fs.readFileSync(serving, 'utf8').trim(), '3.0.0');
+    // The same clone state, without the store in the plan: the CI run is not here, the gate refuses as before.
+    const alone = await machine('alone');
+    await alone.setVersion('3.0.0', { store: false });
+    const refused = await alone.cli('run', '--env', 'production', '--yes');
+    assert.equal(refused.code, 1, refused.err);
+    assert.match(refused.out + refused.err, /promotion gate: no released staging run of team 3\.0\.0/);
+  });
+
+  it('kill -9 of the holder mid-monitoring: the other machine sees it interrupted within lease + margin, takes over and rolls back to the real previous version; the store keeps every event', async function () {
+    const alice = await machine('alice3');
+    const bob = await machine('bob3');
+    await alice.setVersion('3.1.0', { push: true, window: '30s' });
+    const staged = await alice.cli('run', '--env', 'staging', '--yes');
+    assert.equal(staged.code, 0, staged.err);
+    const holder = alice.spawnCli('run', '--env', 'production', '--yes');
+    // Waits for the real release to reach its monitoring window and publish it (a renewal publishes).
+    let runId = '';
+    const published = await waitFor(
+      async () => {
+        runId = alice.runs().at(-1) ?? '';
+        const events = runId.endsWith('3.1.0') && holder.out().includes('Monitoring') ? await storeEvents(runId) : [];
+        return events.some((e) => e.type === 'metric.sample') && events;
+      },
+      30_000,
+      200,
+    );
+    assert.ok(published, holder.err());
+    holder.kill('SIGKILL');
+    const killedAt = Date.now();
+    const atKill = await storeEvents(runId);
+    await bob.git('pull', '-q', 'origin', 'main');
+    // Waits for the lease to run out, as another machine's status sees it.
+    let status = '';
+    const seen = await waitFor(
+      async () => {
+        status = (await bob.cli('status', runId)).out;
+        return /interrupted: held by release-pilot CLI \(pid \d+\) on alice3@/.test(status);
+      },
+      LEASE_MS + 10_000,
+      250,
+    );
+    const sawAfterMs = Date.now() - killedAt;
+    assert.ok(seen, status);
+    assert.match(status, /workspace .*alice3/);
+    const back = await bob.cli('rollback', runId, '--yes', '--reason', 'the holder died mid-monitoring');
+    assert.equal(back.code, 3, back.err + back.out);
+    assert.match(back.err, /took over the store lock team@production from release-pilot CLI/);
+    assert.equal(fs.readFileSync(serving, 'utf8').trim(), '3.0.0');
+    const after = await storeEvents(runId);
+    assert.deepEqual(after.slice(0, atKill.length), atKill);
+    const types = after.slice(atKill.length).map((e) => e.type);
+    assert.ok(types.includes('rollback.started') && types.includes('rollback.finished'), types.join(', '));
+    assert.equal(after.at(-1)!.type, 'release.finished');
+    console.log(`      interrupted seen ${sawAfterMs} ms after the kill (lease ${LEASE_MS} ms)`);
+  });
+});

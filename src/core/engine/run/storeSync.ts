@@ -14,6 +14,7 @@ import {
 } from '../../store/storeTypes';
 import { GateError } from '../gates/gateError';
 import type { RunContext } from './context';
+import { bounded } from '../queries/sharedRuns';
 
 /** How a run shares its record through a release store (the plan's `store:`), as a front end asks. */
 export interface StoreOptions {
@@ -58,6 +59,25 @@ export function storeHeldText(h: StoreHolder, where: string): string {
   );
 }
 
+/**
+ * Whether a holder is this run's own earlier process: the run reopened (resume, rollback, abandon) while the
+ * lock still names it. A holder on another host counts once stale; on this host, when its pid is gone.
+ */
+function ownRun(h: StoreHolder, c: RunContext, host: string): boolean {
+  if (!c.reopened || h.runId !== c.runId) return false;
+  if (h.host !== host) return h.stale;
+  return h.pid !== process.pid && !pidAlive(h.pid);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Events after which the store gets the journal: phase boundaries, every rollback event, pauses and the end. */
 const BOUNDARY = /^(phase\.|rollback\.|release\.(started|paused|resumed|finished))/;
 
@@ -74,15 +94,6 @@ function metaOf(c: RunContext, host: string): RunMeta {
     workspace: c.o.workspace,
   };
 }
-
-const bounded = <T>(p: Promise<T>, ms: number, where: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new StoreUnreachableError(where, `no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e instanceof Error ? e : new Error(String(e)))),
-    );
-  });
 
 /**
  * A run's hold on the store: the environment's lock (renewed every lease / 3), the journal published at
@@ -140,7 +151,14 @@ export class StoreSync {
           );
         return s;
       }
-      if (Date.now() >= deadline || (r.holder.stale && !so.takeOverStale && so.waitMs === undefined)) throw new StoreLockHeldError(r.holder, so.store.where);
+      const own = ownRun(r.holder, c, s.host);
+      // This very run, held by a process that is gone: taken over once its lease ran out (waited for here, on this host).
+      if (own && r.holder.stale) {
+        so = { ...so, takeOverStale: true };
+        continue;
+      }
+      if (!own && (Date.now() >= deadline || (r.holder.stale && so.waitMs === undefined))) throw new StoreLockHeldError(r.holder, so.store.where);
+      if (own && Date.now() >= deadline + r.holder.leaseMs) throw new StoreLockHeldError(r.holder, so.store.where);
       if (!said) c.log.info(`waiting for ${r.holder.holder} (${r.holder.user}@${r.holder.host}, run ${r.holder.runId}) to release ${s.key}`);
       said = true;
       // Waits for the other machine's release to end: polled at a third of its lease.
