@@ -59,6 +59,8 @@ export async function syncMirror(workspace: string, store: ReleaseStore): Promis
       continue;
     }
     const local = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    // A local journal with as many events as the store holds was synced before: its events are not read again.
+    if (local.split('\n').length - 1 === run.events) continue;
     const stored = journalText(await store.events(run.runId));
     if (local === stored) continue;
     if (!stored.startsWith(local)) {

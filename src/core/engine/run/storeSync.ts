@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { ErrorCodes } from '../../base/errors';
 import type { ReleaseEvent } from '../../model/events';
+import { foldJournal, isFinal } from '../../model/releaseState';
 import { lockKey } from '../../model/schema-store';
 import { isProduction } from '../../plan/warnings';
 import {
@@ -67,6 +68,11 @@ function ownRun(h: StoreHolder, c: RunContext, host: string): boolean {
   if (!c.reopened || h.runId !== c.runId) return false;
   if (h.host !== host) return h.stale;
   return h.pid !== process.pid && !pidAlive(h.pid);
+}
+
+/** Whether the store's journal of a run says it ended: a stale lock of an ended run only lost its release. */
+async function runEnded(store: ReleaseStore, runId: string): Promise<boolean> {
+  return isFinal(foldJournal(await store.events(runId)).status);
 }
 
 function pidAlive(pid: number): boolean {
@@ -151,8 +157,8 @@ export class StoreSync {
           );
         return s;
       }
-      const own = ownRun(r.holder, c, s.host);
-      // This very run, held by a process that is gone: taken over once its lease ran out (waited for here, on this host).
+      const own = ownRun(r.holder, c, s.host) || (r.holder.stale && (await runEnded(so.store, r.holder.runId)));
+      // This very run, held by a process that is gone, or a run that ended: taken over once the lease ran out.
       if (own && r.holder.stale) {
         so = { ...so, takeOverStale: true };
         continue;
@@ -245,26 +251,39 @@ export class StoreSync {
     this.c.append({ type: 'warning', message: `${e.message}: the release goes on with its local journal and syncs when the store returns` });
   }
 
-  /** Publishes the journal as it is now; true once the store holds every event. Calls run one after the other. */
+  /**
+   * Publishes the journal as it is now; true once the store holds it. One push at a time: the calls made while
+   * one runs share the next, which takes every event written by then (a release's boundaries cost few pushes).
+   */
   publish(): Promise<boolean> {
-    this.chain = this.chain.then(async () => {
-      const events = this.c.events.slice();
-      if (events.length === 0 || events.length === this.published) return events.length === this.published;
-      try {
-        await bounded(this.so.store.publish(metaOf(this.c, this.host), events), this.timeoutMs, this.so.store.where);
-        this.published = events.length;
-        if (this.unreachable) {
-          this.unreachable = false;
-          if (!this.stopped) this.c.append({ type: 'warning', message: `the release store ${this.so.store.where} is reachable again: the journal is synced` });
-        }
-        return true;
-      } catch (e) {
-        this.down(e);
-        return false;
-      }
+    this.queued ??= this.chain.then(() => {
+      this.queued = undefined;
+      return this.push();
     });
-    return this.chain.then(() => this.published === this.c.events.length);
+    this.chain = this.queued;
+    return this.queued;
   }
+  private queued?: Promise<boolean>;
+
+  private async push(): Promise<boolean> {
+    const events = this.c.events.slice();
+    if (events.length === 0 || events.length === this.published) return events.length === this.published;
+    try {
+      await bounded(this.so.store.publish(metaOf(this.c, this.host), events), this.timeoutMs, this.so.store.where);
+      this.published = events.length;
+      this.pushes++;
+      if (this.unreachable) {
+        this.unreachable = false;
+        if (!this.stopped) this.c.append({ type: 'warning', message: `the release store ${this.so.store.where} is reachable again: the journal is synced` });
+      }
+      return true;
+    } catch (e) {
+      this.down(e);
+      return false;
+    }
+  }
+  /** How many pushes reached the store (the figures of a release's cost). */
+  pushes = 0;
 
   /**
    * Before a production step: the store must hold the run's journal, so another machine sees what runs.
