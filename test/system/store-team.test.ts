@@ -34,11 +34,12 @@ phases:
   deploy:
     steps:
       - name: deploy
-        run: echo "\${release.version}" > ${serving}
+        production: true
+        run: echo "\${release.version}" > ${serving}.\${release.environment}
 rollback:
   steps:
     - name: back
-      run: echo "\${release.previousVersion}" > ${serving}
+      run: echo "\${release.previousVersion}" > ${serving}.\${release.environment}
 monitoring:
   window: ${window}
   interval: 200ms
@@ -141,14 +142,14 @@ describe('team releases: two machines share one git store behind a real sshd', f
   before(async function () {
     remote = await startGitRemote('127.0.0.22');
     serving = path.join(tempDir('rp-serving-'), 'current');
-    fs.writeFileSync(serving, '0.9.0\n');
+    fs.writeFileSync(`${serving}.production`, '0.9.0\n');
     // The application's repository, which both machines clone: its plan names the store.
     const seed = tempDir('rp-seed-');
     origin = path.join(tempDir('rp-origin-'), 'app.git');
     const env = { ...process.env, GIT_AUTHOR_NAME: 'seed', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 'seed', GIT_COMMITTER_EMAIL: 's@e' };
     await run('git', ['init', '-q', '--bare', '-b', 'main', origin], seed, env);
     await run('git', ['init', '-q', '-b', 'main'], seed, env);
-    write(seed, '.release/plan.yaml', teamPlan(remote.url, '1.0.0', serving, '2s'));
+    write(seed, '.release/plan.yaml', teamPlan(remote.url, '1.0.0', serving, '1s'));
     write(seed, 'verdict.txt', 'QA verdict: Ready for Launch\n');
     write(seed, 'health.txt', '1\n');
     write(seed, '.gitignore', '.release/runs/\n.release/lock\n.release/store/\n');
@@ -188,8 +189,9 @@ describe('team releases: two machines share one git store behind a real sshd', f
   });
 
   /** What the store holds of a run, read by a client of its own (a third workspace). */
+  let reader = '';
   async function storeEvents(runId: string): Promise<ReleaseEvent[]> {
-    const ws = tempDir('rp-reader-');
+    const ws = (reader ||= tempDir('rp-reader-'));
     const store = await openStore({ git: { remote: remote.url, lease: LEASE_MS } }, ws, { ...process.env, GIT_SSH_COMMAND: remote.sshCommand });
     try {
       return await store.events(runId, 0);
@@ -209,7 +211,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
     assert.equal(prod.code, 0, prod.err);
     const stagingRun = ci.runs().at(-1)!;
     assert.match(prod.out, new RegExp(`Promotion \\(open\\): 3\\.0\\.0 at \\w+ was released to staging in run ${stagingRun}`));
-    assert.equal(fs.readFileSync(serving, 'utf8').trim(), '3.0.0');
+    assert.equal(fs.readFileSync(`${serving}.production`, 'utf8').trim(), '3.0.0');
     // The same clone state, without the store in the plan: the CI run is not here, the gate refuses as before.
     const alone = await machine('alone');
     await alone.setVersion('3.0.0', { store: false });
@@ -224,6 +226,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
     await alice.setVersion('3.1.0', { push: true, window: '30s' });
     const staged = await alice.cli('run', '--env', 'staging', '--yes');
     assert.equal(staged.code, 0, staged.err);
+    const servedBefore = fs.readFileSync(`${serving}.production`, 'utf8').trim();
     const holder = alice.spawnCli('run', '--env', 'production', '--yes');
     // Waits for the real release to reach its monitoring window and publish it (a renewal publishes).
     let runId = '';
@@ -237,6 +240,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
       200,
     );
     assert.ok(published, holder.err());
+    assert.equal(fs.readFileSync(`${serving}.production`, 'utf8').trim(), '3.1.0');
     holder.kill('SIGKILL');
     const killedAt = Date.now();
     const atKill = await storeEvents(runId);
@@ -257,12 +261,72 @@ describe('team releases: two machines share one git store behind a real sshd', f
     const back = await bob.cli('rollback', runId, '--yes', '--reason', 'the holder died mid-monitoring');
     assert.equal(back.code, 3, back.err + back.out);
     assert.match(back.err, /took over the store lock team@production from release-pilot CLI/);
-    assert.equal(fs.readFileSync(serving, 'utf8').trim(), '3.0.0');
+    assert.equal(fs.readFileSync(`${serving}.production`, 'utf8').trim(), servedBefore);
     const after = await storeEvents(runId);
     assert.deepEqual(after.slice(0, atKill.length), atKill);
     const types = after.slice(atKill.length).map((e) => e.type);
     assert.ok(types.includes('rollback.started') && types.includes('rollback.finished'), types.join(', '));
     assert.equal(after.at(-1)!.type, 'release.finished');
     console.log(`      interrupted seen ${sawAfterMs} ms after the kill (lease ${LEASE_MS} ms)`);
+  });
+
+  it('sshd stopped: production refuses to start (unless --offline, journaled); mid-release the run pauses before its production step and resume syncs', async function () {
+    const carol = await machine('carol');
+    await carol.setVersion('4.0.0');
+    await remote.stop();
+    try {
+      const refused = await carol.cli('run', '--env', 'production', '--yes');
+      assert.equal(refused.code, 1, refused.err);
+      assert.match(
+        refused.err,
+        /the release store ssh:\/\/\S+ cannot be reached: .*production is production, so the release does not start without the store's lock .*--offline "<reason>"/s,
+      );
+      const offline = await carol.cli('run', '--env', 'production', '--yes', '--offline', 'the git server is down for maintenance');
+      const offRun = carol.runs().at(-1)!;
+      const journal = fs.readFileSync(path.join(carol.dir, '.release', 'runs', offRun, 'journal.jsonl'), 'utf8');
+      assert.match(journal, /released offline, without the store's lock .*: the git server is down for maintenance/, offline.err);
+      assert.match(offline.out, /released offline/);
+      // Another environment goes on with a warning, and pauses before its production step, which the store cannot record.
+      const race = await carol.cli('run', '--env', 'race', '--yes');
+      assert.equal(race.code, 1, race.err);
+      assert.match(race.err, /warning: .*cannot be reached.*goes on without the store's lock/s);
+      assert.match(race.out, /paused: the release store cannot record that the production step "deploy" starts/);
+      const gone = await carol.cli('abandon', carol.runs().at(-1)!, '--reason', 'the store is down; released later');
+      assert.equal(gone.code, 0, gone.err);
+    } finally {
+      await remote.start();
+    }
+    // Mid-release: the run holds in its first step while the store goes away.
+    await carol.setVersion('4.0.1');
+    write(carol.dir, 'hold', '');
+    const run = carol.spawnCli('run', '--env', 'race', '--yes');
+    let runId = '';
+    const started = await waitFor(
+      async () => {
+        runId = carol.runs().at(-1) ?? '';
+        return runId.endsWith('4.0.1') && (await storeEvents(runId)).length > 0;
+      },
+      20_000,
+      100,
+    );
+    assert.ok(started, run.err());
+    await remote.stop();
+    fs.rmSync(path.join(carol.dir, 'hold'));
+    // Waits for the real CLI process to pause and exit.
+    const code = await new Promise<number | null>((resolve) => run.on('close', resolve));
+    assert.equal(code, 1, run.err());
+    assert.match(run.out(), /paused: the release store cannot record that the production step "deploy" starts/);
+    assert.equal(fs.existsSync(`${serving}.race`) && fs.readFileSync(`${serving}.race`, 'utf8').trim() === '4.0.1', false);
+    await remote.start();
+    const resumed = await carol.cli('resume', runId, '--yes');
+    assert.equal(resumed.code, 0, resumed.err + resumed.out);
+    assert.equal(fs.readFileSync(`${serving}.race`, 'utf8').trim(), '4.0.1');
+    const local = fs
+      .readFileSync(path.join(carol.dir, '.release', 'runs', runId, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ReleaseEvent);
+    assert.deepEqual(await storeEvents(runId), local);
+    assert.ok(local.some((e) => e.type === 'warning' && /cannot be reached/.test(e.message)));
   });
 });

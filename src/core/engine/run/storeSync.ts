@@ -117,6 +117,8 @@ export class StoreSync {
   private readonly host = os.hostname();
   private readonly notes: string[] = [];
   private stopped = false;
+  /** Started with `offline` and a reason while the store could not be reached. */
+  private offlineChosen = false;
   private onLeaseLost?: (e: LeaseLostError) => void;
   private onRollback?: (reason: string, by: string) => void;
 
@@ -185,6 +187,7 @@ export class StoreSync {
           `(another machine could be releasing it): retry when the store is back, or start with --offline "<reason>" to release without it`,
       );
     this.unreachable = true;
+    this.offlineChosen = Boolean(reason);
     this.notes.push(
       reason
         ? `released offline, without the store's lock (${e.message}): ${reason}`
@@ -287,9 +290,12 @@ export class StoreSync {
 
   /**
    * Before a production step: the store must hold the run's journal, so another machine sees what runs.
-   * False when it cannot be published (the run then pauses, resumable; a resume publishes first).
+   * False when it cannot be published (the run then pauses, resumable; a resume publishes first), unless the
+   * run was started `--offline`.
    */
   async recorded(): Promise<boolean> {
+    // Released offline by a person's choice (--offline, journaled): its production steps do not wait for the store.
+    if (this.offlineChosen) return (await this.publish()) || true;
     return (await this.publish()) || (await this.publish());
   }
 
