@@ -54,11 +54,13 @@ export const storeDoc =
 
 /** The longest lock key: it is a ref name's last part in the git store. */
 export const LOCK_KEY_MAX = 200;
-const LOCK_KEY_RE = /^[a-z0-9_%~-]+@[a-z0-9_%~-]+$/;
+const LOCK_KEY_RE = /^[a-z0-9_%][a-z0-9_%-]*@[a-z0-9_%][a-z0-9_%-]*$/;
 
-/** A name key as a lock key writes it: letters, digits, `_` and `-` as they are, any other character as `%XX` of its UTF-8 bytes. */
+/** A name key as a lock key writes it: letters, digits, `_` and `-` (not first) as they are, any other byte of its UTF-8 as `%xx`; `%z` (never a byte) starts the digest of a long part. */
 const keyPart = (text: string) =>
-  [...new TextEncoder().encode(text)].map((b) => (/[a-z0-9_-]/.test(String.fromCharCode(b)) && b < 0x80 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('').toLowerCase();
+  [...new TextEncoder().encode(text)]
+    .map((b, i) => (b < 0x80 && (/[a-z0-9_]/.test(String.fromCharCode(b)) || (b === 0x2d && i > 0)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`))
+    .join('');
 
 /** A short stable digest of a long key part (FNV-1a, 64 bits in two halves): the model layer imports no crypto. */
 function digest(text: string): string {
@@ -81,7 +83,7 @@ function digest(text: string): string {
 export function lockKey(name: string, environment: string): string {
   const part = (t: string) => {
     const k = keyPart(nameKey(t));
-    return k.length <= 96 ? k : `${k.slice(0, 78)}~${digest(k)}`;
+    return k.length <= 96 ? k : `${k.slice(0, 78)}%z${digest(k)}`;
   };
   return `${part(name)}@${part(environment)}`;
 }
@@ -90,5 +92,5 @@ export function lockKey(name: string, environment: string): string {
 export function lockKeyProblem(key: string): string | undefined {
   if (key.length <= LOCK_KEY_MAX && LOCK_KEY_RE.test(key)) return undefined;
   const shown = JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key);
-  return `${shown} is not a lock key: expected what lockKey(name, environment) makes (service@environment in lower-case letters, digits, _ - and %XX, at most ${LOCK_KEY_MAX} characters)`;
+  return `${shown} is not a lock key: expected what lockKey(name, environment) makes (service@environment in lower-case letters, digits, _ - and %xx, at most ${LOCK_KEY_MAX} characters)`;
 }

@@ -76,6 +76,8 @@ export class GitStore implements ReleaseStore {
   private ready: Promise<void> | undefined;
   private fetching: Promise<unknown> = Promise.resolve();
   private readonly watches = new Set<() => void>();
+  /** The last journal this store pushed for each run: the expected value of its next push. */
+  private readonly pushed = new Map<string, { oid: string; text: string; meta: MetaRecord }>();
 
   constructor(
     readonly url: string,
@@ -124,8 +126,8 @@ export class GitStore implements ReleaseStore {
     const small: string[] = [];
     paths.forEach((p, i) => {
       const [, type, size] = (check[i] ?? '').split(' ');
-      if (type !== 'blob') result.set(p, new StoreDataError(`${this.where}: ${p} is ${type === undefined ? 'missing' : `a ${type}`}, expected a file`));
-      else if (Number(size) > max) result.set(p, new StoreDataError(`${this.where}: ${p} is ${size} bytes, more than the ${max} a record of Release Pilot can be`));
+      if (type !== 'blob') result.set(p, new StoreDataError(`is ${type === undefined || type === 'missing' ? 'missing' : `a ${type}`}, expected a file`));
+      else if (Number(size) > max) result.set(p, new StoreDataError(`is ${size} bytes, more than the ${max} a record of Release Pilot can be`));
       else small.push(p);
     });
     if (small.length === 0) return result;
@@ -145,7 +147,7 @@ export class GitStore implements ReleaseStore {
     if (!found) return undefined;
     if (found.type !== 'commit') throw new StoreDataError(`${this.where}: ${ref} points to a ${found.type}, expected a commit written by Release Pilot`);
     const text = (await this.files([`${found.oid}:${name}`], max)).get(`${found.oid}:${name}`)!;
-    if (text instanceof Error) throw new StoreDataError(`${ref}: ${text.message}`);
+    if (text instanceof Error) throw new StoreDataError(`${this.where} ${ref} ${name} ${text.message}`);
     return { oid: found.oid, text };
   }
 
@@ -179,7 +181,8 @@ export class GitStore implements ReleaseStore {
     checkKey(key);
     checkRunId(me.runId);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const current = await this.readLock(key);
+      // The first attempt takes a free key with one push (the server refuses it if the key exists); a refused one reads who holds it.
+      const current = attempt === 0 ? undefined : await this.readLock(key);
       if (current && (!current.holder.stale || !opts.takeOverStale)) return { ok: false, holder: current.holder };
       const at = new Date(this.now()).toISOString();
       const record: HolderRecord = { ...pickHolder(me), since: at, renewedAt: at };
@@ -212,15 +215,22 @@ export class GitStore implements ReleaseStore {
     return (await this.readLock(key))?.holder;
   }
 
-  /** Every lock's holder, by key, from one fetch: what the mirror writes for readers of this workspace. */
+  /** Every lock's holder, by key, from one fetch: what the mirror writes for readers of this workspace. A broken record goes to `problems`. */
   async holders(): Promise<Record<string, StoreHolder>> {
     await this.fetch(`${NS}/locks/*`);
     const refs = await this.refs(`${NS}/locks/`);
     const out: Record<string, StoreHolder> = {};
+    const problems: string[] = [];
     for (const ref of refs.keys()) {
-      const f = await this.file(ref, 'holder.json', RECORD_MAX_BYTES, refs);
-      if (f) out[ref.slice(`${NS}/locks/`.length)] = readHolder(f.text, `${this.where} ${ref} holder.json`, this.now());
+      try {
+        const f = await this.file(ref, 'holder.json', RECORD_MAX_BYTES, refs);
+        if (f) out[ref.slice(`${NS}/locks/`.length)] = readHolder(f.text, `${this.where} ${ref} holder.json`, this.now());
+      } catch (e) {
+        if (!(e instanceof StoreDataError)) throw e;
+        problems.push(e.message);
+      }
     }
+    this.problems = problems;
     return out;
   }
 
@@ -239,7 +249,9 @@ export class GitStore implements ReleaseStore {
     checkMeta(meta);
     const text = journalText(events);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const stored = await this.stored(meta.runId);
+      // What this store pushed last for the run is tried first without a fetch: the push's lease checks it is still what the remote holds.
+      const pushed = this.pushed.get(meta.runId);
+      const stored = attempt === 0 && pushed && text.startsWith(pushed.text) ? pushed : await this.stored(meta.runId);
       if (stored && stored.text.startsWith(text)) return; // nothing the store does not hold already
       if (stored && !text.startsWith(stored.text))
         throw new StoreDataError(
@@ -248,7 +260,10 @@ export class GitStore implements ReleaseStore {
       const updatedAt = (events.at(-1) as { at?: string } | undefined)?.at ?? new Date(this.now()).toISOString();
       const record: MetaRecord = { ...pickMeta(meta), events: events.length, updatedAt };
       const oid = await this.commit({ 'meta.json': JSON.stringify(record, null, 1), 'journal.jsonl': text }, `run ${meta.runId}: ${events.length} events`, meta, stored?.oid);
-      if ((await this.git.push(runRef(meta.runId), oid, stored?.oid)) === 'ok') return;
+      if ((await this.git.push(runRef(meta.runId), oid, stored?.oid)) === 'ok') {
+        this.pushed.set(meta.runId, { oid, text, meta: record });
+        return;
+      }
       // Another publisher of this run pushed first: read what it stored and compare again.
     }
     throw new Error(`run ${meta.runId}: its journal in ${this.where} kept changing under ${CAS_ATTEMPTS} attempts to publish; try again`);
@@ -268,7 +283,7 @@ export class GitStore implements ReleaseStore {
       const t = texts.get(`${oid}:meta.json`);
       if (t === undefined) continue;
       try {
-        if (t instanceof Error) throw t;
+        if (t instanceof Error) throw new StoreDataError(`${this.where} ${ref} meta.json ${t.message}`);
         const m = readMeta(t, `${this.where} ${ref} meta.json`);
         if (m.runId !== ref.slice(`${NS}/runs/`.length)) throw new StoreDataError(`${this.where} ${ref} meta.json names run ${m.runId}, not its own`);
         out.push(m);
