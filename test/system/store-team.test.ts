@@ -54,6 +54,7 @@ environments:
   staging: {}
   production:
     requires: { released: staging }
+    monitoring: { window: 1s }
   race: {}
 `;
 }
@@ -65,7 +66,7 @@ interface Machine {
   git(...args: string[]): Promise<string>;
   cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }>;
   spawnCli(...args: string[]): ChildProcess & { out: () => string; err: () => string };
-  setVersion(v: string, o?: { push?: boolean; window?: string; store?: boolean }): Promise<void>;
+  setVersion(v: string, o?: { push?: boolean; productionWindow?: string; store?: boolean }): Promise<void>;
   runs(): string[];
 }
 
@@ -126,7 +127,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
       setVersion: async (v, o = {}) => {
         const file = path.join(dir, '.release', 'plan.yaml');
         let text = fs.readFileSync(file, 'utf8').replace(/^( {2}version: ).*$/m, `$1${v}`);
-        if (o.window) text = text.replace(/^( {2}window: ).*$/m, `$1${o.window}`);
+        if (o.productionWindow) text = text.replace(/monitoring: \{ window: 1s \}/, `monitoring: { window: ${o.productionWindow} }`);
         if (o.store === false) text = text.replace(/^store:\n.*\n/m, '');
         fs.writeFileSync(file, text);
         // Environments with gates read the plan as committed.
@@ -223,7 +224,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
   it('kill -9 of the holder mid-monitoring: the other machine sees it interrupted within lease + margin, takes over and rolls back to the real previous version; the store keeps every event', async function () {
     const alice = await machine('alice3');
     const bob = await machine('bob3');
-    await alice.setVersion('3.1.0', { push: true, window: '30s' });
+    await alice.setVersion('3.1.0', { push: true, productionWindow: '30s' });
     const staged = await alice.cli('run', '--env', 'staging', '--yes');
     assert.equal(staged.code, 0, staged.err);
     const servedBefore = fs.readFileSync(`${serving}.production`, 'utf8').trim();
