@@ -142,7 +142,13 @@ async function main() {
   fs.writeFileSync(path.join(seed, 'verdict.txt'), 'QA verdict: Ready for Launch\n');
   fs.writeFileSync(path.join(seed, 'health.txt'), '1\n');
   fs.writeFileSync(path.join(seed, '.gitignore'), '.release/runs/\n.release/lock\n.release/store/\n');
-  for (const a of [['add', '-A'], ['commit', '-qm', 'shop'], ['tag', '-a', 'v1.0.0', '-m', '1.0.0'], ['remote', 'add', 'origin', origin], ['push', '-q', 'origin', 'main', 'v1.0.0']])
+  for (const a of [
+    ['add', '-A'],
+    ['commit', '-qm', 'shop'],
+    ['tag', '-a', 'v1.0.0', '-m', '1.0.0'],
+    ['remote', 'add', 'origin', origin],
+    ['push', '-q', 'origin', 'main', 'v1.0.0'],
+  ])
     git(seed, env, ...a);
   const alice = workspace('alice', origin, sshCommand);
   const bob = workspace('bob', origin, sshCommand);
@@ -172,7 +178,10 @@ async function main() {
   const [a, b] = await Promise.all([release.done, back.done]);
   await follow.done;
   const stored = git(tmp, process.env, '--git-dir', store, 'rev-list', '--count', `refs/release-pilot/runs/${runId}`);
-  const events = fs.readFileSync(path.join(alice.dir, '.release', 'runs', runId, 'journal.jsonl'), 'utf8').trim().split('\n').length;
+  const events = fs
+    .readFileSync(path.join(alice.dir, '.release', 'runs', runId, 'journal.jsonl'), 'utf8')
+    .trim()
+    .split('\n').length;
   const served = fs.readFileSync(serving, 'utf8').trim();
 
   // The same release without the store, for the seconds it adds.
@@ -188,8 +197,12 @@ async function main() {
   say('\nfigures');
   say(`  alice's release: exit ${a.code}; bob's rollback: exit ${b.code}; production serves ${served} after the rollback`);
   say(`  events in the journal: ${events}; pushes of it to the store: ${stored}`);
-  say(`  follower lag (alice prints a line → bob prints it): median ${Math.round(lags[Math.floor(lags.length / 2)] ?? NaN)} ms, max ${Math.round(lags.at(-1) ?? NaN)} ms over ${lags.length} lines`);
-  say(`  a 2 s release: ${(plain.ms / 1000).toFixed(1)} s without the store, ${(shared.ms / 1000).toFixed(1)} s with it (+${((shared.ms - plain.ms) / 1000).toFixed(1)} s)`);
+  say(
+    `  follower lag (alice prints a line → bob prints it): median ${Math.round(lags[Math.floor(lags.length / 2)] ?? NaN)} ms, max ${Math.round(lags.at(-1) ?? NaN)} ms over ${lags.length} lines`,
+  );
+  say(
+    `  a 2 s release: ${(plain.ms / 1000).toFixed(1)} s without the store, ${(shared.ms / 1000).toFixed(1)} s with it (+${((shared.ms - plain.ms) / 1000).toFixed(1)} s)`,
+  );
   return a.code === 3 && b.code === 3 ? 0 : 1;
 }
 

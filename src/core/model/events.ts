@@ -75,8 +75,6 @@ export type ReleaseEvent = At &
         environment: string;
         user: string;
         host: string;
-        /** The releasing workspace's absolute path on `host` (absent in older journals). */
-        workspace?: string;
         pid: number;
         planHash: string;
         previousVersion?: string;

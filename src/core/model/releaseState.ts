@@ -13,9 +13,6 @@ export interface ReleaseState {
   environment: string;
   plan: string;
   user: string;
-  /** The machine and the workspace the run started in (absent in journals older than them). */
-  host?: string;
-  workspace?: string;
   /** Full SHA of the commit the release started from (HEAD at start), when the workspace is a git repository. */
   commit?: string;
   /** The working tree matched `commit` when the run started (journaled since environments); undefined when unknown. */
@@ -128,8 +125,6 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
           environment: e.environment,
           plan: e.plan,
           user: e.user,
-          host: e.host,
-          ...(e.workspace ? { workspace: e.workspace } : {}),
           startedAt: e.at,
           previousVersion: e.previousVersion,
           ...(e.commit ? { commit: e.commit } : {}),

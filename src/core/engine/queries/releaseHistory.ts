@@ -1,4 +1,4 @@
-import * as os from 'node:os';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { statusName, type ReleaseState } from '../../model/releaseState';
 import { loadRun, runDir, runIds } from './runs';
@@ -85,7 +85,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
       ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
       ...(end !== undefined ? { durationMs: end - Date.parse(s.startedAt) } : {}),
       user: s.user,
-      ...(elsewhere(s, workspace) ? { madeElsewhere: `${s.user}@${s.host}` } : {}),
+      ...madeElsewhere(dir),
       ...(s.commit ? { commit: s.commit } : {}),
       ...(s.previousVersion ? { previousVersion: s.previousVersion } : {}),
       ...(s.rollback
@@ -139,8 +139,12 @@ export function renderHistory(rows: readonly HistoryRow[], duration: (ms: number
   return [...table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')), ...folded].join('\n');
 }
 
-/** A run made on another machine, or in another workspace of this one: it reached this workspace through the store. */
-function elsewhere(s: ReleaseState, workspace: string): boolean {
-  if (!s.host) return false;
-  return s.host !== os.hostname() || (s.workspace !== undefined && path.resolve(s.workspace) !== path.resolve(workspace));
+/** A run made on another machine or in another workspace: the store's copy of it says who made it where (`origin.json`). */
+function madeElsewhere(dir: string): { madeElsewhere?: string } {
+  try {
+    const o = JSON.parse(fs.readFileSync(path.join(dir, 'origin.json'), 'utf8')) as { user?: unknown; host?: unknown };
+    return typeof o.user === 'string' && typeof o.host === 'string' ? { madeElsewhere: `${o.user}@${o.host}` } : {};
+  } catch {
+    return {};
+  }
 }

@@ -17,8 +17,7 @@ import { secretSources } from '../gates/secrets';
 import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
 import { StopLatch } from './stopLatch';
 import { runDir } from '../queries/runs';
-import { silentLogger, type EngineOptions, type Logger } from './ports';
-import type { StoreSync } from './storeSync';
+import { silentLogger, type EngineOptions, type Logger, type RunStore } from './ports';
 
 export interface RollbackRequest {
   reason: string;
@@ -49,7 +48,7 @@ export class RunContext implements StatusWriter {
   current?: RunningStep;
   monitor?: Monitor;
   /** The run's hold on the plan's shared store, when it has one. */
-  store?: StoreSync;
+  store?: RunStore;
   private request?: RollbackRequest;
   user = '';
   /** The plan as loaded: `o.plan` is it with the commands reading the variables given at run time as data. */

@@ -135,7 +135,7 @@ export class Release {
 
   /** After the local lock: the shared store's lock for the environment, when the plan has a store. */
   private async takeStoreLock(): Promise<void> {
-    if (this.o.store) this.c.store = await StoreSync.acquire(this.c, this.o.store, this.o.holder ?? 'release-pilot');
+    if (this.o.store) this.c.store = this.shared = await StoreSync.acquire(this.c, this.o.store, this.o.holder ?? 'release-pilot');
   }
 
   /**
@@ -143,15 +143,15 @@ export class Release {
    * journaled), and a rollback asked for through the store is asked of this release as a person would.
    */
   private beginStore(): void {
-    this.c.store?.begin(
+    this.shared?.begin(
       (e) => this.stop(`the loss of the store lock ${e.key}`),
       (reason, by) => this.requestRollback(reason, by),
     );
-    void this.c.store?.publish();
+    void this.shared?.publish();
   }
 
   private async releaseLocks(): Promise<void> {
-    await this.c.store?.close();
+    await this.shared?.close();
     this.lock?.release();
   }
 
@@ -160,6 +160,8 @@ export class Release {
     return this.storeClosed ?? Promise.resolve();
   }
   private storeClosed?: Promise<void>;
+  /** The run's hold on the plan's shared store, when it has one. */
+  private shared?: StoreSync;
 
   /** Said only once the lock is really used: a start refused over the dead holder's run took nothing over. */
   private warnTakeover(): void {
@@ -178,7 +180,7 @@ export class Release {
       }
     }
     void this.c.monitor?.close();
-    this.storeClosed ??= this.c.store?.close();
+    this.storeClosed ??= this.shared?.close();
     this.c.journal?.close();
     this.lock?.release();
     this.lock = undefined;

@@ -30,7 +30,6 @@ export function startedEvent(
     environment: o.plan.release.environment,
     user: c.user,
     host: os.hostname(),
-    workspace: o.workspace,
     pid: process.pid,
     planHash: planHash(o.planText),
     ...(facts.previous ? { previousVersion: facts.previous.version, previousVersionFrom: facts.previous.source } : {}),

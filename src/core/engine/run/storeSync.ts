@@ -15,22 +15,10 @@ import {
 } from '../../store/storeTypes';
 import { GateError } from '../gates/gateError';
 import type { RunContext } from './context';
-import { bounded } from '../queries/sharedRuns';
+import type { RunStore, StoreOptions } from './ports';
 
-/** How a run shares its record through a release store (the plan's `store:`), as a front end asks. */
-export interface StoreOptions {
-  store: ReleaseStore;
-  /** Wait this long for a lock another machine holds (polling), then run; unset: refuse at once. */
-  waitMs?: number;
-  /** Start although the store cannot be reached, for this written reason (journaled as a warning). */
-  offline?: string;
-  /** Default 30 s: without a renewal for this long, the holder is stale. */
-  leaseMs?: number;
-  /** How long one publish may take before the run goes on without it (default 10 s). */
-  publishTimeoutMs?: number;
-  /** Take the lock over from a stale holder of this same run (a rollback from another machine). */
-  takeOverStale?: boolean;
-}
+export type { StoreOptions } from './ports';
+import { bounded } from '../queries/sharedRuns';
 
 export const DEFAULT_LEASE_MS = 30_000;
 
@@ -106,7 +94,7 @@ function metaOf(c: RunContext, host: string): RunMeta {
  * every boundary and at each renewal, and a rollback asked for from another machine, read at each renewal.
  * The local journal stays the record written first; the store gets a copy that only grows.
  */
-export class StoreSync {
+export class StoreSync implements RunStore {
   readonly key: string;
   private lease?: StoreLease;
   private timer?: NodeJS.Timeout;
