@@ -25,7 +25,10 @@ export function activate(context: vscode.ExtensionContext): ReleasePilotApi {
   const tree = new ReleaseTreeProvider(controller);
   const statusBar = new RollbackStatusBar(controller);
   const diagnostics = new PlanDiagnostics(() => controller.planFile);
-  const history = new HistoryProvider(() => controller.workspaceDir);
+  const history = new HistoryProvider(
+    () => controller.workspaceDir,
+    () => controller.syncStore(),
+  );
   const previews = new PreviewDocuments();
   const extensionUri = context.extensionUri;
   context.subscriptions.push(

@@ -16,7 +16,8 @@ Commands:
                            end a paused or interrupted release without rolling back: ends the
                            processes its interrupted step left running and journals who and why (a
                            rollback waiting before its restore: rollback --restore or --no-restore)
-  status [RUN]             show the state of the newest (or the named) release
+  status [RUN]             show the state of the newest (or the named) release; with a store, who holds
+                           it and where; --follow prints its events as they reach the store, until it ends
   rollback [RUN]           roll back the newest (or the named) release; asks first (no terminal: --yes);
                            --dry-run shows what it goes back to and every rollback command, runs nothing
   report [RUN]             print the report of a release and write report.md / report.json
@@ -57,6 +58,11 @@ Options:
   --retry                  with resume: run the interrupted step again (this confirms that step,
                            production or not; later production steps still need --yes or a terminal)
   --reason TEXT            why you roll back or abandon
+  --follow                 with status: follow the run's events in the plan's store until it ends
+  --wait DURATION          with run or resume: wait this long (10m, 90s) for another machine's release of
+                           the environment to end, then run (default: refuse at once, naming it)
+  --offline TEXT           with run or resume: release although the plan's store cannot be reached (its
+                           lock is not taken): the reason is journaled as a warning
   --late                   with rollback --yes: confirm a rollback after its window closed
                            (without a terminal, --yes alone does not start a late rollback)
   --restore                with rollback: confirm the restore a rollback waits for (it shows the
@@ -96,7 +102,7 @@ export type CliArgs = ReturnType<typeof parse>;
 export type CliOptions = CliArgs['values'];
 
 /** Options that say one thing: given twice, the last would win in silence (`--env staging --env production`). */
-const ONCE = ['env', 'plan', 'workspace', 'override-freeze', 'comment', 'redeploy', 'reason'];
+const ONCE = ['env', 'plan', 'workspace', 'override-freeze', 'comment', 'redeploy', 'reason', 'wait', 'offline'];
 
 export function parse(argv: string[]) {
   const parsed = parseOnce(argv);
@@ -121,6 +127,9 @@ export const OPTIONS = {
   tick: { type: 'string', multiple: true },
   waive: { type: 'string', multiple: true },
   reason: { type: 'string' },
+  follow: { type: 'boolean' },
+  wait: { type: 'string' },
+  offline: { type: 'string' },
   format: { type: 'string' },
   verbose: { type: 'boolean' },
   write: { type: 'boolean' },

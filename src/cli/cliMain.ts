@@ -16,6 +16,10 @@ import { completionCommand } from './completion';
 import { VERSION } from './version';
 import { exitAfterOutput, maskedIo, stdio, type Io } from './io';
 import { REASON_RULE, writtenReason } from '../core/engine/gates/writtenReason';
+import { durationMs } from '../core/model/schema-values';
+import type { ReleaseStore } from '../core/store/storeTypes';
+import { storeStatusCommand } from './storeStatus';
+import { syncFirst } from './storeCommands';
 import {
   compareCommand,
   dryRunCommand,
@@ -77,6 +81,67 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err('release-pilot: --redeploy goes with run (and run --redeploy VERSION --dry-run previews it)');
     return EXIT.usage;
   }
+  const storeFlags = storeFlagProblem(command, o);
+  if (storeFlags) {
+    io.err(`release-pilot: ${storeFlags}`);
+    return EXIT.usage;
+  }
+  if (READERS.includes(command)) return readerCommand(command, runArg, rest, o, planFile, workspace, io);
+  return planCommand(command, runArg, o, planFile, workspace, io);
+}
+
+/** A file under the current folder is shown relative to it; one elsewhere by its absolute path (not ../../x). */
+function shown<T extends { file: string }>(p: T): T {
+  const rel = path.relative(process.cwd(), p.file);
+  return { ...p, file: rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p.file) };
+}
+
+/** The commands that only read runs: with a store, its runs are synced into the workspace first. */
+const READERS = ['history', 'compare', 'status', 'report'];
+
+/** `--follow`, `--wait` and `--offline` go with their commands; a duration is one. */
+function storeFlagProblem(command: string, o: CliOptions): string | undefined {
+  if (o.follow && command !== 'status') return '--follow goes with status (release-pilot status --follow [RUN])';
+  for (const flag of ['wait', 'offline'] as const)
+    if (o[flag] !== undefined && command !== 'run' && command !== 'resume') return `--${flag} goes with run or resume`;
+  if (o.wait !== undefined) {
+    try {
+      if (durationMs(o.wait) <= 0) throw new Error('zero');
+    } catch {
+      return `--wait expects a duration above 0 such as 90s or 10m, got "${o.wait}"`;
+    }
+  }
+  if (o.offline !== undefined && !writtenReason(o.offline)) return `--offline needs a written reason: ${REASON_RULE}`;
+  return undefined;
+}
+
+async function readerCommand(
+  command: string,
+  runArg: string | undefined,
+  rest: string[],
+  o: CliOptions,
+  planFile: string,
+  workspace: string,
+  io: Io,
+): Promise<number> {
+  const store = await syncFirst(planFile, workspace, io);
+  try {
+    return await readRuns(command, runArg, rest, o, planFile, workspace, io, store);
+  } finally {
+    await store?.close();
+  }
+}
+
+async function readRuns(
+  command: string,
+  runArg: string | undefined,
+  rest: string[],
+  o: CliOptions,
+  planFile: string,
+  workspace: string,
+  io: Io,
+  store: ReleaseStore | undefined,
+): Promise<number> {
   if (command === 'history') return historyCommand(o, workspace, io);
   if (command === 'compare') {
     if (!runArg || rest.length !== 1) {
@@ -86,30 +151,47 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     const loaded = loadPlanFile(planFile);
     return compareCommand(runArg, rest[0], loaded.ok ? loaded.plan : undefined, o, workspace, io);
   }
-  if (command === 'status' || command === 'report') return readRunCommand(command, runArg, o, workspace, io);
-  return planCommand(command, runArg, o, planFile, workspace, io);
+  if (command === 'status' && store) return storeStatusCommand(store, runArg, o, planFile, workspace, io);
+  if (o.follow) {
+    io.err('release-pilot: --follow needs a plan with a store: (the runs of this workspace are all here)');
+    return EXIT.usage;
+  }
+  return readRunCommand(command as 'status' | 'report', runArg, o, workspace, io);
 }
 
 /** A command that needs the plan: it is loaded and checked first, and from then on every output is masked. */
 async function planCommand(command: string, runArg: string | undefined, o: CliOptions, planFile: string, workspace: string, io: Io): Promise<number> {
   const loaded = loadPlanFile(planFile);
-  // A file under the current folder is shown relative to it; one elsewhere by its absolute path (not ../../x).
-  const shown = <T extends { file: string }>(p: T): T => {
-    const rel = path.relative(process.cwd(), p.file);
-    return { ...p, file: rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p.file) };
-  };
   if (!loaded.ok) {
     for (const p of loaded.problems) io.err(formatProblem(shown(p)));
     io.err(`${loaded.problems.length} problem(s) in the release plan`);
     // validate: 1 means "the plan is invalid"; every other command refuses an invalid plan as a usage error.
     return command === 'validate' ? EXIT.failed : EXIT.usage;
   }
-  const chosen = environmentFor(command, runArg, o, loaded.plan, workspace);
-  if (!chosen.ok) {
-    io.err(`release-pilot: ${chosen.message}`);
-    return EXIT.usage;
+  // A run made elsewhere is rolled back, resumed or abandoned from the store's copy: synced before it is read.
+  const store = command === 'validate' || command === 'approve' || o['dry-run'] ? undefined : await syncFirst(planFile, workspace, io, loaded.plan);
+  try {
+    const chosen = environmentFor(command, runArg, o, loaded.plan, workspace);
+    if (!chosen.ok) {
+      io.err(`release-pilot: ${chosen.message}`);
+      return EXIT.usage;
+    }
+    return await checkedCommand(command, runArg, o, { plan: chosen.plan, planText: loaded.text, planFile, workspace, store }, loaded, io);
+  } finally {
+    await store?.close();
   }
-  const plan = chosen.plan;
+}
+
+/** The plan's command, its environment chosen: from here on every output is masked. */
+async function checkedCommand(
+  command: string,
+  runArg: string | undefined,
+  o: CliOptions,
+  p: PlanContext,
+  loaded: Extract<ReturnType<typeof loadPlanFile>, { ok: true }>,
+  io: Io,
+): Promise<number> {
+  const { plan, planFile, workspace } = p;
   // Everything printed from here on passes the masker: step names, checks' details, error messages.
   const masker = new SecretMasker(secretValues(loaded.text, plan, process.env));
   const unmasked = io;
@@ -124,7 +206,7 @@ async function planCommand(command: string, runArg: string | undefined, o: CliOp
       }
       return await approveCommand(runArg, o, { plan, planText: loaded.text, planFile, workspace, vars: flags.vars }, io);
     }
-    return await runCommand(command, runArg, o, { plan, planText: loaded.text, planFile, workspace }, io);
+    return await runCommand(command, runArg, o, p, io);
   } catch (e) {
     // The refusal of a secret too short to mask names variables only: masking the short value inside
     // its words (`vari***le`) would spell it out.

@@ -20,6 +20,10 @@ import { compareRuns, type Comparison } from '../core/engine/queries/compareRuns
 import { renderComparison } from '../core/engine/queries/comparisonText';
 import { SignalStop } from './signals';
 import { lintMigrations } from '../core/plan/migrationLint';
+import type { ReleaseStore } from '../core/store/storeTypes';
+import { askedRollback, storeOptions } from './storeCommands';
+import { currentUser } from '../core/engine/run/engine';
+import { rollbackRoute } from '../core/engine/queries/sharedRuns';
 
 /** A plan loaded for a command, and where it runs. */
 export interface PlanContext {
@@ -27,6 +31,8 @@ export interface PlanContext {
   planText: string;
   planFile: string;
   workspace: string;
+  /** The plan's shared store, opened and synced into the workspace (undefined without `store:`). */
+  store?: ReleaseStore;
 }
 
 /** `status` and `report`: read a run's journal, run nothing. */
@@ -158,7 +164,7 @@ export async function compareCommand(a: string, b: string, plan: Plan | undefine
 }
 
 /** The engine's options for a command that runs or reopens a release. */
-function engineOptions(p: PlanContext, o: CliOptions, flags: ReleaseFlags, io: Io): EngineOptions {
+function engineOptions({ store, ...p }: PlanContext, o: CliOptions, flags: ReleaseFlags, io: Io): EngineOptions {
   const prompter = new CliPrompter(io, {
     yes: Boolean(o.yes),
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
@@ -174,6 +180,7 @@ function engineOptions(p: PlanContext, o: CliOptions, flags: ReleaseFlags, io: I
     vars: flags.vars,
     given: { ticks: o.tick ?? [], waivers: Object.fromEntries(flags.waivers) },
     holder: 'release-pilot CLI',
+    ...(store ? { store: storeOptions(store, p.plan, o) } : {}),
     ...(o.redeploy !== undefined ? { redeploy: o.redeploy } : {}),
     ...(o['override-freeze'] !== undefined ? { overrideFreeze: o['override-freeze'] } : {}),
     logger: { info: () => {}, warn: (m) => io.err(`warning: ${m}`), error: (m) => io.err(`error: ${m}`) },
@@ -206,6 +213,21 @@ const REFUSALS: readonly string[] = [ErrorCodes.LockHeld, ErrorCodes.Gate, Error
 /** `run`, `resume`, `rollback`, `abandon`: a release started or reopened under the plan's lock. */
 export async function releaseCommand(command: string, runArg: string | undefined, o: CliOptions, flags: ReleaseFlags, p: PlanContext, io: Io): Promise<number> {
   const engine = engineOptions(p, o, flags, io);
+  if (command === 'rollback' && p.store && engine.store) {
+    const runId = runArg ?? latestRunId(p.workspace);
+    const route = runId ? await rollbackRoute(p.store, p.workspace, runId) : { kind: 'here' as const };
+    if (route.kind === 'ask')
+      return askedRollback(
+        p.store,
+        route.holder,
+        p.plan,
+        engine.user ?? (await currentUser(p.workspace)),
+        o.reason ?? 'rolled back by hand from another machine',
+        io,
+      );
+    // Its holder is gone: this machine takes the lock over and rolls back from the synced journal.
+    if (route.kind === 'take-over') engine.store.takeOverStale = true;
+  }
   const signals = new SignalStop((text) => io.err(text));
   let release: Release | undefined;
   try {
@@ -227,6 +249,7 @@ export async function releaseCommand(command: string, runArg: string | undefined
     return await driveRelease(command, release, o, io, signals);
   } finally {
     signals.dispose();
+    await release.settled();
   }
 }
 

@@ -14,6 +14,7 @@ import { PhaseTerminals } from './terminals';
 import { askCancelStep, VscodePrompter, type Answerers, type ReleasePrompts } from './vscodePrompter';
 import { Disposable } from './dispose';
 import { UNTRUSTED_MESSAGE, UserError } from './userError';
+import { WindowStore } from './sharedStore';
 import { checkNow, planFileOf, workspaceOf, type Precheck } from './checklistCheck';
 
 /**
@@ -28,6 +29,7 @@ export class ReleaseController extends Disposable {
   readonly terminals: PhaseTerminals;
 
   plan: LoadResult | undefined;
+  readonly windowStore = new WindowStore();
   state: ReleaseState | undefined;
   runId: string | undefined;
   /** The release this window runs now, if any. */
@@ -233,6 +235,7 @@ export class ReleaseController extends Disposable {
         else this.fireChanged();
       },
       onOutput: (key, chunk) => this.terminals.output(key, chunk),
+      ...this.windowStore.engineOptions(),
       ...extra,
     };
   }
@@ -240,7 +243,8 @@ export class ReleaseController extends Disposable {
   private async drive(make: () => Promise<Release>, act: (r: Release) => Promise<ReleaseState> = (r) => r.run()): Promise<ReleaseState> {
     this.requireTrust();
     if (this.live) throw new UserError(`A release is already running in this window (${this.state?.name} ${this.state?.version}).`, ['Show Log']);
-    const release = await make();
+    await this.windowStore.forRelease(this.requirePlan().result.plan, this.workspaceDir!);
+    const release = await make().catch(async (e: unknown) => this.windowStore.closeAfter(e));
     // The release runs the checklist again and journals it: that result replaces the tree's own checks.
     this.prechecks.clear();
     this.gatesNow = undefined;
@@ -259,6 +263,7 @@ export class ReleaseController extends Disposable {
       this.waivers.clear();
       this.live = undefined;
       this.running = undefined;
+      await release.settled().then(() => this.windowStore.close());
       this.reload();
     }
   }
@@ -319,13 +324,7 @@ export class ReleaseController extends Disposable {
     // The grace setting may be longer than the host waits: the second stop kills the group at once.
     const hurry = setTimeout(() => live.stop(by), 2000);
     try {
-      await Promise.race([
-        running.then(
-          () => undefined,
-          () => undefined,
-        ),
-        new Promise((r) => setTimeout(r, 4000)),
-      ]);
+      await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 4000))]);
     } finally {
       clearTimeout(hurry);
     }
@@ -351,11 +350,15 @@ export class ReleaseController extends Disposable {
     }
     const id = this.runId;
     if (!id) throw new UserError('There is no release to roll back.');
+    if (await this.windowStore.rollbackElsewhere(this.requirePlan().result.plan, this.workspaceDir!, id, reason)) return this.state!;
     return this.drive(
       () => engine().Release.reopen(this.engineOptions(), id),
       (r) => r.rollbackFinished(reason),
     );
   }
+
+  /** The Releases view's refresh from the plan's shared store; false (loading nothing) when the plan has none. */
+  syncStore = () => this.windowStore.sync(this.plan?.ok ? this.plan.plan : undefined, this.workspaceDir);
 
   cancelStep(): void {
     this.live?.cancelStep();

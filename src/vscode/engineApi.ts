@@ -13,3 +13,4 @@ export { inputsNow } from '../core/engine/run/runInputs';
 export { planHash } from '../core/engine/gates/planIdentity';
 export { uncommittedGatedPlan } from '../core/engine/gates/committedPlan';
 export { gatesNow, type GatesNow } from '../core/engine/gates/gatesNow';
+export { openPlanStore, syncSharedRuns, rollbackRoute, askRollback } from '../core/engine/queries/sharedRuns';

@@ -5,6 +5,9 @@ import { formatDuration } from '../core/format';
 import { rowLook } from './rowState';
 import { showState } from './treeNodes';
 
+/** How often the Releases view reads the plan's shared store, when the plan has one. */
+export const STORE_REFRESH_MS = 10_000;
+
 /** The one collapsed node that holds the refused attempts (runs that ended before any step ran). */
 export interface RefusedAttempts {
   refusedAttempts: HistoryRow[];
@@ -27,10 +30,29 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryNode>, vs
   /** The row selected in the view (set by the view): what a row command acts on when it came without its row. */
   selected: () => HistoryRow | undefined = () => undefined;
 
-  constructor(private readonly workspaceDir: () => string | undefined) {
+  /**
+   * `syncStore`: copies the plan's shared store into the workspace, false when the plan has none; called every
+   * `STORE_REFRESH_MS`, so runs made on other machines (who and where) appear here too.
+   */
+  constructor(
+    private readonly workspaceDir: () => string | undefined,
+    syncStore?: () => Promise<boolean>,
+  ) {
     // Just after activation, which only registers.
     const soon = setImmediate(() => this.watch());
     this.disposables.push({ dispose: () => clearImmediate(soon) });
+    if (!syncStore) return;
+    let syncing = false;
+    const every = setInterval(() => {
+      if (syncing) return;
+      syncing = true;
+      syncStore()
+        .then((synced) => synced && this.refresh())
+        .catch(() => undefined)
+        .finally(() => (syncing = false));
+    }, STORE_REFRESH_MS);
+    every.unref();
+    this.disposables.push({ dispose: () => clearInterval(every) });
   }
 
   /** A run started from the CLI, or in another window, appears here too. */
@@ -86,13 +108,19 @@ export class HistoryProvider implements vscode.TreeDataProvider<HistoryNode>, vs
     const item = new vscode.TreeItem(r.version, vscode.TreeItemCollapsibleState.None);
     item.id = r.runId;
     const status = r.live && r.status !== 'running' ? `${r.status} (live)` : r.status;
-    item.description = [status, r.environment, shortTime(r.startedAt), r.durationMs !== undefined ? formatDuration(r.durationMs) : undefined, r.user]
+    item.description = [
+      status,
+      r.environment,
+      shortTime(r.startedAt),
+      r.durationMs !== undefined ? formatDuration(r.durationMs) : undefined,
+      r.madeElsewhere ?? r.user,
+    ]
       .filter(Boolean)
       .join(' · ');
     const tip = new vscode.MarkdownString();
     tip.appendText(`${r.name} ${r.version} → ${r.environment}: ${r.status}\n`);
     tip.appendText(
-      `Run ${r.runId}, started ${shortTime(r.startedAt)} by ${r.user}${r.durationMs !== undefined ? `, took ${formatDuration(r.durationMs)}` : ''}\n`,
+      `Run ${r.runId}, started ${shortTime(r.startedAt)} by ${r.madeElsewhere ? `${r.madeElsewhere} (another machine or workspace, through the store)` : r.user}${r.durationMs !== undefined ? `, took ${formatDuration(r.durationMs)}` : ''}\n`,
     );
     if (r.commit) tip.appendText(`Commit ${r.commit.slice(0, 12)}\n`);
     if (r.previousVersion) tip.appendText(`Previous version ${r.previousVersion}\n`);

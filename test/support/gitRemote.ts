@@ -49,8 +49,8 @@ export interface GitRemote {
   start(): Promise<void>;
 }
 
-/** A bare repository served by a real sshd on 127.0.0.21 (a free port), with its own host key and a client key. */
-export async function startGitRemote(): Promise<GitRemote> {
+/** A bare repository served by a real sshd on `addr` (127.0.0.21 unless given; a free port), with its own host key and a client key. */
+export async function startGitRemote(addr = STORE_ADDR): Promise<GitRemote> {
   const dir = tempDir('rp-gitremote-');
   const bare = path.join(dir, 'store.git');
   execFileSync('git', ['init', '-q', '--bare', bare]);
@@ -60,14 +60,14 @@ export async function startGitRemote(): Promise<GitRemote> {
   execFileSync('ssh-keygen', ['-q', '-N', '', '-t', 'ed25519', '-f', path.join(sshDir, 'host_key'), '-C', 'store-host']);
   execFileSync('ssh-keygen', ['-q', '-N', '', '-t', 'ed25519', '-f', path.join(sshDir, 'client_key'), '-C', 'store-client']);
   fs.copyFileSync(path.join(sshDir, 'client_key.pub'), path.join(sshDir, 'authorized_keys'));
-  const port = await freePortOn(STORE_ADDR);
+  const port = await freePortOn(addr);
   const hostPub = fs.readFileSync(path.join(sshDir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
-  fs.writeFileSync(path.join(sshDir, 'known_hosts'), `[${STORE_ADDR}]:${port} ${hostPub}\n`);
+  fs.writeFileSync(path.join(sshDir, 'known_hosts'), `[${addr}]:${port} ${hostPub}\n`);
   const config = path.join(sshDir, 'sshd_config');
   fs.writeFileSync(
     config,
     [
-      `ListenAddress ${STORE_ADDR}:${port}`,
+      `ListenAddress ${addr}:${port}`,
       `HostKey ${path.join(sshDir, 'host_key')}`,
       `PidFile ${path.join(sshDir, 'sshd.pid')}`,
       `AuthorizedKeysFile ${path.join(sshDir, 'authorized_keys')}`,
@@ -92,7 +92,7 @@ export async function startGitRemote(): Promise<GitRemote> {
     child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'sshd.log'), 'a')] });
     // Waits for the real sshd to accept connections.
     const end = Date.now() + 10_000;
-    while (!(await accepts(port, STORE_ADDR))) {
+    while (!(await accepts(port, addr))) {
       if (Date.now() > end) throw new Error(`sshd did not start: ${fs.readFileSync(path.join(dir, 'sshd.log'), 'utf8')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -106,7 +106,7 @@ export async function startGitRemote(): Promise<GitRemote> {
   };
   await start();
   return {
-    url: `ssh://root@${STORE_ADDR}:${port}${bare}`,
+    url: `ssh://root@${addr}:${port}${bare}`,
     port,
     bare,
     sshCommand,

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { statusName, type ReleaseState } from '../../model/releaseState';
 import { loadRun, runDir, runIds } from './runs';
@@ -17,6 +18,8 @@ export interface HistoryRow {
   finishedAt?: string;
   durationMs?: number;
   user: string;
+  /** `user@host` of a run made on another machine or in another workspace (one the store shared). */
+  madeElsewhere?: string;
   commit?: string;
   previousVersion?: string;
   /** Why it was rolled back and how that ended, when it was. */
@@ -82,6 +85,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
       ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
       ...(end !== undefined ? { durationMs: end - Date.parse(s.startedAt) } : {}),
       user: s.user,
+      ...madeElsewhere(dir),
       ...(s.commit ? { commit: s.commit } : {}),
       ...(s.previousVersion ? { previousVersion: s.previousVersion } : {}),
       ...(s.rollback
@@ -128,9 +132,19 @@ export function renderHistory(rows: readonly HistoryRow[], duration: (ms: number
         (r.refused ? ' (refused)' : ''),
       shortTime(r.startedAt),
       r.durationMs !== undefined ? duration(r.durationMs) : '—',
-      r.user,
+      r.madeElsewhere ?? r.user,
     ]),
   ];
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   return [...table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')), ...folded].join('\n');
+}
+
+/** A run made on another machine or in another workspace: the store's copy of it says who made it where (`origin.json`). */
+function madeElsewhere(dir: string): { madeElsewhere?: string } {
+  try {
+    const o = JSON.parse(fs.readFileSync(path.join(dir, 'origin.json'), 'utf8')) as { user?: unknown; host?: unknown };
+    return typeof o.user === 'string' && typeof o.host === 'string' ? { madeElsewhere: `${o.user}@${o.host}` } : {};
+  } catch {
+    return {};
+  }
 }

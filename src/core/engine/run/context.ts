@@ -17,7 +17,7 @@ import { secretSources } from '../gates/secrets';
 import { maskedLogger, maskedPrompter } from './maskedFrontEnd';
 import { StopLatch } from './stopLatch';
 import { runDir } from '../queries/runs';
-import { silentLogger, type EngineOptions, type Logger } from './ports';
+import { silentLogger, type EngineOptions, type Logger, type RunStore } from './ports';
 
 export interface RollbackRequest {
   reason: string;
@@ -47,6 +47,8 @@ export class RunContext implements StatusWriter {
   /** The step started last: the one the terminal's input goes to. */
   current?: RunningStep;
   monitor?: Monitor;
+  /** The run's hold on the plan's shared store, when it has one. */
+  store?: RunStore;
   private request?: RollbackRequest;
   user = '';
   /** The plan as loaded: `o.plan` is it with the commands reading the variables given at run time as data. */
@@ -130,6 +132,7 @@ export class RunContext implements StatusWriter {
     const full = this.journal!.append(this.masker.maskEvent(e));
     this.events.push(full);
     applyEvent(this.state, full);
+    this.store?.onEvent(full);
     this.o.onEvent?.(full, this.state);
     return full;
   }

@@ -26,6 +26,7 @@ import { oldColourKept, recordReopenFacts, startedEvent } from './openingEvents'
 import type { EngineOptions } from './ports';
 import { resumedInputs, startInputs } from './runInputs';
 import { REASON_RULE, writtenReason } from '../gates/writtenReason';
+import { StoreSync } from './storeSync';
 
 export { latestRunId, loadRun, lockFile, parseRunId, runDir, runIdProblem, runsDir } from '../queries/runs';
 export { silentLogger, type ChecklistDecision, type EngineOptions, type FailureDecision, type FailureInfo, type Logger, type Prompter } from './ports';
@@ -75,6 +76,7 @@ export class Release {
     refuseRecordedSecrets(o, c.env, p, { runId, user: c.user });
     r.takeLock();
     try {
+      await r.takeStoreLock();
       const runs = runsUnderLock(o, p, runId);
       refuseOverUnresolvedRun(runs, planRel, runId);
       r.warnTakeover();
@@ -90,8 +92,9 @@ export class Release {
       if (changelog) c.append({ type: 'changelog.generated', previousTag: changelog.previousTag, version, sections: changelog.sections });
       c.append({ type: 'verification.planned', coreApi: coreApiCheck(o.plan) });
       if (kept) c.append({ type: 'retire.inherited', ...kept });
+      r.beginStore();
     } catch (e) {
-      r.lock?.release();
+      await r.releaseLocks();
       throw e;
     }
     return r;
@@ -108,6 +111,7 @@ export class Release {
     r.takeLock();
     r.warnTakeover();
     try {
+      await r.takeStoreLock();
       const torn = repairTornTail(file);
       c.events = readJournal(file).events;
       c.state = foldJournal(c.events);
@@ -117,8 +121,9 @@ export class Release {
       c.vars = resumed.vars;
       c.openJournal();
       recordReopenFacts(c, o.planText, torn);
+      r.beginStore();
     } catch (e) {
-      r.lock?.release();
+      await r.releaseLocks();
       throw e;
     }
     return r;
@@ -127,6 +132,36 @@ export class Release {
   private takeLock(): void {
     this.lock = ReleaseLock.acquire(lockFile(this.o.workspace), { user: this.c.user, holder: this.o.holder ?? 'release-pilot', runId: this.runId });
   }
+
+  /** After the local lock: the shared store's lock for the environment, when the plan has a store. */
+  private async takeStoreLock(): Promise<void> {
+    if (this.o.store) this.c.store = this.shared = await StoreSync.acquire(this.c, this.o.store, this.o.holder ?? 'release-pilot');
+  }
+
+  /**
+   * Once the journal is open: the store's renewals start; a lost lease stops the release (paused,
+   * journaled), and a rollback asked for through the store is asked of this release as a person would.
+   */
+  private beginStore(): void {
+    this.shared?.begin(
+      (e) => this.stop(`the loss of the store lock ${e.key}`),
+      (reason, by) => this.requestRollback(reason, by),
+    );
+    void this.shared?.publish();
+  }
+
+  private async releaseLocks(): Promise<void> {
+    await this.shared?.close();
+    this.lock?.release();
+  }
+
+  /** Settles once the store has the run's last events and its lock is given up (at once without a store). */
+  settled(): Promise<void> {
+    return this.storeClosed ?? Promise.resolve();
+  }
+  private storeClosed?: Promise<void>;
+  /** The run's hold on the plan's shared store, when it has one. */
+  private shared?: StoreSync;
 
   /** Said only once the lock is really used: a start refused over the dead holder's run took nothing over. */
   private warnTakeover(): void {
@@ -145,6 +180,7 @@ export class Release {
       }
     }
     void this.c.monitor?.close();
+    this.storeClosed ??= this.shared?.close();
     this.c.journal?.close();
     this.lock?.release();
     this.lock = undefined;
@@ -235,6 +271,7 @@ export class Release {
       return this.c.state;
     } finally {
       this.close();
+      await this.settled();
     }
   }
 
@@ -310,6 +347,7 @@ export class Release {
       return await runRollback(c, 'user', reason, c.user, requestedAt, q);
     } finally {
       this.close();
+      await this.settled();
     }
   }
 

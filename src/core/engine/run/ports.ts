@@ -8,6 +8,7 @@ import type { StepView } from '../../model/stateViews';
 import type { Breach, BreachDecision } from '../../monitor/monitorPorts';
 import type { Unit } from './phaseUnits';
 import type { RollbackQuestion } from '../gates/rollbackAdmission';
+import type { ReleaseStore } from '../../store/storeTypes';
 
 /** Where the engine says what it does: an output channel, the CLI's stderr, or nowhere. */
 export interface Logger {
@@ -87,4 +88,28 @@ export interface EngineOptions {
   killGraceMs?: number;
   /** How a start reads the workspace's runs, once for all its refusals (default: every journal of `.release/runs`). */
   readRuns?: RunsReader;
+  /** The plan's shared release store: its lock is taken after the local one, and the journal is published to it. */
+  store?: StoreOptions;
+}
+
+/** How a run shares its record through a release store (the plan's `store:`), as a front end asks. */
+export interface StoreOptions {
+  store: ReleaseStore;
+  /** Wait this long for a lock another machine holds (polling), then run; unset: refuse at once. */
+  waitMs?: number;
+  /** Start although the store cannot be reached, for this written reason (journaled as a warning). */
+  offline?: string;
+  /** Default 30 s: without a renewal for this long, the holder is stale. */
+  leaseMs?: number;
+  /** How long one publish may take before the run goes on without it (default 10 s). */
+  publishTimeoutMs?: number;
+  /** Take the lock over from a stale holder of this same run (a rollback from another machine). */
+  takeOverStale?: boolean;
+}
+
+/** What a run's parts see of its hold on the store: each event told, and whether the store holds the journal now. */
+export interface RunStore {
+  onEvent(e: ReleaseEvent): void;
+  /** Before a production step: false when the store cannot record that it starts. */
+  recorded(): Promise<boolean>;
 }

@@ -2,6 +2,10 @@ import type { RunContext } from './context';
 import { execStep, outputCapBytes } from './stepExec';
 import type { Unit } from './phaseUnits';
 import { transition } from '../../model/statusTransitions';
+import { isProduction } from '../../plan/warnings';
+
+/** The phases whose steps act on production. */
+const PRODUCTION_PHASES: readonly string[] = ['migration', 'deploy', 'config'];
 
 type Outcome = 'ok' | 'failed' | 'stop';
 
@@ -10,6 +14,14 @@ export async function runStepUnit(c: RunContext, unit: Extract<Unit, { kind: 'ru
   const s = unit.step;
   const command = c.resolve(s.run, extra);
   const env = c.stepEnv(s, extra);
+  // Another machine must see a production step start: a run whose store cannot record it pauses first (resumable).
+  if (c.store && (s.production || (isProduction(c.o.plan) && PRODUCTION_PHASES.includes(unit.phase))) && !(await c.store.recorded())) {
+    transition(c, 'release.paused', {
+      step: unit.key,
+      message: `the release store cannot record that the production step "${name}" starts: paused before it (resume when the store is back; the resume publishes the journal first)`,
+    });
+    return 'stop';
+  }
   if (
     s.production &&
     !(await c.stopLatch.race(
