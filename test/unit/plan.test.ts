@@ -263,6 +263,7 @@ describe('release plan: loading and validation', () => {
       'release',
       'rollback',
       'secrets',
+      'store',
       'variables',
     ]);
     assert.ok(schema.required.includes('rollback'));

@@ -19,7 +19,7 @@ const lease = () =>
         }),
         LEASE_DEFAULT_MS,
       ),
-      `How long the releasing process holds the environment's lock without renewing it (it renews every third of it); after it, the holder is stale and another machine may take over. Between ${durationText(LEASE_MIN_MS)} and ${durationText(LEASE_MAX_MS)}.`,
+      `How long the environment's lock holds without a renewal; after it, the holder is stale and another machine may take over. The holder renews every third of it. Between ${durationText(LEASE_MIN_MS)} and ${durationText(LEASE_MAX_MS)}.`,
     ),
     durationText(LEASE_DEFAULT_MS),
   );
@@ -34,7 +34,7 @@ const GitStoreSettings = z.strictObject({
           'expected a git remote: a URL (ssh://git@host/team/releases.git) or the name of a remote of the workspace repository (origin)',
         ),
       ),
-    'The git remote that holds the store: a URL (`ssh://git@git.example.com/team/releases.git`, `git@host:team/repo.git`) or the name of a remote of the workspace repository (`origin`). Runs, locks and rollback requests are refs under `refs/release-pilot/`; branches and tags are never touched.',
+    'The git remote that holds the store: a URL or the name of a remote of the workspace repository. For example `ssh://git@git.example.com/team/releases.git`, `git@host:team/repo.git` or `origin`. Runs, locks and rollback requests are refs under `refs/release-pilot/`; branches and tags are never touched.',
   ),
   lease: lease(),
 });
