@@ -57,7 +57,7 @@ export const LOAD_OPTIONS = {
 export function loadOptionsFrom(argv: string[]): LoadOptions | { error: string } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: LOAD_OPTIONS });
+    parsed = parseArgs({ args: joinNegatives(argv), allowPositionals: true, options: LOAD_OPTIONS });
   } catch (e) {
     return { error: (e as Error).message };
   }
@@ -104,6 +104,18 @@ export function loadOptionsFrom(argv: string[]): LoadOptions | { error: string }
   return problem ? { error: problem } : o;
 }
 
+/** `--rate -5` read as the value -5 (and refused as such), not as an option named 5. */
+function joinNegatives(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    const takes = (LOAD_OPTIONS as Record<string, { type: string }>)[name]?.type === 'string';
+    if (takes && /^-[\d.]/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 /** True when the first word of the command line is `load`. */
 export const isLoadCommand = (argv: string[]) => argv[0] === 'load';
 
@@ -117,7 +129,7 @@ export async function loadCommand(argv: string[], io: Io): Promise<number> {
     io.err(`release-pilot load: ${o.error}\n(release-pilot load --help)`);
     return EXIT.usage;
   }
-  const { values: v } = parseArgs({ args: argv, allowPositionals: true, options: LOAD_OPTIONS });
+  const { values: v } = parseArgs({ args: joinNegatives(argv), allowPositionals: true, options: LOAD_OPTIONS });
   const run = startLoad(o);
   const keep = () => v.out && writeSummaryFile(v.out, run.summary());
   const keeper = v.out ? setInterval(keep, 500) : undefined;
