@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const RPS = 40;
+/** The release-pilot CLI (`node esbuild.mjs` builds it): the demo's traffic is its `load` command. */
+const CLI = path.join(HERE, '..', '..', 'dist', 'cli.js');
 
 function freePort() {
   return new Promise((resolve) => {
@@ -119,9 +121,27 @@ export class DemoEnvironment {
     this.background('router', ['service/router.js', '--port', String(this.ports.ROUTER_PORT), '--state', 'state'], 'router.log');
     await waitHttp(`http://127.0.0.1:${this.ports.BLUE_PORT}/health`);
     await waitHttp(`http://127.0.0.1:${this.ports.ROUTER_PORT}/metrics`);
+    // The traffic: `release-pilot load`, RPS requests/s through the router, one in four a write (an order
+    // with an id of its own); at the end each acknowledged order is read back (GET /orders/ID).
+    const router = `http://127.0.0.1:${this.ports.ROUTER_PORT}`;
+    const order = '{"id":{id},"customer":"load","total_cents":{id}}';
     this.background(
       'traffic',
-      [path.join(HERE, 'tools', 'load.js'), `http://127.0.0.1:${this.ports.ROUTER_PORT}`, String(RPS), this.dir, path.join(this.dir, 'state', 'writes.json')],
+      [
+        CLI,
+        'load',
+        `${router}/api/orders`,
+        '--rate',
+        String(RPS),
+        '--write',
+        `POST /orders ${order}`,
+        '--check-writes',
+        '/orders/{id}',
+        '--workspace',
+        this.dir,
+        '--out',
+        path.join(this.dir, 'state', 'writes.json'),
+      ],
       'load.log',
     );
     await new Promise((r) => setTimeout(r, 1500));
@@ -148,8 +168,8 @@ export class DemoEnvironment {
   }
 
   /**
-   * Stops the traffic and returns what became of its writes (tools/load.js): { acknowledged, present,
-   * lost, afterRollback, line } once the generator has read every acknowledged order back.
+   * Stops the traffic and returns what became of its writes (`release-pilot load`'s writesCheck):
+   * { acknowledged, present, lost, afterRollback, line } once it has read every acknowledged order back.
    */
   async stopTraffic() {
     const traffic = this.children.find((c) => c.name === 'traffic')?.child;
@@ -157,11 +177,13 @@ export class DemoEnvironment {
     if (traffic && traffic.exitCode === null && traffic.signalCode === null) {
       const ended = new Promise((r) => traffic.once('exit', r));
       traffic.kill('SIGTERM');
-      // Waits for the generator: it lets the requests under way finish (at most 5 s), then reads every order back.
+      // Waits for the generator: it lets the requests under way finish (each within its 10 s timeout), then reads every order back.
       await Promise.race([ended, new Promise((r) => setTimeout(r, 30_000))]);
     }
     if (!fs.existsSync(file)) throw new Error(`the traffic generator wrote no count of its writes (${file}); see state/load.log`);
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    const { writesCheck } = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (writesCheck?.present === undefined) throw new Error(`the traffic generator did not read its writes back (${file}); see state/load.log`);
+    return writesCheck;
   }
 
   /** Where traffic goes and what schema the database has now. */

@@ -39,7 +39,7 @@ async function main() {
   say(
     `traffic is on ${after.active}; database schema version ${after.schema} (orders columns: ${after.columns.join(', ')}); ${probe[200] ?? 0}/${Object.values(probe).reduce((a, b) => a + b, 0)} requests answer 200 now${probe[200] === 40 ? '' : ` (statuses: ${JSON.stringify(probe)})`}`,
   );
-  // Every order the service acknowledged during the release, read back now (tools/load.js).
+  // Every order the service acknowledged during the release, read back now (release-pilot load --check-writes).
   const writes = await env.stopTraffic();
   say(writes.line);
   // A rollback is code-only: the migration is additive (v1.0.0 runs on schema 2), so the database keeps it and every order.

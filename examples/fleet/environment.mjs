@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The release-pilot CLI (`node esbuild.mjs` builds it): the fleet's traffic is its `load` command. */
+const CLI = path.join(HERE, '..', '..', 'dist', 'cli.js');
 export const RPS = 250;
 export const HOSTS = ['h1', 'h2', 'h3', 'h4'];
 const SSHD = '/usr/sbin/sshd';
@@ -357,7 +359,23 @@ export class FleetEnvironment {
     this.spawnBg(
       'load',
       process.execPath,
-      [path.join(HERE, 'tools', 'load.mjs'), `${this.haproxyUrl}/api/orders`, String(this.rps), this.dir, this.loadFile, this.ordersDb],
+      [
+        CLI,
+        'load',
+        `${this.haproxyUrl}/api/orders`,
+        '--rate',
+        String(this.rps),
+        '--write',
+        'POST /orders {"id":{id},"customer":"load","total_cents":{id}}',
+        '--check-writes',
+        '/orders/{id}',
+        '--workspace',
+        this.dir,
+        '--label-header',
+        'x-served-by',
+        '--out',
+        this.loadFile,
+      ],
       'load.log',
     );
     await waitUntil('the load generator counting', () => fs.existsSync(this.loadFile), 10_000);
@@ -374,7 +392,7 @@ export class FleetEnvironment {
     return Number(body?.data?.result?.[0]?.value?.[1] ?? 0) || 0;
   }
 
-  /** The load generator's counts now (see tools/load.mjs). */
+  /** The load generator's counts now (`release-pilot load --out`). */
   loadCounts() {
     try {
       return JSON.parse(fs.readFileSync(this.loadFile, 'utf8'));
@@ -383,13 +401,13 @@ export class FleetEnvironment {
     }
   }
 
-  /** Stops the load generator and returns its final counts, with `writes`: each acknowledged write looked up in the store. */
+  /** Stops the load generator and returns its final counts, with `writesCheck`: each acknowledged write read back through HAProxy. */
   async stopLoad() {
     const load = this.children.find((c) => c.name === 'load');
     if (!load || !alive(load.child.pid)) return this.loadCounts();
     load.child.kill('SIGTERM');
-    // Waits for the generator: the answers under way (at most 5 s), then one query of the store.
-    await waitUntil('the load generator writing its counts', () => !alive(load.child.pid), 20_000).catch(() => load.child.kill('SIGKILL'));
+    // Waits for the generator: the answers under way (each within its 10 s timeout), then every acknowledged write read back.
+    await waitUntil('the load generator writing its counts', () => !alive(load.child.pid), 60_000).catch(() => load.child.kill('SIGKILL'));
     return this.loadCounts();
   }
 

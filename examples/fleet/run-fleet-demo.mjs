@@ -6,7 +6,7 @@
 // analysis catches them and rolls back (exit 3). `--rolling` releases with .release/plan.yaml
 // (Ansible's rolling deploy of every host, no canary). `--keep` keeps the workspace.
 // Prints the traffic by phase: requests, non-2xx answers, connection errors, by server; and the
-// writes: each one acknowledged, looked up in the store the hosts share ("acknowledged writes: N,
+// writes: each one acknowledged, read back through HAProxy ("acknowledged writes: N,
 // present after rollback: N, lost: 0").
 // Every process it started is stopped at the end, on Ctrl+C and on failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -125,8 +125,8 @@ async function main() {
       )
     : -1;
   if (canary) say(`failed requests outside the canary's share (another host's non-2xx, or a connection error): ${outsideCanary}`);
-  // Every write HAProxy acknowledged, looked up in the hosts' shared store once the traffic stopped (tools/load.mjs).
-  const writes = load?.writes ?? { acknowledged: 0, lost: -1, line: 'no count of the writes' };
+  // Every write HAProxy acknowledged, read back once the traffic stopped (release-pilot load --check-writes).
+  const writes = load?.writesCheck ?? { acknowledged: 0, lost: -1, line: 'no count of the writes' };
   say(writes.error ? `${writes.line} (${writes.error})` : writes.line);
   const want = bad ? '1.0.0' : '1.1.0';
   const failedByMechanics = load ? Object.values(load.counts).reduce((a, c) => a + c.connErrors, 0) : -1;

@@ -33,6 +33,9 @@ Commands:
   completion bash|zsh      print a shell completion script (commands, options, run ids, environments);
                            bash: source <(release-pilot completion bash)
   schema                   print the plan's JSON Schema
+  load URL --rate N [--duration D] [--write 'POST /path BODY'] [--check-writes URL]
+                           steady traffic to your service, every answer counted: failures, latency,
+                           acknowledged and lost writes (load --help); rehearse a release under it
   init [--template NAME] [--force]
                            write .release/plan.yaml from a template (without --template: list them);
                            never over an existing plan without --force; keeps .release/runs out of git
@@ -162,6 +165,7 @@ export const COMMAND_NAMES = [
   'schema',
   'init',
   'completion',
+  'load',
 ] as const;
 
 /** The commands whose arguments are run ids: each is checked to be one before anything is read or run. */

@@ -11,6 +11,7 @@ import { latestRunId, loadRun, runIdProblem } from '../core/engine/queries/runs'
 import { approveCommand } from './approve-command';
 import { changelogCommand, isChangelogCommand } from './changelog-command';
 import { initCommand } from './init-command';
+import { isLoadCommand, loadCommand } from './load-command';
 import { COMMAND_NAMES, defaultWorkspace, EXIT, HELP, parse, splitKv, TAKES_RUNS, type CliArgs, type CliOptions } from './args';
 import { completionCommand } from './completion';
 import { VERSION } from './version';
@@ -37,13 +38,15 @@ export { renderStatus } from './render';
 export { dryRun } from '../core/engine/queries/releasePreview';
 
 /** The commands that read a plan or runs (init, schema and completion are answered before). */
-const KNOWN: readonly string[] = COMMAND_NAMES.filter((c) => c !== 'init' && c !== 'schema' && c !== 'completion');
+const KNOWN: readonly string[] = COMMAND_NAMES.filter((c) => c !== 'init' && c !== 'schema' && c !== 'completion' && c !== 'load');
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   // The changelog has its own options and needs no full release plan.
   if (isChangelogCommand(argv)) return changelogCommand(argv, io);
   // Completion has its own words (the shell, or what to list for the script) and reads no plan unless asked.
   if (argv[0] === 'completion') return completionCommand(argv.slice(1), io);
+  // Load has its own options and reads no plan: traffic to a URL.
+  if (isLoadCommand(argv)) return loadCommand(argv.slice(1), io);
   let args: CliArgs;
   try {
     args = parse(argv);

@@ -5,6 +5,7 @@ import { PLAN_TEMPLATES } from '../core/plan/templates';
 import { runIds } from '../core/engine/queries/runs';
 import { COMMAND_NAMES, defaultWorkspace, EXIT, OPTIONS, TAKES_RUNS } from './args';
 import type { Io } from './io';
+import { LOAD_OPTIONS } from './load-command';
 
 const USAGE = 'release-pilot completion bash|zsh: prints a completion script (bash: source <(release-pilot completion bash))';
 
@@ -51,6 +52,9 @@ const flagsOf = (kind: 'string' | 'boolean') =>
 
 /** The bash script: commands, options, run ids and environments, each from the one list the CLI itself uses. */
 export function bashScript(): string {
+  const loadValued = Object.entries(LOAD_OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([n]) => `--${n}`);
   const words = (xs: readonly string[]) => xs.join(' ');
   return `# release-pilot completion for bash. Load it with:  source <(release-pilot completion bash)
 _release_pilot() {
@@ -76,6 +80,14 @@ _release_pilot() {
     --template) COMPREPLY=($(compgen -W "${words(Object.keys(PLAN_TEMPLATES))}" -- "$cur")); return 0 ;;
   esac
   [[ "$valued" == *" $prev "* ]] && return 0
+  if [[ "$cmd" == load ]]; then
+    case "$prev" in
+      --workspace|--out) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+      ${loadValued.join('|')}) return 0 ;;
+    esac
+    [[ "$cur" == -* ]] && COMPREPLY=($(compgen -W "${words(Object.keys(LOAD_OPTIONS).map((n) => `--${n}`))}" -- "$cur"))
+    return 0
+  fi
   if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "$flags" -- "$cur")); return 0; fi
   if [[ -z "$cmd" ]]; then COMPREPLY=($(compgen -W "$commands" -- "$cur")); return 0; fi
   case "$cmd" in

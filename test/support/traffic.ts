@@ -1,11 +1,11 @@
 // A real small HTTP service the monitoring tests own: real requests from a load loop, an error
 // rate and a request rate the test changes, and its metrics in the Prometheus text format.
-import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tempDir } from './helpers';
 import { freePort, startServer, type TestServer } from './server';
+import { startLoad, type LoadRun } from '../../src/core/monitor/loadTraffic';
 
 export class TestService {
   errorRate = 0;
@@ -14,7 +14,7 @@ export class TestService {
   private byCode = new Map<string, number>();
   private buckets = [0.005, 0.01, 0.05, 0.1, 0.5, 1].map((le) => ({ le, n: 0 }));
   private count = 0;
-  private load?: NodeJS.Timeout;
+  private load?: LoadRun;
   private sent = 0;
   /** What /stats serves; `null` or a string makes the JSON source explain itself. */
   statsValue: unknown = 1;
@@ -69,18 +69,10 @@ export class TestService {
     return l.join('\n') + '\n';
   }
 
-  /** Real requests at `rps` per second until changed or stopped. */
+  /** Real requests at `rps` per second (`release-pilot load`'s generator) until changed or stopped. */
   traffic(rps: number): void {
-    if (this.load) clearInterval(this.load);
-    this.load = undefined;
-    if (rps <= 0) return;
-    this.load = setInterval(
-      () =>
-        void fetch(`http://127.0.0.1:${this.port}/api`)
-          .then((r) => r.arrayBuffer())
-          .catch(() => {}),
-      1000 / rps,
-    );
+    this.load?.stop();
+    this.load = rps > 0 ? startLoad({ url: this.url('/api'), rate: rps }) : undefined;
   }
 
   url(p: string): string {
@@ -88,8 +80,10 @@ export class TestService {
   }
 
   async stop(): Promise<void> {
+    const load = this.load;
     this.traffic(0);
     await this.server.close();
+    await load?.done;
   }
 }
 
@@ -154,31 +148,16 @@ export class TestPrometheus {
   }
 }
 
-/** Requests through the router from a few clients, each on a fresh connection, counted by status until stopped. */
-export function countTraffic(port: number, clients = 4, urlPath = '/api/orders'): { codes: Record<string, number>; stop(): Promise<void> } {
-  const codes: Record<string, number> = {};
-  let running = true;
-  const get = () =>
-    new Promise<number>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.setTimeout(5000, () => req.destroy());
-      req.on('error', () => resolve(0));
-    });
-  const loops = Array.from({ length: clients }, async () => {
-    while (running) {
-      const code = await get();
-      codes[code] = (codes[code] ?? 0) + 1;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  });
+/** Requests through the router at `rate` per second (`release-pilot load`'s generator), counted by status until stopped. */
+export function countTraffic(port: number, rate = 100, urlPath = '/api/orders'): { readonly codes: Record<string, number>; stop(): Promise<void> } {
+  const run = startLoad({ url: `http://127.0.0.1:${port}${urlPath}`, rate, timeoutMs: 5000 });
   return {
-    codes,
+    get codes() {
+      return run.summary().byStatus;
+    },
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      run.stop();
+      await run.done;
     },
   };
 }

@@ -24,7 +24,7 @@ interface LoadCounts {
   answered: number;
   achievedRps: number;
   counts: Record<string, PhaseCounts>;
-  writes: { acknowledged: number; line?: string; error?: string };
+  writesCheck: { acknowledged: number; line?: string; error?: string };
   longestSilence?: { ms: number };
 }
 interface Fleet {
@@ -109,16 +109,16 @@ function explain(fleet: Fleet, r: { out: string }): string {
 }
 
 /**
- * Every write HAProxy acknowledged is in the store the hosts share: the load generator's line
+ * Every write HAProxy acknowledged is read back through it: the load generator's line
  * ("acknowledged writes: N, present[ after rollback]: P, lost: L"), parsed, with N > 0 and L = 0.
  */
 function assertWritesKept(load: LoadCounts, afterRollback: boolean) {
-  const line = load.writes.line ?? '';
+  const line = load.writesCheck.line ?? '';
   const m = /^acknowledged writes: (\d+), present( after rollback)?: (\d+), lost: (\d+)$/.exec(line);
-  assert.ok(m, `the load generator counted its writes: ${JSON.stringify(load.writes)}`);
+  assert.ok(m, `the load generator counted its writes: ${JSON.stringify(load.writesCheck)}`);
   const [n, present, lost] = [Number(m[1]), Number(m[3]), Number(m[4])];
   assert.ok(n > 0, `writes were acknowledged: ${line}`);
-  assert.deepEqual({ afterRollback: Boolean(m[2]), present, lost }, { afterRollback, present: n, lost: 0 }, `${line} ${load.writes.error ?? ''}`);
+  assert.deepEqual({ afterRollback: Boolean(m[2]), present, lost }, { afterRollback, present: n, lost: 0 }, `${line} ${load.writesCheck.error ?? ''}`);
 }
 
 const total = (load: LoadCounts, key: 'requests' | 'non2xx' | 'connErrors') => Object.values(load.counts).reduce((a, c) => a + c[key], 0);
