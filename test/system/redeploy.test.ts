@@ -8,8 +8,8 @@ import { GateError } from '../../src/core/engine/gates/gateError';
 import { parsePlan } from '../../src/core/plan/load';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { renderMarkdown, buildReport } from '../../src/core/report/report';
-import { ROOT, gitRepo, write } from '../support/helpers';
-import { smallPlan, workspace, journalLines, scripted, type Workspace } from '../support/fixtures';
+import { ROOT, gitIn, gitRepo, write } from '../support/helpers';
+import { smallPlan, workspace, copyWorkspace, journalLines, scripted, type Workspace } from '../support/fixtures';
 import { waitFor } from '../support/waitFor';
 
 const GIT_CHECK = `  - id: main-tagged
@@ -25,8 +25,15 @@ function planAt(version: string, o: { redeploy?: boolean; environment?: string; 
     .replace('grep -q 1.2.3 deployed.txt', 'grep -qx "version ${release.version}" deployed.txt');
 }
 
-/** A repository whose plan released 1.2.3 (tagged v1.2.3), then 1.3.0 (tagged v1.3.0, HEAD). */
+/** A repository whose plan released 1.2.3 (tagged v1.2.3), then 1.3.0 (tagged v1.3.0, HEAD): built once, a fresh copy for each test. */
 async function twoReleases() {
+  const built = await (twoReleasesBuilt ??= buildTwoReleases());
+  const ws = copyWorkspace(built.ws);
+  return { ...built, ws, git: gitIn(ws.dir), at: (t: string) => withPlan(ws, t) };
+}
+let twoReleasesBuilt: ReturnType<typeof buildTwoReleases> | undefined;
+
+async function buildTwoReleases() {
   const ws = workspace(planAt('1.2.3'));
   write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
   const git = gitRepo(ws.dir);
