@@ -226,8 +226,16 @@ describe('a plain run of a version this plan already released is refused (it wou
   /** The plan without its git check, for a workspace that is no repository. */
   const noGit = (text: string) => text.replace(GIT_CHECK, '  - id: sign-off\n    title: Sign-off\n    manual: true');
 
-  /** A workspace (with git unless asked) whose plan released `version` once. */
+  /** A workspace (with git unless asked) whose plan released `version` once: built once per set of arguments, a fresh copy for each test. */
   async function releasedOnce(version: string, o: { git?: boolean; redeploy?: boolean; environment?: string } = {}) {
+    const key = JSON.stringify([version, o.git, o.redeploy, o.environment]);
+    const built = await (releasedOnceBuilt[key] ??= buildReleasedOnce(version, o));
+    const ws = copyWorkspace(built.ws);
+    return { ws, git: built.git && gitIn(ws.dir), first: built.first };
+  }
+  const releasedOnceBuilt: Record<string, ReturnType<typeof buildReleasedOnce>> = {};
+
+  async function buildReleasedOnce(version: string, o: { git?: boolean; redeploy?: boolean; environment?: string }) {
     const text = planAt(version, { redeploy: o.redeploy ?? false, environment: o.environment });
     const ws = workspace(o.git === false ? noGit(text) : text);
     write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
