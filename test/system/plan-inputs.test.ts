@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { gitRepo, ROOT, tempDir } from '../support/helpers';
 import { smallPlan, workspace } from '../support/fixtures';
+import { main } from '../../src/cli/cliMain';
+import { EXIT } from '../../src/cli/args';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
@@ -19,6 +21,23 @@ function repo(plan: string): { dir: string; planFile: string } {
 
 const cli = (ws: { dir: string; planFile: string }, ...args: string[]) =>
   spawnSync('node', [CLI, ...args, '--plan', ws.planFile], { encoding: 'utf8', cwd: ws.dir, timeout: 60_000, env: { ...process.env, HOOK_URL: '' } });
+
+/** The same CLI's `main`, in this process, with the same arguments and HOOK_URL; an error thrown ends as the CLI ends it. */
+async function inProcess(ws: { dir: string; planFile: string }, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const hook = process.env.HOOK_URL;
+  process.env.HOOK_URL = '';
+  try {
+    const status = await main([...args, '--plan', ws.planFile], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) });
+    return { status, stdout, stderr };
+  } catch (e) {
+    return { status: EXIT.failed, stdout, stderr: `${stderr}release-pilot: ${(e as Error).message}\n` };
+  } finally {
+    if (hook === undefined) delete process.env.HOOK_URL;
+    else process.env.HOOK_URL = hook;
+  }
+}
 
 /** A plan that validated before and then broke the release; each is refused at `validate` and by `run`, where the value is written. */
 const BROKE_A_RELEASE: { what: string; plan: string; value: string; message: RegExp }[] = [
@@ -147,12 +166,13 @@ describe('plan inputs: a run id given to a command is never a path', function ()
   ];
 
   for (const [name, args] of COMMANDS)
-    it(`${name}: refuses each of 16 hostile ids, writes nothing and runs nothing outside .release/runs`, () => {
+    it(`${name}: refuses each of 16 hostile ids, writes nothing and runs nothing outside .release/runs`, async () => {
       const ids = hostile();
       assert.ok(ids.length >= 12);
       const before = { outside: snapshot(outside), linked: snapshot(linkedTo), ws: snapshot(ws.dir) };
       for (const id of ids) {
-        const r = cli(ws, ...args(id));
+        // The path out of the workspace and the linked folder through the real CLI process, every other id through its main in this process.
+        const r = id === ids[0] || id === LINKED ? cli(ws, ...args(id)) : await inProcess(ws, ...args(id));
         const shown = JSON.stringify(id.slice(0, 40));
         assert.notEqual(r.status, 0, `${shown}: ${r.stdout}${r.stderr}`);
         // compare looks a run up among the listed ones, and a linked folder is not listed.
