@@ -35,7 +35,7 @@ export function write(dir: string, rel: string, text: string): string {
  */
 export function copyDir(dir: string, prefix = 'rp-copy-'): string {
   const to = tempDir(prefix);
-  execFileSync('cp', ['-a', `${dir}/.`, to]);
+  execFileSync('cp', ['-a', `${dir}/.`, to], { stdio: ['ignore', 'pipe', 'pipe'] });
   return to;
 }
 
