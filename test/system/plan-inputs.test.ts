@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { gitRepo, ROOT, tempDir } from '../support/helpers';
 import { smallPlan, workspace } from '../support/fixtures';
-import { main } from '../../src/cli/cliMain';
-import { EXIT } from '../../src/cli/args';
+import { cliInProcess } from '../support/inProcessCli';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
@@ -22,22 +21,9 @@ function repo(plan: string): { dir: string; planFile: string } {
 const cli = (ws: { dir: string; planFile: string }, ...args: string[]) =>
   spawnSync('node', [CLI, ...args, '--plan', ws.planFile], { encoding: 'utf8', cwd: ws.dir, timeout: 60_000, env: { ...process.env, HOOK_URL: '' } });
 
-/** The same CLI's `main`, in this process, with the same arguments and HOOK_URL; an error thrown ends as the CLI ends it. */
-async function inProcess(ws: { dir: string; planFile: string }, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const hook = process.env.HOOK_URL;
-  process.env.HOOK_URL = '';
-  try {
-    const status = await main([...args, '--plan', ws.planFile], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) });
-    return { status, stdout, stderr };
-  } catch (e) {
-    return { status: EXIT.failed, stdout, stderr: `${stderr}release-pilot: ${(e as Error).message}\n` };
-  } finally {
-    if (hook === undefined) delete process.env.HOOK_URL;
-    else process.env.HOOK_URL = hook;
-  }
-}
+/** The same, through the CLI's main in this process. */
+const inProcess = (ws: { dir: string; planFile: string }, ...args: string[]) =>
+  cliInProcess([...args, '--plan', ws.planFile], { cwd: ws.dir, env: { HOOK_URL: '' } });
 
 /** A plan that validated before and then broke the release; each is refused at `validate` and by `run`, where the value is written. */
 const BROKE_A_RELEASE: { what: string; plan: string; value: string; message: RegExp }[] = [
