@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { gitRepo, ROOT, write } from '../support/helpers';
 import { copyWorkspace, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
@@ -107,24 +107,12 @@ describe('resources: the CLI and its steps stay bounded', function () {
       const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
       const base = [process.execPath, CLI].map(q).join(' ');
       const commands = ['schema', '--help', `history --json --plan ${q(ws.planFile)}`, `report ${id} --plan ${q(ws.planFile)}`];
-      const bash = (script: string) =>
-        new Promise<{ stdout: string }>((resolve, reject) =>
-          execFile('bash', ['-c', script], { cwd: ws.dir, encoding: 'utf8' }, (e, stdout) => (e ? reject(e) : resolve({ stdout }))),
-        );
-      // Each command straight to a file and through the slow reader, all at once: each has files of its own.
-      const outputs = await Promise.all(
-        commands.map((c, i) =>
-          Promise.all([
-            bash(`${base} ${c} > direct-${i}.out; echo $?`),
-            // The reader is a real process that waits 1 s before it reads: the CLI must not exit with output unwritten.
-            bash(`set -o pipefail; ${base} ${c} | (sleep 1; cat > piped-${i}.out); echo $?`),
-          ]),
-        ),
-      );
-      for (const [i, c] of commands.entries()) {
-        const [direct, piped] = outputs[i];
-        const want = fs.readFileSync(path.join(ws.dir, `direct-${i}.out`));
-        const got = fs.readFileSync(path.join(ws.dir, `piped-${i}.out`));
+      for (const c of commands) {
+        const direct = spawnSync('bash', ['-c', `${base} ${c} > direct.out; echo $?`], { cwd: ws.dir, encoding: 'utf8' });
+        // The reader is a real process that waits 1 s before it reads: the CLI must not exit with output unwritten.
+        const piped = spawnSync('bash', ['-c', `set -o pipefail; ${base} ${c} | (sleep 1; cat > piped.out); echo $?`], { cwd: ws.dir, encoding: 'utf8' });
+        const want = fs.readFileSync(path.join(ws.dir, 'direct.out'));
+        const got = fs.readFileSync(path.join(ws.dir, 'piped.out'));
         assert.ok(want.length > 65536 || c !== 'schema', `${c}: ${want.length} bytes`);
         assert.equal(got.length, want.length, `${c}: ${got.length} of ${want.length} bytes`);
         assert.ok(got.equals(want), c);
