@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parsePlan } from '../../src/core/plan/load';
 import type { EngineOptions, FailureDecision, Prompter, ChecklistDecision } from '../../src/core/engine/run/engine';
 import type { BreachDecision } from '../../src/core/monitor/monitorPorts';
-import { gitRepo, tempDir, write } from './helpers';
+import { copyDir, gitRepo, tempDir, write } from './helpers';
 
 /** A small plan whose steps touch real files in the workspace; every phase is used. */
 /** Environments whose production has every gate: promotion from staging, a signed approval, a freeze window (smallPlan's `extra`). */
@@ -103,7 +103,7 @@ export interface Workspace {
 
 export function workspace(planText = smallPlan(), files: Record<string, string> = {}): Workspace {
   const dir = tempDir('rp-ws-');
-  const planFile = write(dir, '.release/plan.yaml', planText);
+  write(dir, '.release/plan.yaml', planText);
   const defaults: Record<string, string> = {
     'verdict.txt': 'QA verdict: Ready for Launch\n',
     'migrations/001.sql': 'select 1;\n',
@@ -111,6 +111,22 @@ export function workspace(planText = smallPlan(), files: Record<string, string> 
     'health.txt': '1\n',
   };
   for (const [k, v] of Object.entries({ ...defaults, ...files })) write(dir, k, v);
+  return workspaceIn(dir, planText);
+}
+
+/**
+ * A copy of a workspace (files, git repository, runs) in a fresh temp folder, with its plan as it is
+ * now: what a test starts from when the state it needs (a repository, released runs) is built once.
+ * The copied journals keep the commands they ran, which name the original folder.
+ */
+export function copyWorkspace(ws: Workspace): Workspace {
+  return workspaceIn(copyDir(ws.dir, 'rp-ws-'));
+}
+
+/** The workspace in `dir`, with the plan at its .release/plan.yaml (whose text is `planText`). */
+function workspaceIn(dir: string, planText?: string): Workspace {
+  const planFile = path.join(dir, '.release', 'plan.yaml');
+  planText ??= fs.readFileSync(planFile, 'utf8');
   const loaded = parsePlan(fs.readFileSync(planFile), planFile);
   if (!loaded.ok) throw new Error(loaded.problems.map((p) => `${p.line}:${p.column} ${p.message} (${p.path})`).join('\n'));
   return {

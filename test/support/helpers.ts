@@ -29,14 +29,29 @@ export function write(dir: string, rel: string, text: string): string {
   return file;
 }
 
-/** A real git repository with an identity, on branch main. */
-export function gitRepo(dir: string): (...args: string[]) => string {
-  const run = (...args: string[]) =>
+/**
+ * A fresh temp folder holding a copy of `dir` (`cp -a`: modes, times, links and `.git` kept). A
+ * workspace that costs a release or a repository to build is built once per file and copied per test.
+ */
+export function copyDir(dir: string, prefix = 'rp-copy-'): string {
+  const to = tempDir(prefix);
+  execFileSync('cp', ['-a', `${dir}/.`, to], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return to;
+}
+
+/** git in `dir`, with the fixed dates every test repository is written with. */
+export function gitIn(dir: string): (...args: string[]) => string {
+  return (...args: string[]) =>
     execFileSync('git', args, {
       cwd: dir,
       encoding: 'utf8',
       env: { ...process.env, GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' },
     }).trim();
+}
+
+/** A real git repository with an identity, on branch main. */
+export function gitRepo(dir: string): (...args: string[]) => string {
+  const run = gitIn(dir);
   run('init', '-q', '-b', 'main');
   run('config', 'user.name', 'Test Engineer');
   run('config', 'user.email', 'test@example.com');

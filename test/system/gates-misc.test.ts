@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, write } from '../support/helpers';
+import { cliInProcess } from '../support/inProcessCli';
+import { ROOT, copyDir, gitIn, write } from '../support/helpers';
 import { blueGreenPlan, blueGreenRepo } from '../support/fixtures';
 import { writtenReason } from '../../src/core/engine/gates/writtenReason';
 
@@ -15,7 +16,9 @@ const plan = (o: { name?: string; version?: string; environment?: string; extra?
 function repo(planText: string) {
   const { dir, git } = blueGreenRepo(planText, { prefix: 'rp-gm-' });
   const cli = (...args: string[]) => spawnSync('node', [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { dir, git, cli };
+  /** The same CLI's main in this process, in the repository: for a corpus's further cases after one through the real process. */
+  const main = (...args: string[]) => cliInProcess(args, { cwd: dir });
+  return { dir, git, cli, main };
 }
 
 const INVISIBLE = [
@@ -66,13 +69,15 @@ describe('a written reason', function () {
     assert.equal(fs.readFileSync(path.join(dir, 'state/active'), 'utf8'), 'blue\n');
   });
 
-  it('refuses abandon --reason and rollback --force --reason that are invisible', () => {
-    const { cli } = repo(plan());
-    for (const r of ['\u200b', '\u00a0\u00a0', '\u2060 ']) {
-      const a = cli('abandon', '--reason', r);
+  it('refuses abandon --reason and rollback --force --reason that are invisible', async () => {
+    const { cli, main } = repo(plan());
+    for (const [i, r] of ['\u200b', '\u00a0\u00a0', '\u2060 '].entries()) {
+      // The first through the real CLI process, the others through its main.
+      const run = i === 0 ? cli : main;
+      const a = await run('abandon', '--reason', r);
       assert.notEqual(a.status, 0);
       assert.match(a.stderr, /abandon needs --reason TEXT.*written text/);
-      const b = cli('rollback', '--yes', '--force', '--reason', r);
+      const b = await run('rollback', '--yes', '--force', '--reason', r);
       assert.notEqual(b.status, 0);
       assert.match(b.stderr, /--force needs --reason TEXT.*written text/);
     }
@@ -82,7 +87,7 @@ describe('a written reason', function () {
 describe('names compared as what they name', function () {
   this.timeout(180_000);
 
-  it('refuses rolling targets that are one host written several ways, and colours that differ only by case', () => {
+  it('refuses rolling targets that are one host written several ways, and colours that differ only by case', async () => {
     const rolling = (targets: string) =>
       plan()
         .replace('echo ${deploy.active} > state/active', '"true"')
@@ -96,14 +101,15 @@ describe('names compared as what they name', function () {
       ['[web1, "ｗｅｂ１"]', 'ｗｅｂ１'],
       ['[a.example.com, A.Example.COM.]', 'A.Example.COM.'],
     ]) {
-      const { cli } = repo(rolling(targets));
-      const r = cli('validate');
+      // The first through the real CLI process, the others through its main.
+      const { cli, main } = repo(rolling(targets));
+      const r = targets === '[web1, WEB1]' ? cli('validate') : await main('validate');
       assert.notEqual(r.status, 0, `${targets}: ${r.stdout}`);
       assert.ok((r.stdout + r.stderr).includes(`"${repeated}" repeats item 1`), r.stdout + r.stderr);
     }
-    const ok = repo(rolling('[web1, web2, web1.example.com]')).cli('validate');
+    const ok = await repo(rolling('[web1, web2, web1.example.com]')).main('validate');
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    const bg = repo(plan().replace('    blueGreen:\n', '    blueGreen:\n      colors: [blue, Blue]\n')).cli('validate');
+    const bg = await repo(plan().replace('    blueGreen:\n', '    blueGreen:\n      colors: [blue, Blue]\n')).main('validate');
     assert.notEqual(bg.status, 0);
     assert.match(bg.stdout + bg.stderr, /"Blue" repeats item 1/);
   });
@@ -135,34 +141,38 @@ describe('names compared as what they name', function () {
     assert.equal(released.length, 1, `one release of 1.0.0, not ${released.length}: ${runs.join(', ')}`);
   });
 
+  /** A repository released to staging (its own plan and live colour), then to production: built once, a fresh copy for each test. */
+  function stagingThenProduction() {
+    stagingThenProductionOnce ??= (() => {
+      const { dir, git, cli } = repo(plan());
+      // Staging is its own place: its own live colour beside production's.
+      write(dir, '.release/staging.yaml', plan({ environment: 'staging' }).replaceAll('state/active', 'state/staging-active'));
+      write(dir, 'state/staging-active', 'blue\n');
+      git('add', '-A');
+      git('commit', '-qm', 'chore: staging plan');
+      const s1 = cli('run', '--yes', '--plan', '.release/staging.yaml');
+      assert.equal(s1.status, 0, s1.stdout + s1.stderr);
+      const staging = fs.readdirSync(path.join(dir, '.release/runs'))[0];
+      const p = cli('run', '--yes');
+      assert.equal(p.status, 0, p.stdout + p.stderr);
+      return { dir, staging };
+    })();
+    const dir = copyDir(stagingThenProductionOnce.dir, 'rp-gm-');
+    const cli = (...args: string[]) => spawnSync('node', [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    return { dir, git: gitIn(dir), cli, staging: stagingThenProductionOnce.staging };
+  }
+  let stagingThenProductionOnce: { dir: string; staging: string } | undefined;
+
   it('a production run does not supersede a staging run', () => {
-    const { dir, git, cli } = repo(plan());
-    // Staging is its own place: its own live colour beside production's.
-    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }).replaceAll('state/active', 'state/staging-active'));
-    write(dir, 'state/staging-active', 'blue\n');
-    git('add', '-A');
-    git('commit', '-qm', 'chore: staging plan');
-    const s1 = cli('run', '--yes', '--plan', '.release/staging.yaml');
-    assert.equal(s1.status, 0, s1.stdout + s1.stderr);
-    const staging = fs.readdirSync(path.join(dir, '.release/runs'))[0];
-    const p = cli('run', '--yes');
-    assert.equal(p.status, 0, p.stdout + p.stderr);
+    const { cli, staging } = stagingThenProduction();
     const rb = cli('rollback', staging, '--yes', '--plan', '.release/staging.yaml');
     assert.match(rb.stdout, /■ rolled-back/, rb.stdout + rb.stderr);
     assert.doesNotMatch(rb.stdout + rb.stderr, /superseded/);
   });
 
   it('a newer staging run supersedes the staging run before it, over a production run between', () => {
-    const { dir, git, cli } = repo(plan());
-    // Staging is its own place: its own live colour beside production's.
-    write(dir, '.release/staging.yaml', plan({ environment: 'staging' }).replaceAll('state/active', 'state/staging-active'));
-    write(dir, 'state/staging-active', 'blue\n');
-    git('add', '-A');
-    git('commit', '-qm', 'chore: staging plan');
-    assert.equal(cli('run', '--yes', '--plan', '.release/staging.yaml').status, 0);
+    const { dir, git, cli, staging } = stagingThenProduction();
     const runs = () => fs.readdirSync(path.join(dir, '.release/runs')).sort();
-    const [staging] = runs();
-    assert.equal(cli('run', '--yes').status, 0);
     write(dir, '.release/staging.yaml', plan({ environment: 'staging', version: '1.0.1' }));
     git('commit', '-qam', 'fix: 1.0.1');
     assert.equal(cli('run', '--yes', '--plan', '.release/staging.yaml').status, 0);

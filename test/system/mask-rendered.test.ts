@@ -145,9 +145,10 @@ describe('§5 secrets: a real release through the CLI shows no rendering of the 
 
   for (const secret of SHELL_SECRETS)
     it(`${JSON.stringify(secret)}: terminal (--verbose and the failed step's tail), step log, journal, report.md and report.json`, async () => {
-      const ws = workspace(renderingPlan(secret));
       const token = new SecretMasker([secret]).token;
-      for (const verbose of [true, false]) {
+      // With and without --verbose at once, each a release of its own workspace.
+      const each = async (verbose: boolean) => {
+        const ws = workspace(renderingPlan(secret));
         const args = ['run', '--yes', '--tick', 'sign-off', ...(verbose ? ['--verbose'] : []), '--plan', ws.planFile];
         const r = await runCliToEnd(args, { RP_SECRET: secret });
         assert.equal(r.code, 3, `the deploy failed and the release rolled back:\n${r.stdout}\n${r.stderr}`);
@@ -185,6 +186,7 @@ describe('§5 secrets: a real release through the CLI shows no rendering of the 
           const text = fs.readFileSync(path.join(runDir, f), 'utf8');
           if (text.includes(OPEN)) assertHidden(f, f.endsWith('.json') ? text.replace(/\\u001b/g, '\x1b') : text, token);
         }
-      }
+      };
+      await Promise.all([each(true), each(false)]);
     });
 });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { gitRepo, ROOT, tempDir } from '../support/helpers';
 import { smallPlan, workspace } from '../support/fixtures';
+import { cliInProcess } from '../support/inProcessCli';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
@@ -19,6 +20,10 @@ function repo(plan: string): { dir: string; planFile: string } {
 
 const cli = (ws: { dir: string; planFile: string }, ...args: string[]) =>
   spawnSync('node', [CLI, ...args, '--plan', ws.planFile], { encoding: 'utf8', cwd: ws.dir, timeout: 60_000, env: { ...process.env, HOOK_URL: '' } });
+
+/** The same, through the CLI's main in this process. */
+const inProcess = (ws: { dir: string; planFile: string }, ...args: string[]) =>
+  cliInProcess([...args, '--plan', ws.planFile], { cwd: ws.dir, env: { HOOK_URL: '' } });
 
 /** A plan that validated before and then broke the release; each is refused at `validate` and by `run`, where the value is written. */
 const BROKE_A_RELEASE: { what: string; plan: string; value: string; message: RegExp }[] = [
@@ -147,12 +152,13 @@ describe('plan inputs: a run id given to a command is never a path', function ()
   ];
 
   for (const [name, args] of COMMANDS)
-    it(`${name}: refuses each of 16 hostile ids, writes nothing and runs nothing outside .release/runs`, () => {
+    it(`${name}: refuses each of 16 hostile ids, writes nothing and runs nothing outside .release/runs`, async () => {
       const ids = hostile();
       assert.ok(ids.length >= 12);
       const before = { outside: snapshot(outside), linked: snapshot(linkedTo), ws: snapshot(ws.dir) };
       for (const id of ids) {
-        const r = cli(ws, ...args(id));
+        // The path out of the workspace and the linked folder through the real CLI process, every other id through its main in this process.
+        const r = id === ids[0] || id === LINKED ? cli(ws, ...args(id)) : await inProcess(ws, ...args(id));
         const shown = JSON.stringify(id.slice(0, 40));
         assert.notEqual(r.status, 0, `${shown}: ${r.stdout}${r.stderr}`);
         // compare looks a run up among the listed ones, and a linked folder is not listed.

@@ -8,8 +8,8 @@ import { GateError } from '../../src/core/engine/gates/gateError';
 import { parsePlan } from '../../src/core/plan/load';
 import { runIds } from '../../src/core/engine/queries/runs';
 import { renderMarkdown, buildReport } from '../../src/core/report/report';
-import { ROOT, gitRepo, write } from '../support/helpers';
-import { smallPlan, workspace, journalLines, scripted, type Workspace } from '../support/fixtures';
+import { ROOT, gitIn, gitRepo, write } from '../support/helpers';
+import { smallPlan, workspace, copyWorkspace, journalLines, scripted, type Workspace } from '../support/fixtures';
 import { waitFor } from '../support/waitFor';
 
 const GIT_CHECK = `  - id: main-tagged
@@ -25,8 +25,15 @@ function planAt(version: string, o: { redeploy?: boolean; environment?: string; 
     .replace('grep -q 1.2.3 deployed.txt', 'grep -qx "version ${release.version}" deployed.txt');
 }
 
-/** A repository whose plan released 1.2.3 (tagged v1.2.3), then 1.3.0 (tagged v1.3.0, HEAD). */
+/** A repository whose plan released 1.2.3 (tagged v1.2.3), then 1.3.0 (tagged v1.3.0, HEAD): built once, a fresh copy for each test. */
 async function twoReleases() {
+  const built = await (twoReleasesBuilt ??= buildTwoReleases());
+  const ws = copyWorkspace(built.ws);
+  return { ...built, ws, git: gitIn(ws.dir), at: (t: string) => withPlan(ws, t) };
+}
+let twoReleasesBuilt: ReturnType<typeof buildTwoReleases> | undefined;
+
+async function buildTwoReleases() {
   const ws = workspace(planAt('1.2.3'));
   write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');
   const git = gitRepo(ws.dir);
@@ -219,8 +226,16 @@ describe('a plain run of a version this plan already released is refused (it wou
   /** The plan without its git check, for a workspace that is no repository. */
   const noGit = (text: string) => text.replace(GIT_CHECK, '  - id: sign-off\n    title: Sign-off\n    manual: true');
 
-  /** A workspace (with git unless asked) whose plan released `version` once. */
+  /** A workspace (with git unless asked) whose plan released `version` once: built once per set of arguments, a fresh copy for each test. */
   async function releasedOnce(version: string, o: { git?: boolean; redeploy?: boolean; environment?: string } = {}) {
+    const key = JSON.stringify([version, o.git, o.redeploy, o.environment]);
+    const built = await (releasedOnceBuilt[key] ??= buildReleasedOnce(version, o));
+    const ws = copyWorkspace(built.ws);
+    return { ws, git: built.git && gitIn(ws.dir), first: built.first };
+  }
+  const releasedOnceBuilt: Record<string, ReturnType<typeof buildReleasedOnce>> = {};
+
+  async function buildReleasedOnce(version: string, o: { git?: boolean; redeploy?: boolean; environment?: string }) {
     const text = planAt(version, { redeploy: o.redeploy ?? false, environment: o.environment });
     const ws = workspace(o.git === false ? noGit(text) : text);
     write(ws.dir, '.gitignore', '.release/runs/\n.release/lock\n*.txt\nbackup/\n');

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { gitRepo, ROOT, write } from '../support/helpers';
-import { smallPlan, workspace, type Workspace } from '../support/fixtures';
+import { copyWorkspace, smallPlan, workspace, type Workspace } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
@@ -34,6 +34,16 @@ function cliAsync(ws: Workspace, args: string[], onStart: (pid: number) => void 
   );
 }
 
+/** A committed workspace the CLI released from once: released once per file, each test takes a copy. */
+function released(): Workspace {
+  if (releasedOnce) return releasedOnce;
+  const ws = repo();
+  const first = spawnSync(process.execPath, [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { cwd: ws.dir, encoding: 'utf8' });
+  assert.equal(first.status, 0, first.stdout + first.stderr);
+  return (releasedOnce = ws);
+}
+let releasedOnce: Workspace | undefined;
+
 describe('resources: the CLI and its steps stay bounded', function () {
   this.timeout(60_000);
 
@@ -53,11 +63,7 @@ describe('resources: the CLI and its steps stay bounded', function () {
     for (const [kind, make, said] of kinds) {
       for (const command of ['run', 'rollback']) {
         it(`${command} refuses a lock that is ${kind} within 2 s, naming it`, async () => {
-          const ws = repo();
-          if (command === 'rollback') {
-            const first = spawnSync(process.execPath, [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { cwd: ws.dir, encoding: 'utf8' });
-            assert.equal(first.status, 0, first.stdout + first.stderr);
-          }
+          const ws = command === 'rollback' ? copyWorkspace(released()) : repo();
           const lock = path.join(ws.dir, '.release/lock');
           make(lock, ws.dir);
           const r = await cliAsync(ws, command === 'run' ? ['run', '--yes', '--tick', 'sign-off'] : ['rollback', '--yes']);
@@ -94,9 +100,7 @@ describe('resources: the CLI and its steps stay bounded', function () {
 
   describe('output through a slow pipe', () => {
     it('schema, --help, history --json of 1,000 runs and report reach a reader that starts after 1 s whole', async () => {
-      const ws = repo();
-      const first = spawnSync(process.execPath, [CLI, 'run', '--yes', '--tick', 'sign-off', '--plan', ws.planFile], { cwd: ws.dir, encoding: 'utf8' });
-      assert.equal(first.status, 0, first.stdout + first.stderr);
+      const ws = copyWorkspace(released());
       const runs = path.join(ws.dir, '.release/runs');
       const [id] = fs.readdirSync(runs);
       for (let i = 0; i < 999; i++) fs.cpSync(path.join(runs, id), path.join(runs, `20250101-${String(100000 + i)}-r${i}`), { recursive: true });

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, write } from '../support/helpers';
+import { ROOT, copyDir, write } from '../support/helpers';
 import { blueGreenPlan, blueGreenRepo } from '../support/fixtures';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -40,7 +40,10 @@ describe('the ${env:…} values a plan reads are run inputs (approval, resume, p
 
   describe('approvals bind the ${env:…} values the approver reviewed', () => {
     const head = 'notSecret: [IMAGE]\nenvironments:\n  production:\n    approvals: { count: 1, from: [alice@x.io] }\n';
-    const approved = (approver: Record<string, string | undefined>) => {
+    /** A repository approved by Alice with `approver`'s environment: approved once per environment, a fresh copy for each test. */
+    const approved = (approver: Record<string, string | undefined>) => copyDir((approvedOnce[JSON.stringify(approver)] ??= approve(approver)), 'rp-envinputs-');
+    const approvedOnce: Record<string, string> = {};
+    const approve = (approver: Record<string, string | undefined>) => {
       const dir = repo(head, '${env:IMAGE} > state/${deploy.color}.ver #');
       const a = cli(dir, { ...asAlice, ...approver }, 'approve', '1.0.0', '--env', 'production');
       assert.equal(a.code, 0, a.out);
@@ -121,7 +124,11 @@ describe('the ${env:…} values a plan reads are run inputs (approval, resume, p
   describe('promotion counts a staging run only with the same run inputs', () => {
     const head =
       'notSecret: [IMAGE]\nvariables:\n  IMG: none\n  WHERE: none\nenvironments:\n  staging:\n    variables: { WHERE: stage }\n  production:\n    variables: { WHERE: prod }\n    requires: { released: staging, maxAge: 1d }\n';
-    const staged = (env: Record<string, string>, ...vars: string[]) => {
+    /** A repository released to staging with `env` and `vars`: staged once per set of inputs, a fresh copy for each test. */
+    const staged = (env: Record<string, string>, ...vars: string[]) =>
+      copyDir((stagedOnce[JSON.stringify([env, vars])] ??= stage(env, ...vars)), 'rp-envinputs-');
+    const stagedOnce: Record<string, string> = {};
+    const stage = (env: Record<string, string>, ...vars: string[]) => {
       const dir = repo(head, '${var.IMG}-${env:IMAGE}-${var.WHERE} > state/${deploy.color}.ver #');
       const r = cli(dir, env, 'run', '--env', 'staging', '--yes', ...vars);
       assert.equal(r.code, 0, r.out);

@@ -139,7 +139,13 @@ const io = () => {
  * the plan is valid and nothing keeps it from starting here (an unmet start precondition, such as no
  * previous version yet, is a warning of validate and a refusal of run).
  */
-async function validates(ws: string, yaml: string): Promise<{ ok: boolean; said: string }> {
+function validates(ws: string, yaml: string): Promise<{ ok: boolean; said: string }> {
+  return (validated[`${ws}\n${yaml}`] ??= validate(ws, yaml));
+}
+/** Each workspace's verdicts by plan text: the same plan in the same unchanged workspace is validated once per file. */
+const validated: Record<string, Promise<{ ok: boolean; said: string }>> = {};
+
+async function validate(ws: string, yaml: string): Promise<{ ok: boolean; said: string }> {
   const file = write(ws, '.release/plan.yaml', yaml);
   const c = io();
   const code = await main(['validate', '--plan', file], c.io);
