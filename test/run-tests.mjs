@@ -137,11 +137,11 @@ function deal(files, lanes, head) {
   return out.map((l) => l.files.sort());
 }
 
-// The system layer runs in TEST_SHARDS mocha processes at once (3 by default): its tests mostly wait
+// The system layer runs in TEST_SHARDS mocha processes at once (4 by default): its tests mostly wait
 // on the processes, services and timers they start, and no two files share a port, an address or a
 // folder (each takes free ports and its own temp folders; only the fleet files use fixed addresses,
 // and they share one lane).
-const SHARDS = Math.max(1, Number(process.env.TEST_SHARDS ?? 3) || 1);
+const SHARDS = Math.max(1, Number(process.env.TEST_SHARDS ?? 4) || 1);
 const UNIT_MS = 60_000;
 
 async function nodeLane() {
