@@ -105,10 +105,17 @@ function wholeLines(text: string): string[] {
   return lines;
 }
 
-function parsed(line: string): { type?: string; pid?: number; by?: string } {
+interface Seen {
+  type?: string;
+  pid?: number;
+  host?: string;
+  tookOver?: { pid?: number; host?: string; user?: string };
+}
+
+function parsed(line: string): Seen {
   try {
     const v = JSON.parse(line) as unknown;
-    return v && typeof v === 'object' ? (v as { type?: string; pid?: number; by?: string }) : {};
+    return v && typeof v === 'object' ? (v as Seen) : {};
   } catch {
     return {};
   }
@@ -117,8 +124,9 @@ function parsed(line: string): { type?: string; pid?: number; by?: string } {
 /**
  * Who took a run over in the store after this workspace's process of it stopped, or undefined: the two journals
  * share whole lines up to and including the run's `release.started`, no live process here holds the run, and the
- * store's journal goes on past the shared lines with a `release.resumed` of a process that never wrote this
- * workspace's journal (the takeover's reopen journals it). Anything else is a divergence a person must read.
+ * store's journal goes on past the shared lines with a takeover of the store's lock (the warning a takeover
+ * journals names the holder it took over) from a process that wrote this workspace's journal, on this journal's
+ * host. Anything else is a divergence a person must read.
  */
 function takenOverElsewhere(workspace: string, runId: string, local: string, stored: string): string | undefined {
   const mine = wholeLines(local);
@@ -126,15 +134,16 @@ function takenOverElsewhere(workspace: string, runId: string, local: string, sto
   let common = 0;
   while (common < mine.length && common < theirs.length && mine[common] === theirs[common]) common++;
   const shared = mine.slice(0, common).map(parsed);
-  if (!shared.some((e) => e.type === 'release.started')) return undefined;
+  const started = shared.find((e) => e.type === 'release.started');
+  if (!started) return undefined;
   const held = readLock(path.join(workspace, '.release', 'lock'));
   if (held && held.runId === runId && isAlive(held)) return undefined;
-  const localPids = new Set([...shared, ...mine.slice(common).map(parsed)].filter((e) => e.type === 'release.started' || e.type === 'release.resumed').map((e) => e.pid));
+  const writers = new Set([...shared, ...mine.slice(common).map(parsed)].filter((e) => e.type === 'release.started' || e.type === 'release.resumed').map((e) => e.pid));
   const takeover = theirs
     .slice(common)
     .map(parsed)
-    .find((e) => e.type === 'release.resumed' && !localPids.has(e.pid));
-  return takeover && `${takeover.by ?? 'another process'} (pid ${takeover.pid})`;
+    .find((e) => e.type === 'warning' && e.tookOver && writers.has(e.tookOver.pid) && e.tookOver.host === started.host);
+  return takeover && `the holder that took the store's lock over from pid ${takeover.tookOver!.pid} on ${takeover.tookOver!.host}`;
 }
 
 /** Every lock's holder: from one read where the backend has it, else a read per key the runs name. */
