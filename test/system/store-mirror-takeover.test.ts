@@ -51,10 +51,20 @@ describe('the mirror after a teammate took over a run this workspace was running
     const dir = path.join(ws, '.release', 'runs', runId);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'journal.jsonl'), text);
-    const lock = o.liveLock || o.otherLock ? ReleaseLock.acquire(path.join(ws, '.release', 'lock'), { user: 'ana', holder: 'CLI', runId: o.liveLock ? runId : 'another-run' }) : undefined;
+    const lock =
+      o.liveLock || o.otherLock
+        ? ReleaseLock.acquire(path.join(ws, '.release', 'lock'), { user: 'ana', holder: 'CLI', runId: o.liveLock ? runId : 'another-run' })
+        : undefined;
     try {
       const r = await syncMirror(ws, store);
-      return { r, runId, dir, journal: () => fs.readFileSync(path.join(dir, 'journal.jsonl'), 'utf8'), aside: () => fs.readdirSync(dir).filter((f) => f.startsWith('journal.local-')), ws };
+      return {
+        r,
+        runId,
+        dir,
+        journal: () => fs.readFileSync(path.join(dir, 'journal.jsonl'), 'utf8'),
+        aside: () => fs.readdirSync(dir).filter((f) => f.startsWith('journal.local-')),
+        ws,
+      };
     } finally {
       lock?.release();
     }
@@ -137,7 +147,7 @@ describe('the mirror after a teammate took over a run this workspace was running
       },
     ],
     [
-      "a takeover of the same pid on another host",
+      'a takeover of the same pid on another host',
       () => {
         const p = prefix();
         return { stored: [...p, tookOver(KILLED_PID, 'elsewhere.example'), rolledBack], local: journalText([...p, step('deploy')]) };

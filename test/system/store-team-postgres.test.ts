@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { tempDir, write } from '../support/helpers';
@@ -52,7 +53,8 @@ describe('team releases: two machines share one PostgreSQL 15 store (a role with
     // A role that must give its password (scram-sha-256), and the database it owns.
     const hba = path.join(dir, 'pg', 'data', 'pg_hba.conf');
     fs.writeFileSync(hba, `host all rp_team 127.0.0.1/32 scram-sha-256\n${fs.readFileSync(hba, 'utf8')}`);
-    const psql = (sql: string) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
+    const psql = (sql: string) =>
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
     psql(`create role rp_team login password '${SECRET}'`);
     psql('create database team owner rp_team');
     psql('select pg_reload_conf()');
@@ -96,12 +98,12 @@ describe('team releases: two machines share one PostgreSQL 15 store (a role with
     const servedBefore = fs.readFileSync(`${serving}.production`, 'utf8').trim();
     const holder = alice.spawnCli('run', '--env', 'production', '--yes');
     let runId = '';
-    // Waits for the real release to reach its monitoring window and publish a sample (a renewal publishes).
+    // Waits for the real release to reach its monitoring window, publish a sample (a renewal publishes) and journal more since.
     const published = await waitFor(
       async () => {
         runId = alice.runs().at(-1) ?? '';
         const events = runId.endsWith('3.1.0') && holder.out().includes('Monitoring') ? await storeEvents(runId) : [];
-        return events.some((e) => e.type === 'metric.sample');
+        return events.some((e) => e.type === 'metric.sample') && alice.journal(runId).split('\n').length - 1 > events.length;
       },
       30_000,
       200,
@@ -126,7 +128,48 @@ describe('team releases: two machines share one PostgreSQL 15 store (a role with
     assert.ok(types.includes('rollback.started') && types.includes('rollback.finished'), types.join(', '));
     assert.equal(after.at(-1)!.type, 'release.finished');
     console.log(`      interrupted read ${sawAfterMs} ms after the kill (one status command, lease 5 s)`);
-    await killedMachineReadsTheTakeover(alice, runId, after);
+    // Its journal holds what it wrote after its last publish (renewals every 1.7 s, samples every 0.2 s).
+    assert.equal(await killedMachineReadsTheTakeover(alice, runId, after), true);
+  });
+
+  it('a rollback asked from another machine while the holder monitors: the holder journals who asked from which host and rolls back; the asker follows it to its outcome', async function () {
+    const alice = await machine('alice4');
+    const bob = await machine('bob4');
+    await alice.setVersion('3.2.0', { push: true, productionWindow: '30s' });
+    const staged = await alice.cli('run', '--env', 'staging', '--yes');
+    assert.equal(staged.code, 0, staged.err);
+    const servedBefore = fs.readFileSync(`${serving}.production`, 'utf8').trim();
+    const holder = alice.spawnCli('run', '--env', 'production', '--yes');
+    let runId = '';
+    // Waits for the real release to reach its monitoring window.
+    const monitoring = await waitFor(
+      async () => {
+        runId = alice.runs().at(-1) ?? '';
+        return runId.endsWith('3.2.0') && holder.out().includes('Monitoring') && (await storeEvents(runId)).some((e) => e.type === 'metric.sample');
+      },
+      30_000,
+      200,
+    );
+    assert.ok(monitoring, holder.err());
+    await bob.git('pull', '-q', 'origin', 'main');
+    const asked = await bob.cli('rollback', runId, '--yes', '--reason', 'error rate seen from the support desk');
+    // Waits for the holder's process to end after its rollback.
+    const code = await new Promise<number | null>((resolve) => (holder.exitCode !== null ? resolve(holder.exitCode) : holder.on('close', resolve)));
+    printed.push(holder.out(), holder.err());
+    assert.equal(asked.code, 3, asked.err + asked.out);
+    assert.match(asked.err, /asked release-pilot CLI \(pid \d+, alice4@[^)]+\) through the store .* to roll back run /);
+    assert.match(asked.out, /■ rolled-back: rolled back: error rate seen from the support desk \(asked through the store by bob4 on /);
+    assert.equal(code, 3, holder.err());
+    assert.equal(fs.readFileSync(`${serving}.production`, 'utf8').trim(), servedBefore);
+    const journal = alice.journal(runId);
+    assert.match(journal, new RegExp(`error rate seen from the support desk \\(asked through the store by bob4 on ${os.hostname()} at `));
+    assert.deepEqual(
+      await storeEvents(runId),
+      journal
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ReleaseEvent),
+    );
   });
 
   it('PostgreSQL stopped mid-release: the run pauses before its production step; once back, resume finishes and the store journal equals the local one', async function () {

@@ -96,13 +96,13 @@ describe('team releases: two machines share one git store behind a real sshd', f
     assert.equal(staged.code, 0, staged.err);
     const servedBefore = fs.readFileSync(`${serving}.production`, 'utf8').trim();
     const holder = alice.spawnCli('run', '--env', 'production', '--yes');
-    // Waits for the real release to reach its monitoring window and publish it (a renewal publishes).
+    // Waits for the real release to reach its monitoring window, publish a sample (a renewal publishes) and journal more since.
     let runId = '';
     const published = await waitFor(
       async () => {
         runId = alice.runs().at(-1) ?? '';
         const events = runId.endsWith('3.1.0') && holder.out().includes('Monitoring') ? await storeEvents(runId) : [];
-        return events.some((e) => e.type === 'metric.sample') && events;
+        return events.some((e) => e.type === 'metric.sample') && alice.journal(runId).split('\n').length - 1 > events.length && events;
       },
       30_000,
       200,
@@ -136,7 +136,8 @@ describe('team releases: two machines share one git store behind a real sshd', f
     assert.ok(types.includes('rollback.started') && types.includes('rollback.finished'), types.join(', '));
     assert.equal(after.at(-1)!.type, 'release.finished');
     console.log(`      interrupted seen ${sawAfterMs} ms after the kill (lease ${LEASE_MS} ms)`);
-    await killedMachineReadsTheTakeover(alice, runId, after);
+    // Its journal holds what it wrote after its last publish (renewals every 1.7 s, samples every 0.2 s).
+    assert.equal(await killedMachineReadsTheTakeover(alice, runId, after), true);
   });
 
   it('sshd stopped: production refuses to start (unless --offline, journaled); mid-release the run pauses before its production step and resume syncs', async function () {

@@ -115,7 +115,7 @@ interface Seen {
 function parsed(line: string): Seen {
   try {
     const v = JSON.parse(line) as unknown;
-    return v && typeof v === 'object' ? (v as Seen) : {};
+    return v && typeof v === 'object' ? v : {};
   } catch {
     return {};
   }
@@ -138,7 +138,9 @@ function takenOverElsewhere(workspace: string, runId: string, local: string, sto
   if (!started) return undefined;
   const held = readLock(path.join(workspace, '.release', 'lock'));
   if (held && held.runId === runId && isAlive(held)) return undefined;
-  const writers = new Set([...shared, ...mine.slice(common).map(parsed)].filter((e) => e.type === 'release.started' || e.type === 'release.resumed').map((e) => e.pid));
+  const writers = new Set(
+    [...shared, ...mine.slice(common).map(parsed)].filter((e) => e.type === 'release.started' || e.type === 'release.resumed').map((e) => e.pid),
+  );
   const takeover = theirs
     .slice(common)
     .map(parsed)
