@@ -29,8 +29,7 @@ export async function syncFirst(planFile: string, workspace: string, io: Io, pla
     return undefined;
   }
   if (!store) return undefined;
-  const why = await syncSharedRuns(store, workspace);
-  if (why) io.err(`warning: ${why}`);
+  for (const why of await syncSharedRuns(store, workspace)) io.err(`warning: ${why}`);
   return store;
 }
 

@@ -23,7 +23,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
 }
 
 /** PostgreSQL 15 as the postgres user (it refuses root), trust auth on 127.0.0.1, database `app` owned by role `app`. */
-export async function startPostgres(dir: string): Promise<DbServer & { port: number }> {
+export async function startPostgres(dir: string): Promise<DbServer & { port: number; start(): Promise<void> }> {
   const pgDir = path.join(dir, 'pg');
   fs.mkdirSync(pgDir);
   fs.chmodSync(dir, 0o755);
@@ -32,16 +32,21 @@ export async function startPostgres(dir: string): Promise<DbServer & { port: num
   execFileSync('setpriv', [...asPostgres, `${PG_BIN}/initdb`, '-D', `${pgDir}/data`, '-U', 'postgres', '--auth=trust', '-E', 'UTF8'], { stdio: 'ignore' });
   const port = await freePort();
   const log = path.join(dir, 'postgres.log');
-  const child = spawn(
-    'setpriv',
-    [...asPostgres, `${PG_BIN}/postgres`, '-D', `${pgDir}/data`, '-p', String(port), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
-    {
-      stdio: ['ignore', 'ignore', fs.openSync(log, 'w')],
-    },
-  );
-  // Waits for a real PostgreSQL to accept connections.
-  const ready = await waitFor(() => spawnSync(`${PG_BIN}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0, 60_000, 200);
-  if (!ready) throw new Error(`PostgreSQL did not start: ${fs.readFileSync(log, 'utf8')}`);
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn(
+      'setpriv',
+      [...asPostgres, `${PG_BIN}/postgres`, '-D', `${pgDir}/data`, '-p', String(port), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+      {
+        stdio: ['ignore', 'ignore', fs.openSync(log, 'a')],
+      },
+    );
+    // Waits for a real PostgreSQL to accept connections.
+    const ready = await waitFor(() => spawnSync(`${PG_BIN}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0, 60_000, 200);
+    if (!ready) throw new Error(`PostgreSQL did not start: ${fs.readFileSync(log, 'utf8')}`);
+  };
+  fs.writeFileSync(log, '');
+  await start();
   const as = (user: string, db: string, text: string) =>
     execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', db, '-c', text], {
       encoding: 'utf8',
@@ -54,6 +59,8 @@ export async function startPostgres(dir: string): Promise<DbServer & { port: num
     sql: (text) => as('app', 'app', text),
     // Fast shutdown: PostgreSQL ends its sessions and stops.
     stop: () => stopChild(child, 'SIGINT'),
+    // Starts it again on its port and data (after a stop).
+    start,
   };
 }
 

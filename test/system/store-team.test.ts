@@ -1,85 +1,16 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { ROOT, tempDir, write } from '../support/helpers';
+import type { ChildProcess } from 'node:child_process';
+import { tempDir, write } from '../support/helpers';
+import { killedMachineReadsTheTakeover, seedOrigin, teamMachine, teamPlan, type Machine } from '../support/teamMachines';
 import { waitFor } from '../support/waitFor';
 import { alive } from '../support/processes';
 import { startGitRemote, type GitRemote } from '../support/gitRemote';
 import { openStore } from '../../src/core/store/openStore';
 import type { ReleaseEvent } from '../../src/core/model/events';
 
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 const LEASE_MS = 5_000;
-
-/**
- * The plan every machine releases: production behind promotion from staging, a deploy that writes the
- * version into one "serving" file both machines see (what production serves), and a rollback that writes
- * the previous version back. The monitoring window is the test's own (MONITOR env).
- */
-function teamPlan(remote: string, version: string, serving: string, window = '1s'): string {
-  return `release:
-  name: team
-  version: ${version}
-  environment: production
-store:
-  git: { remote: "${remote}", lease: 5s }
-acceptance:
-  file: verdict.txt
-phases:
-  preparation:
-    steps:
-      - name: wait while held
-        run: while [ -f hold ]; do sleep 0.05; done
-  deploy:
-    steps:
-      - name: deploy
-        production: true
-        run: echo "\${release.version}" > ${serving}.\${release.environment}
-rollback:
-  steps:
-    - name: back
-      run: echo "\${release.previousVersion}" > ${serving}.\${release.environment}
-monitoring:
-  window: ${window}
-  interval: 200ms
-  shortWindowReason: a test
-  baseline:
-    fixed: { health: 1 }
-  metrics:
-    - id: health
-      command: cat health.txt
-      guard: { min: 1 }
-environments:
-  staging: {}
-  production:
-    requires: { released: staging }
-    monitoring: { window: 1s }
-  race: {}
-`;
-}
-
-interface Machine {
-  name: string;
-  dir: string;
-  env: NodeJS.ProcessEnv;
-  git(...args: string[]): Promise<string>;
-  cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }>;
-  spawnCli(...args: string[]): ChildProcess & { out: () => string; err: () => string };
-  setVersion(v: string, o?: { push?: boolean; productionWindow?: string; store?: boolean }): Promise<void>;
-  runs(): string[];
-}
-
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 describe('team releases: two machines share one git store behind a real sshd', function () {
   this.timeout(90_000);
@@ -90,52 +21,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
   const spawned: ChildProcess[] = [];
 
   async function machine(name: string): Promise<Machine> {
-    const home = tempDir(`rp-home-${name}-`);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      GIT_SSH_COMMAND: remote.sshCommand,
-      GIT_CONFIG_NOSYSTEM: '1',
-      HOME: home,
-      GIT_AUTHOR_NAME: name,
-      GIT_AUTHOR_EMAIL: `${name}@example.com`,
-      GIT_COMMITTER_NAME: name,
-      GIT_COMMITTER_EMAIL: `${name}@example.com`,
-    };
-    fs.writeFileSync(path.join(home, '.gitconfig'), `[user]\n\tname = ${name}\n\temail = ${name}@example.com\n[commit]\n\tgpgsign = false\n`);
-    const dir = path.join(tempDir(`rp-${name}-`), 'app');
-    const cloned = await run('git', ['clone', '-q', origin, dir], path.dirname(dir), env);
-    assert.equal(cloned.code, 0, cloned.err);
-    const m: Machine = {
-      name,
-      dir,
-      env,
-      git: async (...args) => {
-        const r = await run('git', args, dir, env);
-        assert.equal(r.code, 0, `git ${args.join(' ')}: ${r.err}`);
-        return r.out.trim();
-      },
-      cli: (...args) => run(process.execPath, [CLI, ...args], dir, env),
-      spawnCli: (...args) => {
-        const c = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        spawned.push(c);
-        let out = '';
-        let err = '';
-        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        return Object.assign(c, { out: () => out, err: () => err });
-      },
-      setVersion: async (v, o = {}) => {
-        const file = path.join(dir, '.release', 'plan.yaml');
-        let text = fs.readFileSync(file, 'utf8').replace(/^( {2}version: ).*$/m, `$1${v}`);
-        if (o.productionWindow) text = text.replace(/monitoring: \{ window: 1s \}/, `monitoring: { window: ${o.productionWindow} }`);
-        if (o.store === false) text = text.replace(/^store:\n.*\n/m, '');
-        fs.writeFileSync(file, text);
-        // Environments with gates read the plan as committed.
-        await m.git('commit', '-qam', `release ${v}`);
-        if (o.push) await m.git('push', '-q', '-f', 'origin', 'HEAD:main');
-      },
-      runs: () => fs.readdirSync(path.join(dir, '.release', 'runs')).sort(),
-    };
+    const m = await teamMachine(name, origin, { GIT_SSH_COMMAND: remote.sshCommand }, spawned);
     machines.push(m);
     return m;
   }
@@ -145,26 +31,7 @@ describe('team releases: two machines share one git store behind a real sshd', f
     serving = path.join(tempDir('rp-serving-'), 'current');
     fs.writeFileSync(`${serving}.production`, '0.9.0\n');
     // The application's repository, which both machines clone: its plan names the store.
-    const seed = tempDir('rp-seed-');
-    origin = path.join(tempDir('rp-origin-'), 'app.git');
-    const env = { ...process.env, GIT_AUTHOR_NAME: 'seed', GIT_AUTHOR_EMAIL: 's@e', GIT_COMMITTER_NAME: 'seed', GIT_COMMITTER_EMAIL: 's@e' };
-    await run('git', ['init', '-q', '--bare', '-b', 'main', origin], seed, env);
-    await run('git', ['init', '-q', '-b', 'main'], seed, env);
-    write(seed, '.release/plan.yaml', teamPlan(remote.url, '1.0.0', serving, '1s'));
-    write(seed, 'verdict.txt', 'QA verdict: Ready for Launch\n');
-    write(seed, 'health.txt', '1\n');
-    write(seed, '.gitignore', '.release/runs/\n.release/lock\n.release/store/\n');
-    const steps = [
-      ['add', '-A'],
-      ['commit', '-qm', 'app'],
-      ['tag', '-a', 'v0.9.0', '-m', '0.9.0'],
-      ['remote', 'add', 'origin', origin],
-      ['push', '-q', 'origin', 'main', 'v0.9.0'],
-    ];
-    for (const args of steps) {
-      const r = await run('git', args, seed, env);
-      assert.equal(r.code, 0, r.err);
-    }
+    origin = await seedOrigin(teamPlan(`git: { remote: "${remote.url}", lease: 5s }`, '1.0.0', serving, '1s'));
   });
 
   after(async function () {
@@ -229,13 +96,13 @@ describe('team releases: two machines share one git store behind a real sshd', f
     assert.equal(staged.code, 0, staged.err);
     const servedBefore = fs.readFileSync(`${serving}.production`, 'utf8').trim();
     const holder = alice.spawnCli('run', '--env', 'production', '--yes');
-    // Waits for the real release to reach its monitoring window and publish it (a renewal publishes).
+    // Waits for the real release to reach its monitoring window, publish a sample (a renewal publishes) and journal more since.
     let runId = '';
     const published = await waitFor(
       async () => {
         runId = alice.runs().at(-1) ?? '';
         const events = runId.endsWith('3.1.0') && holder.out().includes('Monitoring') ? await storeEvents(runId) : [];
-        return events.some((e) => e.type === 'metric.sample') && events;
+        return events.some((e) => e.type === 'metric.sample') && alice.journal(runId).split('\n').length - 1 > events.length && events;
       },
       30_000,
       200,
@@ -269,6 +136,8 @@ describe('team releases: two machines share one git store behind a real sshd', f
     assert.ok(types.includes('rollback.started') && types.includes('rollback.finished'), types.join(', '));
     assert.equal(after.at(-1)!.type, 'release.finished');
     console.log(`      interrupted seen ${sawAfterMs} ms after the kill (lease ${LEASE_MS} ms)`);
+    // Its journal holds what it wrote after its last publish (renewals every 1.7 s, samples every 0.2 s).
+    assert.equal(await killedMachineReadsTheTakeover(alice, runId, after), true);
   });
 
   it('sshd stopped: production refuses to start (unless --offline, journaled); mid-release the run pauses before its production step and resume syncs', async function () {

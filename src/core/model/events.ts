@@ -190,7 +190,12 @@ export type ReleaseEvent = At &
     | { type: 'changelog.generated'; previousTag: string | null; version: string; sections: Record<string, string[]> }
     | { type: 'release.finished'; outcome: ReleaseOutcome; message: string }
     | { type: 'note.added'; author: string; text: string }
-    | { type: 'warning'; message: string }
+    | {
+        type: 'warning';
+        message: string;
+        /** The store's lock taken over from a holder whose lease ran out: that holder (its journal here may be longer). */
+        tookOver?: { pid: number; user: string; host: string; runId: string };
+      }
   );
 
 export type EventOf<T extends ReleaseEvent['type']> = Extract<ReleaseEvent, { type: T }>;

@@ -29,14 +29,15 @@ export async function openPlanStore(plan: Plan, workspace: string, env: NodeJS.P
 /**
  * The store's runs and holders copied into the workspace (`.release/runs`, `.release/store`), bounded: what
  * every reader (history, status, compare, the promotion gate, rollback, the Releases view) reads afterwards.
- * Returns why it could not, or undefined once synced.
+ * Returns what a person should be told: why it could not sync, a local journal moved aside after a teammate
+ * took its run over (said once: the journals agree afterwards), a local journal that diverges (said until mended).
  */
-export async function syncSharedRuns(store: ReleaseStore, workspace: string, ms = SYNC_TIMEOUT_MS): Promise<string | undefined> {
+export async function syncSharedRuns(store: ReleaseStore, workspace: string, ms = SYNC_TIMEOUT_MS): Promise<string[]> {
   try {
-    await bounded(syncMirror(workspace, store), ms, store.where);
-    return undefined;
+    const r = await bounded(syncMirror(workspace, store), ms, store.where);
+    return [...r.replaced.map((x) => x.why), ...r.diverged.map((d) => `run ${d.runId}: ${d.why}`)];
   } catch (e) {
-    return `${(e as Error).message}; the local record is shown, which may miss runs made elsewhere`;
+    return [`${(e as Error).message}; the local record is shown, which may miss runs made elsewhere`];
   }
 }
 

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { ErrorCodes } from '../../base/errors';
-import type { ReleaseEvent } from '../../model/events';
+import type { EventOf, ReleaseEvent } from '../../model/events';
 import { foldJournal, isFinal } from '../../model/releaseState';
 import { lockKey } from '../../model/schema-store';
 import { isProduction } from '../../plan/warnings';
@@ -103,7 +103,7 @@ export class StoreSync implements RunStore {
   /** The store could not be reached at the last try: said once in the journal, and again when it returns. */
   private unreachable = false;
   private readonly host = os.hostname();
-  private readonly notes: string[] = [];
+  private readonly notes: Omit<EventOf<'warning'>, 'at'>[] = [];
   private stopped = false;
   /** Started with `offline` and a reason while the store could not be reached. */
   private offlineChosen = false;
@@ -142,9 +142,11 @@ export class StoreSync implements RunStore {
       if (r.ok) {
         s.lease = r.lease;
         if (r.tookOver)
-          s.notes.push(
-            `took over the store lock ${s.key} from ${r.tookOver.holder} (pid ${r.tookOver.pid}, ${r.tookOver.user}@${r.tookOver.host}, run ${r.tookOver.runId}), whose lease ran out at ${r.tookOver.renewedAt}`,
-          );
+          s.notes.push({
+            type: 'warning',
+            message: `took over the store lock ${s.key} from ${r.tookOver.holder} (pid ${r.tookOver.pid}, ${r.tookOver.user}@${r.tookOver.host}, run ${r.tookOver.runId}), whose lease ran out at ${r.tookOver.renewedAt}`,
+            tookOver: { pid: r.tookOver.pid, user: r.tookOver.user, host: r.tookOver.host, runId: r.tookOver.runId },
+          });
         return s;
       }
       const own = ownRun(r.holder, c, s.host) || (r.holder.stale && (await runEnded(so.store, r.holder.runId)));
@@ -176,17 +178,18 @@ export class StoreSync implements RunStore {
       );
     this.unreachable = true;
     this.offlineChosen = Boolean(reason);
-    this.notes.push(
-      reason
+    this.notes.push({
+      type: 'warning',
+      message: reason
         ? `released offline, without the store's lock (${e.message}): ${reason}`
         : `${e.message}: this release goes on without the store's lock and syncs its journal when the store returns`,
-    );
+    });
     return this;
   }
 
   /** Once the journal is open: journals what the acquire found, then starts the renewals. */
   begin(onLeaseLost: (e: LeaseLostError) => void, onRollback: (reason: string, by: string) => void): void {
-    for (const n of this.notes.splice(0)) this.c.append({ type: 'warning', message: n });
+    for (const n of this.notes.splice(0)) this.c.append(n);
     this.onLeaseLost = onLeaseLost;
     this.onRollback = onRollback;
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.leaseMs / 3)));
