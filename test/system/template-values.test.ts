@@ -58,6 +58,8 @@ describe('template nginx-postgres: hostile values reach its commands as written'
       write(repo, 'server.js', '// the service\n');
       git('add', '-A');
       git('commit', '-qm', 'feat: service');
+      // The template copies the release's tag, as a release of 1.0.0 has it.
+      git('tag', 'v1.0.0');
       const plan = withValues({ STATE_DIR: stateDir, START, BLUE_PORT: '8181', GREEN_PORT: '8282' });
       const runDir = path.join(repo, '.release', 'runs', 'r1');
       fs.mkdirSync(runDir, { recursive: true });
