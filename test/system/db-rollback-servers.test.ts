@@ -193,7 +193,10 @@ describe('rollback keeps acknowledged writes: real PostgreSQL 15 and MariaDB', f
     it(`${which}: strategy restore waits for a person; the count it shows is the number of rows the confirmed restore carries forward, each acknowledged row in the database or the file`, async () => {
       const e = engines.find((x) => x.name === which)!;
       fresh(e);
-      const ws = planFor(e, `    strategy: restore\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(e.restore)}\n${e.writes}`);
+      const ws = planFor(
+        e,
+        `    strategy: restore\n    carryForward: true\n    restore:\n      - name: restore the backup\n        run: ${JSON.stringify(e.restore)}\n${e.writes}`,
+      );
       const r = await rolledBack(ws);
       assert.equal(r.snapshot.status, 'paused', r.snapshot.outcomeMessage);
       const shown =

@@ -285,10 +285,10 @@ describe('rollback and the data written since the backup (sqlite)', function () 
     assert.match(r.snapshot.pausedAt?.message ?? '', /restore would discard at least 2 writes \((orders: 1, we"ird t: 1|we"ird t: 1, orders: 1)\)/);
   });
 
-  const CARRY = `    restore:\n      - name: restore the backup\n        run: cp '\${backup.path}' app.db`;
+  const CARRY = `    carryForward: true\n    restore:\n      - name: restore the backup\n        run: cp '\${backup.path}' app.db`;
   const runFile = (ws: Workspace, runId: string, name: string) => path.join(ws.dir, '.release', 'runs', runId, name);
 
-  it('restore confirmed, writes carried forward by default: the rows written since the backup are back in the restored schema, and the report counts them', async () => {
+  it('restore confirmed, writes carried forward (carryForward: true): the rows written since the backup are back in the restored schema, and the report counts them', async () => {
     const ws = dbWorkspace(`    strategy: restore\n${WRITES}\n${CARRY}`);
     const r = await releaseRolledBack(ws);
     assert.match(

@@ -337,7 +337,7 @@ http {
     // Its undo: the rollback's strategy down applies it (and removes 002 from schema_migrations).
     write(repo, 'db/migrations/002_rehearsal.down.sql', 'ALTER TABLE items DROP COLUMN note_id;\nDROP TABLE notes;\n');
     const before = snapshot();
-    const traffic = countTraffic(nginxPort, 2, '/api/items');
+    const traffic = countTraffic(nginxPort, 25, '/api/items');
     const r = await guideBlock(/^git tag v1\.1\.0\nrelease-pilot run --yes\nrelease-pilot rollback --reason "rehearsal"/m);
     await traffic.stop();
     const out = r.out + r.err;
@@ -374,7 +374,7 @@ http {
   });
 
   it('a good release: its migration applied, nginx switched to blue, monitoring passed, every request answered 200 throughout', async () => {
-    const traffic = countTraffic(nginxPort, 2, '/api/items');
+    const traffic = countTraffic(nginxPort, 25, '/api/items');
     const r = await release('1.2.0', 'feat: prices', { 'db/migrations/002_prices.sql': 'ALTER TABLE items ADD COLUMN price int NOT NULL DEFAULT 0;\n' }, [
       // The rehearsal's change goes, as after a rehearsal.
       'db/migrations/002_rehearsal.sql',
@@ -443,7 +443,7 @@ http {
     console.log(
       `      faulty release: breach to rollback start ${at('rollback.started') - at('guard.breached')} ms, rollback ${at('rollback.finished') - at('rollback.started')} ms`,
     );
-    const traffic = countTraffic(nginxPort, 2, '/api/items');
+    const traffic = countTraffic(nginxPort, 25, '/api/items');
     const counted = () => Object.values(traffic.codes).reduce((a, b) => a + b, 0);
     assert.ok(await waitFor(() => counted() >= 100, 20_000), `requests after the rollback: ${JSON.stringify(traffic.codes)}`);
     await traffic.stop();

@@ -49,7 +49,7 @@ type Kind = 'sqlite' | 'postgres' | 'mysql';
 const kindOf = (w: DbWrites): Kind | undefined => (w.sqlite !== undefined ? 'sqlite' : w.postgres ? 'postgres' : w.mysql ? 'mysql' : undefined);
 
 /** Whether the plan's rollback carries the writes since the backup across a restore: on by default for a database it can read. */
-export const carries = (w: DbWrites | undefined, carryForward: boolean | undefined): boolean => !!w && kindOf(w) !== undefined && carryForward !== false;
+export const carries = (w: DbWrites | undefined, carryForward: boolean | undefined): boolean => !!w && kindOf(w) !== undefined && carryForward === true;
 
 /**
  * Which rows of a changed table to copy, each part with whether its rows may update: above the marked
@@ -251,6 +251,28 @@ async function putKeys(w: DbWrites, r: Reader, tables: Table[]): Promise<Map<str
 }
 
 /**
+ * The tables migration tools keep their own record in (which migrations ran). Their rows since the backup
+ * were written by the migration itself: put back over the restored schema, they would say a migration ran
+ * whose schema the restore took away, and the next release would skip it. They are kept in the file, never
+ * put back.
+ */
+const MIGRATION_TABLES = new Set([
+  'schema_migrations',
+  'knex_migrations',
+  'knex_migrations_lock',
+  'pgmigrations',
+  'flyway_schema_history',
+  'alembic_version',
+  '__drizzle_migrations',
+  'sequelizemeta',
+  '_prisma_migrations',
+  'goose_db_version',
+  'migrations',
+]);
+const MIGRATION_RECORD_WHY = "the migration tool's own record of the migrations that ran: the restore brings back the record that matches the restored schema";
+export const isMigrationRecord = (table: string): boolean => MIGRATION_TABLES.has((table.split('.').pop() ?? table).replace(/^["`]|["`]$/g, '').toLowerCase());
+
+/**
  * After the restore: puts every copied row back where the restored table can hold it (the columns
  * it has; a row matched by its key is updated, a new one inserted, one a constraint refuses is caught
  * alone), and writes the rows it could not put back, with why, to `carried-writes.kept.jsonl`.
@@ -269,6 +291,10 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
     const t = byName.get(row.table);
     const cols = t?.columns.filter((c) => row.columns.includes(c)) ?? [];
     const refused = engine.refuses?.(row.json);
+    if (isMigrationRecord(row.table)) {
+      kept.push({ n, why: MIGRATION_RECORD_WHY });
+      return;
+    }
     if (!t || cols.length === 0 || refused) {
       kept.push({ n, why: refused ?? (t ? `no column of the row is in the restored table ${row.table}` : `table ${row.table} is not in the restored schema`) });
       return;
