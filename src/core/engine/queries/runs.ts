@@ -100,6 +100,11 @@ export function latestRunId(workspace: string): string | undefined {
 /** Reads a run's journal and folds it; `closed` when no live process holds its lock. */
 export function loadRun(workspace: string, runId: string): { state: ReleaseState; events: ReleaseEvent[]; torn?: string; corrupt: number[]; live: boolean } {
   const file = path.join(runDir(workspace, runId), 'journal.jsonl');
+  if (!fs.existsSync(file))
+    throw new Error(
+      `no release run ${runId} in ${runsDir(workspace)}: no journal of it was written here or published to a release store ` +
+        `(a run whose process ended before it published its journal left nothing to show; \`release-pilot history\` lists the runs)`,
+    );
   const read = readJournal(file);
   const lock = readLock(lockFile(workspace));
   const live = (!!lock && lock.runId === runId && isAlive(lock)) || heldElsewhere(workspace, runId);

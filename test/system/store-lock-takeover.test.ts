@@ -1,0 +1,76 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { tempDir } from '../support/helpers';
+import { seedOrigin, teamMachine, teamPlan, type Machine } from '../support/teamMachines';
+import { alive } from '../support/processes';
+import { startGitRemote, type GitRemote } from '../support/gitRemote';
+import { GitStore } from '../../src/core/store/gitStore';
+import type { HolderInfo } from '../../src/core/store/storeTypes';
+
+const LEASE_MS = 2_000;
+
+/** A stale lock in a shared git store, behind a real sshd, whose holder's run the store holds nothing of. */
+describe('team releases: a stale lock whose run was never published', function () {
+  this.timeout(90_000);
+  let remote: GitRemote;
+  let origin: string;
+  let serving: string;
+  const spawned: ChildProcess[] = [];
+
+  before(async function () {
+    remote = await startGitRemote('127.0.0.23');
+    serving = path.join(tempDir('rp-serving-'), 'current');
+    fs.writeFileSync(`${serving}.production`, '0.9.0\n');
+    origin = await seedOrigin(teamPlan(`git: { remote: "${remote.url}", lease: 5s }`, '1.0.0', serving, '1s'));
+  });
+
+  after(async function () {
+    for (const c of spawned) if (c.pid && alive(c.pid)) c.kill('SIGKILL');
+    await remote?.stop();
+  });
+
+  /** Takes the staging lock as a CLI on another machine that ended right after (it never renews, never publishes). */
+  async function deadHolder(m: Machine, runId: string): Promise<void> {
+    const store = new GitStore(remote.url, { workspace: tempDir('rp-dead-'), leaseMs: LEASE_MS, env: m.env });
+    const me: HolderInfo = {
+      runId,
+      user: 'alice',
+      host: 'gone-machine',
+      workspace: '/home/alice/shop',
+      pid: 4_000_000,
+      holder: 'release-pilot CLI',
+      leaseMs: LEASE_MS,
+    };
+    const r = await store.acquire('team@staging', me);
+    assert.equal(r.ok, true);
+    await store.close();
+  }
+
+  it('the next run takes the lock over with a warning naming the holder, and status of the unpublished run says it is unknown, never ENOENT', async function () {
+    const bob = await machine('bob');
+    const runId = '20261208-031500-1.1.0';
+    await deadHolder(bob, runId);
+    // Waits for the dead holder's lease to run out (2 s), with a margin.
+    await new Promise((r) => setTimeout(r, LEASE_MS + 1_000));
+    await bob.setVersion('1.1.0');
+    const run = await bob.cli('run', '--env', 'staging', '--yes');
+    assert.equal(run.code, 0, run.err + run.out);
+    assert.match(
+      run.out + run.err,
+      new RegExp(
+        `took over the store lock team@staging from release-pilot CLI \\(pid 4000000, alice@gone-machine, run ${runId}\\).*the store holds nothing of run ${runId}`,
+      ),
+    );
+    assert.equal(fs.readFileSync(`${serving}.staging`, 'utf8').trim(), '1.1.0');
+    const status = await bob.cli('status', runId);
+    assert.notEqual(status.code, 0);
+    assert.doesNotMatch(status.out + status.err, /ENOENT/);
+    assert.match(status.err, new RegExp(`no release run ${runId} in .*\\.release.*runs: no journal of it was written here or published to a release store`));
+  });
+
+  async function machine(name: string): Promise<Machine> {
+    return teamMachine(name, origin, { GIT_SSH_COMMAND: remote.sshCommand }, spawned);
+  }
+});
