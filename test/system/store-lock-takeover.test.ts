@@ -5,14 +5,15 @@ import type { ChildProcess } from 'node:child_process';
 import { tempDir } from '../support/helpers';
 import { seedOrigin, teamMachine, teamPlan, type Machine } from '../support/teamMachines';
 import { alive } from '../support/processes';
+import { waitFor } from '../support/waitFor';
 import { startGitRemote, type GitRemote } from '../support/gitRemote';
 import { GitStore } from '../../src/core/store/gitStore';
 import type { HolderInfo } from '../../src/core/store/storeTypes';
 
 const LEASE_MS = 2_000;
 
-/** A stale lock in a shared git store, behind a real sshd, whose holder's run the store holds nothing of. */
-describe('team releases: a stale lock whose run was never published', function () {
+/** The store lock of a git store behind a real sshd, taken after another machine held it. */
+describe('team releases: taking the store lock after another machine held it', function () {
   this.timeout(90_000);
   let remote: GitRemote;
   let origin: string;
@@ -69,6 +70,39 @@ describe('team releases: a stale lock whose run was never published', function (
     assert.doesNotMatch(status.out + status.err, /ENOENT/);
     assert.match(status.err, new RegExp(`no release run ${runId} in .*\\.release.*runs: no journal of it was written here or published to a release store`));
   });
+
+  it("a run that waited with --wait for a teammate's release starts once it ends, reading the runs as the store holds them after the wait", async function () {
+    const alice = await machine('alice2');
+    const bob = await machine('bob2');
+    await alice.setVersion('1.2.0');
+    await bob.setVersion('1.2.0');
+    const hold = path.join(alice.dir, 'hold');
+    fs.writeFileSync(hold, '');
+    const holder = alice.spawnCli('run', '--env', 'staging', '--yes');
+    // Waits for alice's real release to hold the lock and publish its start, so bob's sync before the wait copies it unfinished.
+    const started = await waitFor(async () => (await storeHas(alice)) && holder.out().length > 0, 30_000, 200);
+    assert.ok(started, holder.err());
+    const waiting = bob.cli('run', '--env', 'staging', '--yes', '--wait', '1m');
+    // Waits for bob's real CLI to sync and start waiting for the lock.
+    await waitFor(async () => fs.existsSync(path.join(bob.dir, '.release', 'runs', alice.runs().at(-1)!, 'journal.jsonl')), 30_000, 200);
+    fs.rmSync(hold);
+    const r = await waiting;
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.doesNotMatch(r.err, /unresolved/);
+    assert.equal(fs.readFileSync(`${serving}.staging`, 'utf8').trim(), '1.2.0');
+  });
+
+  /** Whether the store holds the started run of machine `m`. */
+  async function storeHas(m: Machine): Promise<boolean> {
+    const runId = m.runs().at(-1);
+    if (!runId) return false;
+    const store = new GitStore(remote.url, { workspace: tempDir('rp-reader-'), leaseMs: 30_000, env: m.env });
+    try {
+      return (await store.events(runId)).some((e) => e.type === 'release.started');
+    } finally {
+      await store.close();
+    }
+  }
 
   async function machine(name: string): Promise<Machine> {
     return teamMachine(name, origin, { GIT_SSH_COMMAND: remote.sshCommand }, spawned);

@@ -18,7 +18,7 @@ import type { RunContext } from './context';
 import type { RunStore, StoreOptions } from './ports';
 
 export type { StoreOptions } from './ports';
-import { bounded } from '../queries/sharedRuns';
+import { bounded, syncSharedRuns } from '../queries/sharedRuns';
 
 export const DEFAULT_LEASE_MS = 30_000;
 
@@ -148,6 +148,8 @@ export class StoreSync implements RunStore {
       }
       if (r.ok) {
         s.lease = r.lease;
+        // Waited for another machine's release: its end reached the store meanwhile, and the start's refusals read the runs next.
+        if (said) for (const why of await syncSharedRuns(so.store, c.o.workspace)) s.notes.push({ type: 'warning', message: why });
         if (r.tookOver)
           s.notes.push({
             type: 'warning',
