@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { tempDir } from '../support/helpers';
 import { seedOrigin, teamMachine, teamPlan, type Machine } from '../support/teamMachines';
@@ -91,6 +93,40 @@ describe('team releases: taking the store lock after another machine held it', f
     assert.doesNotMatch(r.err, /unresolved/);
     assert.equal(fs.readFileSync(`${serving}.staging`, 'utf8').trim(), '1.2.0');
   });
+
+  it('a holder on this host is judged by its process, not by clocks: alive with its clock a minute behind it stays live; gone it is stale at once', async function () {
+    const ws = tempDir('rp-skew-');
+    const me = (runId: string, pid: number): HolderInfo => ({
+      runId,
+      user: 'alice',
+      host: os.hostname(),
+      workspace: ws,
+      pid,
+      holder: 'release-pilot CLI',
+      leaseMs: 5_000,
+    });
+    // The holder's clock runs 60 s behind the reader's.
+    const behind = new GitStore(remote.url, { workspace: ws, leaseMs: 5_000, env: sshEnv(), now: () => Date.now() - 60_000 });
+    const reader = new GitStore(remote.url, { workspace: tempDir('rp-skew-reader-'), leaseMs: 5_000, env: sshEnv() });
+    const live = await behind.acquire('skew@live', me('20261208-030000-1.0.0', process.pid));
+    assert.equal(live.ok, true);
+    const seen = await reader.holder('skew@live');
+    assert.equal(seen?.stale, false, JSON.stringify(seen));
+    const taken = await reader.acquire('skew@live', me('20261208-030001-1.0.0', process.pid), { takeOverStale: true });
+    assert.equal(taken.ok, false);
+    // A process that ended: its pid names nothing now, though it renewed a moment ago by every clock.
+    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const dead = await new GitStore(remote.url, { workspace: ws, leaseMs: 5_000, env: sshEnv() }).acquire(
+      'skew@dead',
+      me('20261208-030002-1.0.0', Number(ended.stdout)),
+    );
+    assert.equal(dead.ok, true);
+    assert.equal((await reader.holder('skew@dead'))?.stale, true);
+    await behind.close();
+    await reader.close();
+  });
+
+  const sshEnv = () => ({ ...process.env, GIT_SSH_COMMAND: remote.sshCommand });
 
   /** Whether the store holds the started run of machine `m`. */
   async function storeHas(m: Machine): Promise<boolean> {

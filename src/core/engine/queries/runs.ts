@@ -126,8 +126,9 @@ function heldElsewhere(workspace: string, runId: string): boolean {
   }
   if (!holders || typeof holders !== 'object') return false;
   return Object.values(holders).some((h: unknown) => {
-    const o = h as { runId?: unknown; renewedAt?: unknown; leaseMs?: unknown; stale?: unknown } | null;
+    const o = h as { runId?: unknown; renewedAt?: unknown; leaseMs?: unknown; stale?: unknown; host?: unknown; pid?: unknown } | null;
     if (!o || o.runId !== runId || o.stale !== false || typeof o.renewedAt !== 'string' || typeof o.leaseMs !== 'number') return false;
-    return !Number.isNaN(Date.parse(o.renewedAt)) && !isStale({ renewedAt: o.renewedAt, leaseMs: o.leaseMs }, Date.now());
+    const where = typeof o.host === 'string' && typeof o.pid === 'number' ? { host: o.host, pid: o.pid } : {};
+    return !Number.isNaN(Date.parse(o.renewedAt)) && !isStale({ renewedAt: o.renewedAt, leaseMs: o.leaseMs, ...where }, Date.now());
   });
 }
