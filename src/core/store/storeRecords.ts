@@ -1,5 +1,7 @@
 // What a shared store holds, read back: a teammate's client may be older, newer or broken, so every record is
 // checked before it is believed, and a damaged one is refused with where it is and what was expected.
+import * as os from 'node:os';
+import { processStat } from '../exec/identity';
 import type { ReleaseEvent } from '../model/events';
 import { runIdProblem } from '../model/runIdRule';
 import type { HolderInfo, RollbackRequest, RunMeta, StoreHolder } from './storeTypes';
@@ -72,10 +74,15 @@ export function readHolder(text: string, where: string, now: number): StoreHolde
 }
 
 /**
- * Stale: no renewal within the holder's own lease, judged by the reader's clock (`renewedAt` is the
- * holder's clock): machines whose clocks differ by a good part of a lease judge it early or late.
+ * Stale: a holder on this host when its process is gone, whatever the clocks say (its clock may differ from
+ * the reader's); on another host, no renewal within the holder's own lease, judged by the reader's clock
+ * (`renewedAt` is the holder's clock): machines whose clocks differ by a good part of a lease judge it early or late.
  */
-export function isStale(h: Pick<StoreHolder, 'renewedAt' | 'leaseMs'>, now: number): boolean {
+export function isStale(h: Pick<StoreHolder, 'renewedAt' | 'leaseMs'> & Partial<Pick<StoreHolder, 'host' | 'pid'>>, now: number): boolean {
+  if (h.host === os.hostname() && h.pid !== undefined) {
+    const p = processStat(h.pid);
+    return !p || p.state === 'Z';
+  }
   return Date.parse(h.renewedAt) + h.leaseMs < now;
 }
 

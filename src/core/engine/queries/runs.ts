@@ -100,6 +100,11 @@ export function latestRunId(workspace: string): string | undefined {
 /** Reads a run's journal and folds it; `closed` when no live process holds its lock. */
 export function loadRun(workspace: string, runId: string): { state: ReleaseState; events: ReleaseEvent[]; torn?: string; corrupt: number[]; live: boolean } {
   const file = path.join(runDir(workspace, runId), 'journal.jsonl');
+  if (!fs.existsSync(file))
+    throw new Error(
+      `no release run ${runId} in ${runsDir(workspace)}: no journal of it was written here or published to a release store ` +
+        `(a run whose process ended before it published its journal left nothing to show; \`release-pilot history\` lists the runs)`,
+    );
   const read = readJournal(file);
   const lock = readLock(lockFile(workspace));
   const live = (!!lock && lock.runId === runId && isAlive(lock)) || heldElsewhere(workspace, runId);
@@ -121,8 +126,9 @@ function heldElsewhere(workspace: string, runId: string): boolean {
   }
   if (!holders || typeof holders !== 'object') return false;
   return Object.values(holders).some((h: unknown) => {
-    const o = h as { runId?: unknown; renewedAt?: unknown; leaseMs?: unknown; stale?: unknown } | null;
+    const o = h as { runId?: unknown; renewedAt?: unknown; leaseMs?: unknown; stale?: unknown; host?: unknown; pid?: unknown } | null;
     if (!o || o.runId !== runId || o.stale !== false || typeof o.renewedAt !== 'string' || typeof o.leaseMs !== 'number') return false;
-    return !Number.isNaN(Date.parse(o.renewedAt)) && !isStale({ renewedAt: o.renewedAt, leaseMs: o.leaseMs }, Date.now());
+    const where = typeof o.host === 'string' && typeof o.pid === 'number' ? { host: o.host, pid: o.pid } : {};
+    return !Number.isNaN(Date.parse(o.renewedAt)) && !isStale({ renewedAt: o.renewedAt, leaseMs: o.leaseMs, ...where }, Date.now());
   });
 }

@@ -18,7 +18,7 @@ import type { RunContext } from './context';
 import type { RunStore, StoreOptions } from './ports';
 
 export type { StoreOptions } from './ports';
-import { bounded } from '../queries/sharedRuns';
+import { bounded, syncSharedRuns } from '../queries/sharedRuns';
 
 export const DEFAULT_LEASE_MS = 30_000;
 
@@ -58,9 +58,15 @@ function ownRun(h: StoreHolder, c: RunContext, host: string): boolean {
   return h.pid !== process.pid && !pidAlive(h.pid);
 }
 
-/** Whether the store's journal of a run says it ended: a stale lock of an ended run only lost its release. */
-async function runEnded(store: ReleaseStore, runId: string): Promise<boolean> {
-  return isFinal(foldJournal(await store.events(runId)).status);
+/**
+ * What a stale holder left that needs no rollback, or undefined: a run whose journal in the store ended (it only
+ * lost its release), or a run the store holds nothing of (its process ended before it published: a production
+ * step waits until the store holds the journal, so nothing of it ran in production).
+ */
+async function nothingToRollBack(store: ReleaseStore, runId: string): Promise<'ended' | 'unpublished' | undefined> {
+  const events = await store.events(runId);
+  if (events.length === 0) return 'unpublished';
+  return isFinal(foldJournal(events).status) ? 'ended' : undefined;
 }
 
 function pidAlive(pid: number): boolean {
@@ -131,6 +137,7 @@ export class StoreSync implements RunStore {
     const me: HolderInfo = { runId: c.runId, user: c.user, host: s.host, workspace: c.o.workspace, pid: process.pid, holder, leaseMs: s.leaseMs };
     const deadline = Date.now() + (so.waitMs ?? 0);
     let said = false;
+    let left: 'ended' | 'unpublished' | undefined;
     for (;;) {
       let r;
       try {
@@ -141,15 +148,22 @@ export class StoreSync implements RunStore {
       }
       if (r.ok) {
         s.lease = r.lease;
+        // Waited for another machine's release: its end reached the store meanwhile, and the start's refusals read the runs next.
+        if (said) for (const why of await syncSharedRuns(so.store, c.o.workspace)) s.notes.push({ type: 'warning', message: why });
         if (r.tookOver)
           s.notes.push({
             type: 'warning',
-            message: `took over the store lock ${s.key} from ${r.tookOver.holder} (pid ${r.tookOver.pid}, ${r.tookOver.user}@${r.tookOver.host}, run ${r.tookOver.runId}), whose lease ran out at ${r.tookOver.renewedAt}`,
+            message:
+              `took over the store lock ${s.key} from ${r.tookOver.holder} (pid ${r.tookOver.pid}, ${r.tookOver.user}@${r.tookOver.host}, run ${r.tookOver.runId}), whose lease ran out at ${r.tookOver.renewedAt}` +
+              (left === 'unpublished'
+                ? `: the store holds nothing of run ${r.tookOver.runId} (its process ended before it published), so nothing of it ran in production`
+                : ''),
             tookOver: { pid: r.tookOver.pid, user: r.tookOver.user, host: r.tookOver.host, runId: r.tookOver.runId },
           });
         return s;
       }
-      const own = ownRun(r.holder, c, s.host) || (r.holder.stale && (await runEnded(so.store, r.holder.runId)));
+      left = r.holder.stale ? await nothingToRollBack(so.store, r.holder.runId) : undefined;
+      const own = ownRun(r.holder, c, s.host) || left !== undefined;
       // This very run, held by a process that is gone, or a run that ended: taken over once the lease ran out.
       if (own && r.holder.stale) {
         so = { ...so, takeOverStale: true };
