@@ -1,7 +1,8 @@
 import { CLIP_MARK } from '../format';
 import type { NewEvent } from '../model/events';
+import type { Rendered } from './rendered';
 import { maskEventText } from '../model/eventText';
-import { originalRange, rendered, sequenceStart } from './rendered';
+import { earliestFrom, originalRange, rendered, sequenceStart } from './rendered';
 import { renderingsOf } from './renderings';
 
 /**
@@ -118,19 +119,22 @@ export class SecretMasker {
    * Covered ranges of `text` (merged, in order) and where the earliest possible start of a secret
    * the text ends in the middle of lies. `coveredHead` leading characters count as covered already.
    * A secret is found as written and as a terminal shows the text: colours, cursor moves or a title
-   * inside it do not hide it, and its mask covers them. `final`: nothing follows the text.
+   * inside it do not hide it, and its mask covers them. `final`: nothing follows the text;
+ * `atLineStart`: the text begins a line (nothing before it, or a line break).
    */
-  private scan(text: string, coveredHead: number, final: boolean): { ranges: [number, number][]; pending: number } {
+  private scan(text: string, coveredHead: number, final: boolean, atLineStart = true): { ranges: [number, number][]; pending: number } {
     const found: [number, number][] = coveredHead > 0 ? [[0, coveredHead]] : [];
     let pending: number;
-    if (!text.includes('\x1b') && !text.includes('\b')) pending = findForms(text, this.allForms, found);
+    // eslint-disable-next-line no-control-regex -- what a terminal renders differently from the text
+    if (!/[\x1b\b\r\n]/.test(text)) pending = findForms(text, this.allForms, found);
     else {
       pending = findForms(text, this.forms, found);
       const r = rendered(text, final);
       const shown: [number, number][] = [];
       const shownPending = findForms(r.text, this.shownForms, shown);
       for (const [s, e] of shown) found.push(originalRange(r, s, e));
-      pending = Math.min(pending, shownPending < r.text.length ? r.at[shownPending] : text.length, r.unfinished);
+      const acrossPending = findAcrossLines(r, this.shownForms, found, atLineStart);
+      pending = Math.min(pending, earliestFrom(r, Math.min(shownPending, acrossPending), text.length), r.unfinished);
       // Held back from the start of a control sequence, never its middle: the rest then renders as in the whole text.
       pending = sequenceStart(r, pending);
     }
@@ -175,9 +179,10 @@ export class SecretMasker {
     let held = '';
     let coveredHead = 0;
     let endsMasked = false;
+    let atLineStart = true;
     const flush = (final: boolean) => {
       if (held === '') return;
-      const { ranges, pending } = this.scan(held, coveredHead, final);
+      const { ranges, pending } = this.scan(held, coveredHead, final, atLineStart);
       const cut = final ? held.length : pending;
       if (cut === 0) return;
       const straddling = ranges.find(([s, e]) => s < cut && e > cut);
@@ -185,6 +190,7 @@ export class SecretMasker {
       coveredHead = straddling ? straddling[1] - cut : 0;
       const r = this.render(held, ranges, endsMasked, cut);
       endsMasked = r.endsMasked;
+      atLineStart = held[cut - 1] === '\n';
       held = held.slice(cut);
       if (r.text) emit(r.text);
     };
@@ -201,6 +207,7 @@ export class SecretMasker {
         flush(true);
         held = '';
         coveredHead = 0;
+        atLineStart = true;
       },
     };
   }
@@ -246,6 +253,52 @@ function findForms(text: string, forms: Form[], found: [number, number][]): numb
     pending = Math.min(pending, erasableBeginning(text, f));
   }
   return pending;
+}
+
+/** Shortest piece of a secret a line may end with for the secret to count as continued on the next line (unless the piece is the whole line). */
+const MIN_LINE_PIECE = 4;
+
+/**
+ * Pushes onto `found` each piece of a form that the rendering shows cut across lines (wrapped by
+ * `fold`, split by a CRLF): the form read with the line breaks left out, where each line it leaves
+ * ends with at least MIN_LINE_PIECE characters of it or is wholly part of it, so a line that merely
+ * ends with the first characters of a secret is not masked. Each piece is masked on its own line,
+ * the line breaks kept. Returns, in the rendering, where the beginning of a form that the text ends
+ * with starts across lines (its length when none): the next line may continue it.
+ */
+function findAcrossLines(r: Rendered, forms: Form[], found: [number, number][], atLineStart: boolean): number {
+  const joined: number[] = [];
+  const lineStartOf: number[] = [];
+  // A text that starts in the middle of a line has no whole first line.
+  let lineStart = atLineStart ? 0 : -1;
+  for (let k = 0; k < r.text.length; k++) {
+    if (r.text[k] === '\n') lineStart = k + 1;
+    else {
+      joined.push(k);
+      lineStartOf.push(lineStart);
+    }
+  }
+  if (joined.length === r.text.length) return r.text.length;
+  const text = joined.map((k) => r.text[k]).join('');
+  const inJoined: [number, number][] = [];
+  const pending = findForms(
+    text,
+    forms.filter((f) => !f.text.includes('\n')),
+    inJoined,
+  );
+  for (const [s, e] of inJoined) {
+    const pieces: [number, number][] = [];
+    for (let j = s; j < e; j++) {
+      const last = pieces.at(-1);
+      if (last && joined[j] === joined[last[1] - 1] + 1) last[1] = j + 1;
+      else pieces.push([j, j + 1]);
+    }
+    if (pieces.length < 2) continue;
+    // Each piece but the last ends a line: long enough to be specific, or the whole line.
+    const sound = pieces.slice(0, -1).every(([a, b]) => b - a >= MIN_LINE_PIECE || joined[a] === lineStartOf[a]);
+    if (sound) for (const [a, b] of pieces) found.push(originalRange(r, joined[a], joined[b - 1] + 1));
+  }
+  return pending < text.length ? joined[pending] : r.text.length;
 }
 
 /**
