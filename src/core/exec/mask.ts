@@ -120,24 +120,28 @@ export class SecretMasker {
    * the text ends in the middle of lies. `coveredHead` leading characters count as covered already.
    * A secret is found as written and as a terminal shows the text: colours, cursor moves or a title
    * inside it do not hide it, and its mask covers them. `final`: nothing follows the text;
- * `atLineStart`: the text begins a line (nothing before it, or a line break).
+   * `atLineStart`: the text begins a line (nothing before it, or a line break).
    */
   private scan(text: string, coveredHead: number, final: boolean, atLineStart = true): { ranges: [number, number][]; pending: number } {
     const found: [number, number][] = coveredHead > 0 ? [[0, coveredHead]] : [];
     let pending: number;
+    let r: Rendered | undefined;
     // eslint-disable-next-line no-control-regex -- what a terminal renders differently from the text
     if (!/[\x1b\b\r\n]/.test(text)) pending = findForms(text, this.allForms, found);
     else {
       pending = findForms(text, this.forms, found);
-      const r = rendered(text, final);
+      r = rendered(text, final);
       const shown: [number, number][] = [];
       const shownPending = findForms(r.text, this.shownForms, shown);
       for (const [s, e] of shown) found.push(originalRange(r, s, e));
       const acrossPending = findAcrossLines(r, this.shownForms, found, atLineStart);
       pending = Math.min(pending, earliestFrom(r, Math.min(shownPending, acrossPending), text.length), r.unfinished);
-      // Held back from the start of a control sequence, never its middle: the rest then renders as in the whole text.
-      pending = sequenceStart(r, pending);
     }
+    // A cursor move yet to come can write over any character of the line the text ends in, and a line
+    // renders only whole: what is held back starts at the start of its line.
+    if (!final) pending = Math.max(text.lastIndexOf('\n', pending - 1) + 1, pending - LINE_HOLD);
+    // Held back from the start of a control sequence, never its middle: the rest then renders as in the whole text.
+    if (r) pending = sequenceStart(r, pending);
     found.sort((a, b) => a[0] - b[0]);
     const ranges: [number, number][] = [];
     for (const r of found) {
@@ -254,6 +258,9 @@ function findForms(text: string, forms: Form[], found: [number, number][]): numb
   }
   return pending;
 }
+
+/** Longest end of an unfinished line a stream holds back: a cursor move reaching further back over what was shown is not seen. */
+const LINE_HOLD = 4096;
 
 /** Shortest piece of a secret a line may end with for the secret to count as continued on the next line (unless the piece is the whole line). */
 const MIN_LINE_PIECE = 4;

@@ -36,7 +36,7 @@ export function rendered(text: string, final: boolean): Rendered {
   let lineStart = 0;
   let col = 0;
   const lineLength = () => cells.length - lineStart;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const c = text.charCodeAt(i);
     if (c === 0x1b) {
       COMPLETE.lastIndex = i;
