@@ -64,7 +64,8 @@ describe('§5 secrets: cursor moves and line breaks inside a secret', function (
       fc.property(
         fc.constantFrom(SECRET, 'tok3n-XYZ-12', 'abcdabcd', 'ünï-cödé-tök'),
         fc.nat(),
-        fc.string({ minLength: 1, maxLength: 5 }).filter((j) => !/[\x00-\x1f\x7f]/.test(j)),
+        // Printable junk the cursor moves back over.
+        fc.stringMatching(/^[ -~]{1,5}$/),
         fc.constantFrom('back', 'return', 'column', 'suffix-first'),
         fc.array(fc.nat(), { maxLength: 8 }),
         (secret, k0, junk, how, cuts) => {
@@ -75,7 +76,7 @@ describe('§5 secrets: cursor moves and line breaks inside a secret', function (
             return: `${head}${junk}\r${head}${rest} y`,
             column: `${head}${junk}\x1b[${k + 1}G${rest} y`,
             'suffix-first': `${' '.repeat(k)}${rest}\r${head}\n`,
-          }[how]!;
+          }[how];
           assert.ok(screen(printed).join('\n').includes(secret), `the test's own text shows the secret: ${JSON.stringify(printed)}`);
           const masker = new SecretMasker([secret]);
           const whole = masker.mask(printed);

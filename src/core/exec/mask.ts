@@ -139,7 +139,7 @@ export class SecretMasker {
     }
     // A cursor move yet to come can write over any character of the line the text ends in, and a line
     // renders only whole: what is held back starts at the start of its line.
-    if (!final) pending = Math.max(text.lastIndexOf('\n', pending - 1) + 1, pending - LINE_HOLD);
+    if (!final && pending > 0) pending = Math.max(text.lastIndexOf('\n', pending - 1) + 1, pending - LINE_HOLD);
     // Held back from the start of a control sequence, never its middle: the rest then renders as in the whole text.
     if (r) pending = sequenceStart(r, pending);
     found.sort((a, b) => a[0] - b[0]);
