@@ -58,6 +58,8 @@ export class SecretMasker {
   private readonly shownForms: Form[];
   /** Both: a text without a control sequence shows as it is written. */
   private readonly allForms: Form[];
+  /** The shown renderings of one line, matched in the text read without its line breaks. */
+  private readonly lineForms: Form[];
   readonly token: string;
 
   constructor(values: Iterable<string>) {
@@ -73,6 +75,7 @@ export class SecretMasker {
     this.forms = [...texts].map(form);
     this.shownForms = [...shown].map(form);
     this.allForms = [...new Set([...texts, ...shown])].map(form);
+    this.lineForms = this.shownForms.filter((f) => !f.text.includes('\n'));
     this.token = maskCharFor([...texts]).repeat(3);
   }
 
@@ -127,15 +130,22 @@ export class SecretMasker {
     let pending: number;
     let r: Rendered | undefined;
     // eslint-disable-next-line no-control-regex -- what a terminal renders differently from the text
-    if (!/[\x1b\b\r\n]/.test(text)) pending = findForms(text, this.allForms, found);
-    else {
+    if (!/[\x1b\b\r]/.test(text)) {
+      pending = findForms(text, this.allForms, found);
+      if (text.includes('\n'))
+        pending = Math.min(
+          pending,
+          findAcrossLines(text, (s, e) => [s, e], this.lineForms, found, atLineStart),
+        );
+    } else {
       pending = findForms(text, this.forms, found);
-      r = rendered(text, final);
-      const shown: [number, number][] = [];
-      const shownPending = findForms(r.text, this.shownForms, shown);
-      for (const [s, e] of shown) found.push(originalRange(r, s, e));
-      const acrossPending = findAcrossLines(r, this.shownForms, found, atLineStart);
-      pending = Math.min(pending, earliestFrom(r, Math.min(shownPending, acrossPending), text.length), r.unfinished);
+      const shown = rendered(text, final);
+      r = shown;
+      const inShown: [number, number][] = [];
+      const shownPending = findForms(shown.text, this.shownForms, inShown);
+      for (const [s, e] of inShown) found.push(originalRange(shown, s, e));
+      const acrossPending = findAcrossLines(shown.text, (s, e) => originalRange(shown, s, e), this.lineForms, found, atLineStart);
+      pending = Math.min(pending, earliestFrom(shown, Math.min(shownPending, acrossPending), text.length), shown.unfinished);
     }
     // A cursor move yet to come can write over any character of the line the text ends in, and a line
     // renders only whole: what is held back starts at the start of its line.
@@ -273,39 +283,49 @@ const MIN_LINE_PIECE = 4;
  * the line breaks kept. Returns, in the rendering, where the beginning of a form that the text ends
  * with starts across lines (its length when none): the next line may continue it.
  */
-function findAcrossLines(r: Rendered, forms: Form[], found: [number, number][], atLineStart: boolean): number {
-  const joined: number[] = [];
-  const lineStartOf: number[] = [];
-  // A text that starts in the middle of a line has no whole first line.
-  let lineStart = atLineStart ? 0 : -1;
-  for (let k = 0; k < r.text.length; k++) {
-    if (r.text[k] === '\n') lineStart = k + 1;
-    else {
-      joined.push(k);
-      lineStartOf.push(lineStart);
-    }
+function findAcrossLines(
+  shown: string,
+  range: (s: number, e: number) => [number, number],
+  forms: Form[],
+  found: [number, number][],
+  atLineStart: boolean,
+): number {
+  // Where each line starts in the text read without its line breaks, and in the text.
+  const starts: number[] = [0];
+  const shownStarts: number[] = [0];
+  for (let k = shown.indexOf('\n'); k >= 0; k = shown.indexOf('\n', k + 1)) {
+    shownStarts.push(k + 1);
+    starts.push(k + 1 - shownStarts.length + 1);
   }
-  if (joined.length === r.text.length) return r.text.length;
-  const text = joined.map((k) => r.text[k]).join('');
+  if (starts.length === 1) return shown.length;
+  const joined = shown.replace(/\n/g, '');
+  const lineOf = (j: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
   const inJoined: [number, number][] = [];
-  const pending = findForms(
-    text,
-    forms.filter((f) => !f.text.includes('\n')),
-    inJoined,
-  );
+  const pending = findForms(joined, forms, inJoined);
   for (const [s, e] of inJoined) {
-    const pieces: [number, number][] = [];
-    for (let j = s; j < e; j++) {
-      const last = pieces.at(-1);
-      if (last && joined[j] === joined[last[1] - 1] + 1) last[1] = j + 1;
-      else pieces.push([j, j + 1]);
+    const first = lineOf(s);
+    const last = lineOf(e - 1);
+    if (first === last) continue;
+    // Each piece but the last ends a line: long enough to be specific, or the whole line (a text that starts in the middle of a line has no whole first line).
+    const wholeFirst = s === starts[first] && (first > 0 || atLineStart);
+    if (starts[first + 1] - s < MIN_LINE_PIECE && !wholeFirst) continue;
+    for (let q = first; q <= last; q++) {
+      const from = Math.max(s, starts[q]);
+      const to = q < last ? starts[q + 1] : e;
+      // An empty line inside the secret has no piece.
+      if (to > from) found.push(range(from + q, to + q));
     }
-    if (pieces.length < 2) continue;
-    // Each piece but the last ends a line: long enough to be specific, or the whole line.
-    const sound = pieces.slice(0, -1).every(([a, b]) => b - a >= MIN_LINE_PIECE || joined[a] === lineStartOf[a]);
-    if (sound) for (const [a, b] of pieces) found.push(originalRange(r, joined[a], joined[b - 1] + 1));
   }
-  return pending < text.length ? joined[pending] : r.text.length;
+  return pending < joined.length ? pending + lineOf(pending) : shown.length;
 }
 
 /**
