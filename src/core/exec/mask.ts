@@ -1,7 +1,8 @@
 import { CLIP_MARK } from '../format';
 import type { NewEvent } from '../model/events';
+import type { Rendered } from './rendered';
 import { maskEventText } from '../model/eventText';
-import { originalRange, rendered, sequenceStart } from './rendered';
+import { earliestFrom, originalRange, rendered, sequenceStart } from './rendered';
 import { renderingsOf } from './renderings';
 
 /**
@@ -57,6 +58,8 @@ export class SecretMasker {
   private readonly shownForms: Form[];
   /** Both: a text without a control sequence shows as it is written. */
   private readonly allForms: Form[];
+  /** The shown renderings of one line, matched in the text read without its line breaks. */
+  private readonly lineForms: Form[];
   readonly token: string;
 
   constructor(values: Iterable<string>) {
@@ -72,6 +75,7 @@ export class SecretMasker {
     this.forms = [...texts].map(form);
     this.shownForms = [...shown].map(form);
     this.allForms = [...new Set([...texts, ...shown])].map(form);
+    this.lineForms = this.shownForms.filter((f) => !f.text.includes('\n'));
     this.token = maskCharFor([...texts]).repeat(3);
   }
 
@@ -118,22 +122,36 @@ export class SecretMasker {
    * Covered ranges of `text` (merged, in order) and where the earliest possible start of a secret
    * the text ends in the middle of lies. `coveredHead` leading characters count as covered already.
    * A secret is found as written and as a terminal shows the text: colours, cursor moves or a title
-   * inside it do not hide it, and its mask covers them. `final`: nothing follows the text.
+   * inside it do not hide it, and its mask covers them. `final`: nothing follows the text;
+   * `atLineStart`: the text begins a line (nothing before it, or a line break).
    */
-  private scan(text: string, coveredHead: number, final: boolean): { ranges: [number, number][]; pending: number } {
+  private scan(text: string, coveredHead: number, final: boolean, atLineStart = true): { ranges: [number, number][]; pending: number } {
     const found: [number, number][] = coveredHead > 0 ? [[0, coveredHead]] : [];
     let pending: number;
-    if (!text.includes('\x1b') && !text.includes('\b')) pending = findForms(text, this.allForms, found);
-    else {
+    let r: Rendered | undefined;
+    // eslint-disable-next-line no-control-regex -- what a terminal renders differently from the text
+    if (!/[\x1b\b\r]/.test(text)) {
+      pending = findForms(text, this.allForms, found);
+      if (text.includes('\n'))
+        pending = Math.min(
+          pending,
+          findAcrossLines(text, (s, e) => [s, e], this.lineForms, found, atLineStart),
+        );
+    } else {
       pending = findForms(text, this.forms, found);
-      const r = rendered(text, final);
-      const shown: [number, number][] = [];
-      const shownPending = findForms(r.text, this.shownForms, shown);
-      for (const [s, e] of shown) found.push(originalRange(r, s, e));
-      pending = Math.min(pending, shownPending < r.text.length ? r.at[shownPending] : text.length, r.unfinished);
-      // Held back from the start of a control sequence, never its middle: the rest then renders as in the whole text.
-      pending = sequenceStart(r, pending);
+      const shown = rendered(text, final);
+      r = shown;
+      const inShown: [number, number][] = [];
+      const shownPending = findForms(shown.text, this.shownForms, inShown);
+      for (const [s, e] of inShown) found.push(originalRange(shown, s, e));
+      const acrossPending = findAcrossLines(shown.text, (s, e) => originalRange(shown, s, e), this.lineForms, found, atLineStart);
+      pending = Math.min(pending, earliestFrom(shown, Math.min(shownPending, acrossPending), text.length), shown.unfinished);
     }
+    // A cursor move yet to come can write over any character of the line the text ends in, and a line
+    // renders only whole: what is held back starts at the start of its line.
+    if (!final && pending > 0) pending = Math.max(text.lastIndexOf('\n', pending - 1) + 1, pending - LINE_HOLD);
+    // Held back from the start of a control sequence, never its middle: the rest then renders as in the whole text.
+    if (r) pending = sequenceStart(r, pending);
     found.sort((a, b) => a[0] - b[0]);
     const ranges: [number, number][] = [];
     for (const r of found) {
@@ -175,9 +193,10 @@ export class SecretMasker {
     let held = '';
     let coveredHead = 0;
     let endsMasked = false;
+    let atLineStart = true;
     const flush = (final: boolean) => {
       if (held === '') return;
-      const { ranges, pending } = this.scan(held, coveredHead, final);
+      const { ranges, pending } = this.scan(held, coveredHead, final, atLineStart);
       const cut = final ? held.length : pending;
       if (cut === 0) return;
       const straddling = ranges.find(([s, e]) => s < cut && e > cut);
@@ -185,6 +204,7 @@ export class SecretMasker {
       coveredHead = straddling ? straddling[1] - cut : 0;
       const r = this.render(held, ranges, endsMasked, cut);
       endsMasked = r.endsMasked;
+      atLineStart = held[cut - 1] === '\n';
       held = held.slice(cut);
       if (r.text) emit(r.text);
     };
@@ -201,6 +221,7 @@ export class SecretMasker {
         flush(true);
         held = '';
         coveredHead = 0;
+        atLineStart = true;
       },
     };
   }
@@ -246,6 +267,65 @@ function findForms(text: string, forms: Form[], found: [number, number][]): numb
     pending = Math.min(pending, erasableBeginning(text, f));
   }
   return pending;
+}
+
+/** Longest end of an unfinished line a stream holds back: a cursor move reaching further back over what was shown is not seen. */
+const LINE_HOLD = 4096;
+
+/** Shortest piece of a secret a line may end with for the secret to count as continued on the next line (unless the piece is the whole line). */
+const MIN_LINE_PIECE = 4;
+
+/**
+ * Pushes onto `found` each piece of a form that the rendering shows cut across lines (wrapped by
+ * `fold`, split by a CRLF): the form read with the line breaks left out, where each line it leaves
+ * ends with at least MIN_LINE_PIECE characters of it or is wholly part of it, so a line that merely
+ * ends with the first characters of a secret is not masked. Each piece is masked on its own line,
+ * the line breaks kept. Returns, in the rendering, where the beginning of a form that the text ends
+ * with starts across lines (its length when none): the next line may continue it.
+ */
+function findAcrossLines(
+  shown: string,
+  range: (s: number, e: number) => [number, number],
+  forms: Form[],
+  found: [number, number][],
+  atLineStart: boolean,
+): number {
+  // Where each line starts in the text read without its line breaks, and in the text.
+  const starts: number[] = [0];
+  const shownStarts: number[] = [0];
+  for (let k = shown.indexOf('\n'); k >= 0; k = shown.indexOf('\n', k + 1)) {
+    shownStarts.push(k + 1);
+    starts.push(k + 1 - shownStarts.length + 1);
+  }
+  if (starts.length === 1) return shown.length;
+  const joined = shown.replace(/\n/g, '');
+  const lineOf = (j: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const inJoined: [number, number][] = [];
+  const pending = findForms(joined, forms, inJoined);
+  for (const [s, e] of inJoined) {
+    const first = lineOf(s);
+    const last = lineOf(e - 1);
+    if (first === last) continue;
+    // Each piece but the last ends a line: long enough to be specific, or the whole line (a text that starts in the middle of a line has no whole first line).
+    const wholeFirst = s === starts[first] && (first > 0 || atLineStart);
+    if (starts[first + 1] - s < MIN_LINE_PIECE && !wholeFirst) continue;
+    for (let q = first; q <= last; q++) {
+      const from = Math.max(s, starts[q]);
+      const to = q < last ? starts[q + 1] : e;
+      // An empty line inside the secret has no piece.
+      if (to > from) found.push(range(from + q, to + q));
+    }
+  }
+  return pending < joined.length ? pending + lineOf(pending) : shown.length;
 }
 
 /**

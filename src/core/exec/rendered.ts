@@ -8,10 +8,14 @@ const COMPLETE = /\x1b(?:\[[0-?]{0,64}[ -/]{0,16}[@-~]|\][^\x07\x1b]{0,4096}(?:\
 // eslint-disable-next-line no-control-regex -- control sequences are what it finds
 const PARTIAL = /\x1b(?:\[[0-?]{0,64}[ -/]{0,16}|\][^\x07\x1b]{0,4096}\x1b?|[ -/]{0,16})$/y;
 
-/** Text as a terminal renders it, control sequences left out and each backspace applied, with where each of its characters is in the text. */
+/**
+ * Text as a terminal renders it, with where each of its characters is in the text. Control sequences
+ * are left out; the cursor moves a terminal applies on one line are applied (a backspace, `\r` to the
+ * line's start, CSI n D / C / G), so what is written after one overwrites what was there.
+ */
 export interface Rendered {
   text: string;
-  /** For each character of `text`, its index in the original text. */
+  /** For each character of `text`, its index in the original text (the last write to that cell). */
   at: number[];
   /** Where a control sequence the text ends in the middle of starts (the text's length when none). */
   unfinished: number;
@@ -19,16 +23,31 @@ export interface Rendered {
   sequences: [number, number][];
 }
 
+/** A cursor move on the current line: left (D), right (C, never past the line's end) or to a column (G, 1-based). */
+// eslint-disable-next-line no-control-regex -- control sequences are what it reads
+const MOVE = /^\x1b\[(\d{0,9})([DCG])$/;
+
 /** `final`: nothing follows the text, so a control sequence it ends in the middle of is plain text. */
 export function rendered(text: string, final: boolean): Rendered {
-  let out = '';
+  const cells: string[] = [];
   const at: number[] = [];
   const sequences: [number, number][] = [];
   let unfinished = text.length;
+  let lineStart = 0;
+  let col = 0;
+  const lineLength = () => cells.length - lineStart;
   for (let i = 0; i < text.length;) {
-    if (text.charCodeAt(i) === 0x1b) {
+    const c = text.charCodeAt(i);
+    if (c === 0x1b) {
       COMPLETE.lastIndex = i;
       if (COMPLETE.test(text)) {
+        const move = MOVE.exec(text.slice(i, COMPLETE.lastIndex));
+        if (move) {
+          const n = Math.max(1, Number(move[1] || '1'));
+          if (move[2] === 'D') col = Math.max(0, col - n);
+          else if (move[2] === 'C') col = Math.min(lineLength(), col + n);
+          else col = Math.min(lineLength(), n - 1);
+        }
         sequences.push([i, COMPLETE.lastIndex]);
         i = COMPLETE.lastIndex;
         continue;
@@ -39,23 +58,46 @@ export function rendered(text: string, final: boolean): Rendered {
         break;
       }
     }
-    // A backspace takes back the character before it on its line: the next one is written over it.
-    if (text.charCodeAt(i) === 0x08 && out !== '' && !out.endsWith('\n')) {
-      out = out.slice(0, -1);
-      at.pop();
-      i++;
-      continue;
+    if (c === 0x0a) {
+      // A new line: output reaches a terminal through a tty that starts it at column 0.
+      cells.push('\n');
+      at.push(i);
+      lineStart = cells.length;
+      col = 0;
+    } else if (c === 0x0d) col = 0;
+    else if (c === 0x08) col = Math.max(0, col - 1);
+    else {
+      const cell = lineStart + col;
+      if (cell < cells.length) {
+        cells[cell] = text[i];
+        at[cell] = i;
+      } else {
+        cells.push(text[i]);
+        at.push(i);
+      }
+      col++;
     }
-    out += text[i];
-    at.push(i);
     i++;
   }
-  return { text: out, at, unfinished, sequences };
+  return { text: cells.join(''), at, unfinished, sequences };
 }
 
-/** The text's index where a range `[s, e)` of its rendering starts and ends: control sequences inside the range are part of it. */
+/** The text's index where a range `[s, e)` of its rendering starts and ends: what lies between its characters (control sequences, overwritten text) is part of it. */
 export function originalRange(r: Rendered, s: number, e: number): [number, number] {
-  return [r.at[s], r.at[e - 1] + 1];
+  let lo = Infinity;
+  let hi = -1;
+  for (let k = s; k < e; k++) {
+    lo = Math.min(lo, r.at[k]);
+    hi = Math.max(hi, r.at[k]);
+  }
+  return [lo, hi + 1];
+}
+
+/** The earliest index in the text of a character the rendering shows from `k` on (the text's length when none). */
+export function earliestFrom(r: Rendered, k: number, length: number): number {
+  let lo = length;
+  for (let j = k; j < r.at.length; j++) lo = Math.min(lo, r.at[j]);
+  return lo;
 }
 
 /** `i`, or the start of the control sequence `i` falls inside of: a text cut there renders as it does whole. */
