@@ -55,7 +55,7 @@ async function readState(c: ClientBase, key: string, mine = false): Promise<Lock
  */
 function holderFrom(key: string, row: StateRow, stale: boolean): StoreHolder {
   const clear = `the lock is damaged: once nobody releases with it, a person removes it with \`DELETE FROM release_pilot.locks WHERE key = '${key.replace(/'/g, "''")}'\``;
-  const h = row.holder ?? {};
+  const h = row.holder;
   const record =
     h && typeof h === 'object' && !Array.isArray(h)
       ? { ...h, leaseMs: row.lease_ms, since: row.since?.toISOString(), renewedAt: row.renewed_at?.toISOString() }
