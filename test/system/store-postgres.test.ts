@@ -433,9 +433,9 @@ describe('postgres release store (real PostgreSQL 15)', function () {
     it('round-trips keys and run ids with quotes, SQL, unicode, spaces and the longest allowed length', async () => {
       const s = store();
       for (const name of names) {
-        const r = await s.acquire(name, me('ana', name));
+        const r = await s.acquire(name, me('ana'));
         assert.ok(r.ok, name);
-        assert.equal((await s.holder(name))?.runId, name);
+        assert.equal((await s.holder(name))?.runId, 'run-ana');
         await (r as { lease: StoreLease }).lease.release();
         await s.publish(meta(name), journal(2));
         assert.deepEqual(await s.events(name), journal(2));
@@ -466,6 +466,7 @@ describe('postgres release store (real PostgreSQL 15)', function () {
         await assert.rejects(() => s.requestRollback(name, { by: 'a', reason: 'r', at: 'now', host: 'h' }), message);
       }
       await assert.rejects(() => s.events('r', -1), /from index -1: expected a whole number from 0/);
+      await assert.rejects(() => s.acquire('k', me('ana', 'x; rm -rf /')), /x; rm -rf \//, 'a holder is written only with a run id it can be read back with');
     });
 
     it('keeps events byte for byte: NUL characters, unicode, a megabyte of output, nested values', async () => {

@@ -1,5 +1,6 @@
 import type { Client, ClientBase } from 'pg';
 import { advisoryKey, checkName, type PgTarget } from './postgresConnect';
+import { runIdProblem } from '../model/runIdRule';
 import { checkHolder } from './storeRecords';
 import { LeaseLostError, type AcquireResult, type HolderInfo, type StoreHolder, type StoreLease } from './storeTypes';
 
@@ -107,6 +108,8 @@ export class PgLocks {
 
   async acquire(key: string, me: HolderInfo, opts: { takeOverStale?: boolean } = {}): Promise<AcquireResult> {
     checkName('lock key', key);
+    const problem = runIdProblem(me.runId);
+    if (problem) throw new Error(problem);
     const leaseMs = me.leaseMs > 0 ? me.leaseMs : this.leaseMs;
     const info: HolderInfo = { ...me, leaseMs };
     const deadline = Date.now() + SETTLE_MS;
