@@ -495,12 +495,20 @@ describe('postgres release store (real PostgreSQL 15)', function () {
         [`'null'`, 'now()', /is not a JSON object/],
         [`'{}'`, 'now()', /"runId" is missing/],
         [`'{"runId":"x; rm -rf /","user":"ana","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`, 'now()', /"runId" is "x; rm -rf \/", expected a run id/],
-        [`'{"runId":"r-1","user":"\\u001b[2Jmallory","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`, 'now()', /"user" is .*expected a user name without control characters/],
+        [
+          `'{"runId":"r-1","user":"\\u001b[2Jmallory","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`,
+          'now()',
+          /"user" is .*expected a user name without control characters/,
+        ],
         [`'{"runId":"r-1","user":"ana","host":"h\\nx","workspace":"/w","pid":7,"holder":"CLI"}'`, 'now()', /"host" is .*without control characters/],
         [`'{"runId":"r-1","user":"ana","host":"h","workspace":"/w","pid":-1,"holder":"CLI"}'`, 'now()', /"pid" is -1, expected a process id/],
         [`'{"runId":"r-1","user":"ana","host":"h","workspace":"/w","pid":0,"holder":"CLI"}'`, 'now()', /"pid" is 0, expected a process id/],
         [`'{"runId":"r-1","user":"","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`, 'now()', /"user" is ""/],
-        [`'{"runId":"r-1","user":"ana","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`, `now() + interval '1 day'`, /"renewedAt" is .* ahead of this machine's clock/],
+        [
+          `'{"runId":"r-1","user":"ana","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`,
+          `now() + interval '1 day'`,
+          /"renewedAt" is .* ahead of this machine's clock/,
+        ],
       ];
       try {
         for (const [i, [holder, renewed, message]] of rows.entries()) {
@@ -520,6 +528,7 @@ describe('postgres release store (real PostgreSQL 15)', function () {
             assert.match(err.message, message, holder);
             assert.match(err.message, /the lock is damaged/, holder);
             assert.match(err.message, clears, holder);
+            // eslint-disable-next-line no-control-regex -- an escape character is exactly what must not get through
             assert.doesNotMatch(err.message, /\u001b|\n/, 'no control character reaches the message');
           }
           await other.query('SELECT pg_advisory_unlock($1)', [advisoryKey(key)]);
@@ -605,7 +614,10 @@ describe('postgres release store (real PostgreSQL 15)', function () {
         const result = await syncMirror(ws, reader);
         for (const [id] of expected) {
           assert.ok(!fs.existsSync(path.join(ws, '.release', 'runs', id, 'journal.jsonl')), `${id} got no local journal`);
-          assert.ok(result.diverged.some((d) => d.runId === id && /is damaged/.test(d.why)), id);
+          assert.ok(
+            result.diverged.some((d) => d.runId === id && /is damaged/.test(d.why)),
+            id,
+          );
         }
         assert.equal(fs.readFileSync(path.join(ws, '.release', 'runs', 'r-ok', 'journal.jsonl'), 'utf8').split('\n').length - 1, 31);
       });

@@ -36,7 +36,8 @@ import {
 const NS = 'refs/release-pilot';
 const lockRef = (key: string) => `${NS}/locks/${key}`;
 /** How a person clears a damaged lock of the git store. */
-const clearLock = (where: string, ref: string) => `the lock is damaged: once nobody releases with it, remove it with \`git push <remote of ${where}> --delete ${ref}\``;
+const clearLock = (where: string, ref: string) =>
+  `the lock is damaged: once nobody releases with it, remove it with \`git push <remote of ${where}> --delete ${ref}\``;
 const runRef = (runId: string) => `${NS}/runs/${runId}`;
 const requestRef = (runId: string) => `${NS}/requests/${runId}`;
 /** Attempts of an acquire or a publish that lost a race to a ref that changed again meanwhile. */

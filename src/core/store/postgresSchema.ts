@@ -79,7 +79,8 @@ export async function ensureSchema(c: Client): Promise<void> {
   );
   if (exists.rows[0]?.ok && exists.rows[0].guarded) return;
   const owner = exists.rows[0]?.ok
-    ? (await c.query<{ mine: boolean }>(`SELECT pg_has_role(relowner, 'USAGE') AS mine FROM pg_class WHERE oid = 'release_pilot.events'::regclass`)).rows[0]?.mine
+    ? (await c.query<{ mine: boolean }>(`SELECT pg_has_role(relowner, 'USAGE') AS mine FROM pg_class WHERE oid = 'release_pilot.events'::regclass`)).rows[0]
+        ?.mine
     : true;
   if (!owner) return;
   await c.query('BEGIN');
