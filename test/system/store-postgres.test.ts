@@ -10,6 +10,7 @@ import { alive } from '../support/processes';
 import { waitFor } from '../support/waitFor';
 import { PostgresStore } from '../../src/core/store/postgresStore';
 import { openStore } from '../../src/core/store/openStore';
+import { syncMirror } from '../../src/core/store/mirror';
 import { advisoryKey } from '../../src/core/store/postgresConnect';
 import { LeaseLostError, StoreUnreachableError, type HolderInfo, type RunMeta, type StoreHolder, type StoreLease } from '../../src/core/store/storeTypes';
 import type { ReleaseEvent } from '../../src/core/model/events';
@@ -33,9 +34,7 @@ function admin(sql: string, db = 'app'): string {
   return execFileSync(
     'psql',
     ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db, '-c', sql],
-    {
-      encoding: 'utf8',
-    },
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   ).trim();
 }
 
@@ -434,9 +433,9 @@ describe('postgres release store (real PostgreSQL 15)', function () {
     it('round-trips keys and run ids with quotes, SQL, unicode, spaces and the longest allowed length', async () => {
       const s = store();
       for (const name of names) {
-        const r = await s.acquire(name, me('ana', name));
+        const r = await s.acquire(name, me('ana'));
         assert.ok(r.ok, name);
-        assert.equal((await s.holder(name))?.runId, name);
+        assert.equal((await s.holder(name))?.runId, 'run-ana');
         await (r as { lease: StoreLease }).lease.release();
         await s.publish(meta(name), journal(2));
         assert.deepEqual(await s.events(name), journal(2));
@@ -467,6 +466,7 @@ describe('postgres release store (real PostgreSQL 15)', function () {
         await assert.rejects(() => s.requestRollback(name, { by: 'a', reason: 'r', at: 'now', host: 'h' }), message);
       }
       await assert.rejects(() => s.events('r', -1), /from index -1: expected a whole number from 0/);
+      await assert.rejects(() => s.acquire('k', me('ana', 'x; rm -rf /')), /x; rm -rf \//, 'a holder is written only with a run id it can be read back with');
     });
 
     it('keeps events byte for byte: NUL characters, unicode, a megabyte of output, nested values', async () => {
@@ -483,26 +483,59 @@ describe('postgres release store (real PostgreSQL 15)', function () {
       assert.equal((await s.events('r-odd')).length, 4, 'the same events with their keys in another order extend the journal');
     });
 
-    it('reads a holder whose row another client filled with garbage as unknown, held while its session lives and takeable once gone', async () => {
+    it('refuses a holder row another client filled with garbage or forged as damaged, naming the statement that clears it', async () => {
       const s = store();
       await s.runs();
       const other = new Client({ connectionString: url });
       await other.connect();
+      const rows: [string, string, RegExp][] = [
+        [`'{"pid":"nope","user":42}'`, 'now()', /"runId" is missing/],
+        [`'[1,2]'`, 'now()', /is not a JSON object/],
+        [`'"text"'`, 'now()', /is not a JSON object/],
+        [`'null'`, 'now()', /is not a JSON object/],
+        [`'{}'`, 'now()', /"runId" is missing/],
+        [`'{"runId":"x; rm -rf /","user":"ana","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`, 'now()', /"runId" is "x; rm -rf \/", expected a run id/],
+        [
+          `'{"runId":"r-1","user":"\\u001b[2Jmallory","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`,
+          'now()',
+          /"user" is .*expected a user name without control characters/,
+        ],
+        [`'{"runId":"r-1","user":"ana","host":"h\\nx","workspace":"/w","pid":7,"holder":"CLI"}'`, 'now()', /"host" is .*without control characters/],
+        [`'{"runId":"r-1","user":"ana","host":"h","workspace":"/w","pid":-1,"holder":"CLI"}'`, 'now()', /"pid" is -1, expected a process id/],
+        [`'{"runId":"r-1","user":"ana","host":"h","workspace":"/w","pid":0,"holder":"CLI"}'`, 'now()', /"pid" is 0, expected a process id/],
+        [`'{"runId":"r-1","user":"","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`, 'now()', /"user" is ""/],
+        [
+          `'{"runId":"r-1","user":"ana","host":"h","workspace":"/w","pid":7,"holder":"CLI"}'`,
+          `now() + interval '1 day'`,
+          /"renewedAt" is .* ahead of this machine's clock/,
+        ],
+      ];
       try {
-        for (const [i, garbage] of [`'{"pid":"nope","user":42}'`, `'[1,2]'`, `'"text"'`, `'null'`].entries()) {
+        for (const [i, [holder, renewed, message]] of rows.entries()) {
           const key = `garbage-${i}`;
           await other.query('SELECT pg_advisory_lock($1)', [advisoryKey(key)]);
-          await other.query(`INSERT INTO release_pilot.locks (key, holder, lease_ms, backend_pid) VALUES ($1, ${garbage}::json, 60000, pg_backend_pid())`, [
-            key,
-          ]);
-          const h = await s.holder(key);
-          assert.deepEqual([h?.user, h?.runId, h?.pid, h?.stale], ['unknown', 'unknown', 0, false], garbage);
-          const r = await s.acquire(key, me('ana'), { takeOverStale: true });
-          assert.equal(r.ok, false);
+          await other.query(
+            `INSERT INTO release_pilot.locks (key, holder, renewed_at, lease_ms, backend_pid) VALUES ($1, ${holder}::json, ${renewed}, 60000, pg_backend_pid())`,
+            [key],
+          );
+          const clears = new RegExp(`DELETE FROM release_pilot\\.locks WHERE key = 'garbage-${i}'`);
+          for (const read of [() => s.holder(key), () => s.acquire(key, me('ana')), () => s.acquire(key, me('ana'), { takeOverStale: true })]) {
+            const err = await read().then(
+              () => assert.fail(`${holder} was accepted`),
+              (e: Error) => e,
+            );
+            assert.equal(err.name, 'StoreDataError', `${holder}: ${err.message}`);
+            assert.match(err.message, message, holder);
+            assert.match(err.message, /the lock is damaged/, holder);
+            assert.match(err.message, clears, holder);
+            // eslint-disable-next-line no-control-regex -- an escape character is exactly what must not get through
+            assert.doesNotMatch(err.message, /\u001b|\n/, 'no control character reaches the message');
+          }
           await other.query('SELECT pg_advisory_unlock($1)', [advisoryKey(key)]);
-          assert.equal((await s.holder(key))?.stale, true);
-          const taken = await s.acquire(key, me('ana'), { takeOverStale: true });
-          assert.ok(taken.ok && taken.tookOver?.user === 'unknown', garbage);
+          await assert.rejects(() => s.holder(key), /the lock is damaged/, 'a damaged row whose session is gone is still refused');
+          admin(`DELETE FROM release_pilot.locks WHERE key = '${key}'`);
+          const taken = await s.acquire(key, me('ana'));
+          assert.ok(taken.ok && !taken.tookOver, 'once a person cleared the row, the key is free');
         }
         await other.query(`INSERT INTO release_pilot.requests (run_id, request) VALUES ('r-garbage', '[3]'), ('r-garbage2', '{"by": 7}')`);
         assert.equal(await s.rollbackRequest('r-garbage'), undefined);
@@ -510,6 +543,84 @@ describe('postgres release store (real PostgreSQL 15)', function () {
       } finally {
         await other.end();
       }
+    });
+
+    describe('a stored journal is append-only', () => {
+      let guarded: string;
+      const adminG = (sql: string) => admin(sql, 'guarded');
+
+      before(() => {
+        admin('CREATE DATABASE guarded OWNER app', 'postgres');
+        guarded = `postgres://app@127.0.0.1:${pg.port}/guarded`;
+      });
+
+      it('refuses to change, remove or truncate a stored event, whoever asks (the superuser too)', async () => {
+        const s = store(guarded);
+        await s.publish(meta('r-ao'), journal(31));
+        for (const sql of [
+          `DELETE FROM release_pilot.events WHERE run_id = 'r-ao' AND seq >= 20`,
+          `UPDATE release_pilot.events SET event = '{"type":"x"}' WHERE run_id = 'r-ao' AND seq = 3`,
+          `UPDATE release_pilot.events SET seq = seq + 100 WHERE run_id = 'r-ao' AND seq = 30`,
+          `TRUNCATE release_pilot.events CASCADE`,
+          `DELETE FROM release_pilot.runs WHERE run_id = 'r-ao'`,
+        ])
+          assert.throws(() => adminG(sql), /append-only|violates foreign key/, sql);
+        assert.deepEqual(await store(guarded).events('r-ao'), journal(31));
+        await s.publish(meta('r-ao'), journal(32));
+        assert.equal((await store(guarded).events('r-ao')).length, 32, 'appending still works');
+      });
+
+      it('adds the append-only guard to a store created before it had one', async () => {
+        adminG(`DROP TRIGGER events_append_only ON release_pilot.events; DROP TRIGGER events_no_truncate ON release_pilot.events`);
+        assert.equal(adminG(`SELECT count(*) FROM pg_trigger WHERE tgrelid = 'release_pilot.events'::regclass AND NOT tgisinternal`), '0');
+        await store(guarded).runs();
+        assert.equal(adminG(`SELECT count(*) FROM pg_trigger WHERE tgrelid = 'release_pilot.events'::regclass AND NOT tgisinternal`), '2');
+        assert.throws(() => adminG(`DELETE FROM release_pilot.events WHERE run_id = 'r-ao'`), /append-only/);
+      });
+
+      it('refuses as damaged a run whose events an owner cut, changed or renumbered past the guard, and the mirror does not copy it', async () => {
+        const s = store(guarded);
+        for (const id of ['r-cut', 'r-count', 'r-changed', 'r-gap', 'r-ok']) await s.publish(meta(id), journal(31));
+        adminG(`ALTER TABLE release_pilot.events DISABLE TRIGGER USER`);
+        try {
+          adminG(`DELETE FROM release_pilot.events WHERE run_id = 'r-cut' AND seq >= 20`);
+          adminG(`UPDATE release_pilot.runs SET events = 20 WHERE run_id = 'r-count'`);
+          adminG(`UPDATE release_pilot.events SET event = '{"type":"run.finished","i":7}' WHERE run_id = 'r-changed' AND seq = 7`);
+          adminG(`DELETE FROM release_pilot.events WHERE run_id = 'r-gap' AND seq = 10; UPDATE release_pilot.runs SET events = 30 WHERE run_id = 'r-gap'`);
+        } finally {
+          adminG(`ALTER TABLE release_pilot.events ENABLE TRIGGER USER`);
+        }
+        const reader = store(guarded);
+        const expected: [string, RegExp][] = [
+          ['r-cut', /declares 31 events and the store holds 20/],
+          ['r-count', /declares 20 events and the store holds 31/],
+          ['r-changed', /event 8 was changed after it was stored/],
+          ['r-gap', /event 11 is missing|holds 30 events numbered up to 31/],
+        ];
+        for (const [id, message] of expected) {
+          // A change before where a reader starts is seen by the reader that read it first (from 0).
+          for (const from of id === 'r-changed' ? [0, 5] : [0, 5, 25]) {
+            const err = await reader.events(id, from).then(
+              () => assert.fail(`${id} from ${from} was read`),
+              (e: Error) => e,
+            );
+            assert.equal(err.name, 'StoreDataError');
+            assert.match(err.message, new RegExp(`run ${id} in the release store .* is damaged`));
+            assert.match(err.message, message, `${id} from ${from}`);
+          }
+        }
+        assert.deepEqual(await reader.events('r-ok', 25), journal(31).slice(25));
+        const ws = tempDir('rp-pgmirror-');
+        const result = await syncMirror(ws, reader);
+        for (const [id] of expected) {
+          assert.ok(!fs.existsSync(path.join(ws, '.release', 'runs', id, 'journal.jsonl')), `${id} got no local journal`);
+          assert.ok(
+            result.diverged.some((d) => d.runId === id && /is damaged/.test(d.why)),
+            id,
+          );
+        }
+        assert.equal(fs.readFileSync(path.join(ws, '.release', 'runs', 'r-ok', 'journal.jsonl'), 'utf8').split('\n').length - 1, 31);
+      });
     });
 
     it('keeps the last rollback request of a run', async () => {

@@ -35,6 +35,9 @@ import {
 
 const NS = 'refs/release-pilot';
 const lockRef = (key: string) => `${NS}/locks/${key}`;
+/** How a person clears a damaged lock of the git store. */
+const clearLock = (where: string, ref: string) =>
+  `the lock is damaged: once nobody releases with it, remove it with \`git push <remote of ${where}> --delete ${ref}\``;
 const runRef = (runId: string) => `${NS}/runs/${runId}`;
 const requestRef = (runId: string) => `${NS}/requests/${runId}`;
 /** Attempts of an acquire or a publish that lost a race to a ref that changed again meanwhile. */
@@ -181,7 +184,7 @@ export class GitStore implements ReleaseStore {
     await this.fetch(`${lockRef(key)}`.replace(/$/, '*'));
     const refs = await this.refs(lockRef(key));
     const f = await this.file(lockRef(key), 'holder.json', RECORD_MAX_BYTES, refs);
-    return f && { oid: f.oid, holder: readHolder(f.text, `${this.where} ${lockRef(key)} holder.json`, this.now()) };
+    return f && { oid: f.oid, holder: readHolder(f.text, `${this.where} ${lockRef(key)} holder.json`, this.now(), clearLock(this.where, lockRef(key))) };
   }
 
   async acquire(key: string, me: HolderInfo, opts: { takeOverStale?: boolean } = {}): Promise<AcquireResult> {
@@ -231,7 +234,7 @@ export class GitStore implements ReleaseStore {
     for (const ref of refs.keys()) {
       try {
         const f = await this.file(ref, 'holder.json', RECORD_MAX_BYTES, refs);
-        if (f) out[ref.slice(`${NS}/locks/`.length)] = readHolder(f.text, `${this.where} ${ref} holder.json`, this.now());
+        if (f) out[ref.slice(`${NS}/locks/`.length)] = readHolder(f.text, `${this.where} ${ref} holder.json`, this.now(), clearLock(this.where, ref));
       } catch (e) {
         if (!(e instanceof StoreDataError)) throw e;
         problems.push(e.message);

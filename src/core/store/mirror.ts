@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { lockKey } from '../model/schema-store';
 import { runIdProblem } from '../model/runIdRule';
-import { journalText } from './storeRecords';
+import { StoreDataError, journalText } from './storeRecords';
 import { isAlive, readLock } from '../journal/journal';
 import type { ReleaseStore, StoreHolder } from './storeTypes';
 
@@ -65,7 +65,15 @@ export async function syncMirror(workspace: string, store: ReleaseStore): Promis
     const local = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
     // A local journal with as many whole lines as the store's is read as the same: only a run that grew costs a read of its journal.
     if (local.endsWith('\n') && local.split('\n').length - 1 === run.events) continue;
-    const stored = journalText(await store.events(run.runId));
+    let stored: string;
+    try {
+      stored = journalText(await store.events(run.runId));
+    } catch (e) {
+      // A damaged run in the store neither creates nor extends a local journal.
+      if (!(e instanceof StoreDataError)) throw e;
+      result.diverged.push({ runId: run.runId, why: e.message });
+      continue;
+    }
     if (local === stored) continue;
     if (!stored.startsWith(local)) {
       const taken = takenOverElsewhere(workspace, run.runId, local, stored);

@@ -1,5 +1,7 @@
 import type { Client, ClientBase } from 'pg';
 import { advisoryKey, checkName, type PgTarget } from './postgresConnect';
+import { runIdProblem } from '../model/runIdRule';
+import { checkHolder } from './storeRecords';
 import { LeaseLostError, type AcquireResult, type HolderInfo, type StoreHolder, type StoreLease } from './storeTypes';
 
 /**
@@ -7,7 +9,7 @@ import { LeaseLostError, type AcquireResult, type HolderInfo, type StoreHolder, 
  * holds the advisory lock now. `lease_expired` is judged by the server's clock, the one clock every machine shares.
  */
 const STATE_SQL = `
-SELECT lk.pid AS lock_pid, l.holder, l.since, l.renewed_at, l.lease_ms, l.backend_pid,
+SELECT lk.pid AS lock_pid, (extract(epoch FROM now()) * 1000)::float8 AS server_now, l.holder, l.since, l.renewed_at, l.lease_ms, l.backend_pid,
        l.renewed_at + make_interval(secs => l.lease_ms / 1000.0) < now() AS lease_expired
 FROM (SELECT 1) AS one
 LEFT JOIN release_pilot.locks l ON l.key = $1
@@ -21,6 +23,7 @@ LEFT JOIN LATERAL (
 
 interface StateRow {
   lock_pid: number | null;
+  server_now?: number;
   holder: unknown;
   since: Date | null;
   renewed_at: Date | null;
@@ -39,36 +42,32 @@ const SETTLE_STEP_MS = 15;
 /** `mine`: the reading session holds the lock itself, so a row naming another session is one that is gone. */
 async function readState(c: ClientBase, key: string, mine = false): Promise<LockState> {
   const row = (await c.query<StateRow>(STATE_SQL, [key, advisoryKey(key)])).rows[0];
-  if (mine) return row && row.backend_pid !== null ? { kind: 'gone', holder: holderFrom(row, true) } : { kind: 'free' };
+  if (mine) return row && row.backend_pid !== null ? { kind: 'gone', holder: holderFrom(key, row, true) } : { kind: 'free' };
   const lockPid = row?.lock_pid ?? undefined;
   if (!row || row.backend_pid === null) return lockPid === undefined ? { kind: 'free' } : { kind: 'settling', lockPid };
-  if (lockPid === undefined) return { kind: 'gone', holder: holderFrom(row, true) };
+  if (lockPid === undefined) return { kind: 'gone', holder: holderFrom(key, row, true) };
   if (lockPid !== row.backend_pid) return { kind: 'settling', lockPid };
-  return { kind: 'held', holder: holderFrom(row, Boolean(row.lease_expired)) };
+  return { kind: 'held', holder: holderFrom(key, row, Boolean(row.lease_expired)) };
 }
 
-/** A holder from its row, whatever another client wrote into `holder`: a field that is not what it should be reads as unknown. */
-function holderFrom(row: StateRow, stale: boolean): StoreHolder {
-  const h = row.holder && typeof row.holder === 'object' && !Array.isArray(row.holder) ? (row.holder as Record<string, unknown>) : {};
-  const text = (k: string) => (typeof h[k] === 'string' && h[k] !== '' ? h[k] : 'unknown');
-  const pid = h.pid;
-  return {
-    runId: text('runId'),
-    user: text('user'),
-    host: text('host'),
-    workspace: text('workspace'),
-    pid: typeof pid === 'number' && Number.isSafeInteger(pid) ? pid : 0,
-    holder: text('holder'),
-    leaseMs: row.lease_ms ?? 0,
-    since: (row.since ?? new Date(0)).toISOString(),
-    renewedAt: (row.renewed_at ?? new Date(0)).toISOString(),
-    stale,
-  };
+/**
+ * A holder from its row, checked as every store checks a holder (`checkHolder`): a row another client
+ * filled with something else is refused as damaged, with the statement a person clears it with.
+ */
+function holderFrom(key: string, row: StateRow, stale: boolean): StoreHolder {
+  const clear = `the lock is damaged: once nobody releases with it, a person removes it with \`DELETE FROM release_pilot.locks WHERE key = '${key.replace(/'/g, "''")}'\``;
+  const h = row.holder;
+  const record =
+    h && typeof h === 'object' && !Array.isArray(h)
+      ? { ...h, leaseMs: row.lease_ms, since: row.since?.toISOString(), renewedAt: row.renewed_at?.toISOString() }
+      : h;
+  return { ...checkHolder(record, `the release lock ${JSON.stringify(key)} (release_pilot.locks)`, row.server_now ?? Date.now(), clear), stale };
 }
 
 /** A session that holds the advisory lock but has not said who it is (within SETTLE_MS). */
 function unknownHolder(stale: boolean): StoreHolder {
-  return holderFrom({ lock_pid: null, holder: null, since: null, renewed_at: null, lease_ms: null, backend_pid: null, lease_expired: null }, stale);
+  const at = new Date(0).toISOString();
+  return { runId: 'unknown', user: 'unknown', host: 'unknown', workspace: 'unknown', pid: 0, holder: 'unknown', leaseMs: 0, since: at, renewedAt: at, stale };
 }
 
 /** Reads the state until no winner is settling (or SETTLE_MS has passed). */
@@ -109,6 +108,8 @@ export class PgLocks {
 
   async acquire(key: string, me: HolderInfo, opts: { takeOverStale?: boolean } = {}): Promise<AcquireResult> {
     checkName('lock key', key);
+    const problem = runIdProblem(me.runId);
+    if (problem) throw new Error(problem);
     const leaseMs = me.leaseMs > 0 ? me.leaseMs : this.leaseMs;
     const info: HolderInfo = { ...me, leaseMs };
     const deadline = Date.now() + SETTLE_MS;

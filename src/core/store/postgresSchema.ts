@@ -51,16 +51,43 @@ CREATE TABLE IF NOT EXISTS release_pilot.requests (
 `;
 
 /**
+ * The events table is append-only in the database itself: an UPDATE, DELETE or TRUNCATE of a stored event
+ * fails, whichever client sends it. Added to a store created before, idempotently, by whoever opens it
+ * with the right to (its owner); a role that cannot is left as it is.
+ */
+const APPEND_ONLY = `
+CREATE OR REPLACE FUNCTION release_pilot.events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'release_pilot.events is append-only: a stored journal event is never changed or removed';
+END $$;
+DROP TRIGGER IF EXISTS events_append_only ON release_pilot.events;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON release_pilot.events
+  FOR EACH ROW EXECUTE FUNCTION release_pilot.events_append_only();
+DROP TRIGGER IF EXISTS events_no_truncate ON release_pilot.events;
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON release_pilot.events
+  FOR EACH STATEMENT EXECUTE FUNCTION release_pilot.events_append_only();
+`;
+
+/**
  * Creates the schema when it is missing; two first users wait on one transaction-scoped advisory lock, so
  * they do not race. A store whose tables exist already is not touched (a role without CREATE can use it).
  */
 export async function ensureSchema(c: Client): Promise<void> {
-  const exists = await c.query<{ ok: boolean }>(`SELECT to_regclass('release_pilot.requests') IS NOT NULL AS ok`);
-  if (exists.rows[0]?.ok) return;
+  const exists = await c.query<{ ok: boolean; guarded: boolean }>(
+    `SELECT to_regclass('release_pilot.requests') IS NOT NULL AS ok,
+            EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'events_no_truncate' AND tgrelid = to_regclass('release_pilot.events')) AS guarded`,
+  );
+  if (exists.rows[0]?.ok && exists.rows[0].guarded) return;
+  const owner = exists.rows[0]?.ok
+    ? (await c.query<{ mine: boolean }>(`SELECT pg_has_role(relowner, 'USAGE') AS mine FROM pg_class WHERE oid = 'release_pilot.events'::regclass`)).rows[0]
+        ?.mine
+    : true;
+  if (!owner) return;
   await c.query('BEGIN');
   try {
     await c.query('SELECT pg_advisory_xact_lock($1)', [advisoryKey('schema')]);
     await c.query(DDL);
+    await c.query(APPEND_ONLY);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
@@ -95,7 +122,7 @@ export class Chains {
       const text = JSON.stringify(events[i]);
       same &&= i < before!.chains.length && text === before!.texts[i];
       const prev = i > 0 ? chains[i - 1] : '';
-      chains.push(same ? before!.chains[i] : createHash('sha256').update(prev).update('\n').update(canonicalJson(events[i])).digest('hex'));
+      chains.push(same ? before!.chains[i] : chainAfter(prev, events[i]));
       texts.push(text);
     }
     this.kept.delete(runId);
@@ -103,4 +130,46 @@ export class Chains {
     for (const old of this.kept.keys()) if (this.kept.size > 8) this.kept.delete(old);
     return { chains, texts };
   }
+}
+
+/** One event's chain after `prev` (the empty text before the first event). */
+export function chainAfter(prev: string, event: unknown): string {
+  return createHash('sha256').update(prev).update('\n').update(canonicalJson(event)).digest('hex');
+}
+
+/** A run's stored events from `from`, read with the chain of the event before them and the count its run row declares. */
+export const EVENTS_SQL = `
+SELECT e.seq, e.event, e.chain, r.events AS declared,
+       (SELECT count(*)::int FROM release_pilot.events x WHERE x.run_id = $1) AS held
+FROM release_pilot.runs r LEFT JOIN release_pilot.events e ON e.run_id = r.run_id AND e.seq >= $2
+WHERE r.run_id = $1 ORDER BY e.seq`;
+
+export interface EventRow {
+  seq: number | null;
+  event: unknown;
+  chain: string | null;
+  declared: number;
+  held: number;
+}
+
+/**
+ * The events of rows read with EVENTS_SQL from `from - 1` (or 0): what is wrong if the stored journal is not
+ * one unbroken chain (an event changed, removed or inserted) or its run row declares another count.
+ */
+export function chainProblem(rows: readonly EventRow[], from: number): string | undefined {
+  const head = rows[0];
+  if (!head) return undefined;
+  if (head.declared !== head.held) return `its run row declares ${head.declared} events and the store holds ${head.held}`;
+  const start = Math.max(from - 1, 0);
+  let prev = start === 0 ? '' : undefined;
+  let seq = start;
+  for (const row of rows) {
+    if (row.seq === null) return head.held > start ? `events from ${start + 1} are missing` : undefined;
+    if (row.seq !== seq) return `event ${seq + 1} is missing`;
+    if (prev !== undefined && chainAfter(prev, row.event) !== row.chain) return `event ${seq + 1} was changed after it was stored`;
+    prev = row.chain ?? '';
+    seq++;
+  }
+  if (seq !== head.held) return `it holds ${head.held} events numbered up to ${seq}`;
+  return undefined;
 }

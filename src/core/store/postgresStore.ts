@@ -2,7 +2,8 @@ import type { Client, ClientBase } from 'pg';
 import type { ReleaseEvent } from '../model/events';
 import { PgTarget, checkName } from './postgresConnect';
 import { PgLocks } from './postgresLock';
-import { Chains, EVENTS_CHANNEL, REQUESTS_CHANNEL, ensureSchema } from './postgresSchema';
+import { Chains, EVENTS_CHANNEL, EVENTS_SQL, REQUESTS_CHANNEL, chainProblem, ensureSchema, type EventRow } from './postgresSchema';
+import { StoreDataError } from './storeRecords';
 import type { AcquireResult, HolderInfo, ReleaseStore, RollbackRequest, RunMeta, StoreHolder, StoredRun } from './storeTypes';
 
 interface RunRow {
@@ -124,10 +125,13 @@ export class PostgresStore implements ReleaseStore {
   async events(runId: string, from = 0): Promise<ReleaseEvent[]> {
     checkName('run id', runId);
     if (!Number.isSafeInteger(from) || from < 0) throw new Error(`the release store reads events from index ${from}: expected a whole number from 0`);
-    const r = await this.run((c) =>
-      c.query<{ event: ReleaseEvent }>(`SELECT event FROM release_pilot.events WHERE run_id = $1 AND seq >= $2 ORDER BY seq`, [runId, from]),
-    );
-    return r.rows.map((row) => row.event);
+    const r = await this.run((c) => c.query<EventRow>(EVENTS_SQL, [runId, Math.max(from - 1, 0)]));
+    const problem = chainProblem(r.rows, from);
+    if (problem)
+      throw new StoreDataError(
+        `run ${runId} in the release store ${this.where} is damaged: ${problem}; a stored journal only grows, so this run is not read (its own machine's journal still has it)`,
+      );
+    return r.rows.filter((row) => row.seq !== null && row.seq >= from).map((row) => row.event as ReleaseEvent);
   }
 
   async requestRollback(runId: string, request: RollbackRequest): Promise<void> {

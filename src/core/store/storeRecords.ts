@@ -30,6 +30,10 @@ function parseObject(text: string, where: string): Json {
 }
 
 const isText = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** Text shown to a person as it is: no control characters (terminal escapes, line breaks). */
+const isPrintable = (v: unknown): v is string => isText(v, 1000) && v !== '' && !CONTROL.test(v);
 const isTime = (v: unknown): v is string => isText(v, 64) && !Number.isNaN(Date.parse(v));
 
 function need(o: Json, where: string, checks: Record<string, [(v: unknown) => boolean, string]>): void {
@@ -41,11 +45,11 @@ const runIdCheck: [(v: unknown) => boolean, string] = [(v) => typeof v === 'stri
 
 const HOLDER_CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
   runId: runIdCheck,
-  user: [isText, 'a user name'],
-  host: [isText, 'a host name'],
-  workspace: [isText, 'a folder'],
+  user: [isPrintable, 'a user name without control characters'],
+  host: [isPrintable, 'a host name without control characters'],
+  workspace: [isPrintable, 'a folder without control characters'],
   pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, 'a process id'],
-  holder: [isText, 'what holds the lock (CLI, VS Code window)'],
+  holder: [isPrintable, 'what holds the lock (CLI, VS Code window), without control characters'],
   leaseMs: [(v) => Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= 86_400_000, 'a lease in milliseconds'],
   since: [isTime, 'an ISO time'],
   renewedAt: [isTime, 'an ISO time'],
@@ -55,9 +59,39 @@ const HOLDER_CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
 export type HolderRecord = HolderInfo & { since: string; renewedAt: string };
 
 /** The holder a lock's holder.json names, with `stale` judged by the reader's clock at `now`. */
-export function readHolder(text: string, where: string, now: number): StoreHolder {
-  const o = parseObject(text, where);
+export function readHolder(text: string, where: string, now: number, clear: string): StoreHolder {
+  let o: unknown;
+  try {
+    o = parseObject(text, where);
+  } catch (e) {
+    throw e instanceof StoreDataError ? new StoreDataError(`${e.message}; ${clear}`) : e;
+  }
+  return checkHolder(o, where, now, clear);
+}
+
+/**
+ * The one check of a stored lock holder, whichever store keeps it: a holder that is not what this product
+ * writes (a forged or damaged record) is refused, never shown or pasted into advice. A renewal further in the
+ * future than its own lease is refused too: a clock that far ahead, or a forged record, would hold the key.
+ */
+export function checkHolder(value: unknown, where: string, now: number, clear: string): StoreHolder {
+  try {
+    return holderOf(value, where, now);
+  } catch (e) {
+    if (e instanceof StoreDataError) throw new StoreDataError(`${e.message}; ${clear}`);
+    throw e;
+  }
+}
+
+function holderOf(value: unknown, where: string, now: number): StoreHolder {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new StoreDataError(`${where} is not a JSON object`);
+  const o = value as Json;
   need(o, where, HOLDER_CHECKS);
+  const ahead = Date.parse(o.renewedAt as string) - now;
+  if (ahead > (o.leaseMs as number))
+    throw new StoreDataError(
+      `${where}: "renewedAt" is ${o.renewedAt as string}, ${Math.round(ahead / 1000)} s ahead of this machine's clock: the holder's clock is wrong or the record was forged`,
+    );
   const h = o as unknown as HolderRecord;
   const info: HolderRecord = {
     runId: h.runId,
