@@ -165,6 +165,39 @@ else
       assert.equal(log, '2');
     });
 
+    it('a journal pushed shorter by hand (a fast-forward of the run ref) is refused as damaged, and the mirror copies none of it', async function () {
+      const sa = open(a);
+      const events = Array.from({ length: 6 }, (_, i) => ev(i === 0 ? 'release.started' : 'step.finished', i));
+      const meta = metaOf(a, 'run-cut');
+      await sa.publish(meta, events.slice(0, 3));
+      await sa.publish(meta, events);
+      // A teammate commits the journal cut to 2 events on top of the run's ref and pushes it: a fast-forward.
+      const ref = 'refs/release-pilot/runs/run-cut';
+      const head = remote.git('rev-parse', ref);
+      const cut = events
+        .slice(0, 2)
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join('');
+      const blob = execFileSync('git', ['--git-dir', remote.bare, 'hash-object', '-w', '--stdin'], { input: cut, encoding: 'utf8' }).trim();
+      const metaBlob = remote.git('rev-parse', `${head}:meta.json`);
+      const tree = execFileSync('git', ['--git-dir', remote.bare, 'mktree'], {
+        input: `100644 blob ${blob}\tjournal.jsonl\n100644 blob ${metaBlob}\tmeta.json\n`,
+        encoding: 'utf8',
+      }).trim();
+      remote.git('update-ref', ref, remote.git('-c', 'user.name=x', '-c', 'user.email=x@x', 'commit-tree', tree, '-p', head, '-m', 'cut'));
+      const sc = open(b);
+      await assert.rejects(
+        sc.events('run-cut'),
+        (e: Error) =>
+          e instanceof StoreDataError &&
+          /run-cut is damaged: push \w+ holds a journal that is not an extension of the push before it \(6 events then, 2 now\)/.test(e.message),
+      );
+      const r = await syncMirror(b.workspace, sc);
+      assert.ok(!fs.existsSync(path.join(b.workspace, '.release', 'runs', 'run-cut', 'journal.jsonl')), 'no local journal from a damaged run');
+      assert.ok(JSON.stringify(r).includes('run-cut'), `the damaged run is reported: ${JSON.stringify(r)}`);
+      remote.git('update-ref', '-d', ref);
+    });
+
     it('two machines publishing the same run at once both extend it, and neither rewrites the other', async function () {
       const sa = open(a);
       const sb = open(b);

@@ -1,10 +1,9 @@
 // The release store on a git remote: runs, locks and rollback requests are refs under refs/release-pilot/
 // of the team's remote, read through a bare cache repository of our own (never the user's working repo).
+import { checkKey, checkRunId, verifyRunHistory } from './gitHistory';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReleaseEvent } from '../model/events';
-import { runIdProblem } from '../model/runIdRule';
-import { lockKeyProblem } from '../model/schema-store';
 import { GitCli } from './gitCli';
 import {
   JOURNAL_MAX_BYTES,
@@ -58,16 +57,6 @@ export interface GitStoreOptions {
 /** The cache repository of a workspace's git store. */
 export const gitCacheDir = (workspace: string) => path.join(workspace, '.release', 'store', 'git', 'cache.git');
 
-/** A key or run id that cannot be a ref name's last part is refused before git sees it. */
-function checkKey(key: string): void {
-  const problem = lockKeyProblem(key);
-  if (problem) throw new StoreDataError(problem);
-}
-function checkRunId(runId: string): void {
-  const problem = runIdProblem(runId);
-  if (problem) throw new StoreDataError(problem);
-}
-
 /** The collation run ids sort by: numeric runs, so `…-10` comes after `…-9`. */
 const byName = new Intl.Collator('en', { numeric: true }).compare;
 
@@ -81,6 +70,8 @@ export class GitStore implements ReleaseStore {
   private ready: Promise<void> | undefined;
   private fetching: Promise<unknown> = Promise.resolve();
   private readonly watches = new Set<() => void>();
+  /** Run pushes whose journals were checked to grow one from the other (see verifyRunHistory). */
+  private readonly verified = new Set<string>();
   /** The last journal this store pushed for each run: the expected value of its next push. */
   private readonly pushed = new Map<string, { oid: string; text: string; meta: MetaRecord }>();
 
@@ -250,6 +241,7 @@ export class GitStore implements ReleaseStore {
     const refs = await this.refs(runRef(runId));
     const journal = await this.file(runRef(runId), 'journal.jsonl', JOURNAL_MAX_BYTES, refs);
     if (!journal) return undefined;
+    await verifyRunHistory(this.git, (p) => this.files(p, JOURNAL_MAX_BYTES), journal.oid, this.verified, `${this.where} ${runRef(runId)}`);
     const meta = await this.file(runRef(runId), 'meta.json', RECORD_MAX_BYTES, refs);
     if (!meta) throw new StoreDataError(`${this.where} ${runRef(runId)} has no meta.json`);
     return { oid: journal.oid, text: journal.text, meta: readMeta(meta.text, `${this.where} ${runRef(runId)} meta.json`) };
