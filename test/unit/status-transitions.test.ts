@@ -577,7 +577,7 @@ describe('status transitions: a run ends released only once every phase passed, 
       ],
     ],
     ['skipped phases', [started, ...PHASES.map((phase): NewEvent => ({ type: 'phase.finished', phase, outcome: 'skipped' })), finished('released')]],
-    ['a redeploy', [{ ...started, redeployOf: { runId: 'run-0' } } as NewEvent, ...phasesPassed, finished('released')]],
+    ['a redeploy', [{ ...started, redeployOf: { runId: 'run-0' } }, ...phasesPassed, finished('released')]],
     [
       'a step that failed and was waived, its phase waived',
       [
@@ -626,7 +626,7 @@ describe('status transitions: a run ends released only once every phase passed, 
     );
     const rows = releaseHistory(ws.dir);
     assert.equal(rows.length, 1);
-    assert.equal((rows[0] as { edited?: true }).edited, true);
+    assert.equal(rows[0].edited, true);
     assert.notEqual(rows[0].status, 'released');
     assert.match(
       renderHistory(rows, (ms) => `${ms} ms`),
