@@ -576,6 +576,16 @@ describe('status transitions: a run ends released only once every phase passed, 
         finished('released'),
       ],
     ],
+    [
+      'a failed announcement, as the engine ends a run whose announcement failed',
+      [
+        started,
+        ...upTo('announcement'),
+        { type: 'phase.started', phase: 'announcement' },
+        { type: 'phase.finished', phase: 'announcement', outcome: 'failed' },
+        finished('released'),
+      ],
+    ],
     ['skipped phases', [started, ...PHASES.map((phase): NewEvent => ({ type: 'phase.finished', phase, outcome: 'skipped' })), finished('released')]],
     ['a redeploy', [{ ...started, redeployOf: { runId: 'run-0' } }, ...phasesPassed, finished('released')]],
     [

@@ -123,9 +123,12 @@ export interface RunWork {
 
 const PHASE_DONE: readonly string[] = ['passed', 'skipped', 'waived'];
 
-/** Why a run cannot end released: a phase that did not pass (nor was skipped or waived), or a step still running. */
+/**
+ * Why a run cannot end released: a phase that did not pass (nor was skipped or waived), or a step still
+ * running. A failed announcement does not fail a release: its phase may have finished failed.
+ */
 export function unfinishedWork(run: RunWork): string | undefined {
-  const phase = run.phases.find((p) => !PHASE_DONE.includes(p.state));
+  const phase = run.phases.find((p) => !PHASE_DONE.includes(p.state) && !(p.id === 'announcement' && p.state === 'failed'));
   if (phase) return `phase ${phase.id} is ${phase.state}`;
   const running = Object.entries(run.steps).find(([, st]) => st.state === 'running');
   return running ? `step ${running[0]} is running` : undefined;
