@@ -5,6 +5,7 @@ import { parsePlan } from '../../src/core/plan/load';
 import type { EngineOptions, FailureDecision, Prompter, ChecklistDecision } from '../../src/core/engine/run/engine';
 import type { BreachDecision } from '../../src/core/monitor/monitorPorts';
 import { copyDir, gitRepo, tempDir, write } from './helpers';
+import { PHASES } from '../../src/core/model/schema';
 
 /** A small plan whose steps touch real files in the workspace; every phase is used. */
 /** Environments whose production has every gate: promotion from staging, a signed approval, a freeze window (smallPlan's `extra`). */
@@ -324,7 +325,8 @@ export function writeRunJournal(
       pid: 1,
       planHash: 'x',
     },
-    ...['preparation', 'staging', 'backup', 'migration', 'deploy'].flatMap((phase) => [
+    // A released run went through every phase, as the engine writes it; a paused one stopped after the deploy.
+    ...(o.outcome === 'released' ? PHASES : PHASES.slice(0, PHASES.indexOf('deploy') + 1)).flatMap((phase) => [
       { type: 'phase.started', phase },
       ...(phase === 'deploy' && o.colors ? [{ type: 'deploy.colors', ...o.colors }] : []),
       { type: 'phase.finished', phase, outcome: 'passed' },

@@ -183,6 +183,38 @@ describe('a restore carries the writes since the backup forward: SQLite, Postgre
       assert.equal(count(d, 'events'), 4);
     });
 
+    it(`${which}: a table without a key: two identical rows written since both come back, and the counts say so`, async () => {
+      const d = db();
+      const r = await carry(d, [`CREATE TABLE log (msg ${d.types.short})`, "INSERT INTO log VALUES ('x')"], ["INSERT INTO log VALUES ('nokey'), ('nokey')"]);
+      assert.equal(count(d, 'log', "msg = 'nokey'"), 2);
+      assert.equal(count(d, 'log'), 3);
+      assert.deepEqual([r.carried.carried, r.carried.kept], [2, 0], JSON.stringify(r.carried));
+    });
+
+    it(`${which}: a table without a key: a row the backup held once and written twice more since is there three times`, async () => {
+      const d = db();
+      const r = await carry(
+        d,
+        [`CREATE TABLE log (msg ${d.types.short}, n ${d.types.int})`, "INSERT INTO log VALUES ('dup', 1), (NULL, NULL)"],
+        ["INSERT INTO log VALUES ('dup', 1), ('dup', 1), (NULL, NULL)"],
+      );
+      assert.equal(count(d, 'log', "msg = 'dup' AND n = 1"), 3);
+      assert.equal(count(d, 'log', 'msg IS NULL AND n IS NULL'), 2);
+      assert.deepEqual([r.carried.carried, r.carried.kept], [3, 0], JSON.stringify(r.carried));
+    });
+
+    it(`${which}: a table without a key: identical rows deleted since are back as the backup held them, none added`, async () => {
+      const d = db();
+      const r = await carry(
+        d,
+        [`CREATE TABLE log (msg ${d.types.short})`, "INSERT INTO log VALUES ('a'), ('a'), ('a')"],
+        ["DELETE FROM log WHERE msg = 'a'", "INSERT INTO log VALUES ('a'), ('b')"],
+      );
+      assert.equal(count(d, 'log', "msg = 'a'"), 3);
+      assert.equal(count(d, 'log', "msg = 'b'"), 1);
+      assert.deepEqual([r.carried.carried, r.carried.kept], [1, 0], JSON.stringify(r.carried));
+    });
+
     it(`${which}: a table made by the migration is not in the restored schema: its rows are kept in the file, with why`, async () => {
       const d = db();
       const r = await carry(d, orders(d), [`CREATE TABLE coupons (code ${d.types.short} PRIMARY KEY)`, "INSERT INTO coupons VALUES ('X1'), ('X2')"]);

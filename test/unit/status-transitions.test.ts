@@ -4,12 +4,14 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import type { EventOf, NewEvent, ReleaseEvent, ReleaseOutcome } from '../../src/core/model/events';
 import { foldJournal } from '../../src/core/model/releaseState';
+import { PHASES } from '../../src/core/model/schema';
 import { STATUS_EVENT_TYPES, TransitionRefused, transition } from '../../src/core/model/statusTransitions';
 import { errorCode } from '../../src/core/base/errors';
 import { journalDamage, refuseDamagedJournal } from '../../src/core/engine/gates/journalTrust';
 import { buildReport } from '../../src/core/report/report';
 import { renderStatus } from '../../src/cli/render';
 import { RunContext } from '../../src/core/engine/run/context';
+import { releaseHistory, renderHistory } from '../../src/core/engine/queries/releaseHistory';
 import { Release } from '../../src/core/engine/run/engine';
 import { journalLines, workspace } from '../support/fixtures';
 import { ROOT } from '../support/helpers';
@@ -30,10 +32,11 @@ const started: NewEvent = {
   pid: 1,
   planHash: 'x',
 };
-const deploy: NewEvent[] = [
-  { type: 'phase.started', phase: 'deploy' },
-  { type: 'phase.finished', phase: 'deploy', outcome: 'passed' },
-];
+/** Every phase started and passed, as the engine writes a run that ends released. */
+const phasesPassed: NewEvent[] = PHASES.flatMap((phase): NewEvent[] => [
+  { type: 'phase.started', phase },
+  { type: 'phase.finished', phase, outcome: 'passed' },
+]);
 const paused: NewEvent = { type: 'release.paused', message: 'paused' };
 const resumed: NewEvent = { type: 'release.resumed', by: 'u', pid: 2 };
 const finished = (outcome: ReleaseOutcome): NewEvent => ({ type: 'release.finished', outcome, message: outcome });
@@ -45,23 +48,23 @@ const rolledBack: NewEvent[] = [rbStarted, rbFinished('rolled-back'), finished('
 
 describe('status transitions: a journal with an impossible status change is flagged', () => {
   const cases: [string, NewEvent[], string, RegExp][] = [
-    ['a released run pausing', [started, ...deploy, finished('released'), paused], 'released', /release\.paused where the release was released/],
-    ['an aborted run resuming', [started, ...deploy, paused, finished('aborted'), resumed], 'aborted', /release\.resumed where the release was aborted/],
+    ['a released run pausing', [started, ...phasesPassed, finished('released'), paused], 'released', /release\.paused where the release was released/],
+    ['an aborted run resuming', [started, ...phasesPassed, paused, finished('aborted'), resumed], 'aborted', /release\.resumed where the release was aborted/],
     [
       'a run finished twice',
-      [started, ...deploy, finished('released'), finished('aborted')],
+      [started, ...phasesPassed, finished('released'), finished('aborted')],
       'released',
       /release\.finished \(aborted\) where the release was released/,
     ],
     [
       'a rollback started again after it finished, with no outcome between',
-      [started, ...deploy, rbStarted, rbFinished('rolled-back'), rbStarted],
+      [started, ...phasesPassed, rbStarted, rbFinished('rolled-back'), rbStarted],
       'rolling-back',
       /rollback\.started where the release has rolled back and has no outcome yet/,
     ],
     [
       'a rollback of a run rolled back already',
-      [started, ...deploy, ...rolledBack, rbStarted],
+      [started, ...phasesPassed, ...rolledBack, rbStarted],
       'rolled-back',
       /rollback\.started where the release was rolled back/,
     ],
@@ -71,29 +74,29 @@ describe('status transitions: a journal with an impossible status change is flag
       'running',
       /release\.resumed where the release has started and nothing ran yet/,
     ],
-    ['a pause during the rollback', [started, ...deploy, rbStarted, paused], 'rolling-back', /release\.paused where the release is rolling back/],
-    ['a second start in the same journal', [started, ...deploy, started], 'running', /release\.started where the release is running/],
+    ['a pause during the rollback', [started, ...phasesPassed, rbStarted, paused], 'rolling-back', /release\.paused where the release is rolling back/],
+    ['a second start in the same journal', [started, ...phasesPassed, started], 'running', /release\.started where the release is running/],
     [
       'a rollback finished twice',
-      [started, ...deploy, rbStarted, rbFinished('rollback-failed'), rbFinished('rolled-back')],
+      [started, ...phasesPassed, rbStarted, rbFinished('rollback-failed'), rbFinished('rolled-back')],
       'rolling-back',
       /rollback\.finished \(rolled-back\)/,
     ],
     [
       'a rollback that failed ending the release as rolled back',
-      [started, ...deploy, rbStarted, rbFinished('rollback-failed'), finished('rolled-back')],
+      [started, ...phasesPassed, rbStarted, rbFinished('rollback-failed'), finished('rolled-back')],
       'rolling-back',
       /release\.finished \(rolled-back\)/,
     ],
     [
       'a release rolled back with no rollback in its journal',
-      [started, ...deploy, finished('rolled-back')],
+      [started, ...phasesPassed, finished('rolled-back')],
       'running',
       /release\.finished \(rolled-back\) where the release is running/,
     ],
     [
       'a rollback finished that never started',
-      [started, ...deploy, rbFinished('rolled-back')],
+      [started, ...phasesPassed, rbFinished('rolled-back')],
       'running',
       /rollback\.finished \(rolled-back\) where the release is running/,
     ],
@@ -106,7 +109,7 @@ describe('status transitions: a journal with an impossible status change is flag
     ],
     [
       'a released run finished again as released (a replayed line)',
-      [started, ...deploy, finished('released'), finished('released')],
+      [started, ...phasesPassed, finished('released'), finished('released')],
       'released',
       /release\.finished \(released\) where the release was released/,
     ],
@@ -122,18 +125,18 @@ describe('status transitions: a journal with an impossible status change is flag
 
   it('lets a rollback pause only where its restore waits for a person, and go on as a rollback', () => {
     const held: NewEvent = { type: 'rollback.database', strategy: 'restore', action: 'held', ok: true, message: 'held' };
-    const s = fold([started, ...deploy, rbStarted, held, paused]);
+    const s = fold([started, ...phasesPassed, rbStarted, held, paused]);
     assert.equal(s.transitionFlags, undefined);
     assert.equal(s.status, 'paused');
-    const after = fold([started, ...deploy, rbStarted, held, paused, resumed, rbFinished('rolled-back'), finished('rolled-back')]);
+    const after = fold([started, ...phasesPassed, rbStarted, held, paused, resumed, rbFinished('rolled-back'), finished('rolled-back')]);
     assert.equal(after.transitionFlags, undefined);
     assert.equal(after.status, 'rolled-back');
-    const early = fold([started, ...deploy, rbStarted, paused, { ...held }]);
+    const early = fold([started, ...phasesPassed, rbStarted, paused, { ...held }]);
     assert.match(early.transitionFlags?.[0] ?? '', /release\.paused where the release is rolling back/);
   });
 
   it('keeps the first outcome when a journal ends a release twice', () => {
-    const s = fold([started, ...deploy, finished('released'), { type: 'release.finished', outcome: 'aborted', message: 'spliced' }]);
+    const s = fold([started, ...phasesPassed, finished('released'), { type: 'release.finished', outcome: 'aborted', message: 'spliced' }]);
     assert.equal(s.outcome, 'released');
     assert.equal(s.outcomeMessage, 'released');
   });
@@ -142,12 +145,12 @@ describe('status transitions: a journal with an impossible status change is flag
     const ws = workspace();
     const plan = ws.options().plan;
     const runDir = path.join(ws.dir, '.release/runs/run-1');
-    const clean = fold([started, ...deploy, paused]);
+    const clean = fold([started, ...phasesPassed, paused]);
     assert.equal(journalDamage(clean, plan, 'run-1', runDir), undefined);
-    const edited = fold([started, ...deploy, finished('released'), paused]);
+    const edited = fold([started, ...phasesPassed, finished('released'), paused]);
     assert.match(
       journalDamage(edited, plan, 'run-1', runDir) ?? '',
-      /journal of run run-1 was edited or damaged: event 5 \(release\.paused .*where the release was released/,
+      /journal of run run-1 was edited or damaged: event 21 \(release\.paused .*where the release was released/,
     );
     assert.throws(
       () => refuseDamagedJournal(edited, plan, 'run-1', runDir),
@@ -156,25 +159,25 @@ describe('status transitions: a journal with an impossible status change is flag
   });
 
   it("names an impossible status change first among the report's warnings", () => {
-    const r = buildReport(fold([started, ...deploy, finished('released'), paused, { type: 'warning', message: 'later' }]));
+    const r = buildReport(fold([started, ...phasesPassed, finished('released'), paused, { type: 'warning', message: 'later' }]));
     assert.equal(r.warnings.length, 2);
-    assert.match(r.warnings[0], /^the journal was edited or damaged: event 5 \(release\.paused .* was left out$/);
+    assert.match(r.warnings[0], /^the journal was edited or damaged: event 21 \(release\.paused .* was left out$/);
     assert.equal(r.release.status, 'released');
   });
 
   it('says in `status` that the journal was edited, in the words of the report, before anything else of the run', () => {
-    const s = fold([started, ...deploy, finished('released'), paused]);
+    const s = fold([started, ...phasesPassed, finished('released'), paused]);
     const lines = renderStatus(s).split('\n');
-    assert.match(lines[2], /^warning: the journal was edited or damaged: event 5 \(release\.paused .* was left out$/);
+    assert.match(lines[2], /^warning: the journal was edited or damaged: event 21 \(release\.paused .* was left out$/);
     assert.equal(lines[2], `warning: ${buildReport(s).warnings[0]}`);
-    assert.ok(!renderStatus(fold([started, ...deploy, finished('released')])).includes('edited'));
+    assert.ok(!renderStatus(fold([started, ...phasesPassed, finished('released')])).includes('edited'));
   });
 
   it('folds a journal cut short mid-rollback without a flag: the reopen ends what it began', () => {
     for (const cut of [
-      [started, ...deploy, rbStarted],
-      [started, ...deploy, rbStarted, rbFinished('rolled-back')],
-      [started, ...deploy, rbStarted, rbFinished('rollback-failed')],
+      [started, ...phasesPassed, rbStarted],
+      [started, ...phasesPassed, rbStarted, rbFinished('rolled-back')],
+      [started, ...phasesPassed, rbStarted, rbFinished('rollback-failed')],
     ]) {
       const s = fold(cut);
       assert.equal(s.transitionFlags, undefined);
@@ -199,7 +202,7 @@ async function reopenJournal(events: NewEvent[]) {
 
 describe('status transitions: reopening a journal cut short mid-transition', () => {
   it('ends the release as rolled back when its process ended after the rollback passed and before the outcome was written', async () => {
-    const { state, journal } = await reopenJournal([started, ...deploy, rbStarted, rbFinished('rolled-back')]);
+    const { state, journal } = await reopenJournal([started, ...phasesPassed, rbStarted, rbFinished('rolled-back')]);
     assert.equal(state.status, 'rolled-back');
     assert.equal(state.transitionFlags, undefined);
     const ends = journal.filter((e) => e.type === 'release.finished');
@@ -210,7 +213,7 @@ describe('status transitions: reopening a journal cut short mid-transition', () 
   });
 
   it('ends the release as rollback-failed when its process ended after the rollback failed and before the outcome was written', async () => {
-    const { state, journal } = await reopenJournal([started, ...deploy, rbStarted, rbFinished('rollback-failed')]);
+    const { state, journal } = await reopenJournal([started, ...phasesPassed, rbStarted, rbFinished('rollback-failed')]);
     assert.equal(state.status, 'rollback-failed');
     const ends = journal.filter((e) => e.type === 'release.finished');
     assert.equal(ends.length, 1);
@@ -218,7 +221,7 @@ describe('status transitions: reopening a journal cut short mid-transition', () 
   });
 
   it('records an interrupted rollback as failed, once', async () => {
-    const { state, journal } = await reopenJournal([started, ...deploy, rbStarted]);
+    const { state, journal } = await reopenJournal([started, ...phasesPassed, rbStarted]);
     assert.equal(state.status, 'rollback-failed');
     assert.deepEqual(
       journal.filter((e) => e.type === 'rollback.finished' || e.type === 'release.finished').map((e) => `${String(e.type)}:${String(e.outcome)}`),
@@ -233,7 +236,7 @@ describe('status transitions: abandoning asks the table first', () => {
     const runId = '20260301-100000-1.0.0';
     const file = path.join(ws.dir, '.release/runs', runId, 'journal.jsonl');
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const text = stamp([{ ...started, runId }, ...deploy, finished('released')])
+    const text = stamp([{ ...started, runId }, ...phasesPassed, finished('released')])
       .map((e) => JSON.stringify(e) + '\n')
       .join('');
     fs.writeFileSync(file, text);
@@ -267,7 +270,7 @@ describe('status transitions: the engine changes status only as the table allows
   it('refuses a pause of a released run before it reaches the journal, and journals the refusal', () => {
     const { c, lines } = context();
     transition(c, 'release.started', startedDetail);
-    c.append({ type: 'phase.started', phase: 'deploy' });
+    for (const e of phasesPassed) c.append(e as Parameters<RunContext['append']>[0]);
     transition(c, 'release.finished', { outcome: 'released', message: 'every phase passed' });
     const before = lines().length;
     assert.throws(
@@ -393,6 +396,11 @@ function engineJournal(actions: { a: Action; n: number }[]): NewEvent[] {
       } else if (a === 'stop') stop();
       else if (a === 'crash') live = false;
       else if (a === 'finish') {
+        // The engine ends a run released once it went through every phase: a step a crash left running was interrupted, and ran again.
+        const s = fold(ev);
+        for (const [step, st] of Object.entries(s.steps)) if (st.state === 'running') ev.push({ type: 'step.interrupted', step, message: 'interrupted' });
+        for (const p of s.phases)
+          if (p.state !== 'passed') ev.push({ type: 'phase.started', phase: p.id }, { type: 'phase.finished', phase: p.id, outcome: 'passed' });
         ev.push(finished('released'));
         final = 'released';
       } else if (a === 'rollback' && deployed) rollback(n);
@@ -484,5 +492,159 @@ describe('status transitions: one door', () => {
     assert.match("return { type: 'release.started' as const, runId };", STATUS);
     assert.doesNotMatch("| { type: 'release.paused'; step?: string; message: string }", STATUS);
     assert.doesNotMatch("if (e.type === 'release.paused') {}", STATUS);
+  });
+});
+
+describe('status transitions: a run ends released only once every phase passed, was skipped or waived', () => {
+  const upTo = (last: string) =>
+    phasesPassed.slice(
+      0,
+      phasesPassed.findIndex((e) => e.type === 'phase.started' && e.phase === last),
+    );
+  const monitoringStep: NewEvent = { type: 'step.started', phase: 'monitoring', step: 'monitoring/watch', name: 'watch', command: 'true', log: 'l' };
+  const after = (last: string) => phasesPassed.slice(phasesPassed.findIndex((e) => e.type === 'phase.finished' && e.phase === last) + 1);
+  const hostile: [string, NewEvent[], RegExp][] = [
+    [
+      'a phase still running',
+      [started, ...upTo('monitoring'), { type: 'phase.started', phase: 'monitoring' }, finished('released')],
+      /phase monitoring is running/,
+    ],
+    [
+      'a phase failed',
+      [
+        started,
+        ...upTo('monitoring'),
+        { type: 'phase.started', phase: 'monitoring' },
+        { type: 'phase.finished', phase: 'monitoring', outcome: 'failed' },
+        ...after('monitoring'),
+        finished('released'),
+      ],
+      /phase monitoring is failed/,
+    ],
+    [
+      'a step interrupted in its phase',
+      [
+        started,
+        ...upTo('monitoring'),
+        { type: 'phase.started', phase: 'monitoring' },
+        monitoringStep,
+        { type: 'step.interrupted', step: 'monitoring/watch', message: 'x' },
+        finished('released'),
+      ],
+      /phase monitoring is running/,
+    ],
+    ['a step still running after every phase passed', [started, ...phasesPassed, monitoringStep, finished('released')], /step monitoring\/watch is running/],
+    ['a phase that never started', [started, ...upTo('announcement'), finished('released')], /phase announcement is pending/],
+    ['no phase at all', [started, finished('released')], /phase preparation is pending/],
+    [
+      'a rollback started and never finished',
+      [started, ...phasesPassed, rbStarted, finished('released')],
+      /release\.finished \(released\) where the release is rolling back/,
+    ],
+    [
+      // A rolled-back run whose rollback, restore and pause lines were cut out and whose outcome was set to released.
+      "a rolled-back run's journal with its rollback cut out",
+      [started, ...upTo('monitoring'), { type: 'phase.started', phase: 'monitoring' }, monitoringStep, finished('released')],
+      /phase monitoring is running/,
+    ],
+    [
+      'a run paused mid-phase and resumed straight to released',
+      [started, ...upTo('deploy'), { type: 'phase.started', phase: 'deploy' }, paused, resumed, finished('released')],
+      /phase deploy is running/,
+    ],
+  ];
+  for (const [title, events, why] of hostile)
+    it(`flags released with ${title}, folds the status it had before, and does not trust the journal`, () => {
+      const s = fold(events);
+      assert.notEqual(s.status, 'released');
+      assert.equal(s.transitionFlags?.length, 1, JSON.stringify(s.transitionFlags));
+      assert.match(s.transitionFlags[0], why);
+      assert.match(renderStatus(s).split('\n')[2], /^warning: the journal was edited or damaged: /);
+      assert.match(journalDamage(s, { rollback: { steps: [] } } as never, 'run-1', '/nonexistent') ?? '', /was edited or damaged/);
+    });
+
+  const controls: [string, NewEvent[]][] = [
+    ['every phase passed', [started, ...phasesPassed, finished('released')]],
+    [
+      'a waived phase',
+      [
+        started,
+        ...upTo('monitoring'),
+        { type: 'phase.started', phase: 'monitoring' },
+        { type: 'phase.finished', phase: 'monitoring', outcome: 'waived' },
+        ...after('monitoring'),
+        finished('released'),
+      ],
+    ],
+    [
+      'a failed announcement, as the engine ends a run whose announcement failed',
+      [
+        started,
+        ...upTo('announcement'),
+        { type: 'phase.started', phase: 'announcement' },
+        { type: 'phase.finished', phase: 'announcement', outcome: 'failed' },
+        finished('released'),
+      ],
+    ],
+    ['skipped phases', [started, ...PHASES.map((phase): NewEvent => ({ type: 'phase.finished', phase, outcome: 'skipped' })), finished('released')]],
+    ['a redeploy', [{ ...started, redeployOf: { runId: 'run-0' } }, ...phasesPassed, finished('released')]],
+    [
+      'a step that failed and was waived, its phase waived',
+      [
+        started,
+        ...upTo('verification'),
+        { type: 'phase.started', phase: 'verification' },
+        { ...monitoringStep, phase: 'verification', step: 'verification/smoke' },
+        { type: 'step.waived', step: 'verification/smoke', by: 'u', reason: 'known flake' },
+        { type: 'phase.finished', phase: 'verification', outcome: 'waived' },
+        ...after('verification'),
+        finished('released'),
+      ],
+    ],
+  ];
+  for (const [title, events] of controls)
+    it(`folds a run released with ${title} as released, with no flag`, () => {
+      const s = fold(events);
+      assert.equal(s.status, 'released');
+      assert.equal(s.transitionFlags, undefined);
+    });
+
+  it('refuses in the engine to end a run released while a phase runs, and journals nothing but the refusal', () => {
+    const ws = workspace();
+    const c = new RunContext(ws.options(), 'run-1');
+    c.openJournal();
+    transition(c, 'release.started', startedDetail);
+    c.append({ type: 'phase.started', phase: 'preparation' });
+    assert.throws(
+      () => transition(c, 'release.finished', { outcome: 'released', message: 'every phase passed' }),
+      (e: Error) => e instanceof TransitionRefused && /phase preparation is running/.test(e.message),
+    );
+    assert.equal(c.state.status, 'running');
+  });
+
+  it('marks in the history a run whose journal was edited to read released', () => {
+    const ws = workspace();
+    const runId = '20260301-100000-1.0.0';
+    const file = path.join(ws.dir, '.release/runs', runId, 'journal.jsonl');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const events = [{ ...started, runId }, ...upTo('monitoring'), { type: 'phase.started', phase: 'monitoring' }, finished('released')] as NewEvent[];
+    fs.writeFileSync(
+      file,
+      stamp(events)
+        .map((e) => JSON.stringify(e) + '\n')
+        .join(''),
+    );
+    const rows = releaseHistory(ws.dir);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].edited, true);
+    assert.notEqual(rows[0].status, 'released');
+    assert.match(
+      renderHistory(rows, (ms) => `${ms} ms`),
+      /\(journal edited\)/,
+    );
+    assert.doesNotMatch(
+      renderHistory(rows, (ms) => `${ms} ms`),
+      /released/,
+    );
   });
 });

@@ -339,7 +339,7 @@ export function applyEvent(s: ReleaseState, e: ReleaseEvent): ReleaseState {
  */
 function changeStatus(s: ReleaseState, e: ReleaseEvent): boolean {
   if (!isStatusEvent(e)) return true;
-  const r = step(s.lifecycle, moveOf(e));
+  const r = step(s.lifecycle, moveOf(e), s);
   if (!r.ok) {
     (s.transitionFlags ??= []).push(`event ${s.events} (${String(e.type)} at ${String(e.at)}): ${r.why}`);
     return false;

@@ -115,20 +115,44 @@ const SAID: Record<Lifecycle, string> = {
   aborted: 'was aborted',
 };
 
-/** Where a move goes from a place, or why the table refuses it. */
-export function step(from: Lifecycle, move: StatusMove): { ok: true; to: Lifecycle } | { ok: false; why: string } {
+/** What a run did, as far as the table asks: its phases and steps. */
+export interface RunWork {
+  readonly phases: readonly { readonly id: string; readonly state: string }[];
+  readonly steps: Readonly<Record<string, { readonly state: string }>>;
+}
+
+const PHASE_DONE: readonly string[] = ['passed', 'skipped', 'waived'];
+
+/**
+ * Why a run cannot end released: a phase that did not pass (nor was skipped or waived), or a step still
+ * running. A failed announcement does not fail a release: its phase may have finished failed.
+ */
+export function unfinishedWork(run: RunWork): string | undefined {
+  const phase = run.phases.find((p) => !PHASE_DONE.includes(p.state) && !(p.id === 'announcement' && p.state === 'failed'));
+  if (phase) return `phase ${phase.id} is ${phase.state}`;
+  const running = Object.entries(run.steps).find(([, st]) => st.state === 'running');
+  return running ? `step ${running[0]} is running` : undefined;
+}
+
+/**
+ * Where a move goes from a place, or why the table refuses it. With the run's work given, a run ends
+ * released only when every phase passed, was skipped or waived, and no step runs.
+ */
+export function step(from: Lifecycle, move: StatusMove, run?: RunWork): { ok: true; to: Lifecycle } | { ok: false; why: string } {
   const row = TRANSITIONS.find((r) => r.on === move && r.from.includes(from));
+  const unfinished = row && run && move === 'release.finished:released' ? unfinishedWork(run) : undefined;
+  if (unfinished) return { ok: false, why: `release.finished (released) where the release's ${unfinished}` };
   if (row) return { ok: true, to: row.to };
   const outcome = move.includes(':') ? ` (${move.split(':')[1]})` : '';
   return { ok: false, why: `${move.split(':')[0]}${outcome} where the release ${SAID[from] ?? `is ${JSON.stringify(from)}`}` };
 }
 
 /** Whether the table allows a move from where a release stands. */
-export const allows = (from: Lifecycle, move: StatusMove) => step(from, move).ok;
+export const allows = (from: Lifecycle, move: StatusMove, run?: RunWork) => step(from, move, run).ok;
 
 /** What the engine writes status events through: its run's state and its journal. */
 export interface StatusWriter {
-  readonly state: { lifecycle: Lifecycle };
+  readonly state: { lifecycle: Lifecycle } & Partial<RunWork>;
   /** Appends one event to the journal (and the state); `transition` is the only caller with a status event. */
   write(e: NewEvent): ReleaseEvent;
 }
@@ -157,7 +181,8 @@ export function transition<T extends StatusEventType>(w: StatusWriter, type: T, 
   const e = { type, ...detail } as { type: StatusEventType; outcome?: unknown };
   const from = w.state.lifecycle;
   const move = moveOf(e);
-  const r = step(from, move);
+  const { phases, steps } = w.state;
+  const r = step(from, move, phases && steps ? { phases, steps } : undefined);
   if (!r.ok) {
     const refused = new TransitionRefused(from, move, r.why);
     w.write({ type: 'warning', message: refused.message });

@@ -29,6 +29,8 @@ export interface HistoryRow {
   serving?: 'yes' | 'maybe';
   /** A process is running this release now. */
   live: boolean;
+  /** Its journal holds a status change the transition table refuses (edited or damaged): its outcome cannot be trusted. */
+  edited?: true;
   /** An attempt that changed nothing: it ended before any step ran (a gate, a question, a refusal). */
   refused?: true;
   report: string;
@@ -94,6 +96,7 @@ export function releaseHistory(workspace: string, o: { plan?: string; limit?: nu
       ...(s.outcomeMessage ? { outcomeMessage: s.outcomeMessage } : {}),
       ...(serving(s) ? { serving: serving(s) } : {}),
       live: run.live,
+      ...(s.transitionFlags?.length ? { edited: true as const } : {}),
       ...(refused ? { refused: true as const } : {}),
       report: path.join(dir, 'report.md'),
       journal: path.join(dir, 'journal.jsonl'),
@@ -129,6 +132,7 @@ export function renderHistory(rows: readonly HistoryRow[], duration: (ms: number
       r.status +
         (r.serving === 'yes' ? ' (serving)' : r.serving === 'maybe' ? ' (may serve)' : '') +
         (r.live ? ' (live)' : '') +
+        (r.edited ? ' (journal edited)' : '') +
         (r.refused ? ' (refused)' : ''),
       shortTime(r.startedAt),
       r.durationMs !== undefined ? duration(r.durationMs) : '—',

@@ -21,6 +21,8 @@ interface CopiedRow {
    * restore under the same key is never overwritten, the copied one is kept in the file instead.
    */
   update: boolean;
+  /** Above the marked key: inserted since the backup, so inserted again as it is, even in a table without a key of its own (a SQLite rowid). */
+  since?: boolean;
 }
 
 /** What was copied before the restore: the rows, and the marked tables gone since (the restore brings their marked rows back). */
@@ -56,10 +58,10 @@ export const carries = (w: DbWrites | undefined, carryForward: boolean | undefin
  * key (inserted since); at or below it too unless those rows are proven as marked. A table without
  * a marked key: every row, inserted only.
  */
-async function rowsToCopy(r: Reader, t: Table, m: TableMark | undefined): Promise<{ where: string; update: boolean }[]> {
+async function rowsToCopy(r: Reader, t: Table, m: TableMark | undefined): Promise<{ where: string; update: boolean; since?: boolean }[]> {
   const k = keyExpr(r, t);
   if (!m || !k || m.maxId === undefined || !/^-?\d{1,20}$/.test(m.maxId)) return [{ where: '', update: false }];
-  const above = { where: `${k} > ${m.maxId}`, update: false };
+  const above = { where: `${k} > ${m.maxId}`, update: false, since: true };
   const below = { where: `${k} <= ${m.maxId}`, update: true };
   if (m.sum === undefined || !m.columns?.every((c) => t.columns.includes(c))) return [above, below];
   const [[sum]] = await r.query(r.partialSum(t, m.columns, below.where));
@@ -97,7 +99,8 @@ export async function copyOut(w: DbWrites, marks: Record<string, TableMark>, cou
     if (!count.tables[t.name] || t.columns.length === 0) continue;
     for (const part of await rowsToCopy(r, t, marks[t.name])) {
       const out = await r.query(`SELECT ${r.json(t.columns)} FROM ${r.quote(t.name)}${part.where ? ` WHERE ${part.where}` : ''}`);
-      for (const [json] of out) if (json?.startsWith('{')) rows.push({ table: t.name, columns: t.columns, json, update: part.update });
+      for (const [json] of out)
+        if (json?.startsWith('{')) rows.push({ table: t.name, columns: t.columns, json, update: part.update, ...(part.since ? { since: true } : {}) });
     }
   }
   const file = path.join(dir, CARRY_FILE);
@@ -114,9 +117,9 @@ interface Engine {
   /**
    * Row n's statements on one line. With a key that may update: inserted when its key is free, else the
    * row with that key updated when it differs. With a key that may not: inserted, a taken key refused. No
-   * key: inserted unless an identical row is there.
+   * key: a multiset, the copy's `nth` identical row inserted unless `nth` identical rows are there.
    */
-  line(n: number, t: Table, cols: string[], key: { key: string; update: boolean } | undefined, json: string): string;
+  line(n: number, t: Table, cols: string[], key: { key: string; update: boolean } | undefined, json: string, nth: number): string;
   /** What ends the script: sequences moved past the keys put back. */
   tail(tables: Map<Table, string>): string[];
   run(file: string): Promise<{ stdout: string; stderr: string }>;
@@ -138,7 +141,7 @@ const path$ = (c: string) => sq(`$."${c}"`);
 function sqliteEngine(file: string, e: DbEnv): Engine {
   const v = (c: string) => `json_extract(j.d, ${path$(c)})`;
   return {
-    line: (n, t, cols, k, json) => {
+    line: (n, t, cols, k, json, nth) => {
       const T = dq(t.name);
       const list = cols.map(dq).join(', ');
       const vals = cols.map(v).join(', ');
@@ -147,7 +150,7 @@ function sqliteEngine(file: string, e: DbEnv): Engine {
       const key = k?.key;
       if (!key) {
         const same = cols.map((c) => `x.${dq(c)} IS ${v(c)}`).join(' AND ');
-        return `INSERT INTO ${T} (${list}) SELECT ${vals} FROM ${j} WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE ${same}) RETURNING '${n}:i'; SELECT '${n}:=';`;
+        return `INSERT INTO ${T} (${list}) SELECT ${vals} FROM ${j} WHERE (SELECT count(*) FROM ${T} x WHERE ${same}) < ${nth} RETURNING '${n}:i'; SELECT '${n}:=';`;
       }
       const same = cols.map((c) => `${T}.${dq(c)} IS ${v(c)}`).join(' AND ');
       const set = cols.map((c) => `${dq(c)} = ${v(c)}`).join(', ');
@@ -167,14 +170,18 @@ function sqliteEngine(file: string, e: DbEnv): Engine {
 function postgresEngine(url: string, e: DbEnv): Engine {
   const q = (n: string) => n.split('.').map(dq).join('.');
   return {
-    line: (n, t, cols, k, json) => {
+    line: (n, t, cols, k, json, nth) => {
       const key = k?.key;
       const T = q(t.name);
       const list = cols.map(dq).join(', ');
       const row = (a: string) => `ROW(${cols.map((c) => `${a}.${dq(c)}`).join(', ')})`;
       const j = `j AS (SELECT * FROM json_populate_record(NULL::${T}, ${sq(json)}::json))`;
-      const free = k && !k.update ? '' : ' WHERE NOT EXISTS';
-      const ins = `i AS (INSERT INTO ${T} (${list}) SELECT ${list} FROM j${free} ${free ? ` (SELECT 1 FROM ${T} x WHERE ${key ? `x.${dq(key)} = j.${dq(key)}` : `${row('x')} IS NOT DISTINCT FROM ${row('j')}`})` : ''} RETURNING 1)`;
+      const free = !k
+        ? ` WHERE (SELECT count(*) FROM ${T} x WHERE ${row('x')} IS NOT DISTINCT FROM ${row('j')}) < ${nth}`
+        : k.update
+          ? ` WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE x.${dq(k.key)} = j.${dq(k.key)})`
+          : '';
+      const ins = `i AS (INSERT INTO ${T} (${list}) SELECT ${list} FROM j${free} RETURNING 1)`;
       const upd =
         key && k.update
           ? `, u AS (UPDATE ${T} x SET ${cols.map((c) => `${dq(c)} = j.${dq(c)}`).join(', ')} FROM j WHERE x.${dq(key)} = j.${dq(key)} AND ${row('x')} IS DISTINCT FROM ${row('j')} RETURNING 1)`
@@ -204,14 +211,14 @@ function mysqlEngine(m: NonNullable<DbWrites['mysql']>, e: DbEnv): Engine {
   const v = (c: string) => `IF(JSON_TYPE(JSON_EXTRACT(@j, ${path$(c)})) = 'NULL', NULL, JSON_UNQUOTE(JSON_EXTRACT(@j, ${path$(c)})))`;
   const client = mysqlClient(m, e);
   return {
-    line: (n, t, cols, k, json) => {
+    line: (n, t, cols, k, json, nth) => {
       const T = bq(t.name);
       const list = cols.map(bq).join(', ');
       const vals = cols.map(v).join(', ');
       // The JSON as hex: no quoting or backslash rule of the server's SQL mode applies to it.
       const set = `SET @j = CONVERT(X'${Buffer.from(json, 'utf8').toString('hex')}' USING utf8mb4), @i = 0, @u = 0;`;
       if (!k)
-        return `${set} INSERT INTO ${T} (${list}) SELECT ${vals} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${T} x WHERE ${cols.map((c) => `x.${bq(c)} <=> ${v(c)}`).join(' AND ')}); SET @i = ROW_COUNT(); SELECT CONCAT('${n}:', IF(@i > 0, 'i', '='));`;
+        return `${set} INSERT INTO ${T} (${list}) SELECT ${vals} FROM DUAL WHERE (SELECT count(*) FROM ${T} x WHERE ${cols.map((c) => `x.${bq(c)} <=> ${v(c)}`).join(' AND ')}) < ${nth}; SET @i = ROW_COUNT(); SELECT CONCAT('${n}:', IF(@i > 0, 'i', '='));`;
       if (!k.update) return `${set} INSERT INTO ${T} (${list}) SELECT ${vals}; SET @i = ROW_COUNT(); SELECT CONCAT('${n}:', IF(@i > 0, 'i', '='));`;
       // The key compared as a DECIMAL: a bigint beyond 2^53 stays exact.
       const at = `${bq(k.key)} = CAST(${v(k.key)} AS DECIMAL(65))`;
@@ -287,6 +294,8 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
   const lines: string[] = [];
   const index: number[] = [];
   const keyed = new Map<Table, string>();
+  // How many identical rows of a keyless table came before in the copy: the put-back is a multiset difference.
+  const seen = new Map<string, number>();
   copied.rows.forEach((row, n) => {
     const t = byName.get(row.table);
     const cols = t?.columns.filter((c) => row.columns.includes(c)) ?? [];
@@ -302,7 +311,12 @@ export async function putBack(w: DbWrites, copied: Copied, e: DbEnv, dir: string
     const key = keys.get(t.name) ?? '';
     const k = cols.includes(key) ? key : '';
     if (k) keyed.set(t, k);
-    lines.push(engine.line(n, t, cols, k ? { key: k, update: row.update } : undefined, row.json));
+    const same = `${row.table}\n${row.json}`;
+    const nth = k ? 0 : (seen.get(same) ?? 0) + 1;
+    if (!k) seen.set(same, nth);
+    // A row inserted since the backup is inserted; one of a whole keyless table copied counts as its nth identical row.
+    const match = k ? { key: k, update: row.update } : row.since ? { key: '', update: false } : undefined;
+    lines.push(engine.line(n, t, cols, match, row.json, nth));
     index.push(n);
   });
   const done = new Map<number, string>();
