@@ -121,14 +121,16 @@ export interface RunWork {
   readonly steps: Readonly<Record<string, { readonly state: string }>>;
 }
 
-const PHASE_DONE: readonly string[] = ['passed', 'skipped', 'waived'];
+/** Phase states a released run cannot hold: work begun and not finished well. A phase never started (pending) says nothing against it: a journal records what a run did, and an older or hand-written one may record less. */
+const PHASE_AGAINST: readonly string[] = ['running', 'failed', 'interrupted', 'blocked'];
 
 /**
- * Why a run cannot end released: a phase that did not pass (nor was skipped or waived), or a step still
- * running. A failed announcement does not fail a release: its phase may have finished failed.
+ * Why a run cannot end released: a phase begun that did not pass (running, failed, interrupted,
+ * blocked), or a step still running. A failed announcement does not fail a release: its phase may
+ * have finished failed.
  */
 export function unfinishedWork(run: RunWork): string | undefined {
-  const phase = run.phases.find((p) => !PHASE_DONE.includes(p.state) && !(p.id === 'announcement' && p.state === 'failed'));
+  const phase = run.phases.find((p) => PHASE_AGAINST.includes(p.state) && !(p.id === 'announcement' && p.state === 'failed'));
   if (phase) return `phase ${phase.id} is ${phase.state}`;
   const running = Object.entries(run.steps).find(([, st]) => st.state === 'running');
   return running ? `step ${running[0]} is running` : undefined;
@@ -136,7 +138,7 @@ export function unfinishedWork(run: RunWork): string | undefined {
 
 /**
  * Where a move goes from a place, or why the table refuses it. With the run's work given, a run ends
- * released only when every phase passed, was skipped or waived, and no step runs.
+ * released only when no phase it began is unfinished or failed, and no step runs.
  */
 export function step(from: Lifecycle, move: StatusMove, run?: RunWork): { ok: true; to: Lifecycle } | { ok: false; why: string } {
   const row = TRANSITIONS.find((r) => r.on === move && r.from.includes(from));
