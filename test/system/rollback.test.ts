@@ -41,6 +41,8 @@ function journalOf(dir: string, runId: string, at0: number, kinds: ('started' | 
         }),
       );
     if (k === 'deploy') L.push(line({ type: 'phase.started', phase: 'deploy' }));
+    // A run the engine ended released finished every phase it began.
+    if (k === 'released' && kinds.includes('deploy')) L.push(line({ type: 'phase.finished', phase: 'deploy', outcome: 'passed' }));
     if (k === 'released' || k === 'aborted') L.push(line({ type: 'release.finished', outcome: k, message: k }));
     if (k === 'rolled-back')
       L.push(
